@@ -1,0 +1,47 @@
+/* tether-server.h: the room service (and its media-node directory) as a GObject, so the
+ * tether-server program, the tests and the app's demo mode all run the same code
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_SERVER (tether_server_get_type ())
+G_DECLARE_FINAL_TYPE (TetherServer, tether_server, TETHER, SERVER, GObject)
+
+/*
+ * Properties (all G_PARAM_READWRITE, set before tether_server_listen()):
+ *   "app-id"              string   (default "demo")
+ *   "app-secret"          string   (write-only; never logged)
+ *   "heartbeat-timeout"   double   seconds of client silence before the user is removed (90)
+ *   "heartbeat-interval"  double   seconds between client heartbeats, sent at login (1.0)
+ *   "session-ttl"         double   seconds a session stays resumable (1200)
+ *   "token-skew"          double   clock-skew tolerance for tokens, seconds (30)
+ *   "token-warning"       double   token_will_expire this many seconds before expiry (30)
+ *   "max-frame-size"      uint     bytes (65536)
+ *   "max-depth"           uint     JSON nesting depth (8)
+ *   "login-rate"          double   logins per second per client address, 0 = unlimited (50)
+ *   "login-burst"         double   (100)
+ *   "event-backlog"       uint     room events kept for resume replay (1024)
+ *   "login-grace"         double   seconds a new connection has to send login (10)
+ */
+
+TetherServer *tether_server_new               (const char          *app_id,
+                                               const char          *app_secret);
+gboolean      tether_server_listen            (TetherServer        *self,
+                                               const char          *host,
+                                               guint16              port,
+                                               GError             **error);
+guint16       tether_server_get_port          (TetherServer        *self);
+char         *tether_server_get_url           (TetherServer        *self);
+void          tether_server_add_media_node    (TetherServer        *self,
+                                               const char          *id,
+                                               const char          *url);
+void          tether_server_shutdown          (TetherServer        *self,
+                                               double               retry_after);
+guint         tether_server_get_session_count (TetherServer        *self);
+guint         tether_server_get_room_count    (TetherServer        *self);
+char         *tether_server_get_metrics_text  (TetherServer        *self);
+
+G_END_DECLS

@@ -1,0 +1,50 @@
+/* tether-engine.h: the session manager — configuration, network and sleep watching,
+ * and the rooms it owns
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tether-room.h"
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_ENGINE (tether_engine_get_type ())
+G_DECLARE_FINAL_TYPE (TetherEngine, tether_engine, TETHER, ENGINE, GObject)
+
+/*
+ * Typed properties (seconds, fractional allowed), mirrored by the string config:
+ *   "room-retry-time"   room_retry_time     retry window after a break (1200)
+ *   "av-retry-time"     av_retry_time       publish/play retry window (1200)
+ *   "login-timeout"     login_timeout       initial login gives up after (10)
+ *   "link-timeout"      room_link_timeout   silence that means a dead link (2.5)
+ *   "backoff-max"       room_backoff_max    cap of the retry backoff (1.0)
+ *   "logout-timeout"    logout_timeout      wait for the server's logout answer (2)
+ *   "network-monitor"   GNetworkMonitor     (construct-only; default: the system's)
+ */
+
+TetherEngine *tether_engine_new              (void);
+TetherEngine *tether_engine_new_with_monitor (GNetworkMonitor  *monitor);
+gboolean      tether_engine_set_config       (TetherEngine     *self,
+                                              const char       *config,
+                                              GError          **error);
+double        tether_engine_get_room_retry_time (TetherEngine  *self);
+double        tether_engine_get_av_retry_time   (TetherEngine  *self);
+TetherRoom   *tether_engine_login_room       (TetherEngine     *self,
+                                              const char       *server_url,
+                                              const char       *app_id,
+                                              const char       *room_id,
+                                              const char       *user_id,
+                                              const char       *user_name,
+                                              const char       *token,
+                                              gboolean          notify_users);
+TetherRoom   *tether_engine_switch_room      (TetherEngine     *self,
+                                              TetherRoom       *from,
+                                              const char       *room_id,
+                                              const char       *token);
+void          tether_engine_logout_room      (TetherEngine     *self,
+                                              TetherRoom       *room);
+void          tether_engine_reconnect_now    (TetherEngine     *self);
+GListModel   *tether_engine_get_rooms        (TetherEngine     *self);
+
+G_END_DECLS

@@ -1,0 +1,60 @@
+/* tether-error.h: the one GError domain of Tether and its stable numeric codes
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define TETHER_ERROR (tether_error_quark ())
+
+/**
+ * TetherError:
+ *
+ * Stable numeric codes. They are what state signals carry and what the protocol
+ * sends; `docs/errors.md` is the table. Never renumber.
+ */
+typedef enum
+{
+  TETHER_ERROR_NONE = 0,
+
+  /* Room and login: 1xxx */
+  TETHER_ERROR_NETWORK = 1001,
+  TETHER_ERROR_LOGIN_TIMEOUT = 1002,
+  TETHER_ERROR_APP_ID_INVALID = 1003,
+  TETHER_ERROR_TOKEN_INVALID = 1004,
+  TETHER_ERROR_TOKEN_EXPIRED = 1005,
+  TETHER_ERROR_PERMISSION_DENIED = 1006,
+  TETHER_ERROR_ROOM_ID_INVALID = 1007,
+  TETHER_ERROR_USER_ID_INVALID = 1008,
+  TETHER_ERROR_RATE_LIMITED = 1009,
+  TETHER_ERROR_LOGGED_IN_ELSEWHERE = 1010,
+  TETHER_ERROR_KICKED = 1011,
+  TETHER_ERROR_RECONNECT_TIMEOUT = 1012,
+  TETHER_ERROR_PROTOCOL = 1013,
+  TETHER_ERROR_SERVER_SHUTDOWN = 1014,
+  TETHER_ERROR_LOGOUT_TIMEOUT = 1015,
+  TETHER_ERROR_NOT_LOGGED_IN = 1016,
+  TETHER_ERROR_INVALID_ARGUMENT = 1017,
+  TETHER_ERROR_HEARTBEAT_TIMEOUT = 1018,
+
+  /* Streams and publishing: 2xxx */
+  TETHER_ERROR_STREAM_ID_INVALID = 2001,
+  TETHER_ERROR_PUBLISH_DENIED = 2002,
+  TETHER_ERROR_STREAM_ID_TAKEN = 2003,
+  TETHER_ERROR_STREAM_NOT_FOUND = 2004,
+  TETHER_ERROR_PUBLISH_RETRY_TIMEOUT = 2005,
+  TETHER_ERROR_MEDIA_NODE_UNREACHABLE = 2006,
+  TETHER_ERROR_MEDIA_ELEMENT_MISSING = 2007,
+  TETHER_ERROR_MEDIA_PIPELINE = 2008,
+
+  /* Playing: 3xxx */
+  TETHER_ERROR_PLAY_RETRY_TIMEOUT = 3001,
+  TETHER_ERROR_PLAY_DENIED = 3002,
+  TETHER_ERROR_PLAY_STREAM_DELETED = 3003,
+} TetherError;
+
+GQuark       tether_error_quark           (void);
+const char  *tether_error_code_to_string  (int code);
+
+G_END_DECLS

@@ -1,0 +1,79 @@
+/* tether-room.h: one room session — login, presence, heartbeats, resume and the room
+ * state machine of DESIGN.md section 2
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "tether-reconnect-report.h"
+
+G_BEGIN_DECLS
+
+/**
+ * TetherRoomState:
+ *
+ * The room state reasons of DESIGN.md; the numeric values are part of the contract.
+ */
+typedef enum
+{
+  TETHER_ROOM_STATE_LOGINING = 0,
+  TETHER_ROOM_STATE_LOGINED = 1,
+  TETHER_ROOM_STATE_LOGIN_FAILED = 2,
+  TETHER_ROOM_STATE_RECONNECTING = 3,
+  TETHER_ROOM_STATE_RECONNECTED = 4,
+  TETHER_ROOM_STATE_RECONNECT_FAILED = 5,
+  TETHER_ROOM_STATE_KICK_OUT = 6,
+  TETHER_ROOM_STATE_LOGOUT = 7,
+  TETHER_ROOM_STATE_LOGOUT_FAILED = 8,
+} TetherRoomState;
+
+typedef enum
+{
+  TETHER_UPDATE_ADD = 0,
+  TETHER_UPDATE_DELETE = 1,
+} TetherUpdateType;
+
+#define TETHER_TYPE_ROOM (tether_room_get_type ())
+G_DECLARE_FINAL_TYPE (TetherRoom, tether_room, TETHER, ROOM, GObject)
+
+const char        *tether_room_get_id               (TetherRoom           *self);
+const char        *tether_room_get_user_id          (TetherRoom           *self);
+TetherRoomState    tether_room_get_state            (TetherRoom           *self);
+int                tether_room_get_error_code       (TetherRoom           *self);
+const char        *tether_room_get_room_session_id  (TetherRoom           *self);
+const char        *tether_room_get_server_url       (TetherRoom           *self);
+GListModel        *tether_room_get_users            (TetherRoom           *self);
+GListModel        *tether_room_get_streams          (TetherRoom           *self);
+guint              tether_room_get_attempt          (TetherRoom           *self);
+double             tether_room_get_retry_remaining  (TetherRoom           *self);
+double             tether_room_get_rtt              (TetherRoom           *self);
+gint64             tether_room_get_token_expires_at (TetherRoom           *self);
+TetherReconnectReport *tether_room_get_last_report  (TetherRoom           *self);
+const char        *tether_room_get_media_node_url   (TetherRoom           *self,
+                                                     const char           *node_id);
+char             **tether_room_dup_media_node_ids   (TetherRoom           *self);
+
+void               tether_room_logout               (TetherRoom           *self);
+void               tether_room_reconnect_now        (TetherRoom           *self);
+void               tether_room_renew_token          (TetherRoom           *self,
+                                                     const char           *token);
+const char        *tether_room_get_token            (TetherRoom           *self);
+
+void               tether_room_add_stream_async     (TetherRoom           *self,
+                                                     const char           *stream_id,
+                                                     const char           *node,
+                                                     const char           *extra,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+gboolean           tether_room_add_stream_finish    (TetherRoom           *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+void               tether_room_delete_stream        (TetherRoom           *self,
+                                                     const char           *stream_id,
+                                                     const char           *reason);
+
+const char        *tether_room_state_to_string      (TetherRoomState       state);
+const char        *tether_update_type_to_string     (TetherUpdateType      update);
+
+G_END_DECLS

@@ -1,0 +1,63 @@
+/* tether-token.h: signed credentials (HMAC-SHA-256 over JSON claims, base64url)
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/**
+ * TetherPrivilege:
+ * @TETHER_PRIVILEGE_LOGIN: may log into rooms and play their streams
+ * @TETHER_PRIVILEGE_PUBLISH: may add streams
+ */
+typedef enum /*< flags >*/
+{
+  TETHER_PRIVILEGE_NONE = 0,
+  TETHER_PRIVILEGE_LOGIN = 1 << 0,
+  TETHER_PRIVILEGE_PUBLISH = 1 << 1,
+} TetherPrivilege;
+
+/* Default tolerance for clocks that disagree between client and server, in seconds. */
+#define TETHER_TOKEN_DEFAULT_SKEW 30
+
+typedef struct
+{
+  char *app_id;
+  char *user_id;
+  char *room_id;          /* NULL: any room */
+  TetherPrivilege privileges;
+  char **stream_ids;      /* NULL: any stream id */
+  gint64 issued_at;       /* Unix seconds */
+  gint64 expires_at;      /* Unix seconds */
+  char *nonce;
+} TetherTokenClaims;
+
+char               *tether_token_mint              (const char              *secret,
+                                                    const char              *app_id,
+                                                    const char              *user_id,
+                                                    const char              *room_id,
+                                                    TetherPrivilege          privileges,
+                                                    const char * const      *stream_ids,
+                                                    gint64                   issued_at,
+                                                    gint64                   lifetime);
+TetherTokenClaims  *tether_token_verify            (const char              *token,
+                                                    const char              *secret,
+                                                    const char              *app_id,
+                                                    gint64                   now,
+                                                    gint64                   skew,
+                                                    GError                 **error);
+gboolean            tether_token_claims_allows_stream (const TetherTokenClaims *claims,
+                                                       const char              *stream_id);
+void                tether_token_claims_free       (TetherTokenClaims       *claims);
+
+char               *tether_base64url_encode        (const guint8            *data,
+                                                    gsize                    len);
+guint8             *tether_base64url_decode        (const char              *text,
+                                                    gsize                   *out_len);
+gboolean            tether_secure_str_equal        (const char              *a,
+                                                    const char              *b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherTokenClaims, tether_token_claims_free)
+
+G_END_DECLS

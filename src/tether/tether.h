@@ -1,0 +1,12 @@
+/* tether.h: the public header of libtether
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "tether-error.h"
+#include "tether-token.h"
+#include "tether-user.h"
+#include "tether-stream.h"
+#include "tether-reconnect-report.h"
+#include "tether-room.h"
+#include "tether-engine.h"
+#include "tether-enum-types.h"

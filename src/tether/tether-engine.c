@@ -1,1 +1,499 @@
-/* placeholder, being written */
+/* tether-engine.c: the session manager — configuration, network and sleep watching,
+ * and the rooms it owns
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "tether-engine.h"
+#include "tether-error.h"
+#include "tether-room-private.h"
+
+struct _TetherEngine
+{
+  GObject parent_instance;
+
+  TetherRoomTiming timing;
+  double av_retry_time;
+
+  SoupSession *session;
+  GNetworkMonitor *monitor;
+  GDBusConnection *system_bus;
+  guint sleep_subscription;
+  GCancellable *cancellable;
+  GListStore *rooms;
+};
+
+G_DEFINE_FINAL_TYPE (TetherEngine, tether_engine, G_TYPE_OBJECT)
+
+enum
+{
+  PROP_0,
+  PROP_ROOM_RETRY_TIME,
+  PROP_AV_RETRY_TIME,
+  PROP_LOGIN_TIMEOUT,
+  PROP_LINK_TIMEOUT,
+  PROP_BACKOFF_MAX,
+  PROP_LOGOUT_TIMEOUT,
+  PROP_NETWORK_MONITOR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* The string config keys, each naming the property it sets. */
+static const struct
+{
+  const char *key;
+  guint prop;
+} config_keys[] = {
+  { "room_retry_time", PROP_ROOM_RETRY_TIME },
+  { "av_retry_time", PROP_AV_RETRY_TIME },
+  { "login_timeout", PROP_LOGIN_TIMEOUT },
+  { "room_link_timeout", PROP_LINK_TIMEOUT },
+  { "room_backoff_max", PROP_BACKOFF_MAX },
+  { "logout_timeout", PROP_LOGOUT_TIMEOUT },
+};
+
+static double *
+timing_field (TetherEngine *self,
+              guint         prop_id)
+{
+  switch (prop_id)
+    {
+    case PROP_ROOM_RETRY_TIME: return &self->timing.retry_time;
+    case PROP_AV_RETRY_TIME: return &self->av_retry_time;
+    case PROP_LOGIN_TIMEOUT: return &self->timing.login_timeout;
+    case PROP_LINK_TIMEOUT: return &self->timing.link_timeout;
+    case PROP_BACKOFF_MAX: return &self->timing.backoff_max;
+    case PROP_LOGOUT_TIMEOUT: return &self->timing.logout_timeout;
+    default: return NULL;
+    }
+}
+
+static void
+each_room_network_changed (TetherEngine *self,
+                           const char   *cause)
+{
+  guint n = g_list_model_get_n_items (G_LIST_MODEL (self->rooms));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(TetherRoom) room = g_list_model_get_item (G_LIST_MODEL (self->rooms), i);
+
+      _tether_room_network_changed (room, cause);
+    }
+}
+
+static void
+network_changed_cb (GNetworkMonitor *monitor,
+                    gboolean         available,
+                    gpointer         user_data)
+{
+  TetherEngine *self = user_data;
+
+  /* Losing the network is noticed by the rooms' own dead-link checks; a new network
+   * is worth an attempt right away instead of waiting out the backoff. */
+  if (available)
+    each_room_network_changed (self, "network-change");
+}
+
+static void
+prepare_for_sleep_cb (GDBusConnection *connection,
+                      const char      *sender_name,
+                      const char      *object_path,
+                      const char      *interface_name,
+                      const char      *signal_name,
+                      GVariant        *parameters,
+                      gpointer         user_data)
+{
+  TetherEngine *self = user_data;
+  gboolean going_to_sleep = FALSE;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(b)")))
+    return;
+  g_variant_get (parameters, "(b)", &going_to_sleep);
+  if (!going_to_sleep)
+    each_room_network_changed (self, "resume-from-sleep");
+}
+
+static void
+system_bus_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *bus = g_bus_get_finish (result, &error);
+  TetherEngine *self;
+
+  if (bus == NULL)
+    {
+      /* No system bus (containers, CI): no sleep notifications, nothing else lost. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("no system bus, resume from sleep is not watched: %s", error->message);
+      return;
+    }
+
+  self = TETHER_ENGINE (user_data);
+  self->system_bus = bus;
+  self->sleep_subscription =
+    g_dbus_connection_signal_subscribe (bus, "org.freedesktop.login1",
+                                        "org.freedesktop.login1.Manager", "PrepareForSleep",
+                                        "/org/freedesktop/login1", NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE, prepare_for_sleep_cb,
+                                        self, NULL);
+}
+
+static void
+tether_engine_constructed (GObject *object)
+{
+  TetherEngine *self = TETHER_ENGINE (object);
+
+  G_OBJECT_CLASS (tether_engine_parent_class)->constructed (object);
+
+  if (self->monitor == NULL)
+    self->monitor = g_object_ref (g_network_monitor_get_default ());
+  g_signal_connect_object (self->monitor, "network-changed", G_CALLBACK (network_changed_cb),
+                           self, 0);
+
+  if (g_getenv ("TETHER_NO_SYSTEM_BUS") == NULL)
+    g_bus_get (G_BUS_TYPE_SYSTEM, self->cancellable, system_bus_cb, self);
+}
+
+static void
+tether_engine_dispose (GObject *object)
+{
+  TetherEngine *self = TETHER_ENGINE (object);
+
+  g_cancellable_cancel (self->cancellable);
+  if (self->system_bus != NULL && self->sleep_subscription != 0)
+    g_dbus_connection_signal_unsubscribe (self->system_bus, self->sleep_subscription);
+  self->sleep_subscription = 0;
+  g_clear_object (&self->system_bus);
+  g_clear_object (&self->monitor);
+  if (self->rooms != NULL)
+    g_list_store_remove_all (self->rooms);
+  g_clear_object (&self->rooms);
+  g_clear_object (&self->session);
+  g_clear_object (&self->cancellable);
+
+  G_OBJECT_CLASS (tether_engine_parent_class)->dispose (object);
+}
+
+static void
+tether_engine_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  TetherEngine *self = TETHER_ENGINE (object);
+  double *field = timing_field (self, prop_id);
+
+  if (field != NULL)
+    g_value_set_double (value, *field);
+  else if (prop_id == PROP_NETWORK_MONITOR)
+    g_value_set_object (value, self->monitor);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static void
+tether_engine_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  TetherEngine *self = TETHER_ENGINE (object);
+  double *field = timing_field (self, prop_id);
+
+  if (field != NULL)
+    {
+      if (*field == g_value_get_double (value))
+        return;
+      *field = g_value_get_double (value);
+      g_object_notify_by_pspec (object, pspec);
+    }
+  else if (prop_id == PROP_NETWORK_MONITOR)
+    self->monitor = g_value_dup_object (value);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+}
+
+static GParamSpec *
+seconds_property (const char *name,
+                  double      minimum,
+                  double      fallback)
+{
+  return g_param_spec_double (name, NULL, NULL, minimum, 365.0 * 24 * 3600, fallback,
+                              G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY
+                              | G_PARAM_STATIC_STRINGS);
+}
+
+static void
+tether_engine_class_init (TetherEngineClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->constructed = tether_engine_constructed;
+  object_class->dispose = tether_engine_dispose;
+  object_class->get_property = tether_engine_get_property;
+  object_class->set_property = tether_engine_set_property;
+
+  properties[PROP_ROOM_RETRY_TIME] = seconds_property ("room-retry-time", 0.01, 1200);
+  properties[PROP_AV_RETRY_TIME] = seconds_property ("av-retry-time", 0.01, 1200);
+  properties[PROP_LOGIN_TIMEOUT] = seconds_property ("login-timeout", 0.01, 10);
+  properties[PROP_LINK_TIMEOUT] = seconds_property ("link-timeout", 0, 0);
+  properties[PROP_BACKOFF_MAX] = seconds_property ("backoff-max", 0.01, 1.0);
+  properties[PROP_LOGOUT_TIMEOUT] = seconds_property ("logout-timeout", 0.01, 2.0);
+  properties[PROP_NETWORK_MONITOR] =
+    g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+tether_engine_init (TetherEngine *self)
+{
+  self->timing.retry_time = 1200;
+  self->timing.login_timeout = 10;
+  self->timing.link_timeout = 0;
+  self->timing.backoff_min = 0.1;
+  self->timing.backoff_max = 1.0;
+  self->timing.logout_timeout = 2.0;
+  self->av_retry_time = 1200;
+  self->cancellable = g_cancellable_new ();
+  self->rooms = g_list_store_new (TETHER_TYPE_ROOM);
+  /* Many rooms (or a benchmark's many clients) must not queue behind libsoup's
+   * per-host connection limit: each WebSocket holds its connection for good. */
+  self->session = g_object_new (SOUP_TYPE_SESSION,
+                                "max-conns", 65536,
+                                "max-conns-per-host", 65536,
+                                "user-agent", "Tether/" PACKAGE_VERSION,
+                                NULL);
+}
+
+TetherEngine *
+tether_engine_new (void)
+{
+  return g_object_new (TETHER_TYPE_ENGINE, NULL);
+}
+
+/**
+ * tether_engine_new_with_monitor:
+ * @monitor: the network monitor to watch instead of the system's
+ */
+TetherEngine *
+tether_engine_new_with_monitor (GNetworkMonitor *monitor)
+{
+  g_return_val_if_fail (G_IS_NETWORK_MONITOR (monitor), NULL);
+  return g_object_new (TETHER_TYPE_ENGINE, "network-monitor", monitor, NULL);
+}
+
+/**
+ * tether_engine_set_config:
+ * @config: one or more `key=value` settings separated by `;` or newlines, e.g.
+ *   `room_retry_time=1200;av_retry_time=30.5` (seconds, fractions allowed)
+ *
+ * Applies to rooms logged in afterwards, as in the reference SDK: set it before
+ * login.
+ *
+ * Returns: %FALSE with %TETHER_ERROR_INVALID_ARGUMENT for an unknown key or a value
+ *   that is not a positive number; nothing is applied then
+ */
+gboolean
+tether_engine_set_config (TetherEngine  *self,
+                          const char    *config,
+                          GError       **error)
+{
+  g_auto(GStrv) items = NULL;
+  double values[G_N_ELEMENTS (config_keys)];
+  gboolean seen[G_N_ELEMENTS (config_keys)] = { FALSE, };
+
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), FALSE);
+  g_return_val_if_fail (config != NULL, FALSE);
+
+  items = g_strsplit_set (config, ";\n", -1);
+  for (guint i = 0; items[i] != NULL; i++)
+    {
+      g_autofree char *item = g_strstrip (g_strdup (items[i]));
+      char *eq, *end = NULL;
+      gboolean known = FALSE;
+      double value;
+
+      if (*item == '\0')
+        continue;
+      eq = strchr (item, '=');
+      if (eq == NULL)
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                       "config “%s” is not key=value", item);
+          return FALSE;
+        }
+      *eq = '\0';
+      g_strstrip (item);
+      value = g_ascii_strtod (g_strstrip (eq + 1), &end);
+      if (end == eq + 1 || *end != '\0' || !(value > 0) || value > 365.0 * 24 * 3600)
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                       "config %s needs a positive number of seconds", item);
+          return FALSE;
+        }
+      for (guint k = 0; k < G_N_ELEMENTS (config_keys); k++)
+        if (g_str_equal (item, config_keys[k].key))
+          {
+            values[k] = value;
+            seen[k] = known = TRUE;
+          }
+      if (!known)
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                       "unknown config key “%s”", item);
+          return FALSE;
+        }
+    }
+
+  for (guint k = 0; k < G_N_ELEMENTS (config_keys); k++)
+    if (seen[k])
+      g_object_set (self, properties[config_keys[k].prop]->name, values[k], NULL);
+
+  return TRUE;
+}
+
+double
+tether_engine_get_room_retry_time (TetherEngine *self)
+{
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), 0);
+  return self->timing.retry_time;
+}
+
+double
+tether_engine_get_av_retry_time (TetherEngine *self)
+{
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), 0);
+  return self->av_retry_time;
+}
+
+static void
+room_state_changed_cb (TetherRoom      *room,
+                       TetherRoomState  state,
+                       int              error_code,
+                       const char      *extended_data,
+                       gpointer         user_data)
+{
+  TetherEngine *self = user_data;
+  guint position;
+
+  /* A room that has left for good is no longer the engine's to watch. */
+  if ((state == TETHER_ROOM_STATE_LOGOUT || state == TETHER_ROOM_STATE_LOGOUT_FAILED
+       || state == TETHER_ROOM_STATE_LOGIN_FAILED || state == TETHER_ROOM_STATE_RECONNECT_FAILED
+       || state == TETHER_ROOM_STATE_KICK_OUT)
+      && g_list_store_find (self->rooms, room, &position))
+    g_list_store_remove (self->rooms, position);
+}
+
+/**
+ * tether_engine_login_room:
+ * @server_url: the room service, e.g. `ws://127.0.0.1:7480/ws`
+ * @user_name: (nullable): shown to others; defaults to @user_id
+ * @notify_users: whether to receive user ADD/DELETE events
+ *
+ * Starts logging into a room. Watch #TetherRoom::state-changed for LOGINED or
+ * LOGIN_FAILED; the engine keeps the room until it leaves for good.
+ *
+ * Returns: (transfer full): the room
+ */
+TetherRoom *
+tether_engine_login_room (TetherEngine *self,
+                          const char   *server_url,
+                          const char   *app_id,
+                          const char   *room_id,
+                          const char   *user_id,
+                          const char   *user_name,
+                          const char   *token,
+                          gboolean      notify_users)
+{
+  TetherRoom *room;
+
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (server_url != NULL, NULL);
+  g_return_val_if_fail (app_id != NULL, NULL);
+  g_return_val_if_fail (room_id != NULL, NULL);
+  g_return_val_if_fail (user_id != NULL, NULL);
+
+  room = _tether_room_new (self->session, &self->timing, server_url, app_id, room_id, user_id,
+                           user_name, token, notify_users);
+  g_signal_connect_object (room, "state-changed", G_CALLBACK (room_state_changed_cb), self,
+                           G_CONNECT_AFTER);
+  g_list_store_append (self->rooms, room);
+  _tether_room_login (room);
+
+  return room;
+}
+
+/**
+ * tether_engine_switch_room:
+ * @from: the room to leave
+ * @room_id: the room to enter, with the same server, app and user
+ * @token: (nullable): a token for the new room, or %NULL to reuse @from's
+ *
+ * Returns: (transfer full): the new room
+ */
+TetherRoom *
+tether_engine_switch_room (TetherEngine *self,
+                           TetherRoom   *from,
+                           const char   *room_id,
+                           const char   *token)
+{
+  g_autofree char *server_url = NULL;
+  g_autofree char *app_id = NULL;
+  g_autofree char *user_id = NULL;
+  g_autofree char *user_name = NULL;
+  g_autofree char *old_token = NULL;
+  gboolean notify_users;
+
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), NULL);
+  g_return_val_if_fail (TETHER_IS_ROOM (from), NULL);
+
+  _tether_room_get_login (from, &server_url, &app_id, &user_id, &user_name, &old_token,
+                          &notify_users);
+  tether_room_logout (from);
+
+  return tether_engine_login_room (self, server_url, app_id, room_id, user_id, user_name,
+                                   token ? token : old_token, notify_users);
+}
+
+void
+tether_engine_logout_room (TetherEngine *self,
+                           TetherRoom   *room)
+{
+  g_return_if_fail (TETHER_IS_ENGINE (self));
+  g_return_if_fail (TETHER_IS_ROOM (room));
+
+  tether_room_logout (room);
+}
+
+/**
+ * tether_engine_reconnect_now:
+ *
+ * Skips the backoff wait of every retrying room and probes the others' links, as a
+ * network change does.
+ */
+void
+tether_engine_reconnect_now (TetherEngine *self)
+{
+  g_return_if_fail (TETHER_IS_ENGINE (self));
+  each_room_network_changed (self, "reconnect-now");
+}
+
+/**
+ * tether_engine_get_rooms:
+ *
+ * Returns: (transfer none): a #GListModel of the #TetherRoom s in or entering a room
+ */
+GListModel *
+tether_engine_get_rooms (TetherEngine *self)
+{
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), NULL);
+  return G_LIST_MODEL (self->rooms);
+}

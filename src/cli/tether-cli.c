@@ -1,0 +1,468 @@
+/* tether-cli.c: the headless client — mint tokens, watch a room, print JSON lines
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tether.h"
+#include "tether-cli.h"
+#include "tether-protocol.h"
+
+/* Exit codes, documented in docs/cli.md */
+enum
+{
+  EXIT_OK = 0,
+  EXIT_USAGE = 1,
+  EXIT_LOGIN_FAILED = 2,
+  EXIT_KICK_OUT = 3,
+  EXIT_RECONNECT_FAILED = 4,
+};
+
+static gint64 start_time;
+
+void
+tether_cli_print (JsonBuilder *b)
+{
+  g_autofree char *line = tether_protocol_serialize (b);
+
+  fputs (line, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+/* Every line starts the same way: {"ts": seconds since start, "event": name, … */
+JsonBuilder *
+tether_cli_begin_event (const char *event)
+{
+  JsonBuilder *b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "ts");
+  json_builder_add_double_value (b, (g_get_monotonic_time () - start_time) / 1e6);
+  json_builder_set_member_name (b, "event");
+  json_builder_add_string_value (b, event);
+  return b;
+}
+
+void
+tether_cli_end_event (JsonBuilder *b)
+{
+  json_builder_end_object (b);
+  tether_cli_print (b);
+  g_object_unref (b);
+}
+
+static void
+add_json_member (JsonBuilder *b,
+                 const char  *name,
+                 const char  *json)
+{
+  g_autoptr(JsonNode) node = json_from_string (json, NULL);
+
+  json_builder_set_member_name (b, name);
+  if (node != NULL)
+    json_builder_add_value (b, g_steal_pointer (&node));
+  else
+    json_builder_add_null_value (b);
+}
+
+/* The options every room command takes; the array lives as long as @opts. */
+GOptionEntry *
+tether_cli_common_entries (TetherCliOptions *opts)
+{
+  const GOptionEntry entries[] = {
+    { "server", 0, 0, G_OPTION_ARG_STRING, &opts->server,
+      "Room service URL (default: ws://127.0.0.1:7480/ws)", "URL" },
+    { "app-id", 0, 0, G_OPTION_ARG_STRING, &opts->app_id, "App id (default: demo)", "ID" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &opts->token, "Login token", "TOKEN" },
+    { "app-secret", 0, 0, G_OPTION_ARG_STRING, &opts->app_secret,
+      "Mint tokens from this app secret (development servers only)", "SECRET" },
+    { "token-lifetime", 0, 0, G_OPTION_ARG_DOUBLE, &opts->token_lifetime,
+      "Lifetime of minted tokens in seconds (3600)", "S" },
+    { "room", 0, 0, G_OPTION_ARG_STRING, &opts->room, "Room id", "ID" },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &opts->user, "User id", "ID" },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &opts->name, "Display name (default: the user id)",
+      "NAME" },
+    { "notify-users", 0, 0, G_OPTION_ARG_NONE, &opts->notify_users,
+      "Receive user ADD/DELETE events", NULL },
+    { "config", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->config,
+      "Engine config, e.g. room_retry_time=1200 (repeatable)", "KEY=VALUE" },
+    { NULL }
+  };
+  static GOptionEntry copy[G_N_ELEMENTS (entries)];
+
+  memcpy (copy, entries, sizeof entries);
+  return copy;
+}
+
+gboolean
+tether_cli_parse_common (TetherCliOptions  *opts,
+                         GError           **error)
+{
+  if (opts->room == NULL || opts->user == NULL)
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                           "--room and --user are required");
+      return FALSE;
+    }
+  if (opts->token == NULL && opts->app_secret == NULL)
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                           "give --token, or --app-secret to mint one (development only)");
+      return FALSE;
+    }
+  if (opts->server == NULL)
+    opts->server = g_strdup ("ws://127.0.0.1:7480/ws");
+  if (opts->app_id == NULL)
+    opts->app_id = g_strdup ("demo");
+  return TRUE;
+}
+
+char *
+tether_cli_current_token (TetherCliOptions *opts)
+{
+  if (opts->app_secret == NULL)
+    return g_strdup (opts->token);
+  return tether_token_mint (opts->app_secret, opts->app_id, opts->user, opts->room,
+                            TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, NULL,
+                            g_get_real_time () / G_USEC_PER_SEC,
+                            opts->token_lifetime > 0 ? opts->token_lifetime : 3600);
+}
+
+static void
+add_streams (JsonBuilder *b,
+             GPtrArray   *streams)
+{
+  json_builder_set_member_name (b, "streams");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < streams->len; i++)
+    {
+      TetherStream *s = g_ptr_array_index (streams, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, tether_stream_get_id (s));
+      json_builder_set_member_name (b, "user_id");
+      json_builder_add_string_value (b, tether_stream_get_user_id (s));
+      json_builder_set_member_name (b, "user_name");
+      json_builder_add_string_value (b, tether_stream_get_user_name (s));
+      json_builder_set_member_name (b, "node");
+      json_builder_add_string_value (b, tether_stream_get_node (s));
+      json_builder_set_member_name (b, "extra");
+      json_builder_add_string_value (b, tether_stream_get_extra (s));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
+static void
+state_changed_cb (TetherRoom      *room,
+                  TetherRoomState  state,
+                  int              error_code,
+                  const char      *extended_data,
+                  TetherCliRun    *run)
+{
+  JsonBuilder *b = tether_cli_begin_event ("room-state");
+
+  json_builder_set_member_name (b, "room");
+  json_builder_add_string_value (b, tether_room_get_id (room));
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, tether_room_state_to_string (state));
+  json_builder_set_member_name (b, "error");
+  json_builder_add_int_value (b, error_code);
+  add_json_member (b, "extended", extended_data);
+  tether_cli_end_event (b);
+
+  switch (state)
+    {
+    case TETHER_ROOM_STATE_LOGIN_FAILED:
+      g_printerr ("tether-cli: login failed: %s (%d)\n",
+                  tether_error_code_to_string (error_code), error_code);
+      run->exit_code = EXIT_LOGIN_FAILED;
+      g_main_loop_quit (run->loop);
+      break;
+    case TETHER_ROOM_STATE_KICK_OUT:
+      g_printerr ("tether-cli: kicked out of the room: %s (%d)\n",
+                  tether_error_code_to_string (error_code), error_code);
+      run->exit_code = EXIT_KICK_OUT;
+      g_main_loop_quit (run->loop);
+      break;
+    case TETHER_ROOM_STATE_RECONNECT_FAILED:
+      g_printerr ("tether-cli: could not reconnect: %s (%d)\n",
+                  tether_error_code_to_string (error_code), error_code);
+      run->exit_code = EXIT_RECONNECT_FAILED;
+      g_main_loop_quit (run->loop);
+      break;
+    case TETHER_ROOM_STATE_LOGOUT:
+    case TETHER_ROOM_STATE_LOGOUT_FAILED:
+      g_main_loop_quit (run->loop);
+      break;
+    case TETHER_ROOM_STATE_LOGINED:
+    case TETHER_ROOM_STATE_RECONNECTED:
+    case TETHER_ROOM_STATE_LOGINING:
+    case TETHER_ROOM_STATE_RECONNECTING:
+    default:
+      break;
+    }
+}
+
+static void
+user_update_cb (TetherRoom       *room,
+                TetherUpdateType  update,
+                GPtrArray        *users,
+                gpointer          user_data)
+{
+  JsonBuilder *b = tether_cli_begin_event ("user-update");
+
+  json_builder_set_member_name (b, "update");
+  json_builder_add_string_value (b, tether_update_type_to_string (update));
+  json_builder_set_member_name (b, "users");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < users->len; i++)
+    {
+      TetherUser *u = g_ptr_array_index (users, i);
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_string_value (b, tether_user_get_id (u));
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, tether_user_get_name (u));
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  tether_cli_end_event (b);
+}
+
+static void
+stream_update_cb (TetherRoom       *room,
+                  TetherUpdateType  update,
+                  GPtrArray        *streams,
+                  const char       *reason,
+                  gpointer          user_data)
+{
+  JsonBuilder *b = tether_cli_begin_event ("stream-update");
+
+  json_builder_set_member_name (b, "update");
+  json_builder_add_string_value (b, tether_update_type_to_string (update));
+  add_streams (b, streams);
+  if (reason != NULL)
+    {
+      json_builder_set_member_name (b, "reason");
+      json_builder_add_string_value (b, reason);
+    }
+  tether_cli_end_event (b);
+}
+
+static void
+reconnect_report_cb (TetherRoom            *room,
+                     TetherReconnectReport *report,
+                     gpointer               user_data)
+{
+  g_autofree char *json = tether_reconnect_report_to_json (report);
+  JsonBuilder *b = tether_cli_begin_event ("reconnect-report");
+
+  add_json_member (b, "report", json);
+  tether_cli_end_event (b);
+}
+
+static void
+token_will_expire_cb (TetherRoom   *room,
+                      int           remaining,
+                      TetherCliRun *run)
+{
+  JsonBuilder *b = tether_cli_begin_event ("token-will-expire");
+
+  json_builder_set_member_name (b, "remaining");
+  json_builder_add_int_value (b, remaining);
+  json_builder_set_member_name (b, "renewing");
+  json_builder_add_boolean_value (b, run->opts->app_secret != NULL);
+  tether_cli_end_event (b);
+
+  /* With the app secret at hand the CLI renews by itself, as an app's backend would. */
+  if (run->opts->app_secret != NULL)
+    {
+      g_autofree char *token = tether_cli_current_token (run->opts);
+
+      tether_room_renew_token (room, token);
+    }
+}
+
+static gboolean
+quit_signal_cb (gpointer user_data)
+{
+  TetherCliRun *run = user_data;
+
+  if (run->stopping)
+    {
+      g_main_loop_quit (run->loop);
+      return G_SOURCE_REMOVE;
+    }
+  run->stopping = TRUE;
+  if (run->on_stop != NULL)
+    run->on_stop (run);
+  else
+    tether_room_logout (run->room);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+tether_cli_run_room (TetherCliOptions *opts,
+                     TetherCliSetup    setup,
+                     gpointer          setup_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherEngine) engine = tether_engine_new ();
+  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autofree char *token = NULL;
+  TetherCliRun run = { 0, };
+  guint sigint, sigterm;
+
+  for (guint i = 0; opts->config != NULL && opts->config[i] != NULL; i++)
+    if (!tether_engine_set_config (engine, opts->config[i], &error))
+      {
+        g_printerr ("tether-cli: %s\n", error->message);
+        return EXIT_USAGE;
+      }
+
+  token = tether_cli_current_token (opts);
+  run.opts = opts;
+  run.loop = loop;
+  run.engine = engine;
+  run.room = tether_engine_login_room (engine, opts->server, opts->app_id, opts->room, opts->user,
+                                       opts->name, token, opts->notify_users);
+  g_signal_connect (run.room, "state-changed", G_CALLBACK (state_changed_cb), &run);
+  g_signal_connect (run.room, "user-update", G_CALLBACK (user_update_cb), &run);
+  g_signal_connect (run.room, "stream-update", G_CALLBACK (stream_update_cb), &run);
+  g_signal_connect (run.room, "reconnect-report", G_CALLBACK (reconnect_report_cb), &run);
+  g_signal_connect (run.room, "token-will-expire", G_CALLBACK (token_will_expire_cb), &run);
+
+  if (setup != NULL)
+    setup (&run, setup_data);
+
+  sigint = g_unix_signal_add (SIGINT, quit_signal_cb, &run);
+  sigterm = g_unix_signal_add (SIGTERM, quit_signal_cb, &run);
+  g_main_loop_run (loop);
+  g_source_remove (sigint);
+  g_source_remove (sigterm);
+
+  if (run.teardown != NULL)
+    run.teardown (&run);
+  g_signal_handlers_disconnect_by_data (run.room, &run);
+  g_clear_object (&run.room);
+
+  return run.exit_code;
+}
+
+static int
+cmd_watch (int    argc,
+           char **argv)
+{
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- watch a room and print JSON lines");
+  g_autoptr(GError) error = NULL;
+  TetherCliOptions opts = { 0, };
+
+  g_option_context_add_main_entries (ctx, tether_cli_common_entries (&opts), NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)
+      || !tether_cli_parse_common (&opts, &error))
+    {
+      g_printerr ("tether-cli watch: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+
+  return tether_cli_run_room (&opts, NULL, NULL);
+}
+
+static int
+cmd_token (int    argc,
+           char **argv)
+{
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("- mint a token from an app secret");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *app_id = NULL, *secret = NULL, *user = NULL, *room = NULL;
+  g_auto(GStrv) streams = NULL;
+  g_autofree char *token = NULL;
+  gboolean publish = FALSE;
+  double lifetime = 3600;
+  gint64 issued_at = 0;
+  const GOptionEntry entries[] = {
+    { "app-id", 0, 0, G_OPTION_ARG_STRING, &app_id, "App id (default: demo)", "ID" },
+    { "app-secret", 0, 0, G_OPTION_ARG_STRING, &secret, "App secret", "SECRET" },
+    { "user", 0, 0, G_OPTION_ARG_STRING, &user, "User id", "ID" },
+    { "room", 0, 0, G_OPTION_ARG_STRING, &room, "Only this room (default: any)", "ID" },
+    { "publish", 0, 0, G_OPTION_ARG_NONE, &publish, "Allow publishing", NULL },
+    { "stream", 0, 0, G_OPTION_ARG_STRING_ARRAY, &streams, "Only these stream ids", "ID" },
+    { "lifetime", 0, 0, G_OPTION_ARG_DOUBLE, &lifetime, "Seconds until expiry (3600)", "S" },
+    { "issued-at", 0, 0, G_OPTION_ARG_INT64, &issued_at, "Unix time of issue (now)", "T" },
+    { NULL }
+  };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    {
+      g_printerr ("tether-cli token: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+  if (secret == NULL || user == NULL)
+    {
+      g_printerr ("tether-cli token: --app-secret and --user are required\n");
+      return EXIT_USAGE;
+    }
+  if (issued_at == 0)
+    issued_at = g_get_real_time () / G_USEC_PER_SEC;
+
+  token = tether_token_mint (secret, app_id ? app_id : "demo", user, room,
+                             TETHER_PRIVILEGE_LOGIN | (publish ? TETHER_PRIVILEGE_PUBLISH : 0),
+                             (const char * const *) streams, issued_at, (gint64) lifetime);
+  g_print ("%s\n", token);
+  return EXIT_OK;
+}
+
+static const struct
+{
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} commands[] = {
+  { "watch", cmd_watch, "log into a room and print its events as JSON lines" },
+  { "token", cmd_token, "mint a token from an app secret" },
+};
+
+static void
+usage (void)
+{
+  g_printerr ("Usage: tether-cli COMMAND [OPTIONS]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_printerr ("  %-8s %s\n", commands[i].name, commands[i].summary);
+  g_printerr ("\nRun tether-cli COMMAND --help for its options.\n");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  start_time = g_get_monotonic_time ();
+  g_set_prgname ("tether-cli");
+
+  if (argc < 2 || g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h"))
+    {
+      usage ();
+      return argc < 2 ? EXIT_USAGE : EXIT_OK;
+    }
+  if (g_str_equal (argv[1], "--version"))
+    {
+      g_print ("tether-cli %s\n", PACKAGE_VERSION);
+      return EXIT_OK;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      return commands[i].run (argc - 1, argv + 1);
+
+  g_printerr ("tether-cli: unknown command “%s”\n\n", argv[1]);
+  usage ();
+  return EXIT_USAGE;
+}

@@ -1,0 +1,55 @@
+/* tether-cli.h: what the tether-cli commands share
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "tether.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *server;
+  char *app_id;
+  char *token;
+  char *app_secret;
+  char *room;
+  char *user;
+  char *name;
+  gboolean notify_users;
+  char **config;
+  double token_lifetime;
+} TetherCliOptions;
+
+typedef struct _TetherCliRun TetherCliRun;
+
+struct _TetherCliRun
+{
+  TetherCliOptions *opts;
+  GMainLoop *loop;
+  TetherEngine *engine;
+  TetherRoom *room;
+  int exit_code;
+  gboolean stopping;
+  /* A command that publishes or plays hooks in here. */
+  void (*on_stop) (TetherCliRun *run);
+  void (*teardown) (TetherCliRun *run);
+  gpointer data;
+};
+
+typedef void (*TetherCliSetup) (TetherCliRun *run,
+                                gpointer      data);
+
+GOptionEntry *tether_cli_common_entries (TetherCliOptions  *opts);
+gboolean      tether_cli_parse_common   (TetherCliOptions  *opts,
+                                         GError           **error);
+char         *tether_cli_current_token  (TetherCliOptions  *opts);
+int           tether_cli_run_room       (TetherCliOptions  *opts,
+                                         TetherCliSetup     setup,
+                                         gpointer           setup_data);
+JsonBuilder  *tether_cli_begin_event    (const char        *event);
+void          tether_cli_end_event      (JsonBuilder       *b);
+void          tether_cli_print          (JsonBuilder       *b);
+
+G_END_DECLS

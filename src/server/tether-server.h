@@ -42,6 +42,7 @@ void          tether_server_shutdown          (TetherServer        *self,
                                                double               retry_after);
 guint         tether_server_get_session_count (TetherServer        *self);
 guint         tether_server_get_room_count    (TetherServer        *self);
+guint         tether_server_get_connection_count (TetherServer     *self);
 char         *tether_server_get_metrics_text  (TetherServer        *self);
 
 G_END_DECLS

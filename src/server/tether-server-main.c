@@ -1,0 +1,324 @@
+/* tether-server-main.c: the tether-server program — options and config file, then a
+ * TetherServer on the main loop until SIGTERM/SIGINT
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib-unix.h>
+
+#include "tether-server.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:7480"
+#define DEFAULT_SECRET "tether-dev-secret"
+#define UNSET (-1.0)
+/* How long a shutdown waits for close frames to reach the clients. */
+#define SHUTDOWN_FLUSH_USEC (2 * G_USEC_PER_SEC)
+
+typedef struct
+{
+  char    *listen;
+  char    *app_id;
+  char    *app_secret;
+  char    *app_secret_file;
+  char    *config;
+  char   **media_nodes;
+  double   heartbeat_timeout;
+  double   heartbeat_interval;
+  double   session_ttl;
+  double   token_warning;
+  double   token_skew;
+  double   login_rate;
+  double   login_burst;
+  double   login_grace;
+  double   shutdown_retry_after;
+} Options;
+
+typedef struct
+{
+  TetherServer *server;
+  GMainLoop    *loop;
+  double        retry_after;
+  gint64        deadline;
+  guint         drain_id;
+} App;
+
+static void
+options_clear (Options *o)
+{
+  g_free (o->listen);
+  g_free (o->app_id);
+  g_free (o->app_secret);
+  g_free (o->app_secret_file);
+  g_free (o->config);
+  g_strfreev (o->media_nodes);
+}
+
+/* Fills what the command line left unset from the [server] group. */
+static gboolean
+apply_config (Options  *o,
+              GError  **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+  struct { const char *key; double *value; } doubles[] = {
+    { "heartbeat-timeout", &o->heartbeat_timeout },
+    { "heartbeat-interval", &o->heartbeat_interval },
+    { "session-ttl", &o->session_ttl },
+    { "token-warning", &o->token_warning },
+    { "token-skew", &o->token_skew },
+    { "login-rate", &o->login_rate },
+    { "login-burst", &o->login_burst },
+    { "login-grace", &o->login_grace },
+    { "shutdown-retry-after", &o->shutdown_retry_after },
+  };
+  struct { const char *key; char **value; } strings[] = {
+    { "listen", &o->listen },
+    { "app-id", &o->app_id },
+    { "app-secret", &o->app_secret },
+    { "app-secret-file", &o->app_secret_file },
+  };
+
+  if (o->config == NULL)
+    return TRUE;
+  if (!g_key_file_load_from_file (kf, o->config, G_KEY_FILE_NONE, error))
+    return FALSE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
+    {
+      g_autoptr(GError) local = NULL;
+      double v;
+
+      if (*doubles[i].value != UNSET || !g_key_file_has_key (kf, "server", doubles[i].key, NULL))
+        continue;
+      v = g_key_file_get_double (kf, "server", doubles[i].key, &local);
+      if (local != NULL)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", o->config);
+          return FALSE;
+        }
+      *doubles[i].value = v;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      if (*strings[i].value == NULL)
+        *strings[i].value = g_key_file_get_string (kf, "server", strings[i].key, NULL);
+    }
+  if (o->media_nodes == NULL)
+    o->media_nodes = g_key_file_get_string_list (kf, "server", "media-node", NULL, NULL);
+
+  return TRUE;
+}
+
+static gboolean
+parse_listen (const char  *text,
+              char       **host,
+              guint16     *port,
+              GError     **error)
+{
+  const char *colon = strrchr (text, ':');
+  g_autofree char *h = NULL;
+  guint64 p = 0;
+
+  if (colon == NULL || (text[0] == '[' && colon < strchr (text, ']')))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--listen expects HOST:PORT, got “%s”", text);
+      return FALSE;
+    }
+  h = g_strndup (text, colon - text);
+  if (h[0] == '[' && h[strlen (h) - 1] == ']')
+    {
+      char *inner = g_strndup (h + 1, strlen (h) - 2);
+      g_free (h);
+      h = inner;
+    }
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, G_MAXUINT16, &p, NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--listen: bad port in “%s”", text);
+      return FALSE;
+    }
+
+  *host = g_steal_pointer (&h);
+  *port = (guint16) p;
+  return TRUE;
+}
+
+static char *
+load_secret (Options  *o,
+             GError  **error)
+{
+  if (o->app_secret != NULL)
+    return g_strdup (o->app_secret);
+  if (o->app_secret_file != NULL)
+    {
+      g_autofree char *contents = NULL;
+
+      if (!g_file_get_contents (o->app_secret_file, &contents, NULL, error))
+        return NULL;
+      g_strstrip (contents);
+      if (*contents == '\0')
+        {
+          g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s is empty", o->app_secret_file);
+          return NULL;
+        }
+      return g_steal_pointer (&contents);
+    }
+
+  g_warning ("no --app-secret or --app-secret-file given: using the development default secret; "
+             "never do this on a reachable server");
+  return g_strdup (DEFAULT_SECRET);
+}
+
+static void
+set_if (TetherServer *server,
+        const char   *property,
+        double        value)
+{
+  if (value != UNSET)
+    g_object_set (server, property, value, NULL);
+}
+
+static gboolean
+drain_cb (gpointer user_data)
+{
+  App *app = user_data;
+
+  if (tether_server_get_connection_count (app->server) > 0
+      && g_get_monotonic_time () < app->deadline)
+    return G_SOURCE_CONTINUE;
+
+  app->drain_id = 0;
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+signal_cb (gpointer user_data)
+{
+  App *app = user_data;
+
+  if (app->drain_id != 0)
+    return G_SOURCE_CONTINUE;
+
+  tether_server_shutdown (app->server, app->retry_after);
+  /* Give the reconnect messages and close frames a short, bounded time to leave. */
+  app->deadline = g_get_monotonic_time () + SHUTDOWN_FLUSH_USEC;
+  app->drain_id = g_timeout_add (20, drain_cb, app);
+  return G_SOURCE_CONTINUE;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  Options o = {
+    .heartbeat_timeout = UNSET, .heartbeat_interval = UNSET, .session_ttl = UNSET,
+    .token_warning = UNSET, .token_skew = UNSET, .login_rate = UNSET, .login_burst = UNSET,
+    .login_grace = UNSET, .shutdown_retry_after = UNSET,
+  };
+  GOptionEntry entries[] = {
+    { "listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen, "Address to listen on (default " DEFAULT_LISTEN "; port 0 = any free port)", "HOST:PORT" },
+    { "app-id", 0, 0, G_OPTION_ARG_STRING, &o.app_id, "The app id to serve (default demo)", "ID" },
+    { "app-secret", 0, 0, G_OPTION_ARG_STRING, &o.app_secret, "The app secret tokens are signed with", "SECRET" },
+    { "app-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &o.app_secret_file, "Read the app secret from FILE", "FILE" },
+    { "heartbeat-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.heartbeat_timeout, "Seconds of silence before a user is removed (90)", "SECONDS" },
+    { "heartbeat-interval", 0, 0, G_OPTION_ARG_DOUBLE, &o.heartbeat_interval, "Seconds between client heartbeats (1)", "SECONDS" },
+    { "session-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.session_ttl, "Seconds a session stays resumable (1200)", "SECONDS" },
+    { "token-warning", 0, 0, G_OPTION_ARG_DOUBLE, &o.token_warning, "Warn this many seconds before a token expires (30)", "SECONDS" },
+    { "token-skew", 0, 0, G_OPTION_ARG_DOUBLE, &o.token_skew, "Clock-skew tolerance for tokens (30)", "SECONDS" },
+    { "login-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_rate, "Logins per second per address, 0 = unlimited (50)", "RATE" },
+    { "login-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_burst, "Login burst per address (100)", "N" },
+    { "login-grace", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_grace, "Seconds a connection has to log in (10)", "SECONDS" },
+    { "media-node", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.media_nodes, "Announce a media node (repeatable)", "ID=URL" },
+    { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
+    { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from the [server] group of FILE", "FILE" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("— Tether room service");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherServer) server = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *host = NULL;
+  g_autofree char *url = NULL;
+  guint16 port = 0;
+  App app = { 0 };
+  guint sigterm_id, sigint_id;
+  int status = EXIT_FAILURE;
+
+  /* stdout carries exactly one line, the listening address; logs go to stderr. */
+  g_log_writer_default_set_use_stderr (TRUE);
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error)
+      || !apply_config (&o, &error)
+      || !parse_listen (o.listen != NULL ? o.listen : DEFAULT_LISTEN, &host, &port, &error))
+    {
+      g_printerr ("tether-server: %s\n", error->message);
+      goto out;
+    }
+
+  secret = load_secret (&o, &error);
+  if (secret == NULL)
+    {
+      g_printerr ("tether-server: %s\n", error->message);
+      goto out;
+    }
+
+  server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
+  set_if (server, "heartbeat-timeout", o.heartbeat_timeout);
+  set_if (server, "heartbeat-interval", o.heartbeat_interval);
+  set_if (server, "session-ttl", o.session_ttl);
+  set_if (server, "token-warning", o.token_warning);
+  set_if (server, "token-skew", o.token_skew);
+  set_if (server, "login-rate", o.login_rate);
+  set_if (server, "login-burst", o.login_burst);
+  set_if (server, "login-grace", o.login_grace);
+
+  for (guint i = 0; o.media_nodes != NULL && o.media_nodes[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (o.media_nodes[i], "=", 2);
+
+      if (parts[0] == NULL || parts[1] == NULL || *parts[1] == '\0')
+        {
+          g_printerr ("tether-server: --media-node expects ID=URL, got “%s”\n", o.media_nodes[i]);
+          goto out;
+        }
+      tether_server_add_media_node (server, parts[0], parts[1]);
+    }
+
+  if (!tether_server_listen (server, host, port, &error))
+    {
+      g_printerr ("tether-server: cannot listen on %s:%u: %s\n", host, port, error->message);
+      goto out;
+    }
+
+  url = tether_server_get_url (server);
+  printf ("listening on %s\n", url);
+  fflush (stdout);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  app.server = server;
+  app.loop = loop;
+  app.retry_after = o.shutdown_retry_after != UNSET ? o.shutdown_retry_after : 1.0;
+  sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &app);
+  sigint_id = g_unix_signal_add (SIGINT, signal_cb, &app);
+
+  g_main_loop_run (loop);
+
+  g_source_remove (sigterm_id);
+  g_source_remove (sigint_id);
+  g_clear_handle_id (&app.drain_id, g_source_remove);
+  status = EXIT_SUCCESS;
+
+out:
+  if (secret != NULL)
+    memset (secret, 0, strlen (secret));
+  if (o.app_secret != NULL)
+    memset (o.app_secret, 0, strlen (o.app_secret));
+  options_clear (&o);
+  return status;
+}

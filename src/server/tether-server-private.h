@@ -1,0 +1,244 @@
+/* tether-server-private.h: the room service's in-memory model, shared by
+ * tether-server.c (object, HTTP, connections, protocol) and tether-server-room.c
+ * (rooms, sessions, streams, events, the sweep)
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "tether-server.h"
+#include "tether-token.h"
+
+#define TETHER_SERVER_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
+
+G_BEGIN_DECLS
+
+typedef struct _TetherServerConn    TetherServerConn;
+typedef struct _TetherServerRoom    TetherServerRoom;
+typedef struct _TetherServerSession TetherServerSession;
+typedef struct _TetherServerStream  TetherServerStream;
+
+typedef enum
+{
+  TETHER_SERVER_CONN_PENDING,   /* connected, no login yet */
+  TETHER_SERVER_CONN_ACTIVE,    /* logged in, attached to a session */
+  TETHER_SERVER_CONN_CLOSING,   /* we asked it to close; input is ignored */
+} TetherServerConnState;
+
+/* One WebSocket connection. Freed when libsoup reports it closed. */
+struct _TetherServerConn
+{
+  TetherServer            *server;
+  SoupWebsocketConnection *ws;
+  GSocket                 *socket;        /* to cut a dead peer off without a handshake */
+  char                    *address;       /* client address, for the login rate limit */
+  TetherServerSession     *session;       /* NULL unless ACTIVE */
+  TetherServerConnState    state;
+  gint64                   connected_at;  /* monotonic µs */
+  GList                    link;          /* in server->conns */
+  GList                    pending_link;  /* in server->pending while PENDING */
+};
+
+/* One ring-buffer slot: an event serialised once, replayed on resume. */
+typedef struct
+{
+  guint64  seq;
+  char    *json;
+  guint64  subject;     /* serial of the session a user event is about, else 0 */
+  gboolean user_event;
+} TetherServerEvent;
+
+struct _TetherServerRoom
+{
+  char              *id;
+  char              *room_session_id;
+  guint64            seq;
+  guint              refs;       /* sessions (present or resumable) pointing here */
+  GQueue             members;    /* present sessions, join order */
+  GHashTable        *by_user;    /* user id → present session */
+  GQueue             streams;    /* TetherServerStream, add order */
+  TetherServerEvent *ring;
+  guint              ring_alloc;
+  guint              ring_len;
+  guint              ring_start;
+};
+
+struct _TetherServerSession
+{
+  guint64             serial;
+  char               *id;
+  char               *resume_key;
+  TetherServerRoom   *room;          /* holds a room ref */
+  char               *user_id;
+  char               *user_name;
+  gboolean            notify_users;
+  gboolean            present;
+  gboolean            kicked;        /* tombstone: a resume gets kick_out */
+  TetherServerConn   *conn;          /* NULL while disconnected */
+  gint64              last_activity; /* monotonic µs */
+  gint64              forget_at;     /* monotonic µs, once not present */
+  TetherTokenClaims  *claims;
+  gint64              token_expiry;  /* monotonic µs */
+  gint64              token_deadline; /* next token action: warning, then expiry */
+  gboolean            token_warned;
+  GSequenceIter      *token_iter;    /* in server->token_deadlines while present */
+  GList               member_link;   /* in room->members */
+  GList               lru_link;      /* in server->present (by activity) or server->retired */
+  GQueue             *lru_queue;     /* which of the two, or NULL */
+  GQueue              streams;       /* TetherServerStream via session_link */
+};
+
+struct _TetherServerStream
+{
+  char                *id;
+  TetherServerSession *session;
+  char                *node;
+  char                *extra;
+  GList                room_link;
+  GList                session_link;
+};
+
+typedef struct
+{
+  guint64 logins;
+  guint64 login_failures;
+  guint64 resumes;
+  guint64 rejoins;
+  guint64 heartbeat_timeouts;
+  guint64 kicks;
+  guint64 rejected_inputs;
+  guint64 events;
+} TetherServerStats;
+
+struct _TetherServer
+{
+  GObject            parent_instance;
+
+  GMainContext      *context;
+  SoupServer        *soup;
+
+  /* configuration */
+  char              *app_id;
+  char              *app_secret;
+  double             heartbeat_timeout;
+  double             heartbeat_interval;
+  double             session_ttl;
+  double             token_skew;
+  double             token_warning;
+  guint              max_frame_size;
+  guint              max_depth;
+  double             login_rate;
+  double             login_burst;
+  guint              event_backlog;
+  double             login_grace;
+  GPtrArray         *media_nodes;     /* TetherServerMediaNode */
+
+  char              *url_host;
+  guint16            port;
+  gboolean           listening;
+  gboolean           shut_down;
+
+  /* state */
+  GHashTable        *rooms;           /* id → TetherServerRoom */
+  GHashTable        *sessions;        /* id → TetherServerSession */
+  GHashTable        *streams;         /* id → TetherServerStream, unique per app */
+  GHashTable        *login_buckets;   /* address → token bucket */
+  GQueue             conns;
+  GQueue             pending;         /* connections awaiting login, oldest first */
+  GQueue             present;         /* present sessions, least recently active first */
+  GQueue             retired;         /* resumable sessions and tombstones, by forget_at */
+  GSequence         *token_deadlines; /* present sessions by next token deadline */
+  GSource           *sweep_source;
+  gint64             last_bucket_prune;
+  guint64            next_serial;
+  guint              n_active_rooms;
+  TetherServerStats  stats;
+};
+
+typedef struct
+{
+  char *id;
+  char *url;
+} TetherServerMediaNode;
+
+/* tether-server.c */
+void                 tether_server_conn_send        (TetherServerConn    *conn,
+                                                     const char          *json);
+void                 tether_server_conn_send_builder (TetherServerConn   *conn,
+                                                     JsonBuilder         *builder);
+void                 tether_server_conn_close       (TetherServerConn    *conn,
+                                                     gushort              code,
+                                                     const char          *reason);
+void                 tether_server_conn_kill        (TetherServerConn    *conn);
+void                 tether_server_conn_detach      (TetherServerConn    *conn);
+void                 tether_server_log              (GLogLevelFlags       level,
+                                                     TetherServerSession *session,
+                                                     const char          *format,
+                                                     ...) G_GNUC_PRINTF (3, 4);
+
+/* tether-server-room.c */
+TetherServerRoom    *tether_server_room_acquire     (TetherServer        *self,
+                                                     const char          *room_id);
+void                 tether_server_room_release     (TetherServer        *self,
+                                                     TetherServerRoom    *room);
+void                 tether_server_room_emit_user   (TetherServer        *self,
+                                                     TetherServerRoom    *room,
+                                                     const char          *update,
+                                                     TetherServerSession *subject);
+void                 tether_server_room_emit_streams (TetherServer       *self,
+                                                     TetherServerRoom    *room,
+                                                     const char          *update,
+                                                     const char          *reason,
+                                                     GPtrArray           *streams);
+gboolean             tether_server_room_can_replay  (TetherServerRoom    *room,
+                                                     guint64              last_seq);
+void                 tether_server_room_replay      (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     guint64              last_seq);
+void                 tether_server_room_add_user_json   (JsonBuilder         *builder,
+                                                         TetherServerSession *session);
+void                 tether_server_room_add_stream_json (JsonBuilder         *builder,
+                                                         TetherServerStream  *stream);
+
+TetherServerSession *tether_server_session_new      (TetherServer        *self,
+                                                     TetherServerRoom    *room,
+                                                     const char          *user_id,
+                                                     const char          *user_name,
+                                                     gboolean             notify_users,
+                                                     TetherTokenClaims   *claims);
+void                 tether_server_session_join     (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     TetherServerSession *replaces);
+void                 tether_server_session_leave    (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     const char          *stream_reason);
+void                 tether_server_session_retire   (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     gint64               forget_at);
+void                 tether_server_session_forget   (TetherServer        *self,
+                                                     TetherServerSession *session);
+void                 tether_server_session_attach   (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     TetherServerConn    *conn);
+void                 tether_server_session_touch    (TetherServer        *self,
+                                                     TetherServerSession *session);
+void                 tether_server_session_schedule_token (TetherServer  *self,
+                                                           TetherServerSession *session);
+void                 tether_server_session_set_claims (TetherServer      *self,
+                                                       TetherServerSession *session,
+                                                       TetherTokenClaims *claims);
+void                 tether_server_session_delete_streams (TetherServer  *self,
+                                                           TetherServerSession *session,
+                                                           const char    *reason);
+TetherServerStream  *tether_server_stream_add       (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     const char          *stream_id,
+                                                     const char          *node,
+                                                     const char          *extra);
+void                 tether_server_stream_remove    (TetherServer        *self,
+                                                     TetherServerStream  *stream,
+                                                     const char          *reason);
+void                 tether_server_model_clear      (TetherServer        *self);
+char                *tether_server_random_hex       (gsize                n_bytes);
+
+G_END_DECLS

@@ -1,0 +1,317 @@
+/* test-protocol.c: parsing room protocol frames, bounds, ids and JSON helpers
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "tether-error.h"
+#include "tether-protocol.h"
+
+#define DEPTH TETHER_PROTOCOL_DEFAULT_MAX_DEPTH
+
+static JsonObject *
+parse (const char  *text,
+       guint        max_depth,
+       GError     **error)
+{
+  return tether_protocol_parse (text, strlen (text), max_depth, error);
+}
+
+static void
+assert_parse_fails (const char *text,
+                    gsize       len,
+                    guint       max_depth)
+{
+  g_autoptr(GError) error = NULL;
+  JsonObject *object = tether_protocol_parse (text, len, max_depth, &error);
+
+  g_assert_null (object);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_PROTOCOL);
+  g_assert_nonnull (error->message);
+}
+
+/* "{"type":"t","a":" + (depth - 1) arrays around 1 + "}" : depth levels in all */
+static char *
+nested (guint depth)
+{
+  GString *s = g_string_new ("{\"type\":\"t\",\"a\":");
+
+  for (guint i = 1; i < depth; i++)
+    g_string_append_c (s, '[');
+  g_string_append_c (s, '1');
+  for (guint i = 1; i < depth; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+
+  return g_string_free (s, FALSE);
+}
+
+static void
+test_valid (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = parse ("{\"type\":\"login\",\"room\":\"r1\",\"n\":3}", DEPTH, &error);
+  gint64 n = 0;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (object);
+  g_assert_cmpstr (tether_json_get_string (object, "type"), ==, "login");
+  g_assert_cmpstr (tether_json_get_string (object, "room"), ==, "r1");
+  g_assert_true (tether_json_get_int (object, "n", &n));
+  g_assert_cmpint (n, ==, 3);
+}
+
+/* Only @len bytes are read: the frame need not be NUL-terminated. */
+static void
+test_length_respected (void)
+{
+  const char *text = "{\"type\":\"a\"}GARBAGE";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = tether_protocol_parse (text, strlen ("{\"type\":\"a\"}"), DEPTH, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (tether_json_get_string (object, "type"), ==, "a");
+
+  assert_parse_fails (text, strlen (text), DEPTH);
+}
+
+static void
+test_deep_nesting (void)
+{
+  g_autofree char *brackets = g_strnfill (10000, '[');
+  g_autofree char *braces = NULL;
+  GString *s = g_string_new (NULL);
+
+  assert_parse_fails (brackets, strlen (brackets), DEPTH);
+  /* even a generous limit stops it well before json-glib's recursion */
+  assert_parse_fails (brackets, strlen (brackets), 1000);
+
+  for (guint i = 0; i < 10000; i++)
+    g_string_append (s, "{\"a\":");
+  braces = g_string_free (s, FALSE);
+  assert_parse_fails (braces, strlen (braces), DEPTH);
+
+  g_assert_false (tether_protocol_check_depth (brackets, strlen (brackets), DEPTH));
+}
+
+static void
+test_depth_at_limit (void)
+{
+  g_autofree char *at_limit = nested (DEPTH);
+  g_autofree char *over = nested (DEPTH + 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = parse (at_limit, DEPTH, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (object);
+  assert_parse_fails (over, strlen (over), DEPTH);
+
+  /* depth is nesting, not the number of brackets */
+  g_assert_true (tether_protocol_check_depth ("[][][][][][][][][][][]", 22, 1));
+  g_assert_true (tether_protocol_check_depth ("[[]]", 4, 2));
+  g_assert_false (tether_protocol_check_depth ("[[]]", 4, 1));
+  /* stray closers do not buy depth */
+  g_assert_false (tether_protocol_check_depth ("]]]][[[", 7, 2));
+}
+
+static void
+test_brackets_in_strings (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object =
+    parse ("{\"type\":\"[[[[[[[[[[[[[[[[[[[[\",\"x\":\"{{{{{{{{{{{{{{{{\"}", 1, &error);
+  g_autoptr(JsonObject) escaped =
+    parse ("{\"type\":\"a\\\"[[[[[[[[[[[[[[[[\"}", 1, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (object);
+  g_assert_nonnull (escaped);
+  g_assert_cmpstr (tether_json_get_string (escaped, "type"), ==, "a\"[[[[[[[[[[[[[[[[");
+
+  /* an escaped backslash ends before the quote: what follows is outside the
+   * string and counts */
+  g_assert_false (tether_protocol_check_depth ("{\"t\":\"a\\\\\",\"b\":[[[[]]]]}",
+                                               strlen ("{\"t\":\"a\\\\\",\"b\":[[[[]]]]}"), 3));
+  g_assert_true (tether_protocol_check_depth ("{\"t\":\"a\\\\\",\"b\":[[[[]]]]}",
+                                              strlen ("{\"t\":\"a\\\\\",\"b\":[[[[]]]]}"), 5));
+}
+
+/* json-glib also accepts 'single-quoted' strings. A '"' inside one must not
+ * make the raw depth check believe the rest of the frame is a string, or a
+ * frame of deep nesting reaches json-glib's recursive parser after all. */
+static void
+test_single_quotes_hide_no_depth (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  GString *s = g_string_new ("{'a':'\"','b':");
+
+  for (guint i = 0; i < 1000; i++)
+    g_string_append_c (s, '[');
+  for (guint i = 0; i < 1000; i++)
+    g_string_append_c (s, ']');
+  g_string_append (s, ",\"type\":\"x\"}");
+
+  object = tether_protocol_parse (s->str, s->len, DEPTH, &error);
+  g_string_free (s, TRUE);
+  if (object != NULL)
+    {
+      /* a defect in tether-protocol.c, reported; kept visible as TODO until fixed */
+      g_test_incomplete ("tether_protocol_check_depth() does not treat 'single-quoted' strings, "
+                         "which json-glib accepts, as strings: 1000 levels passed a limit of 8");
+      return;
+    }
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_PROTOCOL);
+}
+
+static void
+test_invalid_utf8 (void)
+{
+  const char *frames[] = {
+    "{\"type\":\"\xff\"}",
+    "{\"type\":\"a\",\"name\":\"\xc3\x28\"}",
+    "{\"type\":\"\xed\xa0\x80\"}",   /* a UTF-16 surrogate encoded */
+    "\xef\xbb\xbf\xc0\xaf",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    assert_parse_fails (frames[i], strlen (frames[i]), DEPTH);
+
+  /* an embedded NUL is not valid text either */
+  assert_parse_fails ("{\"type\":\"a\0b\"}", 14, DEPTH);
+}
+
+static void
+test_not_object (void)
+{
+  const char *frames[] = {
+    "[1,2]", "1", "\"type\"", "null", "true", "[{\"type\":\"x\"}]",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    assert_parse_fails (frames[i], strlen (frames[i]), DEPTH);
+}
+
+static void
+test_malformed (void)
+{
+  const char *frames[] = {
+    "", " ", "{", "}", "{\"type\":", "{\"type\":\"a\",}", "{type:\"a\"}",
+    "{\"type\":\"a\"", "\"unterminated",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    assert_parse_fails (frames[i], strlen (frames[i]), DEPTH);
+}
+
+static void
+test_missing_type (void)
+{
+  const char *frames[] = {
+    "{}", "{\"kind\":\"login\"}", "{\"type\":1}", "{\"type\":null}", "{\"type\":[\"a\"]}",
+    "{\"type\":{\"a\":1}}", "{\"type\":true}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (frames); i++)
+    assert_parse_fails (frames[i], strlen (frames[i]), DEPTH);
+}
+
+static void
+test_valid_id (void)
+{
+  g_autofree char *longest = g_strnfill (TETHER_PROTOCOL_MAX_ID_LEN, 'a');
+  g_autofree char *too_long = g_strnfill (TETHER_PROTOCOL_MAX_ID_LEN + 1, 'a');
+  const char *good[] = { "alice", "a", "0", "a.b_c~d@e:f-g", "room-42", "user@example.com" };
+  const char *bad[] = {
+    "", "a b", "a/b", "a\\b", "a\"b", "caf\xc3\xa9", "a\nb", "a\tb", "#!::r=x", "a,b", "a%20b",
+    "<script>",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (tether_protocol_valid_id (good[i]));
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    g_assert_false (tether_protocol_valid_id (bad[i]));
+
+  g_assert_true (tether_protocol_valid_id (longest));
+  g_assert_false (tether_protocol_valid_id (too_long));
+  g_assert_false (tether_protocol_valid_id (NULL));
+}
+
+static void
+test_json_helpers (void)
+{
+  g_autoptr(JsonObject) object =
+    parse ("{\"type\":\"t\",\"i\":7,\"d\":2.5,\"b\":true,\"s\":\"x\",\"o\":{},\"a\":[1],\"n\":null}",
+           DEPTH, NULL);
+  gint64 i = 0;
+  double d = 0;
+
+  g_assert_nonnull (object);
+
+  g_assert_true (tether_json_get_int (object, "i", &i));
+  g_assert_cmpint (i, ==, 7);
+  g_assert_false (tether_json_get_int (object, "d", &i));
+  g_assert_false (tether_json_get_int (object, "s", &i));
+  g_assert_false (tether_json_get_int (object, "missing", &i));
+
+  g_assert_true (tether_json_get_number (object, "d", &d));
+  g_assert_cmpfloat (d, ==, 2.5);
+  g_assert_true (tether_json_get_number (object, "i", &d));
+  g_assert_cmpfloat (d, ==, 7.0);
+  g_assert_false (tether_json_get_number (object, "b", &d));
+
+  g_assert_true (tether_json_get_bool (object, "b", FALSE));
+  g_assert_true (tether_json_get_bool (object, "s", TRUE));
+  g_assert_false (tether_json_get_bool (object, "missing", FALSE));
+
+  g_assert_null (tether_json_get_string (object, "i"));
+  g_assert_null (tether_json_get_string (object, "n"));
+  g_assert_nonnull (tether_json_get_object (object, "o"));
+  g_assert_null (tether_json_get_object (object, "a"));
+  g_assert_nonnull (tether_json_get_array (object, "a"));
+  g_assert_null (tether_json_get_array (object, "o"));
+}
+
+static void
+test_serialize_round_trip (void)
+{
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) object = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_string_value (builder, "hello \"world\" [{");
+  json_builder_set_member_name (builder, "v");
+  json_builder_add_int_value (builder, TETHER_PROTOCOL_VERSION);
+  json_builder_end_object (builder);
+
+  text = tether_protocol_serialize (builder);
+  object = parse (text, DEPTH, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (tether_json_get_string (object, "type"), ==, "hello \"world\" [{");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/protocol/parse/valid", test_valid);
+  g_test_add_func ("/protocol/parse/length-respected", test_length_respected);
+  g_test_add_func ("/protocol/parse/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/protocol/parse/depth-at-limit", test_depth_at_limit);
+  g_test_add_func ("/protocol/parse/brackets-in-strings", test_brackets_in_strings);
+  g_test_add_func ("/protocol/parse/single-quotes-hide-no-depth", test_single_quotes_hide_no_depth);
+  g_test_add_func ("/protocol/parse/invalid-utf8", test_invalid_utf8);
+  g_test_add_func ("/protocol/parse/not-object", test_not_object);
+  g_test_add_func ("/protocol/parse/malformed", test_malformed);
+  g_test_add_func ("/protocol/parse/missing-type", test_missing_type);
+  g_test_add_func ("/protocol/valid-id", test_valid_id);
+  g_test_add_func ("/protocol/json-helpers", test_json_helpers);
+  g_test_add_func ("/protocol/serialize-round-trip", test_serialize_round_trip);
+
+  return g_test_run ();
+}

@@ -48,6 +48,7 @@ struct _TetherRoom
   guint window_id;
   guint tick_id;
   guint logout_id;
+  guint start_id;
   gint64 last_rx;           /* monotonic µs of the last message from the server */
   gint64 probe_deadline;    /* monotonic µs by which a probe must be answered, or 0 */
   gint64 heartbeat_due;
@@ -1041,15 +1042,28 @@ connection_broken (TetherRoom *self,
 
 /* ---- public API ------------------------------------------------------------------- */
 
-void
-_tether_room_login (TetherRoom *self)
+static gboolean
+start_login_cb (gpointer user_data)
 {
-  g_return_if_fail (TETHER_IS_ROOM (self));
+  TetherRoom *self = user_data;
 
+  self->start_id = 0;
   self->attempt = 0;
   set_state (self, TETHER_ROOM_STATE_LOGINING, 0, NULL);
   self->window_id = g_timeout_add ((guint) (self->timing.login_timeout * 1000), window_cb, self);
   connect_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Login starts from the main loop, so whoever asked for it has connected to the
+ * signals by the time LOGINING is emitted. */
+void
+_tether_room_login (TetherRoom *self)
+{
+  g_return_if_fail (TETHER_IS_ROOM (self));
+  g_return_if_fail (self->start_id == 0);
+
+  self->start_id = g_idle_add (start_login_cb, self);
 }
 
 void
@@ -1130,6 +1144,11 @@ tether_room_logout (TetherRoom *self)
 
   if (self->logout_id != 0)
     return;
+  if (self->start_id != 0)
+    {
+      g_clear_handle_id (&self->start_id, g_source_remove);
+      return;
+    }
   if (self->state == TETHER_ROOM_STATE_LOGOUT)
     return;
   if (is_final_state (self->state) || self->state == TETHER_ROOM_STATE_LOGINING)
@@ -1510,6 +1529,7 @@ tether_room_dispose (GObject *object)
   TetherRoom *self = TETHER_ROOM (object);
 
   drop_connection (self);
+  g_clear_handle_id (&self->start_id, g_source_remove);
   g_clear_handle_id (&self->retry_id, g_source_remove);
   g_clear_handle_id (&self->window_id, g_source_remove);
   g_clear_handle_id (&self->logout_id, g_source_remove);

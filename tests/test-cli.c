@@ -1,0 +1,263 @@
+/* test-cli.c: tether-server and tether-cli as processes — crashes with kill -9,
+ * server restarts, SIGTERM, and the CLI's exit codes
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+
+#include "tether.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+
+#define WAIT_MS 15000
+
+static char *
+cli_program (void)
+{
+  const char *env = g_getenv ("TETHER_CLI");
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
+}
+
+static TetherTestServerProcess *
+start_server (void)
+{
+  return tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                         "--app-secret", TETHER_TEST_SECRET,
+                                         "--heartbeat-timeout", "3",
+                                         "--heartbeat-interval", "0.3",
+                                         "--shutdown-retry-after", "0.5",
+                                         NULL);
+}
+
+/* Starts `tether-cli watch` for @user; extra arguments follow, NULL-terminated. */
+static TetherTestProcess *
+watch (const char *url,
+       const char *user,
+       ...)
+{
+  g_autofree char *cli = cli_program ();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+  const char *arg;
+  va_list ap;
+
+  g_ptr_array_add (argv, cli);
+  g_ptr_array_add (argv, (char *) "watch");
+  g_ptr_array_add (argv, (char *) "--server");
+  g_ptr_array_add (argv, (char *) url);
+  g_ptr_array_add (argv, (char *) "--app-id");
+  g_ptr_array_add (argv, (char *) TETHER_TEST_APP_ID);
+  g_ptr_array_add (argv, (char *) "--app-secret");
+  g_ptr_array_add (argv, (char *) TETHER_TEST_SECRET);
+  g_ptr_array_add (argv, (char *) "--room");
+  g_ptr_array_add (argv, (char *) "lobby");
+  g_ptr_array_add (argv, (char *) "--user");
+  g_ptr_array_add (argv, (char *) user);
+  g_ptr_array_add (argv, (char *) "--notify-users");
+  va_start (ap, user);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b,
+                 gpointer      user_data)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* Replays a watcher's user-update lines into the set of users it holds now. */
+static char *
+users_seen (TetherTestProcess *p)
+{
+  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
+  g_autoptr(GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autofree const char **keys = NULL;
+  guint n;
+
+  for (guint i = 0; i < lines->len; i++)
+    {
+      g_autoptr(JsonNode) node = json_from_string (lines->pdata[i], NULL);
+      JsonObject *o = node && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
+      JsonArray *list;
+      gboolean add;
+
+      if (o == NULL || g_strcmp0 (json_object_get_string_member_with_default (o, "event", ""),
+                                  "user-update") != 0)
+        continue;
+      add = g_str_equal (json_object_get_string_member (o, "update"), "ADD");
+      list = json_object_get_array_member (o, "users");
+      for (guint k = 0; k < json_array_get_length (list); k++)
+        {
+          const char *id = json_object_get_string_member (json_array_get_object_element (list, k),
+                                                          "id");
+
+          if (add)
+            g_hash_table_add (users, g_strdup (id));
+          else
+            g_hash_table_remove (users, id);
+        }
+    }
+
+  keys = (const char **) g_hash_table_get_keys_as_array (users, &n);
+  g_qsort_with_data (keys, n, sizeof (char *), compare_strings, NULL);
+  return g_strjoinv (",", (char **) keys);
+}
+
+static guint
+count_lines (TetherTestProcess *p,
+             const char        *substring)
+{
+  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
+  guint n = 0;
+
+  for (guint i = 0; i < lines->len; i++)
+    n += strstr (lines->pdata[i], substring) != NULL;
+  return n;
+}
+
+static gboolean
+holds_users (TetherTestProcess *p,
+             const char        *expected)
+{
+  g_autofree char *users = users_seen (p);
+
+  return g_str_equal (users, expected);
+}
+
+#define STATE(reason) "\"reason\":\"" reason "\""
+
+/* A client killed with -9 and started again within the heartbeat timeout: the new
+ * login replaces the dead session at once. */
+static void
+test_crashed_client_returns (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) bob = watch (url, "bob", NULL);
+  g_autoptr(TetherTestProcess) alice = watch (url, "alice", NULL);
+  g_autoptr(TetherTestProcess) alice2 = NULL;
+
+  g_assert_true (tether_test_process_wait_for_line (alice, STATE ("LOGINED"), WAIT_MS, NULL));
+  TETHER_WAIT_UNTIL (holds_users (bob, "alice"), WAIT_MS);
+
+  tether_test_process_kill (alice);
+  g_assert_true (tether_test_process_wait (alice, WAIT_MS));
+  g_assert_true (tether_test_process_get_if_signaled (alice));
+
+  alice2 = watch (url, "alice", NULL);
+  g_assert_true (tether_test_process_wait_for_line (alice2, STATE ("LOGINED"), WAIT_MS, NULL));
+  TETHER_WAIT_UNTIL (holds_users (alice2, "bob"), WAIT_MS);
+  /* Bob still sees alice: she was replaced, not removed, and the server's heartbeat
+   * timeout does not remove the new session later. */
+  g_assert_true (holds_users (bob, "alice"));
+  tether_test_run_for (3500);
+  g_assert_true (holds_users (bob, "alice"));
+  g_assert_false (tether_test_process_has_exited (alice2));
+}
+
+/* The server is killed and started again on its port: every client comes back by
+ * itself and ends with the right lists. */
+static void
+test_server_killed_and_restarted (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) bob = watch (url, "bob", NULL);
+  g_autoptr(TetherTestProcess) alice = watch (url, "alice", NULL);
+  g_autoptr(TetherTestProcess) carol = watch (url, "carol", NULL);
+
+  TETHER_WAIT_UNTIL (holds_users (bob, "alice,carol") && holds_users (alice, "bob,carol")
+                       && holds_users (carol, "alice,bob"),
+                     WAIT_MS);
+
+  tether_test_server_process_kill (server);
+  g_assert_true (tether_test_process_wait_for_line (bob, STATE ("RECONNECTING"), WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (alice, STATE ("RECONNECTING"), WAIT_MS, NULL));
+  tether_test_server_process_restart (server);
+
+  g_assert_true (tether_test_process_wait_for_line (bob, STATE ("RECONNECTED"), WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (alice, STATE ("RECONNECTED"), WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (carol, STATE ("RECONNECTED"), WAIT_MS, NULL));
+  TETHER_WAIT_UNTIL (holds_users (bob, "alice,carol") && holds_users (alice, "bob,carol")
+                       && holds_users (carol, "alice,bob"),
+                     WAIT_MS);
+  /* A new server is a new session: rejoined, not resumed. */
+  g_assert_true (tether_test_process_wait_for_line (bob, "\"resumed\":false", WAIT_MS, NULL));
+}
+
+/* SIGTERM: the server tells everyone to come back after a spread-out delay. */
+static void
+test_server_sigterm (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) bob = watch (url, "bob", NULL);
+  int status;
+
+  g_assert_true (tether_test_process_wait_for_line (bob, STATE ("LOGINED"), WAIT_MS, NULL));
+  status = tether_test_server_process_terminate (server);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (tether_test_process_wait_for_line (bob, "\"cause\":\"server-restart\"", WAIT_MS,
+                                                    NULL));
+  tether_test_server_process_restart (server);
+  g_assert_true (tether_test_process_wait_for_line (bob, STATE ("RECONNECTED"), WAIT_MS, NULL));
+}
+
+static void
+test_exit_codes (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) bad = NULL;
+  g_autoptr(TetherTestProcess) kicked = NULL;
+  g_autoptr(TetherTestProcess) kicker = NULL;
+  g_autoptr(TetherTestProcess) stranded = NULL;
+
+  /* LOGIN_FAILED → 2 */
+  bad = watch (url, "eve", "--app-id", "wrong-app", NULL);
+  g_assert_true (tether_test_process_wait (bad, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (bad), ==, 2);
+  g_assert_cmpuint (count_lines (bad, STATE ("LOGIN_FAILED")), ==, 1);
+
+  /* KICK_OUT → 3 */
+  kicked = watch (url, "dup", NULL);
+  g_assert_true (tether_test_process_wait_for_line (kicked, STATE ("LOGINED"), WAIT_MS, NULL));
+  kicker = watch (url, "dup", NULL);
+  g_assert_true (tether_test_process_wait (kicked, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (kicked), ==, 3);
+  g_assert_cmpuint (count_lines (kicked, "\"error\":1010"), ==, 1);
+
+  /* RECONNECT_FAILED → 4, with the window scaled down */
+  stranded = watch (url, "lost", "--config", "room_retry_time=1.5", NULL);
+  g_assert_true (tether_test_process_wait_for_line (stranded, STATE ("LOGINED"), WAIT_MS, NULL));
+  tether_test_server_process_kill (server);
+  g_assert_true (tether_test_process_wait (stranded, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (stranded), ==, 4);
+  g_assert_cmpuint (count_lines (stranded, STATE ("RECONNECT_FAILED")), ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
+
+  g_test_add_func ("/cli/crashed-client-returns", test_crashed_client_returns);
+  g_test_add_func ("/cli/server-killed-and-restarted", test_server_killed_and_restarted);
+  g_test_add_func ("/cli/server-sigterm", test_server_sigterm);
+  g_test_add_func ("/cli/exit-codes", test_exit_codes);
+
+  return g_test_run ();
+}

@@ -1,0 +1,643 @@
+/* test-room.c: the room behaviour of DESIGN.md section 2 with a real server, real
+ * clients and real faults (silent cuts, resets, refusals, kills, restarts)
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "tether.h"
+#include "tether-fault-proxy.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+
+/* Scaled timing: the server drops a silent user after 2.5 s; clients beat every 0.3 s
+ * and so call a link dead after 0.66 s of silence. */
+#define HEARTBEAT_TIMEOUT 2.5
+#define HEARTBEAT_INTERVAL 0.3
+#define WAIT_MS 10000
+
+/* One client: an engine, its room, and everything the room reported, in order. */
+typedef struct
+{
+  TetherEngine *engine;
+  TetherRoom *room;
+  char *user_id;
+  GArray *states;        /* TetherRoomState */
+  GArray *errors;        /* int */
+  GPtrArray *events;     /* "user ADD bob", "stream DELETE cam heartbeat_timeout" */
+  GPtrArray *reports;    /* TetherReconnectReport */
+  guint expiry_warnings;
+} Client;
+
+typedef struct
+{
+  TetherTestServer *server;
+  TetherFaultProxy *proxy;
+  GPtrArray *clients;
+} Fixture;
+
+static void
+state_cb (TetherRoom *room, TetherRoomState state, int error, const char *extended, Client *c)
+{
+  g_array_append_val (c->states, state);
+  g_array_append_val (c->errors, error);
+  if (state == TETHER_ROOM_STATE_LOGINED)
+    g_assert_nonnull (strstr (extended, "room_session_id"));
+}
+
+static void
+user_cb (TetherRoom *room, TetherUpdateType update, GPtrArray *users, Client *c)
+{
+  for (guint i = 0; i < users->len; i++)
+    g_ptr_array_add (c->events, g_strdup_printf ("user %s %s", tether_update_type_to_string (update),
+                                                 tether_user_get_id (users->pdata[i])));
+}
+
+static void
+stream_cb (TetherRoom *room, TetherUpdateType update, GPtrArray *streams, const char *reason,
+           Client *c)
+{
+  for (guint i = 0; i < streams->len; i++)
+    g_ptr_array_add (c->events,
+                     g_strdup_printf ("stream %s %s%s%s", tether_update_type_to_string (update),
+                                      tether_stream_get_id (streams->pdata[i]),
+                                      update == TETHER_UPDATE_DELETE ? " " : "",
+                                      update == TETHER_UPDATE_DELETE && reason ? reason : ""));
+}
+
+static void
+report_cb (TetherRoom *room, TetherReconnectReport *report, Client *c)
+{
+  g_ptr_array_add (c->reports, g_object_ref (report));
+}
+
+static void
+expire_cb (TetherRoom *room, int remaining, Client *c)
+{
+  c->expiry_warnings++;
+}
+
+static void
+client_free (Client *c)
+{
+  g_signal_handlers_disconnect_by_data (c->room, c);
+  if (tether_room_get_state (c->room) != TETHER_ROOM_STATE_LOGOUT)
+    tether_room_logout (c->room);
+  g_object_unref (c->room);
+  g_object_unref (c->engine);
+  g_free (c->user_id);
+  g_array_unref (c->states);
+  g_array_unref (c->errors);
+  g_ptr_array_unref (c->events);
+  g_ptr_array_unref (c->reports);
+  g_free (c);
+}
+
+/* Logs a client in through @url with its own engine and @config. */
+static Client *
+client_new_full (Fixture    *f,
+                 const char *url,
+                 const char *user_id,
+                 const char *token,
+                 const char *config)
+{
+  Client *c = g_new0 (Client, 1);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *own_token = NULL;
+
+  c->engine = tether_engine_new ();
+  if (config != NULL)
+    {
+      tether_engine_set_config (c->engine, config, &error);
+      g_assert_no_error (error);
+    }
+  c->user_id = g_strdup (user_id);
+  c->states = g_array_new (FALSE, FALSE, sizeof (TetherRoomState));
+  c->errors = g_array_new (FALSE, FALSE, sizeof (int));
+  c->events = g_ptr_array_new_with_free_func (g_free);
+  c->reports = g_ptr_array_new_with_free_func (g_object_unref);
+  if (token == NULL)
+    token = own_token = tether_test_token (user_id, "lobby", 3600);
+
+  c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, "lobby", user_id,
+                                      user_id, token, TRUE);
+  g_signal_connect (c->room, "state-changed", G_CALLBACK (state_cb), c);
+  g_signal_connect (c->room, "user-update", G_CALLBACK (user_cb), c);
+  g_signal_connect (c->room, "stream-update", G_CALLBACK (stream_cb), c);
+  g_signal_connect (c->room, "reconnect-report", G_CALLBACK (report_cb), c);
+  g_signal_connect (c->room, "token-will-expire", G_CALLBACK (expire_cb), c);
+  g_ptr_array_add (f->clients, c);
+  return c;
+}
+
+static TetherRoomState
+state_of (Client *c)
+{
+  return tether_room_get_state (c->room);
+}
+
+static gboolean
+logged_in (Client *c)
+{
+  TetherRoomState s = state_of (c);
+
+  return s == TETHER_ROOM_STATE_LOGINED || s == TETHER_ROOM_STATE_RECONNECTED;
+}
+
+static guint
+count_states (Client *c, TetherRoomState state)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < c->states->len; i++)
+    n += g_array_index (c->states, TetherRoomState, i) == state;
+  return n;
+}
+
+static gboolean
+has_event (Client *c, const char *event)
+{
+  for (guint i = 0; i < c->events->len; i++)
+    if (g_str_equal (c->events->pdata[i], event))
+      return TRUE;
+  return FALSE;
+}
+
+/* Where @event last happened in @c's history, or -1. */
+static int
+event_index (Client *c, const char *event)
+{
+  for (guint i = c->events->len; i > 0; i--)
+    if (g_str_equal (c->events->pdata[i - 1], event))
+      return (int) i - 1;
+  return -1;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+static gboolean
+event_with_prefix (Client *c, const char *prefix)
+{
+  for (guint i = 0; i < c->events->len; i++)
+    if (g_str_has_prefix (c->events->pdata[i], prefix))
+      return TRUE;
+  return FALSE;
+}
+
+/* The ids in a list model of users or streams, sorted and joined: "bob,carol". */
+static char *
+ids_of (GListModel *model)
+{
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (model, i);
+
+      g_ptr_array_add (ids, (gpointer) (TETHER_IS_USER (item)
+                                          ? tether_user_get_id (TETHER_USER (item))
+                                          : tether_stream_get_id (TETHER_STREAM (item))));
+    }
+  g_ptr_array_sort (ids, compare_strings);
+  g_ptr_array_add (ids, NULL);
+  return g_strjoinv (",", (char **) ids->pdata);
+}
+
+static gboolean
+users_are (Client *c, const char *expected)
+{
+  g_autofree char *ids = ids_of (tether_room_get_users (c->room));
+
+  return g_str_equal (ids, expected);
+}
+
+static gboolean
+streams_are (Client *c, const char *expected)
+{
+  g_autofree char *ids = ids_of (tether_room_get_streams (c->room));
+
+  return g_str_equal (ids, expected);
+}
+
+#define assert_users(c, expected) \
+  G_STMT_START { g_autofree char *_ids = ids_of (tether_room_get_users ((c)->room)); \
+                 g_assert_cmpstr (_ids, ==, expected); } G_STMT_END
+#define assert_streams(c, expected) \
+  G_STMT_START { g_autofree char *_ids = ids_of (tether_room_get_streams ((c)->room)); \
+                 g_assert_cmpstr (_ids, ==, expected); } G_STMT_END
+
+static void
+add_stream_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  int *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *done = tether_room_add_stream_finish (TETHER_ROOM (source), result, &error) ? 1 : -1;
+}
+
+static void
+add_stream (Client *c, const char *stream_id)
+{
+  int done = 0;
+
+  tether_room_add_stream_async (c->room, stream_id, "node-a", "", NULL, add_stream_cb, &done);
+  TETHER_WAIT_UNTIL (done != 0, WAIT_MS);
+  g_assert_cmpint (done, ==, 1);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->server = tether_test_server_new ("heartbeat-timeout", HEARTBEAT_TIMEOUT,
+                                      "heartbeat-interval", HEARTBEAT_INTERVAL,
+                                      "session-ttl", 60.0,
+                                      "token-skew", 1.0,
+                                      NULL);
+  f->proxy = tether_fault_proxy_new ("127.0.0.1", tether_test_server_get_port (f->server));
+  f->clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_ptr_array_unref (f->clients);
+  g_clear_object (&f->proxy);
+  g_clear_pointer (&f->server, tether_test_server_free);
+}
+
+static Client *
+direct_client (Fixture *f, const char *user_id, const char *config)
+{
+  return client_new_full (f, tether_test_server_get_url (f->server), user_id, NULL, config);
+}
+
+static Client *
+proxied_client (Fixture *f, const char *user_id, const char *config)
+{
+  g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
+
+  return client_new_full (f, url, user_id, NULL, config);
+}
+
+/* ---- tests ------------------------------------------------------------------------ */
+
+static void
+test_login_and_presence (Fixture *f, gconstpointer data)
+{
+  Client *bob = direct_client (f, "bob", NULL);
+  Client *alice;
+
+  TETHER_WAIT_UNTIL (state_of (bob) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  g_assert_cmpuint (count_states (bob, TETHER_ROOM_STATE_LOGINING), ==, 1);
+  g_assert_nonnull (tether_room_get_room_session_id (bob->room));
+  add_stream (bob, "bob-cam");
+
+  alice = direct_client (f, "alice", NULL);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  /* The new member learns what is there as ADD events; the old one hears of her. */
+  TETHER_WAIT_UNTIL (has_event (alice, "user ADD bob") && has_event (alice, "stream ADD bob-cam"),
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "user ADD alice"), WAIT_MS);
+  assert_users (alice, "bob");
+  assert_streams (alice, "bob-cam");
+  /* Nobody lists themselves or their own streams. */
+  assert_users (bob, "alice");
+  assert_streams (bob, "");
+  g_assert_cmpstr (tether_room_get_room_session_id (alice->room), ==,
+                   tether_room_get_room_session_id (bob->room));
+
+  tether_room_delete_stream (bob->room, "bob-cam", "stopped");
+  TETHER_WAIT_UNTIL (has_event (alice, "stream DELETE bob-cam stopped"), WAIT_MS);
+
+  tether_room_logout (alice->room);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGOUT, WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "user DELETE alice"), WAIT_MS);
+}
+
+/* Case 1: back before the server's heartbeat timeout — the others see nothing, and
+ * the returning client gets what it missed, in order. */
+static void
+test_case1_resume (Fixture *f, gconstpointer data)
+{
+  Client *bob = direct_client (f, "bob", NULL);
+  Client *alice = proxied_client (f, "alice", NULL);
+  Client *carol;
+  TetherReconnectReport *report;
+
+  TETHER_WAIT_UNTIL (logged_in (bob) && logged_in (alice), WAIT_MS);
+  add_stream (alice, "alice-cam");
+  TETHER_WAIT_UNTIL (has_event (bob, "stream ADD alice-cam"), WAIT_MS);
+  g_ptr_array_set_size (bob->events, 0);
+
+  tether_fault_proxy_cut (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+  /* Something happens while she is away. */
+  carol = direct_client (f, "carol", NULL);
+  TETHER_WAIT_UNTIL (logged_in (carol), WAIT_MS);
+  tether_fault_proxy_restore (f->proxy);
+
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_cmpuint (alice->reports->len, ==, 1);
+  report = alice->reports->pdata[0];
+  g_assert_true (tether_reconnect_report_get_resumed (report));
+  g_assert_true (tether_reconnect_report_get_succeeded (report));
+  g_assert_cmpuint (tether_reconnect_report_get_attempts (report), >=, 1);
+  g_assert_cmpstr (tether_reconnect_report_get_cause (report), ==, "link-timeout");
+
+  /* The missed event was replayed. */
+  TETHER_WAIT_UNTIL (has_event (alice, "user ADD carol"), WAIT_MS);
+  assert_users (alice, "bob,carol");
+  assert_streams (carol, "alice-cam");
+
+  /* Bob saw nothing of alice's trip; wait past the server's timeout to be sure it
+   * does not fire late. */
+  tether_test_run_for ((guint) (HEARTBEAT_TIMEOUT * 1000 + 500));
+  g_assert_false (event_with_prefix (bob, "user DELETE"));
+  g_assert_false (event_with_prefix (bob, "stream DELETE"));
+  assert_users (bob, "alice,carol");
+  g_assert_true (logged_in (alice));
+}
+
+/* Case 2: back after the heartbeat timeout — others see DELETE then ADD, and the
+ * returning client's lists end equal to the server's. */
+static void
+test_case2_rejoin (Fixture *f, gconstpointer data)
+{
+  Client *bob = direct_client (f, "bob", NULL);
+  Client *alice = proxied_client (f, "alice", NULL);
+  Client *carol, *dave;
+  TetherReconnectReport *report;
+  int deleted, added;
+
+  TETHER_WAIT_UNTIL (logged_in (bob) && logged_in (alice), WAIT_MS);
+  add_stream (alice, "alice-cam");
+  add_stream (bob, "bob-cam");
+  TETHER_WAIT_UNTIL (has_event (bob, "stream ADD alice-cam"), WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (alice, "stream ADD bob-cam"), WAIT_MS);
+
+  tether_fault_proxy_cut (f->proxy);
+  TETHER_WAIT_UNTIL (has_event (bob, "user DELETE alice"), WAIT_MS);
+  g_assert_true (has_event (bob, "stream DELETE alice-cam heartbeat_timeout"));
+  g_assert_true (state_of (alice) == TETHER_ROOM_STATE_RECONNECTING);
+
+  /* The room changes behind her back: carol arrives, bob's stream goes. */
+  carol = direct_client (f, "carol", NULL);
+  TETHER_WAIT_UNTIL (logged_in (carol), WAIT_MS);
+  tether_room_delete_stream (bob->room, "bob-cam", "stopped");
+  TETHER_WAIT_UNTIL (has_event (carol, "user ADD bob"), WAIT_MS);
+  tether_test_run_for (100);
+
+  tether_fault_proxy_restore (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  report = alice->reports->pdata[0];
+  g_assert_false (tether_reconnect_report_get_resumed (report));
+  g_assert_cmpfloat (tether_reconnect_report_get_downtime (report), >=, 0.5);
+
+  /* Others: DELETE, then ADD — for her and for her stream, announced again. */
+  TETHER_WAIT_UNTIL (has_event (bob, "user ADD alice"), WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "stream ADD alice-cam")
+                     && event_index (bob, "stream ADD alice-cam")
+                          > event_index (bob, "stream DELETE alice-cam heartbeat_timeout"),
+                     WAIT_MS);
+  deleted = event_index (bob, "user DELETE alice");
+  added = event_index (bob, "user ADD alice");
+  g_assert_cmpint (deleted, <, added);
+
+  /* Her view was resynchronised: every difference reported as an event. */
+  TETHER_WAIT_UNTIL (has_event (alice, "user ADD carol"), WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (alice, "stream DELETE bob-cam resync"), WAIT_MS);
+
+  /* And it equals what a newcomer gets from the server. */
+  dave = direct_client (f, "dave", NULL);
+  TETHER_WAIT_UNTIL (logged_in (dave), WAIT_MS);
+  TETHER_WAIT_UNTIL (users_are (dave, "alice,bob,carol") && streams_are (dave, "alice-cam"),
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (users_are (alice, "bob,carol,dave"), WAIT_MS);
+  assert_streams (alice, "");
+}
+
+/* Case 3: the retry window ends — RECONNECT_FAILED exactly once, then silence. */
+static void
+test_case3_gives_up (Fixture *f, gconstpointer data)
+{
+  Client *alice = proxied_client (f, "alice", "room_retry_time=2");
+  gint64 broke, failed;
+  guint accepted;
+
+  TETHER_WAIT_UNTIL (logged_in (alice), WAIT_MS);
+  tether_fault_proxy_cut (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+  broke = g_get_monotonic_time ();
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECT_FAILED, WAIT_MS);
+  failed = g_get_monotonic_time ();
+
+  g_assert_cmpuint (count_states (alice, TETHER_ROOM_STATE_RECONNECT_FAILED), ==, 1);
+  g_assert_cmpint (g_array_index (alice->errors, int, alice->errors->len - 1), ==,
+                   TETHER_ERROR_RECONNECT_TIMEOUT);
+  /* The window is measured from detection. */
+  g_assert_cmpfloat ((failed - broke) / 1e6, >=, 1.9);
+  g_assert_cmpuint (alice->reports->len, ==, 1);
+  g_assert_false (tether_reconnect_report_get_succeeded (alice->reports->pdata[0]));
+  g_assert_cmpuint (g_list_model_get_n_items (tether_room_get_users (alice->room)), ==, 0);
+
+  /* No attempt after giving up, even with the network back. */
+  tether_fault_proxy_restore (f->proxy);
+  accepted = tether_fault_proxy_get_accepted_count (f->proxy);
+  tether_test_run_for (1500);
+  g_assert_cmpuint (tether_fault_proxy_get_accepted_count (f->proxy), ==, accepted);
+  g_assert_cmpuint (alice->states->len, ==, count_states (alice, TETHER_ROOM_STATE_LOGINING)
+                                              + count_states (alice, TETHER_ROOM_STATE_LOGINED)
+                                              + count_states (alice, TETHER_ROOM_STATE_RECONNECTING)
+                                              + 1);
+}
+
+/* A reset (RST) is noticed at once, not after the dead-link timeout. */
+static void
+test_reset_reconnects (Fixture *f, gconstpointer data)
+{
+  Client *alice = proxied_client (f, "alice", NULL);
+
+  TETHER_WAIT_UNTIL (logged_in (alice), WAIT_MS);
+  tether_fault_proxy_reset (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_cmpstr (tether_reconnect_report_get_cause (alice->reports->pdata[0]), ==, "closed");
+  g_assert_true (tether_reconnect_report_get_resumed (alice->reports->pdata[0]));
+}
+
+/* A second login with the same user id: the first session's streams go, then it is
+ * kicked out and never retries. */
+static void
+test_duplicate_login (Fixture *f, gconstpointer data)
+{
+  Client *bob = direct_client (f, "bob", NULL);
+  Client *alice = proxied_client (f, "alice", NULL);
+  Client *alice2;
+  guint accepted;
+
+  TETHER_WAIT_UNTIL (logged_in (bob) && logged_in (alice), WAIT_MS);
+  add_stream (alice, "alice-cam");
+  TETHER_WAIT_UNTIL (has_event (bob, "stream ADD alice-cam"), WAIT_MS);
+
+  alice2 = direct_client (f, "alice", NULL);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_KICK_OUT, WAIT_MS);
+  g_assert_cmpint (tether_room_get_error_code (alice->room), ==, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+  TETHER_WAIT_UNTIL (logged_in (alice2), WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "stream DELETE alice-cam duplicate_login"), WAIT_MS);
+
+  /* The host is back: its stream returns. */
+  add_stream (alice2, "alice-cam");
+  TETHER_WAIT_UNTIL (event_index (bob, "stream ADD alice-cam")
+                       > event_index (bob, "stream DELETE alice-cam duplicate_login"),
+                     WAIT_MS);
+  assert_users (bob, "alice");
+
+  /* Kicked out means no more attempts. */
+  accepted = tether_fault_proxy_get_accepted_count (f->proxy);
+  tether_test_run_for (1500);
+  g_assert_cmpuint (tether_fault_proxy_get_accepted_count (f->proxy), ==, accepted);
+  g_assert_cmpuint (count_states (alice, TETHER_ROOM_STATE_RECONNECTING), ==, 0);
+}
+
+/* reconnect-now (what a network change or a wake-up does) skips the backoff wait. */
+static void
+test_reconnect_now_skips_backoff (Fixture *f, gconstpointer data)
+{
+  Client *alice = proxied_client (f, "alice", "room_backoff_max=60");
+  guint accepted;
+  gint64 start;
+
+  TETHER_WAIT_UNTIL (logged_in (alice), WAIT_MS);
+  tether_fault_proxy_refuse (f->proxy);
+  tether_fault_proxy_reset (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+  /* Let a few refused attempts grow the backoff. */
+  TETHER_WAIT_UNTIL (tether_room_get_attempt (alice->room) >= 4, 20000);
+  tether_fault_proxy_restore (f->proxy);
+  accepted = tether_fault_proxy_get_accepted_count (f->proxy);
+
+  start = g_get_monotonic_time ();
+  tether_engine_reconnect_now (alice->engine);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_cmpuint (tether_fault_proxy_get_accepted_count (f->proxy), ==, accepted + 1);
+  /* The backoff alone would have waited at least 0.8 s (1.6 s × jitter ≥ 0.5). */
+  g_assert_cmpfloat ((g_get_monotonic_time () - start) / 1e6, <, 0.8 * tether_test_scale ());
+}
+
+static void
+test_login_failures (Fixture *f, gconstpointer data)
+{
+  const char *url = tether_test_server_get_url (f->server);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *bad_sig = tether_token_mint ("wrong-secret", TETHER_TEST_APP_ID, "a", NULL,
+                                                TETHER_PRIVILEGE_LOGIN, NULL, now, 600);
+  g_autofree char *expired = tether_token_mint (TETHER_TEST_SECRET, TETHER_TEST_APP_ID, "b", NULL,
+                                                TETHER_PRIVILEGE_LOGIN, NULL, now - 7200, 600);
+  g_autofree char *other_app = tether_token_mint (TETHER_TEST_SECRET, "other-app", "c", NULL,
+                                                  TETHER_PRIVILEGE_LOGIN, NULL, now, 600);
+  g_autofree char *other_room = tether_token_mint (TETHER_TEST_SECRET, TETHER_TEST_APP_ID, "d",
+                                                   "elsewhere", TETHER_PRIVILEGE_LOGIN, NULL, now,
+                                                   600);
+  struct { const char *user; const char *token; int code; } cases[] = {
+    { "a", bad_sig, TETHER_ERROR_TOKEN_INVALID },
+    { "b", expired, TETHER_ERROR_TOKEN_EXPIRED },
+    { "c", other_app, TETHER_ERROR_APP_ID_INVALID },
+    { "d", other_room, TETHER_ERROR_PERMISSION_DENIED },
+    { "e", "garbage", TETHER_ERROR_TOKEN_INVALID },
+  };
+  Client *down;
+  g_autoptr(TetherFaultProxy) dead = NULL;
+  g_autofree char *dead_url = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Client *c = client_new_full (f, url, cases[i].user, cases[i].token, NULL);
+
+      TETHER_WAIT_UNTIL (state_of (c) == TETHER_ROOM_STATE_LOGIN_FAILED, WAIT_MS);
+      g_assert_cmpint (tether_room_get_error_code (c->room), ==, cases[i].code);
+      g_assert_cmpuint (count_states (c, TETHER_ROOM_STATE_LOGINED), ==, 0);
+    }
+
+  /* Unreachable: every attempt refused until the login timeout. */
+  dead = tether_fault_proxy_new ("127.0.0.1", tether_test_server_get_port (f->server));
+  tether_fault_proxy_refuse (dead);
+  dead_url = tether_fault_proxy_get_ws_url (dead);
+  down = client_new_full (f, dead_url, "f", NULL, "login_timeout=1.5");
+  TETHER_WAIT_UNTIL (state_of (down) == TETHER_ROOM_STATE_LOGIN_FAILED, WAIT_MS);
+  g_assert_cmpint (tether_room_get_error_code (down->room), ==, TETHER_ERROR_LOGIN_TIMEOUT);
+  g_assert_cmpuint (tether_fault_proxy_get_accepted_count (dead), >=, 2);
+}
+
+static void
+test_token_renewal (Fixture *f, gconstpointer data)
+{
+  g_autofree char *short_token = tether_test_token ("alice", "lobby", 3);
+  g_autofree char *short_token2 = tether_test_token ("bob", "lobby", 3);
+  Client *alice = client_new_full (f, tether_test_server_get_url (f->server), "alice",
+                                   short_token, NULL);
+  Client *bob = client_new_full (f, tether_test_server_get_url (f->server), "bob",
+                                 short_token2, NULL);
+  g_autofree char *renewed = NULL;
+  gint64 old_expiry;
+
+  TETHER_WAIT_UNTIL (logged_in (alice) && logged_in (bob), WAIT_MS);
+  old_expiry = tether_room_get_token_expires_at (alice->room);
+  /* The server warns token-warning (2 s here) ahead of expiry. */
+  TETHER_WAIT_UNTIL (alice->expiry_warnings == 1 && bob->expiry_warnings == 1, WAIT_MS);
+  renewed = tether_test_token ("alice", "lobby", 600);
+  tether_room_renew_token (alice->room, renewed);
+  TETHER_WAIT_UNTIL (tether_room_get_token_expires_at (alice->room) > old_expiry + 100, WAIT_MS);
+
+  /* Bob did not renew: out when his token runs out; alice stays. */
+  TETHER_WAIT_UNTIL (state_of (bob) == TETHER_ROOM_STATE_KICK_OUT, WAIT_MS);
+  g_assert_cmpint (tether_room_get_error_code (bob->room), ==, TETHER_ERROR_TOKEN_EXPIRED);
+  g_assert_true (logged_in (alice));
+  g_assert_cmpuint (alice->expiry_warnings, ==, 1);
+}
+
+static void
+test_config_strings (void)
+{
+  g_autoptr(TetherEngine) engine = tether_engine_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpfloat (tether_engine_get_room_retry_time (engine), ==, 1200);
+  g_assert_true (tether_engine_set_config (engine, "room_retry_time=2.5; av_retry_time=30", &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat (tether_engine_get_room_retry_time (engine), ==, 2.5);
+  g_assert_cmpfloat (tether_engine_get_av_retry_time (engine), ==, 30);
+
+  g_assert_false (tether_engine_set_config (engine, "room_retry_time=abc", &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tether_engine_set_config (engine, "no_such_key=1", &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (tether_engine_set_config (engine, "room_retry_time=-1", &error));
+  g_clear_error (&error);
+  g_assert_cmpfloat (tether_engine_get_room_retry_time (engine), ==, 2.5);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
+
+#define ADD(path, func) \
+  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  g_test_add_func ("/room/config-strings", test_config_strings);
+  ADD ("/room/login-and-presence", test_login_and_presence);
+  ADD ("/room/case1-resume", test_case1_resume);
+  ADD ("/room/case2-rejoin", test_case2_rejoin);
+  ADD ("/room/case3-gives-up", test_case3_gives_up);
+  ADD ("/room/reset-reconnects", test_reset_reconnects);
+  ADD ("/room/duplicate-login", test_duplicate_login);
+  ADD ("/room/reconnect-now-skips-backoff", test_reconnect_now_skips_backoff);
+  ADD ("/room/login-failures", test_login_failures);
+  ADD ("/room/token-renewal", test_token_renewal);
+#undef ADD
+
+  return g_test_run ();
+}

@@ -781,8 +781,9 @@ handle_stream_add (TetherServer     *self,
       return;
     }
 
-  tether_server_stream_add (self, session, stream_id, node, extra);
+  /* The requester hears the answer before the room hears the event. */
   send_request_ok (conn, "stream_add_ok", req);
+  tether_server_stream_add (self, session, stream_id, node, extra);
   tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s added on node %s", stream_id, node);
 }
 
@@ -816,8 +817,8 @@ handle_stream_delete (TetherServer     *self,
       return;
     }
 
-  tether_server_stream_remove (self, stream, reason);
   send_request_ok (conn, "stream_delete_ok", req);
+  tether_server_stream_remove (self, stream, reason);
   tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s deleted (%s)", stream_id, reason);
 }
 

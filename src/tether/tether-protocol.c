@@ -14,25 +14,26 @@ tether_protocol_check_depth (const char *data,
                              gsize       len,
                              guint       max_depth)
 {
-  gboolean in_string = FALSE;
+  char quote = 0;  /* json-glib also accepts 'single-quoted' strings */
   guint depth = 0;
 
   for (gsize i = 0; i < len; i++)
     {
       char c = data[i];
 
-      if (in_string)
+      if (quote != 0)
         {
           if (c == '\\')
             i++;
-          else if (c == '"')
-            in_string = FALSE;
+          else if (c == quote)
+            quote = 0;
           continue;
         }
       switch (c)
         {
         case '"':
-          in_string = TRUE;
+        case '\'':
+          quote = c;
           break;
         case '{':
         case '[':

@@ -736,9 +736,9 @@ test_auth_failures (Fixture       *fx,
     { "expired token", mint ("alice", ROOM, TETHER_PRIVILEGE_LOGIN, -7200, 3600), NULL,
       TETHER_ERROR_TOKEN_EXPIRED },
     { "token for another room", mint ("alice", "elsewhere", TETHER_PRIVILEGE_LOGIN, 0, 3600), NULL,
-      TETHER_ERROR_TOKEN_INVALID },
+      TETHER_ERROR_PERMISSION_DENIED },
     { "token for another user", mint ("mallory", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600), NULL,
-      TETHER_ERROR_TOKEN_INVALID },
+      TETHER_ERROR_PERMISSION_DENIED },
     { "no login privilege", mint ("alice", ROOM, TETHER_PRIVILEGE_PUBLISH, 0, 3600), NULL,
       TETHER_ERROR_PERMISSION_DENIED },
   };
@@ -1297,7 +1297,7 @@ test_token_expiry (Fixture       *fx,
   /* Renewal: a token for someone else is refused, the right one accepted. */
   client_send (alice, renew_bad);
   bad = client_expect (alice, "request_error");
-  g_assert_cmpint (get_int (bad, "code"), ==, TETHER_ERROR_TOKEN_INVALID);
+  g_assert_cmpint (get_int (bad, "code"), ==, TETHER_ERROR_PERMISSION_DENIED);
   client_send (alice, renew);
   renewed_ok = client_expect (alice, "token_renew_ok");
   g_assert_cmpint (get_int (renewed_ok, "req"), ==, 9);

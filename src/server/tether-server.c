@@ -398,7 +398,8 @@ send_login_ok (TetherServer        *self,
 }
 
 /* Checks a token against the login it is used for. Returns the claims, or
- * %NULL with a TETHER_ERROR code for the client. */
+ * %NULL with a TETHER_ERROR code for the client: a valid token that does not
+ * open this room for this user is 1006, as docs/errors.md says. */
 static TetherTokenClaims *
 check_token (TetherServer  *self,
              const char    *token,
@@ -415,13 +416,13 @@ check_token (TetherServer  *self,
     return NULL;
   if (g_strcmp0 (claims->user_id, user_id) != 0)
     {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_TOKEN_INVALID,
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PERMISSION_DENIED,
                            "token is for another user");
       return NULL;
     }
   if (claims->room_id != NULL && g_strcmp0 (claims->room_id, room_id) != 0)
     {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_TOKEN_INVALID,
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PERMISSION_DENIED,
                            "token is for another room");
       return NULL;
     }

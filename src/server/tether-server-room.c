@@ -305,7 +305,7 @@ session_unschedule_token (TetherServerSession *session)
 
 void
 tether_server_session_schedule_token (TetherServer        *self,
-                        TetherServerSession *session)
+                                      TetherServerSession *session)
 {
   session_unschedule_token (session);
   if (!session->present)

@@ -906,8 +906,9 @@ on_ws_message (SoupWebsocketConnection *ws,
       return;
     }
 
-  /* An active connection whose session went away is already closing. */
-  g_assert (conn->session != NULL);
+  /* An active connection whose session was taken away has nothing left to say. */
+  if (conn->session == NULL)
+    return;
 
   if (g_str_equal (msg_type, "heartbeat"))
     handle_heartbeat (self, conn, msg);

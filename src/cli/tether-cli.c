@@ -41,8 +41,6 @@ tether_cli_begin_event (const char *event)
   JsonBuilder *b = json_builder_new ();
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ts");
-  json_builder_add_double_value (b, (g_get_monotonic_time () - start_time) / 1e6);
   json_builder_set_member_name (b, "event");
   json_builder_add_string_value (b, event);
   return b;
@@ -51,9 +49,17 @@ tether_cli_begin_event (const char *event)
 void
 tether_cli_end_event (JsonBuilder *b)
 {
+  g_autofree char *object = NULL;
+  char ts[G_ASCII_DTOSTR_BUF_SIZE];
+
   json_builder_end_object (b);
-  tether_cli_print (b);
+  object = tether_protocol_serialize (b);
   g_object_unref (b);
+
+  /* json-glib prints doubles with 17 digits; milliseconds are what a reader wants. */
+  g_ascii_formatd (ts, sizeof ts, "%.3f", (g_get_monotonic_time () - start_time) / 1e6);
+  printf ("{\"ts\":%s,%s\n", ts, object + 1);
+  fflush (stdout);
 }
 
 static void

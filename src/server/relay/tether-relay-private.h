@@ -1,0 +1,77 @@
+/* tether-relay-private.h: what the relay's files share — stream-id access checks and
+ * the MPEG-TS tracker that finds stream headers and key frames
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "tether-relay.h"
+
+G_BEGIN_DECLS
+
+/* The SRT limit on a stream id. */
+#define TETHER_RELAY_MAX_STREAM_ID_LEN 512
+
+typedef enum
+{
+  TETHER_RELAY_MODE_REQUEST,
+  TETHER_RELAY_MODE_PUBLISH,
+} TetherRelayMode;
+
+/* A stream id in the SRT Access Control syntax, `#!::key=value,...`. */
+typedef struct
+{
+  char *resource;          /* r= */
+  TetherRelayMode mode;    /* m=, default request */
+  char *user;              /* u=, nullable */
+  char *token;             /* t= (or s= when t= names an SRT type) */
+} TetherRelayStreamId;
+
+/* What a connection may do once its stream id and token were accepted. */
+typedef struct
+{
+  TetherRelayMode mode;
+  char *stream_id;
+  char *user_id;
+} TetherRelayAccess;
+
+int       tether_relay_stream_id_parse  (const char          *text,
+                                         TetherRelayStreamId *out);
+void      tether_relay_stream_id_clear  (TetherRelayStreamId *sid);
+
+int       tether_relay_access_check     (const char          *stream_id,
+                                         const char          *app_id,
+                                         const char          *app_secret,
+                                         gint64               now,
+                                         gint64               skew,
+                                         TetherRelayAccess   *out,
+                                         GError             **error);
+void      tether_relay_access_clear     (TetherRelayAccess   *access);
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherRelayStreamId, tether_relay_stream_id_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherRelayAccess, tether_relay_access_clear)
+
+#define TETHER_TS_PACKET_SIZE 188
+#define TETHER_TS_SYNC_BYTE 0x47
+#define TETHER_TS_NO_PID 0x1fff
+
+/* Follows PAT → PMT → video PID and keeps the latest PAT and PMT packets. */
+typedef struct
+{
+  guint16 pmt_pid;          /* TETHER_TS_NO_PID until a PAT names one */
+  guint16 video_pid;        /* TETHER_TS_NO_PID until a PMT names one */
+  guint8 video_type;        /* 0x1b H.264, 0x24 H.265 */
+  gboolean pmt_parsed;
+  gboolean have_pat;
+  gboolean have_pmt;
+  guint8 pat[TETHER_TS_PACKET_SIZE];
+  guint8 pmt[TETHER_TS_PACKET_SIZE];
+} TetherTsTracker;
+
+void      tether_ts_tracker_reset       (TetherTsTracker     *self);
+gboolean  tether_ts_tracker_feed        (TetherTsTracker     *self,
+                                         const guint8        *packet);
+gboolean  tether_ts_tracker_has_headers (const TetherTsTracker *self);
+gboolean  tether_ts_tracker_is_audio_only (const TetherTsTracker *self);
+
+G_END_DECLS

@@ -1,0 +1,49 @@
+/* tether-relay.h: the SRT media node — one publisher to many players per stream id,
+ * token-checked, starting every player on a key frame
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib-object.h>
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_RELAY (tether_relay_get_type ())
+G_DECLARE_FINAL_TYPE (TetherRelay, tether_relay, TETHER, RELAY, GObject)
+
+/*
+ * Properties (G_PARAM_READWRITE; read when tether_relay_listen() starts, later
+ * changes apply to the next listen):
+ *   "latency"                 uint    SRT latency, ms (120)
+ *   "max-player-queue-bytes"  uint    bytes a player may lag behind before it is dropped (2 MiB)
+ *   "gop-cache-bytes"         uint    bound of the cached GOP; beyond it the cache is dropped
+ *                                     until the next key frame (4 MiB)
+ *   "token-skew"              int     clock-skew tolerance for tokens, seconds (30)
+ *   "port"                    uint    read-only: the bound port, 0 before listening
+ *
+ * Signals (emitted on the thread-default main context of tether_relay_new()):
+ *   "publisher-added"   (const char *stream_id, const char *user_id)
+ *   "publisher-removed" (const char *stream_id, const char *user_id, const char *reason)
+ *      reason: "disconnected" (the publisher closed or its link broke),
+ *              "replaced" (the same user connected again and took over),
+ *              "shutdown" (tether_relay_stop())
+ */
+
+/* Reasons carried by "publisher-removed". */
+#define TETHER_RELAY_REASON_DISCONNECTED "disconnected"
+#define TETHER_RELAY_REASON_REPLACED "replaced"
+#define TETHER_RELAY_REASON_SHUTDOWN "shutdown"
+
+TetherRelay  *tether_relay_new              (const char   *app_id,
+                                             const char   *app_secret);
+gboolean      tether_relay_listen           (TetherRelay  *self,
+                                             const char   *host,
+                                             guint16       port,
+                                             GError      **error);
+guint16       tether_relay_get_port         (TetherRelay  *self);
+void          tether_relay_stop             (TetherRelay  *self);
+char         *tether_relay_get_metrics_text (TetherRelay  *self);
+
+guint         tether_relay_get_stream_count (TetherRelay  *self);
+guint         tether_relay_get_player_count (TetherRelay  *self);
+
+G_END_DECLS

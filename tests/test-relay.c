@@ -1,0 +1,810 @@
+/* test-relay.c: the SRT media node with real GStreamer publishers and players in-process
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <srt/srt.h>
+#include <srt/access_control.h>
+#include <gio/gio.h>
+#include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+
+#include "tether-error.h"
+#include "tether-relay.h"
+#include "tether-relay-private.h"
+#include "tether-test-utils.h"
+
+#define LATENCY_MS 120
+
+/* ------------------------------------------------------------------------- */
+/* Stream ids and tokens */
+
+static char *
+stream_id_for (const char *stream,
+               const char *mode,
+               const char *token)
+{
+  return g_strdup_printf ("#!::r=%s,m=%s,t=%s", stream, mode, token);
+}
+
+static char *
+publish_id (const char *stream,
+            const char *user)
+{
+  g_autofree char *token = tether_test_token (user, NULL, 600);
+
+  return stream_id_for (stream, "publish", token);
+}
+
+static char *
+play_id (const char *stream,
+         const char *user)
+{
+  g_autofree char *token = tether_test_token_full (user, NULL, TETHER_PRIVILEGE_LOGIN, NULL, 600);
+
+  return stream_id_for (stream, "request", token);
+}
+
+/* ------------------------------------------------------------------------- */
+/* GStreamer publisher: x264 in MPEG-TS over srtsink */
+
+typedef struct
+{
+  GstElement *pipeline;
+  guint bus_watch;
+  gint errors;
+  gint warnings;   /* srtsink reconnects (and warns) when its peer goes away */
+} Publisher;
+
+/* srtsink throws away buffers flagged HEADER, and mpegtsmux flags the key-frame
+ * packets that way; clear the flag so the key frames reach the wire. */
+static gboolean
+clear_header_flag (GstBuffer **buffer,
+                   guint       idx,
+                   gpointer    data)
+{
+  *buffer = gst_buffer_make_writable (*buffer);
+  GST_BUFFER_FLAG_UNSET (*buffer, GST_BUFFER_FLAG_HEADER);
+  return TRUE;
+}
+
+static GstPadProbeReturn
+clear_header_probe (GstPad          *pad,
+                    GstPadProbeInfo *info,
+                    gpointer         data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      GstBuffer *buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+
+      GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_HEADER);
+      GST_PAD_PROBE_INFO_DATA (info) = buffer;
+    }
+  else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    {
+      GstBufferList *list = gst_buffer_list_make_writable (GST_PAD_PROBE_INFO_BUFFER_LIST (info));
+
+      gst_buffer_list_foreach (list, clear_header_flag, NULL);
+      GST_PAD_PROBE_INFO_DATA (info) = list;
+    }
+  return GST_PAD_PROBE_OK;
+}
+
+static gboolean
+publisher_bus_cb (GstBus     *bus,
+                  GstMessage *message,
+                  gpointer    data)
+{
+  Publisher *pub = data;
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr(GError) error = NULL;
+
+      gst_message_parse_error (message, &error, NULL);
+      g_test_message ("publisher error from %s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)),
+                      error->message);
+      g_atomic_int_inc (&pub->errors);
+    }
+  else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_WARNING)
+    g_atomic_int_inc (&pub->warnings);
+  return G_SOURCE_CONTINUE;
+}
+
+static Publisher *
+publisher_start (guint16     port,
+                 const char *streamid)
+{
+  Publisher *pub = g_new0 (Publisher, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GstElement) identity = NULL;
+  g_autoptr(GstElement) sink = NULL;
+  g_autoptr(GstPad) pad = NULL;
+  g_autoptr(GstBus) bus = NULL;
+  g_autofree char *desc = g_strdup_printf (
+    "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
+    "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast "
+    "! h264parse config-interval=-1 ! mpegtsmux alignment=7 ! identity name=clr "
+    "! srtsink name=sink uri=srt://127.0.0.1:%u latency=%d wait-for-connection=false",
+    port, LATENCY_MS);
+
+  pub->pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+
+  sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
+  g_object_set (sink, "streamid", streamid, NULL);
+
+  identity = gst_bin_get_by_name (GST_BIN (pub->pipeline), "clr");
+  pad = gst_element_get_static_pad (identity, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+                     clear_header_probe, NULL, NULL);
+
+  bus = gst_element_get_bus (pub->pipeline);
+  pub->bus_watch = gst_bus_add_watch (bus, publisher_bus_cb, pub);
+  gst_element_set_state (pub->pipeline, GST_STATE_PLAYING);
+
+  return pub;
+}
+
+static void
+publisher_free (Publisher *pub)
+{
+  if (pub == NULL)
+    return;
+  gst_element_set_state (pub->pipeline, GST_STATE_NULL);
+  g_source_remove (pub->bus_watch);
+  gst_object_unref (pub->pipeline);
+  g_free (pub);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Publisher, publisher_free)
+
+/* ------------------------------------------------------------------------- */
+/* GStreamer player: srtsrc → tsdemux → h264parse → avdec_h264 → appsink */
+
+typedef struct
+{
+  GstElement *pipeline;
+  guint bus_watch;
+  gint frames;
+  gint decoder_complaints;
+  gint errors;
+  gint64 started_at;
+  gint first_frame_ms;     /* after started_at; -1 until the streaming thread sets it */
+} Player;
+
+static GstFlowReturn
+player_new_sample (GstAppSink *sink,
+                   gpointer    data)
+{
+  Player *player = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+
+  gst_sample_unref (sample);
+  if (g_atomic_int_add (&player->frames, 1) == 0)
+    g_atomic_int_set (&player->first_frame_ms,
+                      (gint) ((g_get_monotonic_time () - player->started_at) / 1000));
+  return GST_FLOW_OK;
+}
+
+static gboolean
+player_bus_cb (GstBus     *bus,
+               GstMessage *message,
+               gpointer    data)
+{
+  Player *player = data;
+  const char *src = GST_OBJECT_NAME (GST_MESSAGE_SRC (message));
+  g_autoptr(GError) error = NULL;
+
+  switch (GST_MESSAGE_TYPE (message))
+    {
+    case GST_MESSAGE_ERROR:
+      gst_message_parse_error (message, &error, NULL);
+      g_test_message ("player error from %s: %s", src, error->message);
+      g_atomic_int_inc (&player->errors);
+      if (g_strcmp0 (src, "dec") == 0)
+        g_atomic_int_inc (&player->decoder_complaints);
+      break;
+    case GST_MESSAGE_WARNING:
+      gst_message_parse_warning (message, &error, NULL);
+      g_test_message ("player warning from %s: %s", src, error->message);
+      if (g_strcmp0 (src, "dec") == 0 || g_strcmp0 (src, "parse") == 0)
+        g_atomic_int_inc (&player->decoder_complaints);
+      break;
+    default:
+      break;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static Player *
+player_start (guint16     port,
+              const char *streamid)
+{
+  Player *player = g_new0 (Player, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GstElement) src = NULL;
+  g_autoptr(GstElement) sink = NULL;
+  g_autoptr(GstBus) bus = NULL;
+  GstAppSinkCallbacks callbacks = { .new_sample = player_new_sample };
+  g_autofree char *desc = g_strdup_printf (
+    "srtsrc name=src uri=srt://127.0.0.1:%u latency=%d "
+    "! tsdemux latency=100 ! h264parse name=parse ! avdec_h264 name=dec "
+    "! appsink name=sink sync=false",
+    port, LATENCY_MS);
+
+  player->pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+
+  src = gst_bin_get_by_name (GST_BIN (player->pipeline), "src");
+  g_object_set (src, "streamid", streamid, NULL);
+  sink = gst_bin_get_by_name (GST_BIN (player->pipeline), "sink");
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, player, NULL);
+
+  bus = gst_element_get_bus (player->pipeline);
+  player->bus_watch = gst_bus_add_watch (bus, player_bus_cb, player);
+  player->first_frame_ms = -1;
+  player->started_at = g_get_monotonic_time ();
+  gst_element_set_state (player->pipeline, GST_STATE_PLAYING);
+
+  return player;
+}
+
+static int
+player_frames (Player *player)
+{
+  return g_atomic_int_get (&player->frames);
+}
+
+static gint64
+player_first_frame_delay_ms (Player *player)
+{
+  return g_atomic_int_get (&player->first_frame_ms);
+}
+
+static void
+player_free (Player *player)
+{
+  if (player == NULL)
+    return;
+  gst_element_set_state (player->pipeline, GST_STATE_NULL);
+  g_source_remove (player->bus_watch);
+  gst_object_unref (player->pipeline);
+  g_free (player);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Player, player_free)
+
+/* ------------------------------------------------------------------------- */
+/* Raw libsrt callers: for reject reasons, byte-exact starts and players that stall */
+
+static SRTSOCKET
+raw_connect (guint16     port,
+             const char *streamid,
+             gboolean    tiny_receive_buffer,
+             int        *reject_reason)
+{
+  SRTSOCKET sock = srt_create_socket ();
+  struct sockaddr_in sa = { 0, };
+  int latency = LATENCY_MS;
+  int timeout_ms = 3000;
+
+  g_assert_cmpint (sock, !=, SRT_INVALID_SOCK);
+  g_assert_cmpint (srt_setsockflag (sock, SRTO_STREAMID, streamid, strlen (streamid)), ==, 0);
+  srt_setsockflag (sock, SRTO_LATENCY, &latency, sizeof latency);
+  srt_setsockflag (sock, SRTO_CONNTIMEO, &timeout_ms, sizeof timeout_ms);
+  srt_setsockflag (sock, SRTO_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+  if (tiny_receive_buffer)
+    {
+      int fc = 32;
+      int rcvbuf = 32 * 1456;
+
+      srt_setsockflag (sock, SRTO_FC, &fc, sizeof fc);
+      srt_setsockflag (sock, SRTO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
+
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons (port);
+  inet_pton (AF_INET, "127.0.0.1", &sa.sin_addr);
+
+  if (srt_connect (sock, (struct sockaddr *) &sa, sizeof sa) == SRT_ERROR)
+    {
+      if (reject_reason != NULL)
+        *reject_reason = srt_getrejectreason (sock);
+      srt_close (sock);
+      return SRT_INVALID_SOCK;
+    }
+  if (reject_reason != NULL)
+    *reject_reason = 0;
+  return sock;
+}
+
+static int
+raw_reject_reason (guint16     port,
+                   const char *streamid)
+{
+  int reason = -1;
+  SRTSOCKET sock = raw_connect (port, streamid, FALSE, &reason);
+
+  if (sock != SRT_INVALID_SOCK)
+    srt_close (sock);
+  return reason;
+}
+
+/* Reads @want bytes (whole messages), or fewer on timeout. */
+static GByteArray *
+raw_read (SRTSOCKET sock,
+          gsize     want)
+{
+  GByteArray *out = g_byte_array_new ();
+
+  while (out->len < want)
+    {
+      char buf[1500];
+      int n = srt_recvmsg (sock, buf, sizeof buf);
+
+      if (n <= 0)
+        break;
+      g_byte_array_append (out, (const guint8 *) buf, n);
+    }
+  return out;
+}
+
+static guint16
+ts_pid (const guint8 *p)
+{
+  return ((p[1] & 0x1f) << 8) | p[2];
+}
+
+/* ------------------------------------------------------------------------- */
+/* Fixture */
+
+typedef struct
+{
+  TetherRelay *relay;
+  guint16 port;
+  GPtrArray *events;   /* "added:stream:user", "removed:stream:user:reason" */
+} Fixture;
+
+static void
+on_publisher_added (TetherRelay *relay,
+                    const char  *stream_id,
+                    const char  *user_id,
+                    Fixture     *fx)
+{
+  g_assert_true (g_main_context_is_owner (g_main_context_default ()));
+  g_ptr_array_add (fx->events, g_strdup_printf ("added:%s:%s", stream_id, user_id));
+}
+
+static void
+on_publisher_removed (TetherRelay *relay,
+                      const char  *stream_id,
+                      const char  *user_id,
+                      const char  *reason,
+                      Fixture     *fx)
+{
+  g_assert_true (g_main_context_is_owner (g_main_context_default ()));
+  g_ptr_array_add (fx->events, g_strdup_printf ("removed:%s:%s:%s", stream_id, user_id, reason));
+}
+
+static gboolean
+has_event (Fixture    *fx,
+           const char *event)
+{
+  for (guint i = 0; i < fx->events->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (fx->events, i), event) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static guint64
+metric (Fixture    *fx,
+        const char *name)
+{
+  g_autofree char *text = tether_relay_get_metrics_text (fx->relay);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  gsize name_len = strlen (name);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], name) && lines[i][name_len] == ' ')
+      return g_ascii_strtoull (lines[i] + name_len + 1, NULL, 10);
+  g_assert_not_reached ();
+}
+
+static void
+fixture_setup (Fixture       *fx,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  fx->events = g_ptr_array_new_with_free_func (g_free);
+  fx->relay = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_object_set (fx->relay, "latency", LATENCY_MS, NULL);
+  if (data != NULL)
+    g_object_set (fx->relay, "max-player-queue-bytes", GPOINTER_TO_UINT (data), NULL);
+  g_signal_connect (fx->relay, "publisher-added", G_CALLBACK (on_publisher_added), fx);
+  g_signal_connect (fx->relay, "publisher-removed", G_CALLBACK (on_publisher_removed), fx);
+
+  g_assert_true (tether_relay_listen (fx->relay, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  fx->port = tether_relay_get_port (fx->relay);
+  g_assert_cmpuint (fx->port, >, 0);
+}
+
+static void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  tether_relay_stop (fx->relay);
+  g_object_unref (fx->relay);
+  g_ptr_array_unref (fx->events);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Tests */
+
+static void
+test_stream_id_parse (void)
+{
+  g_auto(TetherRelayStreamId) sid = { 0, };
+  g_auto(TetherRelayAccess) access = { 0, };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = tether_test_token ("alice", NULL, 600);
+  g_autofree char *login_only = tether_test_token_full ("bob", NULL, TETHER_PRIVILEGE_LOGIN, NULL, 600);
+  g_autofree char *expired = tether_test_token_full ("alice", NULL, TETHER_PRIVILEGE_PUBLISH, NULL, -3600);
+  const char *const cam_only[] = { "cam", NULL };
+  g_autofree char *cam_token = tether_test_token_full ("alice", NULL, TETHER_PRIVILEGE_PUBLISH, cam_only, 600);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  g_autofree char *text = NULL;
+
+  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,m=publish,t=abc.def,u=alice", &sid), ==, 0);
+  g_assert_cmpstr (sid.resource, ==, "cam");
+  g_assert_cmpint (sid.mode, ==, TETHER_RELAY_MODE_PUBLISH);
+  g_assert_cmpstr (sid.token, ==, "abc.def");
+  g_assert_cmpstr (sid.user, ==, "alice");
+  tether_relay_stream_id_clear (&sid);
+
+  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,t=stream,s=tok.sig", &sid), ==, 0);
+  g_assert_cmpint (sid.mode, ==, TETHER_RELAY_MODE_REQUEST);
+  g_assert_cmpstr (sid.token, ==, "tok.sig");
+  tether_relay_stream_id_clear (&sid);
+
+  g_assert_cmpint (tether_relay_stream_id_parse ("%23%21%3A%3Ar%3Dcam%2Cm%3Dpublish%2Ct%3Dabc.def", &sid), ==, 0);
+  g_assert_cmpstr (sid.resource, ==, "cam");
+  g_assert_cmpint (sid.mode, ==, TETHER_RELAY_MODE_PUBLISH);
+  g_assert_cmpstr (sid.token, ==, "abc.def");
+  tether_relay_stream_id_clear (&sid);
+
+  g_assert_cmpint (tether_relay_stream_id_parse (NULL, &sid), ==, SRT_REJX_BAD_REQUEST);
+  g_assert_cmpint (tether_relay_stream_id_parse ("cam", &sid), ==, SRT_REJX_BAD_REQUEST);
+  g_assert_cmpint (tether_relay_stream_id_parse ("#!::m=publish", &sid), ==, SRT_REJX_BAD_REQUEST);
+  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,r=cam2", &sid), ==, SRT_REJX_BAD_REQUEST);
+  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=c a m", &sid), ==, SRT_REJX_BAD_REQUEST);
+  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,junk", &sid), ==, SRT_REJX_BAD_REQUEST);
+  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,m=bidirectional", &sid), ==, SRT_REJX_BAD_MODE);
+  g_assert_null (sid.resource);
+
+  text = stream_id_for ("cam", "publish", token);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, 0);
+  g_assert_no_error (error);
+  g_assert_cmpstr (access.user_id, ==, "alice");
+  g_assert_cmpstr (access.stream_id, ==, "cam");
+  tether_relay_access_clear (&access);
+  g_free (text);
+
+  text = stream_id_for ("cam", "publish", login_only);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_FORBIDDEN);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_PUBLISH_DENIED);
+  g_clear_error (&error);
+  g_free (text);
+
+  text = stream_id_for ("other", "publish", cam_token);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_FORBIDDEN);
+  g_clear_error (&error);
+  g_free (text);
+
+  text = stream_id_for ("cam", "request", cam_token);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_FORBIDDEN);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_PLAY_DENIED);
+  g_clear_error (&error);
+  g_free (text);
+
+  text = stream_id_for ("cam", "publish", expired);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_UNAUTHORIZED);
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_TOKEN_EXPIRED);
+  g_clear_error (&error);
+  g_free (text);
+
+  text = g_strdup_printf ("#!::r=cam,m=publish,t=%s,u=mallory", token);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_FORBIDDEN);
+  g_clear_error (&error);
+
+  g_assert_cmpint (tether_relay_access_check ("#!::r=cam,m=request", TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_UNAUTHORIZED);
+  g_clear_error (&error);
+}
+
+/* Publisher first: a player joining later starts on PAT, PMT and a key frame
+ * from the cache, decodes at once and keeps going. */
+static void
+test_play (Fixture       *fx,
+           gconstpointer  data)
+{
+  g_autofree char *pid = publish_id ("cam", "alice");
+  g_autofree char *vid = play_id ("cam", "bob");
+  g_autoptr(Publisher) pub = publisher_start (fx->port, pid);
+  g_autoptr(Player) player = NULL;
+  g_autoptr(GByteArray) head = NULL;
+  TetherTsTracker ts;
+  SRTSOCKET raw;
+  int frames;
+
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:cam:alice"), 5000));
+  g_assert_cmpuint (tether_relay_get_stream_count (fx->relay), ==, 1);
+  /* Let the publisher get past its first key frame, so the cache is what serves
+   * the players below. */
+  g_assert_true (TETHER_WAIT_UNTIL (metric (fx, "tether_media_bytes_in_total") > 60000, 5000));
+  tether_test_run_for (500);
+
+  /* Byte-exact: PAT, PMT, then the video PES that opens a key frame. */
+  raw = raw_connect (fx->port, vid, FALSE, NULL);
+  g_assert_cmpint (raw, !=, SRT_INVALID_SOCK);
+  head = raw_read (raw, 3 * TETHER_TS_PACKET_SIZE);
+  g_assert_cmpuint (head->len, >=, 3 * TETHER_TS_PACKET_SIZE);
+  tether_ts_tracker_reset (&ts);
+  g_assert_cmpuint (ts_pid (head->data), ==, 0);
+  g_assert_false (tether_ts_tracker_feed (&ts, head->data));
+  g_assert_false (tether_ts_tracker_feed (&ts, head->data + TETHER_TS_PACKET_SIZE));
+  g_assert_true (tether_ts_tracker_has_headers (&ts));
+  g_assert_cmpuint (ts.video_pid, !=, TETHER_TS_NO_PID);
+  g_assert_true (tether_ts_tracker_feed (&ts, head->data + 2 * TETHER_TS_PACKET_SIZE));
+  srt_close (raw);
+
+  player = player_start (fx->port, vid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 0, 3000));
+  g_test_message ("first frame %" G_GINT64_FORMAT " ms after the player started",
+                  player_first_frame_delay_ms (player));
+  g_assert_cmpint (player_first_frame_delay_ms (player), <, 1000 * tether_test_scale ());
+
+  frames = player_frames (player);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > frames + 30, 5000));
+  g_assert_cmpint (g_atomic_int_get (&player->decoder_complaints), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&player->errors), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&pub->errors), ==, 0);
+  g_assert_cmpuint (tether_relay_get_player_count (fx->relay), ==, 1);
+  g_assert_cmpuint (metric (fx, "tether_media_bytes_out_total"), >, 0);
+  g_assert_cmpuint (metric (fx, "tether_media_streams"), ==, 1);
+  g_assert_cmpuint (metric (fx, "tether_media_players"), ==, 1);
+  g_assert_cmpuint (metric (fx, "tether_media_player_drops_total"), ==, 0);
+  g_assert_cmpuint (metric (fx, "tether_media_rejects_total"), ==, 0);
+}
+
+/* A player that asks before anyone publishes is held, then starts with the publisher. */
+static void
+test_player_before_publisher (Fixture       *fx,
+                              gconstpointer  data)
+{
+  g_autofree char *pid = publish_id ("early", "alice");
+  g_autofree char *vid = play_id ("early", "bob");
+  g_autoptr(Player) player = player_start (fx->port, vid);
+  g_autoptr(Publisher) pub = NULL;
+
+  g_assert_true (TETHER_WAIT_UNTIL (tether_relay_get_player_count (fx->relay) == 1, 3000));
+  tether_test_run_for (300);
+  g_assert_cmpint (player_frames (player), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&player->errors), ==, 0);
+  g_assert_cmpuint (metric (fx, "tether_media_rejects_total"), ==, 0);
+
+  pub = publisher_start (fx->port, pid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 30, 8000));
+  g_assert_cmpint (g_atomic_int_get (&player->decoder_complaints), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&player->errors), ==, 0);
+}
+
+/* One publisher per stream id: another user is refused with 409, the same user
+ * takes over at once. */
+static void
+test_publish_conflict (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autofree char *alice = publish_id ("cam", "alice");
+  g_autofree char *bob = publish_id ("cam", "bob");
+  g_autofree char *alice_again = publish_id ("cam", "alice");
+  g_autofree char *vid = play_id ("cam", "carol");
+  g_autoptr(Publisher) pub = publisher_start (fx->port, alice);
+  g_autoptr(Player) player = NULL;
+  SRTSOCKET takeover;
+  int reason = -1;
+
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:cam:alice"), 5000));
+
+  g_assert_cmpint (raw_reject_reason (fx->port, bob), ==, SRT_REJX_CONFLICT);
+  g_assert_cmpuint (metric (fx, "tether_media_rejects_total"), ==, 1);
+
+  /* The same user from a second connection (a reconnect after a network switch). */
+  takeover = raw_connect (fx->port, alice_again, FALSE, &reason);
+  g_assert_cmpint (takeover, !=, SRT_INVALID_SOCK);
+  g_assert_cmpint (reason, ==, 0);
+  g_assert_true (TETHER_WAIT_UNTIL (fx->events->len == 3, 3000));
+  g_assert_cmpstr (g_ptr_array_index (fx->events, 1), ==, "removed:cam:alice:replaced");
+  g_assert_cmpstr (g_ptr_array_index (fx->events, 2), ==, "added:cam:alice");
+  g_assert_cmpuint (tether_relay_get_stream_count (fx->relay), ==, 1);
+
+  /* The old publisher was closed (srtsink would come back and take over in
+   * turn, so it goes); the new owner still blocks other users. */
+  g_assert_true (TETHER_WAIT_UNTIL (g_atomic_int_get (&pub->errors) + g_atomic_int_get (&pub->warnings) > 0, 3000));
+  g_clear_pointer (&pub, publisher_free);
+  g_assert_cmpint (raw_reject_reason (fx->port, bob), ==, SRT_REJX_CONFLICT);
+  g_assert_cmpuint (fx->events->len, ==, 3);
+
+  /* Once the owner leaves, the stream id is free again. */
+  srt_close (takeover);
+  g_assert_true (TETHER_WAIT_UNTIL (fx->events->len == 4, 3000));
+  g_assert_cmpstr (g_ptr_array_index (fx->events, 3), ==, "removed:cam:alice:disconnected");
+  pub = publisher_start (fx->port, bob);
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:cam:bob"), 5000));
+  player = player_start (fx->port, vid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 10, 5000));
+}
+
+static void
+test_rejects (Fixture       *fx,
+              gconstpointer  data)
+{
+  g_autofree char *expired_token = tether_test_token_full ("alice", NULL,
+                                                           TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH,
+                                                           NULL, -3600);
+  g_autofree char *other_app = tether_token_mint ("other-secret", TETHER_TEST_APP_ID, "alice", NULL,
+                                                  TETHER_PRIVILEGE_LOGIN, NULL,
+                                                  g_get_real_time () / G_USEC_PER_SEC, 600);
+  g_autofree char *login_only = tether_test_token_full ("alice", NULL, TETHER_PRIVILEGE_LOGIN, NULL, 600);
+  g_autofree char *bad = stream_id_for ("cam", "request", "not-a-token");
+  g_autofree char *forged = stream_id_for ("cam", "request", other_app);
+  g_autofree char *expired = stream_id_for ("cam", "publish", expired_token);
+  g_autofree char *expired_play = stream_id_for ("cam", "request", expired_token);
+  g_autofree char *no_publish = stream_id_for ("cam", "publish", login_only);
+  g_autoptr(Player) player = NULL;
+
+  g_assert_cmpint (raw_reject_reason (fx->port, bad), ==, SRT_REJX_UNAUTHORIZED);
+  g_assert_cmpint (raw_reject_reason (fx->port, forged), ==, SRT_REJX_UNAUTHORIZED);
+  g_assert_cmpint (raw_reject_reason (fx->port, expired), ==, SRT_REJX_UNAUTHORIZED);
+  g_assert_cmpint (raw_reject_reason (fx->port, expired_play), ==, SRT_REJX_UNAUTHORIZED);
+  g_assert_cmpint (raw_reject_reason (fx->port, no_publish), ==, SRT_REJX_FORBIDDEN);
+  g_assert_cmpint (raw_reject_reason (fx->port, "cam"), ==, SRT_REJX_BAD_REQUEST);
+  g_assert_cmpint (raw_reject_reason (fx->port, "#!::r=cam,m=watch,t=x"), ==, SRT_REJX_BAD_MODE);
+  g_assert_cmpuint (metric (fx, "tether_media_rejects_total"), ==, 7);
+  g_assert_cmpuint (tether_relay_get_player_count (fx->relay), ==, 0);
+
+  /* srtsrc with a bad token never plays. */
+  player = player_start (fx->port, expired_play);
+  g_assert_true (TETHER_WAIT_UNTIL (metric (fx, "tether_media_rejects_total") > 7, 5000));
+  tether_test_run_for (300);
+  g_assert_cmpint (player_frames (player), ==, 0);
+  g_assert_cmpuint (tether_relay_get_player_count (fx->relay), ==, 0);
+}
+
+/* A player that stops reading is dropped; the publisher and the other players go on. */
+static void
+test_slow_player (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_autofree char *pid = publish_id ("cam", "alice");
+  g_autofree char *vid = play_id ("cam", "bob");
+  g_autofree char *slow_id = play_id ("cam", "sloth");
+  g_autoptr(Publisher) pub = publisher_start (fx->port, pid);
+  g_autoptr(Player) player = NULL;
+  SRTSOCKET slow;
+  int frames;
+
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:cam:alice"), 5000));
+  player = player_start (fx->port, vid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 0, 5000));
+
+  slow = raw_connect (fx->port, slow_id, TRUE, NULL);
+  g_assert_cmpint (slow, !=, SRT_INVALID_SOCK);
+  g_assert_true (TETHER_WAIT_UNTIL (tether_relay_get_player_count (fx->relay) == 2, 3000));
+
+  g_assert_true (TETHER_WAIT_UNTIL (metric (fx, "tether_media_player_drops_total") == 1, 10000));
+  g_assert_true (TETHER_WAIT_UNTIL (tether_relay_get_player_count (fx->relay) == 1, 3000));
+  g_assert_true (TETHER_WAIT_UNTIL (srt_getsockstate (slow) > SRTS_CONNECTED, 2000));
+  srt_close (slow);
+
+  frames = player_frames (player);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > frames + 30, 5000));
+  g_assert_cmpuint (tether_relay_get_stream_count (fx->relay), ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&pub->errors), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&player->errors), ==, 0);
+}
+
+/* Signals, and peers noticing a shutdown at once. */
+static void
+test_signals_and_stop (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autofree char *pid = publish_id ("cam", "alice");
+  g_autofree char *pid2 = publish_id ("desk", "dave");
+  g_autofree char *vid = play_id ("cam", "bob");
+  g_autoptr(Publisher) pub = publisher_start (fx->port, pid);
+  g_autoptr(Publisher) pub2 = publisher_start (fx->port, pid2);
+  g_autoptr(GByteArray) head = NULL;
+  SRTSOCKET raw;
+
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:cam:alice") && has_event (fx, "added:desk:dave"), 5000));
+  g_assert_cmpuint (tether_relay_get_stream_count (fx->relay), ==, 2);
+
+  g_clear_pointer (&pub2, publisher_free);
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "removed:desk:dave:disconnected"), 3000));
+  g_assert_cmpuint (tether_relay_get_stream_count (fx->relay), ==, 1);
+
+  raw = raw_connect (fx->port, vid, FALSE, NULL);
+  g_assert_cmpint (raw, !=, SRT_INVALID_SOCK);
+  head = raw_read (raw, TETHER_TS_PACKET_SIZE);
+  g_assert_cmpuint (head->len, >=, TETHER_TS_PACKET_SIZE);
+  g_assert_cmpuint (tether_relay_get_player_count (fx->relay), ==, 1);
+
+  tether_relay_stop (fx->relay);
+  g_assert_true (has_event (fx, "removed:cam:alice:shutdown"));
+  g_assert_cmpuint (tether_relay_get_port (fx->relay), ==, 0);
+  /* Peers hear of it at once, not after SRT's peer-idle timeout (5 s). */
+  g_assert_true (TETHER_WAIT_UNTIL (srt_getsockstate (raw) > SRTS_CONNECTED, 1000));
+  g_assert_true (TETHER_WAIT_UNTIL (g_atomic_int_get (&pub->errors) + g_atomic_int_get (&pub->warnings) > 0, 1000));
+  srt_close (raw);
+
+  /* Stopping twice is harmless; metrics still answer. */
+  tether_relay_stop (fx->relay);
+  g_assert_cmpuint (metric (fx, "tether_media_streams"), ==, 0);
+}
+
+static void
+test_two_relays (void)
+{
+  g_autoptr(TetherRelay) a = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_autoptr(TetherRelay) b = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *vid = play_id ("cam", "bob");
+  SRTSOCKET raw;
+
+  g_assert_true (tether_relay_listen (a, "127.0.0.1", 0, &error));
+  g_assert_true (tether_relay_listen (b, "127.0.0.1", 0, &error));
+  g_assert_false (tether_relay_listen (b, "127.0.0.1", 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  /* Stopping one leaves libsrt running for the other. */
+  tether_relay_stop (a);
+  raw = raw_connect (tether_relay_get_port (b), vid, FALSE, NULL);
+  g_assert_cmpint (raw, !=, SRT_INVALID_SOCK);
+  srt_close (raw);
+
+  /* And a relay listens again after a stop. */
+  g_assert_true (tether_relay_listen (a, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  tether_relay_stop (b);
+  tether_relay_stop (a);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  gst_init (&argc, &argv);
+  srt_startup ();
+
+  g_test_add_func ("/relay/stream-id", test_stream_id_parse);
+  g_test_add ("/relay/play", Fixture, NULL, fixture_setup, test_play, fixture_teardown);
+  g_test_add ("/relay/player-before-publisher", Fixture, NULL, fixture_setup,
+              test_player_before_publisher, fixture_teardown);
+  g_test_add ("/relay/publish-conflict", Fixture, NULL, fixture_setup, test_publish_conflict, fixture_teardown);
+  g_test_add ("/relay/rejects", Fixture, NULL, fixture_setup, test_rejects, fixture_teardown);
+  g_test_add ("/relay/slow-player", Fixture, NULL, fixture_setup, test_slow_player, fixture_teardown);
+  g_test_add ("/relay/signals-and-stop", Fixture, NULL, fixture_setup, test_signals_and_stop, fixture_teardown);
+  g_test_add_func ("/relay/two-relays", test_two_relays);
+
+  ret = g_test_run ();
+  srt_cleanup ();
+  return ret;
+}

@@ -9,4 +9,7 @@
 #include "tether-reconnect-report.h"
 #include "tether-room.h"
 #include "tether-engine.h"
+#include "tether-publisher.h"
+#include "tether-player.h"
+#include "tether-autoplay.h"
 #include "tether-enum-types.h"

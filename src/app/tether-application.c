@@ -1,0 +1,179 @@
+/* tether-application.c: app.quit, app.preferences, app.about and their shortcuts;
+ * `--demo` goes straight into the demo room; with no server configured the start page
+ * offers the demo first
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tether-application.h"
+#include "tether-preferences.h"
+#include "tether-window.h"
+
+struct _TetherApplication
+{
+  AdwApplication parent_instance;
+
+  gboolean demo;
+};
+
+G_DEFINE_FINAL_TYPE (TetherApplication, tether_application, ADW_TYPE_APPLICATION)
+
+static TetherWindow *
+get_window (TetherApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (tether_window_new (GTK_APPLICATION (self)));
+  return TETHER_WINDOW (window);
+}
+
+static void
+tether_application_activate (GApplication *app)
+{
+  TetherApplication *self = TETHER_APPLICATION (app);
+  TetherWindow *window = get_window (self);
+
+  gtk_window_present (GTK_WINDOW (window));
+  if (self->demo)
+    {
+      g_autoptr(GError) error = NULL;
+
+      self->demo = FALSE;
+      if (!tether_window_start_demo (window, &error))
+        tether_start_page_show_error (tether_window_get_start_page (window),
+                                      _("The demo room could not start"), error->message, TRUE);
+    }
+}
+
+static int
+tether_application_handle_local_options (GApplication *app,
+                                         GVariantDict *options)
+{
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("tether %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  return -1;
+}
+
+static int
+tether_application_command_line (GApplication            *app,
+                                 GApplicationCommandLine *command_line)
+{
+  TetherApplication *self = TETHER_APPLICATION (app);
+  GVariantDict *options = g_application_command_line_get_options_dict (command_line);
+
+  self->demo = g_variant_dict_contains (options, "demo");
+  g_application_activate (app);
+  return 0;
+}
+
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       data)
+{
+  GtkApplication *app = data;
+  GList *windows = gtk_application_get_windows (app);
+
+  /* close-request lets each window leave its room and save its size. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (l->data);
+  g_application_quit (G_APPLICATION (app));
+}
+
+static void
+preferences_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       data)
+{
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (data));
+
+  gtk_window_present (GTK_WINDOW (tether_preferences_new (parent)));
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       data)
+{
+  static const char *developers[] = { "The Tether developers", NULL };
+  GtkWindow *parent = gtk_application_get_active_window (GTK_APPLICATION (data));
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", parent,
+                        "modal", TRUE,
+                        "application-icon", TETHER_APP_ID,
+                        "application-name", _("Tether"),
+                        "developer-name", _("The Tether developers"),
+                        "version", PACKAGE_VERSION,
+                        "comments", _("Watch live streams that survive network cuts."),
+                        "website", "https://github.com/tetherlive/tether",
+                        "issue-url", "https://github.com/tetherlive/tether/issues",
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "developers", developers,
+                        /* Translators: put your names here, one per line */
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static const GActionEntry app_actions[] = {
+  { "quit", quit_action, NULL, NULL, NULL, { 0 } },
+  { "preferences", preferences_action, NULL, NULL, NULL, { 0 } },
+  { "about", about_action, NULL, NULL, NULL, { 0 } },
+};
+
+static void
+tether_application_startup (GApplication *app)
+{
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *prefs_accels[] = { "<Control>comma", NULL };
+  static const char *leave_accels[] = { "<Control>w", NULL };
+
+  G_APPLICATION_CLASS (tether_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", prefs_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.leave", leave_accels);
+}
+
+static void
+tether_application_class_init (TetherApplicationClass *klass)
+{
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  app_class->activate = tether_application_activate;
+  app_class->startup = tether_application_startup;
+  app_class->command_line = tether_application_command_line;
+  app_class->handle_local_options = tether_application_handle_local_options;
+}
+
+static void
+tether_application_init (TetherApplication *self)
+{
+  static const GOptionEntry options[] = {
+    { "demo", 'd', 0, G_OPTION_ARG_NONE, NULL, N_("Go straight into the local demo room"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), options);
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            _("Watch the live streams of a room."));
+}
+
+TetherApplication *
+tether_application_new (void)
+{
+  return g_object_new (TETHER_TYPE_APPLICATION,
+                       "application-id", TETHER_APP_ID,
+                       "flags", G_APPLICATION_HANDLES_COMMAND_LINE,
+                       "resource-base-path", "/io/github/tetherlive/Tether",
+                       NULL);
+}

@@ -1,0 +1,275 @@
+/* tether-start-page.c: server, room, user and credentials (remembered in GSettings),
+ * the demo-room button, and the reason the last session ended
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gi18n.h>
+
+#include "tether-start-page.h"
+
+struct _TetherStartPage
+{
+  GtkWidget parent_instance;
+
+  GSettings *settings;
+  gboolean busy;
+  char *error_title;
+  char *error_message;
+
+  /* template children */
+  GtkLabel *description;
+  GtkBox *error_box;
+  GtkLabel *error_title_label;
+  GtkLabel *error_label;
+  GtkButton *retry_button;
+  GtkButton *demo_button;
+  GtkButton *join_button;
+  AdwEntryRow *server_row;
+  AdwEntryRow *room_row;
+  AdwEntryRow *user_row;
+  AdwEntryRow *name_row;
+  AdwPasswordEntryRow *token_row;
+  AdwEntryRow *app_id_row;
+  AdwPasswordEntryRow *secret_row;
+  GtkSpinner *spinner;
+};
+
+enum
+{
+  SIGNAL_JOIN,
+  SIGNAL_DEMO,
+  SIGNAL_RETRY,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (TetherStartPage, tether_start_page, GTK_TYPE_WIDGET)
+
+static gboolean
+has_text (AdwEntryRow *row)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (row));
+
+  for (; text != NULL && *text != '\0'; text++)
+    if (!g_ascii_isspace (*text))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+update_actions (TetherStartPage *self)
+{
+  gboolean can_join = !self->busy && has_text (self->server_row) && has_text (self->room_row);
+  gboolean configured = has_text (self->server_row);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.join", can_join);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.demo", !self->busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.retry", !self->busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->spinner), self->busy);
+  gtk_spinner_set_spinning (self->spinner, self->busy);
+
+  /* With no server configured yet, the demo room is the obvious first step. */
+  if (configured)
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (self->demo_button), "suggested-action");
+      gtk_widget_add_css_class (GTK_WIDGET (self->join_button), "suggested-action");
+      gtk_label_set_text (self->description, _("Join a room to watch its live streams."));
+    }
+  else
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (self->demo_button), "suggested-action");
+      gtk_widget_remove_css_class (GTK_WIDGET (self->join_button), "suggested-action");
+      gtk_label_set_text (self->description, _("No server is set up yet. Try the demo room: it runs on this computer, with two hosts that come and go."));
+    }
+}
+
+static void
+emit_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  TetherStartPage *self = TETHER_START_PAGE (widget);
+
+  if (g_str_equal (action_name, "start.join"))
+    g_signal_emit (self, signals[SIGNAL_JOIN], 0);
+  else if (g_str_equal (action_name, "start.demo"))
+    g_signal_emit (self, signals[SIGNAL_DEMO], 0);
+  else if (g_str_equal (action_name, "start.retry"))
+    g_signal_emit (self, signals[SIGNAL_RETRY], 0);
+}
+
+static void
+entry_changed_cb (TetherStartPage *self)
+{
+  update_actions (self);
+}
+
+void
+tether_start_page_set_settings (TetherStartPage *self,
+                                GSettings       *settings)
+{
+  static const struct { const char *key; gsize offset; } bindings[] = {
+    { "server-url", G_STRUCT_OFFSET (TetherStartPage, server_row) },
+    { "room-id", G_STRUCT_OFFSET (TetherStartPage, room_row) },
+    { "user-id", G_STRUCT_OFFSET (TetherStartPage, user_row) },
+    { "user-name", G_STRUCT_OFFSET (TetherStartPage, name_row) },
+    { "token", G_STRUCT_OFFSET (TetherStartPage, token_row) },
+    { "app-id", G_STRUCT_OFFSET (TetherStartPage, app_id_row) },
+    { "app-secret", G_STRUCT_OFFSET (TetherStartPage, secret_row) },
+  };
+
+  g_return_if_fail (TETHER_IS_START_PAGE (self));
+
+  if (!g_set_object (&self->settings, settings) || settings == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (bindings); i++)
+    {
+      GObject *row = G_STRUCT_MEMBER (GObject *, self, bindings[i].offset);
+
+      g_settings_bind (settings, bindings[i].key, row, "text", G_SETTINGS_BIND_DEFAULT);
+    }
+  update_actions (self);
+}
+
+void
+tether_start_page_show_error (TetherStartPage *self,
+                              const char      *title,
+                              const char      *message,
+                              gboolean         can_retry)
+{
+  g_return_if_fail (TETHER_IS_START_PAGE (self));
+
+  g_free (self->error_title);
+  g_free (self->error_message);
+  self->error_title = g_strdup (title);
+  self->error_message = g_strdup (message);
+  gtk_label_set_text (self->error_title_label, title);
+  gtk_label_set_text (self->error_label, message ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
+  gtk_widget_set_visible (GTK_WIDGET (self->error_box), TRUE);
+}
+
+void
+tether_start_page_clear_error (TetherStartPage *self)
+{
+  g_return_if_fail (TETHER_IS_START_PAGE (self));
+
+  g_clear_pointer (&self->error_title, g_free);
+  g_clear_pointer (&self->error_message, g_free);
+  gtk_widget_set_visible (GTK_WIDGET (self->error_box), FALSE);
+}
+
+gboolean
+tether_start_page_has_error (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), FALSE);
+
+  return self->error_title != NULL;
+}
+
+const char *
+tether_start_page_get_error_title (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), NULL);
+
+  return self->error_title;
+}
+
+const char *
+tether_start_page_get_error_message (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), NULL);
+
+  return self->error_message;
+}
+
+void
+tether_start_page_set_busy (TetherStartPage *self,
+                            gboolean         busy)
+{
+  g_return_if_fail (TETHER_IS_START_PAGE (self));
+
+  self->busy = !!busy;
+  update_actions (self);
+}
+
+GtkWidget *
+tether_start_page_new (GSettings *settings)
+{
+  TetherStartPage *self = g_object_new (TETHER_TYPE_START_PAGE, NULL);
+
+  tether_start_page_set_settings (self, settings);
+  return GTK_WIDGET (self);
+}
+
+static void
+tether_start_page_dispose (GObject *object)
+{
+  TetherStartPage *self = TETHER_START_PAGE (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_START_PAGE);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (tether_start_page_parent_class)->dispose (object);
+}
+
+static void
+tether_start_page_finalize (GObject *object)
+{
+  TetherStartPage *self = TETHER_START_PAGE (object);
+
+  g_free (self->error_title);
+  g_free (self->error_message);
+
+  G_OBJECT_CLASS (tether_start_page_parent_class)->finalize (object);
+}
+
+static void
+tether_start_page_class_init (TetherStartPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = tether_start_page_dispose;
+  object_class->finalize = tether_start_page_finalize;
+
+  signals[SIGNAL_JOIN] = g_signal_new ("join", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_DEMO] = g_signal_new ("demo", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_RETRY] = g_signal_new ("retry", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_install_action (widget_class, "start.join", NULL, emit_action);
+  gtk_widget_class_install_action (widget_class, "start.demo", NULL, emit_action);
+  gtk_widget_class_install_action (widget_class, "start.retry", NULL, emit_action);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/tetherlive/Tether/tether-start-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, description);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, error_box);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, error_title_label);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, demo_button);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, join_button);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, server_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, room_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, user_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, name_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, token_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, app_id_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, secret_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, spinner);
+  gtk_widget_class_bind_template_callback (widget_class, entry_changed_cb);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+tether_start_page_init (TetherStartPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  update_actions (self);
+}

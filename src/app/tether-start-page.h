@@ -1,0 +1,32 @@
+/* tether-start-page.h: where the user says which room to join, or tries the demo room
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_START_PAGE (tether_start_page_get_type ())
+G_DECLARE_FINAL_TYPE (TetherStartPage, tether_start_page, TETHER, START_PAGE, GtkWidget)
+
+/*
+ * Actions (on the page): start.join, start.demo, start.retry — each emits the signal of
+ * the same name ("join", "demo", "retry"); the window does the work.
+ * The fields are bound to GSettings, so what the user typed is remembered.
+ */
+
+GtkWidget  *tether_start_page_new          (GSettings       *settings);
+void        tether_start_page_set_settings (TetherStartPage *self,
+                                            GSettings       *settings);
+void        tether_start_page_show_error   (TetherStartPage *self,
+                                            const char      *title,
+                                            const char      *message,
+                                            gboolean         can_retry);
+void        tether_start_page_clear_error  (TetherStartPage *self);
+gboolean    tether_start_page_has_error    (TetherStartPage *self);
+const char *tether_start_page_get_error_title   (TetherStartPage *self);
+const char *tether_start_page_get_error_message (TetherStartPage *self);
+void        tether_start_page_set_busy     (TetherStartPage *self,
+                                            gboolean         busy);
+
+G_END_DECLS

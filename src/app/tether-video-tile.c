@@ -1,0 +1,417 @@
+/* tether-video-tile.c: a GtkPicture on the paintable sink with the stream's name, a
+ * player-state badge, a spinner while requesting and a "waiting for the host" look
+ * while the player retries
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tether-video-tile.h"
+
+struct _TetherVideoTile
+{
+  GtkWidget parent_instance;
+
+  char *stream_id;
+  char *owner;
+  GObject *player;
+  TetherPaintableSink *sink;
+  gboolean muted;
+  gboolean ever_played;
+  TetherTileLook look;
+
+  /* template children */
+  GtkPicture *picture;
+  GtkLabel *title_label;
+  GtkLabel *state_badge;
+  GtkSpinner *spinner;
+  GtkBox *connecting_box;
+  GtkBox *waiting_box;
+  GtkLabel *waiting_title;
+  GtkLabel *waiting_detail;
+  GtkToggleButton *mute_button;
+};
+
+enum
+{
+  PROP_0,
+  PROP_STREAM_ID,
+  PROP_PLAYER,
+  PROP_MUTED,
+  PROP_LOOK,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_TOGGLE_FULLSCREEN,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (TetherVideoTile, tether_video_tile, GTK_TYPE_WIDGET)
+
+void
+tether_player_state_style_label (GtkLabel *label,
+                                 int       state)
+{
+  static const char * const classes[] = { "state-idle", "state-requesting", "state-playing" };
+  const char *text;
+
+  switch (state)
+    {
+    case 1: text = _("Requesting"); break;
+    case 2: text = _("Playing"); break;
+    default: text = _("Not playing"); state = 0; break;
+    }
+  gtk_label_set_text (label, text);
+  for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
+    if ((int) i != state)
+      gtk_widget_remove_css_class (GTK_WIDGET (label), classes[i]);
+  gtk_widget_add_css_class (GTK_WIDGET (label), classes[state]);
+}
+
+static int
+player_state (TetherVideoTile *self,
+              int             *error_code)
+{
+  int state = 0;
+
+  *error_code = 0;
+  if (self->player != NULL)
+    g_object_get (self->player, "state", &state, "error-code", error_code, NULL);
+  return state;
+}
+
+static void
+update (TetherVideoTile *self)
+{
+  int error_code;
+  int state = player_state (self, &error_code);
+  TetherTileLook look;
+  g_autofree char *accessible = NULL;
+
+  if (state == 2)
+    {
+      self->ever_played = TRUE;
+      look = TETHER_TILE_LOOK_PLAYING;
+    }
+  else if (self->ever_played || error_code != 0)
+    look = TETHER_TILE_LOOK_WAITING;
+  else
+    look = TETHER_TILE_LOOK_CONNECTING;
+
+  tether_player_state_style_label (self->state_badge, state);
+  gtk_widget_set_visible (GTK_WIDGET (self->connecting_box), look == TETHER_TILE_LOOK_CONNECTING);
+  gtk_spinner_set_spinning (self->spinner, look == TETHER_TILE_LOOK_CONNECTING);
+  gtk_widget_set_visible (GTK_WIDGET (self->waiting_box), look == TETHER_TILE_LOOK_WAITING);
+  if (look == TETHER_TILE_LOOK_WAITING)
+    {
+      g_autofree char *title = NULL;
+
+      /* Translators: %s is the name of the person who publishes the stream */
+      title = g_strdup_printf (_("Waiting for %s…"), self->owner && *self->owner ? self->owner : _("the host"));
+      gtk_label_set_text (self->waiting_title, title);
+      gtk_label_set_text (self->waiting_detail,
+                          state == 1 ? _("The picture comes back by itself when the stream does.")
+                                     : _("The stream stopped; trying again shortly."));
+      gtk_widget_add_css_class (GTK_WIDGET (self), "waiting");
+    }
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "waiting");
+
+  /* Translators: accessible label of a video tile: "Video of cam by Alice, Playing" */
+  accessible = g_strdup_printf (_("Video of %s by %s, %s"), self->stream_id,
+                                self->owner ? self->owner : "", gtk_label_get_text (self->state_badge));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible, -1);
+
+  if (look != self->look)
+    {
+      self->look = look;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOOK]);
+    }
+}
+
+static void
+player_notify_cb (TetherVideoTile *self)
+{
+  update (self);
+}
+
+static void
+apply_mute (TetherVideoTile *self)
+{
+  if (self->player == NULL)
+    return;
+  /* A live "mute" when the player has one; else no audio from the next attempt on. */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (self->player), "mute") != NULL)
+    g_object_set (self->player, "mute", self->muted, NULL);
+  else if (g_object_class_find_property (G_OBJECT_GET_CLASS (self->player), "audio") != NULL)
+    g_object_set (self->player, "audio", !self->muted, NULL);
+}
+
+void
+tether_video_tile_set_player (TetherVideoTile *self,
+                              GObject         *player)
+{
+  g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+
+  if (self->player == player)
+    return;
+  if (self->player != NULL)
+    g_signal_handlers_disconnect_by_data (self->player, self);
+  g_set_object (&self->player, player);
+  if (player != NULL)
+    {
+      GstElement *element = tether_paintable_sink_get_element (self->sink);
+
+      if (element != NULL)
+        g_object_set (player, "video-sink", element, NULL);
+      apply_mute (self);
+      g_signal_connect_object (player, "notify::state", G_CALLBACK (player_notify_cb), self,
+                               G_CONNECT_SWAPPED);
+      g_signal_connect_object (player, "notify::error-code", G_CALLBACK (player_notify_cb), self,
+                               G_CONNECT_SWAPPED);
+    }
+  update (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAYER]);
+}
+
+GObject *
+tether_video_tile_get_player (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
+
+  return self->player;
+}
+
+const char *
+tether_video_tile_get_stream_id (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
+
+  return self->stream_id;
+}
+
+void
+tether_video_tile_set_owner (TetherVideoTile *self,
+                             const char      *owner)
+{
+  g_autofree char *title = NULL;
+
+  g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+
+  g_free (self->owner);
+  self->owner = g_strdup (owner);
+  if (owner != NULL && *owner != '\0')
+    /* Translators: the title of a video tile: "<stream> · <owner>" */
+    title = g_strdup_printf (_("%s · %s"), self->stream_id, owner);
+  else
+    title = g_strdup (self->stream_id);
+  gtk_label_set_text (self->title_label, title);
+  update (self);
+}
+
+TetherPaintableSink *
+tether_video_tile_get_sink (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
+
+  return self->sink;
+}
+
+guint64
+tether_video_tile_get_frame_count (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), 0);
+
+  return tether_paintable_sink_get_frame_count (self->sink);
+}
+
+TetherTileLook
+tether_video_tile_get_look (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), TETHER_TILE_LOOK_CONNECTING);
+
+  return self->look;
+}
+
+gboolean
+tether_video_tile_get_muted (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), FALSE);
+
+  return self->muted;
+}
+
+void
+tether_video_tile_set_muted (TetherVideoTile *self,
+                             gboolean         muted)
+{
+  g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+
+  muted = !!muted;
+  if (self->muted == muted)
+    return;
+  self->muted = muted;
+  gtk_toggle_button_set_active (self->mute_button, muted);
+  gtk_button_set_icon_name (GTK_BUTTON (self->mute_button),
+                            muted ? "audio-volume-muted-symbolic" : "audio-volume-high-symbolic");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->mute_button), muted ? _("Unmute") : _("Mute"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->mute_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, muted ? _("Unmute") : _("Mute"), -1);
+  apply_mute (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTED]);
+}
+
+static void
+mute_toggled_cb (TetherVideoTile *self,
+                 GtkToggleButton *button)
+{
+  tether_video_tile_set_muted (self, gtk_toggle_button_get_active (button));
+}
+
+static void
+pressed_cb (GtkGestureClick *gesture,
+            int              n_press,
+            double           x,
+            double           y,
+            TetherVideoTile *self)
+{
+  if (n_press == 2)
+    g_signal_emit (self, signals[SIGNAL_TOGGLE_FULLSCREEN], 0);
+}
+
+GtkWidget *
+tether_video_tile_new (const char *stream_id,
+                       const char *owner)
+{
+  TetherVideoTile *self = g_object_new (TETHER_TYPE_VIDEO_TILE, "stream-id", stream_id, NULL);
+
+  tether_video_tile_set_owner (self, owner);
+  return GTK_WIDGET (self);
+}
+
+static void
+tether_video_tile_dispose (GObject *object)
+{
+  TetherVideoTile *self = TETHER_VIDEO_TILE (object);
+
+  if (self->player != NULL)
+    g_signal_handlers_disconnect_by_data (self->player, self);
+  g_clear_object (&self->player);
+  gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_VIDEO_TILE);
+  g_clear_object (&self->sink);
+
+  G_OBJECT_CLASS (tether_video_tile_parent_class)->dispose (object);
+}
+
+static void
+tether_video_tile_finalize (GObject *object)
+{
+  TetherVideoTile *self = TETHER_VIDEO_TILE (object);
+
+  g_free (self->stream_id);
+  g_free (self->owner);
+
+  G_OBJECT_CLASS (tether_video_tile_parent_class)->finalize (object);
+}
+
+static void
+tether_video_tile_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  TetherVideoTile *self = TETHER_VIDEO_TILE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STREAM_ID: g_value_set_string (value, self->stream_id); break;
+    case PROP_PLAYER: g_value_set_object (value, self->player); break;
+    case PROP_MUTED: g_value_set_boolean (value, self->muted); break;
+    case PROP_LOOK: g_value_set_int (value, self->look); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_video_tile_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  TetherVideoTile *self = TETHER_VIDEO_TILE (object);
+
+  switch (prop_id)
+    {
+    case PROP_STREAM_ID:
+      g_free (self->stream_id);
+      self->stream_id = g_value_dup_string (value);
+      gtk_label_set_text (self->title_label, self->stream_id);
+      break;
+    case PROP_PLAYER: tether_video_tile_set_player (self, g_value_get_object (value)); break;
+    case PROP_MUTED: tether_video_tile_set_muted (self, g_value_get_boolean (value)); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_video_tile_class_init (TetherVideoTileClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = tether_video_tile_dispose;
+  object_class->finalize = tether_video_tile_finalize;
+  object_class->get_property = tether_video_tile_get_property;
+  object_class->set_property = tether_video_tile_set_property;
+
+  properties[PROP_STREAM_ID] =
+    g_param_spec_string ("stream-id", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PLAYER] =
+    g_param_spec_object ("player", NULL, NULL, G_TYPE_OBJECT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MUTED] =
+    g_param_spec_boolean ("muted", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOOK] =
+    g_param_spec_int ("look", NULL, NULL, 0, 2, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_TOGGLE_FULLSCREEN] =
+    g_signal_new ("toggle-fullscreen", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/tetherlive/Tether/tether-video-tile.ui");
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, picture);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, title_label);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, state_badge);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, spinner);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, connecting_box);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, waiting_box);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, waiting_title);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, waiting_detail);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, mute_button);
+  gtk_widget_class_bind_template_callback (widget_class, mute_toggled_cb);
+  gtk_widget_class_bind_template_callback (widget_class, pressed_cb);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "videotile");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
+}
+
+static void
+tether_video_tile_init (TetherVideoTile *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  self->sink = tether_paintable_sink_new ();
+  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (self->sink));
+  self->look = TETHER_TILE_LOOK_CONNECTING;
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->mute_button), _("Mute"));
+  update (self);
+}

@@ -620,6 +620,42 @@ test_publish_denied (Fixture *f, gconstpointer data)
   g_assert_cmpuint (log->states->len, ==, 2);
 }
 
+/* Leaving the room (here: kicked out by a second login) stops publishing and
+ * playing in it. */
+static void
+test_room_exit_stops_media (Fixture *f, gconstpointer data)
+{
+  Client *alice, *bob, *alice2;
+  TetherPublisher *pub;
+  TetherPlayer *player;
+
+  start_nodes (f, 1);
+  alice = client_new (f, "alice", FALSE);
+  bob = client_new (f, "bob", FALSE);
+
+  pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
+  start_publisher (pub);
+  TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-a"), WAIT_MS);
+  player = player_new (f, bob, "alice-cam", "node-a", AV_RETRY_TIME);
+  start_player (player);
+  TETHER_WAIT_UNTIL (playing (player), WAIT_MS);
+
+  alice2 = client_new (f, "alice", FALSE);
+  g_assert_nonnull (alice2);
+  TETHER_WAIT_UNTIL (tether_room_get_state (alice->room) == TETHER_ROOM_STATE_KICK_OUT, WAIT_MS);
+  g_assert_cmpint (tether_publisher_get_state (pub), ==, TETHER_PUBLISHER_STATE_NO_PUBLISH);
+  g_assert_cmpint (tether_publisher_get_error_code (pub), !=, 0);
+  TETHER_WAIT_UNTIL (tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
+  g_assert_cmpint (tether_player_get_error_code (player), ==, TETHER_ERROR_PLAY_STREAM_DELETED);
+
+  /* The viewer logs out: its own players stop without an error. */
+  player = player_new (f, bob, "alice-cam", "node-a", AV_RETRY_TIME);
+  start_player (player);
+  tether_room_logout (bob->room);
+  TETHER_WAIT_UNTIL (tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
+  g_assert_cmpint (tether_player_get_error_code (player), ==, 0);
+}
+
 typedef struct
 {
   guint added;
@@ -733,6 +769,7 @@ main (int argc, char **argv)
   ADD ("/media/host-network-cut", test_host_network_cut);
   ADD ("/media/stream-id-taken", test_stream_id_taken);
   ADD ("/media/publish-denied", test_publish_denied);
+  ADD ("/media/room-exit-stops-media", test_room_exit_stops_media);
   ADD ("/media/autoplay", test_autoplay);
 #else
   g_test_add_func ("/media/skipped", test_no_relay);

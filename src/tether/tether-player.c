@@ -721,7 +721,11 @@ on_room_state_changed (TetherRoom      *room,
     return;
   if (room_state == TETHER_ROOM_STATE_RECONNECT_FAILED || room_state == TETHER_ROOM_STATE_KICK_OUT
       || room_state == TETHER_ROOM_STATE_LOGOUT || room_state == TETHER_ROOM_STATE_LOGIN_FAILED)
-    give_up (self, error_code != 0 ? error_code : TETHER_ERROR_NOT_LOGGED_IN, 0, "left the room");
+    {
+      if (error_code == 0 && room_state != TETHER_ROOM_STATE_LOGOUT)
+        error_code = TETHER_ERROR_NOT_LOGGED_IN;
+      give_up (self, error_code, 0, "left the room");
+    }
 }
 
 static void

@@ -25,6 +25,11 @@ typedef struct
   char    *app_secret_file;
   char    *config;
   char   **media_nodes;
+  char    *media_listen;
+  char    *media_url;
+  char    *media_id;
+  gboolean no_media;
+  gboolean media_only;
   double   heartbeat_timeout;
   double   heartbeat_interval;
   double   session_ttl;
@@ -39,6 +44,7 @@ typedef struct
 typedef struct
 {
   TetherServer *server;
+  TetherRelay  *relay;
   GMainLoop    *loop;
   double        retry_after;
   gint64        deadline;
@@ -54,6 +60,9 @@ options_clear (Options *o)
   g_free (o->app_secret_file);
   g_free (o->config);
   g_strfreev (o->media_nodes);
+  g_free (o->media_listen);
+  g_free (o->media_url);
+  g_free (o->media_id);
 }
 
 /* Fills what the command line left unset from the [server] group. */
@@ -78,6 +87,9 @@ apply_config (Options  *o,
     { "app-id", &o->app_id },
     { "app-secret", &o->app_secret },
     { "app-secret-file", &o->app_secret_file },
+    { "media-listen", &o->media_listen },
+    { "media-url", &o->media_url },
+    { "media-id", &o->media_id },
   };
 
   if (o->config == NULL)
@@ -107,6 +119,10 @@ apply_config (Options  *o,
     }
   if (o->media_nodes == NULL)
     o->media_nodes = g_key_file_get_string_list (kf, "server", "media-node", NULL, NULL);
+  if (!o->no_media)
+    o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
+  if (!o->media_only)
+    o->media_only = g_key_file_get_boolean (kf, "server", "media-only", NULL);
 
   return TRUE;
 }
@@ -203,11 +219,32 @@ signal_cb (gpointer user_data)
   if (app->drain_id != 0)
     return G_SOURCE_CONTINUE;
 
+  /* Closing SRT sockets tells publishers and players at once. */
+  if (app->relay != NULL)
+    tether_relay_stop (app->relay);
+  if (app->server == NULL)
+    {
+      g_main_loop_quit (app->loop);
+      return G_SOURCE_CONTINUE;
+    }
   tether_server_shutdown (app->server, app->retry_after);
   /* Give the reconnect messages and close frames a short, bounded time to leave. */
   app->deadline = g_get_monotonic_time () + SHUTDOWN_FLUSH_USEC;
   app->drain_id = g_timeout_add (20, drain_cb, app);
   return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+check_media_options (Options  *o,
+                     GError  **error)
+{
+  if (o->no_media && o->media_only)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--no-media and --media-only exclude each other");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 int
@@ -233,6 +270,11 @@ main (int   argc,
     { "login-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_burst, "Login burst per address (100)", "N" },
     { "login-grace", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_grace, "Seconds a connection has to log in (10)", "SECONDS" },
     { "media-node", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.media_nodes, "Announce a media node (repeatable)", "ID=URL" },
+    { "media-listen", 0, 0, G_OPTION_ARG_STRING, &o.media_listen, "Address of the embedded SRT media node (default: the --listen host, next port; 0 = any free port)", "HOST:PORT" },
+    { "media-url", 0, 0, G_OPTION_ARG_STRING, &o.media_url, "URL clients reach the embedded media node at (default srt://HOST:PORT)", "URL" },
+    { "media-id", 0, 0, G_OPTION_ARG_STRING, &o.media_id, "Node id of the embedded media node (default local)", "ID" },
+    { "no-media", 0, 0, G_OPTION_ARG_NONE, &o.no_media, "Run the room service without an embedded media node", NULL },
+    { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node)", NULL },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from the [server] group of FILE", "FILE" },
     { NULL }
@@ -240,6 +282,8 @@ main (int   argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("— Tether room service");
   g_autoptr(GError) error = NULL;
   g_autoptr(TetherServer) server = NULL;
+  g_autoptr(TetherRelay) relay = NULL;
+  g_autofree char *media_url = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *secret = NULL;
   g_autofree char *host = NULL;
@@ -255,7 +299,8 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)
       || !apply_config (&o, &error)
-      || !parse_listen (o.listen != NULL ? o.listen : DEFAULT_LISTEN, &host, &port, &error))
+      || !parse_listen (o.listen != NULL ? o.listen : DEFAULT_LISTEN, &host, &port, &error)
+      || !check_media_options (&o, &error))
     {
       g_printerr ("tether-server: %s\n", error->message);
       goto out;
@@ -268,40 +313,89 @@ main (int   argc,
       goto out;
     }
 
-  server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
-  set_if (server, "heartbeat-timeout", o.heartbeat_timeout);
-  set_if (server, "heartbeat-interval", o.heartbeat_interval);
-  set_if (server, "session-ttl", o.session_ttl);
-  set_if (server, "token-warning", o.token_warning);
-  set_if (server, "token-skew", o.token_skew);
-  set_if (server, "login-rate", o.login_rate);
-  set_if (server, "login-burst", o.login_burst);
-  set_if (server, "login-grace", o.login_grace);
-
-  for (guint i = 0; o.media_nodes != NULL && o.media_nodes[i] != NULL; i++)
+  if (!o.media_only)
     {
-      g_auto(GStrv) parts = g_strsplit (o.media_nodes[i], "=", 2);
+      server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
+      set_if (server, "heartbeat-timeout", o.heartbeat_timeout);
+      set_if (server, "heartbeat-interval", o.heartbeat_interval);
+      set_if (server, "session-ttl", o.session_ttl);
+      set_if (server, "token-warning", o.token_warning);
+      set_if (server, "token-skew", o.token_skew);
+      set_if (server, "login-rate", o.login_rate);
+      set_if (server, "login-burst", o.login_burst);
+      set_if (server, "login-grace", o.login_grace);
 
-      if (parts[0] == NULL || parts[1] == NULL || *parts[1] == '\0')
+      for (guint i = 0; o.media_nodes != NULL && o.media_nodes[i] != NULL; i++)
         {
-          g_printerr ("tether-server: --media-node expects ID=URL, got “%s”\n", o.media_nodes[i]);
+          g_auto(GStrv) parts = g_strsplit (o.media_nodes[i], "=", 2);
+
+          if (parts[0] == NULL || parts[1] == NULL || *parts[1] == '\0')
+            {
+              g_printerr ("tether-server: --media-node expects ID=URL, got “%s”\n",
+                          o.media_nodes[i]);
+              goto out;
+            }
+          tether_server_add_media_node (server, parts[0], parts[1]);
+        }
+    }
+
+  /* The embedded media node: next to the room service unless told otherwise. */
+  if (!o.no_media)
+    {
+      g_autofree char *media_host = NULL;
+      guint16 media_port = 0;
+
+      if (o.media_listen != NULL)
+        {
+          if (!parse_listen (o.media_listen, &media_host, &media_port, &error))
+            {
+              g_printerr ("tether-server: --media-listen: %s\n", error->message);
+              goto out;
+            }
+        }
+      else
+        {
+          media_host = g_strdup (host);
+          media_port = port != 0 ? port + 1 : 0;
+        }
+      if (o.media_only && o.media_listen == NULL)
+        media_port = port;
+
+      relay = tether_relay_new (o.app_id != NULL ? o.app_id : "demo", secret);
+      if (!tether_relay_listen (relay, media_host, media_port, &error))
+        {
+          g_printerr ("tether-server: cannot start the media node on %s:%u: %s\n", media_host,
+                      media_port, error->message);
           goto out;
         }
-      tether_server_add_media_node (server, parts[0], parts[1]);
+      media_url = o.media_url != NULL
+                    ? g_strdup (o.media_url)
+                    : g_strdup_printf ("srt://%s:%u", media_host, tether_relay_get_port (relay));
+      if (server != NULL)
+        tether_server_attach_relay (server, relay, o.media_id ? o.media_id : "local", media_url);
     }
 
-  if (!tether_server_listen (server, host, port, &error))
+  if (server != NULL)
     {
-      g_printerr ("tether-server: cannot listen on %s:%u: %s\n", host, port, error->message);
-      goto out;
+      if (!tether_server_listen (server, host, port, &error))
+        {
+          g_printerr ("tether-server: cannot listen on %s:%u: %s\n", host, port,
+                      error->message);
+          goto out;
+        }
+      url = tether_server_get_url (server);
+      if (media_url != NULL)
+        g_message ("media node %s on %s", o.media_id ? o.media_id : "local", media_url);
     }
+  else
+    url = g_strdup (media_url);
 
-  url = tether_server_get_url (server);
   printf ("listening on %s\n", url);
   fflush (stdout);
 
   loop = g_main_loop_new (NULL, FALSE);
   app.server = server;
+  app.relay = relay;
   app.loop = loop;
   app.retry_after = o.shutdown_retry_after != UNSET ? o.shutdown_retry_after : 1.0;
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &app);

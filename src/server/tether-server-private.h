@@ -132,6 +132,7 @@ struct _TetherServer
   guint              event_backlog;
   double             login_grace;
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
+  GPtrArray         *relays;          /* TetherRelay embedded in this process */
 
   char              *url_host;
   guint16            port;

@@ -1220,6 +1220,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->login_buckets, g_hash_table_unref);
   g_clear_pointer (&self->token_deadlines, g_sequence_free);
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
+  g_clear_pointer (&self->relays, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->app_id);
   if (self->app_secret != NULL)
@@ -1466,6 +1467,7 @@ tether_server_init (TetherServer *self)
   self->event_backlog = 1024;
   self->login_grace = 10.0;
   self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
+  self->relays = g_ptr_array_new_with_free_func (g_object_unref);
 
   self->rooms = g_hash_table_new (g_str_hash, g_str_equal);
   self->sessions = g_hash_table_new (g_str_hash, g_str_equal);
@@ -1819,6 +1821,58 @@ tether_server_get_metrics_text (TetherServer *self)
                  "Connections closed for bad input.", self->stats.rejected_inputs);
   append_metric (out, "tether_events_total", "counter", "Room events published.",
                  self->stats.events);
+  for (guint i = 0; i < self->relays->len; i++)
+    {
+      g_autofree char *media = tether_relay_get_metrics_text (self->relays->pdata[i]);
+
+      g_string_append (out, media);
+    }
 
   return g_string_free (out, FALSE);
+}
+
+static void
+publisher_added_cb (TetherRelay *relay,
+                    const char  *stream_id,
+                    const char  *user_id,
+                    gpointer     user_data)
+{
+  g_info ("media: %s publishes stream %s", user_id, stream_id);
+}
+
+static void
+publisher_removed_cb (TetherRelay *relay,
+                      const char  *stream_id,
+                      const char  *user_id,
+                      const char  *reason,
+                      gpointer     user_data)
+{
+  /* The stream stays announced: its publisher retries for av_retry_time and withdraws
+   * it itself, or the heartbeat timeout removes it with the user. */
+  g_info ("media: %s stopped publishing stream %s (%s)", user_id, stream_id, reason);
+}
+
+/**
+ * tether_server_attach_relay:
+ * @relay: a media node running in this process
+ * @id: its node id in the media-node directory
+ * @url: the SRT URL clients reach it at
+ *
+ * Announces @relay to clients at login, adds its figures to `/metrics` and logs its
+ * publishers coming and going.
+ */
+void
+tether_server_attach_relay (TetherServer *self,
+                            TetherRelay  *relay,
+                            const char   *id,
+                            const char   *url)
+{
+  g_return_if_fail (TETHER_IS_SERVER (self));
+  g_return_if_fail (TETHER_IS_RELAY (relay));
+
+  tether_server_add_media_node (self, id, url);
+  g_ptr_array_add (self->relays, g_object_ref (relay));
+  g_signal_connect_object (relay, "publisher-added", G_CALLBACK (publisher_added_cb), self, 0);
+  g_signal_connect_object (relay, "publisher-removed", G_CALLBACK (publisher_removed_cb), self,
+                           0);
 }

@@ -5,6 +5,8 @@
 
 #include <gio/gio.h>
 
+#include "tether-relay.h"
+
 G_BEGIN_DECLS
 
 #define TETHER_TYPE_SERVER (tether_server_get_type ())
@@ -36,6 +38,10 @@ gboolean      tether_server_listen            (TetherServer        *self,
 guint16       tether_server_get_port          (TetherServer        *self);
 char         *tether_server_get_url           (TetherServer        *self);
 void          tether_server_add_media_node    (TetherServer        *self,
+                                               const char          *id,
+                                               const char          *url);
+void          tether_server_attach_relay      (TetherServer        *self,
+                                               TetherRelay         *relay,
                                                const char          *id,
                                                const char          *url);
 void          tether_server_shutdown          (TetherServer        *self,

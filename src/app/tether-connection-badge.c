@@ -329,6 +329,9 @@ tether_connection_badge_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->room, self);
   g_clear_object (&self->room);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_CONNECTION_BADGE);
+  /* The template's root is not a bound child; it goes with its parent. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (tether_connection_badge_parent_class)->dispose (object);
 }

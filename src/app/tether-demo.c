@@ -183,7 +183,7 @@ tether_demo_start (TetherDemo  *self,
         return FALSE;
       }
     node_url = g_strdup_printf ("srt://127.0.0.1:%u", tether_relay_get_port (self->relay));
-    tether_server_add_media_node (self->server, "local", node_url);
+    tether_server_attach_relay (self->server, self->relay, "local", node_url);
   }
 #endif
 

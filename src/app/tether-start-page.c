@@ -210,6 +210,9 @@ tether_start_page_dispose (GObject *object)
   TetherStartPage *self = TETHER_START_PAGE (object);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_START_PAGE);
+  /* The template's root is not a bound child; it goes with its parent. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (tether_start_page_parent_class)->dispose (object);

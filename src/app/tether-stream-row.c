@@ -143,6 +143,9 @@ tether_stream_row_dispose (GObject *object)
   g_clear_object (&self->player);
   g_clear_object (&self->stream);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_STREAM_ROW);
+  /* The template's root is not a bound child; it goes with its parent. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (tether_stream_row_parent_class)->dispose (object);
 }

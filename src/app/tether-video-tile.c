@@ -303,6 +303,9 @@ tether_video_tile_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->player, self);
   g_clear_object (&self->player);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_VIDEO_TILE);
+  /* The template's root is not a bound child; it goes with its parent. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
   g_clear_object (&self->sink);
 
   G_OBJECT_CLASS (tether_video_tile_parent_class)->dispose (object);

@@ -1,0 +1,455 @@
+/* test-app.c: the GTK app against a real server, a real media node and real faults —
+ * the badge through login and a cut, tiles that come and go with streams and count
+ * frames, KICK_OUT back to the start page, and the demo room
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include <signal.h>
+#include <sys/types.h>
+
+#include "tether.h"
+#include "tether-fault-proxy.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+#include "tether-window.h"
+
+/* The media node comes with the server library's build rules; without it the app
+ * tests report a skip instead of breaking the build. */
+#if __has_include ("tether-relay.h")
+#include "tether-relay.h"
+#define HAVE_RELAY 1
+#else
+#define HAVE_RELAY 0
+#endif
+
+#if HAVE_RELAY
+
+#define HEARTBEAT_TIMEOUT 8.0
+#define HEARTBEAT_INTERVAL 0.3
+#define WAIT_MS 15000
+
+typedef struct
+{
+  TetherTestServer *server;
+  TetherFaultProxy *proxy;
+  TetherRelay *relay;
+  TetherWindow *window;
+  /* a host: its own engine, room and publisher */
+  TetherEngine *host_engine;
+  TetherRoom *host_room;
+  TetherPublisher *publisher;
+} Fixture;
+
+static GPid xvfb_pid;
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+typedef struct
+{
+  const char *id;
+  char *url;
+} NodeSpec;
+
+static void
+add_node_in_server (TetherServer *server, gpointer data)
+{
+  NodeSpec *spec = data;
+
+  tether_server_add_media_node (server, spec->id, spec->url);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  NodeSpec spec = { "node-a", NULL };
+
+  f->server = tether_test_server_new ("heartbeat-timeout", HEARTBEAT_TIMEOUT,
+                                      "heartbeat-interval", HEARTBEAT_INTERVAL,
+                                      "session-ttl", 60.0,
+                                      NULL);
+  f->proxy = tether_fault_proxy_new ("127.0.0.1", tether_test_server_get_port (f->server));
+  f->relay = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_assert_true (tether_relay_listen (f->relay, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  spec.url = g_strdup_printf ("srt://127.0.0.1:%u", tether_relay_get_port (f->relay));
+  tether_test_server_run_sync (f->server, add_node_in_server, &spec);
+  g_free (spec.url);
+
+  f->window = tether_window_new (NULL);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), 1024, 640);
+  gtk_window_present (GTK_WINDOW (f->window));
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  if (f->publisher != NULL)
+    tether_publisher_stop (f->publisher);
+  g_clear_object (&f->publisher);
+  if (f->host_room != NULL && tether_room_get_state (f->host_room) != TETHER_ROOM_STATE_LOGOUT
+      && tether_room_get_state (f->host_room) != TETHER_ROOM_STATE_KICK_OUT)
+    tether_room_logout (f->host_room);
+  g_clear_object (&f->host_room);
+  g_clear_object (&f->host_engine);
+
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  tether_test_run_for (200);
+
+  tether_relay_stop (f->relay);
+  g_clear_object (&f->relay);
+  g_clear_object (&f->proxy);
+  g_clear_pointer (&f->server, tether_test_server_free);
+  tether_test_run_for (200);
+}
+
+/* The window joins "lobby" as @user_id, through the fault proxy. */
+static void
+window_join (Fixture *f, const char *user_id)
+{
+  g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
+  g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
+
+  tether_window_join (f->window, url, TETHER_TEST_APP_ID, "lobby", user_id, "Viewer", token);
+}
+
+static TetherRoomState
+badge_state (Fixture *f)
+{
+  return tether_connection_badge_get_state (tether_window_get_badge (f->window));
+}
+
+static gboolean
+badge_in (Fixture *f)
+{
+  return badge_state (f) == TETHER_ROOM_STATE_LOGINED || badge_state (f) == TETHER_ROOM_STATE_RECONNECTED;
+}
+
+static void
+host_login (Fixture *f, const char *user_id)
+{
+  g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
+  g_autofree char *url = g_strdup (tether_test_server_get_url (f->server));
+
+  f->host_engine = tether_engine_new ();
+  f->host_room = tether_engine_login_room (f->host_engine, url, TETHER_TEST_APP_ID, "lobby",
+                                           user_id, "Host", token, FALSE);
+  TETHER_WAIT_UNTIL (tether_room_get_state (f->host_room) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+}
+
+static void
+host_publish (Fixture *f, const char *stream_id)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->publisher = tether_publisher_new (f->host_room, stream_id, 30);
+  g_object_set (f->publisher, "width", 320, "height", 240, "audio", FALSE, NULL);
+  g_assert_true (tether_publisher_start (f->publisher, &error));
+  g_assert_no_error (error);
+}
+
+static guint64
+tile_frames (Fixture *f, const char *stream_id)
+{
+  TetherVideoTile *tile = tether_window_get_tile (f->window, stream_id);
+
+  return tile ? tether_video_tile_get_frame_count (tile) : 0;
+}
+
+static gboolean
+tile_playing (Fixture *f, const char *stream_id)
+{
+  TetherVideoTile *tile = tether_window_get_tile (f->window, stream_id);
+
+  return tile != NULL && tether_video_tile_get_look (tile) == TETHER_TILE_LOOK_PLAYING;
+}
+
+/* Frames keep arriving in the tile's paintable: @n more than now. */
+static gboolean
+wait_tile_frames (Fixture *f, const char *stream_id, guint n)
+{
+  guint64 target = tile_frames (f, stream_id) + n;
+
+  return TETHER_WAIT_UNTIL (tile_frames (f, stream_id) >= target, WAIT_MS);
+}
+
+/* gtk_widget_snapshot → the window's renderer → PNG in G_TEST_BUILDDIR. */
+static void
+save_screenshot (GtkWidget *widget, const char *name)
+{
+  /* A toplevel does not paint into a GtkWidgetPaintable; its content does. */
+  GtkWidget *content = gtk_widget_get_first_child (widget);
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (content);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
+  int width = gtk_widget_get_width (content), height = gtk_widget_get_height (content);
+
+  /* The paintable takes its image when the widget next draws. */
+  gtk_widget_queue_draw (content);
+  tether_test_run_for (300);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void
+test_login (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpstr (tether_window_get_page_name (f->window), ==, "start");
+  window_join (f, "viewer");
+  g_assert_cmpstr (tether_window_get_page_name (f->window), ==, "room");
+  TETHER_WAIT_UNTIL (badge_state (f) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  g_assert_cmpstr (tether_connection_badge_get_text (tether_window_get_badge (f->window)), ==,
+                   tether_room_state_get_label (TETHER_ROOM_STATE_LOGINED));
+  g_assert_nonnull (tether_room_get_room_session_id (tether_window_get_room (f->window)));
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
+}
+
+static void
+test_login_failed (Fixture *f, gconstpointer data)
+{
+  g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
+
+  tether_window_join (f->window, url, TETHER_TEST_APP_ID, "lobby", "viewer", NULL, "not-a-token");
+  TETHER_WAIT_UNTIL (g_strcmp0 (tether_window_get_page_name (f->window), "start") == 0, WAIT_MS);
+  g_assert_true (tether_start_page_has_error (tether_window_get_start_page (f->window)));
+  g_assert_nonnull (tether_window_get_last_toast (f->window));
+}
+
+static void
+test_stream_tile (Fixture *f, gconstpointer data)
+{
+  window_join (f, "viewer");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+
+  host_login (f, "host");
+  host_publish (f, "cam");
+  /* Autoplay: ADD → a tile whose paintable receives frames. */
+  if (!TETHER_WAIT_UNTIL (tether_window_get_tile (f->window, "cam") != NULL, WAIT_MS))
+    return;
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 1);
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  g_assert_true (wait_tile_frames (f, "cam", 20));
+  g_test_message ("tile frames: %" G_GUINT64_FORMAT, tile_frames (f, "cam"));
+
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-main.png");
+
+  /* DELETE → the tile goes, the empty page comes back. */
+  tether_publisher_stop (f->publisher);
+  g_clear_object (&f->publisher);
+  TETHER_WAIT_UNTIL (tether_window_get_tile (f->window, "cam") == NULL, WAIT_MS);
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
+}
+
+static void
+test_reconnect (Fixture *f, gconstpointer data)
+{
+  gint64 start;
+
+  window_join (f, "viewer");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  host_login (f, "host");
+  host_publish (f, "cam");
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  wait_tile_frames (f, "cam", 5);
+
+  /* A silent cut of the app's room connection: the badge says so by itself. */
+  tether_fault_proxy_cut (f->proxy);
+  TETHER_WAIT_UNTIL (badge_state (f) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+  g_assert_nonnull (strstr (tether_connection_badge_get_text (tether_window_get_badge (f->window)), "1"));
+  tether_test_run_for (1500);
+  g_assert_cmpint (badge_state (f), ==, TETHER_ROOM_STATE_RECONNECTING);
+
+  /* The network comes back: no user action, the badge and the picture come back. */
+  start = g_get_monotonic_time ();
+  tether_fault_proxy_restore (f->proxy);
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  g_test_message ("back after %.1f s", (g_get_monotonic_time () - start) / 1e6);
+  g_assert_nonnull (tether_room_get_last_report (tether_window_get_room (f->window)));
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  g_assert_true (wait_tile_frames (f, "cam", 20));
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 1);
+  g_assert_nonnull (tether_window_get_last_toast (f->window));
+}
+
+static void
+test_kick_out (Fixture *f, gconstpointer data)
+{
+  TetherStartPage *start;
+
+  window_join (f, "dup");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+
+  /* The same user id logs in elsewhere: the window's session is KICK_OUT. */
+  host_login (f, "dup");
+  TETHER_WAIT_UNTIL (g_strcmp0 (tether_window_get_page_name (f->window), "start") == 0, WAIT_MS);
+  start = tether_window_get_start_page (f->window);
+  g_assert_true (tether_start_page_has_error (start));
+  g_test_message ("kicked: %s — %s", tether_start_page_get_error_title (start),
+                  tether_start_page_get_error_message (start));
+  g_assert_cmpint (badge_state (f), ==, TETHER_ROOM_STATE_KICK_OUT);
+  g_assert_null (tether_window_get_room (f->window));
+}
+
+static gboolean
+some_tile_has_frames (Fixture *f)
+{
+  for (guint i = 0; i < tether_window_get_n_tiles (f->window); i++)
+    {
+      TetherVideoTile *tile = tether_window_get_nth_tile (f->window, i);
+
+      if (tether_video_tile_get_look (tile) == TETHER_TILE_LOOK_PLAYING
+          && tether_video_tile_get_frame_count (tile) > 10)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_demo (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_true (tether_window_start_demo (f->window, &error));
+  g_assert_no_error (error);
+  g_assert_true (TETHER_WAIT_UNTIL (some_tile_has_frames (f), 10000));
+  g_test_message ("demo: a playing tile after %.1f s", (g_get_monotonic_time () - start) / 1e6);
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-demo.png");
+}
+
+/* ---- a display --------------------------------------------------------------------- */
+
+static void
+stop_xvfb (void)
+{
+  if (xvfb_pid > 0)
+    {
+      kill (xvfb_pid, SIGTERM);
+      g_spawn_close_pid (xvfb_pid);
+      xvfb_pid = 0;
+    }
+}
+
+/* Starts `Xvfb :N` when there is no display; FALSE (with @why) when that cannot be done. */
+static gboolean
+ensure_display (char **why)
+{
+  g_autofree char *xvfb = NULL;
+
+  if (g_getenv ("DISPLAY") != NULL || g_getenv ("WAYLAND_DISPLAY") != NULL)
+    return TRUE;
+  xvfb = g_find_program_in_path ("Xvfb");
+  if (xvfb == NULL)
+    {
+      *why = g_strdup ("no DISPLAY and no Xvfb (apt install xvfb) — the app tests need a display");
+      return FALSE;
+    }
+
+  for (guint n = 90 + (guint) (getpid () % 100); n < 400; n++)
+    {
+      g_autofree char *display = g_strdup_printf (":%u", n);
+      g_autofree char *lock = g_strdup_printf ("/tmp/.X%u-lock", n);
+      g_autofree char *socket = g_strdup_printf ("/tmp/.X11-unix/X%u", n);
+      const char *argv[] = { xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp", NULL };
+      g_autoptr(GError) error = NULL;
+
+      if (g_file_test (lock, G_FILE_TEST_EXISTS) || g_file_test (socket, G_FILE_TEST_EXISTS))
+        continue;
+      if (!g_spawn_async (NULL, (char **) argv, NULL,
+                          G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                          NULL, NULL, &xvfb_pid, &error))
+        {
+          *why = g_strdup_printf ("cannot start Xvfb: %s", error->message);
+          return FALSE;
+        }
+      for (guint i = 0; i < 100 && !g_file_test (socket, G_FILE_TEST_EXISTS); i++)
+        g_usleep (50 * 1000);
+      if (!g_file_test (socket, G_FILE_TEST_EXISTS))
+        {
+          stop_xvfb ();
+          continue;
+        }
+      g_setenv ("DISPLAY", display, TRUE);
+      atexit (stop_xvfb);
+      return TRUE;
+    }
+  *why = g_strdup ("no free X display number for Xvfb");
+  return FALSE;
+}
+
+static void
+test_skipped (gconstpointer why)
+{
+  g_test_skip (why);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autofree char *why = NULL;
+  g_autofree char *schema_dir = NULL;
+
+  g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_setenv ("GDK_BACKEND", "x11", FALSE);
+  g_setenv ("GSK_RENDERER", "cairo", FALSE);
+  g_setenv ("NO_AT_BRIDGE", "1", TRUE);
+  g_setenv ("GTK_A11Y", "none", FALSE);
+  g_test_init (&argc, &argv, NULL);
+
+  /* The schema compiled into the build tree by data/meson.build. */
+  schema_dir = g_test_build_filename (G_TEST_BUILT, "..", "data", NULL);
+  g_setenv ("GSETTINGS_SCHEMA_DIR", schema_dir, TRUE);
+
+  if (!ensure_display (&why) || !gtk_init_check ())
+    {
+      if (why == NULL)
+        why = g_strdup_printf ("cannot open the display %s", g_getenv ("DISPLAY"));
+      g_test_add_data_func ("/app/skipped", why, test_skipped);
+      return g_test_run ();
+    }
+  adw_init ();
+  gst_init (&argc, &argv);
+
+#define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  ADD ("/app/login", test_login);
+  ADD ("/app/login-failed", test_login_failed);
+  ADD ("/app/stream-tile", test_stream_tile);
+  ADD ("/app/reconnect", test_reconnect);
+  ADD ("/app/kick-out", test_kick_out);
+  ADD ("/app/demo", test_demo);
+#undef ADD
+
+  return g_test_run ();
+}
+
+#else /* !HAVE_RELAY */
+
+static void
+test_skipped (gconstpointer why)
+{
+  g_test_skip (why);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_data_func ("/app/skipped", "the media node (TetherRelay) is not built", test_skipped);
+  return g_test_run ();
+}
+
+#endif /* HAVE_RELAY */

@@ -23,6 +23,7 @@ enum
 };
 
 static gint64 start_time;
+static gboolean quiet;
 
 void
 tether_cli_print (JsonBuilder *b)
@@ -53,6 +54,11 @@ tether_cli_end_event (JsonBuilder *b)
   char ts[G_ASCII_DTOSTR_BUF_SIZE];
 
   json_builder_end_object (b);
+  if (quiet)
+    {
+      g_object_unref (b);
+      return;
+    }
   object = tether_protocol_serialize (b);
   g_object_unref (b);
 
@@ -335,6 +341,7 @@ tether_cli_run_room (TetherCliOptions *opts,
       }
 
   token = tether_cli_current_token (opts);
+  quiet = opts->quiet;
   run.opts = opts;
   run.loop = loop;
   run.engine = engine;
@@ -370,6 +377,15 @@ cmd_watch (int    argc,
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- watch a room and print JSON lines");
   g_autoptr(GError) error = NULL;
   TetherCliOptions opts = { 0, };
+
+  /* --autoplay makes watch a viewer: the media command takes over. */
+  for (int i = 1; i < argc; i++)
+    if (g_str_equal (argv[i], "--autoplay"))
+      {
+        for (int k = i; k < argc; k++)
+          argv[k] = argv[k + 1];
+        return tether_cli_cmd_autoplay (argc - 1, argv);
+      }
 
   g_option_context_add_main_entries (ctx, tether_cli_common_entries (&opts), NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error)
@@ -435,6 +451,9 @@ static const struct
 } commands[] = {
   { "watch", cmd_watch, "log into a room and print its events as JSON lines" },
   { "token", cmd_token, "mint a token from an app secret" },
+  { "publish", tether_cli_cmd_publish, "publish a stream (test pattern or camera) into a room" },
+  { "play", tether_cli_cmd_play, "play one stream of a room (watch --autoplay plays them all)" },
+  { "url", tether_cli_cmd_url, "print an srt:// URL any SRT player can open" },
 };
 
 static void

@@ -20,6 +20,7 @@ typedef struct
   gboolean notify_users;
   char **config;
   double token_lifetime;
+  gboolean quiet;         /* no event lines: the command prints its own result */
 } TetherCliOptions;
 
 typedef struct _TetherCliRun TetherCliRun;
@@ -48,6 +49,14 @@ char         *tether_cli_current_token  (TetherCliOptions  *opts);
 int           tether_cli_run_room       (TetherCliOptions  *opts,
                                          TetherCliSetup     setup,
                                          gpointer           setup_data);
+int           tether_cli_cmd_publish    (int                argc,
+                                         char             **argv);
+int           tether_cli_cmd_play       (int                argc,
+                                         char             **argv);
+int           tether_cli_cmd_url        (int                argc,
+                                         char             **argv);
+int           tether_cli_cmd_autoplay   (int                argc,
+                                         char             **argv);
 JsonBuilder  *tether_cli_begin_event    (const char        *event);
 void          tether_cli_end_event      (JsonBuilder       *b);
 void          tether_cli_print          (JsonBuilder       *b);

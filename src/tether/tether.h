@@ -8,6 +8,7 @@
 #include "tether-stream.h"
 #include "tether-reconnect-report.h"
 #include "tether-room.h"
+#include "tether-srt-url.h"
 #include "tether-engine.h"
 #include "tether-publisher.h"
 #include "tether-player.h"

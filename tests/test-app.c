@@ -176,6 +176,21 @@ wait_tile_frames (Fixture *f, const char *stream_id, guint n)
   return TETHER_WAIT_UNTIL (tile_frames (f, stream_id) >= target, WAIT_MS);
 }
 
+static gboolean
+room_has_stream (TetherRoom *room, const char *stream_id)
+{
+  GListModel *streams = tether_room_get_streams (room);
+
+  for (guint i = 0; i < g_list_model_get_n_items (streams); i++)
+    {
+      g_autoptr(TetherStream) s = g_list_model_get_item (streams, i);
+
+      if (g_str_equal (tether_stream_get_id (s), stream_id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* gtk_widget_snapshot → the window's renderer → PNG in G_TEST_BUILDDIR. */
 static void
 save_screenshot (GtkWidget *widget, const char *name)
@@ -251,6 +266,12 @@ test_stream_tile (Fixture *f, gconstpointer data)
   g_clear_object (&f->publisher);
   TETHER_WAIT_UNTIL (tether_window_get_tile (f->window, "cam") == NULL, WAIT_MS);
   g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
+
+  /* The header-bar Publish button: the host sees the viewer's test picture arrive. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  TETHER_WAIT_UNTIL (room_has_stream (f->host_room, "viewer-test"), WAIT_MS);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  TETHER_WAIT_UNTIL (!room_has_stream (f->host_room, "viewer-test"), WAIT_MS);
 }
 
 static void
@@ -271,6 +292,8 @@ test_reconnect (Fixture *f, gconstpointer data)
   g_assert_nonnull (strstr (tether_connection_badge_get_text (tether_window_get_badge (f->window)), "1"));
   tether_test_run_for (1500);
   g_assert_cmpint (badge_state (f), ==, TETHER_ROOM_STATE_RECONNECTING);
+  g_test_message ("badge: %s", tether_connection_badge_get_text (tether_window_get_badge (f->window)));
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-reconnecting.png");
 
   /* The network comes back: no user action, the badge and the picture come back. */
   start = g_get_monotonic_time ();

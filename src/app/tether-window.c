@@ -489,13 +489,21 @@ stream_update_cb (TetherRoom       *room,
 #ifdef TETHER_HAVE_MEDIA
           stop_manual_player_of (self, tether_stream_get_id (stream));
 #endif
-          if (g_strcmp0 (reason, "heartbeat_timeout") == 0 || g_strcmp0 (reason, "kicked") == 0
-              || g_strcmp0 (reason, "replaced") == 0 || g_strcmp0 (reason, "disconnected") == 0)
+          /* A stream that simply stopped needs no toast: its tile going says it. */
+          if (g_strcmp0 (reason, "heartbeat_timeout") == 0 || g_strcmp0 (reason, "media_lost") == 0
+              || g_strcmp0 (reason, "kicked") == 0)
             {
               /* Translators: %s is a person's name */
               g_autofree char *text = g_strdup_printf (_("%s went offline"), who);
 
               show_toast (self, text, 5);
+            }
+          else if (g_strcmp0 (reason, "logout") == 0)
+            {
+              /* Translators: %s is a person's name */
+              g_autofree char *text = g_strdup_printf (_("%s left the room"), who);
+
+              show_toast (self, text, 4);
             }
         }
     }

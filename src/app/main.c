@@ -7,12 +7,16 @@
 #include <locale.h>
 
 #include "tether-application.h"
+#ifdef TETHER_HAVE_RELAY
+#include <srt/srt.h>
+#endif
 
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(TetherApplication) app = NULL;
+  int status;
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -20,6 +24,16 @@ main (int   argc,
   textdomain (GETTEXT_PACKAGE);
 
   gst_init (NULL, NULL);
+#ifdef TETHER_HAVE_RELAY
+  /* One libsrt user for the life of the process: libsrt 1.5 crashes at exit when it
+   * was cleaned up and started again (each demo session, each player attempt). */
+  srt_startup ();
+#endif
   app = tether_application_new ();
-  return g_application_run (G_APPLICATION (app), argc, argv);
+  status = g_application_run (G_APPLICATION (app), argc, argv);
+  g_clear_object (&app);
+#ifdef TETHER_HAVE_RELAY
+  srt_cleanup ();
+#endif
+  return status;
 }

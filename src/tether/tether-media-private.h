@@ -28,6 +28,12 @@ G_BEGIN_DECLS
  * The thread never touches GObject state: it posts "tether-srt" application
  * messages on the pipeline's bus, which a bus watch on the owner's main context
  * turns into state changes.
+ *
+ * One libsrt per process: libavformat (gst-libav) links libsrt-gnutls while the
+ * `srt` pkg-config of libsrt-openssl-dev gives libsrt.so; with both loaded their
+ * C++ statics interpose and are destroyed twice at exit (a crash in __cxa_finalize).
+ * Hence the media code prefers elements outside gst-libav; building against
+ * libsrt-gnutls-dev removes the problem for good.
  */
 
 /* Live-mode payload: 7 TS packets, what mpegtsmux alignment=7 produces. */
@@ -65,20 +71,6 @@ typedef struct
   gint broken;                /* atomic: BROKEN was posted */
   gint64 bytes;               /* under lock */
 } TetherSrtLink;
-
-static inline void
-tether_media_srt_startup (void)
-{
-  static gsize once = 0;
-
-  if (g_once_init_enter (&once))
-    {
-      /* Reference-counted in libsrt ≥ 1.5; never cleaned up, other users may share it. */
-      srt_startup ();
-      srt_setloglevel (LOG_ERR);
-      g_once_init_leave (&once, 1);
-    }
-}
 
 /* `#!::r=<stream id>,m=publish|request,t=<token>`, the SRT access-control syntax. */
 static inline char *
@@ -390,6 +382,15 @@ tether_srt_link_connect (TetherSrtLink *link,
       *message = g_strdup (srt_getlasterror_str ());
       return SRT_INVALID_SOCK;
     }
+  /* Published at once so that tether_srt_link_stop() can interrupt the connect. */
+  g_mutex_lock (&link->lock);
+  link->sock = sock;
+  if (g_atomic_int_get (&link->stop))
+    {
+      srt_close (sock);
+      link->sock = SRT_INVALID_SOCK;
+    }
+  g_mutex_unlock (&link->lock);
 
   /* Live mode defaults; a short connect timeout and peer-idle timeout so that a dead
    * node is noticed and the next one tried quickly. */
@@ -418,7 +419,13 @@ tether_srt_link_connect (TetherSrtLink *link,
         *reject = 0;   /* a libsrt-internal reason (timeout, no listener): not a verdict */
       *message = g_strdup_printf ("%s (%s)", srt_getlasterror_str (),
                                   srt_rejectreason_str (srt_getrejectreason (sock)));
-      srt_close (sock);
+      g_mutex_lock (&link->lock);
+      if (link->sock == sock)
+        {
+          srt_close (sock);
+          link->sock = SRT_INVALID_SOCK;
+        }
+      g_mutex_unlock (&link->lock);
       freeaddrinfo (res);
       return SRT_INVALID_SOCK;
     }
@@ -441,12 +448,12 @@ tether_srt_link_thread (gpointer data)
     {
       if (!g_atomic_int_get (&link->stop))
         tether_srt_link_post (link, TETHER_SRT_LINK_FAILED, reject, message);
+      srt_cleanup ();
       return NULL;
     }
+  if (g_atomic_int_get (&link->stop))
+    goto out;
 
-  g_mutex_lock (&link->lock);
-  link->sock = sock;
-  g_mutex_unlock (&link->lock);
   g_atomic_int_set (&link->up, 1);
   last_ack_at = g_get_monotonic_time ();
   if (!g_atomic_int_get (&link->stop))
@@ -505,11 +512,16 @@ tether_srt_link_thread (gpointer data)
         }
     }
 
+out:
   g_atomic_int_set (&link->up, 0);
   g_mutex_lock (&link->lock);
-  srt_close (link->sock);
+  if (link->sock != SRT_INVALID_SOCK)
+    srt_close (link->sock);
   link->sock = SRT_INVALID_SOCK;
   g_mutex_unlock (&link->lock);
+  /* Balances the srt_startup() of tether_srt_link_start(): libsrt counts its users
+   * and shuts its own threads down with the last one, before the process exits. */
+  srt_cleanup ();
   return NULL;
 }
 
@@ -529,7 +541,7 @@ tether_srt_link_start (guint        generation,
 {
   TetherSrtLink *link = g_new0 (TetherSrtLink, 1);
 
-  tether_media_srt_startup ();
+  srt_startup ();
   g_atomic_ref_count_init (&link->ref);
   g_mutex_init (&link->lock);
   link->generation = generation;
@@ -550,13 +562,19 @@ tether_srt_link_start (guint        generation,
   return link;
 }
 
-/* Asks the thread to end; it closes the socket within ~100 ms (or when its connect
- * times out). Safe to call more than once. */
+/* Ends the attempt: the socket is closed at once and the thread, woken, exits.
+ * Safe to call more than once. */
 static inline void
 tether_srt_link_stop (TetherSrtLink *link)
 {
   g_atomic_int_set (&link->stop, 1);
   g_atomic_int_set (&link->up, 0);
+  /* Closing wakes a thread blocked in srt_connect() or srt_recvmsg() now. */
+  g_mutex_lock (&link->lock);
+  if (link->sock != SRT_INVALID_SOCK)
+    srt_close (link->sock);
+  link->sock = SRT_INVALID_SOCK;
+  g_mutex_unlock (&link->lock);
 }
 
 static inline gint64

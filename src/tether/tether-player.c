@@ -190,10 +190,20 @@ on_pad_added (GstElement *demux,
       if (existing != NULL)
         return;  /* one audio track */
       if (play_audio)
-        bin = gst_parse_bin_from_description ("queue name=aqueue max-size-time=500000000 leaky=downstream "
-                                              "! decodebin ! audioconvert ! audioresample "
-                                              "! autoaudiosink sync=true",
-                                              TRUE, &error);
+        {
+          /* Named decoders rather than decodebin, which would pick gst-libav's. */
+          static const char * const aac[] = { "faad", "fdkaacdec", "avdec_aac", NULL };
+          static const char * const opus[] = { "opusdec", "avdec_opus", NULL };
+          const char *dec = g_str_equal (name, "audio/mpeg") ? tether_media_pick_element (aac)
+                                                            : tether_media_pick_element (opus);
+          g_autofree char *desc = g_strdup_printf ("queue name=aqueue max-size-time=500000000 "
+                                                   "leaky=downstream ! %s%s ! audioconvert "
+                                                   "! audioresample ! autoaudiosink",
+                                                   g_str_equal (name, "audio/mpeg") ? "aacparse ! " : "",
+                                                   dec ? dec : "decodebin");
+
+          bin = gst_parse_bin_from_description (desc, TRUE, &error);
+        }
       else
         bin = gst_parse_bin_from_description ("queue name=aqueue ! fakesink sync=false async=false",
                                               TRUE, &error);
@@ -389,7 +399,8 @@ static GstElement *
 build_pipeline (TetherPlayer  *self,
                 GError       **error)
 {
-  static const char * const decoders[] = { "avdec_h264", "openh264dec", NULL };
+  /* gst-libav last: libavformat drags in a second libsrt (see tether-media-private.h). */
+  static const char * const decoders[] = { "openh264dec", "avdec_h264", NULL };
   const char *decoder = tether_media_pick_element (decoders);
   g_autofree char *desc = NULL;
   g_autoptr(GError) parse_error = NULL;

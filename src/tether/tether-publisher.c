@@ -542,7 +542,8 @@ describe_pipeline (TetherPublisher *self,
                    GError         **error)
 {
   static const char * const h264[] = { "x264enc", "openh264enc", NULL };
-  static const char * const aac[] = { "avenc_aac", "voaacenc", "fdkaacenc", "opusenc", NULL };
+  /* gst-libav last: libavformat drags in a second libsrt (see tether-media-private.h). */
+  static const char * const aac[] = { "voaacenc", "fdkaacenc", "avenc_aac", "opusenc", NULL };
   g_autoptr(GString) d = g_string_new (NULL);
   const char *venc = tether_media_pick_element (h264);
   const char *aenc = tether_media_pick_element (aac);
@@ -575,13 +576,17 @@ describe_pipeline (TetherPublisher *self,
       if (tether_media_element_exists ("timeoverlay"))
         g_string_append (d, "! timeoverlay font-desc=\"Sans 24\" ");
     }
-  g_string_append (d, "! videoconvert ! queue max-size-buffers=2 leaky=downstream ");
+  /* 8-bit 4:2:0 constrained baseline: left alone, x264enc picks High 4:4:4 10-bit from a
+   * test source, which openh264, browsers and hardware decoders cannot play. */
+  g_string_append (d, "! videoconvert ! video/x-raw,format=I420 "
+                      "! queue max-size-buffers=2 leaky=downstream ");
   if (g_str_equal (venc, "x264enc"))
     g_string_append_printf (d, "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%u "
                                "bitrate=1500 ", self->framerate);
   else
     g_string_append_printf (d, "! openh264enc gop-size=%u complexity=low ", self->framerate);
-  g_string_append (d, "! h264parse config-interval=-1 ! queue ! mux. ");
+  g_string_append (d, "! video/x-h264,profile=constrained-baseline "
+                      "! h264parse config-interval=-1 ! queue ! mux. ");
 
   if (self->audio && aenc != NULL)
     {

@@ -77,6 +77,57 @@ compare_strings (gconstpointer a,
   return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
 }
 
+/* Starts `tether-cli COMMAND` for @user in the lobby; extra arguments follow. */
+static TetherTestProcess *
+cli (const char *command,
+     const char *url,
+     const char *user,
+     ...)
+{
+  g_autofree char *program = cli_program ();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+  const char *arg;
+  va_list ap;
+
+  g_ptr_array_add (argv, program);
+  g_ptr_array_add (argv, (char *) command);
+  g_ptr_array_add (argv, (char *) "--server");
+  g_ptr_array_add (argv, (char *) url);
+  g_ptr_array_add (argv, (char *) "--app-id");
+  g_ptr_array_add (argv, (char *) TETHER_TEST_APP_ID);
+  g_ptr_array_add (argv, (char *) "--app-secret");
+  g_ptr_array_add (argv, (char *) TETHER_TEST_SECRET);
+  g_ptr_array_add (argv, (char *) "--room");
+  g_ptr_array_add (argv, (char *) "lobby");
+  g_ptr_array_add (argv, (char *) "--user");
+  g_ptr_array_add (argv, (char *) user);
+  va_start (ap, user);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* Where the first line containing @substring is, at or after line @from; -1 if none. */
+static int
+line_index (TetherTestProcess *p,
+            const char        *substring,
+            int                from)
+{
+  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
+
+  for (guint i = MAX (from, 0); i < lines->len; i++)
+    if (strstr (lines->pdata[i], substring) != NULL)
+      return (int) i;
+  return -1;
+}
+
 /* Replays a watcher's user-update lines into the set of users it holds now. */
 static char *
 users_seen (TetherTestProcess *p)
@@ -248,16 +299,95 @@ test_exit_codes (void)
   g_assert_cmpuint (count_lines (stranded, STATE ("RECONNECT_FAILED")), ==, 1);
 }
 
+#define PLAYING "\"state\":\"PLAYING\""
+
+/* The host crashes (kill -9) and comes back within the heartbeat timeout: viewers see
+ * its stream DELETE, then ADD, and play again by themselves. */
+static void
+test_host_crash_and_return (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) host = cli ("publish", url, "host", "--stream", "cam", NULL);
+  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  g_autoptr(TetherTestProcess) host2 = NULL;
+  int deleted, added;
+
+  g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
+  tether_test_process_kill (host);
+  host2 = cli ("publish", url, "host", "--stream", "cam", NULL);
+
+  TETHER_WAIT_UNTIL ((deleted = line_index (viewer, "\"reason\":\"duplicate_login\"", 0)) >= 0,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL ((added = line_index (viewer, "\"update\":\"ADD\",\"streams\"", deleted))
+                       > deleted,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (line_index (viewer, PLAYING, added) > added, WAIT_MS);
+  g_assert_cmpuint (count_lines (viewer, PLAYING), ==, 2);
+}
+
+/* A plain GStreamer pipeline plays a stream from the node with the URL from `url`. */
+static void
+test_gst_launch_plays (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) host = cli ("publish", url, "host", "--stream", "cam", NULL);
+  g_autoptr(TetherTestProcess) get_url = NULL;
+  g_autoptr(TetherTestProcess) gst = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+
+  g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"PUBLISHING\"", WAIT_MS,
+                                                    NULL));
+  get_url = cli ("url", url, "someone", "--stream", "cam", NULL);
+  g_assert_true (tether_test_process_wait_for_line (get_url, "srt://", WAIT_MS, &srt_url));
+  g_assert_true (tether_test_process_wait (get_url, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (get_url), ==, 0);
+
+  uri = g_strdup_printf ("uri=%s", g_strstrip (srt_url));
+  gst = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "srtsrc", uri, "!", "tsdemux",
+                                   "!", "h264parse", "!", "avdec_h264", "!", "identity",
+                                   "eos-after=15", "!", "fakesink", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (gst, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (gst), ==, 0);
+}
+
+/* Stopping a publisher (SIGTERM) deletes its stream for everyone, reason "stopped". */
+static void
+test_publisher_stop_deletes (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) host = cli ("publish", url, "host", "--stream", "cam", NULL);
+  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+
+  g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
+  tether_test_process_terminate (host);
+  g_assert_true (tether_test_process_wait (host, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (host), ==, 0);
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS,
+                                                    NULL));
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"state\":\"NO_PLAY\"", WAIT_MS,
+                                                    NULL));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
+  g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
 
   g_test_add_func ("/cli/crashed-client-returns", test_crashed_client_returns);
   g_test_add_func ("/cli/server-killed-and-restarted", test_server_killed_and_restarted);
   g_test_add_func ("/cli/server-sigterm", test_server_sigterm);
   g_test_add_func ("/cli/exit-codes", test_exit_codes);
+  g_test_add_func ("/cli/host-crash-and-return", test_host_crash_and_return);
+  g_test_add_func ("/cli/gst-launch-plays", test_gst_launch_plays);
+  g_test_add_func ("/cli/publisher-stop-deletes", test_publisher_stop_deletes);
 
   return g_test_run ();
 }

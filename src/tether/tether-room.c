@@ -26,6 +26,7 @@ struct _TetherRoom
 {
   GObject parent_instance;
 
+  GMainContext *context;   /* timers and signals live here, as DESIGN.md section 1 says */
   SoupSession *session;
   TetherRoomTiming timing;
   char *server_url;
@@ -116,6 +117,36 @@ static void send_local_streams (TetherRoom *self, gboolean all);
 
 #define USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
 
+/* Timers go to the room's own main context, not the global default one, so a room
+ * created on a worker thread's context works there. */
+static guint
+add_timeout (TetherRoom  *self,
+             guint        ms,
+             GSourceFunc  func)
+{
+  GSource *source = g_timeout_source_new (ms);
+  guint id;
+
+  g_source_set_callback (source, func, self, NULL);
+  id = g_source_attach (source, self->context);
+  g_source_unref (source);
+  return id;
+}
+
+static void
+clear_source (TetherRoom *self,
+              guint      *id)
+{
+  GSource *source;
+
+  if (*id == 0)
+    return;
+  source = g_main_context_find_source_by_id (self->context, *id);
+  if (source != NULL)
+    g_source_destroy (source);
+  *id = 0;
+}
+
 static void
 local_stream_free (gpointer data)
 {
@@ -180,8 +211,8 @@ drop_connection (TetherRoom *self)
     }
   self->awaiting_login_ok = FALSE;
   self->probe_deadline = 0;
-  g_clear_handle_id (&self->attempt_timeout_id, g_source_remove);
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  clear_source (self, &self->attempt_timeout_id);
+  clear_source (self, &self->tick_id);
 }
 
 static char *
@@ -235,9 +266,9 @@ set_state (TetherRoom      *self,
   if (is_final_state (state))
     {
       drop_connection (self);
-      g_clear_handle_id (&self->retry_id, g_source_remove);
-      g_clear_handle_id (&self->window_id, g_source_remove);
-      g_clear_handle_id (&self->logout_id, g_source_remove);
+      clear_source (self, &self->retry_id);
+      clear_source (self, &self->window_id);
+      clear_source (self, &self->logout_id);
       g_hash_table_remove_all (self->local_streams);
       g_list_store_remove_all (self->users);
       g_list_store_remove_all (self->streams);
@@ -246,8 +277,8 @@ set_state (TetherRoom      *self,
     }
   if (is_connected_state (state))
     {
-      g_clear_handle_id (&self->retry_id, g_source_remove);
-      g_clear_handle_id (&self->window_id, g_source_remove);
+      clear_source (self, &self->retry_id);
+      clear_source (self, &self->window_id);
     }
 
   g_info ("room %s: %s → %s (error %d%s%s)", self->room_id,
@@ -333,9 +364,9 @@ start_ticking (TetherRoom *self)
 {
   guint period_ms = (guint) CLAMP (self->heartbeat_interval * 250, 10, 500);
 
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  clear_source (self, &self->tick_id);
   self->heartbeat_due = g_get_monotonic_time () + USEC (self->heartbeat_interval);
-  self->tick_id = g_timeout_add (period_ms, tick_cb, self);
+  self->tick_id = add_timeout (self, period_ms, tick_cb);
 }
 
 /* ---- lists ---------------------------------------------------------------------- */
@@ -565,7 +596,7 @@ handle_login_ok (TetherRoom *self,
     }
 
   self->awaiting_login_ok = FALSE;
-  g_clear_handle_id (&self->attempt_timeout_id, g_source_remove);
+  clear_source (self, &self->attempt_timeout_id);
 
   g_free (self->session_id);
   self->session_id = g_strdup (session_id);
@@ -930,7 +961,7 @@ connect_now (TetherRoom *self)
   double attempt_timeout;
 
   drop_connection (self);
-  g_clear_handle_id (&self->retry_id, g_source_remove);
+  clear_source (self, &self->retry_id);
 
   msg = soup_message_new (SOUP_METHOD_GET, self->server_url);
   if (msg == NULL)
@@ -946,8 +977,8 @@ connect_now (TetherRoom *self)
   attempt_timeout = MAX (2 * link_timeout (self), 1.0);
   if (self->state == TETHER_ROOM_STATE_LOGINING)
     attempt_timeout = MIN (attempt_timeout, self->timing.login_timeout);
-  self->attempt_timeout_id = g_timeout_add ((guint) (attempt_timeout * 1000),
-                                            attempt_timeout_cb, self);
+  self->attempt_timeout_id = add_timeout (self, (guint) (attempt_timeout * 1000),
+                                          attempt_timeout_cb);
 
   self->connect_cancellable = g_cancellable_new ();
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
@@ -988,8 +1019,8 @@ schedule_retry (TetherRoom *self)
 {
   double delay = next_delay (self);
 
-  g_clear_handle_id (&self->retry_id, g_source_remove);
-  self->retry_id = g_timeout_add ((guint) (delay * 1000), retry_cb, self);
+  clear_source (self, &self->retry_id);
+  self->retry_id = add_timeout (self, (guint) (delay * 1000), retry_cb);
 }
 
 static gboolean
@@ -1028,7 +1059,7 @@ connection_broken (TetherRoom *self,
       self->broken_at = g_get_monotonic_time ();
       self->attempt = 0;
       set_state (self, TETHER_ROOM_STATE_RECONNECTING, TETHER_ERROR_NETWORK, cause);
-      self->window_id = g_timeout_add ((guint) (self->timing.retry_time * 1000), window_cb, self);
+      self->window_id = add_timeout (self, (guint) (self->timing.retry_time * 1000), window_cb);
       /* The first attempt goes at once unless the server asked us to spread out. */
       if (self->retry_after_hint > 0)
         schedule_retry (self);
@@ -1050,7 +1081,7 @@ start_login_cb (gpointer user_data)
   self->start_id = 0;
   self->attempt = 0;
   set_state (self, TETHER_ROOM_STATE_LOGINING, 0, NULL);
-  self->window_id = g_timeout_add ((guint) (self->timing.login_timeout * 1000), window_cb, self);
+  self->window_id = add_timeout (self, (guint) (self->timing.login_timeout * 1000), window_cb);
   connect_now (self);
   return G_SOURCE_REMOVE;
 }
@@ -1063,7 +1094,7 @@ _tether_room_login (TetherRoom *self)
   g_return_if_fail (TETHER_IS_ROOM (self));
   g_return_if_fail (self->start_id == 0);
 
-  self->start_id = g_idle_add (start_login_cb, self);
+  self->start_id = add_timeout (self, 0, start_login_cb);
 }
 
 void
@@ -1146,7 +1177,7 @@ tether_room_logout (TetherRoom *self)
     return;
   if (self->start_id != 0)
     {
-      g_clear_handle_id (&self->start_id, g_source_remove);
+      clear_source (self, &self->start_id);
       return;
     }
   if (self->state == TETHER_ROOM_STATE_LOGOUT)
@@ -1163,14 +1194,14 @@ tether_room_logout (TetherRoom *self)
       return;
     }
 
-  g_clear_handle_id (&self->tick_id, g_source_remove);
+  clear_source (self, &self->tick_id);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "type");
   json_builder_add_string_value (b, "logout");
   json_builder_end_object (b);
   send_builder (self, b);
-  self->logout_id = g_timeout_add ((guint) (self->timing.logout_timeout * 1000),
-                                   logout_timeout_cb, self);
+  self->logout_id = add_timeout (self, (guint) (self->timing.logout_timeout * 1000),
+                                 logout_timeout_cb);
 }
 
 void
@@ -1529,10 +1560,10 @@ tether_room_dispose (GObject *object)
   TetherRoom *self = TETHER_ROOM (object);
 
   drop_connection (self);
-  g_clear_handle_id (&self->start_id, g_source_remove);
-  g_clear_handle_id (&self->retry_id, g_source_remove);
-  g_clear_handle_id (&self->window_id, g_source_remove);
-  g_clear_handle_id (&self->logout_id, g_source_remove);
+  clear_source (self, &self->start_id);
+  clear_source (self, &self->retry_id);
+  clear_source (self, &self->window_id);
+  clear_source (self, &self->logout_id);
   g_clear_pointer (&self->local_streams, g_hash_table_unref);
   g_clear_object (&self->session);
   g_clear_object (&self->last_report);
@@ -1558,6 +1589,7 @@ tether_room_finalize (GObject *object)
   g_hash_table_unref (self->media_nodes);
   g_object_unref (self->users);
   g_object_unref (self->streams);
+  g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (tether_room_parent_class)->finalize (object);
 }
@@ -1660,6 +1692,7 @@ tether_room_class_init (TetherRoomClass *klass)
 static void
 tether_room_init (TetherRoom *self)
 {
+  self->context = g_main_context_ref_thread_default ();
   self->state = TETHER_ROOM_STATE_LOGOUT;
   self->heartbeat_interval = 1.0;
   self->users = g_list_store_new (TETHER_TYPE_USER);

@@ -526,7 +526,7 @@ try_current_node (TetherPlayer *self)
   appsrc = gst_bin_get_by_name (GST_BIN (self->pipeline), "src");
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
 
-  streamid = tether_media_build_stream_id (self->stream_id, "request",
+  streamid = tether_srt_stream_id_new (self->stream_id, "request",
                                            tether_room_get_token (self->room));
   g_debug ("Player %s: attempt %u on node %s (%s:%u)", self->stream_id, self->attempt, node,
            host, port);

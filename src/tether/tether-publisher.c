@@ -378,7 +378,7 @@ try_current_node (TetherPublisher *self)
       return;
     }
 
-  streamid = tether_media_build_stream_id (self->stream_id, "publish",
+  streamid = tether_srt_stream_id_new (self->stream_id, "publish",
                                            tether_room_get_token (self->room));
   self->generation++;
   g_debug ("Publisher %s: attempt %u on node %s (%s:%u)", self->stream_id, self->attempt,

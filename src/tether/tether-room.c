@@ -498,7 +498,8 @@ apply_update (TetherRoom       *self,
 static void
 resync_list (TetherRoom *self,
              gboolean    is_user,
-             JsonArray  *snapshot)
+             JsonArray  *snapshot,
+             const char *reason)
 {
   GListStore *store = is_user ? self->users : self->streams;
   g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
@@ -536,8 +537,8 @@ resync_list (TetherRoom *self,
       json_array_add_element (gone, json_builder_get_root (b));
     }
 
-  apply_update (self, is_user, TETHER_UPDATE_DELETE, gone, "resync");
-  apply_update (self, is_user, TETHER_UPDATE_ADD, snapshot, "resync");
+  apply_update (self, is_user, TETHER_UPDATE_DELETE, gone, reason);
+  apply_update (self, is_user, TETHER_UPDATE_ADD, snapshot, reason);
 }
 
 /* ---- messages from the server ----------------------------------------------------- */
@@ -633,9 +634,12 @@ handle_login_ok (TetherRoom *self,
 
   if (!resumed || resync)
     {
+      /* On the first login the lists arrive as plain ADDs; later, as a resync. */
+      const char *reason = was_reconnecting ? "resync" : NULL;
+
       if (self->notify_users)
-        resync_list (self, TRUE, tether_json_get_array (msg, "users"));
-      resync_list (self, FALSE, tether_json_get_array (msg, "streams"));
+        resync_list (self, TRUE, tether_json_get_array (msg, "users"), reason);
+      resync_list (self, FALSE, tether_json_get_array (msg, "streams"), reason);
     }
 
   /* Our streams went with the old session unless it was resumed. */

@@ -286,7 +286,9 @@ stop_object (gpointer data)
 static void
 fixture_setup (Fixture *f, gconstpointer data)
 {
-  f->server = tether_test_server_new ("heartbeat-timeout", HEARTBEAT_TIMEOUT,
+  /* A test may bring its own heartbeat timeout, as a pointer to a double. */
+  f->server = tether_test_server_new ("heartbeat-timeout",
+                                      data != NULL ? *(const double *) data : HEARTBEAT_TIMEOUT,
                                       "heartbeat-interval", HEARTBEAT_INTERVAL,
                                       "session-ttl", 60.0,
                                       NULL);
@@ -562,6 +564,65 @@ test_host_network_cut (Fixture *f, gconstpointer data)
   g_assert_cmpuint (count_state (pub_log, TETHER_PUBLISHER_STATE_NO_PUBLISH), ==, 0);
 }
 
+static const double short_heartbeat_timeout = 2.5;
+
+static guint
+count_events (Client *c, const char *event)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < c->events->len; i++)
+    n += g_str_equal (c->events->pdata[i], event);
+  return n;
+}
+
+/* The host's network is gone for longer than the heartbeat timeout: viewers get the
+ * DELETE and stop pulling; when the network is back the host publishes again by
+ * itself, viewers get the ADD and autoplay plays it again without anyone's help. */
+static void
+test_host_network_cut_long (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TetherAutoplay) autoplay = NULL;
+  Client *alice, *bob;
+  TetherPublisher *pub;
+  TetherPlayer *player;
+
+  f->relays[0] = relay_start (0);
+  f->relay_ports[0] = tether_relay_get_port (f->relays[0]);
+  f->udp_proxy = tether_udp_fault_proxy_new ("127.0.0.1", f->relay_ports[0]);
+  /* The only way to the node crosses the cut, as it would for a host whose network is
+   * gone (the viewer's picture stalls too, but the stream is deleted anyway). */
+  add_node (f, "node-a", tether_udp_fault_proxy_get_port (f->udp_proxy));
+  alice = client_new (f, "alice", TRUE);
+  bob = client_new (f, "bob", FALSE);
+  autoplay = tether_autoplay_new (bob->room, AV_RETRY_TIME);
+
+  pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
+  tether_publisher_set_node (pub, "node-a");
+  start_publisher (pub);
+  TETHER_WAIT_UNTIL ((player = tether_autoplay_lookup (autoplay, "alice-cam")) != NULL
+                       && playing (player),
+                     WAIT_MS);
+
+  tether_fault_proxy_cut (f->room_proxy);
+  tether_udp_fault_proxy_cut (f->udp_proxy);
+  /* The server's heartbeat timeout removes the host and its stream... */
+  TETHER_WAIT_UNTIL (has_event (bob, "DELETE alice-cam heartbeat_timeout"), WAIT_MS);
+  /* ...and the viewer stops pulling a deleted stream. */
+  TETHER_WAIT_UNTIL (tether_autoplay_lookup (autoplay, "alice-cam") == NULL, WAIT_MS);
+  g_assert_cmpint (tether_publisher_get_state (pub), ==,
+                   TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING);
+
+  tether_fault_proxy_restore (f->room_proxy);
+  tether_udp_fault_proxy_restore (f->udp_proxy);
+  TETHER_WAIT_UNTIL (publishing (pub), WAIT_MS);
+  TETHER_WAIT_UNTIL (count_events (bob, "ADD alice-cam node-a") == 2, WAIT_MS);
+  TETHER_WAIT_UNTIL ((player = tether_autoplay_lookup (autoplay, "alice-cam")) != NULL
+                       && playing (player),
+                     WAIT_MS);
+  g_assert_true (wait_frames (player, 30));
+}
+
 /* Another user already publishes this stream id: refused at once, no retries. */
 static void
 test_stream_id_taken (Fixture *f, gconstpointer data)
@@ -767,6 +828,8 @@ main (int argc, char **argv)
   ADD ("/media/failover", test_failover);
   ADD ("/media/retry-timeout", test_retry_timeout);
   ADD ("/media/host-network-cut", test_host_network_cut);
+  g_test_add ("/media/host-network-cut-long", Fixture, &short_heartbeat_timeout, fixture_setup,
+              test_host_network_cut_long, fixture_teardown);
   ADD ("/media/stream-id-taken", test_stream_id_taken);
   ADD ("/media/publish-denied", test_publish_denied);
   ADD ("/media/room-exit-stops-media", test_room_exit_stops_media);

@@ -596,6 +596,105 @@ test_token_renewal (Fixture *f, gconstpointer data)
   g_assert_cmpuint (alice->expiry_warnings, ==, 1);
 }
 
+/* Leaving while the server cannot be told: LOGOUT_FAILED, and no retries after. */
+static void
+test_logout_failed (Fixture *f, gconstpointer data)
+{
+  Client *alice = proxied_client (f, "alice", NULL);
+  Client *bob = direct_client (f, "bob", NULL);
+  guint accepted;
+
+  TETHER_WAIT_UNTIL (logged_in (alice) && logged_in (bob), WAIT_MS);
+  tether_fault_proxy_cut (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+  tether_room_logout (alice->room);
+  g_assert_cmpint (state_of (alice), ==, TETHER_ROOM_STATE_LOGOUT_FAILED);
+  g_assert_cmpint (tether_room_get_error_code (alice->room), ==, TETHER_ERROR_NETWORK);
+
+  /* The server notices by itself, after its heartbeat timeout. */
+  TETHER_WAIT_UNTIL (has_event (bob, "user DELETE alice"), WAIT_MS);
+  tether_fault_proxy_restore (f->proxy);
+  accepted = tether_fault_proxy_get_accepted_count (f->proxy);
+  tether_test_run_for (1000);
+  g_assert_cmpuint (tether_fault_proxy_get_accepted_count (f->proxy), ==, accepted);
+}
+
+/* switch_room leaves one room (others see the user go) and enters another. */
+static void
+test_switch_room (Fixture *f, gconstpointer data)
+{
+  Client *bob = direct_client (f, "bob", NULL);
+  Client *alice = direct_client (f, "alice", NULL);
+  g_autofree char *token = tether_test_token ("alice", NULL, 3600);
+  g_autoptr(TetherRoom) stage = NULL;
+
+  TETHER_WAIT_UNTIL (logged_in (bob) && logged_in (alice), WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "user ADD alice"), WAIT_MS);
+
+  stage = tether_engine_switch_room (alice->engine, alice->room, "stage", token);
+  TETHER_WAIT_UNTIL (tether_room_get_state (stage) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGOUT, WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "user DELETE alice"), WAIT_MS);
+  g_assert_cmpstr (tether_room_get_id (stage), ==, "stage");
+  g_assert_cmpuint (g_list_model_get_n_items (tether_engine_get_rooms (alice->engine)), ==, 1);
+  tether_room_logout (stage);
+  TETHER_WAIT_UNTIL (tether_room_get_state (stage) == TETHER_ROOM_STATE_LOGOUT, WAIT_MS);
+}
+
+/* logind says the machine woke up: a retrying room tries at once, skipping its
+ * backoff. The system bus is a private dbus-daemon the test owns. */
+static void
+test_resume_from_sleep (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GTestDBus) bus = NULL;
+  g_autoptr(GDBusConnection) logind = NULL;
+  g_autoptr(GError) error = NULL;
+  Client *alice;
+  guint accepted, owner;
+  gint64 start;
+
+  if (g_find_program_in_path ("dbus-daemon") == NULL)
+    {
+      g_test_skip ("dbus-daemon is not installed");
+      return;
+    }
+  bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (bus);
+  g_setenv ("DBUS_SYSTEM_BUS_ADDRESS", g_test_dbus_get_bus_address (bus), TRUE);
+  g_unsetenv ("TETHER_NO_SYSTEM_BUS");
+
+  logind = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
+                                                   G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                                   | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                   NULL, NULL, &error);
+  g_assert_no_error (error);
+  owner = g_bus_own_name_on_connection (logind, "org.freedesktop.login1",
+                                        G_BUS_NAME_OWNER_FLAGS_NONE, NULL, NULL, NULL, NULL);
+
+  alice = proxied_client (f, "alice", "room_backoff_max=60");
+  g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
+  TETHER_WAIT_UNTIL (logged_in (alice), WAIT_MS);
+  tether_fault_proxy_refuse (f->proxy);
+  tether_fault_proxy_reset (f->proxy);
+  TETHER_WAIT_UNTIL (tether_room_get_attempt (alice->room) >= 4, 20000);
+  tether_fault_proxy_restore (f->proxy);
+  accepted = tether_fault_proxy_get_accepted_count (f->proxy);
+
+  start = g_get_monotonic_time ();
+  g_dbus_connection_emit_signal (logind, NULL, "/org/freedesktop/login1",
+                                 "org.freedesktop.login1.Manager", "PrepareForSleep",
+                                 g_variant_new ("(b)", FALSE), &error);
+  g_assert_no_error (error);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_cmpuint (tether_fault_proxy_get_accepted_count (f->proxy), ==, accepted + 1);
+  g_assert_cmpfloat ((g_get_monotonic_time () - start) / 1e6, <, 0.8 * tether_test_scale ());
+
+  g_bus_unown_name (owner);
+  g_ptr_array_set_size (f->clients, 0);
+  g_dbus_connection_close_sync (logind, NULL, NULL);
+  g_test_dbus_down (bus);
+}
+
 static void
 test_config_strings (void)
 {
@@ -637,6 +736,9 @@ main (int argc, char **argv)
   ADD ("/room/reconnect-now-skips-backoff", test_reconnect_now_skips_backoff);
   ADD ("/room/login-failures", test_login_failures);
   ADD ("/room/token-renewal", test_token_renewal);
+  ADD ("/room/logout-failed", test_logout_failed);
+  ADD ("/room/switch-room", test_switch_room);
+  ADD ("/room/resume-from-sleep", test_resume_from_sleep);
 #undef ADD
 
   return g_test_run ();

@@ -29,19 +29,6 @@ typedef struct
 } MediaRun;
 
 static void
-add_extended (JsonBuilder *b,
-              const char  *json)
-{
-  g_autoptr(JsonNode) node = json ? json_from_string (json, NULL) : NULL;
-
-  json_builder_set_member_name (b, "extended");
-  if (node != NULL)
-    json_builder_add_value (b, g_steal_pointer (&node));
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 publisher_state_cb (TetherPublisher      *publisher,
                     TetherPublisherState  state,
                     int                   error_code,
@@ -56,7 +43,7 @@ publisher_state_cb (TetherPublisher      *publisher,
   json_builder_add_string_value (b, tether_publisher_state_to_string (state));
   json_builder_set_member_name (b, "error");
   json_builder_add_int_value (b, error_code);
-  add_extended (b, extended);
+  tether_cli_add_json_member (b, "extended", extended);
   tether_cli_end_event (b);
 
   if (state == TETHER_PUBLISHER_STATE_NO_PUBLISH && error_code != 0 && !run->stopping)
@@ -89,7 +76,7 @@ player_state_cb (TetherPlayer      *player,
       json_builder_set_member_name (b, "first_frame_ms");
       json_builder_add_int_value (b, tether_player_get_first_frame_ms (player));
     }
-  add_extended (b, extended);
+  tether_cli_add_json_member (b, "extended", extended);
   tether_cli_end_event (b);
 }
 
@@ -126,15 +113,7 @@ stats_cb (gpointer user_data)
 
       json_builder_set_member_name (b, "stream");
       json_builder_add_string_value (b, tether_player_get_stream_id (players->pdata[i]));
-      json_builder_set_member_name (b, "stats");
-      {
-        g_autoptr(JsonNode) node = json_from_string (stats, NULL);
-
-        if (node != NULL)
-          json_builder_add_value (b, g_steal_pointer (&node));
-        else
-          json_builder_add_null_value (b);
-      }
+      tether_cli_add_json_member (b, "stats", stats);
       tether_cli_end_event (b);
     }
 

@@ -68,12 +68,13 @@ tether_cli_end_event (JsonBuilder *b)
   fflush (stdout);
 }
 
-static void
-add_json_member (JsonBuilder *b,
-                 const char  *name,
-                 const char  *json)
+/* Adds @json (a serialized JSON value) as member @name, or null when unreadable. */
+void
+tether_cli_add_json_member (JsonBuilder *b,
+                            const char  *name,
+                            const char  *json)
 {
-  g_autoptr(JsonNode) node = json_from_string (json, NULL);
+  g_autoptr(JsonNode) node = json != NULL ? json_from_string (json, NULL) : NULL;
 
   json_builder_set_member_name (b, name);
   if (node != NULL)
@@ -186,7 +187,7 @@ state_changed_cb (TetherRoom      *room,
   json_builder_add_string_value (b, tether_room_state_to_string (state));
   json_builder_set_member_name (b, "error");
   json_builder_add_int_value (b, error_code);
-  add_json_member (b, "extended", extended_data);
+  tether_cli_add_json_member (b, "extended", extended_data);
   tether_cli_end_event (b);
 
   switch (state)
@@ -277,7 +278,7 @@ reconnect_report_cb (TetherRoom            *room,
   g_autofree char *json = tether_reconnect_report_to_json (report);
   JsonBuilder *b = tether_cli_begin_event ("reconnect-report");
 
-  add_json_member (b, "report", json);
+  tether_cli_add_json_member (b, "report", json);
   tether_cli_end_event (b);
 }
 

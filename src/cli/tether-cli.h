@@ -57,6 +57,9 @@ int           tether_cli_cmd_url        (int                argc,
                                          char             **argv);
 int           tether_cli_cmd_autoplay   (int                argc,
                                          char             **argv);
+void          tether_cli_add_json_member (JsonBuilder     *b,
+                                          const char      *name,
+                                          const char      *json);
 JsonBuilder  *tether_cli_begin_event    (const char        *event);
 void          tether_cli_end_event      (JsonBuilder       *b);
 void          tether_cli_print          (JsonBuilder       *b);

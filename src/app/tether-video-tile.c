@@ -145,11 +145,7 @@ apply_mute (TetherVideoTile *self)
 {
   if (self->player == NULL)
     return;
-  /* A live "mute" when the player has one; else no audio from the next attempt on. */
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (self->player), "mute") != NULL)
-    g_object_set (self->player, "mute", self->muted, NULL);
-  else if (g_object_class_find_property (G_OBJECT_GET_CLASS (self->player), "audio") != NULL)
-    g_object_set (self->player, "audio", !self->muted, NULL);
+  tether_player_set_muted (TETHER_PLAYER (self->player), self->muted);
 }
 
 void

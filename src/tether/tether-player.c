@@ -38,6 +38,7 @@ struct _TetherPlayer
   double av_retry_time;
   GstElement *video_sink;
   gboolean audio;
+  gboolean muted;
   guint latency;
   double stall_timeout;
 
@@ -86,6 +87,7 @@ enum
   PROP_AV_RETRY_TIME,
   PROP_VIDEO_SINK,
   PROP_AUDIO,
+  PROP_MUTED,
   PROP_LATENCY,
   PROP_STALL_TIMEOUT,
   PROP_STATE,
@@ -198,7 +200,8 @@ on_pad_added (GstElement *demux,
                                                             : tether_media_pick_element (opus);
           g_autofree char *desc = g_strdup_printf ("queue name=aqueue max-size-time=500000000 "
                                                    "leaky=downstream ! %s%s ! audioconvert "
-                                                   "! audioresample ! autoaudiosink",
+                                                   "! audioresample ! volume name=avolume "
+                                                   "! autoaudiosink",
                                                    g_str_equal (name, "audio/mpeg") ? "aacparse ! " : "",
                                                    dec ? dec : "decodebin");
 
@@ -211,6 +214,15 @@ on_pad_added (GstElement *demux,
         {
           GST_WARNING ("no audio branch: %s", error->message);
           return;
+        }
+      if (play_audio)
+        {
+          /* The mute the main thread last asked for (GData has its own lock). */
+          g_autoptr(GstElement) volume = gst_bin_get_by_name (GST_BIN (bin), "avolume");
+
+          g_object_set (volume, "mute",
+                        GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pipeline), "tether-mute")),
+                        NULL);
         }
       gst_bin_add (GST_BIN (pipeline), bin);
       sinkpad = gst_element_get_static_pad (bin, "sink");
@@ -467,6 +479,7 @@ build_pipeline (TetherPlayer  *self,
                    || g_file_test (pw, G_FILE_TEST_EXISTS)
                    || g_file_test ("/dev/snd/controlC0", G_FILE_TEST_EXISTS);
     }
+  g_object_set_data (G_OBJECT (pipeline), "tether-mute", GINT_TO_POINTER (self->muted));
   demux = gst_bin_get_by_name (GST_BIN (pipeline), "demux");
   g_signal_connect (demux, "pad-added", G_CALLBACK (on_pad_added), GINT_TO_POINTER (play_audio));
 
@@ -849,6 +862,35 @@ tether_player_stop (TetherPlayer *self)
   give_up (self, 0, 0, NULL);
 }
 
+void
+tether_player_set_muted (TetherPlayer *self,
+                         gboolean      muted)
+{
+  g_return_if_fail (TETHER_IS_PLAYER (self));
+
+  muted = !!muted;
+  if (self->muted == muted)
+    return;
+  self->muted = muted;
+  if (self->pipeline != NULL)
+    {
+      g_autoptr(GstElement) volume = NULL;
+
+      g_object_set_data (G_OBJECT (self->pipeline), "tether-mute", GINT_TO_POINTER (muted));
+      volume = gst_bin_get_by_name (GST_BIN (self->pipeline), "avolume");
+      if (volume != NULL)
+        g_object_set (volume, "mute", muted, NULL);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTED]);
+}
+
+gboolean
+tether_player_get_muted (TetherPlayer *self)
+{
+  g_return_val_if_fail (TETHER_IS_PLAYER (self), FALSE);
+  return self->muted;
+}
+
 TetherRoom *
 tether_player_get_room (TetherPlayer *self)
 {
@@ -1068,6 +1110,7 @@ tether_player_get_property (GObject    *object,
     case PROP_AV_RETRY_TIME: g_value_set_double (value, self->av_retry_time); break;
     case PROP_VIDEO_SINK: g_value_set_object (value, self->video_sink); break;
     case PROP_AUDIO: g_value_set_boolean (value, self->audio); break;
+    case PROP_MUTED: g_value_set_boolean (value, self->muted); break;
     case PROP_LATENCY: g_value_set_uint (value, self->latency); break;
     case PROP_STALL_TIMEOUT: g_value_set_double (value, self->stall_timeout); break;
     case PROP_STATE: g_value_set_enum (value, self->state); break;
@@ -1107,6 +1150,7 @@ tether_player_set_property (GObject      *object,
           g_object_notify_by_pspec (object, pspec);
         }
       break;
+    case PROP_MUTED: tether_player_set_muted (self, g_value_get_boolean (value)); break;
     case PROP_LATENCY:
       if (self->latency != g_value_get_uint (value))
         {
@@ -1143,6 +1187,12 @@ tether_player_class_init (TetherPlayerClass *klass)
   properties[PROP_VIDEO_SINK] =
     g_param_spec_object ("video-sink", NULL, NULL, GST_TYPE_ELEMENT, rw);
   properties[PROP_AUDIO] = g_param_spec_boolean ("audio", NULL, NULL, TRUE, rw);
+  /**
+   * TetherPlayer:muted:
+   *
+   * Silences the audio at once, on the running pipeline and on later attempts.
+   */
+  properties[PROP_MUTED] = g_param_spec_boolean ("muted", NULL, NULL, FALSE, rw);
   properties[PROP_LATENCY] = g_param_spec_uint ("latency", NULL, NULL, 20, 8000, 120, rw);
   properties[PROP_STALL_TIMEOUT] =
     g_param_spec_double ("stall-timeout", NULL, NULL, 0.1, 60, 1.0, rw);

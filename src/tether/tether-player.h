@@ -68,6 +68,9 @@ void               tether_player_set_node          (TetherPlayer *self,
 void               tether_player_set_video_sink    (TetherPlayer *self,
                                                     GstElement   *sink);
 GstElement        *tether_player_get_video_sink    (TetherPlayer *self);
+void               tether_player_set_muted         (TetherPlayer *self,
+                                                    gboolean      muted);
+gboolean           tether_player_get_muted         (TetherPlayer *self);
 guint64            tether_player_get_frames_decoded (TetherPlayer *self);
 gint64             tether_player_get_first_frame_ms (TetherPlayer *self);
 char              *tether_player_dup_stats_json    (TetherPlayer *self);

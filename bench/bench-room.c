@@ -1,0 +1,2185 @@
+/* bench-room.c: figures for the room service — login latency, user ADD fan-out, memory
+ * per session, silent-cut detection, restore, and a 2,000-client reconnect storm
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Usage: bench-room [--server PATH] [--fanout-threads N] [PART...]
+ *   PART: memory login fanout cut restart storm (default: all; "cut" also measures the
+ *   restore, "restart" and "storm" are the same part)
+ *
+ * The server is always the tether-server program, a separate process started per part
+ * with --login-rate 0 and otherwise default settings. Everything waits with a deadline;
+ * a watchdog ends the run (and the server) if a part hangs anyway.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include "tether.h"
+#include "tether-fault-proxy.h"
+#include "tether-test-process.h"
+#include "tether-test-utils.h"
+
+#define ROOM_SIZE 10              /* members per room for the "many rooms" parts */
+#define WATCHDOG_SECONDS 240
+
+/* ---- results ---------------------------------------------------------------------- */
+
+typedef struct
+{
+  char   *key;        /* JSON key */
+  char   *label;      /* table label */
+  char   *unit;
+  double  p50, p99, max;
+  guint   n;
+  char   *target;     /* text, or NULL for an informational row */
+  int     pass;       /* 1 pass, 0 fail, -1 no target */
+} Result;
+
+static GPtrArray *results;          /* Result* */
+static JsonBuilder *extra_json;     /* object of extra figures, closed at the end */
+static char *server_program;
+static guint fanout_threads = 2;
+static int login_idle = 1000;       /* --login-idle */
+static gboolean idle_raw;
+static guint storm_per_engine = 20; /* --storm-per-engine */           /* --idle-raw: idle sessions without heartbeats */
+static volatile pid_t watchdog_pid; /* the server to kill if the watchdog fires */
+
+static gint64
+now_us (void)
+{
+  return g_get_monotonic_time ();
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Nearest-rank percentile of an array of doubles (sorted in place). */
+static double
+percentile (GArray *values,
+            double  p)
+{
+  guint rank;
+
+  if (values->len == 0)
+    return NAN;
+  g_array_sort (values, compare_doubles);
+  rank = (guint) ceil (p / 100.0 * values->len);
+  rank = CLAMP (rank, 1, values->len);
+  return g_array_index (values, double, rank - 1);
+}
+
+static void
+add_result (const char *key,
+            const char *label,
+            const char *unit,
+            GArray     *values,
+            const char *target,
+            double      limit,
+            gboolean    limit_on_p50)
+{
+  Result *r = g_new0 (Result, 1);
+
+  r->key = g_strdup (key);
+  r->label = g_strdup (label);
+  r->unit = g_strdup (unit);
+  r->n = values->len;
+  r->p50 = percentile (values, 50);
+  r->p99 = percentile (values, 99);
+  r->max = percentile (values, 100);
+  r->target = g_strdup (target);
+  if (target == NULL)
+    r->pass = -1;
+  else if (values->len == 0)
+    r->pass = 0;
+  else
+    r->pass = (limit_on_p50 ? r->p50 : r->p99) < limit;
+  g_ptr_array_add (results, r);
+  g_print ("  -> %-44s n=%-5u p50=%9.3f p99=%9.3f max=%9.3f %s%s%s\n", label, r->n, r->p50,
+           r->p99, r->max, unit, target ? "  target " : "", target ? target : "");
+}
+
+static void
+add_single (const char *key,
+            const char *label,
+            const char *unit,
+            double      value,
+            const char *target,
+            double      limit)
+{
+  g_autoptr(GArray) a = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_array_append_val (a, value);
+  add_result (key, label, unit, a, target, limit, TRUE);
+}
+
+static void
+extra_double (const char *key,
+              double      value)
+{
+  json_builder_set_member_name (extra_json, key);
+  json_builder_add_double_value (extra_json, value);
+}
+
+static void
+extra_loadavg (const char *key)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return;
+  g_strstrip (text);
+  json_builder_set_member_name (extra_json, key);
+  json_builder_add_string_value (extra_json, text);
+  g_print ("loadavg (%s): %s\n", key, text);
+}
+
+static void
+extra_int (const char *key,
+           gint64      value)
+{
+  json_builder_set_member_name (extra_json, key);
+  json_builder_add_int_value (extra_json, value);
+}
+
+/* ---- waiting ---------------------------------------------------------------------- */
+
+typedef gboolean (*Cond) (gpointer data);
+
+static gboolean
+deadline_cb (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the thread-default context until @cond holds or @timeout_ms pass. A 10 ms
+ * tick re-checks conditions that other threads change. */
+static gboolean
+wait_until (Cond     cond,
+            gpointer data,
+            guint    timeout_ms)
+{
+  GMainContext *ctx = g_main_context_ref_thread_default ();
+  gboolean expired = FALSE;
+  GSource *deadline = g_timeout_source_new (timeout_ms);
+  GSource *tick = g_timeout_source_new (10);
+  gboolean ok;
+
+  g_source_set_callback (deadline, deadline_cb, &expired, NULL);
+  g_source_attach (deadline, ctx);
+  g_source_set_callback (tick, tick_cb, NULL, NULL);
+  g_source_attach (tick, ctx);
+  while (!(ok = cond (data)) && !expired)
+    g_main_context_iteration (ctx, TRUE);
+  g_source_destroy (deadline);
+  g_source_unref (deadline);
+  g_source_destroy (tick);
+  g_source_unref (tick);
+  g_main_context_unref (ctx);
+  return ok;
+}
+
+static gboolean
+never (gpointer data)
+{
+  return FALSE;
+}
+
+static void
+run_for (guint ms)
+{
+  wait_until (never, NULL, ms);
+}
+
+/* ---- the server process ------------------------------------------------------------ */
+
+typedef struct
+{
+  TetherTestProcess *proc;
+  guint16 port;
+  char *url;
+  pid_t pid;
+} Server;
+
+static Server *
+server_start (guint16 port)
+{
+  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
+  const char *argv[] = {
+    server_program, "--listen", listen, "--app-id", TETHER_TEST_APP_ID,
+    "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0", NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  Server *s = g_new0 (Server, 1);
+  const char *colon;
+
+  s->proc = tether_test_process_spawnv (argv, &error);
+  if (s->proc == NULL)
+    g_error ("cannot start %s: %s", server_program, error->message);
+  s->pid = (pid_t) atoi (tether_test_process_get_identifier (s->proc));
+  watchdog_pid = s->pid;
+  g_print ("  server pid %d\n", (int) s->pid);
+  if (!tether_test_process_wait_for_line (s->proc, "listening on ", 10000, &line))
+    g_error ("%s did not say where it listens", server_program);
+  s->url = g_strdup (strstr (line, "ws://"));
+  colon = strrchr (s->url, ':');
+  s->port = (guint16) atoi (colon + 1);
+  return s;
+}
+
+static void
+server_kill (Server *s)
+{
+  tether_test_process_kill (s->proc);
+  tether_test_process_wait (s->proc, 5000);
+}
+
+static void
+server_free (Server *s)
+{
+  if (s == NULL)
+    return;
+  server_kill (s);
+  tether_test_process_free (s->proc);
+  g_free (s->url);
+  g_free (s);
+  watchdog_pid = 0;
+}
+
+/* VmRSS / VmHWM of a process, KiB. */
+static gboolean
+read_vm (pid_t   pid,
+         gint64 *rss_kib,
+         gint64 *hwm_kib)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
+  g_autofree char *text = NULL;
+  const char *p;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return FALSE;
+  p = strstr (text, "VmRSS:");
+  *rss_kib = p ? g_ascii_strtoll (p + 6, NULL, 10) : -1;
+  p = strstr (text, "VmHWM:");
+  *hwm_kib = p ? g_ascii_strtoll (p + 6, NULL, 10) : -1;
+  return TRUE;
+}
+
+/* utime + stime of a process, seconds. */
+static double
+proc_cpu_seconds (pid_t pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *text = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *after;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL))
+    return NAN;
+  after = strrchr (text, ')');
+  if (after == NULL)
+    return NAN;
+  fields = g_strsplit (after + 2, " ", -1);
+  /* after "pid (comm) ": field 3 (state) is index 0, utime (14) index 11, stime index 12 */
+  if (g_strv_length (fields) < 13)
+    return NAN;
+  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL))
+         / (double) sysconf (_SC_CLK_TCK);
+}
+
+/* TcpExt counter from /proc/net/netstat (system-wide), or -1. */
+static gint64
+tcpext_counter (const char *name)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/net/netstat", &text, NULL, NULL))
+    return -1;
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL && lines[i + 1] != NULL; i++)
+    {
+      g_auto(GStrv) names = NULL;
+      g_auto(GStrv) values = NULL;
+
+      if (!g_str_has_prefix (lines[i], "TcpExt:") || !g_str_has_prefix (lines[i + 1], "TcpExt:"))
+        continue;
+      names = g_strsplit (lines[i], " ", -1);
+      values = g_strsplit (lines[i + 1], " ", -1);
+      for (guint j = 1; names[j] != NULL && values[j] != NULL; j++)
+        if (g_str_equal (names[j], name))
+          return g_ascii_strtoll (values[j], NULL, 10);
+    }
+  return -1;
+}
+
+static double
+thread_cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_THREAD, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* ---- raw WebSocket clients (libsoup + a hand-written login) ------------------------- */
+
+typedef enum
+{
+  RAW_IDLE,
+  RAW_CONNECTING,
+  RAW_LOGGING_IN,
+  RAW_LOGINED,
+  RAW_FAILED,
+} RawState;
+
+typedef struct _RawPool RawPool;
+
+typedef struct
+{
+  RawPool *pool;
+  guint index;
+  char *login_json;
+  SoupWebsocketConnection *ws;
+  RawState state;
+  gint64 t_start, t_open, t_sent, t_ok;
+} RawClient;
+
+/* The user ADD fan-out of part 2: member threads count the ADDs of joiner k. */
+typedef struct
+{
+  guint n_members;
+  guint n_joins;
+  gint *counts;          /* atomic */
+  gint64 *first_rx;      /* written by the member that was first */
+  gint64 *last_rx;       /* written by the member that completed the count */
+  GMainContext *notify;  /* woken when a count completes */
+} FanState;
+
+struct _RawPool
+{
+  TetherTestThread *thread;   /* NULL: the main thread's context */
+  GMainContext *context;
+  SoupSession *session;
+  char *url;
+  GPtrArray *clients;         /* RawClient* */
+  guint next;
+  guint in_flight;
+  guint max_in_flight;
+  gboolean manual;            /* start clients one by one with raw_pool_start_one() */
+  gint n_ok;                  /* atomic */
+  gint n_failed;              /* atomic */
+  FanState *fan;
+  double cpu_mark;
+  GMainContext *notify;
+};
+
+static void raw_pool_pump (RawPool *pool);
+
+static void
+raw_client_done (RawClient *c,
+                 gboolean   ok)
+{
+  RawPool *pool = c->pool;
+
+  c->state = ok ? RAW_LOGINED : RAW_FAILED;
+  g_atomic_int_inc (ok ? &pool->n_ok : &pool->n_failed);
+  pool->in_flight--;
+  g_main_context_wakeup (pool->notify);
+  if (!pool->manual)
+    raw_pool_pump (pool);
+}
+
+static void
+fan_check (FanState   *fan,
+           const char *data,
+           gsize       len,
+           gint64      t)
+{
+  static const char add[] = "\"update\":\"ADD\"";
+  static const char id[] = "\"id\":\"fj";
+  const char *p;
+  guint k;
+  int before;
+
+  if (memmem (data, len, add, sizeof add - 1) == NULL)
+    return;
+  p = memmem (data, len, id, sizeof id - 1);
+  if (p == NULL)
+    return;
+  k = (guint) strtoul (p + sizeof id - 1, NULL, 10);
+  if (k >= fan->n_joins)
+    return;
+  before = g_atomic_int_add (&fan->counts[k], 1);
+  if (before == 0)
+    fan->first_rx[k] = t;
+  if ((guint) before + 1 == fan->n_members)
+    {
+      fan->last_rx[k] = t;
+      g_main_context_wakeup (fan->notify);
+    }
+}
+
+static void
+raw_message_cb (SoupWebsocketConnection *ws,
+                SoupWebsocketDataType    type,
+                GBytes                  *message,
+                gpointer                 user_data)
+{
+  RawClient *c = user_data;
+  gint64 t = now_us ();
+  gsize len;
+  const char *data = g_bytes_get_data (message, &len);
+
+  if (c->state == RAW_LOGGING_IN)
+    {
+      if (memmem (data, len, "\"type\":\"login_ok\"", 17) != NULL)
+        {
+          c->t_ok = t;
+          raw_client_done (c, TRUE);
+        }
+      else if (memmem (data, len, "\"type\":\"error\"", 14) != NULL)
+        {
+          g_printerr ("raw client %u: %.*s\n", c->index, (int) MIN (len, 200), data);
+          raw_client_done (c, FALSE);
+        }
+      return;
+    }
+  if (c->pool->fan != NULL)
+    fan_check (c->pool->fan, data, len, t);
+}
+
+static void
+raw_closed_cb (SoupWebsocketConnection *ws,
+               gpointer                 user_data)
+{
+  RawClient *c = user_data;
+
+  if (c->state == RAW_LOGGING_IN)
+    raw_client_done (c, FALSE);
+}
+
+static void
+raw_connect_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  RawClient *c = user_data;
+  g_autoptr(GError) error = NULL;
+
+  c->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  if (c->ws == NULL)
+    {
+      g_printerr ("raw client %u: connect failed: %s\n", c->index, error->message);
+      raw_client_done (c, FALSE);
+      return;
+    }
+  c->t_open = now_us ();
+  soup_websocket_connection_set_max_incoming_payload_size (c->ws, 16 * 1024 * 1024);
+  soup_websocket_connection_set_keepalive_interval (c->ws, 0);
+  g_signal_connect (c->ws, "message", G_CALLBACK (raw_message_cb), c);
+  g_signal_connect (c->ws, "closed", G_CALLBACK (raw_closed_cb), c);
+  c->state = RAW_LOGGING_IN;
+  c->t_sent = now_us ();
+  soup_websocket_connection_send_text (c->ws, c->login_json);
+}
+
+static void
+raw_client_start (RawClient *c)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, c->pool->url);
+
+  c->pool->in_flight++;
+  c->state = RAW_CONNECTING;
+  c->t_start = now_us ();
+  soup_session_websocket_connect_async (c->pool->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+                                        NULL, raw_connect_cb, c);
+}
+
+static void
+raw_pool_pump (RawPool *pool)
+{
+  while (pool->in_flight < pool->max_in_flight && pool->next < pool->clients->len)
+    raw_client_start (g_ptr_array_index (pool->clients, pool->next++));
+}
+
+static void
+raw_client_free (gpointer data)
+{
+  RawClient *c = data;
+
+  if (c->ws != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (c->ws, c);
+      if (soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+        g_io_stream_close (soup_websocket_connection_get_io_stream (c->ws), NULL, NULL);
+      g_object_unref (c->ws);
+    }
+  g_free (c->login_json);
+  g_free (c);
+}
+
+static char *
+login_json (const char *room_id,
+            const char *user_id,
+            gboolean    notify_users)
+{
+  g_autofree char *token = tether_test_token (user_id, NULL, 3600);
+
+  return g_strdup_printf ("{\"type\":\"login\",\"v\":1,\"app_id\":\"%s\",\"room_id\":\"%s\","
+                          "\"user\":{\"id\":\"%s\",\"name\":\"%s\"},\"token\":\"%s\","
+                          "\"notify_users\":%s}",
+                          TETHER_TEST_APP_ID, room_id, user_id, user_id, token,
+                          notify_users ? "true" : "false");
+}
+
+static void
+pool_make_session (gpointer data)
+{
+  RawPool *pool = data;
+
+  pool->session = g_object_new (SOUP_TYPE_SESSION, "max-conns", 65536,
+                                "max-conns-per-host", 65536, "timeout", 10, NULL);
+  pool->cpu_mark = thread_cpu_seconds ();
+}
+
+/* A pool of raw clients on its own thread (@threaded) or on the main context. */
+static RawPool *
+raw_pool_new (const char *name,
+              gboolean    threaded,
+              const char *url,
+              guint       max_in_flight)
+{
+  RawPool *pool = g_new0 (RawPool, 1);
+
+  pool->url = g_strdup (url);
+  pool->clients = g_ptr_array_new_with_free_func (raw_client_free);
+  pool->max_in_flight = max_in_flight;
+  pool->notify = g_main_context_ref_thread_default ();
+  if (threaded)
+    {
+      pool->thread = tether_test_thread_new (name);
+      pool->context = g_main_context_ref (tether_test_thread_get_context (pool->thread));
+      tether_test_thread_invoke_sync (pool->thread, pool_make_session, pool);
+    }
+  else
+    {
+      pool->context = g_main_context_ref_thread_default ();
+      pool_make_session (pool);
+    }
+  return pool;
+}
+
+static RawClient *
+raw_pool_add (RawPool    *pool,
+              const char *room_id,
+              const char *user_id,
+              gboolean    notify_users)
+{
+  RawClient *c = g_new0 (RawClient, 1);
+
+  c->pool = pool;
+  c->index = pool->clients->len;
+  c->login_json = login_json (room_id, user_id, notify_users);
+  g_ptr_array_add (pool->clients, c);
+  return c;
+}
+
+static gboolean
+pump_idle_cb (gpointer data)
+{
+  raw_pool_pump (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Starts connecting what was added, @max_in_flight at a time; returns at once. */
+static void
+raw_pool_start (RawPool *pool)
+{
+  g_main_context_invoke (pool->context, pump_idle_cb, pool);
+}
+
+static gboolean
+start_one_cb (gpointer data)
+{
+  RawPool *pool = data;
+
+  if (pool->next < pool->clients->len)
+    raw_client_start (g_ptr_array_index (pool->clients, pool->next++));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+raw_pool_start_one (RawPool *pool)
+{
+  g_main_context_invoke (pool->context, start_one_cb, pool);
+}
+
+static gboolean
+logout_cb (gpointer data)
+{
+  RawClient *c = data;
+
+  if (c->ws != NULL && soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (c->ws, "{\"type\":\"logout\"}");
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends logout from the client's own thread. */
+static void
+raw_client_logout (RawClient *c)
+{
+  g_main_context_invoke (c->pool->context, logout_cb, c);
+}
+
+static guint
+raw_pool_done (RawPool *pool)
+{
+  return (guint) (g_atomic_int_get (&pool->n_ok) + g_atomic_int_get (&pool->n_failed));
+}
+
+static void
+pool_teardown (gpointer data)
+{
+  RawPool *pool = data;
+
+  g_ptr_array_set_size (pool->clients, 0);
+  g_clear_object (&pool->session);
+  /* let the closes and unrefs run */
+  while (g_main_context_iteration (pool->context, FALSE))
+    ;
+}
+
+static void
+raw_pool_free (RawPool *pool)
+{
+  if (pool->thread != NULL)
+    {
+      tether_test_thread_invoke_sync (pool->thread, pool_teardown, pool);
+      tether_test_thread_free (pool->thread);
+    }
+  else
+    pool_teardown (pool);
+  g_ptr_array_unref (pool->clients);
+  g_main_context_unref (pool->context);
+  g_main_context_unref (pool->notify);
+  g_free (pool->url);
+  g_free (pool);
+}
+
+typedef struct
+{
+  RawPool **pools;
+  guint n_pools;
+  guint target;
+} PoolsWait;
+
+static gboolean
+pools_done_cond (gpointer data)
+{
+  PoolsWait *w = data;
+  guint done = 0;
+
+  for (guint i = 0; i < w->n_pools; i++)
+    done += raw_pool_done (w->pools[i]);
+  return done >= w->target;
+}
+
+static guint
+pools_failed (RawPool **pools,
+              guint     n)
+{
+  guint failed = 0;
+
+  for (guint i = 0; i < n; i++)
+    failed += (guint) g_atomic_int_get (&pools[i]->n_failed);
+  return failed;
+}
+
+/* ---- libtether clients -------------------------------------------------------------- */
+
+typedef struct _LtGroup LtGroup;
+
+typedef struct
+{
+  LtGroup *group;
+  TetherEngine *engine;
+  TetherRoom *room;
+  char *room_id, *user_id, *token;
+  gboolean notify_users;
+  TetherRoomState state;
+  gint64 t_start, t_logined, t_reconnecting, t_reconnected;
+  gboolean reconnected_since_mark;
+} LtClient;
+
+struct _LtGroup
+{
+  TetherEngine *engine;      /* the first of engines */
+  GPtrArray *engines;        /* TetherEngine*, one per clients_per_engine clients */
+  guint clients_per_engine;
+  char *url;
+  GPtrArray *clients;        /* LtClient* */
+  GPtrArray *urls;           /* per-client URL override (fault proxies), or NULL */
+  guint next, in_flight, max_in_flight;
+  gboolean ramping;
+  guint n_logined, n_login_failed, n_reconnecting, n_reconnected_mark;
+  guint n_reconnect_failed, n_kicked, n_rate_limited, n_logout;
+  guint n_state_changes;
+  GArray *reconnected_at;    /* gint64 µs, since the mark */
+};
+
+static void lt_pump (LtGroup *g);
+
+static void
+lt_state_changed_cb (TetherRoom      *room,
+                     TetherRoomState  state,
+                     int              error_code,
+                     const char      *extended,
+                     gpointer         user_data)
+{
+  LtClient *c = user_data;
+  LtGroup *g = c->group;
+  gint64 t = now_us ();
+  TetherRoomState old = c->state;
+
+  c->state = state;
+  g->n_state_changes++;
+  if (error_code == TETHER_ERROR_RATE_LIMITED)
+    g->n_rate_limited++;
+
+  switch (state)
+    {
+    case TETHER_ROOM_STATE_LOGINED:
+      c->t_logined = t;
+      g->n_logined++;
+      break;
+    case TETHER_ROOM_STATE_LOGIN_FAILED:
+      g->n_login_failed++;
+      g_printerr ("client %s: LOGIN_FAILED %d %s\n", c->user_id, error_code, extended);
+      break;
+    case TETHER_ROOM_STATE_RECONNECTING:
+      c->t_reconnecting = t;
+      g->n_reconnecting++;
+      break;
+    case TETHER_ROOM_STATE_RECONNECTED:
+      c->t_reconnected = t;
+      if (!c->reconnected_since_mark)
+        {
+          c->reconnected_since_mark = TRUE;
+          g->n_reconnected_mark++;
+          g_array_append_val (g->reconnected_at, t);
+        }
+      break;
+    case TETHER_ROOM_STATE_RECONNECT_FAILED:
+      g->n_reconnect_failed++;
+      break;
+    case TETHER_ROOM_STATE_KICK_OUT:
+      g->n_kicked++;
+      break;
+    case TETHER_ROOM_STATE_LOGOUT:
+    case TETHER_ROOM_STATE_LOGOUT_FAILED:
+      g->n_logout++;
+      break;
+    case TETHER_ROOM_STATE_LOGINING:
+    default:
+      break;
+    }
+
+  if (old == TETHER_ROOM_STATE_LOGINING && state != TETHER_ROOM_STATE_LOGINING && g->ramping)
+    {
+      g->in_flight--;
+      lt_pump (g);
+    }
+}
+
+static LtGroup *
+lt_group_new (const char *url,
+              guint       max_in_flight)
+{
+  LtGroup *g = g_new0 (LtGroup, 1);
+
+  g->engines = g_ptr_array_new_with_free_func (g_object_unref);
+  g->engine = tether_engine_new ();
+  g_ptr_array_add (g->engines, g->engine);
+  g->clients_per_engine = G_MAXUINT;
+  g->url = g_strdup (url);
+  g->clients = g_ptr_array_new ();
+  g->max_in_flight = max_in_flight;
+  g->reconnected_at = g_array_new (FALSE, FALSE, sizeof (gint64));
+  return g;
+}
+
+static LtClient *
+lt_add (LtGroup    *g,
+        const char *room_id,
+        const char *user_id,
+        gboolean    notify_users)
+{
+  LtClient *c = g_new0 (LtClient, 1);
+
+  c->group = g;
+  c->room_id = g_strdup (room_id);
+  c->user_id = g_strdup (user_id);
+  c->token = tether_test_token (user_id, NULL, 3600);
+  c->notify_users = notify_users;
+  c->state = TETHER_ROOM_STATE_LOGOUT;
+  if (g->clients->len > 0 && g->clients->len % g->clients_per_engine == 0)
+    g_ptr_array_add (g->engines, tether_engine_new ());
+  c->engine = g_ptr_array_index (g->engines, g->engines->len - 1);
+  g_ptr_array_add (g->clients, c);
+  return c;
+}
+
+static void
+lt_start (LtClient   *c,
+          const char *url)
+{
+  c->state = TETHER_ROOM_STATE_LOGINING;
+  c->t_start = now_us ();
+  c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, c->room_id,
+                                      c->user_id, c->user_id, c->token, c->notify_users);
+  g_signal_connect (c->room, "state-changed", G_CALLBACK (lt_state_changed_cb), c);
+}
+
+static void
+lt_pump (LtGroup *g)
+{
+  while (g->in_flight < g->max_in_flight && g->next < g->clients->len)
+    {
+      guint i = g->next++;
+      const char *url = g->urls != NULL ? g_ptr_array_index (g->urls, i) : g->url;
+
+      g->in_flight++;
+      lt_start (g_ptr_array_index (g->clients, i), url);
+    }
+}
+
+static gboolean
+lt_ramp_done (gpointer data)
+{
+  LtGroup *g = data;
+
+  return g->next >= g->clients->len && g->in_flight == 0;
+}
+
+/* Logs in every client added so far, max_in_flight at a time. */
+static gboolean
+lt_ramp (LtGroup *g,
+         guint    timeout_ms)
+{
+  gboolean ok;
+
+  g->ramping = TRUE;
+  lt_pump (g);
+  ok = wait_until (lt_ramp_done, g, timeout_ms);
+  g->ramping = FALSE;
+  return ok && g->n_login_failed == 0;
+}
+
+static void
+lt_mark (LtGroup *g)
+{
+  for (guint i = 0; i < g->clients->len; i++)
+    ((LtClient *) g_ptr_array_index (g->clients, i))->reconnected_since_mark = FALSE;
+  g->n_reconnected_mark = 0;
+  g_array_set_size (g->reconnected_at, 0);
+}
+
+static gboolean
+lt_all_logged_out (gpointer data)
+{
+  LtGroup *g = data;
+
+  for (guint i = 0; i < g->clients->len; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+
+      if (c->room != NULL && tether_room_get_state (c->room) != TETHER_ROOM_STATE_LOGOUT
+          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_LOGOUT_FAILED
+          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_LOGIN_FAILED
+          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_RECONNECT_FAILED
+          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_KICK_OUT)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Logs everyone out (while the server still runs) so no room keeps retrying. */
+static void
+lt_group_free (LtGroup *g)
+{
+  for (guint i = 0; i < g->clients->len; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+
+      if (c->room != NULL)
+        tether_engine_logout_room (c->engine, c->room);
+    }
+  if (!wait_until (lt_all_logged_out, g, 8000))
+    g_printerr ("warning: not every room logged out in time\n");
+  for (guint i = 0; i < g->clients->len; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+
+      if (c->room != NULL)
+        {
+          g_signal_handlers_disconnect_by_data (c->room, c);
+          g_object_unref (c->room);
+        }
+      g_free (c->room_id);
+      g_free (c->user_id);
+      g_free (c->token);
+      g_free (c);
+    }
+  g_ptr_array_unref (g->clients);
+  if (g->urls != NULL)
+    g_ptr_array_unref (g->urls);
+  g_ptr_array_unref (g->engines);
+  g_array_unref (g->reconnected_at);
+  g_free (g->url);
+  g_free (g);
+  run_for (100);
+}
+
+/* ---- part 3: memory ------------------------------------------------------------------ */
+
+static void
+bench_memory (void)
+{
+  Server *s = server_start (0);
+  RawPool *pool;
+  gint64 rss[3], hwm[3];
+  guint steps[3] = { 0, 1000, 2000 };
+  g_autoptr(GArray) per = g_array_new (FALSE, FALSE, sizeof (double));
+  PoolsWait w;
+  double per_1000, per_2000, per_second_1000, total;
+
+  g_print ("\n[memory] server RSS with 0, 1000 and 2000 idle logged-in sessions "
+           "(raw WebSocket clients, rooms of %d, notify_users)\n", ROOM_SIZE);
+  pool = raw_pool_new ("bench-mem", TRUE, s->url, 32);
+  w.pools = &pool;
+  w.n_pools = 1;
+
+  run_for (300);
+  read_vm (s->pid, &rss[0], &hwm[0]);
+  for (guint step = 1; step < 3; step++)
+    {
+      for (guint i = steps[step - 1]; i < steps[step]; i++)
+        {
+          g_autofree char *room = g_strdup_printf ("mem-%03u", i / ROOM_SIZE);
+          g_autofree char *user = g_strdup_printf ("mu%04u", i);
+
+          raw_pool_add (pool, room, user, TRUE);
+        }
+      w.target = steps[step];
+      raw_pool_start (pool);
+      if (!wait_until (pools_done_cond, &w, 30000) || pools_failed (&pool, 1) > 0)
+        g_printerr ("[memory] only %u of %u sessions logged in\n",
+                    (guint) g_atomic_int_get (&pool->n_ok), steps[step]);
+      run_for (500);
+      read_vm (s->pid, &rss[step], &hwm[step]);
+    }
+
+  for (guint step = 0; step < 3; step++)
+    g_print ("  %5u sessions: VmRSS %7" G_GINT64_FORMAT " KiB  VmHWM %7" G_GINT64_FORMAT " KiB\n",
+             steps[step], rss[step], hwm[step]);
+  per_1000 = (rss[1] - rss[0]) / 1000.0;
+  per_second_1000 = (rss[2] - rss[1]) / 1000.0;
+  per_2000 = (rss[2] - rss[0]) / 2000.0;
+  total = per_2000;
+  g_print ("  per session: 0->1000 %.2f KiB, 1000->2000 %.2f KiB, 0->2000 %.2f KiB\n",
+           per_1000, per_second_1000, per_2000);
+  extra_int ("memory_rss_kib_0", rss[0]);
+  extra_int ("memory_rss_kib_1000", rss[1]);
+  extra_int ("memory_rss_kib_2000", rss[2]);
+  extra_int ("memory_hwm_kib_0", hwm[0]);
+  extra_int ("memory_hwm_kib_1000", hwm[1]);
+  extra_int ("memory_hwm_kib_2000", hwm[2]);
+  extra_double ("memory_kib_per_session_0_1000", per_1000);
+  extra_double ("memory_kib_per_session_1000_2000", per_second_1000);
+  add_single ("memory_kib_per_session", "3. server memory per idle session", "KiB", total,
+              "< 32 KiB", 32.0);
+
+  raw_pool_free (pool);
+  server_free (s);
+}
+
+/* ---- part 1: login latency ------------------------------------------------------------ */
+
+static gboolean
+lt_client_settled (gpointer data)
+{
+  LtClient *c = data;
+
+  return c->state != TETHER_ROOM_STATE_LOGINING;
+}
+
+static gboolean
+lt_client_settled_out (gpointer data)
+{
+  LtClient *c = data;
+
+  return c->state == TETHER_ROOM_STATE_LOGOUT || c->state == TETHER_ROOM_STATE_LOGOUT_FAILED;
+}
+
+typedef struct
+{
+  RawPool *pool;
+  guint target;
+} OneWait;
+
+static gboolean
+one_done (gpointer data)
+{
+  OneWait *w = data;
+
+  return raw_pool_done (w->pool) >= w->target;
+}
+
+static void
+bench_login (void)
+{
+  Server *s = server_start (0);
+  LtGroup *idle, *measured;
+  RawPool *raw;
+  g_autoptr(GArray) lt_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) hs_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) srv_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) raw_ms = g_array_new (FALSE, FALSE, sizeof (double));
+  const guint n_idle = (guint) login_idle, n_measure = 200;
+  const guint n_rooms = 1000 / ROOM_SIZE;   /* the measured logins join rooms of ~10 */
+  RawPool *idle_pool = NULL;
+  gint64 t0;
+  OneWait ow;
+  double cpu0, srv_cpu0, bench_cpu, srv_cpu, lt_cpu, raw_cpu;
+
+  g_print ("\n[login] %u idle %s sessions (rooms of %d, notify_users), then %u logins "
+           "one after another\n", n_idle, idle_raw ? "raw (no heartbeats)" : "libtether",
+           ROOM_SIZE, n_measure);
+  idle = lt_group_new (s->url, 50);
+  if (idle_raw)
+    idle_pool = raw_pool_new ("bench-idle", TRUE, s->url, 32);
+  for (guint i = 0; i < n_idle; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("idle-%03u", (i / ROOM_SIZE) % n_rooms);
+      g_autofree char *user = g_strdup_printf ("iu%04u", i);
+
+      if (idle_raw)
+        raw_pool_add (idle_pool, room, user, TRUE);
+      else
+        lt_add (idle, room, user, TRUE);
+    }
+  t0 = now_us ();
+  if (idle_raw)
+    {
+      PoolsWait pw = { &idle_pool, 1, n_idle };
+
+      raw_pool_start (idle_pool);
+      wait_until (pools_done_cond, &pw, 60000);
+    }
+  else if (!lt_ramp (idle, 60000))
+    g_printerr ("[login] ramp incomplete: %u logged in, %u failed\n", idle->n_logined,
+                idle->n_login_failed);
+  g_print ("  %u idle sessions logged in in %.2f s\n",
+           idle_raw ? (guint) g_atomic_int_get (&idle_pool->n_ok) : idle->n_logined,
+           (now_us () - t0) / 1e6);
+  run_for (1000);
+  /* The background load the measurement runs in: the idle sessions' heartbeats. */
+  cpu0 = thread_cpu_seconds ();
+  srv_cpu0 = proc_cpu_seconds (s->pid);
+  run_for (2000);
+  bench_cpu = thread_cpu_seconds () - cpu0;
+  srv_cpu = proc_cpu_seconds (s->pid) - srv_cpu0;
+  g_print ("  idle load: server %.0f%% of a CPU, bench main thread %.0f%% of a CPU\n",
+           srv_cpu / 2.0 * 100, bench_cpu / 2.0 * 100);
+  extra_double ("login_idle_server_cpu_pct", srv_cpu / 2.0 * 100);
+  extra_double ("login_idle_bench_cpu_pct", bench_cpu / 2.0 * 100);
+  extra_int ("login_idle_sessions", n_idle);
+
+  srv_cpu0 = proc_cpu_seconds (s->pid);
+  /* 1a: libtether, client-observed, from tether_engine_login_room() to LOGINED. These
+   * share the main thread with the 1,000 idle rooms (their timers and heartbeats). */
+  measured = lt_group_new (s->url, 1);
+  for (guint i = 0; i < n_measure; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("idle-%03u", i % n_rooms);
+      g_autofree char *user = g_strdup_printf ("lu%04u", i);
+      LtClient *c = lt_add (measured, room, user, TRUE);
+      double ms;
+
+      lt_start (c, s->url);
+      if (!wait_until (lt_client_settled, c, 5000) || c->state != TETHER_ROOM_STATE_LOGINED)
+        {
+          g_printerr ("[login] libtether login %u did not succeed\n", i);
+          continue;
+        }
+      ms = (c->t_logined - c->t_start) / 1000.0;
+      g_array_append_val (lt_ms, ms);
+      /* leave again, so the server keeps ~n_idle sessions throughout */
+      tether_engine_logout_room (c->engine, c->room);
+      wait_until (lt_client_settled_out, c, 3000);
+      run_for (2);
+    }
+  measured->next = measured->clients->len;
+  lt_cpu = proc_cpu_seconds (s->pid) - srv_cpu0;
+  srv_cpu0 = proc_cpu_seconds (s->pid);
+
+  /* 1b: raw WebSocket on a thread of its own: handshake, then login -> login_ok on the
+   * open socket (the server's share plus two loopback hops). */
+  raw = raw_pool_new ("bench-login-raw", TRUE, s->url, 1);
+  raw->manual = TRUE;
+  ow.pool = raw;
+  for (guint i = 0; i < n_measure; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("idle-%03u", i % n_rooms);
+      g_autofree char *user = g_strdup_printf ("ru%04u", i);
+      RawClient *c = raw_pool_add (raw, room, user, TRUE);
+      double hs, srv, total;
+
+      ow.target = i + 1;
+      raw_pool_start_one (raw);
+      if (!wait_until (one_done, &ow, 5000) || c->state != RAW_LOGINED)
+        {
+          g_printerr ("[login] raw login %u did not succeed\n", i);
+          continue;
+        }
+      hs = (c->t_open - c->t_start) / 1000.0;
+      srv = (c->t_ok - c->t_sent) / 1000.0;
+      total = (c->t_ok - c->t_start) / 1000.0;
+      g_array_append_val (hs_ms, hs);
+      g_array_append_val (srv_ms, srv);
+      g_array_append_val (raw_ms, total);
+      raw_client_logout (c);
+      run_for (5);
+    }
+  raw_cpu = proc_cpu_seconds (s->pid) - srv_cpu0;
+  g_print ("  server CPU per measured login (incl. its logout and the idle load): libtether "
+           "phase %.3f ms, raw phase %.3f ms\n", lt_cpu * 1000 / n_measure, raw_cpu * 1000 / n_measure);
+  extra_double ("login_server_cpu_ms_per_login_libtether", lt_cpu * 1000 / n_measure);
+  extra_double ("login_server_cpu_ms_per_login_raw", raw_cpu * 1000 / n_measure);
+
+  add_result ("login_libtether_ms", "1. login -> LOGINED (libtether, 1000 idle)", "ms", lt_ms,
+              "p99 < 5 ms", 5.0, FALSE);
+  add_result ("login_raw_total_ms", "1. raw: connect -> login_ok", "ms", raw_ms, NULL, 0, FALSE);
+  add_result ("login_raw_handshake_ms", "1. raw: WebSocket handshake", "ms", hs_ms, NULL, 0, FALSE);
+  add_result ("login_raw_server_ms", "1. raw: login sent -> login_ok (open socket)", "ms", srv_ms,
+              NULL, 0, FALSE);
+
+  raw_pool_free (raw);
+  if (idle_pool != NULL)
+    raw_pool_free (idle_pool);
+  lt_group_free (measured);
+  lt_group_free (idle);
+  server_free (s);
+}
+
+/* ---- part 2: user ADD fan-out ----------------------------------------------------------- */
+
+/* The 1,000 members are minimal WebSocket clients (blocking handshake, then epoll and a
+ * small frame parser) so that receiving costs the bench a few µs per message; libsoup
+ * clients on a GMainContext cost ~30 µs per message at this size (every main-loop
+ * iteration polls and checks every connection), which would be measured as fan-out. */
+
+typedef struct
+{
+  int fd;
+  guint8 *buf;
+  gsize len, cap;
+} EpConn;
+
+typedef struct
+{
+  int epfd;
+  GThread *thread;
+  FanState *fan;
+  gint stop;             /* atomic */
+  gint mark_gen;         /* atomic; the thread records its CPU time when it changes */
+  double cpu_at_mark[4];
+  guint64 messages;
+} EpThread;
+
+static gboolean
+write_all (int         fd,
+           const void *data,
+           gsize       len)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t w = write (fd, p, len);
+
+      if (w < 0 && errno == EINTR)
+        continue;
+      if (w <= 0)
+        return FALSE;
+      p += w;
+      len -= (gsize) w;
+    }
+  return TRUE;
+}
+
+/* A masked text frame (mask key 0: the payload goes as is). */
+static gboolean
+ws_send_text (int         fd,
+              const char *text)
+{
+  gsize len = strlen (text);
+  guint8 hdr[14];
+  gsize h = 0;
+  g_autofree guint8 *frame = NULL;
+
+  hdr[h++] = 0x81;
+  if (len < 126)
+    hdr[h++] = 0x80 | (guint8) len;
+  else if (len < 65536)
+    {
+      hdr[h++] = 0x80 | 126;
+      hdr[h++] = (guint8) (len >> 8);
+      hdr[h++] = (guint8) len;
+    }
+  else
+    return FALSE;
+  memset (hdr + h, 0, 4);
+  h += 4;
+  frame = g_malloc (h + len);
+  memcpy (frame, hdr, h);
+  memcpy (frame + h, text, len);
+  return write_all (fd, frame, h + len);
+}
+
+/* Parses whole server frames (unmasked) out of @c's buffer; calls @fn for each text
+ * payload. */
+static void
+ws_parse (EpConn   *c,
+          void    (*fn) (const char *payload, gsize len, gpointer data),
+          gpointer  data)
+{
+  gsize off = 0;
+
+  for (;;)
+    {
+      guint64 plen;
+      gsize h = 2;
+
+      if (c->len - off < 2)
+        break;
+      plen = c->buf[off + 1] & 0x7f;
+      if (plen == 126)
+        {
+          if (c->len - off < 4)
+            break;
+          plen = ((guint64) c->buf[off + 2] << 8) | c->buf[off + 3];
+          h = 4;
+        }
+      else if (plen == 127)
+        {
+          if (c->len - off < 10)
+            break;
+          plen = 0;
+          for (int i = 0; i < 8; i++)
+            plen = (plen << 8) | c->buf[off + 2 + i];
+          h = 10;
+        }
+      if (c->len - off < h + plen)
+        break;
+      if ((c->buf[off] & 0x0f) == 1)
+        fn ((const char *) c->buf + off + h, (gsize) plen, data);
+      off += h + (gsize) plen;
+    }
+  memmove (c->buf, c->buf + off, c->len - off);
+  c->len -= off;
+}
+
+/* Reads what is there (or blocks, for a blocking socket). Returns FALSE on EOF/error. */
+static gboolean
+ep_read (EpConn *c)
+{
+  ssize_t r;
+
+  if (c->cap - c->len < 65536)
+    {
+      c->cap = MAX (c->cap * 2, c->len + 65536);
+      c->buf = g_realloc (c->buf, c->cap);
+    }
+  r = read (c->fd, c->buf + c->len, c->cap - c->len);
+  if (r > 0)
+    {
+      c->len += (gsize) r;
+      return TRUE;
+    }
+  return r < 0 && (errno == EAGAIN || errno == EINTR);
+}
+
+typedef struct
+{
+  gboolean login_ok;
+  gboolean error;
+} LoginSeen;
+
+static void
+login_frame_cb (const char *payload,
+                gsize       len,
+                gpointer    data)
+{
+  LoginSeen *seen = data;
+
+  if (memmem (payload, len, "\"type\":\"login_ok\"", 17) != NULL)
+    seen->login_ok = TRUE;
+  else if (memmem (payload, len, "\"type\":\"error\"", 14) != NULL)
+    seen->error = TRUE;
+}
+
+/* Blocking: TCP connect, the HTTP upgrade, the login frame, and login_ok. Deadlines come
+ * from SO_RCVTIMEO/SO_SNDTIMEO. Returns the connection (non-blocking now), or NULL. */
+static EpConn *
+ep_login (guint16     port,
+          const char *json,
+          gint64     *t_sent,
+          gint64     *t_ok)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port) };
+  struct timeval tv = { .tv_sec = 5 };
+  g_autofree char *req = g_strdup_printf (
+    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", port);
+  EpConn *c = g_new0 (EpConn, 1);
+  LoginSeen seen = { FALSE, FALSE };
+  char resp[1024];
+  gsize got = 0;
+  int one = 1;
+
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  c->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  setsockopt (c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt (c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (connect (c->fd, (struct sockaddr *) &sa, sizeof sa) != 0 || !write_all (c->fd, req, strlen (req)))
+    goto fail;
+  /* the server says nothing after the 101 until it has our login */
+  while (got < sizeof resp - 1)
+    {
+      ssize_t r = read (c->fd, resp + got, sizeof resp - 1 - got);
+
+      if (r <= 0)
+        goto fail;
+      got += (gsize) r;
+      resp[got] = '\0';
+      if (strstr (resp, "\r\n\r\n") != NULL)
+        break;
+    }
+  if (strncmp (resp, "HTTP/1.1 101", 12) != 0)
+    goto fail;
+  *t_sent = now_us ();
+  if (!ws_send_text (c->fd, json))
+    goto fail;
+  while (!seen.login_ok && !seen.error)
+    {
+      if (!ep_read (c) || c->len == 0)
+        goto fail;
+      ws_parse (c, login_frame_cb, &seen);
+    }
+  *t_ok = now_us ();
+  if (seen.error)
+    goto fail;
+  g_unix_set_fd_nonblocking (c->fd, TRUE, NULL);
+  return c;
+
+fail:
+  close (c->fd);
+  g_free (c->buf);
+  g_free (c);
+  return NULL;
+}
+
+static void
+ep_conn_free (EpConn *c)
+{
+  close (c->fd);
+  g_free (c->buf);
+  g_free (c);
+}
+
+static void
+ep_frame_cb (const char *payload,
+             gsize       len,
+             gpointer    data)
+{
+  EpThread *t = data;
+
+  t->messages++;
+  fan_check (t->fan, payload, len, now_us ());
+}
+
+static gpointer
+ep_thread_main (gpointer data)
+{
+  EpThread *t = data;
+  struct epoll_event events[256];
+  int gen = 0;
+
+  while (!g_atomic_int_get (&t->stop))
+    {
+      int n = epoll_wait (t->epfd, events, G_N_ELEMENTS (events), 20);
+      int want = g_atomic_int_get (&t->mark_gen);
+
+      if (want != gen && want < (int) G_N_ELEMENTS (t->cpu_at_mark))
+        {
+          t->cpu_at_mark[want] = thread_cpu_seconds ();
+          gen = want;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          EpConn *c = events[i].data.ptr;
+
+          while (ep_read (c) && c->len > 0)
+            {
+              gsize before = c->len;
+
+              ws_parse (c, ep_frame_cb, t);
+              if (c->len == before && c->cap - c->len >= 65536)
+                break;
+              if (errno == EAGAIN)
+                break;
+            }
+          errno = 0;
+        }
+    }
+  return NULL;
+}
+
+static void
+ep_mark (EpThread *threads,
+         guint     n,
+         int       gen)
+{
+  for (guint i = 0; i < n; i++)
+    g_atomic_int_set (&threads[i].mark_gen, gen);
+  run_for (60);
+}
+
+static void
+bench_fanout (void)
+{
+  Server *s = server_start (0);
+  const guint n_members = 1000, n_joins = 50;
+  guint n_threads = CLAMP (fanout_threads, 1, 8);
+  EpThread threads[8];
+  GPtrArray *members = g_ptr_array_new ();
+  FanState fan = { 0 };
+  g_autoptr(GArray) from_sent = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) from_ok = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) spread = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) login_ok = g_array_new (FALSE, FALSE, sizeof (double));
+  double client_cpu = 0, server_cpu0, server_cpu;
+  guint64 messages = 0;
+  gint64 t0;
+
+  g_print ("\n[fanout] %u members (minimal epoll WebSocket clients on %u thread(s)) with "
+           "notify_users in one room, then %u joins one at a time\n", n_members, n_threads, n_joins);
+  fan.n_members = n_members;
+  fan.n_joins = n_joins;
+  fan.counts = g_new0 (gint, n_joins);
+  fan.first_rx = g_new0 (gint64, n_joins);
+  fan.last_rx = g_new0 (gint64, n_joins);
+  fan.notify = g_main_context_ref_thread_default ();
+
+  memset (threads, 0, sizeof threads);
+  for (guint t = 0; t < n_threads; t++)
+    {
+      threads[t].epfd = epoll_create1 (EPOLL_CLOEXEC);
+      threads[t].fan = &fan;
+      threads[t].thread = g_thread_new ("bench-fan", ep_thread_main, &threads[t]);
+    }
+
+  t0 = now_us ();
+  for (guint i = 0; i < n_members; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("fm%04u", i);
+      g_autofree char *json = login_json ("fan", user, TRUE);
+      gint64 ts, tk;
+      EpConn *c = ep_login (s->port, json, &ts, &tk);
+      struct epoll_event ev = { .events = EPOLLIN };
+
+      if (c == NULL)
+        {
+          g_printerr ("[fanout] member %u could not log in\n", i);
+          continue;
+        }
+      g_ptr_array_add (members, c);
+      ev.data.ptr = c;
+      epoll_ctl (threads[i % n_threads].epfd, EPOLL_CTL_ADD, c->fd, &ev);
+      if (now_us () - t0 > 60 * G_USEC_PER_SEC)
+        {
+          g_printerr ("[fanout] member ramp took over 60 s; stopping at %u\n", i + 1);
+          break;
+        }
+    }
+  g_print ("  %u members in the room after %.2f s\n", members->len, (now_us () - t0) / 1e6);
+  fan.n_members = members->len;
+  run_for (1000);
+
+  ep_mark (threads, n_threads, 1);
+  for (guint t = 0; t < n_threads; t++)
+    threads[t].messages = 0;
+  server_cpu0 = proc_cpu_seconds (s->pid);
+
+  for (guint k = 0; k < n_joins; k++)
+    {
+      g_autofree char *user = g_strdup_printf ("fj%03u", k);
+      g_autofree char *json = login_json ("fan", user, FALSE);
+      gint64 ts = 0, tk = 0;
+      EpConn *j = ep_login (s->port, json, &ts, &tk);
+      FanState *f = &fan;
+      double v;
+
+      if (j == NULL)
+        {
+          g_printerr ("[fanout] joiner %u could not log in\n", k);
+          continue;
+        }
+      {
+        gint64 deadline = now_us () + 5 * G_USEC_PER_SEC;
+
+        while ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members && now_us () < deadline)
+          g_usleep (200);
+      }
+      if ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members)
+        {
+          g_printerr ("[fanout] join %u: %d of %u members got the ADD\n", k,
+                      g_atomic_int_get (&f->counts[k]), f->n_members);
+          ep_conn_free (j);
+          continue;
+        }
+      v = (fan.last_rx[k] - ts) / 1000.0;
+      g_array_append_val (from_sent, v);
+      v = (fan.last_rx[k] - tk) / 1000.0;
+      g_array_append_val (from_ok, v);
+      v = (fan.first_rx[k] - ts) / 1000.0;
+      g_array_append_val (first, v);
+      v = (fan.last_rx[k] - fan.first_rx[k]) / 1000.0;
+      g_array_append_val (spread, v);
+      v = (tk - ts) / 1000.0;
+      g_array_append_val (login_ok, v);
+      /* leave again (a user DELETE to everyone) and let the room settle */
+      ws_send_text (j->fd, "{\"type\":\"logout\"}");
+      g_usleep (60000);
+      ep_conn_free (j);
+    }
+
+  server_cpu = proc_cpu_seconds (s->pid) - server_cpu0;
+  ep_mark (threads, n_threads, 2);
+  for (guint t = 0; t < n_threads; t++)
+    {
+      client_cpu += threads[t].cpu_at_mark[2] - threads[t].cpu_at_mark[1];
+      messages += threads[t].messages;
+    }
+  g_print ("  CPU per join (its ADD + its logout's DELETE to %u members): server %.2f ms, "
+           "member threads %.2f ms (%.2f us per message received, %" G_GUINT64_FORMAT " messages)\n",
+           fan.n_members, server_cpu * 1000 / n_joins, client_cpu * 1000 / n_joins,
+           messages ? client_cpu * 1e6 / messages : 0.0, messages);
+  extra_double ("fanout_server_cpu_ms_per_join", server_cpu * 1000 / n_joins);
+  extra_double ("fanout_client_cpu_ms_per_join", client_cpu * 1000 / n_joins);
+  extra_double ("fanout_client_cpu_us_per_message", messages ? client_cpu * 1e6 / messages : 0.0);
+  extra_int ("fanout_client_threads", n_threads);
+
+  add_result ("fanout_last_from_login_sent_ms", "2. login sent -> last of 1000 has ADD", "ms",
+              from_sent, "p99 < 10 ms", 10.0, FALSE);
+  add_result ("fanout_last_from_login_ok_ms", "2. login_ok at joiner -> last has ADD", "ms",
+              from_ok, NULL, 0, FALSE);
+  add_result ("fanout_first_from_login_sent_ms", "2. login sent -> first member has ADD", "ms",
+              first, NULL, 0, FALSE);
+  add_result ("fanout_first_to_last_ms", "2. first -> last member (spread)", "ms", spread, NULL,
+              0, FALSE);
+  add_result ("fanout_joiner_login_ok_ms", "2. joiner login sent -> its login_ok", "ms", login_ok,
+              NULL, 0, FALSE);
+
+  for (guint t = 0; t < n_threads; t++)
+    {
+      g_atomic_int_set (&threads[t].stop, 1);
+      g_thread_join (threads[t].thread);
+      close (threads[t].epfd);
+    }
+  for (guint i = 0; i < members->len; i++)
+    ep_conn_free (g_ptr_array_index (members, i));
+  g_ptr_array_unref (members);
+  server_free (s);
+  g_main_context_unref (fan.notify);
+  g_free (fan.counts);
+  g_free (fan.first_rx);
+  g_free (fan.last_rx);
+}
+
+/* ---- parts 4 and 5: silent cut, restore ----------------------------------------------- */
+
+typedef struct
+{
+  LtGroup *g;
+  TetherRoomState state;
+} StateWait;
+
+static gboolean
+all_in_state (gpointer data)
+{
+  StateWait *w = data;
+
+  for (guint i = 0; i < w->g->clients->len; i++)
+    if (((LtClient *) g_ptr_array_index (w->g->clients, i))->state != w->state)
+      return FALSE;
+  return TRUE;
+}
+
+static void
+bench_cut (void)
+{
+  Server *s = server_start (0);
+  const guint n = 20;
+  TetherFaultProxy *proxies[20];
+  gint64 t_cut[20], t_restore[20];
+  LtGroup *g;
+  StateWait sw;
+  g_autoptr(GArray) detect = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) restore = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_print ("\n[cut] %u libtether clients, each behind its own fault proxy; default "
+           "heartbeat interval and link timeout\n", n);
+  g = lt_group_new (s->url, n);
+  g->urls = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("cu%02u", i);
+
+      proxies[i] = tether_fault_proxy_new ("127.0.0.1", s->port);
+      g_ptr_array_add (g->urls, tether_fault_proxy_get_ws_url (proxies[i]));
+      lt_add (g, "cut", user, TRUE);
+    }
+  if (!lt_ramp (g, 15000))
+    g_printerr ("[cut] not all logged in\n");
+  /* steady state: a few heartbeats each */
+  run_for (3000);
+
+  for (guint i = 0; i < n; i++)
+    {
+      tether_fault_proxy_cut (proxies[i]);
+      t_cut[i] = now_us ();
+    }
+  sw.g = g;
+  sw.state = TETHER_ROOM_STATE_RECONNECTING;
+  if (!wait_until (all_in_state, &sw, 15000))
+    g_printerr ("[cut] not every client noticed the cut within 15 s\n");
+  for (guint i = 0; i < n; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+
+      if (c->state == TETHER_ROOM_STATE_RECONNECTING)
+        {
+          double v = (c->t_reconnecting - t_cut[i]) / 1000.0;
+          g_array_append_val (detect, v);
+        }
+    }
+
+  /* A link that stays down a while: attempts run into the cut (the proxy accepts and
+   * holds them) before it comes back. */
+  run_for (1000);
+  lt_mark (g);
+  for (guint i = 0; i < n; i++)
+    {
+      tether_fault_proxy_restore (proxies[i]);
+      t_restore[i] = now_us ();
+    }
+  sw.state = TETHER_ROOM_STATE_RECONNECTED;
+  if (!wait_until (all_in_state, &sw, 15000))
+    g_printerr ("[cut] not every client reconnected within 15 s of the restore\n");
+  for (guint i = 0; i < n; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+
+      if (c->reconnected_since_mark)
+        {
+          double v = (c->t_reconnected - t_restore[i]) / 1000.0;
+          g_array_append_val (restore, v);
+        }
+    }
+
+  add_result ("cut_detect_ms", "4. silent cut -> RECONNECTING", "ms", detect, "p99 < 3000 ms",
+              3000.0, FALSE);
+  add_result ("restore_reconnected_ms", "5. restore -> RECONNECTED", "ms", restore,
+              "p50 < 1000 ms", 1000.0, TRUE);
+
+  lt_group_free (g);
+  for (guint i = 0; i < n; i++)
+    g_object_unref (proxies[i]);
+  server_free (s);
+}
+
+/* ---- part 6: 2,000 clients and a server restart ---------------------------------------- */
+
+static gboolean
+all_reconnected (gpointer data)
+{
+  LtGroup *g = data;
+
+  return g->n_reconnected_mark >= g->clients->len;
+}
+
+static void
+storm_round (LtGroup    *g,
+             Server    **s,
+             gboolean    graceful,
+             const char *key)
+{
+  guint16 port = (*s)->port;
+  guint n = g->clients->len;
+  gint64 t_stop, t_exited, t_listening, t_last;
+  guint failed0 = g->n_login_failed + g->n_reconnect_failed + g->n_kicked + g->n_rate_limited;
+  g_autoptr(GArray) bins = NULL;
+  guint peak = 0, peak_bin = 0, n_bins;
+  g_autoptr(GArray) rel = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) all_time = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *label = NULL;
+  g_autofree char *k = NULL;
+  double attempts_sum = 0;
+  guint attempts_max = 0, errors;
+  gint64 overflows0, drops0, overflows, drops;
+
+  lt_mark (g);
+  overflows0 = tcpext_counter ("ListenOverflows");
+  drops0 = tcpext_counter ("ListenDrops");
+  t_stop = now_us ();
+  if (graceful)
+    tether_test_process_terminate ((*s)->proc);
+  else
+    tether_test_process_kill ((*s)->proc);
+  if (!tether_test_process_wait ((*s)->proc, 10000))
+    g_printerr ("[storm] the server did not exit\n");
+  t_exited = now_us ();
+  tether_test_process_free ((*s)->proc);
+  g_free ((*s)->url);
+  g_free (*s);
+  *s = server_start (port);
+  t_listening = now_us ();
+
+  if (!wait_until (all_reconnected, g, 30000))
+    {
+      guint by_state[9] = { 0 };
+
+      for (guint i = 0; i < n; i++)
+        by_state[MIN (((LtClient *) g_ptr_array_index (g->clients, i))->state, 8)]++;
+      g_printerr ("[storm] only %u of %u reconnected within 30 s; states now:", g->n_reconnected_mark, n);
+      for (guint i = 0; i < 9; i++)
+        g_printerr (" %s=%u", tether_room_state_to_string (i), by_state[i]);
+      g_printerr ("\n");
+    }
+  t_last = g->reconnected_at->len > 0 ? g_array_index (g->reconnected_at, gint64, g->reconnected_at->len - 1) : t_listening;
+
+  n_bins = (guint) ((t_last - t_listening) / 100000) + 1;
+  bins = g_array_sized_new (FALSE, TRUE, sizeof (guint), n_bins);
+  g_array_set_size (bins, n_bins);
+  for (guint i = 0; i < g->reconnected_at->len; i++)
+    {
+      gint64 t = g_array_index (g->reconnected_at, gint64, i);
+      guint b = t > t_listening ? (guint) ((t - t_listening) / 100000) : 0;
+      double v = (t - t_listening) / 1000.0;
+      double v2 = (t - t_stop) / 1000.0;
+
+      if (b < n_bins)
+        g_array_index (bins, guint, b)++;
+      g_array_append_val (rel, v);
+      g_array_append_val (all_time, v2);
+    }
+  for (guint b = 0; b < n_bins; b++)
+    if (g_array_index (bins, guint, b) > peak)
+      {
+        peak = g_array_index (bins, guint, b);
+        peak_bin = b;
+      }
+  for (guint i = 0; i < n; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+      TetherReconnectReport *r = c->room ? tether_room_get_last_report (c->room) : NULL;
+      guint a = r ? (guint) tether_reconnect_report_get_attempts (r) : 0;
+
+      attempts_sum += a;
+      attempts_max = MAX (attempts_max, a);
+    }
+  errors = g->n_login_failed + g->n_reconnect_failed + g->n_kicked + g->n_rate_limited - failed0;
+  overflows = tcpext_counter ("ListenOverflows") - overflows0;
+  drops = tcpext_counter ("ListenDrops") - drops0;
+
+  g_print ("  %s: server gone after %.0f ms, listening again %.0f ms after the signal; "
+           "%u/%u RECONNECTED, last %.0f ms after the restart (%.0f ms after the signal)\n",
+           graceful ? "SIGTERM" : "kill -9", (t_exited - t_stop) / 1000.0,
+           (t_listening - t_stop) / 1000.0, g->n_reconnected_mark, n,
+           (t_last - t_listening) / 1000.0, (t_last - t_stop) / 1000.0);
+  g_print ("     peak %u RECONNECTED per 100 ms (bin %u), attempts per client mean %.2f max %u, "
+           "errors %u\n", peak, peak_bin, attempts_sum / n, attempts_max, errors);
+  g_print ("     kernel (system-wide) TcpExt ListenOverflows +%" G_GINT64_FORMAT ", ListenDrops +%"
+           G_GINT64_FORMAT " during this round (listen backlog full: SYN or ACK dropped, "
+           "client retransmits after 1 s, 2 s, ...)\n", overflows, drops);
+  g_print ("     RECONNECTED per 100 ms since the restart:");
+  for (guint b = 0; b < n_bins && b < 60; b++)
+    g_print (" %u", g_array_index (bins, guint, b));
+  g_print ("%s\n", n_bins > 60 ? " ..." : "");
+
+  k = g_strdup_printf ("%s_all_reconnected_after_signal_ms", key);
+  extra_double (k, (t_last - t_stop) / 1000.0);
+  g_free (k);
+  k = g_strdup_printf ("%s_all_reconnected_after_restart_ms", key);
+  extra_double (k, (t_last - t_listening) / 1000.0);
+  g_free (k);
+  k = g_strdup_printf ("%s_restart_gap_ms", key);
+  extra_double (k, (t_listening - t_stop) / 1000.0);
+  g_free (k);
+  k = g_strdup_printf ("%s_peak_per_100ms", key);
+  extra_int (k, peak);
+  g_free (k);
+  k = g_strdup_printf ("%s_errors", key);
+  extra_int (k, errors);
+  g_free (k);
+  k = g_strdup_printf ("%s_reconnected", key);
+  extra_int (k, g->n_reconnected_mark);
+  g_free (k);
+  k = g_strdup_printf ("%s_listen_overflows", key);
+  extra_int (k, overflows);
+  g_free (k);
+  k = g_strdup_printf ("%s_attempts_mean", key);
+  extra_double (k, attempts_sum / n);
+  g_free (k);
+
+  k = g_strdup_printf ("%s_reconnected_after_restart_ms", key);
+  label = g_strdup_printf ("6%s. restart (%s) -> RECONNECTED, per client", graceful ? "b" : "a",
+                           graceful ? "SIGTERM" : "kill -9");
+  add_result (k, label, "ms", rel, NULL, 0, FALSE);
+}
+
+static void
+bench_storm (void)
+{
+  Server *s = server_start (0);
+  const guint n = 2000;
+  LtGroup *g;
+  gint64 t0;
+
+  g_print ("\n[storm] %u libtether clients (rooms of %d, notify_users), server restarted "
+           "on the same port\n", n, ROOM_SIZE);
+  g = lt_group_new (s->url, 100);
+  /* One TetherEngine (one SoupSession) per 20 clients: 2,000 connects queued on one
+   * SoupSession at once make libsoup's queue processing quadratic (see docs). */
+  g->clients_per_engine = storm_per_engine;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("storm-%03u", i / ROOM_SIZE);
+      g_autofree char *user = g_strdup_printf ("su%04u", i);
+
+      lt_add (g, room, user, TRUE);
+    }
+  t0 = now_us ();
+  if (!lt_ramp (g, 60000))
+    g_printerr ("[storm] ramp incomplete: %u logged in, %u failed\n", g->n_logined,
+                g->n_login_failed);
+  g_print ("  %u logged in in %.2f s\n", g->n_logined, (now_us () - t0) / 1e6);
+  run_for (2000);
+
+  storm_round (g, &s, FALSE, "storm_kill");
+  run_for (2000);
+  storm_round (g, &s, TRUE, "storm_term");
+  run_for (500);
+
+  lt_group_free (g);
+  server_free (s);
+}
+
+/* ---- main ------------------------------------------------------------------------------ */
+
+/* SIGALRM (a part hung), or a crash or ^C: take the server down with us. */
+static void
+watchdog (int sig)
+{
+  static const char msg[] = "bench-room: watchdog or fatal signal; stopping the server\n";
+
+  if (watchdog_pid > 0)
+    kill (watchdog_pid, SIGKILL);
+  if (write (2, msg, sizeof msg - 1) < 0)
+    _exit (3);
+  _exit (3);
+}
+
+static void
+raise_nofile (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+        g_printerr ("setrlimit: %s\n", g_strerror (errno));
+    }
+  getrlimit (RLIMIT_NOFILE, &rl);
+  g_print ("RLIMIT_NOFILE %lu (inherited by the server process)\n", (unsigned long) rl.rlim_cur);
+  if (rl.rlim_cur < 4200)
+    g_printerr ("warning: RLIMIT_NOFILE below 4200; the storm part needs ~2,000 sockets a side\n");
+}
+
+static char *
+cpu_model (void)
+{
+  g_autofree char *text = NULL;
+  const char *p;
+
+  if (!g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL)
+      || (p = strstr (text, "model name")) == NULL || (p = strchr (p, ':')) == NULL)
+    return g_strdup ("unknown");
+  p++;
+  while (*p == ' ')
+    p++;
+  return g_strndup (p, strcspn (p, "\n"));
+}
+
+static void
+print_table (void)
+{
+  g_print ("\n%-48s %6s %10s %10s %10s  %-14s %s\n", "figure", "n", "p50", "p99", "max",
+           "target", "result");
+  for (guint i = 0; i < results->len; i++)
+    {
+      Result *r = g_ptr_array_index (results, i);
+
+      g_print ("%-48s %6u %10.3f %10.3f %10.3f  %-14s %s\n", r->label, r->n, r->p50, r->p99,
+               r->max, r->target ? r->target : "-",
+               r->pass < 0 ? "" : r->pass ? "PASS" : "FAIL");
+    }
+  g_print ("(units: ms, except memory in KiB per session)\n");
+}
+
+static void
+print_json (const char *parts)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonGenerator) gen = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonNode) extra = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *model = cpu_model ();
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autofree char *date = g_date_time_format_iso8601 (now);
+  struct utsname un;
+
+  uname (&un);
+  json_builder_end_object (extra_json);
+  extra = json_builder_get_root (extra_json);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "bench");
+  json_builder_add_string_value (b, "room");
+  json_builder_set_member_name (b, "date");
+  json_builder_add_string_value (b, date);
+  json_builder_set_member_name (b, "parts");
+  json_builder_add_string_value (b, parts);
+  json_builder_set_member_name (b, "nproc");
+  json_builder_add_int_value (b, sysconf (_SC_NPROCESSORS_ONLN));
+  json_builder_set_member_name (b, "cpu");
+  json_builder_add_string_value (b, model);
+  json_builder_set_member_name (b, "kernel");
+  json_builder_add_string_value (b, un.release);
+  json_builder_set_member_name (b, "results");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < results->len; i++)
+    {
+      Result *r = g_ptr_array_index (results, i);
+
+      json_builder_set_member_name (b, r->key);
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "n");
+      json_builder_add_int_value (b, r->n);
+      json_builder_set_member_name (b, "p50");
+      json_builder_add_double_value (b, round (r->p50 * 1000) / 1000);
+      json_builder_set_member_name (b, "p99");
+      json_builder_add_double_value (b, round (r->p99 * 1000) / 1000);
+      json_builder_set_member_name (b, "max");
+      json_builder_add_double_value (b, round (r->max * 1000) / 1000);
+      json_builder_set_member_name (b, "unit");
+      json_builder_add_string_value (b, r->unit);
+      if (r->target != NULL)
+        {
+          json_builder_set_member_name (b, "target");
+          json_builder_add_string_value (b, r->target);
+          json_builder_set_member_name (b, "pass");
+          json_builder_add_boolean_value (b, r->pass == 1);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "extra");
+  json_builder_add_value (b, g_steal_pointer (&extra));
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  g_print ("BENCH_JSON %s\n", text);
+}
+
+static void
+result_free (gpointer data)
+{
+  Result *r = data;
+
+  g_free (r->key);
+  g_free (r->label);
+  g_free (r->unit);
+  g_free (r->target);
+  g_free (r);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const char * const all[] = { "memory", "login", "fanout", "cut", "storm", NULL };
+  g_autofree char *server_opt = NULL;
+  int threads_opt = 0;
+  GOptionEntry entries[] = {
+    { "server", 0, 0, G_OPTION_ARG_FILENAME, &server_opt, "The tether-server program", "PATH" },
+    { "login-idle", 0, 0, G_OPTION_ARG_INT, &login_idle, "Idle sessions during the login part (1000)", "N" },
+    { "idle-raw", 0, 0, G_OPTION_ARG_NONE, &idle_raw, "Idle sessions of the login part as raw WebSockets without heartbeats", NULL },
+    { "storm-per-engine", 0, 0, G_OPTION_ARG_INT, &storm_per_engine, "Clients per TetherEngine in the storm part (20)", "N" },
+    { "fanout-threads", 0, 0, G_OPTION_ARG_INT, &threads_opt, "Member threads for the fan-out part (2)", "N" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) octx = g_option_context_new ("[memory|login|fanout|cut|restore|restart|storm|all]... — room service benchmarks");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  g_autofree char *parts_text = NULL;
+  gint64 t_start = now_us ();
+  struct sigaction sa = { 0 };
+
+  g_option_context_add_main_entries (octx, entries, NULL);
+  if (!g_option_context_parse (octx, &argc, &argv, &error))
+    {
+      g_printerr ("bench-room: %s\n", error->message);
+      return 2;
+    }
+  if (threads_opt > 0)
+    fanout_threads = (guint) threads_opt;
+  server_program = g_strdup (server_opt ? server_opt
+                             : g_getenv ("TETHER_SERVER") ? g_getenv ("TETHER_SERVER")
+                             : TETHER_SERVER_PATH);
+  if (!g_file_test (server_program, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_printerr ("bench-room: %s is not an executable; build it or pass --server\n", server_program);
+      return 2;
+    }
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *p = argv[i];
+
+      if (g_str_equal (p, "all"))
+        {
+          for (guint j = 0; all[j] != NULL; j++)
+            g_ptr_array_add (parts, (gpointer) all[j]);
+          continue;
+        }
+      if (g_str_equal (p, "restore"))
+        p = "cut";
+      if (g_str_equal (p, "restart"))
+        p = "storm";
+      if (!g_strv_contains (all, p))
+        {
+          g_printerr ("bench-room: unknown part “%s” (memory login fanout cut storm)\n", argv[i]);
+          return 2;
+        }
+      g_ptr_array_add (parts, (gpointer) g_intern_string (p));
+    }
+  if (parts->len == 0)
+    for (guint j = 0; all[j] != NULL; j++)
+      g_ptr_array_add (parts, (gpointer) all[j]);
+  g_ptr_array_add (parts, NULL);
+  parts_text = g_strjoinv (" ", (char **) parts->pdata);
+
+  /* Quiet: the server's and libtether's info logs are not part of the figures. */
+  g_unsetenv ("G_MESSAGES_DEBUG");
+  g_log_writer_default_set_use_stderr (TRUE);
+  signal (SIGPIPE, SIG_IGN);
+  sa.sa_handler = watchdog;
+  sigaction (SIGALRM, &sa, NULL);
+  sigaction (SIGSEGV, &sa, NULL);
+  sigaction (SIGABRT, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  g_print ("bench-room pid %d\n", (int) getpid ());
+  alarm (WATCHDOG_SECONDS);
+
+  results = g_ptr_array_new_with_free_func (result_free);
+  extra_json = json_builder_new ();
+  json_builder_begin_object (extra_json);
+
+  {
+    g_autofree char *model = cpu_model ();
+    g_print ("bench-room: parts: %s; server %s; %ld CPUs (%s)\n", parts_text, server_program,
+             sysconf (_SC_NPROCESSORS_ONLN), model);
+  }
+  raise_nofile ();
+  extra_loadavg ("loadavg_start");
+
+  for (guint i = 0; i + 1 < parts->len; i++)
+    {
+      const char *p = g_ptr_array_index (parts, i);
+
+      if (g_str_equal (p, "memory"))
+        bench_memory ();
+      else if (g_str_equal (p, "login"))
+        bench_login ();
+      else if (g_str_equal (p, "fanout"))
+        bench_fanout ();
+      else if (g_str_equal (p, "cut"))
+        bench_cut ();
+      else if (g_str_equal (p, "storm"))
+        bench_storm ();
+    }
+
+  extra_loadavg ("loadavg_end");
+  extra_double ("wall_seconds", (now_us () - t_start) / 1e6);
+  print_table ();
+  print_json (parts_text);
+  alarm (0);
+
+  g_object_unref (extra_json);
+  g_ptr_array_unref (results);
+  g_free (server_program);
+  return 0;
+}

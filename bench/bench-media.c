@@ -1,0 +1,2087 @@
+/* bench-media.c: figures for the media path — time to first frame (GOP cache on/off,
+ * srt-live-transmit), stream ADD → first frame on an autoplaying viewer, end-to-end
+ * latency read from the pixels, node CPU and memory per player, failover gap
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Usage: bench-media [--trials N] [--add-trials N] [--failovers N] [PART...]
+ *   PART: ttff add e2e load failover (default: all)
+ *
+ * Prints a table and, last, one line of JSON ("bench-media-json: {...}").
+ *
+ * Who runs where:
+ *   ttff      a TetherRelay in this process (GOP cache on, and one with gop-cache-bytes=0),
+ *             and srt-live-transmit as a child process; a publisher pipeline (x264 →
+ *             mpegtsmux → libsrt through the same link code as TetherPublisher) and, per
+ *             trial, a fresh player pipeline (libsrt link → appsrc → tsdemux → h264parse →
+ *             decoder, as TetherPlayer builds it) in this process.
+ *   add, e2e  a room service (TetherServer in a thread) and a TetherRelay in this process;
+ *             TetherPublisher (add) or the stamping publisher pipeline (e2e) and
+ *             TetherAutoplay / TetherPlayer in this process.
+ *   load      the node is the tether-server program (--media-only), a separate process;
+ *             the publisher and up to 100 raw libsrt callers (no decoding, one thread,
+ *             non-blocking sockets, one srt_epoll polled with timeout 0) in this process.
+ *   failover  two --media-only node processes announced to one room service (in this
+ *             process); the publisher is a `tether-cli publish` process; the player a
+ *             TetherPlayer in this process. The node the stream is on gets SIGKILL.
+ *
+ * Everything waits with a deadline; a watchdog ends the run (and the children) if a part
+ * hangs anyway.
+ *
+ * Diagnostics (environment): BENCH_MEDIA_TRACE=1 prints every e2e frame's latency and the
+ * publisher's capture → encoder/parser delay; BENCH_MEDIA_NOSYNC=1 reads the e2e stamps
+ * with sync=false (the latency up to the decoder, without the sink's wait).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <syslog.h>
+#include <sys/utsname.h>
+
+#include <gio/gio.h>
+#include <gst/gst.h>
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/video/video.h>
+#include <json-glib/json-glib.h>
+#include <srt/srt.h>
+
+#include "tether.h"
+#include "tether-relay.h"
+#include "tether-media-private.h"
+#include "tether-test-process.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+
+#define LATENCY_MS 120
+#define WIDTH 640
+#define HEIGHT 360
+#define FPS 30
+#define GOP_FRAMES 30            /* key-int-max: a 1 s GOP at 30 fps */
+#define TRIAL_TIMEOUT_MS 5000
+#define WATCHDOG_SECONDS 420
+#define LOAD_BITRATE_KBPS 2400   /* encoder rate; with TS overhead about 2.5 Mbit/s on the wire */
+#define LOAD_WINDOW_S 10
+#define STAMP_BLOCK 16           /* the e2e time stamp: 32 blocks of 16×16 pixels, twice */
+
+static gint n_trials = 30;
+static gint n_add_trials = 20;
+static gint n_failovers = 3;
+static const char *server_program = TETHER_SERVER_PATH;
+static const char *cli_program = TETHER_CLI_PATH;
+
+static gint64
+now_us (void)
+{
+  return g_get_monotonic_time ();
+}
+
+static gboolean
+wait_tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates the default main context until @expr holds or @ms pass; the value of @expr. */
+#define WAIT_FOR(expr, ms)                                                  \
+  ({                                                                        \
+    gint64 _end = now_us () + (gint64) (ms) * 1000;                         \
+    guint _tick = g_timeout_add (5, wait_tick_cb, NULL);                    \
+    gboolean _ok;                                                           \
+    while (!(_ok = !!(expr)) && now_us () < _end)                           \
+      g_main_context_iteration (NULL, TRUE);                                \
+    g_source_remove (_tick);                                                \
+    _ok;                                                                    \
+  })
+
+static void
+sleep_ms (guint ms)
+{
+  WAIT_FOR (FALSE, ms);
+}
+
+/* ---- children and the watchdog ---------------------------------------------------- */
+
+#define MAX_CHILDREN 16
+static volatile pid_t children[MAX_CHILDREN];
+
+static void
+child_register (const char *identifier)
+{
+  pid_t pid = (pid_t) g_ascii_strtoll (identifier, NULL, 10);
+
+  for (guint i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] == 0)
+      {
+        children[i] = pid;
+        return;
+      }
+}
+
+static void
+child_forget (const char *identifier)
+{
+  pid_t pid = (pid_t) g_ascii_strtoll (identifier, NULL, 10);
+
+  for (guint i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] == pid)
+      children[i] = 0;
+}
+
+static gpointer
+watchdog_thread (gpointer data)
+{
+  g_usleep ((gulong) WATCHDOG_SECONDS * G_USEC_PER_SEC);
+  fprintf (stderr, "bench-media: watchdog: still running after %d s, giving up\n",
+           WATCHDOG_SECONDS);
+  for (guint i = 0; i < MAX_CHILDREN; i++)
+    if (children[i] > 0)
+      kill (children[i], SIGKILL);
+  _exit (3);
+  return NULL;
+}
+
+/* ---- results ---------------------------------------------------------------------- */
+
+typedef struct
+{
+  char *key;
+  char *label;
+  char *unit;
+  guint n;
+  guint failed;
+  double p50, p90, p99, max;
+  char *target;      /* text, or NULL */
+  int pass;          /* 1 pass, 0 fail, -1 no target */
+} Row;
+
+static GPtrArray *rows;
+static GString *extra;      /* "key":value, pairs of the JSON "extra" object */
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Nearest-rank percentile; sorts @values. */
+static double
+percentile (GArray *values,
+            double  p)
+{
+  guint rank;
+
+  if (values->len == 0)
+    return NAN;
+  g_array_sort (values, compare_doubles);
+  rank = (guint) ceil (p / 100.0 * values->len);
+  rank = CLAMP (rank, 1, values->len);
+  return g_array_index (values, double, rank - 1);
+}
+
+static Row *
+add_row (const char *key,
+         const char *label,
+         const char *unit,
+         GArray     *values,
+         guint       failed,
+         double      target_p50,      /* median must be below it; NAN = no target */
+         const char *target_text)
+{
+  Row *r = g_new0 (Row, 1);
+
+  r->key = g_strdup (key);
+  r->label = g_strdup (label);
+  r->unit = g_strdup (unit);
+  r->n = values->len;
+  r->failed = failed;
+  r->p50 = percentile (values, 50);
+  r->p90 = percentile (values, 90);
+  r->p99 = percentile (values, 99);
+  r->max = values->len ? g_array_index (values, double, values->len - 1) : NAN;
+  r->target = target_text ? g_strdup (target_text) : NULL;
+  r->pass = isnan (target_p50) ? -1 : (values->len > 0 && r->p50 < target_p50 && failed == 0);
+  g_ptr_array_add (rows, r);
+  g_print ("  -> %-46s n=%-3u fail=%-2u p50=%8.1f p90=%8.1f p99=%8.1f max=%8.1f %s%s%s%s%s\n",
+           label, r->n, failed, r->p50, r->p90, r->p99, r->max, unit,
+           r->pass == 1 ? "  PASS" : r->pass == 0 ? "  FAIL" : "",
+           target_text ? " (target " : "", target_text ? target_text : "",
+           target_text ? ")" : "");
+  return r;
+}
+
+/* A single figure (no distribution). */
+static void
+add_value (const char *key,
+           const char *label,
+           const char *unit,
+           double      value,
+           double      target_below,
+           const char *target_text)
+{
+  g_autoptr(GArray) v = g_array_new (FALSE, FALSE, sizeof (double));
+
+  g_array_append_val (v, value);
+  add_row (key, label, unit, v, 0, target_below, target_text);
+}
+
+/* A JSON number with up to 3 decimals (json-glib prints 17 digits); null for NaN. */
+static void
+append_number (GString *s,
+               double   value)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  if (isnan (value) || isinf (value))
+    g_string_append (s, "null");
+  else
+    g_string_append (s, g_ascii_formatd (buf, sizeof buf, "%.10g", round (value * 1000) / 1000));
+}
+
+static void
+extra_double (const char *key,
+              double      value)
+{
+  g_string_append_printf (extra, "%s\"%s\":", extra->len ? "," : "", key);
+  append_number (extra, value);
+}
+
+static void
+extra_string (const char *key,
+              const char *value)
+{
+  g_autofree char *escaped = g_strescape (value, NULL);
+
+  g_string_append_printf (extra, "%s\"%s\":\"%s\"", extra->len ? "," : "", key, escaped);
+}
+
+static void
+print_summary (const char *parts)
+{
+  g_autoptr(GString) json = g_string_new (NULL);
+
+  g_print ("\n%-46s %4s %4s %9s %9s %9s %9s  %-6s %s\n", "figure", "n", "fail", "p50", "p90",
+           "p99", "max", "unit", "target");
+  for (guint i = 0; i < rows->len; i++)
+    {
+      Row *r = rows->pdata[i];
+
+      g_print ("%-46s %4u %4u %9.1f %9.1f %9.1f %9.1f  %-6s %s%s\n", r->label, r->n, r->failed,
+               r->p50, r->p90, r->p99, r->max, r->unit,
+               r->target ? r->target : "",
+               r->pass == 1 ? "  PASS" : r->pass == 0 ? "  FAIL" : "");
+    }
+
+  g_string_append_printf (json, "{\"bench\":\"media\",\"parts\":\"%s\",\"results\":{", parts);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      Row *r = rows->pdata[i];
+
+      g_string_append_printf (json, "%s\"%s\":{\"n\":%u,\"failed\":%u", i ? "," : "", r->key,
+                              r->n, r->failed);
+#define NUM(name, v) g_string_append (json, ",\"" name "\":"); append_number (json, v)
+      NUM ("p50", r->p50);
+      NUM ("p90", r->p90);
+      NUM ("p99", r->p99);
+      NUM ("max", r->max);
+#undef NUM
+      g_string_append_printf (json, ",\"unit\":\"%s\"", r->unit);
+      if (r->target)
+        g_string_append_printf (json, ",\"target\":\"%s\",\"pass\":%s", r->target,
+                                r->pass == 1 ? "true" : "false");
+      g_string_append (json, "}");
+    }
+  g_string_append_printf (json, "},\"extra\":{%s}}", extra->str);
+  g_print ("\nbench-media-json: %s\n", json->str);
+}
+
+/* ---- /proc ------------------------------------------------------------------------ */
+
+/* utime + stime of @pid in seconds; NAN if unreadable. */
+static double
+proc_cpu_seconds (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+  g_autofree char *text = NULL;
+  const char *p;
+  unsigned long utime = 0, stime = 0;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strrchr (text, ')')) == NULL)
+    return NAN;
+  /* after "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+   * cmajflt utime stime */
+  if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+    return NAN;
+  return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
+}
+
+/* VmRSS of @pid in KiB; -1 if unreadable. */
+static gint64
+proc_rss_kib (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
+  g_autofree char *text = NULL;
+  const char *p;
+
+  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strstr (text, "VmRSS:")) == NULL)
+    return -1;
+  return g_ascii_strtoll (p + 6, NULL, 10);
+}
+
+/* A UDP port that was free a moment ago. */
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GSocket) sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                          G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) addr = g_inet_socket_address_new (lo, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  if (sock == NULL || !g_socket_bind (sock, addr, FALSE, NULL)
+      || (bound = g_socket_get_local_address (sock, NULL)) == NULL)
+    g_error ("cannot find a free UDP port");
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static char *
+publish_streamid (const char *stream,
+                  const char *user)
+{
+  g_autofree char *token = tether_test_token (user, NULL, 3600);
+
+  return tether_srt_stream_id_new (stream, "publish", token);
+}
+
+static char *
+play_streamid (const char *stream,
+               const char *user)
+{
+  g_autofree char *token = tether_test_token_full (user, NULL, TETHER_PRIVILEGE_LOGIN, NULL, 3600);
+
+  return tether_srt_stream_id_new (stream, "request", token);
+}
+
+/* ---- the bench publisher: x264 → mpegtsmux → the TetherPublisher link code --------- */
+
+typedef struct
+{
+  GstElement *pipeline;
+  GMutex lock;
+  TetherSrtLink *link;     /* under lock */
+  guint generation;
+  GstVideoInfo info;
+  gint errors;
+  GMutex trace_lock;
+  GHashTable *stamped;     /* PTS → capture µs, BENCH_MEDIA_TRACE only */
+} BenchPub;
+
+static GstBusSyncReply
+pub_bus_sync (GstBus     *bus,
+              GstMessage *message,
+              gpointer    data)
+{
+  BenchPub *pub = data;
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr(GError) error = NULL;
+
+      gst_message_parse_error (message, &error, NULL);
+      g_printerr ("publisher pipeline error: %s\n", error->message);
+      g_atomic_int_inc (&pub->errors);
+    }
+  return GST_BUS_DROP;   /* nobody watches this bus; keep it from growing */
+}
+
+static GstFlowReturn
+pub_new_sample (GstAppSink *sink,
+                gpointer    data)
+{
+  BenchPub *pub = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  TetherSrtLink *link = NULL;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  g_mutex_lock (&pub->lock);
+  if (pub->link != NULL)
+    link = tether_srt_link_ref (pub->link);
+  g_mutex_unlock (&pub->lock);
+  if (link != NULL)
+    {
+      GstBufferList *list = gst_sample_get_buffer_list (sample);
+
+      if (list != NULL)
+        for (guint i = 0; i < gst_buffer_list_length (list); i++)
+          tether_srt_link_send (link, gst_buffer_list_get (list, i));
+      else
+        tether_srt_link_send (link, gst_sample_get_buffer (sample));
+      tether_srt_link_unref (link);
+    }
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+/* Writes the capture time (monotonic ms, 32 bits) into the luma plane: row 0 of 16×16
+ * blocks holds the bits (white = 1), row 1 their complement, so that a damaged read
+ * is recognised. Runs on the source's streaming thread, right after the live source
+ * released the frame at its capture time. */
+static GstPadProbeReturn
+stamp_probe (GstPad          *pad,
+             GstPadProbeInfo *info,
+             gpointer         data)
+{
+  BenchPub *pub = data;
+  GstBuffer *buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
+  guint32 stamp = (guint32) (now_us () / 1000);
+  GstVideoFrame frame;
+
+  GST_PAD_PROBE_INFO_DATA (info) = buffer;
+  if (pub->stamped != NULL)
+    {
+      g_mutex_lock (&pub->trace_lock);
+      /* keyed by frame number: the encoder re-times its output on the frame grid */
+      g_hash_table_insert (pub->stamped,
+                           GSIZE_TO_POINTER ((gsize) (GST_BUFFER_PTS (buffer) * FPS / GST_SECOND) + 1),
+                           GSIZE_TO_POINTER ((gsize) now_us ()));
+      g_mutex_unlock (&pub->trace_lock);
+    }
+  if (!gst_video_frame_map (&frame, &pub->info, buffer, GST_MAP_WRITE))
+    return GST_PAD_PROBE_OK;
+  {
+    guint8 *y = GST_VIDEO_FRAME_PLANE_DATA (&frame, 0);
+    int stride = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+
+    for (guint bit = 0; bit < 32; bit++)
+      {
+        gboolean one = (stamp >> (31 - bit)) & 1;
+
+        for (guint row = 0; row < 2 * STAMP_BLOCK; row++)
+          {
+            gboolean white = row < STAMP_BLOCK ? one : !one;
+
+            memset (y + row * stride + bit * STAMP_BLOCK, white ? 235 : 16, STAMP_BLOCK);
+          }
+      }
+  }
+  gst_video_frame_unmap (&frame);
+  return GST_PAD_PROBE_OK;
+}
+
+/* BENCH_MEDIA_TRACE: capture → this pad, by PTS. */
+static GstPadProbeReturn
+trace_probe (GstPad          *pad,
+             GstPadProbeInfo *info,
+             gpointer         data)
+{
+  BenchPub *pub = data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  gpointer t;
+
+  g_mutex_lock (&pub->trace_lock);
+  /* x264enc shifts its output by 1000 hours (to keep DTS positive) */
+  t = g_hash_table_lookup (pub->stamped,
+                           GSIZE_TO_POINTER ((gsize) (((GST_BUFFER_PTS (buffer) % (1000 * 3600 * GST_SECOND))
+                                                        * FPS + GST_SECOND / 2) / GST_SECOND) + 1));
+  g_mutex_unlock (&pub->trace_lock);
+  if (t != NULL)
+    g_printerr ("trace %s: %.1f ms after capture\n", GST_OBJECT_NAME (GST_PAD_PARENT (pad)),
+                (now_us () - (gint64) GPOINTER_TO_SIZE (t)) / 1000.0);
+  else
+    g_printerr ("trace %s: pts %" GST_TIME_FORMAT " unknown\n", GST_OBJECT_NAME (GST_PAD_PARENT (pad)),
+                GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
+  return GST_PAD_PROBE_OK;
+}
+
+static BenchPub *
+bench_pub_new (const char *pattern,
+               guint       bitrate_kbps,
+               gboolean    stamp)
+{
+  BenchPub *pub = g_new0 (BenchPub, 1);
+  GstAppSinkCallbacks callbacks = { .new_sample = pub_new_sample };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GstElement) sink = NULL;
+  g_autoptr(GstBus) bus = NULL;
+  /* As TetherPublisher builds it (tether-publisher.c, describe_pipeline), video only. */
+  g_autofree char *desc = g_strdup_printf (
+    "videotestsrc is-live=true pattern=%s "
+    "! video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1 ! identity name=stamp "
+    "! queue max-size-buffers=2 leaky=downstream "
+    "! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=%u bitrate=%u "
+    "! video/x-h264,profile=constrained-baseline ! h264parse name=parse config-interval=-1 "
+    "! mpegtsmux alignment=7 "
+    "! appsink name=sink sync=false async=false enable-last-sample=false",
+    pattern, WIDTH, HEIGHT, FPS, GOP_FRAMES, bitrate_kbps);
+
+  g_mutex_init (&pub->lock);
+  gst_video_info_set_format (&pub->info, GST_VIDEO_FORMAT_I420, WIDTH, HEIGHT);
+  pub->pipeline = gst_parse_launch (desc, &error);
+  if (pub->pipeline == NULL)
+    g_error ("publisher pipeline: %s", error->message);
+  sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, pub, NULL);
+  if (stamp)
+    {
+      g_autoptr(GstElement) identity = gst_bin_get_by_name (GST_BIN (pub->pipeline), "stamp");
+      g_autoptr(GstPad) pad = gst_element_get_static_pad (identity, "src");
+
+      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, stamp_probe, pub, NULL);
+      if (g_getenv ("BENCH_MEDIA_TRACE") != NULL)
+        {
+          static const char * const names[] = { "enc", "parse" };
+
+          g_mutex_init (&pub->trace_lock);
+          pub->stamped = g_hash_table_new (NULL, NULL);
+          for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+            {
+              g_autoptr(GstElement) e = gst_bin_get_by_name (GST_BIN (pub->pipeline), names[i]);
+              g_autoptr(GstPad) src = gst_element_get_static_pad (e, "src");
+
+              gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, trace_probe, pub, NULL);
+            }
+        }
+    }
+  bus = gst_element_get_bus (pub->pipeline);
+  gst_bus_set_sync_handler (bus, pub_bus_sync, pub, NULL);
+  gst_element_set_state (pub->pipeline, GST_STATE_PLAYING);
+  return pub;
+}
+
+static void
+bench_pub_disconnect (BenchPub *pub)
+{
+  TetherSrtLink *old;
+
+  g_mutex_lock (&pub->lock);
+  old = g_steal_pointer (&pub->link);
+  g_mutex_unlock (&pub->lock);
+  if (old != NULL)
+    {
+      tether_srt_link_stop (old);
+      tether_srt_link_unref (old);
+    }
+}
+
+/* Connects (replacing any earlier link); TRUE once the link is up. */
+static gboolean
+bench_pub_connect (BenchPub   *pub,
+                   guint16     port,
+                   const char *streamid)
+{
+  g_autoptr(GstElement) sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
+  TetherSrtLink *link;
+  gboolean up;
+
+  bench_pub_disconnect (pub);
+  link = tether_srt_link_start (++pub->generation, FALSE, "127.0.0.1", port, streamid,
+                                LATENCY_MS, 1000, 2000, 0, sink, NULL);
+  g_mutex_lock (&pub->lock);
+  pub->link = link;
+  g_mutex_unlock (&pub->lock);
+  up = WAIT_FOR (g_atomic_int_get (&link->up), 3000);
+  if (!up)
+    g_printerr ("publisher: no connection to 127.0.0.1:%u\n", port);
+  return up;
+}
+
+static void
+bench_pub_free (BenchPub *pub)
+{
+  if (pub == NULL)
+    return;
+  bench_pub_disconnect (pub);
+  gst_element_set_state (pub->pipeline, GST_STATE_NULL);
+  gst_object_unref (pub->pipeline);
+  g_mutex_clear (&pub->lock);
+  g_free (pub);
+}
+
+/* ---- the bench player: libsrt link → appsrc → tsdemux → h264parse → decoder ------- */
+
+typedef struct
+{
+  GstElement *pipeline;
+  TetherSrtLink *link;
+  GMutex lock;
+  gint64 t_start;
+  gint64 t_connected;     /* under lock, 0 until then */
+  gint64 t_first_data;
+  gint64 t_first_frame;
+  gboolean failed;
+} BenchPlay;
+
+static GstBusSyncReply
+play_bus_sync (GstBus     *bus,
+               GstMessage *message,
+               gpointer    data)
+{
+  BenchPlay *play = data;
+  TetherSrtLinkEvent event;
+  guint generation = 0;
+  int reject = 0;
+  const char *text = NULL;
+  gint64 now = now_us ();
+
+  if (tether_srt_link_parse_message (message, &event, &generation, &reject, &text))
+    {
+      g_mutex_lock (&play->lock);
+      if (event == TETHER_SRT_LINK_CONNECTED && play->t_connected == 0)
+        play->t_connected = now;
+      else if (event == TETHER_SRT_LINK_FIRST_DATA && play->t_first_data == 0)
+        play->t_first_data = now;
+      else if (event == TETHER_SRT_LINK_FAILED || event == TETHER_SRT_LINK_BROKEN)
+        play->failed = TRUE;
+      g_mutex_unlock (&play->lock);
+    }
+  else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr(GError) error = NULL;
+
+      gst_message_parse_error (message, &error, NULL);
+      g_printerr ("player pipeline error: %s\n", error->message);
+    }
+  return GST_BUS_DROP;
+}
+
+static GstPadProbeReturn
+first_frame_probe (GstPad          *pad,
+                   GstPadProbeInfo *info,
+                   gpointer         data)
+{
+  BenchPlay *play = data;
+  gint64 now = now_us ();
+
+  g_mutex_lock (&play->lock);
+  if (play->t_first_frame == 0)
+    play->t_first_frame = now;
+  g_mutex_unlock (&play->lock);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+play_pad_added (GstElement *demux,
+                GstPad     *pad,
+                gpointer    data)
+{
+  GstElement *queue = data;
+  g_autoptr(GstPad) sinkpad = gst_element_get_static_pad (queue, "sink");
+  g_autoptr(GstCaps) caps = gst_pad_query_caps (pad, NULL);
+
+  if (caps != NULL && !gst_caps_is_empty (caps)
+      && gst_structure_has_name (gst_caps_get_structure (caps, 0), "video/x-h264")
+      && !gst_pad_is_linked (sinkpad))
+    gst_pad_link (pad, sinkpad);
+}
+
+static const char *
+pick_decoder (void)
+{
+  /* TetherPlayer's order (tether-player.c, build_pipeline). */
+  static const char * const decoders[] = { "openh264dec", "avdec_h264", NULL };
+  const char *dec = tether_media_pick_element (decoders);
+
+  if (dec == NULL)
+    g_error ("no H.264 decoder");
+  return dec;
+}
+
+static BenchPlay *
+bench_play_start (guint16     port,
+                  const char *streamid)
+{
+  BenchPlay *play = g_new0 (BenchPlay, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GstElement) appsrc = NULL;
+  g_autoptr(GstElement) demux = NULL;
+  g_autoptr(GstElement) queue = NULL;
+  g_autoptr(GstElement) dec = NULL;
+  g_autoptr(GstPad) pad = NULL;
+  g_autoptr(GstBus) bus = NULL;
+  g_autofree char *desc = g_strdup_printf (
+    "appsrc name=src is-live=true do-timestamp=true format=time max-bytes=4000000 "
+    "caps=\"video/mpegts,systemstream=(boolean)true,packetsize=(int)188\" "
+    "! tsdemux name=demux latency=50 "
+    "queue name=vqueue max-size-buffers=0 max-size-bytes=0 max-size-time=1000000000 "
+    "! h264parse ! %s name=dec ! videoconvert ! fakesink sync=false async=false",
+    pick_decoder ());
+
+  g_mutex_init (&play->lock);
+  play->pipeline = gst_parse_launch (desc, &error);
+  if (play->pipeline == NULL)
+    g_error ("player pipeline: %s", error->message);
+  demux = gst_bin_get_by_name (GST_BIN (play->pipeline), "demux");
+  queue = gst_bin_get_by_name (GST_BIN (play->pipeline), "vqueue");
+  g_signal_connect (demux, "pad-added", G_CALLBACK (play_pad_added), queue);
+  dec = gst_bin_get_by_name (GST_BIN (play->pipeline), "dec");
+  pad = gst_element_get_static_pad (dec, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_frame_probe, play, NULL);
+  bus = gst_element_get_bus (play->pipeline);
+  gst_bus_set_sync_handler (bus, play_bus_sync, play, NULL);
+  appsrc = gst_bin_get_by_name (GST_BIN (play->pipeline), "src");
+  gst_element_set_state (play->pipeline, GST_STATE_PLAYING);
+
+  play->t_start = now_us ();
+  play->link = tether_srt_link_start (1, TRUE, "127.0.0.1", port, streamid, LATENCY_MS, 1000,
+                                      2000, 0, appsrc, appsrc);
+  return play;
+}
+
+static gboolean
+bench_play_done (BenchPlay *play)
+{
+  gboolean done;
+
+  g_mutex_lock (&play->lock);
+  done = play->t_first_frame != 0 || play->failed;
+  g_mutex_unlock (&play->lock);
+  return done;
+}
+
+static void
+bench_play_free (BenchPlay *play)
+{
+  tether_srt_link_stop (play->link);
+  tether_srt_link_unref (play->link);
+  gst_element_set_state (play->pipeline, GST_STATE_NULL);
+  gst_object_unref (play->pipeline);
+  g_mutex_clear (&play->lock);
+  g_free (play);
+}
+
+/* ---- part 1: time to first frame -------------------------------------------------- */
+
+typedef struct
+{
+  GArray *ttff;        /* ms, link start → first decoded frame */
+  GArray *connect;     /* ms, link start → handshake done */
+  guint failed;
+} TtffSeries;
+
+static void
+ttff_series (const char *what,
+             guint16     port,
+             const char *streamid,
+             guint       pause_min_ms,
+             guint       pause_max_ms,
+             TtffSeries *out)
+{
+  out->ttff = g_array_new (FALSE, FALSE, sizeof (double));
+  out->connect = g_array_new (FALSE, FALSE, sizeof (double));
+
+  for (gint i = 0; i < n_trials; i++)
+    {
+      BenchPlay *play;
+      gint64 start, connected, first;
+
+      /* A random pause (a whole GOP wide for the series without a cache), so that the
+       * trials fall on random points of the 1 s GOP. */
+      sleep_ms ((guint) g_random_int_range ((gint32) pause_min_ms, (gint32) pause_max_ms + 1));
+      play = bench_play_start (port, streamid);
+      WAIT_FOR (bench_play_done (play), TRIAL_TIMEOUT_MS);
+      g_mutex_lock (&play->lock);
+      start = play->t_start;
+      connected = play->t_connected;
+      first = play->t_first_frame;
+      g_mutex_unlock (&play->lock);
+      if (first != 0)
+        {
+          double ms = (first - start) / 1000.0;
+          double c = connected ? (connected - start) / 1000.0 : NAN;
+
+          g_array_append_val (out->ttff, ms);
+          if (!isnan (c))
+            g_array_append_val (out->connect, c);
+        }
+      else
+        {
+          out->failed++;
+          g_printerr ("[ttff %s] trial %d: no frame (%s)\n", what, i,
+                      connected ? "connected" : "no connection");
+        }
+      bench_play_free (play);
+    }
+}
+
+static GSubprocess *
+spawn_slt (guint16 in_port,
+           guint16 out_port)
+{
+  g_autofree char *in = g_strdup_printf ("srt://127.0.0.1:%u?mode=listener&latency=%d", in_port,
+                                         LATENCY_MS);
+  g_autofree char *out = g_strdup_printf ("srt://127.0.0.1:%u?mode=listener&latency=%d",
+                                          out_port, LATENCY_MS);
+  g_autoptr(GError) error = NULL;
+  GSubprocess *slt = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE
+                                         | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                                       &error, "srt-live-transmit", "-q", "-a:yes", in, out,
+                                       NULL);
+
+  if (slt == NULL)
+    {
+      g_printerr ("[ttff] cannot run srt-live-transmit: %s\n", error->message);
+      return NULL;
+    }
+  child_register (g_subprocess_get_identifier (slt));
+  return slt;
+}
+
+static void
+part_ttff (void)
+{
+  g_autoptr(TetherRelay) cached = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_autoptr(TetherRelay) uncached = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub_id = publish_streamid ("ttff", "pub");
+  g_autofree char *play_id = play_streamid ("ttff", "viewer");
+  g_autoptr(GSubprocess) slt = NULL;
+  TtffSeries s[3] = { { 0 } };
+  TtffSeries *a = &s[0], *b = &s[1], *c = &s[2];
+  guint16 slt_in = free_udp_port (), slt_out = free_udp_port ();
+
+  while (slt_out == slt_in)
+    slt_out = free_udp_port ();
+  BenchPub *pub;
+
+  g_print ("\n[ttff] %d trials each: a new player (libsrt link → appsrc → tsdemux → h264parse → "
+           "%s, as TetherPlayer) on a live %ux%u@%u x264 stream, GOP %u frames, SRT latency "
+           "%d ms; time from the link start (srt_connect) to the first decoded frame\n",
+           n_trials, pick_decoder (), WIDTH, HEIGHT, FPS, GOP_FRAMES, LATENCY_MS);
+
+  g_object_set (uncached, "gop-cache-bytes", 0u, NULL);
+  g_object_set (cached, "latency", (guint) LATENCY_MS, NULL);
+  g_object_set (uncached, "latency", (guint) LATENCY_MS, NULL);
+  if (!tether_relay_listen (cached, "127.0.0.1", 0, &error)
+      || !tether_relay_listen (uncached, "127.0.0.1", 0, &error))
+    g_error ("relay: %s", error->message);
+
+  pub = bench_pub_new ("ball", 1500, FALSE);
+
+  /* (a) TetherRelay with its GOP cache */
+  if (bench_pub_connect (pub, tether_relay_get_port (cached), pub_id))
+    {
+      sleep_ms (2000);
+      ttff_series ("cache", tether_relay_get_port (cached), play_id, 100, 400, a);
+      add_row ("ttff_relay_gop_cache_ms", "TTFF, TetherRelay with GOP cache", "ms", a->ttff,
+               a->failed, 300, "p50 < 300 ms");
+      add_row ("ttff_relay_gop_cache_connect_ms", "  of which SRT handshake", "ms", a->connect, 0,
+               NAN, NULL);
+    }
+
+  /* (b) TetherRelay, gop-cache-bytes=0: the player waits for the next key frame */
+  if (bench_pub_connect (pub, tether_relay_get_port (uncached), pub_id))
+    {
+      sleep_ms (2000);
+      ttff_series ("no-cache", tether_relay_get_port (uncached), play_id, 300, 1300, b);
+      add_row ("ttff_relay_no_cache_ms", "TTFF, TetherRelay gop-cache-bytes=0", "ms", b->ttff,
+               b->failed, NAN, NULL);
+    }
+  tether_relay_stop (cached);
+  tether_relay_stop (uncached);
+
+  /* (c) srt-live-transmit: one caller at a time on its output listener (it re-listens
+   * after a caller leaves, -a:yes), so the players come one after the other. */
+  slt = spawn_slt (slt_in, slt_out);
+  if (slt != NULL)
+    {
+      sleep_ms (300);
+      if (bench_pub_connect (pub, slt_in, pub_id))
+        {
+          sleep_ms (2000);
+          ttff_series ("slt", slt_out, play_id, 700, 1700, c);
+          add_row ("ttff_srt_live_transmit_ms", "TTFF, srt-live-transmit (1.5.1)", "ms", c->ttff,
+                   c->failed, NAN, NULL);
+          add_row ("ttff_srt_live_transmit_connect_ms", "  of which SRT handshake", "ms",
+                   c->connect, 0, NAN, NULL);
+        }
+      bench_pub_disconnect (pub);
+      child_forget (g_subprocess_get_identifier (slt));
+      g_subprocess_force_exit (slt);
+      g_subprocess_wait (slt, NULL, NULL);
+    }
+  bench_pub_free (pub);
+
+  for (guint i = 0; i < G_N_ELEMENTS (s); i++)
+    {
+      g_clear_pointer (&s[i].ttff, g_array_unref);
+      g_clear_pointer (&s[i].connect, g_array_unref);
+    }
+}
+
+/* ---- room infrastructure for add / e2e -------------------------------------------- */
+
+typedef struct
+{
+  TetherEngine *engine;
+  TetherRoom *room;
+} Client;
+
+static Client *
+client_new (const char *url,
+            const char *user_id)
+{
+  Client *c = g_new0 (Client, 1);
+  g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
+
+  c->engine = tether_engine_new ();
+  c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, "lobby", user_id,
+                                      user_id, token, FALSE);
+  if (!WAIT_FOR (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, 10000))
+    g_error ("%s did not log in", user_id);
+  return c;
+}
+
+static void
+client_free (Client *c)
+{
+  if (c == NULL)
+    return;
+  tether_room_logout (c->room);
+  sleep_ms (100);
+  g_object_unref (c->room);
+  g_object_unref (c->engine);
+  g_free (c);
+}
+
+typedef struct
+{
+  const char *id;
+  char *url;
+} NodeSpec;
+
+static void
+add_node_in_server (TetherServer *server,
+                    gpointer      data)
+{
+  NodeSpec *spec = data;
+
+  tether_server_add_media_node (server, spec->id, spec->url);
+}
+
+static void
+add_node (TetherTestServer *server,
+          const char       *id,
+          guint16           port)
+{
+  NodeSpec spec = { id, g_strdup_printf ("srt://127.0.0.1:%u", port) };
+
+  tether_test_server_run_sync (server, add_node_in_server, &spec);
+  g_free (spec.url);
+}
+
+static gboolean
+is_playing (TetherPlayer *player)
+{
+  return tether_player_get_state (player) == TETHER_PLAYER_STATE_PLAYING;
+}
+
+/* ---- part 2: stream ADD → first frame on an autoplaying viewer --------------------- */
+
+typedef struct
+{
+  char *stream_id;
+  gint64 t_add;
+  gint64 t_playing;
+  gint64 first_frame_ms;  /* the player's own start() → first frame */
+} AddTrial;
+
+static void
+add_stream_update_cb (TetherRoom       *room,
+                      TetherUpdateType  update,
+                      GPtrArray        *streams,
+                      const char       *reason,
+                      AddTrial         *trial)
+{
+  if (update != TETHER_UPDATE_ADD || trial->stream_id == NULL)
+    return;
+  for (guint i = 0; i < streams->len; i++)
+    if (g_str_equal (tether_stream_get_id (streams->pdata[i]), trial->stream_id)
+        && trial->t_add == 0)
+      trial->t_add = now_us ();
+}
+
+static void
+add_player_state_cb (TetherPlayer      *player,
+                     TetherPlayerState  state,
+                     int                error_code,
+                     const char        *extended,
+                     AddTrial          *trial)
+{
+  if (state == TETHER_PLAYER_STATE_PLAYING && trial->t_playing == 0
+      && g_strcmp0 (tether_player_get_stream_id (player), trial->stream_id) == 0)
+    {
+      trial->t_playing = now_us ();
+      trial->first_frame_ms = tether_player_get_first_frame_ms (player);
+    }
+}
+
+static void
+add_player_added_cb (TetherAutoplay *autoplay,
+                     TetherPlayer   *player,
+                     AddTrial       *trial)
+{
+  g_signal_connect (player, "state-changed", G_CALLBACK (add_player_state_cb), trial);
+}
+
+static void
+part_add (Client *alice,
+          Client *bob)
+{
+  g_autoptr(TetherAutoplay) autoplay = NULL;
+  g_autoptr(GArray) add_to_frame = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) start_to_frame = g_array_new (FALSE, FALSE, sizeof (double));
+  AddTrial trial = { 0 };
+  guint failed = 0;
+  gulong handler;
+
+  g_print ("\n[add] %d trials: TetherPublisher (test pattern %ux%u@%u, audio, key-int-max %u) "
+           "starts a new stream; the viewer's TetherAutoplay plays it; time from the viewer's "
+           "stream-update ADD to its player's PLAYING (= first decoded frame)\n",
+           n_add_trials, WIDTH, HEIGHT, FPS, FPS);
+
+  handler = g_signal_connect (bob->room, "stream-update", G_CALLBACK (add_stream_update_cb),
+                              &trial);
+  autoplay = tether_autoplay_new (bob->room, 30);
+  g_signal_connect (autoplay, "player-added", G_CALLBACK (add_player_added_cb), &trial);
+
+  for (gint i = 0; i < n_add_trials; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("add-%02d", i);
+      g_autoptr(TetherPublisher) pub = tether_publisher_new (alice->room, id, 30);
+      g_autoptr(GError) error = NULL;
+
+      g_free (trial.stream_id);
+      memset (&trial, 0, sizeof trial);
+      trial.stream_id = g_strdup (id);
+      g_object_set (pub, "width", WIDTH, "height", HEIGHT, NULL);
+      if (!tether_publisher_start (pub, &error))
+        g_error ("publisher: %s", error->message);
+      WAIT_FOR (trial.t_playing != 0, 10000);
+      if (trial.t_add != 0 && trial.t_playing != 0)
+        {
+          double ms = (trial.t_playing - trial.t_add) / 1000.0;
+          double ff = (double) trial.first_frame_ms;
+
+          g_array_append_val (add_to_frame, ms);
+          g_array_append_val (start_to_frame, ff);
+        }
+      else
+        {
+          failed++;
+          g_printerr ("[add] trial %d: ADD %s, PLAYING %s\n", i, trial.t_add ? "yes" : "no",
+                      trial.t_playing ? "yes" : "no");
+        }
+      tether_publisher_stop (pub);
+      WAIT_FOR (tether_autoplay_lookup (autoplay, id) == NULL, 5000);
+      sleep_ms ((guint) g_random_int_range (100, 400));
+    }
+
+  add_row ("add_to_first_frame_ms", "ADD -> first frame (TetherAutoplay)", "ms", add_to_frame,
+           failed, 400, "p50 < 400 ms");
+  add_row ("add_player_start_to_first_frame_ms", "  of which player start() -> frame", "ms",
+           start_to_frame, 0, NAN, NULL);
+
+  tether_autoplay_stop (autoplay);
+  g_signal_handler_disconnect (bob->room, handler);
+  g_clear_pointer (&trial.stream_id, g_free);
+}
+
+/* ---- part 3: end-to-end latency, read from the pixels ------------------------------ */
+
+typedef struct
+{
+  GMutex lock;
+  GArray *latency;    /* ms */
+  guint invalid;
+  gboolean collect;
+} E2eSink;
+
+static GstFlowReturn
+e2e_new_sample (GstAppSink *sink,
+                gpointer    data)
+{
+  E2eSink *e = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  guint32 now = (guint32) (now_us () / 1000);
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  guint32 value = 0;
+  gboolean valid = TRUE;
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  if (!gst_video_info_from_caps (&info, gst_sample_get_caps (sample))
+      || !gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ))
+    {
+      gst_sample_unref (sample);
+      return GST_FLOW_OK;
+    }
+  {
+    const guint8 *y = GST_VIDEO_FRAME_PLANE_DATA (&frame, 0);
+    int stride = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+
+    for (guint bit = 0; bit < 32 && valid; bit++)
+      {
+        guint sum[2] = { 0, 0 };
+
+        /* the inner 8×8 of each block, away from the edges the codec smears */
+        for (guint half = 0; half < 2; half++)
+          for (guint row = 4; row < 12; row++)
+            for (guint col = 4; col < 12; col++)
+              sum[half] += y[(half * STAMP_BLOCK + row) * stride + bit * STAMP_BLOCK + col];
+        sum[0] /= 64;
+        sum[1] /= 64;
+        if ((sum[0] > 170 && sum[1] < 80) || (sum[0] < 80 && sum[1] > 170))
+          value = (value << 1) | (sum[0] > 170);
+        else
+          valid = FALSE;
+      }
+  }
+  gst_video_frame_unmap (&frame);
+
+  g_mutex_lock (&e->lock);
+  if (e->collect)
+    {
+      double ms = (double) (guint32) (now - value);
+
+      if (valid && ms < 10000)
+        {
+          g_array_append_val (e->latency, ms);
+          if (g_getenv ("BENCH_MEDIA_TRACE"))
+            g_printerr ("e2e frame %u: %.0f ms pts %" GST_TIME_FORMAT "\n", e->latency->len, ms,
+                        GST_TIME_ARGS (GST_BUFFER_PTS (gst_sample_get_buffer (sample))));
+        }
+      else
+        e->invalid++;
+    }
+  g_mutex_unlock (&e->lock);
+  gst_sample_unref (sample);
+  return GST_FLOW_OK;
+}
+
+/* Plays the stamped stream from @node @joins times, a fresh TetherPlayer each time;
+ * appends every frame's latency to @all and prints each join's median. */
+static guint
+e2e_joins (Client     *bob,
+           const char *node,
+           guint       joins,
+           GArray     *all,
+           GArray     *join_medians)
+{
+  GstAppSinkCallbacks callbacks = { .new_sample = e2e_new_sample };
+  g_autoptr(GstCaps) caps = gst_caps_from_string ("video/x-raw,format=I420");
+  guint failed = 0;
+
+  for (guint j = 0; j < joins; j++)
+    {
+      g_autoptr(TetherPlayer) player = NULL;
+      g_autoptr(GError) error = NULL;
+      E2eSink e = { 0 };
+      GstElement *sink;
+      double first, median;
+
+      g_mutex_init (&e.lock);
+      e.latency = g_array_new (FALSE, FALSE, sizeof (double));
+      e.collect = TRUE;
+      sink = gst_element_factory_make ("appsink", NULL);
+      g_object_set (sink, "sync", g_getenv ("BENCH_MEDIA_NOSYNC") == NULL, "async", FALSE,
+                    "caps", caps, "max-buffers", 2, "drop", TRUE, "enable-last-sample", FALSE,
+                    NULL);
+      gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, &e, NULL);
+      player = tether_player_new (bob->room, "e2e", node, 30);
+      tether_player_set_video_sink (player, sink);
+      /* a random point of the 1 s GOP */
+      sleep_ms ((guint) g_random_int_range (0, 1000));
+      if (!tether_player_start (player, &error))
+        g_error ("player: %s", error->message);
+      if (!WAIT_FOR (is_playing (player), 10000))
+        {
+          g_printerr ("[e2e] join %u on %s: the player did not play\n", j, node);
+          tether_player_stop (player);
+          failed++;
+          continue;
+        }
+      sleep_ms (3000);
+      tether_player_stop (player);
+      g_mutex_lock (&e.lock);
+      e.collect = FALSE;
+      g_mutex_unlock (&e.lock);
+      if (e.latency->len < 10)
+        {
+          g_printerr ("[e2e] join %u on %s: %u frames read, %u unreadable\n", j, node,
+                      e.latency->len, e.invalid);
+          failed++;
+        }
+      else
+        {
+          first = g_array_index (e.latency, double, 0);
+          /* the first second is the start; the rest is the steady state of this join */
+          g_array_append_vals (all, &g_array_index (e.latency, double, 30), e.latency->len - 30);
+          g_array_remove_range (e.latency, 0, 30);
+          median = percentile (e.latency, 50);
+          g_array_append_val (join_medians, median);
+          g_print ("  join %u on %s: first frame rendered %.0f ms after its capture, then median "
+                   "%.0f ms (%u frames, %u unreadable)\n", j, node, first, median,
+                   e.latency->len, e.invalid);
+        }
+      g_array_unref (e.latency);
+      g_mutex_clear (&e.lock);
+    }
+  return failed;
+}
+
+static void
+part_e2e (Client  *bob,
+          guint16  cached_port,
+          guint16  uncached_port)
+{
+  g_autofree char *pub_id = publish_streamid ("e2e", "stamper");
+  g_autoptr(GArray) cached = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) cached_joins = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) uncached = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) uncached_joins = g_array_new (FALSE, FALSE, sizeof (double));
+  guint failed;
+  BenchPub *pub;
+
+  g_print ("\n[e2e] the publisher writes the capture time (ms) as 32 black/white 16x16 "
+           "blocks into each frame before x264; a TetherPlayer decodes into an appsink with "
+           "sync=true, which reads the blocks when the frame is rendered; fresh players join "
+           "at random points of the GOP, 3 s each, the first second of each left out\n");
+
+  pub = bench_pub_new ("ball", 1500, TRUE);
+  if (bench_pub_connect (pub, cached_port, pub_id))
+    {
+      sleep_ms (1500);
+      failed = e2e_joins (bob, "node-a", 5, cached, cached_joins);
+      add_row ("e2e_latency_ms", "e2e latency, sync=true (node with GOP cache)", "ms", cached,
+               failed, 2 * LATENCY_MS + 100, "p50 < 340 ms");
+      add_row ("e2e_latency_join_median_ms", "  median of each join", "ms", cached_joins, 0, NAN,
+               NULL);
+    }
+  if (bench_pub_connect (pub, uncached_port, pub_id))
+    {
+      sleep_ms (1500);
+      failed = e2e_joins (bob, "node-u", 3, uncached, uncached_joins);
+      add_row ("e2e_latency_no_cache_ms", "e2e latency, sync=true (gop-cache-bytes=0)", "ms",
+               uncached, failed, NAN, NULL);
+    }
+  bench_pub_free (pub);
+}
+
+/* ---- node processes ---------------------------------------------------------------- */
+
+typedef struct
+{
+  TetherTestProcess *process;
+  guint16 port;
+  int pid;
+} Node;
+
+static Node *
+node_spawn (guint16 port)
+{
+  Node *node = g_new0 (Node, 1);
+  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  const char *p;
+
+  node->process = tether_test_process_spawn (&error, server_program, "--media-only",
+                                             "--listen", listen, "--app-id", TETHER_TEST_APP_ID,
+                                             "--app-secret", TETHER_TEST_SECRET, NULL);
+  if (node->process == NULL)
+    g_error ("cannot run %s: %s", server_program, error->message);
+  child_register (tether_test_process_get_identifier (node->process));
+  node->pid = (int) g_ascii_strtoll (tether_test_process_get_identifier (node->process), NULL, 10);
+  if (!tether_test_process_wait_for_line (node->process, "listening on srt://", 5000, &line)
+      || (p = strrchr (line, ':')) == NULL)
+    g_error ("the media node did not start listening on %s", listen);
+  node->port = (guint16) g_ascii_strtoull (p + 1, NULL, 10);
+  return node;
+}
+
+static void
+node_free (Node *node)
+{
+  if (node == NULL)
+    return;
+  child_forget (tether_test_process_get_identifier (node->process));
+  tether_test_process_terminate (node->process);
+  tether_test_process_wait (node->process, 3000);
+  tether_test_process_free (node->process);
+  g_free (node);
+}
+
+/* ---- part 4: raw libsrt players ---------------------------------------------------- */
+
+typedef struct
+{
+  SRTSOCKET sock;
+  gboolean connected;
+  gboolean dead;
+  gint64 bytes;
+} RawConn;
+
+typedef struct
+{
+  GThread *thread;
+  guint16 port;
+  char *streamid;
+  gint target;            /* atomic: how many callers to have */
+  gint stop;              /* atomic */
+  GMutex lock;            /* the counters below */
+  guint n_open, n_connected, n_receiving, n_dead;
+  gint64 bytes;
+  gint64 lost, dropped;
+  int shared_port;        /* the local UDP port all callers share, 0 = one each */
+} RawPlayers;
+
+static gpointer
+raw_players_thread (gpointer data)
+{
+  RawPlayers *rp = data;
+  g_autoptr(GArray) conns = g_array_new (FALSE, TRUE, sizeof (RawConn));
+  GHashTable *by_sock = g_hash_table_new (NULL, NULL);
+  int eid;
+  struct sockaddr_in peer = { 0 };
+  char buf[1500];
+  gint64 last_report = 0;
+
+  srt_startup ();
+  eid = srt_epoll_create ();
+  peer.sin_family = AF_INET;
+  peer.sin_port = htons (rp->port);
+  peer.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+
+  while (!g_atomic_int_get (&rp->stop))
+    {
+      SRT_EPOLL_EVENT events[256];
+      int n;
+      gboolean busy = FALSE;
+      gint target = g_atomic_int_get (&rp->target);
+
+      /* Open at most 5 callers per round, so the handshakes do not come all at once. */
+      for (guint k = 0; k < 5 && (gint) conns->len < target; k++)
+        {
+          RawConn c = { 0 };
+          int no = 0, yes = 1, latency = LATENCY_MS;
+          int ev = SRT_EPOLL_IN | SRT_EPOLL_OUT | SRT_EPOLL_ERR;
+          struct sockaddr_in local = { 0 };
+
+          c.sock = srt_create_socket ();
+          srt_setsockflag (c.sock, SRTO_RCVSYN, &no, sizeof no);
+          srt_setsockflag (c.sock, SRTO_SNDSYN, &no, sizeof no);
+          srt_setsockflag (c.sock, SRTO_SENDER, &no, sizeof no);
+          srt_setsockflag (c.sock, SRTO_REUSEADDR, &yes, sizeof yes);
+          srt_setsockflag (c.sock, SRTO_LATENCY, &latency, sizeof latency);
+          srt_setsockflag (c.sock, SRTO_STREAMID, rp->streamid, (int) strlen (rp->streamid));
+          /* One UDP port (one libsrt multiplexer: one receive and one send thread) for
+           * all callers, so that the client side stays cheap. */
+          local.sin_family = AF_INET;
+          local.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+          local.sin_port = htons ((guint16) rp->shared_port);
+          if (srt_bind (c.sock, (struct sockaddr *) &local, sizeof local) == 0 && rp->shared_port == 0)
+            {
+              struct sockaddr_in got = { 0 };
+              int len = sizeof got;
+
+              if (srt_getsockname (c.sock, (struct sockaddr *) &got, &len) == 0)
+                rp->shared_port = ntohs (got.sin_port);
+            }
+          srt_epoll_add_usock (eid, c.sock, &ev);
+          if (srt_connect (c.sock, (struct sockaddr *) &peer, sizeof peer) == SRT_ERROR)
+            c.dead = TRUE;
+          g_array_append_val (conns, c);
+          g_hash_table_insert (by_sock, GINT_TO_POINTER (c.sock), GUINT_TO_POINTER (conns->len));
+        }
+
+      n = srt_epoll_uwait (eid, events, G_N_ELEMENTS (events), 0);
+      for (int i = 0; i < n; i++)
+        {
+          guint idx = GPOINTER_TO_UINT (g_hash_table_lookup (by_sock, GINT_TO_POINTER (events[i].fd)));
+          RawConn *c;
+
+          if (idx == 0)
+            continue;
+          c = &g_array_index (conns, RawConn, idx - 1);
+          if (c->dead)
+            continue;
+          if (events[i].events & SRT_EPOLL_ERR)
+            {
+              c->dead = TRUE;
+              srt_epoll_remove_usock (eid, c->sock);
+              srt_close (c->sock);
+              continue;
+            }
+          if (!c->connected && srt_getsockstate (c->sock) == SRTS_CONNECTED)
+            {
+              int ev = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+
+              c->connected = TRUE;
+              srt_epoll_update_usock (eid, c->sock, &ev);
+            }
+          if (events[i].events & SRT_EPOLL_IN)
+            for (;;)
+              {
+                int got = srt_recvmsg (c->sock, buf, sizeof buf);
+
+                if (got <= 0)
+                  break;
+                c->bytes += got;
+                busy = TRUE;
+              }
+        }
+
+      /* counters, ten times a second */
+      if (now_us () - last_report > 100 * 1000)
+        {
+          guint n_connected = 0, n_receiving = 0, n_dead = 0;
+          gint64 bytes = 0, lost = 0, dropped = 0;
+
+          last_report = now_us ();
+          for (guint i = 0; i < conns->len; i++)
+            {
+              RawConn *c = &g_array_index (conns, RawConn, i);
+              SRT_TRACEBSTATS perf;
+
+              n_connected += c->connected && !c->dead;
+              n_receiving += c->bytes > 0 && !c->dead;
+              n_dead += c->dead;
+              bytes += c->bytes;
+              if (!c->dead && c->connected && srt_bstats (c->sock, &perf, 0) == 0)
+                {
+                  lost += perf.pktRcvLossTotal;
+                  dropped += perf.pktRcvDropTotal;
+                }
+            }
+          g_mutex_lock (&rp->lock);
+          rp->n_open = conns->len;
+          rp->n_connected = n_connected;
+          rp->n_receiving = n_receiving;
+          rp->n_dead = n_dead;
+          rp->bytes = bytes;
+          rp->lost = lost;
+          rp->dropped = dropped;
+          g_mutex_unlock (&rp->lock);
+        }
+
+      /* Never a timed wait inside libsrt (see tether-relay.c): poll, then sleep here. */
+      if (!busy)
+        g_usleep (1000);
+    }
+
+  for (guint i = 0; i < conns->len; i++)
+    {
+      RawConn *c = &g_array_index (conns, RawConn, i);
+
+      if (!c->dead)
+        srt_close (c->sock);
+    }
+  srt_epoll_release (eid);
+  g_hash_table_unref (by_sock);
+  srt_cleanup ();
+  return NULL;
+}
+
+static RawPlayers *
+raw_players_new (guint16     port,
+                 const char *streamid)
+{
+  RawPlayers *rp = g_new0 (RawPlayers, 1);
+
+  g_mutex_init (&rp->lock);
+  rp->port = port;
+  rp->streamid = g_strdup (streamid);
+  rp->thread = g_thread_new ("raw-players", raw_players_thread, rp);
+  return rp;
+}
+
+static void
+raw_players_free (RawPlayers *rp)
+{
+  g_atomic_int_set (&rp->stop, 1);
+  g_thread_join (rp->thread);
+  g_mutex_clear (&rp->lock);
+  g_free (rp->streamid);
+  g_free (rp);
+}
+
+static gboolean
+raw_players_all_receiving (RawPlayers *rp,
+                           guint       n)
+{
+  gboolean ok;
+
+  g_mutex_lock (&rp->lock);
+  ok = rp->n_receiving >= n;
+  g_mutex_unlock (&rp->lock);
+  return ok;
+}
+
+static void
+raw_players_snapshot (RawPlayers *rp,
+                      gint64     *bytes,
+                      gint64     *lost,
+                      gint64     *dropped,
+                      guint      *receiving,
+                      guint      *dead)
+{
+  g_mutex_lock (&rp->lock);
+  *bytes = rp->bytes;
+  *lost = rp->lost;
+  *dropped = rp->dropped;
+  *receiving = rp->n_receiving;
+  *dead = rp->n_dead;
+  g_mutex_unlock (&rp->lock);
+}
+
+typedef struct
+{
+  double node_cpu;        /* fraction of one core */
+  double self_cpu;
+  gint64 rss_kib;
+  double mbit_per_player;
+  guint receiving, dead;
+  gint64 lost, dropped;
+} LoadWindow;
+
+static void
+measure_window (Node       *node,
+                RawPlayers *rp,
+                guint       n_players,
+                guint       seconds,
+                LoadWindow *w)
+{
+  double cpu0 = proc_cpu_seconds (node->pid), self0 = proc_cpu_seconds ((int) getpid ());
+  gint64 b0, l0, d0, b1, l1, d1;
+  guint r, dead;
+  gint64 t0 = now_us (), t1;
+
+  b0 = l0 = d0 = b1 = l1 = d1 = 0;
+  if (rp != NULL)
+    raw_players_snapshot (rp, &b0, &l0, &d0, &r, &dead);
+  sleep_ms (seconds * 1000);
+  t1 = now_us ();
+  if (rp != NULL)
+    raw_players_snapshot (rp, &b1, &l1, &d1, &w->receiving, &w->dead);
+  w->node_cpu = (proc_cpu_seconds (node->pid) - cpu0) / ((t1 - t0) / 1e6);
+  w->self_cpu = (proc_cpu_seconds ((int) getpid ()) - self0) / ((t1 - t0) / 1e6);
+  w->rss_kib = proc_rss_kib (node->pid);
+  w->mbit_per_player = n_players ? (b1 - b0) * 8.0 / ((t1 - t0) / 1e6) / 1e6 / n_players : 0;
+  w->lost = l1 - l0;
+  w->dropped = d1 - d0;
+}
+
+static void
+part_load (void)
+{
+  static const guint levels[] = { 10, 50, 100 };
+  g_autofree char *pub_id = publish_streamid ("load", "pub");
+  g_autofree char *play_id = play_streamid ("load", "viewer");
+  Node *node = node_spawn (0);
+  RawPlayers *rp = NULL;
+  LoadWindow base = { 0 }, w[G_N_ELEMENTS (levels)] = { { 0 } };
+  BenchPub *pub;
+  double pub_mbit;
+  gint64 b0, b1, x;
+  guint ux, dx;
+
+  g_print ("\n[load] node = `%s --media-only` (pid %d); publisher: snow %ux%u@%u at %u kbit/s "
+           "(x264); players: raw libsrt callers in one thread of this process, reading and "
+           "discarding; node CPU over %d s windows from /proc/PID/stat, VmRSS after each\n",
+           server_program, node->pid, WIDTH, HEIGHT, FPS, LOAD_BITRATE_KBPS, LOAD_WINDOW_S);
+
+  pub = bench_pub_new ("snow", LOAD_BITRATE_KBPS, FALSE);
+  if (!bench_pub_connect (pub, node->port, pub_id))
+    goto out;
+  sleep_ms (2000);
+
+  /* the stream rate, as one player sees it */
+  rp = raw_players_new (node->port, play_id);
+  g_atomic_int_set (&rp->target, 1);
+  if (!WAIT_FOR (raw_players_all_receiving (rp, 1), 10000))
+    g_printerr ("[load] the first player receives nothing\n");
+  sleep_ms (1000);
+  raw_players_snapshot (rp, &b0, &x, &x, &ux, &dx);
+  sleep_ms (3000);
+  raw_players_snapshot (rp, &b1, &x, &x, &ux, &dx);
+  pub_mbit = (b1 - b0) * 8.0 / 3.0 / 1e6;
+  g_print ("  stream as received: %.2f Mbit/s\n", pub_mbit);
+  extra_double ("load_stream_mbit_s", pub_mbit);
+  raw_players_free (rp);
+  rp = NULL;
+  sleep_ms (1500);
+
+  measure_window (node, NULL, 0, 5, &base);
+  g_print ("  publisher only: node %.1f%% of a core, VmRSS %" G_GINT64_FORMAT " KiB\n",
+           base.node_cpu * 100, base.rss_kib);
+  extra_double ("load_node_cpu_0_players", base.node_cpu);
+  extra_double ("load_node_rss_kib_0_players", (double) base.rss_kib);
+
+  rp = raw_players_new (node->port, play_id);
+  for (guint i = 0; i < G_N_ELEMENTS (levels); i++)
+    {
+      guint n = levels[i];
+
+      g_atomic_int_set (&rp->target, (gint) n);
+      if (!WAIT_FOR (raw_players_all_receiving (rp, n), 20000))
+        g_printerr ("[load] only %u of %u players receive\n", rp->n_receiving, n);
+      sleep_ms (2000);
+      measure_window (node, rp, n, LOAD_WINDOW_S, &w[i]);
+      g_print ("  %3u players: node %5.1f%% of a core (%.2f%% per player above the publisher-only "
+               "%.1f%%), VmRSS %" G_GINT64_FORMAT " KiB (%.0f KiB per player); %u receiving "
+               "%.2f Mbit/s each, %u dropped out, %" G_GINT64_FORMAT " packets lost (recovered "
+               "or not), %" G_GINT64_FORMAT " dropped by TSBPD; this process %.0f%% of a core\n",
+               n, w[i].node_cpu * 100, (w[i].node_cpu - base.node_cpu) * 100 / n,
+               base.node_cpu * 100, w[i].rss_kib,
+               (double) (w[i].rss_kib - base.rss_kib) / n, w[i].receiving,
+               w[i].mbit_per_player, w[i].dead, w[i].lost, w[i].dropped, w[i].self_cpu * 100);
+      {
+        g_autofree char *k1 = g_strdup_printf ("node_cpu_%u_players_pct", n);
+        g_autofree char *l1 = g_strdup_printf ("node CPU, %u players (%% of a core)", n);
+        g_autofree char *k2 = g_strdup_printf ("node_cpu_per_player_%u_pct", n);
+        g_autofree char *k3 = g_strdup_printf ("node_rss_%u_players_mib", n);
+        g_autofree char *l3 = g_strdup_printf ("node VmRSS, %u players", n);
+        g_autofree char *k4 = g_strdup_printf ("node_rss_per_player_%u_kib", n);
+        g_autofree char *k5 = g_strdup_printf ("load_%u_mbit_per_player", n);
+        g_autofree char *k6 = g_strdup_printf ("load_%u_players_receiving", n);
+        g_autofree char *k7 = g_strdup_printf ("load_%u_bench_process_cpu", n);
+        g_autofree char *k8 = g_strdup_printf ("load_%u_packets_dropped", n);
+
+        add_value (k1, l1, "%", w[i].node_cpu * 100, n == 100 ? 50 : NAN,
+                   n == 100 ? "< 50 % of a core" : NULL);
+        add_value (k3, l3, "MiB", w[i].rss_kib / 1024.0, NAN, NULL);
+        extra_double (k2, (w[i].node_cpu - base.node_cpu) * 100 / n);
+        extra_double (k4, (double) (w[i].rss_kib - base.rss_kib) / n);
+        extra_double (k5, w[i].mbit_per_player);
+        extra_double (k6, w[i].receiving);
+        extra_double (k7, w[i].self_cpu);
+        extra_double (k8, (double) w[i].dropped);
+      }
+    }
+  g_print ("  (callers shared local UDP port %d)\n", rp->shared_port);
+
+out:
+  if (rp != NULL)
+    raw_players_free (rp);
+  bench_pub_free (pub);
+  node_free (node);
+}
+
+/* ---- part 5: failover gap ---------------------------------------------------------- */
+
+typedef struct
+{
+  GMutex lock;
+  GArray *frames;    /* gint64 µs, arrival at the appsink */
+} FrameLog;
+
+static GstFlowReturn
+frame_log_new_sample (GstAppSink *sink,
+                      gpointer    data)
+{
+  FrameLog *log = data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  gint64 now = now_us ();
+
+  if (sample == NULL)
+    return GST_FLOW_EOS;
+  gst_sample_unref (sample);
+  g_mutex_lock (&log->lock);
+  g_array_append_val (log->frames, now);
+  g_mutex_unlock (&log->lock);
+  return GST_FLOW_OK;
+}
+
+/* The longest pause between two consecutive frames of which the later came after @t
+ * (frames already in flight keep arriving for a while after a kill). */
+static void
+frame_longest_gap (FrameLog *log,
+                   gint64    t,
+                   gint64   *before,
+                   gint64   *after,
+                   gint64   *last)
+{
+  g_mutex_lock (&log->lock);
+  *before = *after = *last = 0;
+  for (guint i = 1; i < log->frames->len; i++)
+    {
+      gint64 a = g_array_index (log->frames, gint64, i - 1);
+      gint64 b = g_array_index (log->frames, gint64, i);
+
+      if (b > t && b - a > *after - *before)
+        {
+          *before = a;
+          *after = b;
+        }
+    }
+  if (log->frames->len > 0)
+    *last = g_array_index (log->frames, gint64, log->frames->len - 1);
+  g_mutex_unlock (&log->lock);
+}
+
+/* A pause of more than 200 ms after @t, and frames flowing again for a second since. */
+static gboolean
+frame_recovered (FrameLog *log,
+                 gint64    t)
+{
+  gint64 before, after, last;
+
+  frame_longest_gap (log, t, &before, &after, &last);
+  return after - before > 200 * 1000 && now_us () - after > G_USEC_PER_SEC
+         && now_us () - last < 200 * 1000;
+}
+
+typedef struct
+{
+  gint64 t_requesting;
+  gint64 t_playing;
+  gint64 t_add;           /* the room announced the stream on the other node */
+  char *add_node;
+} FailoverMarks;
+
+static void
+failover_player_state_cb (TetherPlayer      *player,
+                          TetherPlayerState  state,
+                          int                error_code,
+                          const char        *extended,
+                          FailoverMarks     *m)
+{
+  if (state == TETHER_PLAYER_STATE_PLAY_REQUESTING && m->t_requesting == 0)
+    m->t_requesting = now_us ();
+  else if (state == TETHER_PLAYER_STATE_PLAYING && m->t_requesting != 0 && m->t_playing == 0)
+    m->t_playing = now_us ();
+}
+
+static void
+failover_stream_cb (TetherRoom       *room,
+                    TetherUpdateType  update,
+                    GPtrArray        *streams,
+                    const char       *reason,
+                    FailoverMarks    *m)
+{
+  for (guint i = 0; i < streams->len; i++)
+    if (update == TETHER_UPDATE_ADD && g_str_equal (tether_stream_get_id (streams->pdata[i]), "cam"))
+      {
+        g_free (m->add_node);
+        m->add_node = g_strdup (tether_stream_get_node (streams->pdata[i]));
+        if (m->t_add == 0)
+          m->t_add = now_us ();
+      }
+}
+
+static gboolean
+room_has_stream (TetherRoom *room,
+                 const char *id)
+{
+  GListModel *streams = tether_room_get_streams (room);
+
+  for (guint i = 0; i < g_list_model_get_n_items (streams); i++)
+    {
+      g_autoptr(TetherStream) s = g_list_model_get_item (streams, i);
+
+      if (g_str_equal (tether_stream_get_id (s), id))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+part_failover (void)
+{
+  static const char * const ids[] = { "node-a", "node-b" };
+  guint16 ports[2] = { free_udp_port (), 0 };
+  Node *nodes[2] = { NULL, NULL };
+  g_autoptr(TetherTestServer) server = NULL;
+  g_autoptr(TetherTestProcess) cli = NULL;
+  g_autoptr(TetherPlayer) player = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) gaps = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) detect = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) announce = g_array_new (FALSE, FALSE, sizeof (double));
+  GstAppSinkCallbacks callbacks = { .new_sample = frame_log_new_sample };
+  FrameLog log;
+  FailoverMarks marks = { 0 };
+  Client *bob = NULL;
+  GstElement *sink;
+  guint failed = 0;
+
+  g_print ("\n[failover] %d kills: two `tether-server --media-only` nodes announced to one "
+           "room service; publisher `tether-cli publish` (its own process), player a "
+           "TetherPlayer here (decoded frames timed at an appsink, sync=false); SIGKILL the node "
+           "the stream is on, gap = last frame before → first frame after; the killed node is "
+           "restarted before the next kill\n", n_failovers);
+
+  while (ports[1] == 0 || ports[1] == ports[0])
+    ports[1] = free_udp_port ();
+  g_mutex_init (&log.lock);
+  log.frames = g_array_new (FALSE, FALSE, sizeof (gint64));
+  for (guint i = 0; i < 2; i++)
+    {
+      nodes[i] = node_spawn (ports[i]);
+      ports[i] = nodes[i]->port;
+    }
+  server = tether_test_server_new (NULL);
+  for (guint i = 0; i < 2; i++)
+    add_node (server, ids[i], ports[i]);
+  bob = client_new (tether_test_server_get_url (server), "bob");
+  g_signal_connect (bob->room, "stream-update", G_CALLBACK (failover_stream_cb), &marks);
+
+  cli = tether_test_process_spawn (&error, cli_program, "publish",
+                                   "--server", tether_test_server_get_url (server),
+                                   "--app-id", TETHER_TEST_APP_ID,
+                                   "--app-secret", TETHER_TEST_SECRET,
+                                   "--room", "lobby", "--user", "alice", "--stream", "cam",
+                                   "--node", "node-a", NULL);
+  if (cli == NULL)
+    {
+      g_printerr ("[failover] cannot run %s: %s\n", cli_program, error->message);
+      goto out;
+    }
+  child_register (tether_test_process_get_identifier (cli));
+  if (!WAIT_FOR (room_has_stream (bob->room, "cam"), 15000))
+    {
+      g_printerr ("[failover] the stream never appeared\n");
+      goto out;
+    }
+
+  sink = gst_element_factory_make ("appsink", "framelog");
+  g_object_set (sink, "sync", FALSE, "async", FALSE, "max-buffers", 2, "drop", TRUE,
+                "enable-last-sample", FALSE, NULL);
+  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, &log, NULL);
+  player = tether_player_new (bob->room, "cam", marks.add_node ? marks.add_node : "node-a", 60);
+  tether_player_set_video_sink (player, sink);
+  g_signal_connect (player, "state-changed", G_CALLBACK (failover_player_state_cb), &marks);
+  if (!tether_player_start (player, &error))
+    g_error ("player: %s", error->message);
+  if (!WAIT_FOR (is_playing (player), 10000))
+    {
+      g_printerr ("[failover] the player did not play\n");
+      goto out;
+    }
+
+  for (gint k = 0; k < n_failovers; k++)
+    {
+      const char *victim_id = tether_player_get_current_node (player);
+      guint v = g_strcmp0 (victim_id, "node-b") == 0 ? 1 : 0;
+      gint64 t_kill, before, after, last;
+
+      sleep_ms (2000);
+      memset (&marks, 0, sizeof marks);
+      t_kill = now_us ();
+      tether_test_process_kill (nodes[v]->process);
+      g_print ("  kill %d: SIGKILL %s (pid %d)\n", k, ids[v], nodes[v]->pid);
+
+      /* back when frames flow again for a second */
+      WAIT_FOR (frame_recovered (&log, t_kill), 15000);
+      frame_longest_gap (&log, t_kill, &before, &after, &last);
+      if (after != 0 && now_us () - last < 500 * 1000)
+        {
+          double gap = (after - before) / 1000.0;
+          double d = marks.t_requesting ? (marks.t_requesting - t_kill) / 1000.0 : NAN;
+          double a = marks.t_add ? (marks.t_add - t_kill) / 1000.0 : NAN;
+
+          g_array_append_val (gaps, gap);
+          if (!isnan (d))
+            g_array_append_val (detect, d);
+          if (!isnan (a))
+            g_array_append_val (announce, a);
+          g_print ("    gap %.0f ms: last frame +%.0f ms, player REQUESTING +%.0f ms, room ADD on "
+                   "%s +%.0f ms, player PLAYING +%.0f ms, next frame +%.0f ms (now on %s)\n",
+                   gap, (before - t_kill) / 1000.0, d, marks.add_node ? marks.add_node : "?", a,
+                   marks.t_playing ? (marks.t_playing - t_kill) / 1000.0 : NAN,
+                   (after - t_kill) / 1000.0, tether_player_get_current_node (player));
+        }
+      else
+        {
+          failed++;
+          g_printerr ("[failover] kill %d: playback did not resume within 15 s\n", k);
+        }
+      g_clear_pointer (&marks.add_node, g_free);
+
+      /* the killed node comes back, so that two nodes exist for the next kill */
+      child_forget (tether_test_process_get_identifier (nodes[v]->process));
+      tether_test_process_free (nodes[v]->process);
+      g_free (nodes[v]);
+      nodes[v] = node_spawn (ports[v]);
+      if (failed)
+        break;
+    }
+
+  add_row ("failover_gap_ms", "failover gap, node SIGKILLed", "ms", gaps, failed, 2000,
+           "p50 < 2000 ms");
+  add_row ("failover_player_requesting_ms", "  kill -> player REQUESTING", "ms", detect, 0, NAN,
+           NULL);
+  add_row ("failover_room_add_ms", "  kill -> room ADD on the other node", "ms", announce, 0,
+           NAN, NULL);
+
+out:
+  if (player != NULL)
+    tether_player_stop (player);
+  if (cli != NULL)
+    {
+      child_forget (tether_test_process_get_identifier (cli));
+      tether_test_process_terminate (cli);
+      tether_test_process_wait (cli, 3000);
+    }
+  g_clear_pointer (&cli, tether_test_process_free);
+  client_free (bob);
+  for (guint i = 0; i < 2; i++)
+    node_free (nodes[i]);
+  g_clear_pointer (&server, tether_test_server_free);
+  g_clear_pointer (&marks.add_node, g_free);
+  g_mutex_lock (&log.lock);
+  g_array_unref (log.frames);
+  g_mutex_unlock (&log.lock);
+  g_mutex_clear (&log.lock);
+}
+
+/* ---- main -------------------------------------------------------------------------- */
+
+static gboolean
+want (GPtrArray  *parts,
+      const char *name)
+{
+  if (parts->len == 0)
+    return TRUE;
+  for (guint i = 0; i < parts->len; i++)
+    if (g_str_equal (parts->pdata[i], name))
+      return TRUE;
+  return FALSE;
+}
+
+static void
+print_machine (void)
+{
+  struct utsname u;
+  g_autofree char *cpuinfo = NULL;
+  g_autofree char *model = NULL;
+  g_autoptr(GDateTime) dt = g_date_time_new_now_utc ();
+  g_autofree char *date = g_date_time_format_iso8601 (dt);
+
+  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
+    {
+      const char *p = strstr (cpuinfo, "model name");
+
+      if (p != NULL && (p = strchr (p, ':')) != NULL)
+        model = g_strndup (p + 2, strcspn (p + 2, "\n"));
+    }
+  uname (&u);
+  g_print ("bench-media: %ld CPUs (%s), %s %s, %s, GStreamer %s, libsrt %s\n",
+           sysconf (_SC_NPROCESSORS_ONLN), model ? model : "?", u.sysname, u.release, date,
+           gst_version_string (), SRT_VERSION_STRING);
+  extra_string ("date", date);
+  extra_string ("cpu", model ? model : "?");
+  extra_string ("kernel", u.release);
+  extra_double ("nproc", (double) sysconf (_SC_NPROCESSORS_ONLN));
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  GOptionEntry entries[] = {
+    { "trials", 0, 0, G_OPTION_ARG_INT, &n_trials, "Players per TTFF series (30)", "N" },
+    { "add-trials", 0, 0, G_OPTION_ARG_INT, &n_add_trials, "Streams for the ADD part (20)", "N" },
+    { "failovers", 0, 0, G_OPTION_ARG_INT, &n_failovers, "Node kills (3)", "N" },
+    { "server", 0, 0, G_OPTION_ARG_FILENAME, &server_program, "tether-server program", "PATH" },
+    { "cli", 0, 0, G_OPTION_ARG_FILENAME, &cli_program, "tether-cli program", "PATH" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("[PART…] — ttff add e2e load failover");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) parts = g_ptr_array_new ();
+  g_autofree char *parts_text = NULL;
+  static const char * const known[] = { "ttff", "add", "e2e", "load", "failover", NULL };
+  gint64 t0 = now_us ();
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_group (context, gst_init_get_option_group ());
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("bench-media: %s\n", error->message);
+      return 2;
+    }
+  for (int i = 1; i < argc; i++)
+    {
+      if (!g_strv_contains (known, argv[i]))
+        {
+          g_printerr ("bench-media: unknown part “%s” (ttff add e2e load failover)\n", argv[i]);
+          return 2;
+        }
+      g_ptr_array_add (parts, argv[i]);
+    }
+  g_ptr_array_add (parts, NULL);
+  parts_text = parts->len > 1 ? g_strjoinv (" ", (char **) parts->pdata) : g_strdup ("all");
+  g_ptr_array_set_size (parts, parts->len - 1);
+
+  /* No audio device here; the players must never wait on one. */
+  g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
+  g_setenv ("TETHER_SERVER", server_program, TRUE);
+  gst_init (&argc, &argv);
+  g_log_writer_default_set_use_stderr (TRUE);
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  g_thread_unref (g_thread_new ("watchdog", watchdog_thread, NULL));
+  /* One libsrt user for the whole run, so that libsrt's threads are not restarted
+   * between parts (as the app does). */
+  srt_startup ();
+  /* libsrt 1.5.1 warns about every receive timeout of the player links */
+  srt_setloglevel (LOG_ERR);
+
+  rows = g_ptr_array_new ();
+  extra = g_string_new (NULL);
+  print_machine ();
+
+  if (want (parts, "ttff"))
+    part_ttff ();
+
+  if (want (parts, "add") || want (parts, "e2e"))
+    {
+      g_autoptr(TetherRelay) relay = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+      g_autoptr(TetherRelay) uncached = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+      g_autoptr(TetherTestServer) server = NULL;
+      Client *alice, *bob;
+
+      g_object_set (uncached, "gop-cache-bytes", 0u, NULL);
+      if (!tether_relay_listen (relay, "127.0.0.1", 0, &error)
+          || !tether_relay_listen (uncached, "127.0.0.1", 0, &error))
+        g_error ("relay: %s", error->message);
+      server = tether_test_server_new (NULL);
+      add_node (server, "node-a", tether_relay_get_port (relay));
+      add_node (server, "node-u", tether_relay_get_port (uncached));
+      alice = client_new (tether_test_server_get_url (server), "alice");
+      bob = client_new (tether_test_server_get_url (server), "bob");
+      if (want (parts, "add"))
+        part_add (alice, bob);
+      if (want (parts, "e2e"))
+        part_e2e (bob, tether_relay_get_port (relay), tether_relay_get_port (uncached));
+      client_free (alice);
+      client_free (bob);
+      tether_relay_stop (relay);
+      tether_relay_stop (uncached);
+    }
+
+  if (want (parts, "load"))
+    part_load ();
+
+  if (want (parts, "failover"))
+    part_failover ();
+
+  g_print ("\nbench-media: run took %.0f s\n", (now_us () - t0) / 1e6);
+  extra_double ("run_seconds", (now_us () - t0) / 1e6);
+  print_summary (parts_text);
+  fflush (stdout);
+  /* libsrt and GStreamer threads may still be winding down; the figures are out. */
+  _exit (0);
+}

@@ -505,13 +505,14 @@ login_fresh (TetherServer      *self,
       tether_server_log (G_LOG_LEVEL_INFO, existing, "kicked out: logged in elsewhere");
     }
   else
-    {
-      tether_server_session_join (self, session, NULL);
-      tether_server_room_emit_user (self, room, "ADD", session);
-    }
+    tether_server_session_join (self, session, NULL);
 
   tether_server_session_attach (self, session, conn);
   send_login_ok (self, session, FALSE, FALSE);
+  /* The joiner first, then the fan-out: it need not wait for a thousand sends. Its
+   * snapshot's seq is just before its own ADD, which it never receives. */
+  if (existing == NULL)
+    tether_server_room_emit_user (self, room, "ADD", session);
   self->stats.logins++;
   if (rejoin)
     self->stats.rejoins++;
@@ -1508,6 +1509,8 @@ tether_server_new (const char *app_id,
                        NULL);
 }
 
+#define LISTEN_BACKLOG 4096
+
 static gboolean
 listen_on (TetherServer  *self,
            const char    *host,
@@ -1517,18 +1520,14 @@ listen_on (TetherServer  *self,
   g_autoptr(GInetAddress) inet = NULL;
   g_autoptr(GSocketAddress) address = NULL;
 
-  if (host == NULL || *host == '\0' || g_str_equal (host, "*"))
-    {
-      self->url_host = g_strdup ("127.0.0.1");
-      return soup_server_listen_all (self->soup, port, 0, error);
-    }
-  if (g_str_equal (host, "localhost"))
-    {
-      self->url_host = g_strdup ("127.0.0.1");
-      return soup_server_listen_local (self->soup, port, SOUP_SERVER_LISTEN_IPV4_ONLY, error);
-    }
+  g_autoptr(GSocket) socket = NULL;
 
-  inet = g_inet_address_new_from_string (host);
+  if (host == NULL || *host == '\0' || g_str_equal (host, "*"))
+    inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  else if (g_str_equal (host, "localhost"))
+    inet = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  else
+    inet = g_inet_address_new_from_string (host);
   if (inet == NULL)
     {
       g_autoptr(GResolver) resolver = g_resolver_get_default ();
@@ -1550,8 +1549,18 @@ listen_on (TetherServer  *self,
   else
     self->url_host = g_inet_address_to_string (inet);
 
+  /* Our own socket, for a listen backlog that survives every client of a restarted
+   * server coming back at once (GSocket's default of 10 drops most of them for a
+   * second or more). */
   address = g_inet_socket_address_new (inet, port);
-  return soup_server_listen (self->soup, address, 0, error);
+  socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+  return soup_server_listen_socket (self->soup, socket, 0, error);
 }
 
 /**

@@ -780,8 +780,18 @@ on_room_stream_update (TetherRoom       *room,
         }
       else
         {
-          /* The publisher moved: start the next walk there. */
-          tether_player_set_node (self, tether_stream_get_node (stream));
+          const char *node = tether_stream_get_node (stream);
+          gboolean moved = node != NULL && *node != '\0' && self->current_node != NULL
+                           && g_strcmp0 (node, self->current_node) != 0;
+
+          /* The publisher moved (its node died, or it failed over): follow it now
+           * rather than after our own stall check and a connect to the old node. */
+          tether_player_set_node (self, node);
+          if (moved && self->state != TETHER_PLAYER_STATE_NO_PLAY)
+            {
+              g_clear_pointer (&self->nodes, g_strfreev);
+              media_break (self, "the stream moved to another node");
+            }
         }
     }
 }

@@ -476,8 +476,11 @@ on_link_event (TetherPublisher    *self,
       g_debug ("Publisher %s: media break on node %s: %s", self->stream_id, self->current_node, text);
       set_state (self, TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING, TETHER_ERROR_MEDIA_NODE_UNREACHABLE,
                  0, text);
-      /* Walk the list starting with the node that just broke: it may be back at once. */
+      /* The link to this node just died: with other nodes, walk the list from the next
+       * one (a crashed node would cost a whole connect timeout first); alone, retry it. */
       drop_link (self);
+      if (self->nodes != NULL && g_strv_length (self->nodes) > 1)
+        self->node_index = (self->node_index + 1) % g_strv_length (self->nodes);
       tether_media_clear_source (&self->retry_source);
       self->retry_source = tether_media_timeout_source (self->context, BACKOFF_MIN_MS, retry_cb, self);
       break;

@@ -562,6 +562,17 @@ test_login_failures (Fixture *f, gconstpointer data)
       g_assert_cmpuint (count_states (c, TETHER_ROOM_STATE_LOGINED), ==, 0);
     }
 
+  /* Ids the server would refuse fail at once, without a connection. */
+  {
+    g_autoptr(TetherEngine) engine = tether_engine_new ();
+    g_autoptr(TetherRoom) room = tether_engine_login_room (engine, url, TETHER_TEST_APP_ID,
+                                                           "no spaces allowed", "g", NULL,
+                                                           "token", TRUE);
+
+    TETHER_WAIT_UNTIL (tether_room_get_state (room) == TETHER_ROOM_STATE_LOGIN_FAILED, WAIT_MS);
+    g_assert_cmpint (tether_room_get_error_code (room), ==, TETHER_ERROR_ROOM_ID_INVALID);
+  }
+
   /* Unreachable: every attempt refused until the login timeout. */
   dead = tether_fault_proxy_new ("127.0.0.1", tether_test_server_get_port (f->server));
   tether_fault_proxy_refuse (dead);

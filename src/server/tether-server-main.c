@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <locale.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +295,7 @@ main (int   argc,
   guint sigterm_id, sigint_id;
   int status = EXIT_FAILURE;
 
+  setlocale (LC_ALL, "");
   /* stdout carries exactly one line, the listening address; logs go to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
 

@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include <json-glib/json-glib.h>
 
 #include "tether-enum-types.h"
@@ -1085,6 +1087,23 @@ start_login_cb (gpointer user_data)
   self->start_id = 0;
   self->attempt = 0;
   set_state (self, TETHER_ROOM_STATE_LOGINING, 0, NULL);
+
+  /* What the server would refuse anyway fails here, at once and with the reason. */
+  if (!tether_protocol_valid_id (self->room_id))
+    {
+      set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_ROOM_ID_INVALID,
+                 "room ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -");
+      return G_SOURCE_REMOVE;
+    }
+  if (!tether_protocol_valid_id (self->user_id)
+      || strlen (self->user_name) > TETHER_PROTOCOL_MAX_NAME_LEN
+      || !g_utf8_validate (self->user_name, -1, NULL))
+    {
+      set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_USER_ID_INVALID,
+                 "user ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -, names at most 256 bytes");
+      return G_SOURCE_REMOVE;
+    }
+
   self->window_id = add_timeout (self, (guint) (self->timing.login_timeout * 1000), window_cb);
   connect_now (self);
   return G_SOURCE_REMOVE;

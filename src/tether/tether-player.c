@@ -25,7 +25,16 @@ typedef struct
   gint frames;
   gint first_posted;
   guint generation;
+  /* Live-edge alignment, streaming thread only (see align_to_live_edge). */
+  GstElement *pipeline;       /* weak: the pipeline outlives its probes */
+  GstClockTimeDiff min_slack;
 } FrameCounter;
+
+/* Frames that measure how early frames reach the sinks, after the GOP burst. */
+#define ALIGN_FIRST_FRAME 15
+#define ALIGN_LAST_FRAME 45
+/* What stays between a frame's arrival and its display once aligned. */
+#define ALIGN_MARGIN (30 * GST_MSECOND)
 
 struct _TetherPlayer
 {
@@ -132,6 +141,75 @@ frame_counter_unref (gpointer data)
     g_free (counter);
 }
 
+/* Moves every sink of @pipeline by @offset, video and audio alike so they stay in
+ * sync; nothing moves unless every sink can. */
+static void
+set_sinks_offset (GstElement       *pipeline,
+                  GstClockTimeDiff  offset)
+{
+  g_autoptr(GstIterator) it = gst_bin_iterate_sinks (GST_BIN (pipeline));
+  g_autoptr(GPtrArray) sinks = g_ptr_array_new_with_free_func (gst_object_unref);
+  GValue item = G_VALUE_INIT;
+
+  while (gst_iterator_next (it, &item) == GST_ITERATOR_OK)
+    {
+      GObject *sink = g_value_get_object (&item);
+
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (sink), "ts-offset") == NULL)
+        {
+          g_value_unset (&item);
+          return;
+        }
+      g_ptr_array_add (sinks, g_object_ref (sink));
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
+
+  for (guint i = 0; i < sinks->len; i++)
+    g_object_set (sinks->pdata[i], "ts-offset", (gint64) offset, NULL);
+}
+
+/* A player that starts from the node's cached GOP maps the stream's clock on an old
+ * frame and so shows everything a little later than it could (about 60 ms measured).
+ * Over frames 15–45 this measures how early frames reach the sinks (their slack), then
+ * moves every sink's timing so the tightest frame keeps ALIGN_MARGIN: the picture
+ * plays at the live edge. Streaming thread. */
+static void
+align_to_live_edge (FrameCounter *counter,
+                    GstPad       *pad,
+                    GstBuffer    *buffer,
+                    int           frame)
+{
+  g_autoptr(GstEvent) event = NULL;
+  g_autoptr(GstQuery) query = NULL;
+  const GstSegment *segment;
+  GstClockTime rt, now, latency = 0;
+  gboolean live;
+
+  if (frame <= ALIGN_FIRST_FRAME || frame > ALIGN_LAST_FRAME || counter->pipeline == NULL
+      || !GST_BUFFER_PTS_IS_VALID (buffer))
+    return;
+  event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (event == NULL)
+    return;
+  gst_event_parse_segment (event, &segment);
+  rt = gst_segment_to_running_time (segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buffer));
+  now = gst_element_get_current_running_time (counter->pipeline);
+  query = gst_query_new_latency ();
+  if (!GST_CLOCK_TIME_IS_VALID (rt) || !GST_CLOCK_TIME_IS_VALID (now)
+      || !gst_element_query (counter->pipeline, query))
+    return;
+  gst_query_parse_latency (query, &live, &latency, NULL);
+
+  counter->min_slack = MIN (counter->min_slack, GST_CLOCK_DIFF (now, rt + latency));
+  if (frame == ALIGN_LAST_FRAME && counter->min_slack > ALIGN_MARGIN)
+    {
+      GST_INFO ("playing %" GST_STIME_FORMAT " earlier, at the live edge",
+                GST_STIME_ARGS (counter->min_slack - ALIGN_MARGIN));
+      set_sinks_offset (counter->pipeline, -(counter->min_slack - ALIGN_MARGIN));
+    }
+}
+
 /* Decoder src pad: counts frames, posts the first one of each attempt. */
 static GstPadProbeReturn
 count_frames_probe (GstPad          *pad,
@@ -140,8 +218,9 @@ count_frames_probe (GstPad          *pad,
 {
   FrameCounter *counter = data;
   GstElement *element;
+  int frame = g_atomic_int_add (&counter->frames, 1) + 1;
 
-  g_atomic_int_inc (&counter->frames);
+  align_to_live_edge (counter, pad, GST_PAD_PROBE_INFO_BUFFER (info), frame);
   if (g_atomic_int_compare_and_exchange (&counter->first_posted, 0, 1)
       && (element = gst_pad_get_parent_element (pad)) != NULL)
     {
@@ -488,6 +567,8 @@ build_pipeline (TetherPlayer  *self,
   self->counter = g_new0 (FrameCounter, 1);
   g_atomic_ref_count_init (&self->counter->ref);
   self->counter->generation = self->generation;
+  self->counter->pipeline = pipeline;
+  self->counter->min_slack = G_MAXINT64;
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_frames_probe,
                      frame_counter_ref (self->counter), frame_counter_unref);
   return pipeline;

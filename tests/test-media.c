@@ -802,6 +802,42 @@ test_autoplay (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_list_model_get_n_items (players), ==, 0);
 }
 
+/* max-players: a stream beyond the limit waits unpulled, and gets the place of the
+ * first one when that one is deleted. */
+static void
+test_autoplay_max_players (Fixture *f, gconstpointer data)
+{
+  Client *alice, *carol, *bob;
+  TetherPublisher *pub_a, *pub_c;
+  g_autoptr(TetherAutoplay) autoplay = NULL;
+  TetherPlayer *player;
+
+  start_nodes (f, 1);
+  alice = client_new (f, "alice", FALSE);
+  carol = client_new (f, "carol", FALSE);
+  bob = client_new (f, "bob", FALSE);
+  autoplay = g_object_new (TETHER_TYPE_AUTOPLAY, "room", bob->room, "av-retry-time", AV_RETRY_TIME,
+                           "max-players", 1, NULL);
+
+  pub_a = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
+  start_publisher (pub_a);
+  TETHER_WAIT_UNTIL ((player = tether_autoplay_lookup (autoplay, "alice-cam")) != NULL
+                       && playing (player),
+                     WAIT_MS);
+  pub_c = publisher_new (f, carol, "carol-cam", AV_RETRY_TIME);
+  start_publisher (pub_c);
+  TETHER_WAIT_UNTIL (has_event (bob, "ADD carol-cam node-a"), WAIT_MS);
+  g_assert_null (tether_autoplay_lookup (autoplay, "carol-cam"));
+  g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 1);
+
+  tether_publisher_stop (pub_a);
+  TETHER_WAIT_UNTIL ((player = tether_autoplay_lookup (autoplay, "carol-cam")) != NULL
+                       && playing (player),
+                     WAIT_MS);
+  g_assert_null (tether_autoplay_lookup (autoplay, "alice-cam"));
+  g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 1);
+}
+
 #else /* !HAVE_RELAY */
 
 static void
@@ -834,6 +870,7 @@ main (int argc, char **argv)
   ADD ("/media/publish-denied", test_publish_denied);
   ADD ("/media/room-exit-stops-media", test_room_exit_stops_media);
   ADD ("/media/autoplay", test_autoplay);
+  ADD ("/media/autoplay-max-players", test_autoplay_max_players);
 #else
   g_test_add_func ("/media/skipped", test_no_relay);
 #endif

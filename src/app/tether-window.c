@@ -247,7 +247,12 @@ start_autoplay (TetherWindow *self)
   if (self->autoplay != NULL || self->room == NULL
       || !g_settings_get_boolean (self->settings, "autoplay"))
     return;
-  self->autoplay = tether_autoplay_new (self->room, tether_engine_get_av_retry_time (self->engine));
+  /* Streams beyond the grid wait unpulled and take a place when one frees. */
+  self->autoplay = g_object_new (TETHER_TYPE_AUTOPLAY,
+                                 "room", self->room,
+                                 "av-retry-time", tether_engine_get_av_retry_time (self->engine),
+                                 "max-players", g_settings_get_uint (self->settings, "max-tiles"),
+                                 NULL);
   g_signal_connect_object (self->autoplay, "player-added", G_CALLBACK (player_added_cb), self, 0);
   g_signal_connect_object (self->autoplay, "player-removed", G_CALLBACK (player_removed_cb), self, 0);
 }

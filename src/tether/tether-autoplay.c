@@ -26,9 +26,11 @@ struct _TetherAutoplay
   double retry_delay_min;
   double retry_delay_max;
   guint max_retries;
+  guint max_players;
   gboolean play_own_streams;
 
   GHashTable *entries;      /* stream id → Entry */
+  GQueue waiting;           /* TetherStream beyond max-players, oldest first */
   GListStore *players;
   gboolean stopped;
 };
@@ -43,6 +45,7 @@ enum
   PROP_RETRY_DELAY_MIN,
   PROP_RETRY_DELAY_MAX,
   PROP_MAX_RETRIES,
+  PROP_MAX_PLAYERS,
   PROP_PLAY_OWN_STREAMS,
   PROP_PLAYERS,
   N_PROPS
@@ -128,6 +131,16 @@ find_player (TetherAutoplay *self,
   return g_list_store_find (self->players, player, position);
 }
 
+static GList *
+find_waiting (TetherAutoplay *self,
+              const char     *id)
+{
+  for (GList *l = self->waiting.head; l != NULL; l = l->next)
+    if (g_strcmp0 (tether_stream_get_id (l->data), id) == 0)
+      return l;
+  return NULL;
+}
+
 static void
 add_stream (TetherAutoplay *self,
             TetherStream   *stream)
@@ -151,6 +164,14 @@ add_stream (TetherAutoplay *self,
       return;
     }
 
+  /* Full: the stream waits, unpulled, for a player to go. */
+  if (self->max_players > 0 && g_hash_table_size (self->entries) >= self->max_players)
+    {
+      if (find_waiting (self, id) == NULL)
+        g_queue_push_tail (&self->waiting, g_object_ref (stream));
+      return;
+    }
+
   entry = g_new0 (Entry, 1);
   entry->self = self;
   entry->player = tether_player_new (self->room, id, tether_stream_get_node (stream),
@@ -169,8 +190,14 @@ remove_stream (TetherAutoplay *self,
 {
   g_autoptr(TetherPlayer) player = NULL;
   Entry *entry = g_hash_table_lookup (self->entries, id);
+  GList *waiting = find_waiting (self, id);
   guint position;
 
+  if (waiting != NULL)
+    {
+      g_object_unref (waiting->data);
+      g_queue_delete_link (&self->waiting, waiting);
+    }
   if (entry == NULL)
     return;
   player = g_object_ref (entry->player);
@@ -178,6 +205,14 @@ remove_stream (TetherAutoplay *self,
   if (find_player (self, player, &position))
     g_list_store_remove (self->players, position);
   g_signal_emit (self, signals[PLAYER_REMOVED], 0, player);
+
+  /* A place is free: the longest-waiting stream gets it. */
+  if (!self->stopped && !g_queue_is_empty (&self->waiting))
+    {
+      g_autoptr(TetherStream) next = g_queue_pop_head (&self->waiting);
+
+      add_stream (self, next);
+    }
 }
 
 static void
@@ -212,6 +247,8 @@ remove_all (TetherAutoplay *self)
   GHashTableIter iter;
   const char *id;
 
+  /* Nothing waiting may take the places this frees. */
+  g_queue_clear_full (&self->waiting, g_object_unref);
   /* Copied: removing frees the keys. */
   g_hash_table_iter_init (&iter, self->entries);
   while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
@@ -356,6 +393,7 @@ tether_autoplay_finalize (GObject *object)
   TetherAutoplay *self = TETHER_AUTOPLAY (object);
 
   g_hash_table_unref (self->entries);
+  g_queue_clear_full (&self->waiting, g_object_unref);
   g_object_unref (self->players);
   g_main_context_unref (self->context);
 
@@ -389,6 +427,7 @@ tether_autoplay_get_property (GObject    *object,
     case PROP_RETRY_DELAY_MIN: g_value_set_double (value, self->retry_delay_min); break;
     case PROP_RETRY_DELAY_MAX: g_value_set_double (value, self->retry_delay_max); break;
     case PROP_MAX_RETRIES: g_value_set_uint (value, self->max_retries); break;
+    case PROP_MAX_PLAYERS: g_value_set_uint (value, self->max_players); break;
     case PROP_PLAY_OWN_STREAMS: g_value_set_boolean (value, self->play_own_streams); break;
     case PROP_PLAYERS: g_value_set_object (value, self->players); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -413,6 +452,13 @@ tether_autoplay_set_property (GObject      *object,
       if (self->max_retries != g_value_get_uint (value))
         {
           self->max_retries = g_value_get_uint (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_MAX_PLAYERS:
+      if (self->max_players != g_value_get_uint (value))
+        {
+          self->max_players = g_value_get_uint (value);
           g_object_notify_by_pspec (object, pspec);
         }
       break;
@@ -449,6 +495,14 @@ tether_autoplay_class_init (TetherAutoplayClass *klass)
   properties[PROP_RETRY_DELAY_MAX] =
     g_param_spec_double ("retry-delay-max", NULL, NULL, 0, 3600, 5, rw);
   properties[PROP_MAX_RETRIES] = g_param_spec_uint ("max-retries", NULL, NULL, 0, G_MAXUINT, 3, rw);
+  /**
+   * TetherAutoplay:max-players:
+   *
+   * At most this many streams are played (0: no limit); later ones wait, unpulled,
+   * and get a player when one goes.
+   */
+  properties[PROP_MAX_PLAYERS] = g_param_spec_uint ("max-players", NULL, NULL, 0, G_MAXUINT, 0,
+                                                    rw | G_PARAM_CONSTRUCT);
   properties[PROP_PLAY_OWN_STREAMS] =
     g_param_spec_boolean ("play-own-streams", NULL, NULL, FALSE, rw);
   properties[PROP_PLAYERS] =

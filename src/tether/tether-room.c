@@ -332,38 +332,23 @@ send_heartbeat (TetherRoom *self)
   send_builder (self, b);
 }
 
-static gboolean tick_cb (gpointer user_data);
-
-/* Heartbeats and dead-link detection share one one-shot timer, armed for the
- * earliest of: the next heartbeat, the moment the link would count as dead, and a
- * probe's deadline. A healthy room wakes once per heartbeat, and silence is noticed
- * exactly link_timeout after the last message. */
-static void
-arm_tick (TetherRoom *self)
-{
-  gint64 now = g_get_monotonic_time ();
-  gint64 next = MIN (self->heartbeat_due, self->last_rx + USEC (link_timeout (self)) + 1);
-
-  if (self->probe_deadline != 0)
-    next = MIN (next, self->probe_deadline + 1);
-  clear_source (self, &self->tick_id);
-  self->tick_id = add_timeout (self, (guint) MAX ((next - now + 999) / 1000, 1), tick_cb);
-}
-
+/* Heartbeats and dead-link detection share one timer, a quarter of the heartbeat
+ * interval, so silence is noticed within about link_timeout + interval/4. */
 static gboolean
 tick_cb (gpointer user_data)
 {
   TetherRoom *self = user_data;
   gint64 now = g_get_monotonic_time ();
 
-  self->tick_id = 0;
   if (now - self->last_rx > USEC (link_timeout (self)))
     {
+      self->tick_id = 0;
       connection_broken (self, "link-timeout");
       return G_SOURCE_REMOVE;
     }
   if (self->probe_deadline != 0 && now > self->probe_deadline)
     {
+      self->tick_id = 0;
       connection_broken (self, self->cause ? self->cause : "network-change");
       return G_SOURCE_REMOVE;
     }
@@ -372,15 +357,18 @@ tick_cb (gpointer user_data)
       send_heartbeat (self);
       self->heartbeat_due = now + USEC (self->heartbeat_interval);
     }
-  arm_tick (self);
-  return G_SOURCE_REMOVE;
+
+  return G_SOURCE_CONTINUE;
 }
 
 static void
 start_ticking (TetherRoom *self)
 {
+  guint period_ms = (guint) CLAMP (self->heartbeat_interval * 250, 10, 500);
+
+  clear_source (self, &self->tick_id);
   self->heartbeat_due = g_get_monotonic_time () + USEC (self->heartbeat_interval);
-  arm_tick (self);
+  self->tick_id = add_timeout (self, period_ms, tick_cb);
 }
 
 /* ---- lists ---------------------------------------------------------------------- */
@@ -1174,7 +1162,6 @@ _tether_room_network_changed (TetherRoom *self,
       self->cause = g_strdup (cause);
       self->probe_deadline = g_get_monotonic_time () + USEC (MIN (1.0, link_timeout (self)));
       send_heartbeat (self);
-      arm_tick (self);
     }
 }
 

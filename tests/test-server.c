@@ -1338,6 +1338,65 @@ test_shutdown (Fixture       *fx,
   client_expect_closed (alice, SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
 }
 
+/* Hundreds of frames made by mutating valid ones (a character replaced, inserted,
+ * or the frame cut short): each gets an answer or a close, never a hang, and the
+ * server stays healthy for an ordinary client throughout. GTest's seed makes a
+ * failure reproducible (-p /server/mutated-input --seed=...). */
+static void
+test_mutated_input (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autofree char *token = mint ("mallory", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH,
+                                 0, 3600);
+  g_autofree char *login =
+    g_strdup_printf ("{\"type\":\"login\",\"v\":1,\"app_id\":\"" APP "\",\"room_id\":\"" ROOM "\","
+                     "\"user\":{\"id\":\"mallory\",\"name\":\"M\"},\"token\":\"%s\","
+                     "\"notify_users\":true,\"resume\":{\"session_id\":\"ab\","
+                     "\"resume_key\":\"cd\",\"last_seq\":3}}", token);
+  const char *seeds[] = {
+    login,
+    "{\"type\":\"heartbeat\",\"id\":7}",
+    "{\"type\":\"stream_add\",\"req\":1,\"stream\":{\"id\":\"c1\",\"node\":\"n\",\"extra\":\"\"}}",
+    "{\"type\":\"stream_delete\",\"req\":2,\"stream_id\":\"c1\",\"reason\":\"stopped\"}",
+    "{\"type\":\"token_renew\",\"req\":3,\"token\":\"a.b\"}",
+    "{\"type\":\"logout\"}",
+  };
+  static const char alphabet[] = "{}[]\",:\\'0123456789aetxyz -.eE+";
+  Client *alice = client_login (fx, "alice", NULL, NULL);
+
+  for (guint i = 0; i < 300; i++)
+    {
+      g_autoptr(GString) frame = g_string_new (seeds[g_test_rand_int_range (0, G_N_ELEMENTS (seeds))]);
+      guint edits = (guint) g_test_rand_int_range (1, 4);
+      Client *c;
+
+      for (guint e = 0; e < edits && frame->len > 0; e++)
+        {
+          gsize pos = (gsize) g_test_rand_int_range (0, (gint32) frame->len);
+          char ch = alphabet[g_test_rand_int_range (0, sizeof alphabet - 1)];
+
+          switch (g_test_rand_int_range (0, 3))
+            {
+            case 0: frame->str[pos] = ch; break;
+            case 1: g_string_insert_c (frame, pos, ch); break;
+            default: g_string_truncate (frame, pos); break;
+            }
+        }
+
+      c = client_connect (fx);
+      client_send (c, frame->str);
+      if (!WAIT_UNTIL (c->messages.length > 0 || c->closed, WAIT_MS))
+        g_error ("no answer and no close for frame %s", frame->str);
+      if (soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (c->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      if (i % 50 == 0)
+        client_heartbeat_full (alice, i, TRUE);
+    }
+
+  client_heartbeat_full (alice, 1000, TRUE);
+  g_assert_cmpuint (metric (fx, "tether_rejected_inputs_total"), >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1359,6 +1418,7 @@ main (int   argc,
   ADD ("heartbeat-timeout-rejoin", test_heartbeat_timeout_rejoin, &fast_timeout_config);
   ADD ("logout", test_logout, NULL);
   ADD ("bad-input", test_bad_input, &small_frame_config);
+  ADD ("mutated-input", test_mutated_input, NULL);
   ADD ("login-timeout", test_login_timeout, &short_grace_config);
   ADD ("rate-limit", test_rate_limit, &rate_config);
   ADD ("token-expiry", test_token_expiry, &token_config);

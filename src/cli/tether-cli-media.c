@@ -35,14 +35,10 @@ publisher_state_cb (TetherPublisher      *publisher,
                     const char           *extended,
                     TetherCliRun         *run)
 {
-  JsonBuilder *b = tether_cli_begin_event ("publisher-state");
+  JsonBuilder *b = tether_cli_begin_state ("publisher-state", "stream",
+                                           tether_publisher_get_stream_id (publisher), "state",
+                                           tether_publisher_state_to_string (state), error_code);
 
-  json_builder_set_member_name (b, "stream");
-  json_builder_add_string_value (b, tether_publisher_get_stream_id (publisher));
-  json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, tether_publisher_state_to_string (state));
-  json_builder_set_member_name (b, "error");
-  json_builder_add_int_value (b, error_code);
   tether_cli_add_json_member (b, "extended", extended);
   tether_cli_end_event (b);
 
@@ -63,14 +59,10 @@ player_state_cb (TetherPlayer      *player,
                  const char        *extended,
                  TetherCliRun      *run)
 {
-  JsonBuilder *b = tether_cli_begin_event ("player-state");
+  JsonBuilder *b = tether_cli_begin_state ("player-state", "stream",
+                                           tether_player_get_stream_id (player), "state",
+                                           tether_player_state_to_string (state), error_code);
 
-  json_builder_set_member_name (b, "stream");
-  json_builder_add_string_value (b, tether_player_get_stream_id (player));
-  json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, tether_player_state_to_string (state));
-  json_builder_set_member_name (b, "error");
-  json_builder_add_int_value (b, error_code);
   if (state == TETHER_PLAYER_STATE_PLAYING)
     {
       json_builder_set_member_name (b, "first_frame_ms");

@@ -49,6 +49,26 @@ tether_cli_begin_event (const char *event)
   return b;
 }
 
+/* The shape every state line shares: what changed, its new state, the error code. */
+JsonBuilder *
+tether_cli_begin_state (const char *event,
+                        const char *id_key,
+                        const char *id,
+                        const char *state_key,
+                        const char *state,
+                        int         error_code)
+{
+  JsonBuilder *b = tether_cli_begin_event (event);
+
+  json_builder_set_member_name (b, id_key);
+  json_builder_add_string_value (b, id);
+  json_builder_set_member_name (b, state_key);
+  json_builder_add_string_value (b, state);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_int_value (b, error_code);
+  return b;
+}
+
 void
 tether_cli_end_event (JsonBuilder *b)
 {
@@ -181,14 +201,10 @@ state_changed_cb (TetherRoom      *room,
                   const char      *extended_data,
                   TetherCliRun    *run)
 {
-  JsonBuilder *b = tether_cli_begin_event ("room-state");
+  JsonBuilder *b = tether_cli_begin_state ("room-state", "room", tether_room_get_id (room),
+                                           "reason", tether_room_state_to_string (state),
+                                           error_code);
 
-  json_builder_set_member_name (b, "room");
-  json_builder_add_string_value (b, tether_room_get_id (room));
-  json_builder_set_member_name (b, "reason");
-  json_builder_add_string_value (b, tether_room_state_to_string (state));
-  json_builder_set_member_name (b, "error");
-  json_builder_add_int_value (b, error_code);
   tether_cli_add_json_member (b, "extended", extended_data);
   tether_cli_end_event (b);
 

@@ -61,6 +61,12 @@ void          tether_cli_add_json_member (JsonBuilder     *b,
                                           const char      *name,
                                           const char      *json);
 JsonBuilder  *tether_cli_begin_event    (const char        *event);
+JsonBuilder  *tether_cli_begin_state    (const char        *event,
+                                         const char        *id_key,
+                                         const char        *id,
+                                         const char        *state_key,
+                                         const char        *state,
+                                         int                error_code);
 void          tether_cli_end_event      (JsonBuilder       *b);
 void          tether_cli_print          (JsonBuilder       *b);
 

@@ -553,10 +553,14 @@ handle_login (TetherServer     *self,
       return;
     }
 
+  /* A field that breaks the protocol's rules closes with 4400 and the field's own
+   * code; a well-formed login that is not allowed closes with 4401. */
   app_id = tether_json_get_string (msg, "app_id");
   if (!tether_protocol_valid_id (app_id))
     {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL, "app_id is missing or not a valid id");
+      self->stats.rejected_inputs++;
+      conn_fail_login (conn, TETHER_ERROR_APP_ID_INVALID, "app_id is missing or not a valid id",
+                       TETHER_CLOSE_PROTOCOL);
       return;
     }
   if (g_strcmp0 (app_id, self->app_id) != 0)
@@ -587,9 +591,12 @@ handle_login (TetherServer     *self,
   if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
     {
       user_name = tether_json_get_string (user, "name");
-      if (user_name == NULL || strlen (user_name) > TETHER_PROTOCOL_MAX_NAME_LEN)
+      if (!tether_protocol_valid_name (user_name))
         {
-          conn_reject (conn, TETHER_ERROR_PROTOCOL, "user.name must be a string of at most 256 bytes");
+          self->stats.rejected_inputs++;
+          conn_fail_login (conn, TETHER_ERROR_USER_ID_INVALID,
+                           "user.name must be a string of at most 256 bytes without control characters",
+                           TETHER_CLOSE_PROTOCOL);
           return;
         }
     }
@@ -685,6 +692,25 @@ get_req (TetherServerConn *conn,
   return FALSE;
 }
 
+/* The id is echoed back as it came: only shapes that every client reads back
+ * exactly are taken (integers beyond 2^53 - 1 never get this far). */
+static gboolean
+heartbeat_id_is_valid (JsonNode *id)
+{
+  GType type;
+
+  if (id == NULL || JSON_NODE_HOLDS_NULL (id))
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (id))
+    return FALSE;
+  type = json_node_get_value_type (id);
+  if (type == G_TYPE_INT64)
+    return json_node_get_int (id) >= 0;
+  if (type == G_TYPE_STRING)
+    return strlen (json_node_get_string (id)) <= TETHER_PROTOCOL_MAX_HEARTBEAT_ID_LEN;
+  return FALSE;
+}
+
 static void
 handle_heartbeat (TetherServer     *self,
                   TetherServerConn *conn,
@@ -693,9 +719,10 @@ handle_heartbeat (TetherServer     *self,
   g_autoptr(JsonBuilder) b = NULL;
   JsonNode *id = json_object_get_member (msg, "id");
 
-  if (id != NULL && !JSON_NODE_HOLDS_VALUE (id) && !JSON_NODE_HOLDS_NULL (id))
+  if (!heartbeat_id_is_valid (id))
     {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL, "heartbeat id must be a number or a string");
+      conn_reject (conn, TETHER_ERROR_PROTOCOL,
+                   "heartbeat id must be an integer from 0 to 2^53 - 1 or a string of at most 64 bytes");
       return;
     }
 
@@ -744,7 +771,7 @@ handle_stream_add (TetherServer     *self,
   stream_id = stream != NULL ? tether_json_get_string (stream, "id") : NULL;
   if (!tether_protocol_valid_id (stream_id))
     {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL, "stream.id is missing or not a valid id");
+      conn_reject (conn, TETHER_ERROR_STREAM_ID_INVALID, "stream.id is missing or not a valid id");
       return;
     }
   if (json_object_has_member (stream, "extra"))

@@ -13,6 +13,10 @@ G_BEGIN_DECLS
 #define TETHER_PROTOCOL_MAX_EXTRA_LEN 4096
 #define TETHER_PROTOCOL_DEFAULT_MAX_DEPTH 8
 #define TETHER_PROTOCOL_DEFAULT_MAX_FRAME (64 * 1024)
+/* The largest integer accepted anywhere in a message: 2^53 - 1, exact in every JSON reader */
+#define TETHER_PROTOCOL_MAX_INTEGER G_GUINT64_CONSTANT (9007199254740991)
+/* A heartbeat id given as a string */
+#define TETHER_PROTOCOL_MAX_HEARTBEAT_ID_LEN 64
 
 /* WebSocket close codes beyond the standard ones */
 #define TETHER_CLOSE_PROTOCOL 4400
@@ -25,6 +29,11 @@ gboolean     tether_protocol_check_depth  (const char  *data,
                                            gsize        len,
                                            guint        max_depth);
 gboolean     tether_protocol_valid_id     (const char  *id);
+gboolean     tether_protocol_valid_name   (const char  *name);
+JsonObject  *tether_json_parse_object     (const char  *data,
+                                           gsize        len,
+                                           guint        max_depth,
+                                           GError     **error);
 JsonObject  *tether_protocol_parse        (const char  *data,
                                            gsize        len,
                                            guint        max_depth,

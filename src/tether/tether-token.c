@@ -10,6 +10,8 @@
 #include "tether-token.h"
 
 #define MAX_TOKEN_LEN 8192
+/* Claims are flat: an object holding two arrays of strings. */
+#define TOKEN_MAX_DEPTH 4
 
 char *
 tether_base64url_encode (const guint8 *data,
@@ -214,7 +216,8 @@ parse_claims (JsonObject         *o,
   if (app == NULL || uid == NULL || nonce == NULL
       || !tether_json_get_int (o, "iat", &claims->issued_at) || !tether_json_get_int (o, "exp", &claims->expires_at)
       || priv == NULL || !JSON_NODE_HOLDS_ARRAY (priv)
-      || (json_object_has_member (o, "room") && room == NULL)
+      || !tether_protocol_valid_id (app) || !tether_protocol_valid_id (uid)
+      || (json_object_has_member (o, "room") && !tether_protocol_valid_id (room))
       || (streams != NULL && !JSON_NODE_HOLDS_ARRAY (streams)))
     return fail (error, TETHER_ERROR_TOKEN_INVALID, "token claims are malformed");
 
@@ -243,7 +246,8 @@ parse_claims (JsonObject         *o,
         {
           JsonNode *e = json_array_get_element (a, i);
 
-          if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING)
+          if (!JSON_NODE_HOLDS_VALUE (e) || json_node_get_value_type (e) != G_TYPE_STRING
+              || !tether_protocol_valid_id (json_node_get_string (e)))
             return fail (error, TETHER_ERROR_TOKEN_INVALID, "token stream list is malformed");
           g_strv_builder_add (sb, json_node_get_string (e));
         }
@@ -276,13 +280,12 @@ tether_token_verify (const char  *token,
                      GError     **error)
 {
   g_autoptr(TetherTokenClaims) claims = g_new0 (TetherTokenClaims, 1);
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(JsonObject) object = NULL;
   g_autofree char *payload_b64 = NULL;
   g_autofree char *expected = NULL;
   g_autofree guint8 *payload = NULL;
   const char *dot;
   gsize payload_len = 0;
-  JsonNode *root;
 
   g_return_val_if_fail (secret != NULL, NULL);
   g_return_val_if_fail (app_id != NULL, NULL);
@@ -303,15 +306,17 @@ tether_token_verify (const char  *token,
     }
 
   payload = tether_base64url_decode (payload_b64, &payload_len);
+  /* The same door as protocol messages: a "\u0000" would otherwise cut
+   * "alice\u0000x" down to "alice". */
   if (payload == NULL
-      || !json_parser_load_from_data (parser, (const char *) payload, payload_len, NULL)
-      || (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+      || (object = tether_json_parse_object ((const char *) payload, payload_len,
+                                             TOKEN_MAX_DEPTH, NULL)) == NULL)
     {
-      fail (error, TETHER_ERROR_TOKEN_INVALID, "token payload is not a JSON object");
+      fail (error, TETHER_ERROR_TOKEN_INVALID, "token payload is not a valid JSON object");
       return NULL;
     }
 
-  if (!parse_claims (json_node_get_object (root), claims, error))
+  if (!parse_claims (object, claims, error))
     return NULL;
 
   if (g_strcmp0 (claims->app_id, app_id) != 0)

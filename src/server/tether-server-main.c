@@ -12,36 +12,12 @@
 #include <glib-unix.h>
 
 #include "tether-server.h"
+#include "tether-server-config.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
 #define DEFAULT_SECRET "tether-dev-secret"
-#define UNSET (-1.0)
 /* How long a shutdown waits for close frames to reach the clients. */
 #define SHUTDOWN_FLUSH_USEC (2 * G_USEC_PER_SEC)
-
-typedef struct
-{
-  char    *listen;
-  char    *app_id;
-  char    *app_secret;
-  char    *app_secret_file;
-  char    *config;
-  char   **media_nodes;
-  char    *media_listen;
-  char    *media_url;
-  char    *media_id;
-  gboolean no_media;
-  gboolean media_only;
-  double   heartbeat_timeout;
-  double   heartbeat_interval;
-  double   session_ttl;
-  double   token_warning;
-  double   token_skew;
-  double   login_rate;
-  double   login_burst;
-  double   login_grace;
-  double   shutdown_retry_after;
-} Options;
 
 typedef struct
 {
@@ -53,120 +29,9 @@ typedef struct
   guint         drain_id;
 } App;
 
-static void
-options_clear (Options *o)
-{
-  g_free (o->listen);
-  g_free (o->app_id);
-  g_free (o->app_secret);
-  g_free (o->app_secret_file);
-  g_free (o->config);
-  g_strfreev (o->media_nodes);
-  g_free (o->media_listen);
-  g_free (o->media_url);
-  g_free (o->media_id);
-}
-
-/* Fills what the command line left unset from the [server] group. */
-static gboolean
-apply_config (Options  *o,
-              GError  **error)
-{
-  g_autoptr(GKeyFile) kf = g_key_file_new ();
-  struct { const char *key; double *value; } doubles[] = {
-    { "heartbeat-timeout", &o->heartbeat_timeout },
-    { "heartbeat-interval", &o->heartbeat_interval },
-    { "session-ttl", &o->session_ttl },
-    { "token-warning", &o->token_warning },
-    { "token-skew", &o->token_skew },
-    { "login-rate", &o->login_rate },
-    { "login-burst", &o->login_burst },
-    { "login-grace", &o->login_grace },
-    { "shutdown-retry-after", &o->shutdown_retry_after },
-  };
-  struct { const char *key; char **value; } strings[] = {
-    { "listen", &o->listen },
-    { "app-id", &o->app_id },
-    { "app-secret", &o->app_secret },
-    { "app-secret-file", &o->app_secret_file },
-    { "media-listen", &o->media_listen },
-    { "media-url", &o->media_url },
-    { "media-id", &o->media_id },
-  };
-
-  if (o->config == NULL)
-    return TRUE;
-  if (!g_key_file_load_from_file (kf, o->config, G_KEY_FILE_NONE, error))
-    return FALSE;
-
-  for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
-    {
-      g_autoptr(GError) local = NULL;
-      double v;
-
-      if (*doubles[i].value != UNSET || !g_key_file_has_key (kf, "server", doubles[i].key, NULL))
-        continue;
-      v = g_key_file_get_double (kf, "server", doubles[i].key, &local);
-      if (local != NULL)
-        {
-          g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", o->config);
-          return FALSE;
-        }
-      *doubles[i].value = v;
-    }
-  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
-    {
-      if (*strings[i].value == NULL)
-        *strings[i].value = g_key_file_get_string (kf, "server", strings[i].key, NULL);
-    }
-  if (o->media_nodes == NULL)
-    o->media_nodes = g_key_file_get_string_list (kf, "server", "media-node", NULL, NULL);
-  if (!o->no_media)
-    o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
-  if (!o->media_only)
-    o->media_only = g_key_file_get_boolean (kf, "server", "media-only", NULL);
-
-  return TRUE;
-}
-
-static gboolean
-parse_listen (const char  *text,
-              char       **host,
-              guint16     *port,
-              GError     **error)
-{
-  const char *colon = strrchr (text, ':');
-  g_autofree char *h = NULL;
-  guint64 p = 0;
-
-  if (colon == NULL || (text[0] == '[' && colon < strchr (text, ']')))
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--listen expects HOST:PORT, got “%s”", text);
-      return FALSE;
-    }
-  h = g_strndup (text, colon - text);
-  if (h[0] == '[' && h[strlen (h) - 1] == ']')
-    {
-      char *inner = g_strndup (h + 1, strlen (h) - 2);
-      g_free (h);
-      h = inner;
-    }
-  if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, G_MAXUINT16, &p, NULL))
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--listen: bad port in “%s”", text);
-      return FALSE;
-    }
-
-  *host = g_steal_pointer (&h);
-  *port = (guint16) p;
-  return TRUE;
-}
-
 static char *
-load_secret (Options  *o,
-             GError  **error)
+load_secret (TetherServerOptions  *o,
+             GError              **error)
 {
   if (o->app_secret != NULL)
     return g_strdup (o->app_secret);
@@ -188,15 +53,6 @@ load_secret (Options  *o,
   g_warning ("no --app-secret or --app-secret-file given: using the development default secret; "
              "never do this on a reachable server");
   return g_strdup (DEFAULT_SECRET);
-}
-
-static void
-set_if (TetherServer *server,
-        const char   *property,
-        double        value)
-{
-  if (value != UNSET)
-    g_object_set (server, property, value, NULL);
 }
 
 static gboolean
@@ -236,28 +92,11 @@ signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static gboolean
-check_media_options (Options  *o,
-                     GError  **error)
-{
-  if (o->no_media && o->media_only)
-    {
-      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           "--no-media and --media-only exclude each other");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 int
 main (int   argc,
       char *argv[])
 {
-  Options o = {
-    .heartbeat_timeout = UNSET, .heartbeat_interval = UNSET, .session_ttl = UNSET,
-    .token_warning = UNSET, .token_skew = UNSET, .login_rate = UNSET, .login_burst = UNSET,
-    .login_grace = UNSET, .shutdown_retry_after = UNSET,
-  };
+  TetherServerOptions o;
   GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING, &o.listen, "Address to listen on (default " DEFAULT_LISTEN "; port 0 = any free port)", "HOST:PORT" },
     { "app-id", 0, 0, G_OPTION_ARG_STRING, &o.app_id, "The app id to serve (default demo)", "ID" },
@@ -295,15 +134,16 @@ main (int   argc,
   guint sigterm_id, sigint_id;
   int status = EXIT_FAILURE;
 
+  tether_server_options_init (&o);
   setlocale (LC_ALL, "");
   /* stdout carries exactly one line, the listening address; logs go to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
 
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error)
-      || !apply_config (&o, &error)
-      || !parse_listen (o.listen != NULL ? o.listen : DEFAULT_LISTEN, &host, &port, &error)
-      || !check_media_options (&o, &error))
+      || !tether_server_options_load_config (&o, &error)
+      || !tether_server_parse_listen (o.listen != NULL ? o.listen : DEFAULT_LISTEN, &host, &port, &error)
+      || !tether_server_options_check (&o, &error))
     {
       g_printerr ("tether-server: %s\n", error->message);
       goto out;
@@ -319,26 +159,10 @@ main (int   argc,
   if (!o.media_only)
     {
       server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
-      set_if (server, "heartbeat-timeout", o.heartbeat_timeout);
-      set_if (server, "heartbeat-interval", o.heartbeat_interval);
-      set_if (server, "session-ttl", o.session_ttl);
-      set_if (server, "token-warning", o.token_warning);
-      set_if (server, "token-skew", o.token_skew);
-      set_if (server, "login-rate", o.login_rate);
-      set_if (server, "login-burst", o.login_burst);
-      set_if (server, "login-grace", o.login_grace);
-
-      for (guint i = 0; o.media_nodes != NULL && o.media_nodes[i] != NULL; i++)
+      if (!tether_server_options_configure (&o, server, &error))
         {
-          g_auto(GStrv) parts = g_strsplit (o.media_nodes[i], "=", 2);
-
-          if (parts[0] == NULL || parts[1] == NULL || *parts[1] == '\0')
-            {
-              g_printerr ("tether-server: --media-node expects ID=URL, got “%s”\n",
-                          o.media_nodes[i]);
-              goto out;
-            }
-          tether_server_add_media_node (server, parts[0], parts[1]);
+          g_printerr ("tether-server: %s\n", error->message);
+          goto out;
         }
     }
 
@@ -350,7 +174,7 @@ main (int   argc,
 
       if (o.media_listen != NULL)
         {
-          if (!parse_listen (o.media_listen, &media_host, &media_port, &error))
+          if (!tether_server_parse_listen (o.media_listen, &media_host, &media_port, &error))
             {
               g_printerr ("tether-server: --media-listen: %s\n", error->message);
               goto out;
@@ -400,7 +224,7 @@ main (int   argc,
   app.server = server;
   app.relay = relay;
   app.loop = loop;
-  app.retry_after = o.shutdown_retry_after != UNSET ? o.shutdown_retry_after : 1.0;
+  app.retry_after = o.shutdown_retry_after != TETHER_SERVER_OPTION_UNSET ? o.shutdown_retry_after : 1.0;
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &app);
   sigint_id = g_unix_signal_add (SIGINT, signal_cb, &app);
 
@@ -416,6 +240,6 @@ out:
     memset (secret, 0, strlen (secret));
   if (o.app_secret != NULL)
     memset (o.app_secret, 0, strlen (o.app_secret));
-  options_clear (&o);
+  tether_server_options_clear (&o);
   return status;
 }

@@ -1,0 +1,203 @@
+/* tether-server-config.c: the tether-server program's options and config file
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "tether-server-config.h"
+
+#define UNSET TETHER_SERVER_OPTION_UNSET
+
+void
+tether_server_options_init (TetherServerOptions *o)
+{
+  memset (o, 0, sizeof *o);
+  o->heartbeat_timeout = UNSET;
+  o->heartbeat_interval = UNSET;
+  o->session_ttl = UNSET;
+  o->token_warning = UNSET;
+  o->token_skew = UNSET;
+  o->login_rate = UNSET;
+  o->login_burst = UNSET;
+  o->login_grace = UNSET;
+  o->shutdown_retry_after = UNSET;
+}
+
+void
+tether_server_options_clear (TetherServerOptions *o)
+{
+  g_clear_pointer (&o->listen, g_free);
+  g_clear_pointer (&o->app_id, g_free);
+  g_clear_pointer (&o->app_secret, g_free);
+  g_clear_pointer (&o->app_secret_file, g_free);
+  g_clear_pointer (&o->config, g_free);
+  g_clear_pointer (&o->media_nodes, g_strfreev);
+  g_clear_pointer (&o->media_listen, g_free);
+  g_clear_pointer (&o->media_url, g_free);
+  g_clear_pointer (&o->media_id, g_free);
+}
+
+/**
+ * tether_server_options_apply_key_file:
+ * @source: the file name, for error messages
+ *
+ * Fills what the command line left unset from the [server] group of @kf.
+ */
+gboolean
+tether_server_options_apply_key_file (TetherServerOptions  *o,
+                                      GKeyFile             *kf,
+                                      const char           *source,
+                                      GError              **error)
+{
+  struct { const char *key; double *value; } doubles[] = {
+    { "heartbeat-timeout", &o->heartbeat_timeout },
+    { "heartbeat-interval", &o->heartbeat_interval },
+    { "session-ttl", &o->session_ttl },
+    { "token-warning", &o->token_warning },
+    { "token-skew", &o->token_skew },
+    { "login-rate", &o->login_rate },
+    { "login-burst", &o->login_burst },
+    { "login-grace", &o->login_grace },
+    { "shutdown-retry-after", &o->shutdown_retry_after },
+  };
+  struct { const char *key; char **value; } strings[] = {
+    { "listen", &o->listen },
+    { "app-id", &o->app_id },
+    { "app-secret", &o->app_secret },
+    { "app-secret-file", &o->app_secret_file },
+    { "media-listen", &o->media_listen },
+    { "media-url", &o->media_url },
+    { "media-id", &o->media_id },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
+    {
+      g_autoptr(GError) local = NULL;
+      double v;
+
+      if (*doubles[i].value != UNSET || !g_key_file_has_key (kf, "server", doubles[i].key, NULL))
+        continue;
+      v = g_key_file_get_double (kf, "server", doubles[i].key, &local);
+      if (local != NULL)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", source);
+          return FALSE;
+        }
+      *doubles[i].value = v;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (strings); i++)
+    {
+      if (*strings[i].value == NULL)
+        *strings[i].value = g_key_file_get_string (kf, "server", strings[i].key, NULL);
+    }
+  if (o->media_nodes == NULL)
+    o->media_nodes = g_key_file_get_string_list (kf, "server", "media-node", NULL, NULL);
+  if (!o->no_media)
+    o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
+  if (!o->media_only)
+    o->media_only = g_key_file_get_boolean (kf, "server", "media-only", NULL);
+
+  return TRUE;
+}
+
+/* Reads the file named by --config, if any. */
+gboolean
+tether_server_options_load_config (TetherServerOptions  *o,
+                                   GError              **error)
+{
+  g_autoptr(GKeyFile) kf = g_key_file_new ();
+
+  if (o->config == NULL)
+    return TRUE;
+  if (!g_key_file_load_from_file (kf, o->config, G_KEY_FILE_NONE, error))
+    return FALSE;
+  return tether_server_options_apply_key_file (o, kf, o->config, error);
+}
+
+gboolean
+tether_server_parse_listen (const char  *text,
+                            char       **host,
+                            guint16     *port,
+                            GError     **error)
+{
+  const char *colon = strrchr (text, ':');
+  g_autofree char *h = NULL;
+  guint64 p = 0;
+
+  if (colon == NULL || (text[0] == '[' && colon < strchr (text, ']')))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--listen expects HOST:PORT, got “%s”", text);
+      return FALSE;
+    }
+  h = g_strndup (text, colon - text);
+  if (h[0] == '[' && h[strlen (h) - 1] == ']')
+    {
+      char *inner = g_strndup (h + 1, strlen (h) - 2);
+      g_free (h);
+      h = inner;
+    }
+  if (!g_ascii_string_to_unsigned (colon + 1, 10, 0, G_MAXUINT16, &p, NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--listen: bad port in “%s”", text);
+      return FALSE;
+    }
+
+  *host = g_steal_pointer (&h);
+  *port = (guint16) p;
+  return TRUE;
+}
+
+/* What no single option can check alone. */
+gboolean
+tether_server_options_check (const TetherServerOptions  *o,
+                             GError                    **error)
+{
+  if (o->no_media && o->media_only)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--no-media and --media-only exclude each other");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+set_if (TetherServer *server,
+        const char   *property,
+        double        value)
+{
+  if (value != UNSET)
+    g_object_set (server, property, value, NULL);
+}
+
+/* Sets the room service's properties and media nodes from @o. */
+gboolean
+tether_server_options_configure (const TetherServerOptions  *o,
+                                 TetherServer               *server,
+                                 GError                    **error)
+{
+  set_if (server, "heartbeat-timeout", o->heartbeat_timeout);
+  set_if (server, "heartbeat-interval", o->heartbeat_interval);
+  set_if (server, "session-ttl", o->session_ttl);
+  set_if (server, "token-warning", o->token_warning);
+  set_if (server, "token-skew", o->token_skew);
+  set_if (server, "login-rate", o->login_rate);
+  set_if (server, "login-burst", o->login_burst);
+  set_if (server, "login-grace", o->login_grace);
+
+  for (guint i = 0; o->media_nodes != NULL && o->media_nodes[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (o->media_nodes[i], "=", 2);
+
+      if (parts[0] == NULL || parts[1] == NULL || *parts[1] == '\0')
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--media-node expects ID=URL, got “%s”", o->media_nodes[i]);
+          return FALSE;
+        }
+      tether_server_add_media_node (server, parts[0], parts[1]);
+    }
+  return TRUE;
+}

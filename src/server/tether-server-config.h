@@ -1,0 +1,59 @@
+/* tether-server-config.h: the tether-server program's options — command line and the
+ * [server] group of a key file — checked and applied to a TetherServer. Apart from
+ * tether-server-main.c so the fuzz harness (tests/fuzz/fuzz-server-config.c) runs the
+ * same parser.
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include "tether-server.h"
+
+G_BEGIN_DECLS
+
+/* A number option nobody set. */
+#define TETHER_SERVER_OPTION_UNSET (-1.0)
+
+typedef struct
+{
+  char    *listen;
+  char    *app_id;
+  char    *app_secret;
+  char    *app_secret_file;
+  char    *config;
+  char   **media_nodes;
+  char    *media_listen;
+  char    *media_url;
+  char    *media_id;
+  gboolean no_media;
+  gboolean media_only;
+  double   heartbeat_timeout;
+  double   heartbeat_interval;
+  double   session_ttl;
+  double   token_warning;
+  double   token_skew;
+  double   login_rate;
+  double   login_burst;
+  double   login_grace;
+  double   shutdown_retry_after;
+} TetherServerOptions;
+
+void      tether_server_options_init          (TetherServerOptions  *o);
+void      tether_server_options_clear         (TetherServerOptions  *o);
+gboolean  tether_server_options_load_config   (TetherServerOptions  *o,
+                                               GError              **error);
+gboolean  tether_server_options_apply_key_file (TetherServerOptions *o,
+                                               GKeyFile             *kf,
+                                               const char           *source,
+                                               GError              **error);
+gboolean  tether_server_options_check         (const TetherServerOptions *o,
+                                               GError              **error);
+gboolean  tether_server_options_configure     (const TetherServerOptions *o,
+                                               TetherServer         *server,
+                                               GError              **error);
+gboolean  tether_server_parse_listen          (const char           *text,
+                                               char                **host,
+                                               guint16              *port,
+                                               GError              **error);
+
+G_END_DECLS

@@ -39,6 +39,12 @@ void                   _tether_room_get_login       (TetherRoom             *sel
 void                   _tether_room_network_changed (TetherRoom             *self,
                                                      const char             *cause);
 
+/* Test hooks for tests/fuzz/fuzz-room.c only (see tether-room.c). */
+void                   _tether_room_test_begin_login (TetherRoom           *self);
+void                   _tether_room_test_receive    (TetherRoom             *self,
+                                                     const char             *data,
+                                                     gsize                   len);
+
 TetherReconnectReport *_tether_reconnect_report_new (const char             *cause,
                                                      guint                   attempts,
                                                      gboolean                resumed,

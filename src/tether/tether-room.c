@@ -829,20 +829,12 @@ handle_message (TetherRoom *self,
 }
 
 static void
-ws_message_cb (SoupWebsocketConnection *ws,
-               SoupWebsocketDataType    type,
-               GBytes                  *message,
-               gpointer                 user_data)
+receive_text (TetherRoom *self,
+              const char *data,
+              gsize       len)
 {
-  g_autoptr(TetherRoom) self = g_object_ref (user_data);
   g_autoptr(JsonObject) msg = NULL;
   g_autoptr(GError) error = NULL;
-  gsize len;
-  const char *data = g_bytes_get_data (message, &len);
-
-  self->last_rx = g_get_monotonic_time ();
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    return;
 
   msg = tether_protocol_parse (data, len, 64, &error);
   if (msg == NULL)
@@ -851,6 +843,22 @@ ws_message_cb (SoupWebsocketConnection *ws,
       return;
     }
   handle_message (self, msg);
+}
+
+static void
+ws_message_cb (SoupWebsocketConnection *ws,
+               SoupWebsocketDataType    type,
+               GBytes                  *message,
+               gpointer                 user_data)
+{
+  g_autoptr(TetherRoom) self = g_object_ref (user_data);
+  gsize len;
+  const char *data = g_bytes_get_data (message, &len);
+
+  self->last_rx = g_get_monotonic_time ();
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    return;
+  receive_text (self, data, len);
 }
 
 static void
@@ -1573,6 +1581,36 @@ const char *
 tether_update_type_to_string (TetherUpdateType update)
 {
   return update == TETHER_UPDATE_ADD ? "ADD" : "DELETE";
+}
+
+/* ---- test hooks ------------------------------------------------------------------- */
+
+/* For tests/fuzz/fuzz-room.c only; nothing in libtether calls these. The harness
+ * plays the server: it puts the room where a fresh connection leaves it, then hands
+ * it frames one at a time, through the same dispatch as ws_message_cb(). */
+
+void
+_tether_room_test_begin_login (TetherRoom *self)
+{
+  g_return_if_fail (TETHER_IS_ROOM (self));
+
+  self->attempt = 0;
+  set_state (self, TETHER_ROOM_STATE_LOGINING, 0, NULL);
+  self->awaiting_login_ok = TRUE;
+}
+
+void
+_tether_room_test_receive (TetherRoom *self,
+                           const char *data,
+                           gsize       len)
+{
+  g_autoptr(TetherRoom) ref = NULL;
+
+  g_return_if_fail (TETHER_IS_ROOM (self));
+
+  ref = g_object_ref (self);
+  self->last_rx = g_get_monotonic_time ();
+  receive_text (self, data, len);
 }
 
 /* ---- GObject ---------------------------------------------------------------------- */

@@ -4,9 +4,12 @@
 
 #include <string.h>
 
+#include "tether-protocol.h"
 #include "tether-server-config.h"
 
 #define UNSET TETHER_SERVER_OPTION_UNSET
+/* Seconds a shutdown may ask clients to wait before they come back. */
+#define MAX_SHUTDOWN_RETRY_AFTER 3600.0
 
 void
 tether_server_options_init (TetherServerOptions *o)
@@ -160,6 +163,14 @@ tether_server_options_check (const TetherServerOptions  *o,
                            "--no-media and --media-only exclude each other");
       return FALSE;
     }
+  /* Sent to every client as "retry_after" (NaN fails the comparison too). */
+  if (o->shutdown_retry_after != UNSET
+      && !(o->shutdown_retry_after >= 0 && o->shutdown_retry_after <= MAX_SHUTDOWN_RETRY_AFTER))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--shutdown-retry-after must be from 0 to %g", MAX_SHUTDOWN_RETRY_AFTER);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -195,6 +206,14 @@ tether_server_options_configure (const TetherServerOptions  *o,
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                        "--media-node expects ID=URL, got “%s”", o->media_nodes[i]);
+          return FALSE;
+        }
+      /* Announced to clients as an id: the server would refuse it with a critical. */
+      if (!tether_protocol_valid_id (parts[0]))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--media-node: “%s” is not a valid id (1–128 characters of "
+                       "A–Z a–z 0–9 . _ ~ @ : -)", parts[0]);
           return FALSE;
         }
       tether_server_add_media_node (server, parts[0], parts[1]);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #include "tether-error.h"
 #include "tether-protocol.h"
@@ -46,12 +47,20 @@ server_thread_main (gpointer data)
                 "max-frame-size", c->max_frame_size,
                 "event-backlog", c->event_backlog,
                 NULL);
+  if (c->request_timeout > 0)
+    g_object_set (st->server, "request-timeout", c->request_timeout, NULL);
+  if (c->max_send_queue > 0)
+    g_object_set (st->server, "max-send-queue", c->max_send_queue, NULL);
+  /* The tests' clients all come from 127.0.0.1: no cap unless a test asks. */
+  g_object_set (st->server, "max-connections-per-address", c->max_connections_per_address, NULL);
   tether_server_add_media_node (st->server, "node-a", "srt://127.0.0.1:9000");
-  if (!tether_server_listen (st->server, "127.0.0.1", 0, &error))
+  if (!tether_server_listen (st->server, "127.0.0.1", 0, &error)
+      || !tether_server_listen_admin (st->server, "127.0.0.1", 0, &error))
     g_error ("listen: %s", error->message);
 
   g_mutex_lock (&st->lock);
   st->port = tether_server_get_port (st->server);
+  st->admin_port = tether_server_get_admin_port (st->server);
   st->url = tether_server_get_url (st->server);
   st->ready = TRUE;
   g_cond_signal (&st->cond);
@@ -452,7 +461,7 @@ char *
 http_get (Fixture    *fx,
           const char *path)
 {
-  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", fx->st.port, path);
+  g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", fx->st.admin_port, path);
   g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) body = soup_session_send_and_read (fx->session, msg, NULL, &error);
@@ -476,10 +485,39 @@ metric (Fixture    *fx,
 
 /* Raw WebSocket over a plain socket, for frames libsoup refuses to send. */
 
+/* A plain TCP connection to the public port, from @from (any loopback address;
+ * NULL for the default) with a receive buffer of @rcvbuf bytes (0: the default). */
 GSocketConnection *
-raw_connect (Fixture *fx)
+tcp_connect_from (Fixture    *fx,
+                  const char *from,
+                  int         rcvbuf)
 {
-  g_autoptr(GSocketClient) sc = g_socket_client_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) to = g_inet_socket_address_new (loopback, fx->st.port);
+
+  g_assert_no_error (error);
+  if (rcvbuf > 0)
+    g_assert_true (g_socket_set_option (socket, SOL_SOCKET, SO_RCVBUF, rcvbuf, NULL));
+  if (from != NULL)
+    {
+      g_autoptr(GSocketAddress) local = g_inet_socket_address_new_from_string (from, 0);
+
+      g_assert_true (g_socket_bind (socket, local, FALSE, &error));
+    }
+  g_assert_true (g_socket_connect (socket, to, NULL, &error));
+  g_socket_set_timeout (socket, 5);
+  return g_socket_connection_factory_create_connection (socket);
+}
+
+/* A WebSocket handshake done by hand over tcp_connect_from(). */
+GSocketConnection *
+raw_connect_from (Fixture    *fx,
+                  const char *from,
+                  int         rcvbuf)
+{
   g_autoptr(GError) error = NULL;
   g_autofree char *request = g_strdup_printf (
     "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -488,9 +526,7 @@ raw_connect (Fixture *fx)
   GString *response = g_string_new (NULL);
   GInputStream *in;
 
-  conn = g_socket_client_connect_to_host (sc, "127.0.0.1", fx->st.port, NULL, &error);
-  g_assert_no_error (error);
-  g_socket_set_timeout (g_socket_connection_get_socket (conn), 5);
+  conn = tcp_connect_from (fx, from, rcvbuf);
   g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
                              request, strlen (request), NULL, NULL, &error);
   g_assert_no_error (error);
@@ -509,11 +545,28 @@ raw_connect (Fixture *fx)
   return conn;
 }
 
+GSocketConnection *
+raw_connect (Fixture *fx)
+{
+  return raw_connect_from (fx, NULL, 0);
+}
+
 void
 raw_send_frame (GSocketConnection *conn,
                 guint8             opcode,
                 const guint8      *payload,
                 gsize              len)
+{
+  raw_send_frame_full (conn, TRUE, opcode, payload, len);
+}
+
+/* One masked client frame; @fin FALSE starts or continues a fragmented message. */
+void
+raw_send_frame_full (GSocketConnection *conn,
+                     gboolean           fin,
+                     guint8             opcode,
+                     const guint8      *payload,
+                     gsize              len)
 {
   g_autoptr(GByteArray) frame = g_byte_array_new ();
   g_autoptr(GError) error = NULL;
@@ -521,7 +574,7 @@ raw_send_frame (GSocketConnection *conn,
   gsize head_len;
   static const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
 
-  head[0] = 0x80 | opcode;
+  head[0] = (fin ? 0x80 : 0) | opcode;
   if (len < 126)
     {
       head[1] = 0x80 | (guint8) len;

@@ -40,6 +40,10 @@ typedef struct
   double token_skew;
   guint  max_frame_size;
   guint  event_backlog;
+  /* 0: the server's default */
+  double request_timeout;
+  guint  max_connections_per_address;
+  guint  max_send_queue;
 } ServerConfig;
 
 extern const ServerConfig default_config;
@@ -52,6 +56,7 @@ typedef struct
   GMainLoop    *loop;
   TetherServer *server;
   guint16       port;
+  guint16       admin_port;
   char         *url;
   GMutex        lock;
   GCond         cond;
@@ -180,6 +185,23 @@ metric (Fixture    *fx,
 
 GSocketConnection *
 raw_connect (Fixture *fx);
+
+GSocketConnection *
+tcp_connect_from (Fixture    *fx,
+                  const char *from,
+                  int         rcvbuf);
+
+GSocketConnection *
+raw_connect_from (Fixture    *fx,
+                  const char *from,
+                  int         rcvbuf);
+
+void
+raw_send_frame_full (GSocketConnection *conn,
+                     gboolean           fin,
+                     guint8             opcode,
+                     const guint8      *payload,
+                     gsize              len);
 
 void
 raw_send_frame (GSocketConnection *conn,

@@ -6,6 +6,7 @@
 
 #include "tether-error.h"
 #include "tether-protocol.h"
+#include "tether-timeout-private.h"
 
 #define DEPTH TETHER_PROTOCOL_DEFAULT_MAX_DEPTH
 
@@ -287,6 +288,86 @@ test_serialize_round_trip (void)
   g_assert_cmpstr (tether_json_get_string (object, "type"), ==, "hello \"world\" [{");
 }
 
+/* What json-glib would decode into something else, or not into UTF-8, is refused
+ * for the whole message (issue 8, items 3, 4 and 9). */
+static void
+test_decoded_strings (void)
+{
+  const char *bad[] = {
+    "{\"type\":\"t\",\"u\":\"al\\u0000ice\"}",
+    "{\"type\":\"t\",\"u\":\"x\\u0000\"}",
+    "{\"type\":\"t\",\"a\\u0000b\":1}",
+    "{\"type\":\"t\",\"u\":\"\\ud800x\"}",
+    "{\"type\":\"t\",\"u\":\"\\udfff\"}",
+    "{\"type\":\"t\",\"\\ud800\":1}",
+    "{\"type\":\"t\",\"n\":[\"\\udbff\"]}",
+    "{\"type\":\"t\",\"n\":1180591620717411303424}",
+    "{\"type\":\"t\",\"n\":-9007199254740992}",
+    "{\"type\":\"t\",\"n\":1e999}",
+  };
+  const char *good[] = {
+    "{\"type\":\"t\",\"u\":\"\\\\u0000\"}",        /* an escaped backslash, then text */
+    "{\"type\":\"t\",\"u\":\"\\ud83d\\ude00\"}",  /* a surrogate pair */
+    "{\"type\":\"t\",\"n\":9007199254740991,\"m\":-9007199254740991}",
+    "{\"type\":\"t\",\"n\":1.5e300,\"s\":\"99999999999999999999\"}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_test_message ("bad: %s", bad[i]);
+      assert_parse_fails (bad[i], strlen (bad[i]), DEPTH);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) o = parse (good[i], DEPTH, &error);
+
+      g_test_message ("good: %s", good[i]);
+      g_assert_no_error (error);
+      g_assert_nonnull (o);
+    }
+}
+
+static void
+test_valid_name (void)
+{
+  g_autofree char *longest = g_strnfill (TETHER_PROTOCOL_MAX_NAME_LEN, 'a');
+  g_autofree char *too_long = g_strnfill (TETHER_PROTOCOL_MAX_NAME_LEN + 1, 'a');
+
+  g_assert_true (tether_protocol_valid_name ("Ada Lovelace"));
+  g_assert_true (tether_protocol_valid_name ("\xe5\xbc\xa0\xe4\xb8\x89"));
+  g_assert_true (tether_protocol_valid_name (longest));
+  g_assert_false (tether_protocol_valid_name (too_long));
+  g_assert_false (tether_protocol_valid_name ("line\nbreak"));
+  g_assert_false (tether_protocol_valid_name ("\x1b[31mred"));
+  g_assert_false (tether_protocol_valid_name ("\xc2\x85"));   /* C1 NEL */
+  g_assert_false (tether_protocol_valid_name (NULL));
+}
+
+/* A timer of the longest allowed setting (365 days) must not wrap around. */
+static void
+test_long_timeout (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  GSource *source = tether_timeout_source_new (365.0 * 24 * 3600);
+  GSource *short_source = tether_timeout_source_new (0.25);
+  gint64 now = g_get_monotonic_time ();
+  gint64 ready;
+
+  g_source_attach (source, context);
+  g_source_attach (short_source, context);
+  ready = g_source_get_ready_time (source);
+  g_assert_cmpint (ready, >=, now + (gint64) 365 * 24 * 3600 * G_USEC_PER_SEC - G_USEC_PER_SEC);
+  g_assert_cmpint (ready, <=, now + (gint64) 365 * 24 * 3600 * G_USEC_PER_SEC + 2 * G_USEC_PER_SEC);
+  ready = g_source_get_ready_time (short_source);
+  g_assert_cmpint (ready, >=, now + 240 * 1000);
+  g_assert_cmpint (ready, <=, now + 260 * 1000);
+  g_source_destroy (source);
+  g_source_unref (source);
+  g_source_destroy (short_source);
+  g_source_unref (short_source);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -304,6 +385,9 @@ main (int   argc,
   g_test_add_func ("/protocol/parse/malformed", test_malformed);
   g_test_add_func ("/protocol/parse/missing-type", test_missing_type);
   g_test_add_func ("/protocol/valid-id", test_valid_id);
+  g_test_add_func ("/protocol/valid-name", test_valid_name);
+  g_test_add_func ("/protocol/parse/decoded-strings", test_decoded_strings);
+  g_test_add_func ("/protocol/long-timeout", test_long_timeout);
   g_test_add_func ("/protocol/json-helpers", test_json_helpers);
   g_test_add_func ("/protocol/serialize-round-trip", test_serialize_round_trip);
 

@@ -9,6 +9,16 @@
 #include "tether-error.h"
 #include "tether-protocol.h"
 #include "server-fixture.h"
+#include "tether-test-process.h"
+#include "tether-test-utils.h"
+
+static void
+store_result (GObject       *source,
+              GAsyncResult  *result,
+              gpointer       data)
+{
+  *(GAsyncResult **) data = g_object_ref (result);
+}
 
 /* A token whose payload is exactly @payload, correctly signed: what a party holding
  * the app secret could mint, with claims the minting API would never produce. */
@@ -239,6 +249,322 @@ test_numbers_out_of_range (Fixture       *fx,
   }
 }
 
+/* Connections */
+
+typedef struct
+{
+  guint tcp;
+  guint ws;
+} Counts;
+
+static void
+get_counts (TetherServer *server,
+            gpointer      data)
+{
+  Counts *counts = data;
+
+  counts->tcp = tether_server_get_tcp_connection_count (server);
+  counts->ws = tether_server_get_connection_count (server);
+}
+
+static guint
+tcp_count (Fixture *fx)
+{
+  Counts counts;
+
+  server_call (&fx->st, get_counts, &counts);
+  return counts.tcp;
+}
+
+static void
+send_text (GSocketConnection *conn,
+           const char        *text)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)), text,
+                             strlen (text), NULL, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* Whether the server closed @conn: EOF or a reset. Never blocks longer than the
+ * socket's timeout. */
+static gboolean
+closed_by_server (GSocketConnection *conn)
+{
+  GSocket *socket = g_socket_connection_get_socket (conn);
+  g_autoptr(GError) error = NULL;
+  char buf[256];
+  gssize n;
+
+  for (;;)
+    {
+      n = g_socket_receive (socket, buf, sizeof buf, NULL, &error);
+      if (n > 0)
+        continue;  /* an HTTP error page, a close frame: read on to the end */
+      return n == 0 || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+    }
+}
+
+static const ServerConfig half_open_config = {
+  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
+  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 65536,
+  .event_backlog = 1024, .request_timeout = 0.5, .max_connections_per_address = 8,
+};
+
+/* Item 5: connections that start a request and stop are capped per address, cut at
+ * the request deadline, and never lock anyone out for good. */
+static void
+test_half_open (Fixture       *fx,
+                gconstpointer  data)
+{
+  GSocketConnection *stuck[8];
+  g_autoptr(GSocketConnection) extra = NULL;
+  g_autoptr(GSocketConnection) again = NULL;
+  Client *alice;
+
+  for (guint i = 0; i < G_N_ELEMENTS (stuck); i++)
+    {
+      stuck[i] = tcp_connect_from (fx, "127.0.0.2", 0);
+      send_text (stuck[i], "GET /ws HTTP/1.1\r\n");
+    }
+  g_assert_true (WAIT_UNTIL (tcp_count (fx) == G_N_ELEMENTS (stuck), WAIT_MS));
+
+  /* One more from the same address is closed at once ... */
+  extra = tcp_connect_from (fx, "127.0.0.2", 0);
+  g_assert_true (closed_by_server (extra));
+  /* ... while another address gets in. */
+  alice = client_login (fx, "alice", NULL, NULL);
+
+  /* The deadline cuts every stuck request. */
+  for (guint i = 0; i < G_N_ELEMENTS (stuck); i++)
+    {
+      g_assert_true (closed_by_server (stuck[i]));
+      g_object_unref (stuck[i]);
+    }
+  g_assert_true (WAIT_UNTIL (tcp_count (fx) == 1, WAIT_MS));
+  g_assert_cmpuint (metric (fx, "tether_request_timeouts_total"), ==, G_N_ELEMENTS (stuck));
+  g_assert_cmpuint (metric (fx, "tether_refused_connections_total"), ==, 1);
+
+  /* The address is welcome again, and alice never noticed. */
+  again = raw_connect_from (fx, "127.0.0.2", 0);
+  client_heartbeat_ok (alice, 1);
+}
+
+/* Item 7: the size limit holds for a whole message, not only for each frame. */
+static void
+test_fragmented_message (Fixture       *fx,
+                         gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) raw = raw_connect (fx);
+  g_autofree guint8 *chunk = g_malloc (1000);
+  Client *alice = client_login (fx, "alice", NULL, NULL);
+
+  memset (chunk, ' ', 1000);
+  /* max-frame-size is 4096 here: each frame passes, the message must not. */
+  raw_send_frame_full (raw, FALSE, 0x1, (const guint8 *) "{\"type\":\"heartbeat\",\"x\":\"", 26);
+  for (guint i = 0; i < 10; i++)
+    raw_send_frame_full (raw, FALSE, 0x0, chunk, 1000);
+  g_assert_cmpuint (raw_read_close_code (raw), ==, SOUP_WEBSOCKET_CLOSE_TOO_BIG);
+  client_heartbeat_ok (alice, 1);
+  g_assert_cmpuint (metric (fx, "tether_rejected_inputs_total"), ==, 1);
+}
+
+static const ServerConfig small_frame_config = {
+  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
+  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 4096,
+  .event_backlog = 1024,
+};
+
+/* Reads @c's messages up to the next stream DELETE event. */
+static void
+wait_stream_delete (Client *c)
+{
+  for (;;)
+    {
+      g_autoptr(JsonObject) o = client_next (c);
+
+      g_assert_nonnull (o);
+      if (g_strcmp0 (tether_json_get_string (o, "kind"), "stream") == 0
+          && g_strcmp0 (tether_json_get_string (o, "update"), "DELETE") == 0)
+        return;
+    }
+}
+
+static const ServerConfig slow_reader_config = {
+  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
+  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 65536,
+  .event_backlog = 1024, .max_send_queue = 256 * 1024,
+};
+
+/* Item 6: a member that never reads is dropped once its send queue is full, with
+ * close code 4413; the others keep getting everything and the session survives, to
+ * be resumed like after any other broken link. */
+static void
+test_slow_reader (Fixture       *fx,
+                  gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) slow = raw_connect_from (fx, NULL, 4096);
+  g_autofree char *token = mint ("sloth", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
+  g_autofree char *login = login_frame (ROOM, "{\"id\":\"sloth\"}", token);
+  g_autofree char *extra = g_strnfill (4000, 'x');
+  Client *alice = client_login (fx, "alice", NULL, NULL);
+  Client *bob = client_login (fx, "bob", NULL, NULL);
+  guint rounds = 0;
+
+  raw_send_frame (slow, 0x1, (const guint8 *) login, strlen (login));
+  g_assert_true (WAIT_UNTIL (metric (fx, "tether_sessions") == 3, WAIT_MS));
+
+  /* bob churns streams with 4 KB of extra; alice reads everything, sloth nothing. */
+  while (metric (fx, "tether_slow_consumers_total") == 0)
+    {
+      g_autofree char *add = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,\"stream\":"
+                                              "{\"id\":\"cam%u\",\"extra\":\"%s\"}}",
+                                              rounds, rounds, extra);
+      g_autofree char *del = g_strdup_printf ("{\"type\":\"stream_delete\",\"req\":%u,"
+                                              "\"stream_id\":\"cam%u\"}", rounds, rounds);
+
+      g_assert_cmpuint (rounds, <, 2000);
+      client_send (bob, add);
+      client_send (bob, del);
+      wait_stream_delete (bob);
+      wait_stream_delete (alice);
+      rounds++;
+    }
+  /* (It takes the queue plus what the kernel buffers: a few hundred rounds.) */
+  g_test_message ("dropped after %u rounds", rounds);
+
+  /* The session stays (a resume would find it); the connection goes. */
+  g_assert_cmpuint (metric (fx, "tether_sessions"), ==, 3);
+  g_assert_true (WAIT_UNTIL (metric (fx, "tether_connections") == 2, 10 * WAIT_MS));
+  client_heartbeat_full (alice, 1, TRUE);
+  client_heartbeat_full (bob, 2, TRUE);
+}
+
+/* Item 10: the public port answers /ws only, without naming its software; the
+ * operators' endpoints are on the admin address. */
+static void
+test_admin_port (Fixture       *fx,
+                 gconstpointer  data)
+{
+  const char *paths[] = { "/healthz", "/metrics" };
+  g_autoptr(GSocketConnection) raw = raw_connect (fx);
+
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u%s", fx->st.port, paths[i]);
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (fx->session, msg, NULL, NULL);
+
+      g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_NOT_FOUND);
+      g_assert_null (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Server"));
+    }
+  g_assert_cmpuint (metric (fx, "tether_connections"), ==, 1);
+  {
+    g_autofree char *uri = g_strdup_printf ("http://127.0.0.1:%u/healthz", fx->st.admin_port);
+    g_autoptr(SoupMessage) msg = soup_message_new ("GET", uri);
+    g_autoptr(GBytes) body = soup_session_send_and_read (fx->session, msg, NULL, NULL);
+
+    g_assert_cmpuint (soup_message_get_status (msg), ==, SOUP_STATUS_OK);
+    g_assert_null (soup_message_headers_get_one (soup_message_get_response_headers (msg), "Server"));
+  }
+}
+
+/* Item 9: settings sized into a running service cannot change under it: refused with
+ * a critical (so in a subprocess, where criticals are not fatal). */
+static void
+test_settings_after_listen (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(TetherServer) server = tether_server_new (APP, SECRET);
+      g_autoptr(GError) error = NULL;
+      guint backlog = 0;
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK);
+      g_assert_true (tether_server_listen (server, "127.0.0.1", 0, &error));
+      g_object_set (server, "event-backlog", 2u, NULL);
+      g_object_get (server, "event-backlog", &backlog, NULL);
+      g_assert_cmpuint (backlog, ==, 1024);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*\"event-backlog\" can only be set before tether_server_listen()*");
+}
+
+/* Item 5, at the process's descriptor limit: a flood that exhausts the descriptors
+ * stalls accepting, and the service answers again once they are free. */
+static void
+test_descriptor_exhaustion (void)
+{
+  const char *server_path = g_getenv ("TETHER_SERVER");
+  g_autoptr(TetherTestProcess) server = NULL;
+  g_autoptr(GPtrArray) flood = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GSocketClient) sc = g_socket_client_new ();
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *health_uri = NULL;
+  guint port = 0;
+  gboolean healthy = FALSE;
+
+  g_assert_nonnull (server_path);
+  /* Its log (stderr) joins stdout, where the test reads it. */
+  server = tether_test_process_spawn (&error, "sh", "-c", "exec \"$0\" \"$@\" 2>&1",
+                                      "prlimit", "--nofile=64:64", server_path,
+                                      "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                      "--app-id", APP, "--app-secret", SECRET, "--no-media",
+                                      "--request-timeout", "60",
+                                      "--max-connections-per-address", "0", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (server, "listening on ws://127.0.0.1:", WAIT_MS, &line));
+  port = (guint) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
+  g_clear_pointer (&line, g_free);
+  g_assert_true (tether_test_process_wait_for_line (server, "admin on http://127.0.0.1:", WAIT_MS, &line));
+  health_uri = g_strconcat (strstr (line, "http://"), "healthz", NULL);
+
+  /* More half-open requests than the server has descriptors. */
+  for (guint i = 0; i < 100; i++)
+    {
+      GSocketConnection *c = g_socket_client_connect_to_host (sc, "127.0.0.1", port, NULL, &error);
+
+      g_assert_no_error (error);
+      g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (c)), "GET /ws HTTP/1.1\r\n",
+                                 18, NULL, NULL, NULL);
+      g_ptr_array_add (flood, c);
+    }
+  g_assert_true (tether_test_process_wait_for_line (server, "cannot accept connections", WAIT_MS, NULL));
+  g_assert_false (tether_test_process_has_exited (server));
+
+  /* The flood goes: the service comes back by itself. */
+  g_ptr_array_set_size (flood, 0);
+  for (gint64 deadline = g_get_monotonic_time () + tether_test_scaled_ms (WAIT_MS) * 1000;
+       !healthy && g_get_monotonic_time () < deadline;)
+    {
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", health_uri);
+      g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
+
+      healthy = soup_message_get_status (msg) == SOUP_STATUS_OK;
+      if (!healthy)
+        tether_test_run_for (50);
+    }
+  g_assert_true (healthy);
+  {
+    g_autofree char *ws_url = g_strdup_printf ("ws://127.0.0.1:%u/ws", port);
+    g_autoptr(SoupMessage) msg = soup_message_new ("GET", ws_url);
+    g_autoptr(SoupWebsocketConnection) ws = NULL;
+    GAsyncResult *result = NULL;
+
+    soup_session_websocket_connect_async (session, msg, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
+                                          (GAsyncReadyCallback) store_result, &result);
+    g_assert_true (TETHER_WAIT_UNTIL (result != NULL, WAIT_MS));
+    ws = soup_session_websocket_connect_finish (session, result, &error);
+    g_object_unref (result);
+    g_assert_no_error (error);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -251,6 +577,12 @@ main (int   argc,
   ADD ("invalid-utf8-strings", test_invalid_utf8_strings, NULL);
   ADD ("nul-in-strings", test_nul_in_strings, NULL);
   ADD ("numbers-out-of-range", test_numbers_out_of_range, NULL);
+  ADD ("half-open", test_half_open, &half_open_config);
+  ADD ("fragmented-message", test_fragmented_message, &small_frame_config);
+  ADD ("slow-reader", test_slow_reader, &slow_reader_config);
+  ADD ("admin-port", test_admin_port, NULL);
+  g_test_add_func ("/security/settings-after-listen", test_settings_after_listen);
+  g_test_add_func ("/security/descriptor-exhaustion", test_descriptor_exhaustion);
 
   return g_test_run ();
 }

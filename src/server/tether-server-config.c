@@ -23,6 +23,11 @@ tether_server_options_init (TetherServerOptions *o)
   o->login_rate = UNSET;
   o->login_burst = UNSET;
   o->login_grace = UNSET;
+  o->request_timeout = UNSET;
+  o->max_connections_per_address = UNSET;
+  o->max_send_queue = UNSET;
+  o->event_backlog = UNSET;
+  o->max_frame_size = UNSET;
   o->shutdown_retry_after = UNSET;
 }
 
@@ -30,6 +35,7 @@ void
 tether_server_options_clear (TetherServerOptions *o)
 {
   g_clear_pointer (&o->listen, g_free);
+  g_clear_pointer (&o->admin_listen, g_free);
   g_clear_pointer (&o->app_id, g_free);
   g_clear_pointer (&o->app_secret, g_free);
   g_clear_pointer (&o->app_secret_file, g_free);
@@ -61,10 +67,16 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "login-rate", &o->login_rate },
     { "login-burst", &o->login_burst },
     { "login-grace", &o->login_grace },
+    { "request-timeout", &o->request_timeout },
+    { "max-connections-per-address", &o->max_connections_per_address },
+    { "max-send-queue", &o->max_send_queue },
+    { "event-backlog", &o->event_backlog },
+    { "max-frame-size", &o->max_frame_size },
     { "shutdown-retry-after", &o->shutdown_retry_after },
   };
   struct { const char *key; char **value; } strings[] = {
     { "listen", &o->listen },
+    { "admin-listen", &o->admin_listen },
     { "app-id", &o->app_id },
     { "app-secret", &o->app_secret },
     { "app-secret-file", &o->app_secret_file },
@@ -174,13 +186,44 @@ tether_server_options_check (const TetherServerOptions  *o,
   return TRUE;
 }
 
-static void
-set_if (TetherServer *server,
-        const char   *property,
-        double        value)
+/* Sets @property from an option, refusing a value outside the property's range (or
+ * not a whole number, for a count) with an error that names the option. */
+static gboolean
+set_if (TetherServer  *server,
+        const char    *property,
+        double         value,
+        GError       **error)
 {
-  if (value != UNSET)
+  GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (server), property);
+
+  if (value == UNSET)
+    return TRUE;
+  if (G_IS_PARAM_SPEC_UINT (pspec))
+    {
+      GParamSpecUInt *u = G_PARAM_SPEC_UINT (pspec);
+
+      if (!(value >= u->minimum && value <= u->maximum) || value != (double) (guint) value)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--%s must be a whole number from %u to %u", property, u->minimum, u->maximum);
+          return FALSE;
+        }
+      g_object_set (server, property, (guint) value, NULL);
+      return TRUE;
+    }
+
+  {
+    GParamSpecDouble *d = G_PARAM_SPEC_DOUBLE (pspec);
+
+    if (!(value >= d->minimum && value <= d->maximum))
+      {
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "--%s must be from %g to %g", property, d->minimum, d->maximum);
+        return FALSE;
+      }
     g_object_set (server, property, value, NULL);
+    return TRUE;
+  }
 }
 
 /* Sets the room service's properties and media nodes from @o. */
@@ -189,14 +232,25 @@ tether_server_options_configure (const TetherServerOptions  *o,
                                  TetherServer               *server,
                                  GError                    **error)
 {
-  set_if (server, "heartbeat-timeout", o->heartbeat_timeout);
-  set_if (server, "heartbeat-interval", o->heartbeat_interval);
-  set_if (server, "session-ttl", o->session_ttl);
-  set_if (server, "token-warning", o->token_warning);
-  set_if (server, "token-skew", o->token_skew);
-  set_if (server, "login-rate", o->login_rate);
-  set_if (server, "login-burst", o->login_burst);
-  set_if (server, "login-grace", o->login_grace);
+  struct { const char *property; double value; } numbers[] = {
+    { "heartbeat-timeout", o->heartbeat_timeout },
+    { "heartbeat-interval", o->heartbeat_interval },
+    { "session-ttl", o->session_ttl },
+    { "token-warning", o->token_warning },
+    { "token-skew", o->token_skew },
+    { "login-rate", o->login_rate },
+    { "login-burst", o->login_burst },
+    { "login-grace", o->login_grace },
+    { "request-timeout", o->request_timeout },
+    { "max-connections-per-address", o->max_connections_per_address },
+    { "max-send-queue", o->max_send_queue },
+    { "event-backlog", o->event_backlog },
+    { "max-frame-size", o->max_frame_size },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    if (!set_if (server, numbers[i].property, numbers[i].value, error))
+      return FALSE;
 
   for (guint i = 0; o->media_nodes != NULL && o->media_nodes[i] != NULL; i++)
     {

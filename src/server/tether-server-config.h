@@ -17,6 +17,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   char    *listen;
+  char    *admin_listen;
   char    *app_id;
   char    *app_secret;
   char    *app_secret_file;
@@ -35,6 +36,11 @@ typedef struct
   double   login_rate;
   double   login_burst;
   double   login_grace;
+  double   request_timeout;
+  double   max_connections_per_address;
+  double   max_send_queue;
+  double   event_backlog;
+  double   max_frame_size;
   double   shutdown_retry_after;
 } TetherServerOptions;
 

@@ -110,6 +110,12 @@ main (int   argc,
     { "login-rate", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_rate, "Logins per second per address, 0 = unlimited (50)", "RATE" },
     { "login-burst", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_burst, "Login burst per address (100)", "N" },
     { "login-grace", 0, 0, G_OPTION_ARG_DOUBLE, &o.login_grace, "Seconds a connection has to log in (10)", "SECONDS" },
+    { "request-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.request_timeout, "Seconds a connection has to become a WebSocket (10)", "SECONDS" },
+    { "max-connections-per-address", 0, 0, G_OPTION_ARG_DOUBLE, &o.max_connections_per_address, "Open connections per client IP, 0 = no cap (256)", "N" },
+    { "max-send-queue", 0, 0, G_OPTION_ARG_DOUBLE, &o.max_send_queue, "Bytes queued for a client that does not read before it is dropped (1048576)", "BYTES" },
+    { "event-backlog", 0, 0, G_OPTION_ARG_DOUBLE, &o.event_backlog, "Room events kept for resume replay (1024)", "N" },
+    { "max-frame-size", 0, 0, G_OPTION_ARG_DOUBLE, &o.max_frame_size, "Largest accepted message, bytes (65536)", "BYTES" },
+    { "admin-listen", 0, 0, G_OPTION_ARG_STRING, &o.admin_listen, "Address of /healthz and /metrics (default 127.0.0.1, the --listen port + 1; port 0 = any free port)", "HOST:PORT" },
     { "media-node", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.media_nodes, "Announce a media node (repeatable)", "ID=URL" },
     { "media-listen", 0, 0, G_OPTION_ARG_STRING, &o.media_listen, "Address of the embedded SRT media node (default: the --listen host, next port; 0 = any free port)", "HOST:PORT" },
     { "media-url", 0, 0, G_OPTION_ARG_STRING, &o.media_url, "URL clients reach the embedded media node at (default srt://HOST:PORT)", "URL" },
@@ -128,6 +134,7 @@ main (int   argc,
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *secret = NULL;
   g_autofree char *host = NULL;
+  g_autofree char *admin_host = NULL;
   g_autofree char *url = NULL;
   guint16 port = 0;
   App app = { 0 };
@@ -136,7 +143,8 @@ main (int   argc,
 
   tether_server_options_init (&o);
   setlocale (LC_ALL, "");
-  /* stdout carries exactly one line, the listening address; logs go to stderr. */
+  /* stdout carries the listening address (then, for a room service, the admin
+   * address) one per line; logs go to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -211,6 +219,31 @@ main (int   argc,
           goto out;
         }
       url = tether_server_get_url (server);
+
+      /* The operators' endpoints: loopback, next to the room service, by default. */
+      {
+        guint16 admin_port = 0;
+
+        if (o.admin_listen != NULL)
+          {
+            if (!tether_server_parse_listen (o.admin_listen, &admin_host, &admin_port, &error))
+              {
+                g_printerr ("tether-server: --admin-listen: %s\n", error->message);
+                goto out;
+              }
+          }
+        else
+          {
+            admin_host = g_strdup ("127.0.0.1");
+            admin_port = port != 0 ? port + 1 : 0;
+          }
+        if (!tether_server_listen_admin (server, admin_host, admin_port, &error))
+          {
+            g_printerr ("tether-server: cannot listen on %s:%u for /healthz and /metrics: %s\n",
+                        admin_host, admin_port, error->message);
+            goto out;
+          }
+      }
       if (media_url != NULL)
         g_message ("media node %s on %s", o.media_id ? o.media_id : "local", media_url);
     }
@@ -218,6 +251,8 @@ main (int   argc,
     url = g_strdup (media_url);
 
   printf ("listening on %s\n", url);
+  if (server != NULL)
+    printf ("admin on http://%s:%u/\n", admin_host, tether_server_get_admin_port (server));
   fflush (stdout);
 
   loop = g_main_loop_new (NULL, FALSE);

@@ -4,8 +4,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "tether-guard-stream.h"
 #include "tether-server.h"
 #include "tether-token.h"
 
@@ -14,6 +16,8 @@
 G_BEGIN_DECLS
 
 typedef struct _TetherServerConn    TetherServerConn;
+typedef struct _TetherServerLink    TetherServerLink;
+typedef struct _TetherServerListener TetherServerListener;
 typedef struct _TetherServerRoom    TetherServerRoom;
 typedef struct _TetherServerSession TetherServerSession;
 typedef struct _TetherServerStream  TetherServerStream;
@@ -25,12 +29,29 @@ typedef enum
   TETHER_SERVER_CONN_CLOSING,   /* we asked it to close; input is ignored */
 } TetherServerConnState;
 
+/* One accepted TCP connection (tether-server-accept.c), from accept until libsoup
+ * lets go of it. */
+struct _TetherServerLink
+{
+  TetherServer      *server;
+  GSocket           *socket;
+  GSocketAddress    *remote;        /* key in server->links: the message's remote address */
+  TetherGuardStream *guard;         /* not a reference: the link dies with it */
+  char              *address;       /* peer IP, key in server->per_address */
+  gint64             accepted_at;   /* monotonic µs */
+  gboolean           on_deadline;   /* in server->handshakes: not a WebSocket yet */
+  GList              handshake_link;
+};
+
 /* One WebSocket connection. Freed when libsoup reports it closed. */
 struct _TetherServerConn
 {
   TetherServer            *server;
   SoupWebsocketConnection *ws;
   GSocket                 *socket;        /* to cut a dead peer off without a handshake */
+  TetherGuardStream       *guard;         /* counts its bytes (input budget, send queue) */
+  guint64                  queued_out;    /* bytes handed to libsoup to send, frame headers included */
+  guint64                  written_base;  /* the guard's bytes_out when it became a WebSocket */
   char                    *address;       /* client address, for the login rate limit */
   TetherServerSession     *session;       /* NULL unless ACTIVE */
   TetherServerConnState    state;
@@ -108,6 +129,10 @@ typedef struct
   guint64 kicks;
   guint64 rejected_inputs;
   guint64 events;
+  guint64 refused_connections;   /* over the per-address cap */
+  guint64 request_timeouts;      /* no WebSocket in time */
+  guint64 accept_pauses;         /* out of file descriptors */
+  guint64 slow_consumers;        /* dropped for a full send queue */
 } TetherServerStats;
 
 struct _TetherServer
@@ -115,7 +140,9 @@ struct _TetherServer
   GObject            parent_instance;
 
   GMainContext      *context;
-  SoupServer        *soup;
+  SoupServer        *soup;            /* the public port: /ws */
+  SoupServer        *admin_soup;      /* the admin port: /healthz, /metrics */
+  GPtrArray         *listeners;       /* TetherServerListener */
 
   /* configuration */
   char              *app_id;
@@ -131,11 +158,15 @@ struct _TetherServer
   double             login_burst;
   guint              event_backlog;
   double             login_grace;
+  double             request_timeout;
+  guint              max_connections_per_address;
+  guint              max_send_queue;
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
 
   char              *url_host;
   guint16            port;
+  guint16            admin_port;
   gboolean           listening;
   gboolean           shut_down;
 
@@ -144,6 +175,9 @@ struct _TetherServer
   GHashTable        *sessions;        /* id → TetherServerSession */
   GHashTable        *streams;         /* id → TetherServerStream, unique per app */
   GHashTable        *login_buckets;   /* address → token bucket */
+  GHashTable        *links;           /* GSocketAddress → TetherServerLink */
+  GHashTable        *per_address;     /* peer IP → open TCP connections */
+  GQueue             handshakes;      /* TetherServerLink not a WebSocket yet, oldest first */
   GQueue             conns;
   GQueue             pending;         /* connections awaiting login, oldest first */
   GQueue             present;         /* present sessions, least recently active first */
@@ -161,6 +195,22 @@ typedef struct
   char *id;
   char *url;
 } TetherServerMediaNode;
+
+/* tether-server-accept.c */
+gboolean             tether_server_listen_on        (TetherServer        *self,
+                                                     SoupServer          *soup,
+                                                     const char          *host,
+                                                     guint16              port,
+                                                     char               **out_url_host,
+                                                     guint16             *out_port,
+                                                     GError             **error);
+void                 tether_server_listener_free    (TetherServerListener *listener);
+SoupServer          *tether_server_listener_get_soup (TetherServerListener *listener);
+TetherServerLink    *tether_server_link_upgrade     (TetherServer        *self,
+                                                     SoupServerMessage   *msg);
+gint64               tether_server_links_sweep      (TetherServer        *self,
+                                                     gint64               now);
+void                 tether_server_links_clear      (TetherServer        *self);
 
 /* tether-server.c */
 void                 tether_server_conn_send        (TetherServerConn    *conn,

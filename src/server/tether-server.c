@@ -39,6 +39,9 @@ enum {
   PROP_LOGIN_BURST,
   PROP_EVENT_BACKLOG,
   PROP_LOGIN_GRACE,
+  PROP_REQUEST_TIMEOUT,
+  PROP_MAX_CONNECTIONS_PER_ADDRESS,
+  PROP_MAX_SEND_QUEUE,
   PROP_PORT,
   N_PROPS
 };
@@ -82,13 +85,39 @@ tether_server_log (GLogLevelFlags       level,
 
 /* Connections */
 
+/* What libsoup still holds for the peer: handed over minus written. */
+static guint64
+conn_send_queue (TetherServerConn *conn)
+{
+  guint64 written = tether_guard_stream_get_bytes_out (conn->guard) - conn->written_base;
+
+  /* libsoup's own frames (pong, close) count as written too. */
+  return conn->queued_out > written ? conn->queued_out - written : 0;
+}
+
 void
 tether_server_conn_send (TetherServerConn *conn,
                          const char       *json)
 {
+  gsize len;
+
   if (conn->state == TETHER_SERVER_CONN_CLOSING
       || soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
+
+  /* A peer that does not read would make libsoup queue without end. Past the bound
+   * it is dropped; its session stays, to be resumed or timed out like any other. */
+  len = strlen (json);
+  if (conn_send_queue (conn) + len > conn->server->max_send_queue)
+    {
+      conn->server->stats.slow_consumers++;
+      tether_server_log (G_LOG_LEVEL_INFO, conn->session,
+                         "dropping the connection from %s: over %u bytes queued, it does not read",
+                         conn->address, conn->server->max_send_queue);
+      tether_server_conn_close (conn, TETHER_CLOSE_SLOW_CONSUMER, "send queue full");
+      return;
+    }
+  conn->queued_out += len + (len < 126 ? 2 : len <= G_MAXUINT16 ? 4 : 10);
   soup_websocket_connection_send_text (conn->ws, json);
 }
 
@@ -161,6 +190,7 @@ conn_free (TetherServerConn *conn)
   g_signal_handlers_disconnect_by_data (conn->ws, conn);
   g_clear_object (&conn->ws);
   g_clear_object (&conn->socket);
+  g_clear_object (&conn->guard);
   g_free (conn->address);
   g_free (conn);
 }
@@ -907,6 +937,8 @@ on_ws_message (SoupWebsocketConnection *ws,
 
   if (conn->state == TETHER_SERVER_CONN_CLOSING)
     return;
+  /* A whole message arrived: the next one gets a fresh input budget. */
+  tether_guard_stream_renew_input_budget (conn->guard);
   if (conn->session != NULL)
     tether_server_session_touch (self, conn->session);
 
@@ -1005,11 +1037,10 @@ websocket_cb (SoupServer              *server,
               gpointer                 user_data)
 {
   TetherServer *self = user_data;
+  TetherServerLink *link = tether_server_link_upgrade (self, msg);
   TetherServerConn *conn;
-  GSocket *socket;
-  const char *host;
 
-  if (self->shut_down)
+  if (self->shut_down || link == NULL)
     {
       soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
       return;
@@ -1018,12 +1049,14 @@ websocket_cb (SoupServer              *server,
   conn = g_new0 (TetherServerConn, 1);
   conn->server = self;
   conn->ws = g_object_ref (ws);
-  socket = soup_server_message_get_socket (msg);
-  if (socket == NULL)
-    socket = g_object_get_data (G_OBJECT (soup_websocket_connection_get_io_stream (ws)), "GSocket");
-  conn->socket = socket != NULL ? g_object_ref (socket) : NULL;
-  host = soup_server_message_get_remote_host (msg);
-  conn->address = g_strdup (host != NULL ? host : "unknown");
+  conn->socket = g_object_ref (link->socket);
+  conn->guard = g_object_ref (link->guard);
+  conn->written_base = tether_guard_stream_get_bytes_out (conn->guard);
+  /* libsoup checks each frame against max_frame_size; the budget bounds a whole
+   * message, however it is fragmented (with room for headers and control frames). */
+  tether_guard_stream_set_input_budget (conn->guard,
+                                        (guint64) self->max_frame_size + self->max_frame_size / 4 + 1024);
+  conn->address = g_strdup (link->address);
   conn->state = TETHER_SERVER_CONN_PENDING;
   conn->connected_at = g_get_monotonic_time ();
   conn->link.data = conn;
@@ -1141,6 +1174,8 @@ sweep_cb (gpointer user_data)
       tether_server_session_forget (self, session);
     }
 
+  tether_server_links_sweep (self, now);
+
   if (now - self->last_bucket_prune >= BUCKET_PRUNE_INTERVAL)
     prune_login_buckets (self, now);
 
@@ -1230,9 +1265,15 @@ tether_server_dispose (GObject *object)
 
   tether_server_model_clear (self);
 
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
+  if (self->links != NULL)
+    tether_server_links_clear (self);
   if (self->soup != NULL)
     soup_server_disconnect (self->soup);
   g_clear_object (&self->soup);
+  if (self->admin_soup != NULL)
+    soup_server_disconnect (self->admin_soup);
+  g_clear_object (&self->admin_soup);
 
   G_OBJECT_CLASS (tether_server_parent_class)->dispose (object);
 }
@@ -1246,6 +1287,8 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->sessions, g_hash_table_unref);
   g_clear_pointer (&self->streams, g_hash_table_unref);
   g_clear_pointer (&self->login_buckets, g_hash_table_unref);
+  g_clear_pointer (&self->links, g_hash_table_unref);
+  g_clear_pointer (&self->per_address, g_hash_table_unref);
   g_clear_pointer (&self->token_deadlines, g_sequence_free);
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
@@ -1335,6 +1378,15 @@ tether_server_get_property (GObject    *object,
     case PROP_LOGIN_GRACE:
       g_value_set_double (value, self->login_grace);
       break;
+    case PROP_REQUEST_TIMEOUT:
+      g_value_set_double (value, self->request_timeout);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_ADDRESS:
+      g_value_set_uint (value, self->max_connections_per_address);
+      break;
+    case PROP_MAX_SEND_QUEUE:
+      g_value_set_uint (value, self->max_send_queue);
+      break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
       break;
@@ -1350,6 +1402,16 @@ tether_server_set_property (GObject      *object,
                             GParamSpec   *pspec)
 {
   TetherServer *self = TETHER_SERVER (object);
+
+  /* The sweep's period, the replay ring and every connection were sized from the
+   * settings when listening started; changing them under a running service would
+   * break those (a smaller event backlog corrupts the ring). */
+  if (self->listening || self->shut_down)
+    {
+      g_critical ("TetherServer: \"%s\" can only be set before tether_server_listen()",
+                  pspec->name);
+      return;
+    }
 
   switch (prop_id)
     {
@@ -1402,6 +1464,15 @@ tether_server_set_property (GObject      *object,
       break;
     case PROP_LOGIN_GRACE:
       set_double (self, &self->login_grace, value, prop_id);
+      break;
+    case PROP_REQUEST_TIMEOUT:
+      set_double (self, &self->request_timeout, value, prop_id);
+      break;
+    case PROP_MAX_CONNECTIONS_PER_ADDRESS:
+      set_uint (self, &self->max_connections_per_address, value, prop_id);
+      break;
+    case PROP_MAX_SEND_QUEUE:
+      set_uint (self, &self->max_send_queue, value, prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1471,6 +1542,15 @@ tether_server_class_init (TetherServerClass *klass)
     uint_param ("event-backlog", "Room events kept for resume replay", 0, 1 << 20, 1024);
   properties[PROP_LOGIN_GRACE] =
     double_param ("login-grace", "Seconds a new connection has to send login", 0.001, 1e7, 10.0);
+  properties[PROP_REQUEST_TIMEOUT] =
+    double_param ("request-timeout", "Seconds an accepted connection has to become a WebSocket",
+                  0.001, 1e7, 10.0);
+  properties[PROP_MAX_CONNECTIONS_PER_ADDRESS] =
+    uint_param ("max-connections-per-address", "Open TCP connections per client address, 0 = no cap",
+                0, G_MAXINT32, 256);
+  properties[PROP_MAX_SEND_QUEUE] =
+    uint_param ("max-send-queue", "Bytes queued for a client before it is dropped", 4096,
+                G_MAXINT32, 1024 * 1024);
   properties[PROP_PORT] =
     g_param_spec_uint ("port", NULL, "The port listened on, once listening", 0, G_MAXUINT16, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -1494,6 +1574,9 @@ tether_server_init (TetherServer *self)
   self->login_burst = 100.0;
   self->event_backlog = 1024;
   self->login_grace = 10.0;
+  self->request_timeout = 10.0;
+  self->max_connections_per_address = 256;
+  self->max_send_queue = 1024 * 1024;
   self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
   self->relays = g_ptr_array_new_with_free_func (g_object_unref);
 
@@ -1503,13 +1586,20 @@ tether_server_init (TetherServer *self)
   self->login_buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->token_deadlines = g_sequence_new (NULL);
 
-  self->soup = soup_server_new ("server-header", "tether-server/" PACKAGE_VERSION " ", NULL);
+  self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify) tether_server_listener_free);
+  self->links = g_hash_table_new (g_direct_hash, g_direct_equal);
+  self->per_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  /* No Server header: the exact versions only help an attacker pick an exploit. */
+  self->soup = soup_server_new ("server-header", NULL, NULL);
   /* Compressing every fan-out copy separately costs more than it saves here, and
    * inflating input is one more way to blow the frame limit. */
   soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, websocket_cb, self, NULL);
-  soup_server_add_handler (self->soup, "/healthz", healthz_cb, self, NULL);
-  soup_server_add_handler (self->soup, "/metrics", metrics_cb, self, NULL);
+  /* Operators' endpoints answer on the admin address only. */
+  self->admin_soup = soup_server_new ("server-header", NULL, NULL);
+  soup_server_add_handler (self->admin_soup, "/healthz", healthz_cb, self, NULL);
+  soup_server_add_handler (self->admin_soup, "/metrics", metrics_cb, self, NULL);
 }
 
 /* Public API */
@@ -1536,60 +1626,6 @@ tether_server_new (const char *app_id,
                        NULL);
 }
 
-#define LISTEN_BACKLOG 4096
-
-static gboolean
-listen_on (TetherServer  *self,
-           const char    *host,
-           guint16        port,
-           GError       **error)
-{
-  g_autoptr(GInetAddress) inet = NULL;
-  g_autoptr(GSocketAddress) address = NULL;
-
-  g_autoptr(GSocket) socket = NULL;
-
-  if (host == NULL || *host == '\0' || g_str_equal (host, "*"))
-    inet = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
-  else if (g_str_equal (host, "localhost"))
-    inet = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  else
-    inet = g_inet_address_new_from_string (host);
-  if (inet == NULL)
-    {
-      g_autoptr(GResolver) resolver = g_resolver_get_default ();
-      GList *list = g_resolver_lookup_by_name (resolver, host, NULL, error);
-
-      if (list == NULL)
-        return FALSE;
-      inet = g_object_ref (list->data);
-      g_resolver_free_addresses (list);
-    }
-
-  if (g_inet_address_get_is_any (inet))
-    self->url_host = g_strdup (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6 ? "[::1]" : "127.0.0.1");
-  else if (g_inet_address_get_family (inet) == G_SOCKET_FAMILY_IPV6)
-    {
-      g_autofree char *text = g_inet_address_to_string (inet);
-      self->url_host = g_strdup_printf ("[%s]", text);
-    }
-  else
-    self->url_host = g_inet_address_to_string (inet);
-
-  /* Our own socket, for a listen backlog that survives every client of a restarted
-   * server coming back at once (GSocket's default of 10 drops most of them for a
-   * second or more). */
-  address = g_inet_socket_address_new (inet, port);
-  socket = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, error);
-  if (socket == NULL)
-    return FALSE;
-  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, address, TRUE, error) || !g_socket_listen (socket, error))
-    return FALSE;
-  return soup_server_listen_socket (self->soup, socket, 0, error);
-}
-
 /**
  * tether_server_listen:
  * @self: a #TetherServer
@@ -1607,10 +1643,6 @@ tether_server_listen (TetherServer  *self,
                       guint16        port,
                       GError       **error)
 {
-  g_autoptr(GMainContext) current = NULL;
-  GSList *listeners;
-  gboolean pushed = FALSE;
-  gboolean ok;
   double shortest;
   guint interval_ms;
 
@@ -1618,33 +1650,14 @@ tether_server_listen (TetherServer  *self,
   g_return_val_if_fail (!self->listening && !self->shut_down, FALSE);
   g_return_val_if_fail (self->app_secret != NULL, FALSE);
 
-  /* libsoup attaches its listening sources to the thread-default context. */
-  current = g_main_context_ref_thread_default ();
-  if (current != self->context)
-    {
-      g_main_context_push_thread_default (self->context);
-      pushed = TRUE;
-    }
   g_clear_pointer (&self->url_host, g_free);
-  ok = listen_on (self, host, port, error);
-  if (pushed)
-    g_main_context_pop_thread_default (self->context);
-  if (!ok)
+  if (!tether_server_listen_on (self, self->soup, host, port, &self->url_host, &self->port, error))
     return FALSE;
 
-  listeners = soup_server_get_listeners (self->soup);
-  if (listeners != NULL)
-    {
-      g_autoptr(GSocketAddress) local = g_socket_get_local_address (listeners->data, NULL);
-
-      if (G_IS_INET_SOCKET_ADDRESS (local))
-        self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
-    }
-  g_slist_free (listeners);
   self->listening = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
 
-  shortest = MIN (self->heartbeat_timeout, self->login_grace);
+  shortest = MIN (MIN (self->heartbeat_timeout, self->login_grace), self->request_timeout);
   interval_ms = (guint) (CLAMP (shortest / 10.0, 0.02, 1.0) * 1000.0);
   self->sweep_source = g_timeout_source_new (interval_ms);
   g_source_set_name (self->sweep_source, "[tether] server sweep");
@@ -1656,6 +1669,48 @@ tether_server_listen (TetherServer  *self,
              self->url_host, self->port);
 
   return TRUE;
+}
+
+/**
+ * tether_server_listen_admin:
+ * @self: a #TetherServer
+ * @host: (nullable): address to listen on; keep it private (loopback, a management
+ *   network): it answers `/healthz` and `/metrics` to whoever reaches it
+ * @port: the port, or 0 for an ephemeral one
+ * @error: return location for an error
+ *
+ * Serves the operators' endpoints on an address of their own; the public port
+ * answers only `/ws`.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tether_server_listen_admin (TetherServer  *self,
+                            const char    *host,
+                            guint16        port,
+                            GError       **error)
+{
+  g_return_val_if_fail (TETHER_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (self->admin_port == 0 && !self->shut_down, FALSE);
+
+  if (!tether_server_listen_on (self, self->admin_soup, host, port, NULL, &self->admin_port, error))
+    return FALSE;
+  g_message ("admin endpoints (/healthz, /metrics) on http://%s:%u/", host != NULL ? host : "*",
+             self->admin_port);
+  return TRUE;
+}
+
+/**
+ * tether_server_get_admin_port:
+ *
+ * Returns: the admin port, or 0 before tether_server_listen_admin()
+ */
+guint16
+tether_server_get_admin_port (TetherServer *self)
+{
+  g_return_val_if_fail (TETHER_IS_SERVER (self), 0);
+
+  return self->admin_port;
 }
 
 guint16
@@ -1756,6 +1811,15 @@ tether_server_shutdown (TetherServer *self,
       tether_server_conn_close (conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
     }
 
+  /* Stop accepting on the public port; the admin port keeps answering until the
+   * object goes (a supervisor may still want /metrics). */
+  for (guint i = self->listeners->len; i > 0; i--)
+    {
+      TetherServerListener *listener = g_ptr_array_index (self->listeners, i - 1);
+
+      if (tether_server_listener_get_soup (listener) == self->soup)
+        g_ptr_array_remove_index (self->listeners, i - 1);
+    }
   soup_server_disconnect (self->soup);
   if (self->sweep_source != NULL)
     {
@@ -1807,6 +1871,20 @@ tether_server_get_connection_count (TetherServer *self)
   return self->conns.length;
 }
 
+/**
+ * tether_server_get_tcp_connection_count:
+ *
+ * Returns: the number of accepted TCP connections libsoup still holds, on the public
+ *   and the admin port, WebSocket or not
+ */
+guint
+tether_server_get_tcp_connection_count (TetherServer *self)
+{
+  g_return_val_if_fail (TETHER_IS_SERVER (self), 0);
+
+  return g_hash_table_size (self->links);
+}
+
 static void
 append_metric (GString    *out,
                const char *name,
@@ -1840,6 +1918,21 @@ tether_server_get_metrics_text (TetherServer *self)
   append_metric (out, "tether_streams", "gauge", "Live streams.", g_hash_table_size (self->streams));
   append_metric (out, "tether_connections", "gauge", "Open WebSocket connections.",
                  self->conns.length);
+  append_metric (out, "tether_tcp_connections", "gauge",
+                 "Accepted TCP connections, WebSocket or not, admin port included.",
+                 g_hash_table_size (self->links));
+  append_metric (out, "tether_refused_connections_total", "counter",
+                 "Connections closed at accept: over the per-address cap.",
+                 self->stats.refused_connections);
+  append_metric (out, "tether_request_timeouts_total", "counter",
+                 "Connections cut for not becoming a WebSocket within the request timeout.",
+                 self->stats.request_timeouts);
+  append_metric (out, "tether_accept_pauses_total", "counter",
+                 "Times accepting paused because the process ran out of file descriptors.",
+                 self->stats.accept_pauses);
+  append_metric (out, "tether_slow_consumers_total", "counter",
+                 "Connections dropped because their send queue was full.",
+                 self->stats.slow_consumers);
   append_metric (out, "tether_logins_total", "counter", "Successful fresh logins.",
                  self->stats.logins);
   append_metric (out, "tether_login_failures_total", "counter", "Refused logins.",

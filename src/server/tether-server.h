@@ -27,6 +27,13 @@ G_DECLARE_FINAL_TYPE (TetherServer, tether_server, TETHER, SERVER, GObject)
  *   "login-burst"         double   (100)
  *   "event-backlog"       uint     room events kept for resume replay (1024)
  *   "login-grace"         double   seconds a new connection has to send login (10)
+ *   "request-timeout"     double   seconds an accepted connection has to become a
+ *                                  WebSocket (10)
+ *   "max-connections-per-address" uint  open TCP connections per client IP, 0 = no cap (256)
+ *   "max-send-queue"      uint     bytes queued for a client before it is dropped (1 MiB)
+ *
+ * Every setting is fixed once tether_server_listen() has run: setting one later is
+ * refused with a critical warning.
  */
 
 TetherServer *tether_server_new               (const char          *app_id,
@@ -36,6 +43,11 @@ gboolean      tether_server_listen            (TetherServer        *self,
                                                guint16              port,
                                                GError             **error);
 guint16       tether_server_get_port          (TetherServer        *self);
+gboolean      tether_server_listen_admin      (TetherServer        *self,
+                                               const char          *host,
+                                               guint16              port,
+                                               GError             **error);
+guint16       tether_server_get_admin_port    (TetherServer        *self);
 char         *tether_server_get_url           (TetherServer        *self);
 void          tether_server_add_media_node    (TetherServer        *self,
                                                const char          *id,
@@ -49,6 +61,7 @@ void          tether_server_shutdown          (TetherServer        *self,
 guint         tether_server_get_session_count (TetherServer        *self);
 guint         tether_server_get_room_count    (TetherServer        *self);
 guint         tether_server_get_connection_count (TetherServer     *self);
+guint         tether_server_get_tcp_connection_count (TetherServer *self);
 char         *tether_server_get_metrics_text  (TetherServer        *self);
 
 G_END_DECLS

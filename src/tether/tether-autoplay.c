@@ -118,8 +118,8 @@ on_player_state_changed (TetherPlayer      *player,
   entry->retries++;
   tether_media_clear_source (&entry->retry_source);
   entry->retry_source = tether_media_timeout_source (self->context,
-                                                     tether_media_jitter_ms (self->retry_delay_min,
-                                                                             self->retry_delay_max),
+                                                     tether_media_jitter (self->retry_delay_min,
+                                                                          self->retry_delay_max),
                                                      retry_cb, entry);
 }
 

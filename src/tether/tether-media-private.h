@@ -81,8 +81,8 @@ const char *tether_media_pick_element (const char *const *factories);
 gboolean tether_media_reject_is_steady (int reject);
 char *tether_media_extended_data (const char *stream_id, const char *node, guint attempt,
                                   int reject, const char *message);
-guint tether_media_jitter_ms (double min, double max);
-GSource *tether_media_timeout_source (GMainContext *context, guint ms, GSourceFunc func,
+double tether_media_jitter (double min, double max);
+GSource *tether_media_timeout_source (GMainContext *context, double seconds, GSourceFunc func,
                                       gpointer data);
 void tether_media_clear_source (GSource **source);
 GSource *tether_media_bus_source (GstElement *pipeline, GMainContext *context, GstBusFunc func,

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "tether-media-private.h"
+#include "tether-timeout-private.h"
 
 /* Splits `srt://host:port[?…]` into its host and port. */
 gboolean
@@ -104,25 +105,25 @@ tether_media_extended_data (const char *stream_id,
   return json_to_string (root, FALSE);
 }
 
-/* A random delay in [min, max] seconds, as milliseconds. */
-guint
-tether_media_jitter_ms (double min,
-                        double max)
+/* A random delay in [min, max] seconds. */
+double
+tether_media_jitter (double min,
+                     double max)
 {
   if (max < min)
     max = min;
-  return (guint) (1000.0 * g_random_double_range (min, max + 1e-9));
+  return g_random_double_range (min, max + 1e-9);
 }
 
 /* Timers live on the owner's context, not the global default one: a GSource that
  * the owner keeps and destroys, since g_source_remove() only knows the default. */
 GSource *
 tether_media_timeout_source (GMainContext *context,
-                             guint         ms,
+                             double        seconds,
                              GSourceFunc   func,
                              gpointer      data)
 {
-  GSource *source = g_timeout_source_new (ms);
+  GSource *source = tether_timeout_source_new (seconds);
 
   g_source_set_callback (source, func, data, NULL);
   g_source_attach (source, context);

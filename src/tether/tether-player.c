@@ -394,11 +394,10 @@ set_state (TetherPlayer      *self,
       break;
     case TETHER_PLAYER_STATE_PLAY_REQUESTING:
       if (self->window_source == NULL)
-        self->window_source = tether_media_timeout_source (self->context,
-                                                           (guint) (self->av_retry_time * 1000),
+        self->window_source = tether_media_timeout_source (self->context, self->av_retry_time,
                                                            window_expired_cb, self);
       if (self->watchdog_source == NULL)
-        self->watchdog_source = tether_media_timeout_source (self->context, WATCHDOG_MS,
+        self->watchdog_source = tether_media_timeout_source (self->context, WATCHDOG_MS / 1000.0,
                                                              watchdog_cb, self);
       break;
     case TETHER_PLAYER_STATE_PLAYING:
@@ -473,7 +472,7 @@ schedule_retry (TetherPlayer *self,
       delay = delay / 2 + g_random_int_range (0, (gint32) delay / 2 + 1);
     }
   tether_media_clear_source (&self->retry_source);
-  self->retry_source = tether_media_timeout_source (self->context, delay, retry_cb, self);
+  self->retry_source = tether_media_timeout_source (self->context, delay / 1000.0, retry_cb, self);
 }
 
 /* A media break or a stall: back to REQUESTING, the same node first. */

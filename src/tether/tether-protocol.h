@@ -24,6 +24,7 @@ G_BEGIN_DECLS
 #define TETHER_CLOSE_KICKED 4403
 #define TETHER_CLOSE_LOGIN_TIMEOUT 4408
 #define TETHER_CLOSE_RATE_LIMITED 4429
+#define TETHER_CLOSE_SLOW_CONSUMER 4413
 
 gboolean     tether_protocol_check_depth  (const char  *data,
                                            gsize        len,

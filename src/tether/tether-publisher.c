@@ -260,8 +260,7 @@ set_state (TetherPublisher      *self,
     case TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING:
       /* The window runs from the moment the break was seen, across all attempts. */
       if (self->window_source == NULL)
-        self->window_source = tether_media_timeout_source (self->context,
-                                                           (guint) (self->av_retry_time * 1000),
+        self->window_source = tether_media_timeout_source (self->context, self->av_retry_time,
                                                            window_expired_cb, self);
       break;
     case TETHER_PUBLISHER_STATE_PUBLISHING:
@@ -336,7 +335,7 @@ schedule_next_node (TetherPublisher *self)
   delay = MIN (BACKOFF_MAX_MS, BACKOFF_MIN_MS * (1u << MIN (self->attempt / MAX (n, 1), 4u)));
   delay = delay / 2 + g_random_int_range (0, (gint32) delay / 2 + 1);
   tether_media_clear_source (&self->retry_source);
-  self->retry_source = tether_media_timeout_source (self->context, delay, retry_cb, self);
+  self->retry_source = tether_media_timeout_source (self->context, delay / 1000.0, retry_cb, self);
 }
 
 static void
@@ -482,7 +481,7 @@ on_link_event (TetherPublisher    *self,
       if (self->nodes != NULL && g_strv_length (self->nodes) > 1)
         self->node_index = (self->node_index + 1) % g_strv_length (self->nodes);
       tether_media_clear_source (&self->retry_source);
-      self->retry_source = tether_media_timeout_source (self->context, BACKOFF_MIN_MS, retry_cb, self);
+      self->retry_source = tether_media_timeout_source (self->context, BACKOFF_MIN_MS / 1000.0, retry_cb, self);
       break;
 
     default:
@@ -640,7 +639,7 @@ build_pipeline (TetherPublisher *self,
   g_mutex_init (&self->slot->lock);
   gst_app_sink_set_callbacks (GST_APP_SINK (self->sink), &callbacks, self->slot, send_slot_free);
   self->bus_source = tether_media_bus_source (self->pipeline, self->context, bus_cb, self);
-  self->stats_source = tether_media_timeout_source (self->context, 1000, stats_cb, self);
+  self->stats_source = tether_media_timeout_source (self->context, 1.0, stats_cb, self);
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {

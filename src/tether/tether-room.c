@@ -11,6 +11,7 @@
 #include "tether-error.h"
 #include "tether-protocol.h"
 #include "tether-room-private.h"
+#include "tether-timeout-private.h"
 #include "tether-stream.h"
 #include "tether-user.h"
 
@@ -123,10 +124,10 @@ static void send_local_streams (TetherRoom *self, gboolean all);
  * created on a worker thread's context works there. */
 static guint
 add_timeout (TetherRoom  *self,
-             guint        ms,
+             double       seconds,
              GSourceFunc  func)
 {
-  GSource *source = g_timeout_source_new (ms);
+  GSource *source = tether_timeout_source_new (seconds);
   guint id;
 
   g_source_set_callback (source, func, self, NULL);
@@ -364,11 +365,11 @@ tick_cb (gpointer user_data)
 static void
 start_ticking (TetherRoom *self)
 {
-  guint period_ms = (guint) CLAMP (self->heartbeat_interval * 250, 10, 500);
+  double period = CLAMP (self->heartbeat_interval / 4, 0.01, 0.5);
 
   clear_source (self, &self->tick_id);
   self->heartbeat_due = g_get_monotonic_time () + USEC (self->heartbeat_interval);
-  self->tick_id = add_timeout (self, period_ms, tick_cb);
+  self->tick_id = add_timeout (self, period, tick_cb);
 }
 
 /* ---- lists ---------------------------------------------------------------------- */
@@ -991,8 +992,7 @@ connect_now (TetherRoom *self)
   attempt_timeout = MAX (2 * link_timeout (self), 1.0);
   if (self->state == TETHER_ROOM_STATE_LOGINING)
     attempt_timeout = MIN (attempt_timeout, self->timing.login_timeout);
-  self->attempt_timeout_id = add_timeout (self, (guint) (attempt_timeout * 1000),
-                                          attempt_timeout_cb);
+  self->attempt_timeout_id = add_timeout (self, attempt_timeout, attempt_timeout_cb);
 
   self->connect_cancellable = g_cancellable_new ();
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
@@ -1034,7 +1034,7 @@ schedule_retry (TetherRoom *self)
   double delay = next_delay (self);
 
   clear_source (self, &self->retry_id);
-  self->retry_id = add_timeout (self, (guint) (delay * 1000), retry_cb);
+  self->retry_id = add_timeout (self, delay, retry_cb);
 }
 
 static gboolean
@@ -1073,7 +1073,7 @@ connection_broken (TetherRoom *self,
       self->broken_at = g_get_monotonic_time ();
       self->attempt = 0;
       set_state (self, TETHER_ROOM_STATE_RECONNECTING, TETHER_ERROR_NETWORK, cause);
-      self->window_id = add_timeout (self, (guint) (self->timing.retry_time * 1000), window_cb);
+      self->window_id = add_timeout (self, self->timing.retry_time, window_cb);
       /* The first attempt goes at once unless the server asked us to spread out. */
       if (self->retry_after_hint > 0)
         schedule_retry (self);
@@ -1112,7 +1112,7 @@ start_login_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
 
-  self->window_id = add_timeout (self, (guint) (self->timing.login_timeout * 1000), window_cb);
+  self->window_id = add_timeout (self, self->timing.login_timeout, window_cb);
   connect_now (self);
   return G_SOURCE_REMOVE;
 }
@@ -1231,8 +1231,7 @@ tether_room_logout (TetherRoom *self)
   json_builder_add_string_value (b, "logout");
   json_builder_end_object (b);
   send_builder (self, b);
-  self->logout_id = add_timeout (self, (guint) (self->timing.logout_timeout * 1000),
-                                 logout_timeout_cb);
+  self->logout_id = add_timeout (self, self->timing.logout_timeout, logout_timeout_cb);
 }
 
 void

@@ -1,0 +1,21 @@
+/* tether-guard-stream.h: a GIOStream around an accepted connection that counts what
+ * goes through it, so the room service can bound what libsoup buffers for a peer
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define TETHER_TYPE_GUARD_STREAM (tether_guard_stream_get_type ())
+G_DECLARE_FINAL_TYPE (TetherGuardStream, tether_guard_stream, TETHER, GUARD_STREAM, GIOStream)
+
+TetherGuardStream *tether_guard_stream_new           (GIOStream         *base);
+GIOStream         *tether_guard_stream_get_base      (TetherGuardStream *self);
+guint64            tether_guard_stream_get_bytes_in  (TetherGuardStream *self);
+guint64            tether_guard_stream_get_bytes_out (TetherGuardStream *self);
+void               tether_guard_stream_set_input_budget (TetherGuardStream *self,
+                                                         guint64            budget);
+void               tether_guard_stream_renew_input_budget (TetherGuardStream *self);
+
+G_END_DECLS

@@ -53,6 +53,7 @@
 #include <json-glib/json-glib.h>
 #include <srt/srt.h>
 
+#include "bench-util.h"
 #include "tether.h"
 #include "tether-relay.h"
 #include "tether-media-private.h"
@@ -306,37 +307,6 @@ print_summary (const char *parts)
 }
 
 /* ---- /proc ------------------------------------------------------------------------ */
-
-/* utime + stime of @pid in seconds; NAN if unreadable. */
-static double
-proc_cpu_seconds (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
-  g_autofree char *text = NULL;
-  const char *p;
-  unsigned long utime = 0, stime = 0;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strrchr (text, ')')) == NULL)
-    return NAN;
-  /* after "pid (comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt
-   * cmajflt utime stime */
-  if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
-    return NAN;
-  return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
-}
-
-/* VmRSS of @pid in KiB; -1 if unreadable. */
-static gint64
-proc_rss_kib (int pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", pid);
-  g_autofree char *text = NULL;
-  const char *p;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL) || (p = strstr (text, "VmRSS:")) == NULL)
-    return -1;
-  return g_ascii_strtoll (p + 6, NULL, 10);
-}
 
 /* A UDP port that was free a moment ago. */
 static guint16
@@ -1563,7 +1533,7 @@ measure_window (Node       *node,
                 guint       seconds,
                 LoadWindow *w)
 {
-  double cpu0 = proc_cpu_seconds (node->pid), self0 = proc_cpu_seconds ((int) getpid ());
+  double cpu0 = bench_proc_cpu_seconds (node->pid), self0 = bench_proc_cpu_seconds ((int) getpid ());
   gint64 b0, l0, d0, b1, l1, d1;
   guint r, dead;
   gint64 t0 = now_us (), t1;
@@ -1575,9 +1545,9 @@ measure_window (Node       *node,
   t1 = now_us ();
   if (rp != NULL)
     raw_players_snapshot (rp, &b1, &l1, &d1, &w->receiving, &w->dead);
-  w->node_cpu = (proc_cpu_seconds (node->pid) - cpu0) / ((t1 - t0) / 1e6);
-  w->self_cpu = (proc_cpu_seconds ((int) getpid ()) - self0) / ((t1 - t0) / 1e6);
-  w->rss_kib = proc_rss_kib (node->pid);
+  w->node_cpu = (bench_proc_cpu_seconds (node->pid) - cpu0) / ((t1 - t0) / 1e6);
+  w->self_cpu = (bench_proc_cpu_seconds ((int) getpid ()) - self0) / ((t1 - t0) / 1e6);
+  w->rss_kib = bench_proc_rss_kib (node->pid);
   w->mbit_per_player = n_players ? (b1 - b0) * 8.0 / ((t1 - t0) / 1e6) / 1e6 / n_players : 0;
   w->lost = l1 - l0;
   w->dropped = d1 - d0;

@@ -32,6 +32,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "bench-util.h"
 #include "tether.h"
 #include "tether-fault-proxy.h"
 #include "tether-test-process.h"
@@ -275,47 +276,6 @@ server_free (Server *s)
   g_free (s->url);
   g_free (s);
   watchdog_pid = 0;
-}
-
-/* VmRSS / VmHWM of a process, KiB. */
-static gboolean
-read_vm (pid_t   pid,
-         gint64 *rss_kib,
-         gint64 *hwm_kib)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/status", (int) pid);
-  g_autofree char *text = NULL;
-  const char *p;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return FALSE;
-  p = strstr (text, "VmRSS:");
-  *rss_kib = p ? g_ascii_strtoll (p + 6, NULL, 10) : -1;
-  p = strstr (text, "VmHWM:");
-  *hwm_kib = p ? g_ascii_strtoll (p + 6, NULL, 10) : -1;
-  return TRUE;
-}
-
-/* utime + stime of a process, seconds. */
-static double
-proc_cpu_seconds (pid_t pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *text = NULL;
-  g_auto(GStrv) fields = NULL;
-  const char *after;
-
-  if (!g_file_get_contents (path, &text, NULL, NULL))
-    return NAN;
-  after = strrchr (text, ')');
-  if (after == NULL)
-    return NAN;
-  fields = g_strsplit (after + 2, " ", -1);
-  /* after "pid (comm) ": field 3 (state) is index 0, utime (14) index 11, stime index 12 */
-  if (g_strv_length (fields) < 13)
-    return NAN;
-  return (g_ascii_strtod (fields[11], NULL) + g_ascii_strtod (fields[12], NULL))
-         / (double) sysconf (_SC_CLK_TCK);
 }
 
 /* TcpExt counter from /proc/net/netstat (system-wide), or -1. */
@@ -993,7 +953,7 @@ bench_memory (void)
   w.n_pools = 1;
 
   run_for (300);
-  read_vm (s->pid, &rss[0], &hwm[0]);
+  bench_proc_vm (s->pid, &rss[0], &hwm[0]);
   for (guint step = 1; step < 3; step++)
     {
       for (guint i = steps[step - 1]; i < steps[step]; i++)
@@ -1009,7 +969,7 @@ bench_memory (void)
         g_printerr ("[memory] only %u of %u sessions logged in\n",
                     (guint) g_atomic_int_get (&pool->n_ok), steps[step]);
       run_for (500);
-      read_vm (s->pid, &rss[step], &hwm[step]);
+      bench_proc_vm (s->pid, &rss[step], &hwm[step]);
     }
 
   for (guint step = 0; step < 3; step++)
@@ -1118,17 +1078,17 @@ bench_login (void)
   run_for (1000);
   /* The background load the measurement runs in: the idle sessions' heartbeats. */
   cpu0 = thread_cpu_seconds ();
-  srv_cpu0 = proc_cpu_seconds (s->pid);
+  srv_cpu0 = bench_proc_cpu_seconds (s->pid);
   run_for (2000);
   bench_cpu = thread_cpu_seconds () - cpu0;
-  srv_cpu = proc_cpu_seconds (s->pid) - srv_cpu0;
+  srv_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
   g_print ("  idle load: server %.0f%% of a CPU, bench main thread %.0f%% of a CPU\n",
            srv_cpu / 2.0 * 100, bench_cpu / 2.0 * 100);
   extra_double ("login_idle_server_cpu_pct", srv_cpu / 2.0 * 100);
   extra_double ("login_idle_bench_cpu_pct", bench_cpu / 2.0 * 100);
   extra_int ("login_idle_sessions", n_idle);
 
-  srv_cpu0 = proc_cpu_seconds (s->pid);
+  srv_cpu0 = bench_proc_cpu_seconds (s->pid);
   /* 1a: libtether, client-observed, from tether_engine_login_room() to LOGINED. These
    * share the main thread with the 1,000 idle rooms (their timers and heartbeats). */
   measured = lt_group_new (s->url, 1);
@@ -1153,8 +1113,8 @@ bench_login (void)
       run_for (2);
     }
   measured->next = measured->clients->len;
-  lt_cpu = proc_cpu_seconds (s->pid) - srv_cpu0;
-  srv_cpu0 = proc_cpu_seconds (s->pid);
+  lt_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
+  srv_cpu0 = bench_proc_cpu_seconds (s->pid);
 
   /* 1b: raw WebSocket on a thread of its own: handshake, then login -> login_ok on the
    * open socket (the server's share plus two loopback hops). */
@@ -1184,7 +1144,7 @@ bench_login (void)
       raw_client_logout (c);
       run_for (5);
     }
-  raw_cpu = proc_cpu_seconds (s->pid) - srv_cpu0;
+  raw_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
   g_print ("  server CPU per measured login (incl. its logout and the idle load): libtether "
            "phase %.3f ms, raw phase %.3f ms\n", lt_cpu * 1000 / n_measure, raw_cpu * 1000 / n_measure);
   extra_double ("login_server_cpu_ms_per_login_libtether", lt_cpu * 1000 / n_measure);
@@ -1229,56 +1189,6 @@ typedef struct
   double cpu_at_mark[4];
   guint64 messages;
 } EpThread;
-
-static gboolean
-write_all (int         fd,
-           const void *data,
-           gsize       len)
-{
-  const guint8 *p = data;
-
-  while (len > 0)
-    {
-      ssize_t w = write (fd, p, len);
-
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return FALSE;
-      p += w;
-      len -= (gsize) w;
-    }
-  return TRUE;
-}
-
-/* A masked text frame (mask key 0: the payload goes as is). */
-static gboolean
-ws_send_text (int         fd,
-              const char *text)
-{
-  gsize len = strlen (text);
-  guint8 hdr[14];
-  gsize h = 0;
-  g_autofree guint8 *frame = NULL;
-
-  hdr[h++] = 0x81;
-  if (len < 126)
-    hdr[h++] = 0x80 | (guint8) len;
-  else if (len < 65536)
-    {
-      hdr[h++] = 0x80 | 126;
-      hdr[h++] = (guint8) (len >> 8);
-      hdr[h++] = (guint8) len;
-    }
-  else
-    return FALSE;
-  memset (hdr + h, 0, 4);
-  h += 4;
-  frame = g_malloc (h + len);
-  memcpy (frame, hdr, h);
-  memcpy (frame + h, text, len);
-  return write_all (fd, frame, h + len);
-}
 
 /* Parses whole server frames (unmasked) out of @c's buffer; calls @fn for each text
  * payload. */
@@ -1372,13 +1282,8 @@ ep_login (guint16     port,
 {
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port) };
   struct timeval tv = { .tv_sec = 5 };
-  g_autofree char *req = g_strdup_printf (
-    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", port);
   EpConn *c = g_new0 (EpConn, 1);
   LoginSeen seen = { FALSE, FALSE };
-  char resp[1024];
-  gsize got = 0;
   int one = 1;
 
   sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
@@ -1386,24 +1291,10 @@ ep_login (guint16     port,
   setsockopt (c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt (c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (connect (c->fd, (struct sockaddr *) &sa, sizeof sa) != 0 || !write_all (c->fd, req, strlen (req)))
-    goto fail;
-  /* the server says nothing after the 101 until it has our login */
-  while (got < sizeof resp - 1)
-    {
-      ssize_t r = read (c->fd, resp + got, sizeof resp - 1 - got);
-
-      if (r <= 0)
-        goto fail;
-      got += (gsize) r;
-      resp[got] = '\0';
-      if (strstr (resp, "\r\n\r\n") != NULL)
-        break;
-    }
-  if (strncmp (resp, "HTTP/1.1 101", 12) != 0)
+  if (connect (c->fd, (struct sockaddr *) &sa, sizeof sa) != 0 || !bench_ws_handshake (c->fd, port))
     goto fail;
   *t_sent = now_us ();
-  if (!ws_send_text (c->fd, json))
+  if (!bench_ws_send_text (c->fd, json))
     goto fail;
   while (!seen.login_ok && !seen.error)
     {
@@ -1555,7 +1446,7 @@ bench_fanout (void)
   ep_mark (threads, n_threads, 1);
   for (guint t = 0; t < n_threads; t++)
     threads[t].messages = 0;
-  server_cpu0 = proc_cpu_seconds (s->pid);
+  server_cpu0 = bench_proc_cpu_seconds (s->pid);
 
   for (guint k = 0; k < n_joins; k++)
     {
@@ -1595,12 +1486,12 @@ bench_fanout (void)
       v = (tk - ts) / 1000.0;
       g_array_append_val (login_ok, v);
       /* leave again (a user DELETE to everyone) and let the room settle */
-      ws_send_text (j->fd, "{\"type\":\"logout\"}");
+      bench_ws_send_text (j->fd, "{\"type\":\"logout\"}");
       g_usleep (60000);
       ep_conn_free (j);
     }
 
-  server_cpu = proc_cpu_seconds (s->pid) - server_cpu0;
+  server_cpu = bench_proc_cpu_seconds (s->pid) - server_cpu0;
   ep_mark (threads, n_threads, 2);
   for (guint t = 0; t < n_threads; t++)
     {
@@ -1937,23 +1828,6 @@ watchdog (int sig)
   _exit (3);
 }
 
-static void
-raise_nofile (void)
-{
-  struct rlimit rl;
-
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
-        g_printerr ("setrlimit: %s\n", g_strerror (errno));
-    }
-  getrlimit (RLIMIT_NOFILE, &rl);
-  g_print ("RLIMIT_NOFILE %lu (inherited by the server process)\n", (unsigned long) rl.rlim_cur);
-  if (rl.rlim_cur < 4200)
-    g_printerr ("warning: RLIMIT_NOFILE below 4200; the storm part needs ~2,000 sockets a side\n");
-}
-
 static char *
 cpu_model (void)
 {
@@ -2153,7 +2027,8 @@ main (int   argc,
     g_print ("bench-room: parts: %s; server %s; %ld CPUs (%s)\n", parts_text, server_program,
              sysconf (_SC_NPROCESSORS_ONLN), model);
   }
-  raise_nofile ();
+  if (bench_raise_nofile () < 4200)
+    g_printerr ("warning: RLIMIT_NOFILE below 4200; the storm part needs ~2,000 sockets a side\n");
   extra_loadavg ("loadavg_start");
 
   for (guint i = 0; i + 1 < parts->len; i++)

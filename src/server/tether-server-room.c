@@ -497,6 +497,11 @@ static void
 stream_free (TetherServer       *self,
              TetherServerStream *stream)
 {
+  /* The embedded media nodes keep the id for its owner a while longer (claim-ttl),
+   * so nobody else publishes under it while the host comes back. */
+  for (guint i = 0; i < self->relays->len; i++)
+    tether_relay_release_stream (g_ptr_array_index (self->relays, i), stream->id,
+                                 stream->session->user_id);
   g_hash_table_remove (self->streams, stream->id);
   g_queue_unlink (&stream->session->room->streams, &stream->room_link);
   g_queue_unlink (&stream->session->streams, &stream->session_link);

@@ -783,6 +783,21 @@ handle_logout (TetherServer     *self,
   tether_server_session_forget (self, session);
 }
 
+/* The embedded media nodes learn who owns the id, so that only its owner can publish
+ * under it; an id another user or room publishes (or did, within the node's
+ * claim-ttl) is taken. */
+static gboolean
+claim_on_relays (TetherServer        *self,
+                 TetherServerSession *session,
+                 const char          *stream_id)
+{
+  for (guint i = 0; i < self->relays->len; i++)
+    if (!tether_relay_claim_stream (g_ptr_array_index (self->relays, i), stream_id,
+                                    session->user_id, session->room->id))
+      return FALSE;
+  return TRUE;
+}
+
 static void
 handle_stream_add (TetherServer     *self,
                    TetherServerConn *conn,
@@ -834,7 +849,8 @@ handle_stream_add (TetherServer     *self,
       return;
     }
   existing = g_hash_table_lookup (self->streams, stream_id);
-  if (existing != NULL && existing->session != session)
+  if ((existing != NULL && existing->session != session)
+      || !claim_on_relays (self, session, stream_id))
     {
       send_request_error (conn, req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
       return;

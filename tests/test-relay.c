@@ -29,22 +29,41 @@ stream_id_for (const char *stream,
   return g_strdup_printf ("#!::r=%s,m=%s,t=%s", stream, mode, token);
 }
 
+/* @room: NULL for an all-rooms token */
+static char *
+publish_id_in (const char *stream,
+               const char *user,
+               const char *room)
+{
+  g_autofree char *token = tether_test_token (user, room, 600);
+
+  return stream_id_for (stream, "publish", token);
+}
+
 static char *
 publish_id (const char *stream,
             const char *user)
 {
-  g_autofree char *token = tether_test_token (user, NULL, 600);
+  return publish_id_in (stream, user, NULL);
+}
 
-  return stream_id_for (stream, "publish", token);
+/* @streams: NULL for a token without a stream list */
+static char *
+play_id_in (const char         *stream,
+            const char         *user,
+            const char         *room,
+            const char * const *streams)
+{
+  g_autofree char *token = tether_test_token_full (user, room, TETHER_PRIVILEGE_LOGIN, streams, 600);
+
+  return stream_id_for (stream, "request", token);
 }
 
 static char *
 play_id (const char *stream,
          const char *user)
 {
-  g_autofree char *token = tether_test_token_full (user, NULL, TETHER_PRIVILEGE_LOGIN, NULL, 600);
-
-  return stream_id_for (stream, "request", token);
+  return play_id_in (stream, user, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -113,25 +132,38 @@ publisher_bus_cb (GstBus     *bus,
   return G_SOURCE_CONTINUE;
 }
 
+/* One second per GOP, so players start within a second. */
+#define TEST_VIDEO                                                                     \
+  "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 " \
+  "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast"
+
+/* Parsed and watched, not yet playing. */
+static Publisher *
+publisher_new (const char *desc)
+{
+  Publisher *pub = g_new0 (Publisher, 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GstBus) bus = NULL;
+
+  pub->pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  bus = gst_element_get_bus (pub->pipeline);
+  pub->bus_watch = gst_bus_add_watch (bus, publisher_bus_cb, pub);
+  return pub;
+}
+
 static Publisher *
 publisher_start (guint16     port,
                  const char *streamid)
 {
-  Publisher *pub = g_new0 (Publisher, 1);
-  g_autoptr(GError) error = NULL;
   g_autoptr(GstElement) identity = NULL;
   g_autoptr(GstElement) sink = NULL;
   g_autoptr(GstPad) pad = NULL;
-  g_autoptr(GstBus) bus = NULL;
   g_autofree char *desc = g_strdup_printf (
-    "videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 "
-    "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast "
-    "! h264parse config-interval=-1 ! mpegtsmux alignment=7 ! identity name=clr "
+    TEST_VIDEO " ! h264parse config-interval=-1 ! mpegtsmux alignment=7 ! identity name=clr "
     "! srtsink name=sink uri=srt://127.0.0.1:%u latency=%d wait-for-connection=false",
     port, LATENCY_MS);
-
-  pub->pipeline = gst_parse_launch (desc, &error);
-  g_assert_no_error (error);
+  Publisher *pub = publisher_new (desc);
 
   sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
   g_object_set (sink, "streamid", streamid, NULL);
@@ -141,10 +173,7 @@ publisher_start (guint16     port,
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
                      clear_header_probe, NULL, NULL);
 
-  bus = gst_element_get_bus (pub->pipeline);
-  pub->bus_watch = gst_bus_add_watch (bus, publisher_bus_cb, pub);
   gst_element_set_state (pub->pipeline, GST_STATE_PLAYING);
-
   return pub;
 }
 
@@ -358,6 +387,21 @@ ts_pid (const guint8 *p)
   return ((p[1] & 0x1f) << 8) | p[2];
 }
 
+/* Whether a player with @streamid is accepted and gets media. */
+static gboolean
+raw_plays (guint16     port,
+           const char *streamid)
+{
+  g_autoptr(GByteArray) head = NULL;
+  SRTSOCKET sock = raw_connect (port, streamid, FALSE, NULL);
+
+  if (sock == SRT_INVALID_SOCK)
+    return FALSE;
+  head = raw_read (sock, TETHER_TS_PACKET_SIZE);
+  srt_close (sock);
+  return head->len >= TETHER_TS_PACKET_SIZE;
+}
+
 /* ------------------------------------------------------------------------- */
 /* Fixture */
 
@@ -440,6 +484,19 @@ fixture_teardown (Fixture       *fx,
   tether_relay_stop (fx->relay);
   g_object_unref (fx->relay);
   g_ptr_array_unref (fx->events);
+}
+
+/* A claim TTL the tests can wait out. */
+#define CLAIM_TTL_S 1.5
+
+/* The TTL is itself the condition: wait it out on the monotonic clock the node
+ * uses. @since was read after the node let go (after its signal arrived), so
+ * the record has expired when this returns. */
+static void
+wait_claim_ttl (gint64 since)
+{
+  g_assert_true (TETHER_WAIT_UNTIL (g_get_monotonic_time () - since >= CLAIM_TTL_S * G_USEC_PER_SEC,
+                                    (guint) (CLAIM_TTL_S * 1000) + 3000));
 }
 
 /* ------------------------------------------------------------------------- */
@@ -616,7 +673,9 @@ test_publish_conflict (Fixture       *fx,
   g_autoptr(Player) player = NULL;
   SRTSOCKET takeover;
   int reason = -1;
+  gint64 left;
 
+  g_object_set (fx->relay, "claim-ttl", CLAIM_TTL_S, NULL);
   g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:cam:alice"), 5000));
 
   g_assert_cmpint (raw_reject_reason (fx->port, bob), ==, SRT_REJX_CONFLICT);
@@ -638,14 +697,160 @@ test_publish_conflict (Fixture       *fx,
   g_assert_cmpint (raw_reject_reason (fx->port, bob), ==, SRT_REJX_CONFLICT);
   g_assert_cmpuint (fx->events->len, ==, 3);
 
-  /* Once the owner leaves, the stream id is free again. */
+  /* Once the owner leaves, the stream id waits claim-ttl for it, then is free. */
   srt_close (takeover);
   g_assert_true (TETHER_WAIT_UNTIL (fx->events->len == 4, 3000));
+  left = g_get_monotonic_time ();
   g_assert_cmpstr (g_ptr_array_index (fx->events, 3), ==, "removed:cam:alice:disconnected");
+  g_assert_cmpint (raw_reject_reason (fx->port, bob), ==, SRT_REJX_CONFLICT);
+  wait_claim_ttl (left);
   pub = publisher_start (fx->port, bob);
   g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:cam:bob"), 5000));
   player = player_start (fx->port, vid);
   g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 10, 5000));
+}
+
+/* A player plays only streams of its token's room, and of its stream list when the
+ * token has one; the stream's room is its publisher's. A player may ask before the
+ * publisher: it waits, and goes the moment a publisher of another room arrives. */
+static void
+test_cross_room_play (Fixture       *fx,
+                      gconstpointer  data)
+{
+  const char *const listed[] = { "adacam", NULL };
+  const char *const unlisted[] = { "othercam", NULL };
+  g_autofree char *pid = publish_id_in ("adacam", "ada", "A");
+  g_autofree char *other_room = play_id_in ("adacam", "bob", "OTHER", NULL);
+  g_autofree char *same_room = play_id_in ("adacam", "carol", "A", NULL);
+  g_autofree char *all_rooms = play_id_in ("adacam", "dave", NULL, NULL);
+  g_autofree char *in_list = play_id_in ("adacam", "erin", "A", listed);
+  g_autofree char *not_in_list = play_id_in ("adacam", "frank", "A", unlisted);
+  g_autoptr(Player) player = NULL;
+  g_autoptr(Publisher) pub = NULL;
+  SRTSOCKET early;
+
+  early = raw_connect (fx->port, other_room, FALSE, NULL);
+  g_assert_cmpint (early, !=, SRT_INVALID_SOCK);
+  player = player_start (fx->port, same_room);
+  g_assert_true (TETHER_WAIT_UNTIL (tether_relay_get_player_count (fx->relay) == 2, 3000));
+
+  pub = publisher_start (fx->port, pid);
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:adacam:ada"), 5000));
+  /* Closed as the publisher was accepted, before any media went out. */
+  g_assert_true (TETHER_WAIT_UNTIL (srt_getsockstate (early) > SRTS_CONNECTED, 1000));
+  srt_close (early);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 10, 8000));
+  g_assert_cmpuint (tether_relay_get_player_count (fx->relay), ==, 1);
+
+  g_assert_cmpint (raw_reject_reason (fx->port, other_room), ==, SRT_REJX_FORBIDDEN);
+  g_assert_cmpint (raw_reject_reason (fx->port, not_in_list), ==, SRT_REJX_FORBIDDEN);
+  g_assert_true (raw_plays (fx->port, all_rooms));
+  g_assert_true (raw_plays (fx->port, in_list));
+  g_assert_cmpint (g_atomic_int_get (&player->errors), ==, 0);
+}
+
+/* Issue 8's hijack at a node on its own: Ada's stream id stays hers while her
+ * publisher is away, for claim-ttl; Mallory, with a publish token for room B,
+ * cannot take it, and the room decides who plays. */
+static void
+test_hijack (Fixture       *fx,
+             gconstpointer  data)
+{
+  g_autofree char *ada = publish_id_in ("adacam2", "ada", "A");
+  g_autofree char *ada_in_b = publish_id_in ("adacam2", "ada", "B");
+  g_autofree char *mallory = publish_id_in ("adacam2", "mallory", "B");
+  g_autofree char *mallory_all_rooms = publish_id_in ("adacam2", "mallory", NULL);
+  g_autofree char *viewer_a = play_id_in ("adacam2", "bob", "A", NULL);
+  g_autofree char *viewer_other = play_id_in ("adacam2", "eve", "OTHER", NULL);
+  g_autoptr(Publisher) pub = publisher_start (fx->port, ada);
+  g_autoptr(Player) player = NULL;
+
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:adacam2:ada"), 5000));
+  g_clear_pointer (&pub, publisher_free);
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "removed:adacam2:ada:disconnected"), 3000));
+
+  g_assert_cmpint (raw_reject_reason (fx->port, mallory), ==, SRT_REJX_CONFLICT);
+  g_assert_cmpint (raw_reject_reason (fx->port, mallory_all_rooms), ==, SRT_REJX_CONFLICT);
+  /* Ada's own token for another room is no key to room A's stream either. */
+  g_assert_cmpint (raw_reject_reason (fx->port, ada_in_b), ==, SRT_REJX_CONFLICT);
+  g_assert_cmpint (raw_reject_reason (fx->port, viewer_other), ==, SRT_REJX_FORBIDDEN);
+  g_assert_cmpuint (tether_relay_get_stream_count (fx->relay), ==, 0);
+
+  pub = publisher_start (fx->port, ada);
+  g_assert_true (TETHER_WAIT_UNTIL (fx->events->len == 3, 5000));
+  g_assert_cmpstr (g_ptr_array_index (fx->events, 2), ==, "added:adacam2:ada");
+  player = player_start (fx->port, viewer_a);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 10, 8000));
+  g_assert_cmpint (raw_reject_reason (fx->port, viewer_other), ==, SRT_REJX_FORBIDDEN);
+  g_assert_cmpint (raw_reject_reason (fx->port, mallory), ==, SRT_REJX_CONFLICT);
+  g_assert_cmpint (g_atomic_int_get (&player->errors), ==, 0);
+}
+
+/* Embedded in tether-server, the room service claims a stream id when it is added,
+ * before its publisher connects, and releases it when it is deleted. */
+static void
+test_claim (Fixture       *fx,
+            gconstpointer  data)
+{
+  g_autofree char *ada = publish_id_in ("adacam2", "ada", "A");
+  g_autofree char *mallory = publish_id_in ("adacam2", "mallory", "B");
+  g_autofree char *viewer_a = play_id_in ("adacam2", "bob", "A", NULL);
+  g_autofree char *viewer_other = play_id_in ("adacam2", "eve", "OTHER", NULL);
+  g_autofree char *host = publish_id ("lobbycam", "host");
+  g_autofree char *lobby_a = play_id_in ("lobbycam", "carol", "A", NULL);
+  g_autofree char *lobby_other = play_id_in ("lobbycam", "eve", "OTHER", NULL);
+  g_autoptr(Publisher) pub = NULL;
+  g_autoptr(Player) player = NULL;
+  SRTSOCKET host_sock, early;
+  gint64 left;
+
+  g_object_set (fx->relay, "claim-ttl", CLAIM_TTL_S, NULL);
+
+  g_assert_true (tether_relay_claim_stream (fx->relay, "adacam2", "ada", "A"));
+  g_assert_true (tether_relay_claim_stream (fx->relay, "adacam2", "ada", "A"));
+  g_assert_false (tether_relay_claim_stream (fx->relay, "adacam2", "mallory", "B"));
+  g_assert_false (tether_relay_claim_stream (fx->relay, "adacam2", "mallory", "A"));
+  g_assert_false (tether_relay_claim_stream (fx->relay, "adacam2", "ada", "B"));
+
+  /* Mallory is on the node before Ada (the issue's order). */
+  g_assert_cmpint (raw_reject_reason (fx->port, mallory), ==, SRT_REJX_CONFLICT);
+  g_assert_cmpint (raw_reject_reason (fx->port, viewer_other), ==, SRT_REJX_FORBIDDEN);
+
+  pub = publisher_start (fx->port, ada);
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:adacam2:ada"), 5000));
+  player = player_start (fx->port, viewer_a);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 10, 8000));
+
+  /* Deleted in the room while Ada still publishes: hers while she does, and
+   * claim-ttl more. A release by anyone else is no release. */
+  tether_relay_release_stream (fx->relay, "adacam2", "mallory");
+  tether_relay_release_stream (fx->relay, "adacam2", "ada");
+  g_assert_cmpint (raw_reject_reason (fx->port, mallory), ==, SRT_REJX_CONFLICT);
+  g_clear_pointer (&pub, publisher_free);
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "removed:adacam2:ada:disconnected"), 3000));
+  left = g_get_monotonic_time ();
+  g_assert_false (tether_relay_claim_stream (fx->relay, "adacam2", "mallory", "B"));
+  g_assert_cmpint (raw_reject_reason (fx->port, mallory), ==, SRT_REJX_CONFLICT);
+
+  /* Then it is free; Bob, of room A, still waits on it and goes when room B has it. */
+  wait_claim_ttl (left);
+  g_assert_cmpuint (tether_relay_get_player_count (fx->relay), ==, 1);
+  g_assert_true (tether_relay_claim_stream (fx->relay, "adacam2", "mallory", "B"));
+  g_assert_true (TETHER_WAIT_UNTIL (tether_relay_get_player_count (fx->relay) == 0, 1000));
+  g_clear_pointer (&player, player_free);  /* srtsrc would keep knocking */
+
+  /* A stream published with an all-rooms token has no room until a claim names it. */
+  host_sock = raw_connect (fx->port, host, FALSE, NULL);
+  g_assert_cmpint (host_sock, !=, SRT_INVALID_SOCK);
+  early = raw_connect (fx->port, lobby_other, FALSE, NULL);
+  g_assert_cmpint (early, !=, SRT_INVALID_SOCK);
+  g_assert_true (TETHER_WAIT_UNTIL (tether_relay_get_player_count (fx->relay) == 1, 1000));
+  g_assert_true (tether_relay_claim_stream (fx->relay, "lobbycam", "host", "A"));
+  g_assert_true (TETHER_WAIT_UNTIL (srt_getsockstate (early) > SRTS_CONNECTED, 1000));
+  g_assert_cmpint (raw_reject_reason (fx->port, lobby_other), ==, SRT_REJX_FORBIDDEN);
+  g_assert_cmpint (raw_reject_reason (fx->port, lobby_a), ==, 0);
+  srt_close (early);
+  srt_close (host_sock);
 }
 
 static void
@@ -799,6 +1004,9 @@ main (int   argc,
   g_test_add ("/relay/player-before-publisher", Fixture, NULL, fixture_setup,
               test_player_before_publisher, fixture_teardown);
   g_test_add ("/relay/publish-conflict", Fixture, NULL, fixture_setup, test_publish_conflict, fixture_teardown);
+  g_test_add ("/relay/cross-room-play", Fixture, NULL, fixture_setup, test_cross_room_play, fixture_teardown);
+  g_test_add ("/relay/hijack", Fixture, NULL, fixture_setup, test_hijack, fixture_teardown);
+  g_test_add ("/relay/claim", Fixture, NULL, fixture_setup, test_claim, fixture_teardown);
   g_test_add ("/relay/rejects", Fixture, NULL, fixture_setup, test_rejects, fixture_teardown);
   g_test_add ("/relay/slow-player", Fixture, NULL, fixture_setup, test_slow_player, fixture_teardown);
   g_test_add ("/relay/signals-and-stop", Fixture, NULL, fixture_setup, test_signals_and_stop, fixture_teardown);

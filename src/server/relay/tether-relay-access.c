@@ -129,6 +129,7 @@ tether_relay_access_clear (TetherRelayAccess *access)
 {
   g_clear_pointer (&access->stream_id, g_free);
   g_clear_pointer (&access->user_id, g_free);
+  g_clear_pointer (&access->room_id, g_free);
 }
 
 /**
@@ -137,9 +138,10 @@ tether_relay_access_clear (TetherRelayAccess *access)
  * @out: (out caller-allocates): on success, what the connection may do
  * @error: a #TETHER_ERROR saying why, for logs (never holds the token)
  *
- * Publishing needs the publish privilege for that stream id; playing needs the
- * login privilege. Rooms are not checked: the token may be room-less and the
- * stream id names no room.
+ * Checks what the stream id and its token alone decide: the token is valid, `u=`
+ * (if any) names its user, publishing needs the publish privilege and playing the
+ * login privilege, and a token with a stream list names this stream id. Rooms are
+ * left to the owner table: the stream id names no room.
  *
  * Returns: 0, or the SRT_REJX_* code to reject with
  */
@@ -196,9 +198,19 @@ tether_relay_access_check (const char         *stream_id,
                            "token does not allow playing");
       return SRT_REJX_FORBIDDEN;
     }
+  /* tether_token_claims_allows_stream() also wants the publish privilege, which
+   * a player need not have: its stream list is read here. */
+  if (sid.mode == TETHER_RELAY_MODE_REQUEST && claims->stream_ids != NULL
+      && !g_strv_contains ((const char * const *) claims->stream_ids, sid.resource))
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PLAY_DENIED,
+                           "token does not allow playing this stream id");
+      return SRT_REJX_FORBIDDEN;
+    }
 
   out->mode = sid.mode;
   out->stream_id = g_steal_pointer (&sid.resource);
   out->user_id = g_strdup (claims->user_id);
+  out->room_id = g_strdup (claims->room_id);
   return 0;
 }

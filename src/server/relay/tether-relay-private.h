@@ -1,5 +1,5 @@
-/* tether-relay-private.h: what the relay's files share — stream-id access checks and
- * the MPEG-TS tracker that finds stream headers and key frames
+/* tether-relay-private.h: what the relay's files share — stream-id access checks, the
+ * stream-id owner table, and the MPEG-TS tracker that finds stream headers and key frames
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -33,6 +33,7 @@ typedef struct
   TetherRelayMode mode;
   char *stream_id;
   char *user_id;
+  char *room_id;           /* the token's room, NULL for an all-rooms token */
 } TetherRelayAccess;
 
 int       tether_relay_stream_id_parse  (const char          *text,
@@ -50,6 +51,43 @@ void      tether_relay_access_clear     (TetherRelayAccess   *access);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherRelayStreamId, tether_relay_stream_id_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherRelayAccess, tether_relay_access_clear)
+
+/* Who holds a stream id's owner record. A record with no holder lasts the TTL more. */
+typedef enum
+{
+  TETHER_RELAY_HOLD_NONE,       /* a publisher's handshake: starts the TTL afresh */
+  TETHER_RELAY_HOLD_PUBLISHER,  /* a connected publisher, counted */
+  TETHER_RELAY_HOLD_CLAIM,      /* the room service (tether_relay_claim_stream()) */
+} TetherRelayHold;
+
+/* Stream id → {user, room} of its owner. Not locked: the relay keeps it under its
+ * access_lock. @now is monotonic time in µs. */
+typedef struct _TetherRelayOwners TetherRelayOwners;
+
+TetherRelayOwners *tether_relay_owners_new          (void);
+void               tether_relay_owners_free         (TetherRelayOwners *self);
+void               tether_relay_owners_set_ttl      (TetherRelayOwners *self,
+                                                     gint64             ttl_us);
+gboolean           tether_relay_owners_take         (TetherRelayOwners *self,
+                                                     const char        *stream_id,
+                                                     const char        *user_id,
+                                                     const char        *room_id,
+                                                     TetherRelayHold    hold,
+                                                     gint64             now);
+void               tether_relay_owners_let_go       (TetherRelayOwners *self,
+                                                     const char        *stream_id,
+                                                     const char        *user_id,
+                                                     TetherRelayHold    hold,
+                                                     gint64             now);
+gboolean           tether_relay_owners_room_allows  (TetherRelayOwners *self,
+                                                     const char        *stream_id,
+                                                     const char        *room_id,
+                                                     gint64             now);
+guint              tether_relay_owners_get_generation (TetherRelayOwners *self);
+void               tether_relay_owners_purge        (TetherRelayOwners *self,
+                                                     gint64             now);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherRelayOwners, tether_relay_owners_free)
 
 #define TETHER_TS_PACKET_SIZE 188
 #define TETHER_TS_SYNC_BYTE 0x47

@@ -18,17 +18,20 @@
  * the relay's SRT thread owns alone. Two things cross threads, each under its own
  * small lock that is never held across an SRT call:
  *  - the listen callback (run by libsrt's receiver thread during the handshake)
- *    reads which user publishes each stream id and leaves its verdict for the
- *    accepting thread (access_lock);
+ *    checks the stream id against its owner record and leaves its verdict for
+ *    the accepting thread; the room service claims and releases stream ids from
+ *    its own thread (both under access_lock);
  *  - signals for the room service are queued and emitted by one idle on the main
  *    context of tether_relay_new() (emit_lock); counters for /metrics (stats_lock).
  * The core is reference counted: the relay, the SRT thread and a running listen
- * callback each hold it, so none can see it freed.
+ * callback each hold it, so none can see it freed. It lives as long as the relay,
+ * so owner records and claims outlive a stop and a new listen.
  */
 
 #define DEFAULT_LATENCY_MS 120
 #define DEFAULT_MAX_PLAYER_QUEUE (2 * 1024 * 1024)
 #define DEFAULT_GOP_CACHE (4 * 1024 * 1024)
+#define DEFAULT_CLAIM_TTL 1200.0 /* s, the room service's session-ttl */
 
 #define LIVE_PAYLOAD_SIZE (7 * TETHER_TS_PACKET_SIZE) /* 1316, SRT's live-mode message */
 #define RECV_BUFFER_SIZE 1500
@@ -42,6 +45,9 @@
 #define EMPTY_SLEEP_US (10 * 1000) /* with no connection, only a handshake can wait */
 #define TICK_INTERVAL_US (100 * G_TIME_SPAN_MILLISECOND)
 #define PENDING_TTL_US (30 * G_TIME_SPAN_SECOND)
+/* libsrt does not tell the peer of a close in the first milliseconds after the
+ * handshake: it would wait out its idle timeout (5 s) to learn it was refused. */
+#define REFUSED_CLOSE_DELAY_US (50 * G_TIME_SPAN_MILLISECOND)
 /* A player whose receive window stays shut this long after the latency is not reading. */
 #define STALL_GRACE_US (1 * G_TIME_SPAN_SECOND)
 
@@ -54,6 +60,7 @@ struct _RelayConn
   SRTSOCKET sock;
   TetherRelayMode mode;
   char *user_id;
+  char *room_id;            /* the token's room, NULL for all rooms */
   RelayStream *stream;
   const char *close_reason; /* set when the connection is due to be closed */
 
@@ -88,6 +95,12 @@ typedef struct
 
 typedef struct
 {
+  SRTSOCKET sock;
+  gint64 accepted_at;
+} Refused;
+
+typedef struct
+{
   guint signal_id;
   char *stream_id;
   char *user_id;
@@ -108,7 +121,7 @@ struct _RelayCore
   gint64 token_skew;
 
   GMutex access_lock;
-  GHashTable *owners;       /* stream id → user id of its publisher */
+  TetherRelayOwners *owners;
   GHashTable *pending;      /* SRTSOCKET → Pending, verdicts awaiting srt_accept */
 
   GMutex emit_lock;
@@ -129,6 +142,8 @@ struct _RelayCore
   GHashTable *conns;        /* SRTSOCKET → RelayConn (owned) */
   GHashTable *streams;      /* id → RelayStream (owned) */
   GPtrArray *doomed;        /* RelayConn with a close_reason, closed after each event */
+  GArray *refused;          /* Refused: accepted, then refused; closed a little later */
+  guint owners_generation;  /* of the owner table when players were last checked */
   gint stopping;
 };
 
@@ -144,6 +159,7 @@ struct _TetherRelay
   guint max_player_queue_bytes;
   guint gop_cache_bytes;
   int token_skew;
+  double claim_ttl;
 
   RelayCore *core;
   GThread *thread;
@@ -159,6 +175,7 @@ enum
   PROP_MAX_PLAYER_QUEUE_BYTES,
   PROP_GOP_CACHE_BYTES,
   PROP_TOKEN_SKEW,
+  PROP_CLAIM_TTL,
   PROP_PORT,
   N_PROPS
 };
@@ -191,7 +208,7 @@ core_clear (RelayCore *core)
   g_main_context_unref (core->context);
   g_weak_ref_clear (&core->relay);
   g_mutex_clear (&core->access_lock);
-  g_hash_table_unref (core->owners);
+  tether_relay_owners_free (core->owners);
   g_hash_table_unref (core->pending);
   g_mutex_clear (&core->emit_lock);
   g_queue_clear_full (&core->emissions, NULL);
@@ -199,6 +216,7 @@ core_clear (RelayCore *core)
   g_hash_table_unref (core->conns);
   g_hash_table_unref (core->streams);
   g_ptr_array_unref (core->doomed);
+  g_array_unref (core->refused);
 }
 
 static RelayCore *
@@ -224,6 +242,7 @@ static void
 conn_free (RelayConn *conn)
 {
   g_free (conn->user_id);
+  g_free (conn->room_id);
   g_clear_pointer (&conn->queue, g_byte_array_unref);
   g_free (conn);
 }
@@ -254,13 +273,10 @@ core_new (TetherRelay *relay)
   core->app_secret = g_strdup (relay->app_secret);
   core->context = g_main_context_ref (relay->context);
   g_weak_ref_init (&core->relay, relay);
-  core->latency_ms = relay->latency;
-  core->max_queue = relay->max_player_queue_bytes;
-  core->gop_max = relay->gop_cache_bytes;
-  core->token_skew = relay->token_skew;
 
   g_mutex_init (&core->access_lock);
-  core->owners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  core->owners = tether_relay_owners_new ();
+  tether_relay_owners_set_ttl (core->owners, (gint64) (relay->claim_ttl * G_USEC_PER_SEC));
   core->pending = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) pending_free);
   g_mutex_init (&core->emit_lock);
   g_queue_init (&core->emissions);
@@ -271,6 +287,7 @@ core_new (TetherRelay *relay)
   core->conns = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, (GDestroyNotify) conn_free);
   core->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) stream_free);
   core->doomed = g_ptr_array_new ();
+  core->refused = g_array_new (FALSE, FALSE, sizeof (Refused));
 
   return core;
 }
@@ -366,6 +383,33 @@ registry_lookup (gpointer opaque)
   return core;
 }
 
+/* access_lock held. A publisher needs the stream id to be its own, or free (then it
+ * becomes its own, held by @hold); a player needs it to be of its room. */
+static int
+check_owner (RelayCore                *core,
+             const TetherRelayAccess  *access,
+             TetherRelayHold           hold,
+             gint64                    now,
+             GError                  **error)
+{
+  if (access->mode == TETHER_RELAY_MODE_PUBLISH
+      && !tether_relay_owners_take (core->owners, access->stream_id, access->user_id,
+                                    access->room_id, hold, now))
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_STREAM_ID_TAKEN,
+                           "stream id belongs to another user or room");
+      return SRT_REJX_CONFLICT;
+    }
+  if (access->mode == TETHER_RELAY_MODE_REQUEST
+      && !tether_relay_owners_room_allows (core->owners, access->stream_id, access->room_id, now))
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PLAY_DENIED,
+                           "stream belongs to another room");
+      return SRT_REJX_FORBIDDEN;
+    }
+  return 0;
+}
+
 static int
 on_listen (void                  *opaque,
            SRTSOCKET              ns,
@@ -391,17 +435,10 @@ on_listen (void                  *opaque,
                                     &access, &error);
 
   g_mutex_lock (&core->access_lock);
-  if (code == 0 && access.mode == TETHER_RELAY_MODE_PUBLISH)
-    {
-      const char *owner = g_hash_table_lookup (core->owners, access.stream_id);
-
-      if (owner != NULL && strcmp (owner, access.user_id) != 0)
-        {
-          code = SRT_REJX_CONFLICT;
-          g_set_error (&error, TETHER_ERROR, TETHER_ERROR_STREAM_ID_TAKEN,
-                       "stream id is published by another user");
-        }
-    }
+  /* A publisher's handshake already takes a free stream id: two users racing for
+   * it cannot both pass before either is accepted. */
+  if (code == 0)
+    code = check_owner (core, &access, TETHER_RELAY_HOLD_NONE, g_get_monotonic_time (), &error);
   if (code == 0)
     {
       Pending *pending = g_new0 (Pending, 1);
@@ -718,8 +755,10 @@ conn_close (RelayCore  *core,
           STATS_ADD (core, n_streams, -1);
           stream->publisher = NULL;
           stream_forget_media (stream);
+          /* The record stays for the claim TTL: the stream id waits for its owner. */
           g_mutex_lock (&core->access_lock);
-          g_hash_table_remove (core->owners, stream->id);
+          tether_relay_owners_let_go (core->owners, stream->id, conn->user_id,
+                                      TETHER_RELAY_HOLD_PUBLISHER, g_get_monotonic_time ());
           g_mutex_unlock (&core->access_lock);
         }
       core_emit (core, signals[SIGNAL_PUBLISHER_REMOVED], stream->id, conn->user_id, reason);
@@ -750,34 +789,71 @@ close_doomed (RelayCore *core)
   g_ptr_array_set_size (core->doomed, 0);
 }
 
+static void
+refuse_accepted (RelayCore *core,
+                 SRTSOCKET  sock)
+{
+  Refused refused = { sock, g_get_monotonic_time () };
+
+  STATS_ADD (core, rejects, 1);
+  g_array_append_val (core->refused, refused);
+}
+
+/* @all: at shutdown, whatever their age */
+static void
+close_refused (RelayCore *core,
+               gint64     now,
+               gboolean   all)
+{
+  guint kept = 0;
+
+  for (guint i = 0; i < core->refused->len; i++)
+    {
+      Refused *refused = &g_array_index (core->refused, Refused, i);
+
+      if (all || now - refused->accepted_at >= REFUSED_CLOSE_DELAY_US)
+        srt_close (refused->sock);
+      else
+        g_array_index (core->refused, Refused, kept++) = *refused;
+    }
+  g_array_set_size (core->refused, kept);
+}
+
+/* The listen callback's verdict. A socket without one (it expired) is refused,
+ * never let in on a check with less to go on. */
 static Pending *
 take_pending (RelayCore *core,
               SRTSOCKET  sock)
 {
-  gpointer key = GINT_TO_POINTER (sock);
   Pending *pending = NULL;
 
   g_mutex_lock (&core->access_lock);
-  if (g_hash_table_steal_extended (core->pending, key, NULL, (gpointer *) &pending))
+  g_hash_table_steal_extended (core->pending, GINT_TO_POINTER (sock), NULL, (gpointer *) &pending);
+  g_mutex_unlock (&core->access_lock);
+  return pending;
+}
+
+/* Players of another room than the stream's owner go. A player may ask before the
+ * publisher is accepted, or before the room service names the room. */
+static void
+stream_check_players (RelayCore   *core,
+                      RelayStream *stream,
+                      gint64       now)
+{
+  g_mutex_lock (&core->access_lock);
+  for (guint i = 0; i < stream->players->len; i++)
     {
-      g_mutex_unlock (&core->access_lock);
-      return pending;
+      RelayConn *player = g_ptr_array_index (stream->players, i);
+
+      if (player->close_reason == NULL
+          && !tether_relay_owners_room_allows (core->owners, stream->id, player->room_id, now))
+        {
+          g_message ("Relay: closing player %s of stream %s: the stream belongs to another room",
+                     player->user_id, stream->id);
+          conn_doom (core, player, "forbidden");
+        }
     }
   g_mutex_unlock (&core->access_lock);
-
-  /* No verdict recorded (should not happen): check the stream id again. */
-  {
-    char streamid[TETHER_RELAY_MAX_STREAM_ID_LEN + 1] = { 0, };
-    int len = sizeof streamid - 1;
-
-    pending = g_new0 (Pending, 1);
-    if (srt_getsockflag (sock, SRTO_STREAMID, streamid, &len) == SRT_ERROR
-        || tether_relay_access_check (streamid, core->app_id, core->app_secret,
-                                      g_get_real_time () / G_USEC_PER_SEC, core->token_skew,
-                                      &pending->access, NULL) != 0)
-      g_clear_pointer (&pending, pending_free);
-  }
-  return pending;
 }
 
 static void
@@ -785,14 +861,31 @@ accept_one (RelayCore *core,
             SRTSOCKET  sock)
 {
   Pending *pending = take_pending (core, sock);
+  g_autoptr(GError) error = NULL;
   RelayStream *stream;
   RelayConn *conn;
   gboolean no = FALSE;
   int events = SRT_EPOLL_ERR;
+  int code;
 
   if (pending == NULL)
     {
-      srt_close (sock);
+      refuse_accepted (core, sock);
+      return;
+    }
+
+  /* Again, now that it counts: the record may have changed since the handshake
+   * (a publisher of another room was accepted meanwhile). A publisher holds it
+   * from here on. */
+  g_mutex_lock (&core->access_lock);
+  code = check_owner (core, &pending->access, TETHER_RELAY_HOLD_PUBLISHER, g_get_monotonic_time (), &error);
+  g_mutex_unlock (&core->access_lock);
+  if (code != 0)
+    {
+      g_message ("Relay: refused %s on stream %s after its handshake: %s",
+                 pending->access.user_id, pending->access.stream_id, error->message);
+      refuse_accepted (core, sock);
+      pending_free (pending);
       return;
     }
 
@@ -801,18 +894,10 @@ accept_one (RelayCore *core,
 
   stream = stream_lookup_or_add (core, pending->access.stream_id);
 
+  /* Only the owner's publishers get here: this is the same user back (a
+   * reconnect), and it takes its stream over at once. */
   if (pending->access.mode == TETHER_RELAY_MODE_PUBLISH && stream->publisher != NULL)
     {
-      if (strcmp (stream->publisher->user_id, pending->access.user_id) != 0)
-        {
-          /* Lost a race with another user's publisher between handshake and accept. */
-          g_message ("Relay: refused a second publisher for stream %s", stream->id);
-          STATS_ADD (core, rejects, 1);
-          srt_close (sock);
-          pending_free (pending);
-          return;
-        }
-      /* The same user is back (a reconnect): it takes its stream over at once. */
       conn_doom (core, stream->publisher, TETHER_RELAY_REASON_REPLACED);
       close_doomed (core);
       stream = stream_lookup_or_add (core, pending->access.stream_id);
@@ -822,6 +907,7 @@ accept_one (RelayCore *core,
   conn->sock = sock;
   conn->mode = pending->access.mode;
   conn->user_id = g_steal_pointer (&pending->access.user_id);
+  conn->room_id = g_steal_pointer (&pending->access.room_id);
   conn->stream = stream;
   g_hash_table_insert (core->conns, GINT_TO_POINTER (sock), conn);
   pending_free (pending);
@@ -832,9 +918,7 @@ accept_one (RelayCore *core,
       stream->publisher = conn;
       STATS_ADD (core, n_streams, 1);
       stream_forget_media (stream);
-      g_mutex_lock (&core->access_lock);
-      g_hash_table_replace (core->owners, g_strdup (stream->id), g_strdup (conn->user_id));
-      g_mutex_unlock (&core->access_lock);
+      stream_check_players (core, stream, g_get_monotonic_time ());
       events |= SRT_EPOLL_IN;
       srt_epoll_add_usock (core->eid, sock, &events);
       core_emit (core, signals[SIGNAL_PUBLISHER_ADDED], stream->id, conn->user_id, NULL);
@@ -915,8 +999,29 @@ check_stalled_players (RelayCore *core,
     }
 }
 
+/* Players once more when a claim named a room. */
 static void
-purge_pending (RelayCore *core,
+check_streams (RelayCore *core,
+               gint64     now)
+{
+  GHashTableIter iter;
+  RelayStream *stream;
+  guint generation;
+
+  g_mutex_lock (&core->access_lock);
+  generation = tether_relay_owners_get_generation (core->owners);
+  g_mutex_unlock (&core->access_lock);
+  if (generation == core->owners_generation)
+    return;
+
+  g_hash_table_iter_init (&iter, core->streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &stream))
+    stream_check_players (core, stream, now);
+  core->owners_generation = generation;
+}
+
+static void
+purge_expired (RelayCore *core,
                gint64     now)
 {
   GHashTableIter iter;
@@ -927,6 +1032,7 @@ purge_pending (RelayCore *core,
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &pending))
     if (now - pending->created > PENDING_TTL_US)
       g_hash_table_iter_remove (&iter);
+  tether_relay_owners_purge (core->owners, now);
   g_mutex_unlock (&core->access_lock);
 }
 
@@ -969,6 +1075,7 @@ close_everything (RelayCore *core)
       g_ptr_array_add (core->doomed, conn);
     }
   close_doomed (core);
+  close_refused (core, 0, TRUE);
 
   srt_close (core->listener);
   core->listener = SRT_INVALID_SOCK;
@@ -1002,8 +1109,10 @@ relay_thread (gpointer data)
         {
           last_tick = now;
           check_stalled_players (core, now);
+          check_streams (core, now);
           close_doomed (core);
-          purge_pending (core, now);
+          close_refused (core, now, FALSE);
+          purge_expired (core, now);
         }
     }
 
@@ -1072,6 +1181,9 @@ tether_relay_get_property (GObject    *object,
     case PROP_TOKEN_SKEW:
       g_value_set_int (value, self->token_skew);
       break;
+    case PROP_CLAIM_TTL:
+      g_value_set_double (value, self->claim_ttl);
+      break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
       break;
@@ -1106,6 +1218,21 @@ tether_relay_set_property (GObject      *object,
           g_object_notify_by_pspec (object, pspec);
         }
       break;
+    case PROP_CLAIM_TTL:
+      if (self->claim_ttl != g_value_get_double (value))
+        {
+          self->claim_ttl = g_value_get_double (value);
+          /* At once, for every record: only the room service's session TTL
+           * decides how long a stream id waits for its owner. */
+          if (self->core != NULL)
+            {
+              g_mutex_lock (&self->core->access_lock);
+              tether_relay_owners_set_ttl (self->core->owners, (gint64) (self->claim_ttl * G_USEC_PER_SEC));
+              g_mutex_unlock (&self->core->access_lock);
+            }
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1136,6 +1263,10 @@ tether_relay_class_init (TetherRelayClass *klass)
   properties[PROP_TOKEN_SKEW] =
     g_param_spec_int ("token-skew", NULL, "Clock-skew tolerance for tokens, seconds",
                       0, G_MAXINT, 30, flags);
+  properties[PROP_CLAIM_TTL] =
+    g_param_spec_double ("claim-ttl", NULL,
+                         "Seconds a stream id stays its owner's after its publisher left",
+                         0.0, 1e9, DEFAULT_CLAIM_TTL, flags);
   properties[PROP_PORT] =
     g_param_spec_uint ("port", NULL, "The bound SRT port, 0 when not listening",
                        0, G_MAXUINT16, 0,
@@ -1169,6 +1300,7 @@ tether_relay_init (TetherRelay *self)
   self->max_player_queue_bytes = DEFAULT_MAX_PLAYER_QUEUE;
   self->gop_cache_bytes = DEFAULT_GOP_CACHE;
   self->token_skew = 30;
+  self->claim_ttl = DEFAULT_CLAIM_TTL;
 }
 
 /**
@@ -1193,6 +1325,8 @@ tether_relay_new (const char *app_id,
   self->app_id = g_strdup (app_id);
   self->app_secret = g_strdup (app_secret);
   self->context = g_main_context_ref_thread_default ();
+  /* Now, not at listen: the room service may claim stream ids before that. */
+  self->core = core_new (self);
 
   return self;
 }
@@ -1287,7 +1421,12 @@ tether_relay_listen (TetherRelay  *self,
     }
   g_mutex_unlock (&registry_lock);
 
-  core = core_new (self);
+  core = self->core;
+  core->latency_ms = self->latency;
+  core->max_queue = self->max_player_queue_bytes;
+  core->gop_max = self->gop_cache_bytes;
+  core->token_skew = self->token_skew;
+  g_atomic_int_set (&core->stopping, 0);
   latency = (int) core->latency_ms;
   core->listener = srt_create_socket ();
   if (core->listener == SRT_INVALID_SOCK
@@ -1316,8 +1455,6 @@ tether_relay_listen (TetherRelay  *self,
   g_hash_table_add (live_cores, core);
   g_mutex_unlock (&registry_lock);
 
-  g_clear_pointer (&self->core, core_unref);
-  self->core = core;
   self->thread = g_thread_new ("tether-relay", relay_thread, core_ref (core));
 
   g_message ("Relay: listening for SRT on %s:%u", host != NULL ? host : "*", self->port);
@@ -1328,9 +1465,10 @@ failed:
   srt_failed (error, "listen");
   if (core->eid >= 0)
     srt_epoll_release (core->eid);
+  core->eid = -1;
   if (core->listener != SRT_INVALID_SOCK)
     srt_close (core->listener);
-  core_unref (core);
+  core->listener = SRT_INVALID_SOCK;
   self->port = 0;
   srt_users_release ();
   return FALSE;
@@ -1347,6 +1485,72 @@ tether_relay_get_port (TetherRelay *self)
   g_return_val_if_fail (TETHER_IS_RELAY (self), 0);
 
   return self->port;
+}
+
+/**
+ * tether_relay_claim_stream:
+ * @stream_id: a stream id the room service accepted (`stream_add`)
+ * @user_id: the user who added it
+ * @room_id: (nullable): the room it was added in; %NULL leaves the room to the
+ *   publisher's token
+ *
+ * Makes @stream_id @user_id's in @room_id on this node before (or while) their
+ * publisher connects: no other user, and no token of another room, may publish
+ * it, and players of other rooms are refused (players of other rooms that
+ * already play it are closed). Claiming again refreshes the claim. The claim
+ * holds until tether_relay_release_stream().
+ *
+ * Safe to call from any thread, listening or not.
+ *
+ * Returns: %FALSE if another user or another room owns @stream_id: its publisher
+ *   is connected, or it left less than #TetherRelay:claim-ttl ago, or the room
+ *   service claimed it for them
+ */
+gboolean
+tether_relay_claim_stream (TetherRelay *self,
+                           const char  *stream_id,
+                           const char  *user_id,
+                           const char  *room_id)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (TETHER_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (stream_id != NULL, FALSE);
+  g_return_val_if_fail (user_id != NULL, FALSE);
+
+  g_mutex_lock (&self->core->access_lock);
+  ok = tether_relay_owners_take (self->core->owners, stream_id, user_id, room_id,
+                                 TETHER_RELAY_HOLD_CLAIM, g_get_monotonic_time ());
+  g_mutex_unlock (&self->core->access_lock);
+
+  return ok;
+}
+
+/**
+ * tether_relay_release_stream:
+ * @stream_id: a stream id claimed with tether_relay_claim_stream()
+ * @user_id: the user who claimed it; a release by anyone else is ignored
+ *
+ * The room service deleted the stream. A connected publisher keeps it; the stream
+ * id stays @user_id's for #TetherRelay:claim-ttl after the publisher leaves (at
+ * once, if none is connected), as for any stream id, so a host coming back after a
+ * crash gets it back.
+ *
+ * Safe to call from any thread, listening or not.
+ */
+void
+tether_relay_release_stream (TetherRelay *self,
+                             const char  *stream_id,
+                             const char  *user_id)
+{
+  g_return_if_fail (TETHER_IS_RELAY (self));
+  g_return_if_fail (stream_id != NULL);
+  g_return_if_fail (user_id != NULL);
+
+  g_mutex_lock (&self->core->access_lock);
+  tether_relay_owners_let_go (self->core->owners, stream_id, user_id,
+                              TETHER_RELAY_HOLD_CLAIM, g_get_monotonic_time ());
+  g_mutex_unlock (&self->core->access_lock);
 }
 
 /**
@@ -1374,6 +1578,11 @@ tether_relay_stop (TetherRelay *self)
   g_hash_table_remove (live_cores, core);
   g_mutex_unlock (&registry_lock);
   srt_users_release ();
+
+  /* Verdicts on handshakes that no listener will accept now; owner records stay. */
+  g_mutex_lock (&core->access_lock);
+  g_hash_table_remove_all (core->pending);
+  g_mutex_unlock (&core->access_lock);
 
   g_mutex_lock (&core->stats_lock);
   core->n_streams = 0;

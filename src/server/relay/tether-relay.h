@@ -18,6 +18,10 @@ G_DECLARE_FINAL_TYPE (TetherRelay, tether_relay, TETHER, RELAY, GObject)
  *   "gop-cache-bytes"         uint    bound of the cached GOP; beyond it the cache is dropped
  *                                     until the next key frame (4 MiB)
  *   "token-skew"              int     clock-skew tolerance for tokens, seconds (30)
+ *   "claim-ttl"               double  seconds a stream id stays its owner's after its
+ *                                     publisher left and its claim was released; set it
+ *                                     to the room service's session-ttl (1200). Applies
+ *                                     at once.
  *   "port"                    uint    read-only: the bound port, 0 before listening
  *
  * Signals (emitted on the thread-default main context of tether_relay_new()):
@@ -41,6 +45,14 @@ gboolean      tether_relay_listen           (TetherRelay  *self,
                                              GError      **error);
 guint16       tether_relay_get_port         (TetherRelay  *self);
 void          tether_relay_stop             (TetherRelay  *self);
+
+gboolean      tether_relay_claim_stream     (TetherRelay  *self,
+                                             const char   *stream_id,
+                                             const char   *user_id,
+                                             const char   *room_id);
+void          tether_relay_release_stream   (TetherRelay  *self,
+                                             const char   *stream_id,
+                                             const char   *user_id);
 char         *tether_relay_get_metrics_text (TetherRelay  *self);
 
 guint         tether_relay_get_stream_count (TetherRelay  *self);

@@ -15,6 +15,7 @@
 #include "tether-relay.h"
 #include "tether-relay-private.h"
 #include "tether-test-utils.h"
+#include "tether-udp-fault-proxy.h"
 
 #define LATENCY_MS 120
 
@@ -400,6 +401,72 @@ raw_plays (guint16     port,
   head = raw_read (sock, TETHER_TS_PACKET_SIZE);
   srt_close (sock);
   return head->len >= TETHER_TS_PACKET_SIZE;
+}
+
+/* ------------------------------------------------------------------------- */
+/* A synthetic TS for byte-exact checks: GOPs of PAT, PMT (H.264 on one PID), a
+ * video packet with the random-access flag, then video packets of random bytes
+ * from a fixed seed, 0x47 included as in real payloads. */
+
+#define SYN_PMT_PID 0x1000
+#define SYN_VIDEO_PID 0x100
+#define SYN_GOP_PACKETS 60
+
+static guint8 *
+syn_header (GByteArray *ts,
+            guint16     pid,
+            gboolean    pusi,
+            guint8     *cc)
+{
+  guint8 *p;
+
+  g_byte_array_set_size (ts, ts->len + TETHER_TS_PACKET_SIZE);
+  p = ts->data + ts->len - TETHER_TS_PACKET_SIZE;
+  memset (p, 0xff, TETHER_TS_PACKET_SIZE);
+  p[0] = TETHER_TS_SYNC_BYTE;
+  p[1] = (pusi ? 0x40 : 0) | (pid >> 8);
+  p[2] = pid & 0xff;
+  p[3] = 0x10 | ((*cc)++ & 0x0f);
+  return p;
+}
+
+static GByteArray *
+syn_stream (guint n_gops)
+{
+  /* Pointer field, then the section (its CRC is not checked by the node). */
+  static const guint8 pat[] = { 0x00, 0x00, 0xb0, 0x0d, 0x00, 0x01, 0xc1, 0x00, 0x00,
+                                0x00, 0x01, 0xe0 | (SYN_PMT_PID >> 8), SYN_PMT_PID & 0xff,
+                                0, 0, 0, 0 };
+  static const guint8 pmt[] = { 0x00, 0x02, 0xb0, 0x12, 0x00, 0x01, 0xc1, 0x00, 0x00,
+                                0xe0 | (SYN_VIDEO_PID >> 8), SYN_VIDEO_PID & 0xff, 0xf0, 0x00,
+                                0x1b, 0xe0 | (SYN_VIDEO_PID >> 8), SYN_VIDEO_PID & 0xff, 0xf0, 0x00,
+                                0, 0, 0, 0 };
+  static const guint8 pes[] = { 0x00, 0x00, 0x01, 0xe0, 0x00, 0x00, 0x80, 0x00, 0x00 };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (47);
+  GByteArray *ts = g_byte_array_new ();
+  guint8 cc_pat = 0, cc_pmt = 0, cc_video = 0;
+
+  for (guint gop = 0; gop < n_gops; gop++)
+    {
+      guint8 *p;
+
+      memcpy (syn_header (ts, 0, TRUE, &cc_pat) + 4, pat, sizeof pat);
+      memcpy (syn_header (ts, SYN_PMT_PID, TRUE, &cc_pmt) + 4, pmt, sizeof pmt);
+
+      p = syn_header (ts, SYN_VIDEO_PID, TRUE, &cc_video);
+      p[3] |= 0x20;   /* adaptation field ... */
+      p[4] = 1;
+      p[5] = 0x40;    /* ... with the random-access flag */
+      memcpy (p + 6, pes, sizeof pes);
+
+      for (guint i = 0; i < SYN_GOP_PACKETS; i++)
+        {
+          p = syn_header (ts, SYN_VIDEO_PID, FALSE, &cc_video);
+          for (guint j = 4; j < TETHER_TS_PACKET_SIZE; j++)
+            p[j] = g_rand_int_range (rand, 0, 256);
+        }
+    }
+  return ts;
 }
 
 /* ------------------------------------------------------------------------- */
@@ -853,6 +920,185 @@ test_claim (Fixture       *fx,
   srt_close (host_sock);
 }
 
+/* Every 188-byte packet of @ts. */
+static GHashTable *
+ts_packet_set (GByteArray *ts)
+{
+  GHashTable *set = g_hash_table_new_full (g_bytes_hash, g_bytes_equal,
+                                           (GDestroyNotify) g_bytes_unref, NULL);
+
+  for (gsize i = 0; i + TETHER_TS_PACKET_SIZE <= ts->len; i += TETHER_TS_PACKET_SIZE)
+    g_hash_table_add (set, g_bytes_new (ts->data + i, TETHER_TS_PACKET_SIZE));
+  return set;
+}
+
+/* Reads what @player gets until the last packet of @ts arrives (or a read times
+ * out). Returns how many packets it got; @foreign: how many of them @ts does not hold. */
+static guint
+read_until_last (SRTSOCKET   player,
+                 GByteArray *ts,
+                 guint      *foreign)
+{
+  g_autoptr(GHashTable) sent = ts_packet_set (ts);
+  const guint8 *last = ts->data + ts->len - TETHER_TS_PACKET_SIZE;
+  gboolean got_last = FALSE;
+  guint received = 0;
+
+  *foreign = 0;
+  while (!got_last)
+    {
+      g_autoptr(GByteArray) got = raw_read (player, 1);
+
+      if (got->len == 0)
+        break;
+      g_assert_cmpuint (got->len % TETHER_TS_PACKET_SIZE, ==, 0);
+      for (gsize i = 0; i < got->len; i += TETHER_TS_PACKET_SIZE)
+        {
+          g_autoptr(GBytes) packet = g_bytes_new (got->data + i, TETHER_TS_PACKET_SIZE);
+
+          received++;
+          if (!g_hash_table_contains (sent, packet))
+            (*foreign)++;
+          got_last |= memcmp (got->data + i, last, TETHER_TS_PACKET_SIZE) == 0;
+        }
+    }
+  g_assert_true (got_last);
+  return received;
+}
+
+/* The player asks first and starts on the first complete GOP, so it sees the
+ * whole stream from there on. */
+static SRTSOCKET
+connect_waiting_player (Fixture    *fx,
+                        const char *stream)
+{
+  g_autofree char *vid = play_id (stream, "bob");
+  SRTSOCKET player = raw_connect (fx->port, vid, FALSE, NULL);
+
+  g_assert_cmpint (player, !=, SRT_INVALID_SOCK);
+  g_assert_true (TETHER_WAIT_UNTIL (tether_relay_get_player_count (fx->relay) == 1, 3000));
+  return player;
+}
+
+/* A publisher whose byte stream has a packet cut short (a truncated recording
+ * followed by the next, a pipe that lost bytes) and whose messages split packets
+ * anywhere: players get exactly the packets it sent whole, nothing torn and
+ * nothing found at a 0x47 inside a payload. Byte-exact, on a synthetic stream. */
+static void
+test_unaligned_publisher (Fixture       *fx,
+                          gconstpointer  data)
+{
+  static const guint sizes[] = { 1000, 1, 187, 1316, 189, 93, 500, 376, 1315, 7 };
+  g_autofree char *pid = publish_id ("cut", "alice");
+  g_autoptr(GByteArray) ts = syn_stream (30);
+  g_autoptr(GByteArray) wire = g_byte_array_new ();
+  gsize cut = (10 * (SYN_GOP_PACKETS + 3) + 30) * TETHER_TS_PACKET_SIZE;
+  SRTSOCKET player = connect_waiting_player (fx, "cut");
+  SRTSOCKET publisher = raw_connect (fx->port, pid, FALSE, NULL);
+  guint received, foreign;
+  gsize off = 0;
+
+  g_assert_cmpint (publisher, !=, SRT_INVALID_SOCK);
+  /* One packet in the middle of a GOP keeps only its first 100 bytes. */
+  g_byte_array_append (wire, ts->data, cut + 100);
+  g_byte_array_append (wire, ts->data + cut + TETHER_TS_PACKET_SIZE, ts->len - cut - TETHER_TS_PACKET_SIZE);
+  for (guint n = 0; off < wire->len; n++)
+    {
+      gsize len = MIN (sizes[n % G_N_ELEMENTS (sizes)], wire->len - off);
+
+      g_assert_cmpint (srt_sendmsg2 (publisher, (const char *) wire->data + off, (int) len, NULL), ==, len);
+      off += len;
+    }
+
+  received = read_until_last (player, ts, &foreign);
+  g_test_message ("%u packets sent, %u received, %u not sent", ts->len / TETHER_TS_PACKET_SIZE,
+                  received, foreign);
+  g_assert_cmpuint (foreign, ==, 0);
+  /* All but the short packet, and the next one if its head went to complete the
+   * short one before the next sync byte showed; the cached PAT and PMT make up
+   * for the first GOP's own, which came before the player started. */
+  g_assert_cmpuint (received, >=, ts->len / TETHER_TS_PACKET_SIZE - 2);
+  g_assert_cmpuint (received, <, ts->len / TETHER_TS_PACKET_SIZE);
+  srt_close (publisher);
+  srt_close (player);
+}
+
+typedef struct
+{
+  SRTSOCKET sock;
+  GByteArray *wire;
+  gsize off;
+  TetherUdpFaultProxy *proxy;
+  gint64 cut_at;
+  gint64 restore_at;
+  guint source;
+} PacedSender;
+
+/* A live source: one 1316-byte message every 5 ms, the link cut in between. */
+static gboolean
+paced_send_cb (gpointer data)
+{
+  PacedSender *ps = data;
+  gint64 now = g_get_monotonic_time ();
+  gsize len = MIN (7 * TETHER_TS_PACKET_SIZE, ps->wire->len - ps->off);
+
+  if (ps->cut_at != 0 && now >= ps->cut_at)
+    {
+      tether_udp_fault_proxy_cut (ps->proxy);
+      ps->cut_at = 0;
+    }
+  else if (ps->cut_at == 0 && ps->restore_at != 0 && now >= ps->restore_at)
+    {
+      tether_udp_fault_proxy_restore (ps->proxy);
+      ps->restore_at = 0;
+    }
+
+  g_assert_cmpint (srt_sendmsg2 (ps->sock, (const char *) ps->wire->data + ps->off, (int) len, NULL), ==, len);
+  ps->off += len;
+  if (ps->off < ps->wire->len)
+    return G_SOURCE_CONTINUE;
+  ps->source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+/* 1316-byte messages that each start 100 bytes into a packet (what srt-live-transmit
+ * makes of a byte stream joined mid-packet), over a link that dies for longer than
+ * SRT repairs: SRT gives up on whole messages, so the packet they tear looks whole
+ * by its sync bytes. Players must not get it. */
+static void
+test_lossy_publisher (Fixture       *fx,
+                      gconstpointer  data)
+{
+  g_autoptr(TetherUdpFaultProxy) proxy = tether_udp_fault_proxy_new ("127.0.0.1", fx->port);
+  g_autofree char *pid = publish_id ("lossy", "alice");
+  g_autoptr(GByteArray) ts = syn_stream (60);
+  g_autoptr(GByteArray) wire = g_byte_array_new ();
+  SRTSOCKET player = connect_waiting_player (fx, "lossy");
+  PacedSender ps = { 0, };
+  guint received, foreign;
+
+  ps.sock = raw_connect (tether_udp_fault_proxy_get_port (proxy), pid, FALSE, NULL);
+  g_assert_cmpint (ps.sock, !=, SRT_INVALID_SOCK);
+  g_byte_array_append (wire, ts->data + 100, ts->len - 100);
+  ps.wire = wire;
+  ps.proxy = proxy;
+  /* libsrt's sender gives up on a message after at least 1 s. */
+  ps.cut_at = g_get_monotonic_time () + 400 * G_TIME_SPAN_MILLISECOND;
+  ps.restore_at = ps.cut_at + 1600 * G_TIME_SPAN_MILLISECOND;
+  ps.source = g_timeout_add (5, paced_send_cb, &ps);
+  g_assert_true (TETHER_WAIT_UNTIL (ps.source == 0, 15000));
+
+  received = read_until_last (player, ts, &foreign);
+  g_test_message ("%u packets sent, %u received, %u not sent", ts->len / TETHER_TS_PACKET_SIZE,
+                  received, foreign);
+  g_assert_cmpuint (foreign, ==, 0);
+  /* Something was lost for good, or this tested nothing. */
+  g_assert_cmpuint (received + 2 * (SYN_GOP_PACKETS + 3), <, ts->len / TETHER_TS_PACKET_SIZE);
+  g_clear_handle_id (&ps.source, g_source_remove);
+  srt_close (ps.sock);
+  srt_close (player);
+}
+
 static void
 test_rejects (Fixture       *fx,
               gconstpointer  data)
@@ -1007,6 +1253,10 @@ main (int   argc,
   g_test_add ("/relay/cross-room-play", Fixture, NULL, fixture_setup, test_cross_room_play, fixture_teardown);
   g_test_add ("/relay/hijack", Fixture, NULL, fixture_setup, test_hijack, fixture_teardown);
   g_test_add ("/relay/claim", Fixture, NULL, fixture_setup, test_claim, fixture_teardown);
+  g_test_add ("/relay/unaligned-publisher", Fixture, NULL, fixture_setup, test_unaligned_publisher,
+              fixture_teardown);
+  g_test_add ("/relay/lossy-publisher", Fixture, NULL, fixture_setup, test_lossy_publisher,
+              fixture_teardown);
   g_test_add ("/relay/rejects", Fixture, NULL, fixture_setup, test_rejects, fixture_teardown);
   g_test_add ("/relay/slow-player", Fixture, NULL, fixture_setup, test_slow_player, fixture_teardown);
   g_test_add ("/relay/signals-and-stop", Fixture, NULL, fixture_setup, test_signals_and_stop, fixture_teardown);

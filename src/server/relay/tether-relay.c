@@ -35,6 +35,8 @@
 
 #define LIVE_PAYLOAD_SIZE (7 * TETHER_TS_PACKET_SIZE) /* 1316, SRT's live-mode message */
 #define RECV_BUFFER_SIZE 1500
+/* libsrt numbers messages from 1 to 2^26 - 1, then starts again. */
+#define MSGNO_MAX 0x03ffffff
 /* The thread polls libsrt's epoll without a timeout and sleeps on its own between
  * polls. A timed srt_epoll_uwait() sleeps on libsrt's one process-wide condition
  * variable, which every SRT thread signals for every packet; with several timed
@@ -75,6 +77,7 @@ struct _RelayConn
   /* publishers: a partial TS packet left over from the last message */
   guint8 carry[TETHER_TS_PACKET_SIZE];
   gsize carry_len;
+  gint32 last_msgno;        /* SRT's number of that message, 0 before the first */
 };
 
 struct _RelayStream
@@ -663,8 +666,32 @@ stream_packet (RelayCore    *core,
     }
 }
 
-/* Splits what a publisher sent into TS packets, finding the sync byte again if
- * the sender is not packet-aligned. */
+/* Where the next TS packet starts: a sync byte confirmed by the next packet's,
+ * as far as the message reaches. Payloads are full of 0x47 bytes. */
+static const guint8 *
+find_sync (const guint8 *data,
+           gsize         len)
+{
+  const guint8 *end = data + len;
+
+  for (const guint8 *p = data; (p = memchr (p, TETHER_TS_SYNC_BYTE, end - p)) != NULL; p++)
+    if (end - p <= TETHER_TS_PACKET_SIZE || p[TETHER_TS_PACKET_SIZE] == TETHER_TS_SYNC_BYTE)
+      return p;
+  return NULL;
+}
+
+/* Whether message @next comes right after @prev; unknown numbers and the wrap pass. */
+static gboolean
+msgno_follows (gint32 prev,
+               gint32 next)
+{
+  return prev <= 0 || next <= 0 || prev == MSGNO_MAX || next == prev + 1;
+}
+
+/* Splits what a publisher sent into TS packets. Senders cut messages anywhere
+ * (mpegtsmux without alignment, 188-byte messages, a byte stream cut by size),
+ * and a lost message leaves a torn packet: the packets are found again by their
+ * sync bytes, and a torn one is dropped rather than passed to players. */
 static void
 publisher_feed (RelayCore    *core,
                 RelayConn    *conn,
@@ -673,15 +700,14 @@ publisher_feed (RelayCore    *core,
 {
   while (len > 0)
     {
-      if (conn->carry_len == 0 && data[0] != TETHER_TS_SYNC_BYTE)
+      if (conn->carry_len == 0)
         {
-          const guint8 *sync = memchr (data, TETHER_TS_SYNC_BYTE, len);
+          const guint8 *sync = find_sync (data, len);
 
           if (sync == NULL)
             return;
           len -= sync - data;
           data = sync;
-          continue;
         }
       if (conn->carry_len == 0 && len >= TETHER_TS_PACKET_SIZE)
         {
@@ -699,7 +725,9 @@ publisher_feed (RelayCore    *core,
           len -= n;
           if (conn->carry_len == TETHER_TS_PACKET_SIZE)
             {
-              stream_packet (core, conn->stream, conn->carry);
+              /* Torn if what follows is no packet: a message went missing. */
+              if (len == 0 || data[0] == TETHER_TS_SYNC_BYTE)
+                stream_packet (core, conn->stream, conn->carry);
               conn->carry_len = 0;
             }
         }
@@ -716,7 +744,8 @@ publisher_read (RelayCore *core,
 
   for (;;)
     {
-      int r = srt_recvmsg2 (conn->sock, (char *) buf, sizeof buf, NULL);
+      SRT_MSGCTRL mc = srt_msgctrl_default;
+      int r = srt_recvmsg2 (conn->sock, (char *) buf, sizeof buf, &mc);
 
       if (r == SRT_ERROR)
         {
@@ -727,6 +756,12 @@ publisher_read (RelayCore *core,
       if (r <= 0)
         break;
       received += r;
+      /* A gap in the numbers: SRT gave up on messages it could not repair in time.
+       * The packet they tore is dropped; sync bytes alone cannot tell when whole
+       * packets' worth went missing. */
+      if (!msgno_follows (conn->last_msgno, mc.msgno))
+        conn->carry_len = 0;
+      conn->last_msgno = mc.msgno;
       publisher_feed (core, conn, buf, r);
     }
 

@@ -178,6 +178,21 @@ publisher_start (guint16     port,
   return pub;
 }
 
+/* What a user types: mpegtsmux and srtsink with their defaults (one 188-byte
+ * packet per message), the stream id URL-escaped in the URI. */
+static Publisher *
+publisher_start_plain (guint16     port,
+                       const char *streamid)
+{
+  g_autofree char *escaped = g_uri_escape_string (streamid, NULL, FALSE);
+  g_autofree char *desc = g_strdup_printf (
+    TEST_VIDEO " ! mpegtsmux ! srtsink uri=\"srt://127.0.0.1:%u?streamid=%s\"", port, escaped);
+  Publisher *pub = publisher_new (desc);
+
+  gst_element_set_state (pub->pipeline, GST_STATE_PLAYING);
+  return pub;
+}
+
 static void
 publisher_free (Publisher *pub)
 {
@@ -920,6 +935,25 @@ test_claim (Fixture       *fx,
   srt_close (host_sock);
 }
 
+/* `gst-launch-1.0 … ! mpegtsmux ! srtsink uri=srt://…?streamid=…`, every setting at
+ * its default: one 188-byte TS packet per SRT message. */
+static void
+test_plain_gst_publisher (Fixture       *fx,
+                          gconstpointer  data)
+{
+  g_autofree char *pid = publish_id ("plain", "alice");
+  g_autofree char *vid = play_id ("plain", "bob");
+  g_autoptr(Publisher) pub = publisher_start_plain (fx->port, pid);
+  g_autoptr(Player) player = NULL;
+
+  g_assert_true (TETHER_WAIT_UNTIL (has_event (fx, "added:plain:alice"), 5000));
+  player = player_start (fx->port, vid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (player) > 30, 8000));
+  g_assert_cmpint (g_atomic_int_get (&player->decoder_complaints), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&player->errors), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&pub->errors), ==, 0);
+}
+
 /* Every 188-byte packet of @ts. */
 static GHashTable *
 ts_packet_set (GByteArray *ts)
@@ -1253,6 +1287,8 @@ main (int   argc,
   g_test_add ("/relay/cross-room-play", Fixture, NULL, fixture_setup, test_cross_room_play, fixture_teardown);
   g_test_add ("/relay/hijack", Fixture, NULL, fixture_setup, test_hijack, fixture_teardown);
   g_test_add ("/relay/claim", Fixture, NULL, fixture_setup, test_claim, fixture_teardown);
+  g_test_add ("/relay/plain-gst-publisher", Fixture, NULL, fixture_setup, test_plain_gst_publisher,
+              fixture_teardown);
   g_test_add ("/relay/unaligned-publisher", Fixture, NULL, fixture_setup, test_unaligned_publisher,
               fixture_teardown);
   g_test_add ("/relay/lossy-publisher", Fixture, NULL, fixture_setup, test_lossy_publisher,

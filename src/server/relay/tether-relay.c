@@ -52,6 +52,9 @@
 #define REFUSED_CLOSE_DELAY_US (50 * G_TIME_SPAN_MILLISECOND)
 /* A player whose receive window stays shut this long after the latency is not reading. */
 #define STALL_GRACE_US (1 * G_TIME_SPAN_SECOND)
+/* Video with no key frame for this long is worth a line in the log: players wait for
+ * one. Longer than the longest GOP encoders use by default (x264: 250 frames). */
+#define NO_KEY_FRAME_WARN_US (20 * G_TIME_SPAN_SECOND)
 
 typedef struct _RelayCore RelayCore;
 typedef struct _RelayStream RelayStream;
@@ -88,6 +91,8 @@ struct _RelayStream
   GByteArray *gop;          /* TS packets from the latest key frame on */
   gboolean gop_valid;
   GPtrArray *players;       /* RelayConn, owned by the core's conns table */
+  gint64 key_frame_at;      /* the publisher's start or its latest key frame */
+  gboolean key_frame_late;  /* NO_KEY_FRAME_WARN_US passed and was logged */
 };
 
 typedef struct
@@ -494,6 +499,8 @@ stream_forget_media (RelayStream *stream)
   tether_ts_tracker_reset (&stream->ts);
   g_byte_array_set_size (stream->gop, 0);
   stream->gop_valid = FALSE;
+  stream->key_frame_at = g_get_monotonic_time ();
+  stream->key_frame_late = FALSE;
   /* Players wait for the next publisher's key frame: its timestamps, continuity
    * counters and parameter sets are new. */
   for (guint i = 0; i < stream->players->len; i++)
@@ -637,6 +644,8 @@ stream_packet (RelayCore    *core,
 {
   if (tether_ts_tracker_feed (&stream->ts, packet))
     {
+      stream->key_frame_at = g_get_monotonic_time ();
+      stream->key_frame_late = FALSE;
       g_byte_array_set_size (stream->gop, 0);
       stream->gop_valid = tether_ts_tracker_has_headers (&stream->ts);
       if (stream->gop_valid)
@@ -1034,7 +1043,8 @@ check_stalled_players (RelayCore *core,
     }
 }
 
-/* Players once more when a claim named a room. */
+/* Players once more when a claim named a room, and a word in the log for video
+ * that never brings a key frame (its players wait for one). */
 static void
 check_streams (RelayCore *core,
                gint64     now)
@@ -1046,12 +1056,25 @@ check_streams (RelayCore *core,
   g_mutex_lock (&core->access_lock);
   generation = tether_relay_owners_get_generation (core->owners);
   g_mutex_unlock (&core->access_lock);
-  if (generation == core->owners_generation)
-    return;
 
   g_hash_table_iter_init (&iter, core->streams);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &stream))
-    stream_check_players (core, stream, now);
+    {
+      if (generation != core->owners_generation)
+        stream_check_players (core, stream, now);
+
+      if (stream->publisher != NULL && !stream->key_frame_late
+          && now - stream->key_frame_at > NO_KEY_FRAME_WARN_US
+          && tether_ts_tracker_has_headers (&stream->ts)
+          && !tether_ts_tracker_is_audio_only (&stream->ts))
+        {
+          stream->key_frame_late = TRUE;
+          g_message ("Relay: publisher %s of stream %s sent no video key frame in %d s; "
+                     "its players wait for one (docs/protocol.md, SRT, \"Key frames\")",
+                     stream->publisher->user_id, stream->id,
+                     (int) (NO_KEY_FRAME_WARN_US / G_USEC_PER_SEC));
+        }
+    }
   core->owners_generation = generation;
 }
 

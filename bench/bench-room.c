@@ -238,7 +238,9 @@ server_start (guint16 port)
   g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
   const char *argv[] = {
     server_program, "--listen", listen, "--app-id", TETHER_TEST_APP_ID,
-    "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0", NULL
+    "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0",
+    /* every client of the bench comes from 127.0.0.1 */
+    "--max-connections-per-address", "0", NULL
   };
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;

@@ -49,6 +49,8 @@ server_thread_main (gpointer data)
                 NULL);
   if (c->request_timeout > 0)
     g_object_set (st->server, "request-timeout", c->request_timeout, NULL);
+  if (c->event_backlog_bytes > 0)
+    g_object_set (st->server, "event-backlog-bytes", c->event_backlog_bytes, NULL);
   if (c->max_send_queue > 0)
     g_object_set (st->server, "max-send-queue", c->max_send_queue, NULL);
   /* The tests' clients all come from 127.0.0.1: no cap unless a test asks. */

@@ -44,6 +44,7 @@ typedef struct
   double request_timeout;
   guint  max_connections_per_address;
   guint  max_send_queue;
+  guint  event_backlog_bytes;
 } ServerConfig;
 
 extern const ServerConfig default_config;

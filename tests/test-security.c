@@ -565,6 +565,72 @@ test_descriptor_exhaustion (void)
   }
 }
 
+static const ServerConfig backlog_bytes_config = {
+  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
+  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 65536,
+  .event_backlog = 1024, .event_backlog_bytes = 16 * 1024,
+};
+
+/* The replay backlog is bounded in bytes as well as in events: a publisher churning
+ * streams with 4 KB of extra cannot make a room hold megabytes. A resume that missed
+ * more than the bound gets a full snapshot instead, and one that missed little still
+ * gets exactly the events it missed. */
+static void
+test_backlog_bytes (Fixture       *fx,
+                    gconstpointer  data)
+{
+  g_autoptr(JsonObject) ok = NULL;
+  g_autoptr(JsonObject) ok2 = NULL;
+  g_autoptr(JsonObject) ok3 = NULL;
+  g_autoptr(JsonObject) ev = NULL;
+  g_autofree char *extra = g_strnfill (4000, 'x');
+  Client *bob = client_login (fx, "bob", NULL, &ok);
+  Client *ada = client_login (fx, "ada", NULL, NULL);
+  LoginArgs resume = { .notify = TRUE };
+  Client *bob2, *bob3;
+
+  resume.resume_session = tether_json_get_string (ok, "session_id");
+  resume.resume_key = tether_json_get_string (ok, "resume_key");
+  resume.last_seq = get_int (ok, "seq");
+  soup_websocket_connection_close (bob->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  g_assert_true (WAIT_UNTIL (bob->closed, WAIT_MS));
+
+  /* Eight 4 KB events: twice the 16 KiB bound. */
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *add = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,\"stream\":"
+                                              "{\"id\":\"ada%u\",\"extra\":\"%s\"}}", i, i, extra);
+      g_autofree char *del = g_strdup_printf ("{\"type\":\"stream_delete\",\"req\":%u,"
+                                              "\"stream_id\":\"ada%u\"}", i, i);
+
+      client_send (ada, add);
+      client_send (ada, del);
+      wait_stream_delete (ada);
+    }
+
+  bob2 = client_connect (fx);
+  client_send_login (bob2, "bob", &resume);
+  ok2 = client_expect (bob2, "login_ok");
+  g_assert_true (tether_json_get_bool (ok2, "resumed", FALSE));
+  g_assert_true (tether_json_get_bool (ok2, "resync", FALSE));
+
+  /* A short absence is still replayed event by event. */
+  resume.resume_session = tether_json_get_string (ok2, "session_id");
+  resume.resume_key = tether_json_get_string (ok2, "resume_key");
+  resume.last_seq = get_int (ok2, "seq");
+  soup_websocket_connection_close (bob2->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+  g_assert_true (WAIT_UNTIL (bob2->closed, WAIT_MS));
+  client_send (ada, "{\"type\":\"stream_add\",\"req\":9,\"stream\":{\"id\":\"ada9\"}}");
+  g_autoptr(JsonObject) add_ok = client_expect (ada, "stream_add_ok");
+  bob3 = client_connect (fx);
+  client_send_login (bob3, "bob", &resume);
+  ok3 = client_expect (bob3, "login_ok");
+  g_assert_false (tether_json_get_bool (ok3, "resync", FALSE));
+  ev = expect_event (bob3, "stream", "ADD");
+  g_assert_cmpstr (first_id (ev, "streams"), ==, "ada9");
+  g_assert_cmpint (get_int (ev, "seq"), ==, resume.last_seq + 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -581,6 +647,7 @@ main (int   argc,
   ADD ("fragmented-message", test_fragmented_message, &small_frame_config);
   ADD ("slow-reader", test_slow_reader, &slow_reader_config);
   ADD ("admin-port", test_admin_port, NULL);
+  ADD ("backlog-bytes", test_backlog_bytes, &backlog_bytes_config);
   g_test_add_func ("/security/settings-after-listen", test_settings_after_listen);
   g_test_add_func ("/security/descriptor-exhaustion", test_descriptor_exhaustion);
 

@@ -27,6 +27,7 @@ tether_server_options_init (TetherServerOptions *o)
   o->max_connections_per_address = UNSET;
   o->max_send_queue = UNSET;
   o->event_backlog = UNSET;
+  o->event_backlog_bytes = UNSET;
   o->max_frame_size = UNSET;
   o->shutdown_retry_after = UNSET;
 }
@@ -71,6 +72,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "max-connections-per-address", &o->max_connections_per_address },
     { "max-send-queue", &o->max_send_queue },
     { "event-backlog", &o->event_backlog },
+    { "event-backlog-bytes", &o->event_backlog_bytes },
     { "max-frame-size", &o->max_frame_size },
     { "shutdown-retry-after", &o->shutdown_retry_after },
   };
@@ -245,6 +247,7 @@ tether_server_options_configure (const TetherServerOptions  *o,
     { "max-connections-per-address", o->max_connections_per_address },
     { "max-send-queue", o->max_send_queue },
     { "event-backlog", o->event_backlog },
+    { "event-backlog-bytes", o->event_backlog_bytes },
     { "max-frame-size", o->max_frame_size },
   };
 

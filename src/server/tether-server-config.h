@@ -40,6 +40,7 @@ typedef struct
   double   max_connections_per_address;
   double   max_send_queue;
   double   event_backlog;
+  double   event_backlog_bytes;
   double   max_frame_size;
   double   shutdown_retry_after;
 } TetherServerOptions;

@@ -60,11 +60,12 @@ struct _TetherServerConn
   GList                    pending_link;  /* in server->pending while PENDING */
 };
 
-/* One ring-buffer slot: an event serialised once, replayed on resume. */
+/* An event serialised once, kept for replay on resume. */
 typedef struct
 {
   guint64  seq;
   char    *json;
+  gsize    size;        /* strlen (json) */
   guint64  subject;     /* serial of the session a user event is about, else 0 */
   gboolean user_event;
 } TetherServerEvent;
@@ -78,10 +79,8 @@ struct _TetherServerRoom
   GQueue             members;    /* present sessions, join order */
   GHashTable        *by_user;    /* user id → present session */
   GQueue             streams;    /* TetherServerStream, add order */
-  TetherServerEvent *ring;
-  guint              ring_alloc;
-  guint              ring_len;
-  guint              ring_start;
+  GQueue             backlog;    /* TetherServerEvent, consecutive seqs, oldest first */
+  gsize              backlog_size; /* bytes of JSON in it */
 };
 
 struct _TetherServerSession
@@ -157,6 +156,7 @@ struct _TetherServer
   double             login_rate;
   double             login_burst;
   guint              event_backlog;
+  guint              event_backlog_bytes;
   double             login_grace;
   double             request_timeout;
   guint              max_connections_per_address;
@@ -185,6 +185,7 @@ struct _TetherServer
   GSequence         *token_deadlines; /* present sessions by next token deadline */
   GSource           *sweep_source;
   gint64             last_bucket_prune;
+  gint64             last_trim;
   guint64            next_serial;
   guint              n_active_rooms;
   TetherServerStats  stats;

@@ -57,11 +57,16 @@ tether_server_room_acquire (TetherServer *self,
 }
 
 static void
+event_free (TetherServerEvent *ev)
+{
+  g_free (ev->json);
+  g_free (ev);
+}
+
+static void
 room_free (TetherServerRoom *room)
 {
-  for (guint i = 0; i < room->ring_len; i++)
-    g_free (room->ring[i].json);
-  g_free (room->ring);
+  g_queue_clear_full (&room->backlog, (GDestroyNotify) event_free);
   g_hash_table_unref (room->by_user);
   g_free (room->room_session_id);
   g_free (room->id);
@@ -145,8 +150,10 @@ event_is_for (TetherServerSession *session,
   return TRUE;
 }
 
-/* Stores the serialised event in the room's ring and sends it to every present
- * member that should get it. Takes @json. */
+/* Stores the serialised event in the room's backlog and sends it to every present
+ * member that should get it. Takes @json. The backlog keeps the latest events within
+ * both bounds, a count and a size: with 4 KB of `extra` per stream event a count
+ * alone would let one publisher make every room hold megabytes. */
 static void
 room_publish (TetherServer     *self,
               TetherServerRoom *room,
@@ -154,7 +161,7 @@ room_publish (TetherServer     *self,
               gboolean          user_event,
               guint64           subject)
 {
-  TetherServerEvent *slot = NULL;
+  TetherServerEvent *ev;
 
   self->stats.events++;
 
@@ -166,33 +173,23 @@ room_publish (TetherServer     *self,
         tether_server_conn_send (member->conn, json);
     }
 
-  if (self->event_backlog == 0)
-    {
-      g_free (json);
-      return;
-    }
+  ev = g_new (TetherServerEvent, 1);
+  ev->seq = room->seq;
+  ev->json = json;
+  ev->size = strlen (json);
+  ev->user_event = user_event;
+  ev->subject = subject;
+  g_queue_push_tail (&room->backlog, ev);
+  room->backlog_size += ev->size;
 
-  if (room->ring_len < self->event_backlog)
+  while (room->backlog.length > self->event_backlog
+         || (room->backlog.length > 0 && room->backlog_size > self->event_backlog_bytes))
     {
-      /* Grows lazily so that small rooms stay small; ring_start is 0 until full. */
-      if (room->ring_len == room->ring_alloc)
-        {
-          room->ring_alloc = MIN (MAX (8, room->ring_alloc * 2), self->event_backlog);
-          room->ring = g_renew (TetherServerEvent, room->ring, room->ring_alloc);
-        }
-      slot = &room->ring[room->ring_len++];
-    }
-  else
-    {
-      slot = &room->ring[room->ring_start];
-      g_free (slot->json);
-      room->ring_start = (room->ring_start + 1) % room->ring_len;
-    }
+      TetherServerEvent *oldest = g_queue_pop_head (&room->backlog);
 
-  slot->seq = room->seq;
-  slot->json = json;
-  slot->user_event = user_event;
-  slot->subject = subject;
+      room->backlog_size -= oldest->size;
+      event_free (oldest);
+    }
 }
 
 void
@@ -240,17 +237,15 @@ gboolean
 tether_server_room_can_replay (TetherServerRoom *room,
                                guint64           last_seq)
 {
-  guint64 oldest;
+  TetherServerEvent *oldest;
 
   if (last_seq > room->seq)
     return FALSE;
   if (last_seq == room->seq)
     return TRUE;
-  if (room->ring_len == 0)
-    return FALSE;
-  oldest = room->ring[room->ring_start].seq;
+  oldest = g_queue_peek_head (&room->backlog);
 
-  return last_seq + 1 >= oldest;
+  return oldest != NULL && last_seq + 1 >= oldest->seq;
 }
 
 void
@@ -259,18 +254,19 @@ tether_server_room_replay (TetherServer        *self,
                            guint64              last_seq)
 {
   TetherServerRoom *room = session->room;
-  guint64 oldest;
+  GList *l;
 
-  if (room->ring_len == 0 || last_seq >= room->seq)
-    return;
-
-  /* The ring holds consecutive seqs, so the slot of a seq is a subtraction away. */
-  oldest = room->ring[room->ring_start].seq;
-  for (guint64 seq = MAX (last_seq + 1, oldest); seq <= room->seq; seq++)
+  /* The backlog holds consecutive seqs up to room->seq: walk back to the first one
+   * missed (a resume usually missed few), then forward. */
+  for (l = room->backlog.tail; l != NULL && l->prev != NULL; l = l->prev)
+    if (((TetherServerEvent *) l->data)->seq <= last_seq + 1)
+      break;
+  for (; l != NULL; l = l->next)
     {
-      TetherServerEvent *ev = &room->ring[(room->ring_start + (seq - oldest)) % room->ring_len];
+      TetherServerEvent *ev = l->data;
 
-      g_assert (ev->seq == seq);
+      if (ev->seq <= last_seq)
+        continue;
       if (session->conn != NULL && event_is_for (session, ev->user_event, ev->subject))
         tether_server_conn_send (session->conn, ev->json);
     }

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <malloc.h>
 #include <string.h>
 #include <json-glib/json-glib.h>
 
@@ -12,6 +13,7 @@
 
 #define USEC TETHER_SERVER_USEC
 #define BUCKET_PRUNE_INTERVAL (10 * G_USEC_PER_SEC)
+#define TRIM_INTERVAL (30 * G_USEC_PER_SEC)
 
 /* Stream delete reasons a client may give; the others are the server's own. */
 static const char * const client_delete_reasons[] = { "stopped", "media_lost", NULL };
@@ -38,6 +40,7 @@ enum {
   PROP_LOGIN_RATE,
   PROP_LOGIN_BURST,
   PROP_EVENT_BACKLOG,
+  PROP_EVENT_BACKLOG_BYTES,
   PROP_LOGIN_GRACE,
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_CONNECTIONS_PER_ADDRESS,
@@ -99,6 +102,7 @@ void
 tether_server_conn_send (TetherServerConn *conn,
                          const char       *json)
 {
+  guint64 queued;
   gsize len;
 
   if (conn->state == TETHER_SERVER_CONN_CLOSING
@@ -106,9 +110,12 @@ tether_server_conn_send (TetherServerConn *conn,
     return;
 
   /* A peer that does not read would make libsoup queue without end. Past the bound
-   * it is dropped; its session stays, to be resumed or timed out like any other. */
+   * it is dropped; its session stays, to be resumed or timed out like any other.
+   * A message always goes when nothing is queued: a big room's snapshot may be
+   * larger than the bound on its own. */
   len = strlen (json);
-  if (conn_send_queue (conn) + len > conn->server->max_send_queue)
+  queued = conn_send_queue (conn);
+  if (queued > 0 && queued + len > conn->server->max_send_queue)
     {
       conn->server->stats.slow_consumers++;
       tether_server_log (G_LOG_LEVEL_INFO, conn->session,
@@ -1192,6 +1199,14 @@ sweep_cb (gpointer user_data)
 
   tether_server_links_sweep (self, now);
 
+  /* glibc keeps what a crowd freed for the next crowd; give it back once in a while
+   * so that the server's size follows its load. */
+  if (now - self->last_trim >= TRIM_INTERVAL)
+    {
+      malloc_trim (0);
+      self->last_trim = now;
+    }
+
   if (now - self->last_bucket_prune >= BUCKET_PRUNE_INTERVAL)
     prune_login_buckets (self, now);
 
@@ -1391,6 +1406,9 @@ tether_server_get_property (GObject    *object,
     case PROP_EVENT_BACKLOG:
       g_value_set_uint (value, self->event_backlog);
       break;
+    case PROP_EVENT_BACKLOG_BYTES:
+      g_value_set_uint (value, self->event_backlog_bytes);
+      break;
     case PROP_LOGIN_GRACE:
       g_value_set_double (value, self->login_grace);
       break;
@@ -1478,6 +1496,9 @@ tether_server_set_property (GObject      *object,
     case PROP_EVENT_BACKLOG:
       set_uint (self, &self->event_backlog, value, prop_id);
       break;
+    case PROP_EVENT_BACKLOG_BYTES:
+      set_uint (self, &self->event_backlog_bytes, value, prop_id);
+      break;
     case PROP_LOGIN_GRACE:
       set_double (self, &self->login_grace, value, prop_id);
       break;
@@ -1556,6 +1577,9 @@ tether_server_class_init (TetherServerClass *klass)
     double_param ("login-burst", "Login burst per client address", 0.0, 1e9, 100.0);
   properties[PROP_EVENT_BACKLOG] =
     uint_param ("event-backlog", "Room events kept for resume replay", 0, 1 << 20, 1024);
+  properties[PROP_EVENT_BACKLOG_BYTES] =
+    uint_param ("event-backlog-bytes", "Bytes of room events kept for resume replay, per room",
+                0, G_MAXINT32, 512 * 1024);
   properties[PROP_LOGIN_GRACE] =
     double_param ("login-grace", "Seconds a new connection has to send login", 0.001, 1e7, 10.0);
   properties[PROP_REQUEST_TIMEOUT] =
@@ -1589,6 +1613,7 @@ tether_server_init (TetherServer *self)
   self->login_rate = 50.0;
   self->login_burst = 100.0;
   self->event_backlog = 1024;
+  self->event_backlog_bytes = 512 * 1024;
   self->login_grace = 10.0;
   self->request_timeout = 10.0;
   self->max_connections_per_address = 256;

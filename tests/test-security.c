@@ -9,6 +9,7 @@
 #include "tether-error.h"
 #include "tether-protocol.h"
 #include "server-fixture.h"
+#include "tether-relay.h"
 #include "tether-test-process.h"
 #include "tether-test-utils.h"
 
@@ -631,6 +632,49 @@ test_backlog_bytes (Fixture       *fx,
   g_assert_cmpint (get_int (ev, "seq"), ==, resume.last_seq + 1);
 }
 
+static void
+attach_relay (TetherServer *server,
+              gpointer      data)
+{
+  tether_server_attach_relay (server, data, "node-r", "srt://127.0.0.1:9");
+}
+
+/* Item 2, through the room service: an id a member announces belongs to that member
+ * on the embedded media node, so another user or room can neither publish under it
+ * nor take it with stream_add, even for a while after it is gone (claim-ttl). */
+static void
+test_stream_ownership (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autoptr(TetherRelay) relay = tether_relay_new (APP, SECRET);
+  g_autoptr(JsonObject) ok = NULL;
+  g_autoptr(JsonObject) taken = NULL;
+  g_autoptr(JsonObject) taken2 = NULL;
+  Client *ada, *mallory;
+
+  server_call (&fx->st, attach_relay, relay);
+  ada = client_login (fx, "ada", NULL, NULL);
+  mallory = client_login (fx, "mallory", &(LoginArgs) { .room = "B", .notify = TRUE }, NULL);
+
+  client_send (ada, "{\"type\":\"stream_add\",\"req\":1,\"stream\":{\"id\":\"adacam2\"}}");
+  ok = client_expect (ada, "stream_add_ok");
+  /* What the node's handshake asks for mallory's publisher from room B. */
+  g_assert_false (tether_relay_claim_stream (relay, "adacam2", "mallory", "B"));
+  g_assert_true (tether_relay_claim_stream (relay, "adacam2", "ada", ROOM));
+
+  client_send (mallory, "{\"type\":\"stream_add\",\"req\":2,\"stream\":{\"id\":\"adacam2\"}}");
+  taken = client_expect (mallory, "request_error");
+  g_assert_cmpint (get_int (taken, "code"), ==, TETHER_ERROR_STREAM_ID_TAKEN);
+
+  /* Ada stops: the id stays hers for claim-ttl. */
+  client_send (ada, "{\"type\":\"stream_delete\",\"req\":3,\"stream_id\":\"adacam2\"}");
+  wait_stream_delete (ada);
+  client_send (mallory, "{\"type\":\"stream_add\",\"req\":4,\"stream\":{\"id\":\"adacam2\"}}");
+  taken2 = client_expect (mallory, "request_error");
+  g_assert_cmpint (get_int (taken2, "code"), ==, TETHER_ERROR_STREAM_ID_TAKEN);
+  g_assert_false (tether_relay_claim_stream (relay, "adacam2", "mallory", "B"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -648,6 +692,7 @@ main (int   argc,
   ADD ("slow-reader", test_slow_reader, &slow_reader_config);
   ADD ("admin-port", test_admin_port, NULL);
   ADD ("backlog-bytes", test_backlog_bytes, &backlog_bytes_config);
+  ADD ("stream-ownership", test_stream_ownership, NULL);
   g_test_add_func ("/security/settings-after-listen", test_settings_after_listen);
   g_test_add_func ("/security/descriptor-exhaustion", test_descriptor_exhaustion);
 

@@ -49,6 +49,12 @@ typedef struct
 
 extern const ServerConfig default_config;
 
+/* default_config's timings and limits, for a config that changes only the others:
+ * `{ SERVER_CONFIG_BASE, .max_frame_size = 4096 }` */
+#define SERVER_CONFIG_BASE                                                      \
+  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0, \
+  .login_burst = 100, .token_warning = 30, .token_skew = 30, .event_backlog = 1024
+
 typedef struct
 {
   ServerConfig  config;

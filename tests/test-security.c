@@ -308,9 +308,8 @@ closed_by_server (GSocketConnection *conn)
 }
 
 static const ServerConfig half_open_config = {
-  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
-  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 65536,
-  .event_backlog = 1024, .request_timeout = 0.5, .max_connections_per_address = 8,
+  SERVER_CONFIG_BASE, .max_frame_size = 65536,
+  .request_timeout = 0.5, .max_connections_per_address = 8,
 };
 
 /* Item 5: connections that start a request and stop are capped per address, cut at
@@ -372,9 +371,7 @@ test_fragmented_message (Fixture       *fx,
 }
 
 static const ServerConfig small_frame_config = {
-  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
-  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 4096,
-  .event_backlog = 1024,
+  SERVER_CONFIG_BASE, .max_frame_size = 4096,
 };
 
 /* Reads @c's messages up to the next stream DELETE event. */
@@ -393,9 +390,8 @@ wait_stream_delete (Client *c)
 }
 
 static const ServerConfig slow_reader_config = {
-  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
-  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 65536,
-  .event_backlog = 1024, .max_send_queue = 256 * 1024,
+  SERVER_CONFIG_BASE, .max_frame_size = 65536,
+  .max_send_queue = 256 * 1024,
 };
 
 /* Item 6: a member that never reads is dropped once its send queue is full, with
@@ -567,9 +563,8 @@ test_descriptor_exhaustion (void)
 }
 
 static const ServerConfig backlog_bytes_config = {
-  .heartbeat_timeout = 30, .session_ttl = 60, .login_grace = 10, .login_rate = 0,
-  .login_burst = 100, .token_warning = 30, .token_skew = 30, .max_frame_size = 65536,
-  .event_backlog = 1024, .event_backlog_bytes = 16 * 1024,
+  SERVER_CONFIG_BASE, .max_frame_size = 65536,
+  .event_backlog_bytes = 16 * 1024,
 };
 
 /* The replay backlog is bounded in bytes as well as in events: a publisher churning

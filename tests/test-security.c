@@ -670,6 +670,35 @@ test_stream_ownership (Fixture       *fx,
   g_assert_false (tether_relay_claim_stream (relay, "adacam2", "mallory", "B"));
 }
 
+/* One session cannot fill a room with streams: every joiner's snapshot carries them. */
+static void
+test_stream_limit (Fixture       *fx,
+                   gconstpointer  data)
+{
+  Client *ada = client_login (fx, "ada", NULL, NULL);
+  g_autoptr(JsonObject) refused = NULL;
+  g_autoptr(JsonObject) again = NULL;
+
+  for (guint i = 0; i < 32; i++)
+    {
+      g_autofree char *add = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,\"stream\":"
+                                              "{\"id\":\"cam%u\"}}", i, i);
+      g_autoptr(JsonObject) ok = NULL;
+      g_autoptr(JsonObject) ev = NULL;
+
+      client_send (ada, add);
+      ok = client_expect (ada, "stream_add_ok");
+      ev = expect_event (ada, "stream", "ADD");
+    }
+  client_send (ada, "{\"type\":\"stream_add\",\"req\":99,\"stream\":{\"id\":\"cam99\"}}");
+  refused = client_expect (ada, "request_error");
+  g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_STREAM_LIMIT);
+  /* Re-announcing one it has is not one more. */
+  client_send (ada, "{\"type\":\"stream_add\",\"req\":100,\"stream\":{\"id\":\"cam0\",\"extra\":\"moved\"}}");
+  again = client_expect (ada, "stream_add_ok");
+  client_heartbeat_full (ada, 1, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -688,6 +717,7 @@ main (int   argc,
   ADD ("admin-port", test_admin_port, NULL);
   ADD ("backlog-bytes", test_backlog_bytes, &backlog_bytes_config);
   ADD ("stream-ownership", test_stream_ownership, NULL);
+  ADD ("stream-limit", test_stream_limit, NULL);
   g_test_add_func ("/security/settings-after-listen", test_settings_after_listen);
   g_test_add_func ("/security/descriptor-exhaustion", test_descriptor_exhaustion);
 

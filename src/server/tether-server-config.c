@@ -26,6 +26,7 @@ tether_server_options_init (TetherServerOptions *o)
   o->request_timeout = UNSET;
   o->max_connections_per_address = UNSET;
   o->max_send_queue = UNSET;
+  o->max_streams_per_session = UNSET;
   o->event_backlog = UNSET;
   o->event_backlog_bytes = UNSET;
   o->max_frame_size = UNSET;
@@ -71,6 +72,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "request-timeout", &o->request_timeout },
     { "max-connections-per-address", &o->max_connections_per_address },
     { "max-send-queue", &o->max_send_queue },
+    { "max-streams-per-session", &o->max_streams_per_session },
     { "event-backlog", &o->event_backlog },
     { "event-backlog-bytes", &o->event_backlog_bytes },
     { "max-frame-size", &o->max_frame_size },
@@ -246,6 +248,7 @@ tether_server_options_configure (const TetherServerOptions  *o,
     { "request-timeout", o->request_timeout },
     { "max-connections-per-address", o->max_connections_per_address },
     { "max-send-queue", o->max_send_queue },
+    { "max-streams-per-session", o->max_streams_per_session },
     { "event-backlog", o->event_backlog },
     { "event-backlog-bytes", o->event_backlog_bytes },
     { "max-frame-size", o->max_frame_size },

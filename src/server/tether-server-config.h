@@ -39,6 +39,7 @@ typedef struct
   double   request_timeout;
   double   max_connections_per_address;
   double   max_send_queue;
+  double   max_streams_per_session;
   double   event_backlog;
   double   event_backlog_bytes;
   double   max_frame_size;

@@ -113,6 +113,7 @@ main (int   argc,
     { "request-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.request_timeout, "Seconds a connection has to become a WebSocket (10)", "SECONDS" },
     { "max-connections-per-address", 0, 0, G_OPTION_ARG_DOUBLE, &o.max_connections_per_address, "Open connections per client IP, 0 = no cap (256)", "N" },
     { "max-send-queue", 0, 0, G_OPTION_ARG_DOUBLE, &o.max_send_queue, "Bytes queued for a client that does not read before it is dropped (1048576)", "BYTES" },
+    { "max-streams-per-session", 0, 0, G_OPTION_ARG_DOUBLE, &o.max_streams_per_session, "Streams one session may have at once (32)", "N" },
     { "event-backlog", 0, 0, G_OPTION_ARG_DOUBLE, &o.event_backlog, "Room events kept for resume replay (1024)", "N" },
     { "event-backlog-bytes", 0, 0, G_OPTION_ARG_DOUBLE, &o.event_backlog_bytes, "Bytes of room events kept for resume replay, per room (524288)", "BYTES" },
     { "max-frame-size", 0, 0, G_OPTION_ARG_DOUBLE, &o.max_frame_size, "Largest accepted message, bytes (65536)", "BYTES" },
@@ -198,6 +199,9 @@ main (int   argc,
         media_port = port;
 
       relay = tether_relay_new (o.app_id != NULL ? o.app_id : "demo", secret);
+      /* A host keeps its stream id for as long as it keeps its session. */
+      if (o.session_ttl != TETHER_SERVER_OPTION_UNSET)
+        g_object_set (relay, "claim-ttl", MIN (o.session_ttl, 1e9), NULL);
       if (!tether_relay_listen (relay, media_host, media_port, &error))
         {
           g_printerr ("tether-server: cannot start the media node on %s:%u: %s\n", media_host,

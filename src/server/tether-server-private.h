@@ -161,6 +161,7 @@ struct _TetherServer
   double             request_timeout;
   guint              max_connections_per_address;
   guint              max_send_queue;
+  guint              max_streams_per_session;
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
 

@@ -45,6 +45,7 @@ enum {
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_CONNECTIONS_PER_ADDRESS,
   PROP_MAX_SEND_QUEUE,
+  PROP_MAX_STREAMS_PER_SESSION,
   PROP_PORT,
   N_PROPS
 };
@@ -801,7 +802,13 @@ claim_on_relays (TetherServer        *self,
   for (guint i = 0; i < self->relays->len; i++)
     if (!tether_relay_claim_stream (g_ptr_array_index (self->relays, i), stream_id,
                                     session->user_id, session->room->id))
-      return FALSE;
+      {
+        /* Refused by one: the others must not keep the id either. */
+        while (i-- > 0)
+          tether_relay_release_stream (g_ptr_array_index (self->relays, i), stream_id,
+                                       session->user_id);
+        return FALSE;
+      }
   return TRUE;
 }
 
@@ -860,6 +867,13 @@ handle_stream_add (TetherServer     *self,
       || !claim_on_relays (self, session, stream_id))
     {
       send_request_error (conn, req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
+      return;
+    }
+
+  /* Every stream is in every joiner's snapshot: one session cannot fill a room. */
+  if (existing == NULL && session->streams.length >= self->max_streams_per_session)
+    {
+      send_request_error (conn, req, TETHER_ERROR_STREAM_LIMIT, "too many streams in this session");
       return;
     }
 
@@ -1421,6 +1435,9 @@ tether_server_get_property (GObject    *object,
     case PROP_MAX_SEND_QUEUE:
       g_value_set_uint (value, self->max_send_queue);
       break;
+    case PROP_MAX_STREAMS_PER_SESSION:
+      g_value_set_uint (value, self->max_streams_per_session);
+      break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
       break;
@@ -1511,6 +1528,9 @@ tether_server_set_property (GObject      *object,
     case PROP_MAX_SEND_QUEUE:
       set_uint (self, &self->max_send_queue, value, prop_id);
       break;
+    case PROP_MAX_STREAMS_PER_SESSION:
+      set_uint (self, &self->max_streams_per_session, value, prop_id);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1591,6 +1611,8 @@ tether_server_class_init (TetherServerClass *klass)
   properties[PROP_MAX_SEND_QUEUE] =
     uint_param ("max-send-queue", "Bytes queued for a client before it is dropped", 4096,
                 G_MAXINT32, 1024 * 1024);
+  properties[PROP_MAX_STREAMS_PER_SESSION] =
+    uint_param ("max-streams-per-session", "Streams one session may have at once", 1, 65536, 32);
   properties[PROP_PORT] =
     g_param_spec_uint ("port", NULL, "The port listened on, once listening", 0, G_MAXUINT16, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -1618,6 +1640,7 @@ tether_server_init (TetherServer *self)
   self->request_timeout = 10.0;
   self->max_connections_per_address = 256;
   self->max_send_queue = 1024 * 1024;
+  self->max_streams_per_session = 32;
   self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
   self->relays = g_ptr_array_new_with_free_func (g_object_unref);
 

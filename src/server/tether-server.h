@@ -31,6 +31,7 @@ G_DECLARE_FINAL_TYPE (TetherServer, tether_server, TETHER, SERVER, GObject)
  *                                  WebSocket (10)
  *   "max-connections-per-address" uint  open TCP connections per client IP, 0 = no cap (256)
  *   "max-send-queue"      uint     bytes queued for a client before it is dropped (1 MiB)
+ *   "max-streams-per-session" uint streams one session may have at once (32)
  *
  * Every setting is fixed once tether_server_listen() has run: setting one later is
  * refused with a critical warning.

@@ -38,9 +38,9 @@
  * --admin-listen (given main port + 1), --request-timeout (given --request-timeout),
  * --max-connections-per-address (left at its default; --no-cap passes 0; the sessions
  * stay under it by their source addresses, the half-open sockets do not),
- * --event-backlog (given --event-backlog, 64: with the default 1,024 events per room of
- * up to ~4.3 KiB each, filling 100 rooms' replay rings takes minutes and ~440 MB, which
- * would read as growth; --event-backlog 0 keeps the server's default).
+ * --event-backlog (only when --event-backlog is given: the server's default backlog is
+ * bounded in bytes too, 512 KiB per room, so its 100 rooms' backlogs fill within the
+ * warm-up).
  */
 #include "config.h"
 
@@ -86,7 +86,7 @@ static double opt_warmup = -1;             /* default: duration / 5 */
 static double opt_life = 12;               /* mean session life, uniform in [life/2, 3 life/2] */
 static double opt_stream_pause = 3;        /* mean pause between a publisher's stream requests */
 static double opt_slow_room_pause = 0.5;   /* the same in the rooms of the slow readers */
-static int opt_event_backlog = 64;         /* server --event-backlog; 0: its default */
+static int opt_event_backlog = 0;          /* server --event-backlog; 0: its default */
 static double opt_hb_timeout = 6;          /* server --heartbeat-timeout */
 static double opt_session_ttl = 30;        /* server --session-ttl */
 static double opt_request_timeout = 5;     /* server --request-timeout, if it has it */
@@ -1867,7 +1867,7 @@ main (int   argc,
     { "life", 0, 0, G_OPTION_ARG_DOUBLE, &opt_life, "Mean seconds a session lives before it ends (12)", "S" },
     { "stream-pause", 0, 0, G_OPTION_ARG_DOUBLE, &opt_stream_pause, "Mean seconds between a publisher's stream requests (3)", "S" },
     { "slow-room-pause", 0, 0, G_OPTION_ARG_DOUBLE, &opt_slow_room_pause, "The same in the slow readers' rooms (0.5)", "S" },
-    { "event-backlog", 0, 0, G_OPTION_ARG_INT, &opt_event_backlog, "Server --event-backlog (64; 0 = the server's default)", "N" },
+    { "event-backlog", 0, 0, G_OPTION_ARG_INT, &opt_event_backlog, "Server --event-backlog (0 = the server's default)", "N" },
     { "heartbeat-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_hb_timeout, "Server heartbeat timeout (6; interval a third)", "S" },
     { "session-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &opt_session_ttl, "Server session TTL (30)", "S" },
     { "request-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opt_request_timeout, "Server --request-timeout, if it has the option (5)", "S" },

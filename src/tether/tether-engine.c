@@ -299,7 +299,7 @@ tether_engine_new_with_monitor (GNetworkMonitor *monitor)
  * login.
  *
  * Returns: %FALSE with %TETHER_ERROR_INVALID_ARGUMENT for an unknown key or a value
- *   that is not a positive number; nothing is applied then
+ *   that is not a number within the setting's range; nothing is applied then
  */
 gboolean
 tether_engine_set_config (TetherEngine  *self,
@@ -342,6 +342,17 @@ tether_engine_set_config (TetherEngine  *self,
       for (guint k = 0; k < G_N_ELEMENTS (config_keys); k++)
         if (g_str_equal (item, config_keys[k].key))
           {
+            GParamSpecDouble *range = G_PARAM_SPEC_DOUBLE (properties[config_keys[k].prop]);
+
+            /* The property's own range, so that nothing reaches g_object_set()
+             * that it would refuse with a warning. */
+            if (value < range->minimum || value > range->maximum)
+              {
+                g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                             "config %s must be from %g to %g seconds", item, range->minimum,
+                             range->maximum);
+                return FALSE;
+              }
             values[k] = value;
             seen[k] = known = TRUE;
           }

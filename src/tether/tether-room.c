@@ -255,6 +255,23 @@ build_extended_data (TetherRoom *self,
 
 /* The one place the state changes: it clears the timers that belong to the old state,
  * logs the transition and emits the signal. */
+static gboolean
+unref_cb (gpointer data)
+{
+  g_object_unref (data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+keep_until_idle (TetherRoom *self)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_callback (source, unref_cb, g_object_ref (self), NULL);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
+}
+
 static void
 set_state (TetherRoom      *self,
            TetherRoomState  state,
@@ -268,6 +285,10 @@ set_state (TetherRoom      *self,
 
   if (is_final_state (state))
     {
+      /* Ending the pending requests below drops their tasks, which hold the room: the
+       * last reference may go with them. Keep the room until this call stack (and
+       * whichever timer or callback it started from) has unwound. */
+      keep_until_idle (self);
       drop_connection (self);
       clear_source (self, &self->retry_id);
       clear_source (self, &self->window_id);

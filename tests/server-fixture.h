@@ -7,12 +7,14 @@
 #include <libsoup/soup.h>
 
 #include "tether-server.h"
+#include "tether-test-utils.h"
 #include "tether-token.h"
 
 #define SECRET "test-secret"
 #define APP "demo"
 #define ROOM "lobby"
-#define WAIT_MS 5000
+/* Deadlines stretch on a slow machine or under a sanitizer (TETHER_TEST_TIMEOUT_SCALE). */
+#define WAIT_MS tether_test_scaled_ms (5000)
 
 /* Waiting: iterate the test thread's main context until a condition holds or a
  * deadline passes. Never a sleep. */

@@ -304,12 +304,21 @@ test_decoded_strings (void)
     "{\"type\":\"t\",\"n\":1180591620717411303424}",
     "{\"type\":\"t\",\"n\":-9007199254740992}",
     "{\"type\":\"t\",\"n\":1e999}",
+    /* One object and nothing else: json-glib leaks whatever follows the first value. */
+    "3{\"type\":\"t\"}",
+    "{\"type\":\"t\"}{\"x\":1}",
+    "{\"type\":\"t\"}[1]",
+    "{\"type\":\"t\"} 1",
+    "{\"type\":\"t\"} /* c */",
+    "{\"type\":\"t\",/* c */\"a\":1}",
+    "  ",
   };
   const char *good[] = {
     "{\"type\":\"t\",\"u\":\"\\\\u0000\"}",        /* an escaped backslash, then text */
     "{\"type\":\"t\",\"u\":\"\\ud83d\\ude00\"}",  /* a surrogate pair */
     "{\"type\":\"t\",\"n\":9007199254740991,\"m\":-9007199254740991}",
     "{\"type\":\"t\",\"n\":1.5e300,\"s\":\"99999999999999999999\"}",
+    " \n{\"type\":\"t\",\"s\":\"a/b {} [] //\"}\r\n ",
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)

@@ -19,6 +19,7 @@ typedef enum
   SCAN_TOO_DEEP,
   SCAN_NUL,
   SCAN_NUMBER_RANGE,
+  SCAN_NOT_ONE_OBJECT,
 } ScanResult;
 
 static gboolean
@@ -61,13 +62,20 @@ scan_number (const char *data,
   return i;
 }
 
+/* With @one_object, the text must also be exactly one JSON object with nothing but
+ * whitespace around it: json-glib 1.6 keeps the first top-level value and drops,
+ * without freeing, every object or array after it ("3{...}", "{...}{...}" leaked
+ * their second half), and a comment could hide structure from this scan, so no '/'
+ * outside strings either. */
 static ScanResult
 scan_text (const char *data,
            gsize       len,
-           guint       max_depth)
+           guint       max_depth,
+           gboolean    one_object)
 {
   char quote = 0;  /* json-glib also accepts 'single-quoted' strings */
   guint depth = 0;
+  gboolean seen_value = FALSE;
 
   for (gsize i = 0; i < len; i++)
     {
@@ -85,6 +93,11 @@ scan_text (const char *data,
             quote = 0;
           continue;
         }
+      if (one_object && (c == '/' || (depth == 0 && !g_ascii_isspace (c)
+                                      && (c != '{' || seen_value))))
+        return SCAN_NOT_ONE_OBJECT;
+      if (depth == 0 && c == '{')
+        seen_value = TRUE;
       switch (c)
         {
         case '"':
@@ -113,7 +126,7 @@ scan_text (const char *data,
         }
     }
 
-  return SCAN_OK;
+  return one_object && !seen_value ? SCAN_NOT_ONE_OBJECT : SCAN_OK;
 }
 
 gboolean
@@ -121,7 +134,7 @@ tether_protocol_check_depth (const char *data,
                              gsize       len,
                              guint       max_depth)
 {
-  return scan_text (data, len, max_depth) != SCAN_TOO_DEEP;
+  return scan_text (data, len, max_depth, FALSE) != SCAN_TOO_DEEP;
 }
 
 gboolean
@@ -237,7 +250,7 @@ tether_json_parse_object (const char  *data,
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PROTOCOL, "text is not valid UTF-8");
       return NULL;
     }
-  switch (scan_text (data, len, max_depth))
+  switch (scan_text (data, len, max_depth, TRUE))
     {
     case SCAN_TOO_DEEP:
       g_set_error (error, TETHER_ERROR, TETHER_ERROR_PROTOCOL,
@@ -250,6 +263,10 @@ tether_json_parse_object (const char  *data,
     case SCAN_NUMBER_RANGE:
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PROTOCOL,
                            "integer out of range (more than 2^53 - 1)");
+      return NULL;
+    case SCAN_NOT_ONE_OBJECT:
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PROTOCOL,
+                           "the text must be exactly one JSON object (no comments)");
       return NULL;
     case SCAN_OK:
     default:

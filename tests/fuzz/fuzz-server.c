@@ -30,10 +30,9 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <glib-unix.h>
 
 #include "tether-protocol.h"
 #include "tether-server.h"
@@ -330,15 +329,28 @@ client_connect (Client *c,
     .sin_addr.s_addr = htonl (INADDR_LOOPBACK),
   };
 
+  struct pollfd pfd;
+  int err = 0;
+  socklen_t err_len = sizeof err;
+
   client_disconnect (c);
-  c->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  c->fd = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0)
     tether_fuzz_fail ("socket: %s", g_strerror (errno));
   setsockopt (c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  /* On loopback the kernel completes the handshake before the server accepts. */
+  /* On loopback the kernel completes the handshake before the server accepts.
+   * Non-blocking, because libFuzzer's timer signal interrupts blocking calls. */
   if (connect (c->fd, (struct sockaddr *) &addr, sizeof addr) < 0)
-    tether_fuzz_fail ("connect: %s", g_strerror (errno));
-  g_unix_set_fd_nonblocking (c->fd, TRUE, NULL);
+    {
+      if (errno != EINPROGRESS && errno != EINTR)
+        tether_fuzz_fail ("connect: %s", g_strerror (errno));
+      pfd.fd = c->fd;
+      pfd.events = POLLOUT;
+      while (poll (&pfd, 1, 5000) < 0 && errno == EINTR)
+        ;
+      if (getsockopt (c->fd, SOL_SOCKET, SO_ERROR, &err, &err_len) < 0 || err != 0)
+        tether_fuzz_fail ("connect: %s", g_strerror (err != 0 ? err : errno));
+    }
 
   write_all (c, (const guint8 *) request, sizeof request - 1);
   pump (is_upgraded, c);

@@ -12,6 +12,7 @@
 #include "tether-protocol.h"
 #include "tether-room-private.h"
 #include "tether-timeout-private.h"
+#include "tether-token.h"
 #include "tether-stream.h"
 #include "tether-user.h"
 
@@ -1124,12 +1125,17 @@ start_login_cb (gpointer user_data)
                  "room ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -");
       return G_SOURCE_REMOVE;
     }
-  if (!tether_protocol_valid_id (self->user_id)
-      || strlen (self->user_name) > TETHER_PROTOCOL_MAX_NAME_LEN
-      || !g_utf8_validate (self->user_name, -1, NULL))
+  if (!tether_protocol_valid_id (self->user_id) || !tether_protocol_valid_name (self->user_name))
     {
       set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_USER_ID_INVALID,
-                 "user ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -, names at most 256 bytes");
+                 "user ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -, names at most "
+                 "256 bytes without control characters");
+      return G_SOURCE_REMOVE;
+    }
+  if (!tether_token_is_well_formed (self->token))
+    {
+      set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_TOKEN_INVALID,
+                 "the token is not in the form payload.signature");
       return G_SOURCE_REMOVE;
     }
 
@@ -1263,6 +1269,14 @@ tether_room_renew_token (TetherRoom *self,
 
   g_return_if_fail (TETHER_IS_ROOM (self));
   g_return_if_fail (token != NULL);
+
+  /* Not a token at all: the server would refuse it, and the session keeps the one
+   * it has (until it expires, as after any refused renewal). */
+  if (!tether_token_is_well_formed (token))
+    {
+      g_info ("room %s: not renewing with a malformed token", self->room_id);
+      return;
+    }
 
   g_free (self->token);
   self->token = g_strdup (token);

@@ -258,6 +258,33 @@ parse_claims (JsonObject         *o,
 }
 
 /**
+ * tether_token_is_well_formed:
+ * @token: (nullable): a token as handed over by an application or a peer
+ *
+ * Whether @token has the shape of a token, `base64url.base64url` of at most 8 KiB,
+ * without checking its signature: what a client can tell before sending it.
+ *
+ * Returns: %TRUE if @token could be a token
+ */
+gboolean
+tether_token_is_well_formed (const char *token)
+{
+  guint dots = 0;
+  gsize len = 0;
+
+  if (token == NULL)
+    return FALSE;
+  for (const char *p = token; *p != '\0'; p++, len++)
+    {
+      if (*p == '.')
+        dots++;
+      else if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+        return FALSE;
+    }
+  return dots == 1 && len <= MAX_TOKEN_LEN && token[0] != '.' && token[len - 1] != '.';
+}
+
+/**
  * tether_token_verify:
  * @token: the token as received
  * @secret: the app secret
@@ -290,13 +317,13 @@ tether_token_verify (const char  *token,
   g_return_val_if_fail (secret != NULL, NULL);
   g_return_val_if_fail (app_id != NULL, NULL);
 
-  if (token == NULL || *token == '\0' || strlen (token) > MAX_TOKEN_LEN
-      || (dot = strchr (token, '.')) == NULL || strchr (dot + 1, '.') != NULL)
+  if (!tether_token_is_well_formed (token))
     {
       fail (error, TETHER_ERROR_TOKEN_INVALID, "token is not in the form payload.signature");
       return NULL;
     }
 
+  dot = strchr (token, '.');
   payload_b64 = g_strndup (token, dot - token);
   expected = sign (secret, payload_b64);
   if (!tether_secure_str_equal (expected, dot + 1))

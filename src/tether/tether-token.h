@@ -47,6 +47,7 @@ TetherTokenClaims  *tether_token_verify            (const char              *tok
                                                     gint64                   now,
                                                     gint64                   skew,
                                                     GError                 **error);
+gboolean            tether_token_is_well_formed    (const char              *token);
 gboolean            tether_token_claims_allows_stream (const TetherTokenClaims *claims,
                                                        const char              *stream_id);
 void                tether_token_claims_free       (TetherTokenClaims       *claims);

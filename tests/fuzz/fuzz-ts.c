@@ -35,6 +35,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       /* Key frames are video packets: the PMT must have named the PID. */
       if (key)
         TETHER_FUZZ_CHECK (tracker.video_pid != TETHER_TS_NO_PID);
+      /* Headers are known once a PAT named the PMT's PID and that PID carried a PMT:
+       * never from null packets (PID 0x1fff), whatever they hold. */
+      TETHER_FUZZ_CHECK (!tether_ts_tracker_has_headers (&tracker) || tracker.pmt_pid != TETHER_TS_NO_PID);
       TETHER_FUZZ_CHECK (!tracker.have_pat || tracker.pat[0] == TETHER_TS_SYNC_BYTE);
       TETHER_FUZZ_CHECK (!tracker.have_pmt || tracker.pmt[0] == TETHER_TS_SYNC_BYTE);
       TETHER_FUZZ_CHECK (tracker.video_pid == TETHER_TS_NO_PID || tracker.video_pid < TETHER_TS_NO_PID);

@@ -702,6 +702,24 @@ test_stream_limit (Fixture       *fx,
   client_heartbeat_full (ada, 1, TRUE);
 }
 
+/* A peer that never answers the server's close frame is cut by the server itself
+ * (libsoup 3.2's own 5 s timeout leaks a GSource each time: the sanitizer pass, which
+ * runs this test too, would report it). */
+static void
+test_unanswered_close (Fixture       *fx,
+                       gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) raw = raw_connect (fx);
+  Client *alice = client_login (fx, "alice", NULL, NULL);
+
+  raw_send_frame (raw, 0x1, (const guint8 *) "{\"type\":", 8);
+  g_assert_cmpuint (raw_read_close_code (raw), ==, TETHER_CLOSE_PROTOCOL);
+  /* No close frame back: the server must drop the TCP connection by itself. */
+  g_assert_true (WAIT_UNTIL (tcp_count (fx) == 1, WAIT_MS));
+  g_assert_true (closed_by_server (raw));
+  client_heartbeat_ok (alice, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -716,6 +734,7 @@ main (int   argc,
   ADD ("numbers-out-of-range", test_numbers_out_of_range, NULL);
   ADD ("half-open", test_half_open, &half_open_config);
   ADD ("fragmented-message", test_fragmented_message, &small_frame_config);
+  ADD ("unanswered-close", test_unanswered_close, NULL);
   ADD ("slow-reader", test_slow_reader, &slow_reader_config);
   ADD ("admin-port", test_admin_port, NULL);
   ADD ("backlog-bytes", test_backlog_bytes, &backlog_bytes_config);

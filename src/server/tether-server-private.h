@@ -58,6 +58,8 @@ struct _TetherServerConn
   gint64                   connected_at;  /* monotonic µs */
   GList                    link;          /* in server->conns */
   GList                    pending_link;  /* in server->pending while PENDING */
+  gint64                   close_deadline; /* monotonic µs while in server->closing, else 0 */
+  GList                    closing_link;
 };
 
 /* An event serialised once, kept for replay on resume. */
@@ -181,6 +183,7 @@ struct _TetherServer
   GQueue             handshakes;      /* TetherServerLink not a WebSocket yet, oldest first */
   GQueue             conns;
   GQueue             pending;         /* connections awaiting login, oldest first */
+  GQueue             closing;         /* connections in a close handshake, oldest first */
   GQueue             present;         /* present sessions, least recently active first */
   GQueue             retired;         /* resumable sessions and tombstones, by forget_at */
   GSequence         *token_deadlines; /* present sessions by next token deadline */

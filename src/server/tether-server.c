@@ -14,6 +14,7 @@
 #define USEC TETHER_SERVER_USEC
 #define BUCKET_PRUNE_INTERVAL (10 * G_USEC_PER_SEC)
 #define TRIM_INTERVAL (30 * G_USEC_PER_SEC)
+#define CLOSE_GRACE (2 * G_USEC_PER_SEC)
 
 /* Stream delete reasons a client may give; the others are the server's own. */
 static const char * const client_delete_reasons[] = { "stopped", "media_lost", NULL };
@@ -158,6 +159,19 @@ conn_mark_closing (TetherServerConn *conn)
   tether_server_conn_detach (conn);
 }
 
+/* A close handshake gets CLOSE_GRACE to finish; then the sweep cuts the socket. Left
+ * to itself, libsoup 3.2 gives up after 5 s and leaks its timeout source each time,
+ * which any peer could trigger by never answering a close. */
+static void
+conn_await_close (TetherServerConn *conn)
+{
+  if (conn->close_deadline != 0)
+    return;
+  conn->close_deadline = g_get_monotonic_time () + CLOSE_GRACE;
+  conn->closing_link.data = conn;
+  g_queue_push_tail_link (&conn->server->closing, &conn->closing_link);
+}
+
 /* Starts a close handshake; the session (if any) stays as it is. */
 void
 tether_server_conn_close (TetherServerConn *conn,
@@ -168,7 +182,10 @@ tether_server_conn_close (TetherServerConn *conn,
     return;
   conn_mark_closing (conn);
   if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (conn->ws, code, reason);
+    {
+      soup_websocket_connection_close (conn->ws, code, reason);
+      conn_await_close (conn);
+    }
 }
 
 /* Cuts a connection that is probably dead without waiting for a close handshake:
@@ -193,6 +210,8 @@ conn_free (TetherServerConn *conn)
 
   if (conn->state == TETHER_SERVER_CONN_PENDING)
     g_queue_unlink (&self->pending, &conn->pending_link);
+  if (conn->close_deadline != 0)
+    g_queue_unlink (&self->closing, &conn->closing_link);
   tether_server_conn_detach (conn);
   g_queue_unlink (&self->conns, &conn->link);
   g_signal_handlers_disconnect_by_data (conn->ws, conn);
@@ -1045,11 +1064,13 @@ on_ws_error (SoupWebsocketConnection *ws,
   if (conn->state != TETHER_SERVER_CONN_CLOSING)
     {
       conn_mark_closing (conn);
-      /* For an oversized frame libsoup drops the connection without a close frame;
-       * queueing one here writes it before that happens. */
+      /* For an oversized message libsoup drops the connection without a close frame;
+       * queueing one here writes it before that happens. For the rest libsoup sent
+       * its own close: either way the peer gets CLOSE_GRACE to answer. */
       if (error->code == SOUP_WEBSOCKET_CLOSE_TOO_BIG
           && soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "frame too large");
+        soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too large");
+      conn_await_close (conn);
     }
 }
 
@@ -1212,6 +1233,17 @@ sweep_cb (gpointer user_data)
     }
 
   tether_server_links_sweep (self, now);
+
+  while ((l = self->closing.head) != NULL)
+    {
+      TetherServerConn *conn = l->data;
+
+      if (conn->close_deadline > now)
+        break;
+      g_queue_unlink (&self->closing, &conn->closing_link);
+      conn->close_deadline = 0;
+      g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
+    }
 
   /* glibc keeps what a crowd freed for the next crowd; give it back once in a while
    * so that the server's size follows its load. */

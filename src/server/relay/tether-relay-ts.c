@@ -73,6 +73,8 @@ parse_pat (TetherTsTracker *self,
 
       if (program == 0)
         continue; /* network PID */
+      if (pid == 0 || pid == TETHER_TS_NO_PID)
+        return;   /* not a PID a PMT can have: the PAT is broken */
       if (pid != self->pmt_pid)
         {
           self->pmt_pid = pid;
@@ -103,7 +105,7 @@ parse_pmt (TetherTsTracker *self,
       guint16 pid = ((p[i + 1] & 0x1f) << 8) | p[i + 2];
       int es_info_len = ((p[i + 3] & 0x0f) << 8) | p[i + 4];
 
-      if (self->video_pid == TETHER_TS_NO_PID
+      if (self->video_pid == TETHER_TS_NO_PID && pid != 0 && pid != self->pmt_pid
           && (type == STREAM_TYPE_H264 || type == STREAM_TYPE_H265))
         {
           self->video_pid = pid;
@@ -170,7 +172,10 @@ tether_ts_tracker_feed (TetherTsTracker *self,
   gboolean random_access = FALSE;
   int off = 4;
 
-  if (p[0] != TETHER_TS_SYNC_BYTE || (p[1] & 0x80) /* transport error */)
+  /* Null packets (PID 0x1fff, the "no PID" of the fields above) carry nothing: one
+   * must never pass for the PMT before a PAT named it. */
+  if (p[0] != TETHER_TS_SYNC_BYTE || (p[1] & 0x80) /* transport error */
+      || pid == TETHER_TS_NO_PID)
     return FALSE;
 
   if (afc & 0x2)

@@ -120,6 +120,10 @@ static void connection_broken (TetherRoom *self, const char *cause);
 static void send_local_streams (TetherRoom *self, gboolean all);
 
 #define USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
+/* The most a server may ask for: heartbeats at least hourly, a restart's spread
+ * within 5 minutes. */
+#define MAX_HEARTBEAT_INTERVAL 3600.0
+#define MAX_RETRY_AFTER 300.0
 
 /* Timers go to the room's own main context, not the global default one, so a room
  * created on a worker thread's context works there. */
@@ -634,8 +638,10 @@ handle_login_ok (TetherRoom *self,
       self->room_session_id = g_strdup (room_session_id);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM_SESSION_ID]);
     }
+  /* Timings from the server are clamped to what makes sense: 1e20 s would overflow
+   * the monotonic clock's arithmetic. */
   if (tether_json_get_number (msg, "heartbeat_interval", &interval) && interval > 0.005)
-    self->heartbeat_interval = interval;
+    self->heartbeat_interval = MIN (interval, MAX_HEARTBEAT_INTERVAL);
   tether_json_get_int (msg, "token_expires_at", &self->token_expires_at);
   store_media_nodes (self, tether_json_get_array (msg, "media_nodes"));
   self->retry_after_hint = 0;
@@ -839,7 +845,8 @@ handle_message (TetherRoom *self,
     }
   else if (g_str_equal (type, "reconnect"))
     {
-      tether_json_get_number (msg, "retry_after", &self->retry_after_hint);
+      if (tether_json_get_number (msg, "retry_after", &self->retry_after_hint))
+        self->retry_after_hint = CLAMP (self->retry_after_hint, 0, MAX_RETRY_AFTER);
       connection_broken (self, "server-restart");
     }
   else if (g_str_equal (type, "logout_ok"))

@@ -11,8 +11,8 @@
  *   !release    the application drops its reference to the room (without a logout)
  *               and the main loop runs until the room is finalized, at most 1 s;
  *               a room still alive then is taken back, and the lines after it run
- *               (TETHER_FUZZ_NO_RELEASE=1 turns it off, for long runs while the bug
- *               of crash-release-with-pending-stream.txt is open)
+ *               (TETHER_FUZZ_NO_RELEASE=1 turns it off, for long runs while a bug
+ *               it reaches is open, as crash-release-with-pending-stream.txt was)
  * The room starts as after a connect (LOGINING, waiting for login_ok) as user "me",
  * with one stream "mycam" announced (its stream_add is req 1 after login_ok). The
  * server URL is not a valid URL, so a reconnect fails at once instead of going out

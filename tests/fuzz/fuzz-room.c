@@ -9,7 +9,8 @@
  *   !logout     tether_room_logout ()               !renew TEXT  tether_room_renew_token ()
  *   !reconnect  tether_room_reconnect_now ()
  *   !release    the application drops its reference to the room (without a logout)
- *               and the main loop runs until the room is finalized, at most 1 s;
+ *               and the main loop runs until the room is finalized, at most 400 ms
+ *               (a login_ok with a short heartbeat_interval makes its timers fire);
  *               a room still alive then is taken back, and the lines after it run
  *               (TETHER_FUZZ_NO_RELEASE=1 turns it off, for long runs while a bug
  *               it reaches is open, as crash-release-with-pending-stream.txt was)
@@ -162,7 +163,9 @@ release (TetherRoom *room)
 
   g_object_weak_ref (G_OBJECT (room), room_finalized_cb, &finalized);
   g_object_unref (room);
-  guard = g_timeout_add (1000, flag_cb, &timed_out);
+  /* Twice what a 10 ms heartbeat needs to find the link dead (0.2 s); a run spends
+   * no more than that on each "!release". */
+  guard = g_timeout_add (400, flag_cb, &timed_out);
   while (!finalized && !timed_out)
     g_main_context_iteration (NULL, TRUE);
   if (!timed_out)

@@ -903,10 +903,13 @@ client_new (const char *url,
 {
   Client *c = g_new0 (Client, 1);
   g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
+  g_autoptr(TetherLoginOptions) login = NULL;
 
   c->engine = tether_engine_new ();
-  c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, "lobby", user_id,
-                                      user_id, token, FALSE);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS, "server-url", url,
+                        "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", user_id,
+                        "token", token, NULL);
+  c->room = tether_engine_login_room (c->engine, login);
   if (!WAIT_FOR (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, 10000))
     g_error ("%s did not log in", user_id);
   return c;

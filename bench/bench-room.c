@@ -830,8 +830,15 @@ lt_start (LtClient   *c,
 {
   c->state = TETHER_ROOM_STATE_LOGINING;
   c->t_start = now_us ();
-  c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, c->room_id,
-                                      c->user_id, c->user_id, c->token, c->notify_users);
+  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                      "server-url", url,
+                                                      "app-id", TETHER_TEST_APP_ID,
+                                                      "room-id", c->room_id,
+                                                      "user-id", c->user_id,
+                                                      "token", c->token,
+                                                      "notify-users", c->notify_users, NULL);
+
+  c->room = tether_engine_login_room (c->engine, login);
   g_signal_connect (c->room, "state-changed", G_CALLBACK (lt_state_changed_cb), c);
 }
 

@@ -135,10 +135,14 @@ host_login (Fixture *f, const char *user_id)
 {
   g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
   g_autofree char *url = g_strdup (tether_test_server_get_url (f->server));
+  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                      "server-url", url,
+                                                      "app-id", TETHER_TEST_APP_ID,
+                                                      "room-id", "lobby", "user-id", user_id,
+                                                      "user-name", "Host", "token", token, NULL);
 
   f->host_engine = tether_engine_new ();
-  f->host_room = tether_engine_login_room (f->host_engine, url, TETHER_TEST_APP_ID, "lobby",
-                                           user_id, "Host", token, FALSE);
+  f->host_room = tether_engine_login_room (f->host_engine, login);
   TETHER_WAIT_UNTIL (tether_room_get_state (f->host_room) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
 }
 

@@ -114,6 +114,7 @@ client_new (Fixture *f, const char *user_id, gboolean via_proxy)
   g_autofree char *proxy_url = NULL;
   const char *url = tether_test_server_get_url (f->server);
   g_autoptr(GError) error = NULL;
+  g_autoptr(TetherLoginOptions) login = NULL;
 
   if (via_proxy)
     url = proxy_url = tether_fault_proxy_get_ws_url (f->room_proxy);
@@ -121,8 +122,10 @@ client_new (Fixture *f, const char *user_id, gboolean via_proxy)
   tether_engine_set_config (c->engine, "room_link_timeout=0.8", &error);
   g_assert_no_error (error);
   c->events = g_ptr_array_new_with_free_func (g_free);
-  c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, "lobby", user_id,
-                                      user_id, token, TRUE);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS, "server-url", url,
+                        "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", user_id,
+                        "token", token, "notify-users", TRUE, NULL);
+  c->room = tether_engine_login_room (c->engine, login);
   g_signal_connect (c->room, "stream-update", G_CALLBACK (stream_cb), c);
   g_ptr_array_add (f->clients, c);
   TETHER_WAIT_UNTIL (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
@@ -664,12 +667,16 @@ test_publish_denied (Fixture *f, gconstpointer data)
                                                    streams, 3600);
   TetherPublisher *pub;
   StateLog *log;
+  g_autoptr(TetherLoginOptions) login = NULL;
 
   start_nodes (f, 1);
   c->engine = tether_engine_new ();
   c->events = g_ptr_array_new_with_free_func (g_free);
-  c->room = tether_engine_login_room (c->engine, tether_test_server_get_url (f->server),
-                                      TETHER_TEST_APP_ID, "lobby", "dave", "dave", token, TRUE);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                        "server-url", tether_test_server_get_url (f->server),
+                        "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", "dave",
+                        "token", token, "notify-users", TRUE, NULL);
+  c->room = tether_engine_login_room (c->engine, login);
   g_ptr_array_add (f->clients, c);
   TETHER_WAIT_UNTIL (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
 

@@ -104,6 +104,7 @@ client_new_full (Fixture    *f,
   Client *c = g_new0 (Client, 1);
   g_autoptr(GError) error = NULL;
   g_autofree char *own_token = NULL;
+  g_autoptr(TetherLoginOptions) login = NULL;
 
   c->engine = tether_engine_new ();
   if (config != NULL)
@@ -119,8 +120,10 @@ client_new_full (Fixture    *f,
   if (token == NULL)
     token = own_token = tether_test_token (user_id, "lobby", 3600);
 
-  c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, "lobby", user_id,
-                                      user_id, token, TRUE);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS, "server-url", url,
+                        "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", user_id,
+                        "token", token, "notify-users", TRUE, NULL);
+  c->room = tether_engine_login_room (c->engine, login);
   g_signal_connect (c->room, "state-changed", G_CALLBACK (state_cb), c);
   g_signal_connect (c->room, "user-update", G_CALLBACK (user_cb), c);
   g_signal_connect (c->room, "stream-update", G_CALLBACK (stream_cb), c);
@@ -567,9 +570,13 @@ test_login_failures (Fixture *f, gconstpointer data)
   /* Ids the server would refuse fail at once, without a connection. */
   {
     g_autoptr(TetherEngine) engine = tether_engine_new ();
-    g_autoptr(TetherRoom) room = tether_engine_login_room (engine, url, TETHER_TEST_APP_ID,
-                                                           "no spaces allowed", "g", NULL,
-                                                           "token", TRUE);
+    g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                        "server-url", url,
+                                                        "app-id", TETHER_TEST_APP_ID,
+                                                        "room-id", "no spaces allowed",
+                                                        "user-id", "g", "token", "token",
+                                                        "notify-users", TRUE, NULL);
+    g_autoptr(TetherRoom) room = tether_engine_login_room (engine, login);
 
     TETHER_WAIT_UNTIL (tether_room_get_state (room) == TETHER_ROOM_STATE_LOGIN_FAILED, WAIT_MS);
     g_assert_cmpint (tether_room_get_error_code (room), ==, TETHER_ERROR_ROOM_ID_INVALID);

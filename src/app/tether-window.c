@@ -675,6 +675,7 @@ tether_window_join (TetherWindow *self,
                     const char   *token)
 {
   g_autofree char *title = NULL;
+  g_autoptr(TetherLoginOptions) login = NULL;
 
   g_return_if_fail (TETHER_IS_WINDOW (self));
   g_return_if_fail (server_url != NULL && room_id != NULL && user_id != NULL);
@@ -697,8 +698,10 @@ tether_window_join (TetherWindow *self,
     }
 
   apply_engine_config (self);
-  self->room = tether_engine_login_room (self->engine, server_url, app_id, room_id, user_id,
-                                         user_name, token, TRUE);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS, "server-url", server_url, "app-id", app_id,
+                        "room-id", room_id, "user-id", user_id, "user-name", user_name,
+                        "token", token, "notify-users", TRUE, NULL);
+  self->room = tether_engine_login_room (self->engine, login);
   g_signal_connect_object (self->room, "state-changed", G_CALLBACK (room_state_changed_cb), self, 0);
   g_signal_connect_object (self->room, "stream-update", G_CALLBACK (stream_update_cb), self, 0);
   g_signal_connect_object (self->room, "user-update", G_CALLBACK (user_update_cb), self, 0);

@@ -349,6 +349,7 @@ tether_cli_run_room (TetherCliOptions *opts,
   g_autoptr(TetherEngine) engine = tether_engine_new ();
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   g_autofree char *token = NULL;
+  g_autoptr(TetherLoginOptions) login = NULL;
   TetherCliRun run = { 0, };
   guint sigint, sigterm;
 
@@ -364,8 +365,11 @@ tether_cli_run_room (TetherCliOptions *opts,
   run.opts = opts;
   run.loop = loop;
   run.engine = engine;
-  run.room = tether_engine_login_room (engine, opts->server, opts->app_id, opts->room, opts->user,
-                                       opts->name, token, opts->notify_users);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS, "server-url", opts->server,
+                        "app-id", opts->app_id, "room-id", opts->room, "user-id", opts->user,
+                        "user-name", opts->name, "token", token,
+                        "notify-users", opts->notify_users, NULL);
+  run.room = tether_engine_login_room (engine, login);
   g_signal_connect (run.room, "state-changed", G_CALLBACK (state_changed_cb), &run);
   g_signal_connect (run.room, "user-update", G_CALLBACK (user_update_cb), &run);
   g_signal_connect (run.room, "stream-update", G_CALLBACK (stream_update_cb), &run);

@@ -405,35 +405,29 @@ room_state_changed_cb (TetherRoom      *room,
 
 /**
  * tether_engine_login_room:
- * @server_url: the room service, e.g. `ws://127.0.0.1:7480/ws`
- * @user_name: (nullable): shown to others; defaults to @user_id
- * @notify_users: whether to receive user ADD/DELETE events
+ * @self: an engine
+ * @options: what to log in with: at least the server URL, app id, room id and
+ *   user id; the room keeps a copy
  *
- * Starts logging into a room. Watch #TetherRoom::state-changed for LOGINED or
- * LOGIN_FAILED; the engine keeps the room until it leaves for good.
+ * Starts logging into a room. Watch [signal@Tether.Room::state-changed] for
+ * LOGINED or LOGIN_FAILED; the engine keeps the room until it leaves for good.
  *
  * Returns: (transfer full): the room
  */
 TetherRoom *
-tether_engine_login_room (TetherEngine *self,
-                          const char   *server_url,
-                          const char   *app_id,
-                          const char   *room_id,
-                          const char   *user_id,
-                          const char   *user_name,
-                          const char   *token,
-                          gboolean      notify_users)
+tether_engine_login_room (TetherEngine       *self,
+                          TetherLoginOptions *options)
 {
   TetherRoom *room;
 
   g_return_val_if_fail (TETHER_IS_ENGINE (self), NULL);
-  g_return_val_if_fail (server_url != NULL, NULL);
-  g_return_val_if_fail (app_id != NULL, NULL);
-  g_return_val_if_fail (room_id != NULL, NULL);
-  g_return_val_if_fail (user_id != NULL, NULL);
+  g_return_val_if_fail (TETHER_IS_LOGIN_OPTIONS (options), NULL);
+  g_return_val_if_fail (tether_login_options_get_server_url (options) != NULL, NULL);
+  g_return_val_if_fail (tether_login_options_get_app_id (options) != NULL, NULL);
+  g_return_val_if_fail (tether_login_options_get_room_id (options) != NULL, NULL);
+  g_return_val_if_fail (tether_login_options_get_user_id (options) != NULL, NULL);
 
-  room = _tether_room_new (self->session, &self->timing, server_url, app_id, room_id, user_id,
-                           user_name, token, notify_users);
+  room = _tether_room_new (self->session, &self->timing, options);
   g_signal_connect_object (room, "state-changed", G_CALLBACK (room_state_changed_cb), self,
                            G_CONNECT_AFTER);
   g_list_store_append (self->rooms, room);
@@ -444,9 +438,12 @@ tether_engine_login_room (TetherEngine *self,
 
 /**
  * tether_engine_switch_room:
+ * @self: an engine
  * @from: the room to leave
  * @room_id: the room to enter, with the same server, app and user
  * @token: (nullable): a token for the new room, or %NULL to reuse @from's
+ *
+ * Logs out of @from and into @room_id, with what @from logged in with.
  *
  * Returns: (transfer full): the new room
  */
@@ -456,24 +453,28 @@ tether_engine_switch_room (TetherEngine *self,
                            const char   *room_id,
                            const char   *token)
 {
-  g_autofree char *server_url = NULL;
-  g_autofree char *app_id = NULL;
-  g_autofree char *user_id = NULL;
-  g_autofree char *user_name = NULL;
-  g_autofree char *old_token = NULL;
-  gboolean notify_users;
+  g_autoptr(TetherLoginOptions) login = NULL;
 
   g_return_val_if_fail (TETHER_IS_ENGINE (self), NULL);
   g_return_val_if_fail (TETHER_IS_ROOM (from), NULL);
+  g_return_val_if_fail (room_id != NULL, NULL);
 
-  _tether_room_get_login (from, &server_url, &app_id, &user_id, &user_name, &old_token,
-                          &notify_users);
+  login = tether_room_dup_login_options (from);
+  tether_login_options_set_room_id (login, room_id);
+  if (token != NULL)
+    tether_login_options_set_token (login, token);
   tether_room_logout (from);
 
-  return tether_engine_login_room (self, server_url, app_id, room_id, user_id, user_name,
-                                   token ? token : old_token, notify_users);
+  return tether_engine_login_room (self, login);
 }
 
+/**
+ * tether_engine_logout_room:
+ * @self: an engine
+ * @room: a room of this engine
+ *
+ * Leaves @room, as [method@Tether.Room.logout] does.
+ */
 void
 tether_engine_logout_room (TetherEngine *self,
                            TetherRoom   *room)

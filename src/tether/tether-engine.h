@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 
+#include "tether-login-options.h"
 #include "tether-room.h"
 
 G_BEGIN_DECLS
@@ -30,14 +31,8 @@ gboolean      tether_engine_set_config       (TetherEngine     *self,
                                               GError          **error);
 double        tether_engine_get_room_retry_time (TetherEngine  *self);
 double        tether_engine_get_av_retry_time   (TetherEngine  *self);
-TetherRoom   *tether_engine_login_room       (TetherEngine     *self,
-                                              const char       *server_url,
-                                              const char       *app_id,
-                                              const char       *room_id,
-                                              const char       *user_id,
-                                              const char       *user_name,
-                                              const char       *token,
-                                              gboolean          notify_users);
+TetherRoom   *tether_engine_login_room       (TetherEngine       *self,
+                                              TetherLoginOptions *options);
 TetherRoom   *tether_engine_switch_room      (TetherEngine     *self,
                                               TetherRoom       *from,
                                               const char       *room_id,

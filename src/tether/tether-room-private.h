@@ -4,6 +4,7 @@
 
 #include <libsoup/soup.h>
 
+#include "tether-login-options.h"
 #include "tether-room.h"
 
 G_BEGIN_DECLS
@@ -21,21 +22,8 @@ typedef struct
 
 TetherRoom            *_tether_room_new             (SoupSession            *session,
                                                      const TetherRoomTiming *timing,
-                                                     const char             *server_url,
-                                                     const char             *app_id,
-                                                     const char             *room_id,
-                                                     const char             *user_id,
-                                                     const char             *user_name,
-                                                     const char             *token,
-                                                     gboolean                notify_users);
+                                                     TetherLoginOptions     *login);
 void                   _tether_room_login           (TetherRoom             *self);
-void                   _tether_room_get_login       (TetherRoom             *self,
-                                                     char                  **server_url,
-                                                     char                  **app_id,
-                                                     char                  **user_id,
-                                                     char                  **user_name,
-                                                     char                  **token,
-                                                     gboolean               *notify_users);
 void                   _tether_room_network_changed (TetherRoom             *self,
                                                      const char             *cause);
 

@@ -1162,23 +1162,6 @@ _tether_room_login (TetherRoom *self)
   self->start_id = add_timeout (self, 0, start_login_cb);
 }
 
-void
-_tether_room_get_login (TetherRoom  *self,
-                        char       **server_url,
-                        char       **app_id,
-                        char       **user_id,
-                        char       **user_name,
-                        char       **token,
-                        gboolean    *notify_users)
-{
-  *server_url = g_strdup (self->server_url);
-  *app_id = g_strdup (self->app_id);
-  *user_id = g_strdup (self->user_id);
-  *user_name = g_strdup (self->user_name);
-  *token = g_strdup (self->token);
-  *notify_users = self->notify_users;
-}
-
 /**
  * _tether_room_network_changed:
  *
@@ -1605,6 +1588,34 @@ tether_room_dup_media_node_ids (TetherRoom *self)
   return g_strv_builder_end (b);
 }
 
+/**
+ * tether_room_dup_login_options:
+ * @self: a room
+ *
+ * What this room logged in with, and the token it holds now (the last one given to
+ * [method@Tether.Room.renew_token]): change the room id and log in again to switch
+ * rooms, as [method@Tether.Engine.switch_room] does.
+ *
+ * Returns: (transfer full): new login options
+ */
+TetherLoginOptions *
+tether_room_dup_login_options (TetherRoom *self)
+{
+  TetherLoginOptions *login;
+
+  g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
+
+  login = tether_login_options_new ();
+  tether_login_options_set_server_url (login, self->server_url);
+  tether_login_options_set_app_id (login, self->app_id);
+  tether_login_options_set_room_id (login, self->room_id);
+  tether_login_options_set_user_id (login, self->user_id);
+  tether_login_options_set_user_name (login, self->user_name);
+  tether_login_options_set_token (login, self->token);
+  tether_login_options_set_notify_users (login, self->notify_users);
+  return login;
+}
+
 const char *
 tether_room_state_to_string (TetherRoomState state)
 {
@@ -1806,25 +1817,21 @@ tether_room_init (TetherRoom *self)
 TetherRoom *
 _tether_room_new (SoupSession            *session,
                   const TetherRoomTiming *timing,
-                  const char             *server_url,
-                  const char             *app_id,
-                  const char             *room_id,
-                  const char             *user_id,
-                  const char             *user_name,
-                  const char             *token,
-                  gboolean                notify_users)
+                  TetherLoginOptions     *login)
 {
   TetherRoom *self = g_object_new (TETHER_TYPE_ROOM, NULL);
+  const char *user_name = tether_login_options_get_user_name (login);
+  const char *token = tether_login_options_get_token (login);
 
   self->session = g_object_ref (session);
   self->timing = *timing;
-  self->server_url = g_strdup (server_url);
-  self->app_id = g_strdup (app_id);
-  self->room_id = g_strdup (room_id);
-  self->user_id = g_strdup (user_id);
-  self->user_name = g_strdup (user_name ? user_name : user_id);
+  self->server_url = g_strdup (tether_login_options_get_server_url (login));
+  self->app_id = g_strdup (tether_login_options_get_app_id (login));
+  self->room_id = g_strdup (tether_login_options_get_room_id (login));
+  self->user_id = g_strdup (tether_login_options_get_user_id (login));
+  self->user_name = g_strdup (user_name ? user_name : self->user_id);
   self->token = g_strdup (token ? token : "");
-  self->notify_users = notify_users;
+  self->notify_users = tether_login_options_get_notify_users (login);
 
   return self;
 }

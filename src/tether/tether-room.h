@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 
+#include "tether-login-options.h"
 #include "tether-reconnect-report.h"
 
 G_BEGIN_DECLS
@@ -52,6 +53,7 @@ TetherReconnectReport *tether_room_get_last_report  (TetherRoom           *self)
 const char        *tether_room_get_media_node_url   (TetherRoom           *self,
                                                      const char           *node_id);
 char             **tether_room_dup_media_node_ids   (TetherRoom           *self);
+TetherLoginOptions *tether_room_dup_login_options   (TetherRoom           *self);
 
 void               tether_room_logout               (TetherRoom           *self);
 void               tether_room_reconnect_now        (TetherRoom           *self);

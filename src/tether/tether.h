@@ -7,6 +7,7 @@
 #include "tether-user.h"
 #include "tether-stream.h"
 #include "tether-reconnect-report.h"
+#include "tether-login-options.h"
 #include "tether-room.h"
 #include "tether-srt-url.h"
 #include "tether-engine.h"

@@ -185,6 +185,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
     .retry_time = 1200, .login_timeout = 10, .link_timeout = 0,
     .backoff_min = 0.1, .backoff_max = 1.0, .logout_timeout = 2.0,
   };
+  g_autoptr(TetherLoginOptions) login = NULL;
   TetherRoom *room = NULL;
   const char *p = (const char *) data;
   const char *end = p + size;
@@ -194,8 +195,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   if (session == NULL)
     session = soup_session_new ();
 
-  room = _tether_room_new (session, &timing, "not a url", "demo", "room1", ME, "Me",
-                           "token", TRUE);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS, "server-url", "not a url", "app-id", "demo",
+                        "room-id", "room1", "user-id", ME, "user-name", "Me", "token", "token",
+                        "notify-users", TRUE, NULL);
+  room = _tether_room_new (session, &timing, login);
   g_signal_connect (room, "state-changed", G_CALLBACK (state_changed_cb), NULL);
   g_signal_connect (room, "user-update", G_CALLBACK (update_cb), NULL);
   g_signal_connect (room, "stream-update", G_CALLBACK (stream_update_cb), NULL);

@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include "tether-login-options.h"
+#include "tether-login-options-private.h"
 
 /**
  * TetherLoginOptions:
@@ -27,18 +27,6 @@
  * From Python: `Tether.LoginOptions(server_url=..., app_id=..., room_id=...,
  * user_id=..., token=...)`.
  */
-struct _TetherLoginOptions
-{
-  GObject parent_instance;
-
-  char *server_url;
-  char *app_id;
-  char *room_id;
-  char *user_id;
-  char *user_name;
-  char *token;
-  gboolean notify_users;
-};
 
 G_DEFINE_FINAL_TYPE (TetherLoginOptions, tether_login_options, G_TYPE_OBJECT)
 

@@ -1,11 +1,20 @@
-/* tether-room-private.h: what TetherEngine and TetherRoom share
+/* tether-room-private.h: what TetherEngine and TetherRoom share, and what the files
+ * of TetherRoom share among themselves:
+ *   tether-room.c           the object, its state, properties, signals and getters
+ *   tether-room-link.c      the connection: connect, heartbeats, dead-link detection,
+ *                           backoff and the retry window
+ *   tether-room-messages.c  what the server sends: login_ok, events, errors, ...
+ *   tether-room-requests.c  what the application asks: streams, token, logout
+ *   tether-room-store.c     the user and stream lists
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "tether-login-options.h"
 #include "tether-room.h"
+#include "tether-room-store.h"
 
 G_BEGIN_DECLS
 
@@ -20,6 +29,8 @@ typedef struct
   double logout_timeout;
 } TetherRoomTiming;
 
+/* ---- for TetherEngine ------------------------------------------------------------- */
+
 TetherRoom            *_tether_room_new             (SoupSession            *session,
                                                      const TetherRoomTiming *timing,
                                                      TetherLoginOptions     *login);
@@ -27,7 +38,7 @@ void                   _tether_room_login           (TetherRoom             *sel
 void                   _tether_room_network_changed (TetherRoom             *self,
                                                      const char             *cause);
 
-/* Test hooks for tests/fuzz/fuzz-room.c only (see tether-room.c). */
+/* Test hooks for tests/fuzz/fuzz-room.c only (see tether-room-messages.c). */
 void                   _tether_room_test_begin_login (TetherRoom           *self);
 void                   _tether_room_test_receive    (TetherRoom             *self,
                                                      const char             *data,
@@ -38,5 +49,128 @@ TetherReconnectReport *_tether_reconnect_report_new (const char             *cau
                                                      gboolean                resumed,
                                                      gboolean                succeeded,
                                                      double                  downtime);
+
+/* ---- among the files of TetherRoom ------------------------------------------------ */
+
+struct _TetherRoom
+{
+  GObject parent_instance;
+
+  GMainContext *context;   /* timers and signals live here (docs/design.md, 'Threads') */
+  SoupSession *session;
+  TetherRoomTiming timing;
+  TetherLoginOptions *login;  /* our own copy; the token changes on renewal */
+
+  TetherRoomState state;
+  int error_code;
+
+  /* The connection and the timers of the current state (tether-room-link.c); see
+   * _tether_room_set_state(). */
+  SoupWebsocketConnection *ws;
+  GCancellable *connect_cancellable;
+  gboolean awaiting_login_ok;
+  guint attempt_timeout_id;
+  guint retry_id;
+  guint window_id;
+  guint tick_id;
+  guint logout_id;
+  guint start_id;
+  gint64 last_rx;           /* monotonic µs of the last message from the server */
+  gint64 probe_deadline;    /* monotonic µs by which a probe must be answered, or 0 */
+  gint64 heartbeat_due;
+  gint64 heartbeat_id;
+  gint64 heartbeat_sent;
+  double heartbeat_interval;
+  double rtt;
+  double retry_after_hint;  /* from a server's "reconnect" message */
+
+  /* The server-side session, kept for resume. */
+  char *session_id;
+  char *resume_key;
+  char *room_session_id;
+  gint64 last_seq;
+  gint64 token_expires_at;
+  GHashTable *media_nodes;  /* id → url */
+
+  TetherRoomStore *users;
+  TetherRoomStore *streams;
+  GHashTable *local_streams;  /* id → LocalStream (tether-room-requests.c) */
+  gint64 next_req;
+
+  /* The current reconnect episode. */
+  gint64 broken_at;
+  guint attempt;
+  char *cause;
+  TetherReconnectReport *last_report;
+};
+
+#define TETHER_ROOM_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
+
+static inline gboolean
+_tether_room_state_is_connected (TetherRoomState state)
+{
+  return state == TETHER_ROOM_STATE_LOGINED || state == TETHER_ROOM_STATE_RECONNECTED;
+}
+
+static inline gboolean
+_tether_room_state_is_final (TetherRoomState state)
+{
+  return state == TETHER_ROOM_STATE_LOGIN_FAILED || state == TETHER_ROOM_STATE_RECONNECT_FAILED
+         || state == TETHER_ROOM_STATE_KICK_OUT || state == TETHER_ROOM_STATE_LOGOUT
+         || state == TETHER_ROOM_STATE_LOGOUT_FAILED;
+}
+
+/* tether-room.c: the state, and the properties and signals other files change */
+void     _tether_room_set_state           (TetherRoom       *self,
+                                           TetherRoomState   state,
+                                           int               error_code,
+                                           const char       *message);
+void     _tether_room_set_attempt         (TetherRoom       *self,
+                                           guint             attempt);
+void     _tether_room_set_rtt             (TetherRoom       *self,
+                                           double            rtt);
+void     _tether_room_set_room_session_id (TetherRoom       *self,
+                                           const char       *room_session_id);
+void     _tether_room_finish_episode      (TetherRoom       *self,
+                                           gboolean          resumed,
+                                           gboolean          succeeded);
+void     _tether_room_emit_users          (TetherRoom       *self,
+                                           TetherUpdateType  update,
+                                           GPtrArray        *users);
+void     _tether_room_emit_streams        (TetherRoom       *self,
+                                           TetherUpdateType  update,
+                                           GPtrArray        *streams,
+                                           const char       *reason);
+void     _tether_room_emit_token_will_expire (TetherRoom    *self,
+                                           int               remaining);
+
+/* tether-room-link.c: the connection */
+guint    _tether_room_add_timeout         (TetherRoom       *self,
+                                           double            seconds,
+                                           GSourceFunc       func);
+void     _tether_room_clear_source        (TetherRoom       *self,
+                                           guint            *id);
+void     _tether_room_send                (TetherRoom       *self,
+                                           JsonBuilder      *builder);
+void     _tether_room_drop_connection     (TetherRoom       *self);
+void     _tether_room_connection_broken   (TetherRoom       *self,
+                                           const char       *cause);
+void     _tether_room_start_ticking       (TetherRoom       *self);
+void     _tether_room_heartbeat_acked     (TetherRoom       *self,
+                                           gint64            id);
+
+/* tether-room-messages.c: what the server sends */
+void     _tether_room_receive_text        (TetherRoom       *self,
+                                           const char       *data,
+                                           gsize             len);
+
+/* tether-room-requests.c: what the application asks */
+GHashTable *_tether_room_local_streams_new (void);
+void     _tether_room_send_login          (TetherRoom       *self);
+void     _tether_room_send_local_streams  (TetherRoom       *self,
+                                           gboolean          all);
+void     _tether_room_request_done        (TetherRoom       *self,
+                                           gint64            req,
+                                           const GError     *error);
 
 G_END_DECLS

@@ -1,0 +1,398 @@
+/* tether-room-requests.c: what the application asks of a room — the login message,
+ * our streams, token renewal and logout — and the server's replies to it
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "tether-error.h"
+#include "tether-protocol.h"
+#include "tether-login-options-private.h"
+#include "tether-room-private.h"
+#include "tether-token.h"
+
+/* A stream this client announced; it is announced again after a rejoin. */
+typedef struct
+{
+  char *id;
+  char *node;
+  char *extra;
+  GTask *task;     /* the caller waiting for the first acknowledgement, or NULL */
+  gint64 req;      /* request id in flight, 0 when none */
+} LocalStream;
+
+static void
+local_stream_free (gpointer data)
+{
+  LocalStream *ls = data;
+
+  g_free (ls->id);
+  g_free (ls->node);
+  g_free (ls->extra);
+  if (ls->task != NULL)
+    {
+      g_task_return_new_error (ls->task, TETHER_ERROR, TETHER_ERROR_NOT_LOGGED_IN,
+                               "left the room before the stream was announced");
+      g_object_unref (ls->task);
+    }
+  g_free (ls);
+}
+
+GHashTable *
+_tether_room_local_streams_new (void)
+{
+  return g_hash_table_new_full (g_str_hash, g_str_equal, NULL, local_stream_free);
+}
+
+static LocalStream *
+find_local_by_req (TetherRoom *self,
+                   gint64      req)
+{
+  GHashTableIter iter;
+  LocalStream *ls;
+
+  g_hash_table_iter_init (&iter, self->local_streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ls))
+    if (ls->req == req)
+      return ls;
+  return NULL;
+}
+
+/* The server answered request @req: with @error, it refused. A stream it refused
+ * is no longer ours to announce. */
+void
+_tether_room_request_done (TetherRoom   *self,
+                           gint64        req,
+                           const GError *error)
+{
+  LocalStream *ls = find_local_by_req (self, req);
+
+  if (ls == NULL)
+    return;
+
+  ls->req = 0;
+  if (error == NULL)
+    {
+      if (ls->task != NULL)
+        {
+          g_task_return_boolean (ls->task, TRUE);
+          g_clear_object (&ls->task);
+        }
+    }
+  else
+    {
+      GTask *task = g_steal_pointer (&ls->task);
+
+      g_hash_table_remove (self->local_streams, ls->id);
+      if (task != NULL)
+        {
+          g_task_return_error (task, g_error_copy (error));
+          g_object_unref (task);
+        }
+    }
+}
+
+/* ---- login ------------------------------------------------------------------------ */
+
+/* The first message on every connection: a fresh login, or a resume of the session
+ * the room had. */
+void
+_tether_room_send_login (TetherRoom *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "login");
+  json_builder_set_member_name (b, "v");
+  json_builder_add_int_value (b, TETHER_PROTOCOL_VERSION);
+  json_builder_set_member_name (b, "app_id");
+  json_builder_add_string_value (b, self->login->app_id);
+  json_builder_set_member_name (b, "room_id");
+  json_builder_add_string_value (b, self->login->room_id);
+  json_builder_set_member_name (b, "user");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, self->login->user_id);
+  json_builder_set_member_name (b, "name");
+  json_builder_add_string_value (b, self->login->user_name);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "token");
+  json_builder_add_string_value (b, self->login->token);
+  json_builder_set_member_name (b, "notify_users");
+  json_builder_add_boolean_value (b, self->login->notify_users);
+  if (self->session_id != NULL)
+    {
+      json_builder_set_member_name (b, "resume");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "session_id");
+      json_builder_add_string_value (b, self->session_id);
+      json_builder_set_member_name (b, "resume_key");
+      json_builder_add_string_value (b, self->resume_key);
+      json_builder_set_member_name (b, "last_seq");
+      json_builder_add_int_value (b, self->last_seq);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+
+  _tether_room_send (self, b);
+}
+
+/* ---- logout and token ------------------------------------------------------------- */
+
+static gboolean
+logout_timeout_cb (gpointer user_data)
+{
+  TetherRoom *self = user_data;
+
+  self->logout_id = 0;
+  _tether_room_set_state (self, TETHER_ROOM_STATE_LOGOUT_FAILED, TETHER_ERROR_LOGOUT_TIMEOUT,
+                          "the server did not confirm the logout");
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * tether_room_logout:
+ * @self: a room
+ *
+ * Leaves the room. The state becomes LOGOUT once the server confirmed, or
+ * LOGOUT_FAILED when it could not be told (the server then removes the user when
+ * its heartbeat timeout runs out). Either way the room retries nothing after this.
+ */
+void
+tether_room_logout (TetherRoom *self)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  g_return_if_fail (TETHER_IS_ROOM (self));
+
+  if (self->logout_id != 0)
+    return;
+  if (self->start_id != 0)
+    {
+      _tether_room_clear_source (self, &self->start_id);
+      return;
+    }
+  if (self->state == TETHER_ROOM_STATE_LOGOUT)
+    return;
+  if (_tether_room_state_is_final (self->state) || self->state == TETHER_ROOM_STATE_LOGINING)
+    {
+      _tether_room_set_state (self, TETHER_ROOM_STATE_LOGOUT, 0, NULL);
+      return;
+    }
+  if (!_tether_room_state_is_connected (self->state) || self->ws == NULL)
+    {
+      _tether_room_set_state (self, TETHER_ROOM_STATE_LOGOUT_FAILED, TETHER_ERROR_NETWORK,
+                              "not connected: the server will drop the session after its "
+                              "heartbeat timeout");
+      return;
+    }
+
+  _tether_room_clear_source (self, &self->tick_id);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "logout");
+  json_builder_end_object (b);
+  _tether_room_send (self, b);
+  self->logout_id = _tether_room_add_timeout (self, self->timing.logout_timeout,
+                                              logout_timeout_cb);
+}
+
+/**
+ * tether_room_renew_token:
+ * @self: a room
+ * @token: the new token
+ *
+ * Gives the session a new token before the old one expires (see
+ * [signal@Tether.Room::token-will-expire]); the room also logs in with it after a
+ * break. A malformed token is ignored.
+ */
+void
+tether_room_renew_token (TetherRoom *self,
+                         const char *token)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  g_return_if_fail (TETHER_IS_ROOM (self));
+  g_return_if_fail (token != NULL);
+
+  /* Not a token at all: the server would refuse it, and the session keeps the one
+   * it has (until it expires, as after any refused renewal). */
+  if (!tether_token_is_well_formed (token))
+    {
+      g_info ("room %s: not renewing with a malformed token", self->login->room_id);
+      return;
+    }
+
+  tether_login_options_set_token (self->login, token);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "token_renew");
+  json_builder_set_member_name (b, "req");
+  json_builder_add_int_value (b, ++self->next_req);
+  json_builder_set_member_name (b, "token");
+  json_builder_add_string_value (b, token);
+  json_builder_end_object (b);
+  _tether_room_send (self, b);
+}
+
+/**
+ * tether_room_get_token:
+ * @self: a room
+ *
+ * Returns: the token the room logs in with: the one it was given at login or the
+ *   last renewal
+ */
+const char *
+tether_room_get_token (TetherRoom *self)
+{
+  g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
+  return self->login->token;
+}
+
+/* ---- our streams ------------------------------------------------------------------ */
+
+static void
+send_stream_add (TetherRoom  *self,
+                 LocalStream *ls)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  ls->req = ++self->next_req;
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "stream_add");
+  json_builder_set_member_name (b, "req");
+  json_builder_add_int_value (b, ls->req);
+  json_builder_set_member_name (b, "stream");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, ls->id);
+  json_builder_set_member_name (b, "node");
+  json_builder_add_string_value (b, ls->node);
+  json_builder_set_member_name (b, "extra");
+  json_builder_add_string_value (b, ls->extra);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  _tether_room_send (self, b);
+}
+
+/* After a login: every stream (@all, when the old session is gone) or only those
+ * whose announcement was not yet acknowledged. */
+void
+_tether_room_send_local_streams (TetherRoom *self,
+                                 gboolean    all)
+{
+  GHashTableIter iter;
+  LocalStream *ls;
+
+  g_hash_table_iter_init (&iter, self->local_streams);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ls))
+    if (all || ls->req != 0 || ls->task != NULL)
+      send_stream_add (self, ls);
+}
+
+/**
+ * tether_room_add_stream_async:
+ * @self: a room
+ * @stream_id: the stream's id, 1–128 characters of `A–Z a–z 0–9 . _ ~ @ : -`
+ * @node: (nullable): the media node id the stream is published on
+ * @extra: (nullable): application data shown to viewers
+ * @cancellable: (nullable): a cancellable
+ * @callback: (scope async): called when the server accepted or refused the stream
+ * @user_data: data for @callback
+ *
+ * Announces a stream of this user. The room announces it again by itself after a
+ * rejoin. Completes when the server accepted it (it waits through a reconnect).
+ */
+void
+tether_room_add_stream_async (TetherRoom          *self,
+                              const char          *stream_id,
+                              const char          *node,
+                              const char          *extra,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  LocalStream *ls;
+
+  g_return_if_fail (TETHER_IS_ROOM (self));
+  g_return_if_fail (stream_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tether_room_add_stream_async);
+
+  if (!tether_protocol_valid_id (stream_id))
+    {
+      g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_STREAM_ID_INVALID,
+                               "stream ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -");
+      return;
+    }
+  if (_tether_room_state_is_final (self->state))
+    {
+      g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_NOT_LOGGED_IN,
+                               "not in the room");
+      return;
+    }
+
+  ls = g_new0 (LocalStream, 1);
+  ls->id = g_strdup (stream_id);
+  ls->node = g_strdup (node ? node : "");
+  ls->extra = g_strdup (extra ? extra : "");
+  ls->task = g_steal_pointer (&task);
+  g_hash_table_replace (self->local_streams, ls->id, ls);
+
+  if (_tether_room_state_is_connected (self->state))
+    send_stream_add (self, ls);
+}
+
+/**
+ * tether_room_add_stream_finish:
+ * @self: a room
+ * @result: the result given to the callback
+ * @error: the refusal, or %TETHER_ERROR_NOT_LOGGED_IN when the room left first
+ *
+ * Returns: whether the server accepted the stream
+ */
+gboolean
+tether_room_add_stream_finish (TetherRoom    *self,
+                               GAsyncResult  *result,
+                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tether_room_delete_stream:
+ * @self: a room
+ * @stream_id: a stream this user announced with [method@Tether.Room.add_stream_async]
+ * @reason: (nullable): why, e.g. "stopped" (the default) or "media_lost"
+ *
+ * Withdraws a stream this user announced.
+ */
+void
+tether_room_delete_stream (TetherRoom *self,
+                           const char *stream_id,
+                           const char *reason)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+
+  g_return_if_fail (TETHER_IS_ROOM (self));
+  g_return_if_fail (stream_id != NULL);
+
+  if (!g_hash_table_remove (self->local_streams, stream_id))
+    return;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "stream_delete");
+  json_builder_set_member_name (b, "req");
+  json_builder_add_int_value (b, ++self->next_req);
+  json_builder_set_member_name (b, "stream_id");
+  json_builder_add_string_value (b, stream_id);
+  json_builder_set_member_name (b, "reason");
+  json_builder_add_string_value (b, reason ? reason : "stopped");
+  json_builder_end_object (b);
+  _tether_room_send (self, b);
+}

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 #include "tether-guard-stream.h"
+#include "tether-message.h"
 #include "tether-server.h"
 #include "tether-token.h"
 
@@ -220,8 +221,8 @@ void                 tether_server_links_clear      (TetherServer        *self);
 /* tether-server.c */
 void                 tether_server_conn_send        (TetherServerConn    *conn,
                                                      const char          *json);
-void                 tether_server_conn_send_builder (TetherServerConn   *conn,
-                                                     JsonBuilder         *builder);
+void                 tether_server_conn_send_message (TetherServerConn   *conn,
+                                                     char                *json);
 void                 tether_server_conn_close       (TetherServerConn    *conn,
                                                      gushort              code,
                                                      const char          *reason);
@@ -239,11 +240,11 @@ void                 tether_server_room_release     (TetherServer        *self,
                                                      TetherServerRoom    *room);
 void                 tether_server_room_emit_user   (TetherServer        *self,
                                                      TetherServerRoom    *room,
-                                                     const char          *update,
+                                                     TetherUpdateType     update,
                                                      TetherServerSession *subject);
 void                 tether_server_room_emit_streams (TetherServer       *self,
                                                      TetherServerRoom    *room,
-                                                     const char          *update,
+                                                     TetherUpdateType     update,
                                                      const char          *reason,
                                                      GPtrArray           *streams);
 gboolean             tether_server_room_can_replay  (TetherServerRoom    *room,
@@ -251,10 +252,8 @@ gboolean             tether_server_room_can_replay  (TetherServerRoom    *room,
 void                 tether_server_room_replay      (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      guint64              last_seq);
-void                 tether_server_room_add_user_json   (JsonBuilder         *builder,
-                                                         TetherServerSession *session);
-void                 tether_server_room_add_stream_json (JsonBuilder         *builder,
-                                                         TetherServerStream  *stream);
+TetherMessageUser    tether_server_session_to_message (TetherServerSession *session);
+TetherMessageStream  tether_server_stream_to_message  (TetherServerStream  *stream);
 
 TetherServerSession *tether_server_session_new      (TetherServer        *self,
                                                      TetherServerRoom    *room,

@@ -88,54 +88,21 @@ tether_server_room_release (TetherServer     *self,
   room_free (room);
 }
 
-void
-tether_server_room_add_user_json (JsonBuilder         *builder,
-                                  TetherServerSession *session)
+/* The wire form of a member and of a stream (docs/protocol.md, "Server → client"):
+ * views into the model, valid while it is unchanged. */
+TetherMessageUser
+tether_server_session_to_message (TetherServerSession *session)
 {
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, session->user_id);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, session->user_name);
-  json_builder_end_object (builder);
+  return (TetherMessageUser) { session->user_id, session->user_name };
 }
 
-void
-tether_server_room_add_stream_json (JsonBuilder        *builder,
-                                    TetherServerStream *stream)
+TetherMessageStream
+tether_server_stream_to_message (TetherServerStream *stream)
 {
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, stream->id);
-  json_builder_set_member_name (builder, "user_id");
-  json_builder_add_string_value (builder, stream->session->user_id);
-  json_builder_set_member_name (builder, "user_name");
-  json_builder_add_string_value (builder, stream->session->user_name);
-  json_builder_set_member_name (builder, "node");
-  json_builder_add_string_value (builder, stream->node);
-  json_builder_set_member_name (builder, "extra");
-  json_builder_add_string_value (builder, stream->extra);
-  json_builder_end_object (builder);
-}
-
-static JsonBuilder *
-begin_event (guint64     seq,
-             const char *kind,
-             const char *update)
-{
-  JsonBuilder *b = json_builder_new_immutable ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "event");
-  json_builder_set_member_name (b, "seq");
-  json_builder_add_int_value (b, (gint64) seq);
-  json_builder_set_member_name (b, "kind");
-  json_builder_add_string_value (b, kind);
-  json_builder_set_member_name (b, "update");
-  json_builder_add_string_value (b, update);
-
-  return b;
+  return (TetherMessageStream) {
+    stream->id, stream->session->user_id, stream->session->user_name, stream->node,
+    stream->extra,
+  };
 }
 
 static gboolean
@@ -195,42 +162,34 @@ room_publish (TetherServer     *self,
 void
 tether_server_room_emit_user (TetherServer        *self,
                               TetherServerRoom    *room,
-                              const char          *update,
+                              TetherUpdateType     update,
                               TetherServerSession *subject)
 {
-  g_autoptr(JsonBuilder) b = begin_event (++room->seq, "user", update);
+  TetherMessageUser user = tether_server_session_to_message (subject);
+  TetherEventMessage ev = {
+    .seq = (gint64) ++room->seq, .kind = TETHER_MESSAGE_KIND_USER, .update = update,
+    .users = &user, .n_users = 1,
+  };
 
-  json_builder_set_member_name (b, "users");
-  json_builder_begin_array (b);
-  tether_server_room_add_user_json (b, subject);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
-  room_publish (self, room, tether_protocol_serialize (b), TRUE, subject->serial);
+  room_publish (self, room, tether_message_build_event (&ev), TRUE, subject->serial);
 }
 
 void
 tether_server_room_emit_streams (TetherServer     *self,
                                  TetherServerRoom *room,
-                                 const char       *update,
+                                 TetherUpdateType  update,
                                  const char       *reason,
                                  GPtrArray        *streams)
 {
-  g_autoptr(JsonBuilder) b = begin_event (++room->seq, "stream", update);
+  g_autofree TetherMessageStream *items = g_new (TetherMessageStream, MAX (streams->len, 1));
+  TetherEventMessage ev = {
+    .seq = (gint64) ++room->seq, .kind = TETHER_MESSAGE_KIND_STREAM, .update = update,
+    .reason = reason, .streams = items, .n_streams = streams->len,
+  };
 
-  if (reason != NULL)
-    {
-      json_builder_set_member_name (b, "reason");
-      json_builder_add_string_value (b, reason);
-    }
-  json_builder_set_member_name (b, "streams");
-  json_builder_begin_array (b);
   for (guint i = 0; i < streams->len; i++)
-    tether_server_room_add_stream_json (b, g_ptr_array_index (streams, i));
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
-  room_publish (self, room, tether_protocol_serialize (b), FALSE, 0);
+    items[i] = tether_server_stream_to_message (g_ptr_array_index (streams, i));
+  room_publish (self, room, tether_message_build_event (&ev), FALSE, 0);
 }
 
 gboolean
@@ -423,7 +382,7 @@ tether_server_session_leave (TetherServer        *self,
   session_unschedule_token (session);
   session_set_lru (session, NULL);
 
-  tether_server_room_emit_user (self, room, "DELETE", session);
+  tether_server_room_emit_user (self, room, TETHER_UPDATE_DELETE, session);
 }
 
 void
@@ -521,7 +480,7 @@ tether_server_session_delete_streams (TetherServer        *self,
   for (GList *l = session->streams.head; l != NULL; l = l->next)
     g_ptr_array_add (streams, l->data);
 
-  tether_server_room_emit_streams (self, session->room, "DELETE", reason, streams);
+  tether_server_room_emit_streams (self, session->room, TETHER_UPDATE_DELETE, reason, streams);
   for (guint i = 0; i < streams->len; i++)
     stream_free (self, g_ptr_array_index (streams, i));
 }
@@ -562,7 +521,7 @@ tether_server_stream_add (TetherServer        *self,
   stream->extra = g_strdup (extra);
 
   g_ptr_array_add (one, stream);
-  tether_server_room_emit_streams (self, session->room, "ADD", NULL, one);
+  tether_server_room_emit_streams (self, session->room, TETHER_UPDATE_ADD, NULL, one);
 
   return stream;
 }
@@ -575,7 +534,7 @@ tether_server_stream_remove (TetherServer       *self,
   g_autoptr(GPtrArray) one = g_ptr_array_new ();
 
   g_ptr_array_add (one, stream);
-  tether_server_room_emit_streams (self, stream->session->room, "DELETE", reason, one);
+  tether_server_room_emit_streams (self, stream->session->room, TETHER_UPDATE_DELETE, reason, one);
   stream_free (self, stream);
 }
 

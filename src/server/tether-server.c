@@ -16,9 +16,6 @@
 #define TRIM_INTERVAL (30 * G_USEC_PER_SEC)
 #define CLOSE_GRACE (2 * G_USEC_PER_SEC)
 
-/* Stream delete reasons a client may give; the others are the server's own. */
-static const char * const client_delete_reasons[] = { "stopped", "media_lost", NULL };
-
 typedef struct
 {
   double tokens;
@@ -130,13 +127,13 @@ tether_server_conn_send (TetherServerConn *conn,
   soup_websocket_connection_send_text (conn->ws, json);
 }
 
+/* Sends a message from tether-message.c's builders and frees it. */
 void
-tether_server_conn_send_builder (TetherServerConn *conn,
-                                 JsonBuilder      *builder)
+tether_server_conn_send_message (TetherServerConn *conn,
+                                 char             *json)
 {
-  g_autofree char *json = tether_protocol_serialize (builder);
-
   tether_server_conn_send (conn, json);
+  g_free (json);
 }
 
 /* Unhooks the connection from its session without touching the session. */
@@ -222,40 +219,6 @@ conn_free (TetherServerConn *conn)
   g_free (conn);
 }
 
-static JsonBuilder *
-begin_message (const char *type)
-{
-  JsonBuilder *b = json_builder_new_immutable ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, type);
-
-  return b;
-}
-
-static void
-send_coded (TetherServerConn *conn,
-            const char       *type,
-            int               code,
-            const char       *message,
-            gboolean          with_version)
-{
-  g_autoptr(JsonBuilder) b = begin_message (type);
-
-  json_builder_set_member_name (b, "code");
-  json_builder_add_int_value (b, code);
-  json_builder_set_member_name (b, "message");
-  json_builder_add_string_value (b, message);
-  if (with_version)
-    {
-      json_builder_set_member_name (b, "v");
-      json_builder_add_int_value (b, TETHER_PROTOCOL_VERSION);
-    }
-  json_builder_end_object (b);
-  tether_server_conn_send_builder (conn, b);
-}
-
 /* A fatal error: `error` message, then close. */
 static void
 conn_fail (TetherServerConn *conn,
@@ -265,7 +228,7 @@ conn_fail (TetherServerConn *conn,
 {
   tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "closing connection from %s: %s (%d)",
                      conn->address, message, code);
-  send_coded (conn, "error", code, message, code == TETHER_ERROR_PROTOCOL);
+  tether_server_conn_send_message (conn, tether_message_build_error (code, message));
   tether_server_conn_close (conn, close_code, tether_error_code_to_string (code));
 }
 
@@ -294,7 +257,7 @@ conn_kick (TetherServerConn *conn,
            int               code,
            const char       *message)
 {
-  send_coded (conn, "kick_out", code, message, FALSE);
+  tether_server_conn_send_message (conn, tether_message_build_kick_out (code, message));
   tether_server_conn_close (conn, TETHER_CLOSE_KICKED, tether_error_code_to_string (code));
 }
 
@@ -304,29 +267,7 @@ send_request_error (TetherServerConn *conn,
                     int               code,
                     const char       *message)
 {
-  g_autoptr(JsonBuilder) b = begin_message ("request_error");
-
-  json_builder_set_member_name (b, "req");
-  json_builder_add_int_value (b, req);
-  json_builder_set_member_name (b, "code");
-  json_builder_add_int_value (b, code);
-  json_builder_set_member_name (b, "message");
-  json_builder_add_string_value (b, message);
-  json_builder_end_object (b);
-  tether_server_conn_send_builder (conn, b);
-}
-
-static void
-send_request_ok (TetherServerConn *conn,
-                 const char       *type,
-                 gint64            req)
-{
-  g_autoptr(JsonBuilder) b = begin_message (type);
-
-  json_builder_set_member_name (b, "req");
-  json_builder_add_int_value (b, req);
-  json_builder_end_object (b);
-  tether_server_conn_send_builder (conn, b);
+  tether_server_conn_send_message (conn, tether_message_build_request_error (req, code, message));
 }
 
 /* Login */
@@ -390,68 +331,41 @@ send_login_ok (TetherServer        *self,
                gboolean             resync)
 {
   TetherServerRoom *room = session->room;
-  g_autoptr(JsonBuilder) b = begin_message ("login_ok");
+  g_autofree TetherMessageUser *users = g_new (TetherMessageUser, MAX (room->members.length, 1));
+  g_autofree TetherMessageStream *streams = g_new (TetherMessageStream, MAX (room->streams.length, 1));
+  g_autofree TetherMessageMediaNode *nodes = g_new (TetherMessageMediaNode, MAX (self->media_nodes->len, 1));
+  TetherLoginOkMessage m = {
+    .room_session_id = room->room_session_id,
+    .session_id = session->id,
+    .resume_key = session->resume_key,
+    .resumed = resumed,
+    .resync = resync,
+    .seq = (gint64) room->seq,
+    .users = users,
+    .streams = streams,
+    .heartbeat_interval = self->heartbeat_interval,
+    .heartbeat_timeout = self->heartbeat_timeout,
+    .session_ttl = self->session_ttl,
+    .token_expires_at = session->claims->expires_at,
+    .media_nodes = nodes,
+  };
 
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, TETHER_PROTOCOL_VERSION);
-  json_builder_set_member_name (b, "room_session_id");
-  json_builder_add_string_value (b, room->room_session_id);
-  json_builder_set_member_name (b, "session_id");
-  json_builder_add_string_value (b, session->id);
-  json_builder_set_member_name (b, "resume_key");
-  json_builder_add_string_value (b, session->resume_key);
-  json_builder_set_member_name (b, "resumed");
-  json_builder_add_boolean_value (b, resumed);
-  if (resync)
-    {
-      json_builder_set_member_name (b, "resync");
-      json_builder_add_boolean_value (b, TRUE);
-    }
-  json_builder_set_member_name (b, "seq");
-  json_builder_add_int_value (b, (gint64) room->seq);
-
-  json_builder_set_member_name (b, "users");
-  json_builder_begin_array (b);
   if (session->notify_users)
     {
       for (GList *l = room->members.head; l != NULL; l = l->next)
         if (l->data != session)
-          tether_server_room_add_user_json (b, l->data);
+          users[m.n_users++] = tether_server_session_to_message (l->data);
     }
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "streams");
-  json_builder_begin_array (b);
   for (GList *l = room->streams.head; l != NULL; l = l->next)
-    tether_server_room_add_stream_json (b, l->data);
-  json_builder_end_array (b);
-
-  json_builder_set_member_name (b, "heartbeat_interval");
-  json_builder_add_double_value (b, self->heartbeat_interval);
-  json_builder_set_member_name (b, "heartbeat_timeout");
-  json_builder_add_double_value (b, self->heartbeat_timeout);
-  json_builder_set_member_name (b, "session_ttl");
-  json_builder_add_double_value (b, self->session_ttl);
-  json_builder_set_member_name (b, "token_expires_at");
-  json_builder_add_int_value (b, session->claims->expires_at);
-
-  json_builder_set_member_name (b, "media_nodes");
-  json_builder_begin_array (b);
+    streams[m.n_streams++] = tether_server_stream_to_message (l->data);
   for (guint i = 0; i < self->media_nodes->len; i++)
     {
       TetherServerMediaNode *node = g_ptr_array_index (self->media_nodes, i);
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "id");
-      json_builder_add_string_value (b, node->id);
-      json_builder_set_member_name (b, "url");
-      json_builder_add_string_value (b, node->url);
-      json_builder_end_object (b);
+      nodes[m.n_media_nodes++] = (TetherMessageMediaNode) { node->id, node->url };
     }
-  json_builder_end_array (b);
-  json_builder_end_object (b);
 
-  tether_server_conn_send_builder (session->conn, b);
+  tether_server_conn_send_message (session->conn, tether_message_build_login_ok (&m));
 }
 
 /* Checks a token against the login it is used for. Returns the claims, or
@@ -549,7 +463,7 @@ login_fresh (TetherServer      *self,
       /* Duplicate login. Viewers must see the old streams go before anything
        * else happens, then the old connection learns why it is being dropped.
        * The user itself never leaves the room, so there is no user DELETE/ADD. */
-      tether_server_session_delete_streams (self, existing, "duplicate_login");
+      tether_server_session_delete_streams (self, existing, TETHER_REASON_DUPLICATE_LOGIN);
       if (old != NULL)
         {
           tether_server_conn_detach (old);
@@ -569,7 +483,7 @@ login_fresh (TetherServer      *self,
   /* The joiner first, then the fan-out: it need not wait for a thousand sends. Its
    * snapshot's seq is just before its own ADD, which it never receives. */
   if (existing == NULL)
-    tether_server_room_emit_user (self, room, "ADD", session);
+    tether_server_room_emit_user (self, room, TETHER_UPDATE_ADD, session);
   self->stats.logins++;
   if (rejoin)
     self->stats.rejoins++;
@@ -584,12 +498,8 @@ handle_login (TetherServer     *self,
 {
   g_autoptr(TetherTokenClaims) claims = NULL;
   g_autoptr(GError) error = NULL;
-  const char *app_id, *room_id, *user_id, *user_name, *token;
-  const char *resume_id = NULL, *resume_key = NULL;
-  gint64 version, last_seq = 0;
-  JsonObject *user, *resume = NULL;
-  JsonNode *node;
-  gboolean notify_users = FALSE;
+  TetherLoginMessage login;
+  gboolean well_formed;
   gboolean rejoin = FALSE;
 
   if (!login_rate_allows (self, conn->address))
@@ -599,119 +509,48 @@ handle_login (TetherServer     *self,
       return;
     }
 
-  if (!tether_json_get_int (msg, "v", &version))
-    {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL, "login needs an integer \"v\"");
-      return;
-    }
-  if (version != TETHER_PROTOCOL_VERSION)
-    {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL, "unsupported protocol version; this server speaks 1");
-      return;
-    }
-
   /* A field that breaks the protocol's rules closes with 4400 and the field's own
-   * code; a well-formed login that is not allowed closes with 4401. */
-  app_id = tether_json_get_string (msg, "app_id");
-  if (!tether_protocol_valid_id (app_id))
-    {
-      self->stats.rejected_inputs++;
-      conn_fail_login (conn, TETHER_ERROR_APP_ID_INVALID, "app_id is missing or not a valid id",
-                       TETHER_CLOSE_PROTOCOL);
-      return;
-    }
-  if (g_strcmp0 (app_id, self->app_id) != 0)
+   * code; a well-formed login that is not allowed closes with 4401. The fields are
+   * checked in order and an app id is known good once read, so a foreign app is
+   * refused before anything after it is looked at. */
+  well_formed = tether_message_read_login (msg, &login, &error);
+  if (login.app_id != NULL && g_strcmp0 (login.app_id, self->app_id) != 0)
     {
       conn_fail_login (conn, TETHER_ERROR_APP_ID_INVALID, "unknown app id", TETHER_CLOSE_AUTH);
       return;
     }
-
-  room_id = tether_json_get_string (msg, "room_id");
-  if (!tether_protocol_valid_id (room_id))
+  if (!well_formed)
     {
-      self->stats.rejected_inputs++;
-      conn_fail_login (conn, TETHER_ERROR_ROOM_ID_INVALID, "room_id is missing or not a valid id",
-                       TETHER_CLOSE_PROTOCOL);
-      return;
-    }
-
-  user = tether_json_get_object (msg, "user");
-  user_id = user != NULL ? tether_json_get_string (user, "id") : NULL;
-  if (!tether_protocol_valid_id (user_id))
-    {
-      self->stats.rejected_inputs++;
-      conn_fail_login (conn, TETHER_ERROR_USER_ID_INVALID, "user.id is missing or not a valid id",
-                       TETHER_CLOSE_PROTOCOL);
-      return;
-    }
-  node = json_object_get_member (user, "name");
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
-    {
-      user_name = tether_json_get_string (user, "name");
-      if (!tether_protocol_valid_name (user_name))
+      if (error->code == TETHER_ERROR_PROTOCOL)
+        conn_reject (conn, error->code, error->message);
+      else
         {
           self->stats.rejected_inputs++;
-          conn_fail_login (conn, TETHER_ERROR_USER_ID_INVALID,
-                           "user.name must be a string of at most 256 bytes without control characters",
-                           TETHER_CLOSE_PROTOCOL);
-          return;
+          conn_fail_login (conn, error->code, error->message, TETHER_CLOSE_PROTOCOL);
         }
-    }
-  else
-    {
-      user_name = user_id;
+      return;
     }
 
-  node = json_object_get_member (msg, "notify_users");
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
-    {
-      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
-        {
-          conn_reject (conn, TETHER_ERROR_PROTOCOL, "notify_users must be a boolean");
-          return;
-        }
-      notify_users = json_node_get_boolean (node);
-    }
-
-  node = json_object_get_member (msg, "resume");
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
-    {
-      resume = tether_json_get_object (msg, "resume");
-      if (resume != NULL)
-        {
-          resume_id = tether_json_get_string (resume, "session_id");
-          resume_key = tether_json_get_string (resume, "resume_key");
-        }
-      if (resume_id == NULL || resume_key == NULL
-          || !tether_json_get_int (resume, "last_seq", &last_seq) || last_seq < 0)
-        {
-          conn_reject (conn, TETHER_ERROR_PROTOCOL,
-                       "resume must hold session_id, resume_key and a non-negative last_seq");
-          return;
-        }
-    }
-
-  token = tether_json_get_string (msg, "token");
-  if (token == NULL)
+  if (login.token == NULL)
     {
       conn_fail_login (conn, TETHER_ERROR_TOKEN_INVALID, "login needs a token", TETHER_CLOSE_AUTH);
       return;
     }
-  claims = check_token (self, token, room_id, user_id, &error);
+  claims = check_token (self, login.token, login.room_id, login.user.id, &error);
   if (claims == NULL)
     {
       conn_fail_login (conn, error->code, error->message, TETHER_CLOSE_AUTH);
       return;
     }
 
-  if (resume != NULL)
+  if (login.session_id != NULL)
     {
-      TetherServerSession *old = g_hash_table_lookup (self->sessions, resume_id);
+      TetherServerSession *old = g_hash_table_lookup (self->sessions, login.session_id);
 
       if (old != NULL
-          && g_str_equal (old->room->id, room_id)
-          && g_str_equal (old->user_id, user_id)
-          && tether_secure_str_equal (old->resume_key, resume_key))
+          && g_str_equal (old->room->id, login.room_id)
+          && g_str_equal (old->user_id, login.user.id)
+          && tether_secure_str_equal (old->resume_key, login.resume_key))
         {
           if (old->kicked)
             {
@@ -722,7 +561,8 @@ handle_login (TetherServer     *self,
             }
           if (old->present)
             {
-              login_resume_present (self, conn, old, g_steal_pointer (&claims), (guint64) last_seq);
+              login_resume_present (self, conn, old, g_steal_pointer (&claims),
+                                    (guint64) login.last_seq);
               return;
             }
           /* Case 2: removed by the heartbeat timeout. The session is replaced by a
@@ -732,40 +572,18 @@ handle_login (TetherServer     *self,
         }
     }
 
-  login_fresh (self, conn, room_id, user_id, user_name, notify_users,
+  login_fresh (self, conn, login.room_id, login.user.id, login.user.name, login.notify_users,
                g_steal_pointer (&claims), rejoin);
 }
 
 /* Logged-in messages */
 
-static gboolean
-get_req (TetherServerConn *conn,
-         JsonObject       *msg,
-         gint64           *req)
+/* A request the reader refused: bad input, closed. */
+static void
+conn_reject_error (TetherServerConn *conn,
+                   GError           *error)
 {
-  if (tether_json_get_int (msg, "req", req))
-    return TRUE;
-  conn_reject (conn, TETHER_ERROR_PROTOCOL, "request needs an integer \"req\"");
-  return FALSE;
-}
-
-/* The id is echoed back as it came: only shapes that every client reads back
- * exactly are taken (integers beyond 2^53 - 1 never get this far). */
-static gboolean
-heartbeat_id_is_valid (JsonNode *id)
-{
-  GType type;
-
-  if (id == NULL || JSON_NODE_HOLDS_NULL (id))
-    return TRUE;
-  if (!JSON_NODE_HOLDS_VALUE (id))
-    return FALSE;
-  type = json_node_get_value_type (id);
-  if (type == G_TYPE_INT64)
-    return json_node_get_int (id) >= 0;
-  if (type == G_TYPE_STRING)
-    return strlen (json_node_get_string (id)) <= TETHER_PROTOCOL_MAX_HEARTBEAT_ID_LEN;
-  return FALSE;
+  conn_reject (conn, error->code, error->message);
 }
 
 static void
@@ -773,26 +591,15 @@ handle_heartbeat (TetherServer     *self,
                   TetherServerConn *conn,
                   JsonObject       *msg)
 {
-  g_autoptr(JsonBuilder) b = NULL;
-  JsonNode *id = json_object_get_member (msg, "id");
+  g_autoptr(GError) error = NULL;
+  JsonNode *id;
 
-  if (!heartbeat_id_is_valid (id))
+  if (!tether_message_read_heartbeat (msg, &id, &error))
     {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL,
-                   "heartbeat id must be an integer from 0 to 2^53 - 1 or a string of at most 64 bytes");
+      conn_reject_error (conn, error);
       return;
     }
-
-  b = begin_message ("heartbeat_ack");
-  json_builder_set_member_name (b, "id");
-  if (id != NULL)
-    json_builder_add_value (b, json_node_copy (id));
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "seq");
-  json_builder_add_int_value (b, (gint64) conn->session->room->seq);
-  json_builder_end_object (b);
-  tether_server_conn_send_builder (conn, b);
+  tether_server_conn_send_message (conn, tether_message_build_heartbeat_ack (id, (gint64) conn->session->room->seq));
 }
 
 static void
@@ -800,12 +607,10 @@ handle_logout (TetherServer     *self,
                TetherServerConn *conn)
 {
   TetherServerSession *session = conn->session;
-  g_autoptr(JsonBuilder) b = begin_message ("logout_ok");
 
   tether_server_log (G_LOG_LEVEL_INFO, session, "logged out");
-  tether_server_session_leave (self, session, "logout");
-  json_builder_end_object (b);
-  tether_server_conn_send_builder (conn, b);
+  tether_server_session_leave (self, session, TETHER_REASON_LOGOUT);
+  tether_server_conn_send_message (conn, tether_message_build_logout_ok ());
   tether_server_conn_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, "logout");
   tether_server_session_forget (self, session);
 }
@@ -838,68 +643,47 @@ handle_stream_add (TetherServer     *self,
 {
   TetherServerSession *session = conn->session;
   TetherServerStream *existing;
-  JsonObject *stream;
-  const char *stream_id, *node = "", *extra = "";
-  gint64 req;
+  g_autoptr(GError) error = NULL;
+  TetherStreamAddMessage add;
+  const char *stream_id;
 
-  if (!get_req (conn, msg, &req))
-    return;
-
-  stream = tether_json_get_object (msg, "stream");
-  stream_id = stream != NULL ? tether_json_get_string (stream, "id") : NULL;
-  if (!tether_protocol_valid_id (stream_id))
+  if (!tether_message_read_stream_add (msg, &add, &error))
     {
-      conn_reject (conn, TETHER_ERROR_STREAM_ID_INVALID, "stream.id is missing or not a valid id");
+      conn_reject_error (conn, error);
       return;
     }
-  if (json_object_has_member (stream, "extra"))
-    {
-      extra = tether_json_get_string (stream, "extra");
-      if (extra == NULL || strlen (extra) > TETHER_PROTOCOL_MAX_EXTRA_LEN)
-        {
-          conn_reject (conn, TETHER_ERROR_PROTOCOL, "stream.extra must be a string of at most 4096 bytes");
-          return;
-        }
-    }
-  if (json_object_has_member (stream, "node"))
-    {
-      node = tether_json_get_string (stream, "node");
-      if (node == NULL || (*node != '\0' && !tether_protocol_valid_id (node)))
-        {
-          conn_reject (conn, TETHER_ERROR_PROTOCOL, "stream.node must be a media node id");
-          return;
-        }
-    }
+  stream_id = add.stream.id;
 
   if (!(session->claims->privileges & TETHER_PRIVILEGE_PUBLISH))
     {
-      send_request_error (conn, req, TETHER_ERROR_PUBLISH_DENIED, "token lacks the publish privilege");
+      send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token lacks the publish privilege");
       return;
     }
   if (!tether_token_claims_allows_stream (session->claims, stream_id))
     {
-      send_request_error (conn, req, TETHER_ERROR_PUBLISH_DENIED, "token does not allow this stream id");
+      send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token does not allow this stream id");
       return;
     }
   existing = g_hash_table_lookup (self->streams, stream_id);
   if ((existing != NULL && existing->session != session)
       || !claim_on_relays (self, session, stream_id))
     {
-      send_request_error (conn, req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
+      send_request_error (conn, add.req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
       return;
     }
 
   /* Every stream is in every joiner's snapshot: one session cannot fill a room. */
   if (existing == NULL && session->streams.length >= self->max_streams_per_session)
     {
-      send_request_error (conn, req, TETHER_ERROR_STREAM_LIMIT, "too many streams in this session");
+      send_request_error (conn, add.req, TETHER_ERROR_STREAM_LIMIT, "too many streams in this session");
       return;
     }
 
   /* The requester hears the answer before the room hears the event. */
-  send_request_ok (conn, "stream_add_ok", req);
-  tether_server_stream_add (self, session, stream_id, node, extra);
-  tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s added on node %s", stream_id, node);
+  tether_server_conn_send_message (conn, tether_message_build_request_ok (TETHER_MESSAGE_STREAM_ADD_OK, add.req));
+  tether_server_stream_add (self, session, stream_id, add.stream.node, add.stream.extra);
+  tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s added on node %s", stream_id,
+                     add.stream.node);
 }
 
 static void
@@ -909,32 +693,25 @@ handle_stream_delete (TetherServer     *self,
 {
   TetherServerSession *session = conn->session;
   TetherServerStream *stream;
-  const char *stream_id, *reason;
-  gint64 req;
+  g_autoptr(GError) error = NULL;
+  TetherStreamDeleteMessage del;
 
-  if (!get_req (conn, msg, &req))
-    return;
-
-  stream_id = tether_json_get_string (msg, "stream_id");
-  if (stream_id == NULL)
+  if (!tether_message_read_stream_delete (msg, &del, &error))
     {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL, "stream_delete needs a string stream_id");
+      conn_reject_error (conn, error);
       return;
     }
-  reason = tether_json_get_string (msg, "reason");
-  if (reason == NULL || !g_strv_contains (client_delete_reasons, reason))
-    reason = "stopped";
 
-  stream = g_hash_table_lookup (self->streams, stream_id);
+  stream = g_hash_table_lookup (self->streams, del.stream_id);
   if (stream == NULL || stream->session != session)
     {
-      send_request_error (conn, req, TETHER_ERROR_STREAM_NOT_FOUND, "no such stream of yours");
+      send_request_error (conn, del.req, TETHER_ERROR_STREAM_NOT_FOUND, "no such stream of yours");
       return;
     }
 
-  send_request_ok (conn, "stream_delete_ok", req);
-  tether_server_stream_remove (self, stream, reason);
-  tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s deleted (%s)", stream_id, reason);
+  tether_server_conn_send_message (conn, tether_message_build_request_ok (TETHER_MESSAGE_STREAM_DELETE_OK, del.req));
+  tether_server_stream_remove (self, stream, del.reason);
+  tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s deleted (%s)", del.stream_id, del.reason);
 }
 
 static void
@@ -945,36 +722,25 @@ handle_token_renew (TetherServer     *self,
   TetherServerSession *session = conn->session;
   g_autoptr(TetherTokenClaims) claims = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonBuilder) b = NULL;
-  const char *token;
-  gint64 req;
+  TetherTokenRenewMessage renew;
+  char *answer;
 
-  if (!get_req (conn, msg, &req))
-    return;
-
-  token = tether_json_get_string (msg, "token");
-  if (token == NULL)
+  if (!tether_message_read_token_renew (msg, &renew, &error))
     {
-      conn_reject (conn, TETHER_ERROR_PROTOCOL, "token_renew needs a string token");
+      conn_reject_error (conn, error);
       return;
     }
 
-  claims = check_token (self, token, session->room->id, session->user_id, &error);
+  claims = check_token (self, renew.token, session->room->id, session->user_id, &error);
   if (claims == NULL)
     {
-      send_request_error (conn, req, error->code, error->message);
+      send_request_error (conn, renew.req, error->code, error->message);
       return;
     }
 
-  b = begin_message ("token_renew_ok");
-  json_builder_set_member_name (b, "req");
-  json_builder_add_int_value (b, req);
-  json_builder_set_member_name (b, "expires_at");
-  json_builder_add_int_value (b, claims->expires_at);
-  json_builder_end_object (b);
-
+  answer = tether_message_build_token_renew_ok (renew.req, claims->expires_at);
   tether_server_session_set_claims (self, session, g_steal_pointer (&claims));
-  tether_server_conn_send_builder (conn, b);
+  tether_server_conn_send_message (conn, answer);
   tether_server_log (G_LOG_LEVEL_DEBUG, session, "token renewed");
 }
 
@@ -988,7 +754,7 @@ on_ws_message (SoupWebsocketConnection *ws,
   TetherServer *self = conn->server;
   g_autoptr(JsonObject) msg = NULL;
   g_autoptr(GError) error = NULL;
-  const char *data, *msg_type;
+  const char *data;
   gsize len;
 
   if (conn->state == TETHER_SERVER_CONN_CLOSING)
@@ -1012,10 +778,9 @@ on_ws_message (SoupWebsocketConnection *ws,
       return;
     }
 
-  msg_type = tether_json_get_string (msg, "type");
   if (conn->state == TETHER_SERVER_CONN_PENDING)
     {
-      if (g_str_equal (msg_type, "login"))
+      if (tether_message_get_type (msg) == TETHER_MESSAGE_LOGIN)
         handle_login (self, conn, msg);
       else
         conn_reject (conn, TETHER_ERROR_NOT_LOGGED_IN, "the first message must be login");
@@ -1026,20 +791,44 @@ on_ws_message (SoupWebsocketConnection *ws,
   if (conn->session == NULL)
     return;
 
-  if (g_str_equal (msg_type, "heartbeat"))
-    handle_heartbeat (self, conn, msg);
-  else if (g_str_equal (msg_type, "stream_add"))
-    handle_stream_add (self, conn, msg);
-  else if (g_str_equal (msg_type, "stream_delete"))
-    handle_stream_delete (self, conn, msg);
-  else if (g_str_equal (msg_type, "token_renew"))
-    handle_token_renew (self, conn, msg);
-  else if (g_str_equal (msg_type, "logout"))
-    handle_logout (self, conn);
-  else if (g_str_equal (msg_type, "login"))
-    conn_reject (conn, TETHER_ERROR_PROTOCOL, "already logged in");
-  else
-    conn_reject (conn, TETHER_ERROR_PROTOCOL, "unknown message type");
+  switch (tether_message_get_type (msg))
+    {
+    case TETHER_MESSAGE_HEARTBEAT:
+      handle_heartbeat (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_STREAM_ADD:
+      handle_stream_add (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_STREAM_DELETE:
+      handle_stream_delete (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_TOKEN_RENEW:
+      handle_token_renew (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_LOGOUT:
+      handle_logout (self, conn);
+      break;
+    case TETHER_MESSAGE_LOGIN:
+      conn_reject (conn, TETHER_ERROR_PROTOCOL, "already logged in");
+      break;
+    case TETHER_MESSAGE_UNKNOWN:
+    case TETHER_MESSAGE_LOGIN_OK:
+    case TETHER_MESSAGE_HEARTBEAT_ACK:
+    case TETHER_MESSAGE_LOGOUT_OK:
+    case TETHER_MESSAGE_STREAM_ADD_OK:
+    case TETHER_MESSAGE_STREAM_DELETE_OK:
+    case TETHER_MESSAGE_TOKEN_RENEW_OK:
+    case TETHER_MESSAGE_EVENT:
+    case TETHER_MESSAGE_KICK_OUT:
+    case TETHER_MESSAGE_TOKEN_WILL_EXPIRE:
+    case TETHER_MESSAGE_RECONNECT:
+    case TETHER_MESSAGE_ERROR:
+    case TETHER_MESSAGE_REQUEST_ERROR:
+    case TETHER_MESSAGE_N_TYPES:
+    default:
+      conn_reject (conn, TETHER_ERROR_PROTOCOL, "unknown message type");
+      break;
+    }
 }
 
 static void
@@ -1147,7 +936,7 @@ session_heartbeat_timeout (TetherServer        *self,
       tether_server_conn_detach (conn);
       tether_server_conn_kill (conn);
     }
-  tether_server_session_leave (self, session, "heartbeat_timeout");
+  tether_server_session_leave (self, session, TETHER_REASON_HEARTBEAT_TIMEOUT);
   if (forget_at <= now)
     tether_server_session_forget (self, session);
   else
@@ -1162,18 +951,12 @@ session_token_deadline (TetherServer        *self,
 
   if (!session->token_warned)
     {
-      g_autoptr(JsonBuilder) b = begin_message ("token_will_expire");
       double remaining = MAX (0.0, (session->token_expiry - g_get_monotonic_time ()) / (double) G_USEC_PER_SEC);
 
       session->token_warned = TRUE;
       tether_server_session_schedule_token (self, session);
-      json_builder_set_member_name (b, "expires_at");
-      json_builder_add_int_value (b, session->claims->expires_at);
-      json_builder_set_member_name (b, "remaining");
-      json_builder_add_double_value (b, remaining);
-      json_builder_end_object (b);
       if (conn != NULL)
-        tether_server_conn_send_builder (conn, b);
+        tether_server_conn_send_message (conn, tether_message_build_token_will_expire (session->claims->expires_at, remaining));
       return;
     }
 
@@ -1184,7 +967,7 @@ session_token_deadline (TetherServer        *self,
       tether_server_conn_detach (conn);
       conn_kick (conn, TETHER_ERROR_TOKEN_EXPIRED, "token expired");
     }
-  tether_server_session_leave (self, session, "kicked");
+  tether_server_session_leave (self, session, TETHER_REASON_KICKED);
   tether_server_session_forget (self, session);
 }
 
@@ -1882,7 +1665,6 @@ void
 tether_server_shutdown (TetherServer *self,
                         double        retry_after)
 {
-  g_autoptr(JsonBuilder) b = NULL;
   g_autofree char *json = NULL;
 
   g_return_if_fail (TETHER_IS_SERVER (self));
@@ -1891,11 +1673,7 @@ tether_server_shutdown (TetherServer *self,
     return;
   self->shut_down = TRUE;
 
-  b = begin_message ("reconnect");
-  json_builder_set_member_name (b, "retry_after");
-  json_builder_add_double_value (b, MAX (retry_after, 0.0));
-  json_builder_end_object (b);
-  json = tether_protocol_serialize (b);
+  json = tether_message_build_reconnect (MAX (retry_after, 0.0));
 
   for (GList *l = self->conns.head; l != NULL; l = l->next)
     {

@@ -191,21 +191,15 @@ tether_message_add_user (JsonBuilder             *builder,
   json_builder_end_object (builder);
 }
 
-/**
- * tether_message_add_stream:
- * @builder: a builder inside an array, or after a member name
- * @stream: the stream
- *
- * Adds a stream object: `{"id", "user_id", "user_name", "node", "extra"}`, without
- * the owner when @stream's user_id is %NULL (as in stream_add).
- */
-void
-tether_message_add_stream (JsonBuilder               *builder,
-                           const TetherMessageStream *stream)
+/* In stream_add the owner is the session: the request has no owner fields. */
+static void
+write_stream (JsonBuilder               *builder,
+              const TetherMessageStream *stream,
+              gboolean                   with_owner)
 {
   json_builder_begin_object (builder);
   add_string (builder, TETHER_FIELD_ID, stream->id);
-  if (stream->user_id != NULL)
+  if (with_owner)
     {
       add_string (builder, TETHER_FIELD_USER_ID, stream->user_id);
       add_string (builder, TETHER_FIELD_USER_NAME, stream->user_name);
@@ -213,6 +207,20 @@ tether_message_add_stream (JsonBuilder               *builder,
   add_string (builder, TETHER_FIELD_NODE, stream->node);
   add_string (builder, TETHER_FIELD_EXTRA, stream->extra);
   json_builder_end_object (builder);
+}
+
+/**
+ * tether_message_add_stream:
+ * @builder: a builder inside an array, or after a member name
+ * @stream: the stream
+ *
+ * Adds a stream object: `{"id", "user_id", "user_name", "node", "extra"}`.
+ */
+void
+tether_message_add_stream (JsonBuilder               *builder,
+                           const TetherMessageStream *stream)
+{
+  write_stream (builder, stream, TRUE);
 }
 
 static void
@@ -312,12 +320,10 @@ tether_message_build_stream_add (gint64                     req,
                                  const TetherMessageStream *stream)
 {
   g_autoptr(JsonBuilder) b = begin (TETHER_MESSAGE_STREAM_ADD);
-  TetherMessageStream own = *stream;
 
-  own.user_id = own.user_name = NULL;
   add_int (b, TETHER_FIELD_REQ, req);
   json_builder_set_member_name (b, TETHER_FIELD_STREAM);
-  tether_message_add_stream (b, &own);
+  write_stream (b, stream, FALSE);
   return finish (b);
 }
 

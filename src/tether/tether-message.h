@@ -113,8 +113,7 @@ typedef struct
 } TetherMessageUser;
 
 /* A stream as lists carry it: {"id", "user_id", "user_name", "node", "extra"}.
- * In stream_add the owner is the session: user_id and user_name are %NULL and left
- * out. */
+ * In stream_add the owner is the session: user_id and user_name are not sent. */
 typedef struct
 {
   const char *id;

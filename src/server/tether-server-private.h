@@ -1,6 +1,7 @@
-/* tether-server-private.h: the room service's in-memory model, shared by
- * tether-server.c (object, HTTP, connections, protocol) and tether-server-room.c
- * (rooms, sessions, streams, events, the sweep)
+/* tether-server-private.h: the room service's in-memory model and what crosses its
+ * files: tether-server.c (the object), -accept.c (sockets), -client.c (a WebSocket
+ * and the protocol), -auth.c (tokens, rate limits), -session.c (sessions, the
+ * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -219,6 +220,17 @@ gint64               tether_server_links_sweep      (TetherServer        *self,
 void                 tether_server_links_clear      (TetherServer        *self);
 
 /* tether-server.c */
+void                 tether_server_log              (GLogLevelFlags       level,
+                                                     TetherServerSession *session,
+                                                     const char          *format,
+                                                     ...) G_GNUC_PRINTF (3, 4);
+
+/* tether-server-client.c */
+void                 tether_server_client_accept    (SoupServer          *server,
+                                                     SoupServerMessage   *msg,
+                                                     const char          *path,
+                                                     SoupWebsocketConnection *ws,
+                                                     gpointer             user_data);
 void                 tether_server_conn_send        (TetherServerConn    *conn,
                                                      const char          *json);
 void                 tether_server_conn_send_message (TetherServerConn   *conn,
@@ -227,11 +239,30 @@ void                 tether_server_conn_close       (TetherServerConn    *conn,
                                                      gushort              code,
                                                      const char          *reason);
 void                 tether_server_conn_kill        (TetherServerConn    *conn);
+void                 tether_server_conn_kick        (TetherServerConn    *conn,
+                                                     int                  code,
+                                                     const char          *message);
 void                 tether_server_conn_detach      (TetherServerConn    *conn);
-void                 tether_server_log              (GLogLevelFlags       level,
-                                                     TetherServerSession *session,
-                                                     const char          *format,
-                                                     ...) G_GNUC_PRINTF (3, 4);
+void                 tether_server_conns_sweep_logins (TetherServer      *self,
+                                                       gint64             now);
+void                 tether_server_conns_sweep_closing (TetherServer     *self,
+                                                        gint64            now);
+void                 tether_server_conns_clear      (TetherServer        *self);
+
+/* tether-server-auth.c */
+TetherTokenClaims   *tether_server_auth_check_token (TetherServer        *self,
+                                                     const char          *token,
+                                                     const char          *room_id,
+                                                     const char          *user_id,
+                                                     GError             **error);
+gboolean             tether_server_auth_login_allowed (TetherServer      *self,
+                                                       const char        *address);
+void                 tether_server_auth_sweep       (TetherServer        *self,
+                                                     gint64               now);
+
+/* tether-server-http.c */
+void                 tether_server_http_add_handlers (TetherServer       *self,
+                                                      SoupServer         *admin);
 
 /* tether-server-room.c */
 TetherServerRoom    *tether_server_room_acquire     (TetherServer        *self,
@@ -254,7 +285,21 @@ void                 tether_server_room_replay      (TetherServer        *self,
                                                      guint64              last_seq);
 TetherMessageUser    tether_server_session_to_message (TetherServerSession *session);
 TetherMessageStream  tether_server_stream_to_message  (TetherServerStream  *stream);
+void                 tether_server_session_delete_streams (TetherServer  *self,
+                                                           TetherServerSession *session,
+                                                           const char    *reason);
+TetherServerStream  *tether_server_stream_add       (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     const char          *stream_id,
+                                                     const char          *node,
+                                                     const char          *extra);
+void                 tether_server_stream_remove    (TetherServer        *self,
+                                                     TetherServerStream  *stream,
+                                                     const char          *reason);
+void                 tether_server_model_clear      (TetherServer        *self);
 
+/* tether-server-session.c */
+char                *tether_server_random_hex       (gsize                n_bytes);
 TetherServerSession *tether_server_session_new      (TetherServer        *self,
                                                      TetherServerRoom    *room,
                                                      const char          *user_id,
@@ -272,6 +317,7 @@ void                 tether_server_session_retire   (TetherServer        *self,
                                                      gint64               forget_at);
 void                 tether_server_session_forget   (TetherServer        *self,
                                                      TetherServerSession *session);
+void                 tether_server_session_free     (TetherServerSession *session);
 void                 tether_server_session_attach   (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      TetherServerConn    *conn);
@@ -282,18 +328,6 @@ void                 tether_server_session_schedule_token (TetherServer  *self,
 void                 tether_server_session_set_claims (TetherServer      *self,
                                                        TetherServerSession *session,
                                                        TetherTokenClaims *claims);
-void                 tether_server_session_delete_streams (TetherServer  *self,
-                                                           TetherServerSession *session,
-                                                           const char    *reason);
-TetherServerStream  *tether_server_stream_add       (TetherServer        *self,
-                                                     TetherServerSession *session,
-                                                     const char          *stream_id,
-                                                     const char          *node,
-                                                     const char          *extra);
-void                 tether_server_stream_remove    (TetherServer        *self,
-                                                     TetherServerStream  *stream,
-                                                     const char          *reason);
-void                 tether_server_model_clear      (TetherServer        *self);
-char                *tether_server_random_hex       (gsize                n_bytes);
+gboolean             tether_server_sweep            (gpointer             user_data);
 
 G_END_DECLS

@@ -796,6 +796,7 @@ tether_message_read_login (JsonObject          *msg,
  * tether_message_read_heartbeat:
  * @msg: a `heartbeat` message
  * @out_id: (out) (transfer none) (nullable): its id, %NULL when absent
+ * @error: return location for the error the client gets (1013)
  *
  * The id is echoed back as it came: only shapes that every client reads back
  * exactly are taken (null, an integer from 0 to 2^53 - 1, a string of at most 64
@@ -833,6 +834,7 @@ tether_message_read_heartbeat (JsonObject  *msg,
  * tether_message_read_stream_add:
  * @msg: a `stream_add` message
  * @out: (out caller-allocates): the request; `node` and `extra` default to ""
+ * @error: return location for the error the client gets
  *
  * Returns: whether it has a `req`, a stream id (2001), an `extra` of at most 4096
  *   bytes and a `node` that is empty or an id (1013)
@@ -876,6 +878,7 @@ tether_message_read_stream_add (JsonObject              *msg,
  * @msg: a `stream_delete` message
  * @out: (out caller-allocates): the request; a reason a client may not give
  *   ("stopped" and "media_lost" only) reads as "stopped"
+ * @error: return location for the error the client gets (1013)
  *
  * Returns: whether it has a `req` and a string `stream_id`
  */
@@ -900,6 +903,7 @@ tether_message_read_stream_delete (JsonObject                 *msg,
  * tether_message_read_token_renew:
  * @msg: a `token_renew` message
  * @out: (out caller-allocates): the request
+ * @error: return location for the error the client gets (1013)
  *
  * Returns: whether it has a `req` and a string `token`
  */

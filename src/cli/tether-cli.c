@@ -169,6 +169,9 @@ tether_cli_current_token (TetherCliOptions *opts)
                             opts->token_lifetime > 0 ? opts->token_lifetime : 3600);
 }
 
+/* The user-update and stream-update lines carry the lists as the room protocol's
+ * events do (tether-message.h), plus the client's own reasons ("resync",
+ * "replaced"). */
 static void
 add_streams (JsonBuilder *b,
              GPtrArray   *streams)
@@ -243,7 +246,7 @@ user_update_cb (TetherRoom       *room,
 {
   JsonBuilder *b = tether_cli_begin_event ("user-update");
 
-  json_builder_set_member_name (b, "update");
+  json_builder_set_member_name (b, TETHER_FIELD_UPDATE);
   json_builder_add_string_value (b, tether_update_type_to_string (update));
   json_builder_set_member_name (b, TETHER_FIELD_USERS);
   json_builder_begin_array (b);
@@ -267,12 +270,12 @@ stream_update_cb (TetherRoom       *room,
 {
   JsonBuilder *b = tether_cli_begin_event ("stream-update");
 
-  json_builder_set_member_name (b, "update");
+  json_builder_set_member_name (b, TETHER_FIELD_UPDATE);
   json_builder_add_string_value (b, tether_update_type_to_string (update));
   add_streams (b, streams);
   if (reason != NULL)
     {
-      json_builder_set_member_name (b, "reason");
+      json_builder_set_member_name (b, TETHER_FIELD_REASON);
       json_builder_add_string_value (b, reason);
     }
   tether_cli_end_event (b);

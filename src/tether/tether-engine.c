@@ -96,7 +96,7 @@ network_changed_cb (GNetworkMonitor *monitor,
   /* Losing the network is noticed by the rooms' own dead-link checks; a new network
    * is worth an attempt right away instead of waiting out the backoff. */
   if (available)
-    each_room_network_changed (self, "network-change");
+    each_room_network_changed (self, TETHER_ROOM_CAUSE_NETWORK_CHANGE);
 }
 
 static void
@@ -115,7 +115,7 @@ prepare_for_sleep_cb (GDBusConnection *connection,
     return;
   g_variant_get (parameters, "(b)", &going_to_sleep);
   if (!going_to_sleep)
-    each_room_network_changed (self, "resume-from-sleep");
+    each_room_network_changed (self, TETHER_ROOM_CAUSE_RESUME_FROM_SLEEP);
 }
 
 static void
@@ -495,7 +495,7 @@ void
 tether_engine_reconnect_now (TetherEngine *self)
 {
   g_return_if_fail (TETHER_IS_ENGINE (self));
-  each_room_network_changed (self, "reconnect-now");
+  each_room_network_changed (self, TETHER_ROOM_CAUSE_RECONNECT_NOW);
 }
 
 /**

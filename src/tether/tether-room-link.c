@@ -5,7 +5,7 @@
 #include "config.h"
 
 #include "tether-error.h"
-#include "tether-protocol.h"
+#include "tether-message.h"
 #include "tether-login-options-private.h"
 #include "tether-room-private.h"
 #include "tether-timeout-private.h"
@@ -78,12 +78,12 @@ _tether_room_drop_connection (TetherRoom *self)
   _tether_room_clear_source (self, &self->tick_id);
 }
 
+/* Sends one message built by tether-message.h, when there is a connection to send
+ * it on. */
 void
-_tether_room_send (TetherRoom  *self,
-                   JsonBuilder *builder)
+_tether_room_send (TetherRoom *self,
+                   const char *text)
 {
-  g_autofree char *text = tether_protocol_serialize (builder);
-
   if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_send_text (self->ws, text);
 }
@@ -91,17 +91,12 @@ _tether_room_send (TetherRoom  *self,
 static void
 send_heartbeat (TetherRoom *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *text = NULL;
 
   self->heartbeat_id++;
   self->heartbeat_sent = g_get_monotonic_time ();
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "heartbeat");
-  json_builder_set_member_name (b, "id");
-  json_builder_add_int_value (b, self->heartbeat_id);
-  json_builder_end_object (b);
-  _tether_room_send (self, b);
+  text = tether_message_build_heartbeat (self->heartbeat_id);
+  _tether_room_send (self, text);
 }
 
 /* Heartbeats and dead-link detection share one timer, a quarter of the heartbeat
@@ -115,13 +110,14 @@ tick_cb (gpointer user_data)
   if (now - self->last_rx > TETHER_ROOM_USEC (link_timeout (self)))
     {
       self->tick_id = 0;
-      _tether_room_connection_broken (self, "link-timeout");
+      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_LINK_TIMEOUT);
       return G_SOURCE_REMOVE;
     }
   if (self->probe_deadline != 0 && now > self->probe_deadline)
     {
       self->tick_id = 0;
-      _tether_room_connection_broken (self, self->cause ? self->cause : "network-change");
+      _tether_room_connection_broken (self, self->cause ? self->cause
+                                                        : TETHER_ROOM_CAUSE_NETWORK_CHANGE);
       return G_SOURCE_REMOVE;
     }
   if (now >= self->heartbeat_due)
@@ -182,14 +178,15 @@ ws_closed_cb (SoupWebsocketConnection *ws,
     {
       /* The server closes right after logout_ok; a close without it still means the
        * server handled the logout if it sent 1000. */
-      gboolean normal = soup_websocket_connection_get_close_code (ws) == SOUP_WEBSOCKET_CLOSE_NORMAL;
+      gboolean normal =
+        soup_websocket_connection_get_close_code (ws) == SOUP_WEBSOCKET_CLOSE_NORMAL;
 
       _tether_room_set_state (self,
                               normal ? TETHER_ROOM_STATE_LOGOUT : TETHER_ROOM_STATE_LOGOUT_FAILED,
                               normal ? 0 : TETHER_ERROR_LOGOUT_TIMEOUT, NULL);
       return;
     }
-  _tether_room_connection_broken (self, "closed");
+  _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
 }
 
 /* ---- connecting ------------------------------------------------------------------- */
@@ -211,7 +208,7 @@ websocket_connect_cb (GObject      *source,
   if (ws == NULL)
     {
       g_debug ("room %s: connect failed: %s", self->login->room_id, error->message);
-      _tether_room_connection_broken (self, "closed");
+      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
       return;
     }
 
@@ -231,7 +228,7 @@ attempt_timeout_cb (gpointer user_data)
 
   self->attempt_timeout_id = 0;
   g_debug ("room %s: attempt %u timed out", self->login->room_id, self->attempt);
-  _tether_room_connection_broken (self, "closed");
+  _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
   return G_SOURCE_REMOVE;
 }
 
@@ -369,7 +366,8 @@ start_login_cb (gpointer user_data)
                               "room ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -");
       return G_SOURCE_REMOVE;
     }
-  if (!tether_protocol_valid_id (self->login->user_id) || !tether_protocol_valid_name (self->login->user_name))
+  if (!tether_protocol_valid_id (self->login->user_id)
+      || !tether_protocol_valid_name (self->login->user_name))
     {
       _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_USER_ID_INVALID,
                               "user ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -, names "
@@ -434,5 +432,5 @@ _tether_room_network_changed (TetherRoom *self,
 void
 tether_room_reconnect_now (TetherRoom *self)
 {
-  _tether_room_network_changed (self, "reconnect-now");
+  _tether_room_network_changed (self, TETHER_ROOM_CAUSE_RECONNECT_NOW);
 }

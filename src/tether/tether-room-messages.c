@@ -1,11 +1,12 @@
 /* tether-room-messages.c: what the room service sends a room — login_ok, events,
- * replies, errors — and how the room's state and lists follow (docs/protocol.md)
+ * replies, errors — and how the room's state and lists follow. The messages are
+ * read with tether-message.h (docs/protocol.md).
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include "tether-error.h"
-#include "tether-protocol.h"
 #include "tether-login-options-private.h"
+#include "tether-message.h"
 #include "tether-room-private.h"
 #include "tether-stream.h"
 #include "tether-user.h"
@@ -15,60 +16,47 @@
 #define MAX_HEARTBEAT_INTERVAL 3600.0
 #define MAX_RETRY_AFTER 300.0
 
+/* Why a stream-update DELETE happened when the server did not say: the stream
+ * moved and is added again, or the list was made equal to a snapshot. */
+#define REASON_REPLACED "replaced"
+#define REASON_RESYNC "resync"
+
 /* ---- lists ------------------------------------------------------------------------ */
 
-static TetherUser *
-user_from_json (JsonNode *node)
+/* One list of a message: users or streams. */
+typedef struct
 {
-  JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  const char *id = o ? tether_json_get_string (o, "id") : NULL;
+  gboolean is_user;
+  const TetherMessageUser *users;
+  const TetherMessageStream *streams;
+  guint n;
+} MessageList;
 
-  if (id == NULL)
-    return NULL;
-  return tether_user_new (id, tether_json_get_string (o, "name"));
-}
-
-static TetherStream *
-stream_from_json (JsonNode *node)
-{
-  JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-  const char *id = o ? tether_json_get_string (o, "id") : NULL;
-
-  if (id == NULL)
-    return NULL;
-  return tether_stream_new (id, tether_json_get_string (o, "user_id"),
-                            tether_json_get_string (o, "user_name"),
-                            tether_json_get_string (o, "node"),
-                            tether_json_get_string (o, "extra"));
-}
-
-/* The items of a list in a message, without our own (the room shows the others).
- * @ids, when given, gets the id of every item, ours too. */
+/* The items of @list without our own (the room shows the others). @ids, when given,
+ * gets the id of every item, ours too. */
 static GPtrArray *
-parse_items (TetherRoom *self,
-             gboolean    is_user,
-             JsonArray  *array,
-             GHashTable *ids)
+list_to_items (TetherRoom        *self,
+               const MessageList *list,
+               GHashTable        *ids)
 {
   GPtrArray *items = g_ptr_array_new_with_free_func (g_object_unref);
 
-  for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
+  for (guint i = 0; i < list->n; i++)
     {
-      JsonNode *node = json_array_get_element (array, i);
-      g_autoptr(GObject) item = is_user ? G_OBJECT (user_from_json (node))
-                                        : G_OBJECT (stream_from_json (node));
-      const char *id, *owner;
+      const TetherMessageUser *u = list->is_user ? &list->users[i] : NULL;
+      const TetherMessageStream *s = list->is_user ? NULL : &list->streams[i];
+      const char *id = u != NULL ? u->id : s->id;
+      const char *owner = u != NULL ? u->id : s->user_id;
 
-      if (item == NULL)
-        continue;
-      id = is_user ? tether_user_get_id (TETHER_USER (item))
-                   : tether_stream_get_id (TETHER_STREAM (item));
-      owner = is_user ? id : tether_stream_get_user_id (TETHER_STREAM (item));
       if (ids != NULL)
-        g_hash_table_add (ids, (gpointer) tether_json_get_string (json_node_get_object (node),
-                                                                  "id"));
-      if (g_strcmp0 (owner, self->login->user_id) != 0)
-        g_ptr_array_add (items, g_steal_pointer (&item));
+        g_hash_table_add (ids, (gpointer) id);
+      if (g_strcmp0 (owner, self->login->user_id) == 0)
+        continue;
+      if (u != NULL)
+        g_ptr_array_add (items, tether_user_new (id, u->name));
+      else
+        g_ptr_array_add (items, tether_stream_new (id, s->user_id, s->user_name, s->node,
+                                                   s->extra));
     }
   return items;
 }
@@ -105,63 +93,49 @@ apply_update (TetherRoom       *self,
   else
     _tether_room_store_remove (store, items, changed);
 
-  emit_update (self, is_user, TETHER_UPDATE_DELETE, replaced, "replaced");
+  emit_update (self, is_user, TETHER_UPDATE_DELETE, replaced, REASON_REPLACED);
   emit_update (self, is_user, update, changed, reason);
 }
 
 /* After a rejoin or on the first login, makes a list equal to the server's snapshot
  * and reports every difference, DELETEs first, so nobody holds a stale list. */
 static void
-resync_list (TetherRoom *self,
-             gboolean    is_user,
-             JsonArray  *snapshot,
-             const char *reason)
+resync_list (TetherRoom        *self,
+             const MessageList *snapshot,
+             const char        *reason)
 {
-  TetherRoomStore *store = is_user ? self->users : self->streams;
+  TetherRoomStore *store = snapshot->is_user ? self->users : self->streams;
   g_autoptr(GHashTable) wanted = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GPtrArray) items = parse_items (self, is_user, snapshot, wanted);
+  g_autoptr(GPtrArray) items = list_to_items (self, snapshot, wanted);
   g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_object_unref);
 
   _tether_room_store_remove_missing (store, wanted, gone);
-  emit_update (self, is_user, TETHER_UPDATE_DELETE, gone, reason);
-  apply_update (self, is_user, TETHER_UPDATE_ADD, items, reason);
+  emit_update (self, snapshot->is_user, TETHER_UPDATE_DELETE, gone, reason);
+  apply_update (self, snapshot->is_user, TETHER_UPDATE_ADD, items, reason);
 }
 
 /* ---- messages --------------------------------------------------------------------- */
 
 static void
-store_media_nodes (TetherRoom *self,
-                   JsonArray  *nodes)
+store_media_nodes (TetherRoom                   *self,
+                   const TetherMessageMediaNode *nodes,
+                   guint                         n_nodes)
 {
   g_hash_table_remove_all (self->media_nodes);
-  for (guint i = 0; nodes != NULL && i < json_array_get_length (nodes); i++)
-    {
-      JsonNode *node = json_array_get_element (nodes, i);
-      JsonObject *o = JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-      const char *id = o ? tether_json_get_string (o, "id") : NULL;
-      const char *url = o ? tether_json_get_string (o, "url") : NULL;
-
-      if (id != NULL && url != NULL)
-        g_hash_table_insert (self->media_nodes, g_strdup (id), g_strdup (url));
-    }
+  for (guint i = 0; i < n_nodes; i++)
+    g_hash_table_insert (self->media_nodes, g_strdup (nodes[i].id), g_strdup (nodes[i].url));
 }
 
 static void
 handle_login_ok (TetherRoom *self,
                  JsonObject *msg)
 {
-  const char *room_session_id = tether_json_get_string (msg, "room_session_id");
-  const char *session_id = tether_json_get_string (msg, "session_id");
-  const char *resume_key = tether_json_get_string (msg, "resume_key");
-  gboolean resumed = tether_json_get_bool (msg, "resumed", FALSE);
-  gboolean resync = tether_json_get_bool (msg, "resync", FALSE);
+  g_auto(TetherLoginOkMessage) m = { 0, };
   gboolean was_reconnecting = self->state == TETHER_ROOM_STATE_RECONNECTING;
-  double interval = 1.0;
-  gint64 seq = 0;
 
-  if (session_id == NULL || resume_key == NULL || room_session_id == NULL)
+  if (!tether_message_read_login_ok (msg, &m))
     {
-      _tether_room_connection_broken (self, "closed");
+      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
       return;
     }
 
@@ -169,95 +143,94 @@ handle_login_ok (TetherRoom *self,
   _tether_room_clear_source (self, &self->attempt_timeout_id);
 
   g_free (self->session_id);
-  self->session_id = g_strdup (session_id);
+  self->session_id = g_strdup (m.session_id);
   g_free (self->resume_key);
-  self->resume_key = g_strdup (resume_key);
-  _tether_room_set_room_session_id (self, room_session_id);
+  self->resume_key = g_strdup (m.resume_key);
+  _tether_room_set_room_session_id (self, m.room_session_id);
   /* Timings from the server are clamped to what makes sense: 1e20 s would overflow
    * the monotonic clock's arithmetic. */
-  if (tether_json_get_number (msg, "heartbeat_interval", &interval) && interval > 0.005)
-    self->heartbeat_interval = MIN (interval, MAX_HEARTBEAT_INTERVAL);
-  tether_json_get_int (msg, "token_expires_at", &self->token_expires_at);
-  store_media_nodes (self, tether_json_get_array (msg, "media_nodes"));
+  if (m.heartbeat_interval > 0.005)
+    self->heartbeat_interval = MIN (m.heartbeat_interval, MAX_HEARTBEAT_INTERVAL);
+  if (m.has_token_expires_at)
+    self->token_expires_at = m.token_expires_at;
+  store_media_nodes (self, m.media_nodes, m.n_media_nodes);
   self->retry_after_hint = 0;
 
   /* A resumed session keeps its lists: the events it missed follow in order. */
-  if (!resumed || resync)
-    {
-      tether_json_get_int (msg, "seq", &seq);
-      self->last_seq = seq;
-    }
+  if (!m.resumed || m.resync)
+    self->last_seq = m.seq;
 
   _tether_room_start_ticking (self);
 
   if (was_reconnecting)
     {
-      _tether_room_finish_episode (self, resumed, TRUE);
+      _tether_room_finish_episode (self, m.resumed, TRUE);
       _tether_room_set_state (self, TETHER_ROOM_STATE_RECONNECTED, 0, NULL);
     }
   else
     _tether_room_set_state (self, TETHER_ROOM_STATE_LOGINED, 0, NULL);
 
-  if (!resumed || resync)
+  if (!m.resumed || m.resync)
     {
       /* On the first login the lists arrive as plain ADDs; later, as a resync. */
-      const char *reason = was_reconnecting ? "resync" : NULL;
+      const char *reason = was_reconnecting ? REASON_RESYNC : NULL;
+      const MessageList users = { TRUE, m.users, NULL, m.n_users };
+      const MessageList streams = { FALSE, NULL, m.streams, m.n_streams };
 
       if (self->login->notify_users)
-        resync_list (self, TRUE, tether_json_get_array (msg, "users"), reason);
-      resync_list (self, FALSE, tether_json_get_array (msg, "streams"), reason);
+        resync_list (self, &users, reason);
+      resync_list (self, &streams, reason);
     }
 
   /* Our streams went with the old session unless it was resumed. */
-  _tether_room_send_local_streams (self, !resumed);
+  _tether_room_send_local_streams (self, !m.resumed);
 }
 
 static void
 handle_event (TetherRoom *self,
               JsonObject *msg)
 {
-  const char *kind = tether_json_get_string (msg, "kind");
-  const char *update = tether_json_get_string (msg, "update");
-  gint64 seq = 0;
+  g_auto(TetherEventMessage) m = { 0, };
   g_autoptr(GPtrArray) items = NULL;
   gboolean is_user;
+  MessageList list;
 
-  if (!tether_json_get_int (msg, "seq", &seq) || kind == NULL || update == NULL)
+  if (!tether_message_read_event (msg, &m))
     return;
   /* Replayed events we already applied are skipped. */
-  if (seq <= self->last_seq)
+  if (m.seq <= self->last_seq)
     return;
-  self->last_seq = seq;
+  self->last_seq = m.seq;
 
-  is_user = g_str_equal (kind, "user");
+  is_user = m.kind == TETHER_MESSAGE_KIND_USER;
   if (is_user && !self->login->notify_users)
     return;
-  items = parse_items (self, is_user, tether_json_get_array (msg, is_user ? "users" : "streams"),
-                       NULL);
-  apply_update (self, is_user,
-                g_str_equal (update, "ADD") ? TETHER_UPDATE_ADD : TETHER_UPDATE_DELETE,
-                items, tether_json_get_string (msg, "reason"));
+  list = (MessageList) { is_user, m.users, m.streams, is_user ? m.n_users : m.n_streams };
+  items = list_to_items (self, &list, NULL);
+  apply_update (self, is_user, m.update, items, m.reason);
 }
 
 static void
-handle_request_reply (TetherRoom *self,
-                      JsonObject *msg,
-                      gboolean    ok)
+handle_request_reply (TetherRoom        *self,
+                      JsonObject        *msg,
+                      TetherMessageType  type)
 {
   g_autoptr(GError) error = NULL;
   gint64 req = 0;
 
-  if (!tether_json_get_int (msg, "req", &req))
-    return;
-  if (!ok)
+  if (type == TETHER_MESSAGE_REQUEST_ERROR)
     {
-      gint64 code = TETHER_ERROR_PROTOCOL;
-      const char *message = tether_json_get_string (msg, "message");
+      TetherErrorMessage e;
 
-      tether_json_get_int (msg, "code", &code);
-      error = g_error_new (TETHER_ERROR, (int) code, "%s",
-                           message ? message : "stream request refused");
+      if (!tether_message_read_error (msg, TETHER_ERROR_PROTOCOL, &e))
+        return;
+      req = e.req;
+      error = g_error_new (TETHER_ERROR, (int) e.code, "%s",
+                           e.message ? e.message : "stream request refused");
     }
+  else if (!tether_message_read_request_ok (msg, &req))
+    return;
+
   _tether_room_request_done (self, req, error);
 }
 
@@ -284,81 +257,98 @@ static void
 handle_error (TetherRoom *self,
               JsonObject *msg)
 {
-  gint64 code = TETHER_ERROR_PROTOCOL;
-  const char *message = tether_json_get_string (msg, "message");
+  TetherErrorMessage e;
 
-  tether_json_get_int (msg, "code", &code);
-  g_message ("room %s: server error %" G_GINT64_FORMAT ": %s", self->login->room_id, code,
-             message ? message : "");
+  tether_message_read_error (msg, TETHER_ERROR_PROTOCOL, &e);
+  g_message ("room %s: server error %" G_GINT64_FORMAT ": %s", self->login->room_id, e.code,
+             e.message ? e.message : "");
 
-  if (!is_steady_login_error (code))
+  if (!is_steady_login_error (e.code))
     {
-      _tether_room_connection_broken (self, "closed");
+      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
       return;
     }
   if (self->state == TETHER_ROOM_STATE_LOGINING)
-    _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, (int) code, message);
+    _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, (int) e.code, e.message);
   else
     {
       if (self->state == TETHER_ROOM_STATE_RECONNECTING)
         _tether_room_finish_episode (self, FALSE, FALSE);
-      _tether_room_set_state (self, TETHER_ROOM_STATE_RECONNECT_FAILED, (int) code, message);
+      _tether_room_set_state (self, TETHER_ROOM_STATE_RECONNECT_FAILED, (int) e.code, e.message);
     }
+}
+
+static void
+handle_kick_out (TetherRoom *self,
+                 JsonObject *msg)
+{
+  TetherErrorMessage e;
+
+  tether_message_read_error (msg, TETHER_ERROR_KICKED, &e);
+  if (self->state == TETHER_ROOM_STATE_RECONNECTING)
+    _tether_room_finish_episode (self, FALSE, FALSE);
+  _tether_room_set_state (self, TETHER_ROOM_STATE_KICK_OUT, (int) e.code, e.message);
 }
 
 static void
 handle_message (TetherRoom *self,
                 JsonObject *msg)
 {
-  const char *type = tether_json_get_string (msg, "type");
+  TetherMessageType type = tether_message_get_type (msg);
+  gint64 heartbeat_id = 0;
+  TetherTokenWillExpireMessage expiry;
 
-  if (g_str_equal (type, "heartbeat_ack"))
+  switch (type)
     {
-      gint64 id = 0;
-
-      if (tether_json_get_int (msg, "id", &id))
-        _tether_room_heartbeat_acked (self, id);
-    }
-  else if (g_str_equal (type, "event"))
-    handle_event (self, msg);
-  else if (g_str_equal (type, "login_ok"))
-    handle_login_ok (self, msg);
-  else if (g_str_equal (type, "stream_add_ok") || g_str_equal (type, "stream_delete_ok"))
-    handle_request_reply (self, msg, TRUE);
-  else if (g_str_equal (type, "request_error"))
-    handle_request_reply (self, msg, FALSE);
-  else if (g_str_equal (type, "token_renew_ok"))
-    tether_json_get_int (msg, "expires_at", &self->token_expires_at);
-  else if (g_str_equal (type, "token_will_expire"))
-    {
-      double remaining = 0;
-
-      tether_json_get_number (msg, "remaining", &remaining);
-      _tether_room_emit_token_will_expire (self, (int) remaining);
-    }
-  else if (g_str_equal (type, "kick_out"))
-    {
-      gint64 code = TETHER_ERROR_KICKED;
-
-      tether_json_get_int (msg, "code", &code);
-      if (self->state == TETHER_ROOM_STATE_RECONNECTING)
-        _tether_room_finish_episode (self, FALSE, FALSE);
-      _tether_room_set_state (self, TETHER_ROOM_STATE_KICK_OUT, (int) code,
-                              tether_json_get_string (msg, "message"));
-    }
-  else if (g_str_equal (type, "reconnect"))
-    {
-      if (tether_json_get_number (msg, "retry_after", &self->retry_after_hint))
+    case TETHER_MESSAGE_HEARTBEAT_ACK:
+      if (tether_message_read_heartbeat_ack (msg, &heartbeat_id))
+        _tether_room_heartbeat_acked (self, heartbeat_id);
+      break;
+    case TETHER_MESSAGE_EVENT:
+      handle_event (self, msg);
+      break;
+    case TETHER_MESSAGE_LOGIN_OK:
+      handle_login_ok (self, msg);
+      break;
+    case TETHER_MESSAGE_STREAM_ADD_OK:
+    case TETHER_MESSAGE_STREAM_DELETE_OK:
+    case TETHER_MESSAGE_REQUEST_ERROR:
+      handle_request_reply (self, msg, type);
+      break;
+    case TETHER_MESSAGE_TOKEN_RENEW_OK:
+      tether_message_read_token_renew_ok (msg, &self->token_expires_at);
+      break;
+    case TETHER_MESSAGE_TOKEN_WILL_EXPIRE:
+      tether_message_read_token_will_expire (msg, &expiry);
+      _tether_room_emit_token_will_expire (self, (int) expiry.remaining);
+      break;
+    case TETHER_MESSAGE_KICK_OUT:
+      handle_kick_out (self, msg);
+      break;
+    case TETHER_MESSAGE_RECONNECT:
+      if (tether_message_read_reconnect (msg, &self->retry_after_hint))
         self->retry_after_hint = CLAMP (self->retry_after_hint, 0, MAX_RETRY_AFTER);
-      _tether_room_connection_broken (self, "server-restart");
-    }
-  else if (g_str_equal (type, "logout_ok"))
-    {
+      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_SERVER_RESTART);
+      break;
+    case TETHER_MESSAGE_LOGOUT_OK:
       if (self->logout_id != 0)
         _tether_room_set_state (self, TETHER_ROOM_STATE_LOGOUT, 0, NULL);
+      break;
+    case TETHER_MESSAGE_ERROR:
+      handle_error (self, msg);
+      break;
+    case TETHER_MESSAGE_UNKNOWN:
+    case TETHER_MESSAGE_LOGIN:
+    case TETHER_MESSAGE_HEARTBEAT:
+    case TETHER_MESSAGE_LOGOUT:
+    case TETHER_MESSAGE_STREAM_ADD:
+    case TETHER_MESSAGE_STREAM_DELETE:
+    case TETHER_MESSAGE_TOKEN_RENEW:
+    case TETHER_MESSAGE_N_TYPES:
+    default:
+      /* A newer server's messages, and those a server never sends, are ignored. */
+      break;
     }
-  else if (g_str_equal (type, "error"))
-    handle_error (self, msg);
 }
 
 void
@@ -372,7 +362,8 @@ _tether_room_receive_text (TetherRoom *self,
   msg = tether_protocol_parse (data, len, 64, &error);
   if (msg == NULL)
     {
-      g_warning ("room %s: unreadable message from server: %s", self->login->room_id, error->message);
+      g_warning ("room %s: unreadable message from server: %s", self->login->room_id,
+                 error->message);
       return;
     }
   handle_message (self, msg);
@@ -382,7 +373,7 @@ _tether_room_receive_text (TetherRoom *self,
 
 /* For tests/fuzz/fuzz-room.c only; nothing in libtether calls these. The harness
  * plays the server: it puts the room where a fresh connection leaves it, then hands
- * it frames one at a time, through the same dispatch as ws_message_cb(). */
+ * it frames one at a time, through the same dispatch as a WebSocket message. */
 
 void
 _tether_room_test_begin_login (TetherRoom *self)

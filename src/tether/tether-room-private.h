@@ -104,6 +104,14 @@ struct _TetherRoom
   TetherReconnectReport *last_report;
 };
 
+/* What broke a link: a reconnect episode's cause (TetherReconnectReport:cause). */
+#define TETHER_ROOM_CAUSE_CLOSED "closed"                 /* the connection closed or failed */
+#define TETHER_ROOM_CAUSE_LINK_TIMEOUT "link-timeout"     /* no answer to heartbeats */
+#define TETHER_ROOM_CAUSE_SERVER_RESTART "server-restart" /* the server asked to reconnect */
+#define TETHER_ROOM_CAUSE_NETWORK_CHANGE "network-change" /* a probe after these failed */
+#define TETHER_ROOM_CAUSE_RESUME_FROM_SLEEP "resume-from-sleep"
+#define TETHER_ROOM_CAUSE_RECONNECT_NOW "reconnect-now"
+
 #define TETHER_ROOM_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
 
 static inline gboolean
@@ -151,7 +159,7 @@ guint    _tether_room_add_timeout         (TetherRoom       *self,
 void     _tether_room_clear_source        (TetherRoom       *self,
                                            guint            *id);
 void     _tether_room_send                (TetherRoom       *self,
-                                           JsonBuilder      *builder);
+                                           const char       *text);
 void     _tether_room_drop_connection     (TetherRoom       *self);
 void     _tether_room_connection_broken   (TetherRoom       *self,
                                            const char       *cause);

@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "tether-error.h"
-#include "tether-protocol.h"
+#include "tether-message.h"
 #include "tether-login-options-private.h"
 #include "tether-room-private.h"
 #include "tether-token.h"
@@ -97,43 +97,19 @@ _tether_room_request_done (TetherRoom   *self,
 void
 _tether_room_send_login (TetherRoom *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  const TetherLoginMessage m = {
+    .app_id = self->login->app_id,
+    .room_id = self->login->room_id,
+    .user = { .id = self->login->user_id, .name = self->login->user_name },
+    .token = self->login->token,
+    .notify_users = self->login->notify_users,
+    .session_id = self->session_id,
+    .resume_key = self->resume_key,
+    .last_seq = self->last_seq,
+  };
+  g_autofree char *text = tether_message_build_login (&m);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "login");
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, TETHER_PROTOCOL_VERSION);
-  json_builder_set_member_name (b, "app_id");
-  json_builder_add_string_value (b, self->login->app_id);
-  json_builder_set_member_name (b, "room_id");
-  json_builder_add_string_value (b, self->login->room_id);
-  json_builder_set_member_name (b, "user");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, self->login->user_id);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, self->login->user_name);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, self->login->token);
-  json_builder_set_member_name (b, "notify_users");
-  json_builder_add_boolean_value (b, self->login->notify_users);
-  if (self->session_id != NULL)
-    {
-      json_builder_set_member_name (b, "resume");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "session_id");
-      json_builder_add_string_value (b, self->session_id);
-      json_builder_set_member_name (b, "resume_key");
-      json_builder_add_string_value (b, self->resume_key);
-      json_builder_set_member_name (b, "last_seq");
-      json_builder_add_int_value (b, self->last_seq);
-      json_builder_end_object (b);
-    }
-  json_builder_end_object (b);
-
-  _tether_room_send (self, b);
+  _tether_room_send (self, text);
 }
 
 /* ---- logout and token ------------------------------------------------------------- */
@@ -160,7 +136,7 @@ logout_timeout_cb (gpointer user_data)
 void
 tether_room_logout (TetherRoom *self)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *text = NULL;
 
   g_return_if_fail (TETHER_IS_ROOM (self));
 
@@ -187,11 +163,8 @@ tether_room_logout (TetherRoom *self)
     }
 
   _tether_room_clear_source (self, &self->tick_id);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "logout");
-  json_builder_end_object (b);
-  _tether_room_send (self, b);
+  text = tether_message_build_logout ();
+  _tether_room_send (self, text);
   self->logout_id = _tether_room_add_timeout (self, self->timing.logout_timeout,
                                               logout_timeout_cb);
 }
@@ -209,7 +182,7 @@ void
 tether_room_renew_token (TetherRoom *self,
                          const char *token)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *text = NULL;
 
   g_return_if_fail (TETHER_IS_ROOM (self));
   g_return_if_fail (token != NULL);
@@ -224,15 +197,8 @@ tether_room_renew_token (TetherRoom *self,
 
   tether_login_options_set_token (self->login, token);
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "token_renew");
-  json_builder_set_member_name (b, "req");
-  json_builder_add_int_value (b, ++self->next_req);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, token);
-  json_builder_end_object (b);
-  _tether_room_send (self, b);
+  text = tether_message_build_token_renew (++self->next_req, token);
+  _tether_room_send (self, text);
 }
 
 /**
@@ -255,25 +221,12 @@ static void
 send_stream_add (TetherRoom  *self,
                  LocalStream *ls)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  const TetherMessageStream stream = { .id = ls->id, .node = ls->node, .extra = ls->extra };
+  g_autofree char *text = NULL;
 
   ls->req = ++self->next_req;
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "stream_add");
-  json_builder_set_member_name (b, "req");
-  json_builder_add_int_value (b, ls->req);
-  json_builder_set_member_name (b, "stream");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, ls->id);
-  json_builder_set_member_name (b, "node");
-  json_builder_add_string_value (b, ls->node);
-  json_builder_set_member_name (b, "extra");
-  json_builder_add_string_value (b, ls->extra);
-  json_builder_end_object (b);
-  json_builder_end_object (b);
-  _tether_room_send (self, b);
+  text = tether_message_build_stream_add (ls->req, &stream);
+  _tether_room_send (self, text);
 }
 
 /* After a login: every stream (@all, when the old session is gone) or only those
@@ -376,7 +329,7 @@ tether_room_delete_stream (TetherRoom *self,
                            const char *stream_id,
                            const char *reason)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autofree char *text = NULL;
 
   g_return_if_fail (TETHER_IS_ROOM (self));
   g_return_if_fail (stream_id != NULL);
@@ -384,15 +337,6 @@ tether_room_delete_stream (TetherRoom *self,
   if (!g_hash_table_remove (self->local_streams, stream_id))
     return;
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "stream_delete");
-  json_builder_set_member_name (b, "req");
-  json_builder_add_int_value (b, ++self->next_req);
-  json_builder_set_member_name (b, "stream_id");
-  json_builder_add_string_value (b, stream_id);
-  json_builder_set_member_name (b, "reason");
-  json_builder_add_string_value (b, reason ? reason : "stopped");
-  json_builder_end_object (b);
-  _tether_room_send (self, b);
+  text = tether_message_build_stream_delete (++self->next_req, stream_id, reason);
+  _tether_room_send (self, text);
 }

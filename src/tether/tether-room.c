@@ -60,6 +60,8 @@ static guint signals[N_SIGNALS];
 
 /* ---- the state -------------------------------------------------------------------- */
 
+/* The JSON state-changed carries: part of the API (see the TetherRoom::state-changed
+ * docs), not of the wire format. */
 static char *
 build_extended_data (TetherRoom *self,
                      const char *message)
@@ -67,27 +69,27 @@ build_extended_data (TetherRoom *self,
   g_autoptr(JsonBuilder) b = json_builder_new ();
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "room_session_id");
+  json_builder_set_member_name (b, TETHER_ROOM_EXTENDED_ROOM_SESSION_ID);
   json_builder_add_string_value (b, self->room_session_id ? self->room_session_id : "");
   if (self->state == TETHER_ROOM_STATE_RECONNECTING)
     {
-      json_builder_set_member_name (b, "cause");
+      json_builder_set_member_name (b, TETHER_ROOM_EXTENDED_CAUSE);
       json_builder_add_string_value (b, self->cause);
-      json_builder_set_member_name (b, "retry_time");
+      json_builder_set_member_name (b, TETHER_ROOM_EXTENDED_RETRY_TIME);
       json_builder_add_double_value (b, self->timing.retry_time);
     }
   if (self->state == TETHER_ROOM_STATE_RECONNECTED && self->last_report != NULL)
     {
-      json_builder_set_member_name (b, "resumed");
+      json_builder_set_member_name (b, TETHER_ROOM_EXTENDED_RESUMED);
       json_builder_add_boolean_value (b, tether_reconnect_report_get_resumed (self->last_report));
-      json_builder_set_member_name (b, "downtime");
+      json_builder_set_member_name (b, TETHER_ROOM_EXTENDED_DOWNTIME);
       json_builder_add_double_value (b, tether_reconnect_report_get_downtime (self->last_report));
-      json_builder_set_member_name (b, "attempts");
+      json_builder_set_member_name (b, TETHER_ROOM_EXTENDED_ATTEMPTS);
       json_builder_add_int_value (b, tether_reconnect_report_get_attempts (self->last_report));
     }
   if (message != NULL)
     {
-      json_builder_set_member_name (b, "message");
+      json_builder_set_member_name (b, TETHER_ROOM_EXTENDED_MESSAGE);
       json_builder_add_string_value (b, message);
     }
   json_builder_end_object (b);
@@ -666,7 +668,8 @@ tether_room_class_init (TetherRoomClass *klass)
    * @error_code: an [error@Tether.Error] code, 0 when none
    * @extended_data: a JSON object; always has "room_session_id"; while
    *   RECONNECTING also "cause" and "retry_time", once RECONNECTED "resumed",
-   *   "downtime" and "attempts", and "message" when there is one
+   *   "downtime" and "attempts", and "message" when there is one (the
+   *   `TETHER_ROOM_EXTENDED_*` constants name them)
    *
    * The room changed state.
    */

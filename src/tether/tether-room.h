@@ -34,6 +34,52 @@ typedef enum
   TETHER_UPDATE_DELETE = 1,
 } TetherUpdateType;
 
+/* The members of the JSON object TetherRoom::state-changed carries. */
+
+/**
+ * TETHER_ROOM_EXTENDED_ROOM_SESSION_ID:
+ *
+ * Extended data member: the room session id (always there; "" before login).
+ */
+#define TETHER_ROOM_EXTENDED_ROOM_SESSION_ID "room_session_id"
+/**
+ * TETHER_ROOM_EXTENDED_CAUSE:
+ *
+ * Extended data member while RECONNECTING: what broke the link, e.g.
+ * "link-timeout", "closed", "server-restart", "network-change".
+ */
+#define TETHER_ROOM_EXTENDED_CAUSE "cause"
+/**
+ * TETHER_ROOM_EXTENDED_RETRY_TIME:
+ *
+ * Extended data member while RECONNECTING: the retry window, in seconds.
+ */
+#define TETHER_ROOM_EXTENDED_RETRY_TIME "retry_time"
+/**
+ * TETHER_ROOM_EXTENDED_RESUMED:
+ *
+ * Extended data member once RECONNECTED: whether the old session was resumed.
+ */
+#define TETHER_ROOM_EXTENDED_RESUMED "resumed"
+/**
+ * TETHER_ROOM_EXTENDED_DOWNTIME:
+ *
+ * Extended data member once RECONNECTED: seconds from the break to the login.
+ */
+#define TETHER_ROOM_EXTENDED_DOWNTIME "downtime"
+/**
+ * TETHER_ROOM_EXTENDED_ATTEMPTS:
+ *
+ * Extended data member once RECONNECTED: the connection attempts it took.
+ */
+#define TETHER_ROOM_EXTENDED_ATTEMPTS "attempts"
+/**
+ * TETHER_ROOM_EXTENDED_MESSAGE:
+ *
+ * Extended data member: a human-readable reason, when there is one.
+ */
+#define TETHER_ROOM_EXTENDED_MESSAGE "message"
+
 #define TETHER_TYPE_ROOM (tether_room_get_type ())
 G_DECLARE_FINAL_TYPE (TetherRoom, tether_room, TETHER, ROOM, GObject)
 

@@ -10,6 +10,18 @@
 #include "tether-error.h"
 #include "tether-room-private.h"
 
+/**
+ * TetherEngine:
+ *
+ * The session manager: it holds the configuration the rooms copy when they log
+ * in, watches the network and the machine's sleep (a new network or a wake-up
+ * makes every room try at once or prove its link), and keeps the rooms until
+ * they leave for good.
+ *
+ * The timing properties are in seconds, fractions allowed; each also has a key
+ * in [method@Tether.Engine.set_config]. They apply to rooms logged in afterwards.
+ */
+
 struct _TetherEngine
 {
   GObject parent_instance;
@@ -240,12 +252,54 @@ tether_engine_class_init (TetherEngineClass *klass)
   object_class->get_property = tether_engine_get_property;
   object_class->set_property = tether_engine_set_property;
 
+  /**
+   * TetherEngine:room-retry-time: (getter get_room_retry_time)
+   *
+   * How long a room retries after its link broke before it gives up with
+   * RECONNECT_FAILED, from when the break was noticed (config key
+   * `room_retry_time`).
+   */
   properties[PROP_ROOM_RETRY_TIME] = seconds_property ("room-retry-time", 0.01, 1200);
+  /**
+   * TetherEngine:av-retry-time: (getter get_av_retry_time)
+   *
+   * How long publishers and players retry a broken media link (config key
+   * `av_retry_time`).
+   */
   properties[PROP_AV_RETRY_TIME] = seconds_property ("av-retry-time", 0.01, 1200);
+  /**
+   * TetherEngine:login-timeout:
+   *
+   * How long the first login of a room tries before LOGIN_FAILED (config key
+   * `login_timeout`).
+   */
   properties[PROP_LOGIN_TIMEOUT] = seconds_property ("login-timeout", 0.01, 10);
+  /**
+   * TetherEngine:link-timeout:
+   *
+   * The silence from the server that means a dead link; 0, the default, for 2.2
+   * heartbeat intervals (config key `room_link_timeout`).
+   */
   properties[PROP_LINK_TIMEOUT] = seconds_property ("link-timeout", 0, 0);
+  /**
+   * TetherEngine:backoff-max:
+   *
+   * The longest wait between two attempts of a retrying room, so a network that
+   * came back is used soon (config key `room_backoff_max`).
+   */
   properties[PROP_BACKOFF_MAX] = seconds_property ("backoff-max", 0.01, 1.0);
+  /**
+   * TetherEngine:logout-timeout:
+   *
+   * How long [method@Tether.Room.logout] waits for the server's answer before
+   * LOGOUT_FAILED (config key `logout_timeout`).
+   */
   properties[PROP_LOGOUT_TIMEOUT] = seconds_property ("logout-timeout", 0.01, 2.0);
+  /**
+   * TetherEngine:network-monitor:
+   *
+   * The network monitor the engine watches; the system's by default.
+   */
   properties[PROP_NETWORK_MONITOR] =
     g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
@@ -273,6 +327,13 @@ tether_engine_init (TetherEngine *self)
                                 NULL);
 }
 
+/**
+ * tether_engine_new: (constructor)
+ *
+ * Creates an engine that watches the system's network monitor.
+ *
+ * Returns: (transfer full): a new engine
+ */
 TetherEngine *
 tether_engine_new (void)
 {
@@ -280,8 +341,12 @@ tether_engine_new (void)
 }
 
 /**
- * tether_engine_new_with_monitor:
+ * tether_engine_new_with_monitor: (constructor)
  * @monitor: the network monitor to watch instead of the system's
+ *
+ * Creates an engine that watches @monitor, e.g. a test's own.
+ *
+ * Returns: (transfer full): a new engine
  */
 TetherEngine *
 tether_engine_new_with_monitor (GNetworkMonitor *monitor)
@@ -292,11 +357,15 @@ tether_engine_new_with_monitor (GNetworkMonitor *monitor)
 
 /**
  * tether_engine_set_config:
+ * @self: an engine
  * @config: one or more `key=value` settings separated by `;` or newlines, e.g.
  *   `room_retry_time=1200;av_retry_time=30.5` (seconds, fractions allowed)
  *
  * Applies to rooms logged in afterwards, as in the reference SDK: set it before
  * login.
+ *
+ * Each key sets the property it names, e.g. `room_retry_time` sets
+ * [property@Tether.Engine:room-retry-time].
  *
  * Returns: %FALSE with %TETHER_ERROR_INVALID_ARGUMENT for an unknown key or a value
  *   that is not a number within the setting's range; nothing is applied then
@@ -371,6 +440,12 @@ tether_engine_set_config (TetherEngine  *self,
   return TRUE;
 }
 
+/**
+ * tether_engine_get_room_retry_time: (get-property room-retry-time)
+ * @self: an engine
+ *
+ * Returns: the rooms' retry window, in seconds
+ */
 double
 tether_engine_get_room_retry_time (TetherEngine *self)
 {
@@ -378,6 +453,12 @@ tether_engine_get_room_retry_time (TetherEngine *self)
   return self->timing.retry_time;
 }
 
+/**
+ * tether_engine_get_av_retry_time: (get-property av-retry-time)
+ * @self: an engine
+ *
+ * Returns: the media links' retry window, in seconds
+ */
 double
 tether_engine_get_av_retry_time (TetherEngine *self)
 {
@@ -487,6 +568,7 @@ tether_engine_logout_room (TetherEngine *self,
 
 /**
  * tether_engine_reconnect_now:
+ * @self: an engine
  *
  * Skips the backoff wait of every retrying room and probes the others' links, as a
  * network change does.
@@ -500,8 +582,10 @@ tether_engine_reconnect_now (TetherEngine *self)
 
 /**
  * tether_engine_get_rooms:
+ * @self: an engine
  *
- * Returns: (transfer none): a #GListModel of the #TetherRoom s in or entering a room
+ * Returns: (transfer none): a [iface@Gio.ListModel] of the [class@Tether.Room]s in
+ *   or entering a room
  */
 GListModel *
 tether_engine_get_rooms (TetherEngine *self)

@@ -13,17 +13,6 @@ G_BEGIN_DECLS
 #define TETHER_TYPE_ENGINE (tether_engine_get_type ())
 G_DECLARE_FINAL_TYPE (TetherEngine, tether_engine, TETHER, ENGINE, GObject)
 
-/*
- * Typed properties (seconds, fractional allowed), mirrored by the string config:
- *   "room-retry-time"   room_retry_time     retry window after a break (1200)
- *   "av-retry-time"     av_retry_time       publish/play retry window (1200)
- *   "login-timeout"     login_timeout       initial login gives up after (10)
- *   "link-timeout"      room_link_timeout   silence that means a dead link (2.5)
- *   "backoff-max"       room_backoff_max    cap of the retry backoff (1.0)
- *   "logout-timeout"    logout_timeout      wait for the server's logout answer (2)
- *   "network-monitor"   GNetworkMonitor     (construct-only; default: the system's)
- */
-
 TetherEngine *tether_engine_new              (void);
 TetherEngine *tether_engine_new_with_monitor (GNetworkMonitor  *monitor);
 gboolean      tether_engine_set_config       (TetherEngine     *self,

@@ -1,5 +1,5 @@
 /* tether-room.h: one room session — login, presence, heartbeats, resume and the room
- * state machine of DESIGN.md section 2
+ * state machine (see docs/design.md, 'The room state machine')
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -12,8 +12,19 @@ G_BEGIN_DECLS
 
 /**
  * TetherRoomState:
+ * @TETHER_ROOM_STATE_LOGINING: logging in for the first time
+ * @TETHER_ROOM_STATE_LOGINED: in the room
+ * @TETHER_ROOM_STATE_LOGIN_FAILED: the first login failed; final
+ * @TETHER_ROOM_STATE_RECONNECTING: the link broke; retrying within the retry window
+ * @TETHER_ROOM_STATE_RECONNECTED: back in the room after a break
+ * @TETHER_ROOM_STATE_RECONNECT_FAILED: the retry window ended, or the server refused
+ *   the session; final
+ * @TETHER_ROOM_STATE_KICK_OUT: the server removed this user; final
+ * @TETHER_ROOM_STATE_LOGOUT: left the room (or never entered it); final
+ * @TETHER_ROOM_STATE_LOGOUT_FAILED: left without the server's confirmation; final
  *
- * The room state reasons of DESIGN.md; the numeric values are part of the contract.
+ * The states of a room and the reasons it changes state (see docs/design.md, 'The
+ * room state machine'); the numeric values are part of the contract.
  */
 typedef enum
 {
@@ -28,6 +39,14 @@ typedef enum
   TETHER_ROOM_STATE_LOGOUT_FAILED = 8,
 } TetherRoomState;
 
+/**
+ * TetherUpdateType:
+ * @TETHER_UPDATE_ADD: the items arrived
+ * @TETHER_UPDATE_DELETE: the items left
+ *
+ * What [signal@Tether.Room::user-update] and [signal@Tether.Room::stream-update]
+ * report.
+ */
 typedef enum
 {
   TETHER_UPDATE_ADD = 0,

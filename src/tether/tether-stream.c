@@ -4,6 +4,13 @@
 
 #include "tether-stream.h"
 
+/**
+ * TetherStream:
+ *
+ * A stream another user announced in a room, as [method@Tether.Room.get_streams]
+ * lists them: who publishes it, and on which media node.
+ */
+
 struct _TetherStream
 {
   GObject parent_instance;
@@ -76,10 +83,35 @@ tether_stream_class_init (TetherStreamClass *klass)
   object_class->get_property = tether_stream_get_property;
   object_class->set_property = tether_stream_set_property;
 
+  /**
+   * TetherStream:id: (getter get_id)
+   *
+   * The stream's id, unique in the room.
+   */
   properties[PROP_ID] = g_param_spec_string ("id", NULL, NULL, NULL, flags);
+  /**
+   * TetherStream:user-id: (getter get_user_id)
+   *
+   * The id of the user who publishes it.
+   */
   properties[PROP_USER_ID] = g_param_spec_string ("user-id", NULL, NULL, NULL, flags);
+  /**
+   * TetherStream:user-name: (getter get_user_name)
+   *
+   * The name of the user who publishes it.
+   */
   properties[PROP_USER_NAME] = g_param_spec_string ("user-name", NULL, NULL, NULL, flags);
+  /**
+   * TetherStream:node: (getter get_node)
+   *
+   * The media node it is published on (see [method@Tether.Room.get_media_node_url]).
+   */
   properties[PROP_NODE] = g_param_spec_string ("node", NULL, NULL, NULL, flags);
+  /**
+   * TetherStream:extra: (getter get_extra)
+   *
+   * Application data the publisher attached.
+   */
   properties[PROP_EXTRA] = g_param_spec_string ("extra", NULL, NULL, NULL, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -89,6 +121,18 @@ tether_stream_init (TetherStream *self)
 {
 }
 
+/**
+ * tether_stream_new: (constructor)
+ * @id: the stream's id
+ * @user_id: (nullable): who publishes it
+ * @user_name: (nullable): their name
+ * @node: (nullable): the media node it is on
+ * @extra: (nullable): application data
+ *
+ * Missing fields read as "".
+ *
+ * Returns: (transfer full): a new stream
+ */
 TetherStream *
 tether_stream_new (const char *id,
                    const char *user_id,
@@ -107,13 +151,81 @@ tether_stream_new (const char *id,
                        NULL);
 }
 
-const char *tether_stream_get_id (TetherStream *self) { g_return_val_if_fail (TETHER_IS_STREAM (self), NULL); return self->id; }
-const char *tether_stream_get_user_id (TetherStream *self) { g_return_val_if_fail (TETHER_IS_STREAM (self), NULL); return self->user_id; }
-const char *tether_stream_get_user_name (TetherStream *self) { g_return_val_if_fail (TETHER_IS_STREAM (self), NULL); return self->user_name; }
-const char *tether_stream_get_node (TetherStream *self) { g_return_val_if_fail (TETHER_IS_STREAM (self), NULL); return self->node; }
-const char *tether_stream_get_extra (TetherStream *self) { g_return_val_if_fail (TETHER_IS_STREAM (self), NULL); return self->extra; }
+/**
+ * tether_stream_get_id: (get-property id)
+ * @self: a stream
+ *
+ * Returns: the stream's id
+ */
+const char *
+tether_stream_get_id (TetherStream *self)
+{
+  g_return_val_if_fail (TETHER_IS_STREAM (self), NULL);
+  return self->id;
+}
 
-/* Two records of the same stream id are equal when nothing a viewer acts on changed. */
+/**
+ * tether_stream_get_user_id: (get-property user-id)
+ * @self: a stream
+ *
+ * Returns: the id of the user who publishes it
+ */
+const char *
+tether_stream_get_user_id (TetherStream *self)
+{
+  g_return_val_if_fail (TETHER_IS_STREAM (self), NULL);
+  return self->user_id;
+}
+
+/**
+ * tether_stream_get_user_name: (get-property user-name)
+ * @self: a stream
+ *
+ * Returns: the name of the user who publishes it
+ */
+const char *
+tether_stream_get_user_name (TetherStream *self)
+{
+  g_return_val_if_fail (TETHER_IS_STREAM (self), NULL);
+  return self->user_name;
+}
+
+/**
+ * tether_stream_get_node: (get-property node)
+ * @self: a stream
+ *
+ * Returns: the media node it is published on
+ */
+const char *
+tether_stream_get_node (TetherStream *self)
+{
+  g_return_val_if_fail (TETHER_IS_STREAM (self), NULL);
+  return self->node;
+}
+
+/**
+ * tether_stream_get_extra: (get-property extra)
+ * @self: a stream
+ *
+ * Returns: the application data the publisher attached
+ */
+const char *
+tether_stream_get_extra (TetherStream *self)
+{
+  g_return_val_if_fail (TETHER_IS_STREAM (self), NULL);
+  return self->extra;
+}
+
+/**
+ * tether_stream_equal:
+ * @a: a stream
+ * @b: another record of a stream
+ *
+ * Two records of the same stream id are equal when nothing a viewer acts on
+ * changed.
+ *
+ * Returns: whether every field of @a and @b is the same
+ */
 gboolean
 tether_stream_equal (TetherStream *a,
                      TetherStream *b)

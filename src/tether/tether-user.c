@@ -4,6 +4,12 @@
 
 #include "tether-user.h"
 
+/**
+ * TetherUser:
+ *
+ * Another user in a room, as [method@Tether.Room.get_users] lists them.
+ */
+
 struct _TetherUser
 {
   GObject parent_instance;
@@ -61,9 +67,19 @@ tether_user_class_init (TetherUserClass *klass)
   object_class->get_property = tether_user_get_property;
   object_class->set_property = tether_user_set_property;
 
+  /**
+   * TetherUser:id: (getter get_id)
+   *
+   * The user's id, unique in the room.
+   */
   properties[PROP_ID] =
     g_param_spec_string ("id", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherUser:name: (getter get_name)
+   *
+   * The name the user is shown with.
+   */
   properties[PROP_NAME] =
     g_param_spec_string ("name", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
@@ -75,6 +91,13 @@ tether_user_init (TetherUser *self)
 {
 }
 
+/**
+ * tether_user_new: (constructor)
+ * @id: the user's id
+ * @name: (nullable): the name shown; %NULL for the id
+ *
+ * Returns: (transfer full): a new user
+ */
 TetherUser *
 tether_user_new (const char *id,
                  const char *name)
@@ -84,6 +107,12 @@ tether_user_new (const char *id,
   return g_object_new (TETHER_TYPE_USER, "id", id, "name", name ? name : id, NULL);
 }
 
+/**
+ * tether_user_get_id: (get-property id)
+ * @self: a user
+ *
+ * Returns: the user's id
+ */
 const char *
 tether_user_get_id (TetherUser *self)
 {
@@ -91,6 +120,12 @@ tether_user_get_id (TetherUser *self)
   return self->id;
 }
 
+/**
+ * tether_user_get_name: (get-property name)
+ * @self: a user
+ *
+ * Returns: the name the user is shown with
+ */
 const char *
 tether_user_get_name (TetherUser *self)
 {

@@ -132,6 +132,18 @@ test_invalid_ids (Fixture       *fx,
   c = client_connect (fx);
   client_send (c, "{\"type\":\"login\",\"v\":2,\"app_id\":\"demo\"}");
   expect_error (c, TETHER_ERROR_PROTOCOL, TETHER_CLOSE_PROTOCOL);
+
+  /* A malformed app id is a protocol error; a well-formed foreign one is refused
+   * (4401) before any field after it is looked at. */
+  c = client_connect (fx);
+  args = (LoginArgs) { .app_id = "bad app" };
+  client_send_login (c, "alice", &args);
+  expect_error (c, TETHER_ERROR_APP_ID_INVALID, TETHER_CLOSE_PROTOCOL);
+
+  c = client_connect (fx);
+  args = (LoginArgs) { .app_id = "other-app", .room = "bad room" };
+  client_send_login (c, "alice", &args);
+  expect_error (c, TETHER_ERROR_APP_ID_INVALID, TETHER_CLOSE_AUTH);
 }
 
 static void

@@ -12,6 +12,7 @@
 
 #include "tether.h"
 #include "tether-cli.h"
+#include "tether-message.h"
 #include "tether-protocol.h"
 
 /* Exit codes, documented in docs/cli.md */
@@ -168,28 +169,24 @@ tether_cli_current_token (TetherCliOptions *opts)
                             opts->token_lifetime > 0 ? opts->token_lifetime : 3600);
 }
 
+/* The user-update and stream-update lines carry the lists as the room protocol's
+ * events do (tether-message.h), plus the client's own reasons ("resync",
+ * "replaced"). */
 static void
 add_streams (JsonBuilder *b,
              GPtrArray   *streams)
 {
-  json_builder_set_member_name (b, "streams");
+  json_builder_set_member_name (b, TETHER_FIELD_STREAMS);
   json_builder_begin_array (b);
   for (guint i = 0; i < streams->len; i++)
     {
       TetherStream *s = g_ptr_array_index (streams, i);
+      TetherMessageStream item = {
+        tether_stream_get_id (s), tether_stream_get_user_id (s), tether_stream_get_user_name (s),
+        tether_stream_get_node (s), tether_stream_get_extra (s),
+      };
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "id");
-      json_builder_add_string_value (b, tether_stream_get_id (s));
-      json_builder_set_member_name (b, "user_id");
-      json_builder_add_string_value (b, tether_stream_get_user_id (s));
-      json_builder_set_member_name (b, "user_name");
-      json_builder_add_string_value (b, tether_stream_get_user_name (s));
-      json_builder_set_member_name (b, "node");
-      json_builder_add_string_value (b, tether_stream_get_node (s));
-      json_builder_set_member_name (b, "extra");
-      json_builder_add_string_value (b, tether_stream_get_extra (s));
-      json_builder_end_object (b);
+      tether_message_add_stream (b, &item);
     }
   json_builder_end_array (b);
 }
@@ -249,20 +246,16 @@ user_update_cb (TetherRoom       *room,
 {
   JsonBuilder *b = tether_cli_begin_event ("user-update");
 
-  json_builder_set_member_name (b, "update");
+  json_builder_set_member_name (b, TETHER_FIELD_UPDATE);
   json_builder_add_string_value (b, tether_update_type_to_string (update));
-  json_builder_set_member_name (b, "users");
+  json_builder_set_member_name (b, TETHER_FIELD_USERS);
   json_builder_begin_array (b);
   for (guint i = 0; i < users->len; i++)
     {
       TetherUser *u = g_ptr_array_index (users, i);
+      TetherMessageUser item = { tether_user_get_id (u), tether_user_get_name (u) };
 
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "id");
-      json_builder_add_string_value (b, tether_user_get_id (u));
-      json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, tether_user_get_name (u));
-      json_builder_end_object (b);
+      tether_message_add_user (b, &item);
     }
   json_builder_end_array (b);
   tether_cli_end_event (b);
@@ -277,12 +270,12 @@ stream_update_cb (TetherRoom       *room,
 {
   JsonBuilder *b = tether_cli_begin_event ("stream-update");
 
-  json_builder_set_member_name (b, "update");
+  json_builder_set_member_name (b, TETHER_FIELD_UPDATE);
   json_builder_add_string_value (b, tether_update_type_to_string (update));
   add_streams (b, streams);
   if (reason != NULL)
     {
-      json_builder_set_member_name (b, "reason");
+      json_builder_set_member_name (b, TETHER_FIELD_REASON);
       json_builder_add_string_value (b, reason);
     }
   tether_cli_end_event (b);

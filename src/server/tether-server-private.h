@@ -1,6 +1,7 @@
-/* tether-server-private.h: the room service's in-memory model, shared by
- * tether-server.c (object, HTTP, connections, protocol) and tether-server-room.c
- * (rooms, sessions, streams, events, the sweep)
+/* tether-server-private.h: the room service's in-memory model and what crosses its
+ * files: tether-server.c (the object), -accept.c (sockets), -client.c (a WebSocket
+ * and the protocol), -auth.c (tokens, rate limits), -session.c (sessions, the
+ * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <libsoup/soup.h>
 
 #include "tether-guard-stream.h"
+#include "tether-message.h"
 #include "tether-server.h"
 #include "tether-token.h"
 
@@ -218,19 +220,49 @@ gint64               tether_server_links_sweep      (TetherServer        *self,
 void                 tether_server_links_clear      (TetherServer        *self);
 
 /* tether-server.c */
-void                 tether_server_conn_send        (TetherServerConn    *conn,
-                                                     const char          *json);
-void                 tether_server_conn_send_builder (TetherServerConn   *conn,
-                                                     JsonBuilder         *builder);
-void                 tether_server_conn_close       (TetherServerConn    *conn,
-                                                     gushort              code,
-                                                     const char          *reason);
-void                 tether_server_conn_kill        (TetherServerConn    *conn);
-void                 tether_server_conn_detach      (TetherServerConn    *conn);
 void                 tether_server_log              (GLogLevelFlags       level,
                                                      TetherServerSession *session,
                                                      const char          *format,
                                                      ...) G_GNUC_PRINTF (3, 4);
+
+/* tether-server-client.c */
+void                 tether_server_client_accept    (SoupServer          *server,
+                                                     SoupServerMessage   *msg,
+                                                     const char          *path,
+                                                     SoupWebsocketConnection *ws,
+                                                     gpointer             user_data);
+void                 tether_server_conn_send        (TetherServerConn    *conn,
+                                                     const char          *json);
+void                 tether_server_conn_send_message (TetherServerConn   *conn,
+                                                     char                *json);
+void                 tether_server_conn_close       (TetherServerConn    *conn,
+                                                     gushort              code,
+                                                     const char          *reason);
+void                 tether_server_conn_kill        (TetherServerConn    *conn);
+void                 tether_server_conn_kick        (TetherServerConn    *conn,
+                                                     int                  code,
+                                                     const char          *message);
+void                 tether_server_conn_detach      (TetherServerConn    *conn);
+void                 tether_server_conns_sweep_logins (TetherServer      *self,
+                                                       gint64             now);
+void                 tether_server_conns_sweep_closing (TetherServer     *self,
+                                                        gint64            now);
+void                 tether_server_conns_clear      (TetherServer        *self);
+
+/* tether-server-auth.c */
+TetherTokenClaims   *tether_server_auth_check_token (TetherServer        *self,
+                                                     const char          *token,
+                                                     const char          *room_id,
+                                                     const char          *user_id,
+                                                     GError             **error);
+gboolean             tether_server_auth_login_allowed (TetherServer      *self,
+                                                       const char        *address);
+void                 tether_server_auth_sweep       (TetherServer        *self,
+                                                     gint64               now);
+
+/* tether-server-http.c */
+void                 tether_server_http_add_handlers (TetherServer       *self,
+                                                      SoupServer         *admin);
 
 /* tether-server-room.c */
 TetherServerRoom    *tether_server_room_acquire     (TetherServer        *self,
@@ -239,11 +271,11 @@ void                 tether_server_room_release     (TetherServer        *self,
                                                      TetherServerRoom    *room);
 void                 tether_server_room_emit_user   (TetherServer        *self,
                                                      TetherServerRoom    *room,
-                                                     const char          *update,
+                                                     TetherUpdateType     update,
                                                      TetherServerSession *subject);
 void                 tether_server_room_emit_streams (TetherServer       *self,
                                                      TetherServerRoom    *room,
-                                                     const char          *update,
+                                                     TetherUpdateType     update,
                                                      const char          *reason,
                                                      GPtrArray           *streams);
 gboolean             tether_server_room_can_replay  (TetherServerRoom    *room,
@@ -251,11 +283,23 @@ gboolean             tether_server_room_can_replay  (TetherServerRoom    *room,
 void                 tether_server_room_replay      (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      guint64              last_seq);
-void                 tether_server_room_add_user_json   (JsonBuilder         *builder,
-                                                         TetherServerSession *session);
-void                 tether_server_room_add_stream_json (JsonBuilder         *builder,
-                                                         TetherServerStream  *stream);
+TetherMessageUser    tether_server_session_to_message (TetherServerSession *session);
+TetherMessageStream  tether_server_stream_to_message  (TetherServerStream  *stream);
+void                 tether_server_session_delete_streams (TetherServer  *self,
+                                                           TetherServerSession *session,
+                                                           const char    *reason);
+TetherServerStream  *tether_server_stream_add       (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     const char          *stream_id,
+                                                     const char          *node,
+                                                     const char          *extra);
+void                 tether_server_stream_remove    (TetherServer        *self,
+                                                     TetherServerStream  *stream,
+                                                     const char          *reason);
+void                 tether_server_model_clear      (TetherServer        *self);
 
+/* tether-server-session.c */
+char                *tether_server_random_hex       (gsize                n_bytes);
 TetherServerSession *tether_server_session_new      (TetherServer        *self,
                                                      TetherServerRoom    *room,
                                                      const char          *user_id,
@@ -273,6 +317,7 @@ void                 tether_server_session_retire   (TetherServer        *self,
                                                      gint64               forget_at);
 void                 tether_server_session_forget   (TetherServer        *self,
                                                      TetherServerSession *session);
+void                 tether_server_session_free     (TetherServerSession *session);
 void                 tether_server_session_attach   (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      TetherServerConn    *conn);
@@ -283,18 +328,6 @@ void                 tether_server_session_schedule_token (TetherServer  *self,
 void                 tether_server_session_set_claims (TetherServer      *self,
                                                        TetherServerSession *session,
                                                        TetherTokenClaims *claims);
-void                 tether_server_session_delete_streams (TetherServer  *self,
-                                                           TetherServerSession *session,
-                                                           const char    *reason);
-TetherServerStream  *tether_server_stream_add       (TetherServer        *self,
-                                                     TetherServerSession *session,
-                                                     const char          *stream_id,
-                                                     const char          *node,
-                                                     const char          *extra);
-void                 tether_server_stream_remove    (TetherServer        *self,
-                                                     TetherServerStream  *stream,
-                                                     const char          *reason);
-void                 tether_server_model_clear      (TetherServer        *self);
-char                *tether_server_random_hex       (gsize                n_bytes);
+gboolean             tether_server_sweep            (gpointer             user_data);
 
 G_END_DECLS

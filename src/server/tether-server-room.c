@@ -1,39 +1,12 @@
-/* tether-server-room.c: the room service's model — rooms, sessions, streams and the
+/* tether-server-room.c: the room service's model — rooms, their streams and the
  * per-room event log that is fanned out once and replayed on resume
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include <string.h>
-#include <sys/random.h>
 
 #include "tether-protocol.h"
 #include "tether-server-private.h"
-
-/* Session ids and resume keys are bearer secrets: they come from the kernel's CSPRNG,
- * not from g_random. */
-char *
-tether_server_random_hex (gsize n_bytes)
-{
-  g_autofree guint8 *bytes = g_malloc (n_bytes);
-  GString *hex = g_string_sized_new (n_bytes * 2);
-  gsize got = 0;
-
-  while (got < n_bytes)
-    {
-      ssize_t r = getrandom (bytes + got, n_bytes - got, 0);
-
-      if (r <= 0)
-        break;
-      got += (gsize) r;
-    }
-  for (; got < n_bytes; got++)
-    bytes[got] = (guint8) g_random_int_range (0, 256);
-
-  for (gsize i = 0; i < n_bytes; i++)
-    g_string_append_printf (hex, "%02x", bytes[i]);
-
-  return g_string_free (hex, FALSE);
-}
 
 /* Rooms */
 
@@ -88,54 +61,21 @@ tether_server_room_release (TetherServer     *self,
   room_free (room);
 }
 
-void
-tether_server_room_add_user_json (JsonBuilder         *builder,
-                                  TetherServerSession *session)
+/* The wire form of a member and of a stream (docs/protocol.md, "Server → client"):
+ * views into the model, valid while it is unchanged. */
+TetherMessageUser
+tether_server_session_to_message (TetherServerSession *session)
 {
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, session->user_id);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, session->user_name);
-  json_builder_end_object (builder);
+  return (TetherMessageUser) { session->user_id, session->user_name };
 }
 
-void
-tether_server_room_add_stream_json (JsonBuilder        *builder,
-                                    TetherServerStream *stream)
+TetherMessageStream
+tether_server_stream_to_message (TetherServerStream *stream)
 {
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, stream->id);
-  json_builder_set_member_name (builder, "user_id");
-  json_builder_add_string_value (builder, stream->session->user_id);
-  json_builder_set_member_name (builder, "user_name");
-  json_builder_add_string_value (builder, stream->session->user_name);
-  json_builder_set_member_name (builder, "node");
-  json_builder_add_string_value (builder, stream->node);
-  json_builder_set_member_name (builder, "extra");
-  json_builder_add_string_value (builder, stream->extra);
-  json_builder_end_object (builder);
-}
-
-static JsonBuilder *
-begin_event (guint64     seq,
-             const char *kind,
-             const char *update)
-{
-  JsonBuilder *b = json_builder_new_immutable ();
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "event");
-  json_builder_set_member_name (b, "seq");
-  json_builder_add_int_value (b, (gint64) seq);
-  json_builder_set_member_name (b, "kind");
-  json_builder_add_string_value (b, kind);
-  json_builder_set_member_name (b, "update");
-  json_builder_add_string_value (b, update);
-
-  return b;
+  return (TetherMessageStream) {
+    stream->id, stream->session->user_id, stream->session->user_name, stream->node,
+    stream->extra,
+  };
 }
 
 static gboolean
@@ -195,42 +135,34 @@ room_publish (TetherServer     *self,
 void
 tether_server_room_emit_user (TetherServer        *self,
                               TetherServerRoom    *room,
-                              const char          *update,
+                              TetherUpdateType     update,
                               TetherServerSession *subject)
 {
-  g_autoptr(JsonBuilder) b = begin_event (++room->seq, "user", update);
+  TetherMessageUser user = tether_server_session_to_message (subject);
+  TetherEventMessage ev = {
+    .seq = (gint64) ++room->seq, .kind = TETHER_MESSAGE_KIND_USER, .update = update,
+    .users = &user, .n_users = 1,
+  };
 
-  json_builder_set_member_name (b, "users");
-  json_builder_begin_array (b);
-  tether_server_room_add_user_json (b, subject);
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
-  room_publish (self, room, tether_protocol_serialize (b), TRUE, subject->serial);
+  room_publish (self, room, tether_message_build_event (&ev), TRUE, subject->serial);
 }
 
 void
 tether_server_room_emit_streams (TetherServer     *self,
                                  TetherServerRoom *room,
-                                 const char       *update,
+                                 TetherUpdateType  update,
                                  const char       *reason,
                                  GPtrArray        *streams)
 {
-  g_autoptr(JsonBuilder) b = begin_event (++room->seq, "stream", update);
+  g_autofree TetherMessageStream *items = g_new (TetherMessageStream, MAX (streams->len, 1));
+  TetherEventMessage ev = {
+    .seq = (gint64) ++room->seq, .kind = TETHER_MESSAGE_KIND_STREAM, .update = update,
+    .reason = reason, .streams = items, .n_streams = streams->len,
+  };
 
-  if (reason != NULL)
-    {
-      json_builder_set_member_name (b, "reason");
-      json_builder_add_string_value (b, reason);
-    }
-  json_builder_set_member_name (b, "streams");
-  json_builder_begin_array (b);
   for (guint i = 0; i < streams->len; i++)
-    tether_server_room_add_stream_json (b, g_ptr_array_index (streams, i));
-  json_builder_end_array (b);
-  json_builder_end_object (b);
-
-  room_publish (self, room, tether_protocol_serialize (b), FALSE, 0);
+    items[i] = tether_server_stream_to_message (g_ptr_array_index (streams, i));
+  room_publish (self, room, tether_message_build_event (&ev), FALSE, 0);
 }
 
 gboolean
@@ -272,222 +204,16 @@ tether_server_room_replay (TetherServer        *self,
     }
 }
 
-/* Sessions */
-
-static gint
-compare_token_deadline (gconstpointer a,
-                        gconstpointer b,
-                        gpointer      user_data)
-{
-  const TetherServerSession *sa = a;
-  const TetherServerSession *sb = b;
-
-  if (sa->token_deadline != sb->token_deadline)
-    return sa->token_deadline < sb->token_deadline ? -1 : 1;
-  if (sa->serial != sb->serial)
-    return sa->serial < sb->serial ? -1 : 1;
-  return 0;
-}
-
-static void
-session_unschedule_token (TetherServerSession *session)
-{
-  if (session->token_iter != NULL)
-    {
-      g_sequence_remove (session->token_iter);
-      session->token_iter = NULL;
-    }
-}
-
-void
-tether_server_session_schedule_token (TetherServer        *self,
-                                      TetherServerSession *session)
-{
-  session_unschedule_token (session);
-  if (!session->present)
-    return;
-  session->token_deadline = session->token_warned
-    ? session->token_expiry
-    : session->token_expiry - TETHER_SERVER_USEC (self->token_warning);
-  session->token_iter = g_sequence_insert_sorted (self->token_deadlines, session,
-                                                  compare_token_deadline, NULL);
-}
-
-static void
-session_set_lru (TetherServerSession *session,
-                 GQueue              *queue)
-{
-  if (session->lru_queue != NULL)
-    g_queue_unlink (session->lru_queue, &session->lru_link);
-  session->lru_queue = queue;
-  if (queue != NULL)
-    g_queue_push_tail_link (queue, &session->lru_link);
-}
-
-void
-tether_server_session_set_claims (TetherServer        *self,
-                                  TetherServerSession *session,
-                                  TetherTokenClaims   *claims)
-{
-  gint64 remaining_us;
-
-  g_clear_pointer (&session->claims, tether_token_claims_free);
-  session->claims = claims;
-
-  /* Token times are wall-clock seconds; deadlines are kept on the monotonic clock. */
-  remaining_us = claims->expires_at * G_USEC_PER_SEC - g_get_real_time ();
-  session->token_expiry = g_get_monotonic_time () + remaining_us;
-  session->token_warned = FALSE;
-  tether_server_session_schedule_token (self, session);
-}
-
-TetherServerSession *
-tether_server_session_new (TetherServer      *self,
-                           TetherServerRoom  *room,
-                           const char        *user_id,
-                           const char        *user_name,
-                           gboolean           notify_users,
-                           TetherTokenClaims *claims)
-{
-  TetherServerSession *session = g_new0 (TetherServerSession, 1);
-
-  session->serial = ++self->next_serial;
-  session->id = tether_server_random_hex (16);
-  session->resume_key = tether_server_random_hex (32);
-  session->room = room;
-  room->refs++;
-  session->user_id = g_strdup (user_id);
-  session->user_name = g_strdup (user_name);
-  session->notify_users = notify_users;
-  session->last_activity = g_get_monotonic_time ();
-  session->member_link.data = session;
-  session->lru_link.data = session;
-  tether_server_session_set_claims (self, session, claims);
-  g_hash_table_insert (self->sessions, session->id, session);
-
-  return session;
-}
-
-void
-tether_server_session_join (TetherServer        *self,
-                            TetherServerSession *session,
-                            TetherServerSession *replaces)
-{
-  TetherServerRoom *room = session->room;
-
-  g_assert (!session->present);
-
-  if (replaces != NULL)
-    {
-      /* Duplicate login: the new session takes the old one's place in the
-       * member list, so the user never leaves the room. */
-      g_assert (replaces->present && replaces->room == room);
-      g_queue_insert_before_link (&room->members, &replaces->member_link, &session->member_link);
-      g_queue_unlink (&room->members, &replaces->member_link);
-      replaces->present = FALSE;
-      session_unschedule_token (replaces);
-      session_set_lru (replaces, NULL);
-    }
-  else
-    {
-      g_queue_push_tail_link (&room->members, &session->member_link);
-      if (room->members.length == 1)
-        self->n_active_rooms++;
-    }
-  g_hash_table_replace (room->by_user, session->user_id, session);
-
-  session->present = TRUE;
-  session->last_activity = g_get_monotonic_time ();
-  session_set_lru (session, &self->present);
-  tether_server_session_schedule_token (self, session);
-}
-
-void
-tether_server_session_leave (TetherServer        *self,
-                             TetherServerSession *session,
-                             const char          *stream_reason)
-{
-  TetherServerRoom *room = session->room;
-
-  if (!session->present)
-    return;
-
-  tether_server_session_delete_streams (self, session, stream_reason);
-
-  g_queue_unlink (&room->members, &session->member_link);
-  if (g_hash_table_lookup (room->by_user, session->user_id) == session)
-    g_hash_table_remove (room->by_user, session->user_id);
-  if (room->members.length == 0)
-    self->n_active_rooms--;
-  session->present = FALSE;
-  session_unschedule_token (session);
-  session_set_lru (session, NULL);
-
-  tether_server_room_emit_user (self, room, "DELETE", session);
-}
-
-void
-tether_server_session_retire (TetherServer        *self,
-                              TetherServerSession *session,
-                              gint64               forget_at)
-{
-  g_assert (!session->present);
-
-  session->forget_at = forget_at;
-  session_set_lru (session, &self->retired);
-}
-
-void
-tether_server_session_forget (TetherServer        *self,
-                              TetherServerSession *session)
-{
-  g_assert (!session->present);
-  g_assert (session->streams.length == 0);
-
-  if (session->conn != NULL)
-    {
-      session->conn->session = NULL;
-      session->conn = NULL;
-    }
-  session_unschedule_token (session);
-  session_set_lru (session, NULL);
-  g_hash_table_remove (self->sessions, session->id);
-  tether_server_room_release (self, session->room);
-
-  g_clear_pointer (&session->claims, tether_token_claims_free);
-  g_free (session->id);
-  g_free (session->resume_key);
-  g_free (session->user_id);
-  g_free (session->user_name);
-  g_free (session);
-}
-
-void
-tether_server_session_attach (TetherServer        *self,
-                              TetherServerSession *session,
-                              TetherServerConn    *conn)
-{
-  g_assert (session->conn == NULL);
-  g_assert (conn->state == TETHER_SERVER_CONN_PENDING);
-
-  g_queue_unlink (&self->pending, &conn->pending_link);
-  conn->state = TETHER_SERVER_CONN_ACTIVE;
-  conn->session = session;
-  session->conn = conn;
-}
-
-void
-tether_server_session_touch (TetherServer        *self,
-                             TetherServerSession *session)
-{
-  session->last_activity = g_get_monotonic_time ();
-  /* Moving to the tail keeps the present queue ordered by activity, so the sweep
-   * only ever looks at its head. */
-  if (session->present)
-    session_set_lru (session, &self->present);
-}
-
 /* Streams */
+
+static void
+stream_destroy (TetherServerStream *stream)
+{
+  g_free (stream->id);
+  g_free (stream->node);
+  g_free (stream->extra);
+  g_free (stream);
+}
 
 static void
 stream_free (TetherServer       *self,
@@ -501,10 +227,7 @@ stream_free (TetherServer       *self,
   g_hash_table_remove (self->streams, stream->id);
   g_queue_unlink (&stream->session->room->streams, &stream->room_link);
   g_queue_unlink (&stream->session->streams, &stream->session_link);
-  g_free (stream->id);
-  g_free (stream->node);
-  g_free (stream->extra);
-  g_free (stream);
+  stream_destroy (stream);
 }
 
 void
@@ -521,7 +244,7 @@ tether_server_session_delete_streams (TetherServer        *self,
   for (GList *l = session->streams.head; l != NULL; l = l->next)
     g_ptr_array_add (streams, l->data);
 
-  tether_server_room_emit_streams (self, session->room, "DELETE", reason, streams);
+  tether_server_room_emit_streams (self, session->room, TETHER_UPDATE_DELETE, reason, streams);
   for (guint i = 0; i < streams->len; i++)
     stream_free (self, g_ptr_array_index (streams, i));
 }
@@ -562,7 +285,7 @@ tether_server_stream_add (TetherServer        *self,
   stream->extra = g_strdup (extra);
 
   g_ptr_array_add (one, stream);
-  tether_server_room_emit_streams (self, session->room, "ADD", NULL, one);
+  tether_server_room_emit_streams (self, session->room, TETHER_UPDATE_ADD, NULL, one);
 
   return stream;
 }
@@ -575,7 +298,7 @@ tether_server_stream_remove (TetherServer       *self,
   g_autoptr(GPtrArray) one = g_ptr_array_new ();
 
   g_ptr_array_add (one, stream);
-  tether_server_room_emit_streams (self, stream->session->room, "DELETE", reason, one);
+  tether_server_room_emit_streams (self, stream->session->room, TETHER_UPDATE_DELETE, reason, one);
   stream_free (self, stream);
 }
 
@@ -592,10 +315,7 @@ tether_server_model_clear (TetherServer *self)
       TetherServerStream *stream = value;
 
       g_hash_table_iter_steal (&iter);
-      g_free (stream->id);
-      g_free (stream->node);
-      g_free (stream->extra);
-      g_free (stream);
+      stream_destroy (stream);
     }
 
   g_hash_table_iter_init (&iter, self->sessions);
@@ -606,12 +326,7 @@ tether_server_model_clear (TetherServer *self)
       g_hash_table_iter_steal (&iter);
       if (session->conn != NULL)
         session->conn->session = NULL;
-      g_clear_pointer (&session->claims, tether_token_claims_free);
-      g_free (session->id);
-      g_free (session->resume_key);
-      g_free (session->user_id);
-      g_free (session->user_name);
-      g_free (session);
+      tether_server_session_free (session);
     }
 
   g_hash_table_iter_init (&iter, self->rooms);

@@ -1,5 +1,7 @@
-/* tether-protocol.h: shared helpers for the room protocol (docs/protocol.md), used
- * by libtether and tether-server
+/* tether-protocol.h: the door of the room protocol (docs/protocol.md) — limits,
+ * close codes, id and name rules, and the one parser every frame and token payload
+ * goes through — used by libtether and tether-server. The messages themselves are
+ * built and read in tether-message.h.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 

@@ -6,14 +6,21 @@
  * UTF-8, every double finite, and the object must survive a round trip — what the
  * server echoes back (an `extra`, a name) is parsed again by every client.
  *
+ * Then every reader of tether-message.c reads it, whatever its type: the server's
+ * readers either refuse it with a sendable reason or hand out fields that keep the
+ * rules (ids, names, bounded extra), and a login they accept, built again with
+ * tether_message_build_login(), reads back the same.
+ *
  * Input: the frame, as is.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include <json-glib/json-glib.h>
 
+#include "tether-message.h"
 #include "tether-protocol.h"
 #include "fuzz-common.h"
 
@@ -57,6 +64,126 @@ check_node (JsonNode *node)
 }
 
 static void
+check_refusal (gboolean  ok,
+               GError   *error)
+{
+  if (!ok)
+    TETHER_FUZZ_CHECK (error != NULL && g_utf8_validate (error->message, -1, NULL));
+  else
+    TETHER_FUZZ_CHECK (error == NULL);
+}
+
+static void
+check_login_round_trip (const TetherLoginMessage *login)
+{
+  g_autofree char *text = tether_message_build_login (login);
+  g_autoptr(JsonObject) again = tether_protocol_parse (text, strlen (text), 64, NULL);
+  TetherLoginMessage copy;
+
+  TETHER_FUZZ_CHECK (again != NULL);
+  TETHER_FUZZ_CHECK (tether_message_get_type (again) == TETHER_MESSAGE_LOGIN);
+  TETHER_FUZZ_CHECK (tether_message_read_login (again, &copy, NULL));
+  TETHER_FUZZ_CHECK (g_strcmp0 (copy.app_id, login->app_id) == 0);
+  TETHER_FUZZ_CHECK (g_strcmp0 (copy.room_id, login->room_id) == 0);
+  TETHER_FUZZ_CHECK (g_strcmp0 (copy.user.id, login->user.id) == 0);
+  TETHER_FUZZ_CHECK (g_strcmp0 (copy.user.name, login->user.name) == 0);
+  TETHER_FUZZ_CHECK (copy.notify_users == login->notify_users);
+  TETHER_FUZZ_CHECK (g_strcmp0 (copy.session_id, login->session_id) == 0);
+  TETHER_FUZZ_CHECK (g_strcmp0 (copy.resume_key, login->resume_key) == 0);
+  TETHER_FUZZ_CHECK (copy.last_seq == login->last_seq);
+}
+
+/* Every reader, whatever the type says: none may trust it. */
+static void
+read_all (JsonObject *msg)
+{
+  TetherLoginMessage login;
+  TetherStreamAddMessage add;
+  TetherStreamDeleteMessage del;
+  TetherTokenRenewMessage renew;
+  g_auto(TetherLoginOkMessage) login_ok = { 0 };
+  g_auto(TetherEventMessage) event = { 0 };
+  TetherTokenWillExpireMessage warning;
+  TetherErrorMessage err;
+  JsonNode *id;
+  gint64 n;
+  double d;
+
+  {
+    g_autoptr(GError) error = NULL;
+    gboolean ok = tether_message_read_login (msg, &login, &error);
+
+    check_refusal (ok, error);
+    if (login.app_id != NULL)
+      TETHER_FUZZ_CHECK (tether_protocol_valid_id (login.app_id));
+    if (ok)
+      {
+        TETHER_FUZZ_CHECK (tether_protocol_valid_id (login.room_id));
+        TETHER_FUZZ_CHECK (tether_protocol_valid_id (login.user.id));
+        TETHER_FUZZ_CHECK (tether_protocol_valid_name (login.user.name));
+        TETHER_FUZZ_CHECK ((login.session_id == NULL) == (login.resume_key == NULL));
+        TETHER_FUZZ_CHECK (login.last_seq >= 0);
+        check_login_round_trip (&login);
+      }
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    gboolean ok = tether_message_read_heartbeat (msg, &id, &error);
+
+    check_refusal (ok, error);
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    gboolean ok = tether_message_read_stream_add (msg, &add, &error);
+
+    check_refusal (ok, error);
+    if (ok)
+      {
+        TETHER_FUZZ_CHECK (tether_protocol_valid_id (add.stream.id));
+        TETHER_FUZZ_CHECK (*add.stream.node == '\0' || tether_protocol_valid_id (add.stream.node));
+        TETHER_FUZZ_CHECK (strlen (add.stream.extra) <= TETHER_PROTOCOL_MAX_EXTRA_LEN);
+      }
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    gboolean ok = tether_message_read_stream_delete (msg, &del, &error);
+
+    check_refusal (ok, error);
+    if (ok)
+      TETHER_FUZZ_CHECK (g_str_equal (del.reason, TETHER_REASON_STOPPED)
+                         || g_str_equal (del.reason, TETHER_REASON_MEDIA_LOST));
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    gboolean ok = tether_message_read_token_renew (msg, &renew, &error);
+
+    check_refusal (ok, error);
+  }
+
+  /* The client's side: lenient, but what it lists has ids. */
+  tether_message_read_login_ok (msg, &login_ok);
+  for (guint i = 0; i < login_ok.n_users; i++)
+    TETHER_FUZZ_CHECK (login_ok.users[i].id != NULL);
+  for (guint i = 0; i < login_ok.n_streams; i++)
+    TETHER_FUZZ_CHECK (login_ok.streams[i].id != NULL);
+  for (guint i = 0; i < login_ok.n_media_nodes; i++)
+    TETHER_FUZZ_CHECK (login_ok.media_nodes[i].id != NULL && login_ok.media_nodes[i].url != NULL);
+  if (tether_message_read_event (msg, &event))
+    {
+      for (guint i = 0; i < event.n_users; i++)
+        TETHER_FUZZ_CHECK (event.users[i].id != NULL);
+      for (guint i = 0; i < event.n_streams; i++)
+        TETHER_FUZZ_CHECK (event.streams[i].id != NULL);
+    }
+  tether_message_read_heartbeat_ack (msg, &n);
+  tether_message_read_request_ok (msg, &n);
+  tether_message_read_token_renew_ok (msg, &n);
+  tether_message_read_token_will_expire (msg, &warning);
+  tether_message_read_reconnect (msg, &d);
+  tether_message_read_error (msg, 1013, &err);
+}
+
+static void
 parse_at_depth (const uint8_t *data,
                 size_t         size,
                 guint          depth)
@@ -82,6 +209,7 @@ parse_at_depth (const uint8_t *data,
 
   root = json_node_init_object (json_node_alloc (), object);
   check_node (root);
+  read_all (object);
 
   gen = json_generator_new ();
   json_generator_set_root (gen, root);

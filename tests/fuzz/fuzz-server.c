@@ -19,8 +19,8 @@
  * protocol message, a close reason that is not UTF-8.
  *
  * The server is driven only through its public API (tether-server.h) and its socket:
- * nothing here reaches into tether-server.c.
- * TODO: a tether_server_fuzz_dispatch ()-style hook in tether-server.c would let a
+ * nothing here reaches into src/server.
+ * TODO: a tether_server_fuzz_dispatch ()-style hook in tether-server-client.c would let a
  * harness feed one parsed message to the dispatch without libsoup in the way (faster,
  * deterministic ordering across clients); switch the one-frame path to it when it exists.
  * SPDX-License-Identifier: GPL-3.0-or-later */
@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tether-protocol.h"
+#include "tether-message.h"
 #include "tether-server.h"
 #include "fuzz-common.h"
 
@@ -115,7 +115,7 @@ send_frame (Client       *c,
   write_all (c, frame->data, frame->len);
 }
 
-/* A text frame the server sent: it must be a protocol message. */
+/* A text frame the server sent: it must be a protocol message a client is sent. */
 static void
 server_text (Client       *c,
              const guint8 *data,
@@ -123,22 +123,25 @@ server_text (Client       *c,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) msg = tether_protocol_parse ((const char *) data, len, 64, &error);
+  TetherMessageType type;
 
   if (tether_fuzz_verbose ())
     g_printerr ("<- %u %.*s\n", (guint) (c - clients), (int) len, (const char *) data);
   if (msg == NULL)
     tether_fuzz_fail ("the server sent a frame no client can read: %s: %.*s", error->message,
                       (int) MIN (len, 512), (const char *) data);
-  if (g_strcmp0 (tether_json_get_string (msg, "type"), "login_ok") == 0)
+  type = tether_message_get_type (msg);
+  TETHER_FUZZ_CHECK (type != TETHER_MESSAGE_UNKNOWN
+                     && tether_message_type_get_direction (type) == TETHER_MESSAGE_TO_CLIENT);
+  if (type == TETHER_MESSAGE_LOGIN_OK)
     {
-      const char *sid = tether_json_get_string (msg, "session_id");
-      const char *key = tether_json_get_string (msg, "resume_key");
+      g_auto(TetherLoginOkMessage) ok = { 0 };
 
-      TETHER_FUZZ_CHECK (sid != NULL && key != NULL);
+      TETHER_FUZZ_CHECK (tether_message_read_login_ok (msg, &ok));
       g_free (c->session_id);
-      c->session_id = g_strdup (sid);
+      c->session_id = g_strdup (ok.session_id);
       g_free (c->resume_key);
-      c->resume_key = g_strdup (key);
+      c->resume_key = g_strdup (ok.resume_key);
     }
 }
 

@@ -1,0 +1,825 @@
+/* tether-server-client.c: one client's WebSocket connection (TetherServerConn) —
+ * sending with a bounded queue, closing, and the room protocol as the server speaks
+ * it: login (fresh, resumed, duplicate), heartbeats, stream requests, token renewal
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "tether-error.h"
+#include "tether-message.h"
+#include "tether-server-private.h"
+
+#define USEC TETHER_SERVER_USEC
+#define CLOSE_GRACE (2 * G_USEC_PER_SEC)
+
+/* Connections */
+
+/* What libsoup still holds for the peer: handed over minus written. */
+static guint64
+conn_send_queue (TetherServerConn *conn)
+{
+  guint64 written = tether_guard_stream_get_bytes_out (conn->guard) - conn->written_base;
+
+  /* libsoup's own frames (pong, close) count as written too. */
+  return conn->queued_out > written ? conn->queued_out - written : 0;
+}
+
+void
+tether_server_conn_send (TetherServerConn *conn,
+                         const char       *json)
+{
+  guint64 queued;
+  gsize len;
+
+  if (conn->state == TETHER_SERVER_CONN_CLOSING
+      || soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+
+  /* A peer that does not read would make libsoup queue without end. Past the bound
+   * it is dropped; its session stays, to be resumed or timed out like any other.
+   * A message always goes when nothing is queued: a big room's snapshot may be
+   * larger than the bound on its own. */
+  len = strlen (json);
+  queued = conn_send_queue (conn);
+  if (queued > 0 && queued + len > conn->server->max_send_queue)
+    {
+      conn->server->stats.slow_consumers++;
+      tether_server_log (G_LOG_LEVEL_INFO, conn->session,
+                         "dropping the connection from %s: over %u bytes queued, it does not read",
+                         conn->address, conn->server->max_send_queue);
+      tether_server_conn_close (conn, TETHER_CLOSE_SLOW_CONSUMER, "send queue full");
+      return;
+    }
+  conn->queued_out += len + (len < 126 ? 2 : len <= G_MAXUINT16 ? 4 : 10);
+  soup_websocket_connection_send_text (conn->ws, json);
+}
+
+/* Sends a message from tether-message.c's builders and frees it. */
+void
+tether_server_conn_send_message (TetherServerConn *conn,
+                                 char             *json)
+{
+  tether_server_conn_send (conn, json);
+  g_free (json);
+}
+
+/* Unhooks the connection from its session without touching the session. */
+void
+tether_server_conn_detach (TetherServerConn *conn)
+{
+  if (conn->session != NULL)
+    {
+      conn->session->conn = NULL;
+      conn->session = NULL;
+    }
+}
+
+static void
+conn_mark_closing (TetherServerConn *conn)
+{
+  if (conn->state == TETHER_SERVER_CONN_PENDING)
+    g_queue_unlink (&conn->server->pending, &conn->pending_link);
+  conn->state = TETHER_SERVER_CONN_CLOSING;
+  tether_server_conn_detach (conn);
+}
+
+/* A close handshake gets CLOSE_GRACE to finish; then the sweep cuts the socket. Left
+ * to itself, libsoup 3.2 gives up after 5 s and leaks its timeout source each time,
+ * which any peer could trigger by never answering a close. */
+static void
+conn_await_close (TetherServerConn *conn)
+{
+  if (conn->close_deadline != 0)
+    return;
+  conn->close_deadline = g_get_monotonic_time () + CLOSE_GRACE;
+  conn->closing_link.data = conn;
+  g_queue_push_tail_link (&conn->server->closing, &conn->closing_link);
+}
+
+/* Starts a close handshake; the session (if any) stays as it is. */
+void
+tether_server_conn_close (TetherServerConn *conn,
+                          gushort           code,
+                          const char       *reason)
+{
+  if (conn->state == TETHER_SERVER_CONN_CLOSING)
+    return;
+  conn_mark_closing (conn);
+  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    {
+      soup_websocket_connection_close (conn->ws, code, reason);
+      conn_await_close (conn);
+    }
+}
+
+/* Cuts a connection that is probably dead without waiting for a close handshake:
+ * shutting the socket down makes libsoup read EOF and tear itself down at once. */
+void
+tether_server_conn_kill (TetherServerConn *conn)
+{
+  conn_mark_closing (conn);
+  if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_CLOSED)
+    return;
+  if (conn->socket != NULL)
+    g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
+  else
+    g_io_stream_close_async (soup_websocket_connection_get_io_stream (conn->ws),
+                             G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+}
+
+static void
+conn_free (TetherServerConn *conn)
+{
+  TetherServer *self = conn->server;
+
+  if (conn->state == TETHER_SERVER_CONN_PENDING)
+    g_queue_unlink (&self->pending, &conn->pending_link);
+  if (conn->close_deadline != 0)
+    g_queue_unlink (&self->closing, &conn->closing_link);
+  tether_server_conn_detach (conn);
+  g_queue_unlink (&self->conns, &conn->link);
+  g_signal_handlers_disconnect_by_data (conn->ws, conn);
+  g_clear_object (&conn->ws);
+  g_clear_object (&conn->socket);
+  g_clear_object (&conn->guard);
+  g_free (conn->address);
+  g_free (conn);
+}
+
+/* A fatal error: `error` message, then close. */
+static void
+conn_fail (TetherServerConn *conn,
+           int               code,
+           const char       *message,
+           gushort           close_code)
+{
+  tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "closing connection from %s: %s (%d)",
+                     conn->address, message, code);
+  tether_server_conn_send_message (conn, tether_message_build_error (code, message));
+  tether_server_conn_close (conn, close_code, tether_error_code_to_string (code));
+}
+
+/* Bad input from the network: counted, answered, closed. Nothing else is touched. */
+static void
+conn_reject (TetherServerConn *conn,
+             int               code,
+             const char       *message)
+{
+  conn->server->stats.rejected_inputs++;
+  conn_fail (conn, code, message, TETHER_CLOSE_PROTOCOL);
+}
+
+static void
+conn_fail_login (TetherServerConn *conn,
+                 int               code,
+                 const char       *message,
+                 gushort           close_code)
+{
+  conn->server->stats.login_failures++;
+  conn_fail (conn, code, message, close_code);
+}
+
+void
+tether_server_conn_kick (TetherServerConn *conn,
+                         int               code,
+                         const char       *message)
+{
+  tether_server_conn_send_message (conn, tether_message_build_kick_out (code, message));
+  tether_server_conn_close (conn, TETHER_CLOSE_KICKED, tether_error_code_to_string (code));
+}
+
+static void
+send_request_error (TetherServerConn *conn,
+                    gint64            req,
+                    int               code,
+                    const char       *message)
+{
+  tether_server_conn_send_message (conn, tether_message_build_request_error (req, code, message));
+}
+
+/* Login */
+
+static void
+send_login_ok (TetherServer        *self,
+               TetherServerSession *session,
+               gboolean             resumed,
+               gboolean             resync)
+{
+  TetherServerRoom *room = session->room;
+  guint n_nodes = self->media_nodes->len;
+  g_autofree TetherMessageUser *users = g_new (TetherMessageUser, MAX (room->members.length, 1));
+  g_autofree TetherMessageStream *streams = g_new (TetherMessageStream,
+                                                   MAX (room->streams.length, 1));
+  g_autofree TetherMessageMediaNode *nodes = g_new (TetherMessageMediaNode, MAX (n_nodes, 1));
+  TetherLoginOkMessage m = {
+    .room_session_id = room->room_session_id,
+    .session_id = session->id,
+    .resume_key = session->resume_key,
+    .resumed = resumed,
+    .resync = resync,
+    .seq = (gint64) room->seq,
+    .users = users,
+    .streams = streams,
+    .heartbeat_interval = self->heartbeat_interval,
+    .heartbeat_timeout = self->heartbeat_timeout,
+    .session_ttl = self->session_ttl,
+    .token_expires_at = session->claims->expires_at,
+    .media_nodes = nodes,
+  };
+
+  if (session->notify_users)
+    {
+      for (GList *l = room->members.head; l != NULL; l = l->next)
+        if (l->data != session)
+          users[m.n_users++] = tether_server_session_to_message (l->data);
+    }
+  for (GList *l = room->streams.head; l != NULL; l = l->next)
+    streams[m.n_streams++] = tether_server_stream_to_message (l->data);
+  for (guint i = 0; i < self->media_nodes->len; i++)
+    {
+      TetherServerMediaNode *node = g_ptr_array_index (self->media_nodes, i);
+
+      nodes[m.n_media_nodes++] = (TetherMessageMediaNode) { node->id, node->url };
+    }
+
+  tether_server_conn_send_message (session->conn, tether_message_build_login_ok (&m));
+}
+
+/* Case 1: the session never left the room. Others see nothing; the client gets
+ * what it missed from the ring, or a full snapshot when the ring has moved on. */
+static void
+login_resume_present (TetherServer        *self,
+                      TetherServerConn    *conn,
+                      TetherServerSession *session,
+                      TetherTokenClaims   *claims,
+                      guint64              last_seq)
+{
+  TetherServerConn *old = session->conn;
+  gboolean resync;
+
+  if (old != NULL)
+    {
+      tether_server_conn_detach (old);
+      tether_server_conn_kill (old);
+    }
+  tether_server_session_set_claims (self, session, claims);
+  tether_server_session_attach (self, session, conn);
+  tether_server_session_touch (self, session);
+
+  resync = !tether_server_room_can_replay (session->room, last_seq);
+  send_login_ok (self, session, TRUE, resync);
+  if (!resync)
+    tether_server_room_replay (self, session, last_seq);
+
+  self->stats.resumes++;
+  tether_server_log (G_LOG_LEVEL_INFO, session, "resumed from %s (last_seq %" G_GUINT64_FORMAT
+                     ", room seq %" G_GUINT64_FORMAT "%s)", conn->address, last_seq,
+                     session->room->seq, resync ? ", resync" : "");
+}
+
+static void
+login_fresh (TetherServer      *self,
+             TetherServerConn  *conn,
+             const char        *room_id,
+             const char        *user_id,
+             const char        *user_name,
+             gboolean           notify_users,
+             TetherTokenClaims *claims,
+             gboolean           rejoin)
+{
+  TetherServerRoom *room = tether_server_room_acquire (self, room_id);
+  TetherServerSession *existing = g_hash_table_lookup (room->by_user, user_id);
+  TetherServerSession *session;
+
+  session = tether_server_session_new (self, room, user_id, user_name, notify_users, claims);
+  tether_server_room_release (self, room);
+
+  if (existing != NULL)
+    {
+      TetherServerConn *old = existing->conn;
+
+      /* Duplicate login. Viewers must see the old streams go before anything
+       * else happens, then the old connection learns why it is being dropped.
+       * The user itself never leaves the room, so there is no user DELETE/ADD. */
+      tether_server_session_delete_streams (self, existing, TETHER_REASON_DUPLICATE_LOGIN);
+      if (old != NULL)
+        {
+          tether_server_conn_detach (old);
+          tether_server_conn_kick (old, TETHER_ERROR_LOGGED_IN_ELSEWHERE, "logged in elsewhere");
+        }
+      tether_server_session_join (self, session, existing);
+      existing->kicked = TRUE;
+      tether_server_session_retire (self, existing, g_get_monotonic_time () + USEC (self->session_ttl));
+      self->stats.kicks++;
+      tether_server_log (G_LOG_LEVEL_INFO, existing, "kicked out: logged in elsewhere");
+    }
+  else
+    tether_server_session_join (self, session, NULL);
+
+  tether_server_session_attach (self, session, conn);
+  send_login_ok (self, session, FALSE, FALSE);
+  /* The joiner first, then the fan-out: it need not wait for a thousand sends. Its
+   * snapshot's seq is just before its own ADD, which it never receives. */
+  if (existing == NULL)
+    tether_server_room_emit_user (self, room, TETHER_UPDATE_ADD, session);
+  self->stats.logins++;
+  if (rejoin)
+    self->stats.rejoins++;
+  tether_server_log (G_LOG_LEVEL_INFO, session, "logged in from %s%s", conn->address,
+                     rejoin ? " (rejoin after timeout)" : "");
+}
+
+static void
+handle_login (TetherServer     *self,
+              TetherServerConn *conn,
+              JsonObject       *msg)
+{
+  g_autoptr(TetherTokenClaims) claims = NULL;
+  g_autoptr(GError) error = NULL;
+  TetherLoginMessage login;
+  gboolean well_formed;
+  gboolean rejoin = FALSE;
+
+  if (!tether_server_auth_login_allowed (self, conn->address))
+    {
+      conn_fail_login (conn, TETHER_ERROR_RATE_LIMITED, "too many logins from this address",
+                       TETHER_CLOSE_RATE_LIMITED);
+      return;
+    }
+
+  /* A field that breaks the protocol's rules closes with 4400 and the field's own
+   * code; a well-formed login that is not allowed closes with 4401. The fields are
+   * checked in order and an app id is known good once read, so a foreign app is
+   * refused before anything after it is looked at. */
+  well_formed = tether_message_read_login (msg, &login, &error);
+  if (login.app_id != NULL && g_strcmp0 (login.app_id, self->app_id) != 0)
+    {
+      conn_fail_login (conn, TETHER_ERROR_APP_ID_INVALID, "unknown app id", TETHER_CLOSE_AUTH);
+      return;
+    }
+  if (!well_formed)
+    {
+      if (error->code == TETHER_ERROR_PROTOCOL)
+        conn_reject (conn, error->code, error->message);
+      else
+        {
+          self->stats.rejected_inputs++;
+          conn_fail_login (conn, error->code, error->message, TETHER_CLOSE_PROTOCOL);
+        }
+      return;
+    }
+
+  if (login.token == NULL)
+    {
+      conn_fail_login (conn, TETHER_ERROR_TOKEN_INVALID, "login needs a token", TETHER_CLOSE_AUTH);
+      return;
+    }
+  claims = tether_server_auth_check_token (self, login.token, login.room_id, login.user.id,
+                                           &error);
+  if (claims == NULL)
+    {
+      conn_fail_login (conn, error->code, error->message, TETHER_CLOSE_AUTH);
+      return;
+    }
+
+  if (login.session_id != NULL)
+    {
+      TetherServerSession *old = g_hash_table_lookup (self->sessions, login.session_id);
+
+      if (old != NULL
+          && g_str_equal (old->room->id, login.room_id)
+          && g_str_equal (old->user_id, login.user.id)
+          && tether_secure_str_equal (old->resume_key, login.resume_key))
+        {
+          if (old->kicked)
+            {
+              self->stats.login_failures++;
+              tether_server_log (G_LOG_LEVEL_INFO, old, "resume of a kicked-out session refused");
+              tether_server_conn_kick (conn, TETHER_ERROR_LOGGED_IN_ELSEWHERE, "logged in elsewhere");
+              return;
+            }
+          if (old->present)
+            {
+              login_resume_present (self, conn, old, g_steal_pointer (&claims),
+                                    (guint64) login.last_seq);
+              return;
+            }
+          /* Case 2: removed by the heartbeat timeout. The session is replaced by a
+           * fresh one; the others get a user ADD. */
+          rejoin = old->forget_at > g_get_monotonic_time ();
+          tether_server_session_forget (self, old);
+        }
+    }
+
+  login_fresh (self, conn, login.room_id, login.user.id, login.user.name, login.notify_users,
+               g_steal_pointer (&claims), rejoin);
+}
+
+/* Logged-in messages */
+
+/* A request the reader refused: bad input, closed. */
+static void
+conn_reject_error (TetherServerConn *conn,
+                   GError           *error)
+{
+  conn_reject (conn, error->code, error->message);
+}
+
+static void
+handle_heartbeat (TetherServer     *self,
+                  TetherServerConn *conn,
+                  JsonObject       *msg)
+{
+  g_autoptr(GError) error = NULL;
+  JsonNode *id;
+
+  if (!tether_message_read_heartbeat (msg, &id, &error))
+    {
+      conn_reject_error (conn, error);
+      return;
+    }
+  tether_server_conn_send_message (conn,
+                                   tether_message_build_heartbeat_ack (id, (gint64) conn->session->room->seq));
+}
+
+static void
+handle_logout (TetherServer     *self,
+               TetherServerConn *conn)
+{
+  TetherServerSession *session = conn->session;
+
+  tether_server_log (G_LOG_LEVEL_INFO, session, "logged out");
+  tether_server_session_leave (self, session, TETHER_REASON_LOGOUT);
+  tether_server_conn_send_message (conn, tether_message_build_logout_ok ());
+  tether_server_conn_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, "logout");
+  tether_server_session_forget (self, session);
+}
+
+/* The embedded media nodes learn who owns the id, so that only its owner can publish
+ * under it; an id another user or room publishes (or did, within the node's
+ * claim-ttl) is taken. */
+static gboolean
+claim_on_relays (TetherServer        *self,
+                 TetherServerSession *session,
+                 const char          *stream_id)
+{
+  for (guint i = 0; i < self->relays->len; i++)
+    if (!tether_relay_claim_stream (g_ptr_array_index (self->relays, i), stream_id,
+                                    session->user_id, session->room->id))
+      {
+        /* Refused by one: the others must not keep the id either. */
+        while (i-- > 0)
+          tether_relay_release_stream (g_ptr_array_index (self->relays, i), stream_id,
+                                       session->user_id);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static void
+handle_stream_add (TetherServer     *self,
+                   TetherServerConn *conn,
+                   JsonObject       *msg)
+{
+  TetherServerSession *session = conn->session;
+  TetherServerStream *existing;
+  g_autoptr(GError) error = NULL;
+  TetherStreamAddMessage add;
+  const char *stream_id;
+
+  if (!tether_message_read_stream_add (msg, &add, &error))
+    {
+      conn_reject_error (conn, error);
+      return;
+    }
+  stream_id = add.stream.id;
+
+  if (!(session->claims->privileges & TETHER_PRIVILEGE_PUBLISH))
+    {
+      send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token lacks the publish privilege");
+      return;
+    }
+  if (!tether_token_claims_allows_stream (session->claims, stream_id))
+    {
+      send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token does not allow this stream id");
+      return;
+    }
+  existing = g_hash_table_lookup (self->streams, stream_id);
+  if ((existing != NULL && existing->session != session)
+      || !claim_on_relays (self, session, stream_id))
+    {
+      send_request_error (conn, add.req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
+      return;
+    }
+
+  /* Every stream is in every joiner's snapshot: one session cannot fill a room. */
+  if (existing == NULL && session->streams.length >= self->max_streams_per_session)
+    {
+      send_request_error (conn, add.req, TETHER_ERROR_STREAM_LIMIT, "too many streams in this session");
+      return;
+    }
+
+  /* The requester hears the answer before the room hears the event. */
+  tether_server_conn_send_message (conn, tether_message_build_request_ok (TETHER_MESSAGE_STREAM_ADD_OK,
+                                                                          add.req));
+  tether_server_stream_add (self, session, stream_id, add.stream.node, add.stream.extra);
+  tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s added on node %s", stream_id,
+                     add.stream.node);
+}
+
+static void
+handle_stream_delete (TetherServer     *self,
+                      TetherServerConn *conn,
+                      JsonObject       *msg)
+{
+  TetherServerSession *session = conn->session;
+  TetherServerStream *stream;
+  g_autoptr(GError) error = NULL;
+  TetherStreamDeleteMessage del;
+
+  if (!tether_message_read_stream_delete (msg, &del, &error))
+    {
+      conn_reject_error (conn, error);
+      return;
+    }
+
+  stream = g_hash_table_lookup (self->streams, del.stream_id);
+  if (stream == NULL || stream->session != session)
+    {
+      send_request_error (conn, del.req, TETHER_ERROR_STREAM_NOT_FOUND, "no such stream of yours");
+      return;
+    }
+
+  tether_server_conn_send_message (conn, tether_message_build_request_ok (TETHER_MESSAGE_STREAM_DELETE_OK,
+                                                                          del.req));
+  tether_server_stream_remove (self, stream, del.reason);
+  tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s deleted (%s)", del.stream_id,
+                     del.reason);
+}
+
+static void
+handle_token_renew (TetherServer     *self,
+                    TetherServerConn *conn,
+                    JsonObject       *msg)
+{
+  TetherServerSession *session = conn->session;
+  g_autoptr(TetherTokenClaims) claims = NULL;
+  g_autoptr(GError) error = NULL;
+  TetherTokenRenewMessage renew;
+  char *answer;
+
+  if (!tether_message_read_token_renew (msg, &renew, &error))
+    {
+      conn_reject_error (conn, error);
+      return;
+    }
+
+  claims = tether_server_auth_check_token (self, renew.token, session->room->id, session->user_id,
+                                           &error);
+  if (claims == NULL)
+    {
+      send_request_error (conn, renew.req, error->code, error->message);
+      return;
+    }
+
+  answer = tether_message_build_token_renew_ok (renew.req, claims->expires_at);
+  tether_server_session_set_claims (self, session, g_steal_pointer (&claims));
+  tether_server_conn_send_message (conn, answer);
+  tether_server_log (G_LOG_LEVEL_DEBUG, session, "token renewed");
+}
+
+static void
+on_ws_message (SoupWebsocketConnection *ws,
+               gint                     type,
+               GBytes                  *message,
+               gpointer                 user_data)
+{
+  TetherServerConn *conn = user_data;
+  TetherServer *self = conn->server;
+  g_autoptr(JsonObject) msg = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *data;
+  gsize len;
+
+  if (conn->state == TETHER_SERVER_CONN_CLOSING)
+    return;
+  /* A whole message arrived: the next one gets a fresh input budget. */
+  tether_guard_stream_renew_input_budget (conn->guard);
+  if (conn->session != NULL)
+    tether_server_session_touch (self, conn->session);
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      conn_reject (conn, TETHER_ERROR_PROTOCOL, "binary frames are not accepted; send JSON in text frames");
+      return;
+    }
+
+  data = g_bytes_get_data (message, &len);
+  msg = tether_protocol_parse (data, len, self->max_depth, &error);
+  if (msg == NULL)
+    {
+      conn_reject (conn, error->code, error->message);
+      return;
+    }
+
+  if (conn->state == TETHER_SERVER_CONN_PENDING)
+    {
+      if (tether_message_get_type (msg) == TETHER_MESSAGE_LOGIN)
+        handle_login (self, conn, msg);
+      else
+        conn_reject (conn, TETHER_ERROR_NOT_LOGGED_IN, "the first message must be login");
+      return;
+    }
+
+  /* An active connection whose session was taken away has nothing left to say. */
+  if (conn->session == NULL)
+    return;
+
+  switch (tether_message_get_type (msg))
+    {
+    case TETHER_MESSAGE_HEARTBEAT:
+      handle_heartbeat (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_STREAM_ADD:
+      handle_stream_add (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_STREAM_DELETE:
+      handle_stream_delete (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_TOKEN_RENEW:
+      handle_token_renew (self, conn, msg);
+      break;
+    case TETHER_MESSAGE_LOGOUT:
+      handle_logout (self, conn);
+      break;
+    case TETHER_MESSAGE_LOGIN:
+      conn_reject (conn, TETHER_ERROR_PROTOCOL, "already logged in");
+      break;
+    case TETHER_MESSAGE_UNKNOWN:
+    case TETHER_MESSAGE_LOGIN_OK:
+    case TETHER_MESSAGE_HEARTBEAT_ACK:
+    case TETHER_MESSAGE_LOGOUT_OK:
+    case TETHER_MESSAGE_STREAM_ADD_OK:
+    case TETHER_MESSAGE_STREAM_DELETE_OK:
+    case TETHER_MESSAGE_TOKEN_RENEW_OK:
+    case TETHER_MESSAGE_EVENT:
+    case TETHER_MESSAGE_KICK_OUT:
+    case TETHER_MESSAGE_TOKEN_WILL_EXPIRE:
+    case TETHER_MESSAGE_RECONNECT:
+    case TETHER_MESSAGE_ERROR:
+    case TETHER_MESSAGE_REQUEST_ERROR:
+    case TETHER_MESSAGE_N_TYPES:
+    default:
+      conn_reject (conn, TETHER_ERROR_PROTOCOL, "unknown message type");
+      break;
+    }
+}
+
+static void
+on_ws_error (SoupWebsocketConnection *ws,
+             GError                  *error,
+             gpointer                 user_data)
+{
+  TetherServerConn *conn = user_data;
+
+  if (error->domain != SOUP_WEBSOCKET_ERROR)
+    {
+      tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "connection from %s: %s",
+                         conn->address, error->message);
+      return;
+    }
+
+  /* libsoup found bad input itself (oversized frame, invalid UTF-8, broken
+   * framing) and is closing the connection. */
+  conn->server->stats.rejected_inputs++;
+  tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "rejected input from %s: %s",
+                     conn->address, error->message);
+  if (conn->state != TETHER_SERVER_CONN_CLOSING)
+    {
+      conn_mark_closing (conn);
+      /* For an oversized message libsoup drops the connection without a close frame;
+       * queueing one here writes it before that happens. For the rest libsoup sent
+       * its own close: either way the peer gets CLOSE_GRACE to answer. */
+      if (error->code == SOUP_WEBSOCKET_CLOSE_TOO_BIG
+          && soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too large");
+      conn_await_close (conn);
+    }
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *ws,
+              gpointer                 user_data)
+{
+  TetherServerConn *conn = user_data;
+
+  /* A connection lost without logout leaves the user in the room: only the
+   * heartbeat timeout removes it, which is what lets a quick resume go unseen. */
+  tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "connection from %s closed (%u)",
+                     conn->address, soup_websocket_connection_get_close_code (ws));
+  conn_free (conn);
+}
+
+/**
+ * tether_server_client_accept:
+ *
+ * The `/ws` handler of the public port: a new WebSocket, waiting for its login.
+ */
+void
+tether_server_client_accept (SoupServer              *server,
+                             SoupServerMessage       *msg,
+                             const char              *path,
+                             SoupWebsocketConnection *ws,
+                             gpointer                 user_data)
+{
+  TetherServer *self = user_data;
+  TetherServerLink *link = tether_server_link_upgrade (self, msg);
+  TetherServerConn *conn;
+
+  if (self->shut_down || link == NULL)
+    {
+      soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "server shutting down");
+      return;
+    }
+
+  conn = g_new0 (TetherServerConn, 1);
+  conn->server = self;
+  conn->ws = g_object_ref (ws);
+  conn->socket = g_object_ref (link->socket);
+  conn->guard = g_object_ref (link->guard);
+  conn->written_base = tether_guard_stream_get_bytes_out (conn->guard);
+  /* libsoup checks each frame against max_frame_size; the budget bounds a whole
+   * message, however it is fragmented (with room for headers and control frames). */
+  tether_guard_stream_set_input_budget (conn->guard,
+                                        (guint64) self->max_frame_size + self->max_frame_size / 4 + 1024);
+  conn->address = g_strdup (link->address);
+  conn->state = TETHER_SERVER_CONN_PENDING;
+  conn->connected_at = g_get_monotonic_time ();
+  conn->link.data = conn;
+  conn->pending_link.data = conn;
+  g_queue_push_tail_link (&self->conns, &conn->link);
+  g_queue_push_tail_link (&self->pending, &conn->pending_link);
+
+  soup_websocket_connection_set_max_incoming_payload_size (ws, self->max_frame_size);
+  soup_websocket_connection_set_keepalive_interval (ws, 0);
+  g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), conn);
+  g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), conn);
+  g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), conn);
+}
+
+/* Deadlines, run by tether_server_sweep() */
+
+/* Connections that did not log in within login-grace are told so and closed. */
+void
+tether_server_conns_sweep_logins (TetherServer *self,
+                                  gint64        now)
+{
+  GList *l;
+
+  while ((l = self->pending.head) != NULL)
+    {
+      TetherServerConn *conn = l->data;
+
+      if (conn->connected_at + USEC (self->login_grace) > now)
+        break;
+      conn_fail (conn, TETHER_ERROR_LOGIN_TIMEOUT, "no login in time", TETHER_CLOSE_LOGIN_TIMEOUT);
+    }
+}
+
+/* A close handshake that did not finish within CLOSE_GRACE: cut the socket. */
+void
+tether_server_conns_sweep_closing (TetherServer *self,
+                                   gint64        now)
+{
+  GList *l;
+
+  while ((l = self->closing.head) != NULL)
+    {
+      TetherServerConn *conn = l->data;
+
+      if (conn->close_deadline > now)
+        break;
+      g_queue_unlink (&self->closing, &conn->closing_link);
+      conn->close_deadline = 0;
+      g_socket_shutdown (conn->socket, TRUE, TRUE, NULL);
+    }
+}
+
+/* Drops every connection without a word (dispose). */
+void
+tether_server_conns_clear (TetherServer *self)
+{
+  GList *l;
+
+  while ((l = self->conns.head) != NULL)
+    {
+      TetherServerConn *conn = l->data;
+
+      g_signal_handlers_disconnect_by_data (conn->ws, conn);
+      if (soup_websocket_connection_get_state (conn->ws) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (conn->ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+      conn_free (conn);
+    }
+  g_queue_init (&self->pending);
+}

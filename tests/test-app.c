@@ -152,7 +152,7 @@ tile_frames (Fixture *f, const char *stream_id)
 {
   TetherVideoTile *tile = tether_window_get_tile (f->window, stream_id);
 
-  return tile ? tether_video_tile_get_frame_count (tile) : 0;
+  return tile ? tether_paintable_sink_get_frame_count (tether_video_tile_get_sink (tile)) : 0;
 }
 
 static gboolean
@@ -365,7 +365,7 @@ some_tile_has_frames (Fixture *f)
       TetherVideoTile *tile = tether_window_get_nth_tile (f->window, i);
 
       if (tether_video_tile_get_look (tile) == TETHER_TILE_LOOK_PLAYING
-          && tether_video_tile_get_frame_count (tile) > 10)
+          && tether_paintable_sink_get_frame_count (tether_video_tile_get_sink (tile)) > 10)
         return TRUE;
     }
   return FALSE;

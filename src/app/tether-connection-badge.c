@@ -5,7 +5,7 @@
 
 #include <glib/gi18n.h>
 
-#include "tether-connection-badge.h"
+#include "tether-connection-badge-private.h"
 
 struct _TetherConnectionBadge
 {

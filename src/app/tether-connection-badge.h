@@ -18,7 +18,6 @@ TetherRoom      *tether_connection_badge_get_room   (TetherConnectionBadge *self
 void             tether_connection_badge_set_room   (TetherConnectionBadge *self,
                                                      TetherRoom            *room);
 TetherRoomState  tether_connection_badge_get_state  (TetherConnectionBadge *self);
-const char      *tether_connection_badge_get_text   (TetherConnectionBadge *self);
 
 /* How a room state looks: translated words, an icon name and a style class. */
 const char      *tether_room_state_get_label        (TetherRoomState        state);

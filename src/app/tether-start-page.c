@@ -6,7 +6,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
-#include "tether-start-page.h"
+#include "tether-start-page-private.h"
 
 struct _TetherStartPage
 {

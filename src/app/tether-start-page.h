@@ -23,9 +23,6 @@ void        tether_start_page_show_error   (TetherStartPage *self,
                                             const char      *message,
                                             gboolean         can_retry);
 void        tether_start_page_clear_error  (TetherStartPage *self);
-gboolean    tether_start_page_has_error    (TetherStartPage *self);
-const char *tether_start_page_get_error_title   (TetherStartPage *self);
-const char *tether_start_page_get_error_message (TetherStartPage *self);
 void        tether_start_page_set_busy     (TetherStartPage *self,
                                             gboolean         busy);
 

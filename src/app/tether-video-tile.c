@@ -205,14 +205,6 @@ tether_video_tile_get_sink (TetherVideoTile *self)
   return self->sink;
 }
 
-guint64
-tether_video_tile_get_frame_count (TetherVideoTile *self)
-{
-  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), 0);
-
-  return tether_paintable_sink_get_frame_count (self->sink);
-}
-
 TetherTileLook
 tether_video_tile_get_look (TetherVideoTile *self)
 {

@@ -34,7 +34,6 @@ void                 tether_video_tile_set_player      (TetherVideoTile *self,
                                                         TetherPlayer    *player);
 TetherPlayer        *tether_video_tile_get_player      (TetherVideoTile *self);
 TetherPaintableSink *tether_video_tile_get_sink        (TetherVideoTile *self);
-guint64              tether_video_tile_get_frame_count (TetherVideoTile *self);
 TetherTileLook       tether_video_tile_get_look        (TetherVideoTile *self);
 gboolean             tether_video_tile_get_muted       (TetherVideoTile *self);
 void                 tether_video_tile_set_muted       (TetherVideoTile *self,

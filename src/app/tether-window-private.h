@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
+#include "tether-connection-badge-private.h"
+#include "tether-start-page-private.h"
 #include "tether-window.h"
 
 G_BEGIN_DECLS

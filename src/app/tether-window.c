@@ -18,6 +18,8 @@ enum
 
 static GParamSpec *properties[N_PROPS];
 
+enum { COUNT_PEOPLE, COUNT_STREAMS };
+
 G_DEFINE_FINAL_TYPE (TetherWindow, tether_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* ---- toasts ---------------------------------------------------------------- */
@@ -257,29 +259,21 @@ session_publisher_changed_cb (TetherWindow *self)
 
 /* ---- the room ---------------------------------------------------------------- */
 
+/* "3 people" or "2 streams", from a selection's n-items; @data is the label's list. */
 static gboolean
-users_count_transform (GBinding     *binding,
-                       const GValue *from,
-                       GValue       *to,
-                       gpointer      data)
+count_transform (GBinding     *binding,
+                 const GValue *from,
+                 GValue       *to,
+                 gpointer      data)
 {
   guint n = g_value_get_uint (from);
 
-  /* Translators: the number of people in the room */
-  g_value_take_string (to, g_strdup_printf (ngettext ("%u person", "%u people", n), n));
-  return TRUE;
-}
-
-static gboolean
-streams_count_transform (GBinding     *binding,
-                         const GValue *from,
-                         GValue       *to,
-                         gpointer      data)
-{
-  guint n = g_value_get_uint (from);
-
-  /* Translators: the number of streams in the room */
-  g_value_take_string (to, g_strdup_printf (ngettext ("%u stream", "%u streams", n), n));
+  if (GPOINTER_TO_UINT (data) == COUNT_PEOPLE)
+    /* Translators: the number of people in the room */
+    g_value_take_string (to, g_strdup_printf (ngettext ("%u person", "%u people", n), n));
+  else
+    /* Translators: the number of streams in the room */
+    g_value_take_string (to, g_strdup_printf (ngettext ("%u stream", "%u streams", n), n));
   return TRUE;
 }
 
@@ -820,9 +814,11 @@ tether_window_init (TetherWindow *self)
   gtk_list_view_set_model (self->users_view, GTK_SELECTION_MODEL (self->users_selection));
   gtk_list_view_set_model (self->streams_view, GTK_SELECTION_MODEL (self->streams_selection));
   g_object_bind_property_full (self->users_selection, "n-items", self->users_count, "label",
-                               G_BINDING_SYNC_CREATE, users_count_transform, NULL, NULL, NULL);
+                               G_BINDING_SYNC_CREATE, count_transform, NULL,
+                               GUINT_TO_POINTER (COUNT_PEOPLE), NULL);
   g_object_bind_property_full (self->streams_selection, "n-items", self->streams_count, "label",
-                               G_BINDING_SYNC_CREATE, streams_count_transform, NULL, NULL, NULL);
+                               G_BINDING_SYNC_CREATE, count_transform, NULL,
+                               GUINT_TO_POINTER (COUNT_STREAMS), NULL);
 
   self->room_bindings = g_binding_group_new ();
   g_binding_group_bind (self->room_bindings, "users", self->users_selection, "model", G_BINDING_SYNC_CREATE);

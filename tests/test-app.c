@@ -357,6 +357,67 @@ test_host_lost (Fixture *f, gconstpointer data)
   g_assert_true (wait_tile_frames (f, "cam", 20));
 }
 
+static TetherStream *
+find_stream (TetherRoom *room, const char *stream_id)
+{
+  GListModel *streams = tether_room_get_streams (room);
+
+  for (guint i = 0; i < g_list_model_get_n_items (streams); i++)
+    {
+      g_autoptr(TetherStream) s = g_list_model_get_item (streams, i);
+
+      if (g_str_equal (tether_stream_get_id (s), stream_id))
+        return g_steal_pointer (&s);
+    }
+  return NULL;
+}
+
+/* The settings reach the engine and the session through their bindings: the retry
+ * windows, and autoplay switched off (play by hand) and on again while in the room. */
+static void
+test_settings (Fixture *f, gconstpointer data)
+{
+  GSettings *settings = tether_session_get_settings (f->session);
+  TetherEngine *engine = tether_session_get_engine (f->session);
+  g_autoptr(TetherStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  double room_retry = 0;
+
+  g_settings_set_double (settings, "room-retry-time", 42);
+  g_settings_set_double (settings, "av-retry-time", 7.5);
+  g_object_get (engine, "room-retry-time", &room_retry, NULL);
+  g_assert_cmpfloat (room_retry, ==, 42);
+  g_assert_cmpfloat (tether_engine_get_av_retry_time (engine), ==, 7.5);
+  g_settings_reset (settings, "room-retry-time");
+  g_settings_reset (settings, "av-retry-time");
+  g_assert_cmpfloat (tether_engine_get_room_retry_time (engine), ==, 1200);
+
+  g_settings_set_boolean (settings, "autoplay", FALSE);
+  window_join (f, "viewer");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  g_assert_null (tether_session_get_autoplay (f->session));
+  host_login (f, "host");
+  host_publish (f, "cam");
+  TETHER_WAIT_UNTIL ((stream = find_stream (tether_session_get_room (f->session), "cam")) != NULL,
+                     WAIT_MS);
+  g_assert_nonnull (stream);
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
+
+  /* By hand: the stream plays in a tile, and stops again. */
+  g_assert_true (tether_session_toggle_player (f->session, stream, &error));
+  g_assert_no_error (error);
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  g_assert_true (tether_session_toggle_player (f->session, stream, &error));
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
+
+  /* Autoplay back on in the room: it plays the stream by itself. */
+  g_settings_set_boolean (settings, "autoplay", TRUE);
+  g_assert_nonnull (tether_session_get_autoplay (f->session));
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  g_assert_true (wait_tile_frames (f, "cam", 10));
+  g_settings_reset (settings, "autoplay");
+}
+
 static gboolean
 some_tile_has_frames (Fixture *f)
 {
@@ -488,6 +549,7 @@ main (int argc, char *argv[])
   ADD ("/app/reconnect", test_reconnect);
   ADD ("/app/host-lost", test_host_lost);
   ADD ("/app/kick-out", test_kick_out);
+  ADD ("/app/settings", test_settings);
   ADD ("/app/demo", test_demo);
 #undef ADD
 

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 #include <glib-unix.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -150,6 +151,14 @@ host_free (gpointer data)
   g_free (host);
 }
 
+/**
+ * tether_demo_mint_token:
+ * @self: a demo room
+ * @user_id: who logs in
+ *
+ * Returns: (transfer full): a week-long token for @user_id in the demo room, with
+ *   publishing allowed, signed with the demo's secret
+ */
 char *
 tether_demo_mint_token (TetherDemo *self,
                         const char *user_id)
@@ -170,14 +179,23 @@ executable_if_there (char *path)
   return NULL;
 }
 
-/* tether-server: $TETHER_SERVER; else next to this program (installed, Flatpak); else,
- * when this program runs from the build tree, the build tree's; else bindir; else PATH. */
+/**
+ * tether_demo_find_server:
+ *
+ * Finds the tether-server program the demo room runs: `$TETHER_SERVER`; else the one
+ * next to this program (installed, Flatpak); else, when this program runs from the
+ * build tree, the build tree's; else the one in bindir; else the first on `PATH`.
+ *
+ * Returns: (transfer full) (nullable): its path, or NULL when there is none
+ */
 char *
 tether_demo_find_server (void)
 {
   const char *env = g_getenv ("TETHER_SERVER");
   g_autofree char *self_path = g_file_read_link ("/proc/self/exe", NULL);
   g_autofree char *self_dir = self_path ? g_path_get_dirname (self_path) : NULL;
+  /* /proc/self/exe has no symbolic links left in it; the build dir may have some. */
+  g_autofree char *build_dir = realpath (TETHER_APP_BUILD_DIR, NULL);
   char *found;
 
   if (env != NULL && *env != '\0')
@@ -185,7 +203,7 @@ tether_demo_find_server (void)
   if (self_dir != NULL
       && (found = executable_if_there (g_build_filename (self_dir, "tether-server", NULL))) != NULL)
     return found;
-  if (self_dir != NULL && g_str_equal (self_dir, TETHER_APP_BUILD_DIR)
+  if (self_dir != NULL && build_dir != NULL && g_str_equal (self_dir, build_dir)
       && (found = executable_if_there (g_strdup (TETHER_SERVER_BUILD_PATH))) != NULL)
     return found;
   if ((found = executable_if_there (g_build_filename (TETHER_BINDIR, "tether-server", NULL))) != NULL)
@@ -430,6 +448,12 @@ tether_demo_get_server_url (TetherDemo *self)
   return self->server_url;
 }
 
+/**
+ * tether_demo_new:
+ *
+ * Returns: (transfer full): a demo room, not started; its "publish-time" (40 s),
+ *   "pause-time" (10 s) and "n-hosts" (2) say how its hosts come and go
+ */
 TetherDemo *
 tether_demo_new (void)
 {
@@ -502,8 +526,23 @@ tether_demo_class_init (TetherDemoClass *klass)
   object_class->get_property = tether_demo_get_property;
   object_class->set_property = tether_demo_set_property;
 
+  /**
+   * TetherDemo:publish-time:
+   *
+   * Seconds a host publishes before it pauses (a later host's first round is shorter).
+   */
   properties[PROP_PUBLISH_TIME] = g_param_spec_double ("publish-time", NULL, NULL, 1, 3600, 40, flags);
+  /**
+   * TetherDemo:pause-time:
+   *
+   * Seconds a host stays away before it publishes again.
+   */
   properties[PROP_PAUSE_TIME] = g_param_spec_double ("pause-time", NULL, NULL, 1, 3600, 10, flags);
+  /**
+   * TetherDemo:n-hosts:
+   *
+   * How many hosts log in when the demo room starts.
+   */
   properties[PROP_N_HOSTS] = g_param_spec_uint ("n-hosts", NULL, NULL, 0, 4, 2, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

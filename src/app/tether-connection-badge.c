@@ -383,9 +383,20 @@ tether_connection_badge_class_init (TetherConnectionBadgeClass *klass)
   object_class->get_property = tether_connection_badge_get_property;
   object_class->set_property = tether_connection_badge_set_property;
 
+  /**
+   * TetherConnectionBadge:room:
+   *
+   * The room whose connection the badge shows; it keeps showing how a room ended until
+   * it is given the next one (or NULL: Offline).
+   */
   properties[PROP_ROOM] =
     g_param_spec_object ("room", NULL, NULL, TETHER_TYPE_ROOM,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherConnectionBadge:state:
+   *
+   * The room state the badge shows (LOGOUT without a room).
+   */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, TETHER_TYPE_ROOM_STATE, TETHER_ROOM_STATE_LOGOUT,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);

@@ -11,8 +11,6 @@ G_BEGIN_DECLS
 #define TETHER_TYPE_CONNECTION_BADGE (tether_connection_badge_get_type ())
 G_DECLARE_FINAL_TYPE (TetherConnectionBadge, tether_connection_badge, TETHER, CONNECTION_BADGE, GtkWidget)
 
-/* Properties: "room" TetherRoom (read-write, nullable); "state" TetherRoomState (read-only). */
-
 GtkWidget       *tether_connection_badge_new        (void);
 TetherRoom      *tether_connection_badge_get_room   (TetherConnectionBadge *self);
 void             tether_connection_badge_set_room   (TetherConnectionBadge *self,

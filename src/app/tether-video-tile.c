@@ -348,20 +348,46 @@ tether_video_tile_class_init (TetherVideoTileClass *klass)
   object_class->get_property = tether_video_tile_get_property;
   object_class->set_property = tether_video_tile_set_property;
 
+  /**
+   * TetherVideoTile:stream-id:
+   *
+   * The stream the tile shows.
+   */
   properties[PROP_STREAM_ID] =
     g_param_spec_string ("stream-id", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherVideoTile:player:
+   *
+   * The stream's player; the tile gives it its video sink and follows its state.
+   */
   properties[PROP_PLAYER] =
     g_param_spec_object ("player", NULL, NULL, TETHER_TYPE_PLAYER,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherVideoTile:muted:
+   *
+   * Whether the player's sound is off.
+   */
   properties[PROP_MUTED] =
     g_param_spec_boolean ("muted", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherVideoTile:look:
+   *
+   * What the tile shows, a #TetherTileLook: a spinner while connecting, frames, or
+   * "waiting for the host" while the player retries.
+   */
   properties[PROP_LOOK] =
     g_param_spec_int ("look", NULL, NULL, 0, 2, 0,
                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /**
+   * TetherVideoTile::toggle-fullscreen:
+   *
+   * The user double-clicked the tile.
+   */
   signals[SIGNAL_TOGGLE_FULLSCREEN] =
     g_signal_new ("toggle-fullscreen", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 0);

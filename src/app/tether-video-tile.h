@@ -12,12 +12,6 @@ G_BEGIN_DECLS
 #define TETHER_TYPE_VIDEO_TILE (tether_video_tile_get_type ())
 G_DECLARE_FINAL_TYPE (TetherVideoTile, tether_video_tile, TETHER, VIDEO_TILE, GtkWidget)
 
-/*
- * Properties: "stream-id", "title", "owner" (strings), "player" (TetherPlayer), "muted"
- * (boolean), "waiting" (boolean, read-only: the host is gone or the player retries).
- * Signals: "toggle-fullscreen" — the user double-clicked the tile.
- */
-
 typedef enum
 {
   TETHER_TILE_LOOK_CONNECTING,   /* first request: a spinner */

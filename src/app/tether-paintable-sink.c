@@ -1,5 +1,5 @@
 /* tether-paintable-sink.c: appsink → newest frame under a lock → one idle → a texture
- * that wraps the buffer's memory, made on the main thread (STYLE.md item 9)
+ * that wraps the buffer's memory, made on the main thread (see docs/design.md, "The thread rules")
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 

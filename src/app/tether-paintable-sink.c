@@ -1,5 +1,6 @@
 /* tether-paintable-sink.c: appsink → newest frame under a lock → one idle → a texture
- * that wraps the buffer's memory, made on the main thread (see docs/design.md, "The thread rules")
+ * that wraps the buffer's memory, made on the main thread (see docs/design.md, "The
+ * thread rules")
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 

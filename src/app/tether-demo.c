@@ -51,7 +51,7 @@ struct _TetherDemo
   char *secret;
   GSubprocess *server;
   GDataInputStream *server_stdout;
-  GCancellable *cancellable;    /* the start; cancelled by stop and by the timeout */
+  GCancellable *cancellable;    /* the start, then the exit watch; cancelled by stop */
   guint start_timeout_id;
   gboolean timed_out;
   char *server_url;
@@ -293,6 +293,21 @@ start_timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A room service that died (killed, crashed) is started afresh on the next try. */
+static void
+server_exited_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(TetherDemo) self = user_data;
+
+  if (!g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL)
+      || self->server != G_SUBPROCESS (source))
+    return;
+  g_warning ("the demo room service exited (status %d)", g_subprocess_get_status (self->server));
+  tether_demo_stop (self);
+}
+
 static void
 server_line_cb (GObject      *source,
                 GAsyncResult *result,
@@ -329,6 +344,7 @@ server_line_cb (GObject      *source,
     }
 
   g_clear_handle_id (&self->start_timeout_id, g_source_remove);
+  g_subprocess_wait_async (self->server, self->cancellable, server_exited_cb, g_object_ref (self));
   self->server_url = g_strdup (line + strlen (LISTENING_PREFIX));
   g_debug ("demo room service on %s", self->server_url);
   start_hosts (self);

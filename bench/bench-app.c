@@ -384,10 +384,10 @@ static char *viewer_url, *viewer_secret;
 static void
 viewer_activate_cb (GApplication *app)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  TetherSession *session = tether_application_get_session (TETHER_APPLICATION (app));
   g_autoptr(GError) error = NULL;
 
-  if (!tether_window_join_from_settings (TETHER_WINDOW (window), &error))
+  if (!tether_session_join_from_settings (session, &error))
     g_error ("join: %s", error->message);
 }
 

@@ -14,6 +14,7 @@
 #include <srt/access_control.h>
 
 #include "tether-error.h"
+#include "tether-media-session.h"
 #include "tether-room.h"
 #include "tether-srt-url.h"
 
@@ -103,5 +104,32 @@ TetherSrtLink *tether_srt_link_start (guint generation, gboolean receiver, const
 void tether_srt_link_stop (TetherSrtLink *link);
 gint64 tether_srt_link_get_bytes (TetherSrtLink *link);
 gboolean tether_srt_link_get_stats (TetherSrtLink *link, SRT_TRACEBSTATS *perf);
+
+/* tether-media-session.c: what a subclass tells the base, once, in its class_init */
+typedef struct
+{
+  gboolean receiver;                  /* plays ("request") rather than publishes */
+  int denied_error;                   /* a steady SRT reject */
+  int taken_error;                    /* SRT_REJX_CONFLICT: the stream id is someone else's */
+  int retry_timeout_error;            /* av_retry_time ran out */
+  const char *retry_timeout_message;
+} TetherMediaSessionInfo;
+
+void tether_media_session_class_set_info (TetherMediaSessionClass      *klass,
+                                          const TetherMediaSessionInfo *info,
+                                          GParamSpec                   *state_pspec,
+                                          guint                         state_changed_signal);
+gboolean tether_media_session_start_walk (TetherMediaSession *self);
+void tether_media_session_give_up (TetherMediaSession *self, int error_code, int reject,
+                                   const char *message, const char *reason);
+void tether_media_session_media_break (TetherMediaSession *self, gboolean from_preferred,
+                                       const char *why);
+void tether_media_session_succeeded (TetherMediaSession *self);
+void tether_media_session_watch_bus (TetherMediaSession *self, GstElement *pipeline);
+void tether_media_session_shutdown (TetherMediaSession *self);
+guint tether_media_session_get_generation (TetherMediaSession *self);
+TetherSrtLink *tether_media_session_get_link (TetherMediaSession *self);
+double tether_media_session_get_stall_timeout (TetherMediaSession *self);
+guint tether_media_session_get_latency (TetherMediaSession *self);
 
 G_END_DECLS

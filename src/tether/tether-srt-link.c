@@ -236,6 +236,8 @@ tether_srt_link_thread (gpointer data)
             {
               GstBuffer *buffer = gst_buffer_new_memdup (buf, n);
 
+              last_ack_at = g_get_monotonic_time ();
+
               g_mutex_lock (&link->lock);
               link->bytes += n;
               g_mutex_unlock (&link->lock);
@@ -248,6 +250,13 @@ tether_srt_link_thread (gpointer data)
             {
               /* SRTO_RCVTIMEO expiring is ETIMEOUT: only a chance to look at `stop`. */
               tether_srt_link_broke (link, srt_getlasterror_str ());
+              break;
+            }
+          else if (link->stall_ms > 0
+                   && g_get_monotonic_time () - last_ack_at > (gint64) link->stall_ms * 1000)
+            {
+              /* libsrt calls a silent peer dead only after seconds. */
+              tether_srt_link_broke (link, "no data from the media node");
               break;
             }
         }

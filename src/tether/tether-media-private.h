@@ -14,6 +14,7 @@
 #include <srt/access_control.h>
 
 #include "tether-error.h"
+#include "tether-media.h"
 #include "tether-media-session.h"
 #include "tether-room.h"
 #include "tether-srt-url.h"
@@ -26,7 +27,8 @@ G_BEGIN_DECLS
  * user-facing errors), srtsink drops buffers flagged HEADER, gives up for good when
  * the first connect fails, and cannot change its uri outside NULL/READY. A link is
  * one connection attempt: a thread connects, then (player) receives into an appsrc
- * or (publisher) watches the socket while the appsink's streaming thread sends.
+ * or (publisher) watches the socket while the appsink's streaming thread sends; it
+ * waits on a libsrt epoll that a stop request wakes, and stop joins it.
  * The thread never touches GObject state: it posts "tether-srt" application
  * messages on the pipeline's bus, which a bus watch on the owner's main context
  * turns into state changes.
@@ -64,6 +66,10 @@ typedef struct
   int stall_ms;       /* sender: no ACK for this long is a break; 0 = off */
   GstElement *poster; /* messages are posted from this element; owns a ref */
   GstElement *appsrc; /* receiver: where payloads go; owns a ref, or NULL */
+
+  GThread *thread;           /* owner's thread: joined by tether_srt_link_stop() */
+  GCancellable *cancellable; /* a stop request cancels the name lookup */
+  int wake[2];               /* a pipe in the link's epoll: a stop request writes to it */
 
   GMutex lock;
   SRTSOCKET sock;  /* under lock; only the link thread creates and closes it */

@@ -1,5 +1,6 @@
 /* tether-srt-link.c: one SRT connection attempt in a joinable thread of its own that
- * waits on a libsrt epoll (the socket plus a wake-up pipe), reporting on the pipeline's bus (tether-media-private.h says why libsrt and not srtsrc/srtsink)
+ * waits on a libsrt epoll (the socket plus a wake-up pipe) and reports on the
+ * pipeline's bus (tether-media-private.h says why libsrt and not srtsrc/srtsink)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 

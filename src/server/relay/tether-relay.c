@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "tether-error.h"
+#include "tether-media.h"
 #include "tether-relay-private.h"
 
 /*
@@ -199,11 +200,9 @@ enum
 
 static guint signals[N_SIGNALS];
 
-/* libsrt is started once per process for all relays; it counts srt_startup()
- * itself too, so GStreamer's srt elements in the same process stay balanced. */
+/* libsrt belongs to libtether, started once per process (tether_media_init()). */
 static GMutex registry_lock;
 static GHashTable *live_cores;  /* RelayCore set, for the listen callback */
-static guint srt_users;
 
 /* ------------------------------------------------------------------------- */
 /* Core lifetime */
@@ -1429,15 +1428,6 @@ srt_failed (GError    **error,
   return FALSE;
 }
 
-static void
-srt_users_release (void)
-{
-  g_mutex_lock (&registry_lock);
-  if (--srt_users == 0)
-    srt_cleanup ();
-  g_mutex_unlock (&registry_lock);
-}
-
 /**
  * tether_relay_listen:
  * @host: (nullable): address to bind, %NULL for all
@@ -1470,14 +1460,8 @@ tether_relay_listen (TetherRelay  *self,
   if (!resolve (host, port, &addr, &addr_len, error))
     return FALSE;
 
-  g_mutex_lock (&registry_lock);
-  if (srt_users++ == 0 && srt_startup () < 0)
-    {
-      srt_users--;
-      g_mutex_unlock (&registry_lock);
-      return srt_failed (error, "startup");
-    }
-  g_mutex_unlock (&registry_lock);
+  if (!tether_media_init (error))
+    return FALSE;
 
   core = self->core;
   core->latency_ms = self->latency;
@@ -1528,7 +1512,6 @@ failed:
     srt_close (core->listener);
   core->listener = SRT_INVALID_SOCK;
   self->port = 0;
-  srt_users_release ();
   return FALSE;
 }
 
@@ -1635,7 +1618,6 @@ tether_relay_stop (TetherRelay *self)
   g_mutex_lock (&registry_lock);
   g_hash_table_remove (live_cores, core);
   g_mutex_unlock (&registry_lock);
-  srt_users_release ();
 
   /* Verdicts on handshakes that no listener will accept now; owner records stay. */
   g_mutex_lock (&core->access_lock);

@@ -17,7 +17,6 @@
 #include "tether-udp-fault-proxy.h"
 #include "tether-relay.h"
 #include "tether-window-private.h"
-#include <srt/srt.h>
 
 #define HEARTBEAT_TIMEOUT 8.0
 #define HEARTBEAT_INTERVAL 0.3
@@ -515,7 +514,6 @@ main (int argc, char *argv[])
 {
   g_autofree char *why = NULL;
   g_autofree char *schema_dir = NULL;
-  int ret;
 
   g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
@@ -538,9 +536,7 @@ main (int argc, char *argv[])
     }
   adw_init ();
   gst_init (&argc, &argv);
-  /* Held for the whole run, as test-relay does: libsrt 1.5 crashes in its exit-time
-   * destructors after it was fully cleaned up and started again between tests. */
-  srt_startup ();
+  tether_media_init (NULL);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/app/login", test_login);
@@ -553,7 +549,5 @@ main (int argc, char *argv[])
   ADD ("/app/demo", test_demo);
 #undef ADD
 
-  ret = g_test_run ();
-  srt_cleanup ();
-  return ret;
+  return g_test_run ();
 }

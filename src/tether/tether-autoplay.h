@@ -1,5 +1,5 @@
-/* tether-autoplay.h: the viewer policy of DESIGN.md section 3 — play every stream of a
- * room while it exists, retry a failed player a bounded number of times
+/* tether-autoplay.h: the viewer policy — play every stream of a room while it exists,
+ * retry a failed player a bounded number of times (docs/design.md, "The autoplay policy")
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 

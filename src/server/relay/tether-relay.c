@@ -63,7 +63,7 @@ typedef struct _RelayConn RelayConn;
 struct _RelayConn
 {
   SRTSOCKET sock;
-  TetherRelayMode mode;
+  TetherSrtMode mode;
   char *user_id;
   char *room_id;            /* the token's room, NULL for all rooms */
   RelayStream *stream;
@@ -400,7 +400,7 @@ check_owner (RelayCore                *core,
              gint64                    now,
              GError                  **error)
 {
-  if (access->mode == TETHER_RELAY_MODE_PUBLISH
+  if (access->mode == TETHER_SRT_MODE_PUBLISH
       && !tether_relay_owners_take (core->owners, access->stream_id, access->user_id,
                                     access->room_id, hold, now))
     {
@@ -408,7 +408,7 @@ check_owner (RelayCore                *core,
                            "stream id belongs to another user or room");
       return SRT_REJX_CONFLICT;
     }
-  if (access->mode == TETHER_RELAY_MODE_REQUEST
+  if (access->mode == TETHER_SRT_MODE_REQUEST
       && !tether_relay_owners_room_allows (core->owners, access->stream_id, access->room_id, now))
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PLAY_DENIED,
@@ -791,7 +791,7 @@ conn_close (RelayCore  *core,
   srt_epoll_remove_usock (core->eid, conn->sock);
   srt_close (conn->sock);
 
-  if (conn->mode == TETHER_RELAY_MODE_PUBLISH)
+  if (conn->mode == TETHER_SRT_MODE_PUBLISH)
     {
       g_message ("Relay: publisher %s of stream %s left (%s)", conn->user_id, stream->id, reason);
       if (stream->publisher == conn)
@@ -940,7 +940,7 @@ accept_one (RelayCore *core,
 
   /* Only the owner's publishers get here: this is the same user back (a
    * reconnect), and it takes its stream over at once. */
-  if (pending->access.mode == TETHER_RELAY_MODE_PUBLISH && stream->publisher != NULL)
+  if (pending->access.mode == TETHER_SRT_MODE_PUBLISH && stream->publisher != NULL)
     {
       conn_doom (core, stream->publisher, TETHER_RELAY_REASON_REPLACED);
       close_doomed (core);
@@ -956,7 +956,7 @@ accept_one (RelayCore *core,
   g_hash_table_insert (core->conns, GINT_TO_POINTER (sock), conn);
   pending_free (pending);
 
-  if (conn->mode == TETHER_RELAY_MODE_PUBLISH)
+  if (conn->mode == TETHER_SRT_MODE_PUBLISH)
     {
       g_message ("Relay: %s publishes stream %s", conn->user_id, stream->id);
       stream->publisher = conn;
@@ -1021,7 +1021,7 @@ check_stalled_players (RelayCore *core,
           conn_doom (core, conn, TETHER_RELAY_REASON_DISCONNECTED);
           continue;
         }
-      if (conn->mode != TETHER_RELAY_MODE_REQUEST)
+      if (conn->mode != TETHER_SRT_MODE_REQUEST)
         continue;
       if (srt_bstats (conn->sock, &st, 0) == SRT_ERROR)
         continue;
@@ -1110,9 +1110,9 @@ handle_event (RelayCore       *core,
   if (conn == NULL || conn->close_reason != NULL)
     return;
 
-  if (conn->mode == TETHER_RELAY_MODE_PUBLISH && (ev->events & SRT_EPOLL_IN))
+  if (conn->mode == TETHER_SRT_MODE_PUBLISH && (ev->events & SRT_EPOLL_IN))
     publisher_read (core, conn);
-  else if (conn->mode == TETHER_RELAY_MODE_REQUEST && (ev->events & SRT_EPOLL_OUT))
+  else if (conn->mode == TETHER_SRT_MODE_REQUEST && (ev->events & SRT_EPOLL_OUT))
     player_flush (core, conn);
 
   if ((ev->events & SRT_EPOLL_ERR) || srt_getsockstate (conn->sock) > SRTS_CONNECTED)

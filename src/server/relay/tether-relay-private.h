@@ -1,5 +1,7 @@
-/* tether-relay-private.h: what the relay's files share — stream-id access checks, the
- * stream-id owner table, and the MPEG-TS tracker that finds stream headers and key frames
+/* tether-relay-private.h: the relay's self-contained pieces, which the tests and the
+ * fuzzers use alone — the token check behind a stream id (tether-relay-access.c), the
+ * stream-id owner table (-owners.c) and the MPEG-TS tracker that finds stream headers
+ * and key frames (-ts.c). The core that uses them is in tether-relay-core.h.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 

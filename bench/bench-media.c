@@ -59,6 +59,7 @@
 #include "tether-media-private.h"
 #include "tether-test-process.h"
 #include "tether-test-server.h"
+#include "tether-test-stats.h"
 #include "tether-test-utils.h"
 
 #define LATENCY_MS 120
@@ -78,77 +79,6 @@ static gint n_failovers = 3;
 static const char *server_program = TETHER_SERVER_PATH;
 static const char *cli_program = TETHER_CLI_PATH;
 
-static gint64
-now_us (void)
-{
-  return g_get_monotonic_time ();
-}
-
-static gboolean
-wait_tick_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the default main context until @expr holds or @ms pass; the value of @expr. */
-#define WAIT_FOR(expr, ms)                                                  \
-  ({                                                                        \
-    gint64 _end = now_us () + (gint64) (ms) * 1000;                         \
-    guint _tick = g_timeout_add (5, wait_tick_cb, NULL);                    \
-    gboolean _ok;                                                           \
-    while (!(_ok = !!(expr)) && now_us () < _end)                           \
-      g_main_context_iteration (NULL, TRUE);                                \
-    g_source_remove (_tick);                                                \
-    _ok;                                                                    \
-  })
-
-static void
-sleep_ms (guint ms)
-{
-  WAIT_FOR (FALSE, ms);
-}
-
-/* ---- children and the watchdog ---------------------------------------------------- */
-
-#define MAX_CHILDREN 16
-static volatile pid_t children[MAX_CHILDREN];
-
-static void
-child_register (const char *identifier)
-{
-  pid_t pid = (pid_t) g_ascii_strtoll (identifier, NULL, 10);
-
-  for (guint i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] == 0)
-      {
-        children[i] = pid;
-        return;
-      }
-}
-
-static void
-child_forget (const char *identifier)
-{
-  pid_t pid = (pid_t) g_ascii_strtoll (identifier, NULL, 10);
-
-  for (guint i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] == pid)
-      children[i] = 0;
-}
-
-static gpointer
-watchdog_thread (gpointer data)
-{
-  g_usleep ((gulong) WATCHDOG_SECONDS * G_USEC_PER_SEC);
-  fprintf (stderr, "bench-media: watchdog: still running after %d s, giving up\n",
-           WATCHDOG_SECONDS);
-  for (guint i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] > 0)
-      kill (children[i], SIGKILL);
-  _exit (3);
-  return NULL;
-}
-
 /* ---- results ---------------------------------------------------------------------- */
 
 typedef struct
@@ -166,30 +96,6 @@ typedef struct
 static GPtrArray *rows;
 static GString *extra;      /* "key":value, pairs of the JSON "extra" object */
 
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/* Nearest-rank percentile; sorts @values. */
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint rank;
-
-  if (values->len == 0)
-    return NAN;
-  g_array_sort (values, compare_doubles);
-  rank = (guint) ceil (p / 100.0 * values->len);
-  rank = CLAMP (rank, 1, values->len);
-  return g_array_index (values, double, rank - 1);
-}
-
 static Row *
 add_row (const char *key,
          const char *label,
@@ -206,9 +112,9 @@ add_row (const char *key,
   r->unit = g_strdup (unit);
   r->n = values->len;
   r->failed = failed;
-  r->p50 = percentile (values, 50);
-  r->p90 = percentile (values, 90);
-  r->p99 = percentile (values, 99);
+  r->p50 = tether_test_percentile (values, 50);
+  r->p90 = tether_test_percentile (values, 90);
+  r->p99 = tether_test_percentile (values, 99);
   r->max = values->len ? g_array_index (values, double, values->len - 1) : NAN;
   r->target = target_text ? g_strdup (target_text) : NULL;
   r->pass = isnan (target_p50) ? -1 : (values->len > 0 && r->p50 < target_p50 && failed == 0);
@@ -324,24 +230,6 @@ free_udp_port (void)
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
-static char *
-publish_streamid (const char *stream,
-                  const char *user)
-{
-  g_autofree char *token = tether_test_token (user, NULL, 3600);
-
-  return tether_srt_stream_id_new (stream, "publish", token);
-}
-
-static char *
-play_streamid (const char *stream,
-               const char *user)
-{
-  g_autofree char *token = tether_test_token_full (user, NULL, TETHER_PRIVILEGE_LOGIN, NULL, 3600);
-
-  return tether_srt_stream_id_new (stream, "request", token);
-}
-
 /* ---- the bench publisher: x264 → mpegtsmux → the TetherPublisher link code --------- */
 
 typedef struct
@@ -414,7 +302,7 @@ stamp_probe (GstPad          *pad,
 {
   BenchPub *pub = data;
   GstBuffer *buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
-  guint32 stamp = (guint32) (now_us () / 1000);
+  guint32 stamp = (guint32) (g_get_monotonic_time () / 1000);
   GstVideoFrame frame;
 
   GST_PAD_PROBE_INFO_DATA (info) = buffer;
@@ -424,7 +312,7 @@ stamp_probe (GstPad          *pad,
       /* keyed by frame number: the encoder re-times its output on the frame grid */
       g_hash_table_insert (pub->stamped,
                            GSIZE_TO_POINTER ((gsize) (GST_BUFFER_PTS (buffer) * FPS / GST_SECOND) + 1),
-                           GSIZE_TO_POINTER ((gsize) now_us ()));
+                           GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
       g_mutex_unlock (&pub->trace_lock);
     }
   if (!gst_video_frame_map (&frame, &pub->info, buffer, GST_MAP_WRITE))
@@ -467,7 +355,7 @@ trace_probe (GstPad          *pad,
   g_mutex_unlock (&pub->trace_lock);
   if (t != NULL)
     g_printerr ("trace %s: %.1f ms after capture\n", GST_OBJECT_NAME (GST_PAD_PARENT (pad)),
-                (now_us () - (gint64) GPOINTER_TO_SIZE (t)) / 1000.0);
+                (g_get_monotonic_time () - (gint64) GPOINTER_TO_SIZE (t)) / 1000.0);
   else
     g_printerr ("trace %s: pts %" GST_TIME_FORMAT " unknown\n", GST_OBJECT_NAME (GST_PAD_PARENT (pad)),
                 GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
@@ -560,7 +448,7 @@ bench_pub_connect (BenchPub   *pub,
   g_mutex_lock (&pub->lock);
   pub->link = link;
   g_mutex_unlock (&pub->lock);
-  up = WAIT_FOR (g_atomic_int_get (&link->up), 3000);
+  up = TETHER_POLL_UNTIL (g_atomic_int_get (&link->up), 3000);
   if (!up)
     g_printerr ("publisher: no connection to 127.0.0.1:%u\n", port);
   return up;
@@ -602,7 +490,7 @@ play_bus_sync (GstBus     *bus,
   guint generation = 0;
   int reject = 0;
   const char *text = NULL;
-  gint64 now = now_us ();
+  gint64 now = g_get_monotonic_time ();
 
   if (tether_srt_link_parse_message (message, &event, &generation, &reject, &text))
     {
@@ -631,7 +519,7 @@ first_frame_probe (GstPad          *pad,
                    gpointer         data)
 {
   BenchPlay *play = data;
-  gint64 now = now_us ();
+  gint64 now = g_get_monotonic_time ();
 
   g_mutex_lock (&play->lock);
   if (play->t_first_frame == 0)
@@ -702,7 +590,7 @@ bench_play_start (guint16     port,
   appsrc = gst_bin_get_by_name (GST_BIN (play->pipeline), "src");
   gst_element_set_state (play->pipeline, GST_STATE_PLAYING);
 
-  play->t_start = now_us ();
+  play->t_start = g_get_monotonic_time ();
   play->link = tether_srt_link_start (1, TRUE, "127.0.0.1", port, streamid, LATENCY_MS, 1000,
                                       2000, 0, appsrc, appsrc);
   return play;
@@ -757,9 +645,9 @@ ttff_series (const char *what,
 
       /* A random pause (a whole GOP wide for the series without a cache), so that the
        * trials fall on random points of the 1 s GOP. */
-      sleep_ms ((guint) g_random_int_range ((gint32) pause_min_ms, (gint32) pause_max_ms + 1));
+      tether_test_run_for ((guint) g_random_int_range ((gint32) pause_min_ms, (gint32) pause_max_ms + 1));
       play = bench_play_start (port, streamid);
-      WAIT_FOR (bench_play_done (play), TRIAL_TIMEOUT_MS);
+      TETHER_POLL_UNTIL (bench_play_done (play), TRIAL_TIMEOUT_MS);
       g_mutex_lock (&play->lock);
       start = play->t_start;
       connected = play->t_connected;
@@ -803,7 +691,7 @@ spawn_slt (guint16 in_port,
       g_printerr ("[ttff] cannot run srt-live-transmit: %s\n", error->message);
       return NULL;
     }
-  child_register (g_subprocess_get_identifier (slt));
+  bench_watchdog_add_pid (atoi (g_subprocess_get_identifier (slt)));
   return slt;
 }
 
@@ -813,8 +701,8 @@ part_ttff (void)
   g_autoptr(TetherRelay) cached = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
   g_autoptr(TetherRelay) uncached = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
   g_autoptr(GError) error = NULL;
-  g_autofree char *pub_id = publish_streamid ("ttff", "pub");
-  g_autofree char *play_id = play_streamid ("ttff", "viewer");
+  g_autofree char *pub_id = tether_test_publish_stream_id ("ttff", "pub", NULL);
+  g_autofree char *play_id = tether_test_play_stream_id ("ttff", "viewer", NULL, NULL);
   g_autoptr(GSubprocess) slt = NULL;
   TtffSeries s[3] = { { 0 } };
   TtffSeries *a = &s[0], *b = &s[1], *c = &s[2];
@@ -841,7 +729,7 @@ part_ttff (void)
   /* (a) TetherRelay with its GOP cache */
   if (bench_pub_connect (pub, tether_relay_get_port (cached), pub_id))
     {
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       ttff_series ("cache", tether_relay_get_port (cached), play_id, 100, 400, a);
       add_row ("ttff_relay_gop_cache_ms", "TTFF, TetherRelay with GOP cache", "ms", a->ttff,
                a->failed, 300, "p50 < 300 ms");
@@ -852,7 +740,7 @@ part_ttff (void)
   /* (b) TetherRelay, gop-cache-bytes=0: the player waits for the next key frame */
   if (bench_pub_connect (pub, tether_relay_get_port (uncached), pub_id))
     {
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       ttff_series ("no-cache", tether_relay_get_port (uncached), play_id, 300, 1300, b);
       add_row ("ttff_relay_no_cache_ms", "TTFF, TetherRelay gop-cache-bytes=0", "ms", b->ttff,
                b->failed, NAN, NULL);
@@ -865,10 +753,10 @@ part_ttff (void)
   slt = spawn_slt (slt_in, slt_out);
   if (slt != NULL)
     {
-      sleep_ms (300);
+      tether_test_run_for (300);
       if (bench_pub_connect (pub, slt_in, pub_id))
         {
-          sleep_ms (2000);
+          tether_test_run_for (2000);
           ttff_series ("slt", slt_out, play_id, 700, 1700, c);
           add_row ("ttff_srt_live_transmit_ms", "TTFF, srt-live-transmit (1.5.1)", "ms", c->ttff,
                    c->failed, NAN, NULL);
@@ -876,7 +764,7 @@ part_ttff (void)
                    c->connect, 0, NAN, NULL);
         }
       bench_pub_disconnect (pub);
-      child_forget (g_subprocess_get_identifier (slt));
+      bench_watchdog_remove_pid (atoi (g_subprocess_get_identifier (slt)));
       g_subprocess_force_exit (slt);
       g_subprocess_wait (slt, NULL, NULL);
     }
@@ -907,7 +795,7 @@ client_new (const char *url,
   c->engine = tether_engine_new ();
   c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, "lobby", user_id,
                                       user_id, token, FALSE);
-  if (!WAIT_FOR (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, 10000))
+  if (!TETHER_POLL_UNTIL (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, 10000))
     g_error ("%s did not log in", user_id);
   return c;
 }
@@ -918,7 +806,7 @@ client_free (Client *c)
   if (c == NULL)
     return;
   tether_room_logout (c->room);
-  sleep_ms (100);
+  tether_test_run_for (100);
   g_object_unref (c->room);
   g_object_unref (c->engine);
   g_free (c);
@@ -978,7 +866,7 @@ add_stream_update_cb (TetherRoom       *room,
   for (guint i = 0; i < streams->len; i++)
     if (g_str_equal (tether_stream_get_id (streams->pdata[i]), trial->stream_id)
         && trial->t_add == 0)
-      trial->t_add = now_us ();
+      trial->t_add = g_get_monotonic_time ();
 }
 
 static void
@@ -991,7 +879,7 @@ add_player_state_cb (TetherPlayer      *player,
   if (state == TETHER_PLAYER_STATE_PLAYING && trial->t_playing == 0
       && g_strcmp0 (tether_player_get_stream_id (player), trial->stream_id) == 0)
     {
-      trial->t_playing = now_us ();
+      trial->t_playing = g_get_monotonic_time ();
       trial->first_frame_ms = tether_player_get_first_frame_ms (player);
     }
 }
@@ -1037,7 +925,7 @@ part_add (Client *alice,
       g_object_set (pub, "width", WIDTH, "height", HEIGHT, NULL);
       if (!tether_publisher_start (pub, &error))
         g_error ("publisher: %s", error->message);
-      WAIT_FOR (trial.t_playing != 0, 10000);
+      TETHER_POLL_UNTIL (trial.t_playing != 0, 10000);
       if (trial.t_add != 0 && trial.t_playing != 0)
         {
           double ms = (trial.t_playing - trial.t_add) / 1000.0;
@@ -1053,8 +941,8 @@ part_add (Client *alice,
                       trial.t_playing ? "yes" : "no");
         }
       tether_publisher_stop (pub);
-      WAIT_FOR (tether_autoplay_lookup (autoplay, id) == NULL, 5000);
-      sleep_ms ((guint) g_random_int_range (100, 400));
+      TETHER_POLL_UNTIL (tether_autoplay_lookup (autoplay, id) == NULL, 5000);
+      tether_test_run_for ((guint) g_random_int_range (100, 400));
     }
 
   add_row ("add_to_first_frame_ms", "ADD -> first frame (TetherAutoplay)", "ms", add_to_frame,
@@ -1083,7 +971,7 @@ e2e_new_sample (GstAppSink *sink,
 {
   E2eSink *e = data;
   GstSample *sample = gst_app_sink_pull_sample (sink);
-  guint32 now = (guint32) (now_us () / 1000);
+  guint32 now = (guint32) (g_get_monotonic_time () / 1000);
   GstVideoInfo info;
   GstVideoFrame frame;
   guint32 value = 0;
@@ -1172,17 +1060,17 @@ e2e_joins (Client     *bob,
       player = tether_player_new (bob->room, "e2e", node, 30);
       tether_player_set_video_sink (player, sink);
       /* a random point of the 1 s GOP */
-      sleep_ms ((guint) g_random_int_range (0, 1000));
+      tether_test_run_for ((guint) g_random_int_range (0, 1000));
       if (!tether_player_start (player, &error))
         g_error ("player: %s", error->message);
-      if (!WAIT_FOR (is_playing (player), 10000))
+      if (!TETHER_POLL_UNTIL (is_playing (player), 10000))
         {
           g_printerr ("[e2e] join %u on %s: the player did not play\n", j, node);
           tether_player_stop (player);
           failed++;
           continue;
         }
-      sleep_ms (3000);
+      tether_test_run_for (3000);
       tether_player_stop (player);
       g_mutex_lock (&e.lock);
       e.collect = FALSE;
@@ -1199,7 +1087,7 @@ e2e_joins (Client     *bob,
           /* the first second is the start; the rest is the steady state of this join */
           g_array_append_vals (all, &g_array_index (e.latency, double, 30), e.latency->len - 30);
           g_array_remove_range (e.latency, 0, 30);
-          median = percentile (e.latency, 50);
+          median = tether_test_percentile (e.latency, 50);
           g_array_append_val (join_medians, median);
           g_print ("  join %u on %s: first frame rendered %.0f ms after its capture, then median "
                    "%.0f ms (%u frames, %u unreadable)\n", j, node, first, median,
@@ -1216,7 +1104,7 @@ part_e2e (Client  *bob,
           guint16  cached_port,
           guint16  uncached_port)
 {
-  g_autofree char *pub_id = publish_streamid ("e2e", "stamper");
+  g_autofree char *pub_id = tether_test_publish_stream_id ("e2e", "stamper", NULL);
   g_autoptr(GArray) cached = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) cached_joins = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) uncached = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1232,7 +1120,7 @@ part_e2e (Client  *bob,
   pub = bench_pub_new ("ball", 1500, TRUE);
   if (bench_pub_connect (pub, cached_port, pub_id))
     {
-      sleep_ms (1500);
+      tether_test_run_for (1500);
       failed = e2e_joins (bob, "node-a", 5, cached, cached_joins);
       add_row ("e2e_latency_ms", "e2e latency, sync=true (node with GOP cache)", "ms", cached,
                failed, 2 * LATENCY_MS + 100, "p50 < 340 ms");
@@ -1241,7 +1129,7 @@ part_e2e (Client  *bob,
     }
   if (bench_pub_connect (pub, uncached_port, pub_id))
     {
-      sleep_ms (1500);
+      tether_test_run_for (1500);
       failed = e2e_joins (bob, "node-u", 3, uncached, uncached_joins);
       add_row ("e2e_latency_no_cache_ms", "e2e latency, sync=true (gop-cache-bytes=0)", "ms",
                uncached, failed, NAN, NULL);
@@ -1272,8 +1160,8 @@ node_spawn (guint16 port)
                                              "--app-secret", TETHER_TEST_SECRET, NULL);
   if (node->process == NULL)
     g_error ("cannot run %s: %s", server_program, error->message);
-  child_register (tether_test_process_get_identifier (node->process));
-  node->pid = (int) g_ascii_strtoll (tether_test_process_get_identifier (node->process), NULL, 10);
+  node->pid = bench_process_pid (node->process);
+  bench_watchdog_add_pid (node->pid);
   if (!tether_test_process_wait_for_line (node->process, "listening on srt://", 5000, &line)
       || (p = strrchr (line, ':')) == NULL)
     g_error ("the media node did not start listening on %s", listen);
@@ -1286,7 +1174,7 @@ node_free (Node *node)
 {
   if (node == NULL)
     return;
-  child_forget (tether_test_process_get_identifier (node->process));
+  bench_watchdog_remove_pid (node->pid);
   tether_test_process_terminate (node->process);
   tether_test_process_wait (node->process, 3000);
   tether_test_process_free (node->process);
@@ -1414,12 +1302,12 @@ raw_players_thread (gpointer data)
         }
 
       /* counters, ten times a second */
-      if (now_us () - last_report > 100 * 1000)
+      if (g_get_monotonic_time () - last_report > 100 * 1000)
         {
           guint n_connected = 0, n_receiving = 0, n_dead = 0;
           gint64 bytes = 0, lost = 0, dropped = 0;
 
-          last_report = now_us ();
+          last_report = g_get_monotonic_time ();
           for (guint i = 0; i < conns->len; i++)
             {
               RawConn *c = &g_array_index (conns, RawConn, i);
@@ -1536,13 +1424,13 @@ measure_window (Node       *node,
   double cpu0 = bench_proc_cpu_seconds (node->pid), self0 = bench_proc_cpu_seconds ((int) getpid ());
   gint64 b0, l0, d0, b1, l1, d1;
   guint r, dead;
-  gint64 t0 = now_us (), t1;
+  gint64 t0 = g_get_monotonic_time (), t1;
 
   b0 = l0 = d0 = b1 = l1 = d1 = 0;
   if (rp != NULL)
     raw_players_snapshot (rp, &b0, &l0, &d0, &r, &dead);
-  sleep_ms (seconds * 1000);
-  t1 = now_us ();
+  tether_test_run_for (seconds * 1000);
+  t1 = g_get_monotonic_time ();
   if (rp != NULL)
     raw_players_snapshot (rp, &b1, &l1, &d1, &w->receiving, &w->dead);
   w->node_cpu = (bench_proc_cpu_seconds (node->pid) - cpu0) / ((t1 - t0) / 1e6);
@@ -1557,8 +1445,8 @@ static void
 part_load (void)
 {
   static const guint levels[] = { 10, 50, 100 };
-  g_autofree char *pub_id = publish_streamid ("load", "pub");
-  g_autofree char *play_id = play_streamid ("load", "viewer");
+  g_autofree char *pub_id = tether_test_publish_stream_id ("load", "pub", NULL);
+  g_autofree char *play_id = tether_test_play_stream_id ("load", "viewer", NULL, NULL);
   Node *node = node_spawn (0);
   RawPlayers *rp = NULL;
   LoadWindow base = { 0 }, w[G_N_ELEMENTS (levels)] = { { 0 } };
@@ -1575,23 +1463,23 @@ part_load (void)
   pub = bench_pub_new ("snow", LOAD_BITRATE_KBPS, FALSE);
   if (!bench_pub_connect (pub, node->port, pub_id))
     goto out;
-  sleep_ms (2000);
+  tether_test_run_for (2000);
 
   /* the stream rate, as one player sees it */
   rp = raw_players_new (node->port, play_id);
   g_atomic_int_set (&rp->target, 1);
-  if (!WAIT_FOR (raw_players_all_receiving (rp, 1), 10000))
+  if (!TETHER_POLL_UNTIL (raw_players_all_receiving (rp, 1), 10000))
     g_printerr ("[load] the first player receives nothing\n");
-  sleep_ms (1000);
+  tether_test_run_for (1000);
   raw_players_snapshot (rp, &b0, &x, &x, &ux, &dx);
-  sleep_ms (3000);
+  tether_test_run_for (3000);
   raw_players_snapshot (rp, &b1, &x, &x, &ux, &dx);
   pub_mbit = (b1 - b0) * 8.0 / 3.0 / 1e6;
   g_print ("  stream as received: %.2f Mbit/s\n", pub_mbit);
   extra_double ("load_stream_mbit_s", pub_mbit);
   raw_players_free (rp);
   rp = NULL;
-  sleep_ms (1500);
+  tether_test_run_for (1500);
 
   measure_window (node, NULL, 0, 5, &base);
   g_print ("  publisher only: node %.1f%% of a core, VmRSS %" G_GINT64_FORMAT " KiB\n",
@@ -1605,9 +1493,9 @@ part_load (void)
       guint n = levels[i];
 
       g_atomic_int_set (&rp->target, (gint) n);
-      if (!WAIT_FOR (raw_players_all_receiving (rp, n), 20000))
+      if (!TETHER_POLL_UNTIL (raw_players_all_receiving (rp, n), 20000))
         g_printerr ("[load] only %u of %u players receive\n", rp->n_receiving, n);
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       measure_window (node, rp, n, LOAD_WINDOW_S, &w[i]);
       g_print ("  %3u players: node %5.1f%% of a core (%.2f%% per player above the publisher-only "
                "%.1f%%), VmRSS %" G_GINT64_FORMAT " KiB (%.0f KiB per player); %u receiving "
@@ -1663,7 +1551,7 @@ frame_log_new_sample (GstAppSink *sink,
 {
   FrameLog *log = data;
   GstSample *sample = gst_app_sink_pull_sample (sink);
-  gint64 now = now_us ();
+  gint64 now = g_get_monotonic_time ();
 
   if (sample == NULL)
     return GST_FLOW_EOS;
@@ -1709,8 +1597,8 @@ frame_recovered (FrameLog *log,
   gint64 before, after, last;
 
   frame_longest_gap (log, t, &before, &after, &last);
-  return after - before > 200 * 1000 && now_us () - after > G_USEC_PER_SEC
-         && now_us () - last < 200 * 1000;
+  return after - before > 200 * 1000 && g_get_monotonic_time () - after > G_USEC_PER_SEC
+         && g_get_monotonic_time () - last < 200 * 1000;
 }
 
 typedef struct
@@ -1729,9 +1617,9 @@ failover_player_state_cb (TetherPlayer      *player,
                           FailoverMarks     *m)
 {
   if (state == TETHER_PLAYER_STATE_PLAY_REQUESTING && m->t_requesting == 0)
-    m->t_requesting = now_us ();
+    m->t_requesting = g_get_monotonic_time ();
   else if (state == TETHER_PLAYER_STATE_PLAYING && m->t_requesting != 0 && m->t_playing == 0)
-    m->t_playing = now_us ();
+    m->t_playing = g_get_monotonic_time ();
 }
 
 static void
@@ -1747,7 +1635,7 @@ failover_stream_cb (TetherRoom       *room,
         g_free (m->add_node);
         m->add_node = g_strdup (tether_stream_get_node (streams->pdata[i]));
         if (m->t_add == 0)
-          m->t_add = now_us ();
+          m->t_add = g_get_monotonic_time ();
       }
 }
 
@@ -1819,8 +1707,8 @@ part_failover (void)
       g_printerr ("[failover] cannot run %s: %s\n", cli_program, error->message);
       goto out;
     }
-  child_register (tether_test_process_get_identifier (cli));
-  if (!WAIT_FOR (room_has_stream (bob->room, "cam"), 15000))
+  bench_watchdog_add_pid (bench_process_pid (cli));
+  if (!TETHER_POLL_UNTIL (room_has_stream (bob->room, "cam"), 15000))
     {
       g_printerr ("[failover] the stream never appeared\n");
       goto out;
@@ -1835,7 +1723,7 @@ part_failover (void)
   g_signal_connect (player, "state-changed", G_CALLBACK (failover_player_state_cb), &marks);
   if (!tether_player_start (player, &error))
     g_error ("player: %s", error->message);
-  if (!WAIT_FOR (is_playing (player), 10000))
+  if (!TETHER_POLL_UNTIL (is_playing (player), 10000))
     {
       g_printerr ("[failover] the player did not play\n");
       goto out;
@@ -1847,16 +1735,16 @@ part_failover (void)
       guint v = g_strcmp0 (victim_id, "node-b") == 0 ? 1 : 0;
       gint64 t_kill, before, after, last;
 
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       memset (&marks, 0, sizeof marks);
-      t_kill = now_us ();
+      t_kill = g_get_monotonic_time ();
       tether_test_process_kill (nodes[v]->process);
       g_print ("  kill %d: SIGKILL %s (pid %d)\n", k, ids[v], nodes[v]->pid);
 
       /* back when frames flow again for a second */
-      WAIT_FOR (frame_recovered (&log, t_kill), 15000);
+      TETHER_POLL_UNTIL (frame_recovered (&log, t_kill), 15000);
       frame_longest_gap (&log, t_kill, &before, &after, &last);
-      if (after != 0 && now_us () - last < 500 * 1000)
+      if (after != 0 && g_get_monotonic_time () - last < 500 * 1000)
         {
           double gap = (after - before) / 1000.0;
           double d = marks.t_requesting ? (marks.t_requesting - t_kill) / 1000.0 : NAN;
@@ -1881,7 +1769,7 @@ part_failover (void)
       g_clear_pointer (&marks.add_node, g_free);
 
       /* the killed node comes back, so that two nodes exist for the next kill */
-      child_forget (tether_test_process_get_identifier (nodes[v]->process));
+      bench_watchdog_remove_pid (bench_process_pid (nodes[v]->process));
       tether_test_process_free (nodes[v]->process);
       g_free (nodes[v]);
       nodes[v] = node_spawn (ports[v]);
@@ -1901,7 +1789,7 @@ out:
     tether_player_stop (player);
   if (cli != NULL)
     {
-      child_forget (tether_test_process_get_identifier (cli));
+      bench_watchdog_remove_pid (bench_process_pid (cli));
       tether_test_process_terminate (cli);
       tether_test_process_wait (cli, 3000);
     }
@@ -1935,24 +1823,16 @@ static void
 print_machine (void)
 {
   struct utsname u;
-  g_autofree char *cpuinfo = NULL;
-  g_autofree char *model = NULL;
+  g_autofree char *model = bench_cpu_model ();
   g_autoptr(GDateTime) dt = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format_iso8601 (dt);
 
-  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-    {
-      const char *p = strstr (cpuinfo, "model name");
-
-      if (p != NULL && (p = strchr (p, ':')) != NULL)
-        model = g_strndup (p + 2, strcspn (p + 2, "\n"));
-    }
   uname (&u);
   g_print ("bench-media: %ld CPUs (%s), %s %s, %s, GStreamer %s, libsrt %s\n",
-           sysconf (_SC_NPROCESSORS_ONLN), model ? model : "?", u.sysname, u.release, date,
+           sysconf (_SC_NPROCESSORS_ONLN), model, u.sysname, u.release, date,
            gst_version_string (), SRT_VERSION_STRING);
   extra_string ("date", date);
-  extra_string ("cpu", model ? model : "?");
+  extra_string ("cpu", model);
   extra_string ("kernel", u.release);
   extra_double ("nproc", (double) sysconf (_SC_NPROCESSORS_ONLN));
 }
@@ -1974,7 +1854,7 @@ main (int    argc,
   g_autoptr(GPtrArray) parts = g_ptr_array_new ();
   g_autofree char *parts_text = NULL;
   static const char * const known[] = { "ttff", "add", "e2e", "load", "failover", NULL };
-  gint64 t0 = now_us ();
+  gint64 t0 = g_get_monotonic_time ();
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());
@@ -2002,7 +1882,7 @@ main (int    argc,
   gst_init (&argc, &argv);
   g_log_writer_default_set_use_stderr (TRUE);
   setvbuf (stdout, NULL, _IOLBF, 0);
-  g_thread_unref (g_thread_new ("watchdog", watchdog_thread, NULL));
+  bench_watchdog_start ("bench-media", WATCHDOG_SECONDS);
   /* One libsrt user for the whole run, so that libsrt's threads are not restarted
    * between parts (as the app does). */
   srt_startup ();
@@ -2048,8 +1928,8 @@ main (int    argc,
   if (want (parts, "failover"))
     part_failover ();
 
-  g_print ("\nbench-media: run took %.0f s\n", (now_us () - t0) / 1e6);
-  extra_double ("run_seconds", (now_us () - t0) / 1e6);
+  g_print ("\nbench-media: run took %.0f s\n", (g_get_monotonic_time () - t0) / 1e6);
+  extra_double ("run_seconds", (g_get_monotonic_time () - t0) / 1e6);
   print_summary (parts_text);
   fflush (stdout);
   /* libsrt and GStreamer threads may still be winding down; the figures are out. */

@@ -36,6 +36,8 @@
 #include "tether.h"
 #include "tether-fault-proxy.h"
 #include "tether-test-process.h"
+#include "tether-test-server.h"
+#include "tether-test-stats.h"
 #include "tether-test-utils.h"
 
 #define ROOM_SIZE 10              /* members per room for the "many rooms" parts */
@@ -59,39 +61,8 @@ static JsonBuilder *extra_json;     /* object of extra figures, closed at the en
 static char *server_program;
 static guint fanout_threads = 2;
 static int login_idle = 1000;       /* --login-idle */
-static gboolean idle_raw;
-static guint storm_per_engine = 20; /* --storm-per-engine */           /* --idle-raw: idle sessions without heartbeats */
-static volatile pid_t watchdog_pid; /* the server to kill if the watchdog fires */
-
-static gint64
-now_us (void)
-{
-  return g_get_monotonic_time ();
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/* Nearest-rank percentile of an array of doubles (sorted in place). */
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint rank;
-
-  if (values->len == 0)
-    return NAN;
-  g_array_sort (values, compare_doubles);
-  rank = (guint) ceil (p / 100.0 * values->len);
-  rank = CLAMP (rank, 1, values->len);
-  return g_array_index (values, double, rank - 1);
-}
+static gboolean idle_raw;           /* --idle-raw: idle sessions without heartbeats */
+static guint storm_per_engine = 20; /* --storm-per-engine */
 
 static void
 add_result (const char *key,
@@ -108,9 +79,9 @@ add_result (const char *key,
   r->label = g_strdup (label);
   r->unit = g_strdup (unit);
   r->n = values->len;
-  r->p50 = percentile (values, 50);
-  r->p99 = percentile (values, 99);
-  r->max = percentile (values, 100);
+  r->p50 = tether_test_percentile (values, 50);
+  r->p99 = tether_test_percentile (values, 99);
+  r->max = tether_test_percentile (values, 100);
   r->target = g_strdup (target);
   if (target == NULL)
     r->pass = -1;
@@ -166,106 +137,54 @@ extra_int (const char *key,
   json_builder_add_int_value (extra_json, value);
 }
 
-/* ---- waiting ---------------------------------------------------------------------- */
-
-typedef gboolean (*Cond) (gpointer data);
-
-static gboolean
-deadline_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-tick_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the thread-default context until @cond holds or @timeout_ms pass. A 10 ms
- * tick re-checks conditions that other threads change. */
-static gboolean
-wait_until (Cond     cond,
-            gpointer data,
-            guint    timeout_ms)
-{
-  GMainContext *ctx = g_main_context_ref_thread_default ();
-  gboolean expired = FALSE;
-  GSource *deadline = g_timeout_source_new (timeout_ms);
-  GSource *tick = g_timeout_source_new (10);
-  gboolean ok;
-
-  g_source_set_callback (deadline, deadline_cb, &expired, NULL);
-  g_source_attach (deadline, ctx);
-  g_source_set_callback (tick, tick_cb, NULL, NULL);
-  g_source_attach (tick, ctx);
-  while (!(ok = cond (data)) && !expired)
-    g_main_context_iteration (ctx, TRUE);
-  g_source_destroy (deadline);
-  g_source_unref (deadline);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  g_main_context_unref (ctx);
-  return ok;
-}
-
-static gboolean
-never (gpointer data)
-{
-  return FALSE;
-}
-
-static void
-run_for (guint ms)
-{
-  wait_until (never, NULL, ms);
-}
-
 /* ---- the server process ------------------------------------------------------------ */
 
+/* The tether-server program (tether_test_server_process_new()), with its pid for
+ * /proc and the watchdog. */
 typedef struct
 {
-  TetherTestProcess *proc;
+  TetherTestServerProcess *server;
   guint16 port;
-  char *url;
+  const char *url;
   pid_t pid;
 } Server;
 
-static Server *
-server_start (guint16 port)
+static void
+server_started (Server *s)
 {
-  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
-  const char *argv[] = {
-    server_program, "--listen", listen, "--app-id", TETHER_TEST_APP_ID,
-    "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0",
-    /* every client of the bench comes from 127.0.0.1 */
-    "--max-connections-per-address", "0", NULL
-  };
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  Server *s = g_new0 (Server, 1);
-  const char *colon;
-
-  s->proc = tether_test_process_spawnv (argv, &error);
-  if (s->proc == NULL)
-    g_error ("cannot start %s: %s", server_program, error->message);
-  s->pid = (pid_t) atoi (tether_test_process_get_identifier (s->proc));
-  watchdog_pid = s->pid;
+  s->port = tether_test_server_process_get_port (s->server);
+  s->url = tether_test_server_process_get_url (s->server);
+  s->pid = bench_process_pid (tether_test_server_process_get_process (s->server));
+  bench_watchdog_add_pid (s->pid);
   g_print ("  server pid %d\n", (int) s->pid);
-  if (!tether_test_process_wait_for_line (s->proc, "listening on ", 10000, &line))
-    g_error ("%s did not say where it listens", server_program);
-  s->url = g_strdup (strstr (line, "ws://"));
-  colon = strrchr (s->url, ':');
-  s->port = (guint16) atoi (colon + 1);
+}
+
+static Server *
+server_start (void)
+{
+  Server *s = g_new0 (Server, 1);
+
+  s->server = tether_test_server_process_new (
+    "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0",
+    /* every client of the bench comes from 127.0.0.1 */
+    "--max-connections-per-address", "0", NULL);
+  server_started (s);
   return s;
 }
 
-static void
-server_kill (Server *s)
+static TetherTestProcess *
+server_process (Server *s)
 {
-  tether_test_process_kill (s->proc);
-  tether_test_process_wait (s->proc, 5000);
+  return tether_test_server_process_get_process (s->server);
+}
+
+/* On the same port, once the process has ended. */
+static void
+server_restart (Server *s)
+{
+  bench_watchdog_remove_pid (s->pid);
+  tether_test_server_process_restart (s->server);
+  server_started (s);
 }
 
 static void
@@ -273,11 +192,10 @@ server_free (Server *s)
 {
   if (s == NULL)
     return;
-  server_kill (s);
-  tether_test_process_free (s->proc);
-  g_free (s->url);
+  bench_watchdog_remove_pid (s->pid);
+  tether_test_server_process_kill (s->server);
+  tether_test_server_process_free (s->server);
   g_free (s);
-  watchdog_pid = 0;
 }
 
 /* TcpExt counter from /proc/net/netstat (system-wide), or -1. */
@@ -421,7 +339,7 @@ raw_message_cb (SoupWebsocketConnection *ws,
                 gpointer                 user_data)
 {
   RawClient *c = user_data;
-  gint64 t = now_us ();
+  gint64 t = g_get_monotonic_time ();
   gsize len;
   const char *data = g_bytes_get_data (message, &len);
 
@@ -468,13 +386,13 @@ raw_connect_cb (GObject      *source,
       raw_client_done (c, FALSE);
       return;
     }
-  c->t_open = now_us ();
+  c->t_open = g_get_monotonic_time ();
   soup_websocket_connection_set_max_incoming_payload_size (c->ws, 16 * 1024 * 1024);
   soup_websocket_connection_set_keepalive_interval (c->ws, 0);
   g_signal_connect (c->ws, "message", G_CALLBACK (raw_message_cb), c);
   g_signal_connect (c->ws, "closed", G_CALLBACK (raw_closed_cb), c);
   c->state = RAW_LOGGING_IN;
-  c->t_sent = now_us ();
+  c->t_sent = g_get_monotonic_time ();
   soup_websocket_connection_send_text (c->ws, c->login_json);
 }
 
@@ -485,7 +403,7 @@ raw_client_start (RawClient *c)
 
   c->pool->in_flight++;
   c->state = RAW_CONNECTING;
-  c->t_start = now_us ();
+  c->t_start = g_get_monotonic_time ();
   soup_session_websocket_connect_async (c->pool->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                         NULL, raw_connect_cb, c);
 }
@@ -733,7 +651,7 @@ lt_state_changed_cb (TetherRoom      *room,
 {
   LtClient *c = user_data;
   LtGroup *g = c->group;
-  gint64 t = now_us ();
+  gint64 t = g_get_monotonic_time ();
   TetherRoomState old = c->state;
 
   c->state = state;
@@ -829,7 +747,7 @@ lt_start (LtClient   *c,
           const char *url)
 {
   c->state = TETHER_ROOM_STATE_LOGINING;
-  c->t_start = now_us ();
+  c->t_start = g_get_monotonic_time ();
   c->room = tether_engine_login_room (c->engine, url, TETHER_TEST_APP_ID, c->room_id,
                                       c->user_id, c->user_id, c->token, c->notify_users);
   g_signal_connect (c->room, "state-changed", G_CALLBACK (lt_state_changed_cb), c);
@@ -865,7 +783,7 @@ lt_ramp (LtGroup *g,
 
   g->ramping = TRUE;
   lt_pump (g);
-  ok = wait_until (lt_ramp_done, g, timeout_ms);
+  ok = tether_test_poll_until (lt_ramp_done, g, timeout_ms);
   g->ramping = FALSE;
   return ok && g->n_login_failed == 0;
 }
@@ -909,7 +827,7 @@ lt_group_free (LtGroup *g)
       if (c->room != NULL)
         tether_engine_logout_room (c->engine, c->room);
     }
-  if (!wait_until (lt_all_logged_out, g, 8000))
+  if (!tether_test_poll_until (lt_all_logged_out, g, 8000))
     g_printerr ("warning: not every room logged out in time\n");
   for (guint i = 0; i < g->clients->len; i++)
     {
@@ -932,7 +850,7 @@ lt_group_free (LtGroup *g)
   g_array_unref (g->reconnected_at);
   g_free (g->url);
   g_free (g);
-  run_for (100);
+  tether_test_run_for (100);
 }
 
 /* ---- part 3: memory ------------------------------------------------------------------ */
@@ -940,7 +858,7 @@ lt_group_free (LtGroup *g)
 static void
 bench_memory (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   RawPool *pool;
   gint64 rss[3], hwm[3];
   guint steps[3] = { 0, 1000, 2000 };
@@ -954,7 +872,7 @@ bench_memory (void)
   w.pools = &pool;
   w.n_pools = 1;
 
-  run_for (300);
+  tether_test_run_for (300);
   bench_proc_vm (s->pid, &rss[0], &hwm[0]);
   for (guint step = 1; step < 3; step++)
     {
@@ -967,10 +885,10 @@ bench_memory (void)
         }
       w.target = steps[step];
       raw_pool_start (pool);
-      if (!wait_until (pools_done_cond, &w, 30000) || pools_failed (&pool, 1) > 0)
+      if (!tether_test_poll_until (pools_done_cond, &w, 30000) || pools_failed (&pool, 1) > 0)
         g_printerr ("[memory] only %u of %u sessions logged in\n",
                     (guint) g_atomic_int_get (&pool->n_ok), steps[step]);
-      run_for (500);
+      tether_test_run_for (500);
       bench_proc_vm (s->pid, &rss[step], &hwm[step]);
     }
 
@@ -1033,7 +951,7 @@ one_done (gpointer data)
 static void
 bench_login (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   LtGroup *idle, *measured;
   RawPool *raw;
   g_autoptr(GArray) lt_ms = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1063,25 +981,25 @@ bench_login (void)
       else
         lt_add (idle, room, user, TRUE);
     }
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   if (idle_raw)
     {
       PoolsWait pw = { &idle_pool, 1, n_idle };
 
       raw_pool_start (idle_pool);
-      wait_until (pools_done_cond, &pw, 60000);
+      tether_test_poll_until (pools_done_cond, &pw, 60000);
     }
   else if (!lt_ramp (idle, 60000))
     g_printerr ("[login] ramp incomplete: %u logged in, %u failed\n", idle->n_logined,
                 idle->n_login_failed);
   g_print ("  %u idle sessions logged in in %.2f s\n",
            idle_raw ? (guint) g_atomic_int_get (&idle_pool->n_ok) : idle->n_logined,
-           (now_us () - t0) / 1e6);
-  run_for (1000);
+           (g_get_monotonic_time () - t0) / 1e6);
+  tether_test_run_for (1000);
   /* The background load the measurement runs in: the idle sessions' heartbeats. */
   cpu0 = thread_cpu_seconds ();
   srv_cpu0 = bench_proc_cpu_seconds (s->pid);
-  run_for (2000);
+  tether_test_run_for (2000);
   bench_cpu = thread_cpu_seconds () - cpu0;
   srv_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
   g_print ("  idle load: server %.0f%% of a CPU, bench main thread %.0f%% of a CPU\n",
@@ -1102,7 +1020,7 @@ bench_login (void)
       double ms;
 
       lt_start (c, s->url);
-      if (!wait_until (lt_client_settled, c, 5000) || c->state != TETHER_ROOM_STATE_LOGINED)
+      if (!tether_test_poll_until (lt_client_settled, c, 5000) || c->state != TETHER_ROOM_STATE_LOGINED)
         {
           g_printerr ("[login] libtether login %u did not succeed\n", i);
           continue;
@@ -1111,8 +1029,8 @@ bench_login (void)
       g_array_append_val (lt_ms, ms);
       /* leave again, so the server keeps ~n_idle sessions throughout */
       tether_engine_logout_room (c->engine, c->room);
-      wait_until (lt_client_settled_out, c, 3000);
-      run_for (2);
+      tether_test_poll_until (lt_client_settled_out, c, 3000);
+      tether_test_run_for (2);
     }
   measured->next = measured->clients->len;
   lt_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
@@ -1132,7 +1050,7 @@ bench_login (void)
 
       ow.target = i + 1;
       raw_pool_start_one (raw);
-      if (!wait_until (one_done, &ow, 5000) || c->state != RAW_LOGINED)
+      if (!tether_test_poll_until (one_done, &ow, 5000) || c->state != RAW_LOGINED)
         {
           g_printerr ("[login] raw login %u did not succeed\n", i);
           continue;
@@ -1144,7 +1062,7 @@ bench_login (void)
       g_array_append_val (srv_ms, srv);
       g_array_append_val (raw_ms, total);
       raw_client_logout (c);
-      run_for (5);
+      tether_test_run_for (5);
     }
   raw_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
   g_print ("  server CPU per measured login (incl. its logout and the idle load): libtether "
@@ -1295,7 +1213,7 @@ ep_login (guint16     port,
   setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect (c->fd, (struct sockaddr *) &sa, sizeof sa) != 0 || !bench_ws_handshake (c->fd, port))
     goto fail;
-  *t_sent = now_us ();
+  *t_sent = g_get_monotonic_time ();
   if (!bench_ws_send_text (c->fd, json))
     goto fail;
   while (!seen.login_ok && !seen.error)
@@ -1304,7 +1222,7 @@ ep_login (guint16     port,
         goto fail;
       ws_parse (c, login_frame_cb, &seen);
     }
-  *t_ok = now_us ();
+  *t_ok = g_get_monotonic_time ();
   if (seen.error)
     goto fail;
   g_unix_set_fd_nonblocking (c->fd, TRUE, NULL);
@@ -1333,7 +1251,7 @@ ep_frame_cb (const char *payload,
   EpThread *t = data;
 
   t->messages++;
-  fan_check (t->fan, payload, len, now_us ());
+  fan_check (t->fan, payload, len, g_get_monotonic_time ());
 }
 
 static gpointer
@@ -1380,13 +1298,13 @@ ep_mark (EpThread *threads,
 {
   for (guint i = 0; i < n; i++)
     g_atomic_int_set (&threads[i].mark_gen, gen);
-  run_for (60);
+  tether_test_run_for (60);
 }
 
 static void
 bench_fanout (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   const guint n_members = 1000, n_joins = 50;
   guint n_threads = CLAMP (fanout_threads, 1, 8);
   EpThread threads[8];
@@ -1418,7 +1336,7 @@ bench_fanout (void)
       threads[t].thread = g_thread_new ("bench-fan", ep_thread_main, &threads[t]);
     }
 
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   for (guint i = 0; i < n_members; i++)
     {
       g_autofree char *user = g_strdup_printf ("fm%04u", i);
@@ -1435,15 +1353,15 @@ bench_fanout (void)
       g_ptr_array_add (members, c);
       ev.data.ptr = c;
       epoll_ctl (threads[i % n_threads].epfd, EPOLL_CTL_ADD, c->fd, &ev);
-      if (now_us () - t0 > 60 * G_USEC_PER_SEC)
+      if (g_get_monotonic_time () - t0 > 60 * G_USEC_PER_SEC)
         {
           g_printerr ("[fanout] member ramp took over 60 s; stopping at %u\n", i + 1);
           break;
         }
     }
-  g_print ("  %u members in the room after %.2f s\n", members->len, (now_us () - t0) / 1e6);
+  g_print ("  %u members in the room after %.2f s\n", members->len, (g_get_monotonic_time () - t0) / 1e6);
   fan.n_members = members->len;
-  run_for (1000);
+  tether_test_run_for (1000);
 
   ep_mark (threads, n_threads, 1);
   for (guint t = 0; t < n_threads; t++)
@@ -1465,9 +1383,9 @@ bench_fanout (void)
           continue;
         }
       {
-        gint64 deadline = now_us () + 5 * G_USEC_PER_SEC;
+        gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-        while ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members && now_us () < deadline)
+        while ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members && g_get_monotonic_time () < deadline)
           g_usleep (200);
       }
       if ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members)
@@ -1558,7 +1476,7 @@ all_in_state (gpointer data)
 static void
 bench_cut (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   const guint n = 20;
   TetherFaultProxy *proxies[20];
   gint64 t_cut[20], t_restore[20];
@@ -1582,16 +1500,16 @@ bench_cut (void)
   if (!lt_ramp (g, 15000))
     g_printerr ("[cut] not all logged in\n");
   /* steady state: a few heartbeats each */
-  run_for (3000);
+  tether_test_run_for (3000);
 
   for (guint i = 0; i < n; i++)
     {
       tether_fault_proxy_cut (proxies[i]);
-      t_cut[i] = now_us ();
+      t_cut[i] = g_get_monotonic_time ();
     }
   sw.g = g;
   sw.state = TETHER_ROOM_STATE_RECONNECTING;
-  if (!wait_until (all_in_state, &sw, 15000))
+  if (!tether_test_poll_until (all_in_state, &sw, 15000))
     g_printerr ("[cut] not every client noticed the cut within 15 s\n");
   for (guint i = 0; i < n; i++)
     {
@@ -1606,15 +1524,15 @@ bench_cut (void)
 
   /* A link that stays down a while: attempts run into the cut (the proxy accepts and
    * holds them) before it comes back. */
-  run_for (1000);
+  tether_test_run_for (1000);
   lt_mark (g);
   for (guint i = 0; i < n; i++)
     {
       tether_fault_proxy_restore (proxies[i]);
-      t_restore[i] = now_us ();
+      t_restore[i] = g_get_monotonic_time ();
     }
   sw.state = TETHER_ROOM_STATE_RECONNECTED;
-  if (!wait_until (all_in_state, &sw, 15000))
+  if (!tether_test_poll_until (all_in_state, &sw, 15000))
     g_printerr ("[cut] not every client reconnected within 15 s of the restore\n");
   for (guint i = 0; i < n; i++)
     {
@@ -1654,7 +1572,6 @@ storm_round (LtGroup    *g,
              gboolean    graceful,
              const char *key)
 {
-  guint16 port = (*s)->port;
   guint n = g->clients->len;
   gint64 t_stop, t_exited, t_listening, t_last;
   guint failed0 = g->n_login_failed + g->n_reconnect_failed + g->n_kicked + g->n_rate_limited;
@@ -1671,21 +1588,18 @@ storm_round (LtGroup    *g,
   lt_mark (g);
   overflows0 = tcpext_counter ("ListenOverflows");
   drops0 = tcpext_counter ("ListenDrops");
-  t_stop = now_us ();
+  t_stop = g_get_monotonic_time ();
   if (graceful)
-    tether_test_process_terminate ((*s)->proc);
+    tether_test_process_terminate (server_process (*s));
   else
-    tether_test_process_kill ((*s)->proc);
-  if (!tether_test_process_wait ((*s)->proc, 10000))
+    tether_test_process_kill (server_process (*s));
+  if (!tether_test_process_wait (server_process (*s), 10000))
     g_printerr ("[storm] the server did not exit\n");
-  t_exited = now_us ();
-  tether_test_process_free ((*s)->proc);
-  g_free ((*s)->url);
-  g_free (*s);
-  *s = server_start (port);
-  t_listening = now_us ();
+  t_exited = g_get_monotonic_time ();
+  server_restart (*s);
+  t_listening = g_get_monotonic_time ();
 
-  if (!wait_until (all_reconnected, g, 30000))
+  if (!tether_test_poll_until (all_reconnected, g, 30000))
     {
       guint by_state[9] = { 0 };
 
@@ -1781,7 +1695,7 @@ storm_round (LtGroup    *g,
 static void
 bench_storm (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   const guint n = 2000;
   LtGroup *g;
   gint64 t0;
@@ -1799,51 +1713,23 @@ bench_storm (void)
 
       lt_add (g, room, user, TRUE);
     }
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   if (!lt_ramp (g, 60000))
     g_printerr ("[storm] ramp incomplete: %u logged in, %u failed\n", g->n_logined,
                 g->n_login_failed);
-  g_print ("  %u logged in in %.2f s\n", g->n_logined, (now_us () - t0) / 1e6);
-  run_for (2000);
+  g_print ("  %u logged in in %.2f s\n", g->n_logined, (g_get_monotonic_time () - t0) / 1e6);
+  tether_test_run_for (2000);
 
   storm_round (g, &s, FALSE, "storm_kill");
-  run_for (2000);
+  tether_test_run_for (2000);
   storm_round (g, &s, TRUE, "storm_term");
-  run_for (500);
+  tether_test_run_for (500);
 
   lt_group_free (g);
   server_free (s);
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
-
-/* SIGALRM (a part hung), or a crash or ^C: take the server down with us. */
-static void
-watchdog (int sig)
-{
-  static const char msg[] = "bench-room: watchdog or fatal signal; stopping the server\n";
-
-  if (watchdog_pid > 0)
-    kill (watchdog_pid, SIGKILL);
-  if (write (2, msg, sizeof msg - 1) < 0)
-    _exit (3);
-  _exit (3);
-}
-
-static char *
-cpu_model (void)
-{
-  g_autofree char *text = NULL;
-  const char *p;
-
-  if (!g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL)
-      || (p = strstr (text, "model name")) == NULL || (p = strchr (p, ':')) == NULL)
-    return g_strdup ("unknown");
-  p++;
-  while (*p == ' ')
-    p++;
-  return g_strndup (p, strcspn (p, "\n"));
-}
 
 static void
 print_table (void)
@@ -1869,7 +1755,7 @@ print_json (const char *parts)
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(JsonNode) extra = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *model = cpu_model ();
+  g_autofree char *model = bench_cpu_model ();
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format_iso8601 (now);
   struct utsname un;
@@ -1960,8 +1846,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) parts = g_ptr_array_new ();
   g_autofree char *parts_text = NULL;
-  gint64 t_start = now_us ();
-  struct sigaction sa = { 0 };
+  gint64 t_start = g_get_monotonic_time ();
 
   g_option_context_add_main_entries (octx, entries, NULL);
   if (!g_option_context_parse (octx, &argc, &argv, &error))
@@ -1979,6 +1864,8 @@ main (int   argc,
       g_printerr ("bench-room: %s is not an executable; build it or pass --server\n", server_program);
       return 2;
     }
+  /* for tether_test_server_process_new() */
+  g_setenv ("TETHER_SERVER", server_program, TRUE);
 
   for (int i = 1; i < argc; i++)
     {
@@ -2010,22 +1897,15 @@ main (int   argc,
   /* Quiet: the server's and libtether's info logs are not part of the figures. */
   g_unsetenv ("G_MESSAGES_DEBUG");
   g_log_writer_default_set_use_stderr (TRUE);
-  signal (SIGPIPE, SIG_IGN);
-  sa.sa_handler = watchdog;
-  sigaction (SIGALRM, &sa, NULL);
-  sigaction (SIGSEGV, &sa, NULL);
-  sigaction (SIGABRT, &sa, NULL);
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
   g_print ("bench-room pid %d\n", (int) getpid ());
-  alarm (WATCHDOG_SECONDS);
+  bench_watchdog_start ("bench-room", WATCHDOG_SECONDS);
 
   results = g_ptr_array_new_with_free_func (result_free);
   extra_json = json_builder_new ();
   json_builder_begin_object (extra_json);
 
   {
-    g_autofree char *model = cpu_model ();
+    g_autofree char *model = bench_cpu_model ();
     g_print ("bench-room: parts: %s; server %s; %ld CPUs (%s)\n", parts_text, server_program,
              sysconf (_SC_NPROCESSORS_ONLN), model);
   }
@@ -2050,10 +1930,10 @@ main (int   argc,
     }
 
   extra_loadavg ("loadavg_end");
-  extra_double ("wall_seconds", (now_us () - t_start) / 1e6);
+  extra_double ("wall_seconds", (g_get_monotonic_time () - t_start) / 1e6);
   print_table ();
   print_json (parts_text);
-  alarm (0);
+  bench_watchdog_stop ();
 
   g_object_unref (extra_json);
   g_ptr_array_unref (results);

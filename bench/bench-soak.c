@@ -191,14 +191,7 @@ static TetherTestProcess *server;
 static int server_pid;
 static guint16 server_port, admin_port;
 static gboolean has_admin_listen, has_cap_option, has_request_timeout, has_event_backlog;
-static volatile pid_t watchdog_pid;
 static char *server_url;     /* ws://127.0.0.1:PORT/ws */
-
-static gint64
-now_us (void)
-{
-  return g_get_monotonic_time ();
-}
 
 /* A port on 127.0.0.1 that was free a moment ago, with the next one free too (the
  * admin address). */
@@ -320,8 +313,8 @@ server_start (void)
   close (log_fd);
   if (server == NULL)
     g_error ("cannot start %s: %s", opt_server, error->message);
-  server_pid = atoi (tether_test_process_get_identifier (server));
-  watchdog_pid = server_pid;
+  server_pid = bench_process_pid (server);
+  bench_watchdog_add_pid (server_pid);
   if (!tether_test_process_wait_for_line (server, "listening on ", 10000, &line))
     {
       g_printerr ("bench-soak: the server did not start listening; see %s\n", opt_server_log);
@@ -683,7 +676,7 @@ slot_step (Slot *s)
 
   if (s->phase != SLOT_LIVE)
     return;
-  if (now_us () >= s->life_end)
+  if (g_get_monotonic_time () >= s->life_end)
     {
       slot_end (s);
       return;
@@ -814,11 +807,11 @@ slot_login_ok (Slot       *s,
   s->heartbeat = g_timeout_source_new (s->hb_ms);
   g_source_set_callback (s->heartbeat, heartbeat_cb, s, NULL);
   g_source_attach (s->heartbeat, s->w->context);
-  s->life_end = now_us () + (gint64) rand_ms (s, opt_life / 2, opt_life * 1.5) * 1000;
+  s->life_end = g_get_monotonic_time () + (gint64) rand_ms (s, opt_life / 2, opt_life * 1.5) * 1000;
   if (s->publisher)
     s->timer = slot_timeout (s, stream_pause_ms (s), step_cb);
   else
-    s->timer = slot_timeout (s, (guint) ((s->life_end - now_us ()) / 1000), end_cb);
+    s->timer = slot_timeout (s, (guint) ((s->life_end - g_get_monotonic_time ()) / 1000), end_cb);
 }
 
 static void
@@ -1109,7 +1102,7 @@ ho_close (HalfOpen *h,
     g_atomic_int_add (&stats.ho_open, -1);
   h->fd = -1;
   h->state = HO_WAITING;
-  h->retry_at = now_us () + retry_in_us;
+  h->retry_at = g_get_monotonic_time () + retry_in_us;
 }
 
 static void
@@ -1133,7 +1126,7 @@ ho_start (HalfOpen *h)
       return;
     }
   h->state = HO_CONNECTING;
-  h->t_open = now_us ();
+  h->t_open = g_get_monotonic_time ();
 }
 
 /* Connected: the start of an upgrade request, without the blank line that ends it. */
@@ -1153,7 +1146,7 @@ ho_connected (HalfOpen *h)
       return;
     }
   h->state = HO_OPEN;
-  h->t_open = now_us ();
+  h->t_open = g_get_monotonic_time ();
   g_atomic_int_inc (&stats.ho_open);
   g_atomic_int_inc (&stats.ho_opened);
 }
@@ -1178,7 +1171,7 @@ ho_readable (HalfOpen *h)
   if (r < 0 && (errno == EAGAIN || errno == EINTR))
     return;
 
-  dt = now_us () - h->t_open;
+  dt = g_get_monotonic_time () - h->t_open;
   count_code (ho_answers, g_str_has_prefix (h->answer, "HTTP/1.") ? atoi (h->answer + 9) : 0);
   if (dt < REFUSED_WITHIN_US)
     {
@@ -1208,12 +1201,12 @@ half_open_main (gpointer data)
   for (guint i = 0; i < n; i++)
     {
       hs[i].fd = -1;
-      hs[i].retry_at = now_us () + g_random_int_range (0, 3000) * 1000;   /* a short ramp */
+      hs[i].retry_at = g_get_monotonic_time () + g_random_int_range (0, 3000) * 1000;   /* a short ramp */
     }
   while (!g_atomic_int_get (&raw_stop))
     {
       guint m = 0;
-      gint64 now = now_us ();
+      gint64 now = g_get_monotonic_time ();
       int r;
 
       for (guint i = 0; i < n; i++)
@@ -1318,11 +1311,11 @@ slow_start (Slow *r)
       g_atomic_int_inc (&stats.slow_failed);
       note_problem ("slow reader %u: could not connect and log in: %s", r->index, g_strerror (errno));
       slow_close (r, TRUE);
-      r->retry_at = now_us () + 2 * G_USEC_PER_SEC;
+      r->retry_at = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
       return;
     }
   g_atomic_int_inc (&stats.slow_started);
-  r->t_start = now_us ();
+  r->t_start = g_get_monotonic_time ();
   r->next_hb = r->t_start + (gint64) (opt_hb_timeout / 3 * G_USEC_PER_SEC);
 }
 
@@ -1355,11 +1348,11 @@ slow_main (gpointer data)
       rs[i].fd = -1;
       rs[i].index = i;
       /* staggered, so they are not all replaced at once */
-      rs[i].retry_at = now_us () + (gint64) i * 10 * G_USEC_PER_SEC;
+      rs[i].retry_at = g_get_monotonic_time () + (gint64) i * 10 * G_USEC_PER_SEC;
     }
   while (!g_atomic_int_get (&raw_stop))
     {
-      gint64 now = now_us ();
+      gint64 now = g_get_monotonic_time ();
 
       for (guint i = 0; i < n; i++)
         {
@@ -1467,7 +1460,7 @@ static GThread *half_open_thread, *slow_thread;
 static double
 elapsed (void)
 {
-  return (now_us () - t0) / 1e6;
+  return (g_get_monotonic_time () - t0) / 1e6;
 }
 
 static double
@@ -1781,7 +1774,7 @@ sample_cb (gpointer data)
                    tether_test_process_get_if_signaled (server)
                      ? tether_test_process_get_term_sig (server)
                      : tether_test_process_get_exit_status (server), opt_server_log);
-          watchdog_pid = 0;
+          bench_watchdog_remove_pid (server_pid);
           if (phase == PHASE_RUN || phase == PHASE_FINAL)
             {
               phase = PHASE_FINAL;
@@ -1842,19 +1835,6 @@ interrupt_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* A crash, or the alarm: take the server down with us. */
-static void
-watchdog (int sig)
-{
-  static const char msg[] = "bench-soak: watchdog or fatal signal; killing the server\n";
-
-  if (watchdog_pid > 0)
-    kill (watchdog_pid, SIGKILL);
-  if (write (2, msg, sizeof msg - 1) < 0)
-    _exit (3);
-  _exit (3);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -1883,7 +1863,6 @@ main (int   argc,
   };
   g_autoptr(GOptionContext) octx = g_option_context_new ("— keep a tether-server busy for minutes and print its RSS and descriptors");
   g_autoptr(GError) error = NULL;
-  struct sigaction sa = { 0 };
   guint n_workers;
 
   g_option_context_add_main_entries (octx, entries, NULL);
@@ -1917,13 +1896,7 @@ main (int   argc,
 
   g_unsetenv ("G_MESSAGES_DEBUG");
   g_log_writer_default_set_use_stderr (TRUE);
-  signal (SIGPIPE, SIG_IGN);
-  sa.sa_handler = watchdog;
-  sigaction (SIGALRM, &sa, NULL);
-  sigaction (SIGSEGV, &sa, NULL);
-  sigaction (SIGABRT, &sa, NULL);
-  sigaction (SIGBUS, &sa, NULL);
-  alarm ((guint) (opt_duration + opt_session_ttl + opt_hb_timeout + 300));
+  bench_watchdog_start ("bench-soak", (guint) (opt_duration + opt_session_ttl + opt_hb_timeout + 300));
 
   close_codes = g_hash_table_new (NULL, NULL);
   error_codes = g_hash_table_new (NULL, NULL);
@@ -1958,7 +1931,7 @@ main (int   argc,
   g_unix_signal_add (SIGINT, interrupt_cb, NULL);
   g_unix_signal_add (SIGTERM, interrupt_cb, NULL);
 
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   next_print = opt_interval;
   last_cpu_server = bench_proc_cpu_seconds (server_pid);
   last_cpu_self = self_cpu_seconds ();
@@ -1984,8 +1957,8 @@ main (int   argc,
       tether_test_process_kill (server);
       tether_test_process_wait (server, 5000);
     }
-  watchdog_pid = 0;
-  alarm (0);
+  bench_watchdog_remove_pid (server_pid);
+  bench_watchdog_stop ();
   tether_test_process_free (server);
   g_object_unref (http);
   g_main_loop_unref (loop);

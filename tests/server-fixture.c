@@ -9,6 +9,7 @@
 #include "tether-error.h"
 #include "tether-protocol.h"
 #include "server-fixture.h"
+#include "tether-test-ws.h"
 
 gboolean
 deadline_cb (gpointer data)
@@ -521,9 +522,7 @@ raw_connect_from (Fixture    *fx,
                   int         rcvbuf)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *request = g_strdup_printf (
-    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", fx->st.port);
+  g_autofree char *request = tether_test_ws_upgrade_request (fx->st.port);
   GSocketConnection *conn;
   GString *response = g_string_new (NULL);
   GInputStream *in;
@@ -570,33 +569,11 @@ raw_send_frame_full (GSocketConnection *conn,
                      const guint8      *payload,
                      gsize              len)
 {
-  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  g_autoptr(GByteArray) frame = NULL;
   g_autoptr(GError) error = NULL;
-  guint8 head[10];
-  gsize head_len;
-  static const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
 
-  head[0] = (fin ? 0x80 : 0) | opcode;
-  if (len < 126)
-    {
-      head[1] = 0x80 | (guint8) len;
-      head_len = 2;
-    }
-  else
-    {
-      g_assert_cmpuint (len, <=, G_MAXUINT16);
-      head[1] = 0x80 | 126;
-      head[2] = (guint8) (len >> 8);
-      head[3] = (guint8) len;
-      head_len = 4;
-    }
-  g_byte_array_append (frame, head, head_len);
-  g_byte_array_append (frame, mask, 4);
-  for (gsize i = 0; i < len; i++)
-    {
-      guint8 b = payload[i] ^ mask[i % 4];
-      g_byte_array_append (frame, &b, 1);
-    }
+  g_assert_cmpuint (len, <=, G_MAXUINT16);
+  frame = tether_test_ws_client_frame (fin, opcode, payload, len);
   g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
                              frame->data, frame->len, NULL, NULL, &error);
   g_assert_no_error (error);

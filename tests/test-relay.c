@@ -30,41 +30,20 @@ stream_id_for (const char *stream,
   return tether_srt_stream_id_new (stream, mode, token);
 }
 
-/* @room: NULL for an all-rooms token */
-static char *
-publish_id_in (const char *stream,
-               const char *user,
-               const char *room)
-{
-  g_autofree char *token = tether_test_token (user, room, 600);
-
-  return stream_id_for (stream, "publish", token);
-}
-
+/* All-rooms tokens; tether_test_publish_stream_id() and tether_test_play_stream_id()
+ * for a room or a stream list. */
 static char *
 publish_id (const char *stream,
             const char *user)
 {
-  return publish_id_in (stream, user, NULL);
-}
-
-/* @streams: NULL for a token without a stream list */
-static char *
-play_id_in (const char         *stream,
-            const char         *user,
-            const char         *room,
-            const char * const *streams)
-{
-  g_autofree char *token = tether_test_token_full (user, room, TETHER_PRIVILEGE_LOGIN, streams, 600);
-
-  return stream_id_for (stream, "request", token);
+  return tether_test_publish_stream_id (stream, user, NULL);
 }
 
 static char *
 play_id (const char *stream,
          const char *user)
 {
-  return play_id_in (stream, user, NULL, NULL);
+  return tether_test_play_stream_id (stream, user, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -777,12 +756,12 @@ test_cross_room_play (Fixture       *fx,
 {
   const char *const listed[] = { "adacam", NULL };
   const char *const unlisted[] = { "othercam", NULL };
-  g_autofree char *pid = publish_id_in ("adacam", "ada", "A");
-  g_autofree char *other_room = play_id_in ("adacam", "bob", "OTHER", NULL);
-  g_autofree char *same_room = play_id_in ("adacam", "carol", "A", NULL);
-  g_autofree char *all_rooms = play_id_in ("adacam", "dave", NULL, NULL);
-  g_autofree char *in_list = play_id_in ("adacam", "erin", "A", listed);
-  g_autofree char *not_in_list = play_id_in ("adacam", "frank", "A", unlisted);
+  g_autofree char *pid = tether_test_publish_stream_id ("adacam", "ada", "A");
+  g_autofree char *other_room = tether_test_play_stream_id ("adacam", "bob", "OTHER", NULL);
+  g_autofree char *same_room = tether_test_play_stream_id ("adacam", "carol", "A", NULL);
+  g_autofree char *all_rooms = tether_test_play_stream_id ("adacam", "dave", NULL, NULL);
+  g_autofree char *in_list = tether_test_play_stream_id ("adacam", "erin", "A", listed);
+  g_autofree char *not_in_list = tether_test_play_stream_id ("adacam", "frank", "A", unlisted);
   g_autoptr(Player) player = NULL;
   g_autoptr(Publisher) pub = NULL;
   SRTSOCKET early;
@@ -814,12 +793,12 @@ static void
 test_hijack (Fixture       *fx,
              gconstpointer  data)
 {
-  g_autofree char *ada = publish_id_in ("adacam2", "ada", "A");
-  g_autofree char *ada_in_b = publish_id_in ("adacam2", "ada", "B");
-  g_autofree char *mallory = publish_id_in ("adacam2", "mallory", "B");
-  g_autofree char *mallory_all_rooms = publish_id_in ("adacam2", "mallory", NULL);
-  g_autofree char *viewer_a = play_id_in ("adacam2", "bob", "A", NULL);
-  g_autofree char *viewer_other = play_id_in ("adacam2", "eve", "OTHER", NULL);
+  g_autofree char *ada = tether_test_publish_stream_id ("adacam2", "ada", "A");
+  g_autofree char *ada_in_b = tether_test_publish_stream_id ("adacam2", "ada", "B");
+  g_autofree char *mallory = tether_test_publish_stream_id ("adacam2", "mallory", "B");
+  g_autofree char *mallory_all_rooms = tether_test_publish_stream_id ("adacam2", "mallory", NULL);
+  g_autofree char *viewer_a = tether_test_play_stream_id ("adacam2", "bob", "A", NULL);
+  g_autofree char *viewer_other = tether_test_play_stream_id ("adacam2", "eve", "OTHER", NULL);
   g_autoptr(Publisher) pub = publisher_start (fx->port, ada);
   g_autoptr(Player) player = NULL;
 
@@ -850,13 +829,13 @@ static void
 test_claim (Fixture       *fx,
             gconstpointer  data)
 {
-  g_autofree char *ada = publish_id_in ("adacam2", "ada", "A");
-  g_autofree char *mallory = publish_id_in ("adacam2", "mallory", "B");
-  g_autofree char *viewer_a = play_id_in ("adacam2", "bob", "A", NULL);
-  g_autofree char *viewer_other = play_id_in ("adacam2", "eve", "OTHER", NULL);
+  g_autofree char *ada = tether_test_publish_stream_id ("adacam2", "ada", "A");
+  g_autofree char *mallory = tether_test_publish_stream_id ("adacam2", "mallory", "B");
+  g_autofree char *viewer_a = tether_test_play_stream_id ("adacam2", "bob", "A", NULL);
+  g_autofree char *viewer_other = tether_test_play_stream_id ("adacam2", "eve", "OTHER", NULL);
   g_autofree char *host = publish_id ("lobbycam", "host");
-  g_autofree char *lobby_a = play_id_in ("lobbycam", "carol", "A", NULL);
-  g_autofree char *lobby_other = play_id_in ("lobbycam", "eve", "OTHER", NULL);
+  g_autofree char *lobby_a = tether_test_play_stream_id ("lobbycam", "carol", "A", NULL);
+  g_autofree char *lobby_other = tether_test_play_stream_id ("lobbycam", "eve", "OTHER", NULL);
   g_autoptr(Publisher) pub = NULL;
   g_autoptr(Player) player = NULL;
   SRTSOCKET host_sock, early;

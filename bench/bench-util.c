@@ -83,6 +83,17 @@ bench_proc_fd_count (int pid)
   return n;
 }
 
+/* CPU time (user + system) of the calling thread, in seconds. */
+double
+bench_thread_cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_THREAD, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* Raises the soft RLIMIT_NOFILE to the hard limit (child processes inherit it), prints
  * it, and returns it. */
 guint64

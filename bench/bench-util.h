@@ -16,6 +16,7 @@ gboolean bench_proc_vm           (int     pid,
 gint64   bench_proc_rss_kib      (int     pid);
 double   bench_proc_cpu_seconds  (int     pid);
 int      bench_proc_fd_count     (int     pid);
+double   bench_thread_cpu_seconds (void);
 guint64  bench_raise_nofile      (void);
 
 /* Minimal blocking WebSocket client pieces, for clients that libsoup cannot play

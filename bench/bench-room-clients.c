@@ -11,6 +11,7 @@
 
 #include "bench-room.h"
 #include "bench-util.h"
+#include "tether-test-login.h"
 #include "tether-test-utils.h"
 
 /* ---- raw WebSocket clients (libsoup + a hand-written login) ------------------------- */
@@ -166,12 +167,11 @@ login_json (const char *room_id,
             gboolean    notify_users)
 {
   g_autofree char *token = tether_test_token (user_id, NULL, 3600);
+  TetherTestLogin login = {
+    .room_id = room_id, .user_id = user_id, .token = token, .notify_users = notify_users,
+  };
 
-  return g_strdup_printf ("{\"type\":\"login\",\"v\":1,\"app_id\":\"%s\",\"room_id\":\"%s\","
-                          "\"user\":{\"id\":\"%s\",\"name\":\"%s\"},\"token\":\"%s\","
-                          "\"notify_users\":%s}",
-                          TETHER_TEST_APP_ID, room_id, user_id, user_id, token,
-                          notify_users ? "true" : "false");
+  return tether_test_login_json (&login);
 }
 
 static void

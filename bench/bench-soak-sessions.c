@@ -15,6 +15,7 @@
 #include <libsoup/soup.h>
 
 #include "bench-soak.h"
+#include "tether-test-login.h"
 #include "tether-test-utils.h"
 
 /* ---- the churning sessions (libsoup, worker threads) --------------------------------- */
@@ -203,46 +204,17 @@ login_json (Slot    *s,
             gboolean resume)
 {
   g_autofree char *token = tether_test_token (s->user_id, NULL, (gint64) opt_duration + 3600);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
+  TetherTestLogin login = {
+    .room_id = s->room_id, .user_id = s->user_id, .token = token, .notify_users = TRUE,
+  };
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "login");
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, 1);
-  json_builder_set_member_name (b, "app_id");
-  json_builder_add_string_value (b, TETHER_TEST_APP_ID);
-  json_builder_set_member_name (b, "room_id");
-  json_builder_add_string_value (b, s->room_id);
-  json_builder_set_member_name (b, "user");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, s->user_id);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, s->user_id);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, token);
-  json_builder_set_member_name (b, "notify_users");
-  json_builder_add_boolean_value (b, TRUE);
   if (resume)
     {
-      json_builder_set_member_name (b, "resume");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "session_id");
-      json_builder_add_string_value (b, s->session_id);
-      json_builder_set_member_name (b, "resume_key");
-      json_builder_add_string_value (b, s->resume_key);
-      json_builder_set_member_name (b, "last_seq");
-      json_builder_add_int_value (b, s->last_seq);
-      json_builder_end_object (b);
+      login.resume_session_id = s->session_id;
+      login.resume_key = s->resume_key;
+      login.last_seq = s->last_seq;
     }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
+  return tether_test_login_json (&login);
 }
 
 static gboolean

@@ -9,6 +9,7 @@
 #include "tether-error.h"
 #include "tether-protocol.h"
 #include "server-fixture.h"
+#include "tether-test-login.h"
 #include "tether-test-ws.h"
 
 gboolean
@@ -326,47 +327,26 @@ client_send_login (Client          *c,
                    const char      *user,
                    const LoginArgs *args)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *token = NULL;
-  const char *room = args != NULL && args->room != NULL ? args->room : ROOM;
+  g_autofree char *json = NULL;
+  TetherTestLogin login = {
+    .app_id = args != NULL && args->app_id != NULL ? args->app_id : APP,
+    .room_id = args != NULL && args->room != NULL ? args->room : ROOM,
+    .user_id = user,
+    .notify_users = args == NULL || args->notify,
+  };
 
   if (args == NULL || args->token == NULL)
-    token = mint (user, room, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "login");
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, 1);
-  json_builder_set_member_name (b, "app_id");
-  json_builder_add_string_value (b, args != NULL && args->app_id != NULL ? args->app_id : APP);
-  json_builder_set_member_name (b, "room_id");
-  json_builder_add_string_value (b, room);
-  json_builder_set_member_name (b, "user");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, user);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, user);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, token != NULL ? token : args->token);
-  json_builder_set_member_name (b, "notify_users");
-  json_builder_add_boolean_value (b, args == NULL || args->notify);
+    token = mint (user, login.room_id, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
+  login.token = token != NULL ? token : args->token;
   if (args != NULL && args->resume_session != NULL)
     {
-      json_builder_set_member_name (b, "resume");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "session_id");
-      json_builder_add_string_value (b, args->resume_session);
-      json_builder_set_member_name (b, "resume_key");
-      json_builder_add_string_value (b, args->resume_key);
-      json_builder_set_member_name (b, "last_seq");
-      json_builder_add_int_value (b, args->last_seq);
-      json_builder_end_object (b);
+      login.resume_session_id = args->resume_session;
+      login.resume_key = args->resume_key;
+      login.last_seq = args->last_seq;
     }
-  json_builder_end_object (b);
-  client_send_builder (c, b);
+  json = tether_test_login_json (&login);
+  client_send (c, json);
 }
 
 /* Connects and logs in; returns the client and (optionally) its login_ok. */

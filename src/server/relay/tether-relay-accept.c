@@ -46,6 +46,8 @@ check_owner (RelayCore                *core,
   return 0;
 }
 
+/* The listen callback (srt_listen_callback()), @opaque the core: checks the stream id
+ * and its owner record, and leaves the verdict for relay_accept_next(). */
 int
 relay_on_listen (void                  *opaque,
                  SRTSOCKET              ns,
@@ -99,6 +101,9 @@ relay_on_listen (void                  *opaque,
   relay_core_unref (core);
   return 0;
 }
+
+/* ------------------------------------------------------------------------- */
+/* SRT thread: accepting and refusing */
 
 void
 relay_pending_free (Pending *pending)

@@ -31,6 +31,7 @@ player_update_events (RelayCore *core,
   srt_epoll_update_usock (core->eid, conn->sock, &events);
 }
 
+/* Queues whole TS packets; a player past its byte budget is dropped as slow. */
 void
 relay_player_enqueue (RelayCore    *core,
                       RelayConn    *conn,

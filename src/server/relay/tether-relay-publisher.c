@@ -80,6 +80,7 @@ publisher_feed (RelayCore    *core,
     }
 }
 
+/* Reads what the publisher sent until libsrt has no more, then flushes the players. */
 void
 relay_publisher_read (RelayCore *core,
                       RelayConn *conn)

@@ -19,6 +19,7 @@ relay_stream_free (RelayStream *stream)
   g_free (stream);
 }
 
+/* The stream of @id, made when its first publisher or player arrives. */
 RelayStream *
 relay_stream_lookup_or_add (RelayCore  *core,
                             const char *id)
@@ -37,6 +38,7 @@ relay_stream_lookup_or_add (RelayCore  *core,
   return stream;
 }
 
+/* Its publisher left or changed: what was cached and tracked is of the old one. */
 void
 relay_stream_forget_media (RelayStream *stream)
 {
@@ -72,6 +74,8 @@ stream_start_waiting_players (RelayCore   *core,
     }
 }
 
+/* One TS packet from the publisher: tracked, cached from each key frame on (within
+ * the GOP bound), handed to every started player. */
 void
 relay_stream_packet (RelayCore    *core,
                      RelayStream  *stream,

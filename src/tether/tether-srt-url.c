@@ -12,6 +12,8 @@
  * @mode: "publish" or "request"
  * @token: (nullable): the credential the media node checks
  *
+ * Builds the SRT stream id a media node expects from a publisher or a player.
+ *
  * Returns: (transfer full): `#!::r=<stream id>,m=<mode>,t=<token>`, the standard SRT
  *   access-control syntax
  */
@@ -39,6 +41,12 @@ tether_srt_stream_id_new (const char *stream_id,
 /**
  * tether_srt_url_new:
  * @node_url: a media node, `srt://HOST:PORT`
+ * @stream_id: the room's stream id
+ * @mode: "publish" or "request"
+ * @token: (nullable): the credential the media node checks
+ *
+ * Builds a URL any SRT tool can open: the node's URL with the stream id of
+ * tether_srt_stream_id_new() as its `streamid` query parameter.
  *
  * Returns: (transfer full): `srt://HOST:PORT?streamid=…` with the stream id
  *   URL-escaped, for gst-launch (srtsrc/srtsink uri), ffplay, mpv or OBS

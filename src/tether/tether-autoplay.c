@@ -309,6 +309,8 @@ tether_autoplay_new (TetherRoom *room,
  * tether_autoplay_get_room:
  * @self: an autoplay
  *
+ * Gets the room whose streams @self plays.
+ *
  * Returns: (transfer none): the room whose streams @self plays
  */
 TetherRoom *
@@ -321,6 +323,8 @@ tether_autoplay_get_room (TetherAutoplay *self)
 /**
  * tether_autoplay_get_players:
  * @self: an autoplay
+ *
+ * Gets the players of the streams being played.
  *
  * Returns: (transfer none): a #GListModel of #TetherPlayer, in the order the streams
  *   came
@@ -336,6 +340,8 @@ tether_autoplay_get_players (TetherAutoplay *self)
  * tether_autoplay_lookup:
  * @self: an autoplay
  * @stream_id: a stream id of the room
+ *
+ * Finds the player of one stream.
  *
  * Returns: (nullable) (transfer none): the player of @stream_id, or %NULL if it has
  *   none (no such stream, or it waits beyond [property@Tether.Autoplay:max-players])
@@ -355,6 +361,9 @@ tether_autoplay_lookup (TetherAutoplay *self,
  * tether_autoplay_get_retries:
  * @self: an autoplay
  * @stream_id: a stream id of the room
+ *
+ * Counts the retries of one stream's player after errors; at
+ * [property@Tether.Autoplay:max-retries] the stream is not retried any more.
  *
  * Returns: how many times the player of @stream_id was retried since its last ADD
  */

@@ -18,6 +18,8 @@ G_DEFINE_QUARK (tether-error-quark, tether_error)
  * tether_error_code_to_string:
  * @code: a #TetherError code, as signals and the protocol carry it
  *
+ * Names an error code, as `docs/errors.md` and tether-cli spell it.
+ *
  * Returns: (transfer none): a short English name for @code ("token-expired", ...),
  *   stable for logs and JSON; "unknown" for a code this version does not know
  */

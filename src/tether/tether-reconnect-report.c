@@ -123,6 +123,8 @@ _tether_reconnect_report_new (const char *cause,
  * tether_reconnect_report_get_cause:
  * @self: a report
  *
+ * Gets what started the episode.
+ *
  * Returns: (transfer none): what broke the link: "link-timeout" (no answer to heartbeats), "closed"
  *   (the connection closed or failed), "server-restart" (the server asked clients to
  *   reconnect), "network-change" or "resume-from-sleep" (a probe after either failed)
@@ -138,6 +140,8 @@ tether_reconnect_report_get_cause (TetherReconnectReport *self)
  * tether_reconnect_report_get_attempts:
  * @self: a report
  *
+ * Gets how many times the room tried to connect again.
+ *
  * Returns: how many connection attempts the episode took, the successful one included
  */
 guint
@@ -150,6 +154,8 @@ tether_reconnect_report_get_attempts (TetherReconnectReport *self)
 /**
  * tether_reconnect_report_get_resumed:
  * @self: a report
+ *
+ * Gets whether the server still had the session when the room got back.
  *
  * Returns: %TRUE when the session was resumed (others saw nothing), %FALSE when the
  *   client had to rejoin (others saw it leave and come back)
@@ -165,6 +171,8 @@ tether_reconnect_report_get_resumed (TetherReconnectReport *self)
  * tether_reconnect_report_get_succeeded:
  * @self: a report
  *
+ * Gets whether the episode ended with the room back in.
+ *
  * Returns: %TRUE if the room got back in, %FALSE if it gave up (RECONNECT_FAILED)
  */
 gboolean
@@ -178,6 +186,8 @@ tether_reconnect_report_get_succeeded (TetherReconnectReport *self)
  * tether_reconnect_report_get_downtime:
  * @self: a report
  *
+ * Gets how long the room was out.
+ *
  * Returns: seconds from the moment the break was detected to the end of the episode
  */
 double
@@ -190,6 +200,8 @@ tether_reconnect_report_get_downtime (TetherReconnectReport *self)
 /**
  * tether_reconnect_report_to_json:
  * @self: a report
+ *
+ * Serializes the report for logs and tools.
  *
  * Returns: (transfer full): the report as one JSON object with the members "cause",
  *   "attempts", "resumed", "succeeded" and "downtime", as tether-cli prints it

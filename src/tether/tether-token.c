@@ -219,6 +219,8 @@ tether_token_mint (const char         *secret,
  * tether_token_claims_copy:
  * @claims: claims from tether_token_verify()
  *
+ * Copies @claims with the strings they hold.
+ *
  * Returns: (transfer full): a deep copy of @claims
  */
 TetherTokenClaims *
@@ -438,6 +440,8 @@ tether_token_verify (const char  *token,
  * tether_token_claims_allows_stream:
  * @claims: verified claims
  * @stream_id: a stream id the bearer wants to publish
+ *
+ * Whether the bearer of a verified token may publish @stream_id.
  *
  * Returns: %TRUE if the claims grant %TETHER_PRIVILEGE_PUBLISH and either list
  *   @stream_id or do not restrict stream ids

@@ -11,6 +11,8 @@ G_BEGIN_DECLS
  * @TETHER_PRIVILEGE_NONE: nothing
  * @TETHER_PRIVILEGE_LOGIN: may log into rooms and play their streams
  * @TETHER_PRIVILEGE_PUBLISH: may add streams
+ *
+ * What a token allows its bearer.
  */
 typedef enum /*< flags >*/
 {

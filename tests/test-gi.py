@@ -243,6 +243,10 @@ def test_symbols():
     # Everything exported is in the public headers, hence in the GIR (or skipped there).
     extra = sorted(s for s in exported if s.startswith('tether_') and s not in in_gir)
     report(not extra, 'every exported tether_ symbol is in the GIR', extra)
+    # and the other way: a public header that tether.h does not include would be in the
+    # GIR but hidden in the library (src/tether/tether-visibility-private.h)
+    hidden = sorted(s for s in in_gir if s.startswith('tether_') and s not in exported)
+    report(not hidden, 'every function of the GIR is exported', hidden)
     # (the linker's own _edata, _end, __bss_start aside)
     foreign = sorted(s for s in exported
                      if not s.startswith('tether_') and s not in LINKER_SYMBOLS)

@@ -984,6 +984,7 @@ tether_player_class_init (TetherPlayerClass *klass)
 
   /**
    * TetherPlayer::state-changed:
+   * @self: the object that changed state
    * @state: the new #TetherPlayerState
    * @error_code: a #TetherError code, 0 when none
    * @extended_data: a JSON object: "stream_id", "node", "attempt", maybe "reject", "message"

@@ -793,6 +793,7 @@ tether_publisher_class_init (TetherPublisherClass *klass)
 
   /**
    * TetherPublisher::state-changed:
+   * @self: the object that changed state
    * @state: the new #TetherPublisherState
    * @error_code: a #TetherError code, 0 when none
    * @extended_data: a JSON object: "stream_id", "node", "attempt", maybe "reject", "message"

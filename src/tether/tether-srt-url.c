@@ -207,6 +207,9 @@ tether_srt_stream_id_new (const char *stream_id,
  * @mode: "publish" or "request"
  * @token: (nullable): the credential the media node checks
  *
+ * Builds a URL any SRT tool can open: the node's URL with the stream id of
+ * tether_srt_stream_id_new() as its `streamid` query parameter.
+ *
  * Returns: (transfer full): `srt://HOST:PORT?streamid=…` with the stream id
  *   URL-escaped, for gst-launch (srtsrc/srtsink uri), ffplay, mpv or OBS
  */

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "tether-media.h"
+#include "tether-metrics.h"
 #include "tether-relay-core.h"
 
 /* The core (tether-relay-core.h) does the work on the relay's SRT thread; this file
@@ -630,17 +631,6 @@ tether_relay_stop (TetherRelay *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
 }
 
-static void
-append_metric (GString    *out,
-               const char *name,
-               const char *type,
-               const char *help,
-               guint64     value)
-{
-  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n",
-                          name, help, name, type, name, value);
-}
-
 /**
  * tether_relay_get_metrics_text:
  *
@@ -668,12 +658,12 @@ tether_relay_get_metrics_text (TetherRelay *self)
       g_mutex_unlock (&core->stats_lock);
     }
 
-  append_metric (out, "tether_media_streams", "gauge", "Streams with a publisher on this media node.", streams);
-  append_metric (out, "tether_media_players", "gauge", "Players connected to this media node.", players);
-  append_metric (out, "tether_media_bytes_in_total", "counter", "Bytes received from publishers.", in);
-  append_metric (out, "tether_media_bytes_out_total", "counter", "Bytes sent to players.", out_bytes);
-  append_metric (out, "tether_media_player_drops_total", "counter", "Players dropped for falling behind.", drops);
-  append_metric (out, "tether_media_rejects_total", "counter", "Connections refused at the handshake.", rejects);
+  tether_metrics_append (out, "tether_media_streams", "gauge", "Streams with a publisher on this media node.", streams);
+  tether_metrics_append (out, "tether_media_players", "gauge", "Players connected to this media node.", players);
+  tether_metrics_append (out, "tether_media_bytes_in_total", "counter", "Bytes received from publishers.", in);
+  tether_metrics_append (out, "tether_media_bytes_out_total", "counter", "Bytes sent to players.", out_bytes);
+  tether_metrics_append (out, "tether_media_player_drops_total", "counter", "Players dropped for falling behind.", drops);
+  tether_metrics_append (out, "tether_media_rejects_total", "counter", "Connections refused at the handshake.", rejects);
 
   return g_string_free (out, FALSE);
 }

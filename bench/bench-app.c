@@ -38,7 +38,10 @@
 #include <gst/gst.h>
 #include <srt/srt.h>
 
+#include "bench-util.h"
 #include "tether-application.h"
+#include "tether-media.h"
+#include "tether-test-stats.h"
 #include "tether-window.h"
 
 #define PLAYING_MARK "→ PLAYING"
@@ -135,42 +138,15 @@ child_stop (Child *c)
 
 /* ---- figures ---------------------------------------------------------------------- */
 
-static int
-cmp_double (gconstpointer a, gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* Nearest-rank percentile of a sorted array. */
-static double
-percentile (const double *v, guint n, double p)
-{
-  guint rank = (guint) (p / 100.0 * n + 0.999999);
-  return v[CLAMP (rank, 1, n) - 1];
-}
-
 static void
 print_machine (void)
 {
   struct utsname u;
-  g_autofree char *cpuinfo = NULL;
-  const char *model = "?";
-  g_auto(GStrv) lines = NULL;
+  g_autofree char *model = bench_cpu_model ();
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format (now, "%Y-%m-%d %H:%M UTC");
 
   uname (&u);
-  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-    {
-      lines = g_strsplit (cpuinfo, "\n", -1);
-      for (guint i = 0; lines[i] != NULL; i++)
-        if (g_str_has_prefix (lines[i], "model name"))
-          {
-            model = strchr (lines[i], ':') ? strchr (lines[i], ':') + 2 : lines[i];
-            break;
-          }
-    }
   printf ("# machine: %s, %ld CPUs, %s %s; %s; %s\n", model,
           sysconf (_SC_NPROCESSORS_ONLN), u.sysname, u.release, date, gst_version_string ());
 }
@@ -195,9 +171,8 @@ static int
 run_startup (guint runs)
 {
   g_auto(GStrv) env = app_environ ();
-  g_autofree double *first = g_new0 (double, runs);
-  g_autofree double *both = g_new0 (double, runs);
-  guint n_first = 0, n_both = 0;
+  g_autoptr(GArray) first = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) both = g_array_new (FALSE, FALSE, sizeof (double));
 
   print_machine ();
   printf ("# startup: `tether --demo`, process start → first stream PLAYING (first decoded frame)\n");
@@ -228,22 +203,21 @@ run_startup (guint runs)
       printf ("run %2u: first stream %7.1f ms, both streams %7.1f ms\n", r + 1, t_first, t_both);
       fflush (stdout);
       if (t_first >= 0)
-        first[n_first++] = t_first;
+        g_array_append_val (first, t_first);
       if (t_both >= 0)
-        both[n_both++] = t_both;
+        g_array_append_val (both, t_both);
       g_usleep (300 * 1000);
     }
 
-  qsort (first, n_first, sizeof (double), (GCompareFunc) cmp_double);
-  qsort (both, n_both, sizeof (double), (GCompareFunc) cmp_double);
-  if (n_first > 0)
+  if (first->len > 0)
     printf ("startup_first_frame_ms: median %.0f, p90 %.0f, min %.0f, max %.0f (%u/%u runs)\n",
-            percentile (first, n_first, 50), percentile (first, n_first, 90), first[0],
-            first[n_first - 1], n_first, runs);
-  if (n_both > 0)
+            tether_test_percentile (first, 50), tether_test_percentile (first, 90),
+            tether_test_percentile (first, 0), tether_test_percentile (first, 100),
+            first->len, runs);
+  if (both->len > 0)
     printf ("startup_both_streams_ms: median %.0f, p90 %.0f (second host goes live at 2.0 s)\n",
-            percentile (both, n_both, 50), percentile (both, n_both, 90));
-  return n_first == runs ? 0 : 1;
+            tether_test_percentile (both, 50), tether_test_percentile (both, 90));
+  return first->len == runs ? 0 : 1;
 }
 
 /* ---- load ------------------------------------------------------------------------- */
@@ -384,10 +358,10 @@ static char *viewer_url, *viewer_secret;
 static void
 viewer_activate_cb (GApplication *app)
 {
-  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (app));
+  TetherSession *session = tether_application_get_session (TETHER_APPLICATION (app));
   g_autoptr(GError) error = NULL;
 
-  if (!tether_window_join_from_settings (TETHER_WINDOW (window), &error))
+  if (!tether_session_join_from_settings (session, &error))
     g_error ("join: %s", error->message);
 }
 
@@ -406,7 +380,7 @@ run_viewer (int argc, char **argv)
 
   setlocale (LC_ALL, "");
   gst_init (NULL, NULL);
-  srt_startup ();
+  tether_media_init (NULL);
 
   /* What a user types on the start page, through the same keys. */
   settings = g_settings_new (SCHEMA_ID);
@@ -422,7 +396,6 @@ run_viewer (int argc, char **argv)
   g_signal_connect_after (app, "activate", G_CALLBACK (viewer_activate_cb), NULL);
   status = g_application_run (G_APPLICATION (app), 1, app_argv);
   g_clear_object (&app);
-  srt_cleanup ();
   return status;
 }
 

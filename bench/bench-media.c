@@ -53,101 +53,26 @@
 #include <json-glib/json-glib.h>
 #include <srt/srt.h>
 
+#include "bench-media.h"
 #include "bench-util.h"
 #include "tether.h"
 #include "tether-relay.h"
 #include "tether-media-private.h"
 #include "tether-test-process.h"
 #include "tether-test-server.h"
+#include "tether-test-stats.h"
 #include "tether-test-utils.h"
 
-#define LATENCY_MS 120
-#define WIDTH 640
-#define HEIGHT 360
-#define FPS 30
-#define GOP_FRAMES 30            /* key-int-max: a 1 s GOP at 30 fps */
 #define TRIAL_TIMEOUT_MS 5000
 #define WATCHDOG_SECONDS 420
 #define LOAD_BITRATE_KBPS 2400   /* encoder rate; with TS overhead about 2.5 Mbit/s on the wire */
 #define LOAD_WINDOW_S 10
-#define STAMP_BLOCK 16           /* the e2e time stamp: 32 blocks of 16×16 pixels, twice */
 
 static gint n_trials = 30;
 static gint n_add_trials = 20;
 static gint n_failovers = 3;
 static const char *server_program = TETHER_SERVER_PATH;
 static const char *cli_program = TETHER_CLI_PATH;
-
-static gint64
-now_us (void)
-{
-  return g_get_monotonic_time ();
-}
-
-static gboolean
-wait_tick_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the default main context until @expr holds or @ms pass; the value of @expr. */
-#define WAIT_FOR(expr, ms)                                                  \
-  ({                                                                        \
-    gint64 _end = now_us () + (gint64) (ms) * 1000;                         \
-    guint _tick = g_timeout_add (5, wait_tick_cb, NULL);                    \
-    gboolean _ok;                                                           \
-    while (!(_ok = !!(expr)) && now_us () < _end)                           \
-      g_main_context_iteration (NULL, TRUE);                                \
-    g_source_remove (_tick);                                                \
-    _ok;                                                                    \
-  })
-
-static void
-sleep_ms (guint ms)
-{
-  WAIT_FOR (FALSE, ms);
-}
-
-/* ---- children and the watchdog ---------------------------------------------------- */
-
-#define MAX_CHILDREN 16
-static volatile pid_t children[MAX_CHILDREN];
-
-static void
-child_register (const char *identifier)
-{
-  pid_t pid = (pid_t) g_ascii_strtoll (identifier, NULL, 10);
-
-  for (guint i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] == 0)
-      {
-        children[i] = pid;
-        return;
-      }
-}
-
-static void
-child_forget (const char *identifier)
-{
-  pid_t pid = (pid_t) g_ascii_strtoll (identifier, NULL, 10);
-
-  for (guint i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] == pid)
-      children[i] = 0;
-}
-
-static gpointer
-watchdog_thread (gpointer data)
-{
-  g_usleep ((gulong) WATCHDOG_SECONDS * G_USEC_PER_SEC);
-  fprintf (stderr, "bench-media: watchdog: still running after %d s, giving up\n",
-           WATCHDOG_SECONDS);
-  for (guint i = 0; i < MAX_CHILDREN; i++)
-    if (children[i] > 0)
-      kill (children[i], SIGKILL);
-  _exit (3);
-  return NULL;
-}
 
 /* ---- results ---------------------------------------------------------------------- */
 
@@ -166,30 +91,6 @@ typedef struct
 static GPtrArray *rows;
 static GString *extra;      /* "key":value, pairs of the JSON "extra" object */
 
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/* Nearest-rank percentile; sorts @values. */
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint rank;
-
-  if (values->len == 0)
-    return NAN;
-  g_array_sort (values, compare_doubles);
-  rank = (guint) ceil (p / 100.0 * values->len);
-  rank = CLAMP (rank, 1, values->len);
-  return g_array_index (values, double, rank - 1);
-}
-
 static Row *
 add_row (const char *key,
          const char *label,
@@ -206,9 +107,9 @@ add_row (const char *key,
   r->unit = g_strdup (unit);
   r->n = values->len;
   r->failed = failed;
-  r->p50 = percentile (values, 50);
-  r->p90 = percentile (values, 90);
-  r->p99 = percentile (values, 99);
+  r->p50 = tether_test_percentile (values, 50);
+  r->p90 = tether_test_percentile (values, 90);
+  r->p99 = tether_test_percentile (values, 99);
   r->max = values->len ? g_array_index (values, double, values->len - 1) : NAN;
   r->target = target_text ? g_strdup (target_text) : NULL;
   r->pass = isnan (target_p50) ? -1 : (values->len > 0 && r->p50 < target_p50 && failed == 0);
@@ -324,412 +225,6 @@ free_udp_port (void)
   return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }
 
-static char *
-publish_streamid (const char *stream,
-                  const char *user)
-{
-  g_autofree char *token = tether_test_token (user, NULL, 3600);
-
-  return tether_srt_stream_id_new (stream, "publish", token);
-}
-
-static char *
-play_streamid (const char *stream,
-               const char *user)
-{
-  g_autofree char *token = tether_test_token_full (user, NULL, TETHER_PRIVILEGE_LOGIN, NULL, 3600);
-
-  return tether_srt_stream_id_new (stream, "request", token);
-}
-
-/* ---- the bench publisher: x264 → mpegtsmux → the TetherPublisher link code --------- */
-
-typedef struct
-{
-  GstElement *pipeline;
-  GMutex lock;
-  TetherSrtLink *link;     /* under lock */
-  guint generation;
-  GstVideoInfo info;
-  gint errors;
-  GMutex trace_lock;
-  GHashTable *stamped;     /* PTS → capture µs, BENCH_MEDIA_TRACE only */
-} BenchPub;
-
-static GstBusSyncReply
-pub_bus_sync (GstBus     *bus,
-              GstMessage *message,
-              gpointer    data)
-{
-  BenchPub *pub = data;
-
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr(GError) error = NULL;
-
-      gst_message_parse_error (message, &error, NULL);
-      g_printerr ("publisher pipeline error: %s\n", error->message);
-      g_atomic_int_inc (&pub->errors);
-    }
-  return GST_BUS_DROP;   /* nobody watches this bus; keep it from growing */
-}
-
-static GstFlowReturn
-pub_new_sample (GstAppSink *sink,
-                gpointer    data)
-{
-  BenchPub *pub = data;
-  GstSample *sample = gst_app_sink_pull_sample (sink);
-  TetherSrtLink *link = NULL;
-
-  if (sample == NULL)
-    return GST_FLOW_EOS;
-  g_mutex_lock (&pub->lock);
-  if (pub->link != NULL)
-    link = tether_srt_link_ref (pub->link);
-  g_mutex_unlock (&pub->lock);
-  if (link != NULL)
-    {
-      GstBufferList *list = gst_sample_get_buffer_list (sample);
-
-      if (list != NULL)
-        for (guint i = 0; i < gst_buffer_list_length (list); i++)
-          tether_srt_link_send (link, gst_buffer_list_get (list, i));
-      else
-        tether_srt_link_send (link, gst_sample_get_buffer (sample));
-      tether_srt_link_unref (link);
-    }
-  gst_sample_unref (sample);
-  return GST_FLOW_OK;
-}
-
-/* Writes the capture time (monotonic ms, 32 bits) into the luma plane: row 0 of 16×16
- * blocks holds the bits (white = 1), row 1 their complement, so that a damaged read
- * is recognised. Runs on the source's streaming thread, right after the live source
- * released the frame at its capture time. */
-static GstPadProbeReturn
-stamp_probe (GstPad          *pad,
-             GstPadProbeInfo *info,
-             gpointer         data)
-{
-  BenchPub *pub = data;
-  GstBuffer *buffer = gst_buffer_make_writable (GST_PAD_PROBE_INFO_BUFFER (info));
-  guint32 stamp = (guint32) (now_us () / 1000);
-  GstVideoFrame frame;
-
-  GST_PAD_PROBE_INFO_DATA (info) = buffer;
-  if (pub->stamped != NULL)
-    {
-      g_mutex_lock (&pub->trace_lock);
-      /* keyed by frame number: the encoder re-times its output on the frame grid */
-      g_hash_table_insert (pub->stamped,
-                           GSIZE_TO_POINTER ((gsize) (GST_BUFFER_PTS (buffer) * FPS / GST_SECOND) + 1),
-                           GSIZE_TO_POINTER ((gsize) now_us ()));
-      g_mutex_unlock (&pub->trace_lock);
-    }
-  if (!gst_video_frame_map (&frame, &pub->info, buffer, GST_MAP_WRITE))
-    return GST_PAD_PROBE_OK;
-  {
-    guint8 *y = GST_VIDEO_FRAME_PLANE_DATA (&frame, 0);
-    int stride = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
-
-    for (guint bit = 0; bit < 32; bit++)
-      {
-        gboolean one = (stamp >> (31 - bit)) & 1;
-
-        for (guint row = 0; row < 2 * STAMP_BLOCK; row++)
-          {
-            gboolean white = row < STAMP_BLOCK ? one : !one;
-
-            memset (y + row * stride + bit * STAMP_BLOCK, white ? 235 : 16, STAMP_BLOCK);
-          }
-      }
-  }
-  gst_video_frame_unmap (&frame);
-  return GST_PAD_PROBE_OK;
-}
-
-/* BENCH_MEDIA_TRACE: capture → this pad, by PTS. */
-static GstPadProbeReturn
-trace_probe (GstPad          *pad,
-             GstPadProbeInfo *info,
-             gpointer         data)
-{
-  BenchPub *pub = data;
-  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
-  gpointer t;
-
-  g_mutex_lock (&pub->trace_lock);
-  /* x264enc shifts its output by 1000 hours (to keep DTS positive) */
-  t = g_hash_table_lookup (pub->stamped,
-                           GSIZE_TO_POINTER ((gsize) (((GST_BUFFER_PTS (buffer) % (1000 * 3600 * GST_SECOND))
-                                                        * FPS + GST_SECOND / 2) / GST_SECOND) + 1));
-  g_mutex_unlock (&pub->trace_lock);
-  if (t != NULL)
-    g_printerr ("trace %s: %.1f ms after capture\n", GST_OBJECT_NAME (GST_PAD_PARENT (pad)),
-                (now_us () - (gint64) GPOINTER_TO_SIZE (t)) / 1000.0);
-  else
-    g_printerr ("trace %s: pts %" GST_TIME_FORMAT " unknown\n", GST_OBJECT_NAME (GST_PAD_PARENT (pad)),
-                GST_TIME_ARGS (GST_BUFFER_PTS (buffer)));
-  return GST_PAD_PROBE_OK;
-}
-
-static BenchPub *
-bench_pub_new (const char *pattern,
-               guint       bitrate_kbps,
-               gboolean    stamp)
-{
-  BenchPub *pub = g_new0 (BenchPub, 1);
-  GstAppSinkCallbacks callbacks = { .new_sample = pub_new_sample };
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GstElement) sink = NULL;
-  g_autoptr(GstBus) bus = NULL;
-  /* As TetherPublisher builds it (tether-publisher.c, describe_pipeline), video only. */
-  g_autofree char *desc = g_strdup_printf (
-    "videotestsrc is-live=true pattern=%s "
-    "! video/x-raw,format=I420,width=%u,height=%u,framerate=%u/1 ! identity name=stamp "
-    "! queue max-size-buffers=2 leaky=downstream "
-    "! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=%u bitrate=%u "
-    "! video/x-h264,profile=constrained-baseline ! h264parse name=parse config-interval=-1 "
-    "! mpegtsmux alignment=7 "
-    "! appsink name=sink sync=false async=false enable-last-sample=false",
-    pattern, WIDTH, HEIGHT, FPS, GOP_FRAMES, bitrate_kbps);
-
-  g_mutex_init (&pub->lock);
-  gst_video_info_set_format (&pub->info, GST_VIDEO_FORMAT_I420, WIDTH, HEIGHT);
-  pub->pipeline = gst_parse_launch (desc, &error);
-  if (pub->pipeline == NULL)
-    g_error ("publisher pipeline: %s", error->message);
-  sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
-  gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, pub, NULL);
-  if (stamp)
-    {
-      g_autoptr(GstElement) identity = gst_bin_get_by_name (GST_BIN (pub->pipeline), "stamp");
-      g_autoptr(GstPad) pad = gst_element_get_static_pad (identity, "src");
-
-      gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, stamp_probe, pub, NULL);
-      if (g_getenv ("BENCH_MEDIA_TRACE") != NULL)
-        {
-          static const char * const names[] = { "enc", "parse" };
-
-          g_mutex_init (&pub->trace_lock);
-          pub->stamped = g_hash_table_new (NULL, NULL);
-          for (guint i = 0; i < G_N_ELEMENTS (names); i++)
-            {
-              g_autoptr(GstElement) e = gst_bin_get_by_name (GST_BIN (pub->pipeline), names[i]);
-              g_autoptr(GstPad) src = gst_element_get_static_pad (e, "src");
-
-              gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER, trace_probe, pub, NULL);
-            }
-        }
-    }
-  bus = gst_element_get_bus (pub->pipeline);
-  gst_bus_set_sync_handler (bus, pub_bus_sync, pub, NULL);
-  gst_element_set_state (pub->pipeline, GST_STATE_PLAYING);
-  return pub;
-}
-
-static void
-bench_pub_disconnect (BenchPub *pub)
-{
-  TetherSrtLink *old;
-
-  g_mutex_lock (&pub->lock);
-  old = g_steal_pointer (&pub->link);
-  g_mutex_unlock (&pub->lock);
-  if (old != NULL)
-    {
-      tether_srt_link_stop (old);
-      tether_srt_link_unref (old);
-    }
-}
-
-/* Connects (replacing any earlier link); TRUE once the link is up. */
-static gboolean
-bench_pub_connect (BenchPub   *pub,
-                   guint16     port,
-                   const char *streamid)
-{
-  g_autoptr(GstElement) sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
-  TetherSrtLink *link;
-  gboolean up;
-
-  bench_pub_disconnect (pub);
-  link = tether_srt_link_start (++pub->generation, FALSE, "127.0.0.1", port, streamid,
-                                LATENCY_MS, 1000, 2000, 0, sink, NULL);
-  g_mutex_lock (&pub->lock);
-  pub->link = link;
-  g_mutex_unlock (&pub->lock);
-  up = WAIT_FOR (g_atomic_int_get (&link->up), 3000);
-  if (!up)
-    g_printerr ("publisher: no connection to 127.0.0.1:%u\n", port);
-  return up;
-}
-
-static void
-bench_pub_free (BenchPub *pub)
-{
-  if (pub == NULL)
-    return;
-  bench_pub_disconnect (pub);
-  gst_element_set_state (pub->pipeline, GST_STATE_NULL);
-  gst_object_unref (pub->pipeline);
-  g_mutex_clear (&pub->lock);
-  g_free (pub);
-}
-
-/* ---- the bench player: libsrt link → appsrc → tsdemux → h264parse → decoder ------- */
-
-typedef struct
-{
-  GstElement *pipeline;
-  TetherSrtLink *link;
-  GMutex lock;
-  gint64 t_start;
-  gint64 t_connected;     /* under lock, 0 until then */
-  gint64 t_first_data;
-  gint64 t_first_frame;
-  gboolean failed;
-} BenchPlay;
-
-static GstBusSyncReply
-play_bus_sync (GstBus     *bus,
-               GstMessage *message,
-               gpointer    data)
-{
-  BenchPlay *play = data;
-  TetherSrtLinkEvent event;
-  guint generation = 0;
-  int reject = 0;
-  const char *text = NULL;
-  gint64 now = now_us ();
-
-  if (tether_srt_link_parse_message (message, &event, &generation, &reject, &text))
-    {
-      g_mutex_lock (&play->lock);
-      if (event == TETHER_SRT_LINK_CONNECTED && play->t_connected == 0)
-        play->t_connected = now;
-      else if (event == TETHER_SRT_LINK_FIRST_DATA && play->t_first_data == 0)
-        play->t_first_data = now;
-      else if (event == TETHER_SRT_LINK_FAILED || event == TETHER_SRT_LINK_BROKEN)
-        play->failed = TRUE;
-      g_mutex_unlock (&play->lock);
-    }
-  else if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr(GError) error = NULL;
-
-      gst_message_parse_error (message, &error, NULL);
-      g_printerr ("player pipeline error: %s\n", error->message);
-    }
-  return GST_BUS_DROP;
-}
-
-static GstPadProbeReturn
-first_frame_probe (GstPad          *pad,
-                   GstPadProbeInfo *info,
-                   gpointer         data)
-{
-  BenchPlay *play = data;
-  gint64 now = now_us ();
-
-  g_mutex_lock (&play->lock);
-  if (play->t_first_frame == 0)
-    play->t_first_frame = now;
-  g_mutex_unlock (&play->lock);
-  return GST_PAD_PROBE_REMOVE;
-}
-
-static void
-play_pad_added (GstElement *demux,
-                GstPad     *pad,
-                gpointer    data)
-{
-  GstElement *queue = data;
-  g_autoptr(GstPad) sinkpad = gst_element_get_static_pad (queue, "sink");
-  g_autoptr(GstCaps) caps = gst_pad_query_caps (pad, NULL);
-
-  if (caps != NULL && !gst_caps_is_empty (caps)
-      && gst_structure_has_name (gst_caps_get_structure (caps, 0), "video/x-h264")
-      && !gst_pad_is_linked (sinkpad))
-    gst_pad_link (pad, sinkpad);
-}
-
-static const char *
-pick_decoder (void)
-{
-  /* TetherPlayer's order (tether-player.c, build_pipeline). */
-  static const char * const decoders[] = { "openh264dec", "avdec_h264", NULL };
-  const char *dec = tether_media_pick_element (decoders);
-
-  if (dec == NULL)
-    g_error ("no H.264 decoder");
-  return dec;
-}
-
-static BenchPlay *
-bench_play_start (guint16     port,
-                  const char *streamid)
-{
-  BenchPlay *play = g_new0 (BenchPlay, 1);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GstElement) appsrc = NULL;
-  g_autoptr(GstElement) demux = NULL;
-  g_autoptr(GstElement) queue = NULL;
-  g_autoptr(GstElement) dec = NULL;
-  g_autoptr(GstPad) pad = NULL;
-  g_autoptr(GstBus) bus = NULL;
-  g_autofree char *desc = g_strdup_printf (
-    "appsrc name=src is-live=true do-timestamp=true format=time max-bytes=4000000 "
-    "caps=\"video/mpegts,systemstream=(boolean)true,packetsize=(int)188\" "
-    "! tsdemux name=demux latency=50 "
-    "queue name=vqueue max-size-buffers=0 max-size-bytes=0 max-size-time=1000000000 "
-    "! h264parse ! %s name=dec ! videoconvert ! fakesink sync=false async=false",
-    pick_decoder ());
-
-  g_mutex_init (&play->lock);
-  play->pipeline = gst_parse_launch (desc, &error);
-  if (play->pipeline == NULL)
-    g_error ("player pipeline: %s", error->message);
-  demux = gst_bin_get_by_name (GST_BIN (play->pipeline), "demux");
-  queue = gst_bin_get_by_name (GST_BIN (play->pipeline), "vqueue");
-  g_signal_connect (demux, "pad-added", G_CALLBACK (play_pad_added), queue);
-  dec = gst_bin_get_by_name (GST_BIN (play->pipeline), "dec");
-  pad = gst_element_get_static_pad (dec, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_frame_probe, play, NULL);
-  bus = gst_element_get_bus (play->pipeline);
-  gst_bus_set_sync_handler (bus, play_bus_sync, play, NULL);
-  appsrc = gst_bin_get_by_name (GST_BIN (play->pipeline), "src");
-  gst_element_set_state (play->pipeline, GST_STATE_PLAYING);
-
-  play->t_start = now_us ();
-  play->link = tether_srt_link_start (1, TRUE, "127.0.0.1", port, streamid, LATENCY_MS, 1000,
-                                      2000, 0, appsrc, appsrc);
-  return play;
-}
-
-static gboolean
-bench_play_done (BenchPlay *play)
-{
-  gboolean done;
-
-  g_mutex_lock (&play->lock);
-  done = play->t_first_frame != 0 || play->failed;
-  g_mutex_unlock (&play->lock);
-  return done;
-}
-
-static void
-bench_play_free (BenchPlay *play)
-{
-  tether_srt_link_stop (play->link);
-  tether_srt_link_unref (play->link);
-  gst_element_set_state (play->pipeline, GST_STATE_NULL);
-  gst_object_unref (play->pipeline);
-  g_mutex_clear (&play->lock);
-  g_free (play);
-}
-
 /* ---- part 1: time to first frame -------------------------------------------------- */
 
 typedef struct
@@ -757,9 +252,9 @@ ttff_series (const char *what,
 
       /* A random pause (a whole GOP wide for the series without a cache), so that the
        * trials fall on random points of the 1 s GOP. */
-      sleep_ms ((guint) g_random_int_range ((gint32) pause_min_ms, (gint32) pause_max_ms + 1));
+      tether_test_run_for ((guint) g_random_int_range ((gint32) pause_min_ms, (gint32) pause_max_ms + 1));
       play = bench_play_start (port, streamid);
-      WAIT_FOR (bench_play_done (play), TRIAL_TIMEOUT_MS);
+      TETHER_POLL_UNTIL (bench_play_done (play), TRIAL_TIMEOUT_MS);
       g_mutex_lock (&play->lock);
       start = play->t_start;
       connected = play->t_connected;
@@ -803,7 +298,7 @@ spawn_slt (guint16 in_port,
       g_printerr ("[ttff] cannot run srt-live-transmit: %s\n", error->message);
       return NULL;
     }
-  child_register (g_subprocess_get_identifier (slt));
+  bench_watchdog_add_pid (atoi (g_subprocess_get_identifier (slt)));
   return slt;
 }
 
@@ -813,8 +308,8 @@ part_ttff (void)
   g_autoptr(TetherRelay) cached = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
   g_autoptr(TetherRelay) uncached = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
   g_autoptr(GError) error = NULL;
-  g_autofree char *pub_id = publish_streamid ("ttff", "pub");
-  g_autofree char *play_id = play_streamid ("ttff", "viewer");
+  g_autofree char *pub_id = tether_test_publish_stream_id ("ttff", "pub", NULL);
+  g_autofree char *play_id = tether_test_play_stream_id ("ttff", "viewer", NULL, NULL);
   g_autoptr(GSubprocess) slt = NULL;
   TtffSeries s[3] = { { 0 } };
   TtffSeries *a = &s[0], *b = &s[1], *c = &s[2];
@@ -841,7 +336,7 @@ part_ttff (void)
   /* (a) TetherRelay with its GOP cache */
   if (bench_pub_connect (pub, tether_relay_get_port (cached), pub_id))
     {
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       ttff_series ("cache", tether_relay_get_port (cached), play_id, 100, 400, a);
       add_row ("ttff_relay_gop_cache_ms", "TTFF, TetherRelay with GOP cache", "ms", a->ttff,
                a->failed, 300, "p50 < 300 ms");
@@ -852,7 +347,7 @@ part_ttff (void)
   /* (b) TetherRelay, gop-cache-bytes=0: the player waits for the next key frame */
   if (bench_pub_connect (pub, tether_relay_get_port (uncached), pub_id))
     {
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       ttff_series ("no-cache", tether_relay_get_port (uncached), play_id, 300, 1300, b);
       add_row ("ttff_relay_no_cache_ms", "TTFF, TetherRelay gop-cache-bytes=0", "ms", b->ttff,
                b->failed, NAN, NULL);
@@ -865,10 +360,10 @@ part_ttff (void)
   slt = spawn_slt (slt_in, slt_out);
   if (slt != NULL)
     {
-      sleep_ms (300);
+      tether_test_run_for (300);
       if (bench_pub_connect (pub, slt_in, pub_id))
         {
-          sleep_ms (2000);
+          tether_test_run_for (2000);
           ttff_series ("slt", slt_out, play_id, 700, 1700, c);
           add_row ("ttff_srt_live_transmit_ms", "TTFF, srt-live-transmit (1.5.1)", "ms", c->ttff,
                    c->failed, NAN, NULL);
@@ -876,7 +371,7 @@ part_ttff (void)
                    c->connect, 0, NAN, NULL);
         }
       bench_pub_disconnect (pub);
-      child_forget (g_subprocess_get_identifier (slt));
+      bench_watchdog_remove_pid (atoi (g_subprocess_get_identifier (slt)));
       g_subprocess_force_exit (slt);
       g_subprocess_wait (slt, NULL, NULL);
     }
@@ -910,7 +405,7 @@ client_new (const char *url,
                         "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", user_id,
                         "token", token, NULL);
   c->room = tether_engine_login_room (c->engine, login);
-  if (!WAIT_FOR (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, 10000))
+  if (!TETHER_POLL_UNTIL (tether_room_get_state (c->room) == TETHER_ROOM_STATE_LOGINED, 10000))
     g_error ("%s did not log in", user_id);
   return c;
 }
@@ -921,7 +416,7 @@ client_free (Client *c)
   if (c == NULL)
     return;
   tether_room_logout (c->room);
-  sleep_ms (100);
+  tether_test_run_for (100);
   g_object_unref (c->room);
   g_object_unref (c->engine);
   g_free (c);
@@ -981,7 +476,7 @@ add_stream_update_cb (TetherRoom       *room,
   for (guint i = 0; i < streams->len; i++)
     if (g_str_equal (tether_stream_get_id (streams->pdata[i]), trial->stream_id)
         && trial->t_add == 0)
-      trial->t_add = now_us ();
+      trial->t_add = g_get_monotonic_time ();
 }
 
 static void
@@ -994,7 +489,7 @@ add_player_state_cb (TetherPlayer      *player,
   if (state == TETHER_PLAYER_STATE_PLAYING && trial->t_playing == 0
       && g_strcmp0 (tether_player_get_stream_id (player), trial->stream_id) == 0)
     {
-      trial->t_playing = now_us ();
+      trial->t_playing = g_get_monotonic_time ();
       trial->first_frame_ms = tether_player_get_first_frame_ms (player);
     }
 }
@@ -1040,7 +535,7 @@ part_add (Client *alice,
       g_object_set (pub, "width", WIDTH, "height", HEIGHT, NULL);
       if (!tether_publisher_start (pub, &error))
         g_error ("publisher: %s", error->message);
-      WAIT_FOR (trial.t_playing != 0, 10000);
+      TETHER_POLL_UNTIL (trial.t_playing != 0, 10000);
       if (trial.t_add != 0 && trial.t_playing != 0)
         {
           double ms = (trial.t_playing - trial.t_add) / 1000.0;
@@ -1056,8 +551,8 @@ part_add (Client *alice,
                       trial.t_playing ? "yes" : "no");
         }
       tether_publisher_stop (pub);
-      WAIT_FOR (tether_autoplay_lookup (autoplay, id) == NULL, 5000);
-      sleep_ms ((guint) g_random_int_range (100, 400));
+      TETHER_POLL_UNTIL (tether_autoplay_lookup (autoplay, id) == NULL, 5000);
+      tether_test_run_for ((guint) g_random_int_range (100, 400));
     }
 
   add_row ("add_to_first_frame_ms", "ADD -> first frame (TetherAutoplay)", "ms", add_to_frame,
@@ -1086,7 +581,7 @@ e2e_new_sample (GstAppSink *sink,
 {
   E2eSink *e = data;
   GstSample *sample = gst_app_sink_pull_sample (sink);
-  guint32 now = (guint32) (now_us () / 1000);
+  guint32 now = (guint32) (g_get_monotonic_time () / 1000);
   GstVideoInfo info;
   GstVideoFrame frame;
   guint32 value = 0;
@@ -1175,17 +670,17 @@ e2e_joins (Client     *bob,
       player = tether_player_new (bob->room, "e2e", node, 30);
       tether_player_set_video_sink (player, sink);
       /* a random point of the 1 s GOP */
-      sleep_ms ((guint) g_random_int_range (0, 1000));
+      tether_test_run_for ((guint) g_random_int_range (0, 1000));
       if (!tether_player_start (player, &error))
         g_error ("player: %s", error->message);
-      if (!WAIT_FOR (is_playing (player), 10000))
+      if (!TETHER_POLL_UNTIL (is_playing (player), 10000))
         {
           g_printerr ("[e2e] join %u on %s: the player did not play\n", j, node);
           tether_player_stop (player);
           failed++;
           continue;
         }
-      sleep_ms (3000);
+      tether_test_run_for (3000);
       tether_player_stop (player);
       g_mutex_lock (&e.lock);
       e.collect = FALSE;
@@ -1202,7 +697,7 @@ e2e_joins (Client     *bob,
           /* the first second is the start; the rest is the steady state of this join */
           g_array_append_vals (all, &g_array_index (e.latency, double, 30), e.latency->len - 30);
           g_array_remove_range (e.latency, 0, 30);
-          median = percentile (e.latency, 50);
+          median = tether_test_percentile (e.latency, 50);
           g_array_append_val (join_medians, median);
           g_print ("  join %u on %s: first frame rendered %.0f ms after its capture, then median "
                    "%.0f ms (%u frames, %u unreadable)\n", j, node, first, median,
@@ -1219,7 +714,7 @@ part_e2e (Client  *bob,
           guint16  cached_port,
           guint16  uncached_port)
 {
-  g_autofree char *pub_id = publish_streamid ("e2e", "stamper");
+  g_autofree char *pub_id = tether_test_publish_stream_id ("e2e", "stamper", NULL);
   g_autoptr(GArray) cached = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) cached_joins = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) uncached = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1235,7 +730,7 @@ part_e2e (Client  *bob,
   pub = bench_pub_new ("ball", 1500, TRUE);
   if (bench_pub_connect (pub, cached_port, pub_id))
     {
-      sleep_ms (1500);
+      tether_test_run_for (1500);
       failed = e2e_joins (bob, "node-a", 5, cached, cached_joins);
       add_row ("e2e_latency_ms", "e2e latency, sync=true (node with GOP cache)", "ms", cached,
                failed, 2 * LATENCY_MS + 100, "p50 < 340 ms");
@@ -1244,7 +739,7 @@ part_e2e (Client  *bob,
     }
   if (bench_pub_connect (pub, uncached_port, pub_id))
     {
-      sleep_ms (1500);
+      tether_test_run_for (1500);
       failed = e2e_joins (bob, "node-u", 3, uncached, uncached_joins);
       add_row ("e2e_latency_no_cache_ms", "e2e latency, sync=true (gop-cache-bytes=0)", "ms",
                uncached, failed, NAN, NULL);
@@ -1275,8 +770,8 @@ node_spawn (guint16 port)
                                              "--app-secret", TETHER_TEST_SECRET, NULL);
   if (node->process == NULL)
     g_error ("cannot run %s: %s", server_program, error->message);
-  child_register (tether_test_process_get_identifier (node->process));
-  node->pid = (int) g_ascii_strtoll (tether_test_process_get_identifier (node->process), NULL, 10);
+  node->pid = bench_process_pid (node->process);
+  bench_watchdog_add_pid (node->pid);
   if (!tether_test_process_wait_for_line (node->process, "listening on srt://", 5000, &line)
       || (p = strrchr (line, ':')) == NULL)
     g_error ("the media node did not start listening on %s", listen);
@@ -1289,234 +784,11 @@ node_free (Node *node)
 {
   if (node == NULL)
     return;
-  child_forget (tether_test_process_get_identifier (node->process));
+  bench_watchdog_remove_pid (node->pid);
   tether_test_process_terminate (node->process);
   tether_test_process_wait (node->process, 3000);
   tether_test_process_free (node->process);
   g_free (node);
-}
-
-/* ---- part 4: raw libsrt players ---------------------------------------------------- */
-
-typedef struct
-{
-  SRTSOCKET sock;
-  gboolean connected;
-  gboolean dead;
-  gint64 bytes;
-} RawConn;
-
-typedef struct
-{
-  GThread *thread;
-  guint16 port;
-  char *streamid;
-  gint target;            /* atomic: how many callers to have */
-  gint stop;              /* atomic */
-  GMutex lock;            /* the counters below */
-  guint n_open, n_connected, n_receiving, n_dead;
-  gint64 bytes;
-  gint64 lost, dropped;
-  int shared_port;        /* the local UDP port all callers share, 0 = one each */
-} RawPlayers;
-
-static gpointer
-raw_players_thread (gpointer data)
-{
-  RawPlayers *rp = data;
-  g_autoptr(GArray) conns = g_array_new (FALSE, TRUE, sizeof (RawConn));
-  GHashTable *by_sock = g_hash_table_new (NULL, NULL);
-  int eid;
-  struct sockaddr_in peer = { 0 };
-  char buf[1500];
-  gint64 last_report = 0;
-
-  srt_startup ();
-  eid = srt_epoll_create ();
-  peer.sin_family = AF_INET;
-  peer.sin_port = htons (rp->port);
-  peer.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-
-  while (!g_atomic_int_get (&rp->stop))
-    {
-      SRT_EPOLL_EVENT events[256];
-      int n;
-      gboolean busy = FALSE;
-      gint target = g_atomic_int_get (&rp->target);
-
-      /* Open at most 5 callers per round, so the handshakes do not come all at once. */
-      for (guint k = 0; k < 5 && (gint) conns->len < target; k++)
-        {
-          RawConn c = { 0 };
-          int no = 0, yes = 1, latency = LATENCY_MS;
-          int ev = SRT_EPOLL_IN | SRT_EPOLL_OUT | SRT_EPOLL_ERR;
-          struct sockaddr_in local = { 0 };
-
-          c.sock = srt_create_socket ();
-          srt_setsockflag (c.sock, SRTO_RCVSYN, &no, sizeof no);
-          srt_setsockflag (c.sock, SRTO_SNDSYN, &no, sizeof no);
-          srt_setsockflag (c.sock, SRTO_SENDER, &no, sizeof no);
-          srt_setsockflag (c.sock, SRTO_REUSEADDR, &yes, sizeof yes);
-          srt_setsockflag (c.sock, SRTO_LATENCY, &latency, sizeof latency);
-          srt_setsockflag (c.sock, SRTO_STREAMID, rp->streamid, (int) strlen (rp->streamid));
-          /* One UDP port (one libsrt multiplexer: one receive and one send thread) for
-           * all callers, so that the client side stays cheap. */
-          local.sin_family = AF_INET;
-          local.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-          local.sin_port = htons ((guint16) rp->shared_port);
-          if (srt_bind (c.sock, (struct sockaddr *) &local, sizeof local) == 0 && rp->shared_port == 0)
-            {
-              struct sockaddr_in got = { 0 };
-              int len = sizeof got;
-
-              if (srt_getsockname (c.sock, (struct sockaddr *) &got, &len) == 0)
-                rp->shared_port = ntohs (got.sin_port);
-            }
-          srt_epoll_add_usock (eid, c.sock, &ev);
-          if (srt_connect (c.sock, (struct sockaddr *) &peer, sizeof peer) == SRT_ERROR)
-            c.dead = TRUE;
-          g_array_append_val (conns, c);
-          g_hash_table_insert (by_sock, GINT_TO_POINTER (c.sock), GUINT_TO_POINTER (conns->len));
-        }
-
-      n = srt_epoll_uwait (eid, events, G_N_ELEMENTS (events), 0);
-      for (int i = 0; i < n; i++)
-        {
-          guint idx = GPOINTER_TO_UINT (g_hash_table_lookup (by_sock, GINT_TO_POINTER (events[i].fd)));
-          RawConn *c;
-
-          if (idx == 0)
-            continue;
-          c = &g_array_index (conns, RawConn, idx - 1);
-          if (c->dead)
-            continue;
-          if (events[i].events & SRT_EPOLL_ERR)
-            {
-              c->dead = TRUE;
-              srt_epoll_remove_usock (eid, c->sock);
-              srt_close (c->sock);
-              continue;
-            }
-          if (!c->connected && srt_getsockstate (c->sock) == SRTS_CONNECTED)
-            {
-              int ev = SRT_EPOLL_IN | SRT_EPOLL_ERR;
-
-              c->connected = TRUE;
-              srt_epoll_update_usock (eid, c->sock, &ev);
-            }
-          if (events[i].events & SRT_EPOLL_IN)
-            for (;;)
-              {
-                int got = srt_recvmsg (c->sock, buf, sizeof buf);
-
-                if (got <= 0)
-                  break;
-                c->bytes += got;
-                busy = TRUE;
-              }
-        }
-
-      /* counters, ten times a second */
-      if (now_us () - last_report > 100 * 1000)
-        {
-          guint n_connected = 0, n_receiving = 0, n_dead = 0;
-          gint64 bytes = 0, lost = 0, dropped = 0;
-
-          last_report = now_us ();
-          for (guint i = 0; i < conns->len; i++)
-            {
-              RawConn *c = &g_array_index (conns, RawConn, i);
-              SRT_TRACEBSTATS perf;
-
-              n_connected += c->connected && !c->dead;
-              n_receiving += c->bytes > 0 && !c->dead;
-              n_dead += c->dead;
-              bytes += c->bytes;
-              if (!c->dead && c->connected && srt_bstats (c->sock, &perf, 0) == 0)
-                {
-                  lost += perf.pktRcvLossTotal;
-                  dropped += perf.pktRcvDropTotal;
-                }
-            }
-          g_mutex_lock (&rp->lock);
-          rp->n_open = conns->len;
-          rp->n_connected = n_connected;
-          rp->n_receiving = n_receiving;
-          rp->n_dead = n_dead;
-          rp->bytes = bytes;
-          rp->lost = lost;
-          rp->dropped = dropped;
-          g_mutex_unlock (&rp->lock);
-        }
-
-      /* Never a timed wait inside libsrt (see tether-relay.c): poll, then sleep here. */
-      if (!busy)
-        g_usleep (1000);
-    }
-
-  for (guint i = 0; i < conns->len; i++)
-    {
-      RawConn *c = &g_array_index (conns, RawConn, i);
-
-      if (!c->dead)
-        srt_close (c->sock);
-    }
-  srt_epoll_release (eid);
-  g_hash_table_unref (by_sock);
-  srt_cleanup ();
-  return NULL;
-}
-
-static RawPlayers *
-raw_players_new (guint16     port,
-                 const char *streamid)
-{
-  RawPlayers *rp = g_new0 (RawPlayers, 1);
-
-  g_mutex_init (&rp->lock);
-  rp->port = port;
-  rp->streamid = g_strdup (streamid);
-  rp->thread = g_thread_new ("raw-players", raw_players_thread, rp);
-  return rp;
-}
-
-static void
-raw_players_free (RawPlayers *rp)
-{
-  g_atomic_int_set (&rp->stop, 1);
-  g_thread_join (rp->thread);
-  g_mutex_clear (&rp->lock);
-  g_free (rp->streamid);
-  g_free (rp);
-}
-
-static gboolean
-raw_players_all_receiving (RawPlayers *rp,
-                           guint       n)
-{
-  gboolean ok;
-
-  g_mutex_lock (&rp->lock);
-  ok = rp->n_receiving >= n;
-  g_mutex_unlock (&rp->lock);
-  return ok;
-}
-
-static void
-raw_players_snapshot (RawPlayers *rp,
-                      gint64     *bytes,
-                      gint64     *lost,
-                      gint64     *dropped,
-                      guint      *receiving,
-                      guint      *dead)
-{
-  g_mutex_lock (&rp->lock);
-  *bytes = rp->bytes;
-  *lost = rp->lost;
-  *dropped = rp->dropped;
-  *receiving = rp->n_receiving;
-  *dead = rp->n_dead;
-  g_mutex_unlock (&rp->lock);
 }
 
 typedef struct
@@ -1539,13 +811,13 @@ measure_window (Node       *node,
   double cpu0 = bench_proc_cpu_seconds (node->pid), self0 = bench_proc_cpu_seconds ((int) getpid ());
   gint64 b0, l0, d0, b1, l1, d1;
   guint r, dead;
-  gint64 t0 = now_us (), t1;
+  gint64 t0 = g_get_monotonic_time (), t1;
 
   b0 = l0 = d0 = b1 = l1 = d1 = 0;
   if (rp != NULL)
     raw_players_snapshot (rp, &b0, &l0, &d0, &r, &dead);
-  sleep_ms (seconds * 1000);
-  t1 = now_us ();
+  tether_test_run_for (seconds * 1000);
+  t1 = g_get_monotonic_time ();
   if (rp != NULL)
     raw_players_snapshot (rp, &b1, &l1, &d1, &w->receiving, &w->dead);
   w->node_cpu = (bench_proc_cpu_seconds (node->pid) - cpu0) / ((t1 - t0) / 1e6);
@@ -1560,8 +832,8 @@ static void
 part_load (void)
 {
   static const guint levels[] = { 10, 50, 100 };
-  g_autofree char *pub_id = publish_streamid ("load", "pub");
-  g_autofree char *play_id = play_streamid ("load", "viewer");
+  g_autofree char *pub_id = tether_test_publish_stream_id ("load", "pub", NULL);
+  g_autofree char *play_id = tether_test_play_stream_id ("load", "viewer", NULL, NULL);
   Node *node = node_spawn (0);
   RawPlayers *rp = NULL;
   LoadWindow base = { 0 }, w[G_N_ELEMENTS (levels)] = { { 0 } };
@@ -1578,23 +850,23 @@ part_load (void)
   pub = bench_pub_new ("snow", LOAD_BITRATE_KBPS, FALSE);
   if (!bench_pub_connect (pub, node->port, pub_id))
     goto out;
-  sleep_ms (2000);
+  tether_test_run_for (2000);
 
   /* the stream rate, as one player sees it */
   rp = raw_players_new (node->port, play_id);
   g_atomic_int_set (&rp->target, 1);
-  if (!WAIT_FOR (raw_players_all_receiving (rp, 1), 10000))
+  if (!TETHER_POLL_UNTIL (raw_players_all_receiving (rp, 1), 10000))
     g_printerr ("[load] the first player receives nothing\n");
-  sleep_ms (1000);
+  tether_test_run_for (1000);
   raw_players_snapshot (rp, &b0, &x, &x, &ux, &dx);
-  sleep_ms (3000);
+  tether_test_run_for (3000);
   raw_players_snapshot (rp, &b1, &x, &x, &ux, &dx);
   pub_mbit = (b1 - b0) * 8.0 / 3.0 / 1e6;
   g_print ("  stream as received: %.2f Mbit/s\n", pub_mbit);
   extra_double ("load_stream_mbit_s", pub_mbit);
   raw_players_free (rp);
   rp = NULL;
-  sleep_ms (1500);
+  tether_test_run_for (1500);
 
   measure_window (node, NULL, 0, 5, &base);
   g_print ("  publisher only: node %.1f%% of a core, VmRSS %" G_GINT64_FORMAT " KiB\n",
@@ -1608,9 +880,9 @@ part_load (void)
       guint n = levels[i];
 
       g_atomic_int_set (&rp->target, (gint) n);
-      if (!WAIT_FOR (raw_players_all_receiving (rp, n), 20000))
+      if (!TETHER_POLL_UNTIL (raw_players_all_receiving (rp, n), 20000))
         g_printerr ("[load] only %u of %u players receive\n", rp->n_receiving, n);
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       measure_window (node, rp, n, LOAD_WINDOW_S, &w[i]);
       g_print ("  %3u players: node %5.1f%% of a core (%.2f%% per player above the publisher-only "
                "%.1f%%), VmRSS %" G_GINT64_FORMAT " KiB (%.0f KiB per player); %u receiving "
@@ -1666,7 +938,7 @@ frame_log_new_sample (GstAppSink *sink,
 {
   FrameLog *log = data;
   GstSample *sample = gst_app_sink_pull_sample (sink);
-  gint64 now = now_us ();
+  gint64 now = g_get_monotonic_time ();
 
   if (sample == NULL)
     return GST_FLOW_EOS;
@@ -1712,8 +984,8 @@ frame_recovered (FrameLog *log,
   gint64 before, after, last;
 
   frame_longest_gap (log, t, &before, &after, &last);
-  return after - before > 200 * 1000 && now_us () - after > G_USEC_PER_SEC
-         && now_us () - last < 200 * 1000;
+  return after - before > 200 * 1000 && g_get_monotonic_time () - after > G_USEC_PER_SEC
+         && g_get_monotonic_time () - last < 200 * 1000;
 }
 
 typedef struct
@@ -1732,9 +1004,9 @@ failover_player_state_cb (TetherPlayer      *player,
                           FailoverMarks     *m)
 {
   if (state == TETHER_PLAYER_STATE_PLAY_REQUESTING && m->t_requesting == 0)
-    m->t_requesting = now_us ();
+    m->t_requesting = g_get_monotonic_time ();
   else if (state == TETHER_PLAYER_STATE_PLAYING && m->t_requesting != 0 && m->t_playing == 0)
-    m->t_playing = now_us ();
+    m->t_playing = g_get_monotonic_time ();
 }
 
 static void
@@ -1750,7 +1022,7 @@ failover_stream_cb (TetherRoom       *room,
         g_free (m->add_node);
         m->add_node = g_strdup (tether_stream_get_node (streams->pdata[i]));
         if (m->t_add == 0)
-          m->t_add = now_us ();
+          m->t_add = g_get_monotonic_time ();
       }
 }
 
@@ -1822,8 +1094,8 @@ part_failover (void)
       g_printerr ("[failover] cannot run %s: %s\n", cli_program, error->message);
       goto out;
     }
-  child_register (tether_test_process_get_identifier (cli));
-  if (!WAIT_FOR (room_has_stream (bob->room, "cam"), 15000))
+  bench_watchdog_add_pid (bench_process_pid (cli));
+  if (!TETHER_POLL_UNTIL (room_has_stream (bob->room, "cam"), 15000))
     {
       g_printerr ("[failover] the stream never appeared\n");
       goto out;
@@ -1838,7 +1110,7 @@ part_failover (void)
   g_signal_connect (player, "state-changed", G_CALLBACK (failover_player_state_cb), &marks);
   if (!tether_player_start (player, &error))
     g_error ("player: %s", error->message);
-  if (!WAIT_FOR (is_playing (player), 10000))
+  if (!TETHER_POLL_UNTIL (is_playing (player), 10000))
     {
       g_printerr ("[failover] the player did not play\n");
       goto out;
@@ -1850,16 +1122,16 @@ part_failover (void)
       guint v = g_strcmp0 (victim_id, "node-b") == 0 ? 1 : 0;
       gint64 t_kill, before, after, last;
 
-      sleep_ms (2000);
+      tether_test_run_for (2000);
       memset (&marks, 0, sizeof marks);
-      t_kill = now_us ();
+      t_kill = g_get_monotonic_time ();
       tether_test_process_kill (nodes[v]->process);
       g_print ("  kill %d: SIGKILL %s (pid %d)\n", k, ids[v], nodes[v]->pid);
 
       /* back when frames flow again for a second */
-      WAIT_FOR (frame_recovered (&log, t_kill), 15000);
+      TETHER_POLL_UNTIL (frame_recovered (&log, t_kill), 15000);
       frame_longest_gap (&log, t_kill, &before, &after, &last);
-      if (after != 0 && now_us () - last < 500 * 1000)
+      if (after != 0 && g_get_monotonic_time () - last < 500 * 1000)
         {
           double gap = (after - before) / 1000.0;
           double d = marks.t_requesting ? (marks.t_requesting - t_kill) / 1000.0 : NAN;
@@ -1884,7 +1156,7 @@ part_failover (void)
       g_clear_pointer (&marks.add_node, g_free);
 
       /* the killed node comes back, so that two nodes exist for the next kill */
-      child_forget (tether_test_process_get_identifier (nodes[v]->process));
+      bench_watchdog_remove_pid (bench_process_pid (nodes[v]->process));
       tether_test_process_free (nodes[v]->process);
       g_free (nodes[v]);
       nodes[v] = node_spawn (ports[v]);
@@ -1904,7 +1176,7 @@ out:
     tether_player_stop (player);
   if (cli != NULL)
     {
-      child_forget (tether_test_process_get_identifier (cli));
+      bench_watchdog_remove_pid (bench_process_pid (cli));
       tether_test_process_terminate (cli);
       tether_test_process_wait (cli, 3000);
     }
@@ -1938,24 +1210,16 @@ static void
 print_machine (void)
 {
   struct utsname u;
-  g_autofree char *cpuinfo = NULL;
-  g_autofree char *model = NULL;
+  g_autofree char *model = bench_cpu_model ();
   g_autoptr(GDateTime) dt = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format_iso8601 (dt);
 
-  if (g_file_get_contents ("/proc/cpuinfo", &cpuinfo, NULL, NULL))
-    {
-      const char *p = strstr (cpuinfo, "model name");
-
-      if (p != NULL && (p = strchr (p, ':')) != NULL)
-        model = g_strndup (p + 2, strcspn (p + 2, "\n"));
-    }
   uname (&u);
   g_print ("bench-media: %ld CPUs (%s), %s %s, %s, GStreamer %s, libsrt %s\n",
-           sysconf (_SC_NPROCESSORS_ONLN), model ? model : "?", u.sysname, u.release, date,
+           sysconf (_SC_NPROCESSORS_ONLN), model, u.sysname, u.release, date,
            gst_version_string (), SRT_VERSION_STRING);
   extra_string ("date", date);
-  extra_string ("cpu", model ? model : "?");
+  extra_string ("cpu", model);
   extra_string ("kernel", u.release);
   extra_double ("nproc", (double) sysconf (_SC_NPROCESSORS_ONLN));
 }
@@ -1977,7 +1241,7 @@ main (int    argc,
   g_autoptr(GPtrArray) parts = g_ptr_array_new ();
   g_autofree char *parts_text = NULL;
   static const char * const known[] = { "ttff", "add", "e2e", "load", "failover", NULL };
-  gint64 t0 = now_us ();
+  gint64 t0 = g_get_monotonic_time ();
 
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_add_group (context, gst_init_get_option_group ());
@@ -2005,10 +1269,8 @@ main (int    argc,
   gst_init (&argc, &argv);
   g_log_writer_default_set_use_stderr (TRUE);
   setvbuf (stdout, NULL, _IOLBF, 0);
-  g_thread_unref (g_thread_new ("watchdog", watchdog_thread, NULL));
-  /* One libsrt user for the whole run, so that libsrt's threads are not restarted
-   * between parts (as the app does). */
-  srt_startup ();
+  bench_watchdog_start ("bench-media", WATCHDOG_SECONDS);
+  tether_media_init (NULL);
   /* libsrt 1.5.1 warns about every receive timeout of the player links */
   srt_setloglevel (LOG_ERR);
 
@@ -2051,8 +1313,8 @@ main (int    argc,
   if (want (parts, "failover"))
     part_failover ();
 
-  g_print ("\nbench-media: run took %.0f s\n", (now_us () - t0) / 1e6);
-  extra_double ("run_seconds", (now_us () - t0) / 1e6);
+  g_print ("\nbench-media: run took %.0f s\n", (g_get_monotonic_time () - t0) / 1e6);
+  extra_double ("run_seconds", (g_get_monotonic_time () - t0) / 1e6);
   print_summary (parts_text);
   fflush (stdout);
   /* libsrt and GStreamer threads may still be winding down; the figures are out. */

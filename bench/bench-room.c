@@ -32,13 +32,15 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "bench-room.h"
 #include "bench-util.h"
 #include "tether.h"
 #include "tether-fault-proxy.h"
 #include "tether-test-process.h"
+#include "tether-test-server.h"
+#include "tether-test-stats.h"
 #include "tether-test-utils.h"
 
-#define ROOM_SIZE 10              /* members per room for the "many rooms" parts */
 #define WATCHDOG_SECONDS 240
 
 /* ---- results ---------------------------------------------------------------------- */
@@ -59,39 +61,8 @@ static JsonBuilder *extra_json;     /* object of extra figures, closed at the en
 static char *server_program;
 static guint fanout_threads = 2;
 static int login_idle = 1000;       /* --login-idle */
-static gboolean idle_raw;
-static guint storm_per_engine = 20; /* --storm-per-engine */           /* --idle-raw: idle sessions without heartbeats */
-static volatile pid_t watchdog_pid; /* the server to kill if the watchdog fires */
-
-static gint64
-now_us (void)
-{
-  return g_get_monotonic_time ();
-}
-
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/* Nearest-rank percentile of an array of doubles (sorted in place). */
-static double
-percentile (GArray *values,
-            double  p)
-{
-  guint rank;
-
-  if (values->len == 0)
-    return NAN;
-  g_array_sort (values, compare_doubles);
-  rank = (guint) ceil (p / 100.0 * values->len);
-  rank = CLAMP (rank, 1, values->len);
-  return g_array_index (values, double, rank - 1);
-}
+static gboolean idle_raw;           /* --idle-raw: idle sessions without heartbeats */
+static guint storm_per_engine = 20; /* --storm-per-engine */
 
 static void
 add_result (const char *key,
@@ -108,9 +79,9 @@ add_result (const char *key,
   r->label = g_strdup (label);
   r->unit = g_strdup (unit);
   r->n = values->len;
-  r->p50 = percentile (values, 50);
-  r->p99 = percentile (values, 99);
-  r->max = percentile (values, 100);
+  r->p50 = tether_test_percentile (values, 50);
+  r->p99 = tether_test_percentile (values, 99);
+  r->max = tether_test_percentile (values, 100);
   r->target = g_strdup (target);
   if (target == NULL)
     r->pass = -1;
@@ -166,106 +137,54 @@ extra_int (const char *key,
   json_builder_add_int_value (extra_json, value);
 }
 
-/* ---- waiting ---------------------------------------------------------------------- */
-
-typedef gboolean (*Cond) (gpointer data);
-
-static gboolean
-deadline_cb (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-tick_cb (gpointer data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Iterates the thread-default context until @cond holds or @timeout_ms pass. A 10 ms
- * tick re-checks conditions that other threads change. */
-static gboolean
-wait_until (Cond     cond,
-            gpointer data,
-            guint    timeout_ms)
-{
-  GMainContext *ctx = g_main_context_ref_thread_default ();
-  gboolean expired = FALSE;
-  GSource *deadline = g_timeout_source_new (timeout_ms);
-  GSource *tick = g_timeout_source_new (10);
-  gboolean ok;
-
-  g_source_set_callback (deadline, deadline_cb, &expired, NULL);
-  g_source_attach (deadline, ctx);
-  g_source_set_callback (tick, tick_cb, NULL, NULL);
-  g_source_attach (tick, ctx);
-  while (!(ok = cond (data)) && !expired)
-    g_main_context_iteration (ctx, TRUE);
-  g_source_destroy (deadline);
-  g_source_unref (deadline);
-  g_source_destroy (tick);
-  g_source_unref (tick);
-  g_main_context_unref (ctx);
-  return ok;
-}
-
-static gboolean
-never (gpointer data)
-{
-  return FALSE;
-}
-
-static void
-run_for (guint ms)
-{
-  wait_until (never, NULL, ms);
-}
-
 /* ---- the server process ------------------------------------------------------------ */
 
+/* The tether-server program (tether_test_server_process_new()), with its pid for
+ * /proc and the watchdog. */
 typedef struct
 {
-  TetherTestProcess *proc;
+  TetherTestServerProcess *server;
   guint16 port;
-  char *url;
+  const char *url;
   pid_t pid;
 } Server;
 
-static Server *
-server_start (guint16 port)
+static void
+server_started (Server *s)
 {
-  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
-  const char *argv[] = {
-    server_program, "--listen", listen, "--app-id", TETHER_TEST_APP_ID,
-    "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0",
-    /* every client of the bench comes from 127.0.0.1 */
-    "--max-connections-per-address", "0", NULL
-  };
-  g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  Server *s = g_new0 (Server, 1);
-  const char *colon;
-
-  s->proc = tether_test_process_spawnv (argv, &error);
-  if (s->proc == NULL)
-    g_error ("cannot start %s: %s", server_program, error->message);
-  s->pid = (pid_t) atoi (tether_test_process_get_identifier (s->proc));
-  watchdog_pid = s->pid;
+  s->port = tether_test_server_process_get_port (s->server);
+  s->url = tether_test_server_process_get_url (s->server);
+  s->pid = bench_process_pid (tether_test_server_process_get_process (s->server));
+  bench_watchdog_add_pid (s->pid);
   g_print ("  server pid %d\n", (int) s->pid);
-  if (!tether_test_process_wait_for_line (s->proc, "listening on ", 10000, &line))
-    g_error ("%s did not say where it listens", server_program);
-  s->url = g_strdup (strstr (line, "ws://"));
-  colon = strrchr (s->url, ':');
-  s->port = (guint16) atoi (colon + 1);
+}
+
+static Server *
+server_start (void)
+{
+  Server *s = g_new0 (Server, 1);
+
+  s->server = tether_test_server_process_new (
+    "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0",
+    /* every client of the bench comes from 127.0.0.1 */
+    "--max-connections-per-address", "0", NULL);
+  server_started (s);
   return s;
 }
 
-static void
-server_kill (Server *s)
+static TetherTestProcess *
+server_process (Server *s)
 {
-  tether_test_process_kill (s->proc);
-  tether_test_process_wait (s->proc, 5000);
+  return tether_test_server_process_get_process (s->server);
+}
+
+/* On the same port, once the process has ended. */
+static void
+server_restart (Server *s)
+{
+  bench_watchdog_remove_pid (s->pid);
+  tether_test_server_process_restart (s->server);
+  server_started (s);
 }
 
 static void
@@ -273,11 +192,10 @@ server_free (Server *s)
 {
   if (s == NULL)
     return;
-  server_kill (s);
-  tether_test_process_free (s->proc);
-  g_free (s->url);
+  bench_watchdog_remove_pid (s->pid);
+  tether_test_server_process_kill (s->server);
+  tether_test_server_process_free (s->server);
   g_free (s);
-  watchdog_pid = 0;
 }
 
 /* TcpExt counter from /proc/net/netstat (system-wide), or -1. */
@@ -306,648 +224,12 @@ tcpext_counter (const char *name)
   return -1;
 }
 
-static double
-thread_cpu_seconds (void)
-{
-  struct rusage ru;
-
-  getrusage (RUSAGE_THREAD, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
-         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* ---- raw WebSocket clients (libsoup + a hand-written login) ------------------------- */
-
-typedef enum
-{
-  RAW_IDLE,
-  RAW_CONNECTING,
-  RAW_LOGGING_IN,
-  RAW_LOGINED,
-  RAW_FAILED,
-} RawState;
-
-typedef struct _RawPool RawPool;
-
-typedef struct
-{
-  RawPool *pool;
-  guint index;
-  char *login_json;
-  SoupWebsocketConnection *ws;
-  RawState state;
-  gint64 t_start, t_open, t_sent, t_ok;
-} RawClient;
-
-/* The user ADD fan-out of part 2: member threads count the ADDs of joiner k. */
-typedef struct
-{
-  guint n_members;
-  guint n_joins;
-  gint *counts;          /* atomic */
-  gint64 *first_rx;      /* written by the member that was first */
-  gint64 *last_rx;       /* written by the member that completed the count */
-  GMainContext *notify;  /* woken when a count completes */
-} FanState;
-
-struct _RawPool
-{
-  TetherTestThread *thread;   /* NULL: the main thread's context */
-  GMainContext *context;
-  SoupSession *session;
-  char *url;
-  GPtrArray *clients;         /* RawClient* */
-  guint next;
-  guint in_flight;
-  guint max_in_flight;
-  gboolean manual;            /* start clients one by one with raw_pool_start_one() */
-  gint n_ok;                  /* atomic */
-  gint n_failed;              /* atomic */
-  FanState *fan;
-  double cpu_mark;
-  GMainContext *notify;
-};
-
-static void raw_pool_pump (RawPool *pool);
-
-static void
-raw_client_done (RawClient *c,
-                 gboolean   ok)
-{
-  RawPool *pool = c->pool;
-
-  c->state = ok ? RAW_LOGINED : RAW_FAILED;
-  g_atomic_int_inc (ok ? &pool->n_ok : &pool->n_failed);
-  pool->in_flight--;
-  g_main_context_wakeup (pool->notify);
-  if (!pool->manual)
-    raw_pool_pump (pool);
-}
-
-static void
-fan_check (FanState   *fan,
-           const char *data,
-           gsize       len,
-           gint64      t)
-{
-  static const char add[] = "\"update\":\"ADD\"";
-  static const char id[] = "\"id\":\"fj";
-  const char *p;
-  guint k;
-  int before;
-
-  if (memmem (data, len, add, sizeof add - 1) == NULL)
-    return;
-  p = memmem (data, len, id, sizeof id - 1);
-  if (p == NULL)
-    return;
-  k = (guint) strtoul (p + sizeof id - 1, NULL, 10);
-  if (k >= fan->n_joins)
-    return;
-  before = g_atomic_int_add (&fan->counts[k], 1);
-  if (before == 0)
-    fan->first_rx[k] = t;
-  if ((guint) before + 1 == fan->n_members)
-    {
-      fan->last_rx[k] = t;
-      g_main_context_wakeup (fan->notify);
-    }
-}
-
-static void
-raw_message_cb (SoupWebsocketConnection *ws,
-                SoupWebsocketDataType    type,
-                GBytes                  *message,
-                gpointer                 user_data)
-{
-  RawClient *c = user_data;
-  gint64 t = now_us ();
-  gsize len;
-  const char *data = g_bytes_get_data (message, &len);
-
-  if (c->state == RAW_LOGGING_IN)
-    {
-      if (memmem (data, len, "\"type\":\"login_ok\"", 17) != NULL)
-        {
-          c->t_ok = t;
-          raw_client_done (c, TRUE);
-        }
-      else if (memmem (data, len, "\"type\":\"error\"", 14) != NULL)
-        {
-          g_printerr ("raw client %u: %.*s\n", c->index, (int) MIN (len, 200), data);
-          raw_client_done (c, FALSE);
-        }
-      return;
-    }
-  if (c->pool->fan != NULL)
-    fan_check (c->pool->fan, data, len, t);
-}
-
-static void
-raw_closed_cb (SoupWebsocketConnection *ws,
-               gpointer                 user_data)
-{
-  RawClient *c = user_data;
-
-  if (c->state == RAW_LOGGING_IN)
-    raw_client_done (c, FALSE);
-}
-
-static void
-raw_connect_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  RawClient *c = user_data;
-  g_autoptr(GError) error = NULL;
-
-  c->ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (c->ws == NULL)
-    {
-      g_printerr ("raw client %u: connect failed: %s\n", c->index, error->message);
-      raw_client_done (c, FALSE);
-      return;
-    }
-  c->t_open = now_us ();
-  soup_websocket_connection_set_max_incoming_payload_size (c->ws, 16 * 1024 * 1024);
-  soup_websocket_connection_set_keepalive_interval (c->ws, 0);
-  g_signal_connect (c->ws, "message", G_CALLBACK (raw_message_cb), c);
-  g_signal_connect (c->ws, "closed", G_CALLBACK (raw_closed_cb), c);
-  c->state = RAW_LOGGING_IN;
-  c->t_sent = now_us ();
-  soup_websocket_connection_send_text (c->ws, c->login_json);
-}
-
-static void
-raw_client_start (RawClient *c)
-{
-  g_autoptr(SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, c->pool->url);
-
-  c->pool->in_flight++;
-  c->state = RAW_CONNECTING;
-  c->t_start = now_us ();
-  soup_session_websocket_connect_async (c->pool->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        NULL, raw_connect_cb, c);
-}
-
-static void
-raw_pool_pump (RawPool *pool)
-{
-  while (pool->in_flight < pool->max_in_flight && pool->next < pool->clients->len)
-    raw_client_start (g_ptr_array_index (pool->clients, pool->next++));
-}
-
-static void
-raw_client_free (gpointer data)
-{
-  RawClient *c = data;
-
-  if (c->ws != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (c->ws, c);
-      if (soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-        g_io_stream_close (soup_websocket_connection_get_io_stream (c->ws), NULL, NULL);
-      g_object_unref (c->ws);
-    }
-  g_free (c->login_json);
-  g_free (c);
-}
-
-static char *
-login_json (const char *room_id,
-            const char *user_id,
-            gboolean    notify_users)
-{
-  g_autofree char *token = tether_test_token (user_id, NULL, 3600);
-
-  return g_strdup_printf ("{\"type\":\"login\",\"v\":1,\"app_id\":\"%s\",\"room_id\":\"%s\","
-                          "\"user\":{\"id\":\"%s\",\"name\":\"%s\"},\"token\":\"%s\","
-                          "\"notify_users\":%s}",
-                          TETHER_TEST_APP_ID, room_id, user_id, user_id, token,
-                          notify_users ? "true" : "false");
-}
-
-static void
-pool_make_session (gpointer data)
-{
-  RawPool *pool = data;
-
-  pool->session = g_object_new (SOUP_TYPE_SESSION, "max-conns", 65536,
-                                "max-conns-per-host", 65536, "timeout", 10, NULL);
-  pool->cpu_mark = thread_cpu_seconds ();
-}
-
-/* A pool of raw clients on its own thread (@threaded) or on the main context. */
-static RawPool *
-raw_pool_new (const char *name,
-              gboolean    threaded,
-              const char *url,
-              guint       max_in_flight)
-{
-  RawPool *pool = g_new0 (RawPool, 1);
-
-  pool->url = g_strdup (url);
-  pool->clients = g_ptr_array_new_with_free_func (raw_client_free);
-  pool->max_in_flight = max_in_flight;
-  pool->notify = g_main_context_ref_thread_default ();
-  if (threaded)
-    {
-      pool->thread = tether_test_thread_new (name);
-      pool->context = g_main_context_ref (tether_test_thread_get_context (pool->thread));
-      tether_test_thread_invoke_sync (pool->thread, pool_make_session, pool);
-    }
-  else
-    {
-      pool->context = g_main_context_ref_thread_default ();
-      pool_make_session (pool);
-    }
-  return pool;
-}
-
-static RawClient *
-raw_pool_add (RawPool    *pool,
-              const char *room_id,
-              const char *user_id,
-              gboolean    notify_users)
-{
-  RawClient *c = g_new0 (RawClient, 1);
-
-  c->pool = pool;
-  c->index = pool->clients->len;
-  c->login_json = login_json (room_id, user_id, notify_users);
-  g_ptr_array_add (pool->clients, c);
-  return c;
-}
-
-static gboolean
-pump_idle_cb (gpointer data)
-{
-  raw_pool_pump (data);
-  return G_SOURCE_REMOVE;
-}
-
-/* Starts connecting what was added, @max_in_flight at a time; returns at once. */
-static void
-raw_pool_start (RawPool *pool)
-{
-  g_main_context_invoke (pool->context, pump_idle_cb, pool);
-}
-
-static gboolean
-start_one_cb (gpointer data)
-{
-  RawPool *pool = data;
-
-  if (pool->next < pool->clients->len)
-    raw_client_start (g_ptr_array_index (pool->clients, pool->next++));
-  return G_SOURCE_REMOVE;
-}
-
-static void
-raw_pool_start_one (RawPool *pool)
-{
-  g_main_context_invoke (pool->context, start_one_cb, pool);
-}
-
-static gboolean
-logout_cb (gpointer data)
-{
-  RawClient *c = data;
-
-  if (c->ws != NULL && soup_websocket_connection_get_state (c->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (c->ws, "{\"type\":\"logout\"}");
-  return G_SOURCE_REMOVE;
-}
-
-/* Sends logout from the client's own thread. */
-static void
-raw_client_logout (RawClient *c)
-{
-  g_main_context_invoke (c->pool->context, logout_cb, c);
-}
-
-static guint
-raw_pool_done (RawPool *pool)
-{
-  return (guint) (g_atomic_int_get (&pool->n_ok) + g_atomic_int_get (&pool->n_failed));
-}
-
-static void
-pool_teardown (gpointer data)
-{
-  RawPool *pool = data;
-
-  g_ptr_array_set_size (pool->clients, 0);
-  g_clear_object (&pool->session);
-  /* let the closes and unrefs run */
-  while (g_main_context_iteration (pool->context, FALSE))
-    ;
-}
-
-static void
-raw_pool_free (RawPool *pool)
-{
-  if (pool->thread != NULL)
-    {
-      tether_test_thread_invoke_sync (pool->thread, pool_teardown, pool);
-      tether_test_thread_free (pool->thread);
-    }
-  else
-    pool_teardown (pool);
-  g_ptr_array_unref (pool->clients);
-  g_main_context_unref (pool->context);
-  g_main_context_unref (pool->notify);
-  g_free (pool->url);
-  g_free (pool);
-}
-
-typedef struct
-{
-  RawPool **pools;
-  guint n_pools;
-  guint target;
-} PoolsWait;
-
-static gboolean
-pools_done_cond (gpointer data)
-{
-  PoolsWait *w = data;
-  guint done = 0;
-
-  for (guint i = 0; i < w->n_pools; i++)
-    done += raw_pool_done (w->pools[i]);
-  return done >= w->target;
-}
-
-static guint
-pools_failed (RawPool **pools,
-              guint     n)
-{
-  guint failed = 0;
-
-  for (guint i = 0; i < n; i++)
-    failed += (guint) g_atomic_int_get (&pools[i]->n_failed);
-  return failed;
-}
-
-/* ---- libtether clients -------------------------------------------------------------- */
-
-typedef struct _LtGroup LtGroup;
-
-typedef struct
-{
-  LtGroup *group;
-  TetherEngine *engine;
-  TetherRoom *room;
-  char *room_id, *user_id, *token;
-  gboolean notify_users;
-  TetherRoomState state;
-  gint64 t_start, t_logined, t_reconnecting, t_reconnected;
-  gboolean reconnected_since_mark;
-} LtClient;
-
-struct _LtGroup
-{
-  TetherEngine *engine;      /* the first of engines */
-  GPtrArray *engines;        /* TetherEngine*, one per clients_per_engine clients */
-  guint clients_per_engine;
-  char *url;
-  GPtrArray *clients;        /* LtClient* */
-  GPtrArray *urls;           /* per-client URL override (fault proxies), or NULL */
-  guint next, in_flight, max_in_flight;
-  gboolean ramping;
-  guint n_logined, n_login_failed, n_reconnecting, n_reconnected_mark;
-  guint n_reconnect_failed, n_kicked, n_rate_limited, n_logout;
-  guint n_state_changes;
-  GArray *reconnected_at;    /* gint64 µs, since the mark */
-};
-
-static void lt_pump (LtGroup *g);
-
-static void
-lt_state_changed_cb (TetherRoom      *room,
-                     TetherRoomState  state,
-                     int              error_code,
-                     const char      *extended,
-                     gpointer         user_data)
-{
-  LtClient *c = user_data;
-  LtGroup *g = c->group;
-  gint64 t = now_us ();
-  TetherRoomState old = c->state;
-
-  c->state = state;
-  g->n_state_changes++;
-  if (error_code == TETHER_ERROR_RATE_LIMITED)
-    g->n_rate_limited++;
-
-  switch (state)
-    {
-    case TETHER_ROOM_STATE_LOGINED:
-      c->t_logined = t;
-      g->n_logined++;
-      break;
-    case TETHER_ROOM_STATE_LOGIN_FAILED:
-      g->n_login_failed++;
-      g_printerr ("client %s: LOGIN_FAILED %d %s\n", c->user_id, error_code, extended);
-      break;
-    case TETHER_ROOM_STATE_RECONNECTING:
-      c->t_reconnecting = t;
-      g->n_reconnecting++;
-      break;
-    case TETHER_ROOM_STATE_RECONNECTED:
-      c->t_reconnected = t;
-      if (!c->reconnected_since_mark)
-        {
-          c->reconnected_since_mark = TRUE;
-          g->n_reconnected_mark++;
-          g_array_append_val (g->reconnected_at, t);
-        }
-      break;
-    case TETHER_ROOM_STATE_RECONNECT_FAILED:
-      g->n_reconnect_failed++;
-      break;
-    case TETHER_ROOM_STATE_KICK_OUT:
-      g->n_kicked++;
-      break;
-    case TETHER_ROOM_STATE_LOGOUT:
-    case TETHER_ROOM_STATE_LOGOUT_FAILED:
-      g->n_logout++;
-      break;
-    case TETHER_ROOM_STATE_LOGINING:
-    default:
-      break;
-    }
-
-  if (old == TETHER_ROOM_STATE_LOGINING && state != TETHER_ROOM_STATE_LOGINING && g->ramping)
-    {
-      g->in_flight--;
-      lt_pump (g);
-    }
-}
-
-static LtGroup *
-lt_group_new (const char *url,
-              guint       max_in_flight)
-{
-  LtGroup *g = g_new0 (LtGroup, 1);
-
-  g->engines = g_ptr_array_new_with_free_func (g_object_unref);
-  g->engine = tether_engine_new ();
-  g_ptr_array_add (g->engines, g->engine);
-  g->clients_per_engine = G_MAXUINT;
-  g->url = g_strdup (url);
-  g->clients = g_ptr_array_new ();
-  g->max_in_flight = max_in_flight;
-  g->reconnected_at = g_array_new (FALSE, FALSE, sizeof (gint64));
-  return g;
-}
-
-static LtClient *
-lt_add (LtGroup    *g,
-        const char *room_id,
-        const char *user_id,
-        gboolean    notify_users)
-{
-  LtClient *c = g_new0 (LtClient, 1);
-
-  c->group = g;
-  c->room_id = g_strdup (room_id);
-  c->user_id = g_strdup (user_id);
-  c->token = tether_test_token (user_id, NULL, 3600);
-  c->notify_users = notify_users;
-  c->state = TETHER_ROOM_STATE_LOGOUT;
-  if (g->clients->len > 0 && g->clients->len % g->clients_per_engine == 0)
-    g_ptr_array_add (g->engines, tether_engine_new ());
-  c->engine = g_ptr_array_index (g->engines, g->engines->len - 1);
-  g_ptr_array_add (g->clients, c);
-  return c;
-}
-
-static void
-lt_start (LtClient   *c,
-          const char *url)
-{
-  c->state = TETHER_ROOM_STATE_LOGINING;
-  c->t_start = now_us ();
-  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
-                                                      "server-url", url,
-                                                      "app-id", TETHER_TEST_APP_ID,
-                                                      "room-id", c->room_id,
-                                                      "user-id", c->user_id,
-                                                      "token", c->token,
-                                                      "notify-users", c->notify_users, NULL);
-
-  c->room = tether_engine_login_room (c->engine, login);
-  g_signal_connect (c->room, "state-changed", G_CALLBACK (lt_state_changed_cb), c);
-}
-
-static void
-lt_pump (LtGroup *g)
-{
-  while (g->in_flight < g->max_in_flight && g->next < g->clients->len)
-    {
-      guint i = g->next++;
-      const char *url = g->urls != NULL ? g_ptr_array_index (g->urls, i) : g->url;
-
-      g->in_flight++;
-      lt_start (g_ptr_array_index (g->clients, i), url);
-    }
-}
-
-static gboolean
-lt_ramp_done (gpointer data)
-{
-  LtGroup *g = data;
-
-  return g->next >= g->clients->len && g->in_flight == 0;
-}
-
-/* Logs in every client added so far, max_in_flight at a time. */
-static gboolean
-lt_ramp (LtGroup *g,
-         guint    timeout_ms)
-{
-  gboolean ok;
-
-  g->ramping = TRUE;
-  lt_pump (g);
-  ok = wait_until (lt_ramp_done, g, timeout_ms);
-  g->ramping = FALSE;
-  return ok && g->n_login_failed == 0;
-}
-
-static void
-lt_mark (LtGroup *g)
-{
-  for (guint i = 0; i < g->clients->len; i++)
-    ((LtClient *) g_ptr_array_index (g->clients, i))->reconnected_since_mark = FALSE;
-  g->n_reconnected_mark = 0;
-  g_array_set_size (g->reconnected_at, 0);
-}
-
-static gboolean
-lt_all_logged_out (gpointer data)
-{
-  LtGroup *g = data;
-
-  for (guint i = 0; i < g->clients->len; i++)
-    {
-      LtClient *c = g_ptr_array_index (g->clients, i);
-
-      if (c->room != NULL && tether_room_get_state (c->room) != TETHER_ROOM_STATE_LOGOUT
-          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_LOGOUT_FAILED
-          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_LOGIN_FAILED
-          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_RECONNECT_FAILED
-          && tether_room_get_state (c->room) != TETHER_ROOM_STATE_KICK_OUT)
-        return FALSE;
-    }
-  return TRUE;
-}
-
-/* Logs everyone out (while the server still runs) so no room keeps retrying. */
-static void
-lt_group_free (LtGroup *g)
-{
-  for (guint i = 0; i < g->clients->len; i++)
-    {
-      LtClient *c = g_ptr_array_index (g->clients, i);
-
-      if (c->room != NULL)
-        tether_engine_logout_room (c->engine, c->room);
-    }
-  if (!wait_until (lt_all_logged_out, g, 8000))
-    g_printerr ("warning: not every room logged out in time\n");
-  for (guint i = 0; i < g->clients->len; i++)
-    {
-      LtClient *c = g_ptr_array_index (g->clients, i);
-
-      if (c->room != NULL)
-        {
-          g_signal_handlers_disconnect_by_data (c->room, c);
-          g_object_unref (c->room);
-        }
-      g_free (c->room_id);
-      g_free (c->user_id);
-      g_free (c->token);
-      g_free (c);
-    }
-  g_ptr_array_unref (g->clients);
-  if (g->urls != NULL)
-    g_ptr_array_unref (g->urls);
-  g_ptr_array_unref (g->engines);
-  g_array_unref (g->reconnected_at);
-  g_free (g->url);
-  g_free (g);
-  run_for (100);
-}
-
 /* ---- part 3: memory ------------------------------------------------------------------ */
 
 static void
 bench_memory (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   RawPool *pool;
   gint64 rss[3], hwm[3];
   guint steps[3] = { 0, 1000, 2000 };
@@ -961,7 +243,7 @@ bench_memory (void)
   w.pools = &pool;
   w.n_pools = 1;
 
-  run_for (300);
+  tether_test_run_for (300);
   bench_proc_vm (s->pid, &rss[0], &hwm[0]);
   for (guint step = 1; step < 3; step++)
     {
@@ -974,10 +256,10 @@ bench_memory (void)
         }
       w.target = steps[step];
       raw_pool_start (pool);
-      if (!wait_until (pools_done_cond, &w, 30000) || pools_failed (&pool, 1) > 0)
+      if (!tether_test_poll_until (pools_done_cond, &w, 30000) || pools_failed (&pool, 1) > 0)
         g_printerr ("[memory] only %u of %u sessions logged in\n",
                     (guint) g_atomic_int_get (&pool->n_ok), steps[step]);
-      run_for (500);
+      tether_test_run_for (500);
       bench_proc_vm (s->pid, &rss[step], &hwm[step]);
     }
 
@@ -1040,7 +322,7 @@ one_done (gpointer data)
 static void
 bench_login (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   LtGroup *idle, *measured;
   RawPool *raw;
   g_autoptr(GArray) lt_ms = g_array_new (FALSE, FALSE, sizeof (double));
@@ -1070,26 +352,26 @@ bench_login (void)
       else
         lt_add (idle, room, user, TRUE);
     }
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   if (idle_raw)
     {
       PoolsWait pw = { &idle_pool, 1, n_idle };
 
       raw_pool_start (idle_pool);
-      wait_until (pools_done_cond, &pw, 60000);
+      tether_test_poll_until (pools_done_cond, &pw, 60000);
     }
   else if (!lt_ramp (idle, 60000))
     g_printerr ("[login] ramp incomplete: %u logged in, %u failed\n", idle->n_logined,
                 idle->n_login_failed);
   g_print ("  %u idle sessions logged in in %.2f s\n",
            idle_raw ? (guint) g_atomic_int_get (&idle_pool->n_ok) : idle->n_logined,
-           (now_us () - t0) / 1e6);
-  run_for (1000);
+           (g_get_monotonic_time () - t0) / 1e6);
+  tether_test_run_for (1000);
   /* The background load the measurement runs in: the idle sessions' heartbeats. */
-  cpu0 = thread_cpu_seconds ();
+  cpu0 = bench_thread_cpu_seconds ();
   srv_cpu0 = bench_proc_cpu_seconds (s->pid);
-  run_for (2000);
-  bench_cpu = thread_cpu_seconds () - cpu0;
+  tether_test_run_for (2000);
+  bench_cpu = bench_thread_cpu_seconds () - cpu0;
   srv_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
   g_print ("  idle load: server %.0f%% of a CPU, bench main thread %.0f%% of a CPU\n",
            srv_cpu / 2.0 * 100, bench_cpu / 2.0 * 100);
@@ -1109,7 +391,7 @@ bench_login (void)
       double ms;
 
       lt_start (c, s->url);
-      if (!wait_until (lt_client_settled, c, 5000) || c->state != TETHER_ROOM_STATE_LOGINED)
+      if (!tether_test_poll_until (lt_client_settled, c, 5000) || c->state != TETHER_ROOM_STATE_LOGINED)
         {
           g_printerr ("[login] libtether login %u did not succeed\n", i);
           continue;
@@ -1118,8 +400,8 @@ bench_login (void)
       g_array_append_val (lt_ms, ms);
       /* leave again, so the server keeps ~n_idle sessions throughout */
       tether_engine_logout_room (c->engine, c->room);
-      wait_until (lt_client_settled_out, c, 3000);
-      run_for (2);
+      tether_test_poll_until (lt_client_settled_out, c, 3000);
+      tether_test_run_for (2);
     }
   measured->next = measured->clients->len;
   lt_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
@@ -1139,7 +421,7 @@ bench_login (void)
 
       ow.target = i + 1;
       raw_pool_start_one (raw);
-      if (!wait_until (one_done, &ow, 5000) || c->state != RAW_LOGINED)
+      if (!tether_test_poll_until (one_done, &ow, 5000) || c->state != RAW_LOGINED)
         {
           g_printerr ("[login] raw login %u did not succeed\n", i);
           continue;
@@ -1151,7 +433,7 @@ bench_login (void)
       g_array_append_val (srv_ms, srv);
       g_array_append_val (raw_ms, total);
       raw_client_logout (c);
-      run_for (5);
+      tether_test_run_for (5);
     }
   raw_cpu = bench_proc_cpu_seconds (s->pid) - srv_cpu0;
   g_print ("  server CPU per measured login (incl. its logout and the idle load): libtether "
@@ -1302,7 +584,7 @@ ep_login (guint16     port,
   setsockopt (c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect (c->fd, (struct sockaddr *) &sa, sizeof sa) != 0 || !bench_ws_handshake (c->fd, port))
     goto fail;
-  *t_sent = now_us ();
+  *t_sent = g_get_monotonic_time ();
   if (!bench_ws_send_text (c->fd, json))
     goto fail;
   while (!seen.login_ok && !seen.error)
@@ -1311,7 +593,7 @@ ep_login (guint16     port,
         goto fail;
       ws_parse (c, login_frame_cb, &seen);
     }
-  *t_ok = now_us ();
+  *t_ok = g_get_monotonic_time ();
   if (seen.error)
     goto fail;
   g_unix_set_fd_nonblocking (c->fd, TRUE, NULL);
@@ -1340,7 +622,7 @@ ep_frame_cb (const char *payload,
   EpThread *t = data;
 
   t->messages++;
-  fan_check (t->fan, payload, len, now_us ());
+  fan_check (t->fan, payload, len, g_get_monotonic_time ());
 }
 
 static gpointer
@@ -1357,7 +639,7 @@ ep_thread_main (gpointer data)
 
       if (want != gen && want < (int) G_N_ELEMENTS (t->cpu_at_mark))
         {
-          t->cpu_at_mark[want] = thread_cpu_seconds ();
+          t->cpu_at_mark[want] = bench_thread_cpu_seconds ();
           gen = want;
         }
       for (int i = 0; i < n; i++)
@@ -1387,13 +669,13 @@ ep_mark (EpThread *threads,
 {
   for (guint i = 0; i < n; i++)
     g_atomic_int_set (&threads[i].mark_gen, gen);
-  run_for (60);
+  tether_test_run_for (60);
 }
 
 static void
 bench_fanout (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   const guint n_members = 1000, n_joins = 50;
   guint n_threads = CLAMP (fanout_threads, 1, 8);
   EpThread threads[8];
@@ -1425,7 +707,7 @@ bench_fanout (void)
       threads[t].thread = g_thread_new ("bench-fan", ep_thread_main, &threads[t]);
     }
 
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   for (guint i = 0; i < n_members; i++)
     {
       g_autofree char *user = g_strdup_printf ("fm%04u", i);
@@ -1442,15 +724,15 @@ bench_fanout (void)
       g_ptr_array_add (members, c);
       ev.data.ptr = c;
       epoll_ctl (threads[i % n_threads].epfd, EPOLL_CTL_ADD, c->fd, &ev);
-      if (now_us () - t0 > 60 * G_USEC_PER_SEC)
+      if (g_get_monotonic_time () - t0 > 60 * G_USEC_PER_SEC)
         {
           g_printerr ("[fanout] member ramp took over 60 s; stopping at %u\n", i + 1);
           break;
         }
     }
-  g_print ("  %u members in the room after %.2f s\n", members->len, (now_us () - t0) / 1e6);
+  g_print ("  %u members in the room after %.2f s\n", members->len, (g_get_monotonic_time () - t0) / 1e6);
   fan.n_members = members->len;
-  run_for (1000);
+  tether_test_run_for (1000);
 
   ep_mark (threads, n_threads, 1);
   for (guint t = 0; t < n_threads; t++)
@@ -1472,9 +754,9 @@ bench_fanout (void)
           continue;
         }
       {
-        gint64 deadline = now_us () + 5 * G_USEC_PER_SEC;
+        gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-        while ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members && now_us () < deadline)
+        while ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members && g_get_monotonic_time () < deadline)
           g_usleep (200);
       }
       if ((guint) g_atomic_int_get (&f->counts[k]) < f->n_members)
@@ -1565,7 +847,7 @@ all_in_state (gpointer data)
 static void
 bench_cut (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   const guint n = 20;
   TetherFaultProxy *proxies[20];
   gint64 t_cut[20], t_restore[20];
@@ -1589,16 +871,16 @@ bench_cut (void)
   if (!lt_ramp (g, 15000))
     g_printerr ("[cut] not all logged in\n");
   /* steady state: a few heartbeats each */
-  run_for (3000);
+  tether_test_run_for (3000);
 
   for (guint i = 0; i < n; i++)
     {
       tether_fault_proxy_cut (proxies[i]);
-      t_cut[i] = now_us ();
+      t_cut[i] = g_get_monotonic_time ();
     }
   sw.g = g;
   sw.state = TETHER_ROOM_STATE_RECONNECTING;
-  if (!wait_until (all_in_state, &sw, 15000))
+  if (!tether_test_poll_until (all_in_state, &sw, 15000))
     g_printerr ("[cut] not every client noticed the cut within 15 s\n");
   for (guint i = 0; i < n; i++)
     {
@@ -1613,15 +895,15 @@ bench_cut (void)
 
   /* A link that stays down a while: attempts run into the cut (the proxy accepts and
    * holds them) before it comes back. */
-  run_for (1000);
+  tether_test_run_for (1000);
   lt_mark (g);
   for (guint i = 0; i < n; i++)
     {
       tether_fault_proxy_restore (proxies[i]);
-      t_restore[i] = now_us ();
+      t_restore[i] = g_get_monotonic_time ();
     }
   sw.state = TETHER_ROOM_STATE_RECONNECTED;
-  if (!wait_until (all_in_state, &sw, 15000))
+  if (!tether_test_poll_until (all_in_state, &sw, 15000))
     g_printerr ("[cut] not every client reconnected within 15 s of the restore\n");
   for (guint i = 0; i < n; i++)
     {
@@ -1661,7 +943,6 @@ storm_round (LtGroup    *g,
              gboolean    graceful,
              const char *key)
 {
-  guint16 port = (*s)->port;
   guint n = g->clients->len;
   gint64 t_stop, t_exited, t_listening, t_last;
   guint failed0 = g->n_login_failed + g->n_reconnect_failed + g->n_kicked + g->n_rate_limited;
@@ -1678,21 +959,18 @@ storm_round (LtGroup    *g,
   lt_mark (g);
   overflows0 = tcpext_counter ("ListenOverflows");
   drops0 = tcpext_counter ("ListenDrops");
-  t_stop = now_us ();
+  t_stop = g_get_monotonic_time ();
   if (graceful)
-    tether_test_process_terminate ((*s)->proc);
+    tether_test_process_terminate (server_process (*s));
   else
-    tether_test_process_kill ((*s)->proc);
-  if (!tether_test_process_wait ((*s)->proc, 10000))
+    tether_test_process_kill (server_process (*s));
+  if (!tether_test_process_wait (server_process (*s), 10000))
     g_printerr ("[storm] the server did not exit\n");
-  t_exited = now_us ();
-  tether_test_process_free ((*s)->proc);
-  g_free ((*s)->url);
-  g_free (*s);
-  *s = server_start (port);
-  t_listening = now_us ();
+  t_exited = g_get_monotonic_time ();
+  server_restart (*s);
+  t_listening = g_get_monotonic_time ();
 
-  if (!wait_until (all_reconnected, g, 30000))
+  if (!tether_test_poll_until (all_reconnected, g, 30000))
     {
       guint by_state[9] = { 0 };
 
@@ -1788,7 +1066,7 @@ storm_round (LtGroup    *g,
 static void
 bench_storm (void)
 {
-  Server *s = server_start (0);
+  Server *s = server_start ();
   const guint n = 2000;
   LtGroup *g;
   gint64 t0;
@@ -1806,51 +1084,23 @@ bench_storm (void)
 
       lt_add (g, room, user, TRUE);
     }
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   if (!lt_ramp (g, 60000))
     g_printerr ("[storm] ramp incomplete: %u logged in, %u failed\n", g->n_logined,
                 g->n_login_failed);
-  g_print ("  %u logged in in %.2f s\n", g->n_logined, (now_us () - t0) / 1e6);
-  run_for (2000);
+  g_print ("  %u logged in in %.2f s\n", g->n_logined, (g_get_monotonic_time () - t0) / 1e6);
+  tether_test_run_for (2000);
 
   storm_round (g, &s, FALSE, "storm_kill");
-  run_for (2000);
+  tether_test_run_for (2000);
   storm_round (g, &s, TRUE, "storm_term");
-  run_for (500);
+  tether_test_run_for (500);
 
   lt_group_free (g);
   server_free (s);
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
-
-/* SIGALRM (a part hung), or a crash or ^C: take the server down with us. */
-static void
-watchdog (int sig)
-{
-  static const char msg[] = "bench-room: watchdog or fatal signal; stopping the server\n";
-
-  if (watchdog_pid > 0)
-    kill (watchdog_pid, SIGKILL);
-  if (write (2, msg, sizeof msg - 1) < 0)
-    _exit (3);
-  _exit (3);
-}
-
-static char *
-cpu_model (void)
-{
-  g_autofree char *text = NULL;
-  const char *p;
-
-  if (!g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL)
-      || (p = strstr (text, "model name")) == NULL || (p = strchr (p, ':')) == NULL)
-    return g_strdup ("unknown");
-  p++;
-  while (*p == ' ')
-    p++;
-  return g_strndup (p, strcspn (p, "\n"));
-}
 
 static void
 print_table (void)
@@ -1876,7 +1126,7 @@ print_json (const char *parts)
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(JsonNode) extra = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *model = cpu_model ();
+  g_autofree char *model = bench_cpu_model ();
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format_iso8601 (now);
   struct utsname un;
@@ -1967,8 +1217,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) parts = g_ptr_array_new ();
   g_autofree char *parts_text = NULL;
-  gint64 t_start = now_us ();
-  struct sigaction sa = { 0 };
+  gint64 t_start = g_get_monotonic_time ();
 
   g_option_context_add_main_entries (octx, entries, NULL);
   if (!g_option_context_parse (octx, &argc, &argv, &error))
@@ -1986,6 +1235,8 @@ main (int   argc,
       g_printerr ("bench-room: %s is not an executable; build it or pass --server\n", server_program);
       return 2;
     }
+  /* for tether_test_server_process_new() */
+  g_setenv ("TETHER_SERVER", server_program, TRUE);
 
   for (int i = 1; i < argc; i++)
     {
@@ -2017,22 +1268,15 @@ main (int   argc,
   /* Quiet: the server's and libtether's info logs are not part of the figures. */
   g_unsetenv ("G_MESSAGES_DEBUG");
   g_log_writer_default_set_use_stderr (TRUE);
-  signal (SIGPIPE, SIG_IGN);
-  sa.sa_handler = watchdog;
-  sigaction (SIGALRM, &sa, NULL);
-  sigaction (SIGSEGV, &sa, NULL);
-  sigaction (SIGABRT, &sa, NULL);
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
   g_print ("bench-room pid %d\n", (int) getpid ());
-  alarm (WATCHDOG_SECONDS);
+  bench_watchdog_start ("bench-room", WATCHDOG_SECONDS);
 
   results = g_ptr_array_new_with_free_func (result_free);
   extra_json = json_builder_new ();
   json_builder_begin_object (extra_json);
 
   {
-    g_autofree char *model = cpu_model ();
+    g_autofree char *model = bench_cpu_model ();
     g_print ("bench-room: parts: %s; server %s; %ld CPUs (%s)\n", parts_text, server_program,
              sysconf (_SC_NPROCESSORS_ONLN), model);
   }
@@ -2057,10 +1301,10 @@ main (int   argc,
     }
 
   extra_loadavg ("loadavg_end");
-  extra_double ("wall_seconds", (now_us () - t_start) / 1e6);
+  extra_double ("wall_seconds", (g_get_monotonic_time () - t_start) / 1e6);
   print_table ();
   print_json (parts_text);
-  alarm (0);
+  bench_watchdog_stop ();
 
   g_object_unref (extra_json);
   g_ptr_array_unref (results);

@@ -63,37 +63,28 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "bench-soak.h"
 #include "bench-util.h"
 #include "tether-test-process.h"
 #include "tether-test-utils.h"
 
-#define ROOM_SIZE          10     /* sessions per room */
-#define PER_ADDRESS        100    /* sessions per source address (and worker thread) */
-#define EXTRA_BYTES        4096   /* stream `extra`: the documented maximum */
-#define LOGIN_DEADLINE_MS  10000  /* connect + login */
-#define REQUEST_DEADLINE_MS 10000 /* stream_add / stream_delete answer */
-#define ENDING_DEADLINE_MS 5000   /* logout_ok + close, or our close frame answered */
-#define HALF_OPEN_ADDR     "127.0.0.2"
-#define SLOW_ADDR          "127.0.0.3"
-#define REFUSED_WITHIN_US  (1 * G_USEC_PER_SEC) /* a half-open closed this fast was refused */
-
 /* ---- options ---------------------------------------------------------------------- */
 
-static double opt_duration = 600;
+double opt_duration = 600;
 static int opt_sessions = 1000;
 static double opt_interval = 30;
 static double opt_warmup = -1;             /* default: duration / 5 */
-static double opt_life = 12;               /* mean session life, uniform in [life/2, 3 life/2] */
-static double opt_stream_pause = 3;        /* mean pause between a publisher's stream requests */
-static double opt_slow_room_pause = 0.5;   /* the same in the rooms of the slow readers */
+double opt_life = 12;                      /* mean session life, uniform in [life/2, 3 life/2] */
+double opt_stream_pause = 3;               /* mean pause between a publisher's stream requests */
+double opt_slow_room_pause = 0.5;          /* the same in the rooms of the slow readers */
 static int opt_event_backlog = 0;          /* server --event-backlog; 0: its default */
-static double opt_hb_timeout = 6;          /* server --heartbeat-timeout */
+double opt_hb_timeout = 6;                 /* server --heartbeat-timeout */
 static double opt_session_ttl = 30;        /* server --session-ttl */
 static double opt_request_timeout = 5;     /* server --request-timeout, if it has it */
-static int opt_half_open = 300;
-static double opt_half_open_hold = 120;
-static int opt_slow_readers = 4;
-static double opt_slow_hold = 0;           /* 0: until the server drops it */
+int opt_half_open = 300;
+double opt_half_open_hold = 120;
+int opt_slow_readers = 4;
+double opt_slow_hold = 0;                  /* 0: until the server drops it */
 static gboolean opt_no_cap;
 static char *opt_server;
 static char **opt_server_args;
@@ -101,25 +92,14 @@ static char *opt_server_log;
 
 /* ---- counters (all threads) --------------------------------------------------------- */
 
-typedef struct
-{
-  gint logins_ok, logins_resumed, logins_failed, connect_failed, login_timeouts;
-  gint streams_added, streams_deleted, request_errors, request_timeouts, kicks, reconnects;
-  gint end_logout, end_close, end_reset, end_silent, ending_timeouts;
-  gint messages;
-  gint ho_open, ho_opened, ho_reaped, ho_refused, ho_held, ho_connect_failed;
-  gint64 ho_reap_us_sum, ho_reap_us_max;   /* under stats_lock */
-  gint slow_live, slow_started, slow_dropped, slow_ended, slow_failed;
-} Stats;
-
-static Stats stats;
-static GMutex stats_lock;
-static GHashTable *close_codes;    /* code → count, under stats_lock (0: none) */
-static GHashTable *error_codes;    /* `error` and `request_error` codes → count */
-static GHashTable *ho_answers;     /* HTTP status a half-open got before its close → count */
+Stats stats;
+GMutex stats_lock;
+GHashTable *close_codes;           /* code → count, under stats_lock (0: none) */
+GHashTable *error_codes;           /* `error` and `request_error` codes → count */
+GHashTable *ho_answers;            /* HTTP status a half-open got before its close → count */
 static GPtrArray *first_problems;  /* the first few failure texts */
 
-static void
+void
 count_code (GHashTable *table,
             int         code)
 {
@@ -129,11 +109,7 @@ count_code (GHashTable *table,
   g_mutex_unlock (&stats_lock);
 }
 
-static void
-note_problem (const char *format,
-              ...) G_GNUC_PRINTF (1, 2);
-
-static void
+void
 note_problem (const char *format,
               ...)
 {
@@ -187,18 +163,12 @@ format_codes (GHashTable *table,
 
 /* ---- the server ----------------------------------------------------------------------- */
 
-static TetherTestProcess *server;
+TetherTestProcess *server;
 static int server_pid;
-static guint16 server_port, admin_port;
+guint16 server_port;
+static guint16 admin_port;
 static gboolean has_admin_listen, has_cap_option, has_request_timeout, has_event_backlog;
-static volatile pid_t watchdog_pid;
-static char *server_url;     /* ws://127.0.0.1:PORT/ws */
-
-static gint64
-now_us (void)
-{
-  return g_get_monotonic_time ();
-}
+char *server_url;            /* ws://127.0.0.1:PORT/ws */
 
 /* A port on 127.0.0.1 that was free a moment ago, with the next one free too (the
  * admin address). */
@@ -320,8 +290,8 @@ server_start (void)
   close (log_fd);
   if (server == NULL)
     g_error ("cannot start %s: %s", opt_server, error->message);
-  server_pid = atoi (tether_test_process_get_identifier (server));
-  watchdog_pid = server_pid;
+  server_pid = bench_process_pid (server);
+  bench_watchdog_add_pid (server_pid);
   if (!tether_test_process_wait_for_line (server, "listening on ", 10000, &line))
     {
       g_printerr ("bench-soak: the server did not start listening; see %s\n", opt_server_log);
@@ -368,7 +338,7 @@ scan_server_log (void)
 }
 
 /* The room of slow reader @i: spread over the rooms the sessions churn in. */
-static guint
+guint
 slow_room_index (guint i)
 {
   guint rooms = MAX (1, ((guint) opt_sessions + ROOM_SIZE - 1) / ROOM_SIZE);
@@ -376,1059 +346,13 @@ slow_room_index (guint i)
   return (2 * i + 1) * rooms / (2 * MAX (1, (guint) opt_slow_readers));
 }
 
-static gboolean
+gboolean
 is_slow_room (guint room)
 {
   for (guint i = 0; i < (guint) opt_slow_readers; i++)
     if (slow_room_index (i) == room)
       return TRUE;
   return FALSE;
-}
-
-/* ---- the churning sessions (libsoup, worker threads) --------------------------------- */
-
-typedef enum
-{
-  SLOT_IDLE,
-  SLOT_CONNECTING,
-  SLOT_LOGGING_IN,
-  SLOT_LIVE,
-  SLOT_ENDING,
-} SlotPhase;
-
-typedef enum
-{
-  END_LOGOUT,
-  END_CLOSE,
-  END_RESET,
-  END_SILENT,
-} Ending;
-
-typedef struct _Worker Worker;
-
-typedef struct
-{
-  Worker *w;
-  guint index;
-  char *user_id, *room_id;
-  SlotPhase phase;
-  gboolean publisher;
-  gboolean slow_room;  /* a slow reader is a member: more stream traffic */
-  SoupWebsocketConnection *ws;
-  GCancellable *cancel;
-  GSource *timer;      /* the next step */
-  GSource *heartbeat;
-  GSource *deadline;   /* login, request or ending deadline */
-  char *session_id, *resume_key;
-  gint64 last_seq;
-  gboolean can_resume, resuming, failure_counted;
-  gint64 life_end;
-  guint hb_ms;
-  gint64 hb_id;
-  guint req;
-  guint stream_n;
-  char *stream_id;
-  gboolean stream_live;
-  Ending ending;
-} Slot;
-
-struct _Worker
-{
-  guint index;
-  char *local_ip;
-  TetherTestThread *thread;
-  GMainContext *context;
-  SoupSession *session;
-  GRand *rand;
-  GPtrArray *slots;    /* Slot* */
-  gboolean stopping;
-};
-
-static void slot_connect (Slot *s);
-static void slot_teardown (Slot *s);
-
-static void
-clear_source (GSource **source)
-{
-  if (*source != NULL)
-    {
-      g_source_destroy (*source);
-      g_source_unref (*source);
-      *source = NULL;
-    }
-}
-
-/* The dispatching source is destroyed by G_SOURCE_REMOVE; only drop our reference. */
-static void
-took_source (GSource **source)
-{
-  g_clear_pointer (source, g_source_unref);
-}
-
-static GSource *
-slot_timeout (Slot        *s,
-              guint        ms,
-              GSourceFunc  func)
-{
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_callback (source, func, s, NULL);
-  g_source_attach (source, s->w->context);
-  return source;
-}
-
-static guint
-rand_ms (Slot  *s,
-         double min_s,
-         double max_s)
-{
-  return (guint) (g_rand_double_range (s->w->rand, min_s, max_s) * 1000);
-}
-
-static void
-slot_send (Slot       *s,
-           const char *text)
-{
-  if (s->ws != NULL && soup_websocket_connection_get_state (s->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (s->ws, text);
-}
-
-static gboolean
-restart_cb (gpointer data)
-{
-  Slot *s = data;
-
-  took_source (&s->timer);
-  slot_connect (s);
-  return G_SOURCE_REMOVE;
-}
-
-/* Forgets the connection and starts again after @delay_ms. */
-static void
-slot_again (Slot *s,
-            guint delay_ms)
-{
-  slot_teardown (s);
-  if (!s->w->stopping)
-    s->timer = slot_timeout (s, delay_ms, restart_cb);
-}
-
-/* A TCP reset: SO_LINGER 0 on the socket, then close it; no close frame. */
-static void
-slot_reset (Slot *s)
-{
-  GIOStream *io;
-  GSocket *sock = NULL;
-
-  if (s->ws == NULL)
-    return;
-  io = soup_websocket_connection_get_io_stream (s->ws);
-  if (G_IS_SOCKET_CONNECTION (io))
-    sock = g_socket_connection_get_socket (G_SOCKET_CONNECTION (io));
-  else
-    sock = g_object_get_data (G_OBJECT (io), "GSocket");
-  if (sock != NULL && G_IS_SOCKET (sock))
-    {
-      struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-      setsockopt (g_socket_get_fd (sock), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-      g_socket_close (sock, NULL);
-    }
-  else
-    {
-      static gboolean warned;
-
-      if (!warned)
-        g_printerr ("bench-soak: no GSocket under the WebSocket (%s); abrupt closes are plain closes\n",
-                    G_OBJECT_TYPE_NAME (io));
-      warned = TRUE;
-      g_io_stream_close (io, NULL, NULL);
-    }
-}
-
-static void
-slot_teardown (Slot *s)
-{
-  clear_source (&s->timer);
-  clear_source (&s->heartbeat);
-  clear_source (&s->deadline);
-  if (s->cancel != NULL)
-    {
-      g_cancellable_cancel (s->cancel);
-      g_clear_object (&s->cancel);
-    }
-  if (s->ws != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (s->ws, s);
-      if (soup_websocket_connection_get_state (s->ws) != SOUP_WEBSOCKET_STATE_CLOSED)
-        slot_reset (s);
-      g_clear_object (&s->ws);
-    }
-  s->phase = SLOT_IDLE;
-  s->stream_live = FALSE;
-}
-
-static char *
-login_json (Slot    *s,
-            gboolean resume)
-{
-  g_autofree char *token = tether_test_token (s->user_id, NULL, (gint64) opt_duration + 3600);
-  g_autoptr(JsonBuilder) b = json_builder_new ();
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  g_autoptr(JsonNode) root = NULL;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "login");
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, 1);
-  json_builder_set_member_name (b, "app_id");
-  json_builder_add_string_value (b, TETHER_TEST_APP_ID);
-  json_builder_set_member_name (b, "room_id");
-  json_builder_add_string_value (b, s->room_id);
-  json_builder_set_member_name (b, "user");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, s->user_id);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, s->user_id);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, token);
-  json_builder_set_member_name (b, "notify_users");
-  json_builder_add_boolean_value (b, TRUE);
-  if (resume)
-    {
-      json_builder_set_member_name (b, "resume");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "session_id");
-      json_builder_add_string_value (b, s->session_id);
-      json_builder_set_member_name (b, "resume_key");
-      json_builder_add_string_value (b, s->resume_key);
-      json_builder_set_member_name (b, "last_seq");
-      json_builder_add_int_value (b, s->last_seq);
-      json_builder_end_object (b);
-    }
-  json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  return json_generator_to_data (gen, NULL);
-}
-
-static gboolean
-has_type (const char *data,
-          gsize       len,
-          const char *type)
-{
-  char needle[48];
-  int n = g_snprintf (needle, sizeof needle, "\"type\":\"%s\"", type);
-
-  return memmem (data, len, needle, n) != NULL;
-}
-
-/* An integer member in the first bytes of a message ("seq", "code"), or -1. */
-static gint64
-int_member (const char *data,
-            gsize       len,
-            const char *name)
-{
-  char needle[32];
-  int n = g_snprintf (needle, sizeof needle, "\"%s\":", name);
-  const char *p = memmem (data, len, needle, n);
-
-  if (p == NULL)
-    return -1;
-  return g_ascii_strtoll (p + n, NULL, 10);
-}
-
-static void slot_step (Slot *s);
-static void slot_end (Slot *s);
-
-static guint
-stream_pause_ms (Slot *s)
-{
-  double pause = s->slow_room ? opt_slow_room_pause : opt_stream_pause;
-
-  return rand_ms (s, pause / 2, pause * 1.5);
-}
-
-static gboolean
-step_cb (gpointer data)
-{
-  Slot *s = data;
-
-  took_source (&s->timer);
-  slot_step (s);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-request_deadline_cb (gpointer data)
-{
-  Slot *s = data;
-
-  took_source (&s->deadline);
-  g_atomic_int_inc (&stats.request_timeouts);
-  note_problem ("%s: no answer to a stream request in %d ms", s->user_id, REQUEST_DEADLINE_MS);
-  slot_reset (s);
-  slot_again (s, 1000);
-  return G_SOURCE_REMOVE;
-}
-
-/* The next stream request, or the end of this life. */
-static void
-slot_step (Slot *s)
-{
-  char *json;
-
-  if (s->phase != SLOT_LIVE)
-    return;
-  if (now_us () >= s->life_end)
-    {
-      slot_end (s);
-      return;
-    }
-  if (!s->stream_live)
-    {
-      g_autofree char *extra = g_malloc (EXTRA_BYTES + 1);
-
-      for (guint i = 0; i < EXTRA_BYTES; i++)
-        extra[i] = 'a' + (char) g_rand_int_range (s->w->rand, 0, 26);
-      extra[EXTRA_BYTES] = '\0';
-      g_free (s->stream_id);
-      s->stream_id = g_strdup_printf ("s-%u-%u", s->index, s->stream_n++);
-      json = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,\"stream\":{\"id\":\"%s\","
-                              "\"extra\":\"%s\",\"node\":\"local\"}}", ++s->req, s->stream_id, extra);
-    }
-  else
-    json = g_strdup_printf ("{\"type\":\"stream_delete\",\"req\":%u,\"stream_id\":\"%s\","
-                            "\"reason\":\"stopped\"}", ++s->req, s->stream_id);
-  slot_send (s, json);
-  g_free (json);
-  clear_source (&s->deadline);
-  s->deadline = slot_timeout (s, REQUEST_DEADLINE_MS, request_deadline_cb);
-}
-
-static gboolean
-heartbeat_cb (gpointer data)
-{
-  Slot *s = data;
-  char json[64];
-
-  g_snprintf (json, sizeof json, "{\"type\":\"heartbeat\",\"id\":%" G_GINT64_FORMAT "}", ++s->hb_id);
-  slot_send (s, json);
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-ending_deadline_cb (gpointer data)
-{
-  Slot *s = data;
-
-  took_source (&s->deadline);
-  g_atomic_int_inc (&stats.ending_timeouts);
-  note_problem ("%s: ending %d not closed by the server in time", s->user_id, s->ending);
-  slot_again (s, 100);   /* resets the socket */
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-end_cb (gpointer data)
-{
-  Slot *s = data;
-
-  took_source (&s->timer);
-  slot_end (s);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-slot_end (Slot *s)
-{
-  double r = g_rand_double (s->w->rand);
-
-  clear_source (&s->timer);
-  clear_source (&s->deadline);
-  s->phase = SLOT_ENDING;
-  s->ending = r < 0.35 ? END_LOGOUT : r < 0.55 ? END_CLOSE : r < 0.90 ? END_RESET : END_SILENT;
-  switch (s->ending)
-    {
-    case END_LOGOUT:
-      g_atomic_int_inc (&stats.end_logout);
-      s->can_resume = FALSE;
-      slot_send (s, "{\"type\":\"logout\"}");
-      s->deadline = slot_timeout (s, ENDING_DEADLINE_MS, ending_deadline_cb);
-      break;
-    case END_CLOSE:
-      g_atomic_int_inc (&stats.end_close);
-      if (soup_websocket_connection_get_state (s->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (s->ws, SOUP_WEBSOCKET_CLOSE_NORMAL, "bye");
-      s->deadline = slot_timeout (s, ENDING_DEADLINE_MS, ending_deadline_cb);
-      break;
-    case END_RESET:
-      g_atomic_int_inc (&stats.end_reset);
-      slot_reset (s);
-      slot_again (s, rand_ms (s, 0.05, 1.0));
-      break;
-    case END_SILENT:
-      /* no more heartbeats: the server's heartbeat timeout has to act */
-      g_atomic_int_inc (&stats.end_silent);
-      clear_source (&s->heartbeat);
-      s->deadline = slot_timeout (s, (guint) (opt_hb_timeout * 3000) + ENDING_DEADLINE_MS,
-                                  ending_deadline_cb);
-      break;
-    }
-}
-
-static void
-slot_login_ok (Slot       *s,
-               const char *data,
-               gsize       len)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonObject *o;
-  double hb = 1.0;
-
-  if (!json_parser_load_from_data (parser, data, (gssize) len, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      note_problem ("%s: unreadable login_ok", s->user_id);
-      return;
-    }
-  o = json_node_get_object (json_parser_get_root (parser));
-  g_free (s->session_id);
-  g_free (s->resume_key);
-  s->session_id = g_strdup (json_object_get_string_member_with_default (o, "session_id", ""));
-  s->resume_key = g_strdup (json_object_get_string_member_with_default (o, "resume_key", ""));
-  s->last_seq = json_object_get_int_member_with_default (o, "seq", 0);
-  hb = json_object_get_double_member_with_default (o, "heartbeat_interval", 1.0);
-  s->hb_ms = (guint) (CLAMP (MIN (hb, opt_hb_timeout / 3), 0.1, 60) * 1000);
-  s->can_resume = *s->session_id != '\0' && *s->resume_key != '\0';
-
-  g_atomic_int_inc (&stats.logins_ok);
-  if (json_object_get_boolean_member_with_default (o, "resumed", FALSE))
-    g_atomic_int_inc (&stats.logins_resumed);
-
-  clear_source (&s->deadline);
-  s->phase = SLOT_LIVE;
-  s->heartbeat = g_timeout_source_new (s->hb_ms);
-  g_source_set_callback (s->heartbeat, heartbeat_cb, s, NULL);
-  g_source_attach (s->heartbeat, s->w->context);
-  s->life_end = now_us () + (gint64) rand_ms (s, opt_life / 2, opt_life * 1.5) * 1000;
-  if (s->publisher)
-    s->timer = slot_timeout (s, stream_pause_ms (s), step_cb);
-  else
-    s->timer = slot_timeout (s, (guint) ((s->life_end - now_us ()) / 1000), end_cb);
-}
-
-static void
-message_cb (SoupWebsocketConnection *ws,
-            SoupWebsocketDataType    type,
-            GBytes                  *message,
-            gpointer                 user_data)
-{
-  Slot *s = user_data;
-  gsize len;
-  const char *data = g_bytes_get_data (message, &len);
-  gint64 seq;
-
-  g_atomic_int_inc (&stats.messages);
-  if (s->phase == SLOT_LOGGING_IN)
-    {
-      if (has_type (data, len, "login_ok"))
-        slot_login_ok (s, data, len);
-      else if (has_type (data, len, "error"))
-        {
-          int code = (int) int_member (data, len, "code");
-
-          count_code (error_codes, code);
-          g_atomic_int_inc (&stats.logins_failed);
-          s->failure_counted = TRUE;
-          s->can_resume = FALSE;
-          note_problem ("%s: login answered %.*s", s->user_id, (int) MIN (len, 160), data);
-        }
-      return;
-    }
-
-  if (has_type (data, len, "event") || has_type (data, len, "heartbeat_ack"))
-    {
-      if ((seq = int_member (data, len, "seq")) > s->last_seq)
-        s->last_seq = seq;
-    }
-  else if (has_type (data, len, "stream_add_ok"))
-    {
-      g_atomic_int_inc (&stats.streams_added);
-      clear_source (&s->deadline);
-      s->stream_live = TRUE;
-      if (s->phase == SLOT_LIVE)
-        s->timer = slot_timeout (s, stream_pause_ms (s), step_cb);
-    }
-  else if (has_type (data, len, "stream_delete_ok"))
-    {
-      g_atomic_int_inc (&stats.streams_deleted);
-      clear_source (&s->deadline);
-      s->stream_live = FALSE;
-      if (s->phase == SLOT_LIVE)
-        s->timer = slot_timeout (s, stream_pause_ms (s), step_cb);
-    }
-  else if (has_type (data, len, "request_error"))
-    {
-      g_atomic_int_inc (&stats.request_errors);
-      count_code (error_codes, (int) int_member (data, len, "code"));
-      note_problem ("%s: %.*s", s->user_id, (int) MIN (len, 160), data);
-      clear_source (&s->deadline);
-      s->stream_live = FALSE;
-      if (s->phase == SLOT_LIVE)
-        s->timer = slot_timeout (s, stream_pause_ms (s), step_cb);
-    }
-  else if (has_type (data, len, "kick_out"))
-    {
-      g_atomic_int_inc (&stats.kicks);
-      s->can_resume = FALSE;
-    }
-  else if (has_type (data, len, "reconnect"))
-    g_atomic_int_inc (&stats.reconnects);
-  else if (has_type (data, len, "error"))
-    {
-      count_code (error_codes, (int) int_member (data, len, "code"));
-      note_problem ("%s: %.*s", s->user_id, (int) MIN (len, 160), data);
-    }
-}
-
-static void
-closed_cb (SoupWebsocketConnection *ws,
-           gpointer                 user_data)
-{
-  Slot *s = user_data;
-  int code = soup_websocket_connection_get_close_code (ws);
-
-  count_code (close_codes, code);
-  if (s->phase == SLOT_LOGGING_IN && !s->failure_counted)
-    {
-      g_atomic_int_inc (&stats.logins_failed);
-      note_problem ("%s: closed %d before login_ok", s->user_id, code);
-    }
-  if (code == 4401 || code == 4403 || code == 4400)
-    s->can_resume = FALSE;
-  slot_again (s, rand_ms (s, 0.05, 1.0));
-}
-
-static gboolean
-login_deadline_cb (gpointer data)
-{
-  Slot *s = data;
-
-  took_source (&s->deadline);
-  g_atomic_int_inc (&stats.login_timeouts);
-  g_atomic_int_inc (&stats.logins_failed);
-  note_problem ("%s: no login_ok within %d ms (%s)", s->user_id, LOGIN_DEADLINE_MS,
-                s->phase == SLOT_CONNECTING ? "WebSocket not open" : "login sent");
-  slot_again (s, 1000);
-  return G_SOURCE_REMOVE;
-}
-
-/* A connect in flight: its slot may have been torn down and started again since. */
-typedef struct
-{
-  Slot *s;
-  GCancellable *cancel;
-} ConnectOp;
-
-static void
-connect_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  ConnectOp *op = user_data;
-  Slot *s = op->s;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GCancellable) cancel = op->cancel;
-  SoupWebsocketConnection *ws;
-  g_autofree char *json = NULL;
-
-  g_free (op);
-  ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (g_cancellable_is_cancelled (cancel))
-    {
-      if (ws != NULL)
-        {
-          g_io_stream_close (soup_websocket_connection_get_io_stream (ws), NULL, NULL);
-          g_object_unref (ws);
-        }
-      return;
-    }
-  g_clear_object (&s->cancel);
-  if (ws == NULL)
-    {
-      g_atomic_int_inc (&stats.connect_failed);
-      g_atomic_int_inc (&stats.logins_failed);
-      note_problem ("%s: WebSocket connect failed: %s", s->user_id, error->message);
-      slot_again (s, 1000);
-      return;
-    }
-  s->ws = ws;
-  soup_websocket_connection_set_max_incoming_payload_size (ws, 1024 * 1024);
-  soup_websocket_connection_set_keepalive_interval (ws, 0);
-  g_signal_connect (ws, "message", G_CALLBACK (message_cb), s);
-  g_signal_connect (ws, "closed", G_CALLBACK (closed_cb), s);
-  s->phase = SLOT_LOGGING_IN;
-  s->resuming = s->can_resume && g_rand_boolean (s->w->rand);
-  json = login_json (s, s->resuming);
-  soup_websocket_connection_send_text (ws, json);
-}
-
-static void
-slot_connect (Slot *s)
-{
-  g_autoptr(SoupMessage) msg = soup_message_new (SOUP_METHOD_GET, server_url);
-  ConnectOp *op = g_new0 (ConnectOp, 1);
-
-  s->phase = SLOT_CONNECTING;
-  s->failure_counted = FALSE;
-  s->publisher = g_rand_boolean (s->w->rand);
-  s->cancel = g_cancellable_new ();
-  s->deadline = slot_timeout (s, LOGIN_DEADLINE_MS, login_deadline_cb);
-  op->s = s;
-  op->cancel = g_object_ref (s->cancel);
-  soup_session_websocket_connect_async (s->w->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        s->cancel, connect_cb, op);
-}
-
-static void
-worker_start (gpointer data)
-{
-  Worker *w = data;
-  g_autoptr(GInetAddress) ip = g_inet_address_new_from_string (w->local_ip);
-  g_autoptr(GSocketAddress) local = g_inet_socket_address_new (ip, 0);
-
-  w->session = g_object_new (SOUP_TYPE_SESSION, "max-conns", 65536, "max-conns-per-host", 65536,
-                             "timeout", 10, "local-address", local, NULL);
-  /* a ramp over the first seconds, not 1,000 handshakes at once */
-  for (guint i = 0; i < w->slots->len; i++)
-    {
-      Slot *s = g_ptr_array_index (w->slots, i);
-
-      s->timer = slot_timeout (s, rand_ms (s, 0, MIN (opt_life, 10)), restart_cb);
-    }
-}
-
-static void
-worker_stop (gpointer data)
-{
-  Worker *w = data;
-
-  w->stopping = TRUE;
-  for (guint i = 0; i < w->slots->len; i++)
-    slot_teardown (g_ptr_array_index (w->slots, i));
-  g_clear_object (&w->session);
-  while (g_main_context_iteration (w->context, FALSE))
-    ;
-}
-
-static void
-slot_free (gpointer data)
-{
-  Slot *s = data;
-
-  g_free (s->user_id);
-  g_free (s->room_id);
-  g_free (s->session_id);
-  g_free (s->resume_key);
-  g_free (s->stream_id);
-  g_free (s);
-}
-
-static Worker *
-worker_new (guint index,
-            guint first_slot,
-            guint n_slots)
-{
-  Worker *w = g_new0 (Worker, 1);
-  g_autofree char *name = g_strdup_printf ("soak-%u", index);
-
-  w->index = index;
-  w->local_ip = g_strdup_printf ("127.0.1.%u", index + 1);
-  w->rand = g_rand_new ();
-  w->slots = g_ptr_array_new_with_free_func (slot_free);
-  for (guint i = 0; i < n_slots; i++)
-    {
-      Slot *s = g_new0 (Slot, 1);
-      guint k = first_slot + i;
-
-      s->w = w;
-      s->index = k;
-      s->user_id = g_strdup_printf ("soak-%u", k);
-      s->room_id = g_strdup_printf ("soak-room-%u", k / ROOM_SIZE);
-      s->slow_room = is_slow_room (k / ROOM_SIZE);
-      g_ptr_array_add (w->slots, s);
-    }
-  w->thread = tether_test_thread_new (name);
-  w->context = tether_test_thread_get_context (w->thread);
-  tether_test_thread_invoke_sync (w->thread, worker_start, w);
-  return w;
-}
-
-static void
-worker_free (Worker *w)
-{
-  tether_test_thread_invoke_sync (w->thread, worker_stop, w);
-  tether_test_thread_free (w->thread);
-  g_ptr_array_unref (w->slots);
-  g_rand_free (w->rand);
-  g_free (w->local_ip);
-  g_free (w);
-}
-
-/* ---- half-open connections (a thread of plain sockets and poll) ---------------------- */
-
-typedef enum
-{
-  HO_WAITING,
-  HO_CONNECTING,
-  HO_OPEN,
-} HoState;
-
-typedef struct
-{
-  int fd;
-  HoState state;
-  gint64 t_open, retry_at;
-  char answer[16];
-  gsize answer_len;
-} HalfOpen;
-
-static gint raw_stop;    /* atomic: the half-open and slow-reader threads end */
-
-static void
-ho_close (HalfOpen *h,
-          gint64    retry_in_us)
-{
-  if (h->fd >= 0)
-    close (h->fd);
-  if (h->state == HO_OPEN)
-    g_atomic_int_add (&stats.ho_open, -1);
-  h->fd = -1;
-  h->state = HO_WAITING;
-  h->retry_at = now_us () + retry_in_us;
-}
-
-static void
-ho_start (HalfOpen *h)
-{
-  struct sockaddr_in local = { .sin_family = AF_INET };
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (server_port) };
-  int one = 1;
-
-  inet_pton (AF_INET, HALF_OPEN_ADDR, &local.sin_addr);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  h->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  h->answer_len = 0;
-  setsockopt (h->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-  if (bind (h->fd, (struct sockaddr *) &local, sizeof local) != 0
-      || (connect (h->fd, (struct sockaddr *) &sa, sizeof sa) != 0 && errno != EINPROGRESS))
-    {
-      g_atomic_int_inc (&stats.ho_connect_failed);
-      note_problem ("half-open: connect: %s", g_strerror (errno));
-      ho_close (h, G_USEC_PER_SEC);
-      return;
-    }
-  h->state = HO_CONNECTING;
-  h->t_open = now_us ();
-}
-
-/* Connected: the start of an upgrade request, without the blank line that ends it. */
-static void
-ho_connected (HalfOpen *h)
-{
-  int err = 0;
-  socklen_t len = sizeof err;
-  g_autofree char *partial = g_strdup_printf ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
-                                              "Upgrade: websocket\r\n", server_port);
-
-  if (getsockopt (h->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0
-      || write (h->fd, partial, strlen (partial)) != (ssize_t) strlen (partial))
-    {
-      g_atomic_int_inc (&stats.ho_connect_failed);
-      ho_close (h, G_USEC_PER_SEC);
-      return;
-    }
-  h->state = HO_OPEN;
-  h->t_open = now_us ();
-  g_atomic_int_inc (&stats.ho_open);
-  g_atomic_int_inc (&stats.ho_opened);
-}
-
-/* Readable: an answer (kept) or the server's close. */
-static void
-ho_readable (HalfOpen *h)
-{
-  char buf[4096];
-  ssize_t r = read (h->fd, buf, sizeof buf);
-  gint64 dt;
-
-  if (r > 0)
-    {
-      gsize take = MIN ((gsize) r, sizeof h->answer - 1 - h->answer_len);
-
-      memcpy (h->answer + h->answer_len, buf, take);
-      h->answer_len += take;
-      h->answer[h->answer_len] = '\0';
-      return;
-    }
-  if (r < 0 && (errno == EAGAIN || errno == EINTR))
-    return;
-
-  dt = now_us () - h->t_open;
-  count_code (ho_answers, g_str_has_prefix (h->answer, "HTTP/1.") ? atoi (h->answer + 9) : 0);
-  if (dt < REFUSED_WITHIN_US)
-    {
-      g_atomic_int_inc (&stats.ho_refused);
-      ho_close (h, G_USEC_PER_SEC);
-    }
-  else
-    {
-      g_atomic_int_inc (&stats.ho_reaped);
-      g_mutex_lock (&stats_lock);
-      stats.ho_reap_us_sum += dt;
-      stats.ho_reap_us_max = MAX (stats.ho_reap_us_max, dt);
-      g_mutex_unlock (&stats_lock);
-      ho_close (h, 200 * 1000);
-    }
-}
-
-static gpointer
-half_open_main (gpointer data)
-{
-  guint n = (guint) opt_half_open;
-  HalfOpen *hs = g_new0 (HalfOpen, n);
-  struct pollfd *pfds = g_new0 (struct pollfd, n);
-  guint *which = g_new0 (guint, n);
-  gint64 hold_us = (gint64) (opt_half_open_hold * G_USEC_PER_SEC);
-
-  for (guint i = 0; i < n; i++)
-    {
-      hs[i].fd = -1;
-      hs[i].retry_at = now_us () + g_random_int_range (0, 3000) * 1000;   /* a short ramp */
-    }
-  while (!g_atomic_int_get (&raw_stop))
-    {
-      guint m = 0;
-      gint64 now = now_us ();
-      int r;
-
-      for (guint i = 0; i < n; i++)
-        {
-          HalfOpen *h = &hs[i];
-
-          if (h->state == HO_WAITING && now >= h->retry_at)
-            ho_start (h);
-          else if (h->state == HO_OPEN && now - h->t_open >= hold_us)
-            {
-              /* the server never closed it: ours to drop */
-              g_atomic_int_inc (&stats.ho_held);
-              ho_close (h, 0);
-              ho_start (h);
-            }
-          if (h->state == HO_WAITING)
-            continue;
-          pfds[m].fd = h->fd;
-          pfds[m].events = h->state == HO_CONNECTING ? POLLOUT : POLLIN;
-          pfds[m].revents = 0;
-          which[m++] = i;
-        }
-      r = poll (pfds, m, 100);
-      if (r <= 0)
-        continue;
-      for (guint j = 0; j < m; j++)
-        {
-          HalfOpen *h = &hs[which[j]];
-
-          if (pfds[j].revents == 0)
-            continue;
-          if (h->state == HO_CONNECTING)
-            ho_connected (h);
-          else
-            ho_readable (h);
-        }
-    }
-  for (guint i = 0; i < n; i++)
-    ho_close (&hs[i], 0);
-  g_free (hs);
-  g_free (pfds);
-  g_free (which);
-  return NULL;
-}
-
-/* ---- slow readers (a thread of blocking sockets) -------------------------------------- */
-
-typedef struct
-{
-  int fd;
-  guint index;
-  gint64 t_start, next_hb, retry_at;
-  gint64 hb_id;
-} Slow;
-
-static void
-slow_close (Slow    *r,
-            gboolean reset)
-{
-  if (r->fd < 0)
-    return;
-  if (reset)
-    {
-      struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
-      setsockopt (r->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    }
-  close (r->fd);
-  r->fd = -1;
-  g_atomic_int_add (&stats.slow_live, -1);
-}
-
-static void
-slow_start (Slow *r)
-{
-  struct sockaddr_in local = { .sin_family = AF_INET };
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (server_port) };
-  struct timeval tv = { .tv_sec = 5 };
-  int rcvbuf = 1;   /* the kernel rounds it up to its minimum */
-  int one = 1;
-  g_autofree char *user = g_strdup_printf ("slow-%u", r->index);
-  g_autofree char *room = g_strdup_printf ("soak-room-%u", slow_room_index (r->index));
-  g_autofree char *token = tether_test_token (user, NULL, (gint64) opt_duration + 3600);
-  g_autofree char *login = g_strdup_printf (
-    "{\"type\":\"login\",\"v\":1,\"app_id\":\"%s\",\"room_id\":\"%s\",\"user\":{\"id\":\"%s\","
-    "\"name\":\"%s\"},\"token\":\"%s\",\"notify_users\":true}", TETHER_TEST_APP_ID, room, user,
-    user, token);
-
-  inet_pton (AF_INET, SLOW_ADDR, &local.sin_addr);
-  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-  r->fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  g_atomic_int_inc (&stats.slow_live);
-  setsockopt (r->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);   /* before connect */
-  setsockopt (r->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  setsockopt (r->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  setsockopt (r->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  setsockopt (r->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-  if (bind (r->fd, (struct sockaddr *) &local, sizeof local) != 0
-      || connect (r->fd, (struct sockaddr *) &sa, sizeof sa) != 0
-      || !bench_ws_handshake (r->fd, server_port) || !bench_ws_send_text (r->fd, login))
-    {
-      g_atomic_int_inc (&stats.slow_failed);
-      note_problem ("slow reader %u: could not connect and log in: %s", r->index, g_strerror (errno));
-      slow_close (r, TRUE);
-      r->retry_at = now_us () + 2 * G_USEC_PER_SEC;
-      return;
-    }
-  g_atomic_int_inc (&stats.slow_started);
-  r->t_start = now_us ();
-  r->next_hb = r->t_start + (gint64) (opt_hb_timeout / 3 * G_USEC_PER_SEC);
-}
-
-/* Still there? A heartbeat it writes fails once the server has closed its end (the
- * server's FIN cannot arrive past the full receive window; its RST to data can). */
-static gboolean
-slow_alive (Slow *r)
-{
-  struct tcp_info ti;
-  socklen_t len = sizeof ti;
-  char json[64];
-
-  if (getsockopt (r->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0
-      && ti.tcpi_state != TCP_ESTABLISHED)
-    return FALSE;
-  g_snprintf (json, sizeof json, "{\"type\":\"heartbeat\",\"id\":%" G_GINT64_FORMAT "}", ++r->hb_id);
-  return bench_ws_send_text (r->fd, json);
-}
-
-static gpointer
-slow_main (gpointer data)
-{
-  guint n = (guint) opt_slow_readers;
-  Slow *rs = g_new0 (Slow, n);
-  gint64 hold_us = (gint64) (opt_slow_hold * G_USEC_PER_SEC);
-  gint64 hb_us = (gint64) (opt_hb_timeout / 3 * G_USEC_PER_SEC);
-
-  for (guint i = 0; i < n; i++)
-    {
-      rs[i].fd = -1;
-      rs[i].index = i;
-      /* staggered, so they are not all replaced at once */
-      rs[i].retry_at = now_us () + (gint64) i * 10 * G_USEC_PER_SEC;
-    }
-  while (!g_atomic_int_get (&raw_stop))
-    {
-      gint64 now = now_us ();
-
-      for (guint i = 0; i < n; i++)
-        {
-          Slow *r = &rs[i];
-
-          if (r->fd < 0)
-            {
-              if (now >= r->retry_at)
-                slow_start (r);
-              continue;
-            }
-          if (hold_us > 0 && now - r->t_start >= hold_us)
-            {
-              g_atomic_int_inc (&stats.slow_ended);
-              slow_close (r, TRUE);
-              r->retry_at = now;
-              continue;
-            }
-          if (now >= r->next_hb)
-            {
-              r->next_hb = now + hb_us;
-              if (!slow_alive (r))
-                {
-                  g_atomic_int_inc (&stats.slow_dropped);
-                  note_problem ("slow reader %u: closed by the server after %.0f s", r->index,
-                                (now - r->t_start) / 1e6);
-                  slow_close (r, TRUE);
-                  r->retry_at = now + G_USEC_PER_SEC;
-                }
-            }
-        }
-      g_usleep (100 * 1000);
-    }
-  for (guint i = 0; i < n; i++)
-    slow_close (&rs[i], TRUE);
-  g_free (rs);
-  return NULL;
-}
-
-/* Bytes in the server's kernel send queues towards the slow readers (tx_queue of the
- * server-side sockets in /proc/net/tcp): memory the server's RSS does not show. */
-static gint64
-slow_kernel_queue (void)
-{
-  g_autofree char *text = NULL;
-  g_autofree char *local = g_strdup_printf ("0100007F:%04X", server_port);
-  g_auto(GStrv) lines = NULL;
-  struct in_addr slow;
-  g_autofree char *remote = NULL;
-  gint64 sum = 0;
-
-  if (!g_file_get_contents ("/proc/net/tcp", &text, NULL, NULL))
-    return -1;
-  inet_pton (AF_INET, SLOW_ADDR, &slow);
-  remote = g_strdup_printf ("%08X:", slow.s_addr);   /* as the kernel prints it: host order of the raw word */
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 1; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) f = g_strsplit_set (g_strstrip (lines[i]), " ", -1);
-      guint n = 0;
-      const char *fields[5] = { NULL };
-
-      for (guint j = 0; f[j] != NULL && n < 5; j++)
-        if (*f[j] != '\0')
-          fields[n++] = f[j];
-      if (n == 5 && g_str_equal (fields[1], local) && g_str_has_prefix (fields[2], remote))
-        sum += g_ascii_strtoll (fields[4], NULL, 16);   /* "tx:rx": strtoll stops at ':' */
-    }
-  return sum;
 }
 
 /* ---- sampling and reports (main thread) ------------------------------------------------ */
@@ -1440,17 +364,9 @@ typedef struct
   int fds;
 } Sample;
 
-typedef enum
-{
-  PHASE_RUN,
-  PHASE_FINAL,     /* the last line is being fetched */
-  PHASE_DRAIN,
-  PHASE_DONE,
-} Phase;
-
 static GArray *samples;     /* Sample */
 static GMainLoop *loop;
-static Phase phase;
+Phase phase;
 static gint64 t0;
 static double next_print;
 static double last_cpu_server, last_cpu_self, last_cpu_t;
@@ -1467,7 +383,7 @@ static GThread *half_open_thread, *slow_thread;
 static double
 elapsed (void)
 {
-  return (now_us () - t0) / 1e6;
+  return (g_get_monotonic_time () - t0) / 1e6;
 }
 
 static double
@@ -1781,7 +697,7 @@ sample_cb (gpointer data)
                    tether_test_process_get_if_signaled (server)
                      ? tether_test_process_get_term_sig (server)
                      : tether_test_process_get_exit_status (server), opt_server_log);
-          watchdog_pid = 0;
+          bench_watchdog_remove_pid (server_pid);
           if (phase == PHASE_RUN || phase == PHASE_FINAL)
             {
               phase = PHASE_FINAL;
@@ -1842,19 +758,6 @@ interrupt_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* A crash, or the alarm: take the server down with us. */
-static void
-watchdog (int sig)
-{
-  static const char msg[] = "bench-soak: watchdog or fatal signal; killing the server\n";
-
-  if (watchdog_pid > 0)
-    kill (watchdog_pid, SIGKILL);
-  if (write (2, msg, sizeof msg - 1) < 0)
-    _exit (3);
-  _exit (3);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -1883,7 +786,6 @@ main (int   argc,
   };
   g_autoptr(GOptionContext) octx = g_option_context_new ("— keep a tether-server busy for minutes and print its RSS and descriptors");
   g_autoptr(GError) error = NULL;
-  struct sigaction sa = { 0 };
   guint n_workers;
 
   g_option_context_add_main_entries (octx, entries, NULL);
@@ -1917,13 +819,7 @@ main (int   argc,
 
   g_unsetenv ("G_MESSAGES_DEBUG");
   g_log_writer_default_set_use_stderr (TRUE);
-  signal (SIGPIPE, SIG_IGN);
-  sa.sa_handler = watchdog;
-  sigaction (SIGALRM, &sa, NULL);
-  sigaction (SIGSEGV, &sa, NULL);
-  sigaction (SIGABRT, &sa, NULL);
-  sigaction (SIGBUS, &sa, NULL);
-  alarm ((guint) (opt_duration + opt_session_ttl + opt_hb_timeout + 300));
+  bench_watchdog_start ("bench-soak", (guint) (opt_duration + opt_session_ttl + opt_hb_timeout + 300));
 
   close_codes = g_hash_table_new (NULL, NULL);
   error_codes = g_hash_table_new (NULL, NULL);
@@ -1958,7 +854,7 @@ main (int   argc,
   g_unix_signal_add (SIGINT, interrupt_cb, NULL);
   g_unix_signal_add (SIGTERM, interrupt_cb, NULL);
 
-  t0 = now_us ();
+  t0 = g_get_monotonic_time ();
   next_print = opt_interval;
   last_cpu_server = bench_proc_cpu_seconds (server_pid);
   last_cpu_self = self_cpu_seconds ();
@@ -1984,8 +880,8 @@ main (int   argc,
       tether_test_process_kill (server);
       tether_test_process_wait (server, 5000);
     }
-  watchdog_pid = 0;
-  alarm (0);
+  bench_watchdog_remove_pid (server_pid);
+  bench_watchdog_stop ();
   tether_test_process_free (server);
   g_object_unref (http);
   g_main_loop_unref (loop);

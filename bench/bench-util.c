@@ -1,16 +1,20 @@
-/* bench-util.c: /proc figures of a process (RSS, CPU time, open descriptors) and
- * RLIMIT_NOFILE, shared by the benches
+/* bench-util.c: what the benches share beyond the test-support library: /proc figures
+ * of a process (RSS, CPU time, open descriptors), RLIMIT_NOFILE, a blocking WebSocket
+ * client, the watchdog, the machine
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
 
 #include "bench-util.h"
+#include "tether-test-ws.h"
 
 /* VmRSS and VmHWM of @pid in KiB (-1 for a field that is missing). FALSE if the
  * process is gone. */
@@ -79,6 +83,17 @@ bench_proc_fd_count (int pid)
   return n;
 }
 
+/* CPU time (user + system) of the calling thread, in seconds. */
+double
+bench_thread_cpu_seconds (void)
+{
+  struct rusage ru;
+
+  getrusage (RUSAGE_THREAD, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec
+         + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* Raises the soft RLIMIT_NOFILE to the hard limit (child processes inherit it), prints
  * it, and returns it. */
 guint64
@@ -125,9 +140,7 @@ gboolean
 bench_ws_handshake (int     fd,
                     guint16 port)
 {
-  g_autofree char *req = g_strdup_printf (
-    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", port);
+  g_autofree char *req = tether_test_ws_upgrade_request (port);
   char resp[1024];
   gsize got = 0;
 
@@ -149,31 +162,106 @@ bench_ws_handshake (int     fd,
   return strncmp (resp, "HTTP/1.1 101", 12) == 0;
 }
 
-/* A masked text frame (mask key 0: the payload goes as is). */
+/* One text message in one masked frame. */
 gboolean
 bench_ws_send_text (int         fd,
                     const char *text)
 {
-  gsize len = strlen (text);
-  guint8 hdr[14];
-  gsize h = 0;
-  g_autofree guint8 *frame = NULL;
+  g_autoptr(GByteArray) frame = tether_test_ws_client_frame (TRUE, 0x1, (const guint8 *) text, strlen (text));
 
-  hdr[h++] = 0x81;
-  if (len < 126)
-    hdr[h++] = 0x80 | (guint8) len;
-  else if (len < 65536)
-    {
-      hdr[h++] = 0x80 | 126;
-      hdr[h++] = (guint8) (len >> 8);
-      hdr[h++] = (guint8) len;
-    }
-  else
-    return FALSE;
-  memset (hdr + h, 0, 4);
-  h += 4;
-  frame = g_malloc (h + len);
-  memcpy (frame, hdr, h);
-  memcpy (frame + h, text, len);
-  return bench_write_all (fd, frame, h + len);
+  return bench_write_all (fd, frame->data, frame->len);
+}
+
+/* ---- the watchdog --------------------------------------------------------------- */
+
+#define WATCHDOG_MAX_PIDS 16
+
+static volatile pid_t watchdog_pids[WATCHDOG_MAX_PIDS];
+static char watchdog_message[160];
+static gsize watchdog_message_len;
+
+/* SIGALRM (a part hung), a crash or ^C: take the children down with us. Only
+ * async-signal-safe calls. */
+static void
+watchdog_handler (int sig)
+{
+  for (guint i = 0; i < WATCHDOG_MAX_PIDS; i++)
+    if (watchdog_pids[i] > 0)
+      kill (watchdog_pids[i], SIGKILL);
+  if (write (2, watchdog_message, watchdog_message_len) < 0)
+    _exit (3);
+  _exit (3);
+}
+
+/* Ends the bench after @seconds, or on SIGSEGV, SIGABRT, SIGBUS, SIGINT or SIGTERM, killing
+ * the processes given to bench_watchdog_add_pid() first; @name is the bench's. Also
+ * ignores SIGPIPE: a peer that goes away is a figure, not an end. */
+void
+bench_watchdog_start (const char *name,
+                      guint       seconds)
+{
+  struct sigaction sa = { 0 };
+
+  g_snprintf (watchdog_message, sizeof watchdog_message,
+              "%s: watchdog (%u s) or fatal signal; killing its child processes\n", name, seconds);
+  watchdog_message_len = strlen (watchdog_message);
+  signal (SIGPIPE, SIG_IGN);
+  sa.sa_handler = watchdog_handler;
+  sigaction (SIGALRM, &sa, NULL);
+  sigaction (SIGSEGV, &sa, NULL);
+  sigaction (SIGABRT, &sa, NULL);
+  sigaction (SIGBUS, &sa, NULL);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+  alarm (seconds);
+}
+
+void
+bench_watchdog_stop (void)
+{
+  alarm (0);
+}
+
+void
+bench_watchdog_add_pid (int pid)
+{
+  for (guint i = 0; i < WATCHDOG_MAX_PIDS; i++)
+    if (watchdog_pids[i] == 0)
+      {
+        watchdog_pids[i] = pid;
+        return;
+      }
+}
+
+void
+bench_watchdog_remove_pid (int pid)
+{
+  for (guint i = 0; i < WATCHDOG_MAX_PIDS; i++)
+    if (watchdog_pids[i] == pid)
+      watchdog_pids[i] = 0;
+}
+
+/* The pid of a child process started by the test-support library. */
+int
+bench_process_pid (TetherTestProcess *process)
+{
+  return atoi (tether_test_process_get_identifier (process));
+}
+
+/* ---- the machine ------------------------------------------------------------------ */
+
+/* Returns: (transfer full): the CPU's model name from /proc/cpuinfo, or "unknown" */
+char *
+bench_cpu_model (void)
+{
+  g_autofree char *text = NULL;
+  const char *p;
+
+  if (!g_file_get_contents ("/proc/cpuinfo", &text, NULL, NULL)
+      || (p = strstr (text, "model name")) == NULL || (p = strchr (p, ':')) == NULL)
+    return g_strdup ("unknown");
+  p++;
+  while (*p == ' ')
+    p++;
+  return g_strndup (p, strcspn (p, "\n"));
 }

@@ -1,9 +1,12 @@
-/* bench-util.h: what several benches read about a process from /proc, and the
- * descriptor limit they raise; a bare WebSocket handshake and text frame
+/* bench-util.h: what the benches share beyond the test-support library (tests/support):
+ * what they read about a process from /proc, the descriptor limit they raise, a bare
+ * WebSocket handshake and text frame, the watchdog that ends a hung run, the machine
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
 #include <glib.h>
+
+#include "tether-test-process.h"
 
 G_BEGIN_DECLS
 
@@ -13,6 +16,7 @@ gboolean bench_proc_vm           (int     pid,
 gint64   bench_proc_rss_kib      (int     pid);
 double   bench_proc_cpu_seconds  (int     pid);
 int      bench_proc_fd_count     (int     pid);
+double   bench_thread_cpu_seconds (void);
 guint64  bench_raise_nofile      (void);
 
 /* Minimal blocking WebSocket client pieces, for clients that libsoup cannot play
@@ -24,5 +28,15 @@ gboolean bench_ws_handshake      (int         fd,
                                   guint16     port);
 gboolean bench_ws_send_text      (int         fd,
                                   const char *text);
+
+/* Ends a hung or crashed run, and the child processes with it. */
+void     bench_watchdog_start      (const char *name,
+                                    guint       seconds);
+void     bench_watchdog_stop       (void);
+void     bench_watchdog_add_pid    (int         pid);
+void     bench_watchdog_remove_pid (int         pid);
+int      bench_process_pid         (TetherTestProcess *process);
+
+char    *bench_cpu_model           (void);
 
 G_END_DECLS

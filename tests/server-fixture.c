@@ -9,6 +9,8 @@
 #include "tether-error.h"
 #include "tether-protocol.h"
 #include "server-fixture.h"
+#include "tether-test-login.h"
+#include "tether-test-ws.h"
 
 gboolean
 deadline_cb (gpointer data)
@@ -325,47 +327,26 @@ client_send_login (Client          *c,
                    const char      *user,
                    const LoginArgs *args)
 {
-  g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autofree char *token = NULL;
-  const char *room = args != NULL && args->room != NULL ? args->room : ROOM;
+  g_autofree char *json = NULL;
+  TetherTestLogin login = {
+    .app_id = args != NULL && args->app_id != NULL ? args->app_id : APP,
+    .room_id = args != NULL && args->room != NULL ? args->room : ROOM,
+    .user_id = user,
+    .notify_users = args == NULL || args->notify,
+  };
 
   if (args == NULL || args->token == NULL)
-    token = mint (user, room, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "type");
-  json_builder_add_string_value (b, "login");
-  json_builder_set_member_name (b, "v");
-  json_builder_add_int_value (b, 1);
-  json_builder_set_member_name (b, "app_id");
-  json_builder_add_string_value (b, args != NULL && args->app_id != NULL ? args->app_id : APP);
-  json_builder_set_member_name (b, "room_id");
-  json_builder_add_string_value (b, room);
-  json_builder_set_member_name (b, "user");
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "id");
-  json_builder_add_string_value (b, user);
-  json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, user);
-  json_builder_end_object (b);
-  json_builder_set_member_name (b, "token");
-  json_builder_add_string_value (b, token != NULL ? token : args->token);
-  json_builder_set_member_name (b, "notify_users");
-  json_builder_add_boolean_value (b, args == NULL || args->notify);
+    token = mint (user, login.room_id, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
+  login.token = token != NULL ? token : args->token;
   if (args != NULL && args->resume_session != NULL)
     {
-      json_builder_set_member_name (b, "resume");
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "session_id");
-      json_builder_add_string_value (b, args->resume_session);
-      json_builder_set_member_name (b, "resume_key");
-      json_builder_add_string_value (b, args->resume_key);
-      json_builder_set_member_name (b, "last_seq");
-      json_builder_add_int_value (b, args->last_seq);
-      json_builder_end_object (b);
+      login.resume_session_id = args->resume_session;
+      login.resume_key = args->resume_key;
+      login.last_seq = args->last_seq;
     }
-  json_builder_end_object (b);
-  client_send_builder (c, b);
+  json = tether_test_login_json (&login);
+  client_send (c, json);
 }
 
 /* Connects and logs in; returns the client and (optionally) its login_ok. */
@@ -521,9 +502,7 @@ raw_connect_from (Fixture    *fx,
                   int         rcvbuf)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *request = g_strdup_printf (
-    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", fx->st.port);
+  g_autofree char *request = tether_test_ws_upgrade_request (fx->st.port);
   GSocketConnection *conn;
   GString *response = g_string_new (NULL);
   GInputStream *in;
@@ -570,33 +549,11 @@ raw_send_frame_full (GSocketConnection *conn,
                      const guint8      *payload,
                      gsize              len)
 {
-  g_autoptr(GByteArray) frame = g_byte_array_new ();
+  g_autoptr(GByteArray) frame = NULL;
   g_autoptr(GError) error = NULL;
-  guint8 head[10];
-  gsize head_len;
-  static const guint8 mask[4] = { 0x12, 0x34, 0x56, 0x78 };
 
-  head[0] = (fin ? 0x80 : 0) | opcode;
-  if (len < 126)
-    {
-      head[1] = 0x80 | (guint8) len;
-      head_len = 2;
-    }
-  else
-    {
-      g_assert_cmpuint (len, <=, G_MAXUINT16);
-      head[1] = 0x80 | 126;
-      head[2] = (guint8) (len >> 8);
-      head[3] = (guint8) len;
-      head_len = 4;
-    }
-  g_byte_array_append (frame, head, head_len);
-  g_byte_array_append (frame, mask, 4);
-  for (gsize i = 0; i < len; i++)
-    {
-      guint8 b = payload[i] ^ mask[i % 4];
-      g_byte_array_append (frame, &b, 1);
-    }
+  g_assert_cmpuint (len, <=, G_MAXUINT16);
+  frame = tether_test_ws_client_frame (fin, opcode, payload, len);
   g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (conn)),
                              frame->data, frame->len, NULL, NULL, &error);
   g_assert_no_error (error);

@@ -15,19 +15,8 @@
 #include "tether-test-server.h"
 #include "tether-test-utils.h"
 #include "tether-udp-fault-proxy.h"
-#include "tether-window.h"
-
-/* The media node comes with the server library's build rules; without it the app
- * tests report a skip instead of breaking the build. */
-#if __has_include ("tether-relay.h")
 #include "tether-relay.h"
-#include <srt/srt.h>
-#define HAVE_RELAY 1
-#else
-#define HAVE_RELAY 0
-#endif
-
-#if HAVE_RELAY
+#include "tether-window-private.h"
 
 #define HEARTBEAT_TIMEOUT 8.0
 #define HEARTBEAT_INTERVAL 0.3
@@ -38,6 +27,7 @@ typedef struct
   TetherTestServer *server;
   TetherFaultProxy *proxy;
   TetherRelay *relay;
+  TetherSession *session;
   TetherWindow *window;
   /* a host: its own engine, room and publisher */
   TetherEngine *host_engine;
@@ -81,7 +71,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   tether_test_server_run_sync (f->server, add_node_in_server, &spec);
   g_free (spec.url);
 
-  f->window = tether_window_new (NULL);
+  f->session = tether_session_new ();
+  f->window = tether_window_new (NULL, f->session);
   gtk_window_set_default_size (GTK_WINDOW (f->window), 1024, 640);
   gtk_window_present (GTK_WINDOW (f->window));
 }
@@ -99,6 +90,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_clear_object (&f->host_engine);
 
   gtk_window_destroy (GTK_WINDOW (f->window));
+  tether_session_shutdown (f->session);
+  g_clear_object (&f->session);
   tether_test_run_for (200);
 
   tether_relay_stop (f->relay);
@@ -115,7 +108,7 @@ window_join (Fixture *f, const char *user_id)
   g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
   g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
 
-  tether_window_join (f->window, url, TETHER_TEST_APP_ID, "lobby", user_id, "Viewer", token);
+  tether_session_join (f->session, url, TETHER_TEST_APP_ID, "lobby", user_id, "Viewer", token);
 }
 
 static TetherRoomState
@@ -162,7 +155,7 @@ tile_frames (Fixture *f, const char *stream_id)
 {
   TetherVideoTile *tile = tether_window_get_tile (f->window, stream_id);
 
-  return tile ? tether_video_tile_get_frame_count (tile) : 0;
+  return tile ? tether_paintable_sink_get_frame_count (tether_video_tile_get_sink (tile)) : 0;
 }
 
 static gboolean
@@ -234,7 +227,7 @@ test_login (Fixture *f, gconstpointer data)
   TETHER_WAIT_UNTIL (badge_state (f) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
   g_assert_cmpstr (tether_connection_badge_get_text (tether_window_get_badge (f->window)), ==,
                    tether_room_state_get_label (TETHER_ROOM_STATE_LOGINED));
-  g_assert_nonnull (tether_room_get_room_session_id (tether_window_get_room (f->window)));
+  g_assert_nonnull (tether_room_get_room_session_id (tether_session_get_room (f->session)));
   g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
 }
 
@@ -243,7 +236,7 @@ test_login_failed (Fixture *f, gconstpointer data)
 {
   g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
 
-  tether_window_join (f->window, url, TETHER_TEST_APP_ID, "lobby", "viewer", NULL, "not-a-token");
+  tether_session_join (f->session, url, TETHER_TEST_APP_ID, "lobby", "viewer", NULL, "not-a-token");
   TETHER_WAIT_UNTIL (g_strcmp0 (tether_window_get_page_name (f->window), "start") == 0, WAIT_MS);
   g_assert_true (tether_start_page_has_error (tether_window_get_start_page (f->window)));
   g_assert_nonnull (tether_window_get_last_toast (f->window));
@@ -306,7 +299,7 @@ test_reconnect (Fixture *f, gconstpointer data)
   tether_fault_proxy_restore (f->proxy);
   TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
   g_test_message ("back after %.1f s", (g_get_monotonic_time () - start) / 1e6);
-  g_assert_nonnull (tether_room_get_last_report (tether_window_get_room (f->window)));
+  g_assert_nonnull (tether_room_get_last_report (tether_session_get_room (f->session)));
   TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
   g_assert_true (wait_tile_frames (f, "cam", 20));
   g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 1);
@@ -329,7 +322,7 @@ test_kick_out (Fixture *f, gconstpointer data)
   g_test_message ("kicked: %s — %s", tether_start_page_get_error_title (start),
                   tether_start_page_get_error_message (start));
   g_assert_cmpint (badge_state (f), ==, TETHER_ROOM_STATE_KICK_OUT);
-  g_assert_null (tether_window_get_room (f->window));
+  g_assert_null (tether_session_get_room (f->session));
 }
 
 /* The host's media link breaks: the tile shows "waiting for the host" and, when the
@@ -367,6 +360,67 @@ test_host_lost (Fixture *f, gconstpointer data)
   g_assert_true (wait_tile_frames (f, "cam", 20));
 }
 
+static TetherStream *
+find_stream (TetherRoom *room, const char *stream_id)
+{
+  GListModel *streams = tether_room_get_streams (room);
+
+  for (guint i = 0; i < g_list_model_get_n_items (streams); i++)
+    {
+      g_autoptr(TetherStream) s = g_list_model_get_item (streams, i);
+
+      if (g_str_equal (tether_stream_get_id (s), stream_id))
+        return g_steal_pointer (&s);
+    }
+  return NULL;
+}
+
+/* The settings reach the engine and the session through their bindings: the retry
+ * windows, and autoplay switched off (play by hand) and on again while in the room. */
+static void
+test_settings (Fixture *f, gconstpointer data)
+{
+  GSettings *settings = tether_session_get_settings (f->session);
+  TetherEngine *engine = tether_session_get_engine (f->session);
+  g_autoptr(TetherStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  double room_retry = 0;
+
+  g_settings_set_double (settings, "room-retry-time", 42);
+  g_settings_set_double (settings, "av-retry-time", 7.5);
+  g_object_get (engine, "room-retry-time", &room_retry, NULL);
+  g_assert_cmpfloat (room_retry, ==, 42);
+  g_assert_cmpfloat (tether_engine_get_av_retry_time (engine), ==, 7.5);
+  g_settings_reset (settings, "room-retry-time");
+  g_settings_reset (settings, "av-retry-time");
+  g_assert_cmpfloat (tether_engine_get_room_retry_time (engine), ==, 1200);
+
+  g_settings_set_boolean (settings, "autoplay", FALSE);
+  window_join (f, "viewer");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  g_assert_null (tether_session_get_autoplay (f->session));
+  host_login (f, "host");
+  host_publish (f, "cam");
+  TETHER_WAIT_UNTIL ((stream = find_stream (tether_session_get_room (f->session), "cam")) != NULL,
+                     WAIT_MS);
+  g_assert_nonnull (stream);
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
+
+  /* By hand: the stream plays in a tile, and stops again. */
+  g_assert_true (tether_session_toggle_player (f->session, stream, &error));
+  g_assert_no_error (error);
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  g_assert_true (tether_session_toggle_player (f->session, stream, &error));
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
+
+  /* Autoplay back on in the room: it plays the stream by itself. */
+  g_settings_set_boolean (settings, "autoplay", TRUE);
+  g_assert_nonnull (tether_session_get_autoplay (f->session));
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  g_assert_true (wait_tile_frames (f, "cam", 10));
+  g_settings_reset (settings, "autoplay");
+}
+
 static gboolean
 some_tile_has_frames (Fixture *f)
 {
@@ -375,7 +429,7 @@ some_tile_has_frames (Fixture *f)
       TetherVideoTile *tile = tether_window_get_nth_tile (f->window, i);
 
       if (tether_video_tile_get_look (tile) == TETHER_TILE_LOOK_PLAYING
-          && tether_video_tile_get_frame_count (tile) > 10)
+          && tether_paintable_sink_get_frame_count (tether_video_tile_get_sink (tile)) > 10)
         return TRUE;
     }
   return FALSE;
@@ -384,11 +438,10 @@ some_tile_has_frames (Fixture *f)
 static void
 test_demo (Fixture *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
   gint64 start = g_get_monotonic_time ();
 
-  g_assert_true (tether_window_start_demo (f->window, &error));
-  g_assert_no_error (error);
+  /* The demo room service is the tether-server program ($TETHER_SERVER). */
+  tether_window_start_demo (f->window);
   g_assert_true (TETHER_WAIT_UNTIL (some_tile_has_frames (f), 10000));
   g_test_message ("demo: a playing tile after %.1f s", (g_get_monotonic_time () - start) / 1e6);
   save_screenshot (GTK_WIDGET (f->window), "screenshot-demo.png");
@@ -465,7 +518,6 @@ main (int argc, char *argv[])
 {
   g_autofree char *why = NULL;
   g_autofree char *schema_dir = NULL;
-  int ret;
 
   g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
@@ -488,9 +540,7 @@ main (int argc, char *argv[])
     }
   adw_init ();
   gst_init (&argc, &argv);
-  /* Held for the whole run, as test-relay does: libsrt 1.5 crashes in its exit-time
-   * destructors after it was fully cleaned up and started again between tests. */
-  srt_startup ();
+  tether_media_init (NULL);
 
 #define ADD(path, func) g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/app/login", test_login);
@@ -499,28 +549,9 @@ main (int argc, char *argv[])
   ADD ("/app/reconnect", test_reconnect);
   ADD ("/app/host-lost", test_host_lost);
   ADD ("/app/kick-out", test_kick_out);
+  ADD ("/app/settings", test_settings);
   ADD ("/app/demo", test_demo);
 #undef ADD
 
-  ret = g_test_run ();
-  srt_cleanup ();
-  return ret;
-}
-
-#else /* !HAVE_RELAY */
-
-static void
-test_skipped (gconstpointer why)
-{
-  g_test_skip (why);
-}
-
-int
-main (int argc, char *argv[])
-{
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_data_func ("/app/skipped", "the media node (TetherRelay) is not built", test_skipped);
   return g_test_run ();
 }
-
-#endif /* HAVE_RELAY */

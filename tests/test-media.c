@@ -48,8 +48,8 @@ typedef struct
 {
   TetherTestServer *server;
   TetherFaultProxy *room_proxy;
-  TetherRelay *relays[2];
-  guint16 relay_ports[2];
+  TetherRelay *relays[3];
+  guint16 relay_ports[3];
   TetherUdpFaultProxy *udp_proxy;
   GPtrArray *clients;
   GPtrArray *objects;          /* publishers and players, stopped at teardown */
@@ -320,11 +320,13 @@ fixture_teardown (Fixture *f, gconstpointer data)
   tether_test_run_for (200);
 }
 
-/* One node "node-a" (and "node-b" when @two). */
+/* @n nodes "node-a", "node-b", "node-c", in that order in the room. */
 static void
 start_nodes (Fixture *f, guint n)
 {
-  static const char * const ids[] = { "node-a", "node-b" };
+  static const char * const ids[] = { "node-a", "node-b", "node-c" };
+
+  g_assert_cmpuint (n, <=, G_N_ELEMENTS (ids));
 
   for (guint i = 0; i < n; i++)
     {
@@ -484,6 +486,81 @@ test_failover (Fixture *f, gconstpointer data)
   TETHER_WAIT_UNTIL (playing (player) && g_strcmp0 (tether_player_get_current_node (player), "node-b") == 0,
                      WAIT_MS);
   g_assert_true (wait_frames (player, 30));
+  g_assert_cmpuint (count_deletes (bob), ==, 0);
+}
+
+/* The node of each attempt, in order (TetherMediaSession:attempt notifies after
+ * TetherMediaSession:current-node names it). */
+static void
+record_attempt_cb (GObject *object, GParamSpec *pspec, GPtrArray *nodes)
+{
+  TetherMediaSession *session = TETHER_MEDIA_SESSION (object);
+
+  if (tether_media_session_get_attempt (session) > 0)
+    g_ptr_array_add (nodes, g_strdup (tether_media_session_get_current_node (session)));
+}
+
+/* @nodes without repeats in a row, joined: "node-b node-a". */
+static char *
+walk_of (GPtrArray *nodes)
+{
+  g_autoptr(GString) walk = g_string_new (NULL);
+  const char *last = NULL;
+
+  for (guint i = 0; i < nodes->len; i++)
+    {
+      if (g_strcmp0 (last, nodes->pdata[i]) == 0)
+        continue;
+      last = nodes->pdata[i];
+      g_string_append_printf (walk, "%s%s", walk->len ? " " : "", last);
+    }
+  return g_string_free (g_steal_pointer (&walk), FALSE);
+}
+
+/* The failover rule of TetherMediaSession, the same for both ends: three nodes, the
+ * stream on the second; that node dies. Publisher and player each retry it once, then
+ * walk the room's list from its first node (node-a), not on to the next (node-c). */
+static void
+test_failover_rule (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GPtrArray) pub_nodes = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) player_nodes = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *pub_walk = NULL;
+  g_autofree char *player_walk = NULL;
+  Client *alice, *bob;
+  TetherPublisher *pub;
+  TetherPlayer *player;
+
+  start_nodes (f, 3);
+  alice = client_new (f, "alice", FALSE);
+  bob = client_new (f, "bob", FALSE);
+
+  pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
+  tether_publisher_set_node (pub, "node-b");
+  start_publisher (pub);
+  TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-b"), WAIT_MS);
+  player = player_new (f, bob, "alice-cam", "node-b", AV_RETRY_TIME);
+  start_player (player);
+  TETHER_WAIT_UNTIL (playing (player), WAIT_MS);
+  g_assert_cmpstr (tether_player_get_current_node (player), ==, "node-b");
+
+  g_signal_connect (pub, "notify::attempt", G_CALLBACK (record_attempt_cb), pub_nodes);
+  g_signal_connect (player, "notify::attempt", G_CALLBACK (record_attempt_cb), player_nodes);
+  stop_node (f, 1);
+
+  TETHER_WAIT_UNTIL (publishing (pub) && g_strcmp0 (tether_publisher_get_current_node (pub), "node-a") == 0,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (playing (player) && g_strcmp0 (tether_player_get_current_node (player), "node-a") == 0,
+                     WAIT_MS);
+  g_assert_true (wait_frames (player, 30));
+  g_signal_handlers_disconnect_by_data (pub, pub_nodes);
+  g_signal_handlers_disconnect_by_data (player, player_nodes);
+
+  pub_walk = walk_of (pub_nodes);
+  player_walk = walk_of (player_nodes);
+  g_test_message ("publisher: %s; player: %s", pub_walk, player_walk);
+  g_assert_cmpstr (pub_walk, ==, "node-b node-a");
+  g_assert_cmpstr (player_walk, ==, "node-b node-a");
   g_assert_cmpuint (count_deletes (bob), ==, 0);
 }
 
@@ -869,6 +946,7 @@ main (int argc, char **argv)
   ADD ("/media/publish-and-play", test_publish_and_play);
   ADD ("/media/node-restart", test_node_restart);
   ADD ("/media/failover", test_failover);
+  ADD ("/media/failover-rule", test_failover_rule);
   ADD ("/media/retry-timeout", test_retry_timeout);
   ADD ("/media/host-network-cut", test_host_network_cut);
   g_test_add ("/media/host-network-cut-long", Fixture, &short_heartbeat_timeout, fixture_setup,

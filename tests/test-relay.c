@@ -14,6 +14,7 @@
 #include "tether-error.h"
 #include "tether-relay.h"
 #include "tether-relay-private.h"
+#include "tether-media.h"
 #include "tether-test-utils.h"
 #include "tether-udp-fault-proxy.h"
 
@@ -27,44 +28,23 @@ stream_id_for (const char *stream,
                const char *mode,
                const char *token)
 {
-  return g_strdup_printf ("#!::r=%s,m=%s,t=%s", stream, mode, token);
+  return tether_srt_stream_id_new (stream, mode, token);
 }
 
-/* @room: NULL for an all-rooms token */
-static char *
-publish_id_in (const char *stream,
-               const char *user,
-               const char *room)
-{
-  g_autofree char *token = tether_test_token (user, room, 600);
-
-  return stream_id_for (stream, "publish", token);
-}
-
+/* All-rooms tokens; tether_test_publish_stream_id() and tether_test_play_stream_id()
+ * for a room or a stream list. */
 static char *
 publish_id (const char *stream,
             const char *user)
 {
-  return publish_id_in (stream, user, NULL);
-}
-
-/* @streams: NULL for a token without a stream list */
-static char *
-play_id_in (const char         *stream,
-            const char         *user,
-            const char         *room,
-            const char * const *streams)
-{
-  g_autofree char *token = tether_test_token_full (user, room, TETHER_PRIVILEGE_LOGIN, streams, 600);
-
-  return stream_id_for (stream, "request", token);
+  return tether_test_publish_stream_id (stream, user, NULL);
 }
 
 static char *
 play_id (const char *stream,
          const char *user)
 {
-  return play_id_in (stream, user, NULL, NULL);
+  return tether_test_play_stream_id (stream, user, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -584,10 +564,10 @@ wait_claim_ttl (gint64 since)
 /* ------------------------------------------------------------------------- */
 /* Tests */
 
+/* The stream id's syntax is tests/test-srt-url.c's; here, what its token allows. */
 static void
-test_stream_id_parse (void)
+test_stream_id_access (void)
 {
-  g_auto(TetherRelayStreamId) sid = { 0, };
   g_auto(TetherRelayAccess) access = { 0, };
   g_autoptr(GError) error = NULL;
   g_autofree char *token = tether_test_token ("alice", NULL, 600);
@@ -595,35 +575,9 @@ test_stream_id_parse (void)
   g_autofree char *expired = tether_test_token_full ("alice", NULL, TETHER_PRIVILEGE_PUBLISH, NULL, -3600);
   const char *const cam_only[] = { "cam", NULL };
   g_autofree char *cam_token = tether_test_token_full ("alice", NULL, TETHER_PRIVILEGE_PUBLISH, cam_only, 600);
+  TetherSrtStreamId mallory = { (char *) "cam", TETHER_SRT_MODE_PUBLISH, (char *) "mallory", token };
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   g_autofree char *text = NULL;
-
-  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,m=publish,t=abc.def,u=alice", &sid), ==, 0);
-  g_assert_cmpstr (sid.resource, ==, "cam");
-  g_assert_cmpint (sid.mode, ==, TETHER_RELAY_MODE_PUBLISH);
-  g_assert_cmpstr (sid.token, ==, "abc.def");
-  g_assert_cmpstr (sid.user, ==, "alice");
-  tether_relay_stream_id_clear (&sid);
-
-  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,t=stream,s=tok.sig", &sid), ==, 0);
-  g_assert_cmpint (sid.mode, ==, TETHER_RELAY_MODE_REQUEST);
-  g_assert_cmpstr (sid.token, ==, "tok.sig");
-  tether_relay_stream_id_clear (&sid);
-
-  g_assert_cmpint (tether_relay_stream_id_parse ("%23%21%3A%3Ar%3Dcam%2Cm%3Dpublish%2Ct%3Dabc.def", &sid), ==, 0);
-  g_assert_cmpstr (sid.resource, ==, "cam");
-  g_assert_cmpint (sid.mode, ==, TETHER_RELAY_MODE_PUBLISH);
-  g_assert_cmpstr (sid.token, ==, "abc.def");
-  tether_relay_stream_id_clear (&sid);
-
-  g_assert_cmpint (tether_relay_stream_id_parse (NULL, &sid), ==, SRT_REJX_BAD_REQUEST);
-  g_assert_cmpint (tether_relay_stream_id_parse ("cam", &sid), ==, SRT_REJX_BAD_REQUEST);
-  g_assert_cmpint (tether_relay_stream_id_parse ("#!::m=publish", &sid), ==, SRT_REJX_BAD_REQUEST);
-  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,r=cam2", &sid), ==, SRT_REJX_BAD_REQUEST);
-  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=c a m", &sid), ==, SRT_REJX_BAD_REQUEST);
-  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,junk", &sid), ==, SRT_REJX_BAD_REQUEST);
-  g_assert_cmpint (tether_relay_stream_id_parse ("#!::r=cam,m=bidirectional", &sid), ==, SRT_REJX_BAD_MODE);
-  g_assert_null (sid.resource);
 
   text = stream_id_for ("cam", "publish", token);
   g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, 0);
@@ -656,11 +610,13 @@ test_stream_id_parse (void)
   g_clear_error (&error);
   g_free (text);
 
-  text = g_strdup_printf ("#!::r=cam,m=publish,t=%s,u=mallory", token);
+  text = tether_srt_stream_id_to_string (&mallory);
   g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_FORBIDDEN);
   g_clear_error (&error);
 
-  g_assert_cmpint (tether_relay_access_check ("#!::r=cam,m=request", TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_UNAUTHORIZED);
+  g_clear_pointer (&text, g_free);
+  text = stream_id_for ("cam", "request", NULL);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_UNAUTHORIZED);
   g_clear_error (&error);
 }
 
@@ -801,12 +757,12 @@ test_cross_room_play (Fixture       *fx,
 {
   const char *const listed[] = { "adacam", NULL };
   const char *const unlisted[] = { "othercam", NULL };
-  g_autofree char *pid = publish_id_in ("adacam", "ada", "A");
-  g_autofree char *other_room = play_id_in ("adacam", "bob", "OTHER", NULL);
-  g_autofree char *same_room = play_id_in ("adacam", "carol", "A", NULL);
-  g_autofree char *all_rooms = play_id_in ("adacam", "dave", NULL, NULL);
-  g_autofree char *in_list = play_id_in ("adacam", "erin", "A", listed);
-  g_autofree char *not_in_list = play_id_in ("adacam", "frank", "A", unlisted);
+  g_autofree char *pid = tether_test_publish_stream_id ("adacam", "ada", "A");
+  g_autofree char *other_room = tether_test_play_stream_id ("adacam", "bob", "OTHER", NULL);
+  g_autofree char *same_room = tether_test_play_stream_id ("adacam", "carol", "A", NULL);
+  g_autofree char *all_rooms = tether_test_play_stream_id ("adacam", "dave", NULL, NULL);
+  g_autofree char *in_list = tether_test_play_stream_id ("adacam", "erin", "A", listed);
+  g_autofree char *not_in_list = tether_test_play_stream_id ("adacam", "frank", "A", unlisted);
   g_autoptr(Player) player = NULL;
   g_autoptr(Publisher) pub = NULL;
   SRTSOCKET early;
@@ -838,12 +794,12 @@ static void
 test_hijack (Fixture       *fx,
              gconstpointer  data)
 {
-  g_autofree char *ada = publish_id_in ("adacam2", "ada", "A");
-  g_autofree char *ada_in_b = publish_id_in ("adacam2", "ada", "B");
-  g_autofree char *mallory = publish_id_in ("adacam2", "mallory", "B");
-  g_autofree char *mallory_all_rooms = publish_id_in ("adacam2", "mallory", NULL);
-  g_autofree char *viewer_a = play_id_in ("adacam2", "bob", "A", NULL);
-  g_autofree char *viewer_other = play_id_in ("adacam2", "eve", "OTHER", NULL);
+  g_autofree char *ada = tether_test_publish_stream_id ("adacam2", "ada", "A");
+  g_autofree char *ada_in_b = tether_test_publish_stream_id ("adacam2", "ada", "B");
+  g_autofree char *mallory = tether_test_publish_stream_id ("adacam2", "mallory", "B");
+  g_autofree char *mallory_all_rooms = tether_test_publish_stream_id ("adacam2", "mallory", NULL);
+  g_autofree char *viewer_a = tether_test_play_stream_id ("adacam2", "bob", "A", NULL);
+  g_autofree char *viewer_other = tether_test_play_stream_id ("adacam2", "eve", "OTHER", NULL);
   g_autoptr(Publisher) pub = publisher_start (fx->port, ada);
   g_autoptr(Player) player = NULL;
 
@@ -874,13 +830,13 @@ static void
 test_claim (Fixture       *fx,
             gconstpointer  data)
 {
-  g_autofree char *ada = publish_id_in ("adacam2", "ada", "A");
-  g_autofree char *mallory = publish_id_in ("adacam2", "mallory", "B");
-  g_autofree char *viewer_a = play_id_in ("adacam2", "bob", "A", NULL);
-  g_autofree char *viewer_other = play_id_in ("adacam2", "eve", "OTHER", NULL);
+  g_autofree char *ada = tether_test_publish_stream_id ("adacam2", "ada", "A");
+  g_autofree char *mallory = tether_test_publish_stream_id ("adacam2", "mallory", "B");
+  g_autofree char *viewer_a = tether_test_play_stream_id ("adacam2", "bob", "A", NULL);
+  g_autofree char *viewer_other = tether_test_play_stream_id ("adacam2", "eve", "OTHER", NULL);
   g_autofree char *host = publish_id ("lobbycam", "host");
-  g_autofree char *lobby_a = play_id_in ("lobbycam", "carol", "A", NULL);
-  g_autofree char *lobby_other = play_id_in ("lobbycam", "eve", "OTHER", NULL);
+  g_autofree char *lobby_a = tether_test_play_stream_id ("lobbycam", "carol", "A", NULL);
+  g_autofree char *lobby_other = tether_test_play_stream_id ("lobbycam", "eve", "OTHER", NULL);
   g_autoptr(Publisher) pub = NULL;
   g_autoptr(Player) player = NULL;
   SRTSOCKET host_sock, early;
@@ -1273,13 +1229,12 @@ int
 main (int   argc,
       char *argv[])
 {
-  int ret;
 
   g_test_init (&argc, &argv, NULL);
   gst_init (&argc, &argv);
-  srt_startup ();
+  tether_media_init (NULL);
 
-  g_test_add_func ("/relay/stream-id", test_stream_id_parse);
+  g_test_add_func ("/relay/stream-id", test_stream_id_access);
   g_test_add ("/relay/play", Fixture, NULL, fixture_setup, test_play, fixture_teardown);
   g_test_add ("/relay/player-before-publisher", Fixture, NULL, fixture_setup,
               test_player_before_publisher, fixture_teardown);
@@ -1298,7 +1253,5 @@ main (int   argc,
   g_test_add ("/relay/signals-and-stop", Fixture, NULL, fixture_setup, test_signals_and_stop, fixture_teardown);
   g_test_add_func ("/relay/two-relays", test_two_relays);
 
-  ret = g_test_run ();
-  srt_cleanup ();
-  return ret;
+  return g_test_run ();
 }

@@ -7,9 +7,7 @@
 #include <locale.h>
 
 #include "tether-application.h"
-#ifdef TETHER_HAVE_RELAY
-#include <srt/srt.h>
-#endif
+#include "tether-media.h"
 
 int
 main (int   argc,
@@ -24,16 +22,10 @@ main (int   argc,
   textdomain (GETTEXT_PACKAGE);
 
   gst_init (NULL, NULL);
-#ifdef TETHER_HAVE_RELAY
-  /* One libsrt user for the life of the process: libsrt 1.5 crashes at exit when it
-   * was cleaned up and started again (each demo session, each player attempt). */
-  srt_startup ();
-#endif
+  /* libsrt for the life of the process (libtether owns it; see tether_media_init()). */
+  tether_media_init (NULL);
   app = tether_application_new ();
   status = g_application_run (G_APPLICATION (app), argc, argv);
   g_clear_object (&app);
-#ifdef TETHER_HAVE_RELAY
-  srt_cleanup ();
-#endif
   return status;
 }

@@ -1,6 +1,6 @@
-/* tether-application.c: app.quit, app.preferences, app.about and their shortcuts;
- * `--demo` goes straight into the demo room; with no server configured the start page
- * offers the demo first
+/* tether-application.c: the application owns the session (engine, room, players,
+ * publisher, demo room) that its windows show; app.quit, app.preferences, app.about and
+ * their shortcuts; `--demo` goes straight into the demo room
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -14,6 +14,7 @@ struct _TetherApplication
 {
   AdwApplication parent_instance;
 
+  TetherSession *session;
   gboolean demo;
 };
 
@@ -25,7 +26,7 @@ get_window (TetherApplication *self)
   GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
 
   if (window == NULL)
-    window = GTK_WINDOW (tether_window_new (GTK_APPLICATION (self)));
+    window = GTK_WINDOW (tether_window_new (GTK_APPLICATION (self), self->session));
   return TETHER_WINDOW (window);
 }
 
@@ -38,12 +39,8 @@ tether_application_activate (GApplication *app)
   gtk_window_present (GTK_WINDOW (window));
   if (self->demo)
     {
-      g_autoptr(GError) error = NULL;
-
       self->demo = FALSE;
-      if (!tether_window_start_demo (window, &error))
-        tether_start_page_show_error (tether_window_get_start_page (window),
-                                      _("The demo room could not start"), error->message, TRUE);
+      tether_window_start_demo (window);
     }
 }
 
@@ -79,7 +76,7 @@ quit_action (GSimpleAction *action,
   GtkApplication *app = data;
   GList *windows = gtk_application_get_windows (app);
 
-  /* close-request lets each window leave its room and save its size. */
+  /* close-request lets each window save its size; shutdown leaves the room. */
   for (GList *l = windows; l != NULL; l = l->next)
     gtk_window_close (l->data);
   g_application_quit (G_APPLICATION (app));
@@ -137,6 +134,8 @@ tether_application_startup (GApplication *app)
 
   G_APPLICATION_CLASS (tether_application_parent_class)->startup (app);
 
+  TETHER_APPLICATION (app)->session = tether_session_new ();
+
   g_action_map_add_action_entries (G_ACTION_MAP (app), app_actions, G_N_ELEMENTS (app_actions), app);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", prefs_accels);
@@ -144,10 +143,35 @@ tether_application_startup (GApplication *app)
 }
 
 static void
+tether_application_shutdown (GApplication *app)
+{
+  TetherApplication *self = TETHER_APPLICATION (app);
+
+  if (self->session != NULL)
+    tether_session_shutdown (self->session);
+  g_clear_object (&self->session);
+
+  G_APPLICATION_CLASS (tether_application_parent_class)->shutdown (app);
+}
+
+static void
+tether_application_dispose (GObject *object)
+{
+  TetherApplication *self = TETHER_APPLICATION (object);
+
+  g_clear_object (&self->session);
+
+  G_OBJECT_CLASS (tether_application_parent_class)->dispose (object);
+}
+
+static void
 tether_application_class_init (TetherApplicationClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
 
+  object_class->dispose = tether_application_dispose;
+  app_class->shutdown = tether_application_shutdown;
   app_class->activate = tether_application_activate;
   app_class->startup = tether_application_startup;
   app_class->command_line = tether_application_command_line;
@@ -166,6 +190,21 @@ tether_application_init (TetherApplication *self)
   g_application_add_main_option_entries (G_APPLICATION (self), options);
   g_application_set_option_context_summary (G_APPLICATION (self),
                                             _("Watch the live streams of a room."));
+}
+
+/**
+ * tether_application_get_session:
+ * @self: the application
+ *
+ * Returns: (transfer none) (nullable): the session its windows show; NULL before
+ *   startup and after shutdown
+ */
+TetherSession *
+tether_application_get_session (TetherApplication *self)
+{
+  g_return_val_if_fail (TETHER_IS_APPLICATION (self), NULL);
+
+  return self->session;
 }
 
 TetherApplication *

@@ -5,13 +5,14 @@
 
 #include <glib/gi18n.h>
 
-#include "tether-connection-badge.h"
+#include "tether-connection-badge-private.h"
 
 struct _TetherConnectionBadge
 {
   GtkWidget parent_instance;
 
   TetherRoom *room;
+  GSignalGroup *room_signals;
   TetherRoomState state;
   guint tick_id;
   char *text;
@@ -267,24 +268,9 @@ tether_connection_badge_set_room (TetherConnectionBadge *self,
   g_return_if_fail (TETHER_IS_CONNECTION_BADGE (self));
   g_return_if_fail (room == NULL || TETHER_IS_ROOM (room));
 
-  if (self->room == room)
+  if (!g_set_object (&self->room, room))
     return;
-  if (self->room != NULL)
-    g_signal_handlers_disconnect_by_data (self->room, self);
-  g_set_object (&self->room, room);
-  if (room != NULL)
-    {
-      g_signal_connect_object (room, "notify::state", G_CALLBACK (room_changed_cb), self,
-                               G_CONNECT_SWAPPED);
-      g_signal_connect_object (room, "notify::attempt", G_CALLBACK (room_changed_cb), self,
-                               G_CONNECT_SWAPPED);
-      g_signal_connect_object (room, "notify::rtt", G_CALLBACK (room_changed_cb), self,
-                               G_CONNECT_SWAPPED);
-      g_signal_connect_object (room, "notify::last-report", G_CALLBACK (room_changed_cb), self,
-                               G_CONNECT_SWAPPED);
-      g_signal_connect_object (room, "notify::room-session-id", G_CALLBACK (room_changed_cb),
-                               self, G_CONNECT_SWAPPED);
-    }
+  g_signal_group_set_target (self->room_signals, room);
   update_badge (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM]);
 }
@@ -325,8 +311,9 @@ tether_connection_badge_dispose (GObject *object)
   TetherConnectionBadge *self = TETHER_CONNECTION_BADGE (object);
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
-  if (self->room != NULL)
-    g_signal_handlers_disconnect_by_data (self->room, self);
+  if (self->room_signals != NULL)
+    g_signal_group_set_target (self->room_signals, NULL);
+  g_clear_object (&self->room_signals);
   g_clear_object (&self->room);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_CONNECTION_BADGE);
   /* The template's root is not a bound child; it goes with its parent. */
@@ -396,9 +383,20 @@ tether_connection_badge_class_init (TetherConnectionBadgeClass *klass)
   object_class->get_property = tether_connection_badge_get_property;
   object_class->set_property = tether_connection_badge_set_property;
 
+  /**
+   * TetherConnectionBadge:room:
+   *
+   * The room whose connection the badge shows; it keeps showing how a room ended until
+   * it is given the next one (or NULL: Offline).
+   */
   properties[PROP_ROOM] =
     g_param_spec_object ("room", NULL, NULL, TETHER_TYPE_ROOM,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherConnectionBadge:state:
+   *
+   * The room state the badge shows (LOGOUT without a room).
+   */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, TETHER_TYPE_ROOM_STATE, TETHER_ROOM_STATE_LOGOUT,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -425,7 +423,16 @@ tether_connection_badge_class_init (TetherConnectionBadgeClass *klass)
 static void
 tether_connection_badge_init (TetherConnectionBadge *self)
 {
+  static const char * const followed[] = {
+    "notify::state", "notify::attempt", "notify::rtt", "notify::last-report",
+    "notify::room-session-id",
+  };
+
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->room_signals = g_signal_group_new (TETHER_TYPE_ROOM);
+  for (guint i = 0; i < G_N_ELEMENTS (followed); i++)
+    g_signal_group_connect_swapped (self->room_signals, followed[i], G_CALLBACK (room_changed_cb),
+                                    self);
   self->state = TETHER_ROOM_STATE_LOGOUT;
   /* Once a second: the retry countdown, and the round-trip time in the popover. */
   self->tick_id = g_timeout_add_seconds (1, tick_cb, self);

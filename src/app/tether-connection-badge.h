@@ -11,14 +11,11 @@ G_BEGIN_DECLS
 #define TETHER_TYPE_CONNECTION_BADGE (tether_connection_badge_get_type ())
 G_DECLARE_FINAL_TYPE (TetherConnectionBadge, tether_connection_badge, TETHER, CONNECTION_BADGE, GtkWidget)
 
-/* Properties: "room" TetherRoom (read-write, nullable); "state" TetherRoomState (read-only). */
-
 GtkWidget       *tether_connection_badge_new        (void);
 TetherRoom      *tether_connection_badge_get_room   (TetherConnectionBadge *self);
 void             tether_connection_badge_set_room   (TetherConnectionBadge *self,
                                                      TetherRoom            *room);
 TetherRoomState  tether_connection_badge_get_state  (TetherConnectionBadge *self);
-const char      *tether_connection_badge_get_text   (TetherConnectionBadge *self);
 
 /* How a room state looks: translated words, an icon name and a style class. */
 const char      *tether_room_state_get_label        (TetherRoomState        state);

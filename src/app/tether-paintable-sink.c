@@ -1,5 +1,6 @@
 /* tether-paintable-sink.c: appsink → newest frame under a lock → one idle → a texture
- * that wraps the buffer's memory, made on the main thread (STYLE.md item 9)
+ * that wraps the buffer's memory, made on the main thread (see docs/design.md, "The
+ * thread rules")
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -340,9 +341,20 @@ tether_paintable_sink_class_init (TetherPaintableSinkClass *klass)
   object_class->finalize = tether_paintable_sink_finalize;
   object_class->get_property = tether_paintable_sink_get_property;
 
+  /**
+   * TetherPaintableSink:element:
+   *
+   * The sink element to give a pipeline: an appsink, or gtk4paintablesink when that
+   * element is installed.
+   */
   properties[PROP_ELEMENT] =
     g_param_spec_object ("element", NULL, NULL, GST_TYPE_ELEMENT,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherPaintableSink:frame-count:
+   *
+   * Frames shown so far; notified at most once per idle.
+   */
   properties[PROP_FRAME_COUNT] =
     g_param_spec_uint64 ("frame-count", NULL, NULL, 0, G_MAXUINT64, 0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);

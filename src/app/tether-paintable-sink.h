@@ -10,13 +10,6 @@ G_BEGIN_DECLS
 #define TETHER_TYPE_PAINTABLE_SINK (tether_paintable_sink_get_type ())
 G_DECLARE_FINAL_TYPE (TetherPaintableSink, tether_paintable_sink, TETHER, PAINTABLE_SINK, GObject)
 
-/*
- * Properties:
- *   "element"      GstElement  read-only: the sink element to give a pipeline (an appsink,
- *                              or gtk4paintablesink when that element is installed)
- *   "frame-count"  uint64      read-only: frames shown so far (notified at most once per idle)
- */
-
 TetherPaintableSink *tether_paintable_sink_new             (void);
 GstElement          *tether_paintable_sink_get_element     (TetherPaintableSink *self);
 GdkPaintable        *tether_paintable_sink_get_paintable   (TetherPaintableSink *self);

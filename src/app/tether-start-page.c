@@ -6,7 +6,7 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
-#include "tether-start-page.h"
+#include "tether-start-page-private.h"
 
 struct _TetherStartPage
 {
@@ -238,10 +238,25 @@ tether_start_page_class_init (TetherStartPageClass *klass)
   object_class->dispose = tether_start_page_dispose;
   object_class->finalize = tether_start_page_finalize;
 
+  /**
+   * TetherStartPage::join:
+   *
+   * The user asks to join the room the fields name (start.join).
+   */
   signals[SIGNAL_JOIN] = g_signal_new ("join", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * TetherStartPage::demo:
+   *
+   * The user asks for the demo room (start.demo).
+   */
   signals[SIGNAL_DEMO] = g_signal_new ("demo", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * TetherStartPage::retry:
+   *
+   * The user asks to try the last room again (start.retry, on the error).
+   */
   signals[SIGNAL_RETRY] = g_signal_new ("retry", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 

@@ -11,8 +11,8 @@ G_DECLARE_FINAL_TYPE (TetherStartPage, tether_start_page, TETHER, START_PAGE, Gt
 
 /*
  * Actions (on the page): start.join, start.demo, start.retry — each emits the signal of
- * the same name ("join", "demo", "retry"); the window does the work.
- * The fields are bound to GSettings, so what the user typed is remembered.
+ * the same name; the window does the work. The fields are bound to GSettings, so what
+ * the user typed is remembered.
  */
 
 GtkWidget  *tether_start_page_new          (GSettings       *settings);
@@ -23,9 +23,6 @@ void        tether_start_page_show_error   (TetherStartPage *self,
                                             const char      *message,
                                             gboolean         can_retry);
 void        tether_start_page_clear_error  (TetherStartPage *self);
-gboolean    tether_start_page_has_error    (TetherStartPage *self);
-const char *tether_start_page_get_error_title   (TetherStartPage *self);
-const char *tether_start_page_get_error_message (TetherStartPage *self);
 void        tether_start_page_set_busy     (TetherStartPage *self,
                                             gboolean         busy);
 

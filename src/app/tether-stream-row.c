@@ -13,7 +13,8 @@ struct _TetherStreamRow
   GtkWidget parent_instance;
 
   TetherStream *stream;
-  GObject *player;
+  TetherPlayer *player;
+  GSignalGroup *player_signals;
   guint tick_id;
 
   GtkLabel *title;
@@ -27,7 +28,7 @@ G_DEFINE_FINAL_TYPE (TetherStreamRow, tether_stream_row, GTK_TYPE_WIDGET)
 static void
 update (TetherStreamRow *self)
 {
-  int state = 0;
+  TetherPlayerState state = TETHER_PLAYER_STATE_NO_PLAY;
   double bitrate = 0, fps = 0;
   g_autofree char *stats = NULL;
   g_autofree char *accessible = NULL;
@@ -40,10 +41,13 @@ update (TetherStreamRow *self)
                                    ? tether_stream_get_user_name (self->stream)
                                    : tether_stream_get_user_id (self->stream));
   if (self->player != NULL)
-    g_object_get (self->player, "state", &state, "bitrate", &bitrate, "fps", &fps, NULL);
+    {
+      state = tether_player_get_state (self->player);
+      g_object_get (self->player, "bitrate", &bitrate, "fps", &fps, NULL);
+    }
 
   tether_player_state_style_label (self->state_badge, state);
-  if (state == 2)
+  if (state == TETHER_PLAYER_STATE_PLAYING)
     /* Translators: stream statistics: bitrate in kilobits per second, frames per second */
     stats = g_strdup_printf (_("%.0f kbit/s · %.0f fps"), bitrate / 1000.0, fps);
   else
@@ -91,18 +95,14 @@ player_changed_cb (TetherStreamRow *self)
 
 void
 tether_stream_row_set_player (TetherStreamRow *self,
-                              GObject         *player)
+                              TetherPlayer    *player)
 {
   g_return_if_fail (TETHER_IS_STREAM_ROW (self));
+  g_return_if_fail (player == NULL || TETHER_IS_PLAYER (player));
 
-  if (self->player == player)
+  if (!g_set_object (&self->player, player))
     return;
-  if (self->player != NULL)
-    g_signal_handlers_disconnect_by_data (self->player, self);
-  g_set_object (&self->player, player);
-  if (player != NULL)
-    g_signal_connect_object (player, "notify::state", G_CALLBACK (player_changed_cb), self,
-                             G_CONNECT_SWAPPED);
+  g_signal_group_set_target (self->player_signals, player);
   update (self);
 }
 
@@ -138,8 +138,9 @@ tether_stream_row_dispose (GObject *object)
   TetherStreamRow *self = TETHER_STREAM_ROW (object);
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
-  if (self->player != NULL)
-    g_signal_handlers_disconnect_by_data (self->player, self);
+  if (self->player_signals != NULL)
+    g_signal_group_set_target (self->player_signals, NULL);
+  g_clear_object (&self->player_signals);
   g_clear_object (&self->player);
   g_clear_object (&self->stream);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_STREAM_ROW);
@@ -174,4 +175,7 @@ static void
 tether_stream_row_init (TetherStreamRow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->player_signals = g_signal_group_new (TETHER_TYPE_PLAYER);
+  g_signal_group_connect_swapped (self->player_signals, "notify::state",
+                                  G_CALLBACK (player_changed_cb), self);
 }

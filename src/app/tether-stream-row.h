@@ -15,9 +15,8 @@ GtkWidget    *tether_stream_row_new        (void);
 void          tether_stream_row_set_stream (TetherStreamRow *self,
                                             TetherStream    *stream);
 TetherStream *tether_stream_row_get_stream (TetherStreamRow *self);
-/* The player of the stream, or NULL when it is not played. A GObject so that this
- * header does not need tether-player.h. */
+/* The player of the stream, or NULL when it is not played. */
 void          tether_stream_row_set_player (TetherStreamRow *self,
-                                            GObject         *player);
+                                            TetherPlayer    *player);
 
 G_END_DECLS

@@ -14,7 +14,8 @@ struct _TetherVideoTile
 
   char *stream_id;
   char *owner;
-  GObject *player;
+  TetherPlayer *player;
+  GSignalGroup *player_signals;
   TetherPaintableSink *sink;
   gboolean muted;
   gboolean ever_played;
@@ -54,46 +55,36 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (TetherVideoTile, tether_video_tile, GTK_TYPE_WIDGET)
 
 void
-tether_player_state_style_label (GtkLabel *label,
-                                 int       state)
+tether_player_state_style_label (GtkLabel          *label,
+                                 TetherPlayerState  state)
 {
   static const char * const classes[] = { "state-idle", "state-requesting", "state-playing" };
   const char *text;
 
   switch (state)
     {
-    case 1: text = _("Requesting"); break;
-    case 2: text = _("Playing"); break;
-    default: text = _("Not playing"); state = 0; break;
+    case TETHER_PLAYER_STATE_PLAY_REQUESTING: text = _("Requesting"); break;
+    case TETHER_PLAYER_STATE_PLAYING: text = _("Playing"); break;
+    case TETHER_PLAYER_STATE_NO_PLAY:
+    default: text = _("Not playing"); state = TETHER_PLAYER_STATE_NO_PLAY; break;
     }
   gtk_label_set_text (label, text);
   for (guint i = 0; i < G_N_ELEMENTS (classes); i++)
-    if ((int) i != state)
+    if (i != (guint) state)
       gtk_widget_remove_css_class (GTK_WIDGET (label), classes[i]);
   gtk_widget_add_css_class (GTK_WIDGET (label), classes[state]);
-}
-
-static int
-player_state (TetherVideoTile *self,
-              int             *error_code)
-{
-  int state = 0;
-
-  *error_code = 0;
-  if (self->player != NULL)
-    g_object_get (self->player, "state", &state, "error-code", error_code, NULL);
-  return state;
 }
 
 static void
 update (TetherVideoTile *self)
 {
-  int error_code;
-  int state = player_state (self, &error_code);
+  TetherPlayerState state = self->player ? tether_player_get_state (self->player)
+                                         : TETHER_PLAYER_STATE_NO_PLAY;
+  int error_code = self->player ? tether_player_get_error_code (self->player) : 0;
   TetherTileLook look;
   g_autofree char *accessible = NULL;
 
-  if (state == 2)
+  if (state == TETHER_PLAYER_STATE_PLAYING)
     {
       self->ever_played = TRUE;
       look = TETHER_TILE_LOOK_PLAYING;
@@ -115,7 +106,8 @@ update (TetherVideoTile *self)
       title = g_strdup_printf (_("Waiting for %s…"), self->owner && *self->owner ? self->owner : _("the host"));
       gtk_label_set_text (self->waiting_title, title);
       gtk_label_set_text (self->waiting_detail,
-                          state == 1 ? _("The picture comes back by itself when the stream does.")
+                          state == TETHER_PLAYER_STATE_PLAY_REQUESTING
+                          ? _("The picture comes back by itself when the stream does.")
                                      : _("The stream stopped; trying again shortly."));
       gtk_widget_add_css_class (GTK_WIDGET (self), "waiting");
     }
@@ -145,37 +137,32 @@ apply_mute (TetherVideoTile *self)
 {
   if (self->player == NULL)
     return;
-  tether_player_set_muted (TETHER_PLAYER (self->player), self->muted);
+  tether_player_set_muted (self->player, self->muted);
 }
 
 void
 tether_video_tile_set_player (TetherVideoTile *self,
-                              GObject         *player)
+                              TetherPlayer    *player)
 {
   g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+  g_return_if_fail (player == NULL || TETHER_IS_PLAYER (player));
 
-  if (self->player == player)
+  if (!g_set_object (&self->player, player))
     return;
-  if (self->player != NULL)
-    g_signal_handlers_disconnect_by_data (self->player, self);
-  g_set_object (&self->player, player);
+  g_signal_group_set_target (self->player_signals, player);
   if (player != NULL)
     {
       GstElement *element = tether_paintable_sink_get_element (self->sink);
 
       if (element != NULL)
-        g_object_set (player, "video-sink", element, NULL);
+        tether_player_set_video_sink (player, element);
       apply_mute (self);
-      g_signal_connect_object (player, "notify::state", G_CALLBACK (player_notify_cb), self,
-                               G_CONNECT_SWAPPED);
-      g_signal_connect_object (player, "notify::error-code", G_CALLBACK (player_notify_cb), self,
-                               G_CONNECT_SWAPPED);
     }
   update (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAYER]);
 }
 
-GObject *
+TetherPlayer *
 tether_video_tile_get_player (TetherVideoTile *self)
 {
   g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
@@ -216,14 +203,6 @@ tether_video_tile_get_sink (TetherVideoTile *self)
   g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
 
   return self->sink;
-}
-
-guint64
-tether_video_tile_get_frame_count (TetherVideoTile *self)
-{
-  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), 0);
-
-  return tether_paintable_sink_get_frame_count (self->sink);
 }
 
 TetherTileLook
@@ -295,8 +274,9 @@ tether_video_tile_dispose (GObject *object)
 {
   TetherVideoTile *self = TETHER_VIDEO_TILE (object);
 
-  if (self->player != NULL)
-    g_signal_handlers_disconnect_by_data (self->player, self);
+  if (self->player_signals != NULL)
+    g_signal_group_set_target (self->player_signals, NULL);
+  g_clear_object (&self->player_signals);
   g_clear_object (&self->player);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_VIDEO_TILE);
   /* The template's root is not a bound child; it goes with its parent. */
@@ -368,20 +348,46 @@ tether_video_tile_class_init (TetherVideoTileClass *klass)
   object_class->get_property = tether_video_tile_get_property;
   object_class->set_property = tether_video_tile_set_property;
 
+  /**
+   * TetherVideoTile:stream-id:
+   *
+   * The stream the tile shows.
+   */
   properties[PROP_STREAM_ID] =
     g_param_spec_string ("stream-id", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherVideoTile:player:
+   *
+   * The stream's player; the tile gives it its video sink and follows its state.
+   */
   properties[PROP_PLAYER] =
-    g_param_spec_object ("player", NULL, NULL, G_TYPE_OBJECT,
+    g_param_spec_object ("player", NULL, NULL, TETHER_TYPE_PLAYER,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherVideoTile:muted:
+   *
+   * Whether the player's sound is off.
+   */
   properties[PROP_MUTED] =
     g_param_spec_boolean ("muted", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherVideoTile:look:
+   *
+   * What the tile shows, a #TetherTileLook: a spinner while connecting, frames, or
+   * "waiting for the host" while the player retries.
+   */
   properties[PROP_LOOK] =
     g_param_spec_int ("look", NULL, NULL, 0, 2, 0,
                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  /**
+   * TetherVideoTile::toggle-fullscreen:
+   *
+   * The user double-clicked the tile.
+   */
   signals[SIGNAL_TOGGLE_FULLSCREEN] =
     g_signal_new ("toggle-fullscreen", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 0);
@@ -408,6 +414,11 @@ static void
 tether_video_tile_init (TetherVideoTile *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->player_signals = g_signal_group_new (TETHER_TYPE_PLAYER);
+  g_signal_group_connect_swapped (self->player_signals, "notify::state",
+                                  G_CALLBACK (player_notify_cb), self);
+  g_signal_group_connect_swapped (self->player_signals, "notify::error-code",
+                                  G_CALLBACK (player_notify_cb), self);
   self->sink = tether_paintable_sink_new ();
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (self->sink));
   self->look = TETHER_TILE_LOOK_CONNECTING;

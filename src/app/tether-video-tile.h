@@ -12,16 +12,6 @@ G_BEGIN_DECLS
 #define TETHER_TYPE_VIDEO_TILE (tether_video_tile_get_type ())
 G_DECLARE_FINAL_TYPE (TetherVideoTile, tether_video_tile, TETHER, VIDEO_TILE, GtkWidget)
 
-/*
- * The player is held as a GObject and driven through its properties ("state",
- * "error-code", "video-sink", "audio"/"mute", "fps", "bitrate") so that the tile
- * works with any TetherPlayer-like object.
- *
- * Properties: "stream-id", "title", "owner" (strings), "player" (GObject), "muted"
- * (boolean), "waiting" (boolean, read-only: the host is gone or the player retries).
- * Signals: "toggle-fullscreen" — the user double-clicked the tile.
- */
-
 typedef enum
 {
   TETHER_TILE_LOOK_CONNECTING,   /* first request: a spinner */
@@ -35,17 +25,16 @@ const char          *tether_video_tile_get_stream_id   (TetherVideoTile *self);
 void                 tether_video_tile_set_owner       (TetherVideoTile *self,
                                                         const char      *owner);
 void                 tether_video_tile_set_player      (TetherVideoTile *self,
-                                                        GObject         *player);
-GObject             *tether_video_tile_get_player      (TetherVideoTile *self);
+                                                        TetherPlayer    *player);
+TetherPlayer        *tether_video_tile_get_player      (TetherVideoTile *self);
 TetherPaintableSink *tether_video_tile_get_sink        (TetherVideoTile *self);
-guint64              tether_video_tile_get_frame_count (TetherVideoTile *self);
 TetherTileLook       tether_video_tile_get_look        (TetherVideoTile *self);
 gboolean             tether_video_tile_get_muted       (TetherVideoTile *self);
 void                 tether_video_tile_set_muted       (TetherVideoTile *self,
                                                         gboolean         muted);
 
-/* Sets a label's text and style for a player state (0 NO_PLAY, 1 REQUESTING, 2 PLAYING). */
-void                 tether_player_state_style_label   (GtkLabel        *label,
-                                                        int              state);
+/* Sets a label's text and style for a player state. */
+void                 tether_player_state_style_label   (GtkLabel          *label,
+                                                        TetherPlayerState  state);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tether-server-private.h"
+#include "tether-metrics.h"
 
 static gboolean
 is_get (SoupServerMessage *msg)
@@ -51,17 +52,6 @@ metrics_cb (SoupServer        *server,
                                     text, strlen (text));
 }
 
-static void
-append_metric (GString    *out,
-               const char *name,
-               const char *type,
-               const char *help,
-               guint64     value)
-{
-  g_string_append_printf (out, "# HELP %s %s\n# TYPE %s %s\n%s %" G_GUINT64_FORMAT "\n",
-                          name, help, name, type, name, value);
-}
-
 /**
  * tether_server_get_metrics_text:
  *
@@ -74,47 +64,47 @@ tether_server_get_metrics_text (TetherServer *self)
 
   g_return_val_if_fail (TETHER_IS_SERVER (self), NULL);
 
-  append_metric (out, "tether_sessions", "gauge", "Sessions present in a room.",
+  tether_metrics_append (out, "tether_sessions", "gauge", "Sessions present in a room.",
                  self->present.length);
-  append_metric (out, "tether_resumable_sessions", "gauge",
+  tether_metrics_append (out, "tether_resumable_sessions", "gauge",
                  "Sessions removed from their room but still resumable, and kick-out tombstones.",
                  self->retired.length);
-  append_metric (out, "tether_rooms", "gauge", "Rooms with at least one present user.",
+  tether_metrics_append (out, "tether_rooms", "gauge", "Rooms with at least one present user.",
                  self->n_active_rooms);
-  append_metric (out, "tether_streams", "gauge", "Live streams.", g_hash_table_size (self->streams));
-  append_metric (out, "tether_connections", "gauge", "Open WebSocket connections.",
+  tether_metrics_append (out, "tether_streams", "gauge", "Live streams.", g_hash_table_size (self->streams));
+  tether_metrics_append (out, "tether_connections", "gauge", "Open WebSocket connections.",
                  self->conns.length);
-  append_metric (out, "tether_tcp_connections", "gauge",
+  tether_metrics_append (out, "tether_tcp_connections", "gauge",
                  "Accepted TCP connections, WebSocket or not, admin port included.",
                  g_hash_table_size (self->links));
-  append_metric (out, "tether_refused_connections_total", "counter",
+  tether_metrics_append (out, "tether_refused_connections_total", "counter",
                  "Connections closed at accept: over the per-address cap.",
                  self->stats.refused_connections);
-  append_metric (out, "tether_request_timeouts_total", "counter",
+  tether_metrics_append (out, "tether_request_timeouts_total", "counter",
                  "Connections cut for not becoming a WebSocket within the request timeout.",
                  self->stats.request_timeouts);
-  append_metric (out, "tether_accept_pauses_total", "counter",
+  tether_metrics_append (out, "tether_accept_pauses_total", "counter",
                  "Times accepting paused because the process ran out of file descriptors.",
                  self->stats.accept_pauses);
-  append_metric (out, "tether_slow_consumers_total", "counter",
+  tether_metrics_append (out, "tether_slow_consumers_total", "counter",
                  "Connections dropped because their send queue was full.",
                  self->stats.slow_consumers);
-  append_metric (out, "tether_logins_total", "counter", "Successful fresh logins.",
+  tether_metrics_append (out, "tether_logins_total", "counter", "Successful fresh logins.",
                  self->stats.logins);
-  append_metric (out, "tether_login_failures_total", "counter", "Refused logins.",
+  tether_metrics_append (out, "tether_login_failures_total", "counter", "Refused logins.",
                  self->stats.login_failures);
-  append_metric (out, "tether_resumes_total", "counter",
+  tether_metrics_append (out, "tether_resumes_total", "counter",
                  "Sessions resumed while still in the room (invisible to others).",
                  self->stats.resumes);
-  append_metric (out, "tether_rejoins_total", "counter",
+  tether_metrics_append (out, "tether_rejoins_total", "counter",
                  "Resumes that came back after the heartbeat timeout.", self->stats.rejoins);
-  append_metric (out, "tether_heartbeat_timeouts_total", "counter",
+  tether_metrics_append (out, "tether_heartbeat_timeouts_total", "counter",
                  "Users removed for silence.", self->stats.heartbeat_timeouts);
-  append_metric (out, "tether_kicks_total", "counter",
+  tether_metrics_append (out, "tether_kicks_total", "counter",
                  "Sessions kicked out (duplicate login, expired token).", self->stats.kicks);
-  append_metric (out, "tether_rejected_inputs_total", "counter",
+  tether_metrics_append (out, "tether_rejected_inputs_total", "counter",
                  "Connections closed for bad input.", self->stats.rejected_inputs);
-  append_metric (out, "tether_events_total", "counter", "Room events published.",
+  tether_metrics_append (out, "tether_events_total", "counter", "Room events published.",
                  self->stats.events);
   for (guint i = 0; i < self->relays->len; i++)
     {

@@ -35,6 +35,19 @@ struct _TetherAutoplay
   gboolean stopped;
 };
 
+/**
+ * TetherAutoplay:
+ *
+ * The viewer policy of docs/design.md ('Autoplay'): a [class@Tether.Player] for every
+ * stream of a [class@Tether.Room] while the stream exists. A stream ADD creates and
+ * starts a player, a DELETE stops and drops it; a player that ends in error is retried
+ * after a random delay between [property@Tether.Autoplay:retry-delay-min] and
+ * [property@Tether.Autoplay:retry-delay-max], at most
+ * [property@Tether.Autoplay:max-retries] times until the stream is added again.
+ *
+ * Connect to [signal@Tether.Autoplay::player-added] to give each player a video sink
+ * before it starts, or watch [property@Tether.Autoplay:players].
+ */
 G_DEFINE_FINAL_TYPE (TetherAutoplay, tether_autoplay, G_TYPE_OBJECT)
 
 enum
@@ -275,8 +288,13 @@ on_room_state_changed (TetherRoom      *room,
 /**
  * tether_autoplay_new:
  * @room: the room to watch; its current streams start playing at once
+ * @av_retry_time: seconds each player retries after a media break
+ *   ([property@Tether.Autoplay:av-retry-time])
  *
- * Lives on the thread-default main context of the caller.
+ * Creates the autoplay of @room. It lives on the thread-default main context of the
+ * caller.
+ *
+ * Returns: (transfer full): a new #TetherAutoplay
  */
 TetherAutoplay *
 tether_autoplay_new (TetherRoom *room,
@@ -287,6 +305,14 @@ tether_autoplay_new (TetherRoom *room,
   return g_object_new (TETHER_TYPE_AUTOPLAY, "room", room, "av-retry-time", av_retry_time, NULL);
 }
 
+/**
+ * tether_autoplay_get_room:
+ * @self: an autoplay
+ *
+ * Gets the room whose streams @self plays.
+ *
+ * Returns: (transfer none): the room whose streams @self plays
+ */
 TetherRoom *
 tether_autoplay_get_room (TetherAutoplay *self)
 {
@@ -296,8 +322,12 @@ tether_autoplay_get_room (TetherAutoplay *self)
 
 /**
  * tether_autoplay_get_players:
+ * @self: an autoplay
  *
- * Returns: (transfer none): a #GListModel of #TetherPlayer
+ * Gets the players of the streams being played.
+ *
+ * Returns: (transfer none): a #GListModel of #TetherPlayer, in the order the streams
+ *   came
  */
 GListModel *
 tether_autoplay_get_players (TetherAutoplay *self)
@@ -308,8 +338,13 @@ tether_autoplay_get_players (TetherAutoplay *self)
 
 /**
  * tether_autoplay_lookup:
+ * @self: an autoplay
+ * @stream_id: a stream id of the room
  *
- * Returns: (nullable) (transfer none): the player of @stream_id
+ * Finds the player of one stream.
+ *
+ * Returns: (nullable) (transfer none): the player of @stream_id, or %NULL if it has
+ *   none (no such stream, or it waits beyond [property@Tether.Autoplay:max-players])
  */
 TetherPlayer *
 tether_autoplay_lookup (TetherAutoplay *self,
@@ -324,6 +359,11 @@ tether_autoplay_lookup (TetherAutoplay *self,
 
 /**
  * tether_autoplay_get_retries:
+ * @self: an autoplay
+ * @stream_id: a stream id of the room
+ *
+ * Counts the retries of one stream's player after errors; at
+ * [property@Tether.Autoplay:max-retries] the stream is not retried any more.
  *
  * Returns: how many times the player of @stream_id was retried since its last ADD
  */
@@ -340,6 +380,7 @@ tether_autoplay_get_retries (TetherAutoplay *self,
 
 /**
  * tether_autoplay_stop:
+ * @self: an autoplay
  *
  * Stops and drops every player; the room's events are ignored from now on.
  */
@@ -485,15 +526,41 @@ tether_autoplay_class_init (TetherAutoplayClass *klass)
   object_class->get_property = tether_autoplay_get_property;
   object_class->set_property = tether_autoplay_set_property;
 
+  /**
+   * TetherAutoplay:room:
+   *
+   * The room whose streams are played.
+   */
   properties[PROP_ROOM] =
     g_param_spec_object ("room", NULL, NULL, TETHER_TYPE_ROOM,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherAutoplay:av-retry-time:
+   *
+   * Seconds each player retries after a media break; given to every new player.
+   */
   properties[PROP_AV_RETRY_TIME] =
     g_param_spec_double ("av-retry-time", NULL, NULL, 0, G_MAXDOUBLE, 1200, rw);
+  /**
+   * TetherAutoplay:retry-delay-min:
+   *
+   * Seconds, at least, before a player that ended in error is retried.
+   */
   properties[PROP_RETRY_DELAY_MIN] =
     g_param_spec_double ("retry-delay-min", NULL, NULL, 0, 3600, 3, rw);
+  /**
+   * TetherAutoplay:retry-delay-max:
+   *
+   * Seconds, at most, before a player that ended in error is retried; the delay is
+   * uniform between the minimum and this.
+   */
   properties[PROP_RETRY_DELAY_MAX] =
     g_param_spec_double ("retry-delay-max", NULL, NULL, 0, 3600, 5, rw);
+  /**
+   * TetherAutoplay:max-retries:
+   *
+   * Retries per stream after errors; a new ADD of the stream resets the count.
+   */
   properties[PROP_MAX_RETRIES] = g_param_spec_uint ("max-retries", NULL, NULL, 0, G_MAXUINT, 3, rw);
   /**
    * TetherAutoplay:max-players:
@@ -503,8 +570,18 @@ tether_autoplay_class_init (TetherAutoplayClass *klass)
    */
   properties[PROP_MAX_PLAYERS] = g_param_spec_uint ("max-players", NULL, NULL, 0, G_MAXUINT, 0,
                                                     rw | G_PARAM_CONSTRUCT);
+  /**
+   * TetherAutoplay:play-own-streams:
+   *
+   * Whether the streams this user publishes are played too.
+   */
   properties[PROP_PLAY_OWN_STREAMS] =
     g_param_spec_boolean ("play-own-streams", NULL, NULL, FALSE, rw);
+  /**
+   * TetherAutoplay:players: (type GListModel)
+   *
+   * The players, a #GListModel of #TetherPlayer in the order the streams came.
+   */
   properties[PROP_PLAYERS] =
     g_param_spec_object ("players", NULL, NULL, G_TYPE_LIST_MODEL,
                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -512,14 +589,21 @@ tether_autoplay_class_init (TetherAutoplayClass *klass)
 
   /**
    * TetherAutoplay::player-added:
+   * @self: the autoplay
    * @player: the new player, not started yet: give it a video sink here
+   *
+   * Emitted when a stream gets a player, before the player starts.
    */
   signals[PLAYER_ADDED] =
     g_signal_new ("player-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, TETHER_TYPE_PLAYER);
   /**
    * TetherAutoplay::player-removed:
+   * @self: the autoplay
    * @player: the stopped player of a deleted stream
+   *
+   * Emitted after a player stopped because its stream was deleted (or the autoplay
+   * stopped).
    */
   signals[PLAYER_REMOVED] =
     g_signal_new ("player-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,

@@ -4,13 +4,24 @@
 
 #include "tether-error.h"
 
+/**
+ * tether_error_quark:
+ *
+ * The error domain of libtether: every #GError it returns is in %TETHER_ERROR, with
+ * a #TetherError code.
+ *
+ * Returns: the quark of %TETHER_ERROR
+ */
 G_DEFINE_QUARK (tether-error-quark, tether_error)
 
 /**
  * tether_error_code_to_string:
- * @code: a #TetherError code
+ * @code: a #TetherError code, as signals and the protocol carry it
  *
- * Returns: (transfer none): a short English name for @code, stable for logs and JSON
+ * Names an error code, as `docs/errors.md` and tether-cli spell it.
+ *
+ * Returns: (transfer none): a short English name for @code ("token-expired", ...),
+ *   stable for logs and JSON; "unknown" for a code this version does not know
  */
 const char *
 tether_error_code_to_string (int code)

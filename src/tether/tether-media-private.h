@@ -14,6 +14,8 @@
 #include <srt/access_control.h>
 
 #include "tether-error.h"
+#include "tether-media.h"
+#include "tether-media-session.h"
 #include "tether-room.h"
 #include "tether-srt-url.h"
 
@@ -25,7 +27,8 @@ G_BEGIN_DECLS
  * user-facing errors), srtsink drops buffers flagged HEADER, gives up for good when
  * the first connect fails, and cannot change its uri outside NULL/READY. A link is
  * one connection attempt: a thread connects, then (player) receives into an appsrc
- * or (publisher) watches the socket while the appsink's streaming thread sends.
+ * or (publisher) watches the socket while the appsink's streaming thread sends; it
+ * waits on a libsrt epoll that a stop request wakes, and stop joins it.
  * The thread never touches GObject state: it posts "tether-srt" application
  * messages on the pipeline's bus, which a bus watch on the owner's main context
  * turns into state changes.
@@ -63,6 +66,10 @@ typedef struct
   int stall_ms;       /* sender: no ACK for this long is a break; 0 = off */
   GstElement *poster; /* messages are posted from this element; owns a ref */
   GstElement *appsrc; /* receiver: where payloads go; owns a ref, or NULL */
+
+  GThread *thread;           /* owner's thread: joined by tether_srt_link_stop() */
+  GCancellable *cancellable; /* a stop request cancels the name lookup */
+  int wake[2];               /* a pipe in the link's epoll: a stop request writes to it */
 
   GMutex lock;
   SRTSOCKET sock;  /* under lock; only the link thread creates and closes it */
@@ -103,5 +110,32 @@ TetherSrtLink *tether_srt_link_start (guint generation, gboolean receiver, const
 void tether_srt_link_stop (TetherSrtLink *link);
 gint64 tether_srt_link_get_bytes (TetherSrtLink *link);
 gboolean tether_srt_link_get_stats (TetherSrtLink *link, SRT_TRACEBSTATS *perf);
+
+/* tether-media-session.c: what a subclass tells the base, once, in its class_init */
+typedef struct
+{
+  gboolean receiver;                  /* plays ("request") rather than publishes */
+  int denied_error;                   /* a steady SRT reject */
+  int taken_error;                    /* SRT_REJX_CONFLICT: the stream id is someone else's */
+  int retry_timeout_error;            /* av_retry_time ran out */
+  const char *retry_timeout_message;
+} TetherMediaSessionInfo;
+
+void tether_media_session_class_set_info (TetherMediaSessionClass      *klass,
+                                          const TetherMediaSessionInfo *info,
+                                          GParamSpec                   *state_pspec,
+                                          guint                         state_changed_signal);
+gboolean tether_media_session_start_walk (TetherMediaSession *self);
+void tether_media_session_give_up (TetherMediaSession *self, int error_code, int reject,
+                                   const char *message, const char *reason);
+void tether_media_session_media_break (TetherMediaSession *self, gboolean from_preferred,
+                                       const char *why);
+void tether_media_session_succeeded (TetherMediaSession *self);
+void tether_media_session_watch_bus (TetherMediaSession *self, GstElement *pipeline);
+void tether_media_session_shutdown (TetherMediaSession *self);
+guint tether_media_session_get_generation (TetherMediaSession *self);
+TetherSrtLink *tether_media_session_get_link (TetherMediaSession *self);
+double tether_media_session_get_stall_timeout (TetherMediaSession *self);
+guint tether_media_session_get_latency (TetherMediaSession *self);
 
 G_END_DECLS

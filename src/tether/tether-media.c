@@ -1,10 +1,60 @@
-/* tether-media.c: what TetherPublisher and TetherPlayer share: node lists, element
- * choice, reject codes, extended data, timers and bus watches on the owner's context
+/* tether-media.c: libsrt for the process (tether_media_init), and what TetherPublisher
+ * and TetherPlayer share: node lists, element choice, reject codes, extended data,
+ * timers and bus watches on the owner's context
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "tether-media-private.h"
 #include "tether-timeout-private.h"
+
+static char *srt_startup_error;  /* set once, by the first tether_media_init() */
+
+static void
+media_atexit (void)
+{
+  srt_cleanup ();
+}
+
+/**
+ * tether_media_init:
+ * @error: return location for a #GError
+ *
+ * Makes libsrt ready for the whole process; libtether is its one owner. The first
+ * call starts libsrt, later calls (from any thread) only return that call's result.
+ * libsrt then stays up for the life of the process — libsrt 1.5 crashes at exit once
+ * it was cleaned up and started again, which per-user startup and cleanup did for each
+ * player attempt and each demo session — and an atexit() handler shuts it down once,
+ * when main() returns or exit() is called (libsrt counts startups, so code that pairs
+ * its own srt_startup() and srt_cleanup() stays balanced).
+ *
+ * Publishers and players call it themselves. Call it before using libsrt directly in
+ * the same process: the app at start-up, a media node (TetherRelay) before it listens.
+ *
+ * Returns: %TRUE when libsrt is ready
+ */
+gboolean
+tether_media_init (GError **error)
+{
+  static gsize done;
+
+  if (g_once_init_enter (&done))
+    {
+      if (srt_startup () < 0)
+        srt_startup_error = g_strdup (srt_getlasterror_str ());
+      else
+        atexit (media_atexit);
+      g_once_init_leave (&done, 1);
+    }
+  if (srt_startup_error != NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MEDIA_PIPELINE,
+                   "libsrt does not start: %s", srt_startup_error);
+      return FALSE;
+    }
+  return TRUE;
+}
 
 /* Splits `srt://host:port[?…]` into its host and port. */
 gboolean

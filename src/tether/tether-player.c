@@ -1,5 +1,6 @@
-/* tether-player.c: the play state machine — one pipeline per attempt, a data watchdog,
- * SRT attempts across the media nodes, the retry window and statistics
+/* tether-player.c: TetherPlayer, a TetherMediaSession that plays — one pipeline per
+ * attempt (appsrc → tsdemux → decoders → sinks), live-edge alignment, frame statistics,
+ * and following its stream when the room says it moved
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -10,11 +11,6 @@
 #include "tether-player.h"
 #include "tether-stream.h"
 
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 1000
-#define CONNECT_TIMEOUT_MS 1000
-#define PEER_IDLE_MS 2000
-#define WATCHDOG_MS 200
 #define DEMUX_LATENCY_MS 50
 #define FIRST_FRAME_MESSAGE "tether-first-frame"
 
@@ -38,75 +34,35 @@ typedef struct
 
 struct _TetherPlayer
 {
-  GObject parent_instance;
+  TetherMediaSession parent_instance;
 
-  GMainContext *context;
-  TetherRoom *room;
-  char *stream_id;
-  char *node_pref;
-  double av_retry_time;
   GstElement *video_sink;
   gboolean audio;
   gboolean muted;
-  guint latency;
-  double stall_timeout;
 
-  TetherPlayerState state;
-  int error_code;
-
-  /* The current attempt: a pipeline and a link, rebuilt each time. */
+  /* The current attempt: a pipeline, rebuilt each time (the link is the base's). */
   GstElement *pipeline;
-  GSource *bus_source;
   FrameCounter *counter;
-  TetherSrtLink *link;
-  guint generation;
-  gboolean connected;
-  GStrv nodes;
-  guint node_index;
-  char *current_node;
-  guint attempt;
 
-  GSource *window_source;
-  GSource *retry_source;
-  GSource *watchdog_source;
-
-  /* Watchdog and statistics. */
+  /* Statistics the base does not keep. */
   gint64 started_at;
-  gint64 last_bytes;
-  gint64 last_progress;
-  gint64 stats_at;
-  gint64 stats_bytes;
   guint64 stats_frames;
   guint64 frames_total;     /* frames of finished attempts */
   double fps;
-  double bitrate;
-  double rtt;
-  gint64 packets_lost;
   gint64 first_frame_ms;
 };
 
-G_DEFINE_FINAL_TYPE (TetherPlayer, tether_player, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (TetherPlayer, tether_player, TETHER_TYPE_MEDIA_SESSION)
 
 enum
 {
   PROP_0,
-  PROP_ROOM,
-  PROP_STREAM_ID,
-  PROP_NODE,
-  PROP_AV_RETRY_TIME,
   PROP_VIDEO_SINK,
   PROP_AUDIO,
   PROP_MUTED,
-  PROP_LATENCY,
-  PROP_STALL_TIMEOUT,
   PROP_STATE,
-  PROP_ERROR_CODE,
-  PROP_CURRENT_NODE,
   PROP_FRAMES_DECODED,
   PROP_FPS,
-  PROP_BITRATE,
-  PROP_RTT,
-  PROP_PACKETS_LOST,
   PROP_FIRST_FRAME_MS,
   N_PROPS
 };
@@ -120,8 +76,15 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void try_current_node (TetherPlayer *self);
-static gboolean bus_cb (GstBus *bus, GstMessage *message, gpointer data);
+static const TetherMediaSessionInfo player_info = {
+  .receiver = TRUE,
+  .denied_error = TETHER_ERROR_PLAY_DENIED,
+  .taken_error = TETHER_ERROR_PLAY_DENIED,
+  .retry_timeout_error = TETHER_ERROR_PLAY_RETRY_TIMEOUT,
+  .retry_timeout_message = "no media node delivered the stream within av_retry_time",
+};
+
+#define SESSION(self) (TETHER_MEDIA_SESSION (self))
 
 /* ---- streaming-thread pieces --------------------------------------------- */
 
@@ -310,7 +273,7 @@ on_pad_added (GstElement *demux,
     }
 }
 
-/* ---- the state machine --------------------------------------------------- */
+/* ---- the attempt ----------------------------------------------------------- */
 
 const char *
 tether_player_state_to_string (TetherPlayerState state)
@@ -324,29 +287,13 @@ tether_player_state_to_string (TetherPlayerState state)
     }
 }
 
+/* The pipeline of an attempt goes away (the app's video sink is kept for the next). */
 static void
-set_current_node (TetherPlayer *self,
-                  const char   *node)
+tether_player_end_attempt (TetherMediaSession *session)
 {
-  if (g_strcmp0 (self->current_node, node) == 0)
-    return;
-  g_free (self->current_node);
-  self->current_node = g_strdup (node);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_NODE]);
-}
+  TetherPlayer *self = TETHER_PLAYER (session);
 
-/* Ends the attempt: the link thread is told to stop, the pipeline goes away (the
- * app's video sink is kept for the next one). */
-static void
-teardown_attempt (TetherPlayer *self)
-{
-  if (self->link != NULL)
-    {
-      tether_srt_link_stop (self->link);
-      g_clear_pointer (&self->link, tether_srt_link_unref);
-    }
-  self->connected = FALSE;
-  tether_media_clear_source (&self->bus_source);
+  tether_media_session_watch_bus (session, NULL);
   if (self->pipeline != NULL)
     {
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
@@ -360,129 +307,6 @@ teardown_attempt (TetherPlayer *self)
       self->frames_total += (guint) g_atomic_int_get (&self->counter->frames);
       g_clear_pointer (&self->counter, frame_counter_unref);
     }
-}
-
-static gboolean window_expired_cb (gpointer data);
-static gboolean watchdog_cb (gpointer data);
-
-static void
-set_state (TetherPlayer      *self,
-           TetherPlayerState  state,
-           int                error_code,
-           int                reject,
-           const char        *message)
-{
-  g_autofree char *extended = NULL;
-  TetherPlayerState old = self->state;
-
-  if (old == state && self->error_code == error_code)
-    return;
-
-  g_debug ("Player %s: %s → %s (%d %s)%s%s", self->stream_id,
-           tether_player_state_to_string (old), tether_player_state_to_string (state),
-           error_code, tether_error_code_to_string (error_code),
-           message ? ": " : "", message ? message : "");
-
-  self->state = state;
-  switch (state)
-    {
-    case TETHER_PLAYER_STATE_NO_PLAY:
-      tether_media_clear_source (&self->window_source);
-      tether_media_clear_source (&self->retry_source);
-      tether_media_clear_source (&self->watchdog_source);
-      teardown_attempt (self);
-      break;
-    case TETHER_PLAYER_STATE_PLAY_REQUESTING:
-      if (self->window_source == NULL)
-        self->window_source = tether_media_timeout_source (self->context, self->av_retry_time,
-                                                           window_expired_cb, self);
-      if (self->watchdog_source == NULL)
-        self->watchdog_source = tether_media_timeout_source (self->context, WATCHDOG_MS / 1000.0,
-                                                             watchdog_cb, self);
-      break;
-    case TETHER_PLAYER_STATE_PLAYING:
-      tether_media_clear_source (&self->window_source);
-      tether_media_clear_source (&self->retry_source);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-
-  extended = tether_media_extended_data (self->stream_id, self->current_node, self->attempt,
-                                         reject, message);
-
-  g_object_freeze_notify (G_OBJECT (self));
-  if (old != state)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-  if (self->error_code != error_code)
-    {
-      self->error_code = error_code;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_CODE]);
-    }
-  g_object_thaw_notify (G_OBJECT (self));
-
-  g_signal_emit (self, signals[STATE_CHANGED], 0, state, error_code, extended);
-}
-
-static void
-give_up (TetherPlayer *self,
-         int           error_code,
-         int           reject,
-         const char   *message)
-{
-  g_autoptr(TetherPlayer) keep = g_object_ref (self);
-
-  set_state (self, TETHER_PLAYER_STATE_NO_PLAY, error_code, reject, message);
-}
-
-static gboolean
-window_expired_cb (gpointer data)
-{
-  TetherPlayer *self = data;
-
-  g_clear_pointer (&self->window_source, g_source_unref);
-  give_up (self, TETHER_ERROR_PLAY_RETRY_TIMEOUT, 0,
-           "no media node delivered the stream within av_retry_time");
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-retry_cb (gpointer data)
-{
-  TetherPlayer *self = data;
-
-  g_clear_pointer (&self->retry_source, g_source_unref);
-  try_current_node (self);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-schedule_retry (TetherPlayer *self,
-                gboolean      next_node)
-{
-  guint n = self->nodes ? g_strv_length (self->nodes) : 0;
-  guint delay = BACKOFF_MIN_MS;
-
-  teardown_attempt (self);
-  if (next_node)
-    {
-      if (n > 0)
-        self->node_index = (self->node_index + 1) % n;
-      delay = MIN (BACKOFF_MAX_MS, BACKOFF_MIN_MS * (1u << MIN (self->attempt / MAX (n, 1), 4u)));
-      delay = delay / 2 + g_random_int_range (0, (gint32) delay / 2 + 1);
-    }
-  tether_media_clear_source (&self->retry_source);
-  self->retry_source = tether_media_timeout_source (self->context, delay / 1000.0, retry_cb, self);
-}
-
-/* A media break or a stall: back to REQUESTING, the same node first. */
-static void
-media_break (TetherPlayer *self,
-             const char   *why)
-{
-  g_debug ("Player %s: media break on node %s: %s", self->stream_id, self->current_node, why);
-  set_state (self, TETHER_PLAYER_STATE_PLAY_REQUESTING, TETHER_ERROR_MEDIA_NODE_UNREACHABLE, 0, why);
-  schedule_retry (self, FALSE);
 }
 
 static GstElement *
@@ -565,7 +389,7 @@ build_pipeline (TetherPlayer  *self,
   pad = gst_element_get_static_pad (dec, "src");
   self->counter = g_new0 (FrameCounter, 1);
   g_atomic_ref_count_init (&self->counter->ref);
-  self->counter->generation = self->generation;
+  self->counter->generation = tether_media_session_get_generation (SESSION (self));
   self->counter->pipeline = pipeline;
   self->counter->min_slack = G_MAXINT64;
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_frames_probe,
@@ -573,99 +397,24 @@ build_pipeline (TetherPlayer  *self,
   return pipeline;
 }
 
-static void
-try_current_node (TetherPlayer *self)
+/* One pipeline per attempt; the link pushes into its appsrc. */
+static GstElement *
+tether_player_prepare_attempt (TetherMediaSession  *session,
+                               GError             **error)
 {
-  g_autoptr(GError) error = NULL;
+  TetherPlayer *self = TETHER_PLAYER (session);
   g_autoptr(GstElement) appsrc = NULL;
-  g_autofree char *host = NULL;
-  g_autofree char *streamid = NULL;
-  const char *node, *url;
-  guint16 port = 0;
 
-  teardown_attempt (self);
-
-  if (self->nodes == NULL || self->nodes[0] == NULL)
-    {
-      g_clear_pointer (&self->nodes, g_strfreev);
-      self->nodes = tether_media_node_order (self->room, self->node_pref);
-      self->node_index = 0;
-    }
-  self->attempt++;
-  if (self->nodes[0] == NULL)
-    {
-      set_current_node (self, NULL);
-      schedule_retry (self, TRUE);
-      return;
-    }
-
-  node = self->nodes[self->node_index];
-  set_current_node (self, node);
-  url = tether_room_get_media_node_url (self->room, node);
-  if (url == NULL || !tether_media_parse_srt_url (url, &host, &port, &error))
-    {
-      schedule_retry (self, TRUE);
-      return;
-    }
-
-  self->generation++;
-  self->pipeline = build_pipeline (self, &error);
+  self->pipeline = build_pipeline (self, error);
   if (self->pipeline == NULL)
-    {
-      give_up (self, error->code, 0, error->message);
-      return;
-    }
-  self->bus_source = tether_media_bus_source (self->pipeline, self->context, bus_cb, self);
+    return NULL;
+  tether_media_session_watch_bus (session, self->pipeline);
   appsrc = gst_bin_get_by_name (GST_BIN (self->pipeline), "src");
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
-
-  streamid = tether_srt_stream_id_new (self->stream_id, "request",
-                                           tether_room_get_token (self->room));
-  g_debug ("Player %s: attempt %u on node %s (%s:%u)", self->stream_id, self->attempt, node,
-           host, port);
-  self->last_progress = g_get_monotonic_time ();
-  self->last_bytes = 0;
-  self->link = tether_srt_link_start (self->generation, TRUE, host, port, streamid,
-                                      (int) self->latency, CONNECT_TIMEOUT_MS, PEER_IDLE_MS,
-                                      0, appsrc, appsrc);
+  return appsrc;  /* the pipeline keeps it */
 }
 
-/* ---- the bus: where the streaming and link threads reach the main context -- */
-
-static void
-on_link_event (TetherPlayer       *self,
-               TetherSrtLinkEvent  event,
-               int                 reject,
-               const char         *text)
-{
-  switch (event)
-    {
-    case TETHER_SRT_LINK_CONNECTED:
-      self->connected = TRUE;
-      self->last_progress = g_get_monotonic_time ();
-      break;
-
-    case TETHER_SRT_LINK_FIRST_DATA:
-      break;
-
-    case TETHER_SRT_LINK_FAILED:
-      if (tether_media_reject_is_steady (reject))
-        give_up (self, TETHER_ERROR_PLAY_DENIED, reject, text);
-      else
-        {
-          g_debug ("Player %s: node %s failed: %s", self->stream_id, self->current_node, text);
-          schedule_retry (self, TRUE);
-        }
-      break;
-
-    case TETHER_SRT_LINK_BROKEN:
-      media_break (self, text);
-      break;
-
-    default:
-      break;
-    }
-}
+/* ---- the bus: the streaming threads reach the main context ------------------ */
 
 static void
 on_first_frame (TetherPlayer *self)
@@ -675,32 +424,16 @@ on_first_frame (TetherPlayer *self)
       self->first_frame_ms = (g_get_monotonic_time () - self->started_at) / 1000;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FIRST_FRAME_MS]);
     }
-  self->attempt = 0;
-  /* The next break walks the list from this node. */
-  g_clear_pointer (&self->nodes, g_strfreev);
-  self->nodes = tether_media_node_order (self->room, self->current_node);
-  self->node_index = 0;
-  set_state (self, TETHER_PLAYER_STATE_PLAYING, 0, 0, NULL);
+  tether_media_session_succeeded (SESSION (self));
 }
 
-static gboolean
-bus_cb (GstBus     *bus,
-        GstMessage *message,
-        gpointer    data)
+static void
+tether_player_bus_message (TetherMediaSession *session,
+                           GstMessage         *message)
 {
-  TetherPlayer *self = data;
-  TetherSrtLinkEvent event;
-  guint generation = 0;
-  int reject = 0;
-  const char *text = NULL;
+  TetherPlayer *self = TETHER_PLAYER (session);
   const GstStructure *s;
-
-  if (tether_srt_link_parse_message (message, &event, &generation, &reject, &text))
-    {
-      if (self->link != NULL && generation == self->generation)
-        on_link_event (self, event, reject, text);
-      return G_SOURCE_CONTINUE;
-    }
+  guint generation = 0;
 
   switch (GST_MESSAGE_TYPE (message))
     {
@@ -708,7 +441,8 @@ bus_cb (GstBus     *bus,
       s = gst_message_get_structure (message);
       if (s != NULL && gst_structure_has_name (s, FIRST_FRAME_MESSAGE)
           && gst_structure_get_uint (s, "generation", &generation)
-          && generation == self->generation && self->state != TETHER_PLAYER_STATE_NO_PLAY)
+          && generation == tether_media_session_get_generation (session)
+          && tether_media_session_get_state (session) != TETHER_MEDIA_SESSION_STATE_IDLE)
         on_first_frame (self);
       break;
 
@@ -721,116 +455,40 @@ bus_cb (GstBus     *bus,
         gst_message_parse_error (message, &error, &debug);
         what = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), error->message);
         /* A decoder or demuxer choking on a damaged stream: a fresh attempt fixes it. */
-        g_debug ("Player %s: pipeline error from %s (%s)", self->stream_id, what, debug ? debug : "");
-        media_break (self, what);
+        g_debug ("Player %s: pipeline error from %s (%s)",
+                 tether_media_session_get_stream_id (session), what, debug ? debug : "");
+        tether_media_session_media_break (session, FALSE, what);
       }
       break;
 
     default:
       break;
     }
-  return G_SOURCE_CONTINUE;
-}
-
-/* ---- watchdog and statistics --------------------------------------------- */
-
-static void
-update_double (TetherPlayer *self,
-               double       *field,
-               double        value,
-               guint         prop_id)
-{
-  if (*field == value)
-    return;
-  *field = value;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
 static void
-update_stats (TetherPlayer *self,
-              gint64        now,
-              gint64        bytes)
+tether_player_update_stats (TetherMediaSession *session,
+                            double              seconds)
 {
+  TetherPlayer *self = TETHER_PLAYER (session);
   guint64 frames = tether_player_get_frames_decoded (self);
-  double seconds = (now - self->stats_at) / (double) G_USEC_PER_SEC;
-  SRT_TRACEBSTATS perf;
+  double fps;
 
-  if (self->stats_at == 0 || seconds <= 0 || bytes < self->stats_bytes)
+  if (seconds > 0)
     {
-      self->stats_at = now;
-      self->stats_bytes = bytes;
-      self->stats_frames = frames;
-      return;
-    }
-  if (seconds < 1.0)
-    return;
-
-  g_object_freeze_notify (G_OBJECT (self));
-  update_double (self, &self->fps, (frames - self->stats_frames) / seconds, PROP_FPS);
-  update_double (self, &self->bitrate, 8.0 * (bytes - self->stats_bytes) / seconds, PROP_BITRATE);
-  if (self->link != NULL && tether_srt_link_get_stats (self->link, &perf))
-    {
-      update_double (self, &self->rtt, perf.msRTT, PROP_RTT);
-      if (self->packets_lost != perf.pktRcvLossTotal)
+      fps = (frames - self->stats_frames) / seconds;
+      if (self->fps != fps)
         {
-          self->packets_lost = perf.pktRcvLossTotal;
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PACKETS_LOST]);
+          self->fps = fps;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FPS]);
         }
+      if (frames != self->stats_frames)
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_DECODED]);
     }
-  if (frames != self->stats_frames)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_DECODED]);
-  g_object_thaw_notify (G_OBJECT (self));
-
-  self->stats_at = now;
-  self->stats_bytes = bytes;
   self->stats_frames = frames;
 }
 
-/* SRT itself notices a silent peer only after seconds; a second without data is
- * enough for live media to call it a break. */
-static gboolean
-watchdog_cb (gpointer data)
-{
-  TetherPlayer *self = data;
-  gint64 now = g_get_monotonic_time ();
-  gint64 bytes = self->link ? tether_srt_link_get_bytes (self->link) : 0;
-
-  update_stats (self, now, bytes);
-
-  if (self->link == NULL || !self->connected)
-    return G_SOURCE_CONTINUE;
-  if (bytes != self->last_bytes)
-    {
-      self->last_bytes = bytes;
-      self->last_progress = now;
-      return G_SOURCE_CONTINUE;
-    }
-  if (now - self->last_progress > (gint64) (self->stall_timeout * G_USEC_PER_SEC))
-    media_break (self, "no data from the media node");
-  return G_SOURCE_CONTINUE;
-}
-
 /* ---- the room ------------------------------------------------------------ */
-
-static void
-on_room_state_changed (TetherRoom      *room,
-                       TetherRoomState  room_state,
-                       int              error_code,
-                       const char      *extended,
-                       gpointer         data)
-{
-  TetherPlayer *self = data;
-
-  if (self->state == TETHER_PLAYER_STATE_NO_PLAY)
-    return;
-  if (room_state == TETHER_ROOM_STATE_RECONNECT_FAILED || room_state == TETHER_ROOM_STATE_KICK_OUT
-      || room_state == TETHER_ROOM_STATE_LOGOUT || room_state == TETHER_ROOM_STATE_LOGIN_FAILED)
-    {
-      if (error_code == 0 && room_state != TETHER_ROOM_STATE_LOGOUT)
-        error_code = TETHER_ERROR_NOT_LOGGED_IN;
-      give_up (self, error_code, 0, "left the room");
-    }
-}
 
 static void
 on_room_stream_update (TetherRoom       *room,
@@ -840,12 +498,14 @@ on_room_stream_update (TetherRoom       *room,
                        gpointer          data)
 {
   TetherPlayer *self = data;
+  TetherMediaSession *session = SESSION (self);
 
   for (guint i = 0; streams != NULL && i < streams->len; i++)
     {
       TetherStream *stream = g_ptr_array_index (streams, i);
+      gboolean idle = tether_media_session_get_state (session) == TETHER_MEDIA_SESSION_STATE_IDLE;
 
-      if (g_strcmp0 (tether_stream_get_id (stream), self->stream_id) != 0)
+      if (g_strcmp0 (tether_stream_get_id (stream), tether_media_session_get_stream_id (session)) != 0)
         continue;
       if (update == TETHER_UPDATE_DELETE && g_strcmp0 (reason, "replaced") == 0)
         {
@@ -855,23 +515,22 @@ on_room_stream_update (TetherRoom       *room,
       if (update == TETHER_UPDATE_DELETE)
         {
           /* Never keep pulling a deleted stream. */
-          if (self->state != TETHER_PLAYER_STATE_NO_PLAY)
-            give_up (self, TETHER_ERROR_PLAY_STREAM_DELETED, 0, reason ? reason : "deleted");
+          if (!idle)
+            tether_media_session_give_up (session, TETHER_ERROR_PLAY_STREAM_DELETED, 0,
+                                          reason ? reason : "deleted", NULL);
         }
       else
         {
           const char *node = tether_stream_get_node (stream);
-          gboolean moved = node != NULL && *node != '\0' && self->current_node != NULL
-                           && g_strcmp0 (node, self->current_node) != 0;
+          const char *current = tether_media_session_get_current_node (session);
+          gboolean moved = node != NULL && *node != '\0' && current != NULL
+                           && g_strcmp0 (node, current) != 0;
 
           /* The publisher moved (its node died, or it failed over): follow it now
            * rather than after our own stall check and a connect to the old node. */
-          tether_player_set_node (self, node);
-          if (moved && self->state != TETHER_PLAYER_STATE_NO_PLAY)
-            {
-              g_clear_pointer (&self->nodes, g_strfreev);
-              media_break (self, "the stream moved to another node");
-            }
+          tether_media_session_set_node (session, node);
+          if (moved && !idle)
+            tether_media_session_media_break (session, TRUE, "the stream moved to another node");
         }
     }
 }
@@ -880,9 +539,14 @@ on_room_stream_update (TetherRoom       *room,
 
 /**
  * tether_player_new:
+ * @room: the room the stream is in
+ * @stream_id: the stream to play
  * @node: (nullable): the media node of the stream (TetherStream:node)
+ * @av_retry_time: seconds of retrying after a media break
  *
  * The player lives on the thread-default main context of the caller.
+ *
+ * Returns: (transfer full): a new player, NO_PLAY
  */
 TetherPlayer *
 tether_player_new (TetherRoom *room,
@@ -903,8 +567,12 @@ tether_player_new (TetherRoom *room,
 
 /**
  * tether_player_start:
+ * @self: a #TetherPlayer
+ * @error: return location for a #GError
  *
  * PLAY_REQUESTING now, PLAYING on the first decoded frame.
+ *
+ * Returns: %FALSE when a needed element is missing
  */
 gboolean
 tether_player_start (TetherPlayer  *self,
@@ -913,7 +581,7 @@ tether_player_start (TetherPlayer  *self,
   g_return_val_if_fail (TETHER_IS_PLAYER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->state != TETHER_PLAYER_STATE_NO_PLAY)
+  if (tether_media_session_get_state (SESSION (self)) != TETHER_MEDIA_SESSION_STATE_IDLE)
     return TRUE;
 
   if (!gst_is_initialized ())
@@ -927,18 +595,12 @@ tether_player_start (TetherPlayer  *self,
     }
 
   self->started_at = g_get_monotonic_time ();
-  self->attempt = 0;
-  g_clear_pointer (&self->nodes, g_strfreev);
-  g_clear_pointer (&self->current_node, g_free);
-  self->nodes = tether_media_node_order (self->room, self->node_pref);
-  self->node_index = 0;
-  set_state (self, TETHER_PLAYER_STATE_PLAY_REQUESTING, 0, 0, NULL);
-  try_current_node (self);
-  return self->state != TETHER_PLAYER_STATE_NO_PLAY;
+  return tether_media_session_start_walk (SESSION (self));
 }
 
 /**
  * tether_player_stop:
+ * @self: a #TetherPlayer
  *
  * NO_PLAY with no error.
  */
@@ -947,11 +609,18 @@ tether_player_stop (TetherPlayer *self)
 {
   g_return_if_fail (TETHER_IS_PLAYER (self));
 
-  if (self->state == TETHER_PLAYER_STATE_NO_PLAY)
+  if (tether_media_session_get_state (SESSION (self)) == TETHER_MEDIA_SESSION_STATE_IDLE)
     return;
-  give_up (self, 0, 0, NULL);
+  tether_media_session_give_up (SESSION (self), 0, 0, NULL, "stopped");
 }
 
+/**
+ * tether_player_set_muted:
+ * @self: a #TetherPlayer
+ * @muted: whether to silence the audio
+ *
+ * Silences the audio at once, on the running pipeline and on later attempts.
+ */
 void
 tether_player_set_muted (TetherPlayer *self,
                          gboolean      muted)
@@ -974,6 +643,12 @@ tether_player_set_muted (TetherPlayer *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTED]);
 }
 
+/**
+ * tether_player_get_muted:
+ * @self: a #TetherPlayer
+ *
+ * Returns: whether the audio is silenced
+ */
 gboolean
 tether_player_get_muted (TetherPlayer *self)
 {
@@ -981,36 +656,61 @@ tether_player_get_muted (TetherPlayer *self)
   return self->muted;
 }
 
+/**
+ * tether_player_get_room:
+ * @self: a #TetherPlayer
+ *
+ * Returns: (transfer none): the room
+ */
 TetherRoom *
 tether_player_get_room (TetherPlayer *self)
 {
   g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
-  return self->room;
+  return tether_media_session_get_room (SESSION (self));
 }
 
+/**
+ * tether_player_get_stream_id:
+ * @self: a #TetherPlayer
+ *
+ * Returns: the stream id
+ */
 const char *
 tether_player_get_stream_id (TetherPlayer *self)
 {
   g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
-  return self->stream_id;
+  return tether_media_session_get_stream_id (SESSION (self));
 }
 
+/**
+ * tether_player_get_state:
+ * @self: a #TetherPlayer
+ *
+ * Returns: the play state
+ */
 TetherPlayerState
 tether_player_get_state (TetherPlayer *self)
 {
   g_return_val_if_fail (TETHER_IS_PLAYER (self), TETHER_PLAYER_STATE_NO_PLAY);
-  return self->state;
+  return (TetherPlayerState) tether_media_session_get_state (SESSION (self));
 }
 
+/**
+ * tether_player_get_error_code:
+ * @self: a #TetherPlayer
+ *
+ * Returns: the #TetherError code of the last state change, 0 when none
+ */
 int
 tether_player_get_error_code (TetherPlayer *self)
 {
   g_return_val_if_fail (TETHER_IS_PLAYER (self), 0);
-  return self->error_code;
+  return tether_media_session_get_error_code (SESSION (self));
 }
 
 /**
  * tether_player_get_current_node:
+ * @self: a #TetherPlayer
  *
  * Returns: (nullable): the node in use or being tried
  */
@@ -1018,33 +718,27 @@ const char *
 tether_player_get_current_node (TetherPlayer *self)
 {
   g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
-  return self->current_node;
+  return tether_media_session_get_current_node (SESSION (self));
 }
 
 /**
  * tether_player_set_node:
+ * @self: a #TetherPlayer
  * @node: (nullable): the node to try first from the next attempt on
+ *
+ * See tether_media_session_set_node().
  */
 void
 tether_player_set_node (TetherPlayer *self,
                         const char   *node)
 {
   g_return_if_fail (TETHER_IS_PLAYER (self));
-
-  if (node != NULL && *node == '\0')
-    node = NULL;
-  if (g_strcmp0 (self->node_pref, node) == 0)
-    return;
-  g_free (self->node_pref);
-  self->node_pref = g_strdup (node);
-  /* A walk in progress starts again from the new node. */
-  if (self->state == TETHER_PLAYER_STATE_PLAY_REQUESTING)
-    g_clear_pointer (&self->nodes, g_strfreev);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NODE]);
+  tether_media_session_set_node (SESSION (self), node);
 }
 
 /**
  * tether_player_set_video_sink:
+ * @self: a #TetherPlayer
  * @sink: (nullable) (transfer none): a video sink, e.g. a paintable sink
  *
  * Takes effect at the next attempt; set it before tether_player_start().
@@ -1072,6 +766,7 @@ tether_player_set_video_sink (TetherPlayer *self,
 
 /**
  * tether_player_get_video_sink:
+ * @self: a #TetherPlayer
  *
  * Returns: (nullable) (transfer none): the video sink set by the application
  */
@@ -1084,6 +779,7 @@ tether_player_get_video_sink (TetherPlayer *self)
 
 /**
  * tether_player_get_frames_decoded:
+ * @self: a #TetherPlayer
  *
  * Returns: the frames decoded since the player was created, live
  */
@@ -1094,6 +790,12 @@ tether_player_get_frames_decoded (TetherPlayer *self)
   return self->frames_total + (self->counter ? (guint) g_atomic_int_get (&self->counter->frames) : 0);
 }
 
+/**
+ * tether_player_get_first_frame_ms:
+ * @self: a #TetherPlayer
+ *
+ * Returns: milliseconds from the first start to the first decoded frame, -1 before
+ */
 gint64
 tether_player_get_first_frame_ms (TetherPlayer *self)
 {
@@ -1103,35 +805,40 @@ tether_player_get_first_frame_ms (TetherPlayer *self)
 
 /**
  * tether_player_dup_stats_json:
+ * @self: a #TetherPlayer
  *
- * Returns: (transfer full): `{"state", "node", "frames_decoded", "fps", "bitrate", "rtt_ms",
- *   "packets_lost", "first_frame_ms"}` as a JSON object
+ * Returns: (transfer full): `{"stream_id", "state", "node", "frames_decoded", "fps",
+ *   "bitrate", "rtt_ms", "packets_lost", "first_frame_ms"}` as a JSON object
  */
 char *
 tether_player_dup_stats_json (TetherPlayer *self)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   g_autoptr(JsonNode) root = NULL;
+  TetherMediaSession *session;
+  const char *node;
 
   g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
+  session = SESSION (self);
+  node = tether_media_session_get_current_node (session);
 
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "stream_id");
-  json_builder_add_string_value (b, self->stream_id);
+  json_builder_add_string_value (b, tether_media_session_get_stream_id (session));
   json_builder_set_member_name (b, "state");
-  json_builder_add_string_value (b, tether_player_state_to_string (self->state));
+  json_builder_add_string_value (b, tether_player_state_to_string (tether_player_get_state (self)));
   json_builder_set_member_name (b, "node");
-  json_builder_add_string_value (b, self->current_node ? self->current_node : "");
+  json_builder_add_string_value (b, node ? node : "");
   json_builder_set_member_name (b, "frames_decoded");
   json_builder_add_int_value (b, (gint64) tether_player_get_frames_decoded (self));
   json_builder_set_member_name (b, "fps");
   json_builder_add_double_value (b, self->fps);
   json_builder_set_member_name (b, "bitrate");
-  json_builder_add_double_value (b, self->bitrate);
+  json_builder_add_double_value (b, tether_media_session_get_bitrate (session));
   json_builder_set_member_name (b, "rtt_ms");
-  json_builder_add_double_value (b, self->rtt);
+  json_builder_add_double_value (b, tether_media_session_get_rtt (session));
   json_builder_set_member_name (b, "packets_lost");
-  json_builder_add_int_value (b, self->packets_lost);
+  json_builder_add_int_value (b, tether_media_session_get_packets_lost (session));
   json_builder_set_member_name (b, "first_frame_ms");
   json_builder_add_int_value (b, self->first_frame_ms);
   json_builder_end_object (b);
@@ -1148,11 +855,8 @@ tether_player_constructed (GObject *object)
 
   G_OBJECT_CLASS (tether_player_parent_class)->constructed (object);
 
-  g_assert (self->room != NULL && self->stream_id != NULL);
-  g_signal_connect_object (self->room, "state-changed", G_CALLBACK (on_room_state_changed),
-                           self, 0);
-  g_signal_connect_object (self->room, "stream-update", G_CALLBACK (on_room_stream_update),
-                           self, 0);
+  g_signal_connect_object (tether_media_session_get_room (SESSION (self)), "stream-update",
+                           G_CALLBACK (on_room_stream_update), self, 0);
 }
 
 static void
@@ -1160,28 +864,10 @@ tether_player_dispose (GObject *object)
 {
   TetherPlayer *self = TETHER_PLAYER (object);
 
-  tether_media_clear_source (&self->window_source);
-  tether_media_clear_source (&self->retry_source);
-  tether_media_clear_source (&self->watchdog_source);
-  teardown_attempt (self);
+  tether_media_session_shutdown (SESSION (self));
   gst_clear_object (&self->video_sink);
-  g_clear_object (&self->room);
 
   G_OBJECT_CLASS (tether_player_parent_class)->dispose (object);
-}
-
-static void
-tether_player_finalize (GObject *object)
-{
-  TetherPlayer *self = TETHER_PLAYER (object);
-
-  g_free (self->stream_id);
-  g_free (self->node_pref);
-  g_free (self->current_node);
-  g_strfreev (self->nodes);
-  g_main_context_unref (self->context);
-
-  G_OBJECT_CLASS (tether_player_parent_class)->finalize (object);
 }
 
 static void
@@ -1194,23 +880,12 @@ tether_player_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_ROOM: g_value_set_object (value, self->room); break;
-    case PROP_STREAM_ID: g_value_set_string (value, self->stream_id); break;
-    case PROP_NODE: g_value_set_string (value, self->node_pref); break;
-    case PROP_AV_RETRY_TIME: g_value_set_double (value, self->av_retry_time); break;
     case PROP_VIDEO_SINK: g_value_set_object (value, self->video_sink); break;
     case PROP_AUDIO: g_value_set_boolean (value, self->audio); break;
     case PROP_MUTED: g_value_set_boolean (value, self->muted); break;
-    case PROP_LATENCY: g_value_set_uint (value, self->latency); break;
-    case PROP_STALL_TIMEOUT: g_value_set_double (value, self->stall_timeout); break;
-    case PROP_STATE: g_value_set_enum (value, self->state); break;
-    case PROP_ERROR_CODE: g_value_set_int (value, self->error_code); break;
-    case PROP_CURRENT_NODE: g_value_set_string (value, self->current_node); break;
+    case PROP_STATE: g_value_set_enum (value, tether_player_get_state (self)); break;
     case PROP_FRAMES_DECODED: g_value_set_uint64 (value, tether_player_get_frames_decoded (self)); break;
     case PROP_FPS: g_value_set_double (value, self->fps); break;
-    case PROP_BITRATE: g_value_set_double (value, self->bitrate); break;
-    case PROP_RTT: g_value_set_double (value, self->rtt); break;
-    case PROP_PACKETS_LOST: g_value_set_int64 (value, self->packets_lost); break;
     case PROP_FIRST_FRAME_MS: g_value_set_int64 (value, self->first_frame_ms); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1226,12 +901,6 @@ tether_player_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_ROOM: self->room = g_value_dup_object (value); break;
-    case PROP_STREAM_ID: self->stream_id = g_value_dup_string (value); break;
-    case PROP_NODE: tether_player_set_node (self, g_value_get_string (value)); break;
-    case PROP_AV_RETRY_TIME:
-      update_double (self, &self->av_retry_time, g_value_get_double (value), prop_id);
-      break;
     case PROP_VIDEO_SINK: tether_player_set_video_sink (self, g_value_get_object (value)); break;
     case PROP_AUDIO:
       if (self->audio != g_value_get_boolean (value))
@@ -1241,16 +910,6 @@ tether_player_set_property (GObject      *object,
         }
       break;
     case PROP_MUTED: tether_player_set_muted (self, g_value_get_boolean (value)); break;
-    case PROP_LATENCY:
-      if (self->latency != g_value_get_uint (value))
-        {
-          self->latency = g_value_get_uint (value);
-          g_object_notify_by_pspec (object, pspec);
-        }
-      break;
-    case PROP_STALL_TIMEOUT:
-      update_double (self, &self->stall_timeout, g_value_get_double (value), prop_id);
-      break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -1259,23 +918,33 @@ static void
 tether_player_class_init (TetherPlayerClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  TetherMediaSessionClass *session_class = TETHER_MEDIA_SESSION_CLASS (klass);
   GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
   GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
-  GParamFlags co = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS;
 
   object_class->constructed = tether_player_constructed;
   object_class->dispose = tether_player_dispose;
-  object_class->finalize = tether_player_finalize;
   object_class->get_property = tether_player_get_property;
   object_class->set_property = tether_player_set_property;
 
-  properties[PROP_ROOM] = g_param_spec_object ("room", NULL, NULL, TETHER_TYPE_ROOM, co);
-  properties[PROP_STREAM_ID] = g_param_spec_string ("stream-id", NULL, NULL, NULL, co);
-  properties[PROP_NODE] = g_param_spec_string ("node", NULL, NULL, NULL, rw);
-  properties[PROP_AV_RETRY_TIME] =
-    g_param_spec_double ("av-retry-time", NULL, NULL, 0, G_MAXDOUBLE, 1200, rw);
+  session_class->prepare_attempt = tether_player_prepare_attempt;
+  session_class->end_attempt = tether_player_end_attempt;
+  session_class->bus_message = tether_player_bus_message;
+  session_class->update_stats = tether_player_update_stats;
+
+  /**
+   * TetherPlayer:video-sink:
+   *
+   * The sink for decoded video; %NULL: a fakesink that only counts frames.
+   */
   properties[PROP_VIDEO_SINK] =
     g_param_spec_object ("video-sink", NULL, NULL, GST_TYPE_ELEMENT, rw);
+  /**
+   * TetherPlayer:audio:
+   *
+   * Play audio. Never blocks: without an audio device (or with TETHER_NO_AUDIO set)
+   * the audio is dropped.
+   */
   properties[PROP_AUDIO] = g_param_spec_boolean ("audio", NULL, NULL, TRUE, rw);
   /**
    * TetherPlayer:muted:
@@ -1283,27 +952,39 @@ tether_player_class_init (TetherPlayerClass *klass)
    * Silences the audio at once, on the running pipeline and on later attempts.
    */
   properties[PROP_MUTED] = g_param_spec_boolean ("muted", NULL, NULL, FALSE, rw);
-  properties[PROP_LATENCY] = g_param_spec_uint ("latency", NULL, NULL, 20, 8000, 120, rw);
-  properties[PROP_STALL_TIMEOUT] =
-    g_param_spec_double ("stall-timeout", NULL, NULL, 0.1, 60, 1.0, rw);
+  /**
+   * TetherPlayer:state:
+   *
+   * The play state.
+   */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, TETHER_TYPE_PLAYER_STATE,
                        TETHER_PLAYER_STATE_NO_PLAY, ro);
-  properties[PROP_ERROR_CODE] = g_param_spec_int ("error-code", NULL, NULL, 0, G_MAXINT, 0, ro);
-  properties[PROP_CURRENT_NODE] = g_param_spec_string ("current-node", NULL, NULL, NULL, ro);
+  /**
+   * TetherPlayer:frames-decoded:
+   *
+   * Frames decoded since the player was created; notified once a second.
+   */
   properties[PROP_FRAMES_DECODED] =
     g_param_spec_uint64 ("frames-decoded", NULL, NULL, 0, G_MAXUINT64, 0, ro);
+  /**
+   * TetherPlayer:fps:
+   *
+   * Decoded frames per second, updated once a second.
+   */
   properties[PROP_FPS] = g_param_spec_double ("fps", NULL, NULL, 0, G_MAXDOUBLE, 0, ro);
-  properties[PROP_BITRATE] = g_param_spec_double ("bitrate", NULL, NULL, 0, G_MAXDOUBLE, 0, ro);
-  properties[PROP_RTT] = g_param_spec_double ("rtt", NULL, NULL, 0, G_MAXDOUBLE, 0, ro);
-  properties[PROP_PACKETS_LOST] =
-    g_param_spec_int64 ("packets-lost", NULL, NULL, 0, G_MAXINT64, 0, ro);
+  /**
+   * TetherPlayer:first-frame-ms:
+   *
+   * Milliseconds from start to the first decoded frame; -1 before.
+   */
   properties[PROP_FIRST_FRAME_MS] =
     g_param_spec_int64 ("first-frame-ms", NULL, NULL, -1, G_MAXINT64, -1, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * TetherPlayer::state-changed:
+   * @self: the object that changed state
    * @state: the new #TetherPlayerState
    * @error_code: a #TetherError code, 0 when none
    * @extended_data: a JSON object: "stream_id", "node", "attempt", maybe "reject", "message"
@@ -1312,16 +993,14 @@ tether_player_class_init (TetherPlayerClass *klass)
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 3,
                   TETHER_TYPE_PLAYER_STATE, G_TYPE_INT, G_TYPE_STRING);
+
+  tether_media_session_class_set_info (session_class, &player_info, properties[PROP_STATE],
+                                       signals[STATE_CHANGED]);
 }
 
 static void
 tether_player_init (TetherPlayer *self)
 {
-  self->context = g_main_context_ref_thread_default ();
-  self->av_retry_time = 1200;
   self->audio = TRUE;
-  self->latency = 120;
-  self->stall_timeout = 1.0;
   self->first_frame_ms = -1;
-  self->state = TETHER_PLAYER_STATE_NO_PLAY;
 }

@@ -1,19 +1,24 @@
 /* tether-player.h: SRT from a media node → MPEG-TS → H.264/audio decoders → sinks, with
- * the play state machine of DESIGN.md section 3
+ * the play state machine of docs/design.md
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
 #include <gio/gio.h>
 #include <gst/gst.h>
 
+#include "tether-media-session.h"
 #include "tether-room.h"
 
 G_BEGIN_DECLS
 
 /**
  * TetherPlayerState:
+ * @TETHER_PLAYER_STATE_NO_PLAY: not playing (initial, stopped, or given up with an error)
+ * @TETHER_PLAYER_STATE_PLAY_REQUESTING: trying media nodes
+ * @TETHER_PLAYER_STATE_PLAYING: frames are decoded
  *
- * The play states of DESIGN.md; the numeric values are part of the contract.
+ * The play states (see docs/design.md, 'Publish and play'); the numeric values are
+ * part of the contract and equal #TetherMediaSessionState's.
  */
 typedef enum
 {
@@ -23,32 +28,14 @@ typedef enum
 } TetherPlayerState;
 
 #define TETHER_TYPE_PLAYER (tether_player_get_type ())
-G_DECLARE_FINAL_TYPE (TetherPlayer, tether_player, TETHER, PLAYER, GObject)
-
-/*
- * Properties:
- *   "room"            TetherRoom         construct-only
- *   "stream-id"       string             construct-only
- *   "node"            string             the node the stream is on (TetherStream:node); tried first
- *   "av-retry-time"   double             seconds of retrying after a media break (1200)
- *   "video-sink"      GstElement         the sink for decoded video; NULL = a counting fakesink
- *   "audio"           boolean            play audio (TRUE); never blocks: without an audio
- *                                        device (or with TETHER_NO_AUDIO set) audio is dropped
- *   "latency"         uint               SRT latency, ms (120)
- *   "stall-timeout"   double             seconds without data that mean a break (1.0)
- *   "state"           TetherPlayerState  read-only
- *   "error-code"      int                read-only
- *   "current-node"    string             read-only
- *   "frames-decoded"  uint64             read-only; the statistics below update once a second
- *   "fps"             double             read-only
- *   "bitrate"         double             read-only, bits per second received
- *   "rtt"             double             read-only, SRT round-trip time in ms
- *   "packets-lost"    int64              read-only, SRT receive losses on the current link
- *   "first-frame-ms"  int64              read-only, start() to the first decoded frame; -1 before
+/**
+ * TetherPlayer:
  *
- * Signals:
- *   "state-changed" (TetherPlayerState state, int error_code, const char *extended_data)
+ * Plays one stream of a room: SRT from a media node, MPEG-TS demuxed, H.264 and audio
+ * decoded into the application's sinks. The state machine, the failover rule and
+ * the link statistics are #TetherMediaSession's; PLAYING means a frame was decoded.
  */
+G_DECLARE_FINAL_TYPE (TetherPlayer, tether_player, TETHER, PLAYER, TetherMediaSession)
 
 TetherPlayer      *tether_player_new               (TetherRoom   *room,
                                                     const char   *stream_id,

@@ -10,13 +10,6 @@
 #include "tether-media-private.h"
 #include "tether-publisher.h"
 
-/* Between two attempts; short, the connect timeout already paces a dead node. */
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 1000
-#define CONNECT_TIMEOUT_MS 1000
-#define PEER_IDLE_MS 2000
-#define STALL_MS 1000
-
 /* What the appsink's streaming thread may touch: the current link, under a lock. */
 typedef struct
 {
@@ -26,66 +19,37 @@ typedef struct
 
 struct _TetherPublisher
 {
-  GObject parent_instance;
+  TetherMediaSession parent_instance;
 
-  GMainContext *context;
-  TetherRoom *room;
-  char *stream_id;
-  double av_retry_time;
   TetherPublisherSource source;
-  char *node_pref;
   char *extra;
   guint width;
   guint height;
   guint framerate;
   gboolean audio;
-  guint latency;
 
-  TetherPublisherState state;
-  int error_code;
-
+  /* From start to NO_PUBLISH: capture and encoding outlive the attempts. */
   GstElement *pipeline;
   GstElement *sink;
-  GSource *bus_source;
   SendSlot *slot;
-
-  /* The current attempt. */
-  GStrv nodes;
-  guint node_index;
-  char *current_node;
-  TetherSrtLink *link;
-  guint generation;
-  guint attempt;
-  gboolean connected;
-
-  GSource *window_source;   /* REQUESTING: the av_retry_time window */
-  GSource *retry_source;    /* REQUESTING: backoff before the next attempt */
-  GSource *stats_source;    /* while started */
 
   GCancellable *announce_cancellable;
   char *announced_node;     /* the node the room was told, NULL when not announced */
   gint64 bytes_sent;
 };
 
-G_DEFINE_FINAL_TYPE (TetherPublisher, tether_publisher, G_TYPE_OBJECT)
+G_DEFINE_FINAL_TYPE (TetherPublisher, tether_publisher, TETHER_TYPE_MEDIA_SESSION)
 
 enum
 {
   PROP_0,
-  PROP_ROOM,
-  PROP_STREAM_ID,
-  PROP_AV_RETRY_TIME,
   PROP_SOURCE,
-  PROP_NODE,
   PROP_EXTRA,
   PROP_WIDTH,
   PROP_HEIGHT,
   PROP_FRAMERATE,
   PROP_AUDIO,
-  PROP_LATENCY,
   PROP_STATE,
-  PROP_ERROR_CODE,
-  PROP_CURRENT_NODE,
   PROP_BYTES_SENT,
   N_PROPS
 };
@@ -99,7 +63,15 @@ enum
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void try_current_node (TetherPublisher *self);
+static const TetherMediaSessionInfo publisher_info = {
+  .receiver = FALSE,
+  .denied_error = TETHER_ERROR_PUBLISH_DENIED,
+  .taken_error = TETHER_ERROR_STREAM_ID_TAKEN,
+  .retry_timeout_error = TETHER_ERROR_PUBLISH_RETRY_TIMEOUT,
+  .retry_timeout_message = "no media node accepted the stream within av_retry_time",
+};
+
+#define SESSION(self) (TETHER_MEDIA_SESSION (self))
 
 /* ---- the send slot ------------------------------------------------------- */
 
@@ -176,35 +148,9 @@ tether_publisher_state_to_string (TetherPublisherState state)
 }
 
 static void
-set_current_node (TetherPublisher *self,
-                  const char      *node)
-{
-  if (g_strcmp0 (self->current_node, node) == 0)
-    return;
-  g_free (self->current_node);
-  self->current_node = g_strdup (node);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_NODE]);
-}
-
-static void
-drop_link (TetherPublisher *self)
-{
-  if (self->slot != NULL)
-    send_slot_set_link (self->slot, NULL);
-  if (self->link != NULL)
-    {
-      tether_srt_link_stop (self->link);
-      g_clear_pointer (&self->link, tether_srt_link_unref);
-    }
-  self->connected = FALSE;
-}
-
-static void
 teardown_pipeline (TetherPublisher *self)
 {
-  drop_link (self);
-  tether_media_clear_source (&self->bus_source);
-  tether_media_clear_source (&self->stats_source);
+  tether_media_session_watch_bus (SESSION (self), NULL);
   if (self->pipeline != NULL)
     {
       gst_element_set_state (self->pipeline, GST_STATE_NULL);
@@ -224,168 +170,36 @@ withdraw (TetherPublisher *self,
   if (self->announced_node == NULL)
     return;
   g_clear_pointer (&self->announced_node, g_free);
-  tether_room_delete_stream (self->room, self->stream_id, reason);
+  tether_room_delete_stream (tether_media_session_get_room (SESSION (self)),
+                             tether_media_session_get_stream_id (SESSION (self)), reason);
 }
 
-static gboolean
-window_expired_cb (gpointer data);
-
-/* The one place the state changes: logs, switches the timers, notifies, emits. */
-static void
-set_state (TetherPublisher      *self,
-           TetherPublisherState  state,
-           int                   error_code,
-           int                   reject,
-           const char           *message)
+/* The pipeline runs on; the attempt's link leaves the send slot (it is stopped). */
+static GstElement *
+tether_publisher_prepare_attempt (TetherMediaSession  *session,
+                                  GError             **error)
 {
-  g_autofree char *extended = NULL;
-  TetherPublisherState old = self->state;
-
-  if (old == state && self->error_code == error_code)
-    return;
-
-  g_debug ("Publisher %s: %s → %s (%d %s)%s%s", self->stream_id,
-           tether_publisher_state_to_string (old), tether_publisher_state_to_string (state),
-           error_code, tether_error_code_to_string (error_code),
-           message ? ": " : "", message ? message : "");
-
-  self->state = state;
-  switch (state)
-    {
-    case TETHER_PUBLISHER_STATE_NO_PUBLISH:
-      tether_media_clear_source (&self->window_source);
-      tether_media_clear_source (&self->retry_source);
-      teardown_pipeline (self);
-      break;
-    case TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING:
-      /* The window runs from the moment the break was seen, across all attempts. */
-      if (self->window_source == NULL)
-        self->window_source = tether_media_timeout_source (self->context, self->av_retry_time,
-                                                           window_expired_cb, self);
-      break;
-    case TETHER_PUBLISHER_STATE_PUBLISHING:
-      tether_media_clear_source (&self->window_source);
-      tether_media_clear_source (&self->retry_source);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
-
-  extended = tether_media_extended_data (self->stream_id, self->current_node, self->attempt,
-                                         reject, message);
-
-  g_object_freeze_notify (G_OBJECT (self));
-  if (old != state)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-  if (self->error_code != error_code)
-    {
-      self->error_code = error_code;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_CODE]);
-    }
-  g_object_thaw_notify (G_OBJECT (self));
-
-  g_signal_emit (self, signals[STATE_CHANGED], 0, state, error_code, extended);
-}
-
-/* Ends publishing for good: steady errors, the window running out, stop(), the room. */
-static void
-give_up (TetherPublisher *self,
-         int              error_code,
-         int              reject,
-         const char      *message,
-         const char      *withdraw_reason)
-{
-  g_autoptr(TetherPublisher) keep = g_object_ref (self);
-
-  withdraw (self, withdraw_reason);
-  set_state (self, TETHER_PUBLISHER_STATE_NO_PUBLISH, error_code, reject, message);
-}
-
-static gboolean
-window_expired_cb (gpointer data)
-{
-  TetherPublisher *self = data;
-
-  g_clear_pointer (&self->window_source, g_source_unref);
-  give_up (self, TETHER_ERROR_PUBLISH_RETRY_TIMEOUT, 0,
-           "no media node accepted the stream within av_retry_time", "media_lost");
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-retry_cb (gpointer data)
-{
-  TetherPublisher *self = data;
-
-  g_clear_pointer (&self->retry_source, g_source_unref);
-  try_current_node (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* After a failed attempt: the next node, after a short jittered pause. */
-static void
-schedule_next_node (TetherPublisher *self)
-{
-  guint n = self->nodes ? g_strv_length (self->nodes) : 0;
-  guint delay;
-
-  drop_link (self);
-  if (n > 0)
-    self->node_index = (self->node_index + 1) % n;
-  delay = MIN (BACKOFF_MAX_MS, BACKOFF_MIN_MS * (1u << MIN (self->attempt / MAX (n, 1), 4u)));
-  delay = delay / 2 + g_random_int_range (0, (gint32) delay / 2 + 1);
-  tether_media_clear_source (&self->retry_source);
-  self->retry_source = tether_media_timeout_source (self->context, delay / 1000.0, retry_cb, self);
+  return TETHER_PUBLISHER (session)->sink;
 }
 
 static void
-try_current_node (TetherPublisher *self)
+tether_publisher_end_attempt (TetherMediaSession *session)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *host = NULL;
-  g_autofree char *streamid = NULL;
-  const char *node, *url;
-  guint16 port = 0;
+  TetherPublisher *self = TETHER_PUBLISHER (session);
 
-  drop_link (self);
+  if (self->slot != NULL)
+    send_slot_set_link (self->slot, NULL);
+}
 
-  /* The room may have logged in again since, with another node list. */
-  if (self->nodes == NULL || self->nodes[0] == NULL)
-    {
-      g_clear_pointer (&self->nodes, g_strfreev);
-      self->nodes = tether_media_node_order (self->room, self->current_node ? self->current_node
-                                                                            : self->node_pref);
-      self->node_index = 0;
-    }
-  if (self->nodes[0] == NULL)
-    {
-      /* No node known (yet): keep trying within the window, the room may get some. */
-      set_current_node (self, NULL);
-      self->attempt++;
-      schedule_next_node (self);
-      return;
-    }
+/* Going NO_PUBLISH: the room is told (unless @reason is NULL), capture stops. */
+static void
+tether_publisher_ending (TetherMediaSession *session,
+                         const char         *reason)
+{
+  TetherPublisher *self = TETHER_PUBLISHER (session);
 
-  node = self->nodes[self->node_index];
-  set_current_node (self, node);
-  self->attempt++;
-  url = tether_room_get_media_node_url (self->room, node);
-  if (url == NULL || !tether_media_parse_srt_url (url, &host, &port, &error))
-    {
-      g_debug ("Publisher %s: node %s has no usable URL", self->stream_id, node);
-      schedule_next_node (self);
-      return;
-    }
-
-  streamid = tether_srt_stream_id_new (self->stream_id, "publish",
-                                           tether_room_get_token (self->room));
-  self->generation++;
-  g_debug ("Publisher %s: attempt %u on node %s (%s:%u)", self->stream_id, self->attempt,
-           node, host, port);
-  self->link = tether_srt_link_start (self->generation, FALSE, host, port, streamid,
-                                      (int) self->latency, CONNECT_TIMEOUT_MS, PEER_IDLE_MS,
-                                      STALL_MS, self->sink, NULL);
-  send_slot_set_link (self->slot, self->link);
+  withdraw (self, reason);
+  teardown_pipeline (self);
 }
 
 /* ---- announcing ---------------------------------------------------------- */
@@ -403,130 +217,87 @@ announce_cb (GObject      *source,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   /* Replaced by a newer announcement (another node): that one reports. */
-  if (self->announced_node == NULL || self->state == TETHER_PUBLISHER_STATE_NO_PUBLISH)
+  if (self->announced_node == NULL
+      || tether_media_session_get_state (SESSION (self)) == TETHER_MEDIA_SESSION_STATE_IDLE)
     return;
 
-  g_debug ("Publisher %s: the room refused the stream: %s", self->stream_id, error->message);
+  g_debug ("Publisher %s: the room refused the stream: %s",
+           tether_media_session_get_stream_id (SESSION (self)), error->message);
   if (error->domain == TETHER_ERROR
       && (error->code == TETHER_ERROR_STREAM_ID_TAKEN || error->code == TETHER_ERROR_PUBLISH_DENIED
           || error->code == TETHER_ERROR_STREAM_ID_INVALID))
     {
       /* Not ours to withdraw. */
       g_clear_pointer (&self->announced_node, g_free);
-      give_up (self, error->code, 0, error->message, NULL);
+      tether_media_session_give_up (SESSION (self), error->code, 0, error->message, NULL);
     }
 }
 
 static void
 announce (TetherPublisher *self)
 {
-  if (g_strcmp0 (self->announced_node, self->current_node) == 0)
+  TetherMediaSession *session = SESSION (self);
+  const char *node = tether_media_session_get_current_node (session);
+
+  if (g_strcmp0 (self->announced_node, node) == 0)
     return;
 
   g_free (self->announced_node);
-  self->announced_node = g_strdup (self->current_node);
+  self->announced_node = g_strdup (node);
   g_cancellable_cancel (self->announce_cancellable);
   g_clear_object (&self->announce_cancellable);
   self->announce_cancellable = g_cancellable_new ();
-  tether_room_add_stream_async (self->room, self->stream_id, self->current_node, self->extra,
+  tether_room_add_stream_async (tether_media_session_get_room (session),
+                                tether_media_session_get_stream_id (session), node, self->extra,
                                 self->announce_cancellable, announce_cb, g_object_ref (self));
 }
 
-/* ---- the bus: where the streaming and link threads reach the main context -- */
+/* ---- link events and the bus --------------------------------------------- */
 
 static void
-on_link_event (TetherPublisher    *self,
-               TetherSrtLinkEvent  event,
-               int                 reject,
-               const char         *text)
+tether_publisher_link_connected (TetherMediaSession *session)
 {
-  switch (event)
-    {
-    case TETHER_SRT_LINK_CONNECTED:
-      self->connected = TRUE;
-      /* Start the node, and its players, on a key frame now rather than in a second. */
-      gst_element_send_event (self->sink,
-                              gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
-                                                                           TRUE, 0));
-      break;
+  TetherPublisher *self = TETHER_PUBLISHER (session);
 
-    case TETHER_SRT_LINK_FIRST_DATA:
-      self->attempt = 0;
-      g_clear_pointer (&self->nodes, g_strfreev);
-      self->nodes = tether_media_node_order (self->room, self->current_node);
-      self->node_index = 0;
-      set_state (self, TETHER_PUBLISHER_STATE_PUBLISHING, 0, 0, NULL);
-      announce (self);
-      break;
-
-    case TETHER_SRT_LINK_FAILED:
-      if (reject == SRT_REJX_CONFLICT)
-        give_up (self, TETHER_ERROR_STREAM_ID_TAKEN, reject, text, "media_lost");
-      else if (tether_media_reject_is_steady (reject))
-        give_up (self, TETHER_ERROR_PUBLISH_DENIED, reject, text, "media_lost");
-      else
-        {
-          g_debug ("Publisher %s: node %s failed: %s", self->stream_id, self->current_node, text);
-          schedule_next_node (self);
-        }
-      break;
-
-    case TETHER_SRT_LINK_BROKEN:
-      g_debug ("Publisher %s: media break on node %s: %s", self->stream_id, self->current_node, text);
-      set_state (self, TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING, TETHER_ERROR_MEDIA_NODE_UNREACHABLE,
-                 0, text);
-      /* The link to this node just died: with other nodes, walk the list from the next
-       * one (a crashed node would cost a whole connect timeout first); alone, retry it. */
-      drop_link (self);
-      if (self->nodes != NULL && g_strv_length (self->nodes) > 1)
-        self->node_index = (self->node_index + 1) % g_strv_length (self->nodes);
-      tether_media_clear_source (&self->retry_source);
-      self->retry_source = tether_media_timeout_source (self->context, BACKOFF_MIN_MS / 1000.0, retry_cb, self);
-      break;
-
-    default:
-      break;
-    }
+  send_slot_set_link (self->slot, tether_media_session_get_link (session));
+  /* Start the node, and its players, on a key frame now rather than in a second. */
+  gst_element_send_event (self->sink,
+                          gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+                                                                       TRUE, 0));
 }
 
-static gboolean
-bus_cb (GstBus     *bus,
-        GstMessage *message,
-        gpointer    data)
+/* The node takes the data: PUBLISHING, and the room learns where the stream is. */
+static void
+tether_publisher_link_first_data (TetherMediaSession *session)
 {
-  TetherPublisher *self = data;
-  TetherSrtLinkEvent event;
-  guint generation = 0;
-  int reject = 0;
-  const char *text = NULL;
-
-  if (tether_srt_link_parse_message (message, &event, &generation, &reject, &text))
-    {
-      if (self->link != NULL && generation == self->generation)
-        on_link_event (self, event, reject, text);
-      return G_SOURCE_CONTINUE;
-    }
-
-  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autofree char *debug = NULL;
-      g_autofree char *what = NULL;
-
-      gst_message_parse_error (message, &error, &debug);
-      what = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), error->message);
-      g_warning ("Publisher %s: pipeline error from %s (%s)", self->stream_id, what,
-                 debug ? debug : "");
-      give_up (self, TETHER_ERROR_MEDIA_PIPELINE, 0, what, "media_lost");
-    }
-  return G_SOURCE_CONTINUE;
+  tether_media_session_succeeded (session);
+  announce (TETHER_PUBLISHER (session));
 }
 
-static gboolean
-stats_cb (gpointer data)
+static void
+tether_publisher_bus_message (TetherMediaSession *session,
+                              GstMessage         *message)
 {
-  TetherPublisher *self = data;
-  gint64 bytes = self->link ? tether_srt_link_get_bytes (self->link) : 0;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *debug = NULL;
+  g_autofree char *what = NULL;
+
+  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_ERROR)
+    return;
+  gst_message_parse_error (message, &error, &debug);
+  what = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), error->message);
+  g_warning ("Publisher %s: pipeline error from %s (%s)",
+             tether_media_session_get_stream_id (session), what, debug ? debug : "");
+  tether_media_session_give_up (session, TETHER_ERROR_MEDIA_PIPELINE, 0, what, "media_lost");
+}
+
+static void
+tether_publisher_update_stats (TetherMediaSession *session,
+                               double              seconds)
+{
+  TetherPublisher *self = TETHER_PUBLISHER (session);
+  TetherSrtLink *link = tether_media_session_get_link (session);
+  gint64 bytes = link ? tether_srt_link_get_bytes (link) : 0;
 
   /* Bytes are per link; report the running total of the current one. */
   if (bytes != self->bytes_sent)
@@ -534,7 +305,6 @@ stats_cb (gpointer data)
       self->bytes_sent = bytes;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BYTES_SENT]);
     }
-  return G_SOURCE_CONTINUE;
 }
 
 /* ---- the pipeline -------------------------------------------------------- */
@@ -603,7 +373,8 @@ describe_pipeline (TetherPublisher *self,
       g_string_append (d, "! queue ! mux. ");
     }
   else if (self->audio)
-    g_info ("Publisher %s: no AAC or Opus encoder, publishing video only", self->stream_id);
+    g_info ("Publisher %s: no AAC or Opus encoder, publishing video only",
+            tether_media_session_get_stream_id (SESSION (self)));
 
   g_string_append (d, "mpegtsmux name=mux alignment=7 "
                       "! appsink name=sink sync=false async=false enable-last-sample=false");
@@ -631,15 +402,14 @@ build_pipeline (TetherPublisher *self,
                    "cannot build the publish pipeline: %s", parse_error->message);
       return FALSE;
     }
-  g_debug ("Publisher %s: %s", self->stream_id, desc);
+  g_debug ("Publisher %s: %s", tether_media_session_get_stream_id (SESSION (self)), desc);
 
   self->pipeline = gst_object_ref_sink (pipeline);
   self->sink = gst_bin_get_by_name (GST_BIN (self->pipeline), "sink");
   self->slot = g_new0 (SendSlot, 1);
   g_mutex_init (&self->slot->lock);
   gst_app_sink_set_callbacks (GST_APP_SINK (self->sink), &callbacks, self->slot, send_slot_free);
-  self->bus_source = tether_media_bus_source (self->pipeline, self->context, bus_cb, self);
-  self->stats_source = tether_media_timeout_source (self->context, 1.0, stats_cb, self);
+  tether_media_session_watch_bus (SESSION (self), self->pipeline);
 
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -651,29 +421,6 @@ build_pipeline (TetherPublisher *self,
   return TRUE;
 }
 
-/* ---- the room ------------------------------------------------------------ */
-
-static void
-on_room_state_changed (TetherRoom      *room,
-                       TetherRoomState  room_state,
-                       int              error_code,
-                       const char      *extended,
-                       gpointer         data)
-{
-  TetherPublisher *self = data;
-
-  if (self->state == TETHER_PUBLISHER_STATE_NO_PUBLISH)
-    return;
-  if (room_state == TETHER_ROOM_STATE_RECONNECT_FAILED || room_state == TETHER_ROOM_STATE_KICK_OUT
-      || room_state == TETHER_ROOM_STATE_LOGOUT || room_state == TETHER_ROOM_STATE_LOGIN_FAILED)
-    {
-      /* Logging out is the user's own doing: no error. */
-      if (error_code == 0 && room_state != TETHER_ROOM_STATE_LOGOUT)
-        error_code = TETHER_ERROR_NOT_LOGGED_IN;
-      give_up (self, error_code, 0, "left the room", "stopped");
-    }
-}
-
 /* ---- public API ---------------------------------------------------------- */
 
 /**
@@ -683,6 +430,8 @@ on_room_state_changed (TetherRoom      *room,
  * @av_retry_time: seconds of retrying after a media break
  *
  * The publisher lives on the thread-default main context of the caller.
+ *
+ * Returns: (transfer full): a new publisher, NO_PUBLISH
  */
 TetherPublisher *
 tether_publisher_new (TetherRoom *room,
@@ -701,10 +450,14 @@ tether_publisher_new (TetherRoom *room,
 
 /**
  * tether_publisher_start:
+ * @self: a #TetherPublisher
+ * @error: return location for a #GError
  *
  * Builds the pipeline and starts publishing: PUBLISH_REQUESTING now, PUBLISHING when
- * a media node takes the data. Fails (and stays NO_PUBLISH) when an element is
- * missing or the pipeline does not start.
+ * a media node takes the data.
+ *
+ * Returns: %FALSE (and still NO_PUBLISH) when an element is missing or the pipeline
+ *   does not start
  */
 gboolean
 tether_publisher_start (TetherPublisher  *self,
@@ -713,7 +466,7 @@ tether_publisher_start (TetherPublisher  *self,
   g_return_val_if_fail (TETHER_IS_PUBLISHER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (self->state != TETHER_PUBLISHER_STATE_NO_PUBLISH)
+  if (tether_media_session_get_state (SESSION (self)) != TETHER_MEDIA_SESSION_STATE_IDLE)
     return TRUE;
 
   if (!gst_is_initialized ())
@@ -722,18 +475,13 @@ tether_publisher_start (TetherPublisher  *self,
   if (!build_pipeline (self, error))
     return FALSE;
 
-  self->attempt = 0;
-  g_clear_pointer (&self->nodes, g_strfreev);
-  g_clear_pointer (&self->current_node, g_free);
-  self->nodes = tether_media_node_order (self->room, self->node_pref);
-  self->node_index = 0;
-  set_state (self, TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING, 0, 0, NULL);
-  try_current_node (self);
+  tether_media_session_start_walk (SESSION (self));
   return TRUE;
 }
 
 /**
  * tether_publisher_stop:
+ * @self: a #TetherPublisher
  *
  * Stops publishing and withdraws the stream ("stopped"): NO_PUBLISH with no error.
  */
@@ -742,41 +490,66 @@ tether_publisher_stop (TetherPublisher *self)
 {
   g_return_if_fail (TETHER_IS_PUBLISHER (self));
 
-  if (self->state == TETHER_PUBLISHER_STATE_NO_PUBLISH)
+  if (tether_media_session_get_state (SESSION (self)) == TETHER_MEDIA_SESSION_STATE_IDLE)
     return;
-  give_up (self, 0, 0, NULL, "stopped");
+  tether_media_session_give_up (SESSION (self), 0, 0, NULL, "stopped");
 }
 
+/**
+ * tether_publisher_get_room:
+ * @self: a #TetherPublisher
+ *
+ * Returns: (transfer none): the room
+ */
 TetherRoom *
 tether_publisher_get_room (TetherPublisher *self)
 {
   g_return_val_if_fail (TETHER_IS_PUBLISHER (self), NULL);
-  return self->room;
+  return tether_media_session_get_room (SESSION (self));
 }
 
+/**
+ * tether_publisher_get_stream_id:
+ * @self: a #TetherPublisher
+ *
+ * Returns: the stream id
+ */
 const char *
 tether_publisher_get_stream_id (TetherPublisher *self)
 {
   g_return_val_if_fail (TETHER_IS_PUBLISHER (self), NULL);
-  return self->stream_id;
+  return tether_media_session_get_stream_id (SESSION (self));
 }
 
+/**
+ * tether_publisher_get_state:
+ * @self: a #TetherPublisher
+ *
+ * Returns: the publish state
+ */
 TetherPublisherState
 tether_publisher_get_state (TetherPublisher *self)
 {
   g_return_val_if_fail (TETHER_IS_PUBLISHER (self), TETHER_PUBLISHER_STATE_NO_PUBLISH);
-  return self->state;
+  return (TetherPublisherState) tether_media_session_get_state (SESSION (self));
 }
 
+/**
+ * tether_publisher_get_error_code:
+ * @self: a #TetherPublisher
+ *
+ * Returns: the #TetherError code of the last state change, 0 when none
+ */
 int
 tether_publisher_get_error_code (TetherPublisher *self)
 {
   g_return_val_if_fail (TETHER_IS_PUBLISHER (self), 0);
-  return self->error_code;
+  return tether_media_session_get_error_code (SESSION (self));
 }
 
 /**
  * tether_publisher_get_current_node:
+ * @self: a #TetherPublisher
  *
  * Returns: (nullable): the media node in use or being tried
  */
@@ -784,9 +557,15 @@ const char *
 tether_publisher_get_current_node (TetherPublisher *self)
 {
   g_return_val_if_fail (TETHER_IS_PUBLISHER (self), NULL);
-  return self->current_node;
+  return tether_media_session_get_current_node (SESSION (self));
 }
 
+/**
+ * tether_publisher_get_bytes_sent:
+ * @self: a #TetherPublisher
+ *
+ * Returns: the bytes sent on the current link, updated once a second
+ */
 gint64
 tether_publisher_get_bytes_sent (TetherPublisher *self)
 {
@@ -794,6 +573,13 @@ tether_publisher_get_bytes_sent (TetherPublisher *self)
   return self->bytes_sent;
 }
 
+/**
+ * tether_publisher_set_source:
+ * @self: a #TetherPublisher
+ * @source: what to capture
+ *
+ * Read at start.
+ */
 void
 tether_publisher_set_source (TetherPublisher       *self,
                              TetherPublisherSource  source)
@@ -808,60 +594,45 @@ tether_publisher_set_source (TetherPublisher       *self,
 
 /**
  * tether_publisher_set_node:
+ * @self: a #TetherPublisher
  * @node_id: (nullable): the media node to try first
+ *
+ * See tether_media_session_set_node().
  */
 void
 tether_publisher_set_node (TetherPublisher *self,
                            const char      *node_id)
 {
   g_return_if_fail (TETHER_IS_PUBLISHER (self));
-
-  if (g_strcmp0 (self->node_pref, node_id) == 0)
-    return;
-  g_free (self->node_pref);
-  self->node_pref = g_strdup (node_id);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NODE]);
+  tether_media_session_set_node (SESSION (self), node_id);
 }
 
+/**
+ * tether_publisher_set_av_retry_time:
+ * @self: a #TetherPublisher
+ * @seconds: how long to retry after a media break
+ */
 void
 tether_publisher_set_av_retry_time (TetherPublisher *self,
                                     double           seconds)
 {
   g_return_if_fail (TETHER_IS_PUBLISHER (self));
-
-  if (self->av_retry_time == seconds)
-    return;
-  self->av_retry_time = seconds;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AV_RETRY_TIME]);
+  tether_media_session_set_av_retry_time (SESSION (self), seconds);
 }
 
 /* ---- GObject ------------------------------------------------------------- */
-
-static void
-tether_publisher_constructed (GObject *object)
-{
-  TetherPublisher *self = TETHER_PUBLISHER (object);
-
-  G_OBJECT_CLASS (tether_publisher_parent_class)->constructed (object);
-
-  g_assert (self->room != NULL && self->stream_id != NULL);
-  g_signal_connect_object (self->room, "state-changed", G_CALLBACK (on_room_state_changed),
-                           self, 0);
-}
 
 static void
 tether_publisher_dispose (GObject *object)
 {
   TetherPublisher *self = TETHER_PUBLISHER (object);
 
-  tether_media_clear_source (&self->window_source);
-  tether_media_clear_source (&self->retry_source);
+  tether_media_session_shutdown (SESSION (self));
   teardown_pipeline (self);
-  if (self->room != NULL && self->announced_node != NULL)
+  if (self->announced_node != NULL)
     withdraw (self, "stopped");
   g_cancellable_cancel (self->announce_cancellable);
   g_clear_object (&self->announce_cancellable);
-  g_clear_object (&self->room);
 
   G_OBJECT_CLASS (tether_publisher_parent_class)->dispose (object);
 }
@@ -871,13 +642,8 @@ tether_publisher_finalize (GObject *object)
 {
   TetherPublisher *self = TETHER_PUBLISHER (object);
 
-  g_free (self->stream_id);
-  g_free (self->node_pref);
   g_free (self->extra);
-  g_free (self->current_node);
   g_free (self->announced_node);
-  g_strfreev (self->nodes);
-  g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (tether_publisher_parent_class)->finalize (object);
 }
@@ -892,20 +658,13 @@ tether_publisher_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_ROOM: g_value_set_object (value, self->room); break;
-    case PROP_STREAM_ID: g_value_set_string (value, self->stream_id); break;
-    case PROP_AV_RETRY_TIME: g_value_set_double (value, self->av_retry_time); break;
     case PROP_SOURCE: g_value_set_enum (value, self->source); break;
-    case PROP_NODE: g_value_set_string (value, self->node_pref); break;
     case PROP_EXTRA: g_value_set_string (value, self->extra); break;
     case PROP_WIDTH: g_value_set_uint (value, self->width); break;
     case PROP_HEIGHT: g_value_set_uint (value, self->height); break;
     case PROP_FRAMERATE: g_value_set_uint (value, self->framerate); break;
     case PROP_AUDIO: g_value_set_boolean (value, self->audio); break;
-    case PROP_LATENCY: g_value_set_uint (value, self->latency); break;
-    case PROP_STATE: g_value_set_enum (value, self->state); break;
-    case PROP_ERROR_CODE: g_value_set_int (value, self->error_code); break;
-    case PROP_CURRENT_NODE: g_value_set_string (value, self->current_node); break;
+    case PROP_STATE: g_value_set_enum (value, tether_publisher_get_state (self)); break;
     case PROP_BYTES_SENT: g_value_set_int64 (value, self->bytes_sent); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -933,11 +692,7 @@ tether_publisher_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_ROOM: self->room = g_value_dup_object (value); break;
-    case PROP_STREAM_ID: self->stream_id = g_value_dup_string (value); break;
-    case PROP_AV_RETRY_TIME: tether_publisher_set_av_retry_time (self, g_value_get_double (value)); break;
     case PROP_SOURCE: tether_publisher_set_source (self, g_value_get_enum (value)); break;
-    case PROP_NODE: tether_publisher_set_node (self, g_value_get_string (value)); break;
     case PROP_EXTRA:
       if (g_strcmp0 (self->extra, g_value_get_string (value)) != 0)
         {
@@ -949,7 +704,6 @@ tether_publisher_set_property (GObject      *object,
     case PROP_WIDTH: set_uint_prop (self, &self->width, g_value_get_uint (value), prop_id); break;
     case PROP_HEIGHT: set_uint_prop (self, &self->height, g_value_get_uint (value), prop_id); break;
     case PROP_FRAMERATE: set_uint_prop (self, &self->framerate, g_value_get_uint (value), prop_id); break;
-    case PROP_LATENCY: set_uint_prop (self, &self->latency, g_value_get_uint (value), prop_id); break;
     case PROP_AUDIO:
       if (self->audio != g_value_get_boolean (value))
         {
@@ -965,41 +719,81 @@ static void
 tether_publisher_class_init (TetherPublisherClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  TetherMediaSessionClass *session_class = TETHER_MEDIA_SESSION_CLASS (klass);
   GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
   GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS;
-  GParamFlags co = G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS;
 
-  object_class->constructed = tether_publisher_constructed;
   object_class->dispose = tether_publisher_dispose;
   object_class->finalize = tether_publisher_finalize;
   object_class->get_property = tether_publisher_get_property;
   object_class->set_property = tether_publisher_set_property;
 
-  properties[PROP_ROOM] = g_param_spec_object ("room", NULL, NULL, TETHER_TYPE_ROOM, co);
-  properties[PROP_STREAM_ID] = g_param_spec_string ("stream-id", NULL, NULL, NULL, co);
-  properties[PROP_AV_RETRY_TIME] =
-    g_param_spec_double ("av-retry-time", NULL, NULL, 0, G_MAXDOUBLE, 1200, rw);
+  session_class->prepare_attempt = tether_publisher_prepare_attempt;
+  session_class->end_attempt = tether_publisher_end_attempt;
+  session_class->link_connected = tether_publisher_link_connected;
+  session_class->link_first_data = tether_publisher_link_first_data;
+  session_class->bus_message = tether_publisher_bus_message;
+  session_class->update_stats = tether_publisher_update_stats;
+  session_class->ending = tether_publisher_ending;
+
+  /**
+   * TetherPublisher:source:
+   *
+   * What to capture; read at start.
+   */
   properties[PROP_SOURCE] =
     g_param_spec_enum ("source", NULL, NULL, TETHER_TYPE_PUBLISHER_SOURCE,
                        TETHER_PUBLISHER_SOURCE_TEST, rw);
-  properties[PROP_NODE] = g_param_spec_string ("node", NULL, NULL, NULL, rw);
+  /**
+   * TetherPublisher:extra:
+   *
+   * Application data announced with the stream.
+   */
   properties[PROP_EXTRA] = g_param_spec_string ("extra", NULL, NULL, NULL, rw);
+  /**
+   * TetherPublisher:width:
+   *
+   * Picture width of the test or camera source; read at start.
+   */
   properties[PROP_WIDTH] = g_param_spec_uint ("width", NULL, NULL, 16, 7680, 640, rw);
+  /**
+   * TetherPublisher:height:
+   *
+   * Picture height; read at start.
+   */
   properties[PROP_HEIGHT] = g_param_spec_uint ("height", NULL, NULL, 16, 4320, 360, rw);
+  /**
+   * TetherPublisher:framerate:
+   *
+   * Frames per second; read at start.
+   */
   properties[PROP_FRAMERATE] = g_param_spec_uint ("framerate", NULL, NULL, 1, 120, 30, rw);
+  /**
+   * TetherPublisher:audio:
+   *
+   * Send audio too, when an AAC or Opus encoder is installed.
+   */
   properties[PROP_AUDIO] = g_param_spec_boolean ("audio", NULL, NULL, TRUE, rw);
-  properties[PROP_LATENCY] = g_param_spec_uint ("latency", NULL, NULL, 20, 8000, 120, rw);
+  /**
+   * TetherPublisher:state:
+   *
+   * The publish state.
+   */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL, TETHER_TYPE_PUBLISHER_STATE,
                        TETHER_PUBLISHER_STATE_NO_PUBLISH, ro);
-  properties[PROP_ERROR_CODE] = g_param_spec_int ("error-code", NULL, NULL, 0, G_MAXINT, 0, ro);
-  properties[PROP_CURRENT_NODE] = g_param_spec_string ("current-node", NULL, NULL, NULL, ro);
+  /**
+   * TetherPublisher:bytes-sent:
+   *
+   * Bytes sent on the current link, updated once a second.
+   */
   properties[PROP_BYTES_SENT] =
     g_param_spec_int64 ("bytes-sent", NULL, NULL, 0, G_MAXINT64, 0, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * TetherPublisher::state-changed:
+   * @self: the object that changed state
    * @state: the new #TetherPublisherState
    * @error_code: a #TetherError code, 0 when none
    * @extended_data: a JSON object: "stream_id", "node", "attempt", maybe "reject", "message"
@@ -1008,17 +802,16 @@ tether_publisher_class_init (TetherPublisherClass *klass)
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 3,
                   TETHER_TYPE_PUBLISHER_STATE, G_TYPE_INT, G_TYPE_STRING);
+
+  tether_media_session_class_set_info (session_class, &publisher_info, properties[PROP_STATE],
+                                       signals[STATE_CHANGED]);
 }
 
 static void
 tether_publisher_init (TetherPublisher *self)
 {
-  self->context = g_main_context_ref_thread_default ();
-  self->av_retry_time = 1200;
   self->width = 640;
   self->height = 360;
   self->framerate = 30;
   self->audio = TRUE;
-  self->latency = 120;
-  self->state = TETHER_PUBLISHER_STATE_NO_PUBLISH;
 }

@@ -1,18 +1,24 @@
 /* tether-publisher.h: capture → H.264/AAC in MPEG-TS → SRT to a media node, with the
- * publish state machine of DESIGN.md section 3
+ * publish state machine of docs/design.md
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
 #include <gio/gio.h>
 
+#include "tether-media-session.h"
 #include "tether-room.h"
 
 G_BEGIN_DECLS
 
 /**
  * TetherPublisherState:
+ * @TETHER_PUBLISHER_STATE_NO_PUBLISH: not publishing (initial, stopped, or given up
+ *   with an error)
+ * @TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING: trying media nodes
+ * @TETHER_PUBLISHER_STATE_PUBLISHING: a media node takes the data
  *
- * The publish states of DESIGN.md; the numeric values are part of the contract.
+ * The publish states (see docs/design.md, 'Publish and play'); the numeric values
+ * are part of the contract and equal #TetherMediaSessionState's.
  */
 typedef enum
 {
@@ -33,29 +39,15 @@ typedef enum
 } TetherPublisherSource;
 
 #define TETHER_TYPE_PUBLISHER (tether_publisher_get_type ())
-G_DECLARE_FINAL_TYPE (TetherPublisher, tether_publisher, TETHER, PUBLISHER, GObject)
-
-/*
- * Properties:
- *   "room"           TetherRoom             construct-only
- *   "stream-id"      string                 construct-only
- *   "av-retry-time"  double                 seconds of retrying after a media break (1200)
- *   "source"         TetherPublisherSource  (TEST); read at start
- *   "node"           string                 preferred media node id, NULL = the first; read at start
- *   "extra"          string                 application data announced with the stream
- *   "width" "height" "framerate"  uint      test/camera picture (640×360 at 30)
- *   "audio"          boolean                send audio too (TRUE)
- *   "latency"        uint                   SRT latency in ms (120)
- *   "state"          TetherPublisherState   read-only
- *   "error-code"     int                    read-only, the code of the last state change
- *   "current-node"   string                 read-only, the node in use or being tried
- *   "bytes-sent"     int64                  read-only, updated about once a second
+/**
+ * TetherPublisher:
  *
- * Signals:
- *   "state-changed" (TetherPublisherState state, int error_code, const char *extended_data)
- *      extended_data is a JSON object with "stream_id", "node", "attempt" and, for
- *      failures, "reject" (the SRT reject reason) and "message".
+ * Publishes one stream into a room: capture (a test picture or the camera), H.264 and
+ * AAC/Opus in MPEG-TS, SRT to a media node, and the stream announced in the room once
+ * the node takes the data. The state machine, the failover rule and the link
+ * statistics are #TetherMediaSession's.
  */
+G_DECLARE_FINAL_TYPE (TetherPublisher, tether_publisher, TETHER, PUBLISHER, TetherMediaSession)
 
 TetherPublisher      *tether_publisher_new             (TetherRoom      *room,
                                                         const char      *stream_id,

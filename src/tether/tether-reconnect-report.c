@@ -17,6 +17,14 @@ struct _TetherReconnectReport
   double downtime;
 };
 
+/**
+ * TetherReconnectReport:
+ *
+ * What happened during one reconnect episode of a [class@Tether.Room]: from the moment
+ * the link was found broken to the moment it came back or the room gave up. The room
+ * emits one with [signal@Tether.Room::reconnect-report] and keeps the last one in
+ * [property@Tether.Room:last-report]. Immutable.
+ */
 G_DEFINE_FINAL_TYPE (TetherReconnectReport, tether_reconnect_report, G_TYPE_OBJECT)
 
 enum { PROP_0, PROP_CAUSE, PROP_ATTEMPTS, PROP_RESUMED, PROP_SUCCEEDED, PROP_DOWNTIME, N_PROPS };
@@ -55,10 +63,35 @@ tether_reconnect_report_class_init (TetherReconnectReportClass *klass)
   object_class->finalize = tether_reconnect_report_finalize;
   object_class->get_property = tether_reconnect_report_get_property;
 
+  /**
+   * TetherReconnectReport:cause:
+   *
+   * What broke the link; see tether_reconnect_report_get_cause().
+   */
   properties[PROP_CAUSE] = g_param_spec_string ("cause", NULL, NULL, NULL, flags);
+  /**
+   * TetherReconnectReport:attempts:
+   *
+   * How many connection attempts the episode took.
+   */
   properties[PROP_ATTEMPTS] = g_param_spec_uint ("attempts", NULL, NULL, 0, G_MAXUINT, 0, flags);
+  /**
+   * TetherReconnectReport:resumed:
+   *
+   * Whether the session was resumed rather than rejoined.
+   */
   properties[PROP_RESUMED] = g_param_spec_boolean ("resumed", NULL, NULL, FALSE, flags);
+  /**
+   * TetherReconnectReport:succeeded:
+   *
+   * Whether the room got back in; %FALSE when the retry window ran out.
+   */
   properties[PROP_SUCCEEDED] = g_param_spec_boolean ("succeeded", NULL, NULL, FALSE, flags);
+  /**
+   * TetherReconnectReport:downtime:
+   *
+   * Seconds from the moment the break was detected to the end of the episode.
+   */
   properties[PROP_DOWNTIME] = g_param_spec_double ("downtime", NULL, NULL, 0, G_MAXDOUBLE, 0, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -88,8 +121,11 @@ _tether_reconnect_report_new (const char *cause,
 
 /**
  * tether_reconnect_report_get_cause:
+ * @self: a report
  *
- * Returns: what broke the link: "link-timeout" (no answer to heartbeats), "closed"
+ * Gets what started the episode.
+ *
+ * Returns: (transfer none): what broke the link: "link-timeout" (no answer to heartbeats), "closed"
  *   (the connection closed or failed), "server-restart" (the server asked clients to
  *   reconnect), "network-change" or "resume-from-sleep" (a probe after either failed)
  */
@@ -100,6 +136,14 @@ tether_reconnect_report_get_cause (TetherReconnectReport *self)
   return self->cause;
 }
 
+/**
+ * tether_reconnect_report_get_attempts:
+ * @self: a report
+ *
+ * Gets how many times the room tried to connect again.
+ *
+ * Returns: how many connection attempts the episode took, the successful one included
+ */
 guint
 tether_reconnect_report_get_attempts (TetherReconnectReport *self)
 {
@@ -109,6 +153,9 @@ tether_reconnect_report_get_attempts (TetherReconnectReport *self)
 
 /**
  * tether_reconnect_report_get_resumed:
+ * @self: a report
+ *
+ * Gets whether the server still had the session when the room got back.
  *
  * Returns: %TRUE when the session was resumed (others saw nothing), %FALSE when the
  *   client had to rejoin (others saw it leave and come back)
@@ -120,6 +167,14 @@ tether_reconnect_report_get_resumed (TetherReconnectReport *self)
   return self->resumed;
 }
 
+/**
+ * tether_reconnect_report_get_succeeded:
+ * @self: a report
+ *
+ * Gets whether the episode ended with the room back in.
+ *
+ * Returns: %TRUE if the room got back in, %FALSE if it gave up (RECONNECT_FAILED)
+ */
 gboolean
 tether_reconnect_report_get_succeeded (TetherReconnectReport *self)
 {
@@ -129,6 +184,9 @@ tether_reconnect_report_get_succeeded (TetherReconnectReport *self)
 
 /**
  * tether_reconnect_report_get_downtime:
+ * @self: a report
+ *
+ * Gets how long the room was out.
  *
  * Returns: seconds from the moment the break was detected to the end of the episode
  */
@@ -139,6 +197,15 @@ tether_reconnect_report_get_downtime (TetherReconnectReport *self)
   return self->downtime;
 }
 
+/**
+ * tether_reconnect_report_to_json:
+ * @self: a report
+ *
+ * Serializes the report for logs and tools.
+ *
+ * Returns: (transfer full): the report as one JSON object with the members "cause",
+ *   "attempts", "resumed", "succeeded" and "downtime", as tether-cli prints it
+ */
 char *
 tether_reconnect_report_to_json (TetherReconnectReport *self)
 {

@@ -1,7 +1,13 @@
-/* tether-srt-link.c: one SRT connection attempt in a thread of its own, reporting on
- * the pipeline's bus (tether-media-private.h says why libsrt and not srtsrc/srtsink)
+/* tether-srt-link.c: one SRT connection attempt in a joinable thread of its own that
+ * waits on a libsrt epoll (the socket plus a wake-up pipe) and reports on the
+ * pipeline's bus (tether-media-private.h says why libsrt and not srtsrc/srtsink)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
+
+#include <errno.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include <glib/gstdio.h>
 
 #include "tether-media-private.h"
 
@@ -19,7 +25,12 @@ tether_srt_link_unref (TetherSrtLink *link)
 {
   if (!g_atomic_ref_count_dec (&link->ref))
     return;
+  if (link->thread != NULL)
+    tether_srt_link_stop (link);
   g_assert (link->sock == SRT_INVALID_SOCK);
+  g_close (link->wake[0], NULL);
+  g_close (link->wake[1], NULL);
+  g_clear_object (&link->cancellable);
   g_free (link->host);
   g_free (link->streamid);
   g_clear_object (&link->poster);
@@ -27,8 +38,6 @@ tether_srt_link_unref (TetherSrtLink *link)
   g_mutex_clear (&link->lock);
   g_free (link);
 }
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherSrtLink, tether_srt_link_unref)
 
 void
 tether_srt_link_post (TetherSrtLink      *link,
@@ -119,115 +128,172 @@ tether_srt_link_send (TetherSrtLink *link,
     tether_srt_link_post (link, TETHER_SRT_LINK_FIRST_DATA, 0, NULL);
 }
 
+typedef enum
+{
+  LINK_WAIT_EVENT,    /* the socket has an event */
+  LINK_WAIT_TIMEOUT,
+  LINK_WAIT_STOP,     /* a stop request */
+  LINK_WAIT_ERROR,    /* the epoll failed; srt_getlasterror_str() says why */
+} LinkWait;
+
+/* Waits for an event on the link's socket or a stop request (the wake-up pipe), at
+ * most @timeout_ms (-1: no limit). */
+static LinkWait
+tether_srt_link_wait (TetherSrtLink *link,
+                      int            eid,
+                      int            timeout_ms)
+{
+  SRTSOCKET rfds[1], wfds[1];
+  SYSSOCKET lrfds[1];
+  int rn = 1, wn = 1, lrn = 1;
+  int n;
+
+  if (g_atomic_int_get (&link->stop))
+    return LINK_WAIT_STOP;
+  n = srt_epoll_wait (eid, rfds, &rn, wfds, &wn, timeout_ms, lrfds, &lrn, NULL, NULL);
+  if (g_atomic_int_get (&link->stop))
+    return LINK_WAIT_STOP;
+  if (n < 0)
+    return srt_getlasterror (NULL) == SRT_ETIMEOUT ? LINK_WAIT_TIMEOUT : LINK_WAIT_ERROR;
+  return rn > 0 || wn > 0 ? LINK_WAIT_EVENT : LINK_WAIT_TIMEOUT;
+}
+
+/* The node's address; a stop request cancels a lookup in progress. */
+static gboolean
+tether_srt_link_resolve (TetherSrtLink           *link,
+                         struct sockaddr_storage *addr,
+                         int                     *addr_len,
+                         char                   **message)
+{
+  g_autoptr(GResolver) resolver = g_resolver_get_default ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketAddress) sa = NULL;
+  GList *addresses;
+
+  addresses = g_resolver_lookup_by_name (resolver, link->host, link->cancellable, &error);
+  if (addresses == NULL)
+    {
+      *message = g_strdup_printf ("cannot resolve %s: %s", link->host, error->message);
+      return FALSE;
+    }
+  sa = g_inet_socket_address_new (addresses->data, link->port);
+  g_resolver_free_addresses (addresses);
+  *addr_len = (int) g_socket_address_get_native_size (sa);
+  if (!g_socket_address_to_native (sa, addr, sizeof *addr, &error))
+    {
+      *message = g_strdup (error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Connects without blocking in libsrt: the handshake runs while the thread waits on
+ * the link's epoll, which a stop request wakes at once. */
 static SRTSOCKET
 tether_srt_link_connect (TetherSrtLink *link,
+                         int            eid,
                          int           *reject,
                          char         **message)
 {
-  struct addrinfo hints = { 0, };
-  struct addrinfo *res = NULL;
-  g_autofree char *port = g_strdup_printf ("%u", link->port);
+  struct sockaddr_storage addr;
+  int addr_len = 0;
   SRTSOCKET sock;
   int yes = 1, no = 0;
-  int rc;
+  int events = SRT_EPOLL_OUT | SRT_EPOLL_ERR;
+  SRT_SOCKSTATUS st = SRTS_CONNECTING;
 
   *reject = 0;
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  rc = getaddrinfo (link->host, port, &hints, &res);
-  if (rc != 0 || res == NULL)
-    {
-      *message = g_strdup_printf ("cannot resolve %s: %s", link->host, gai_strerror (rc));
-      return SRT_INVALID_SOCK;
-    }
+  if (!tether_srt_link_resolve (link, &addr, &addr_len, message))
+    return SRT_INVALID_SOCK;
 
   sock = srt_create_socket ();
   if (sock == SRT_INVALID_SOCK)
     {
-      freeaddrinfo (res);
       *message = g_strdup (srt_getlasterror_str ());
       return SRT_INVALID_SOCK;
     }
-  /* Published at once so that tether_srt_link_stop() can interrupt the connect. */
   g_mutex_lock (&link->lock);
   link->sock = sock;
-  if (g_atomic_int_get (&link->stop))
-    {
-      srt_close (sock);
-      link->sock = SRT_INVALID_SOCK;
-    }
   g_mutex_unlock (&link->lock);
 
   /* Live mode defaults; a short connect timeout and peer-idle timeout so that a dead
-   * node is noticed and the next one tried quickly. */
+   * node is noticed and the next one tried quickly. Non-blocking both ways: receiving
+   * is paced by the epoll, and a slow network must never stall the encoder. */
   srt_setsockflag (sock, SRTO_SENDER, link->receiver ? &no : &yes, sizeof (int));
   srt_setsockflag (sock, SRTO_LATENCY, &link->latency_ms, sizeof (int));
   srt_setsockflag (sock, SRTO_CONNTIMEO, &link->connect_timeout_ms, sizeof (int));
   srt_setsockflag (sock, SRTO_PEERIDLETIMEO, &link->peer_idle_ms, sizeof (int));
   srt_setsockflag (sock, SRTO_STREAMID, link->streamid, (int) strlen (link->streamid));
-  if (link->receiver)
-    {
-      int rcvtimeo = 100;  /* so the thread sees a stop request soon */
+  srt_setsockflag (sock, SRTO_RCVSYN, &no, sizeof (int));
+  srt_setsockflag (sock, SRTO_SNDSYN, &no, sizeof (int));
 
-      srt_setsockflag (sock, SRTO_RCVTIMEO, &rcvtimeo, sizeof (int));
-    }
-  else
+  if (srt_epoll_add_usock (eid, sock, &events) == SRT_ERROR
+      || srt_connect (sock, (struct sockaddr *) &addr, addr_len) == SRT_ERROR)
     {
-      int sndsyn = 0;  /* a slow network must never stall the encoder */
-
-      srt_setsockflag (sock, SRTO_SNDSYN, &sndsyn, sizeof (int));
-    }
-
-  if (srt_connect (sock, res->ai_addr, (int) res->ai_addrlen) == SRT_ERROR)
-    {
-      *reject = srt_getrejectreason (sock);
-      if (*reject < SRT_REJC_PREDEFINED)
-        *reject = 0;   /* a libsrt-internal reason (timeout, no listener): not a verdict */
-      *message = g_strdup_printf ("%s (%s)", srt_getlasterror_str (),
-                                  srt_rejectreason_str (srt_getrejectreason (sock)));
-      g_mutex_lock (&link->lock);
-      if (link->sock == sock)
-        {
-          srt_close (sock);
-          link->sock = SRT_INVALID_SOCK;
-        }
-      g_mutex_unlock (&link->lock);
-      freeaddrinfo (res);
+      *message = g_strdup (srt_getlasterror_str ());
       return SRT_INVALID_SOCK;
     }
-  freeaddrinfo (res);
-  return sock;
+
+  /* libsrt ends a handshake that gets no answer after SRTO_CONNTIMEO itself (an
+   * error event); the extra second only guards against a missed one. */
+  while (st == SRTS_CONNECTING)
+    {
+      LinkWait w = tether_srt_link_wait (link, eid, link->connect_timeout_ms + 1000);
+
+      if (w == LINK_WAIT_STOP)
+        return SRT_INVALID_SOCK;
+      st = srt_getsockstate (sock);
+      if (w != LINK_WAIT_EVENT)
+        break;
+    }
+  if (st == SRTS_CONNECTED)
+    return sock;
+
+  *reject = srt_getrejectreason (sock);
+  *message = g_strdup_printf ("connection failed (%s)", srt_rejectreason_str (*reject));
+  if (*reject < SRT_REJC_PREDEFINED)
+    *reject = 0;   /* a libsrt-internal reason (timeout, no listener): not a verdict */
+  return SRT_INVALID_SOCK;
 }
 
-static gpointer
-tether_srt_link_thread (gpointer data)
+/* Receiver: payloads into the appsrc until the link breaks, stalls or is stopped. */
+static void
+tether_srt_link_receive (TetherSrtLink *link,
+                         int            eid,
+                         SRTSOCKET      sock)
 {
-  g_autoptr(TetherSrtLink) link = data;
-  g_autofree char *message = NULL;
-  int reject = 0;
-  SRTSOCKET sock;
-  int last_acks = -1;
-  gint64 last_ack_at = g_get_monotonic_time ();
+  int events = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  gint64 last_data_at = g_get_monotonic_time ();
 
-  sock = tether_srt_link_connect (link, &reject, &message);
-  if (sock == SRT_INVALID_SOCK)
-    {
-      if (!g_atomic_int_get (&link->stop))
-        tether_srt_link_post (link, TETHER_SRT_LINK_FAILED, reject, message);
-      srt_cleanup ();
-      return NULL;
-    }
-  if (g_atomic_int_get (&link->stop))
-    goto out;
-
-  g_atomic_int_set (&link->up, 1);
-  last_ack_at = g_get_monotonic_time ();
-  if (!g_atomic_int_get (&link->stop))
-    tether_srt_link_post (link, TETHER_SRT_LINK_CONNECTED, 0, NULL);
-
+  srt_epoll_update_usock (eid, sock, &events);
   while (!g_atomic_int_get (&link->stop))
     {
-      if (link->receiver)
+      gint64 left_ms = -1;
+
+      if (link->stall_ms > 0)
+        left_ms = MAX (1, link->stall_ms - (g_get_monotonic_time () - last_data_at) / 1000);
+      switch (tether_srt_link_wait (link, eid, (int) left_ms))
+        {
+        case LINK_WAIT_STOP:
+          return;
+        case LINK_WAIT_ERROR:
+          tether_srt_link_broke (link, srt_getlasterror_str ());
+          return;
+        case LINK_WAIT_TIMEOUT:
+          /* libsrt calls a silent peer dead only after seconds. */
+          if (link->stall_ms > 0
+              && g_get_monotonic_time () - last_data_at >= (gint64) link->stall_ms * 1000)
+            {
+              tether_srt_link_broke (link, "no data from the media node");
+              return;
+            }
+          continue;
+        case LINK_WAIT_EVENT:
+        default:
+          break;
+        }
+
+      for (;;)
         {
           char buf[1500];
           int n = srt_recvmsg (sock, buf, sizeof buf);
@@ -236,6 +302,7 @@ tether_srt_link_thread (gpointer data)
             {
               GstBuffer *buffer = gst_buffer_new_memdup (buf, n);
 
+              last_data_at = g_get_monotonic_time ();
               g_mutex_lock (&link->lock);
               link->bytes += n;
               g_mutex_unlock (&link->lock);
@@ -243,40 +310,89 @@ tether_srt_link_thread (gpointer data)
                 tether_srt_link_post (link, TETHER_SRT_LINK_FIRST_DATA, 0, NULL);
               gst_app_src_push_buffer (GST_APP_SRC (link->appsrc), buffer);
             }
-          else if (n == SRT_ERROR && srt_getlasterror (NULL) != SRT_EASYNCRCV
-                   && srt_getlasterror (NULL) != SRT_ETIMEOUT)
+          else if (n == SRT_ERROR && srt_getlasterror (NULL) != SRT_EASYNCRCV)
             {
-              /* SRTO_RCVTIMEO expiring is ETIMEOUT: only a chance to look at `stop`. */
               tether_srt_link_broke (link, srt_getlasterror_str ());
-              break;
+              return;
             }
-        }
-      else
-        {
-          SRT_SOCKSTATUS st = srt_getsockstate (sock);
-          SRT_TRACEBSTATS perf;
-          gint64 now = g_get_monotonic_time ();
-
-          if (st != SRTS_CONNECTED)
-            {
-              tether_srt_link_broke (link, "connection lost");
-              break;
-            }
-          /* libsrt calls a silent peer dead only after ~5 s; a receiver acknowledges
-           * every 10 ms, so a second without any acknowledgement is a break. */
-          if (srt_bstats (sock, &perf, 0) == 0 && perf.pktRecvACKTotal != last_acks)
-            {
-              last_acks = perf.pktRecvACKTotal;
-              last_ack_at = now;
-            }
-          else if (link->stall_ms > 0 && now - last_ack_at > (gint64) link->stall_ms * 1000)
-            {
-              tether_srt_link_broke (link, "no acknowledgement from the media node");
-              break;
-            }
-          g_usleep (20 * 1000);
+          else
+            break;  /* drained */
         }
     }
+}
+
+/* Sender: the appsink's streaming thread sends; this thread watches the socket for
+ * errors and the peer's acknowledgements for a stall. */
+static void
+tether_srt_link_watch (TetherSrtLink *link,
+                       int            eid,
+                       SRTSOCKET      sock)
+{
+  int events = SRT_EPOLL_ERR;
+  int interval_ms = link->stall_ms > 0 ? CLAMP (link->stall_ms / 10, 20, 100) : 100;
+  int last_acks = -1;
+  gint64 last_ack_at = g_get_monotonic_time ();
+
+  srt_epoll_update_usock (eid, sock, &events);
+  while (!g_atomic_int_get (&link->stop))
+    {
+      SRT_TRACEBSTATS perf;
+      gint64 now;
+      LinkWait w;
+
+      w = tether_srt_link_wait (link, eid, interval_ms);
+      if (w == LINK_WAIT_STOP)
+        return;
+      now = g_get_monotonic_time ();
+      if (w == LINK_WAIT_ERROR || srt_getsockstate (sock) != SRTS_CONNECTED)
+        {
+          tether_srt_link_broke (link, "connection lost");
+          return;
+        }
+      /* libsrt calls a silent peer dead only after ~5 s; a receiver acknowledges
+       * every 10 ms, so a second without any acknowledgement is a break. */
+      if (srt_bstats (sock, &perf, 0) == 0 && perf.pktRecvACKTotal != last_acks)
+        {
+          last_acks = perf.pktRecvACKTotal;
+          last_ack_at = now;
+        }
+      else if (link->stall_ms > 0 && now - last_ack_at > (gint64) link->stall_ms * 1000)
+        {
+          tether_srt_link_broke (link, "no acknowledgement from the media node");
+          return;
+        }
+    }
+}
+
+static gpointer
+tether_srt_link_thread (gpointer data)
+{
+  TetherSrtLink *link = data;  /* the owner's reference lasts until the join */
+  g_autofree char *message = NULL;
+  int reject = 0;
+  int wake_events = SRT_EPOLL_IN;
+  int eid;
+  SRTSOCKET sock = SRT_INVALID_SOCK;
+
+  eid = srt_epoll_create ();
+  if (eid < 0 || srt_epoll_add_ssock (eid, link->wake[0], &wake_events) == SRT_ERROR)
+    message = g_strdup (srt_getlasterror_str ());
+  else
+    sock = tether_srt_link_connect (link, eid, &reject, &message);
+  if (sock == SRT_INVALID_SOCK)
+    {
+      if (!g_atomic_int_get (&link->stop))
+        tether_srt_link_post (link, TETHER_SRT_LINK_FAILED, reject, message);
+      goto out;
+    }
+
+  g_atomic_int_set (&link->up, 1);
+  if (!g_atomic_int_get (&link->stop))
+    tether_srt_link_post (link, TETHER_SRT_LINK_CONNECTED, 0, NULL);
+  if (link->receiver)
+    tether_srt_link_receive (link, eid, sock);
+  else
+    tether_srt_link_watch (link, eid, sock);
 
 out:
   g_atomic_int_set (&link->up, 0);
@@ -285,13 +401,12 @@ out:
     srt_close (link->sock);
   link->sock = SRT_INVALID_SOCK;
   g_mutex_unlock (&link->lock);
-  /* Balances the srt_startup() of tether_srt_link_start(): libsrt counts its users
-   * and shuts its own threads down with the last one, before the process exits. */
-  srt_cleanup ();
+  if (eid >= 0)
+    srt_epoll_release (eid);
   return NULL;
 }
 
-/* Starts an attempt: a detached thread owns a reference until it is done. */
+/* Starts an attempt in a thread of its own, which tether_srt_link_stop() joins. */
 TetherSrtLink *
 tether_srt_link_start (guint        generation,
                        gboolean     receiver,
@@ -306,8 +421,10 @@ tether_srt_link_start (guint        generation,
                        GstElement  *appsrc)
 {
   TetherSrtLink *link = g_new0 (TetherSrtLink, 1);
+  g_autoptr(GError) error = NULL;
 
-  srt_startup ();
+  if (!tether_media_init (&error))
+    g_warning ("%s", error->message);  /* the connect fails and says so on the bus */
   g_atomic_ref_count_init (&link->ref);
   g_mutex_init (&link->lock);
   link->generation = generation;
@@ -322,25 +439,33 @@ tether_srt_link_start (guint        generation,
   link->poster = gst_object_ref (poster);
   link->appsrc = appsrc ? gst_object_ref (appsrc) : NULL;
   link->sock = SRT_INVALID_SOCK;
+  link->cancellable = g_cancellable_new ();
+  if (!g_unix_open_pipe (link->wake, FD_CLOEXEC, &error)
+      || !g_unix_set_fd_nonblocking (link->wake[0], TRUE, &error)
+      || !g_unix_set_fd_nonblocking (link->wake[1], TRUE, &error))
+    g_error ("tether-srt-link: no wake-up pipe: %s", error->message);
 
-  g_thread_unref (g_thread_new (receiver ? "tether-srt-rx" : "tether-srt-tx",
-                                tether_srt_link_thread, tether_srt_link_ref (link)));
+  link->thread = g_thread_new (receiver ? "tether-srt-rx" : "tether-srt-tx",
+                               tether_srt_link_thread, link);
   return link;
 }
 
-/* Ends the attempt: the socket is closed at once and the thread, woken, exits.
- * Safe to call more than once. */
+/* Ends the attempt: wakes the thread (whatever it waits on: a name lookup, the
+ * handshake, data) and joins it, so no thread outlives the attempt. The thread
+ * closes the socket. Owner's thread only; safe to call more than once. */
 void
 tether_srt_link_stop (TetherSrtLink *link)
 {
+  GThread *thread;
+
   g_atomic_int_set (&link->stop, 1);
   g_atomic_int_set (&link->up, 0);
-  /* Closing wakes a thread blocked in srt_connect() or srt_recvmsg() now. */
-  g_mutex_lock (&link->lock);
-  if (link->sock != SRT_INVALID_SOCK)
-    srt_close (link->sock);
-  link->sock = SRT_INVALID_SOCK;
-  g_mutex_unlock (&link->lock);
+  g_cancellable_cancel (link->cancellable);
+  if (write (link->wake[1], "x", 1) < 0 && errno != EAGAIN)
+    g_warning ("tether-srt-link: cannot wake the link thread: %s", g_strerror (errno));
+  thread = g_steal_pointer (&link->thread);
+  if (thread != NULL)
+    g_thread_join (thread);
 }
 
 gint64

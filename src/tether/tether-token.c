@@ -13,6 +13,18 @@
 /* Claims are flat: an object holding two arrays of strings. */
 #define TOKEN_MAX_DEPTH 4
 
+G_DEFINE_BOXED_TYPE (TetherTokenClaims, tether_token_claims,
+                     tether_token_claims_copy, tether_token_claims_free)
+
+/**
+ * tether_base64url_encode:
+ * @data: (array length=len) (element-type guint8): the bytes to encode
+ * @len: the number of bytes in @data
+ *
+ * Encodes @data in base64url (RFC 4648 §5) without padding, the alphabet of tokens.
+ *
+ * Returns: (transfer full): the encoded text
+ */
 char *
 tether_base64url_encode (const guint8 *data,
                          gsize         len)
@@ -33,6 +45,16 @@ tether_base64url_encode (const guint8 *data,
   return text;
 }
 
+/**
+ * tether_base64url_decode:
+ * @text: base64url text, with or without padding
+ * @out_len: (out): return location for the number of decoded bytes
+ *
+ * Decodes what tether_base64url_encode() produces.
+ *
+ * Returns: (transfer full) (array length=out_len) (element-type guint8) (nullable):
+ *   the decoded bytes, or %NULL if @text is not base64url
+ */
 guint8 *
 tether_base64url_decode (const char *text,
                          gsize      *out_len)
@@ -60,8 +82,17 @@ tether_base64url_decode (const char *text,
   return g_base64_decode (std->str, out_len);
 }
 
-/* Compares without an early exit so the time taken says nothing about where the
- * strings differ. */
+/**
+ * tether_secure_str_equal:
+ * @a: (nullable): a secret or a signature
+ * @b: (nullable): another one
+ *
+ * Compares two strings in a time that depends only on their lengths, without an early
+ * exit, so the time taken says nothing about where they differ: the comparison for
+ * signatures and secrets.
+ *
+ * Returns: %TRUE if both are non-%NULL and equal
+ */
 gboolean
 tether_secure_str_equal (const char *a,
                          const char *b)
@@ -102,9 +133,14 @@ sign (const char *secret,
  * @user_id: the user the token is for
  * @room_id: (nullable): the only room it opens, or %NULL for any
  * @privileges: what the bearer may do
- * @stream_ids: (nullable) (array zero-terminated=1): the stream ids it may publish
+ * @stream_ids: (nullable) (array zero-terminated=1): the stream ids it may publish,
+ *   or %NULL for any
  * @issued_at: Unix time of issue
  * @lifetime: seconds until expiry
+ *
+ * Mints a token: the claims as JSON, base64url-encoded, a dot, and their HMAC-SHA-256
+ * signature with @secret. This is what an application's backend hands to its users;
+ * tether_token_verify() is what the server does with it.
  *
  * Returns: (transfer full): a signed token
  */
@@ -179,6 +215,40 @@ tether_token_mint (const char         *secret,
   return g_strconcat (payload_b64, ".", sig, NULL);
 }
 
+/**
+ * tether_token_claims_copy:
+ * @claims: claims from tether_token_verify()
+ *
+ * Copies @claims with the strings they hold.
+ *
+ * Returns: (transfer full): a deep copy of @claims
+ */
+TetherTokenClaims *
+tether_token_claims_copy (const TetherTokenClaims *claims)
+{
+  TetherTokenClaims *copy;
+
+  g_return_val_if_fail (claims != NULL, NULL);
+
+  copy = g_new0 (TetherTokenClaims, 1);
+  copy->app_id = g_strdup (claims->app_id);
+  copy->user_id = g_strdup (claims->user_id);
+  copy->room_id = g_strdup (claims->room_id);
+  copy->privileges = claims->privileges;
+  copy->stream_ids = g_strdupv (claims->stream_ids);
+  copy->issued_at = claims->issued_at;
+  copy->expires_at = claims->expires_at;
+  copy->nonce = g_strdup (claims->nonce);
+
+  return copy;
+}
+
+/**
+ * tether_token_claims_free:
+ * @claims: (nullable) (transfer full): claims from tether_token_verify()
+ *
+ * Frees @claims and the strings they hold.
+ */
 void
 tether_token_claims_free (TetherTokenClaims *claims)
 {
@@ -294,7 +364,8 @@ tether_token_is_well_formed (const char *token)
  * @error: return location for a #TETHER_ERROR
  *
  * Checks the signature and the time window. The caller checks user, room and
- * privileges against what is being asked.
+ * privileges against what is being asked (tether_token_claims_allows_stream() for
+ * publishing).
  *
  * Returns: (transfer full) (nullable): the claims, or %NULL with @error set
  */
@@ -365,6 +436,16 @@ tether_token_verify (const char  *token,
   return g_steal_pointer (&claims);
 }
 
+/**
+ * tether_token_claims_allows_stream:
+ * @claims: verified claims
+ * @stream_id: a stream id the bearer wants to publish
+ *
+ * Whether the bearer of a verified token may publish @stream_id.
+ *
+ * Returns: %TRUE if the claims grant %TETHER_PRIVILEGE_PUBLISH and either list
+ *   @stream_id or do not restrict stream ids
+ */
 gboolean
 tether_token_claims_allows_stream (const TetherTokenClaims *claims,
                                    const char              *stream_id)

@@ -2,14 +2,17 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include <glib-object.h>
 
 G_BEGIN_DECLS
 
 /**
  * TetherPrivilege:
+ * @TETHER_PRIVILEGE_NONE: nothing
  * @TETHER_PRIVILEGE_LOGIN: may log into rooms and play their streams
  * @TETHER_PRIVILEGE_PUBLISH: may add streams
+ *
+ * What a token allows its bearer.
  */
 typedef enum /*< flags >*/
 {
@@ -18,20 +21,41 @@ typedef enum /*< flags >*/
   TETHER_PRIVILEGE_PUBLISH = 1 << 1,
 } TetherPrivilege;
 
-/* Default tolerance for clocks that disagree between client and server, in seconds. */
+/**
+ * TETHER_TOKEN_DEFAULT_SKEW:
+ *
+ * The default tolerance, in seconds, for clocks that disagree between client and
+ * server.
+ */
 #define TETHER_TOKEN_DEFAULT_SKEW 30
 
+/**
+ * TetherTokenClaims:
+ * @app_id: the app the token is for
+ * @user_id: the user the token is for
+ * @room_id: (nullable): the only room it opens; %NULL: any room
+ * @privileges: what the bearer may do
+ * @stream_ids: (nullable) (array zero-terminated=1): the stream ids it may publish;
+ *   %NULL: any stream id
+ * @issued_at: Unix seconds
+ * @expires_at: Unix seconds
+ * @nonce: random bytes, base64url, that make every token unique
+ *
+ * What a verified token says.
+ */
 typedef struct
 {
   char *app_id;
   char *user_id;
-  char *room_id;          /* NULL: any room */
+  char *room_id;
   TetherPrivilege privileges;
-  char **stream_ids;      /* NULL: any stream id */
-  gint64 issued_at;       /* Unix seconds */
-  gint64 expires_at;      /* Unix seconds */
+  char **stream_ids;
+  gint64 issued_at;
+  gint64 expires_at;
   char *nonce;
 } TetherTokenClaims;
+
+#define TETHER_TYPE_TOKEN_CLAIMS (tether_token_claims_get_type ())
 
 char               *tether_token_mint              (const char              *secret,
                                                     const char              *app_id,
@@ -50,6 +74,8 @@ TetherTokenClaims  *tether_token_verify            (const char              *tok
 gboolean            tether_token_is_well_formed    (const char              *token);
 gboolean            tether_token_claims_allows_stream (const TetherTokenClaims *claims,
                                                        const char              *stream_id);
+GType               tether_token_claims_get_type   (void) G_GNUC_CONST;
+TetherTokenClaims  *tether_token_claims_copy       (const TetherTokenClaims *claims);
 void                tether_token_claims_free       (TetherTokenClaims       *claims);
 
 char               *tether_base64url_encode        (const guint8            *data,

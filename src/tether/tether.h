@@ -11,6 +11,8 @@
 #include "tether-room.h"
 #include "tether-srt-url.h"
 #include "tether-engine.h"
+#include "tether-media.h"
+#include "tether-media-session.h"
 #include "tether-publisher.h"
 #include "tether-player.h"
 #include "tether-autoplay.h"

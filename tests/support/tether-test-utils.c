@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "tether-srt-url.h"
 #include "tether-test-utils.h"
 
 /* Conditions that other threads change (a server thread's session count, a
@@ -357,4 +358,45 @@ tether_test_thread_free (TetherTestThread *self)
   g_main_loop_unref (self->loop);
   g_main_context_unref (self->context);
   g_free (self);
+}
+
+/**
+ * tether_test_publish_stream_id:
+ * @stream_id: the stream
+ * @user_id: the publisher
+ * @room_id: (nullable): the token's room, %NULL for an all-rooms token
+ *
+ * Returns: (transfer full): `#!::r=<stream>,m=publish,t=<token>`, with a login +
+ *   publish token for any stream id, valid for an hour
+ */
+char *
+tether_test_publish_stream_id (const char *stream_id,
+                               const char *user_id,
+                               const char *room_id)
+{
+  g_autofree char *token = tether_test_token (user_id, room_id, 3600);
+
+  return tether_srt_stream_id_new (stream_id, "publish", token);
+}
+
+/**
+ * tether_test_play_stream_id:
+ * @stream_id: the stream
+ * @user_id: the player
+ * @room_id: (nullable): the token's room, %NULL for an all-rooms token
+ * @stream_ids: (nullable): the token's stream list, %NULL for none
+ *
+ * Returns: (transfer full): `#!::r=<stream>,m=request,t=<token>`, with a
+ *   login-only token valid for an hour
+ */
+char *
+tether_test_play_stream_id (const char         *stream_id,
+                            const char         *user_id,
+                            const char         *room_id,
+                            const char * const *stream_ids)
+{
+  g_autofree char *token = tether_test_token_full (user_id, room_id, TETHER_PRIVILEGE_LOGIN,
+                                                   stream_ids, 3600);
+
+  return tether_srt_stream_id_new (stream_id, "request", token);
 }

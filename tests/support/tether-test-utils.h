@@ -36,6 +36,15 @@ char     *tether_test_token_full       (const char          *user_id,
                                         const char * const  *stream_ids,
                                         gint64               lifetime);
 
+/* SRT stream ids (tether_srt_stream_id_new()) with a test token of an hour. */
+char     *tether_test_publish_stream_id (const char         *stream_id,
+                                         const char         *user_id,
+                                         const char         *room_id);
+char     *tether_test_play_stream_id    (const char         *stream_id,
+                                         const char         *user_id,
+                                         const char         *room_id,
+                                         const char * const *stream_ids);
+
 void      tether_test_invoke_sync      (GMainContext        *context,
                                         TetherTestFunc       func,
                                         gpointer             data);
@@ -65,6 +74,26 @@ void                tether_test_report_timeout   (const char         *what,
                                                   const char         *file,
                                                   int                 line);
 
+/* The loop of TETHER_WAIT_UNTIL and TETHER_POLL_UNTIL; @on_timeout runs when @expr
+ * still does not hold at the deadline. */
+#define TETHER_UNTIL_(expr, timeout_ms, on_timeout)                                 \
+  ({                                                                                \
+    TetherTestDeadline *_tether_deadline = tether_test_deadline_new (timeout_ms);   \
+    gboolean _tether_ok = TRUE;                                                     \
+    while (!(expr))                                                                 \
+      {                                                                             \
+        if (!tether_test_deadline_iterate (_tether_deadline))                       \
+          {                                                                         \
+            _tether_ok = !!(expr);                                                  \
+            if (!_tether_ok)                                                        \
+              on_timeout;                                                           \
+            break;                                                                  \
+          }                                                                         \
+      }                                                                             \
+    tether_test_deadline_free (_tether_deadline);                                   \
+    _tether_ok;                                                                     \
+  })
+
 /**
  * TETHER_WAIT_UNTIL:
  * @expr: a condition, evaluated again after every main-context iteration
@@ -74,22 +103,20 @@ void                tether_test_report_timeout   (const char         *what,
  * test is marked failed with the expression's text. Evaluates to %TRUE if @expr
  * became true, so a test can stop early: `if (!TETHER_WAIT_UNTIL (...)) return;`
  */
-#define TETHER_WAIT_UNTIL(expr, timeout_ms)                                         \
-  ({                                                                                \
-    TetherTestDeadline *_tether_deadline = tether_test_deadline_new (timeout_ms);   \
-    gboolean _tether_ok = TRUE;                                                     \
-    while (!(expr))                                                                 \
-      {                                                                             \
-        if (!tether_test_deadline_iterate (_tether_deadline))                       \
-          {                                                                         \
-            _tether_ok = (expr);                                                    \
-            if (!_tether_ok)                                                        \
-              tether_test_report_timeout (#expr, (timeout_ms), __FILE__, __LINE__); \
-            break;                                                                  \
-          }                                                                         \
-      }                                                                             \
-    tether_test_deadline_free (_tether_deadline);                                   \
-    _tether_ok;                                                                     \
-  })
+#define TETHER_WAIT_UNTIL(expr, timeout_ms) \
+  TETHER_UNTIL_ (expr, timeout_ms, tether_test_report_timeout (#expr, (timeout_ms), __FILE__, __LINE__))
+
+/**
+ * TETHER_POLL_UNTIL:
+ * @expr: a condition, evaluated again after every main-context iteration
+ * @timeout_ms: the deadline (multiplied by tether_test_scale())
+ *
+ * TETHER_WAIT_UNTIL without failing the test on timeout: for waits whose end
+ * is a figure (the benches) or that may rightly not come.
+ *
+ * Evaluates to %TRUE if @expr became true in time.
+ */
+#define TETHER_POLL_UNTIL(expr, timeout_ms) \
+  TETHER_UNTIL_ (expr, timeout_ms, (void) 0)
 
 G_END_DECLS

@@ -1,44 +1,25 @@
-/* tether-relay-private.h: what the relay's files share — stream-id access checks, the
- * stream-id owner table, and the MPEG-TS tracker that finds stream headers and key frames
+/* tether-relay-private.h: the relay's self-contained pieces, which the tests and the
+ * fuzzers use alone — the token check behind a stream id (tether-relay-access.c), the
+ * stream-id owner table (-owners.c) and the MPEG-TS tracker that finds stream headers
+ * and key frames (-ts.c). The core that uses them is in tether-relay-core.h.
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
 #include <glib.h>
 
 #include "tether-relay.h"
+#include "tether-srt-url-private.h"
 
 G_BEGIN_DECLS
-
-/* The SRT limit on a stream id. */
-#define TETHER_RELAY_MAX_STREAM_ID_LEN 512
-
-typedef enum
-{
-  TETHER_RELAY_MODE_REQUEST,
-  TETHER_RELAY_MODE_PUBLISH,
-} TetherRelayMode;
-
-/* A stream id in the SRT Access Control syntax, `#!::key=value,...`. */
-typedef struct
-{
-  char *resource;          /* r= */
-  TetherRelayMode mode;    /* m=, default request */
-  char *user;              /* u=, nullable */
-  char *token;             /* t= (or s= when t= names an SRT type) */
-} TetherRelayStreamId;
 
 /* What a connection may do once its stream id and token were accepted. */
 typedef struct
 {
-  TetherRelayMode mode;
+  TetherSrtMode mode;
   char *stream_id;
   char *user_id;
   char *room_id;           /* the token's room, NULL for an all-rooms token */
 } TetherRelayAccess;
-
-int       tether_relay_stream_id_parse  (const char          *text,
-                                         TetherRelayStreamId *out);
-void      tether_relay_stream_id_clear  (TetherRelayStreamId *sid);
 
 int       tether_relay_access_check     (const char          *stream_id,
                                          const char          *app_id,
@@ -49,7 +30,6 @@ int       tether_relay_access_check     (const char          *stream_id,
                                          GError             **error);
 void      tether_relay_access_clear     (TetherRelayAccess   *access);
 
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherRelayStreamId, tether_relay_stream_id_clear)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherRelayAccess, tether_relay_access_clear)
 
 /* Who holds a stream id's owner record. A record with no holder lasts the TTL more. */

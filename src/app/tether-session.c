@@ -1,0 +1,1003 @@
+/* tether-session.c: the app's room session — one engine for the life of the app, the
+ * current room, autoplay (or players started by hand), the publisher and the demo room;
+ * the settings bound to the engine's and its own typed properties
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tether-demo.h"
+#include "tether-session.h"
+
+#define SCHEMA_ID "io.github.tetherlive.Tether"
+
+struct _TetherSession
+{
+  GObject parent_instance;
+
+  GSettings *settings;
+  TetherEngine *engine;
+  TetherDemo *demo;
+
+  TetherRoom *room;
+  GSignalGroup *room_signals;     /* follow the current room */
+  TetherAutoplay *autoplay;
+  GHashTable *manual_players;     /* stream id → TetherPlayer, when autoplay is off */
+  TetherPublisher *publisher;
+
+  /* bound to GSettings */
+  gboolean autoplay_enabled;
+  guint max_players;
+  TetherPublisherSource publish_source;
+
+  /* what "Try again" repeats */
+  gboolean last_was_demo;
+  char *server_url;
+  char *app_id;
+  char *room_id;
+  char *user_id;
+  char *user_name;
+  char *token;
+};
+
+enum
+{
+  PROP_0,
+  PROP_SETTINGS,
+  PROP_ENGINE,
+  PROP_ROOM,
+  PROP_AUTOPLAY,
+  PROP_PUBLISHER,
+  PROP_AUTOPLAY_ENABLED,
+  PROP_MAX_PLAYERS,
+  PROP_PUBLISH_SOURCE,
+  N_PROPS
+};
+
+enum
+{
+  SIGNAL_PLAYER_ADDED,
+  SIGNAL_PLAYER_REMOVED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (TetherSession, tether_session, G_TYPE_OBJECT)
+
+/**
+ * tether_session_login_room:
+ * @engine: the engine to log in with
+ * @server_url: the room service's WebSocket URL
+ * @app_id: the application id
+ * @room_id: the room
+ * @user_id: who logs in
+ * @user_name: (nullable): the name the others see
+ * @token: the signed login token
+ * @notify_users: whether to receive user updates
+ *
+ * The app's one call of tether_engine_login_room(), for the viewer's session and for
+ * the demo's hosts alike.
+ *
+ * Returns: (transfer full): the room, logging in
+ */
+TetherRoom *
+tether_session_login_room (TetherEngine *engine,
+                           const char   *server_url,
+                           const char   *app_id,
+                           const char   *room_id,
+                           const char   *user_id,
+                           const char   *user_name,
+                           const char   *token,
+                           gboolean      notify_users)
+{
+  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                      "server-url", server_url,
+                                                      "app-id", app_id,
+                                                      "room-id", room_id,
+                                                      "user-id", user_id,
+                                                      "user-name", user_name,
+                                                      "token", token,
+                                                      "notify-users", notify_users,
+                                                      NULL);
+
+  return tether_engine_login_room (engine, login);
+}
+
+/* ---- players ----------------------------------------------------------------- */
+
+static void
+autoplay_player_added_cb (TetherSession *self,
+                          TetherPlayer  *player)
+{
+  g_signal_emit (self, signals[SIGNAL_PLAYER_ADDED], 0, player);
+}
+
+static void
+autoplay_player_removed_cb (TetherSession *self,
+                            TetherPlayer  *player)
+{
+  g_signal_emit (self, signals[SIGNAL_PLAYER_REMOVED], 0, player);
+}
+
+/* A new autoplay plays the room's current streams as it is constructed, before
+ * anyone can connect to it: their "player-added" is caught by an emission hook. */
+static gboolean
+constructing_player_added_hook (GSignalInvocationHint *hint,
+                                guint                  n_values,
+                                const GValue          *values,
+                                gpointer               data)
+{
+  TetherSession *self = data;
+
+  if (TETHER_IS_AUTOPLAY (g_value_get_object (&values[0])))
+    g_signal_emit (self, signals[SIGNAL_PLAYER_ADDED], 0, g_value_get_object (&values[1]));
+  return TRUE;
+}
+
+static void
+start_autoplay (TetherSession *self)
+{
+  g_autoptr(GTypeClass) klass = NULL;
+  guint player_added;
+  gulong hook;
+
+  if (self->autoplay != NULL || self->room == NULL || !self->autoplay_enabled)
+    return;
+  klass = g_type_class_ref (TETHER_TYPE_AUTOPLAY);
+  player_added = g_signal_lookup ("player-added", TETHER_TYPE_AUTOPLAY);
+  hook = g_signal_add_emission_hook (player_added, 0, constructing_player_added_hook, self, NULL);
+  /* Streams beyond the grid wait unpulled and take a place when one frees. */
+  self->autoplay = g_object_new (TETHER_TYPE_AUTOPLAY,
+                                 "room", self->room,
+                                 "av-retry-time", tether_engine_get_av_retry_time (self->engine),
+                                 "max-players", self->max_players,
+                                 NULL);
+  g_signal_remove_emission_hook (player_added, hook);
+  g_object_bind_property (self->engine, "av-retry-time", self->autoplay, "av-retry-time",
+                          G_BINDING_DEFAULT);
+  g_object_bind_property (self, "max-players", self->autoplay, "max-players", G_BINDING_DEFAULT);
+  g_signal_connect_object (self->autoplay, "player-added", G_CALLBACK (autoplay_player_added_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->autoplay, "player-removed",
+                           G_CALLBACK (autoplay_player_removed_cb), self, G_CONNECT_SWAPPED);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTOPLAY]);
+}
+
+static void
+stop_autoplay (TetherSession *self)
+{
+  g_autoptr(TetherAutoplay) autoplay = g_steal_pointer (&self->autoplay);
+
+  if (autoplay == NULL)
+    return;
+  /* Still connected: its players' removals reach the windows. */
+  tether_autoplay_stop (autoplay);
+  g_signal_handlers_disconnect_by_data (autoplay, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTOPLAY]);
+}
+
+static void
+stop_manual_player (TetherSession *self,
+                    const char    *stream_id)
+{
+  g_autoptr(TetherPlayer) player = NULL;
+  g_autofree char *id = NULL;
+
+  if (!g_hash_table_steal_extended (self->manual_players, stream_id, (gpointer *) &id,
+                                    (gpointer *) &player))
+    return;
+  tether_player_stop (player);
+  g_signal_emit (self, signals[SIGNAL_PLAYER_REMOVED], 0, player);
+}
+
+static void
+stop_manual_players (TetherSession *self)
+{
+  g_autofree gpointer *ids = g_hash_table_get_keys_as_array (self->manual_players, NULL);
+  g_auto(GStrv) copies = g_strdupv ((char **) ids);
+
+  for (guint i = 0; copies[i] != NULL; i++)
+    stop_manual_player (self, copies[i]);
+}
+
+/**
+ * tether_session_toggle_player:
+ * @self: a session
+ * @stream: a stream of the current room
+ * @error: where to say why the player did not start
+ *
+ * With autoplay off, plays @stream, or stops it when it plays. Does nothing while
+ * autoplay is on.
+ *
+ * Returns: FALSE when a new player failed to start
+ */
+gboolean
+tether_session_toggle_player (TetherSession  *self,
+                              TetherStream   *stream,
+                              GError        **error)
+{
+  const char *id;
+  TetherPlayer *player;
+
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (TETHER_IS_STREAM (stream), FALSE);
+
+  id = tether_stream_get_id (stream);
+  if (self->autoplay != NULL || self->room == NULL)
+    return TRUE;
+  if (g_hash_table_contains (self->manual_players, id))
+    {
+      stop_manual_player (self, id);
+      return TRUE;
+    }
+  player = tether_player_new (self->room, id, tether_stream_get_node (stream),
+                              tether_engine_get_av_retry_time (self->engine));
+  g_hash_table_insert (self->manual_players, g_strdup (id), player);
+  g_signal_emit (self, signals[SIGNAL_PLAYER_ADDED], 0, player);
+  return tether_player_start (player, error);
+}
+
+static void
+set_autoplay_enabled (TetherSession *self,
+                      gboolean       enabled)
+{
+  enabled = !!enabled;
+  if (self->autoplay_enabled == enabled)
+    return;
+  self->autoplay_enabled = enabled;
+  if (tether_session_is_in_room (self))
+    {
+      if (enabled)
+        {
+          stop_manual_players (self);
+          start_autoplay (self);
+        }
+      else
+        stop_autoplay (self);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUTOPLAY_ENABLED]);
+}
+
+/* ---- publishing -------------------------------------------------------------- */
+
+/**
+ * tether_session_stop_publishing:
+ * @self: a session
+ *
+ * Stops the publisher, if any.
+ */
+void
+tether_session_stop_publishing (TetherSession *self)
+{
+  g_autoptr(TetherPublisher) publisher = NULL;
+
+  g_return_if_fail (TETHER_IS_SESSION (self));
+
+  if (self->publisher == NULL)
+    return;
+  publisher = g_steal_pointer (&self->publisher);
+  tether_publisher_stop (publisher);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PUBLISHER]);
+}
+
+/**
+ * tether_session_start_publishing:
+ * @self: a session in a room
+ * @error: where to say why it could not start
+ *
+ * Publishes the test picture or the camera ("publish-source") as USER-test or
+ * USER-camera.
+ *
+ * Returns: FALSE (and no publisher) when it could not start
+ */
+gboolean
+tether_session_start_publishing (TetherSession  *self,
+                                 GError        **error)
+{
+  gboolean camera;
+  g_autofree char *stream_id = NULL;
+
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+
+  if (self->room == NULL || self->publisher != NULL)
+    return TRUE;
+  camera = self->publish_source == TETHER_PUBLISHER_SOURCE_CAMERA;
+  stream_id = g_strdup_printf ("%s-%s", tether_room_get_user_id (self->room),
+                               camera ? "camera" : "test");
+  self->publisher = tether_publisher_new (self->room, stream_id,
+                                          tether_engine_get_av_retry_time (self->engine));
+  tether_publisher_set_source (self->publisher, self->publish_source);
+  if (g_getenv ("TETHER_NO_AUDIO") != NULL)
+    g_object_set (self->publisher, "audio", FALSE, NULL);
+  g_object_bind_property (self->engine, "av-retry-time", self->publisher, "av-retry-time",
+                          G_BINDING_DEFAULT);
+  /* Announced before it starts, so that a window sees its first state change. */
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PUBLISHER]);
+  if (!tether_publisher_start (self->publisher, error))
+    {
+      tether_session_stop_publishing (self);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the room ---------------------------------------------------------------- */
+
+/**
+ * tether_session_is_in_room:
+ * @self: a session
+ *
+ * Returns: whether the current room is logged in (reconnecting included)
+ */
+gboolean
+tether_session_is_in_room (TetherSession *self)
+{
+  TetherRoomState state;
+
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+
+  if (self->room == NULL)
+    return FALSE;
+  state = tether_room_get_state (self->room);
+  return state == TETHER_ROOM_STATE_LOGINED || state == TETHER_ROOM_STATE_RECONNECTED
+         || state == TETHER_ROOM_STATE_RECONNECTING;
+}
+
+static void
+end_room (TetherSession *self)
+{
+  g_autoptr(TetherRoom) room = NULL;
+
+  tether_session_stop_publishing (self);
+  stop_autoplay (self);
+  stop_manual_players (self);
+  if (self->room == NULL)
+    return;
+
+  room = g_steal_pointer (&self->room);
+  g_signal_group_set_target (self->room_signals, NULL);
+  switch (tether_room_get_state (room))
+    {
+    case TETHER_ROOM_STATE_LOGINING:
+    case TETHER_ROOM_STATE_LOGINED:
+    case TETHER_ROOM_STATE_RECONNECTING:
+    case TETHER_ROOM_STATE_RECONNECTED:
+      tether_engine_logout_room (self->engine, room);
+      break;
+    default:
+      break;  /* already out of the room */
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM]);
+}
+
+/* Connected after the windows' handlers: they show why the room ended before the
+ * session lets it go. */
+static void
+room_state_changed_cb (TetherSession   *self,
+                       TetherRoomState  state,
+                       int              error_code,
+                       const char      *extended)
+{
+  switch (state)
+    {
+    case TETHER_ROOM_STATE_LOGINED:
+      start_autoplay (self);
+      break;
+    case TETHER_ROOM_STATE_LOGIN_FAILED:
+    case TETHER_ROOM_STATE_KICK_OUT:
+    case TETHER_ROOM_STATE_RECONNECT_FAILED:
+      end_room (self);
+      break;
+    default:
+      break;
+    }
+}
+
+/* Players started by hand stop with their stream: never pull a deleted stream. */
+static void
+room_stream_update_cb (TetherSession    *self,
+                       TetherUpdateType  update,
+                       GPtrArray        *streams,
+                       const char       *reason)
+{
+  if (update != TETHER_UPDATE_DELETE)
+    return;
+  for (guint i = 0; i < streams->len; i++)
+    stop_manual_player (self, tether_stream_get_id (g_ptr_array_index (streams, i)));
+}
+
+static void
+set_join_params (TetherSession *self,
+                 const char    *server_url,
+                 const char    *app_id,
+                 const char    *room_id,
+                 const char    *user_id,
+                 const char    *user_name,
+                 const char    *token)
+{
+  /* Copies first: the arguments may be the very strings being replaced. */
+  char *u = g_strdup (server_url), *a = g_strdup (app_id), *r = g_strdup (room_id);
+  char *i = g_strdup (user_id), *n = g_strdup (user_name), *t = g_strdup (token);
+
+  g_free (self->server_url);
+  g_free (self->app_id);
+  g_free (self->room_id);
+  g_free (self->user_id);
+  g_free (self->user_name);
+  g_free (self->token);
+  self->server_url = u;
+  self->app_id = a;
+  self->room_id = r;
+  self->user_id = i;
+  self->user_name = n;
+  self->token = t;
+}
+
+/**
+ * tether_session_join:
+ * @self: a session
+ * @server_url: the room service's WebSocket URL
+ * @app_id: the application id
+ * @room_id: the room
+ * @user_id: who logs in
+ * @user_name: (nullable): the name the others see
+ * @token: the signed login token
+ *
+ * Leaves the current room, if any, and logs into @room_id; the session's
+ * #TetherSession:room is the new room from now on.
+ */
+void
+tether_session_join (TetherSession *self,
+                     const char    *server_url,
+                     const char    *app_id,
+                     const char    *room_id,
+                     const char    *user_id,
+                     const char    *user_name,
+                     const char    *token)
+{
+  g_return_if_fail (TETHER_IS_SESSION (self));
+  g_return_if_fail (server_url != NULL && room_id != NULL && user_id != NULL);
+
+  end_room (self);
+  set_join_params (self, server_url, app_id, room_id, user_id, user_name, token);
+
+  self->room = tether_session_login_room (self->engine, self->server_url, self->app_id,
+                                          self->room_id, self->user_id, self->user_name,
+                                          self->token, TRUE);
+  g_signal_group_set_target (self->room_signals, self->room);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM]);
+}
+
+static char *
+default_user_id (void)
+{
+  g_autofree char *name = g_ascii_strdown (g_get_user_name (), -1);
+
+  return g_strdup_printf ("%s-%04x", name, g_random_int_range (0, 0xffff));
+}
+
+/**
+ * tether_session_join_from_settings:
+ * @self: a session
+ * @error: where to say what is missing
+ *
+ * Joins the room the settings name, with their token or, for a development server, a
+ * token minted with their app secret. Generates and remembers a user id when none is
+ * set.
+ *
+ * Returns: FALSE when the settings do not say enough to join
+ */
+gboolean
+tether_session_join_from_settings (TetherSession  *self,
+                                   GError        **error)
+{
+  g_autofree char *url = NULL, *app_id = NULL, *room = NULL, *user = NULL;
+  g_autofree char *name = NULL, *token = NULL, *secret = NULL;
+
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+
+  url = g_strstrip (g_settings_get_string (self->settings, "server-url"));
+  app_id = g_strstrip (g_settings_get_string (self->settings, "app-id"));
+  room = g_strstrip (g_settings_get_string (self->settings, "room-id"));
+  user = g_strstrip (g_settings_get_string (self->settings, "user-id"));
+  name = g_strstrip (g_settings_get_string (self->settings, "user-name"));
+  token = g_strstrip (g_settings_get_string (self->settings, "token"));
+  secret = g_settings_get_string (self->settings, "app-secret");
+
+  if (*url == '\0' || *room == '\0')
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                           _("Enter a server URL and a room ID."));
+      return FALSE;
+    }
+  if (*user == '\0')
+    {
+      g_free (user);
+      user = default_user_id ();
+      g_settings_set_string (self->settings, "user-id", user);
+    }
+  if (*token == '\0' && *secret != '\0')
+    {
+      g_free (token);
+      token = tether_token_mint (secret, app_id, user, room,
+                                 TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, NULL,
+                                 g_get_real_time () / G_USEC_PER_SEC, 24 * 3600);
+    }
+  if (*token == '\0')
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_TOKEN_INVALID,
+                           _("Enter a token, or an app secret for a development server."));
+      return FALSE;
+    }
+
+  self->last_was_demo = FALSE;
+  tether_session_join (self, url, app_id, room, user, *name ? name : NULL, token);
+  return TRUE;
+}
+
+/**
+ * tether_session_rejoin:
+ * @self: a session
+ * @error: where to say what is missing
+ *
+ * Joins the last room joined (not the demo's) again, or the settings' when there was
+ * none.
+ *
+ * Returns: FALSE when there is nothing to join
+ */
+gboolean
+tether_session_rejoin (TetherSession  *self,
+                       GError        **error)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+
+  if (self->last_was_demo || self->server_url == NULL)
+    return tether_session_join_from_settings (self, error);
+  tether_session_join (self, self->server_url, self->app_id, self->room_id, self->user_id,
+                       self->user_name, self->token);
+  return TRUE;
+}
+
+/**
+ * tether_session_get_last_was_demo:
+ * @self: a session
+ *
+ * Returns: whether the last room joined was the demo room
+ */
+gboolean
+tether_session_get_last_was_demo (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+
+  return self->last_was_demo;
+}
+
+static void
+join_demo (TetherSession *self)
+{
+  g_autofree char *name = g_settings_get_string (self->settings, "user-name");
+  g_autofree char *user = g_strdup_printf ("viewer-%04x", g_random_int_range (0, 0xffff));
+  g_autofree char *token = tether_demo_mint_token (self->demo, user);
+
+  self->last_was_demo = TRUE;
+  tether_session_join (self, tether_demo_get_server_url (self->demo), TETHER_DEMO_APP_ID,
+                       TETHER_DEMO_ROOM_ID, user, *name ? name : _("Viewer"), token);
+}
+
+static void
+demo_started_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  TetherSession *self = g_task_get_source_object (task);
+  GError *error = NULL;
+
+  if (!tether_demo_start_finish (TETHER_DEMO (source), result, &error))
+    {
+      /* The next try starts afresh. */
+      if (self->demo == TETHER_DEMO (source))
+        g_clear_object (&self->demo);
+      g_task_return_error (task, error);
+      return;
+    }
+  join_demo (self);
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * tether_session_join_demo_async:
+ * @self: a session
+ * @cancellable: (nullable): to give up starting the demo room
+ * @callback: called when the demo room runs and the session is joining it
+ * @user_data: for @callback
+ *
+ * Starts the demo room (once for the life of the session: a room service and media
+ * node, and hosts that come and go) and joins it as a new viewer.
+ */
+void
+tether_session_join_demo_async (TetherSession       *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (TETHER_IS_SESSION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, tether_session_join_demo_async);
+  if (self->demo != NULL && tether_demo_get_server_url (self->demo) != NULL)
+    {
+      join_demo (self);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  if (self->demo == NULL)
+    self->demo = tether_demo_new ();
+  tether_demo_start_async (self->demo, cancellable, demo_started_cb, g_steal_pointer (&task));
+}
+
+/**
+ * tether_session_join_demo_finish:
+ * @self: a session
+ * @result: the result given to the callback
+ * @error: why the demo room could not start
+ *
+ * Returns: whether the demo room runs and the session joins it
+ */
+gboolean
+tether_session_join_demo_finish (TetherSession  *self,
+                                 GAsyncResult   *result,
+                                 GError        **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * tether_session_leave:
+ * @self: a session
+ *
+ * Stops playing and publishing and leaves the current room.
+ */
+void
+tether_session_leave (TetherSession *self)
+{
+  g_return_if_fail (TETHER_IS_SESSION (self));
+
+  end_room (self);
+}
+
+/**
+ * tether_session_shutdown:
+ * @self: a session
+ *
+ * Leaves the room and stops the demo room: the app is quitting.
+ */
+void
+tether_session_shutdown (TetherSession *self)
+{
+  g_return_if_fail (TETHER_IS_SESSION (self));
+
+  end_room (self);
+  if (self->demo != NULL)
+    tether_demo_stop (self->demo);
+  g_clear_object (&self->demo);
+}
+
+/* ---- accessors ----------------------------------------------------------------- */
+
+/**
+ * tether_session_get_settings:
+ * @self: a session
+ *
+ * Returns: (transfer none): the app's settings
+ */
+GSettings *
+tether_session_get_settings (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  return self->settings;
+}
+
+/**
+ * tether_session_get_engine:
+ * @self: a session
+ *
+ * Returns: (transfer none): the engine, one for the life of the session
+ */
+TetherEngine *
+tether_session_get_engine (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  return self->engine;
+}
+
+/**
+ * tether_session_get_room:
+ * @self: a session
+ *
+ * Returns: (transfer none) (nullable): the current room; NULL once it ended
+ */
+TetherRoom *
+tether_session_get_room (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  return self->room;
+}
+
+/**
+ * tether_session_get_autoplay:
+ * @self: a session
+ *
+ * Returns: (transfer none) (nullable): the autoplay of the current room, NULL when
+ *   autoplay is off or the room is not logged in yet
+ */
+TetherAutoplay *
+tether_session_get_autoplay (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  return self->autoplay;
+}
+
+/**
+ * tether_session_get_publisher:
+ * @self: a session
+ *
+ * Returns: (transfer none) (nullable): the publisher, while publishing
+ */
+TetherPublisher *
+tether_session_get_publisher (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  return self->publisher;
+}
+
+/**
+ * tether_session_get_display_name:
+ * @self: a session
+ *
+ * Returns: (nullable): the name the user joined as: their display name, else their
+ *   user id; NULL before the first join
+ */
+const char *
+tether_session_get_display_name (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  return self->user_name != NULL && *self->user_name != '\0' ? self->user_name : self->user_id;
+}
+
+/* ---- GObject ------------------------------------------------------------------- */
+
+/**
+ * tether_session_new:
+ *
+ * Returns: (transfer full): a session with its own engine, out of any room
+ */
+TetherSession *
+tether_session_new (void)
+{
+  return g_object_new (TETHER_TYPE_SESSION, NULL);
+}
+
+static void
+tether_session_constructed (GObject *object)
+{
+  TetherSession *self = TETHER_SESSION (object);
+
+  G_OBJECT_CLASS (tether_session_parent_class)->constructed (object);
+
+  if (self->settings == NULL)
+    self->settings = g_settings_new (SCHEMA_ID);
+  /* The retry windows apply to rooms and players started from now on. */
+  g_settings_bind (self->settings, "room-retry-time", self->engine, "room-retry-time",
+                   G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "av-retry-time", self->engine, "av-retry-time",
+                   G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "autoplay", self, "autoplay-enabled", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "max-tiles", self, "max-players", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "publish-source", self, "publish-source", G_SETTINGS_BIND_GET);
+}
+
+static void
+tether_session_dispose (GObject *object)
+{
+  TetherSession *self = TETHER_SESSION (object);
+
+  if (self->engine != NULL)
+    tether_session_shutdown (self);
+  g_clear_object (&self->room_signals);
+  g_clear_object (&self->engine);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (tether_session_parent_class)->dispose (object);
+}
+
+static void
+tether_session_finalize (GObject *object)
+{
+  TetherSession *self = TETHER_SESSION (object);
+
+  g_hash_table_unref (self->manual_players);
+  set_join_params (self, NULL, NULL, NULL, NULL, NULL, NULL);
+
+  G_OBJECT_CLASS (tether_session_parent_class)->finalize (object);
+}
+
+static void
+tether_session_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  TetherSession *self = TETHER_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS: g_value_set_object (value, self->settings); break;
+    case PROP_ENGINE: g_value_set_object (value, self->engine); break;
+    case PROP_ROOM: g_value_set_object (value, self->room); break;
+    case PROP_AUTOPLAY: g_value_set_object (value, self->autoplay); break;
+    case PROP_PUBLISHER: g_value_set_object (value, self->publisher); break;
+    case PROP_AUTOPLAY_ENABLED: g_value_set_boolean (value, self->autoplay_enabled); break;
+    case PROP_MAX_PLAYERS: g_value_set_uint (value, self->max_players); break;
+    case PROP_PUBLISH_SOURCE: g_value_set_enum (value, self->publish_source); break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_session_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  TetherSession *self = TETHER_SESSION (object);
+
+  switch (prop_id)
+    {
+    case PROP_SETTINGS:
+      self->settings = g_value_dup_object (value);
+      break;
+    case PROP_AUTOPLAY_ENABLED:
+      set_autoplay_enabled (self, g_value_get_boolean (value));
+      break;
+    case PROP_MAX_PLAYERS:
+      if (self->max_players != g_value_get_uint (value))
+        {
+          self->max_players = g_value_get_uint (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    case PROP_PUBLISH_SOURCE:
+      if (self->publish_source != (TetherPublisherSource) g_value_get_enum (value))
+        {
+          self->publish_source = g_value_get_enum (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+tether_session_class_init (TetherSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags ro = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->constructed = tether_session_constructed;
+  object_class->dispose = tether_session_dispose;
+  object_class->finalize = tether_session_finalize;
+  object_class->get_property = tether_session_get_property;
+  object_class->set_property = tether_session_set_property;
+
+  /**
+   * TetherSession:settings:
+   *
+   * The app's settings (io.github.tetherlive.Tether); by default its own.
+   */
+  properties[PROP_SETTINGS] =
+    g_param_spec_object ("settings", NULL, NULL, G_TYPE_SETTINGS,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherSession:engine:
+   *
+   * The engine, one for the life of the session; its retry windows follow the
+   * settings "room-retry-time" and "av-retry-time".
+   */
+  properties[PROP_ENGINE] = g_param_spec_object ("engine", NULL, NULL, TETHER_TYPE_ENGINE, ro);
+  /**
+   * TetherSession:room:
+   *
+   * The current room, from a join until it ends (leave, login failure, kick-out or a
+   * reconnection given up); NULL out of any room.
+   */
+  properties[PROP_ROOM] = g_param_spec_object ("room", NULL, NULL, TETHER_TYPE_ROOM, ro);
+  /**
+   * TetherSession:autoplay:
+   *
+   * The current room's autoplay, while autoplay is on and the room is logged in.
+   */
+  properties[PROP_AUTOPLAY] = g_param_spec_object ("autoplay", NULL, NULL, TETHER_TYPE_AUTOPLAY, ro);
+  /**
+   * TetherSession:publisher:
+   *
+   * The publisher, from tether_session_start_publishing() until it is stopped or the
+   * room ends.
+   */
+  properties[PROP_PUBLISHER] =
+    g_param_spec_object ("publisher", NULL, NULL, TETHER_TYPE_PUBLISHER, ro);
+  /**
+   * TetherSession:autoplay-enabled:
+   *
+   * Whether every stream plays by itself (the "autoplay" setting); when off, streams
+   * play with tether_session_toggle_player().
+   */
+  properties[PROP_AUTOPLAY_ENABLED] =
+    g_param_spec_boolean ("autoplay-enabled", NULL, NULL, TRUE, rw);
+  /**
+   * TetherSession:max-players:
+   *
+   * How many streams autoplay plays at once (the "max-tiles" setting).
+   */
+  properties[PROP_MAX_PLAYERS] = g_param_spec_uint ("max-players", NULL, NULL, 1, 16, 9, rw);
+  /**
+   * TetherSession:publish-source:
+   *
+   * What tether_session_start_publishing() sends (the "publish-source" setting).
+   */
+  properties[PROP_PUBLISH_SOURCE] =
+    g_param_spec_enum ("publish-source", NULL, NULL, TETHER_TYPE_PUBLISHER_SOURCE,
+                       TETHER_PUBLISHER_SOURCE_TEST, rw);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * TetherSession::player-added:
+   * @self: the session
+   * @player: a player of the current room, not started yet: give it a video sink here
+   *
+   * Autoplay, or the user, started playing a stream.
+   */
+  signals[SIGNAL_PLAYER_ADDED] =
+    g_signal_new ("player-added", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, TETHER_TYPE_PLAYER);
+  /**
+   * TetherSession::player-removed:
+   * @self: the session
+   * @player: the stopped player
+   *
+   * A player stopped: its stream went, the user stopped it, or the room ended.
+   */
+  signals[SIGNAL_PLAYER_REMOVED] =
+    g_signal_new ("player-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, TETHER_TYPE_PLAYER);
+}
+
+static void
+tether_session_init (TetherSession *self)
+{
+  self->engine = tether_engine_new ();
+  self->manual_players = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->autoplay_enabled = TRUE;
+  self->max_players = 9;
+
+  self->room_signals = g_signal_group_new (TETHER_TYPE_ROOM);
+  g_signal_group_connect_data (self->room_signals, "state-changed",
+                               G_CALLBACK (room_state_changed_cb), self, NULL,
+                               G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_group_connect_data (self->room_signals, "stream-update",
+                               G_CALLBACK (room_stream_update_cb), self, NULL, G_CONNECT_SWAPPED);
+}

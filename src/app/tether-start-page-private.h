@@ -1,0 +1,13 @@
+/* tether-start-page-private.h: the error the start page shows, for tests/test-app.c
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include "tether-start-page.h"
+
+G_BEGIN_DECLS
+
+gboolean    tether_start_page_has_error         (TetherStartPage *self);
+const char *tether_start_page_get_error_title   (TetherStartPage *self);
+const char *tether_start_page_get_error_message (TetherStartPage *self);
+
+G_END_DECLS

@@ -1,0 +1,86 @@
+/* tether-window-actions.c: the window's actions (win.leave, win.fullscreen, win.publish,
+ * win.leave-tile-fullscreen), their keys, and when each is enabled
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "tether-window-private.h"
+
+static void
+leave_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  tether_window_leave (TETHER_WINDOW (widget));
+}
+
+static void
+fullscreen_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  GtkWindow *window = GTK_WINDOW (widget);
+
+  if (gtk_window_is_fullscreen (window))
+    gtk_window_unfullscreen (window);
+  else
+    gtk_window_fullscreen (window);
+}
+
+static void
+leave_tile_fullscreen_action (GtkWidget  *widget,
+                              const char *action_name,
+                              GVariant   *parameter)
+{
+  _tether_window_set_focused_tile (TETHER_WINDOW (widget), NULL);
+}
+
+static void
+publish_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  TetherWindow *self = TETHER_WINDOW (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (tether_session_get_publisher (self->session) != NULL)
+    tether_session_stop_publishing (self->session);
+  else if (!tether_session_start_publishing (self->session, &error))
+    {
+      /* Translators: %s is an error message */
+      g_autofree char *text = g_strdup_printf (_("Cannot publish: %s"), error->message);
+
+      _tether_window_show_toast (self, text, 6);
+    }
+  _tether_window_actions_update (self);
+}
+
+void
+_tether_window_actions_update (TetherWindow *self)
+{
+  gboolean in_room = tether_session_get_room (self->session) != NULL;
+  gboolean can_publish = tether_session_is_in_room (self->session)
+                         || tether_session_get_publisher (self->session) != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave", in_room);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.publish", can_publish);
+  gtk_widget_set_visible (GTK_WIDGET (self->publish_button), can_publish || in_room);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-tile-fullscreen",
+                                 self->focused_tile != NULL);
+}
+
+void
+_tether_window_class_actions_init (TetherWindowClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  gtk_widget_class_install_action (widget_class, "win.leave", NULL, leave_action);
+  gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
+  gtk_widget_class_install_action (widget_class, "win.publish", NULL, publish_action);
+  gtk_widget_class_install_action (widget_class, "win.leave-tile-fullscreen", NULL,
+                                   leave_tile_fullscreen_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0,
+                                       "win.leave-tile-fullscreen", NULL);
+}

@@ -1,0 +1,213 @@
+/* tether-relay-core.h: the relay's core — the state the SRT thread owns (connections,
+ * streams, handshake verdicts) and what the files that work on it call in each other
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <srt/srt.h>
+
+#include "tether-relay-private.h"
+
+G_BEGIN_DECLS
+
+/*
+ * Threads. Everything about sockets, streams and players lives in one "core" that
+ * the relay's SRT thread owns alone. Two things cross threads, each under its own
+ * small lock that is never held across an SRT call:
+ *  - the listen callback (run by libsrt's receiver thread during the handshake)
+ *    checks the stream id against its owner record and leaves its verdict for
+ *    the accepting thread; the room service claims and releases stream ids from
+ *    its own thread (both under access_lock);
+ *  - signals for the room service are queued and emitted by one idle on the main
+ *    context of tether_relay_new() (emit_lock); counters for /metrics (stats_lock).
+ * The core is reference counted: the relay, the SRT thread and a running listen
+ * callback each hold it, so none can see it freed. It lives as long as the relay,
+ * so owner records and claims outlive a stop and a new listen.
+ *
+ * The files:
+ *   tether-relay.c            the GObject: properties, signals, listen and stop,
+ *                             claims, metrics; libsrt start-up
+ *   tether-relay-core.c       the core's lifetime and the SRT thread: its loop, events,
+ *                             closing connections
+ *   tether-relay-accept.c     handshakes: the listen callback's verdict, accepting,
+ *                             refusing
+ *   tether-relay-stream.c     per stream: TS tracking, the GOP cache, fan-out to players,
+ *                             room and key-frame checks
+ *   tether-relay-publisher.c  reading a publisher and cutting what it sends into TS packets
+ *   tether-relay-player.c     a player's queue, its start on a key frame, slow players
+ *   tether-relay-access.c, -owners.c, -ts.c: see tether-relay-private.h
+ */
+
+typedef struct _RelayCore RelayCore;
+typedef struct _RelayStream RelayStream;
+typedef struct _RelayConn RelayConn;
+
+struct _RelayConn
+{
+  SRTSOCKET sock;
+  TetherSrtMode mode;
+  char *user_id;
+  char *room_id;            /* the token's room, NULL for all rooms */
+  RelayStream *stream;
+  const char *close_reason; /* set when the connection is due to be closed */
+
+  /* players */
+  gboolean started;         /* got PAT, PMT and a key frame; now gets live data */
+  GByteArray *queue;        /* whole TS packets not yet taken by srt_sendmsg */
+  gsize queue_off;
+  gsize queue_limit;        /* the byte budget, widened for the burst of a join */
+  gboolean want_out;
+  gint64 stalled_since;
+
+  /* publishers: a partial TS packet left over from the last message */
+  guint8 carry[TETHER_TS_PACKET_SIZE];
+  gsize carry_len;
+  gint32 last_msgno;        /* SRT's number of that message, 0 before the first */
+};
+
+struct _RelayStream
+{
+  char *id;
+  RelayConn *publisher;
+  TetherTsTracker ts;
+  GByteArray *gop;          /* TS packets from the latest key frame on */
+  gboolean gop_valid;
+  GPtrArray *players;       /* RelayConn, owned by the core's conns table */
+  gint64 key_frame_at;      /* the publisher's start or its latest key frame */
+  gboolean key_frame_late;  /* NO_KEY_FRAME_WARN_US passed and was logged */
+};
+
+/* The listen callback's verdict on a handshake, for srt_accept() to pick up. */
+typedef struct
+{
+  TetherRelayAccess access;
+  gint64 created;
+} Pending;
+
+typedef struct
+{
+  SRTSOCKET sock;
+  gint64 accepted_at;
+} Refused;
+
+struct _RelayCore
+{
+  char *app_id;
+  char *app_secret;
+  GMainContext *context;
+  GWeakRef relay;
+
+  /* Fixed when listening starts. */
+  gint64 latency_ms;
+  gsize max_queue;
+  gsize gop_max;
+  gint64 token_skew;
+
+  GMutex access_lock;
+  TetherRelayOwners *owners;
+  GHashTable *pending;      /* SRTSOCKET → Pending, verdicts awaiting srt_accept */
+
+  GMutex emit_lock;
+  GQueue emissions;
+  gboolean emit_scheduled;
+
+  GMutex stats_lock;
+  guint n_streams;
+  guint n_players;
+  guint64 bytes_in;
+  guint64 bytes_out;
+  guint64 player_drops;
+  guint64 rejects;
+
+  /* SRT thread only (and the listening thread before it starts) */
+  SRTSOCKET listener;
+  int eid;
+  GHashTable *conns;        /* SRTSOCKET → RelayConn (owned) */
+  GHashTable *streams;      /* id → RelayStream (owned) */
+  GPtrArray *doomed;        /* RelayConn with a close_reason, closed after each event */
+  GArray *refused;          /* Refused: accepted, then refused; closed a little later */
+  guint owners_generation;  /* of the owner table when players were last checked */
+  gint stopping;
+};
+
+/* Counts change before the matching signal is queued, so a handler sees them. */
+#define STATS_ADD(core, field, n)                \
+  G_STMT_START {                                 \
+    g_mutex_lock (&(core)->stats_lock);          \
+    (core)->field += (n);                        \
+    g_mutex_unlock (&(core)->stats_lock);        \
+  } G_STMT_END
+
+/* What the SRT thread tells the relay's main context (tether-relay.c). */
+typedef enum
+{
+  RELAY_EVENT_PUBLISHER_ADDED,
+  RELAY_EVENT_PUBLISHER_REMOVED,
+} RelayEvent;
+
+/* tether-relay.c */
+RelayCore   *relay_registry_lookup          (gpointer      opaque);
+void         relay_core_emit                (RelayCore    *core,
+                                             RelayEvent    event,
+                                             const char   *stream_id,
+                                             const char   *user_id,
+                                             const char   *reason);
+
+/* tether-relay-core.c */
+RelayCore   *relay_core_new                 (TetherRelay  *relay,
+                                             const char   *app_id,
+                                             const char   *app_secret,
+                                             GMainContext *context,
+                                             double        claim_ttl);
+RelayCore   *relay_core_ref                 (RelayCore    *core);
+void         relay_core_unref               (RelayCore    *core);
+gpointer     relay_core_thread              (gpointer      data);
+void         relay_conn_doom                (RelayCore    *core,
+                                             RelayConn    *conn,
+                                             const char   *reason);
+void         relay_close_doomed             (RelayCore    *core);
+
+/* tether-relay-accept.c */
+int          relay_on_listen                (void                  *opaque,
+                                             SRTSOCKET              ns,
+                                             int                    hsversion,
+                                             const struct sockaddr *peer,
+                                             const char            *streamid);
+void         relay_pending_free             (Pending      *pending);
+void         relay_accept_next              (RelayCore    *core);
+void         relay_close_refused            (RelayCore    *core,
+                                             gint64        now,
+                                             gboolean      all);
+
+/* tether-relay-stream.c */
+RelayStream *relay_stream_lookup_or_add     (RelayCore    *core,
+                                             const char   *id);
+void         relay_stream_free              (RelayStream  *stream);
+void         relay_stream_forget_media      (RelayStream  *stream);
+void         relay_stream_remove_if_unused  (RelayCore    *core,
+                                             RelayStream  *stream);
+void         relay_stream_packet            (RelayCore    *core,
+                                             RelayStream  *stream,
+                                             const guint8 *packet);
+void         relay_stream_check_players     (RelayCore    *core,
+                                             RelayStream  *stream,
+                                             gint64        now);
+void         relay_check_streams            (RelayCore    *core,
+                                             gint64        now);
+
+/* tether-relay-publisher.c */
+void         relay_publisher_read           (RelayCore    *core,
+                                             RelayConn    *conn);
+
+/* tether-relay-player.c */
+void         relay_player_enqueue           (RelayCore    *core,
+                                             RelayConn    *conn,
+                                             const guint8 *data,
+                                             gsize         len);
+void         relay_player_flush             (RelayCore    *core,
+                                             RelayConn    *conn);
+void         relay_player_start             (RelayCore    *core,
+                                             RelayConn    *conn);
+void         relay_check_stalled_players    (RelayCore    *core,
+                                             gint64        now);
+
+G_END_DECLS

@@ -777,6 +777,62 @@ test_config_strings (void)
   g_assert_cmpfloat (tether_engine_get_room_retry_time (engine), ==, 2.5);
 }
 
+static void
+count_notify_cb (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* The options name each login value; a room keeps its own copy and gives it back
+ * with the token it holds now. */
+static void
+test_login_options (void)
+{
+  g_autoptr(TetherEngine) engine = tether_engine_new ();
+  g_autoptr(TetherLoginOptions) login = tether_login_options_new ();
+  g_autoptr(TetherLoginOptions) copy = NULL;
+  g_autoptr(TetherLoginOptions) back = NULL;
+  g_autofree char *token = tether_test_token ("ann", "lobby", 3600);
+  g_autofree char *renewed = tether_test_token ("ann", "lobby", 7200);
+  g_autoptr(TetherRoom) room = NULL;
+  g_autofree char *room_id = NULL;
+  gboolean notify_users = TRUE;
+  guint notifications = 0;
+
+  g_assert_null (tether_login_options_get_user_name (login));
+  g_assert_false (tether_login_options_get_notify_users (login));
+  g_signal_connect (login, "notify", G_CALLBACK (count_notify_cb), &notifications);
+  g_object_set (login, "server-url", "ws://127.0.0.1:1/ws", "app-id", TETHER_TEST_APP_ID,
+                "room-id", "lobby", "user-id", "ann", "token", token, NULL);
+  g_assert_cmpuint (notifications, ==, 5);
+  tether_login_options_set_room_id (login, "lobby");
+  tether_login_options_set_notify_users (login, FALSE);
+  g_assert_cmpuint (notifications, ==, 5);
+  g_object_get (login, "room-id", &room_id, "notify-users", &notify_users, NULL);
+  g_assert_cmpstr (room_id, ==, "lobby");
+  g_assert_false (notify_users);
+
+  copy = tether_login_options_copy (login);
+  g_assert_cmpstr (tether_login_options_get_server_url (copy), ==, "ws://127.0.0.1:1/ws");
+  g_assert_cmpstr (tether_login_options_get_app_id (copy), ==, TETHER_TEST_APP_ID);
+  g_assert_cmpstr (tether_login_options_get_user_id (copy), ==, "ann");
+  g_assert_cmpstr (tether_login_options_get_token (copy), ==, token);
+
+  room = tether_engine_login_room (engine, login);
+  /* Changing the options afterwards does not reach the room. */
+  tether_login_options_set_room_id (login, "elsewhere");
+  g_assert_cmpstr (tether_room_get_id (room), ==, "lobby");
+
+  tether_room_renew_token (room, renewed);
+  back = tether_room_dup_login_options (room);
+  g_assert_cmpstr (tether_login_options_get_room_id (back), ==, "lobby");
+  g_assert_cmpstr (tether_login_options_get_user_name (back), ==, "ann");
+  g_assert_cmpstr (tether_login_options_get_token (back), ==, renewed);
+  tether_room_logout (room);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -786,6 +842,7 @@ main (int argc, char **argv)
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   g_test_add_func ("/room/config-strings", test_config_strings);
+  g_test_add_func ("/room/login-options", test_login_options);
   ADD ("/room/login-and-presence", test_login_and_presence);
   ADD ("/room/case1-resume", test_case1_resume);
   ADD ("/room/case2-rejoin", test_case2_rejoin);

@@ -310,11 +310,8 @@ window_cb (gpointer user_data)
     _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_LOGIN_TIMEOUT,
                             "the server could not be reached");
   else if (self->state == TETHER_ROOM_STATE_RECONNECTING)
-    {
-      _tether_room_finish_episode (self, FALSE, FALSE);
-      _tether_room_set_state (self, TETHER_ROOM_STATE_RECONNECT_FAILED,
-                              TETHER_ERROR_RECONNECT_TIMEOUT, "the retry window ended");
-    }
+    _tether_room_give_up (self, TETHER_ROOM_STATE_RECONNECT_FAILED,
+                          TETHER_ERROR_RECONNECT_TIMEOUT, "the retry window ended");
   return G_SOURCE_REMOVE;
 }
 

@@ -271,11 +271,7 @@ handle_error (TetherRoom *self,
   if (self->state == TETHER_ROOM_STATE_LOGINING)
     _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, (int) e.code, e.message);
   else
-    {
-      if (self->state == TETHER_ROOM_STATE_RECONNECTING)
-        _tether_room_finish_episode (self, FALSE, FALSE);
-      _tether_room_set_state (self, TETHER_ROOM_STATE_RECONNECT_FAILED, (int) e.code, e.message);
-    }
+    _tether_room_give_up (self, TETHER_ROOM_STATE_RECONNECT_FAILED, (int) e.code, e.message);
 }
 
 static void
@@ -285,9 +281,7 @@ handle_kick_out (TetherRoom *self,
   TetherErrorMessage e;
 
   tether_message_read_error (msg, TETHER_ERROR_KICKED, &e);
-  if (self->state == TETHER_ROOM_STATE_RECONNECTING)
-    _tether_room_finish_episode (self, FALSE, FALSE);
-  _tether_room_set_state (self, TETHER_ROOM_STATE_KICK_OUT, (int) e.code, e.message);
+  _tether_room_give_up (self, TETHER_ROOM_STATE_KICK_OUT, (int) e.code, e.message);
 }
 
 static void

@@ -133,6 +133,10 @@ void     _tether_room_set_state           (TetherRoom       *self,
                                            TetherRoomState   state,
                                            int               error_code,
                                            const char       *message);
+void     _tether_room_give_up             (TetherRoom       *self,
+                                           TetherRoomState   state,
+                                           int               error_code,
+                                           const char       *message);
 void     _tether_room_set_attempt         (TetherRoom       *self,
                                            guint             attempt);
 void     _tether_room_set_rtt             (TetherRoom       *self,

@@ -162,6 +162,21 @@ _tether_room_set_state (TetherRoom      *self,
   g_signal_emit (self, signals[STATE_CHANGED], 0, state, error_code, extended);
 }
 
+/* Enters a final state from a working or retrying room; a reconnect episode in
+ * progress ends with it, failed. */
+void
+_tether_room_give_up (TetherRoom      *self,
+                      TetherRoomState  state,
+                      int              error_code,
+                      const char      *message)
+{
+  g_assert (_tether_room_state_is_final (state));
+
+  if (self->state == TETHER_ROOM_STATE_RECONNECTING)
+    _tether_room_finish_episode (self, FALSE, FALSE);
+  _tether_room_set_state (self, state, error_code, message);
+}
+
 void
 _tether_room_set_attempt (TetherRoom *self,
                           guint       attempt)

@@ -444,6 +444,8 @@ tether_engine_set_config (TetherEngine  *self,
  * tether_engine_get_room_retry_time: (get-property room-retry-time)
  * @self: an engine
  *
+ * Gets how long rooms retry after a break.
+ *
  * Returns: the rooms' retry window, in seconds
  */
 double
@@ -456,6 +458,8 @@ tether_engine_get_room_retry_time (TetherEngine *self)
 /**
  * tether_engine_get_av_retry_time: (get-property av-retry-time)
  * @self: an engine
+ *
+ * Gets how long publishers and players retry a broken media link.
  *
  * Returns: the media links' retry window, in seconds
  */
@@ -583,6 +587,8 @@ tether_engine_reconnect_now (TetherEngine *self)
 /**
  * tether_engine_get_rooms:
  * @self: an engine
+ *
+ * Gets the rooms this engine keeps: those logging in or in a room.
  *
  * Returns: (transfer none): a [iface@Gio.ListModel] of the [class@Tether.Room]s in
  *   or entering a room

@@ -199,6 +199,8 @@ tether_login_options_new (void)
  * tether_login_options_copy:
  * @self: login options
  *
+ * Copies the options, to change some and log in again.
+ *
  * Returns: (transfer full): new login options with the same values
  */
 TetherLoginOptions *
@@ -219,6 +221,8 @@ tether_login_options_copy (TetherLoginOptions *self)
  * tether_login_options_get_server_url: (get-property server-url)
  * @self: login options
  *
+ * Gets the room service's WebSocket URL.
+ *
  * Returns: (nullable): the room service's URL
  */
 const char *
@@ -232,6 +236,8 @@ tether_login_options_get_server_url (TetherLoginOptions *self)
  * tether_login_options_set_server_url: (set-property server-url)
  * @self: login options
  * @server_url: (nullable): the room service's URL
+ *
+ * Sets the room service's WebSocket URL.
  */
 void
 tether_login_options_set_server_url (TetherLoginOptions *self,
@@ -244,6 +250,8 @@ tether_login_options_set_server_url (TetherLoginOptions *self,
 /**
  * tether_login_options_get_app_id: (get-property app-id)
  * @self: login options
+ *
+ * Gets the application id.
  *
  * Returns: (nullable): the application id
  */
@@ -258,6 +266,8 @@ tether_login_options_get_app_id (TetherLoginOptions *self)
  * tether_login_options_set_app_id: (set-property app-id)
  * @self: login options
  * @app_id: (nullable): the application id
+ *
+ * Sets the application id.
  */
 void
 tether_login_options_set_app_id (TetherLoginOptions *self,
@@ -270,6 +280,8 @@ tether_login_options_set_app_id (TetherLoginOptions *self,
 /**
  * tether_login_options_get_room_id: (get-property room-id)
  * @self: login options
+ *
+ * Gets the room to enter.
  *
  * Returns: (nullable): the room id
  */
@@ -284,6 +296,8 @@ tether_login_options_get_room_id (TetherLoginOptions *self)
  * tether_login_options_set_room_id: (set-property room-id)
  * @self: login options
  * @room_id: (nullable): the room id
+ *
+ * Sets the room to enter.
  */
 void
 tether_login_options_set_room_id (TetherLoginOptions *self,
@@ -296,6 +310,8 @@ tether_login_options_set_room_id (TetherLoginOptions *self,
 /**
  * tether_login_options_get_user_id: (get-property user-id)
  * @self: login options
+ *
+ * Gets the id of the user who logs in.
  *
  * Returns: (nullable): the user id
  */
@@ -310,6 +326,8 @@ tether_login_options_get_user_id (TetherLoginOptions *self)
  * tether_login_options_set_user_id: (set-property user-id)
  * @self: login options
  * @user_id: (nullable): the user id
+ *
+ * Sets the id of the user who logs in.
  */
 void
 tether_login_options_set_user_id (TetherLoginOptions *self,
@@ -322,6 +340,8 @@ tether_login_options_set_user_id (TetherLoginOptions *self,
 /**
  * tether_login_options_get_user_name: (get-property user-name)
  * @self: login options
+ *
+ * Gets the name shown to the others.
  *
  * Returns: (nullable): the name shown to others, or %NULL for the user id
  */
@@ -336,6 +356,8 @@ tether_login_options_get_user_name (TetherLoginOptions *self)
  * tether_login_options_set_user_name: (set-property user-name)
  * @self: login options
  * @user_name: (nullable): the name shown to others, or %NULL for the user id
+ *
+ * Sets the name shown to the others.
  */
 void
 tether_login_options_set_user_name (TetherLoginOptions *self,
@@ -348,6 +370,8 @@ tether_login_options_set_user_name (TetherLoginOptions *self,
 /**
  * tether_login_options_get_token: (get-property token)
  * @self: login options
+ *
+ * Gets the login token.
  *
  * Returns: (nullable): the login token
  */
@@ -362,6 +386,8 @@ tether_login_options_get_token (TetherLoginOptions *self)
  * tether_login_options_set_token: (set-property token)
  * @self: login options
  * @token: (nullable): the login token
+ *
+ * Sets the login token.
  */
 void
 tether_login_options_set_token (TetherLoginOptions *self,
@@ -374,6 +400,8 @@ tether_login_options_set_token (TetherLoginOptions *self,
 /**
  * tether_login_options_get_notify_users: (get-property notify-users)
  * @self: login options
+ *
+ * Gets whether the room lists and reports the other users.
  *
  * Returns: whether the room reports the other users
  */
@@ -388,6 +416,8 @@ tether_login_options_get_notify_users (TetherLoginOptions *self)
  * tether_login_options_set_notify_users: (set-property notify-users)
  * @self: login options
  * @notify_users: whether the room reports the other users
+ *
+ * Sets whether the room lists and reports the other users.
  */
 void
 tether_login_options_set_notify_users (TetherLoginOptions *self,

@@ -205,6 +205,8 @@ tether_room_renew_token (TetherRoom *self,
  * tether_room_get_token:
  * @self: a room
  *
+ * Gets the token the room logs in with.
+ *
  * Returns: the token the room logs in with: the one it was given at login or the
  *   last renewal
  */
@@ -304,6 +306,8 @@ tether_room_add_stream_async (TetherRoom          *self,
  * @self: a room
  * @result: the result given to the callback
  * @error: the refusal, or %TETHER_ERROR_NOT_LOGGED_IN when the room left first
+ *
+ * Finishes an announcement started with [method@Tether.Room.add_stream_async].
  *
  * Returns: whether the server accepted the stream
  */

@@ -256,6 +256,8 @@ _tether_room_emit_token_will_expire (TetherRoom *self,
  * tether_room_get_id: (get-property id)
  * @self: a room
  *
+ * Gets the room's id.
+ *
  * Returns: the room's id
  */
 const char *
@@ -268,6 +270,8 @@ tether_room_get_id (TetherRoom *self)
 /**
  * tether_room_get_user_id: (get-property user-id)
  * @self: a room
+ *
+ * Gets the id of the user who logged in.
  *
  * Returns: the id of the user who logged in
  */
@@ -282,6 +286,8 @@ tether_room_get_user_id (TetherRoom *self)
  * tether_room_get_state: (get-property state)
  * @self: a room
  *
+ * Gets the state the room is in.
+ *
  * Returns: the state the room is in
  */
 TetherRoomState
@@ -294,6 +300,8 @@ tether_room_get_state (TetherRoom *self)
 /**
  * tether_room_get_error_code: (get-property error-code)
  * @self: a room
+ *
+ * Gets the error code that came with the current state.
  *
  * Returns: the [error@Tether.Error] code that came with the current state, 0 when none
  */
@@ -308,6 +316,8 @@ tether_room_get_error_code (TetherRoom *self)
  * tether_room_get_room_session_id: (get-property room-session-id)
  * @self: a room
  *
+ * Gets the server's id of the room's current session.
+ *
  * Returns: (nullable): the server's id of this room's current session: it changes
  *   when the room was emptied and opened again, %NULL before the first login
  */
@@ -321,6 +331,8 @@ tether_room_get_room_session_id (TetherRoom *self)
 /**
  * tether_room_get_server_url: (get-property server-url)
  * @self: a room
+ *
+ * Gets the room service's URL.
  *
  * Returns: the room service's URL
  */
@@ -366,6 +378,8 @@ tether_room_get_streams (TetherRoom *self)
  * tether_room_get_attempt: (get-property attempt)
  * @self: a room
  *
+ * Gets the number of the connection attempt in progress or last made.
+ *
  * Returns: the number of the connection attempt in progress or last made
  */
 guint
@@ -378,6 +392,8 @@ tether_room_get_attempt (TetherRoom *self)
 /**
  * tether_room_get_retry_remaining:
  * @self: a room
+ *
+ * Gets the time left before a reconnecting room gives up.
  *
  * Returns: seconds left in the retry window while RECONNECTING, else 0
  */
@@ -398,6 +414,8 @@ tether_room_get_retry_remaining (TetherRoom *self)
  * tether_room_get_rtt: (get-property rtt)
  * @self: a room
  *
+ * Gets the last heartbeat round-trip time.
+ *
  * Returns: the last heartbeat round-trip time in milliseconds
  */
 double
@@ -410,6 +428,8 @@ tether_room_get_rtt (TetherRoom *self)
 /**
  * tether_room_get_token_expires_at:
  * @self: a room
+ *
+ * Gets when the session's token expires.
  *
  * Returns: when the session's token expires, in Unix seconds as the server said at
  *   login or at the last renewal; 0 when not known
@@ -425,6 +445,8 @@ tether_room_get_token_expires_at (TetherRoom *self)
  * tether_room_get_last_report: (get-property last-report)
  * @self: a room
  *
+ * Gets the report of the last reconnect episode.
+ *
  * Returns: (transfer none) (nullable): the report of the last reconnect episode
  */
 TetherReconnectReport *
@@ -438,6 +460,8 @@ tether_room_get_last_report (TetherRoom *self)
  * tether_room_get_media_node_url:
  * @self: a room
  * @node_id: a media node id, as in [method@Tether.Room.dup_media_node_ids]
+ *
+ * Looks up a media node the server named in its login reply.
  *
  * Returns: (nullable): the SRT URL of a media node from the login reply
  */
@@ -461,6 +485,8 @@ compare_strings (gconstpointer a,
 /**
  * tether_room_dup_media_node_ids:
  * @self: a room
+ *
+ * Lists the media nodes the server named in its login reply.
  *
  * Returns: (transfer full) (array zero-terminated=1): the media node ids from the
  *   login reply, sorted
@@ -503,6 +529,8 @@ tether_room_dup_login_options (TetherRoom *self)
  * tether_room_state_to_string:
  * @state: a room state
  *
+ * Gets a state's name, for logs.
+ *
  * Returns: the state's name as in docs/design.md, e.g. "LOGINED"
  */
 const char *
@@ -521,6 +549,8 @@ tether_room_state_to_string (TetherRoomState state)
 /**
  * tether_update_type_to_string:
  * @update: an update type
+ *
+ * Gets an update type's name, for logs.
  *
  * Returns: "ADD" or "DELETE"
  */

@@ -155,6 +155,8 @@ tether_stream_new (const char *id,
  * tether_stream_get_id: (get-property id)
  * @self: a stream
  *
+ * Gets the stream's id.
+ *
  * Returns: the stream's id
  */
 const char *
@@ -167,6 +169,8 @@ tether_stream_get_id (TetherStream *self)
 /**
  * tether_stream_get_user_id: (get-property user-id)
  * @self: a stream
+ *
+ * Gets the id of the user who publishes the stream.
  *
  * Returns: the id of the user who publishes it
  */
@@ -181,6 +185,8 @@ tether_stream_get_user_id (TetherStream *self)
  * tether_stream_get_user_name: (get-property user-name)
  * @self: a stream
  *
+ * Gets the name of the user who publishes the stream.
+ *
  * Returns: the name of the user who publishes it
  */
 const char *
@@ -194,6 +200,8 @@ tether_stream_get_user_name (TetherStream *self)
  * tether_stream_get_node: (get-property node)
  * @self: a stream
  *
+ * Gets the media node the stream is published on.
+ *
  * Returns: the media node it is published on
  */
 const char *
@@ -206,6 +214,8 @@ tether_stream_get_node (TetherStream *self)
 /**
  * tether_stream_get_extra: (get-property extra)
  * @self: a stream
+ *
+ * Gets the application data the publisher attached.
  *
  * Returns: the application data the publisher attached
  */

@@ -96,6 +96,8 @@ tether_user_init (TetherUser *self)
  * @id: the user's id
  * @name: (nullable): the name shown; %NULL for the id
  *
+ * Creates a user, as a room lists them.
+ *
  * Returns: (transfer full): a new user
  */
 TetherUser *
@@ -111,6 +113,8 @@ tether_user_new (const char *id,
  * tether_user_get_id: (get-property id)
  * @self: a user
  *
+ * Gets the user's id.
+ *
  * Returns: the user's id
  */
 const char *
@@ -123,6 +127,8 @@ tether_user_get_id (TetherUser *self)
 /**
  * tether_user_get_name: (get-property name)
  * @self: a user
+ *
+ * Gets the name the user is shown with.
  *
  * Returns: the name the user is shown with
  */

@@ -1,6 +1,6 @@
 /* tether-room-link.c: the room's connection — connecting, heartbeats, dead-link
- * detection, backoff and the retry window (see docs/design.md, 'The room state
- * machine' and 'Reconnection')
+ * detection, backoff and the retry window (see docs/design.md, 'Room timing'
+ * and 'The reconnection cases')
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 

@@ -56,7 +56,7 @@ struct _TetherRoom
 {
   GObject parent_instance;
 
-  GMainContext *context;   /* timers and signals live here (docs/design.md, 'Threads') */
+  GMainContext *context;   /* timers and signals live here (docs/design.md, 'Main contexts') */
   SoupSession *session;
   TetherRoomTiming timing;
   TetherLoginOptions *login;  /* our own copy; the token changes on renewal */

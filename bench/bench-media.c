@@ -487,7 +487,7 @@ add_player_state_cb (TetherPlayer      *player,
                      AddTrial          *trial)
 {
   if (state == TETHER_PLAYER_STATE_PLAYING && trial->t_playing == 0
-      && g_strcmp0 (tether_player_get_stream_id (player), trial->stream_id) == 0)
+      && g_strcmp0 (tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player)), trial->stream_id) == 0)
     {
       trial->t_playing = g_get_monotonic_time ();
       trial->first_frame_ms = tether_player_get_first_frame_ms (player);
@@ -1118,7 +1118,7 @@ part_failover (void)
 
   for (gint k = 0; k < n_failovers; k++)
     {
-      const char *victim_id = tether_player_get_current_node (player);
+      const char *victim_id = tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player));
       guint v = g_strcmp0 (victim_id, "node-b") == 0 ? 1 : 0;
       gint64 t_kill, before, after, last;
 
@@ -1146,7 +1146,7 @@ part_failover (void)
                    "%s +%.0f ms, player PLAYING +%.0f ms, next frame +%.0f ms (now on %s)\n",
                    gap, (before - t_kill) / 1000.0, d, marks.add_node ? marks.add_node : "?", a,
                    marks.t_playing ? (marks.t_playing - t_kill) / 1000.0 : NAN,
-                   (after - t_kill) / 1000.0, tether_player_get_current_node (player));
+                   (after - t_kill) / 1000.0, tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player)));
         }
       else
         {

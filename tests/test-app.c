@@ -343,7 +343,7 @@ test_host_lost (Fixture *f, gconstpointer data)
   host_login (f, "host");
   f->publisher = tether_publisher_new (f->host_room, "cam", 30);
   g_object_set (f->publisher, "width", 320, "height", 240, "audio", FALSE, NULL);
-  tether_publisher_set_node (f->publisher, "node-b");
+  tether_media_session_set_node (TETHER_MEDIA_SESSION (f->publisher), "node-b");
   g_assert_true (tether_publisher_start (f->publisher, NULL));
   TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
   wait_tile_frames (f, "cam", 10);

@@ -377,7 +377,7 @@ test_publish_and_play (Fixture *f, gconstpointer data)
   /* The stream reaches the viewer only once the media node has the data. */
   TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-a"), WAIT_MS);
   g_assert_cmpint (state_at_add, ==, TETHER_PUBLISHER_STATE_PUBLISHING);
-  g_assert_cmpstr (tether_publisher_get_current_node (pub), ==, "node-a");
+  g_assert_cmpstr (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (pub)), ==, "node-a");
   g_signal_handlers_disconnect_by_func (bob->room, record_publisher_state_cb, pub);
 
   player = player_new (f, bob, "alice-cam", "node-a", AV_RETRY_TIME);
@@ -413,10 +413,10 @@ test_publish_and_play (Fixture *f, gconstpointer data)
   /* stop() withdraws the stream; the player follows the DELETE. */
   tether_publisher_stop (pub);
   g_assert_cmpint (tether_publisher_get_state (pub), ==, TETHER_PUBLISHER_STATE_NO_PUBLISH);
-  g_assert_cmpint (tether_publisher_get_error_code (pub), ==, 0);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (pub)), ==, 0);
   TETHER_WAIT_UNTIL (has_event (bob, "DELETE alice-cam stopped"), WAIT_MS);
   TETHER_WAIT_UNTIL (tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
-  g_assert_cmpint (tether_player_get_error_code (player), ==, TETHER_ERROR_PLAY_STREAM_DELETED);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (player)), ==, TETHER_ERROR_PLAY_STREAM_DELETED);
   g_assert_cmpuint (pub_log->states->len, ==, 3);
 }
 
@@ -453,7 +453,7 @@ test_node_restart (Fixture *f, gconstpointer data)
   TETHER_WAIT_UNTIL (publishing (pub), WAIT_MS);
   TETHER_WAIT_UNTIL (playing (player), WAIT_MS);
   g_assert_true (wait_frames (player, 30));
-  g_assert_cmpstr (tether_publisher_get_current_node (pub), ==, "node-a");
+  g_assert_cmpstr (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (pub)), ==, "node-a");
   g_assert_false (has_event (bob, "DELETE alice-cam media_lost"));
   g_assert_cmpuint (count_deletes (bob), ==, 0);
 }
@@ -476,14 +476,14 @@ test_failover (Fixture *f, gconstpointer data)
   player = player_new (f, bob, "alice-cam", "node-a", AV_RETRY_TIME);
   start_player (player);
   TETHER_WAIT_UNTIL (playing (player), WAIT_MS);
-  g_assert_cmpstr (tether_player_get_current_node (player), ==, "node-a");
+  g_assert_cmpstr (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player)), ==, "node-a");
 
   stop_node (f, 0);
-  TETHER_WAIT_UNTIL (publishing (pub) && g_strcmp0 (tether_publisher_get_current_node (pub), "node-b") == 0,
+  TETHER_WAIT_UNTIL (publishing (pub) && g_strcmp0 (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (pub)), "node-b") == 0,
                      WAIT_MS);
   /* The room tells the viewers where the stream went. */
   TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-b"), WAIT_MS);
-  TETHER_WAIT_UNTIL (playing (player) && g_strcmp0 (tether_player_get_current_node (player), "node-b") == 0,
+  TETHER_WAIT_UNTIL (playing (player) && g_strcmp0 (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player)), "node-b") == 0,
                      WAIT_MS);
   g_assert_true (wait_frames (player, 30));
   g_assert_cmpuint (count_deletes (bob), ==, 0);
@@ -536,21 +536,21 @@ test_failover_rule (Fixture *f, gconstpointer data)
   bob = client_new (f, "bob", FALSE);
 
   pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
-  tether_publisher_set_node (pub, "node-b");
+  tether_media_session_set_node (TETHER_MEDIA_SESSION (pub), "node-b");
   start_publisher (pub);
   TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-b"), WAIT_MS);
   player = player_new (f, bob, "alice-cam", "node-b", AV_RETRY_TIME);
   start_player (player);
   TETHER_WAIT_UNTIL (playing (player), WAIT_MS);
-  g_assert_cmpstr (tether_player_get_current_node (player), ==, "node-b");
+  g_assert_cmpstr (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player)), ==, "node-b");
 
   g_signal_connect (pub, "notify::attempt", G_CALLBACK (record_attempt_cb), pub_nodes);
   g_signal_connect (player, "notify::attempt", G_CALLBACK (record_attempt_cb), player_nodes);
   stop_node (f, 1);
 
-  TETHER_WAIT_UNTIL (publishing (pub) && g_strcmp0 (tether_publisher_get_current_node (pub), "node-a") == 0,
+  TETHER_WAIT_UNTIL (publishing (pub) && g_strcmp0 (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (pub)), "node-a") == 0,
                      WAIT_MS);
-  TETHER_WAIT_UNTIL (playing (player) && g_strcmp0 (tether_player_get_current_node (player), "node-a") == 0,
+  TETHER_WAIT_UNTIL (playing (player) && g_strcmp0 (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player)), "node-a") == 0,
                      WAIT_MS);
   g_assert_true (wait_frames (player, 30));
   g_signal_handlers_disconnect_by_data (pub, pub_nodes);
@@ -590,12 +590,12 @@ test_retry_timeout (Fixture *f, gconstpointer data)
   broken_at = g_get_monotonic_time ();
   TETHER_WAIT_UNTIL (tether_publisher_get_state (pub) == TETHER_PUBLISHER_STATE_NO_PUBLISH, WAIT_MS);
   waited = (g_get_monotonic_time () - broken_at) / (double) G_USEC_PER_SEC;
-  g_assert_cmpint (tether_publisher_get_error_code (pub), ==, TETHER_ERROR_PUBLISH_RETRY_TIMEOUT);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (pub)), ==, TETHER_ERROR_PUBLISH_RETRY_TIMEOUT);
   g_assert_cmpfloat (waited, >=, 1.9);
   g_assert_cmpfloat (waited, <, 6.0);
   TETHER_WAIT_UNTIL (has_event (bob, "DELETE alice-cam media_lost"), WAIT_MS);
   TETHER_WAIT_UNTIL (tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
-  g_assert_cmpint (tether_player_get_error_code (player), !=, 0);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (player)), !=, 0);
 }
 
 /* A host whose network drops for less than the heartbeat timeout: no DELETE, and
@@ -619,7 +619,7 @@ test_host_network_cut (Fixture *f, gconstpointer data)
   bob = client_new (f, "bob", FALSE);
 
   pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
-  tether_publisher_set_node (pub, "node-a");
+  tether_media_session_set_node (TETHER_MEDIA_SESSION (pub), "node-a");
   pub_log = watch_states (f, pub);
   start_publisher (pub);
   TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-a"), WAIT_MS);
@@ -678,7 +678,7 @@ test_host_network_cut_long (Fixture *f, gconstpointer data)
   autoplay = tether_autoplay_new (bob->room, AV_RETRY_TIME);
 
   pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
-  tether_publisher_set_node (pub, "node-a");
+  tether_media_session_set_node (TETHER_MEDIA_SESSION (pub), "node-a");
   start_publisher (pub);
   TETHER_WAIT_UNTIL ((player = tether_autoplay_lookup (autoplay, "alice-cam")) != NULL
                        && playing (player),
@@ -723,7 +723,7 @@ test_stream_id_taken (Fixture *f, gconstpointer data)
   log = watch_states (f, thief);
   start_publisher (thief);
   TETHER_WAIT_UNTIL (tether_publisher_get_state (thief) == TETHER_PUBLISHER_STATE_NO_PUBLISH, WAIT_MS);
-  g_assert_cmpint (tether_publisher_get_error_code (thief), ==, TETHER_ERROR_STREAM_ID_TAKEN);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (thief)), ==, TETHER_ERROR_STREAM_ID_TAKEN);
   g_assert_cmpuint (count_state (log, TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING), ==, 1);
   g_assert_cmpuint (count_state (log, TETHER_PUBLISHER_STATE_PUBLISHING), ==, 0);
 
@@ -761,7 +761,7 @@ test_publish_denied (Fixture *f, gconstpointer data)
   log = watch_states (f, pub);
   start_publisher (pub);
   TETHER_WAIT_UNTIL (tether_publisher_get_state (pub) == TETHER_PUBLISHER_STATE_NO_PUBLISH, WAIT_MS);
-  g_assert_cmpint (tether_publisher_get_error_code (pub), ==, TETHER_ERROR_PUBLISH_DENIED);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (pub)), ==, TETHER_ERROR_PUBLISH_DENIED);
   g_assert_cmpuint (log->states->len, ==, 2);
 }
 
@@ -789,16 +789,16 @@ test_room_exit_stops_media (Fixture *f, gconstpointer data)
   g_assert_nonnull (alice2);
   TETHER_WAIT_UNTIL (tether_room_get_state (alice->room) == TETHER_ROOM_STATE_KICK_OUT, WAIT_MS);
   g_assert_cmpint (tether_publisher_get_state (pub), ==, TETHER_PUBLISHER_STATE_NO_PUBLISH);
-  g_assert_cmpint (tether_publisher_get_error_code (pub), !=, 0);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (pub)), !=, 0);
   TETHER_WAIT_UNTIL (tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
-  g_assert_cmpint (tether_player_get_error_code (player), ==, TETHER_ERROR_PLAY_STREAM_DELETED);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (player)), ==, TETHER_ERROR_PLAY_STREAM_DELETED);
 
   /* The viewer logs out: its own players stop without an error. */
   player = player_new (f, bob, "alice-cam", "node-a", AV_RETRY_TIME);
   start_player (player);
   tether_room_logout (bob->room);
   TETHER_WAIT_UNTIL (tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
-  g_assert_cmpint (tether_player_get_error_code (player), ==, 0);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (player)), ==, 0);
 }
 
 typedef struct
@@ -875,7 +875,7 @@ test_autoplay (Fixture *f, gconstpointer data)
   g_assert_nonnull (player);
   TETHER_WAIT_UNTIL (tether_autoplay_get_retries (autoplay, "ghost") == 2
                      && tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
-  g_assert_cmpint (tether_player_get_error_code (player), ==, TETHER_ERROR_PLAY_RETRY_TIMEOUT);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (player)), ==, TETHER_ERROR_PLAY_RETRY_TIMEOUT);
   tether_test_run_for (1500);
   g_assert_cmpuint (tether_autoplay_get_retries (autoplay, "ghost"), ==, 2);
   g_assert_cmpint (tether_player_get_state (player), ==, TETHER_PLAYER_STATE_NO_PLAY);

@@ -80,7 +80,7 @@ update (TetherVideoTile *self)
 {
   TetherPlayerState state = self->player ? tether_player_get_state (self->player)
                                          : TETHER_PLAYER_STATE_NO_PLAY;
-  int error_code = self->player ? tether_player_get_error_code (self->player) : 0;
+  int error_code = self->player ? tether_media_session_get_error_code (TETHER_MEDIA_SESSION (self->player)) : 0;
   TetherTileLook look;
   g_autofree char *accessible = NULL;
 

@@ -132,7 +132,7 @@ add_tile (TetherWindow *self,
           TetherPlayer *player)
 {
   GSettings *settings = tether_session_get_settings (self->session);
-  const char *stream_id = tether_player_get_stream_id (player);
+  const char *stream_id = tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player));
   TetherVideoTile *tile;
 
   if (g_hash_table_contains (self->tiles, stream_id))
@@ -192,7 +192,7 @@ static void
 player_removed_cb (TetherWindow *self,
                    TetherPlayer *player)
 {
-  const char *stream_id = tether_player_get_stream_id (player);
+  const char *stream_id = tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player));
   TetherVideoTile *tile = g_hash_table_lookup (self->tiles, stream_id);
 
   if (tile != NULL && tether_video_tile_get_player (tile) == player)

@@ -36,7 +36,7 @@ publisher_state_cb (TetherPublisher      *publisher,
                     TetherCliRun         *run)
 {
   JsonBuilder *b = tether_cli_begin_state ("publisher-state", "stream",
-                                           tether_publisher_get_stream_id (publisher), "state",
+                                           tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (publisher)), "state",
                                            tether_publisher_state_to_string (state), error_code);
 
   tether_cli_add_json_member (b, "extended", extended);
@@ -60,7 +60,7 @@ player_state_cb (TetherPlayer      *player,
                  TetherCliRun      *run)
 {
   JsonBuilder *b = tether_cli_begin_state ("player-state", "stream",
-                                           tether_player_get_stream_id (player), "state",
+                                           tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player)), "state",
                                            tether_player_state_to_string (state), error_code);
 
   if (state == TETHER_PLAYER_STATE_PLAYING)
@@ -104,7 +104,7 @@ stats_cb (gpointer user_data)
       JsonBuilder *b = tether_cli_begin_event ("player-stats");
 
       json_builder_set_member_name (b, "stream");
-      json_builder_add_string_value (b, tether_player_get_stream_id (players->pdata[i]));
+      json_builder_add_string_value (b, tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (players->pdata[i])));
       tether_cli_add_json_member (b, "stats", stats);
       tether_cli_end_event (b);
     }
@@ -128,7 +128,7 @@ start_media (TetherCliRun *run)
       tether_publisher_set_source (m->publisher, m->camera ? TETHER_PUBLISHER_SOURCE_CAMERA
                                                            : TETHER_PUBLISHER_SOURCE_TEST);
       if (m->node != NULL)
-        tether_publisher_set_node (m->publisher, m->node);
+        tether_media_session_set_node (TETHER_MEDIA_SESSION (m->publisher), m->node);
       g_signal_connect (m->publisher, "state-changed", G_CALLBACK (publisher_state_cb), run);
       if (!tether_publisher_start (m->publisher, &error))
         goto failed;

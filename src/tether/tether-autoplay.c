@@ -92,7 +92,7 @@ entry_start (Entry *entry)
   g_autoptr(GError) error = NULL;
 
   if (!tether_player_start (entry->player, &error) && error != NULL)
-    g_warning ("Autoplay: cannot play %s: %s", tether_player_get_stream_id (entry->player),
+    g_warning ("Autoplay: cannot play %s: %s", tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (entry->player)),
                error->message);
 }
 
@@ -103,7 +103,7 @@ retry_cb (gpointer data)
 
   g_clear_pointer (&entry->retry_source, g_source_unref);
   g_debug ("Autoplay: retry %u of %s", entry->retries,
-           tether_player_get_stream_id (entry->player));
+           tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (entry->player)));
   entry_start (entry);
   return G_SOURCE_REMOVE;
 }
@@ -124,7 +124,7 @@ on_player_state_changed (TetherPlayer      *player,
   /* The stream may be gone by now; only a stream still in the room is retried. */
   if (entry->retries >= self->max_retries)
     {
-      g_debug ("Autoplay: %s failed (%d), no retries left", tether_player_get_stream_id (player),
+      g_debug ("Autoplay: %s failed (%d), no retries left", tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player)),
                error_code);
       return;
     }
@@ -169,7 +169,7 @@ add_stream (TetherAutoplay *self,
   if (entry != NULL)
     {
       /* Announced again (moved to another node, or back after an absence): a fresh chance. */
-      tether_player_set_node (entry->player, tether_stream_get_node (stream));
+      tether_media_session_set_node (TETHER_MEDIA_SESSION (entry->player), tether_stream_get_node (stream));
       entry->retries = 0;
       if (tether_player_get_state (entry->player) == TETHER_PLAYER_STATE_NO_PLAY
           && entry->retry_source == NULL)

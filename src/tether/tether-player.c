@@ -657,32 +657,6 @@ tether_player_get_muted (TetherPlayer *self)
 }
 
 /**
- * tether_player_get_room:
- * @self: a #TetherPlayer
- *
- * Returns: (transfer none): the room
- */
-TetherRoom *
-tether_player_get_room (TetherPlayer *self)
-{
-  g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
-  return tether_media_session_get_room (SESSION (self));
-}
-
-/**
- * tether_player_get_stream_id:
- * @self: a #TetherPlayer
- *
- * Returns: the stream id
- */
-const char *
-tether_player_get_stream_id (TetherPlayer *self)
-{
-  g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
-  return tether_media_session_get_stream_id (SESSION (self));
-}
-
-/**
  * tether_player_get_state:
  * @self: a #TetherPlayer
  *
@@ -693,47 +667,6 @@ tether_player_get_state (TetherPlayer *self)
 {
   g_return_val_if_fail (TETHER_IS_PLAYER (self), TETHER_PLAYER_STATE_NO_PLAY);
   return (TetherPlayerState) tether_media_session_get_state (SESSION (self));
-}
-
-/**
- * tether_player_get_error_code:
- * @self: a #TetherPlayer
- *
- * Returns: the #TetherError code of the last state change, 0 when none
- */
-int
-tether_player_get_error_code (TetherPlayer *self)
-{
-  g_return_val_if_fail (TETHER_IS_PLAYER (self), 0);
-  return tether_media_session_get_error_code (SESSION (self));
-}
-
-/**
- * tether_player_get_current_node:
- * @self: a #TetherPlayer
- *
- * Returns: (nullable): the node in use or being tried
- */
-const char *
-tether_player_get_current_node (TetherPlayer *self)
-{
-  g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
-  return tether_media_session_get_current_node (SESSION (self));
-}
-
-/**
- * tether_player_set_node:
- * @self: a #TetherPlayer
- * @node: (nullable): the node to try first from the next attempt on
- *
- * See tether_media_session_set_node().
- */
-void
-tether_player_set_node (TetherPlayer *self,
-                        const char   *node)
-{
-  g_return_if_fail (TETHER_IS_PLAYER (self));
-  tether_media_session_set_node (SESSION (self), node);
 }
 
 /**

@@ -45,13 +45,7 @@ gboolean           tether_player_start             (TetherPlayer *self,
                                                     GError      **error);
 void               tether_player_stop              (TetherPlayer *self);
 
-TetherRoom        *tether_player_get_room          (TetherPlayer *self);
-const char        *tether_player_get_stream_id     (TetherPlayer *self);
 TetherPlayerState  tether_player_get_state         (TetherPlayer *self);
-int                tether_player_get_error_code    (TetherPlayer *self);
-const char        *tether_player_get_current_node  (TetherPlayer *self);
-void               tether_player_set_node          (TetherPlayer *self,
-                                                    const char   *node);
 void               tether_player_set_video_sink    (TetherPlayer *self,
                                                     GstElement   *sink);
 GstElement        *tether_player_get_video_sink    (TetherPlayer *self);

@@ -496,32 +496,6 @@ tether_publisher_stop (TetherPublisher *self)
 }
 
 /**
- * tether_publisher_get_room:
- * @self: a #TetherPublisher
- *
- * Returns: (transfer none): the room
- */
-TetherRoom *
-tether_publisher_get_room (TetherPublisher *self)
-{
-  g_return_val_if_fail (TETHER_IS_PUBLISHER (self), NULL);
-  return tether_media_session_get_room (SESSION (self));
-}
-
-/**
- * tether_publisher_get_stream_id:
- * @self: a #TetherPublisher
- *
- * Returns: the stream id
- */
-const char *
-tether_publisher_get_stream_id (TetherPublisher *self)
-{
-  g_return_val_if_fail (TETHER_IS_PUBLISHER (self), NULL);
-  return tether_media_session_get_stream_id (SESSION (self));
-}
-
-/**
  * tether_publisher_get_state:
  * @self: a #TetherPublisher
  *
@@ -532,32 +506,6 @@ tether_publisher_get_state (TetherPublisher *self)
 {
   g_return_val_if_fail (TETHER_IS_PUBLISHER (self), TETHER_PUBLISHER_STATE_NO_PUBLISH);
   return (TetherPublisherState) tether_media_session_get_state (SESSION (self));
-}
-
-/**
- * tether_publisher_get_error_code:
- * @self: a #TetherPublisher
- *
- * Returns: the #TetherError code of the last state change, 0 when none
- */
-int
-tether_publisher_get_error_code (TetherPublisher *self)
-{
-  g_return_val_if_fail (TETHER_IS_PUBLISHER (self), 0);
-  return tether_media_session_get_error_code (SESSION (self));
-}
-
-/**
- * tether_publisher_get_current_node:
- * @self: a #TetherPublisher
- *
- * Returns: (nullable): the media node in use or being tried
- */
-const char *
-tether_publisher_get_current_node (TetherPublisher *self)
-{
-  g_return_val_if_fail (TETHER_IS_PUBLISHER (self), NULL);
-  return tether_media_session_get_current_node (SESSION (self));
 }
 
 /**
@@ -590,34 +538,6 @@ tether_publisher_set_source (TetherPublisher       *self,
     return;
   self->source = source;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOURCE]);
-}
-
-/**
- * tether_publisher_set_node:
- * @self: a #TetherPublisher
- * @node_id: (nullable): the media node to try first
- *
- * See tether_media_session_set_node().
- */
-void
-tether_publisher_set_node (TetherPublisher *self,
-                           const char      *node_id)
-{
-  g_return_if_fail (TETHER_IS_PUBLISHER (self));
-  tether_media_session_set_node (SESSION (self), node_id);
-}
-
-/**
- * tether_publisher_set_av_retry_time:
- * @self: a #TetherPublisher
- * @seconds: how long to retry after a media break
- */
-void
-tether_publisher_set_av_retry_time (TetherPublisher *self,
-                                    double           seconds)
-{
-  g_return_if_fail (TETHER_IS_PUBLISHER (self));
-  tether_media_session_set_av_retry_time (SESSION (self), seconds);
 }
 
 /* ---- GObject ------------------------------------------------------------- */

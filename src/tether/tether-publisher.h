@@ -56,18 +56,10 @@ gboolean              tether_publisher_start           (TetherPublisher *self,
                                                         GError         **error);
 void                  tether_publisher_stop            (TetherPublisher *self);
 
-TetherRoom           *tether_publisher_get_room        (TetherPublisher *self);
-const char           *tether_publisher_get_stream_id   (TetherPublisher *self);
 TetherPublisherState  tether_publisher_get_state       (TetherPublisher *self);
-int                   tether_publisher_get_error_code  (TetherPublisher *self);
-const char           *tether_publisher_get_current_node (TetherPublisher *self);
 gint64                tether_publisher_get_bytes_sent  (TetherPublisher *self);
 void                  tether_publisher_set_source      (TetherPublisher      *self,
                                                         TetherPublisherSource source);
-void                  tether_publisher_set_node        (TetherPublisher *self,
-                                                        const char      *node_id);
-void                  tether_publisher_set_av_retry_time (TetherPublisher *self,
-                                                          double           seconds);
 
 const char           *tether_publisher_state_to_string (TetherPublisherState state);
 

@@ -11,13 +11,10 @@ gi.require_version('Tether', '1')
 from gi.repository import GLib, Tether
 
 url, app_id, room_id, user_id, token = sys.argv[1:6]
-fields = dict(server_url=url, app_id=app_id, room_id=room_id, user_id=user_id,
-              user_name=user_id, token=token, notify_users=True)
 engine = Tether.Engine.new()
-if hasattr(Tether, 'LoginOptions'):
-    room = engine.login_room(Tether.LoginOptions(**fields))
-else:  # libtether before TetherLoginOptions: the same fields in a row
-    room = engine.login_room(*fields.values())
+room = engine.login_room(Tether.LoginOptions(server_url=url, app_id=app_id, room_id=room_id,
+                                             user_id=user_id, user_name=user_id, token=token,
+                                             notify_users=True))
 loop = GLib.MainLoop()
 
 
@@ -28,16 +25,13 @@ def on_state(room, state, error_code, extended_data):
         loop.quit()
 
 
-def show(kind, update, items, model):
-    if not isinstance(items, list):  # an array without (element-type): read the model
-        items = [model.get_item(i) for i in range(model.get_n_items())]
+def show(kind, update, items):
     for item in items:
         print('+' if update == Tether.UpdateType.ADD else '-', kind, item.get_id())
 
 
 room.connect('state-changed', on_state)
-room.connect('user-update', lambda r, update, users: show('user', update, users, r.get_users()))
-room.connect('stream-update', lambda r, update, streams, reason:
-             show('stream', update, streams, r.get_streams()))
+room.connect('user-update', lambda r, update, users: show('user', update, users))
+room.connect('stream-update', lambda r, update, streams, reason: show('stream', update, streams))
 loop.run()
 sys.exit(0 if room.get_state() == Tether.RoomState.LOGINED else 1)

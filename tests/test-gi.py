@@ -59,15 +59,11 @@ def report(ok, name, detail=''):
 
 
 def login(engine, server_url, room_id, user_id, token):
-    """Logs into a room with the fields TetherLoginOptions holds. Uses the options
-    object when this libtether has one, the eight positional arguments otherwise."""
-    fields = dict(server_url=server_url, app_id=APP_ID, room_id=room_id, user_id=user_id,
-                  user_name=user_id.capitalize(), token=token, notify_users=True)
-    if hasattr(Tether, 'LoginOptions'):
-        return engine.login_room(Tether.LoginOptions(**fields))
-    return engine.login_room(fields['server_url'], fields['app_id'], fields['room_id'],
-                             fields['user_id'], fields['user_name'], fields['token'],
-                             fields['notify_users'])
+    """Logs into a room through a Tether.LoginOptions."""
+    options = Tether.LoginOptions(server_url=server_url, app_id=APP_ID, room_id=room_id,
+                                  user_id=user_id, user_name=user_id.capitalize(), token=token,
+                                  notify_users=True)
+    return engine.login_room(options)
 
 
 def mint(user_id, privileges):
@@ -152,21 +148,18 @@ def test_stream_add(loop, url):
         if STREAM in seen['streams'] and seen['added'] is not None:
             loop.quit()
 
-    def ids(items, model):
-        # With (element-type ...) on the signal the array arrives as a list. Without it
-        # (a signal doc block that does not name @self loses its annotations) it is an
-        # opaque GLib.PtrArray: then read the room's list model, updated before the emission.
-        if not isinstance(items, list):
-            items = [model.get_item(i) for i in range(model.get_n_items())]
+    def ids(items):
+        # The signals' (element-type ...) makes the GPtrArray a list of Tether objects.
+        assert isinstance(items, list), type(items)
         return {item.get_id() for item in items}
 
     def on_user_update(room, update, users):
         if update == Tether.UpdateType.ADD:
-            seen['users'] |= ids(users, room.get_users())
+            seen['users'] |= ids(users)
 
     def on_stream_update(room, update, streams, reason):
         if update == Tether.UpdateType.ADD:
-            seen['streams'] |= ids(streams, room.get_streams())
+            seen['streams'] |= ids(streams)
             check_done()
 
     viewer.connect('user-update', on_user_update)

@@ -801,6 +801,46 @@ test_room_exit_stops_media (Fixture *f, gconstpointer data)
   g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (player)), ==, 0);
 }
 
+/* A room that ends while it cannot reach the server (LOGOUT_FAILED) is over too:
+ * its publisher, players and autoplay stop, without an error, as for LOGOUT. */
+static void
+test_logout_failed_stops_media (Fixture *f, gconstpointer data)
+{
+  Client *alice, *carol;
+  TetherPublisher *pub;
+  TetherPlayer *player;
+  g_autoptr(TetherAutoplay) autoplay = NULL;
+
+  start_nodes (f, 1);
+  alice = client_new (f, "alice", TRUE);
+  carol = client_new (f, "carol", TRUE);
+  pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
+  start_publisher (pub);
+  TETHER_WAIT_UNTIL (has_event (carol, "ADD alice-cam node-a"), WAIT_MS);
+  player = player_new (f, carol, "alice-cam", "node-a", AV_RETRY_TIME);
+  start_player (player);
+  autoplay = tether_autoplay_new (carol->room, AV_RETRY_TIME);
+  TETHER_WAIT_UNTIL (publishing (pub) && playing (player), WAIT_MS);
+
+  /* The room link goes; media, which does not go through it, carries on. */
+  tether_fault_proxy_cut (f->room_proxy);
+  TETHER_WAIT_UNTIL (tether_room_get_state (alice->room) == TETHER_ROOM_STATE_RECONNECTING
+                     && tether_room_get_state (carol->room) == TETHER_ROOM_STATE_RECONNECTING,
+                     WAIT_MS);
+  g_assert_true (publishing (pub));
+  g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 1);
+
+  tether_room_logout (alice->room);
+  tether_room_logout (carol->room);
+  g_assert_cmpint (tether_room_get_state (alice->room), ==, TETHER_ROOM_STATE_LOGOUT_FAILED);
+  g_assert_cmpint (tether_room_get_state (carol->room), ==, TETHER_ROOM_STATE_LOGOUT_FAILED);
+  TETHER_WAIT_UNTIL (tether_publisher_get_state (pub) == TETHER_PUBLISHER_STATE_NO_PUBLISH
+                     && tether_player_get_state (player) == TETHER_PLAYER_STATE_NO_PLAY, WAIT_MS);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (pub)), ==, 0);
+  g_assert_cmpint (tether_media_session_get_error_code (TETHER_MEDIA_SESSION (player)), ==, 0);
+  g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 0);
+}
+
 typedef struct
 {
   guint added;
@@ -954,6 +994,7 @@ main (int argc, char **argv)
   ADD ("/media/stream-id-taken", test_stream_id_taken);
   ADD ("/media/publish-denied", test_publish_denied);
   ADD ("/media/room-exit-stops-media", test_room_exit_stops_media);
+  ADD ("/media/logout-failed-stops-media", test_logout_failed_stops_media);
   ADD ("/media/autoplay", test_autoplay);
   ADD ("/media/autoplay-max-players", test_autoplay_max_players);
 #else

@@ -280,8 +280,7 @@ on_room_state_changed (TetherRoom      *room,
 {
   TetherAutoplay *self = data;
 
-  if (state == TETHER_ROOM_STATE_RECONNECT_FAILED || state == TETHER_ROOM_STATE_KICK_OUT
-      || state == TETHER_ROOM_STATE_LOGOUT || state == TETHER_ROOM_STATE_LOGIN_FAILED)
+  if (tether_room_state_is_final (state))
     remove_all (self);
 }
 

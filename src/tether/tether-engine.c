@@ -481,10 +481,7 @@ room_state_changed_cb (TetherRoom      *room,
   guint position;
 
   /* A room that has left for good is no longer the engine's to watch. */
-  if ((state == TETHER_ROOM_STATE_LOGOUT || state == TETHER_ROOM_STATE_LOGOUT_FAILED
-       || state == TETHER_ROOM_STATE_LOGIN_FAILED || state == TETHER_ROOM_STATE_RECONNECT_FAILED
-       || state == TETHER_ROOM_STATE_KICK_OUT)
-      && g_list_store_find (self->rooms, room, &position))
+  if (tether_room_state_is_final (state) && g_list_store_find (self->rooms, room, &position))
     g_list_store_remove (self->rooms, position);
 }
 

@@ -584,11 +584,12 @@ on_room_state_changed (TetherRoom      *room,
 
   if (PRIV (self)->state == TETHER_MEDIA_SESSION_STATE_IDLE)
     return;
-  if (room_state == TETHER_ROOM_STATE_RECONNECT_FAILED || room_state == TETHER_ROOM_STATE_KICK_OUT
-      || room_state == TETHER_ROOM_STATE_LOGOUT || room_state == TETHER_ROOM_STATE_LOGIN_FAILED)
+  if (tether_room_state_is_final (room_state))
     {
-      /* Logging out is the user's own doing: no error. */
-      if (error_code == 0 && room_state != TETHER_ROOM_STATE_LOGOUT)
+      /* Logging out is the user's own doing, confirmed or not: no error. */
+      if (room_state == TETHER_ROOM_STATE_LOGOUT || room_state == TETHER_ROOM_STATE_LOGOUT_FAILED)
+        error_code = 0;
+      else if (error_code == 0)
         error_code = TETHER_ERROR_NOT_LOGGED_IN;
       tether_media_session_give_up (self, error_code, 0, "left the room", "stopped");
     }

@@ -323,7 +323,7 @@ _tether_room_connection_broken (TetherRoom *self,
 {
   _tether_room_drop_connection (self);
 
-  if (_tether_room_state_is_final (self->state))
+  if (tether_room_state_is_final (self->state))
     return;
 
   if (_tether_room_state_is_connected (self->state))

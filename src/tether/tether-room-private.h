@@ -120,14 +120,6 @@ _tether_room_state_is_connected (TetherRoomState state)
   return state == TETHER_ROOM_STATE_LOGINED || state == TETHER_ROOM_STATE_RECONNECTED;
 }
 
-static inline gboolean
-_tether_room_state_is_final (TetherRoomState state)
-{
-  return state == TETHER_ROOM_STATE_LOGIN_FAILED || state == TETHER_ROOM_STATE_RECONNECT_FAILED
-         || state == TETHER_ROOM_STATE_KICK_OUT || state == TETHER_ROOM_STATE_LOGOUT
-         || state == TETHER_ROOM_STATE_LOGOUT_FAILED;
-}
-
 /* tether-room.c: the state, and the properties and signals other files change */
 void     _tether_room_set_state           (TetherRoom       *self,
                                            TetherRoomState   state,

@@ -149,7 +149,7 @@ tether_room_logout (TetherRoom *self)
     }
   if (self->state == TETHER_ROOM_STATE_LOGOUT)
     return;
-  if (_tether_room_state_is_final (self->state) || self->state == TETHER_ROOM_STATE_LOGINING)
+  if (tether_room_state_is_final (self->state) || self->state == TETHER_ROOM_STATE_LOGINING)
     {
       _tether_room_set_state (self, TETHER_ROOM_STATE_LOGOUT, 0, NULL);
       return;
@@ -283,7 +283,7 @@ tether_room_add_stream_async (TetherRoom          *self,
                                "stream ids are 1–128 characters of A–Z a–z 0–9 . _ ~ @ : -");
       return;
     }
-  if (_tether_room_state_is_final (self->state))
+  if (tether_room_state_is_final (self->state))
     {
       g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_NOT_LOGGED_IN,
                                "not in the room");

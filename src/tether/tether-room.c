@@ -127,7 +127,7 @@ _tether_room_set_state (TetherRoom      *self,
   if (self->state == state && self->error_code == error_code)
     return;
 
-  if (_tether_room_state_is_final (state))
+  if (tether_room_state_is_final (state))
     {
       /* Ending the pending requests below drops their tasks, which hold the room: the
        * last reference may go with them. Keep the room until this call stack (and
@@ -170,7 +170,7 @@ _tether_room_give_up (TetherRoom      *self,
                       int              error_code,
                       const char      *message)
 {
-  g_assert (_tether_room_state_is_final (state));
+  g_assert (tether_room_state_is_final (state));
 
   if (self->state == TETHER_ROOM_STATE_RECONNECTING)
     _tether_room_finish_episode (self, FALSE, FALSE);
@@ -523,6 +523,24 @@ tether_room_dup_login_options (TetherRoom *self)
   g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
 
   return tether_login_options_copy (self->login);
+}
+
+/**
+ * tether_room_state_is_final:
+ * @state: a room state
+ *
+ * Whether @state ends the room: LOGIN_FAILED, RECONNECT_FAILED, KICK_OUT, LOGOUT
+ * or LOGOUT_FAILED. A room in a final state never changes state again; its
+ * publishers, players and autoplay stop.
+ *
+ * Returns: %TRUE for a final state
+ */
+gboolean
+tether_room_state_is_final (TetherRoomState state)
+{
+  return state == TETHER_ROOM_STATE_LOGIN_FAILED || state == TETHER_ROOM_STATE_RECONNECT_FAILED
+         || state == TETHER_ROOM_STATE_KICK_OUT || state == TETHER_ROOM_STATE_LOGOUT
+         || state == TETHER_ROOM_STATE_LOGOUT_FAILED;
 }
 
 /**

@@ -140,6 +140,7 @@ void               tether_room_delete_stream        (TetherRoom           *self,
                                                      const char           *stream_id,
                                                      const char           *reason);
 
+gboolean           tether_room_state_is_final       (TetherRoomState       state);
 const char        *tether_room_state_to_string      (TetherRoomState       state);
 const char        *tether_update_type_to_string     (TetherUpdateType      update);
 

@@ -101,14 +101,30 @@ fixture_teardown (Fixture *f, gconstpointer data)
   tether_test_run_for (200);
 }
 
+/* The session joins "lobby" as @user_id with @token, through the fault proxy. */
+static void
+session_join (Fixture *f, const char *user_id, const char *user_name, const char *token)
+{
+  g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
+  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                      "server-url", url,
+                                                      "app-id", TETHER_TEST_APP_ID,
+                                                      "room-id", "lobby",
+                                                      "user-id", user_id,
+                                                      "user-name", user_name,
+                                                      "token", token,
+                                                      NULL);
+
+  tether_session_join (f->session, login);
+}
+
 /* The window joins "lobby" as @user_id, through the fault proxy. */
 static void
 window_join (Fixture *f, const char *user_id)
 {
   g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
-  g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
 
-  tether_session_join (f->session, url, TETHER_TEST_APP_ID, "lobby", user_id, "Viewer", token);
+  session_join (f, user_id, "Viewer", token);
 }
 
 static TetherRoomState
@@ -234,9 +250,7 @@ test_login (Fixture *f, gconstpointer data)
 static void
 test_login_failed (Fixture *f, gconstpointer data)
 {
-  g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
-
-  tether_session_join (f->session, url, TETHER_TEST_APP_ID, "lobby", "viewer", NULL, "not-a-token");
+  session_join (f, "viewer", NULL, "not-a-token");
   TETHER_WAIT_UNTIL (g_strcmp0 (tether_window_get_page_name (f->window), "start") == 0, WAIT_MS);
   g_assert_true (tether_start_page_has_error (tether_window_get_start_page (f->window)));
   g_assert_nonnull (tether_window_get_last_toast (f->window));

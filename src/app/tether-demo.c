@@ -263,6 +263,7 @@ start_hosts (TetherDemo *self)
     {
       Host *host = g_new0 (Host, 1);
       g_autofree char *token = NULL;
+      g_autoptr(TetherLoginOptions) login = NULL;
 
       host->demo = self;
       host->index = i;
@@ -271,9 +272,12 @@ start_hosts (TetherDemo *self)
       host->stream_id = g_strdup_printf ("%s-camera", host->user_id);
       host->engine = tether_engine_new ();
       token = tether_demo_mint_token (self, host->user_id);
-      host->room = tether_session_login_room (host->engine, self->server_url, TETHER_DEMO_APP_ID,
-                                              TETHER_DEMO_ROOM_ID, host->user_id, host->name,
-                                              token, FALSE);
+      login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                            "server-url", self->server_url, "app-id", TETHER_DEMO_APP_ID,
+                            "room-id", TETHER_DEMO_ROOM_ID, "user-id", host->user_id,
+                            "user-name", host->name, "token", token, "notify-users", FALSE,
+                            NULL);
+      host->room = tether_engine_login_room (host->engine, login);
       host->first_round = TRUE;
       g_ptr_array_add (self->hosts, host);
 

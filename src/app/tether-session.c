@@ -32,12 +32,7 @@ struct _TetherSession
 
   /* what "Try again" repeats */
   gboolean last_was_demo;
-  char *server_url;
-  char *app_id;
-  char *room_id;
-  char *user_id;
-  char *user_name;
-  char *token;
+  TetherLoginOptions *login;
 };
 
 enum
@@ -65,45 +60,6 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (TetherSession, tether_session, G_TYPE_OBJECT)
-
-/**
- * tether_session_login_room:
- * @engine: the engine to log in with
- * @server_url: the room service's WebSocket URL
- * @app_id: the application id
- * @room_id: the room
- * @user_id: who logs in
- * @user_name: (nullable): the name the others see
- * @token: the signed login token
- * @notify_users: whether to receive user updates
- *
- * The app's one call of tether_engine_login_room(), for the viewer's session and for
- * the demo's hosts alike.
- *
- * Returns: (transfer full): the room, logging in
- */
-TetherRoom *
-tether_session_login_room (TetherEngine *engine,
-                           const char   *server_url,
-                           const char   *app_id,
-                           const char   *room_id,
-                           const char   *user_id,
-                           const char   *user_name,
-                           const char   *token,
-                           gboolean      notify_users)
-{
-  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
-                                                      "server-url", server_url,
-                                                      "app-id", app_id,
-                                                      "room-id", room_id,
-                                                      "user-id", user_id,
-                                                      "user-name", user_name,
-                                                      "token", token,
-                                                      "notify-users", notify_users,
-                                                      NULL);
-
-  return tether_engine_login_room (engine, login);
-}
 
 /* ---- players ----------------------------------------------------------------- */
 
@@ -408,64 +364,30 @@ room_stream_update_cb (TetherSession    *self,
     stop_manual_player (self, tether_stream_get_id (g_ptr_array_index (streams, i)));
 }
 
-static void
-set_join_params (TetherSession *self,
-                 const char    *server_url,
-                 const char    *app_id,
-                 const char    *room_id,
-                 const char    *user_id,
-                 const char    *user_name,
-                 const char    *token)
-{
-  /* Copies first: the arguments may be the very strings being replaced. */
-  char *u = g_strdup (server_url), *a = g_strdup (app_id), *r = g_strdup (room_id);
-  char *i = g_strdup (user_id), *n = g_strdup (user_name), *t = g_strdup (token);
-
-  g_free (self->server_url);
-  g_free (self->app_id);
-  g_free (self->room_id);
-  g_free (self->user_id);
-  g_free (self->user_name);
-  g_free (self->token);
-  self->server_url = u;
-  self->app_id = a;
-  self->room_id = r;
-  self->user_id = i;
-  self->user_name = n;
-  self->token = t;
-}
-
 /**
  * tether_session_join:
  * @self: a session
- * @server_url: the room service's WebSocket URL
- * @app_id: the application id
- * @room_id: the room
- * @user_id: who logs in
- * @user_name: (nullable): the name the others see
- * @token: the signed login token
+ * @login: where to log in and as whom; the session keeps a copy, with user
+ *   updates on, for tether_session_rejoin()
  *
- * Leaves the current room, if any, and logs into @room_id; the session's
- * #TetherSession:room is the new room from now on.
+ * Leaves the current room, if any, and logs in; the session's #TetherSession:room
+ * is the new room from now on.
  */
 void
-tether_session_join (TetherSession *self,
-                     const char    *server_url,
-                     const char    *app_id,
-                     const char    *room_id,
-                     const char    *user_id,
-                     const char    *user_name,
-                     const char    *token)
+tether_session_join (TetherSession      *self,
+                     TetherLoginOptions *login)
 {
   g_return_if_fail (TETHER_IS_SESSION (self));
-  g_return_if_fail (server_url != NULL && room_id != NULL && user_id != NULL);
+  g_return_if_fail (TETHER_IS_LOGIN_OPTIONS (login));
 
   end_room (self);
-  set_join_params (self, server_url, app_id, room_id, user_id, user_name, token);
+  /* A copy first: @login may be the very options being replaced. */
+  login = tether_login_options_copy (login);
+  tether_login_options_set_notify_users (login, TRUE);
+  g_clear_object (&self->login);
+  self->login = login;
 
-  self->room = tether_session_login_room (self->engine, self->server_url, self->app_id,
-                                          self->room_id, self->user_id, self->user_name,
-                                          self->token, TRUE);
+  self->room = tether_engine_login_room (self->engine, self->login);
   g_signal_group_set_target (self->room_signals, self->room);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM]);
 }
@@ -494,6 +416,7 @@ tether_session_join_from_settings (TetherSession  *self,
                                    GError        **error)
 {
   g_autofree char *url = NULL, *app_id = NULL, *room = NULL, *user = NULL;
+  g_autoptr(TetherLoginOptions) login = NULL;
   g_autofree char *name = NULL, *token = NULL, *secret = NULL;
 
   g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
@@ -532,8 +455,12 @@ tether_session_join_from_settings (TetherSession  *self,
       return FALSE;
     }
 
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                        "server-url", url, "app-id", app_id, "room-id", room,
+                        "user-id", user, "user-name", *name ? name : NULL, "token", token,
+                        NULL);
   self->last_was_demo = FALSE;
-  tether_session_join (self, url, app_id, room, user, *name ? name : NULL, token);
+  tether_session_join (self, login);
   return TRUE;
 }
 
@@ -553,10 +480,9 @@ tether_session_rejoin (TetherSession  *self,
 {
   g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
 
-  if (self->last_was_demo || self->server_url == NULL)
+  if (self->last_was_demo || self->login == NULL)
     return tether_session_join_from_settings (self, error);
-  tether_session_join (self, self->server_url, self->app_id, self->room_id, self->user_id,
-                       self->user_name, self->token);
+  tether_session_join (self, self->login);
   return TRUE;
 }
 
@@ -581,9 +507,18 @@ join_demo (TetherSession *self)
   g_autofree char *user = g_strdup_printf ("viewer-%04x", g_random_int_range (0, 0xffff));
   g_autofree char *token = tether_demo_mint_token (self->demo, user);
 
+  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                      "server-url",
+                                                      tether_demo_get_server_url (self->demo),
+                                                      "app-id", TETHER_DEMO_APP_ID,
+                                                      "room-id", TETHER_DEMO_ROOM_ID,
+                                                      "user-id", user,
+                                                      "user-name", *name ? name : _("Viewer"),
+                                                      "token", token,
+                                                      NULL);
+
   self->last_was_demo = TRUE;
-  tether_session_join (self, tether_demo_get_server_url (self->demo), TETHER_DEMO_APP_ID,
-                       TETHER_DEMO_ROOM_ID, user, *name ? name : _("Viewer"), token);
+  tether_session_join (self, login);
 }
 
 static void
@@ -774,7 +709,12 @@ tether_session_get_display_name (TetherSession *self)
 {
   g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
 
-  return self->user_name != NULL && *self->user_name != '\0' ? self->user_name : self->user_id;
+  const char *name;
+
+  if (self->login == NULL)
+    return NULL;
+  name = tether_login_options_get_user_name (self->login);
+  return name != NULL && *name != '\0' ? name : tether_login_options_get_user_id (self->login);
 }
 
 /* ---- GObject ------------------------------------------------------------------- */
@@ -829,7 +769,7 @@ tether_session_finalize (GObject *object)
   TetherSession *self = TETHER_SESSION (object);
 
   g_hash_table_unref (self->manual_players);
-  set_join_params (self, NULL, NULL, NULL, NULL, NULL, NULL);
+  g_clear_object (&self->login);
 
   G_OBJECT_CLASS (tether_session_parent_class)->finalize (object);
 }

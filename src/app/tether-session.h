@@ -24,12 +24,7 @@ gboolean         tether_session_is_in_room           (TetherSession        *self
 gboolean         tether_session_get_last_was_demo    (TetherSession        *self);
 
 void             tether_session_join                 (TetherSession        *self,
-                                                      const char           *server_url,
-                                                      const char           *app_id,
-                                                      const char           *room_id,
-                                                      const char           *user_id,
-                                                      const char           *user_name,
-                                                      const char           *token);
+                                                      TetherLoginOptions   *login);
 gboolean         tether_session_join_from_settings   (TetherSession        *self,
                                                       GError              **error);
 gboolean         tether_session_rejoin               (TetherSession        *self,
@@ -50,14 +45,5 @@ gboolean         tether_session_toggle_player        (TetherSession        *self
 gboolean         tether_session_start_publishing     (TetherSession        *self,
                                                       GError              **error);
 void             tether_session_stop_publishing      (TetherSession        *self);
-
-TetherRoom      *tether_session_login_room           (TetherEngine         *engine,
-                                                      const char           *server_url,
-                                                      const char           *app_id,
-                                                      const char           *room_id,
-                                                      const char           *user_id,
-                                                      const char           *user_name,
-                                                      const char           *token,
-                                                      gboolean              notify_users);
 
 G_END_DECLS

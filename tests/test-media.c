@@ -962,6 +962,39 @@ test_autoplay_max_players (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 1);
 }
 
+/* An autoplay made in a room that has streams already plays them from the next main
+ * loop iteration: whoever made it has connected to "player-added" (each player is
+ * announced before it starts) and set max-players by then. */
+static void
+test_autoplay_existing_streams (Fixture *f, gconstpointer data)
+{
+  Client *alice, *carol, *bob;
+  g_autoptr(TetherAutoplay) autoplay = NULL;
+  AutoplayLog log = { 0, };
+  TetherPlayer *player;
+
+  start_nodes (f, 1);
+  alice = client_new (f, "alice", FALSE);
+  carol = client_new (f, "carol", FALSE);
+  bob = client_new (f, "bob", FALSE);
+  start_publisher (publisher_new (f, alice, "alice-cam", AV_RETRY_TIME));
+  start_publisher (publisher_new (f, carol, "carol-cam", AV_RETRY_TIME));
+  TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-a") && has_event (bob, "ADD carol-cam node-a"),
+                     WAIT_MS);
+
+  autoplay = tether_autoplay_new (bob->room, AV_RETRY_TIME);
+  g_object_set (autoplay, "max-players", 1, NULL);
+  g_signal_connect (autoplay, "player-added", G_CALLBACK (player_added_cb), &log);
+  g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 0);
+
+  TETHER_WAIT_UNTIL (log.added == 1, WAIT_MS);
+  player = g_list_model_get_item (tether_autoplay_get_players (autoplay), 0);
+  g_object_unref (player);
+  TETHER_WAIT_UNTIL (playing (player), WAIT_MS);
+  g_assert_cmpuint (log.added, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 1);
+}
+
 #else /* !HAVE_RELAY */
 
 static void
@@ -997,6 +1030,7 @@ main (int argc, char **argv)
   ADD ("/media/logout-failed-stops-media", test_logout_failed_stops_media);
   ADD ("/media/autoplay", test_autoplay);
   ADD ("/media/autoplay-max-players", test_autoplay_max_players);
+  ADD ("/media/autoplay-existing-streams", test_autoplay_existing_streams);
 #else
   g_test_add_func ("/media/skipped", test_no_relay);
 #endif

@@ -77,40 +77,17 @@ autoplay_player_removed_cb (TetherSession *self,
   g_signal_emit (self, signals[SIGNAL_PLAYER_REMOVED], 0, player);
 }
 
-/* A new autoplay plays the room's current streams as it is constructed, before
- * anyone can connect to it: their "player-added" is caught by an emission hook. */
-static gboolean
-constructing_player_added_hook (GSignalInvocationHint *hint,
-                                guint                  n_values,
-                                const GValue          *values,
-                                gpointer               data)
-{
-  TetherSession *self = data;
-
-  if (TETHER_IS_AUTOPLAY (g_value_get_object (&values[0])))
-    g_signal_emit (self, signals[SIGNAL_PLAYER_ADDED], 0, g_value_get_object (&values[1]));
-  return TRUE;
-}
-
 static void
 start_autoplay (TetherSession *self)
 {
-  g_autoptr(GTypeClass) klass = NULL;
-  guint player_added;
-  gulong hook;
-
   if (self->autoplay != NULL || self->room == NULL || !self->autoplay_enabled)
     return;
-  klass = g_type_class_ref (TETHER_TYPE_AUTOPLAY);
-  player_added = g_signal_lookup ("player-added", TETHER_TYPE_AUTOPLAY);
-  hook = g_signal_add_emission_hook (player_added, 0, constructing_player_added_hook, self, NULL);
   /* Streams beyond the grid wait unpulled and take a place when one frees. */
   self->autoplay = g_object_new (TETHER_TYPE_AUTOPLAY,
                                  "room", self->room,
                                  "av-retry-time", tether_engine_get_av_retry_time (self->engine),
                                  "max-players", self->max_players,
                                  NULL);
-  g_signal_remove_emission_hook (player_added, hook);
   g_object_bind_property (self->engine, "av-retry-time", self->autoplay, "av-retry-time",
                           G_BINDING_DEFAULT);
   g_object_bind_property (self, "max-players", self->autoplay, "max-players", G_BINDING_DEFAULT);

@@ -32,13 +32,14 @@ struct _TetherAutoplay
   GHashTable *entries;      /* stream id → Entry */
   GQueue waiting;           /* TetherStream beyond max-players, oldest first */
   GListStore *players;
+  GSource *adopt_source;    /* plays the streams the room had at construction */
   gboolean stopped;
 };
 
 /**
  * TetherAutoplay:
  *
- * The viewer policy of docs/design.md ('Autoplay'): a [class@Tether.Player] for every
+ * The viewer policy of docs/design.md ('The autoplay policy'): a [class@Tether.Player] for every
  * stream of a [class@Tether.Room] while the stream exists. A stream ADD creates and
  * starts a player, a DELETE stops and drops it; a player that ends in error is retried
  * after a random delay between [property@Tether.Autoplay:retry-delay-min] and
@@ -286,7 +287,8 @@ on_room_state_changed (TetherRoom      *room,
 
 /**
  * tether_autoplay_new:
- * @room: the room to watch; its current streams start playing at once
+ * @room: the room to watch; the streams it has start playing from the next main loop
+ *   iteration (connect to #TetherAutoplay::player-added before), later ones as they come
  * @av_retry_time: seconds each player retries after a media break
  *   ([property@Tether.Autoplay:av-retry-time])
  *
@@ -392,24 +394,42 @@ tether_autoplay_stop (TetherAutoplay *self)
   self->stopped = TRUE;
 }
 
+static gboolean
+adopt_room_streams (gpointer data)
+{
+  TetherAutoplay *self = data;
+  GListModel *streams = tether_room_get_streams (self->room);
+
+  g_clear_pointer (&self->adopt_source, g_source_unref);
+  for (guint i = 0; !self->stopped && i < g_list_model_get_n_items (streams); i++)
+    {
+      g_autoptr(TetherStream) stream = g_list_model_get_item (streams, i);
+      const char *id = tether_stream_get_id (stream);
+
+      /* An ADD since construction has placed it already. */
+      if (!g_hash_table_contains (self->entries, id) && find_waiting (self, id) == NULL)
+        add_stream (self, stream);
+    }
+  return G_SOURCE_REMOVE;
+}
+
 static void
 tether_autoplay_constructed (GObject *object)
 {
   TetherAutoplay *self = TETHER_AUTOPLAY (object);
-  GListModel *streams;
-
   G_OBJECT_CLASS (tether_autoplay_parent_class)->constructed (object);
 
   g_signal_connect_object (self->room, "stream-update", G_CALLBACK (on_stream_update), self, 0);
   g_signal_connect_object (self->room, "state-changed", G_CALLBACK (on_room_state_changed), self, 0);
 
-  streams = tether_room_get_streams (self->room);
-  for (guint i = 0; i < g_list_model_get_n_items (streams); i++)
-    {
-      g_autoptr(TetherStream) stream = g_list_model_get_item (streams, i);
-
-      add_stream (self, stream);
-    }
+  /* The streams the room has already are played from the next main loop iteration,
+   * so that whoever created the autoplay has connected to "player-added" (to give
+   * each player its video sink before it starts) and set the other properties. */
+  self->adopt_source = g_idle_source_new ();
+  g_source_set_priority (self->adopt_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->adopt_source, adopt_room_streams, self, NULL);
+  g_source_set_static_name (self->adopt_source, "[tether] autoplay adopts streams");
+  g_source_attach (self->adopt_source, self->context);
 }
 
 static void
@@ -418,6 +438,11 @@ tether_autoplay_dispose (GObject *object)
   TetherAutoplay *self = TETHER_AUTOPLAY (object);
 
   self->stopped = TRUE;
+  if (self->adopt_source != NULL)
+    {
+      g_source_destroy (self->adopt_source);
+      g_clear_pointer (&self->adopt_source, g_source_unref);
+    }
   if (self->entries != NULL)
     g_hash_table_remove_all (self->entries);
   if (self->players != NULL)

@@ -18,8 +18,8 @@
 /**
  * TetherMediaSession:
  *
- * The media state machine of a publisher or a player (see docs/design.md, 'Publish
- * and play'): IDLE → REQUESTING → ACTIVE, back to REQUESTING on a media break, IDLE
+ * The media state machine of a publisher or a player (see docs/design.md, 'The
+ * publish and play state machines'): IDLE → REQUESTING → ACTIVE, back to REQUESTING on a media break, IDLE
  * again on stop(), on a steady error, when the room is left, or when nothing worked
  * for #TetherMediaSession:av-retry-time seconds. Each change is one
  * `state-changed` emission of the subclass with an error code and extended data

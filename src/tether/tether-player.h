@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * @TETHER_PLAYER_STATE_PLAY_REQUESTING: trying media nodes
  * @TETHER_PLAYER_STATE_PLAYING: frames are decoded
  *
- * The play states (see docs/design.md, 'Publish and play'); the numeric values are
+ * The play states (see docs/design.md, 'Media states and reasons'); the numeric values are
  * part of the contract and equal #TetherMediaSessionState's.
  */
 typedef enum

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * @TETHER_PUBLISHER_STATE_PUBLISH_REQUESTING: trying media nodes
  * @TETHER_PUBLISHER_STATE_PUBLISHING: a media node takes the data
  *
- * The publish states (see docs/design.md, 'Publish and play'); the numeric values
+ * The publish states (see docs/design.md, 'Media states and reasons'); the numeric values
  * are part of the contract and equal #TetherMediaSessionState's.
  */
 typedef enum

@@ -1,4 +1,5 @@
-/* test-room.c: the room behaviour of DESIGN.md section 2 with a real server, real
+/* test-room.c: the room behaviour of docs/design.md ("The room state machine", "The
+ * reconnection cases") with a real server, real
  * clients and real faults (silent cuts, resets, refusals, kills, restarts)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"

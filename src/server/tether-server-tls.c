@@ -156,7 +156,7 @@ tether_server_load_tls_files (TetherServer  *self,
                    local->message);
       return FALSE;
     }
-  if (self->listening && self->tls_certificate == NULL)
+  if ((self->listening || self->shut_down) && self->tls_certificate == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                            "the room service already listens without TLS");

@@ -193,7 +193,9 @@ main (int   argc,
   if (!o.media_only)
     {
       server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
-      if (!tether_server_options_configure (&o, server, &error))
+      if (!tether_server_options_configure (&o, server, &error)
+          || (o.tls_cert != NULL
+              && !tether_server_load_tls_files (server, o.tls_cert, o.tls_key, &error)))
         {
           g_printerr ("tether-server: %s\n", error->message);
           goto out;

@@ -1,12 +1,17 @@
 /* test-cli.c: tether-server and tether-cli as processes — crashes with kill -9,
- * server restarts, SIGTERM, and the CLI's exit codes
+ * server restarts, SIGTERM, the CLI's exit codes, and TLS (--tls-cert, --tls-ca,
+ * SIGHUP)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <signal.h>
+
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "tether.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 
 #define WAIT_MS 15000
@@ -32,40 +37,66 @@ start_server (void)
                                          NULL);
 }
 
+/* Spawns @argv followed by the NULL-terminated arguments of @ap; with @merged, the
+ * child's stderr goes to its captured lines too (through /bin/sh). */
+static TetherTestProcess *
+spawn_valist (gboolean    merged,
+              GPtrArray  *argv,
+              va_list     ap)
+{
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+  const char *arg;
+
+  if (merged)
+    {
+      g_ptr_array_insert (argv, 0, (char *) "exec \"$0\" \"$@\" 2>&1");
+      g_ptr_array_insert (argv, 0, (char *) "-c");
+      g_ptr_array_insert (argv, 0, (char *) "/bin/sh");
+    }
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  g_ptr_array_add (argv, NULL);
+
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* `tether-cli COMMAND` for @user in the lobby, then @extra (if not NULL) and the
+ * arguments of @ap. */
+static TetherTestProcess *
+cli_valist (gboolean    merged,
+            const char *command,
+            const char *url,
+            const char *user,
+            const char *extra,
+            va_list     ap)
+{
+  g_autofree char *program = cli_program ();
+  const char *fixed[] = {
+    program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID, "--app-secret",
+    TETHER_TEST_SECRET, "--room", "lobby", "--user", user, extra,
+  };
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (fixed) && fixed[i] != NULL; i++)
+    g_ptr_array_add (argv, (char *) fixed[i]);
+  return spawn_valist (merged, argv, ap);
+}
+
 /* Starts `tether-cli watch` for @user; extra arguments follow, NULL-terminated. */
 static TetherTestProcess *
 watch (const char *url,
        const char *user,
        ...)
 {
-  g_autofree char *cli = cli_program ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
   TetherTestProcess *p;
-  const char *arg;
   va_list ap;
 
-  g_ptr_array_add (argv, cli);
-  g_ptr_array_add (argv, (char *) "watch");
-  g_ptr_array_add (argv, (char *) "--server");
-  g_ptr_array_add (argv, (char *) url);
-  g_ptr_array_add (argv, (char *) "--app-id");
-  g_ptr_array_add (argv, (char *) TETHER_TEST_APP_ID);
-  g_ptr_array_add (argv, (char *) "--app-secret");
-  g_ptr_array_add (argv, (char *) TETHER_TEST_SECRET);
-  g_ptr_array_add (argv, (char *) "--room");
-  g_ptr_array_add (argv, (char *) "lobby");
-  g_ptr_array_add (argv, (char *) "--user");
-  g_ptr_array_add (argv, (char *) user);
-  g_ptr_array_add (argv, (char *) "--notify-users");
   va_start (ap, user);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
+  p = cli_valist (FALSE, "watch", url, user, "--notify-users", ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
   return p;
 }
 
@@ -84,33 +115,28 @@ cli (const char *command,
      const char *user,
      ...)
 {
-  g_autofree char *program = cli_program ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
   TetherTestProcess *p;
-  const char *arg;
   va_list ap;
 
-  g_ptr_array_add (argv, program);
-  g_ptr_array_add (argv, (char *) command);
-  g_ptr_array_add (argv, (char *) "--server");
-  g_ptr_array_add (argv, (char *) url);
-  g_ptr_array_add (argv, (char *) "--app-id");
-  g_ptr_array_add (argv, (char *) TETHER_TEST_APP_ID);
-  g_ptr_array_add (argv, (char *) "--app-secret");
-  g_ptr_array_add (argv, (char *) TETHER_TEST_SECRET);
-  g_ptr_array_add (argv, (char *) "--room");
-  g_ptr_array_add (argv, (char *) "lobby");
-  g_ptr_array_add (argv, (char *) "--user");
-  g_ptr_array_add (argv, (char *) user);
   va_start (ap, user);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
+  p = cli_valist (FALSE, command, url, user, NULL, ap);
   va_end (ap);
-  g_ptr_array_add (argv, NULL);
+  return p;
+}
 
-  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
+/* As cli(), with the CLI's stderr (its error messages) in its lines. */
+static TetherTestProcess *
+cli_merged (const char *command,
+            const char *url,
+            const char *user,
+            ...)
+{
+  TetherTestProcess *p;
+  va_list ap;
+
+  va_start (ap, user);
+  p = cli_valist (TRUE, command, url, user, NULL, ap);
+  va_end (ap);
   return p;
 }
 
@@ -374,6 +400,116 @@ test_publisher_stop_deletes (void)
                                                     NULL));
 }
 
+/* tether-server with @first and the arguments after it, stderr in its lines. */
+static TetherTestProcess *
+server_merged (const char *first,
+               ...)
+{
+  g_autofree char *program = tether_test_server_program ();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  TetherTestProcess *p;
+  va_list ap;
+
+  g_ptr_array_add (argv, program);
+  g_ptr_array_add (argv, (char *) first);
+  va_start (ap, first);
+  p = spawn_valist (TRUE, argv, ap);
+  va_end (ap);
+  return p;
+}
+
+static void
+copy_file (const char *from,
+           const char *to)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (from, &contents, &length, &error);
+  g_assert_no_error (error);
+  g_file_set_contents (to, contents, length, &error);
+  g_assert_no_error (error);
+}
+
+#define UNTRUSTED "the server's certificate is not trusted: "
+
+/* The issue's acceptance: tether-server --tls-cert/--tls-key, then tether-cli watch
+ * on wss:// with --tls-ca logs in; without it, exit 2 with the certificate message.
+ * SIGHUP makes the server take a renewed certificate from its files; bad files at
+ * start are a clear error. */
+static void
+test_tls (void)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autofree char *cert = g_build_filename (tls->dir, "live.pem", NULL);
+  g_autofree char *key = g_build_filename (tls->dir, "live.key", NULL);
+  g_autoptr(TetherTestProcess) server = NULL;
+  g_autoptr(TetherTestProcess) broken = NULL;
+  g_autoptr(TetherTestProcess) trusting = NULL;
+  g_autoptr(TetherTestProcess) plain = NULL;
+  g_autoptr(TetherTestProcess) wrong_host = NULL;
+  g_autoptr(TetherTestProcess) bad_ca = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *url = NULL;
+
+  /* Files it cannot load: it says which, and does not start. */
+  broken = server_merged ("--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET,
+                          "--listen", "127.0.0.1:0", "--no-media", "--tls-cert", tls->ca_file,
+                          "--tls-key", tls->ca_file, NULL);
+  g_assert_true (tether_test_process_wait (broken, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (broken), ==, 1);
+  g_assert_cmpint (line_index (broken, "cannot load the TLS certificate", 0), >=, 0);
+
+  /* It starts with a certificate for another host name. */
+  copy_file (tls->other_cert_file, cert);
+  copy_file (tls->other_key_file, key);
+  server = server_merged ("--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET,
+                          "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                          "--no-media", "--tls-cert", cert, "--tls-key", key, NULL);
+  g_assert_true (tether_test_process_wait_for_line (server, "listening on wss://", WAIT_MS, &line));
+  url = g_strndup (strstr (line, "wss://"), strcspn (strstr (line, "wss://"), " \r\n"));
+
+  wrong_host = cli_merged ("watch", url, "eve", "--tls-ca", tls->ca_file, NULL);
+  g_assert_true (tether_test_process_wait (wrong_host, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (wrong_host), ==, 2);
+  g_assert_cmpint (line_index (wrong_host, UNTRUSTED "it is for another host name", 0), >=, 0);
+
+  /* Renewed on disk, reloaded on SIGHUP. */
+  copy_file (tls->cert_file, cert);
+  copy_file (tls->key_file, key);
+  kill (atoi (tether_test_process_get_identifier (server)), SIGHUP);
+  g_assert_true (tether_test_process_wait_for_line (server, "reloaded the TLS certificate",
+                                                    WAIT_MS, NULL));
+
+  trusting = watch (url, "alice", "--tls-ca", tls->ca_file, NULL);
+  g_assert_true (tether_test_process_wait_for_line (trusting, STATE ("LOGINED"), WAIT_MS, NULL));
+
+  /* The system's authorities do not know the test's: exit 2 at once, with why. */
+  plain = cli_merged ("watch", url, "bob", NULL);
+  g_assert_true (tether_test_process_wait (plain, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (plain), ==, 2);
+  g_assert_cmpint (line_index (plain, "\"error\":1019", 0), >=, 0);
+  g_assert_cmpint (line_index (plain, "login failed: tls-certificate (1019): " UNTRUSTED
+                                      "it is not signed by a trusted authority", 0), >=, 0);
+  g_assert_cmpuint (count_lines (plain, STATE ("LOGIN_FAILED")), ==, 1);
+
+  /* A bad --tls-ca is a usage error. */
+  bad_ca = cli_merged ("watch", url, "carol", "--tls-ca", "/nonexistent/ca.pem", NULL);
+  g_assert_true (tether_test_process_wait (bad_ca, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (bad_ca), ==, 1);
+  g_assert_cmpint (line_index (bad_ca, "--tls-ca: cannot read the certificate authorities", 0),
+                   >=, 0);
+
+  g_assert_false (tether_test_process_has_exited (trusting));
+  tether_test_process_terminate (trusting);
+  g_assert_true (tether_test_process_wait (trusting, WAIT_MS));
+  tether_test_process_terminate (server);
+  g_assert_true (tether_test_process_wait (server, WAIT_MS));
+  g_unlink (cert);
+  g_unlink (key);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -388,6 +524,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/host-crash-and-return", test_host_crash_and_return);
   g_test_add_func ("/cli/gst-launch-plays", test_gst_launch_plays);
   g_test_add_func ("/cli/publisher-stop-deletes", test_publisher_stop_deletes);
+  g_test_add_func ("/cli/tls", test_tls);
 
   return g_test_run ();
 }

@@ -127,6 +127,9 @@ tether_cli_common_entries (TetherCliOptions *opts)
       "Receive user ADD/DELETE events", NULL },
     { "config", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->config,
       "Engine config, e.g. room_retry_time=1200 (repeatable)", "KEY=VALUE" },
+    { "tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &opts->tls_ca,
+      "Trust the certificate authorities in this PEM file instead of the system's (wss://)",
+      "FILE" },
     { NULL }
   };
   static GOptionEntry copy[G_N_ELEMENTS (entries)];
@@ -191,6 +194,20 @@ add_streams (JsonBuilder *b,
   json_builder_end_array (b);
 }
 
+/* ": the reason" from a state's extended data, or "" (e.g. the certificate message,
+ * which the person at the terminal has to act on). */
+static char *
+extended_message (const char *extended_data)
+{
+  g_autoptr(JsonNode) node = extended_data != NULL ? json_from_string (extended_data, NULL) : NULL;
+  const char *message = NULL;
+
+  if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    message = json_object_get_string_member_with_default (json_node_get_object (node),
+                                                          TETHER_ROOM_EXTENDED_MESSAGE, NULL);
+  return message != NULL ? g_strconcat (": ", message, NULL) : g_strdup ("");
+}
+
 static void
 state_changed_cb (TetherRoom      *room,
                   TetherRoomState  state,
@@ -201,6 +218,7 @@ state_changed_cb (TetherRoom      *room,
   JsonBuilder *b = tether_cli_begin_state ("room-state", "room", tether_room_get_id (room),
                                            "reason", tether_room_state_to_string (state),
                                            error_code);
+  g_autofree char *why = extended_message (extended_data);
 
   tether_cli_add_json_member (b, "extended", extended_data);
   tether_cli_end_event (b);
@@ -208,8 +226,8 @@ state_changed_cb (TetherRoom      *room,
   switch (state)
     {
     case TETHER_ROOM_STATE_LOGIN_FAILED:
-      g_printerr ("tether-cli: login failed: %s (%d)\n",
-                  tether_error_code_to_string (error_code), error_code);
+      g_printerr ("tether-cli: login failed: %s (%d)%s\n",
+                  tether_error_code_to_string (error_code), error_code, why);
       run->exit_code = EXIT_LOGIN_FAILED;
       g_main_loop_quit (run->loop);
       break;
@@ -220,8 +238,8 @@ state_changed_cb (TetherRoom      *room,
       g_main_loop_quit (run->loop);
       break;
     case TETHER_ROOM_STATE_RECONNECT_FAILED:
-      g_printerr ("tether-cli: could not reconnect: %s (%d)\n",
-                  tether_error_code_to_string (error_code), error_code);
+      g_printerr ("tether-cli: could not reconnect: %s (%d)%s\n",
+                  tether_error_code_to_string (error_code), error_code, why);
       run->exit_code = EXIT_RECONNECT_FAILED;
       g_main_loop_quit (run->loop);
       break;
@@ -352,6 +370,11 @@ tether_cli_run_room (TetherCliOptions *opts,
         g_printerr ("tether-cli: %s\n", error->message);
         return EXIT_USAGE;
       }
+  if (opts->tls_ca != NULL && !tether_engine_set_tls_ca_file (engine, opts->tls_ca, &error))
+    {
+      g_printerr ("tether-cli: --tls-ca: %s\n", error->message);
+      return EXIT_USAGE;
+    }
 
   token = tether_cli_current_token (opts);
   quiet = opts->quiet;

@@ -19,6 +19,7 @@ typedef struct
   char *name;
   gboolean notify_users;
   char **config;
+  char *tls_ca;           /* PEM authorities wss:// servers are verified against */
   double token_lifetime;
   gboolean quiet;         /* no event lines: the command prints its own result */
 } TetherCliOptions;

@@ -16,7 +16,8 @@
  * by itself and hands each connection to libsoup with soup_server_accept_iostream(),
  * wrapped in a TetherGuardStream that counts its bytes. Every accepted connection has
  * a TetherServerLink until libsoup lets go of it (the guard is finalized): that is
- * what the per-address cap counts, and what the request deadline cuts.
+ * what the per-address cap counts, and what the request deadline cuts. On a TLS port
+ * the handshake comes first (tether-server-tls.c), under the same deadline.
  */
 
 #define LISTEN_BACKLOG 4096
@@ -129,11 +130,13 @@ accept_one (TetherServerListener *listener,
   TetherServer *self = listener->server;
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(TetherGuardStream) guard = NULL;
+  g_autoptr(GIOStream) stream = NULL;
   g_autoptr(GSocketAddress) local = NULL;
   g_autoptr(GSocketAddress) remote = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *address = NULL;
   TetherServerLink *link;
+  gboolean use_tls;
   guint n;
 
   remote = g_socket_get_remote_address (socket, &error);
@@ -168,10 +171,28 @@ accept_one (TetherServerListener *listener,
   g_hash_table_insert (self->links, link->remote, link);
 
   connection = g_socket_connection_factory_create_connection (socket);
-  guard = tether_guard_stream_new (G_IO_STREAM (connection));
+  /* TLS on the public port only: the admin port stays plain, on loopback. */
+  use_tls = self->tls_certificate != NULL && listener->soup == self->soup;
+  if (use_tls)
+    {
+      stream = tether_server_tls_wrap (self, G_IO_STREAM (connection), &error);
+      if (stream == NULL)
+        {
+          g_warning ("cannot start TLS with %s: %s", link->address, error->message);
+          g_socket_shutdown (socket, TRUE, TRUE, NULL);
+        }
+    }
+  guard = tether_guard_stream_new (stream != NULL ? stream : G_IO_STREAM (connection));
   tether_guard_stream_set_input_budget (guard, HTTP_INPUT_BUDGET);
   link->guard = guard;
   g_object_weak_ref (G_OBJECT (guard), guard_finalized_cb, link);
+  if (use_tls)
+    {
+      /* Dropping the guard frees the link. */
+      if (stream != NULL)
+        tether_server_tls_accept (self, listener->soup, guard, local, remote, link->address);
+      return;
+    }
 
   /* libsoup attaches the connection's sources to the thread-default context. */
   g_main_context_push_thread_default (self->context);

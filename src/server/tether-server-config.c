@@ -46,6 +46,8 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->media_listen, g_free);
   g_clear_pointer (&o->media_url, g_free);
   g_clear_pointer (&o->media_id, g_free);
+  g_clear_pointer (&o->tls_cert, g_free);
+  g_clear_pointer (&o->tls_key, g_free);
 }
 
 /**
@@ -87,6 +89,8 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "media-listen", &o->media_listen },
     { "media-url", &o->media_url },
     { "media-id", &o->media_id },
+    { "tls-cert", &o->tls_cert },
+    { "tls-key", &o->tls_key },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -179,6 +183,18 @@ tether_server_options_check (const TetherServerOptions  *o,
                            "--no-media and --media-only exclude each other");
       return FALSE;
     }
+  if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--tls-cert and --tls-key go together");
+      return FALSE;
+    }
+  if (o->tls_cert != NULL && o->media_only)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--tls-cert is for the room service; a --media-only node has none");
+      return FALSE;
+    }
   /* Sent to every client as "retry_after" (NaN fails the comparison too). */
   if (o->shutdown_retry_after != UNSET
       && !(o->shutdown_retry_after >= 0 && o->shutdown_retry_after <= MAX_SHUTDOWN_RETRY_AFTER))
@@ -230,7 +246,8 @@ set_if (TetherServer  *server,
   }
 }
 
-/* Sets the room service's properties and media nodes from @o. */
+/* Sets the room service's properties and media nodes from @o (the TLS files are read
+ * by the program, not here, so the fuzz harness never opens files). */
 gboolean
 tether_server_options_configure (const TetherServerOptions  *o,
                                  TetherServer               *server,

@@ -26,6 +26,8 @@ typedef struct
   char    *media_listen;
   char    *media_url;
   char    *media_id;
+  char    *tls_cert;
+  char    *tls_key;
   gboolean no_media;
   gboolean media_only;
   double   heartbeat_timeout;

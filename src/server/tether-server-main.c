@@ -1,5 +1,5 @@
 /* tether-server-main.c: the tether-server program — options and config file, then a
- * TetherServer on the main loop until SIGTERM/SIGINT
+ * TetherServer on the main loop until SIGTERM/SIGINT (SIGHUP reloads the TLS certificate)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -21,6 +21,7 @@
 
 typedef struct
 {
+  const TetherServerOptions *options;
   TetherServer *server;
   TetherRelay  *relay;
   GMainLoop    *loop;
@@ -67,6 +68,27 @@ drain_cb (gpointer user_data)
   app->drain_id = 0;
   g_main_loop_quit (app->loop);
   return G_SOURCE_REMOVE;
+}
+
+/* SIGHUP: a renewed certificate for the connections accepted from now on; open
+ * sessions stay. A bad file keeps the old certificate. */
+static gboolean
+reload_cb (gpointer user_data)
+{
+  App *app = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (app->server == NULL || app->options->tls_cert == NULL)
+    {
+      g_message ("SIGHUP: nothing to reload");
+      return G_SOURCE_CONTINUE;
+    }
+  if (!tether_server_load_tls_files (app->server, app->options->tls_cert, app->options->tls_key,
+                                     &error))
+    g_warning ("SIGHUP: %s; keeping the current certificate", error->message);
+  else
+    g_message ("SIGHUP: reloaded the TLS certificate %s", app->options->tls_cert);
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -125,6 +147,8 @@ main (int   argc,
     { "no-media", 0, 0, G_OPTION_ARG_NONE, &o.no_media, "Run the room service without an embedded media node", NULL },
     { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node)", NULL },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "The PEM private key of --tls-cert", "FILE" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from the [server] group of FILE", "FILE" },
     { NULL }
   };
@@ -140,7 +164,7 @@ main (int   argc,
   g_autofree char *url = NULL;
   guint16 port = 0;
   App app = { 0 };
-  guint sigterm_id, sigint_id;
+  guint sigterm_id, sigint_id, sighup_id;
   int status = EXIT_FAILURE;
 
   tether_server_options_init (&o);
@@ -169,7 +193,9 @@ main (int   argc,
   if (!o.media_only)
     {
       server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
-      if (!tether_server_options_configure (&o, server, &error))
+      if (!tether_server_options_configure (&o, server, &error)
+          || (o.tls_cert != NULL
+              && !tether_server_load_tls_files (server, o.tls_cert, o.tls_key, &error)))
         {
           g_printerr ("tether-server: %s\n", error->message);
           goto out;
@@ -261,17 +287,20 @@ main (int   argc,
   fflush (stdout);
 
   loop = g_main_loop_new (NULL, FALSE);
+  app.options = &o;
   app.server = server;
   app.relay = relay;
   app.loop = loop;
   app.retry_after = o.shutdown_retry_after != TETHER_SERVER_OPTION_UNSET ? o.shutdown_retry_after : 1.0;
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &app);
   sigint_id = g_unix_signal_add (SIGINT, signal_cb, &app);
+  sighup_id = g_unix_signal_add (SIGHUP, reload_cb, &app);
 
   g_main_loop_run (loop);
 
   g_source_remove (sigterm_id);
   g_source_remove (sigint_id);
+  g_source_remove (sighup_id);
   g_clear_handle_id (&app.drain_id, g_source_remove);
   status = EXIT_SUCCESS;
 

@@ -1,7 +1,8 @@
 /* tether-server-private.h: the room service's in-memory model and what crosses its
  * files: tether-server.c (the object), -accept.c (sockets), -client.c (a WebSocket
  * and the protocol), -auth.c (tokens, rate limits), -session.c (sessions, the
- * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints)
+ * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints), -tls.c (TLS
+ * on the public port)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -169,6 +170,7 @@ struct _TetherServer
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
 
+  GTlsCertificate   *tls_certificate; /* the public port speaks TLS with it (-tls.c) */
   char              *url_host;
   guint16            port;
   guint16            admin_port;
@@ -218,6 +220,17 @@ TetherServerLink    *tether_server_link_upgrade     (TetherServer        *self,
 gint64               tether_server_links_sweep      (TetherServer        *self,
                                                      gint64               now);
 void                 tether_server_links_clear      (TetherServer        *self);
+
+/* tether-server-tls.c */
+GIOStream           *tether_server_tls_wrap         (TetherServer        *self,
+                                                     GIOStream           *connection,
+                                                     GError             **error);
+void                 tether_server_tls_accept       (TetherServer        *self,
+                                                     SoupServer          *soup,
+                                                     TetherGuardStream   *guard,
+                                                     GSocketAddress      *local,
+                                                     GSocketAddress      *remote,
+                                                     const char          *address);
 
 /* tether-server.c */
 void                 tether_server_log              (GLogLevelFlags       level,

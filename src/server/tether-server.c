@@ -34,6 +34,7 @@ enum {
   PROP_MAX_SEND_QUEUE,
   PROP_MAX_STREAMS_PER_SESSION,
   PROP_PORT,
+  PROP_TLS_CERTIFICATE,
   N_PROPS
 };
 
@@ -110,6 +111,7 @@ tether_server_dispose (GObject *object)
   if (self->admin_soup != NULL)
     soup_server_disconnect (self->admin_soup);
   g_clear_object (&self->admin_soup);
+  g_clear_object (&self->tls_certificate);
 
   G_OBJECT_CLASS (tether_server_parent_class)->dispose (object);
 }
@@ -229,6 +231,9 @@ tether_server_get_property (GObject    *object,
     case PROP_MAX_STREAMS_PER_SESSION:
       g_value_set_uint (value, self->max_streams_per_session);
       break;
+    case PROP_TLS_CERTIFICATE:
+      g_value_set_object (value, self->tls_certificate);
+      break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
       break;
@@ -244,6 +249,23 @@ tether_server_set_property (GObject      *object,
                             GParamSpec   *pspec)
 {
   TetherServer *self = TETHER_SERVER (object);
+
+  /* A renewed certificate is for the connections accepted from now on; but a port
+   * cannot change between plain and TLS. */
+  if (prop_id == PROP_TLS_CERTIFICATE)
+    {
+      GTlsCertificate *certificate = g_value_get_object (value);
+
+      if ((self->listening || self->shut_down)
+          && (certificate == NULL) != (self->tls_certificate == NULL))
+        {
+          g_critical ("TetherServer: TLS can only be turned on or off before tether_server_listen()");
+          return;
+        }
+      if (g_set_object (&self->tls_certificate, certificate))
+        g_object_notify_by_pspec (object, pspec);
+      return;
+    }
 
   /* The sweep's period, the replay ring and every connection were sized from the
    * settings when listening started; changing them under a running service would
@@ -408,6 +430,19 @@ tether_server_class_init (TetherServerClass *klass)
     g_param_spec_uint ("port", NULL, "The port listened on, once listening", 0, G_MAXUINT16, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * TetherServer:tls-certificate:
+   *
+   * The certificate (with its private key) the room service's port speaks TLS with;
+   * %NULL, the default, for plain `ws://`. Set before tether_server_listen() it makes
+   * that port TLS only (the admin port stays plain). It may be replaced while the
+   * server runs, for connections accepted afterwards; it cannot be turned on or off
+   * then.
+   */
+  properties[PROP_TLS_CERTIFICATE] =
+    g_param_spec_object ("tls-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -520,8 +555,8 @@ tether_server_listen (TetherServer  *self,
   g_source_attach (self->sweep_source, self->context);
   self->last_bucket_prune = g_get_monotonic_time ();
 
-  g_message ("room service for app %s listening on ws://%s:%u/ws", self->app_id,
-             self->url_host, self->port);
+  g_message ("room service for app %s listening on %s://%s:%u/ws", self->app_id,
+             self->tls_certificate != NULL ? "wss" : "ws", self->url_host, self->port);
 
   return TRUE;
 }
@@ -580,8 +615,8 @@ tether_server_get_port (TetherServer *self)
  * tether_server_get_url:
  * @self: a #TetherServer
  *
- * Returns: (transfer full) (nullable): the WebSocket URL clients connect to, or
- *   %NULL before tether_server_listen()
+ * Returns: (transfer full) (nullable): the WebSocket URL clients connect to
+ *   (`wss://` with TLS), or %NULL before tether_server_listen()
  */
 char *
 tether_server_get_url (TetherServer *self)
@@ -590,7 +625,8 @@ tether_server_get_url (TetherServer *self)
 
   if (self->url_host == NULL)
     return NULL;
-  return g_strdup_printf ("ws://%s:%u/ws", self->url_host, self->port);
+  return g_strdup_printf ("%s://%s:%u/ws", self->tls_certificate != NULL ? "wss" : "ws",
+                          self->url_host, self->port);
 }
 
 /**

@@ -32,9 +32,11 @@ G_DECLARE_FINAL_TYPE (TetherServer, tether_server, TETHER, SERVER, GObject)
  *   "max-connections-per-address" uint  open TCP connections per client IP, 0 = no cap (256)
  *   "max-send-queue"      uint     bytes queued for a client before it is dropped (1 MiB)
  *   "max-streams-per-session" uint streams one session may have at once (32)
+ *   "tls-certificate"     GTlsCertificate  the public port speaks TLS with it (NULL: plain)
  *
  * Every setting is fixed once tether_server_listen() has run: setting one later is
- * refused with a critical warning.
+ * refused with a critical warning. The exception is "tls-certificate", which may be
+ * replaced (not added or removed) for connections accepted afterwards.
  */
 
 TetherServer *tether_server_new               (const char          *app_id,
@@ -44,6 +46,10 @@ gboolean      tether_server_listen            (TetherServer        *self,
                                                guint16              port,
                                                GError             **error);
 guint16       tether_server_get_port          (TetherServer        *self);
+gboolean      tether_server_load_tls_files    (TetherServer        *self,
+                                               const char          *cert_file,
+                                               const char          *key_file,
+                                               GError             **error);
 gboolean      tether_server_listen_admin      (TetherServer        *self,
                                                const char          *host,
                                                guint16              port,

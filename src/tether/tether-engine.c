@@ -20,6 +20,9 @@
  *
  * The timing properties are in seconds, fractions allowed; each also has a key
  * in [method@Tether.Engine.set_config]. They apply to rooms logged in afterwards.
+ *
+ * Rooms verify a `wss://` server's certificate against the system's trusted
+ * authorities, or the one file of [property@Tether.Engine:tls-ca-file].
  */
 
 struct _TetherEngine
@@ -30,6 +33,7 @@ struct _TetherEngine
   double av_retry_time;
 
   SoupSession *session;
+  char *tls_ca_file;
   GNetworkMonitor *monitor;
   GDBusConnection *system_bus;
   guint sleep_subscription;
@@ -49,6 +53,7 @@ enum
   PROP_BACKOFF_MAX,
   PROP_LOGOUT_TIMEOUT,
   PROP_NETWORK_MONITOR,
+  PROP_TLS_CA_FILE,
   N_PROPS
 };
 
@@ -194,6 +199,16 @@ tether_engine_dispose (GObject *object)
 }
 
 static void
+tether_engine_finalize (GObject *object)
+{
+  TetherEngine *self = TETHER_ENGINE (object);
+
+  g_free (self->tls_ca_file);
+
+  G_OBJECT_CLASS (tether_engine_parent_class)->finalize (object);
+}
+
+static void
 tether_engine_get_property (GObject    *object,
                             guint       prop_id,
                             GValue     *value,
@@ -206,6 +221,8 @@ tether_engine_get_property (GObject    *object,
     g_value_set_double (value, *field);
   else if (prop_id == PROP_NETWORK_MONITOR)
     g_value_set_object (value, self->monitor);
+  else if (prop_id == PROP_TLS_CA_FILE)
+    g_value_set_string (value, self->tls_ca_file);
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -228,6 +245,14 @@ tether_engine_set_property (GObject      *object,
     }
   else if (prop_id == PROP_NETWORK_MONITOR)
     self->monitor = g_value_dup_object (value);
+  else if (prop_id == PROP_TLS_CA_FILE)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* A property cannot fail: the engine keeps trusting what it trusted. */
+      if (!tether_engine_set_tls_ca_file (self, g_value_get_string (value), &error))
+        g_warning ("TetherEngine:tls-ca-file: %s", error->message);
+    }
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -249,6 +274,7 @@ tether_engine_class_init (TetherEngineClass *klass)
 
   object_class->constructed = tether_engine_constructed;
   object_class->dispose = tether_engine_dispose;
+  object_class->finalize = tether_engine_finalize;
   object_class->get_property = tether_engine_get_property;
   object_class->set_property = tether_engine_set_property;
 
@@ -303,6 +329,22 @@ tether_engine_class_init (TetherEngineClass *klass)
   properties[PROP_NETWORK_MONITOR] =
     g_param_spec_object ("network-monitor", NULL, NULL, G_TYPE_NETWORK_MONITOR,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherEngine:tls-ca-file: (getter get_tls_ca_file) (setter set_tls_ca_file)
+   *
+   * A PEM file of certificate authorities that `wss://` servers are verified
+   * against, for a deployment with its own (e.g. self-signed) authority; %NULL, the
+   * default, for the system's trusted authorities.
+   *
+   * The file *replaces* the system's authorities, it does not add to them: an
+   * engine with this set trusts only what the file holds. It applies to every
+   * connection made afterwards, reconnections of rooms already in a room included. A file
+   * that cannot be read is refused with a warning and the engine keeps what it
+   * trusted; [method@Tether.Engine.set_tls_ca_file] reports the error instead.
+   */
+  properties[PROP_TLS_CA_FILE] =
+    g_param_spec_string ("tls-ca-file", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -468,6 +510,83 @@ tether_engine_get_av_retry_time (TetherEngine *self)
 {
   g_return_val_if_fail (TETHER_IS_ENGINE (self), 0);
   return self->av_retry_time;
+}
+
+/**
+ * tether_engine_get_tls_ca_file: (get-property tls-ca-file)
+ * @self: an engine
+ *
+ * Gets the file of authorities `wss://` servers are verified against.
+ *
+ * Returns: (nullable) (type filename): the PEM file, or %NULL for the system's
+ *   trusted authorities
+ */
+const char *
+tether_engine_get_tls_ca_file (TetherEngine *self)
+{
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), NULL);
+  return self->tls_ca_file;
+}
+
+/**
+ * tether_engine_set_tls_ca_file: (set-property tls-ca-file)
+ * @self: an engine
+ * @ca_file: (nullable) (type filename): a PEM file of certificate authorities, or
+ *   %NULL for the system's trusted authorities
+ * @error: return location for an error
+ *
+ * Makes connections from now on verify `wss://` servers against the authorities in
+ * @ca_file only (see [property@Tether.Engine:tls-ca-file]).
+ *
+ * Returns: %FALSE with %TETHER_ERROR_INVALID_ARGUMENT when @ca_file cannot be read
+ *   or holds no certificate; nothing changes then
+ */
+gboolean
+tether_engine_set_tls_ca_file (TetherEngine  *self,
+                               const char    *ca_file,
+                               GError       **error)
+{
+  g_autoptr(GTlsDatabase) database = NULL;
+
+  g_return_val_if_fail (TETHER_IS_ENGINE (self), FALSE);
+
+  if (g_strcmp0 (self->tls_ca_file, ca_file) == 0)
+    return TRUE;
+
+  if (ca_file != NULL)
+    {
+      g_autoptr(GError) local = NULL;
+      g_autoptr(GList) list = NULL;
+
+      /* g_tls_file_database_new() accepts a file without a certificate and then
+       * trusts nothing, which would look like a bad server later. */
+      list = g_tls_certificate_list_new_from_file (ca_file, &local);
+      if (list == NULL)
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                       "cannot read the certificate authorities in %s: %s", ca_file,
+                       local != NULL ? local->message : "it holds no certificate");
+          return FALSE;
+        }
+      g_list_free_full (g_steal_pointer (&list), g_object_unref);
+      database = g_tls_file_database_new (ca_file, &local);
+      if (database == NULL)
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                       "cannot read the certificate authorities in %s: %s", ca_file,
+                       local->message);
+          return FALSE;
+        }
+    }
+
+  /* NULL brings back the system's database (a session without one trusts nothing). */
+  if (database == NULL)
+    database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
+  soup_session_set_tls_database (self->session, database);
+  g_free (self->tls_ca_file);
+  self->tls_ca_file = g_strdup (ca_file);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TLS_CA_FILE]);
+  return TRUE;
 }
 
 static void

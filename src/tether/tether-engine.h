@@ -20,6 +20,10 @@ gboolean      tether_engine_set_config       (TetherEngine     *self,
                                               GError          **error);
 double        tether_engine_get_room_retry_time (TetherEngine  *self);
 double        tether_engine_get_av_retry_time   (TetherEngine  *self);
+const char   *tether_engine_get_tls_ca_file     (TetherEngine  *self);
+gboolean      tether_engine_set_tls_ca_file     (TetherEngine  *self,
+                                                 const char    *ca_file,
+                                                 GError       **error);
 TetherRoom   *tether_engine_login_room       (TetherEngine       *self,
                                               TetherLoginOptions *options);
 TetherRoom   *tether_engine_switch_room      (TetherEngine     *self,

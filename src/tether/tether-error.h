@@ -46,6 +46,9 @@ G_BEGIN_DECLS
  * @TETHER_ERROR_INVALID_ARGUMENT: a bad argument or engine config string
  * @TETHER_ERROR_HEARTBEAT_TIMEOUT: the server removed the user after its heartbeat
  *   timeout
+ * @TETHER_ERROR_TLS_CERTIFICATE: the room service's TLS certificate is not trusted
+ *   (unknown authority, another host name, expired, ...): LOGIN_FAILED at the first
+ *   login, RECONNECT_FAILED on a reconnect; never retried
  * @TETHER_ERROR_STREAM_ID_INVALID: the stream id breaks the id rules (`stream_add`:
  *   close 4400; media node: SRT reject 400)
  * @TETHER_ERROR_PUBLISH_DENIED: the token does not allow publishing this stream id
@@ -90,6 +93,7 @@ typedef enum
   TETHER_ERROR_NOT_LOGGED_IN = 1016,
   TETHER_ERROR_INVALID_ARGUMENT = 1017,
   TETHER_ERROR_HEARTBEAT_TIMEOUT = 1018,
+  TETHER_ERROR_TLS_CERTIFICATE = 1019,
 
   /* Streams and publishing: 2xxx */
   TETHER_ERROR_STREAM_ID_INVALID = 2001,

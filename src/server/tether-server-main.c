@@ -124,6 +124,8 @@ main (int   argc,
     { "media-id", 0, 0, G_OPTION_ARG_STRING, &o.media_id, "Node id of the embedded media node (default local)", "ID" },
     { "no-media", 0, 0, G_OPTION_ARG_NONE, &o.no_media, "Run the room service without an embedded media node", NULL },
     { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node)", NULL },
+    { "public-room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.public_rooms, "Let guests watch the rooms matching PATTERN (a glob; repeatable): POST /v1/guest-token", "PATTERN" },
+    { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from the [server] group of FILE", "FILE" },
     { NULL }

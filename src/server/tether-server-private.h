@@ -1,7 +1,8 @@
 /* tether-server-private.h: the room service's in-memory model and what crosses its
  * files: tether-server.c (the object), -accept.c (sockets), -client.c (a WebSocket
  * and the protocol), -auth.c (tokens, rate limits), -session.c (sessions, the
- * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints)
+ * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints), -guest.c
+ * (public rooms, guest tokens)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -143,7 +144,7 @@ struct _TetherServer
   GObject            parent_instance;
 
   GMainContext      *context;
-  SoupServer        *soup;            /* the public port: /ws */
+  SoupServer        *soup;            /* the public port: /ws, /v1/guest-token */
   SoupServer        *admin_soup;      /* the admin port: /healthz, /metrics */
   GPtrArray         *listeners;       /* TetherServerListener */
 
@@ -166,6 +167,8 @@ struct _TetherServer
   guint              max_connections_per_address;
   guint              max_send_queue;
   guint              max_streams_per_session;
+  double             guest_token_ttl;
+  GPtrArray         *public_rooms;    /* GPatternSpec: rooms that admit guests */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
 
@@ -263,6 +266,14 @@ void                 tether_server_auth_sweep       (TetherServer        *self,
 /* tether-server-http.c */
 void                 tether_server_http_add_handlers (TetherServer       *self,
                                                       SoupServer         *admin);
+
+/* tether-server-guest.c */
+#define TETHER_SERVER_GUEST_PATH "/v1/guest-token"
+#define TETHER_SERVER_GUEST_PREFIX "guest-"
+gboolean             tether_server_room_is_public   (TetherServer        *self,
+                                                     const char          *room_id);
+void                 tether_server_guest_add_handler (TetherServer       *self,
+                                                      SoupServer         *soup);
 
 /* tether-server-room.c */
 TetherServerRoom    *tether_server_room_acquire     (TetherServer        *self,

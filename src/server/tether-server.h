@@ -32,6 +32,7 @@ G_DECLARE_FINAL_TYPE (TetherServer, tether_server, TETHER, SERVER, GObject)
  *   "max-connections-per-address" uint  open TCP connections per client IP, 0 = no cap (256)
  *   "max-send-queue"      uint     bytes queued for a client before it is dropped (1 MiB)
  *   "max-streams-per-session" uint streams one session may have at once (32)
+ *   "guest-token-ttl"     double   seconds a guest token from POST /v1/guest-token lasts (600)
  *
  * Every setting is fixed once tether_server_listen() has run: setting one later is
  * refused with a critical warning.
@@ -64,5 +65,7 @@ guint         tether_server_get_room_count    (TetherServer        *self);
 guint         tether_server_get_connection_count (TetherServer     *self);
 guint         tether_server_get_tcp_connection_count (TetherServer *self);
 char         *tether_server_get_metrics_text  (TetherServer        *self);
+void          tether_server_add_public_room   (TetherServer        *self,
+                                               const char          *pattern);
 
 G_END_DECLS

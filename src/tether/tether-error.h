@@ -46,6 +46,8 @@ G_BEGIN_DECLS
  * @TETHER_ERROR_INVALID_ARGUMENT: a bad argument or engine config string
  * @TETHER_ERROR_HEARTBEAT_TIMEOUT: the server removed the user after its heartbeat
  *   timeout
+ * @TETHER_ERROR_ROOM_NOT_PUBLIC: `POST /v1/guest-token` for a room the server does not
+ *   admit guests to (HTTP 403)
  * @TETHER_ERROR_STREAM_ID_INVALID: the stream id breaks the id rules (`stream_add`:
  *   close 4400; media node: SRT reject 400)
  * @TETHER_ERROR_PUBLISH_DENIED: the token does not allow publishing this stream id
@@ -90,6 +92,8 @@ typedef enum
   TETHER_ERROR_NOT_LOGGED_IN = 1016,
   TETHER_ERROR_INVALID_ARGUMENT = 1017,
   TETHER_ERROR_HEARTBEAT_TIMEOUT = 1018,
+  /* 1019: reserved */
+  TETHER_ERROR_ROOM_NOT_PUBLIC = 1020,
 
   /* Streams and publishing: 2xxx */
   TETHER_ERROR_STREAM_ID_INVALID = 2001,

@@ -11,16 +11,6 @@
 
 #define WAIT_MS 15000
 
-static char *
-cli_program (void)
-{
-  const char *env = g_getenv ("TETHER_CLI");
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
-}
-
 static TetherTestServerProcess *
 start_server (void)
 {
@@ -38,7 +28,7 @@ watch (const char *url,
        const char *user,
        ...)
 {
-  g_autofree char *cli = cli_program ();
+  g_autofree char *cli = tether_test_cli_program ();
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   TetherTestProcess *p;
@@ -84,7 +74,7 @@ cli (const char *command,
      const char *user,
      ...)
 {
-  g_autofree char *program = cli_program ();
+  g_autofree char *program = tether_test_cli_program ();
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   TetherTestProcess *p;
@@ -164,18 +154,6 @@ users_seen (TetherTestProcess *p)
   keys = (const char **) g_hash_table_get_keys_as_array (users, &n);
   g_qsort_with_data (keys, n, sizeof (char *), compare_strings, NULL);
   return g_strjoinv (",", (char **) keys);
-}
-
-static guint
-count_lines (TetherTestProcess *p,
-             const char        *substring)
-{
-  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
-  guint n = 0;
-
-  for (guint i = 0; i < lines->len; i++)
-    n += strstr (lines->pdata[i], substring) != NULL;
-  return n;
 }
 
 static gboolean
@@ -280,7 +258,7 @@ test_exit_codes (void)
   bad = watch (url, "eve", "--app-id", "wrong-app", NULL);
   g_assert_true (tether_test_process_wait (bad, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (bad), ==, 2);
-  g_assert_cmpuint (count_lines (bad, STATE ("LOGIN_FAILED")), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (bad, STATE ("LOGIN_FAILED")), ==, 1);
 
   /* KICK_OUT → 3 */
   kicked = watch (url, "dup", NULL);
@@ -288,7 +266,7 @@ test_exit_codes (void)
   kicker = watch (url, "dup", NULL);
   g_assert_true (tether_test_process_wait (kicked, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (kicked), ==, 3);
-  g_assert_cmpuint (count_lines (kicked, "\"error\":1010"), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (kicked, "\"error\":1010"), ==, 1);
 
   /* RECONNECT_FAILED → 4, with the window scaled down */
   stranded = watch (url, "lost", "--config", "room_retry_time=1.5", NULL);
@@ -296,7 +274,7 @@ test_exit_codes (void)
   tether_test_server_process_kill (server);
   g_assert_true (tether_test_process_wait (stranded, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (stranded), ==, 4);
-  g_assert_cmpuint (count_lines (stranded, STATE ("RECONNECT_FAILED")), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (stranded, STATE ("RECONNECT_FAILED")), ==, 1);
 }
 
 #define PLAYING "\"state\":\"PLAYING\""
@@ -323,7 +301,7 @@ test_host_crash_and_return (void)
                        > deleted,
                      WAIT_MS);
   TETHER_WAIT_UNTIL (line_index (viewer, PLAYING, added) > added, WAIT_MS);
-  g_assert_cmpuint (count_lines (viewer, PLAYING), ==, 2);
+  g_assert_cmpuint (tether_test_process_count_lines (viewer, PLAYING), ==, 2);
 }
 
 /* A plain GStreamer pipeline plays a stream from the node with the URL from `url`. */

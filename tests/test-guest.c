@@ -15,37 +15,11 @@
 #define WAIT_MS 15000
 #define PLAYING "\"state\":\"PLAYING\""
 
-static char *
-cli_program (void)
-{
-  const char *env = g_getenv ("TETHER_CLI");
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
-}
-
-/* A server whose rooms pub-* are public; extra arguments follow, NULL-terminated. */
-static TetherTestServerProcess *
-start_server (const char *first_arg,
-              ...)
-{
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  va_list ap;
-
-  g_ptr_array_add (args, (char *) "--app-id");
-  g_ptr_array_add (args, (char *) TETHER_TEST_APP_ID);
-  g_ptr_array_add (args, (char *) "--app-secret");
-  g_ptr_array_add (args, (char *) TETHER_TEST_SECRET);
-  g_ptr_array_add (args, (char *) "--heartbeat-interval");
-  g_ptr_array_add (args, (char *) "0.3");
-  va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (args, NULL);
-  return tether_test_server_process_newv ((const char * const *) args->pdata);
-}
+/* A tether-server process with the test app; its own arguments follow. */
+#define start_server(...)                                                               \
+  tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,                        \
+                                  "--app-secret", TETHER_TEST_SECRET,                    \
+                                  "--heartbeat-interval", "0.3", __VA_ARGS__)
 
 /* `tether-cli COMMAND --server URL ARGS…`: no app id, token or secret unless given. */
 static TetherTestProcess *
@@ -53,7 +27,7 @@ cli (const char *command,
      const char *url,
      ...)
 {
-  g_autofree char *program = cli_program ();
+  g_autofree char *program = tether_test_cli_program ();
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   TetherTestProcess *p;
@@ -72,18 +46,6 @@ cli (const char *command,
   p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   return p;
-}
-
-static guint
-count_lines (TetherTestProcess *p,
-             const char        *substring)
-{
-  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
-  guint n = 0;
-
-  for (guint i = 0; i < lines->len; i++)
-    n += strstr (lines->pdata[i], substring) != NULL;
-  return n;
 }
 
 /* The example of docs/protocol.md, run with a Python 3: a token for @user. */
@@ -275,7 +237,7 @@ test_not_public (void)
                "private", NULL);
   g_assert_true (tether_test_process_wait (guest, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (guest), ==, 2);
-  g_assert_cmpuint (count_lines (guest, "\"error\":1020"), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (guest, "\"error\":1020"), ==, 1);
 }
 
 /* A guest token plays but never publishes: stream_add gets 2002. */
@@ -287,7 +249,7 @@ test_guest_cannot_publish (void)
                                             "--guest", "--room", "pub-1", "--stream", "cam", NULL);
 
   g_assert_true (tether_test_process_wait_for_line (guest, "\"error\":2002", WAIT_MS, NULL));
-  g_assert_cmpuint (count_lines (guest, "\"state\":\"PUBLISHING\""), ==, 0);
+  g_assert_cmpuint (tether_test_process_count_lines (guest, "\"state\":\"PUBLISHING\""), ==, 0);
 }
 
 /* The current guest token buys the next one for the same guest, and nothing else does;
@@ -356,10 +318,10 @@ test_renewal (void)
   guest = cli ("watch", tether_test_server_process_get_url (server), "--guest", "--room", "pub-1",
                NULL);
   g_assert_true (tether_test_process_wait_for_line (guest, "\"reason\":\"LOGINED\"", WAIT_MS, NULL));
-  TETHER_WAIT_UNTIL (count_lines (guest, "\"renewed\":true,\"user\"") >= 6, WAIT_MS * 2);
+  TETHER_WAIT_UNTIL (tether_test_process_count_lines (guest, "\"renewed\":true,\"user\"") >= 6, WAIT_MS * 2);
   g_assert_false (tether_test_process_has_exited (guest));
-  g_assert_cmpuint (count_lines (guest, "KICK_OUT"), ==, 0);
-  g_assert_cmpuint (count_lines (guest, "\"renewing\":true"), >=, 6);
+  g_assert_cmpuint (tether_test_process_count_lines (guest, "KICK_OUT"), ==, 0);
+  g_assert_cmpuint (tether_test_process_count_lines (guest, "\"renewing\":true"), >=, 6);
 
   g_unlink (config);
   g_rmdir (dir);

@@ -101,18 +101,10 @@ check_current (TetherServer  *self,
 {
   g_autoptr(TetherTokenClaims) claims = NULL;
 
-  claims = tether_token_verify (token, self->app_secret, self->app_id,
-                                g_get_real_time () / G_USEC_PER_SEC,
-                                (gint64) self->token_skew, error);
+  claims = tether_server_auth_verify_for_room (self, token, room_id, error);
   if (claims == NULL)
     return NULL;
-  if (g_strcmp0 (claims->room_id, room_id) != 0)
-    {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PERMISSION_DENIED,
-                           "token is for another room");
-      return NULL;
-    }
-  if (!g_str_has_prefix (claims->user_id, TETHER_SERVER_GUEST_PREFIX)
+  if (claims->room_id == NULL || !g_str_has_prefix (claims->user_id, TETHER_SERVER_GUEST_PREFIX)
       || claims->privileges != TETHER_PRIVILEGE_LOGIN)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PERMISSION_DENIED,

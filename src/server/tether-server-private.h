@@ -258,6 +258,10 @@ TetherTokenClaims   *tether_server_auth_check_token (TetherServer        *self,
                                                      const char          *room_id,
                                                      const char          *user_id,
                                                      GError             **error);
+TetherTokenClaims   *tether_server_auth_verify_for_room (TetherServer    *self,
+                                                         const char      *token,
+                                                         const char      *room_id,
+                                                         GError         **error);
 gboolean             tether_server_auth_login_allowed (TetherServer      *self,
                                                        const char        *address);
 void                 tether_server_auth_sweep       (TetherServer        *self,

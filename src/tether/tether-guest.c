@@ -96,13 +96,12 @@ tether_guest_token_url (const char *server_url)
   return resolved != NULL ? g_uri_to_string (resolved) : NULL;
 }
 
-static gboolean
+static void
 fail_literal (GTask      *task,
               TetherError code,
               const char *message)
 {
   g_task_return_new_error (task, TETHER_ERROR, code, "%s", message);
-  return FALSE;
 }
 
 /* Reads the server's answer: {"token", "user", "app", "expires_at"}, or

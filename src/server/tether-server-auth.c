@@ -1,5 +1,5 @@
-/* tether-server-auth.c: who may log in — the token checks for login and
- * token_renew, and the per-address login rate limit (token buckets)
+/* tether-server-auth.c: who may log in — the token checks for login, token_renew and
+ * guest renewals, and the per-address login rate limit (token buckets)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 

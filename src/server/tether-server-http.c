@@ -116,7 +116,8 @@ tether_server_get_metrics_text (TetherServer *self)
   return g_string_free (out, FALSE);
 }
 
-/* Installs /healthz and /metrics on @admin: the public port answers /ws only. */
+/* Installs /healthz and /metrics on @admin: the public port answers /ws and
+ * /v1/guest-token only. */
 void
 tether_server_http_add_handlers (TetherServer *self,
                                  SoupServer   *admin)

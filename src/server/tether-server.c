@@ -549,7 +549,7 @@ tether_server_listen (TetherServer  *self,
  * @error: return location for an error
  *
  * Serves the operators' endpoints on an address of their own; the public port
- * answers only `/ws`.
+ * answers only `/ws` and `/v1/guest-token`.
  *
  * Returns: %TRUE on success
  */

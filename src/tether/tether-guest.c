@@ -240,6 +240,7 @@ tether_guest_token_request_async (const char          *server_url,
   g_autoptr(JsonBuilder) b = NULL;
   g_autofree char *url = NULL;
   g_autofree char *body = NULL;
+  g_autoptr(GBytes) request_body = NULL;
   gsize body_len;
   Request *r;
 
@@ -285,8 +286,8 @@ tether_guest_token_request_async (const char          *server_url,
   if (tls_database != NULL)
     soup_session_set_tls_database (r->session, tls_database);
   r->message = soup_message_new (SOUP_METHOD_POST, url);
-  soup_message_set_request_body_from_bytes (r->message, "application/json",
-                                            g_bytes_new_take (g_steal_pointer (&body), body_len));
+  request_body = g_bytes_new_take (g_steal_pointer (&body), body_len);
+  soup_message_set_request_body_from_bytes (r->message, "application/json", request_body);
   soup_session_send_async (r->session, r->message, G_PRIORITY_DEFAULT, cancellable, send_cb,
                            g_steal_pointer (&task));
 }

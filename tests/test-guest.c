@@ -196,6 +196,7 @@ test_renewal (void)
   g_autofree char *first = NULL;
   g_autofree char *user = NULL;
   g_autofree char *body = NULL;
+  g_autofree char *metrics = NULL;
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   Answer a = { 0, };
 
@@ -208,6 +209,8 @@ test_renewal (void)
   g_assert_no_error (a.error);
   g_assert_cmpstr (a.user, ==, user);
   g_assert_cmpstr (a.token, !=, first);
+  metrics = tether_test_server_get_metrics_text (server);
+  g_assert_nonnull (strstr (metrics, "\ntether_guest_tokens_total 2\n"));
 
   /* Another room's, a forged signature, another secret's, an operator token for the
    * guest's name that may publish or opens every room, an ordinary user's token, an

@@ -218,6 +218,7 @@ guest_token_cb (SoupServer        *server,
   now = g_get_real_time () / G_USEC_PER_SEC;
   token = tether_token_mint (self->app_secret, self->app_id, user_id, room_id,
                              TETHER_PRIVILEGE_LOGIN, NULL, now, (gint64) self->guest_token_ttl);
+  self->stats.guest_tokens++;
   g_debug ("guest token for %s in room %s (%s)", user_id, room_id,
            current != NULL ? "renewed" : "new");
 

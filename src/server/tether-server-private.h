@@ -137,6 +137,7 @@ typedef struct
   guint64 request_timeouts;      /* no WebSocket in time */
   guint64 accept_pauses;         /* out of file descriptors */
   guint64 slow_consumers;        /* dropped for a full send queue */
+  guint64 guest_tokens;          /* issued by POST /v1/guest-token, renewals included */
 } TetherServerStats;
 
 struct _TetherServer

@@ -142,32 +142,29 @@ gboolean
 tether_cli_parse_common (TetherCliOptions  *opts,
                          GError           **error)
 {
-  if (opts->guest && (opts->token != NULL || opts->app_secret != NULL || opts->user != NULL))
-    {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                           "--guest takes no --token, --app-secret or --user: the server "
-                           "names the guest and hands out its token");
-      return FALSE;
-    }
-  if (opts->guest && opts->room == NULL)
-    {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                           "--room is required");
-      return FALSE;
-    }
   if (opts->guest)
     {
-      if (opts->server == NULL)
-        opts->server = g_strdup ("ws://127.0.0.1:7480/ws");
-      return TRUE;
+      if (opts->token != NULL || opts->app_secret != NULL || opts->user != NULL)
+        {
+          g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                               "--guest takes no --token, --app-secret or --user: the server "
+                               "names the guest and hands out its token");
+          return FALSE;
+        }
+      if (opts->room == NULL)
+        {
+          g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                               "--room is required");
+          return FALSE;
+        }
     }
-  if (opts->room == NULL || opts->user == NULL)
+  else if (opts->room == NULL || opts->user == NULL)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                            "--room and --user are required");
       return FALSE;
     }
-  if (opts->token == NULL && opts->app_secret == NULL)
+  else if (opts->token == NULL && opts->app_secret == NULL)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                            "give --token, or --app-secret to mint one (development only)");
@@ -175,7 +172,8 @@ tether_cli_parse_common (TetherCliOptions  *opts,
     }
   if (opts->server == NULL)
     opts->server = g_strdup ("ws://127.0.0.1:7480/ws");
-  if (opts->app_id == NULL)
+  /* A guest takes the app id the guest-token answer names. */
+  if (opts->app_id == NULL && !opts->guest)
     opts->app_id = g_strdup ("demo");
   return TRUE;
 }

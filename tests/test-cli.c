@@ -16,16 +16,6 @@
 
 #define WAIT_MS 15000
 
-static char *
-cli_program (void)
-{
-  const char *env = g_getenv ("TETHER_CLI");
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
-}
-
 static TetherTestServerProcess *
 start_server (void)
 {
@@ -73,7 +63,7 @@ cli_valist (gboolean    merged,
             const char *extra,
             va_list     ap)
 {
-  g_autofree char *program = cli_program ();
+  g_autofree char *program = tether_test_cli_program ();
   const char *fixed[] = {
     program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID, "--app-secret",
     TETHER_TEST_SECRET, "--room", "lobby", "--user", user, extra,
@@ -192,18 +182,6 @@ users_seen (TetherTestProcess *p)
   return g_strjoinv (",", (char **) keys);
 }
 
-static guint
-count_lines (TetherTestProcess *p,
-             const char        *substring)
-{
-  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
-  guint n = 0;
-
-  for (guint i = 0; i < lines->len; i++)
-    n += strstr (lines->pdata[i], substring) != NULL;
-  return n;
-}
-
 static gboolean
 holds_users (TetherTestProcess *p,
              const char        *expected)
@@ -306,7 +284,7 @@ test_exit_codes (void)
   bad = watch (url, "eve", "--app-id", "wrong-app", NULL);
   g_assert_true (tether_test_process_wait (bad, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (bad), ==, 2);
-  g_assert_cmpuint (count_lines (bad, STATE ("LOGIN_FAILED")), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (bad, STATE ("LOGIN_FAILED")), ==, 1);
 
   /* KICK_OUT → 3 */
   kicked = watch (url, "dup", NULL);
@@ -314,7 +292,7 @@ test_exit_codes (void)
   kicker = watch (url, "dup", NULL);
   g_assert_true (tether_test_process_wait (kicked, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (kicked), ==, 3);
-  g_assert_cmpuint (count_lines (kicked, "\"error\":1010"), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (kicked, "\"error\":1010"), ==, 1);
 
   /* RECONNECT_FAILED → 4, with the window scaled down */
   stranded = watch (url, "lost", "--config", "room_retry_time=1.5", NULL);
@@ -322,7 +300,7 @@ test_exit_codes (void)
   tether_test_server_process_kill (server);
   g_assert_true (tether_test_process_wait (stranded, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (stranded), ==, 4);
-  g_assert_cmpuint (count_lines (stranded, STATE ("RECONNECT_FAILED")), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (stranded, STATE ("RECONNECT_FAILED")), ==, 1);
 }
 
 #define PLAYING "\"state\":\"PLAYING\""
@@ -349,7 +327,7 @@ test_host_crash_and_return (void)
                        > deleted,
                      WAIT_MS);
   TETHER_WAIT_UNTIL (line_index (viewer, PLAYING, added) > added, WAIT_MS);
-  g_assert_cmpuint (count_lines (viewer, PLAYING), ==, 2);
+  g_assert_cmpuint (tether_test_process_count_lines (viewer, PLAYING), ==, 2);
 }
 
 /* A plain GStreamer pipeline plays a stream from the node with the URL from `url`. */
@@ -492,7 +470,7 @@ test_tls (void)
   g_assert_cmpint (line_index (plain, "\"error\":1019", 0), >=, 0);
   g_assert_cmpint (line_index (plain, "login failed: tls-certificate (1019): " UNTRUSTED
                                       "it is not signed by a trusted authority", 0), >=, 0);
-  g_assert_cmpuint (count_lines (plain, STATE ("LOGIN_FAILED")), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (plain, STATE ("LOGIN_FAILED")), ==, 1);
 
   /* A bad --tls-ca is a usage error. */
   bad_ca = cli_merged ("watch", url, "carol", "--tls-ca", "/nonexistent/ca.pem", NULL);

@@ -93,16 +93,6 @@ net_new (GError **error)
   return g_steal_pointer (&net);
 }
 
-static char *
-cli_program (void)
-{
-  const char *env = g_getenv ("TETHER_CLI");
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
-}
-
 /* The client's side of the link goes down and comes back: the client notices, and is
  * back in the room — resumed, unseen by others — once the link is up. */
 static void
@@ -113,7 +103,7 @@ test_link_down_up (void)
   g_autoptr(TetherTestProcess) server = NULL;
   g_autoptr(TetherTestProcess) client = NULL;
   g_autofree char *server_bin = tether_test_server_program ();
-  g_autofree char *cli = cli_program ();
+  g_autofree char *cli = tether_test_cli_program ();
   g_autofree char *listen = NULL, *line = NULL, *url = NULL;
   const char *port;
 

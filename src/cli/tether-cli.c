@@ -119,6 +119,9 @@ tether_cli_common_entries (TetherCliOptions *opts)
       "Mint tokens from this app secret (development servers only)", "SECRET" },
     { "token-lifetime", 0, 0, G_OPTION_ARG_DOUBLE, &opts->token_lifetime,
       "Lifetime of minted tokens in seconds (3600)", "S" },
+    { "guest", 0, 0, G_OPTION_ARG_NONE, &opts->guest,
+      "Join a public room as a guest: the server hands out the token (no --token, "
+      "--app-secret or --user)", NULL },
     { "room", 0, 0, G_OPTION_ARG_STRING, &opts->room, "Room id", "ID" },
     { "user", 0, 0, G_OPTION_ARG_STRING, &opts->user, "User id", "ID" },
     { "name", 0, 0, G_OPTION_ARG_STRING, &opts->name, "Display name (default: the user id)",
@@ -142,13 +145,29 @@ gboolean
 tether_cli_parse_common (TetherCliOptions  *opts,
                          GError           **error)
 {
-  if (opts->room == NULL || opts->user == NULL)
+  if (opts->guest)
+    {
+      if (opts->token != NULL || opts->app_secret != NULL || opts->user != NULL)
+        {
+          g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                               "--guest takes no --token, --app-secret or --user: the server "
+                               "names the guest and hands out its token");
+          return FALSE;
+        }
+      if (opts->room == NULL)
+        {
+          g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                               "--room is required");
+          return FALSE;
+        }
+    }
+  else if (opts->room == NULL || opts->user == NULL)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                            "--room and --user are required");
       return FALSE;
     }
-  if (opts->token == NULL && opts->app_secret == NULL)
+  else if (opts->token == NULL && opts->app_secret == NULL)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                            "give --token, or --app-secret to mint one (development only)");
@@ -156,7 +175,8 @@ tether_cli_parse_common (TetherCliOptions  *opts,
     }
   if (opts->server == NULL)
     opts->server = g_strdup ("ws://127.0.0.1:7480/ws");
-  if (opts->app_id == NULL)
+  /* A guest takes the app id the guest-token answer names. */
+  if (opts->app_id == NULL && !opts->guest)
     opts->app_id = g_strdup ("demo");
   return TRUE;
 }
@@ -321,8 +341,11 @@ token_will_expire_cb (TetherRoom   *room,
   json_builder_set_member_name (b, "remaining");
   json_builder_add_int_value (b, remaining);
   json_builder_set_member_name (b, "renewing");
-  json_builder_add_boolean_value (b, run->opts->app_secret != NULL);
+  json_builder_add_boolean_value (b, run->opts->app_secret != NULL || run->opts->guest);
   tether_cli_end_event (b);
+
+  if (run->opts->guest)
+    tether_cli_guest_renew (run);
 
   /* With the app secret at hand the CLI renews by itself, as an app's backend would. */
   if (run->opts->app_secret != NULL)
@@ -376,8 +399,13 @@ tether_cli_run_room (TetherCliOptions *opts,
       return EXIT_USAGE;
     }
 
-  token = tether_cli_current_token (opts);
   quiet = opts->quiet;
+  if (opts->guest && !tether_cli_guest_fetch (opts, &error))
+    {
+      g_printerr ("tether-cli: no guest token: %s\n", error->message);
+      return EXIT_LOGIN_FAILED;
+    }
+  token = tether_cli_current_token (opts);
   run.opts = opts;
   run.loop = loop;
   run.engine = engine;

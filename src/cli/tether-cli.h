@@ -21,6 +21,7 @@ typedef struct
   char **config;
   char *tls_ca;           /* PEM authorities wss:// servers are verified against */
   double token_lifetime;
+  gboolean guest;         /* a guest token from the server: no secret, no token */
   gboolean quiet;         /* no event lines: the command prints its own result */
 } TetherCliOptions;
 
@@ -70,5 +71,8 @@ JsonBuilder  *tether_cli_begin_state    (const char        *event,
                                          int                error_code);
 void          tether_cli_end_event      (JsonBuilder       *b);
 void          tether_cli_print          (JsonBuilder       *b);
+gboolean      tether_cli_guest_fetch    (TetherCliOptions  *opts,
+                                         GError           **error);
+void          tether_cli_guest_renew    (TetherCliRun      *run);
 
 G_END_DECLS

@@ -1,5 +1,5 @@
-/* tether-server-auth.c: who may log in — the token checks for login and
- * token_renew, and the per-address login rate limit (token buckets)
+/* tether-server-auth.c: who may log in — the token checks for login, token_renew and
+ * guest renewals, and the per-address login rate limit (token buckets)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -14,9 +14,32 @@ typedef struct
   gint64 stamp;
 } LoginBucket;
 
-/* Checks a token against the login it is used for. Returns the claims, or
- * %NULL with a TETHER_ERROR code for the client: a valid token that does not
- * open this room for this user is 1006, as docs/errors.md says. */
+/* Checks a token's signature, app and time, and that it opens @room_id. Returns the
+ * claims, or %NULL with a TETHER_ERROR code for the client: a valid token that does
+ * not open this room is 1006, as docs/errors.md says. */
+TetherTokenClaims *
+tether_server_auth_verify_for_room (TetherServer  *self,
+                                    const char    *token,
+                                    const char    *room_id,
+                                    GError       **error)
+{
+  g_autoptr(TetherTokenClaims) claims = NULL;
+
+  claims = tether_token_verify (token, self->app_secret, self->app_id,
+                                g_get_real_time () / G_USEC_PER_SEC,
+                                (gint64) self->token_skew, error);
+  if (claims == NULL)
+    return NULL;
+  if (claims->room_id != NULL && g_strcmp0 (claims->room_id, room_id) != 0)
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PERMISSION_DENIED,
+                           "token is for another room");
+      return NULL;
+    }
+  return g_steal_pointer (&claims);
+}
+
+/* Checks a token against the login it is used for (room, user, privilege). */
 TetherTokenClaims *
 tether_server_auth_check_token (TetherServer  *self,
                                 const char    *token,
@@ -26,21 +49,13 @@ tether_server_auth_check_token (TetherServer  *self,
 {
   g_autoptr(TetherTokenClaims) claims = NULL;
 
-  claims = tether_token_verify (token, self->app_secret, self->app_id,
-                                g_get_real_time () / G_USEC_PER_SEC,
-                                (gint64) self->token_skew, error);
+  claims = tether_server_auth_verify_for_room (self, token, room_id, error);
   if (claims == NULL)
     return NULL;
   if (g_strcmp0 (claims->user_id, user_id) != 0)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PERMISSION_DENIED,
                            "token is for another user");
-      return NULL;
-    }
-  if (claims->room_id != NULL && g_strcmp0 (claims->room_id, room_id) != 0)
-    {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_PERMISSION_DENIED,
-                           "token is for another room");
       return NULL;
     }
   if (!(claims->privileges & TETHER_PRIVILEGE_LOGIN))

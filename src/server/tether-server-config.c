@@ -31,6 +31,7 @@ tether_server_options_init (TetherServerOptions *o)
   o->event_backlog_bytes = UNSET;
   o->max_frame_size = UNSET;
   o->shutdown_retry_after = UNSET;
+  o->guest_token_ttl = UNSET;
 }
 
 void
@@ -43,6 +44,7 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->app_secret_file, g_free);
   g_clear_pointer (&o->config, g_free);
   g_clear_pointer (&o->media_nodes, g_strfreev);
+  g_clear_pointer (&o->public_rooms, g_strfreev);
   g_clear_pointer (&o->media_listen, g_free);
   g_clear_pointer (&o->media_url, g_free);
   g_clear_pointer (&o->media_id, g_free);
@@ -79,6 +81,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "event-backlog-bytes", &o->event_backlog_bytes },
     { "max-frame-size", &o->max_frame_size },
     { "shutdown-retry-after", &o->shutdown_retry_after },
+    { "guest-token-ttl", &o->guest_token_ttl },
   };
   struct { const char *key; char **value; } strings[] = {
     { "listen", &o->listen },
@@ -115,6 +118,8 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     }
   if (o->media_nodes == NULL)
     o->media_nodes = g_key_file_get_string_list (kf, "server", "media-node", NULL, NULL);
+  if (o->public_rooms == NULL)
+    o->public_rooms = g_key_file_get_string_list (kf, "server", "public-room", NULL, NULL);
   if (!o->no_media)
     o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
   if (!o->media_only)
@@ -269,6 +274,7 @@ tether_server_options_configure (const TetherServerOptions  *o,
     { "event-backlog", o->event_backlog },
     { "event-backlog-bytes", o->event_backlog_bytes },
     { "max-frame-size", o->max_frame_size },
+    { "guest-token-ttl", o->guest_token_ttl },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
@@ -294,6 +300,17 @@ tether_server_options_configure (const TetherServerOptions  *o,
           return FALSE;
         }
       tether_server_add_media_node (server, parts[0], parts[1]);
+    }
+
+  for (guint i = 0; o->public_rooms != NULL && o->public_rooms[i] != NULL; i++)
+    {
+      if (*o->public_rooms[i] == '\0')
+        {
+          g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                               "--public-room expects a room id or a glob such as “demo-*”");
+          return FALSE;
+        }
+      tether_server_add_public_room (server, o->public_rooms[i]);
     }
   return TRUE;
 }

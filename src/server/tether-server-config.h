@@ -23,6 +23,7 @@ typedef struct
   char    *app_secret_file;
   char    *config;
   char   **media_nodes;
+  char   **public_rooms;
   char    *media_listen;
   char    *media_url;
   char    *media_id;
@@ -46,6 +47,7 @@ typedef struct
   double   event_backlog_bytes;
   double   max_frame_size;
   double   shutdown_retry_after;
+  double   guest_token_ttl;
 } TetherServerOptions;
 
 void      tether_server_options_init          (TetherServerOptions  *o);

@@ -106,6 +106,9 @@ tether_server_get_metrics_text (TetherServer *self)
                  "Connections closed for bad input.", self->stats.rejected_inputs);
   tether_metrics_append (out, "tether_events_total", "counter", "Room events published.",
                  self->stats.events);
+  tether_metrics_append (out, "tether_guest_tokens_total", "counter",
+                 "Guest tokens issued by POST /v1/guest-token, renewals included.",
+                 self->stats.guest_tokens);
   for (guint i = 0; i < self->relays->len; i++)
     {
       g_autofree char *media = tether_relay_get_metrics_text (self->relays->pdata[i]);
@@ -116,7 +119,8 @@ tether_server_get_metrics_text (TetherServer *self)
   return g_string_free (out, FALSE);
 }
 
-/* Installs /healthz and /metrics on @admin: the public port answers /ws only. */
+/* Installs /healthz and /metrics on @admin: the public port answers /ws and
+ * /v1/guest-token only. */
 void
 tether_server_http_add_handlers (TetherServer *self,
                                  SoupServer   *admin)

@@ -2,7 +2,7 @@
  * files: tether-server.c (the object), -accept.c (sockets), -client.c (a WebSocket
  * and the protocol), -auth.c (tokens, rate limits), -session.c (sessions, the
  * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints), -tls.c (TLS
- * on the public port)
+ * on the public port), -guest.c (public rooms, guest tokens)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -137,6 +137,7 @@ typedef struct
   guint64 request_timeouts;      /* no WebSocket in time */
   guint64 accept_pauses;         /* out of file descriptors */
   guint64 slow_consumers;        /* dropped for a full send queue */
+  guint64 guest_tokens;          /* issued by POST /v1/guest-token, renewals included */
 } TetherServerStats;
 
 struct _TetherServer
@@ -144,7 +145,7 @@ struct _TetherServer
   GObject            parent_instance;
 
   GMainContext      *context;
-  SoupServer        *soup;            /* the public port: /ws */
+  SoupServer        *soup;            /* the public port: /ws, /v1/guest-token */
   SoupServer        *admin_soup;      /* the admin port: /healthz, /metrics */
   GPtrArray         *listeners;       /* TetherServerListener */
 
@@ -167,6 +168,8 @@ struct _TetherServer
   guint              max_connections_per_address;
   guint              max_send_queue;
   guint              max_streams_per_session;
+  double             guest_token_ttl;
+  GPtrArray         *public_rooms;    /* GPatternSpec: rooms that admit guests */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
 
@@ -268,6 +271,10 @@ TetherTokenClaims   *tether_server_auth_check_token (TetherServer        *self,
                                                      const char          *room_id,
                                                      const char          *user_id,
                                                      GError             **error);
+TetherTokenClaims   *tether_server_auth_verify_for_room (TetherServer    *self,
+                                                         const char      *token,
+                                                         const char      *room_id,
+                                                         GError         **error);
 gboolean             tether_server_auth_login_allowed (TetherServer      *self,
                                                        const char        *address);
 void                 tether_server_auth_sweep       (TetherServer        *self,
@@ -276,6 +283,14 @@ void                 tether_server_auth_sweep       (TetherServer        *self,
 /* tether-server-http.c */
 void                 tether_server_http_add_handlers (TetherServer       *self,
                                                       SoupServer         *admin);
+
+/* tether-server-guest.c */
+#define TETHER_SERVER_GUEST_PATH "/v1/guest-token"
+#define TETHER_SERVER_GUEST_PREFIX "guest-"
+gboolean             tether_server_room_is_public   (TetherServer        *self,
+                                                     const char          *room_id);
+void                 tether_server_guest_add_handler (TetherServer       *self,
+                                                      SoupServer         *soup);
 
 /* tether-server-room.c */
 TetherServerRoom    *tether_server_room_acquire     (TetherServer        *self,

@@ -2,7 +2,7 @@
  * and shutting down, the media-node directory and the public API. The work is done
  * by tether-server-accept.c (sockets), -client.c (a WebSocket and the protocol),
  * -auth.c (tokens, rate limits), -session.c (sessions and the sweep), -room.c (rooms,
- * streams, events) and -http.c (admin endpoints).
+ * streams, events), -http.c (admin endpoints) and -guest.c (public rooms, guest tokens).
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -33,6 +33,7 @@ enum {
   PROP_MAX_CONNECTIONS_PER_ADDRESS,
   PROP_MAX_SEND_QUEUE,
   PROP_MAX_STREAMS_PER_SESSION,
+  PROP_GUEST_TOKEN_TTL,
   PROP_PORT,
   PROP_TLS_CERTIFICATE,
   N_PROPS
@@ -129,6 +130,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->per_address, g_hash_table_unref);
   g_clear_pointer (&self->token_deadlines, g_sequence_free);
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
+  g_clear_pointer (&self->public_rooms, g_ptr_array_unref);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->app_id);
@@ -233,6 +235,9 @@ tether_server_get_property (GObject    *object,
       break;
     case PROP_TLS_CERTIFICATE:
       g_value_set_object (value, self->tls_certificate);
+      break;
+    case PROP_GUEST_TOKEN_TTL:
+      g_value_set_double (value, self->guest_token_ttl);
       break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
@@ -344,6 +349,9 @@ tether_server_set_property (GObject      *object,
     case PROP_MAX_STREAMS_PER_SESSION:
       set_uint (self, &self->max_streams_per_session, value, prop_id);
       break;
+    case PROP_GUEST_TOKEN_TTL:
+      set_double (self, &self->guest_token_ttl, value, prop_id);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -426,6 +434,9 @@ tether_server_class_init (TetherServerClass *klass)
                 G_MAXINT32, 1024 * 1024);
   properties[PROP_MAX_STREAMS_PER_SESSION] =
     uint_param ("max-streams-per-session", "Streams one session may have at once", 1, 65536, 32);
+  properties[PROP_GUEST_TOKEN_TTL] =
+    double_param ("guest-token-ttl", "Seconds a guest token lasts (POST /v1/guest-token)",
+                  1.0, 1e7, 600.0);
   properties[PROP_PORT] =
     g_param_spec_uint ("port", NULL, "The port listened on, once listening", 0, G_MAXUINT16, 0,
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -467,6 +478,8 @@ tether_server_init (TetherServer *self)
   self->max_connections_per_address = 256;
   self->max_send_queue = 1024 * 1024;
   self->max_streams_per_session = 32;
+  self->guest_token_ttl = 600.0;
+  self->public_rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
   self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
   self->relays = g_ptr_array_new_with_free_func (g_object_unref);
 
@@ -487,6 +500,7 @@ tether_server_init (TetherServer *self)
   soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, tether_server_client_accept,
                                      self, NULL);
+  tether_server_guest_add_handler (self, self->soup);
   /* Operators' endpoints answer on the admin address only. */
   self->admin_soup = soup_server_new ("server-header", NULL, NULL);
   tether_server_http_add_handlers (self, self->admin_soup);
@@ -570,7 +584,7 @@ tether_server_listen (TetherServer  *self,
  * @error: return location for an error
  *
  * Serves the operators' endpoints on an address of their own; the public port
- * answers only `/ws`.
+ * answers only `/ws` and `/v1/guest-token`.
  *
  * Returns: %TRUE on success
  */

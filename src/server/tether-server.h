@@ -33,6 +33,7 @@ G_DECLARE_FINAL_TYPE (TetherServer, tether_server, TETHER, SERVER, GObject)
  *   "max-send-queue"      uint     bytes queued for a client before it is dropped (1 MiB)
  *   "max-streams-per-session" uint streams one session may have at once (32)
  *   "tls-certificate"     GTlsCertificate  the public port speaks TLS with it (NULL: plain)
+ *   "guest-token-ttl"     double   seconds a guest token from POST /v1/guest-token lasts (600)
  *
  * Every setting is fixed once tether_server_listen() has run: setting one later is
  * refused with a critical warning. The exception is "tls-certificate", which may be
@@ -70,5 +71,7 @@ guint         tether_server_get_room_count    (TetherServer        *self);
 guint         tether_server_get_connection_count (TetherServer     *self);
 guint         tether_server_get_tcp_connection_count (TetherServer *self);
 char         *tether_server_get_metrics_text  (TetherServer        *self);
+void          tether_server_add_public_room   (TetherServer        *self,
+                                               const char          *pattern);
 
 G_END_DECLS

@@ -49,6 +49,8 @@ G_BEGIN_DECLS
  * @TETHER_ERROR_TLS_CERTIFICATE: the room service's TLS certificate is not trusted
  *   (unknown authority, another host name, expired, ...): LOGIN_FAILED at the first
  *   login, RECONNECT_FAILED on a reconnect; never retried
+ * @TETHER_ERROR_ROOM_NOT_PUBLIC: `POST /v1/guest-token` for a room the server does not
+ *   admit guests to (HTTP 403)
  * @TETHER_ERROR_STREAM_ID_INVALID: the stream id breaks the id rules (`stream_add`:
  *   close 4400; media node: SRT reject 400)
  * @TETHER_ERROR_PUBLISH_DENIED: the token does not allow publishing this stream id
@@ -94,6 +96,7 @@ typedef enum
   TETHER_ERROR_INVALID_ARGUMENT = 1017,
   TETHER_ERROR_HEARTBEAT_TIMEOUT = 1018,
   TETHER_ERROR_TLS_CERTIFICATE = 1019,
+  TETHER_ERROR_ROOM_NOT_PUBLIC = 1020,
 
   /* Streams and publishing: 2xxx */
   TETHER_ERROR_STREAM_ID_INVALID = 2001,

@@ -16,4 +16,5 @@
 #include "tether-publisher.h"
 #include "tether-player.h"
 #include "tether-autoplay.h"
+#include "tether-guest.h"
 #include "tether-enum-types.h"

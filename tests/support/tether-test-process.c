@@ -175,6 +175,21 @@ tether_test_process_find_line (TetherTestProcess *self,
   return line;
 }
 
+/* Returns: how many stdout lines so far contain @substring */
+guint
+tether_test_process_count_lines (TetherTestProcess *self,
+                                 const char        *substring)
+{
+  guint n = 0;
+
+  g_mutex_lock (&self->mutex);
+  for (guint i = 0; i < self->lines->len; i++)
+    n += strstr (self->lines->pdata[i], substring) != NULL;
+  g_mutex_unlock (&self->mutex);
+
+  return n;
+}
+
 typedef struct
 {
   TetherTestProcess *self;

@@ -21,6 +21,8 @@ char              *tether_test_process_dup_line        (TetherTestProcess   *sel
                                                         guint                index);
 char              *tether_test_process_find_line       (TetherTestProcess   *self,
                                                         const char          *substring);
+guint              tether_test_process_count_lines     (TetherTestProcess   *self,
+                                                        const char          *substring);
 gboolean           tether_test_process_wait_for_line   (TetherTestProcess   *self,
                                                         const char          *substring,
                                                         guint                timeout_ms,

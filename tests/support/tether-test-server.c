@@ -392,6 +392,22 @@ tether_test_server_program (void)
   return g_test_build_filename (G_TEST_BUILT, "..", "src", "server", "tether-server", NULL);
 }
 
+/**
+ * tether_test_cli_program:
+ *
+ * Returns: (transfer full): the tether-cli executable: `$TETHER_CLI`, or the one in
+ *   the build tree next to the tests
+ */
+char *
+tether_test_cli_program (void)
+{
+  const char *env = g_getenv ("TETHER_CLI");
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
+}
+
 /* Parses "… listening on ws://HOST:PORT/ws …". */
 static gboolean
 parse_listening_line (const char  *line,

@@ -43,6 +43,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherTestServer, tether_test_server_free)
 typedef struct _TetherTestServerProcess TetherTestServerProcess;
 
 char                    *tether_test_server_program         (void);
+char                    *tether_test_cli_program            (void);
 TetherTestServerProcess *tether_test_server_process_new     (const char              *first_arg,
                                                              ...) G_GNUC_NULL_TERMINATED;
 TetherTestServerProcess *tether_test_server_process_newv    (const char * const      *args);

@@ -128,6 +128,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->token_deadlines, g_sequence_free);
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
+  g_clear_pointer (&self->ingests, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->app_id);
   if (self->app_secret != NULL)
@@ -438,6 +439,7 @@ tether_server_init (TetherServer *self)
   self->rooms = g_hash_table_new (g_str_hash, g_str_equal);
   self->sessions = g_hash_table_new (g_str_hash, g_str_equal);
   self->streams = g_hash_table_new (g_str_hash, g_str_equal);
+  self->ingests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->login_buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->token_deadlines = g_sequence_new (NULL);
 
@@ -751,8 +753,9 @@ publisher_removed_cb (TetherRelay *relay,
                       const char  *reason,
                       gpointer     user_data)
 {
-  /* The stream stays announced: its publisher retries for av_retry_time and withdraws
-   * it itself, or the heartbeat timeout removes it with the user. */
+  /* A member's stream stays announced: its publisher retries for av_retry_time and
+   * withdraws it itself, or the heartbeat timeout removes it with the user. An ingest
+   * stream goes now (tether-server-ingest.c). */
   g_info ("media: %s stopped publishing stream %s (%s)", user_id, stream_id, reason);
 }
 
@@ -762,8 +765,10 @@ publisher_removed_cb (TetherRelay *relay,
  * @id: its node id in the media-node directory
  * @url: the SRT URL clients reach it at
  *
- * Announces @relay to clients at login, adds its figures to `/metrics` and logs its
- * publishers coming and going.
+ * Announces @relay to clients at login, adds its figures to `/metrics`, logs its
+ * publishers coming and going, and shows a publisher that has no room session (an
+ * ingest from OBS, ffmpeg or gst-launch) as a stream in its token's room
+ * (docs/protocol.md, "Ingest").
  */
 void
 tether_server_attach_relay (TetherServer *self,
@@ -779,4 +784,5 @@ tether_server_attach_relay (TetherServer *self,
   g_signal_connect_object (relay, "publisher-added", G_CALLBACK (publisher_added_cb), self, 0);
   g_signal_connect_object (relay, "publisher-removed", G_CALLBACK (publisher_removed_cb), self,
                            0);
+  tether_server_ingest_watch (self, relay, id);
 }

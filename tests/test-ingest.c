@@ -1,0 +1,277 @@
+/* test-ingest.c: ingest — ffmpeg and gst-launch publishing to the URL of
+ * `tether-cli url --publish` without a room session, watched by `tether-cli watch
+ * --autoplay` in the token's room (docs/protocol.md, "Ingest")
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "tether.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+
+#define WAIT_MS 20000
+
+#define PLAYING "\"state\":\"PLAYING\""
+#define ADD "\"update\":\"ADD\",\"streams\":[{\"id\":\"cam\""
+#define DELETE "\"update\":\"DELETE\",\"streams\":[{\"id\":\"cam\""
+
+static char *
+cli_program (void)
+{
+  const char *env = g_getenv ("TETHER_CLI");
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
+}
+
+/* `tether-cli COMMAND` for @user in the lobby, extra arguments after @extra. */
+static TetherTestProcess *
+cli (const char *command,
+     const char *url,
+     const char *user,
+     const char *extra,
+     const char *extra2)
+{
+  g_autofree char *program = cli_program ();
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = {
+    program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID,
+    "--app-secret", TETHER_TEST_SECRET, "--room", "lobby", "--user", user,
+    extra, extra2, NULL,
+  };
+  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
+
+  g_assert_no_error (error);
+  return p;
+}
+
+/* The publish URL for stream "cam" of user "host", from the libtether builder. */
+static char *
+publish_url (const char *url)
+{
+  g_autoptr(TetherTestProcess) get_url = cli ("url", url, "host", "--stream=cam", "--publish");
+  g_autofree char *line = NULL;
+
+  g_assert_true (tether_test_process_wait_for_line (get_url, "srt://", WAIT_MS, &line));
+  g_assert_true (tether_test_process_wait (get_url, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (get_url), ==, 0);
+  return g_strdup (g_strstrip (line));
+}
+
+/* Where the first line containing @substring is, at or after line @from; -1 if none. */
+static int
+line_at (TetherTestProcess *p,
+         const char        *substring,
+         int                from)
+{
+  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
+
+  for (guint i = MAX (from, 0); i < lines->len; i++)
+    if (strstr (lines->pdata[i], substring) != NULL)
+      return (int) i;
+  return -1;
+}
+
+static guint
+n_lines_with (TetherTestProcess *p,
+              const char        *substring)
+{
+  guint n = 0;
+
+  for (int i = line_at (p, substring, 0); i >= 0; i = line_at (p, substring, i + 1))
+    n++;
+  return n;
+}
+
+static TetherTestServerProcess *
+start_server (void)
+{
+  return tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                         "--app-secret", TETHER_TEST_SECRET,
+                                         "--heartbeat-timeout", "3",
+                                         "--heartbeat-interval", "0.3", NULL);
+}
+
+/* ffmpeg with a 4:2:0 test pattern (what OBS sends; testsrc alone would give
+ * High 4:4:4), a key frame every second. */
+static TetherTestProcess *
+ffmpeg (const char *srt_url)
+{
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+
+  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+                                 "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
+                                 "-tune", "zerolatency", "-g", "25", "-f", "mpegts", srt_url, NULL);
+  g_assert_no_error (error);
+  return p;
+}
+
+static gboolean
+have (const char *program,
+      const char *why)
+{
+  g_autofree char *path = g_find_program_in_path (program);
+
+  if (path == NULL)
+    g_test_skip (why);
+  return path != NULL;
+}
+
+/* ffmpeg publishes: the viewer gets the ADD and plays; ffmpeg stops (SIGTERM closes
+ * its SRT socket): DELETE "stopped". */
+static void
+test_ffmpeg (void)
+{
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autofree char *srt_url = NULL;
+  const char *url;
+  g_autofree char *add_line = NULL;
+  int added;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  server = start_server ();
+  url = tether_test_server_process_get_url (server);
+  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  srt_url = publish_url (url);
+  ff = ffmpeg (srt_url);
+
+  TETHER_WAIT_UNTIL ((added = line_at (viewer, ADD, 0)) >= 0, WAIT_MS);
+  add_line = tether_test_process_dup_line (viewer, added);
+  g_assert_nonnull (strstr (add_line, "\"user_id\":\"host\""));
+  TETHER_WAIT_UNTIL (line_at (viewer, PLAYING, added) > added, WAIT_MS);
+
+  tether_test_process_terminate (ff);
+  g_assert_true (tether_test_process_wait (ff, WAIT_MS));
+  g_assert_true (tether_test_process_wait_for_line (viewer, DELETE, WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS, NULL));
+  g_assert_cmpuint (n_lines_with (viewer, ADD), ==, 1);
+}
+
+/* ffmpeg is killed (no SRT close): the node gives up on it, DELETE "media_lost";
+ * it comes back: ADD, and the viewer plays again by itself. */
+static void
+test_ffmpeg_killed_and_back (void)
+{
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(TetherTestProcess) ff2 = NULL;
+  g_autofree char *srt_url = NULL;
+  const char *url;
+  g_autofree char *delete_line = NULL;
+  int deleted, added;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  server = start_server ();
+  url = tether_test_server_process_get_url (server);
+  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  srt_url = publish_url (url);
+  ff = ffmpeg (srt_url);
+  g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
+
+  tether_test_process_kill (ff);
+  TETHER_WAIT_UNTIL ((deleted = line_at (viewer, DELETE, 0)) >= 0, WAIT_MS);
+  delete_line = tether_test_process_dup_line (viewer, deleted);
+  g_assert_nonnull (strstr (delete_line, "\"reason\":\"media_lost\""));
+
+  ff2 = ffmpeg (srt_url);
+  TETHER_WAIT_UNTIL ((added = line_at (viewer, ADD, deleted)) > deleted, WAIT_MS);
+  TETHER_WAIT_UNTIL (line_at (viewer, PLAYING, added) > added, WAIT_MS);
+}
+
+static TetherTestProcess *
+gst_launch (const char *srt_url,
+            gboolean    i420)
+{
+  g_autofree char *uri = g_strdup_printf ("uri=%s", srt_url);
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+
+  if (i420)
+    p = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "is-live=true",
+                                   "!", "video/x-raw,format=I420", "!", "x264enc", "!",
+                                   "mpegtsmux", "!", "srtsink", uri, NULL);
+  else
+    p = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "is-live=true",
+                                   "!", "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* The plain pipeline, default settings: the ADD comes with its PMT, whatever the
+ * player then makes of it (x264enc picks High 4:4:4 from videotestsrc, which
+ * openh264dec refuses: see docs/protocol.md, "Ingest"); stopping it deletes the
+ * stream. */
+static void
+test_gst_launch_default (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  g_autofree char *srt_url = publish_url (url);
+  g_autoptr(TetherTestProcess) gst = gst_launch (srt_url, FALSE);
+
+  g_assert_true (tether_test_process_wait_for_line (viewer, ADD, WAIT_MS, NULL));
+  tether_test_process_terminate (gst);
+  g_assert_true (tether_test_process_wait (gst, WAIT_MS));
+  g_assert_true (tether_test_process_wait_for_line (viewer, DELETE, WAIT_MS, NULL));
+}
+
+/* The same pipeline with 4:2:0 video plays. */
+static void
+test_gst_launch_plays (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  g_autofree char *srt_url = publish_url (url);
+  g_autoptr(TetherTestProcess) gst = gst_launch (srt_url, TRUE);
+  int added;
+
+  TETHER_WAIT_UNTIL ((added = line_at (viewer, ADD, 0)) >= 0, WAIT_MS);
+  TETHER_WAIT_UNTIL (line_at (viewer, PLAYING, added) > added, WAIT_MS);
+  tether_test_process_terminate (gst);
+  g_assert_true (tether_test_process_wait_for_line (viewer, DELETE, WAIT_MS, NULL));
+}
+
+/* A libtether publisher (a room session that announces its stream) makes exactly
+ * one ADD and one DELETE, as before ingest existed. */
+static void
+test_member_publisher_once (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  g_autoptr(TetherTestProcess) host = cli ("publish", url, "host", "--stream=cam", NULL);
+
+  g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
+  tether_test_process_terminate (host);
+  g_assert_true (tether_test_process_wait (host, WAIT_MS));
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS, NULL));
+  g_assert_cmpuint (n_lines_with (viewer, ADD), ==, 1);
+  g_assert_cmpuint (n_lines_with (viewer, DELETE), ==, 1);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
+  g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
+
+  g_test_add_func ("/ingest/ffmpeg", test_ffmpeg);
+  g_test_add_func ("/ingest/ffmpeg-killed-and-back", test_ffmpeg_killed_and_back);
+  g_test_add_func ("/ingest/gst-launch-default", test_gst_launch_default);
+  g_test_add_func ("/ingest/gst-launch-plays", test_gst_launch_plays);
+  g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);
+
+  return g_test_run ();
+}

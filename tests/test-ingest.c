@@ -16,16 +16,6 @@
 #define ADD "\"update\":\"ADD\",\"streams\":[{\"id\":\"cam\""
 #define DELETE "\"update\":\"DELETE\",\"streams\":[{\"id\":\"cam\""
 
-static char *
-cli_program (void)
-{
-  const char *env = g_getenv ("TETHER_CLI");
-
-  if (env != NULL && *env != '\0')
-    return g_strdup (env);
-  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
-}
-
 /* `tether-cli COMMAND` for @user in the lobby, extra arguments after @extra. */
 static TetherTestProcess *
 cli (const char *command,
@@ -34,7 +24,7 @@ cli (const char *command,
      const char *extra,
      const char *extra2)
 {
-  g_autofree char *program = cli_program ();
+  g_autofree char *program = tether_test_cli_program ();
   g_autoptr(GError) error = NULL;
   const char *argv[] = {
     program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID,
@@ -60,27 +50,14 @@ publish_url (const char *url)
   return g_strdup (g_strstrip (line));
 }
 
-/* Where the first line containing @substring is, at or after line @from; -1 if none. */
-static int
-line_at (TetherTestProcess *p,
-         const char        *substring,
-         int                from)
-{
-  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
-
-  for (guint i = MAX (from, 0); i < lines->len; i++)
-    if (strstr (lines->pdata[i], substring) != NULL)
-      return (int) i;
-  return -1;
-}
-
 static guint
 n_lines_with (TetherTestProcess *p,
               const char        *substring)
 {
   guint n = 0;
 
-  for (int i = line_at (p, substring, 0); i >= 0; i = line_at (p, substring, i + 1))
+  for (int i = tether_test_process_line_index (p, substring, 0); i >= 0;
+       i = tether_test_process_line_index (p, substring, i + 1))
     n++;
   return n;
 }
@@ -121,37 +98,61 @@ have (const char *program,
   return path != NULL;
 }
 
+/* A server, a viewer with autoplay in the lobby, and the publish URL of "cam". */
+typedef struct
+{
+  TetherTestServerProcess *server;
+  TetherTestProcess *viewer;
+  char *srt_url;
+} Room;
+
+static void
+room_setup (Room *room)
+{
+  const char *url;
+
+  room->server = start_server ();
+  url = tether_test_server_process_get_url (room->server);
+  room->viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  room->srt_url = publish_url (url);
+}
+
+static void
+room_clear (Room *room)
+{
+  g_clear_pointer (&room->viewer, tether_test_process_free);
+  g_clear_pointer (&room->server, tether_test_server_process_free);
+  g_clear_pointer (&room->srt_url, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Room, room_clear)
+
 /* ffmpeg publishes: the viewer gets the ADD and plays; ffmpeg stops (SIGTERM closes
  * its SRT socket): DELETE "stopped". */
 static void
 test_ffmpeg (void)
 {
-  g_autoptr(TetherTestServerProcess) server = NULL;
-  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_auto(Room) room = { 0, };
   g_autoptr(TetherTestProcess) ff = NULL;
-  g_autofree char *srt_url = NULL;
-  const char *url;
   g_autofree char *add_line = NULL;
   int added;
 
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
-  server = start_server ();
-  url = tether_test_server_process_get_url (server);
-  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
-  srt_url = publish_url (url);
-  ff = ffmpeg (srt_url);
+  room_setup (&room);
+  ff = ffmpeg (room.srt_url);
 
-  TETHER_WAIT_UNTIL ((added = line_at (viewer, ADD, 0)) >= 0, WAIT_MS);
-  add_line = tether_test_process_dup_line (viewer, added);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, 0)) >= 0, WAIT_MS);
+  add_line = tether_test_process_dup_line (room.viewer, added);
   g_assert_nonnull (strstr (add_line, "\"user_id\":\"host\""));
-  TETHER_WAIT_UNTIL (line_at (viewer, PLAYING, added) > added, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
 
   tether_test_process_terminate (ff);
   g_assert_true (tether_test_process_wait (ff, WAIT_MS));
-  g_assert_true (tether_test_process_wait_for_line (viewer, DELETE, WAIT_MS, NULL));
-  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS, NULL));
-  g_assert_cmpuint (n_lines_with (viewer, ADD), ==, 1);
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, DELETE, WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, "\"reason\":\"stopped\"", WAIT_MS,
+                                                    NULL));
+  g_assert_cmpuint (n_lines_with (room.viewer, ADD), ==, 1);
 }
 
 /* ffmpeg is killed (no SRT close): the node gives up on it, DELETE "media_lost";
@@ -159,32 +160,28 @@ test_ffmpeg (void)
 static void
 test_ffmpeg_killed_and_back (void)
 {
-  g_autoptr(TetherTestServerProcess) server = NULL;
-  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_auto(Room) room = { 0, };
   g_autoptr(TetherTestProcess) ff = NULL;
   g_autoptr(TetherTestProcess) ff2 = NULL;
-  g_autofree char *srt_url = NULL;
-  const char *url;
   g_autofree char *delete_line = NULL;
   int deleted, added;
 
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
-  server = start_server ();
-  url = tether_test_server_process_get_url (server);
-  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
-  srt_url = publish_url (url);
-  ff = ffmpeg (srt_url);
-  g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
+  room_setup (&room);
+  ff = ffmpeg (room.srt_url);
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, PLAYING, WAIT_MS, NULL));
 
   tether_test_process_kill (ff);
-  TETHER_WAIT_UNTIL ((deleted = line_at (viewer, DELETE, 0)) >= 0, WAIT_MS);
-  delete_line = tether_test_process_dup_line (viewer, deleted);
+  TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (room.viewer, DELETE, 0)) >= 0,
+                     WAIT_MS);
+  delete_line = tether_test_process_dup_line (room.viewer, deleted);
   g_assert_nonnull (strstr (delete_line, "\"reason\":\"media_lost\""));
 
-  ff2 = ffmpeg (srt_url);
-  TETHER_WAIT_UNTIL ((added = line_at (viewer, ADD, deleted)) > deleted, WAIT_MS);
-  TETHER_WAIT_UNTIL (line_at (viewer, PLAYING, added) > added, WAIT_MS);
+  ff2 = ffmpeg (room.srt_url);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, deleted)) > deleted,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
 }
 
 static TetherTestProcess *
@@ -206,6 +203,25 @@ gst_launch (const char *srt_url,
   return p;
 }
 
+/* gst-launch publishes until stopped: ADD, PLAYING when @plays, then DELETE. */
+static void
+run_gst_launch (gboolean i420,
+                gboolean plays)
+{
+  g_auto(Room) room = { 0, };
+  g_autoptr(TetherTestProcess) gst = NULL;
+  int added;
+
+  room_setup (&room);
+  gst = gst_launch (room.srt_url, i420);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, 0)) >= 0, WAIT_MS);
+  if (plays)
+    TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
+  tether_test_process_terminate (gst);
+  g_assert_true (tether_test_process_wait (gst, WAIT_MS));
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, DELETE, WAIT_MS, NULL));
+}
+
 /* The plain pipeline, default settings: the ADD comes with its PMT, whatever the
  * player then makes of it (x264enc picks High 4:4:4 from videotestsrc, which
  * openh264dec refuses: see docs/protocol.md, "Ingest"); stopping it deletes the
@@ -213,33 +229,14 @@ gst_launch (const char *srt_url,
 static void
 test_gst_launch_default (void)
 {
-  g_autoptr(TetherTestServerProcess) server = start_server ();
-  const char *url = tether_test_server_process_get_url (server);
-  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
-  g_autofree char *srt_url = publish_url (url);
-  g_autoptr(TetherTestProcess) gst = gst_launch (srt_url, FALSE);
-
-  g_assert_true (tether_test_process_wait_for_line (viewer, ADD, WAIT_MS, NULL));
-  tether_test_process_terminate (gst);
-  g_assert_true (tether_test_process_wait (gst, WAIT_MS));
-  g_assert_true (tether_test_process_wait_for_line (viewer, DELETE, WAIT_MS, NULL));
+  run_gst_launch (FALSE, FALSE);
 }
 
 /* The same pipeline with 4:2:0 video plays. */
 static void
 test_gst_launch_plays (void)
 {
-  g_autoptr(TetherTestServerProcess) server = start_server ();
-  const char *url = tether_test_server_process_get_url (server);
-  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
-  g_autofree char *srt_url = publish_url (url);
-  g_autoptr(TetherTestProcess) gst = gst_launch (srt_url, TRUE);
-  int added;
-
-  TETHER_WAIT_UNTIL ((added = line_at (viewer, ADD, 0)) >= 0, WAIT_MS);
-  TETHER_WAIT_UNTIL (line_at (viewer, PLAYING, added) > added, WAIT_MS);
-  tether_test_process_terminate (gst);
-  g_assert_true (tether_test_process_wait_for_line (viewer, DELETE, WAIT_MS, NULL));
+  run_gst_launch (TRUE, TRUE);
 }
 
 /* A libtether publisher (a room session that announces its stream) makes exactly

@@ -21,6 +21,9 @@ char              *tether_test_process_dup_line        (TetherTestProcess   *sel
                                                         guint                index);
 char              *tether_test_process_find_line       (TetherTestProcess   *self,
                                                         const char          *substring);
+int                tether_test_process_line_index      (TetherTestProcess   *self,
+                                                        const char          *substring,
+                                                        int                  from);
 gboolean           tether_test_process_wait_for_line   (TetherTestProcess   *self,
                                                         const char          *substring,
                                                         guint                timeout_ms,

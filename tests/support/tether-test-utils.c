@@ -400,3 +400,19 @@ tether_test_play_stream_id (const char         *stream_id,
 
   return tether_srt_stream_id_new (stream_id, "request", token);
 }
+
+/**
+ * tether_test_cli_program:
+ *
+ * Returns: (transfer full): the tether-cli program under test: $TETHER_CLI, or the
+ *   one in the build tree
+ */
+char *
+tether_test_cli_program (void)
+{
+  const char *env = g_getenv ("TETHER_CLI");
+
+  if (env != NULL && *env != '\0')
+    return g_strdup (env);
+  return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
+}

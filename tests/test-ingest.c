@@ -184,6 +184,34 @@ test_ffmpeg_killed_and_back (void)
   TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
 }
 
+/* ffmpeg is killed and started again at once, while the node still holds its old
+ * link: the host-crash rule, DELETE "duplicate_login" then ADD, and play again. */
+static void
+test_ffmpeg_restarted (void)
+{
+  g_auto(Room) room = { 0, };
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(TetherTestProcess) ff2 = NULL;
+  int deleted, added;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  room_setup (&room);
+  ff = ffmpeg (room.srt_url);
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, PLAYING, WAIT_MS, NULL));
+
+  tether_test_process_kill (ff);
+  ff2 = ffmpeg (room.srt_url);
+  TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (room.viewer,
+                                                                "\"reason\":\"duplicate_login\"",
+                                                                0)) >= 0,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, deleted)) > deleted,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
+  g_assert_cmpuint (n_lines_with (room.viewer, DELETE), ==, 1);
+}
+
 static TetherTestProcess *
 gst_launch (const char *srt_url,
             gboolean    i420)
@@ -266,6 +294,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ingest/ffmpeg", test_ffmpeg);
   g_test_add_func ("/ingest/ffmpeg-killed-and-back", test_ffmpeg_killed_and_back);
+  g_test_add_func ("/ingest/ffmpeg-restarted", test_ffmpeg_restarted);
   g_test_add_func ("/ingest/gst-launch-default", test_gst_launch_default);
   g_test_add_func ("/ingest/gst-launch-plays", test_gst_launch_plays);
   g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);

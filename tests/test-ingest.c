@@ -6,7 +6,10 @@
 
 #include <string.h>
 
+#include <libsoup/soup.h>
+
 #include "tether.h"
+#include "tether-server-node-report.h"
 #include "tether-test-server.h"
 #include "tether-test-utils.h"
 
@@ -285,6 +288,107 @@ test_member_publisher_once (void)
   g_assert_cmpuint (n_lines_with (viewer, DELETE), ==, 1);
 }
 
+/* A UDP port free a moment ago, for a media node the room service must name first. */
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* POSTs @body to the room service's node-report endpoint; returns the status. */
+static guint
+post_report (const char *http_base,
+             const char *body,
+             const char *secret)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strconcat (http_base, TETHER_NODE_REPORT_PATH, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autoptr(GBytes) answer = NULL;
+  g_autofree char *signature = tether_node_report_sign (secret, body);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                TETHER_NODE_REPORT_SIGNATURE, signature);
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  answer = soup_session_send_and_read (session, msg, NULL, NULL);
+  return soup_message_get_status (msg);
+}
+
+/* A separate media node (--media-only --room-service) reports its ffmpeg publisher:
+ * ADD, PLAYING and DELETE "stopped" as on an embedded node; a node killed outright
+ * has its streams deleted ("media_lost") once its reports stop. Forged reports are
+ * refused. */
+static void
+test_media_only_node (void)
+{
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) node = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(TetherTestProcess) ff2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *program = tether_test_server_program ();
+  g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
+  g_autofree char *delete_line = NULL;
+  const char *url;
+  guint16 node_port = free_udp_port ();
+  int added, again, deleted;
+  const char *report = "{\"node\":\"edge\",\"seq\":1,\"streams\":[],\"removed\":[]}";
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET,
+                                           "--no-media", "--media-node", node_arg, NULL);
+  url = tether_test_server_process_get_url (server);
+  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
+  node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+  node = tether_test_process_spawn (&error, program, "--media-only", "--app-id", TETHER_TEST_APP_ID,
+                                    "--app-secret", TETHER_TEST_SECRET, "--listen", node_listen,
+                                    "--media-id", "edge", "--room-service", http_base, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (node, "listening on srt://", WAIT_MS, NULL));
+
+  /* Forged: another secret, or a node the service does not announce. */
+  g_assert_cmpuint (post_report (http_base, report, "not-the-secret"), ==, SOUP_STATUS_UNAUTHORIZED);
+  g_assert_cmpuint (post_report (http_base, "{\"node\":\"elsewhere\",\"seq\":1,\"streams\":[],\"removed\":[]}",
+                                 TETHER_TEST_SECRET), ==, SOUP_STATUS_FORBIDDEN);
+
+  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  srt_url = publish_url (url);
+  g_assert_nonnull (strstr (srt_url, node_listen));
+  ff = ffmpeg (srt_url);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
+  tether_test_process_terminate (ff);
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS, NULL));
+
+  /* A replayed (old) report changes nothing. */
+  g_assert_cmpuint (post_report (http_base, report, TETHER_TEST_SECRET), ==, SOUP_STATUS_CONFLICT);
+
+  ff2 = ffmpeg (srt_url);
+  TETHER_WAIT_UNTIL ((again = tether_test_process_line_index (viewer, ADD, added + 1)) > added,
+                     WAIT_MS);
+  tether_test_process_kill (node);
+  TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (viewer, DELETE, again)) > again,
+                     3 * WAIT_MS);
+  delete_line = tether_test_process_dup_line (viewer, deleted);
+  g_assert_nonnull (strstr (delete_line, "\"reason\":\"media_lost\""));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -298,6 +402,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/gst-launch-default", test_gst_launch_default);
   g_test_add_func ("/ingest/gst-launch-plays", test_gst_launch_plays);
   g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);
+  g_test_add_func ("/ingest/media-only-node", test_media_only_node);
 
   return g_test_run ();
 }

@@ -46,6 +46,7 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->media_listen, g_free);
   g_clear_pointer (&o->media_url, g_free);
   g_clear_pointer (&o->media_id, g_free);
+  g_clear_pointer (&o->room_service, g_free);
 }
 
 /**
@@ -87,6 +88,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "media-listen", &o->media_listen },
     { "media-url", &o->media_url },
     { "media-id", &o->media_id },
+    { "room-service", &o->room_service },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -177,6 +179,19 @@ tether_server_options_check (const TetherServerOptions  *o,
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--no-media and --media-only exclude each other");
+      return FALSE;
+    }
+  if (o->room_service != NULL && !o->media_only)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--room-service is for a media node alone (--media-only)");
+      return FALSE;
+    }
+  if (o->room_service != NULL && !g_str_has_prefix (o->room_service, "http://")
+      && !g_str_has_prefix (o->room_service, "https://"))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--room-service must be an http:// or https:// URL");
       return FALSE;
     }
   /* Sent to every client as "retry_after" (NaN fails the comparison too). */

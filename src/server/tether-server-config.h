@@ -26,6 +26,7 @@ typedef struct
   char    *media_listen;
   char    *media_url;
   char    *media_id;
+  char    *room_service;
   gboolean no_media;
   gboolean media_only;
   double   heartbeat_timeout;

@@ -181,6 +181,8 @@ struct _TetherServer
   GHashTable        *sessions;        /* id → TetherServerSession */
   GHashTable        *streams;         /* id → TetherServerStream, unique per app */
   GHashTable        *ingests;         /* stream id → its ingest holder (tether-server-ingest.c) */
+  GHashTable        *node_reports;    /* media node id → when it last reported (-ingest.c) */
+  GSource           *node_sweep;      /* deletes the streams of nodes that went silent */
   GHashTable        *login_buckets;   /* address → token bucket */
   GHashTable        *links;           /* GSocketAddress → TetherServerLink */
   GHashTable        *per_address;     /* peer IP → open TCP connections */
@@ -263,6 +265,7 @@ void                 tether_server_auth_sweep       (TetherServer        *self,
                                                      gint64               now);
 
 /* tether-server-ingest.c */
+void                 tether_server_ingest_init      (TetherServer        *self);
 void                 tether_server_ingest_watch     (TetherServer        *self,
                                                      TetherRelay         *relay,
                                                      const char          *node_id);

@@ -129,6 +129,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
   g_clear_pointer (&self->ingests, g_hash_table_unref);
+  g_clear_pointer (&self->node_reports, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->app_id);
   if (self->app_secret != NULL)
@@ -439,7 +440,6 @@ tether_server_init (TetherServer *self)
   self->rooms = g_hash_table_new (g_str_hash, g_str_equal);
   self->sessions = g_hash_table_new (g_str_hash, g_str_equal);
   self->streams = g_hash_table_new (g_str_hash, g_str_equal);
-  self->ingests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->login_buckets = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->token_deadlines = g_sequence_new (NULL);
 
@@ -454,6 +454,8 @@ tether_server_init (TetherServer *self)
   soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, tether_server_client_accept,
                                      self, NULL);
+  /* Reports of separate media nodes (tether-server-ingest.c). */
+  tether_server_ingest_init (self);
   /* Operators' endpoints answer on the admin address only. */
   self->admin_soup = soup_server_new ("server-header", NULL, NULL);
   tether_server_http_add_handlers (self, self->admin_soup);

@@ -206,6 +206,9 @@ send_report (TetherNodeReporter *self)
   msg = soup_message_new ("POST", self->url);
   soup_message_headers_replace (soup_message_get_request_headers (msg),
                                 TETHER_NODE_REPORT_SIGNATURE, signature);
+  /* The public port closes a connection that is not a WebSocket after request-timeout
+   * and bounds what one reads: a fresh connection per report, never a stale one. */
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Connection", "close");
   len = strlen (json);
   body = g_bytes_new_take (g_steal_pointer (&json), len);
   soup_message_set_request_body_from_bytes (msg, "application/json", body);

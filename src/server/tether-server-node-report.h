@@ -16,7 +16,8 @@ G_BEGIN_DECLS
 /* A node reports at least this often; after three periods of silence the room
  * service deletes its streams (media_lost). */
 #define TETHER_NODE_REPORT_INTERVAL_S 5
-#define TETHER_NODE_REPORT_MAX_BYTES (512 * 1024)
+/* The public port reads at most 64 KiB of an HTTP request, headers included. */
+#define TETHER_NODE_REPORT_MAX_BYTES (60 * 1024)
 
 typedef struct _TetherNodeReporter TetherNodeReporter;
 

@@ -158,10 +158,13 @@ test_ffmpeg (void)
   g_assert_cmpuint (n_lines_with (room.viewer, ADD), ==, 1);
 }
 
-/* ffmpeg is killed (no SRT close): the node gives up on it, DELETE "media_lost";
- * it comes back: ADD, and the viewer plays again by itself. */
+/* ffmpeg is killed (no SRT close) and comes back, at once (@at_once: while the node
+ * still holds its old link) or after the node gave up on it. The viewer sees the
+ * host-crash rule: one DELETE, "duplicate_login" or "media_lost", then the ADD, and
+ * plays again by itself. */
 static void
-test_ffmpeg_killed_and_back (void)
+run_ffmpeg_killed (gboolean    at_once,
+                   const char *reason)
 {
   g_auto(Room) room = { 0, };
   g_autoptr(TetherTestProcess) ff = NULL;
@@ -176,43 +179,31 @@ test_ffmpeg_killed_and_back (void)
   g_assert_true (tether_test_process_wait_for_line (room.viewer, PLAYING, WAIT_MS, NULL));
 
   tether_test_process_kill (ff);
+  if (at_once)
+    ff2 = ffmpeg (room.srt_url);
   TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (room.viewer, DELETE, 0)) >= 0,
                      WAIT_MS);
   delete_line = tether_test_process_dup_line (room.viewer, deleted);
-  g_assert_nonnull (strstr (delete_line, "\"reason\":\"media_lost\""));
+  g_assert_nonnull (strstr (delete_line, reason));
+  if (!at_once)
+    ff2 = ffmpeg (room.srt_url);
 
-  ff2 = ffmpeg (room.srt_url);
-  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, deleted)) > deleted,
-                     WAIT_MS);
-  TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
-}
-
-/* ffmpeg is killed and started again at once, while the node still holds its old
- * link: the host-crash rule, DELETE "duplicate_login" then ADD, and play again. */
-static void
-test_ffmpeg_restarted (void)
-{
-  g_auto(Room) room = { 0, };
-  g_autoptr(TetherTestProcess) ff = NULL;
-  g_autoptr(TetherTestProcess) ff2 = NULL;
-  int deleted, added;
-
-  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
-    return;
-  room_setup (&room);
-  ff = ffmpeg (room.srt_url);
-  g_assert_true (tether_test_process_wait_for_line (room.viewer, PLAYING, WAIT_MS, NULL));
-
-  tether_test_process_kill (ff);
-  ff2 = ffmpeg (room.srt_url);
-  TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (room.viewer,
-                                                                "\"reason\":\"duplicate_login\"",
-                                                                0)) >= 0,
-                     WAIT_MS);
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, deleted)) > deleted,
                      WAIT_MS);
   TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
   g_assert_cmpuint (n_lines_with (room.viewer, DELETE), ==, 1);
+}
+
+static void
+test_ffmpeg_killed_and_back (void)
+{
+  run_ffmpeg_killed (FALSE, "\"reason\":\"media_lost\"");
+}
+
+static void
+test_ffmpeg_restarted (void)
+{
+  run_ffmpeg_killed (TRUE, "\"reason\":\"duplicate_login\"");
 }
 
 static TetherTestProcess *

@@ -505,6 +505,7 @@ handle_stream_add (TetherServer     *self,
       send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token does not allow this stream id");
       return;
     }
+  tether_server_ingest_adopt (self, session, stream_id);
   existing = g_hash_table_lookup (self->streams, stream_id);
   if ((existing != NULL && existing->session != session)
       || !claim_on_relays (self, session, stream_id))

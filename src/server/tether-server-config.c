@@ -50,6 +50,7 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->media_id, g_free);
   g_clear_pointer (&o->tls_cert, g_free);
   g_clear_pointer (&o->tls_key, g_free);
+  g_clear_pointer (&o->room_service, g_free);
 }
 
 /**
@@ -94,6 +95,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "media-id", &o->media_id },
     { "tls-cert", &o->tls_cert },
     { "tls-key", &o->tls_key },
+    { "room-service", &o->room_service },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -198,6 +200,19 @@ tether_server_options_check (const TetherServerOptions  *o,
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--tls-cert is for the room service; a --media-only node has none");
+      return FALSE;
+    }
+  if (o->room_service != NULL && !o->media_only)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--room-service is for a media node alone (--media-only)");
+      return FALSE;
+    }
+  if (o->room_service != NULL && !g_str_has_prefix (o->room_service, "http://")
+      && !g_str_has_prefix (o->room_service, "https://"))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--room-service must be an http:// or https:// URL");
       return FALSE;
     }
   /* Sent to every client as "retry_after" (NaN fails the comparison too). */

@@ -29,6 +29,7 @@ typedef struct
   char    *media_id;
   char    *tls_cert;
   char    *tls_key;
+  char    *room_service;
   gboolean no_media;
   gboolean media_only;
   double   heartbeat_timeout;

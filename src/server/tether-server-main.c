@@ -13,6 +13,7 @@
 
 #include "tether-server.h"
 #include "tether-server-config.h"
+#include "tether-server-node-report.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
 #define DEFAULT_SECRET "tether-dev-secret"
@@ -148,6 +149,7 @@ main (int   argc,
     { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node)", NULL },
     { "public-room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.public_rooms, "Let guests watch the rooms matching PATTERN (a glob; repeatable): POST /v1/guest-token", "PATTERN" },
     { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
+    { "room-service", 0, 0, G_OPTION_ARG_STRING, &o.room_service, "With --media-only: report publishers to the room service at URL, so they appear in their rooms", "URL" },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "The PEM private key of --tls-cert", "FILE" },
@@ -158,6 +160,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(TetherServer) server = NULL;
   g_autoptr(TetherRelay) relay = NULL;
+  g_autoptr(TetherNodeReporter) reporter = NULL;
   g_autofree char *media_url = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *secret = NULL;
@@ -241,6 +244,9 @@ main (int   argc,
                     : g_strdup_printf ("srt://%s:%u", media_host, tether_relay_get_port (relay));
       if (server != NULL)
         tether_server_attach_relay (server, relay, o.media_id ? o.media_id : "local", media_url);
+      else if (o.room_service != NULL)
+        reporter = tether_node_reporter_new (relay, o.media_id ? o.media_id : "local",
+                                             o.room_service, secret);
     }
 
   if (server != NULL)

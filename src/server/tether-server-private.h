@@ -1,8 +1,9 @@
 /* tether-server-private.h: the room service's in-memory model and what crosses its
  * files: tether-server.c (the object), -accept.c (sockets), -client.c (a WebSocket
  * and the protocol), -auth.c (tokens, rate limits), -session.c (sessions, the
- * sweep), -room.c (rooms, streams, events), -http.c (admin endpoints), -tls.c (TLS
- * on the public port), -guest.c (public rooms, guest tokens)
+ * sweep), -room.c (rooms, streams, events), -ingest.c (publishers without a room
+ * session), -http.c (admin endpoints), -tls.c (TLS on the public port), -guest.c
+ * (public rooms, guest tokens)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -184,6 +185,9 @@ struct _TetherServer
   GHashTable        *rooms;           /* id → TetherServerRoom */
   GHashTable        *sessions;        /* id → TetherServerSession */
   GHashTable        *streams;         /* id → TetherServerStream, unique per app */
+  GHashTable        *ingests;         /* stream id → its ingest holder (tether-server-ingest.c) */
+  GHashTable        *node_reports;    /* media node id → when it last reported (-ingest.c) */
+  GSource           *node_sweep;      /* deletes the streams of nodes that went silent */
   GHashTable        *login_buckets;   /* address → token bucket */
   GHashTable        *links;           /* GSocketAddress → TetherServerLink */
   GHashTable        *per_address;     /* peer IP → open TCP connections */
@@ -279,6 +283,16 @@ gboolean             tether_server_auth_login_allowed (TetherServer      *self,
                                                        const char        *address);
 void                 tether_server_auth_sweep       (TetherServer        *self,
                                                      gint64               now);
+
+/* tether-server-ingest.c */
+void                 tether_server_ingest_init      (TetherServer        *self);
+void                 tether_server_ingest_watch     (TetherServer        *self,
+                                                     TetherRelay         *relay,
+                                                     const char          *node_id);
+void                 tether_server_ingest_adopt     (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     const char          *stream_id);
+void                 tether_server_ingest_clear     (TetherServer        *self);
 
 /* tether-server-http.c */
 void                 tether_server_http_add_handlers (TetherServer       *self,

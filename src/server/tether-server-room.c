@@ -317,6 +317,7 @@ tether_server_model_clear (TetherServer *self)
       g_hash_table_iter_steal (&iter);
       stream_destroy (stream);
     }
+  tether_server_ingest_clear (self);
 
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, &value))

@@ -132,6 +132,8 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
   g_clear_pointer (&self->public_rooms, g_ptr_array_unref);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
+  g_clear_pointer (&self->ingests, g_hash_table_unref);
+  g_clear_pointer (&self->node_reports, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_free (self->app_id);
   if (self->app_secret != NULL)
@@ -501,6 +503,8 @@ tether_server_init (TetherServer *self)
   soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, tether_server_client_accept,
                                      self, NULL);
   tether_server_guest_add_handler (self, self->soup);
+  /* Reports of separate media nodes (tether-server-ingest.c). */
+  tether_server_ingest_init (self);
   /* Operators' endpoints answer on the admin address only. */
   self->admin_soup = soup_server_new ("server-header", NULL, NULL);
   tether_server_http_add_handlers (self, self->admin_soup);
@@ -801,8 +805,9 @@ publisher_removed_cb (TetherRelay *relay,
                       const char  *reason,
                       gpointer     user_data)
 {
-  /* The stream stays announced: its publisher retries for av_retry_time and withdraws
-   * it itself, or the heartbeat timeout removes it with the user. */
+  /* A member's stream stays announced: its publisher retries for av_retry_time and
+   * withdraws it itself, or the heartbeat timeout removes it with the user. An ingest
+   * stream goes now (tether-server-ingest.c). */
   g_info ("media: %s stopped publishing stream %s (%s)", user_id, stream_id, reason);
 }
 
@@ -812,8 +817,10 @@ publisher_removed_cb (TetherRelay *relay,
  * @id: its node id in the media-node directory
  * @url: the SRT URL clients reach it at
  *
- * Announces @relay to clients at login, adds its figures to `/metrics` and logs its
- * publishers coming and going.
+ * Announces @relay to clients at login, adds its figures to `/metrics`, logs its
+ * publishers coming and going, and shows a publisher that has no room session (an
+ * ingest from OBS, ffmpeg or gst-launch) as a stream in its token's room
+ * (docs/protocol.md, "Ingest").
  */
 void
 tether_server_attach_relay (TetherServer *self,
@@ -829,4 +836,5 @@ tether_server_attach_relay (TetherServer *self,
   g_signal_connect_object (relay, "publisher-added", G_CALLBACK (publisher_added_cb), self, 0);
   g_signal_connect_object (relay, "publisher-removed", G_CALLBACK (publisher_removed_cb), self,
                            0);
+  tether_server_ingest_watch (self, relay, id);
 }

@@ -190,6 +190,30 @@ tether_test_process_count_lines (TetherTestProcess *self,
   return n;
 }
 
+/**
+ * tether_test_process_line_index:
+ * @substring: what the line must contain
+ * @from: the first line to look at
+ *
+ * Returns: the index of the first line at or after @from that contains @substring,
+ *   -1 if none does (yet)
+ */
+int
+tether_test_process_line_index (TetherTestProcess *self,
+                                const char        *substring,
+                                int                from)
+{
+  int index = -1;
+
+  g_mutex_lock (&self->mutex);
+  for (guint i = MAX (from, 0); i < self->lines->len && index < 0; i++)
+    if (strstr (self->lines->pdata[i], substring) != NULL)
+      index = (int) i;
+  g_mutex_unlock (&self->mutex);
+
+  return index;
+}
+
 typedef struct
 {
   TetherTestProcess *self;

@@ -23,6 +23,9 @@ char              *tether_test_process_find_line       (TetherTestProcess   *sel
                                                         const char          *substring);
 guint              tether_test_process_count_lines     (TetherTestProcess   *self,
                                                         const char          *substring);
+int                tether_test_process_line_index      (TetherTestProcess   *self,
+                                                        const char          *substring,
+                                                        int                  from);
 gboolean           tether_test_process_wait_for_line   (TetherTestProcess   *self,
                                                         const char          *substring,
                                                         guint                timeout_ms,

@@ -209,6 +209,7 @@ accept_one (RelayCore *core,
   conn->user_id = g_steal_pointer (&pending->access.user_id);
   conn->room_id = g_steal_pointer (&pending->access.room_id);
   conn->stream = stream;
+  conn->last_data_at = g_get_monotonic_time ();
   g_hash_table_insert (core->conns, GINT_TO_POINTER (sock), conn);
   relay_pending_free (pending);
 
@@ -221,7 +222,8 @@ accept_one (RelayCore *core,
       relay_stream_check_players (core, stream, g_get_monotonic_time ());
       events |= SRT_EPOLL_IN;
       srt_epoll_add_usock (core->eid, sock, &events);
-      relay_core_emit (core, RELAY_EVENT_PUBLISHER_ADDED, stream->id, conn->user_id, NULL);
+      relay_core_emit (core, RELAY_EVENT_PUBLISHER_ADDED, stream->id, conn->user_id, conn->room_id,
+                       NULL);
     }
   else
     {

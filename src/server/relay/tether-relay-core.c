@@ -121,6 +121,12 @@ conn_close (RelayCore  *core,
   srt_epoll_remove_usock (core->eid, conn->sock);
   srt_close (conn->sock);
 
+  /* A link that broke after a silence died with its publisher's network or
+   * process; one that broke while data flowed was closed by the publisher. */
+  if (conn->mode == TETHER_SRT_MODE_PUBLISH && g_strcmp0 (reason, TETHER_RELAY_REASON_DISCONNECTED) == 0
+      && g_get_monotonic_time () - conn->last_data_at >= RELAY_PUBLISHER_SILENT_BREAK_US)
+    reason = TETHER_RELAY_REASON_IDLE;
+
   if (conn->mode == TETHER_SRT_MODE_PUBLISH)
     {
       g_message ("Relay: publisher %s of stream %s left (%s)", conn->user_id, stream->id, reason);
@@ -135,7 +141,8 @@ conn_close (RelayCore  *core,
                                       TETHER_RELAY_HOLD_PUBLISHER, g_get_monotonic_time ());
           g_mutex_unlock (&core->access_lock);
         }
-      relay_core_emit (core, RELAY_EVENT_PUBLISHER_REMOVED, stream->id, conn->user_id, reason);
+      relay_core_emit (core, RELAY_EVENT_PUBLISHER_REMOVED, stream->id, conn->user_id,
+                       conn->room_id, reason);
     }
   else
     {

@@ -62,6 +62,7 @@ struct _RelayConn
   guint8 carry[TETHER_TS_PACKET_SIZE];
   gsize carry_len;
   gint32 last_msgno;        /* SRT's number of that message, 0 before the first */
+  gint64 last_data_at;      /* monotonic µs of its accept or its latest bytes */
 };
 
 struct _RelayStream
@@ -74,6 +75,7 @@ struct _RelayStream
   GPtrArray *players;       /* RelayConn, owned by the core's conns table */
   gint64 key_frame_at;      /* the publisher's start or its latest key frame */
   gboolean key_frame_late;  /* NO_KEY_FRAME_WARN_US passed and was logged */
+  gboolean media_started;   /* its publisher's PAT and PMT came: media-started was queued */
 };
 
 /* The listen callback's verdict on a handshake, for srt_accept() to pick up. */
@@ -142,7 +144,16 @@ typedef enum
 {
   RELAY_EVENT_PUBLISHER_ADDED,
   RELAY_EVENT_PUBLISHER_REMOVED,
+  RELAY_EVENT_MEDIA_STARTED,
 } RelayEvent;
+
+/* A publisher that sends nothing for this long is closed ("idle"), and one whose link
+ * breaks after this much silence left "idle" too, not "disconnected": SRT's own peer
+ * idle timeout (SRTO_PEERIDLETIMEO, 5 s) is what usually ends a vanished publisher. */
+#define RELAY_PUBLISHER_IDLE_US (5 * G_TIME_SPAN_SECOND)
+/* A break after this much silence is a link that died, not a publisher that
+ * closed while sending: "idle" rather than "disconnected". */
+#define RELAY_PUBLISHER_SILENT_BREAK_US (2 * G_TIME_SPAN_SECOND)
 
 /* tether-relay.c */
 RelayCore   *relay_registry_lookup          (gpointer      opaque);
@@ -150,6 +161,7 @@ void         relay_core_emit                (RelayCore    *core,
                                              RelayEvent    event,
                                              const char   *stream_id,
                                              const char   *user_id,
+                                             const char   *room_id,
                                              const char   *reason);
 
 /* tether-relay-core.c */

@@ -113,7 +113,10 @@ relay_publisher_read (RelayCore *core,
     }
 
   if (received > 0)
-    STATS_ADD (core, bytes_in, received);
+    {
+      conn->last_data_at = g_get_monotonic_time ();
+      STATS_ADD (core, bytes_in, received);
+    }
   for (guint i = 0; i < stream->players->len; i++)
     relay_player_flush (core, g_ptr_array_index (stream->players, i));
 }

@@ -47,6 +47,7 @@ relay_stream_forget_media (RelayStream *stream)
   stream->gop_valid = FALSE;
   stream->key_frame_at = g_get_monotonic_time ();
   stream->key_frame_late = FALSE;
+  stream->media_started = FALSE;
   /* Players wait for the next publisher's key frame: its timestamps, continuity
    * counters and parameter sets are new. */
   for (guint i = 0; i < stream->players->len; i++)
@@ -92,6 +93,17 @@ relay_stream_packet (RelayCore    *core,
     }
   else if (tether_ts_tracker_is_audio_only (&stream->ts))
     stream_start_waiting_players (core, stream);
+
+  /* Media flows from here on: the room service may show the stream (an ingest). On
+   * the PMT, not on a key frame: a publisher that never sends one must still be
+   * seen, and its players wait for one (docs/protocol.md, "Key frames"). */
+  if (!stream->media_started && stream->publisher != NULL
+      && tether_ts_tracker_has_headers (&stream->ts))
+    {
+      stream->media_started = TRUE;
+      relay_core_emit (core, RELAY_EVENT_MEDIA_STARTED, stream->id, stream->publisher->user_id,
+                       stream->publisher->room_id, NULL);
+    }
 
   if (stream->gop_valid)
     {
@@ -156,6 +168,15 @@ relay_check_streams (RelayCore *core,
     {
       if (generation != core->owners_generation)
         relay_stream_check_players (core, stream, now);
+
+      if (stream->publisher != NULL && stream->publisher->close_reason == NULL
+          && now - stream->publisher->last_data_at >= RELAY_PUBLISHER_IDLE_US)
+        {
+          g_message ("Relay: publisher %s of stream %s sent nothing for %d s",
+                     stream->publisher->user_id, stream->id,
+                     (int) (RELAY_PUBLISHER_IDLE_US / G_USEC_PER_SEC));
+          relay_conn_doom (core, stream->publisher, TETHER_RELAY_REASON_IDLE);
+        }
 
       if (stream->publisher != NULL && !stream->key_frame_late
           && now - stream->key_frame_at > NO_KEY_FRAME_WARN_US

@@ -28,6 +28,7 @@ typedef struct
   RelayEvent event;
   char *stream_id;
   char *user_id;
+  char *room_id;
   const char *reason;
 } Emission;
 
@@ -70,6 +71,7 @@ enum
 {
   SIGNAL_PUBLISHER_ADDED,
   SIGNAL_PUBLISHER_REMOVED,
+  SIGNAL_MEDIA_STARTED,
   N_SIGNALS
 };
 
@@ -87,6 +89,7 @@ emission_free (Emission *e)
 {
   g_free (e->stream_id);
   g_free (e->user_id);
+  g_free (e->room_id);
   g_free (e);
 }
 
@@ -108,6 +111,8 @@ emissions_dispatch (gpointer data)
     {
       if (relay != NULL && e->event == RELAY_EVENT_PUBLISHER_ADDED)
         g_signal_emit (relay, signals[SIGNAL_PUBLISHER_ADDED], 0, e->stream_id, e->user_id);
+      else if (relay != NULL && e->event == RELAY_EVENT_MEDIA_STARTED)
+        g_signal_emit (relay, signals[SIGNAL_MEDIA_STARTED], 0, e->stream_id, e->user_id, e->room_id);
       else if (relay != NULL)
         g_signal_emit (relay, signals[SIGNAL_PUBLISHER_REMOVED], 0, e->stream_id, e->user_id, e->reason);
       emission_free (e);
@@ -122,6 +127,7 @@ relay_core_emit (RelayCore  *core,
                  RelayEvent  event,
                  const char *stream_id,
                  const char *user_id,
+                 const char *room_id,
                  const char *reason)
 {
   Emission *e = g_new0 (Emission, 1);
@@ -130,6 +136,7 @@ relay_core_emit (RelayCore  *core,
   e->event = event;
   e->stream_id = g_strdup (stream_id);
   e->user_id = g_strdup (user_id);
+  e->room_id = g_strdup (room_id);
   e->reason = reason;
 
   g_mutex_lock (&core->emit_lock);
@@ -333,10 +340,25 @@ tether_relay_class_init (TetherRelayClass *klass)
    * TetherRelay::publisher-removed:
    * @stream_id: the stream id no longer published
    * @user_id: who published it
-   * @reason: "disconnected", "replaced" or "shutdown"
+   * @reason: "disconnected", "idle", "replaced" or "shutdown"
    */
   signals[SIGNAL_PUBLISHER_REMOVED] =
     g_signal_new ("publisher-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * TetherRelay::media-started:
+   * @stream_id: the stream id
+   * @user_id: who publishes it
+   * @room_id: (nullable): the room of the publisher's token, %NULL for an all-rooms token
+   *
+   * The publisher's media began: its first PAT and PMT arrived, so players can be
+   * started (on its first key frame). Emitted once per publisher connection, after
+   * #TetherRelay::publisher-added; the room service shows an ingest (a publisher
+   * without a room session) from here on.
+   */
+  signals[SIGNAL_MEDIA_STARTED] =
+    g_signal_new ("media-started", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 

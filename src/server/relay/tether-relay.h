@@ -26,14 +26,19 @@ G_DECLARE_FINAL_TYPE (TetherRelay, tether_relay, TETHER, RELAY, GObject)
  *
  * Signals (emitted on the thread-default main context of tether_relay_new()):
  *   "publisher-added"   (const char *stream_id, const char *user_id)
+ *   "media-started"     (const char *stream_id, const char *user_id, const char *room_id)
+ *      the publisher's first PAT and PMT arrived (once per publisher connection);
+ *      room_id is its token's room, NULL for an all-rooms token
  *   "publisher-removed" (const char *stream_id, const char *user_id, const char *reason)
- *      reason: "disconnected" (the publisher closed or its link broke),
+ *      reason: "disconnected" (the publisher closed, or its link broke while it sent),
+ *              "idle" (it sent nothing for 5 s, or its link broke after 2 s of silence),
  *              "replaced" (the same user connected again and took over),
  *              "shutdown" (tether_relay_stop())
  */
 
 /* Reasons carried by "publisher-removed". */
 #define TETHER_RELAY_REASON_DISCONNECTED "disconnected"
+#define TETHER_RELAY_REASON_IDLE "idle"
 #define TETHER_RELAY_REASON_REPLACED "replaced"
 #define TETHER_RELAY_REASON_SHUTDOWN "shutdown"
 

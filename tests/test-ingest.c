@@ -1,0 +1,399 @@
+/* test-ingest.c: ingest — ffmpeg and gst-launch publishing to the URL of
+ * `tether-cli url --publish` without a room session, watched by `tether-cli watch
+ * --autoplay` in the token's room (docs/protocol.md, "Ingest")
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <libsoup/soup.h>
+
+#include "tether.h"
+#include "tether-server-node-report.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+
+#define WAIT_MS 20000
+
+#define PLAYING "\"state\":\"PLAYING\""
+#define ADD "\"update\":\"ADD\",\"streams\":[{\"id\":\"cam\""
+#define DELETE "\"update\":\"DELETE\",\"streams\":[{\"id\":\"cam\""
+
+/* `tether-cli COMMAND` for @user in the lobby, extra arguments after @extra. */
+static TetherTestProcess *
+cli (const char *command,
+     const char *url,
+     const char *user,
+     const char *extra,
+     const char *extra2)
+{
+  g_autofree char *program = tether_test_cli_program ();
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = {
+    program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID,
+    "--app-secret", TETHER_TEST_SECRET, "--room", "lobby", "--user", user,
+    extra, extra2, NULL,
+  };
+  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
+
+  g_assert_no_error (error);
+  return p;
+}
+
+/* The publish URL for stream "cam" of user "host", from the libtether builder. */
+static char *
+publish_url (const char *url)
+{
+  g_autoptr(TetherTestProcess) get_url = cli ("url", url, "host", "--stream=cam", "--publish");
+  g_autofree char *line = NULL;
+
+  g_assert_true (tether_test_process_wait_for_line (get_url, "srt://", WAIT_MS, &line));
+  g_assert_true (tether_test_process_wait (get_url, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (get_url), ==, 0);
+  return g_strdup (g_strstrip (line));
+}
+
+static guint
+n_lines_with (TetherTestProcess *p,
+              const char        *substring)
+{
+  guint n = 0;
+
+  for (int i = tether_test_process_line_index (p, substring, 0); i >= 0;
+       i = tether_test_process_line_index (p, substring, i + 1))
+    n++;
+  return n;
+}
+
+static TetherTestServerProcess *
+start_server (void)
+{
+  return tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                         "--app-secret", TETHER_TEST_SECRET,
+                                         "--heartbeat-timeout", "3",
+                                         "--heartbeat-interval", "0.3", NULL);
+}
+
+/* ffmpeg with a 4:2:0 test pattern (what OBS sends; testsrc alone would give
+ * High 4:4:4), a key frame every second. */
+static TetherTestProcess *
+ffmpeg (const char *srt_url)
+{
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+
+  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+                                 "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
+                                 "-tune", "zerolatency", "-g", "25", "-f", "mpegts", srt_url, NULL);
+  g_assert_no_error (error);
+  return p;
+}
+
+static gboolean
+have (const char *program,
+      const char *why)
+{
+  g_autofree char *path = g_find_program_in_path (program);
+
+  if (path == NULL)
+    g_test_skip (why);
+  return path != NULL;
+}
+
+/* A server, a viewer with autoplay in the lobby, and the publish URL of "cam". */
+typedef struct
+{
+  TetherTestServerProcess *server;
+  TetherTestProcess *viewer;
+  char *srt_url;
+} Room;
+
+static void
+room_setup (Room *room)
+{
+  const char *url;
+
+  room->server = start_server ();
+  url = tether_test_server_process_get_url (room->server);
+  room->viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  room->srt_url = publish_url (url);
+}
+
+static void
+room_clear (Room *room)
+{
+  g_clear_pointer (&room->viewer, tether_test_process_free);
+  g_clear_pointer (&room->server, tether_test_server_process_free);
+  g_clear_pointer (&room->srt_url, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Room, room_clear)
+
+/* ffmpeg publishes: the viewer gets the ADD and plays; ffmpeg stops (SIGTERM closes
+ * its SRT socket): DELETE "stopped". */
+static void
+test_ffmpeg (void)
+{
+  g_auto(Room) room = { 0, };
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autofree char *add_line = NULL;
+  int added;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  room_setup (&room);
+  ff = ffmpeg (room.srt_url);
+
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, 0)) >= 0, WAIT_MS);
+  add_line = tether_test_process_dup_line (room.viewer, added);
+  g_assert_nonnull (strstr (add_line, "\"user_id\":\"host\""));
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
+
+  tether_test_process_terminate (ff);
+  g_assert_true (tether_test_process_wait (ff, WAIT_MS));
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, DELETE, WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, "\"reason\":\"stopped\"", WAIT_MS,
+                                                    NULL));
+  g_assert_cmpuint (n_lines_with (room.viewer, ADD), ==, 1);
+}
+
+/* ffmpeg is killed (no SRT close) and comes back, at once (@at_once: while the node
+ * still holds its old link) or after the node gave up on it. The viewer sees the
+ * host-crash rule: one DELETE, "duplicate_login" or "media_lost", then the ADD, and
+ * plays again by itself. */
+static void
+run_ffmpeg_killed (gboolean    at_once,
+                   const char *reason)
+{
+  g_auto(Room) room = { 0, };
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(TetherTestProcess) ff2 = NULL;
+  g_autofree char *delete_line = NULL;
+  int deleted, added;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  room_setup (&room);
+  ff = ffmpeg (room.srt_url);
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, PLAYING, WAIT_MS, NULL));
+
+  tether_test_process_kill (ff);
+  if (at_once)
+    ff2 = ffmpeg (room.srt_url);
+  TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (room.viewer, DELETE, 0)) >= 0,
+                     WAIT_MS);
+  delete_line = tether_test_process_dup_line (room.viewer, deleted);
+  g_assert_nonnull (strstr (delete_line, reason));
+  if (!at_once)
+    ff2 = ffmpeg (room.srt_url);
+
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, deleted)) > deleted,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
+  g_assert_cmpuint (n_lines_with (room.viewer, DELETE), ==, 1);
+}
+
+static void
+test_ffmpeg_killed_and_back (void)
+{
+  run_ffmpeg_killed (FALSE, "\"reason\":\"media_lost\"");
+}
+
+static void
+test_ffmpeg_restarted (void)
+{
+  run_ffmpeg_killed (TRUE, "\"reason\":\"duplicate_login\"");
+}
+
+static TetherTestProcess *
+gst_launch (const char *srt_url,
+            gboolean    i420)
+{
+  g_autofree char *uri = g_strdup_printf ("uri=%s", srt_url);
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+
+  if (i420)
+    p = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "is-live=true",
+                                   "!", "video/x-raw,format=I420", "!", "x264enc", "!",
+                                   "mpegtsmux", "!", "srtsink", uri, NULL);
+  else
+    p = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "is-live=true",
+                                   "!", "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* gst-launch publishes until stopped: ADD, PLAYING when @plays, then DELETE. */
+static void
+run_gst_launch (gboolean i420,
+                gboolean plays)
+{
+  g_auto(Room) room = { 0, };
+  g_autoptr(TetherTestProcess) gst = NULL;
+  int added;
+
+  room_setup (&room);
+  gst = gst_launch (room.srt_url, i420);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, 0)) >= 0, WAIT_MS);
+  if (plays)
+    TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
+  tether_test_process_terminate (gst);
+  g_assert_true (tether_test_process_wait (gst, WAIT_MS));
+  g_assert_true (tether_test_process_wait_for_line (room.viewer, DELETE, WAIT_MS, NULL));
+}
+
+/* The plain pipeline, default settings: the ADD comes with its PMT, whatever the
+ * player then makes of it (x264enc picks High 4:4:4 from videotestsrc, which
+ * openh264dec refuses: see docs/protocol.md, "Ingest"); stopping it deletes the
+ * stream. */
+static void
+test_gst_launch_default (void)
+{
+  run_gst_launch (FALSE, FALSE);
+}
+
+/* The same pipeline with 4:2:0 video plays. */
+static void
+test_gst_launch_plays (void)
+{
+  run_gst_launch (TRUE, TRUE);
+}
+
+/* A libtether publisher (a room session that announces its stream) makes exactly
+ * one ADD and one DELETE, as before ingest existed. */
+static void
+test_member_publisher_once (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  g_autoptr(TetherTestProcess) host = cli ("publish", url, "host", "--stream=cam", NULL);
+
+  g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
+  tether_test_process_terminate (host);
+  g_assert_true (tether_test_process_wait (host, WAIT_MS));
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS, NULL));
+  g_assert_cmpuint (n_lines_with (viewer, ADD), ==, 1);
+  g_assert_cmpuint (n_lines_with (viewer, DELETE), ==, 1);
+}
+
+/* A UDP port free a moment ago, for a media node the room service must name first. */
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* POSTs @body to the room service's node-report endpoint; returns the status. */
+static guint
+post_report (const char *http_base,
+             const char *body,
+             const char *secret)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *url = g_strconcat (http_base, TETHER_NODE_REPORT_PATH, NULL);
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  g_autoptr(GBytes) bytes = g_bytes_new (body, strlen (body));
+  g_autoptr(GBytes) answer = NULL;
+  g_autofree char *signature = tether_node_report_sign (secret, body);
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg),
+                                TETHER_NODE_REPORT_SIGNATURE, signature);
+  soup_message_set_request_body_from_bytes (msg, "application/json", bytes);
+  answer = soup_session_send_and_read (session, msg, NULL, NULL);
+  return soup_message_get_status (msg);
+}
+
+/* A separate media node (--media-only --room-service) reports its ffmpeg publisher:
+ * ADD, PLAYING and DELETE "stopped" as on an embedded node; a node killed outright
+ * has its streams deleted ("media_lost") once its reports stop. Forged reports are
+ * refused. */
+static void
+test_media_only_node (void)
+{
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) node = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(TetherTestProcess) ff2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *program = tether_test_server_program ();
+  g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
+  g_autofree char *delete_line = NULL;
+  const char *url;
+  guint16 node_port = free_udp_port ();
+  int added, again, deleted;
+  const char *report = "{\"node\":\"edge\",\"seq\":1,\"streams\":[],\"removed\":[]}";
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET,
+                                           "--no-media", "--media-node", node_arg, NULL);
+  url = tether_test_server_process_get_url (server);
+  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
+  node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+  node = tether_test_process_spawn (&error, program, "--media-only", "--app-id", TETHER_TEST_APP_ID,
+                                    "--app-secret", TETHER_TEST_SECRET, "--listen", node_listen,
+                                    "--media-id", "edge", "--room-service", http_base, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (node, "listening on srt://", WAIT_MS, NULL));
+
+  /* Forged: another secret, or a node the service does not announce. */
+  g_assert_cmpuint (post_report (http_base, report, "not-the-secret"), ==, SOUP_STATUS_UNAUTHORIZED);
+  g_assert_cmpuint (post_report (http_base, "{\"node\":\"elsewhere\",\"seq\":1,\"streams\":[],\"removed\":[]}",
+                                 TETHER_TEST_SECRET), ==, SOUP_STATUS_FORBIDDEN);
+
+  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  srt_url = publish_url (url);
+  g_assert_nonnull (strstr (srt_url, node_listen));
+  ff = ffmpeg (srt_url);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
+  tether_test_process_terminate (ff);
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS, NULL));
+
+  /* A replayed (old) report changes nothing. */
+  g_assert_cmpuint (post_report (http_base, report, TETHER_TEST_SECRET), ==, SOUP_STATUS_CONFLICT);
+
+  ff2 = ffmpeg (srt_url);
+  TETHER_WAIT_UNTIL ((again = tether_test_process_line_index (viewer, ADD, added + 1)) > added,
+                     WAIT_MS);
+  tether_test_process_kill (node);
+  TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (viewer, DELETE, again)) > again,
+                     3 * WAIT_MS);
+  delete_line = tether_test_process_dup_line (viewer, deleted);
+  g_assert_nonnull (strstr (delete_line, "\"reason\":\"media_lost\""));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
+  g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
+
+  g_test_add_func ("/ingest/ffmpeg", test_ffmpeg);
+  g_test_add_func ("/ingest/ffmpeg-killed-and-back", test_ffmpeg_killed_and_back);
+  g_test_add_func ("/ingest/ffmpeg-restarted", test_ffmpeg_restarted);
+  g_test_add_func ("/ingest/gst-launch-default", test_gst_launch_default);
+  g_test_add_func ("/ingest/gst-launch-plays", test_gst_launch_plays);
+  g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);
+  g_test_add_func ("/ingest/media-only-node", test_media_only_node);
+
+  return g_test_run ();
+}

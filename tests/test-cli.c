@@ -130,20 +130,6 @@ cli_merged (const char *command,
   return p;
 }
 
-/* Where the first line containing @substring is, at or after line @from; -1 if none. */
-static int
-line_index (TetherTestProcess *p,
-            const char        *substring,
-            int                from)
-{
-  g_autoptr(GPtrArray) lines = tether_test_process_dup_lines (p);
-
-  for (guint i = MAX (from, 0); i < lines->len; i++)
-    if (strstr (lines->pdata[i], substring) != NULL)
-      return (int) i;
-  return -1;
-}
-
 /* Replays a watcher's user-update lines into the set of users it holds now. */
 static char *
 users_seen (TetherTestProcess *p)
@@ -321,12 +307,12 @@ test_host_crash_and_return (void)
   tether_test_process_kill (host);
   host2 = cli ("publish", url, "host", "--stream", "cam", NULL);
 
-  TETHER_WAIT_UNTIL ((deleted = line_index (viewer, "\"reason\":\"duplicate_login\"", 0)) >= 0,
+  TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (viewer, "\"reason\":\"duplicate_login\"", 0)) >= 0,
                      WAIT_MS);
-  TETHER_WAIT_UNTIL ((added = line_index (viewer, "\"update\":\"ADD\",\"streams\"", deleted))
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, "\"update\":\"ADD\",\"streams\"", deleted))
                        > deleted,
                      WAIT_MS);
-  TETHER_WAIT_UNTIL (line_index (viewer, PLAYING, added) > added, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
   g_assert_cmpuint (tether_test_process_count_lines (viewer, PLAYING), ==, 2);
 }
 
@@ -437,7 +423,7 @@ test_tls (void)
                           "--tls-key", tls->ca_file, NULL);
   g_assert_true (tether_test_process_wait (broken, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (broken), ==, 1);
-  g_assert_cmpint (line_index (broken, "cannot load the TLS certificate", 0), >=, 0);
+  g_assert_cmpint (tether_test_process_line_index (broken, "cannot load the TLS certificate", 0), >=, 0);
 
   /* It starts with a certificate for another host name. */
   copy_file (tls->other_cert_file, cert);
@@ -451,7 +437,7 @@ test_tls (void)
   wrong_host = cli_merged ("watch", url, "eve", "--tls-ca", tls->ca_file, NULL);
   g_assert_true (tether_test_process_wait (wrong_host, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (wrong_host), ==, 2);
-  g_assert_cmpint (line_index (wrong_host, UNTRUSTED "it is for another host name", 0), >=, 0);
+  g_assert_cmpint (tether_test_process_line_index (wrong_host, UNTRUSTED "it is for another host name", 0), >=, 0);
 
   /* Renewed on disk, reloaded on SIGHUP. */
   copy_file (tls->cert_file, cert);
@@ -467,8 +453,8 @@ test_tls (void)
   plain = cli_merged ("watch", url, "bob", NULL);
   g_assert_true (tether_test_process_wait (plain, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (plain), ==, 2);
-  g_assert_cmpint (line_index (plain, "\"error\":1019", 0), >=, 0);
-  g_assert_cmpint (line_index (plain, "login failed: tls-certificate (1019): " UNTRUSTED
+  g_assert_cmpint (tether_test_process_line_index (plain, "\"error\":1019", 0), >=, 0);
+  g_assert_cmpint (tether_test_process_line_index (plain, "login failed: tls-certificate (1019): " UNTRUSTED
                                       "it is not signed by a trusted authority", 0), >=, 0);
   g_assert_cmpuint (tether_test_process_count_lines (plain, STATE ("LOGIN_FAILED")), ==, 1);
 
@@ -476,7 +462,7 @@ test_tls (void)
   bad_ca = cli_merged ("watch", url, "carol", "--tls-ca", "/nonexistent/ca.pem", NULL);
   g_assert_true (tether_test_process_wait (bad_ca, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (bad_ca), ==, 1);
-  g_assert_cmpint (line_index (bad_ca, "--tls-ca: cannot read the certificate authorities", 0),
+  g_assert_cmpint (tether_test_process_line_index (bad_ca, "--tls-ca: cannot read the certificate authorities", 0),
                    >=, 0);
 
   g_assert_false (tether_test_process_has_exited (trusting));

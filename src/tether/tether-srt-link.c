@@ -33,6 +33,9 @@ tether_srt_link_unref (TetherSrtLink *link)
   g_clear_object (&link->cancellable);
   g_free (link->host);
   g_free (link->streamid);
+  if (link->passphrase != NULL)
+    memset (link->passphrase, 0, strlen (link->passphrase));
+  g_free (link->passphrase);
   g_clear_object (&link->poster);
   g_clear_object (&link->appsrc);
   g_mutex_clear (&link->lock);
@@ -224,6 +227,13 @@ tether_srt_link_connect (TetherSrtLink *link,
   srt_setsockflag (sock, SRTO_CONNTIMEO, &link->connect_timeout_ms, sizeof (int));
   srt_setsockflag (sock, SRTO_PEERIDLETIMEO, &link->peer_idle_ms, sizeof (int));
   srt_setsockflag (sock, SRTO_STREAMID, link->streamid, (int) strlen (link->streamid));
+  if (link->passphrase != NULL
+      && srt_setsockflag (sock, SRTO_PASSPHRASE, link->passphrase,
+                          (int) strlen (link->passphrase)) == SRT_ERROR)
+    {
+      *message = g_strdup_printf ("cannot use the passphrase: %s", srt_getlasterror_str ());
+      return SRT_INVALID_SOCK;
+    }
   srt_setsockflag (sock, SRTO_RCVSYN, &no, sizeof (int));
   srt_setsockflag (sock, SRTO_SNDSYN, &no, sizeof (int));
 
@@ -250,9 +260,18 @@ tether_srt_link_connect (TetherSrtLink *link,
     return sock;
 
   *reject = srt_getrejectreason (sock);
-  *message = g_strdup_printf ("connection failed (%s)", srt_rejectreason_str (*reject));
-  if (*reject < SRT_REJC_PREDEFINED)
-    *reject = 0;   /* a libsrt-internal reason (timeout, no listener): not a verdict */
+  if (tether_media_reject_is_encryption (*reject))
+    *message = g_strdup_printf ("the media node refused the connection's encryption (%s): %s",
+                                srt_rejectreason_str (*reject),
+                                link->passphrase != NULL
+                                  ? "the passphrase is not the node's, or the node does not encrypt"
+                                  : "the node encrypts and no passphrase was given");
+  else
+    *message = g_strdup_printf ("connection failed (%s)", srt_rejectreason_str (*reject));
+  /* A libsrt-internal reason (timeout, no listener) is not a verdict; a refused
+   * encryption is. */
+  if (*reject < SRT_REJC_PREDEFINED && !tether_media_reject_is_encryption (*reject))
+    *reject = 0;
   return SRT_INVALID_SOCK;
 }
 
@@ -413,6 +432,7 @@ tether_srt_link_start (guint        generation,
                        const char  *host,
                        guint16      port,
                        const char  *streamid,
+                       const char  *passphrase,
                        int          latency_ms,
                        int          connect_timeout_ms,
                        int          peer_idle_ms,
@@ -432,6 +452,7 @@ tether_srt_link_start (guint        generation,
   link->host = g_strdup (host);
   link->port = port;
   link->streamid = g_strdup (streamid);
+  link->passphrase = g_strdup (passphrase);
   link->latency_ms = latency_ms;
   link->connect_timeout_ms = connect_timeout_ms;
   link->peer_idle_ms = peer_idle_ms;

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "tether-srt-url.h"
+#include "tether-srt-url-private.h"
 #include "tether-test-utils.h"
 
 /* Conditions that other threads change (a server thread's session count, a
@@ -399,4 +399,21 @@ tether_test_play_stream_id (const char         *stream_id,
                                                    stream_ids, 3600);
 
   return tether_srt_stream_id_new (stream_id, "request", token);
+}
+
+/**
+ * tether_test_stream_id_passphrase:
+ * @streamid: a stream id with a token
+ *
+ * Returns: (transfer full) (nullable): the SRT passphrase a media node with the
+ *   test secret sets for @streamid's token, %NULL when it carries none
+ */
+char *
+tether_test_stream_id_passphrase (const char *streamid)
+{
+  g_auto(TetherSrtStreamId) sid = { 0, };
+
+  if (tether_srt_stream_id_parse (streamid, &sid) != TETHER_SRT_STREAM_ID_OK || sid.token == NULL)
+    return NULL;
+  return tether_srt_passphrase_derive (TETHER_TEST_SECRET, sid.token);
 }

@@ -44,6 +44,7 @@ char     *tether_test_play_stream_id    (const char         *stream_id,
                                          const char         *user_id,
                                          const char         *room_id,
                                          const char * const *stream_ids);
+char     *tether_test_stream_id_passphrase (const char      *streamid);
 
 void      tether_test_invoke_sync      (GMainContext        *context,
                                         TetherTestFunc       func,

@@ -47,35 +47,6 @@ cli (const char *command,
   return p;
 }
 
-/* The example of docs/protocol.md, run with a Python 3: a token for @user, or %NULL
- * without a Python. */
-static char *
-python_mint (const char *user,
-             const char *room,
-             gboolean    publish)
-{
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "..", "examples", "mint-token.py",
-                                                   NULL);
-  g_autofree char *python = g_find_program_in_path ("python3");
-  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "TETHER_APP_SECRET", TETHER_TEST_SECRET,
-                                        TRUE);
-  const char *argv[] = { NULL, script, TETHER_TEST_APP_ID, user, room,
-                         publish ? "--publish" : NULL, NULL };
-  g_autoptr(GError) error = NULL;
-  char *out = NULL;
-  int status = 0;
-
-  argv[0] = g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/bin/python3"
-                                                                          : python;
-  if (argv[0] == NULL)
-    return NULL;
-  g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
-                &error);
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  return g_strstrip (out);
-}
-
 /* A host publishes with a token from examples/mint-token.py; a guest with nothing but
  * the server and the room plays it, and counts as a user of the room. */
 static void
@@ -83,7 +54,7 @@ test_guest_watches (void)
 {
   g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", NULL);
   const char *url = tether_test_server_process_get_url (server);
-  g_autofree char *token = python_mint ("host", "pub-1", TRUE);
+  g_autofree char *token = tether_test_mint_with_example ("host", "pub-1", TRUE, NULL);
   g_autoptr(TetherTestProcess) host = NULL;
   g_autoptr(TetherTestProcess) guest = NULL;
   g_autofree char *line = NULL;

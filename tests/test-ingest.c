@@ -12,6 +12,7 @@
 #include "tether-server-node-report.h"
 #include "tether-test-server.h"
 #include "tether-test-utils.h"
+#include "tether-udp-fault-proxy.h"
 
 #define WAIT_MS 20000
 
@@ -279,24 +280,6 @@ test_member_publisher_once (void)
   g_assert_cmpuint (n_lines_with (viewer, DELETE), ==, 1);
 }
 
-/* A UDP port free a moment ago, for a media node the room service must name first. */
-static guint16
-free_udp_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                            G_SOCKET_PROTOCOL_UDP, &error);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 /* POSTs @body to the room service's node-report endpoint; returns the status. */
 static guint
 post_report (const char *http_base,
@@ -334,7 +317,7 @@ test_media_only_node (void)
   g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
   g_autofree char *delete_line = NULL;
   const char *url;
-  guint16 node_port = free_udp_port ();
+  guint16 node_port = tether_udp_free_port ();
   int added, again, deleted;
   const char *report = "{\"node\":\"edge\",\"seq\":1,\"streams\":[],\"removed\":[]}";
 

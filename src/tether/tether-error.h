@@ -66,7 +66,7 @@ G_BEGIN_DECLS
  *   (`max-streams-per-session`)
  * @TETHER_ERROR_MEDIA_ENCRYPTION: the media node refused the SRT connection's
  *   encryption: a wrong or missing passphrase, or a node whose `--srt-encryption`
- *   does not match what the room service hands out (SRT reject 12 or 13); never
+ *   does not match what the room service hands out (SRT reject 10 or 11); never
  *   retried
  * @TETHER_ERROR_PLAY_RETRY_TIMEOUT: NO_PLAY: every media node was tried for
  *   `av_retry_time`

@@ -260,12 +260,15 @@ tether_srt_link_connect (TetherSrtLink *link,
     return sock;
 
   *reject = srt_getrejectreason (sock);
-  if (tether_media_reject_is_encryption (*reject))
-    *message = g_strdup_printf ("the media node refused the connection's encryption (%s): %s",
-                                srt_rejectreason_str (*reject),
-                                link->passphrase != NULL
-                                  ? "the passphrase is not the node's, or the node does not encrypt"
-                                  : "the node encrypts and no passphrase was given");
+  if (*reject == SRT_REJ_BADSECRET)
+    *message = g_strdup ("the media node refused the connection's encryption: the passphrase "
+                         "is not the one it derives for this token (another app secret?)");
+  else if (*reject == SRT_REJ_UNSECURE)
+    *message = g_strdup (link->passphrase != NULL
+                           ? "the media node refused the connection's encryption: it does not "
+                             "encrypt (--srt-encryption=off) but the room service gave a passphrase"
+                           : "the media node refused the connection's encryption: it encrypts "
+                             "and the room service gave no passphrase (--srt-encryption=off)");
   else
     *message = g_strdup_printf ("connection failed (%s)", srt_rejectreason_str (*reject));
   /* A libsrt-internal reason (timeout, no listener) is not a verdict; a refused

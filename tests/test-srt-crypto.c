@@ -1,0 +1,340 @@
+/* test-srt-crypto.c: encrypted media (docs/protocol.md, "Media encryption") with real
+ * processes — tether-server, tether-cli publishers and viewers (a guest too), ffmpeg —
+ * through the UDP fault proxy, which shows what crosses the network: no plain MPEG-TS
+ * in SRT data packets by default, plain TS with --srt-encryption off; refusals of a
+ * missing or wrong passphrase and of a node set otherwise than its room service; the
+ * passphrase formula of examples/mint-token.py against the server's
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include "tether.h"
+#include "tether-srt-url-private.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+#include "tether-udp-fault-proxy.h"
+
+#define WAIT_MS 20000
+#define PLAYING "\"state\":\"PLAYING\""
+/* Enough SRT data packets each way to call what they carry (about 3 s of video). */
+#define MIN_DATA_PACKETS 150
+
+/* `tether-cli COMMAND --server URL --app-id … ARGS…` */
+static TetherTestProcess *
+cli (const char *command,
+     const char *url,
+     ...)
+{
+  g_autofree char *program = tether_test_cli_program ();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+  va_list ap;
+
+  g_ptr_array_add (argv, program);
+  g_ptr_array_add (argv, (char *) command);
+  g_ptr_array_add (argv, (char *) "--server");
+  g_ptr_array_add (argv, (char *) url);
+  va_start (ap, url);
+  for (const char *arg = va_arg (ap, const char *); arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* A member of the lobby with the test secret (the CLI mints its token). */
+#define member(command, url, user, ...)                                                  \
+  cli (command, url, "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, \
+       "--room", "lobby", "--user", user, __VA_ARGS__)
+
+/* The URL `tether-cli url` prints for stream "cam". */
+static char *
+cli_url (const char *url,
+         const char *user,
+         const char *mode_arg)
+{
+  g_autoptr(TetherTestProcess) p = member ("url", url, user, "--stream=cam", mode_arg, NULL);
+  g_autofree char *line = NULL;
+
+  g_assert_true (tether_test_process_wait_for_line (p, "srt://", WAIT_MS, &line));
+  g_assert_true (tether_test_process_wait (p, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (p), ==, 0);
+  return g_strdup (g_strstrip (line));
+}
+
+/* A room service with an embedded node on a port of its own, announced to clients
+ * at the proxy in front of it: every SRT datagram goes through the proxy. */
+typedef struct
+{
+  TetherUdpFaultProxy *proxy;
+  TetherTestServerProcess *server;
+  const char *url;
+} Node;
+
+static void
+node_start (Node       *node,
+            const char *encryption)
+{
+  guint16 node_port = tether_udp_free_port ();
+  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+  g_autofree char *media_url = NULL;
+
+  node->proxy = tether_udp_fault_proxy_new ("127.0.0.1", node_port);
+  media_url = g_strdup_printf ("srt://127.0.0.1:%u", tether_udp_fault_proxy_get_port (node->proxy));
+  node->server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                                 "--app-secret", TETHER_TEST_SECRET,
+                                                 "--heartbeat-interval", "0.3",
+                                                 "--public-room", "lobby",
+                                                 "--media-listen", listen,
+                                                 "--media-url", media_url,
+                                                 "--srt-encryption", encryption, NULL);
+  node->url = tether_test_server_process_get_url (node->server);
+}
+
+static void
+node_clear (Node *node)
+{
+  g_clear_pointer (&node->server, tether_test_server_process_free);
+  g_clear_object (&node->proxy);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Node, node_clear)
+
+static gboolean
+enough_data (TetherUdpFaultProxy *proxy)
+{
+  TetherUdpSrtTally to_node, to_clients;
+
+  tether_udp_fault_proxy_get_srt_tally (proxy, &to_node, &to_clients);
+  return to_node.data_packets >= MIN_DATA_PACKETS && to_clients.data_packets >= MIN_DATA_PACKETS;
+}
+
+/* A host publishes and a viewer plays through the proxy; returns what it saw. */
+static void
+publish_and_play (Node              *node,
+                  TetherUdpSrtTally *to_node,
+                  TetherUdpSrtTally *to_clients)
+{
+  g_autoptr(TetherTestProcess) host = member ("publish", node->url, "host", "--stream=cam", NULL);
+  g_autoptr(TetherTestProcess) viewer = member ("watch", node->url, "viewer", "--autoplay", NULL);
+
+  g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
+  g_assert_true (TETHER_WAIT_UNTIL (enough_data (node->proxy), WAIT_MS));
+  tether_udp_fault_proxy_get_srt_tally (node->proxy, to_node, to_clients);
+  g_test_message ("to the node: %u data packets, %u plain TS; to the clients: %u, %u plain TS",
+                  to_node->data_packets, to_node->ts_packets, to_clients->data_packets,
+                  to_clients->ts_packets);
+}
+
+/* By default neither the publisher's packets nor the node's to its player carry a
+ * TS sync byte where plain MPEG-TS would: the payload is AES, and a guest plays it
+ * too (its passphrase came with its guest token's login). */
+static void
+test_encrypted_on_the_wire (void)
+{
+  g_auto(Node) node = { 0, };
+  g_autoptr(TetherTestProcess) guest = NULL;
+  g_autofree char *play_url = NULL;
+  TetherUdpSrtTally to_node, to_clients;
+
+  node_start (&node, "on");
+  play_url = cli_url (node.url, "viewer", NULL);
+  g_assert_nonnull (strstr (play_url, "&passphrase="));
+
+  publish_and_play (&node, &to_node, &to_clients);
+  g_assert_cmpuint (to_node.ts_packets, ==, 0);
+  g_assert_cmpuint (to_clients.ts_packets, ==, 0);
+
+  guest = cli ("watch", node.url, "--guest", "--room", "lobby", "--autoplay", NULL);
+  g_assert_true (tether_test_process_wait_for_line (guest, PLAYING, WAIT_MS, NULL));
+  tether_udp_fault_proxy_get_srt_tally (node.proxy, &to_node, &to_clients);
+  g_assert_cmpuint (to_clients.ts_packets, ==, 0);
+}
+
+/* --srt-encryption off: the same session sends plain MPEG-TS, and the room service
+ * hands out no passphrase (the URL has none). */
+static void
+test_plain_when_off (void)
+{
+  g_auto(Node) node = { 0, };
+  g_autofree char *play_url = NULL;
+  TetherUdpSrtTally to_node, to_clients;
+
+  node_start (&node, "off");
+  play_url = cli_url (node.url, "viewer", NULL);
+  g_assert_null (strstr (play_url, "passphrase"));
+
+  publish_and_play (&node, &to_node, &to_clients);
+  /* Every data packet is whole TS packets (retransmissions included). */
+  g_assert_cmpuint (to_node.ts_packets, ==, to_node.data_packets);
+  g_assert_cmpuint (to_clients.ts_packets, ==, to_clients.data_packets);
+}
+
+static gboolean
+have_ffmpeg (void)
+{
+  g_autofree char *path = g_find_program_in_path ("ffmpeg");
+
+  if (path == NULL)
+    g_test_skip ("ffmpeg is not installed (Debian: apt-get install ffmpeg)");
+  return path != NULL;
+}
+
+/* ffmpeg publishing a test pattern to @srt_url until stopped */
+static TetherTestProcess *
+ffmpeg_publish (const char *srt_url)
+{
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+
+  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+                                 "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
+                                 "-tune", "zerolatency", "-g", "25", "-f", "mpegts", srt_url, NULL);
+  g_assert_no_error (error);
+  return p;
+}
+
+/* ffmpeg reads 10 frames from @srt_url (what ffplay and mpv do); its exit status. */
+static int
+ffmpeg_play (const char *srt_url)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestProcess) p = NULL;
+
+  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+                                 "-i", srt_url, "-frames:v", "10", "-f", "null", "-", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (p, WAIT_MS));
+  return tether_test_process_get_exit_status (p);
+}
+
+/* An external player with the URL of `tether-cli url` plays; the same URL without
+ * its passphrase, or with another one, is refused (the node logs SRT's reasons:
+ * UNSECURE, BADSECRET). */
+static void
+test_external_player (void)
+{
+  g_auto(Node) node = { 0, };
+  g_autoptr(TetherTestProcess) host = NULL;
+  g_autofree char *play_url = NULL;
+  g_autofree char *bare = NULL;
+  g_autofree char *wrong = NULL;
+
+  if (!have_ffmpeg ())
+    return;
+  node_start (&node, "on");
+  host = member ("publish", node.url, "host", "--stream=cam", NULL);
+  g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"PUBLISHING\"", WAIT_MS, NULL));
+
+  play_url = cli_url (node.url, "viewer", NULL);
+  bare = g_strndup (play_url, strstr (play_url, "&passphrase=") - play_url);
+  wrong = g_strconcat (bare, "&passphrase=not-the-passphrase", NULL);
+  g_assert_cmpint (ffmpeg_play (play_url), ==, 0);
+  g_assert_cmpint (ffmpeg_play (bare), !=, 0);
+  g_assert_cmpint (ffmpeg_play (wrong), !=, 0);
+}
+
+/* A room service that hands out passphrases, a --media-only node that does not
+ * encrypt: libtether's publisher ends at once with 2010 (reject 11, UNSECURE),
+ * without retrying; so does a player of a stream that ffmpeg publishes there
+ * without a passphrase (reported to the room service as an ingest). */
+static void
+test_mismatch (void)
+{
+  guint16 node_port = tether_udp_free_port ();
+  g_autofree char *program = tether_test_server_program ();
+  g_autofree char *node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
+  g_autofree char *node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+  g_autofree char *http_base = NULL;
+  g_autofree char *publish_url = NULL;
+  g_autofree char *bare = NULL;
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) node = NULL;
+  g_autoptr(TetherTestProcess) host = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  const char *url;
+
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET,
+                                           "--no-media", "--media-node", node_arg, NULL);
+  url = tether_test_server_process_get_url (server);
+  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
+  node = tether_test_process_spawn (&error, program, "--media-only", "--app-id", TETHER_TEST_APP_ID,
+                                    "--app-secret", TETHER_TEST_SECRET, "--listen", node_listen,
+                                    "--media-id", "edge", "--room-service", http_base,
+                                    "--srt-encryption", "off", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (node, "listening on srt://", WAIT_MS, NULL));
+
+  host = member ("publish", url, "host", "--stream=cam", NULL);
+  g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"NO_PUBLISH\",\"error\":2010",
+                                                    WAIT_MS, &line));
+  g_assert_nonnull (strstr (line, "\"reject\":11"));
+  g_assert_nonnull (strstr (line, "encryption"));
+  g_assert_cmpuint (tether_test_process_count_lines (host, "\"state\":\"PUBLISH_REQUESTING\""), ==, 1);
+
+  if (!have_ffmpeg ())
+    return;
+  viewer = member ("watch", url, "viewer", "--autoplay", NULL);
+  publish_url = cli_url (url, "host", "--publish");
+  bare = g_strndup (publish_url, strstr (publish_url, "&passphrase=") - publish_url);
+  ff = ffmpeg_publish (bare);
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"state\":\"NO_PLAY\",\"error\":2010",
+                                                    WAIT_MS, NULL));
+}
+
+/* The formula of docs/protocol.md, as examples/mint-token.py computes it, is the
+ * server's: a host logging in with that token gets that passphrase in its URL. */
+static void
+test_example_formula (void)
+{
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) p = NULL;
+  g_autofree char *passphrase = NULL;
+  g_autofree char *token = tether_test_mint_with_example ("host", "lobby", TRUE, &passphrase);
+  g_autofree char *derived = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *expected = NULL;
+
+  if (token == NULL)
+    {
+      g_test_skip ("no python3");
+      return;
+    }
+  derived = tether_srt_passphrase_derive (TETHER_TEST_SECRET, token);
+  g_assert_cmpstr (passphrase, ==, derived);
+  g_assert_cmpuint (strlen (passphrase), ==, TETHER_SRT_PASSPHRASE_LEN);
+
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET, NULL);
+  p = cli ("url", tether_test_server_process_get_url (server), "--app-id", TETHER_TEST_APP_ID,
+           "--token", token, "--room", "lobby", "--user", "host", "--stream=cam", "--publish", NULL);
+  g_assert_true (tether_test_process_wait_for_line (p, "srt://", WAIT_MS, &line));
+  expected = g_strconcat ("&passphrase=", passphrase, NULL);
+  g_assert_true (g_str_has_suffix (g_strstrip (line), expected));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
+  g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
+
+  g_test_add_func ("/srt-crypto/encrypted-on-the-wire", test_encrypted_on_the_wire);
+  g_test_add_func ("/srt-crypto/plain-when-off", test_plain_when_off);
+  g_test_add_func ("/srt-crypto/external-player", test_external_player);
+  g_test_add_func ("/srt-crypto/mismatch", test_mismatch);
+  g_test_add_func ("/srt-crypto/example-formula", test_example_formula);
+
+  return g_test_run ();
+}

@@ -3,7 +3,8 @@
  * through the UDP fault proxy, which shows what crosses the network: no plain MPEG-TS
  * in SRT data packets by default, plain TS with --srt-encryption off; refusals of a
  * missing or wrong passphrase and of a node set otherwise than its room service; the
- * passphrase formula of examples/mint-token.py against the server's
+ * passphrase formula of examples/mint-token.py against the server's; a renewed token's
+ * passphrase
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -323,6 +324,56 @@ test_example_formula (void)
   g_assert_true (g_str_has_suffix (g_strstrip (line), expected));
 }
 
+static TetherRoom *
+login (TetherEngine     *engine,
+       TetherTestServer *server,
+       const char       *token)
+{
+  g_autoptr(TetherLoginOptions) options = tether_login_options_new ();
+  TetherRoom *room;
+
+  g_object_set (options, "server-url", tether_test_server_get_url (server),
+                "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", "ann",
+                "token", token, NULL);
+  room = tether_engine_login_room (engine, options);
+  TETHER_WAIT_UNTIL (tether_room_get_state (room) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  return room;
+}
+
+/* The room's media credentials: the token of login_ok and its passphrase, then those
+ * of the renewal once the server confirmed it — not before, when a media node would
+ * take the new token with the old passphrase for a wrong one. A room service with
+ * encryption off gives no passphrase. */
+static void
+test_renewal (void)
+{
+  g_autoptr(TetherTestServer) server = tether_test_server_new (NULL);
+  g_autoptr(TetherTestServer) plain = tether_test_server_new ("srt-encryption", FALSE, NULL);
+  g_autoptr(TetherEngine) engine = tether_engine_new ();
+  g_autofree char *token = tether_test_token ("ann", "lobby", 600);
+  g_autofree char *renewed = tether_test_token ("ann", "lobby", 1200);
+  g_autofree char *passphrase = tether_srt_passphrase_derive (TETHER_TEST_SECRET, token);
+  g_autofree char *renewed_passphrase = tether_srt_passphrase_derive (TETHER_TEST_SECRET, renewed);
+  g_autoptr(TetherRoom) room = login (engine, server, token);
+  g_autoptr(TetherRoom) plain_room = NULL;
+
+  g_assert_cmpstr (tether_room_get_media_token (room), ==, token);
+  g_assert_cmpstr (tether_room_get_srt_passphrase (room), ==, passphrase);
+
+  tether_room_renew_token (room, renewed);
+  g_assert_cmpstr (tether_room_get_token (room), ==, renewed);
+  g_assert_cmpstr (tether_room_get_media_token (room), ==, token);
+  g_assert_cmpstr (tether_room_get_srt_passphrase (room), ==, passphrase);
+  TETHER_WAIT_UNTIL (g_strcmp0 (tether_room_get_media_token (room), renewed) == 0, WAIT_MS);
+  g_assert_cmpstr (tether_room_get_srt_passphrase (room), ==, renewed_passphrase);
+  tether_room_logout (room);
+
+  plain_room = login (engine, plain, token);
+  g_assert_cmpstr (tether_room_get_media_token (plain_room), ==, token);
+  g_assert_null (tether_room_get_srt_passphrase (plain_room));
+  tether_room_logout (plain_room);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -335,6 +386,7 @@ main (int argc, char **argv)
   g_test_add_func ("/srt-crypto/external-player", test_external_player);
   g_test_add_func ("/srt-crypto/mismatch", test_mismatch);
   g_test_add_func ("/srt-crypto/example-formula", test_example_formula);
+  g_test_add_func ("/srt-crypto/renewal", test_renewal);
 
   return g_test_run ();
 }

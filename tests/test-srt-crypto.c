@@ -242,9 +242,10 @@ test_external_player (void)
 }
 
 /* A room service that hands out passphrases, a --media-only node that does not
- * encrypt: libtether's publisher ends at once with 2010 (reject 11, UNSECURE),
- * without retrying; so does a player of a stream that ffmpeg publishes there
- * without a passphrase (reported to the room service as an ingest). */
+ * encrypt: the room service warns when the node's report says so; libtether's
+ * publisher ends at once with 2010 (reject 11, UNSECURE), without retrying; so does a
+ * player of a stream that ffmpeg publishes there without a passphrase (reported to the
+ * room service as an ingest). */
 static void
 test_mismatch (void)
 {
@@ -255,26 +256,35 @@ test_mismatch (void)
   g_autofree char *http_base = NULL;
   g_autofree char *publish_url = NULL;
   g_autofree char *bare = NULL;
-  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) server = NULL;
   g_autoptr(TetherTestProcess) node = NULL;
   g_autoptr(TetherTestProcess) host = NULL;
   g_autoptr(TetherTestProcess) viewer = NULL;
   g_autoptr(TetherTestProcess) ff = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
-  const char *url;
+  g_autofree char *url = NULL;
 
-  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
-                                           "--app-secret", TETHER_TEST_SECRET,
-                                           "--no-media", "--media-node", node_arg, NULL);
-  url = tether_test_server_process_get_url (server);
-  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
+  /* stderr with stdout, for the warning. */
+  server = tether_test_process_spawn (&error, "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program,
+                                      "--app-id", TETHER_TEST_APP_ID,
+                                      "--app-secret", TETHER_TEST_SECRET, "--listen", "127.0.0.1:0",
+                                      "--admin-listen", "127.0.0.1:0",
+                                      "--no-media", "--media-node", node_arg, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (server, "listening on ws://", WAIT_MS, &line));
+  url = g_strdup (strstr (g_strstrip (line), "ws://"));
+  /* ws://HOST:PORT/ws → http://HOST:PORT */
+  http_base = g_strdup_printf ("http%.*s", (int) (strstr (url, "/ws") - url - 2), url + 2);
+  g_clear_pointer (&line, g_free);
   node = tether_test_process_spawn (&error, program, "--media-only", "--app-id", TETHER_TEST_APP_ID,
                                     "--app-secret", TETHER_TEST_SECRET, "--listen", node_listen,
                                     "--media-id", "edge", "--room-service", http_base,
                                     "--srt-encryption", "off", NULL);
   g_assert_no_error (error);
   g_assert_true (tether_test_process_wait_for_line (node, "listening on srt://", WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (server, "media node edge runs --srt-encryption=off",
+                                                    WAIT_MS, NULL));
 
   host = member ("publish", url, "host", "--stream=cam", NULL);
   g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"NO_PUBLISH\",\"error\":2010",

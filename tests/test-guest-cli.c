@@ -20,33 +20,6 @@
                                   "--app-secret", TETHER_TEST_SECRET,                    \
                                   "--heartbeat-interval", "0.3", __VA_ARGS__)
 
-/* `tether-cli COMMAND --server URL ARGS…`: no app id, token or secret unless given. */
-static TetherTestProcess *
-cli (const char *command,
-     const char *url,
-     ...)
-{
-  g_autofree char *program = tether_test_cli_program ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  TetherTestProcess *p;
-  va_list ap;
-
-  g_ptr_array_add (argv, program);
-  g_ptr_array_add (argv, (char *) command);
-  g_ptr_array_add (argv, (char *) "--server");
-  g_ptr_array_add (argv, (char *) url);
-  va_start (ap, url);
-  for (const char *arg = va_arg (ap, const char *); arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
 /* A host publishes with a token from examples/mint-token.py; a guest with nothing but
  * the server and the room plays it, and counts as a user of the room. */
 static void
@@ -64,11 +37,12 @@ test_guest_watches (void)
       g_test_skip ("no python3");
       return;
     }
-  host = cli ("publish", url, "--app-id", TETHER_TEST_APP_ID, "--token", token, "--room", "pub-1",
-              "--user", "host", "--stream", "cam", "--notify-users", NULL);
+  host = tether_test_cli_spawn ("publish", url, "--app-id", TETHER_TEST_APP_ID, "--token", token,
+                                "--room", "pub-1", "--user", "host", "--stream", "cam",
+                                "--notify-users", NULL);
   g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"PUBLISHING\"", WAIT_MS, NULL));
 
-  guest = cli ("watch", url, "--guest", "--room", "pub-1", "--autoplay", NULL);
+  guest = tether_test_cli_spawn ("watch", url, "--guest", "--room", "pub-1", "--autoplay", NULL);
   g_assert_true (tether_test_process_wait_for_line (guest, "\"event\":\"guest-token\"", WAIT_MS,
                                                     &line));
   g_assert_nonnull (strstr (line, "\"user\":\"guest-"));
@@ -85,8 +59,9 @@ static void
 test_not_public (void)
 {
   g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", NULL);
-  g_autoptr(TetherTestProcess) guest = cli ("watch", tether_test_server_process_get_url (server),
-                                            "--guest", "--room", "private", NULL);
+  g_autoptr(TetherTestProcess) guest = tether_test_cli_spawn ("watch",
+                                                              tether_test_server_process_get_url (server),
+                                                              "--guest", "--room", "private", NULL);
 
   g_assert_true (tether_test_process_wait (guest, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (guest), ==, 2);
@@ -98,8 +73,10 @@ static void
 test_guest_cannot_publish (void)
 {
   g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", NULL);
-  g_autoptr(TetherTestProcess) guest = cli ("publish", tether_test_server_process_get_url (server),
-                                            "--guest", "--room", "pub-1", "--stream", "cam", NULL);
+  g_autoptr(TetherTestProcess) guest = tether_test_cli_spawn ("publish",
+                                                              tether_test_server_process_get_url (server),
+                                                              "--guest", "--room", "pub-1", "--stream",
+                                                              "cam", NULL);
 
   g_assert_true (tether_test_process_wait_for_line (guest, "\"error\":2002", WAIT_MS, NULL));
   g_assert_cmpuint (tether_test_process_count_lines (guest, "\"state\":\"PUBLISHING\""), ==, 0);
@@ -120,8 +97,8 @@ test_renewal (void)
                                               "guest-token-ttl=4\ntoken-warning=3\n", -1, NULL));
   server = start_server ("--config", config, NULL);
 
-  guest = cli ("watch", tether_test_server_process_get_url (server), "--guest", "--room", "pub-1",
-               NULL);
+  guest = tether_test_cli_spawn ("watch", tether_test_server_process_get_url (server), "--guest",
+                                 "--room", "pub-1", NULL);
   g_assert_true (tether_test_process_wait_for_line (guest, "\"reason\":\"LOGINED\"", WAIT_MS, NULL));
   /* A renewal at most per second (token times are whole seconds): six outlast the
    * first token's 4 s, after which the server would have kicked the guest. */

@@ -75,22 +75,6 @@ start_server (void)
                                          "--heartbeat-interval", "0.3", NULL);
 }
 
-/* ffmpeg with a 4:2:0 test pattern (what OBS sends; testsrc alone would give
- * High 4:4:4), a key frame every second. */
-static TetherTestProcess *
-ffmpeg (const char *srt_url)
-{
-  g_autoptr(GError) error = NULL;
-  TetherTestProcess *p;
-
-  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-                                 "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
-                                 "-tune", "zerolatency", "-g", "25", "-f", "mpegts", srt_url, NULL);
-  g_assert_no_error (error);
-  return p;
-}
-
 static gboolean
 have (const char *program,
       const char *why)
@@ -144,7 +128,7 @@ test_ffmpeg (void)
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
   room_setup (&room);
-  ff = ffmpeg (room.srt_url);
+  ff = tether_test_ffmpeg_publish (room.srt_url);
 
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, 0)) >= 0, WAIT_MS);
   add_line = tether_test_process_dup_line (room.viewer, added);
@@ -176,18 +160,18 @@ run_ffmpeg_killed (gboolean    at_once,
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
   room_setup (&room);
-  ff = ffmpeg (room.srt_url);
+  ff = tether_test_ffmpeg_publish (room.srt_url);
   g_assert_true (tether_test_process_wait_for_line (room.viewer, PLAYING, WAIT_MS, NULL));
 
   tether_test_process_kill (ff);
   if (at_once)
-    ff2 = ffmpeg (room.srt_url);
+    ff2 = tether_test_ffmpeg_publish (room.srt_url);
   TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (room.viewer, DELETE, 0)) >= 0,
                      WAIT_MS);
   delete_line = tether_test_process_dup_line (room.viewer, deleted);
   g_assert_nonnull (strstr (delete_line, reason));
   if (!at_once)
-    ff2 = ffmpeg (room.srt_url);
+    ff2 = tether_test_ffmpeg_publish (room.srt_url);
 
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, deleted)) > deleted,
                      WAIT_MS);
@@ -344,7 +328,7 @@ test_media_only_node (void)
   viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
   srt_url = publish_url (url);
   g_assert_nonnull (strstr (srt_url, node_listen));
-  ff = ffmpeg (srt_url);
+  ff = tether_test_ffmpeg_publish (srt_url);
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
   TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
   tether_test_process_terminate (ff);
@@ -353,7 +337,7 @@ test_media_only_node (void)
   /* A replayed (old) report changes nothing. */
   g_assert_cmpuint (post_report (http_base, report, TETHER_TEST_SECRET), ==, SOUP_STATUS_CONFLICT);
 
-  ff2 = ffmpeg (srt_url);
+  ff2 = tether_test_ffmpeg_publish (srt_url);
   TETHER_WAIT_UNTIL ((again = tether_test_process_line_index (viewer, ADD, added + 1)) > added,
                      WAIT_MS);
   tether_test_process_kill (node);

@@ -21,37 +21,11 @@
 /* Enough SRT data packets each way to call what they carry (about 3 s of video). */
 #define MIN_DATA_PACKETS 150
 
-/* `tether-cli COMMAND --server URL --app-id … ARGS…` */
-static TetherTestProcess *
-cli (const char *command,
-     const char *url,
-     ...)
-{
-  g_autofree char *program = tether_test_cli_program ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  TetherTestProcess *p;
-  va_list ap;
-
-  g_ptr_array_add (argv, program);
-  g_ptr_array_add (argv, (char *) command);
-  g_ptr_array_add (argv, (char *) "--server");
-  g_ptr_array_add (argv, (char *) url);
-  va_start (ap, url);
-  for (const char *arg = va_arg (ap, const char *); arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
 /* A member of the lobby with the test secret (the CLI mints its token). */
-#define member(command, url, user, ...)                                                  \
-  cli (command, url, "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, \
-       "--room", "lobby", "--user", user, __VA_ARGS__)
+#define member(command, url, user, ...)                                                    \
+  tether_test_cli_spawn (command, url, "--app-id", TETHER_TEST_APP_ID,                       \
+                         "--app-secret", TETHER_TEST_SECRET, "--room", "lobby", "--user", user, \
+                         __VA_ARGS__)
 
 /* The URL `tether-cli url` prints for stream "cam". */
 static char *
@@ -151,7 +125,7 @@ test_encrypted_on_the_wire (void)
   g_assert_cmpuint (to_node.ts_packets, ==, 0);
   g_assert_cmpuint (to_clients.ts_packets, ==, 0);
 
-  guest = cli ("watch", node.url, "--guest", "--room", "lobby", "--autoplay", NULL);
+  guest = tether_test_cli_spawn ("watch", node.url, "--guest", "--room", "lobby", "--autoplay", NULL);
   g_assert_true (tether_test_process_wait_for_line (guest, PLAYING, WAIT_MS, NULL));
   tether_udp_fault_proxy_get_srt_tally (node.proxy, &to_node, &to_clients);
   g_assert_cmpuint (to_clients.ts_packets, ==, 0);
@@ -184,21 +158,6 @@ have_ffmpeg (void)
   if (path == NULL)
     g_test_skip ("ffmpeg is not installed (Debian: apt-get install ffmpeg)");
   return path != NULL;
-}
-
-/* ffmpeg publishing a test pattern to @srt_url until stopped */
-static TetherTestProcess *
-ffmpeg_publish (const char *srt_url)
-{
-  g_autoptr(GError) error = NULL;
-  TetherTestProcess *p;
-
-  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-                                 "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
-                                 "-tune", "zerolatency", "-g", "25", "-f", "mpegts", srt_url, NULL);
-  g_assert_no_error (error);
-  return p;
 }
 
 /* ffmpeg reads 10 frames from @srt_url (what ffplay and mpv do); its exit status. */
@@ -298,7 +257,7 @@ test_mismatch (void)
   viewer = member ("watch", url, "viewer", "--autoplay", NULL);
   publish_url = cli_url (url, "host", "--publish");
   bare = g_strndup (publish_url, strstr (publish_url, "&passphrase=") - publish_url);
-  ff = ffmpeg_publish (bare);
+  ff = tether_test_ffmpeg_publish (bare);
   g_assert_true (tether_test_process_wait_for_line (viewer, "\"state\":\"NO_PLAY\",\"error\":2010",
                                                     WAIT_MS, NULL));
 }
@@ -327,8 +286,9 @@ test_example_formula (void)
 
   server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
                                            "--app-secret", TETHER_TEST_SECRET, NULL);
-  p = cli ("url", tether_test_server_process_get_url (server), "--app-id", TETHER_TEST_APP_ID,
-           "--token", token, "--room", "lobby", "--user", "host", "--stream=cam", "--publish", NULL);
+  p = tether_test_cli_spawn ("url", tether_test_server_process_get_url (server),
+                             "--app-id", TETHER_TEST_APP_ID, "--token", token, "--room", "lobby",
+                             "--user", "host", "--stream=cam", "--publish", NULL);
   g_assert_true (tether_test_process_wait_for_line (p, "srt://", WAIT_MS, &line));
   expected = g_strconcat ("&passphrase=", passphrase, NULL);
   g_assert_true (g_str_has_suffix (g_strstrip (line), expected));

@@ -5,7 +5,6 @@
 #include "config.h"
 
 #include <malloc.h>
-#include <string.h>
 #include <sys/random.h>
 
 #include "tether-error.h"
@@ -94,14 +93,6 @@ session_set_lru (TetherServerSession *session,
     g_queue_push_tail_link (queue, &session->lru_link);
 }
 
-static void
-clear_passphrase (TetherServerSession *session)
-{
-  if (session->srt_passphrase != NULL)
-    memset (session->srt_passphrase, 0, strlen (session->srt_passphrase));
-  g_clear_pointer (&session->srt_passphrase, g_free);
-}
-
 /* @claims (adopted) are those of @token, whose SRT passphrase the session hands out
  * (docs/protocol.md, "Media encryption") when the server's nodes encrypt. */
 void
@@ -114,7 +105,7 @@ tether_server_session_set_claims (TetherServer        *self,
 
   g_clear_pointer (&session->claims, tether_token_claims_free);
   session->claims = claims;
-  clear_passphrase (session);
+  g_clear_pointer (&session->srt_passphrase, tether_srt_passphrase_free);
   if (self->srt_encryption)
     session->srt_passphrase = tether_srt_passphrase_derive (self->app_secret, token);
 
@@ -246,7 +237,7 @@ void
 tether_server_session_free (TetherServerSession *session)
 {
   g_clear_pointer (&session->claims, tether_token_claims_free);
-  clear_passphrase (session);
+  g_clear_pointer (&session->srt_passphrase, tether_srt_passphrase_free);
   g_free (session->id);
   g_free (session->resume_key);
   g_free (session->user_id);

@@ -142,7 +142,6 @@ void     _tether_room_set_rtt             (TetherRoom       *self,
 void     _tether_room_set_media_credentials (TetherRoom     *self,
                                              const char     *token,
                                              const char     *srt_passphrase);
-void     _tether_room_clear_secret        (char            **secret);
 void     _tether_room_set_room_session_id (TetherRoom       *self,
                                            const char       *room_session_id);
 void     _tether_room_finish_episode      (TetherRoom       *self,

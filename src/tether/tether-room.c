@@ -5,12 +5,11 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include <string.h>
-
 #include "tether-enum-types.h"
 #include "tether-login-options-private.h"
 #include "tether-protocol.h"
 #include "tether-room-private.h"
+#include "tether-srt-url-private.h"
 #include "tether-stream.h"
 #include "tether-user.h"
 
@@ -481,15 +480,6 @@ tether_room_get_srt_passphrase (TetherRoom *self)
   return self->srt_passphrase;
 }
 
-/* Frees a secret string after overwriting it. */
-void
-_tether_room_clear_secret (char **secret)
-{
-  if (*secret != NULL)
-    memset (*secret, 0, strlen (*secret));
-  g_clear_pointer (secret, g_free);
-}
-
 /* The media credentials from one answer of the server: @token and its passphrase. */
 void
 _tether_room_set_media_credentials (TetherRoom *self,
@@ -498,7 +488,7 @@ _tether_room_set_media_credentials (TetherRoom *self,
 {
   g_free (self->media_token);
   self->media_token = g_strdup (token);
-  _tether_room_clear_secret (&self->srt_passphrase);
+  tether_srt_passphrase_free (self->srt_passphrase);
   self->srt_passphrase = g_strdup (srt_passphrase);
 }
 
@@ -668,7 +658,7 @@ tether_room_finalize (GObject *object)
   g_free (self->resume_key);
   g_free (self->room_session_id);
   g_free (self->media_token);
-  _tether_room_clear_secret (&self->srt_passphrase);
+  tether_srt_passphrase_free (self->srt_passphrase);
   g_free (self->renew_token);
   g_free (self->cause);
   g_hash_table_unref (self->media_nodes);

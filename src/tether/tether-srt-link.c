@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "tether-media-private.h"
+#include "tether-srt-url-private.h"
 
 /* ---- the link ------------------------------------------------------------ */
 
@@ -33,9 +34,7 @@ tether_srt_link_unref (TetherSrtLink *link)
   g_clear_object (&link->cancellable);
   g_free (link->host);
   g_free (link->streamid);
-  if (link->passphrase != NULL)
-    memset (link->passphrase, 0, strlen (link->passphrase));
-  g_free (link->passphrase);
+  tether_srt_passphrase_free (link->passphrase);
   g_clear_object (&link->poster);
   g_clear_object (&link->appsrc);
   g_mutex_clear (&link->lock);

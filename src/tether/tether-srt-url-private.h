@@ -55,6 +55,7 @@ void                     tether_srt_stream_id_clear      (TetherSrtStreamId     
 
 char                    *tether_srt_passphrase_derive    (const char              *app_secret,
                                                           const char              *token);
+void                     tether_srt_passphrase_free      (char                    *passphrase);
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherSrtStreamId, tether_srt_stream_id_clear)
 

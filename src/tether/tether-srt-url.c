@@ -206,6 +206,19 @@ tether_srt_passphrase_derive (const char *app_secret,
   return passphrase;
 }
 
+/* tether_srt_passphrase_free:
+ * @passphrase: (nullable): a passphrase (or any secret string)
+ *
+ * Overwrites it, then frees it: a secret does not linger in freed memory. */
+void
+tether_srt_passphrase_free (char *passphrase)
+{
+  if (passphrase == NULL)
+    return;
+  memset (passphrase, 0, strlen (passphrase));
+  g_free (passphrase);
+}
+
 /**
  * tether_srt_stream_id_new:
  * @stream_id: the room's stream id

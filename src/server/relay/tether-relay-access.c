@@ -17,9 +17,7 @@ tether_relay_access_clear (TetherRelayAccess *access)
   g_clear_pointer (&access->stream_id, g_free);
   g_clear_pointer (&access->user_id, g_free);
   g_clear_pointer (&access->room_id, g_free);
-  if (access->passphrase != NULL)
-    memset (access->passphrase, 0, strlen (access->passphrase));
-  g_clear_pointer (&access->passphrase, g_free);
+  g_clear_pointer (&access->passphrase, tether_srt_passphrase_free);
 }
 
 /**

@@ -200,18 +200,23 @@ test_external_player (void)
   g_assert_cmpint (ffmpeg_play (wrong), !=, 0);
 }
 
-/* A room service that hands out passphrases, a --media-only node that does not
- * encrypt: the room service warns when the node's report says so; libtether's
- * publisher ends at once with 2010 (reject 11, UNSECURE), without retrying; so does a
+/* A room service with --srt-encryption @service_setting and a --media-only node with
+ * the other setting: the room service warns when the node's report says so;
+ * libtether's publisher ends at once with 2010 (reject 11, UNSECURE) and a message
+ * naming the side (@why), without retrying. When the node does not encrypt, so does a
  * player of a stream that ffmpeg publishes there without a passphrase (reported to the
  * room service as an ingest). */
 static void
-test_mismatch (void)
+run_mismatch (const char *service_setting,
+              const char *node_setting,
+              const char *why)
 {
   guint16 node_port = tether_udp_free_port ();
   g_autofree char *program = tether_test_server_program ();
   g_autofree char *node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
   g_autofree char *node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+  g_autofree char *warning = g_strdup_printf ("media node edge runs --srt-encryption=%s",
+                                              node_setting);
   g_autofree char *http_base = NULL;
   g_autofree char *publish_url = NULL;
   g_autofree char *bare = NULL;
@@ -228,8 +233,9 @@ test_mismatch (void)
   server = tether_test_process_spawn (&error, "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program,
                                       "--app-id", TETHER_TEST_APP_ID,
                                       "--app-secret", TETHER_TEST_SECRET, "--listen", "127.0.0.1:0",
-                                      "--admin-listen", "127.0.0.1:0",
-                                      "--no-media", "--media-node", node_arg, NULL);
+                                      "--admin-listen", "127.0.0.1:0", "--no-media",
+                                      "--media-node", node_arg, "--srt-encryption", service_setting,
+                                      NULL);
   g_assert_no_error (error);
   g_assert_true (tether_test_process_wait_for_line (server, "listening on ws://", WAIT_MS, &line));
   url = g_strdup (strstr (g_strstrip (line), "ws://"));
@@ -239,20 +245,19 @@ test_mismatch (void)
   node = tether_test_process_spawn (&error, program, "--media-only", "--app-id", TETHER_TEST_APP_ID,
                                     "--app-secret", TETHER_TEST_SECRET, "--listen", node_listen,
                                     "--media-id", "edge", "--room-service", http_base,
-                                    "--srt-encryption", "off", NULL);
+                                    "--srt-encryption", node_setting, NULL);
   g_assert_no_error (error);
   g_assert_true (tether_test_process_wait_for_line (node, "listening on srt://", WAIT_MS, NULL));
-  g_assert_true (tether_test_process_wait_for_line (server, "media node edge runs --srt-encryption=off",
-                                                    WAIT_MS, NULL));
+  g_assert_true (tether_test_process_wait_for_line (server, warning, WAIT_MS, NULL));
 
   host = member ("publish", url, "host", "--stream=cam", NULL);
   g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"NO_PUBLISH\",\"error\":2010",
                                                     WAIT_MS, &line));
   g_assert_nonnull (strstr (line, "\"reject\":11"));
-  g_assert_nonnull (strstr (line, "encryption"));
+  g_assert_nonnull (strstr (line, why));
   g_assert_cmpuint (tether_test_process_count_lines (host, "\"state\":\"PUBLISH_REQUESTING\""), ==, 1);
 
-  if (!have_ffmpeg ())
+  if (g_str_equal (node_setting, "on") || !have_ffmpeg ())
     return;
   viewer = member ("watch", url, "viewer", "--autoplay", NULL);
   publish_url = cli_url (url, "host", "--publish");
@@ -260,6 +265,18 @@ test_mismatch (void)
   ff = tether_test_ffmpeg_publish (bare);
   g_assert_true (tether_test_process_wait_for_line (viewer, "\"state\":\"NO_PLAY\",\"error\":2010",
                                                     WAIT_MS, NULL));
+}
+
+static void
+test_mismatch (void)
+{
+  run_mismatch ("on", "off", "it does not encrypt");
+}
+
+static void
+test_mismatch_reverse (void)
+{
+  run_mismatch ("off", "on", "it encrypts and the room service gave no passphrase");
 }
 
 /* The formula of docs/protocol.md, as examples/mint-token.py computes it, is the
@@ -355,6 +372,7 @@ main (int argc, char **argv)
   g_test_add_func ("/srt-crypto/plain-when-off", test_plain_when_off);
   g_test_add_func ("/srt-crypto/external-player", test_external_player);
   g_test_add_func ("/srt-crypto/mismatch", test_mismatch);
+  g_test_add_func ("/srt-crypto/mismatch-reverse", test_mismatch_reverse);
   g_test_add_func ("/srt-crypto/example-formula", test_example_formula);
   g_test_add_func ("/srt-crypto/renewal", test_renewal);
 

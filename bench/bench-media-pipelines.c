@@ -210,7 +210,7 @@ bench_pub_connect (BenchPub   *pub,
                    const char *streamid)
 {
   g_autoptr(GstElement) sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
-  g_autofree char *passphrase = tether_test_stream_id_passphrase (streamid);
+  g_autofree char *passphrase = bench_passphrase (streamid);
   TetherSrtLink *link;
   gboolean up;
 
@@ -352,7 +352,7 @@ bench_play_start (guint16     port,
   gst_element_set_state (play->pipeline, GST_STATE_PLAYING);
 
   play->t_start = g_get_monotonic_time ();
-  passphrase = tether_test_stream_id_passphrase (streamid);
+  passphrase = bench_passphrase (streamid);
   play->link = tether_srt_link_start (1, TRUE, "127.0.0.1", port, streamid, passphrase,
                                       LATENCY_MS, 1000, 2000, 0, appsrc, appsrc);
   return play;

@@ -8,7 +8,6 @@
 
 #include "tether-media.h"
 #include "bench-media.h"
-#include "tether-test-utils.h"
 
 /* ---- part 4: raw libsrt players ---------------------------------------------------- */
 
@@ -30,7 +29,7 @@ raw_players_thread (gpointer data)
   struct sockaddr_in peer = { 0 };
   char buf[1500];
   gint64 last_report = 0;
-  g_autofree char *passphrase = tether_test_stream_id_passphrase (rp->streamid);
+  g_autofree char *passphrase = bench_passphrase (rp->streamid);
 
   tether_media_init (NULL);
   eid = srt_epoll_create ();

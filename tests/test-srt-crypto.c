@@ -89,13 +89,14 @@ enough_data (TetherUdpFaultProxy *proxy)
   return to_node.data_packets >= MIN_DATA_PACKETS && to_clients.data_packets >= MIN_DATA_PACKETS;
 }
 
-/* A host publishes and a viewer plays through the proxy; returns what it saw. */
-static void
+/* A host publishes and a viewer plays through the proxy; fills in what the proxy saw.
+ * Returns: (transfer full): the host, still publishing */
+static TetherTestProcess *
 publish_and_play (Node              *node,
                   TetherUdpSrtTally *to_node,
                   TetherUdpSrtTally *to_clients)
 {
-  g_autoptr(TetherTestProcess) host = member ("publish", node->url, "host", "--stream=cam", NULL);
+  TetherTestProcess *host = member ("publish", node->url, "host", "--stream=cam", NULL);
   g_autoptr(TetherTestProcess) viewer = member ("watch", node->url, "viewer", "--autoplay", NULL);
 
   g_assert_true (tether_test_process_wait_for_line (viewer, PLAYING, WAIT_MS, NULL));
@@ -104,6 +105,7 @@ publish_and_play (Node              *node,
   g_test_message ("to the node: %u data packets, %u plain TS; to the clients: %u, %u plain TS",
                   to_node->data_packets, to_node->ts_packets, to_clients->data_packets,
                   to_clients->ts_packets);
+  return host;
 }
 
 /* By default neither the publisher's packets nor the node's to its player carry a
@@ -113,6 +115,7 @@ static void
 test_encrypted_on_the_wire (void)
 {
   g_auto(Node) node = { 0, };
+  g_autoptr(TetherTestProcess) host = NULL;
   g_autoptr(TetherTestProcess) guest = NULL;
   g_autofree char *play_url = NULL;
   TetherUdpSrtTally to_node, to_clients;
@@ -121,7 +124,7 @@ test_encrypted_on_the_wire (void)
   play_url = cli_url (node.url, "viewer", NULL);
   g_assert_nonnull (strstr (play_url, "&passphrase="));
 
-  publish_and_play (&node, &to_node, &to_clients);
+  host = publish_and_play (&node, &to_node, &to_clients);
   g_assert_cmpuint (to_node.ts_packets, ==, 0);
   g_assert_cmpuint (to_clients.ts_packets, ==, 0);
 
@@ -137,6 +140,7 @@ static void
 test_plain_when_off (void)
 {
   g_auto(Node) node = { 0, };
+  g_autoptr(TetherTestProcess) host = NULL;
   g_autofree char *play_url = NULL;
   TetherUdpSrtTally to_node, to_clients;
 
@@ -144,7 +148,7 @@ test_plain_when_off (void)
   play_url = cli_url (node.url, "viewer", NULL);
   g_assert_null (strstr (play_url, "passphrase"));
 
-  publish_and_play (&node, &to_node, &to_clients);
+  host = publish_and_play (&node, &to_node, &to_clients);
   /* Every data packet is whole TS packets (retransmissions included). */
   g_assert_cmpuint (to_node.ts_packets, ==, to_node.data_packets);
   g_assert_cmpuint (to_clients.ts_packets, ==, to_clients.data_packets);

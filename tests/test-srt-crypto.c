@@ -9,6 +9,9 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "tether.h"
 #include "tether-srt-url-private.h"
@@ -51,9 +54,11 @@ typedef struct
   const char *url;
 } Node;
 
+/* @option and @value set the encryption: `--srt-encryption on|off`, or `--config FILE` */
 static void
 node_start (Node       *node,
-            const char *encryption)
+            const char *option,
+            const char *value)
 {
   guint16 node_port = tether_udp_free_port ();
   g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", node_port);
@@ -67,7 +72,7 @@ node_start (Node       *node,
                                                  "--public-room", "lobby",
                                                  "--media-listen", listen,
                                                  "--media-url", media_url,
-                                                 "--srt-encryption", encryption, NULL);
+                                                 option, value, NULL);
   node->url = tether_test_server_process_get_url (node->server);
 }
 
@@ -120,7 +125,7 @@ test_encrypted_on_the_wire (void)
   g_autofree char *play_url = NULL;
   TetherUdpSrtTally to_node, to_clients;
 
-  node_start (&node, "on");
+  node_start (&node, "--srt-encryption", "on");
   play_url = cli_url (node.url, "viewer", NULL);
   g_assert_nonnull (strstr (play_url, "&passphrase="));
 
@@ -134,17 +139,24 @@ test_encrypted_on_the_wire (void)
   g_assert_cmpuint (to_clients.ts_packets, ==, 0);
 }
 
-/* --srt-encryption off: the same session sends plain MPEG-TS, and the room service
- * hands out no passphrase (the URL has none). */
+/* srt-encryption=off (from the key file): the same session sends plain MPEG-TS, and
+ * the room service hands out no passphrase (the URL has none). */
 static void
 test_plain_when_off (void)
 {
   g_auto(Node) node = { 0, };
   g_autoptr(TetherTestProcess) host = NULL;
   g_autofree char *play_url = NULL;
+  g_autofree char *config = g_build_filename (g_get_tmp_dir (), "test-srt-crypto-XXXXXX.conf",
+                                              NULL);
+  g_autoptr(GError) error = NULL;
   TetherUdpSrtTally to_node, to_clients;
+  int fd = g_mkstemp (config);
 
-  node_start (&node, "off");
+  g_assert_cmpint (fd, >=, 0);
+  close (fd);
+  g_assert_true (g_file_set_contents (config, "[server]\nsrt-encryption=off\n", -1, &error));
+  node_start (&node, "--config", config);
   play_url = cli_url (node.url, "viewer", NULL);
   g_assert_null (strstr (play_url, "passphrase"));
 
@@ -152,6 +164,24 @@ test_plain_when_off (void)
   /* Every data packet is whole TS packets (retransmissions included). */
   g_assert_cmpuint (to_node.ts_packets, ==, to_node.data_packets);
   g_assert_cmpuint (to_clients.ts_packets, ==, to_clients.data_packets);
+  g_unlink (config);
+}
+
+/* Anything but on or off is refused at start, with a message that says so. */
+static void
+test_bad_option (void)
+{
+  g_autofree char *program = tether_test_server_program ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestProcess) p = NULL;
+
+  p = tether_test_process_spawn (&error, "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program,
+                                 "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET,
+                                 "--listen", "127.0.0.1:0", "--srt-encryption", "maybe", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (p, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (p), ==, 1);
+  g_assert_cmpint (tether_test_process_line_index (p, "--srt-encryption expects on or off", 0), >=, 0);
 }
 
 static gboolean
@@ -192,7 +222,7 @@ test_external_player (void)
 
   if (!have_ffmpeg ())
     return;
-  node_start (&node, "on");
+  node_start (&node, "--srt-encryption", "on");
   host = member ("publish", node.url, "host", "--stream=cam", NULL);
   g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"PUBLISHING\"", WAIT_MS, NULL));
 
@@ -374,6 +404,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/srt-crypto/encrypted-on-the-wire", test_encrypted_on_the_wire);
   g_test_add_func ("/srt-crypto/plain-when-off", test_plain_when_off);
+  g_test_add_func ("/srt-crypto/bad-option", test_bad_option);
   g_test_add_func ("/srt-crypto/external-player", test_external_player);
   g_test_add_func ("/srt-crypto/mismatch", test_mismatch);
   g_test_add_func ("/srt-crypto/mismatch-reverse", test_mismatch_reverse);

@@ -210,12 +210,13 @@ bench_pub_connect (BenchPub   *pub,
                    const char *streamid)
 {
   g_autoptr(GstElement) sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
+  g_autofree char *passphrase = bench_passphrase (streamid);
   TetherSrtLink *link;
   gboolean up;
 
   bench_pub_disconnect (pub);
   link = tether_srt_link_start (++pub->generation, FALSE, "127.0.0.1", port, streamid,
-                                LATENCY_MS, 1000, 2000, 0, sink, NULL);
+                                passphrase, LATENCY_MS, 1000, 2000, 0, sink, NULL);
   g_mutex_lock (&pub->lock);
   pub->link = link;
   g_mutex_unlock (&pub->lock);
@@ -326,6 +327,7 @@ bench_play_start (guint16     port,
   g_autoptr(GstElement) dec = NULL;
   g_autoptr(GstPad) pad = NULL;
   g_autoptr(GstBus) bus = NULL;
+  g_autofree char *passphrase = NULL;
   g_autofree char *desc = g_strdup_printf (
     "appsrc name=src is-live=true do-timestamp=true format=time max-bytes=4000000 "
     "caps=\"video/mpegts,systemstream=(boolean)true,packetsize=(int)188\" "
@@ -350,8 +352,9 @@ bench_play_start (guint16     port,
   gst_element_set_state (play->pipeline, GST_STATE_PLAYING);
 
   play->t_start = g_get_monotonic_time ();
-  play->link = tether_srt_link_start (1, TRUE, "127.0.0.1", port, streamid, LATENCY_MS, 1000,
-                                      2000, 0, appsrc, appsrc);
+  passphrase = bench_passphrase (streamid);
+  play->link = tether_srt_link_start (1, TRUE, "127.0.0.1", port, streamid, passphrase,
+                                      LATENCY_MS, 1000, 2000, 0, appsrc, appsrc);
   return play;
 }
 

@@ -29,6 +29,7 @@ raw_players_thread (gpointer data)
   struct sockaddr_in peer = { 0 };
   char buf[1500];
   gint64 last_report = 0;
+  g_autofree char *passphrase = bench_passphrase (rp->streamid);
 
   tether_media_init (NULL);
   eid = srt_epoll_create ();
@@ -58,6 +59,8 @@ raw_players_thread (gpointer data)
           srt_setsockflag (c.sock, SRTO_REUSEADDR, &yes, sizeof yes);
           srt_setsockflag (c.sock, SRTO_LATENCY, &latency, sizeof latency);
           srt_setsockflag (c.sock, SRTO_STREAMID, rp->streamid, (int) strlen (rp->streamid));
+          if (passphrase != NULL)
+            srt_setsockflag (c.sock, SRTO_PASSPHRASE, passphrase, (int) strlen (passphrase));
           /* One UDP port (one libsrt multiplexer: one receive and one send thread) for
            * all callers, so that the client side stays cheap. */
           local.sin_family = AF_INET;

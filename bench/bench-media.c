@@ -72,6 +72,14 @@ static gint n_trials = 30;
 static gint n_add_trials = 20;
 static gint n_failovers = 3;
 static const char *server_program = TETHER_SERVER_PATH;
+static char *srt_encryption = NULL;
+gboolean bench_srt_plain = FALSE;
+
+char *
+bench_passphrase (const char *streamid)
+{
+  return bench_srt_plain ? NULL : tether_test_stream_id_passphrase (streamid);
+}
 static const char *cli_program = TETHER_CLI_PATH;
 
 /* ---- results ---------------------------------------------------------------------- */
@@ -767,7 +775,9 @@ node_spawn (guint16 port)
 
   node->process = tether_test_process_spawn (&error, server_program, "--media-only",
                                              "--listen", listen, "--app-id", TETHER_TEST_APP_ID,
-                                             "--app-secret", TETHER_TEST_SECRET, NULL);
+                                             "--app-secret", TETHER_TEST_SECRET,
+                                             "--srt-encryption", bench_srt_plain ? "off" : "on",
+                                             NULL);
   if (node->process == NULL)
     g_error ("cannot run %s: %s", server_program, error->message);
   node->pid = bench_process_pid (node->process);
@@ -1234,6 +1244,7 @@ main (int    argc,
     { "failovers", 0, 0, G_OPTION_ARG_INT, &n_failovers, "Node kills (3)", "N" },
     { "server", 0, 0, G_OPTION_ARG_FILENAME, &server_program, "tether-server program", "PATH" },
     { "cli", 0, 0, G_OPTION_ARG_FILENAME, &cli_program, "tether-cli program", "PATH" },
+    { "srt-encryption", 0, 0, G_OPTION_ARG_STRING, &srt_encryption, "on (default) or off: the nodes' --srt-encryption, for the load part's cost of AES", "on|off" },
     { NULL }
   };
   g_autoptr(GOptionContext) context = g_option_context_new ("[PART…] — ttff add e2e load failover");
@@ -1262,6 +1273,13 @@ main (int    argc,
   g_ptr_array_add (parts, NULL);
   parts_text = parts->len > 1 ? g_strjoinv (" ", (char **) parts->pdata) : g_strdup ("all");
   g_ptr_array_set_size (parts, parts->len - 1);
+  bench_srt_plain = g_strcmp0 (srt_encryption, "off") == 0;
+  if (bench_srt_plain && !(parts->len == 1 && g_str_equal (parts->pdata[0], "load")))
+    {
+      /* The other parts start room services, which would hand out passphrases. */
+      g_printerr ("bench-media: --srt-encryption=off is for the load part alone\n");
+      return 2;
+    }
 
   /* No audio device here; the players must never wait on one. */
   g_setenv ("TETHER_NO_AUDIO", "1", TRUE);

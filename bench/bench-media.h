@@ -45,6 +45,13 @@ typedef struct
   gboolean failed;
 } BenchPlay;
 
+/* bench-media.c: --srt-encryption=off — nodes run without encryption, and the
+ * bench's publishers and players connect without a passphrase. */
+extern gboolean bench_srt_plain;
+
+/* The passphrase of @streamid's token, or NULL with bench_srt_plain. */
+char       *bench_passphrase     (const char *streamid);
+
 /* bench-media-pipelines.c */
 BenchPub   *bench_pub_new        (const char *pattern,
                                   guint       bitrate_kbps,

@@ -3,8 +3,11 @@
 # (docs/protocol.md, "Tokens"). Standard library only.
 #
 #   TETHER_APP_SECRET=... mint-token.py APP_ID USER_ID [ROOM_ID] [--publish] [--lifetime S]
+#                                       [--passphrase]
 #
-# The secret comes from the environment, never from the command line.
+# With --passphrase a second line holds the token's SRT passphrase (docs/protocol.md,
+# "Media encryption"), for a tool that connects to a media node without a room
+# session. The secret comes from the environment, never from the command line.
 # SPDX-License-Identifier: GPL-3.0-or-later
 import argparse, base64, hashlib, hmac, json, os, secrets, time
 
@@ -28,6 +31,13 @@ def mint(secret, app_id, user_id, room_id=None, publish=False, streams=None,
     return payload + '.' + b64url(mac.digest())
 
 
+def srt_passphrase(secret, token):
+    """What a media node sets for this token: base64url(HMAC-SHA-256(secret, label + token))."""
+    mac = hmac.new(secret.encode('utf-8'), b'tether-srt-passphrase\n' + token.encode('ascii'),
+                   hashlib.sha256)
+    return b64url(mac.digest())
+
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description='Mint a Tether token (secret: $TETHER_APP_SECRET)')
     p.add_argument('app_id')
@@ -36,8 +46,13 @@ if __name__ == '__main__':
     p.add_argument('--publish', action='store_true', help='allow publishing streams')
     p.add_argument('--stream', action='append', help='only this stream id (repeatable)')
     p.add_argument('--lifetime', type=int, default=3600, help='seconds (3600)')
+    p.add_argument('--passphrase', action='store_true',
+                   help="also print the token's SRT passphrase, on a second line")
     a = p.parse_args()
     secret = os.environ.get('TETHER_APP_SECRET')
     if not secret:
         p.error('set TETHER_APP_SECRET')
-    print(mint(secret, a.app_id, a.user_id, a.room_id, a.publish, a.stream, a.lifetime))
+    token = mint(secret, a.app_id, a.user_id, a.room_id, a.publish, a.stream, a.lifetime)
+    print(token)
+    if a.passphrase:
+        print(srt_passphrase(secret, token))

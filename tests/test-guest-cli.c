@@ -20,62 +20,6 @@
                                   "--app-secret", TETHER_TEST_SECRET,                    \
                                   "--heartbeat-interval", "0.3", __VA_ARGS__)
 
-/* `tether-cli COMMAND --server URL ARGS…`: no app id, token or secret unless given. */
-static TetherTestProcess *
-cli (const char *command,
-     const char *url,
-     ...)
-{
-  g_autofree char *program = tether_test_cli_program ();
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  TetherTestProcess *p;
-  va_list ap;
-
-  g_ptr_array_add (argv, program);
-  g_ptr_array_add (argv, (char *) command);
-  g_ptr_array_add (argv, (char *) "--server");
-  g_ptr_array_add (argv, (char *) url);
-  va_start (ap, url);
-  for (const char *arg = va_arg (ap, const char *); arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  return p;
-}
-
-/* The example of docs/protocol.md, run with a Python 3: a token for @user, or %NULL
- * without a Python. */
-static char *
-python_mint (const char *user,
-             const char *room,
-             gboolean    publish)
-{
-  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "..", "examples", "mint-token.py",
-                                                   NULL);
-  g_autofree char *python = g_find_program_in_path ("python3");
-  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "TETHER_APP_SECRET", TETHER_TEST_SECRET,
-                                        TRUE);
-  const char *argv[] = { NULL, script, TETHER_TEST_APP_ID, user, room,
-                         publish ? "--publish" : NULL, NULL };
-  g_autoptr(GError) error = NULL;
-  char *out = NULL;
-  int status = 0;
-
-  argv[0] = g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/bin/python3"
-                                                                          : python;
-  if (argv[0] == NULL)
-    return NULL;
-  g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
-                &error);
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
-  return g_strstrip (out);
-}
-
 /* A host publishes with a token from examples/mint-token.py; a guest with nothing but
  * the server and the room plays it, and counts as a user of the room. */
 static void
@@ -83,7 +27,7 @@ test_guest_watches (void)
 {
   g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", NULL);
   const char *url = tether_test_server_process_get_url (server);
-  g_autofree char *token = python_mint ("host", "pub-1", TRUE);
+  g_autofree char *token = tether_test_mint_with_example ("host", "pub-1", TRUE, NULL);
   g_autoptr(TetherTestProcess) host = NULL;
   g_autoptr(TetherTestProcess) guest = NULL;
   g_autofree char *line = NULL;
@@ -93,11 +37,12 @@ test_guest_watches (void)
       g_test_skip ("no python3");
       return;
     }
-  host = cli ("publish", url, "--app-id", TETHER_TEST_APP_ID, "--token", token, "--room", "pub-1",
-              "--user", "host", "--stream", "cam", "--notify-users", NULL);
+  host = tether_test_cli_spawn ("publish", url, "--app-id", TETHER_TEST_APP_ID, "--token", token,
+                                "--room", "pub-1", "--user", "host", "--stream", "cam",
+                                "--notify-users", NULL);
   g_assert_true (tether_test_process_wait_for_line (host, "\"state\":\"PUBLISHING\"", WAIT_MS, NULL));
 
-  guest = cli ("watch", url, "--guest", "--room", "pub-1", "--autoplay", NULL);
+  guest = tether_test_cli_spawn ("watch", url, "--guest", "--room", "pub-1", "--autoplay", NULL);
   g_assert_true (tether_test_process_wait_for_line (guest, "\"event\":\"guest-token\"", WAIT_MS,
                                                     &line));
   g_assert_nonnull (strstr (line, "\"user\":\"guest-"));
@@ -114,8 +59,9 @@ static void
 test_not_public (void)
 {
   g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", NULL);
-  g_autoptr(TetherTestProcess) guest = cli ("watch", tether_test_server_process_get_url (server),
-                                            "--guest", "--room", "private", NULL);
+  g_autoptr(TetherTestProcess) guest = tether_test_cli_spawn ("watch",
+                                                              tether_test_server_process_get_url (server),
+                                                              "--guest", "--room", "private", NULL);
 
   g_assert_true (tether_test_process_wait (guest, WAIT_MS));
   g_assert_cmpint (tether_test_process_get_exit_status (guest), ==, 2);
@@ -127,8 +73,10 @@ static void
 test_guest_cannot_publish (void)
 {
   g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", NULL);
-  g_autoptr(TetherTestProcess) guest = cli ("publish", tether_test_server_process_get_url (server),
-                                            "--guest", "--room", "pub-1", "--stream", "cam", NULL);
+  g_autoptr(TetherTestProcess) guest = tether_test_cli_spawn ("publish",
+                                                              tether_test_server_process_get_url (server),
+                                                              "--guest", "--room", "pub-1", "--stream",
+                                                              "cam", NULL);
 
   g_assert_true (tether_test_process_wait_for_line (guest, "\"error\":2002", WAIT_MS, NULL));
   g_assert_cmpuint (tether_test_process_count_lines (guest, "\"state\":\"PUBLISHING\""), ==, 0);
@@ -149,8 +97,8 @@ test_renewal (void)
                                               "guest-token-ttl=4\ntoken-warning=3\n", -1, NULL));
   server = start_server ("--config", config, NULL);
 
-  guest = cli ("watch", tether_test_server_process_get_url (server), "--guest", "--room", "pub-1",
-               NULL);
+  guest = tether_test_cli_spawn ("watch", tether_test_server_process_get_url (server), "--guest",
+                                 "--room", "pub-1", NULL);
   g_assert_true (tether_test_process_wait_for_line (guest, "\"reason\":\"LOGINED\"", WAIT_MS, NULL));
   /* A renewal at most per second (token times are whole seconds): six outlast the
    * first token's 4 s, after which the server would have kicked the guest. */

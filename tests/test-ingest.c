@@ -12,6 +12,7 @@
 #include "tether-server-node-report.h"
 #include "tether-test-server.h"
 #include "tether-test-utils.h"
+#include "tether-udp-fault-proxy.h"
 
 #define WAIT_MS 20000
 
@@ -74,22 +75,6 @@ start_server (void)
                                          "--heartbeat-interval", "0.3", NULL);
 }
 
-/* ffmpeg with a 4:2:0 test pattern (what OBS sends; testsrc alone would give
- * High 4:4:4), a key frame every second. */
-static TetherTestProcess *
-ffmpeg (const char *srt_url)
-{
-  g_autoptr(GError) error = NULL;
-  TetherTestProcess *p;
-
-  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-                                 "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
-                                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
-                                 "-tune", "zerolatency", "-g", "25", "-f", "mpegts", srt_url, NULL);
-  g_assert_no_error (error);
-  return p;
-}
-
 static gboolean
 have (const char *program,
       const char *why)
@@ -143,7 +128,7 @@ test_ffmpeg (void)
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
   room_setup (&room);
-  ff = ffmpeg (room.srt_url);
+  ff = tether_test_ffmpeg_publish (room.srt_url);
 
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, 0)) >= 0, WAIT_MS);
   add_line = tether_test_process_dup_line (room.viewer, added);
@@ -175,18 +160,18 @@ run_ffmpeg_killed (gboolean    at_once,
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
   room_setup (&room);
-  ff = ffmpeg (room.srt_url);
+  ff = tether_test_ffmpeg_publish (room.srt_url);
   g_assert_true (tether_test_process_wait_for_line (room.viewer, PLAYING, WAIT_MS, NULL));
 
   tether_test_process_kill (ff);
   if (at_once)
-    ff2 = ffmpeg (room.srt_url);
+    ff2 = tether_test_ffmpeg_publish (room.srt_url);
   TETHER_WAIT_UNTIL ((deleted = tether_test_process_line_index (room.viewer, DELETE, 0)) >= 0,
                      WAIT_MS);
   delete_line = tether_test_process_dup_line (room.viewer, deleted);
   g_assert_nonnull (strstr (delete_line, reason));
   if (!at_once)
-    ff2 = ffmpeg (room.srt_url);
+    ff2 = tether_test_ffmpeg_publish (room.srt_url);
 
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, deleted)) > deleted,
                      WAIT_MS);
@@ -279,24 +264,6 @@ test_member_publisher_once (void)
   g_assert_cmpuint (n_lines_with (viewer, DELETE), ==, 1);
 }
 
-/* A UDP port free a moment ago, for a media node the room service must name first. */
-static guint16
-free_udp_port (void)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                            G_SOCKET_PROTOCOL_UDP, &error);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-}
-
 /* POSTs @body to the room service's node-report endpoint; returns the status. */
 static guint
 post_report (const char *http_base,
@@ -334,7 +301,7 @@ test_media_only_node (void)
   g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
   g_autofree char *delete_line = NULL;
   const char *url;
-  guint16 node_port = free_udp_port ();
+  guint16 node_port = tether_udp_free_port ();
   int added, again, deleted;
   const char *report = "{\"node\":\"edge\",\"seq\":1,\"streams\":[],\"removed\":[]}";
 
@@ -361,7 +328,7 @@ test_media_only_node (void)
   viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
   srt_url = publish_url (url);
   g_assert_nonnull (strstr (srt_url, node_listen));
-  ff = ffmpeg (srt_url);
+  ff = tether_test_ffmpeg_publish (srt_url);
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
   TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
   tether_test_process_terminate (ff);
@@ -370,7 +337,7 @@ test_media_only_node (void)
   /* A replayed (old) report changes nothing. */
   g_assert_cmpuint (post_report (http_base, report, TETHER_TEST_SECRET), ==, SOUP_STATUS_CONFLICT);
 
-  ff2 = ffmpeg (srt_url);
+  ff2 = tether_test_ffmpeg_publish (srt_url);
   TETHER_WAIT_UNTIL ((again = tether_test_process_line_index (viewer, ADD, added + 1)) > added,
                      WAIT_MS);
   tether_test_process_kill (node);

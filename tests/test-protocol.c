@@ -852,7 +852,10 @@ test_message_build_server (void)
   g_autofree char *logout_ok = tether_message_build_logout_ok ();
   g_autofree char *add_ok = tether_message_build_request_ok (TETHER_MESSAGE_STREAM_ADD_OK, 3);
   g_autofree char *del_ok = tether_message_build_request_ok (TETHER_MESSAGE_STREAM_DELETE_OK, 4);
-  g_autofree char *renew_ok = tether_message_build_token_renew_ok (5, 1760000000);
+  g_autofree char *renew_ok = tether_message_build_token_renew_ok (5, 1760000000, NULL);
+  g_autofree char *renew_ok_pass = tether_message_build_token_renew_ok (6, 1760000000,
+                                                                        "0123456789abcdef");
+  g_autofree char *renew_ok_short = tether_message_build_token_renew_ok (7, 1760000000, "short");
   g_autofree char *kick = tether_message_build_kick_out (1010, "logged in elsewhere");
   g_autofree char *warn = tether_message_build_token_will_expire (1760000000, 30.0);
   g_autofree char *reconnect = tether_message_build_reconnect (0.8);
@@ -865,6 +868,7 @@ test_message_build_server (void)
   g_autoptr(JsonObject) m_add_ok = reparse (add_ok, "stream_add_ok");
   g_autoptr(JsonObject) m_del_ok = reparse (del_ok, "stream_delete_ok");
   g_autoptr(JsonObject) m_renew_ok = reparse (renew_ok, "token_renew_ok");
+  const char *passphrase = NULL;
   g_autoptr(JsonObject) m_kick = reparse (kick, "kick_out");
   g_autoptr(JsonObject) m_warn = reparse (warn, "token_will_expire");
   g_autoptr(JsonObject) m_reconnect = reparse (reconnect, "reconnect");
@@ -891,8 +895,19 @@ test_message_build_server (void)
   g_assert_cmpint (v, ==, 4);
 
   g_assert_cmpint (get_int (m_renew_ok, "req"), ==, 5);
-  g_assert_true (tether_message_read_token_renew_ok (m_renew_ok, &v));
+  g_assert_true (tether_message_read_token_renew_ok (m_renew_ok, &v, &passphrase));
   g_assert_cmpint (v, ==, 1760000000);
+  g_assert_null (passphrase);
+  {
+    g_autoptr(JsonObject) with = reparse (renew_ok_pass, "token_renew_ok");
+    g_autoptr(JsonObject) too_short = reparse (renew_ok_short, "token_renew_ok");
+
+    g_assert_true (tether_message_read_token_renew_ok (with, &v, &passphrase));
+    g_assert_cmpstr (passphrase, ==, "0123456789abcdef");
+    /* libsrt takes 10 to 79 characters: anything else is not a passphrase. */
+    g_assert_true (tether_message_read_token_renew_ok (too_short, &v, &passphrase));
+    g_assert_null (passphrase);
+  }
 
   g_assert_cmpint (get_int (m_kick, "code"), ==, 1010);
   g_assert_cmpstr (tether_json_get_string (m_kick, "message"), ==, "logged in elsewhere");

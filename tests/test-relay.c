@@ -151,8 +151,10 @@ publisher_start (guint16     port,
     port, LATENCY_MS);
   Publisher *pub = publisher_new (desc);
 
+  g_autofree char *passphrase = tether_test_stream_id_passphrase (streamid);
+
   sink = gst_bin_get_by_name (GST_BIN (pub->pipeline), "sink");
-  g_object_set (sink, "streamid", streamid, NULL);
+  g_object_set (sink, "streamid", streamid, "passphrase", passphrase, NULL);
 
   identity = gst_bin_get_by_name (GST_BIN (pub->pipeline), "clr");
   pad = gst_element_get_static_pad (identity, "src");
@@ -164,14 +166,17 @@ publisher_start (guint16     port,
 }
 
 /* What a user types: mpegtsmux and srtsink with their defaults (one 188-byte
- * packet per message), the stream id URL-escaped in the URI. */
+ * packet per message), the stream id URL-escaped in the URI and the passphrase
+ * after it, as `tether-cli url` prints them. */
 static Publisher *
 publisher_start_plain (guint16     port,
                        const char *streamid)
 {
   g_autofree char *escaped = g_uri_escape_string (streamid, NULL, FALSE);
+  g_autofree char *passphrase = tether_test_stream_id_passphrase (streamid);
   g_autofree char *desc = g_strdup_printf (
-    TEST_VIDEO " ! mpegtsmux ! srtsink uri=\"srt://127.0.0.1:%u?streamid=%s\"", port, escaped);
+    TEST_VIDEO " ! mpegtsmux ! srtsink uri=\"srt://127.0.0.1:%u?streamid=%s&passphrase=%s\"",
+    port, escaped, passphrase);
   Publisher *pub = publisher_new (desc);
 
   gst_element_set_state (pub->pipeline, GST_STATE_PLAYING);
@@ -259,6 +264,7 @@ player_start (guint16     port,
   g_autoptr(GstElement) sink = NULL;
   g_autoptr(GstBus) bus = NULL;
   GstAppSinkCallbacks callbacks = { .new_sample = player_new_sample };
+  g_autofree char *passphrase = NULL;
   g_autofree char *desc = g_strdup_printf (
     "srtsrc name=src uri=srt://127.0.0.1:%u latency=%d "
     "! tsdemux latency=100 ! h264parse name=parse ! avdec_h264 name=dec "
@@ -268,8 +274,9 @@ player_start (guint16     port,
   player->pipeline = gst_parse_launch (desc, &error);
   g_assert_no_error (error);
 
+  passphrase = tether_test_stream_id_passphrase (streamid);
   src = gst_bin_get_by_name (GST_BIN (player->pipeline), "src");
-  g_object_set (src, "streamid", streamid, NULL);
+  g_object_set (src, "streamid", streamid, "passphrase", passphrase, NULL);
   sink = gst_bin_get_by_name (GST_BIN (player->pipeline), "sink");
   gst_app_sink_set_callbacks (GST_APP_SINK (sink), &callbacks, player, NULL);
 
@@ -310,11 +317,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Player, player_free)
 /* ------------------------------------------------------------------------- */
 /* Raw libsrt callers: for reject reasons, byte-exact starts and players that stall */
 
+/* A caller with @passphrase (NULL: none) */
 static SRTSOCKET
-raw_connect (guint16     port,
-             const char *streamid,
-             gboolean    tiny_receive_buffer,
-             int        *reject_reason)
+raw_connect_with (guint16     port,
+                  const char *streamid,
+                  const char *passphrase,
+                  gboolean    tiny_receive_buffer,
+                  int        *reject_reason)
 {
   SRTSOCKET sock = srt_create_socket ();
   struct sockaddr_in sa = { 0, };
@@ -326,6 +335,8 @@ raw_connect (guint16     port,
   srt_setsockflag (sock, SRTO_LATENCY, &latency, sizeof latency);
   srt_setsockflag (sock, SRTO_CONNTIMEO, &timeout_ms, sizeof timeout_ms);
   srt_setsockflag (sock, SRTO_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+  if (passphrase != NULL)
+    g_assert_cmpint (srt_setsockflag (sock, SRTO_PASSPHRASE, passphrase, strlen (passphrase)), ==, 0);
   if (tiny_receive_buffer)
     {
       int fc = 32;
@@ -349,6 +360,19 @@ raw_connect (guint16     port,
   if (reject_reason != NULL)
     *reject_reason = 0;
   return sock;
+}
+
+/* A caller with the passphrase of @streamid's token, as a media node with the test
+ * secret derives it. */
+static SRTSOCKET
+raw_connect (guint16     port,
+             const char *streamid,
+             gboolean    tiny_receive_buffer,
+             int        *reject_reason)
+{
+  g_autofree char *passphrase = tether_test_stream_id_passphrase (streamid);
+
+  return raw_connect_with (port, streamid, passphrase, tiny_receive_buffer, reject_reason);
 }
 
 static int
@@ -511,10 +535,10 @@ has_event (Fixture    *fx,
 }
 
 static guint64
-metric (Fixture    *fx,
-        const char *name)
+relay_metric (TetherRelay *relay,
+              const char  *name)
 {
-  g_autofree char *text = tether_relay_get_metrics_text (fx->relay);
+  g_autofree char *text = tether_relay_get_metrics_text (relay);
   g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
   gsize name_len = strlen (name);
 
@@ -522,6 +546,13 @@ metric (Fixture    *fx,
     if (g_str_has_prefix (lines[i], name) && lines[i][name_len] == ' ')
       return g_ascii_strtoull (lines[i] + name_len + 1, NULL, 10);
   g_assert_not_reached ();
+}
+
+static guint64
+metric (Fixture    *fx,
+        const char *name)
+{
+  return relay_metric (fx->relay, name);
 }
 
 static void
@@ -1130,6 +1161,55 @@ test_rejects (Fixture       *fx,
   g_assert_cmpuint (tether_relay_get_player_count (fx->relay), ==, 0);
 }
 
+/* Encryption (docs/protocol.md, "Media encryption"): an encrypting node takes only
+ * callers with their token's passphrase: none is SRT_REJ_UNSECURE, another one
+ * SRT_REJ_BADSECRET, even with a valid token. A node with "srt-encryption" off takes
+ * only callers without one. The token check still comes first. */
+static void
+test_encryption (Fixture       *fx,
+                 gconstpointer  data)
+{
+  g_autoptr(TetherRelay) plain = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *vid = play_id ("cam", "bob");
+  g_autofree char *other = play_id ("cam", "carol");
+  g_autofree char *other_pass = tether_test_stream_id_passphrase (other);
+  g_autofree char *bad = stream_id_for ("cam", "request", "not-a-token");
+  int reason = -1;
+  SRTSOCKET sock;
+
+  g_assert_cmpint (raw_connect_with (fx->port, vid, NULL, FALSE, &reason), ==, SRT_INVALID_SOCK);
+  g_assert_cmpint (reason, ==, SRT_REJ_UNSECURE);
+  g_assert_cmpint (raw_connect_with (fx->port, vid, "not-the-passphrase", FALSE, &reason), ==,
+                   SRT_INVALID_SOCK);
+  g_assert_cmpint (reason, ==, SRT_REJ_BADSECRET);
+  /* Another token's passphrase is another passphrase. */
+  g_assert_cmpint (raw_connect_with (fx->port, vid, other_pass, FALSE, &reason), ==, SRT_INVALID_SOCK);
+  g_assert_cmpint (reason, ==, SRT_REJ_BADSECRET);
+  g_assert_cmpint (raw_connect_with (fx->port, bad, NULL, FALSE, &reason), ==, SRT_INVALID_SOCK);
+  g_assert_cmpint (reason, ==, SRT_REJX_UNAUTHORIZED);
+  g_assert_cmpuint (relay_metric (fx->relay, "tether_media_encrypted_connections_total"), ==, 0);
+
+  sock = raw_connect (fx->port, vid, FALSE, &reason);
+  g_assert_cmpint (sock, !=, SRT_INVALID_SOCK);
+  srt_close (sock);
+  g_assert_true (TETHER_WAIT_UNTIL (relay_metric (fx->relay, "tether_media_encrypted_connections_total") == 1,
+                                    5000));
+  g_assert_cmpuint (relay_metric (fx->relay, "tether_media_plain_connections_total"), ==, 0);
+
+  g_object_set (plain, "srt-encryption", FALSE, NULL);
+  g_assert_true (tether_relay_listen (plain, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (raw_connect (tether_relay_get_port (plain), vid, FALSE, &reason), ==, SRT_INVALID_SOCK);
+  g_assert_cmpint (reason, ==, SRT_REJ_UNSECURE);
+  sock = raw_connect_with (tether_relay_get_port (plain), vid, NULL, FALSE, &reason);
+  g_assert_cmpint (sock, !=, SRT_INVALID_SOCK);
+  srt_close (sock);
+  g_assert_true (TETHER_WAIT_UNTIL (relay_metric (plain, "tether_media_plain_connections_total") == 1, 5000));
+  g_assert_cmpuint (relay_metric (plain, "tether_media_encrypted_connections_total"), ==, 0);
+  tether_relay_stop (plain);
+}
+
 /* A player that stops reading is dropped; the publisher and the other players go on. */
 static void
 test_slow_player (Fixture       *fx,
@@ -1254,6 +1334,7 @@ main (int   argc,
   g_test_add ("/relay/lossy-publisher", Fixture, NULL, fixture_setup, test_lossy_publisher,
               fixture_teardown);
   g_test_add ("/relay/rejects", Fixture, NULL, fixture_setup, test_rejects, fixture_teardown);
+  g_test_add ("/relay/encryption", Fixture, NULL, fixture_setup, test_encryption, fixture_teardown);
   g_test_add ("/relay/slow-player", Fixture, NULL, fixture_setup, test_slow_player, fixture_teardown);
   g_test_add ("/relay/signals-and-stop", Fixture, NULL, fixture_setup, test_signals_and_stop, fixture_teardown);
   g_test_add_func ("/relay/two-relays", test_two_relays);

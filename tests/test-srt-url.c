@@ -70,6 +70,26 @@ test_builder (void)
   g_assert_cmpstr (url2, ==, "srt://h:1?latency=200&streamid=%23%21%3A%3Ar%3Dcam%2Cm%3Dpublish");
 }
 
+/* The passphrase formula of docs/protocol.md ("Media encryption"), against a value
+ * Python's hmac computed, and the URL that carries it. */
+static void
+test_passphrase (void)
+{
+  g_autofree char *passphrase = tether_srt_passphrase_derive ("test-secret", "abc.def");
+  g_autofree char *other = tether_srt_passphrase_derive ("test-secret", "abc.deg");
+  g_autofree char *url = tether_srt_url_new_full ("srt://127.0.0.1:9000", "cam", "request",
+                                                  "abc.def", passphrase);
+  g_autofree char *plain = tether_srt_url_new_full ("srt://127.0.0.1:9000", "cam", "request",
+                                                    "abc.def", NULL);
+
+  g_assert_cmpstr (passphrase, ==, "l50FMajUkCQ3fADbRoNzsdGCaVHaU0lAQn8t0NjqmhY");
+  g_assert_cmpuint (strlen (passphrase), ==, TETHER_SRT_PASSPHRASE_LEN);
+  g_assert_cmpstr (other, !=, passphrase);
+  g_assert_cmpstr (url, ==, "srt://127.0.0.1:9000?streamid=%23%21%3A%3Ar%3Dcam%2Cm%3Drequest%2Ct%3Dabc.def"
+                            "&passphrase=l50FMajUkCQ3fADbRoNzsdGCaVHaU0lAQn8t0NjqmhY");
+  g_assert_cmpstr (plain, ==, "srt://127.0.0.1:9000?streamid=%23%21%3A%3Ar%3Dcam%2Cm%3Drequest%2Ct%3Dabc.def");
+}
+
 /* What other SRT tools write: keys in any order, `s=` behind an SRT type, unknown keys. */
 static void
 test_parse (void)
@@ -154,6 +174,7 @@ main (int   argc,
 
   g_test_add_func ("/srt-url/round-trip", test_round_trip);
   g_test_add_func ("/srt-url/builder", test_builder);
+  g_test_add_func ("/srt-url/passphrase", test_passphrase);
   g_test_add_func ("/srt-url/parse", test_parse);
   g_test_add_func ("/srt-url/refused", test_refused);
 

@@ -124,6 +124,7 @@ tether_describe_error (int code)
     case TETHER_ERROR_MEDIA_NODE_UNREACHABLE: return g_strdup (_("The media server could not be reached."));
     case TETHER_ERROR_MEDIA_ELEMENT_MISSING: return g_strdup (_("A GStreamer plugin needed for this is not installed."));
     case TETHER_ERROR_PLAY_STREAM_DELETED: return g_strdup (_("The stream has ended."));
+    case TETHER_ERROR_MEDIA_ENCRYPTION: return g_strdup (_("The media server refused the encryption of the connection."));
     case TETHER_ERROR_PLAY_RETRY_TIMEOUT:
     case TETHER_ERROR_PUBLISH_RETRY_TIMEOUT: return g_strdup (_("The media connection could not be restored in time."));
     default:

@@ -312,7 +312,10 @@ url_state_cb (TetherRoom      *room,
     }
   else
     {
-      url = tether_srt_url_new (node, u->stream_id, u->mode, tether_room_get_token (room));
+      /* The token and its passphrase, which an external tool needs both of. */
+      url = tether_srt_url_new_full (node, u->stream_id, u->mode,
+                                     tether_room_get_media_token (room),
+                                     tether_room_get_srt_passphrase (room));
       g_print ("%s\n", url);
     }
   run->stopping = TRUE;
@@ -332,7 +335,8 @@ tether_cli_cmd_url (int    argc,
                     char **argv)
 {
   g_autoptr(GOptionContext) ctx =
-    g_option_context_new ("- print an srt:// URL, credential included, for any SRT player");
+    g_option_context_new ("- print an srt:// URL, credentials included (token and SRT "
+                          "passphrase), for any SRT player");
   g_autoptr(GError) error = NULL;
   TetherCliOptions opts = { 0, };
   UrlRun u = { 0, };

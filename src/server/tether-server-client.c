@@ -226,6 +226,7 @@ send_login_ok (TetherServer        *self,
     .session_ttl = self->session_ttl,
     .token_expires_at = session->claims->expires_at,
     .media_nodes = nodes,
+    .srt_passphrase = session->srt_passphrase,
   };
 
   if (session->notify_users)
@@ -253,6 +254,7 @@ login_resume_present (TetherServer        *self,
                       TetherServerConn    *conn,
                       TetherServerSession *session,
                       TetherTokenClaims   *claims,
+                      const char          *token,
                       guint64              last_seq)
 {
   TetherServerConn *old = session->conn;
@@ -263,7 +265,7 @@ login_resume_present (TetherServer        *self,
       tether_server_conn_detach (old);
       tether_server_conn_kill (old);
     }
-  tether_server_session_set_claims (self, session, claims);
+  tether_server_session_set_claims (self, session, claims, token);
   tether_server_session_attach (self, session, conn);
   tether_server_session_touch (self, session);
 
@@ -286,13 +288,14 @@ login_fresh (TetherServer      *self,
              const char        *user_name,
              gboolean           notify_users,
              TetherTokenClaims *claims,
+             const char        *token,
              gboolean           rejoin)
 {
   TetherServerRoom *room = tether_server_room_acquire (self, room_id);
   TetherServerSession *existing = g_hash_table_lookup (room->by_user, user_id);
   TetherServerSession *session;
 
-  session = tether_server_session_new (self, room, user_id, user_name, notify_users, claims);
+  session = tether_server_session_new (self, room, user_id, user_name, notify_users, claims, token);
   tether_server_room_release (self, room);
 
   if (existing != NULL)
@@ -401,7 +404,7 @@ handle_login (TetherServer     *self,
             }
           if (old->present)
             {
-              login_resume_present (self, conn, old, g_steal_pointer (&claims),
+              login_resume_present (self, conn, old, g_steal_pointer (&claims), login.token,
                                     (guint64) login.last_seq);
               return;
             }
@@ -413,7 +416,7 @@ handle_login (TetherServer     *self,
     }
 
   login_fresh (self, conn, login.room_id, login.user.id, login.user.name, login.notify_users,
-               g_steal_pointer (&claims), rejoin);
+               g_steal_pointer (&claims), login.token, rejoin);
 }
 
 /* Logged-in messages */
@@ -568,6 +571,7 @@ handle_token_renew (TetherServer     *self,
   g_autoptr(TetherTokenClaims) claims = NULL;
   g_autoptr(GError) error = NULL;
   TetherTokenRenewMessage renew;
+  gint64 expires_at;
   char *answer;
 
   if (!tether_message_read_token_renew (msg, &renew, &error))
@@ -584,8 +588,9 @@ handle_token_renew (TetherServer     *self,
       return;
     }
 
-  answer = tether_message_build_token_renew_ok (renew.req, claims->expires_at);
-  tether_server_session_set_claims (self, session, g_steal_pointer (&claims));
+  expires_at = claims->expires_at;
+  tether_server_session_set_claims (self, session, g_steal_pointer (&claims), renew.token);
+  answer = tether_message_build_token_renew_ok (renew.req, expires_at, session->srt_passphrase);
   tether_server_conn_send_message (conn, answer);
   tether_server_log (G_LOG_LEVEL_DEBUG, session, "token renewed");
 }

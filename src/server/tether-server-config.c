@@ -51,6 +51,7 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->tls_cert, g_free);
   g_clear_pointer (&o->tls_key, g_free);
   g_clear_pointer (&o->room_service, g_free);
+  g_clear_pointer (&o->srt_encryption, g_free);
 }
 
 /**
@@ -96,6 +97,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "tls-cert", &o->tls_cert },
     { "tls-key", &o->tls_key },
     { "room-service", &o->room_service },
+    { "srt-encryption", &o->srt_encryption },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -215,6 +217,13 @@ tether_server_options_check (const TetherServerOptions  *o,
                            "--room-service must be an http:// or https:// URL");
       return FALSE;
     }
+  if (o->srt_encryption != NULL && strcmp (o->srt_encryption, "on") != 0
+      && strcmp (o->srt_encryption, "off") != 0)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--srt-encryption expects on or off, got “%s”", o->srt_encryption);
+      return FALSE;
+    }
   /* Sent to every client as "retry_after" (NaN fails the comparison too). */
   if (o->shutdown_retry_after != UNSET
       && !(o->shutdown_retry_after >= 0 && o->shutdown_retry_after <= MAX_SHUTDOWN_RETRY_AFTER))
@@ -224,6 +233,14 @@ tether_server_options_check (const TetherServerOptions  *o,
       return FALSE;
     }
   return TRUE;
+}
+
+/* --srt-encryption: on unless "off" (tether_server_options_check() refused the rest).
+ * It sets the embedded node and what the room service hands out alike. */
+gboolean
+tether_server_options_srt_encryption (const TetherServerOptions *o)
+{
+  return o->srt_encryption == NULL || strcmp (o->srt_encryption, "off") != 0;
 }
 
 /* Sets @property from an option, refusing a value outside the property's range (or
@@ -295,6 +312,7 @@ tether_server_options_configure (const TetherServerOptions  *o,
   for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
     if (!set_if (server, numbers[i].property, numbers[i].value, error))
       return FALSE;
+  g_object_set (server, "srt-encryption", tether_server_options_srt_encryption (o), NULL);
 
   for (guint i = 0; o->media_nodes != NULL && o->media_nodes[i] != NULL; i++)
     {

@@ -30,6 +30,7 @@ typedef struct
   char    *tls_cert;
   char    *tls_key;
   char    *room_service;
+  char    *srt_encryption;   /* "on" (NULL: the default) or "off" */
   gboolean no_media;
   gboolean media_only;
   double   heartbeat_timeout;
@@ -64,6 +65,7 @@ gboolean  tether_server_options_check         (const TetherServerOptions *o,
 gboolean  tether_server_options_configure     (const TetherServerOptions *o,
                                                TetherServer         *server,
                                                GError              **error);
+gboolean  tether_server_options_srt_encryption (const TetherServerOptions *o);
 gboolean  tether_server_parse_listen          (const char           *text,
                                                char                **host,
                                                guint16              *port,

@@ -187,7 +187,26 @@ typedef struct
   gint64 seq;        /* of the latest report taken: older ones are replays */
   gint64 seen_at;    /* monotonic µs of that report */
   gboolean lost;     /* silent too long: its streams were deleted */
+  gboolean encryption_mismatch;  /* its srt_encryption is not ours (warned once) */
 } NodeSeen;
+
+/* The room service does not ask its nodes whether they encrypt (its own
+ * --srt-encryption decides what it hands out), but a node that reports says, and a
+ * mismatch, which refuses every client of that node (2010), gets one warning. */
+static void
+check_node_encryption (TetherServer *self,
+                       const char   *node_id,
+                       NodeSeen     *seen,
+                       gboolean      node_encrypts)
+{
+  gboolean mismatch = node_encrypts != self->srt_encryption;
+
+  if (mismatch && !seen->encryption_mismatch)
+    g_warning ("media node %s runs --srt-encryption=%s but this room service runs "
+               "--srt-encryption=%s: every client of that node is refused (2010)",
+               node_id, node_encrypts ? "on" : "off", self->srt_encryption ? "on" : "off");
+  seen->encryption_mismatch = mismatch;
+}
 
 /* The ingest streams on @node_id that @keep (stream id → anything) does not hold go,
  * with @relay_reason. */
@@ -376,6 +395,8 @@ node_report_cb (SoupServer        *server,
   seen->seq = seq;
   seen->seen_at = g_get_monotonic_time ();
   seen->lost = FALSE;
+  check_node_encryption (self, node_id, seen,
+                         tether_json_get_bool (report, "srt_encryption", self->srt_encryption));
   if (self->node_sweep == NULL)
     {
       self->node_sweep = g_timeout_source_new_seconds (TETHER_NODE_REPORT_INTERVAL_S);

@@ -149,6 +149,7 @@ main (int   argc,
     { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node)", NULL },
     { "public-room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.public_rooms, "Let guests watch the rooms matching PATTERN (a glob; repeatable): POST /v1/guest-token", "PATTERN" },
     { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
+    { "srt-encryption", 0, 0, G_OPTION_ARG_STRING, &o.srt_encryption, "on (default): the media node encrypts every connection with its token's passphrase, and the room service hands the passphrases out; off: plain SRT only, for tools without AES", "on|off" },
     { "room-service", 0, 0, G_OPTION_ARG_STRING, &o.room_service, "With --media-only: report publishers to the room service at URL, so they appear in their rooms", "URL" },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
@@ -233,6 +234,7 @@ main (int   argc,
       /* A host keeps its stream id for as long as it keeps its session. */
       if (o.session_ttl != TETHER_SERVER_OPTION_UNSET)
         g_object_set (relay, "claim-ttl", MIN (o.session_ttl, 1e9), NULL);
+      g_object_set (relay, "srt-encryption", tether_server_options_srt_encryption (&o), NULL);
       if (!tether_relay_listen (relay, media_host, media_port, &error))
         {
           g_printerr ("tether-server: cannot start the media node on %s:%u: %s\n", media_host,

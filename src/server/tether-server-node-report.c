@@ -101,13 +101,17 @@ build_report (TetherNodeReporter *self)
   const char *id;
   Entry *e;
   gint64 seq = MAX (g_get_real_time (), self->last_seq + 1);
+  gboolean encryption = TRUE;
 
   self->last_seq = seq;
+  g_object_get (self->relay, "srt-encryption", &encryption, NULL);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "node");
   json_builder_add_string_value (b, self->node_id);
   json_builder_set_member_name (b, "seq");
   json_builder_add_int_value (b, seq);
+  json_builder_set_member_name (b, "srt_encryption");
+  json_builder_add_boolean_value (b, encryption);
   json_builder_set_member_name (b, "streams");
   json_builder_begin_array (b);
   g_hash_table_iter_init (&iter, self->streams);

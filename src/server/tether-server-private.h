@@ -104,6 +104,7 @@ struct _TetherServerSession
   gint64              last_activity; /* monotonic µs */
   gint64              forget_at;     /* monotonic µs, once not present */
   TetherTokenClaims  *claims;
+  char               *srt_passphrase; /* of the token of claims; NULL without encryption */
   gint64              token_expiry;  /* monotonic µs */
   gint64              token_deadline; /* next token action: warning, then expiry */
   gboolean            token_warned;
@@ -170,6 +171,7 @@ struct _TetherServer
   guint              max_send_queue;
   guint              max_streams_per_session;
   double             guest_token_ttl;
+  gboolean           srt_encryption;  /* hand out each token's SRT passphrase */
   GPtrArray         *public_rooms;    /* GPatternSpec: rooms that admit guests */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
@@ -347,7 +349,8 @@ TetherServerSession *tether_server_session_new      (TetherServer        *self,
                                                      const char          *user_id,
                                                      const char          *user_name,
                                                      gboolean             notify_users,
-                                                     TetherTokenClaims   *claims);
+                                                     TetherTokenClaims   *claims,
+                                                     const char          *token);
 void                 tether_server_session_join     (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      TetherServerSession *replaces);
@@ -369,7 +372,8 @@ void                 tether_server_session_schedule_token (TetherServer  *self,
                                                            TetherServerSession *session);
 void                 tether_server_session_set_claims (TetherServer      *self,
                                                        TetherServerSession *session,
-                                                       TetherTokenClaims *claims);
+                                                       TetherTokenClaims *claims,
+                                                       const char        *token);
 gboolean             tether_server_sweep            (gpointer             user_data);
 
 G_END_DECLS

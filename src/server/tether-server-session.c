@@ -10,6 +10,7 @@
 #include "tether-error.h"
 #include "tether-message.h"
 #include "tether-server-private.h"
+#include "tether-srt-url-private.h"
 
 #define USEC TETHER_SERVER_USEC
 #define TRIM_INTERVAL (30 * G_USEC_PER_SEC)
@@ -92,15 +93,21 @@ session_set_lru (TetherServerSession *session,
     g_queue_push_tail_link (queue, &session->lru_link);
 }
 
+/* @claims (adopted) are those of @token, whose SRT passphrase the session hands out
+ * (docs/protocol.md, "Media encryption") when the server's nodes encrypt. */
 void
 tether_server_session_set_claims (TetherServer        *self,
                                   TetherServerSession *session,
-                                  TetherTokenClaims   *claims)
+                                  TetherTokenClaims   *claims,
+                                  const char          *token)
 {
   gint64 remaining_us;
 
   g_clear_pointer (&session->claims, tether_token_claims_free);
   session->claims = claims;
+  g_clear_pointer (&session->srt_passphrase, tether_srt_passphrase_free);
+  if (self->srt_encryption)
+    session->srt_passphrase = tether_srt_passphrase_derive (self->app_secret, token);
 
   /* Token times are wall-clock seconds; deadlines are kept on the monotonic clock. */
   remaining_us = claims->expires_at * G_USEC_PER_SEC - g_get_real_time ();
@@ -115,7 +122,8 @@ tether_server_session_new (TetherServer      *self,
                            const char        *user_id,
                            const char        *user_name,
                            gboolean           notify_users,
-                           TetherTokenClaims *claims)
+                           TetherTokenClaims *claims,
+                           const char        *token)
 {
   TetherServerSession *session = g_new0 (TetherServerSession, 1);
 
@@ -130,7 +138,7 @@ tether_server_session_new (TetherServer      *self,
   session->last_activity = g_get_monotonic_time ();
   session->member_link.data = session;
   session->lru_link.data = session;
-  tether_server_session_set_claims (self, session, claims);
+  tether_server_session_set_claims (self, session, claims, token);
   g_hash_table_insert (self->sessions, session->id, session);
 
   return session;
@@ -229,6 +237,7 @@ void
 tether_server_session_free (TetherServerSession *session)
 {
   g_clear_pointer (&session->claims, tether_token_claims_free);
+  g_clear_pointer (&session->srt_passphrase, tether_srt_passphrase_free);
   g_free (session->id);
   g_free (session->resume_key);
   g_free (session->user_id);

@@ -34,6 +34,7 @@ enum {
   PROP_MAX_SEND_QUEUE,
   PROP_MAX_STREAMS_PER_SESSION,
   PROP_GUEST_TOKEN_TTL,
+  PROP_SRT_ENCRYPTION,
   PROP_PORT,
   PROP_TLS_CERTIFICATE,
   N_PROPS
@@ -241,6 +242,9 @@ tether_server_get_property (GObject    *object,
     case PROP_GUEST_TOKEN_TTL:
       g_value_set_double (value, self->guest_token_ttl);
       break;
+    case PROP_SRT_ENCRYPTION:
+      g_value_set_boolean (value, self->srt_encryption);
+      break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
       break;
@@ -354,6 +358,13 @@ tether_server_set_property (GObject      *object,
     case PROP_GUEST_TOKEN_TTL:
       set_double (self, &self->guest_token_ttl, value, prop_id);
       break;
+    case PROP_SRT_ENCRYPTION:
+      if (self->srt_encryption != g_value_get_boolean (value))
+        {
+          self->srt_encryption = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -456,6 +467,18 @@ tether_server_class_init (TetherServerClass *klass)
     g_param_spec_object ("tls-certificate", NULL, NULL, G_TYPE_TLS_CERTIFICATE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * TetherServer:srt-encryption:
+   *
+   * Whether the media nodes encrypt (the default): `login_ok` and `token_renew_ok`
+   * then carry the SRT passphrase of the session's token. Set it as every media
+   * node of the server is set (#TetherRelay:srt-encryption); a client of a node
+   * set otherwise is refused (docs/protocol.md, "Media encryption").
+   */
+  properties[PROP_SRT_ENCRYPTION] =
+    g_param_spec_boolean ("srt-encryption", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -481,6 +504,7 @@ tether_server_init (TetherServer *self)
   self->max_send_queue = 1024 * 1024;
   self->max_streams_per_session = 32;
   self->guest_token_ttl = 600.0;
+  self->srt_encryption = TRUE;
   self->public_rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
   self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
   self->relays = g_ptr_array_new_with_free_func (g_object_unref);

@@ -58,6 +58,7 @@ tether_error_code_to_string (int code)
     case TETHER_ERROR_MEDIA_ELEMENT_MISSING: return "media-element-missing";
     case TETHER_ERROR_MEDIA_PIPELINE: return "media-pipeline";
     case TETHER_ERROR_STREAM_LIMIT: return "stream-limit";
+    case TETHER_ERROR_MEDIA_ENCRYPTION: return "media-encryption";
     case TETHER_ERROR_PLAY_RETRY_TIMEOUT: return "play-retry-timeout";
     case TETHER_ERROR_PLAY_DENIED: return "play-denied";
     case TETHER_ERROR_PLAY_STREAM_DELETED: return "play-stream-deleted";

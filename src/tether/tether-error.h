@@ -64,6 +64,10 @@ G_BEGIN_DECLS
  * @TETHER_ERROR_MEDIA_PIPELINE: the media pipeline failed
  * @TETHER_ERROR_STREAM_LIMIT: `stream_add` of one stream more than a session may have
  *   (`max-streams-per-session`)
+ * @TETHER_ERROR_MEDIA_ENCRYPTION: the media node refused the SRT connection's
+ *   encryption: a wrong or missing passphrase, or a node whose `--srt-encryption`
+ *   does not match what the room service hands out (SRT reject 10 or 11); never
+ *   retried
  * @TETHER_ERROR_PLAY_RETRY_TIMEOUT: NO_PLAY: every media node was tried for
  *   `av_retry_time`
  * @TETHER_ERROR_PLAY_DENIED: the media node refused the player (token)
@@ -108,6 +112,7 @@ typedef enum
   TETHER_ERROR_MEDIA_ELEMENT_MISSING = 2007,
   TETHER_ERROR_MEDIA_PIPELINE = 2008,
   TETHER_ERROR_STREAM_LIMIT = 2009,
+  TETHER_ERROR_MEDIA_ENCRYPTION = 2010,
 
   /* Playing: 3xxx */
   TETHER_ERROR_PLAY_RETRY_TIMEOUT = 3001,

@@ -60,6 +60,7 @@ typedef struct
   char *host;
   guint16 port;
   char *streamid;
+  char *passphrase;   /* NULL: the node does not encrypt */
   int latency_ms;
   int connect_timeout_ms;
   int peer_idle_ms;
@@ -86,6 +87,7 @@ GStrv tether_media_node_order (TetherRoom *room, const char *first);
 gboolean tether_media_element_exists (const char *factory);
 const char *tether_media_pick_element (const char *const *factories);
 gboolean tether_media_reject_is_steady (int reject);
+gboolean tether_media_reject_is_encryption (int reject);
 char *tether_media_extended_data (const char *stream_id, const char *node, guint attempt,
                                   int reject, const char *message);
 double tether_media_jitter (double min, double max);
@@ -104,7 +106,8 @@ gboolean tether_srt_link_parse_message (GstMessage *message, TetherSrtLinkEvent 
                                         guint *generation, int *reject, const char **text);
 void tether_srt_link_send (TetherSrtLink *link, GstBuffer *buffer);
 TetherSrtLink *tether_srt_link_start (guint generation, gboolean receiver, const char *host,
-                                      guint16 port, const char *streamid, int latency_ms,
+                                      guint16 port, const char *streamid,
+                                      const char *passphrase, int latency_ms,
                                       int connect_timeout_ms, int peer_idle_ms, int stall_ms,
                                       GstElement *poster, GstElement *appsrc);
 void tether_srt_link_stop (TetherSrtLink *link);

@@ -380,7 +380,7 @@ try_current_node (TetherMediaSession *self)
   g_autoptr(GError) error = NULL;
   g_autofree char *host = NULL;
   g_autofree char *streamid = NULL;
-  const char *node, *url;
+  const char *node, *url, *token;
   GstElement *element;
   guint16 port = 0;
 
@@ -421,11 +421,16 @@ try_current_node (TetherMediaSession *self)
       return;
     }
 
+  /* The token and the passphrase the room service gave for it: they go together. */
+  token = tether_room_get_media_token (priv->room);
+  if (token == NULL)
+    token = tether_room_get_token (priv->room);
   streamid = tether_srt_stream_id_new (priv->stream_id, info->receiver ? "request" : "publish",
-                                       tether_room_get_token (priv->room));
+                                       token);
   g_debug ("%s %s: attempt %u on node %s (%s:%u)", G_OBJECT_TYPE_NAME (self), priv->stream_id,
            priv->attempt, node, host, port);
   priv->link = tether_srt_link_start (priv->generation, info->receiver, host, port, streamid,
+                                      tether_room_get_srt_passphrase (priv->room),
                                       (int) priv->latency, CONNECT_TIMEOUT_MS, PEER_IDLE_MS,
                                       (int) (priv->stall_timeout * 1000), element,
                                       info->receiver ? element : NULL);
@@ -504,6 +509,8 @@ on_link_event (TetherMediaSession *self,
     case TETHER_SRT_LINK_FAILED:
       if (reject == SRT_REJX_CONFLICT)
         tether_media_session_give_up (self, INFO (self)->taken_error, reject, text, "media_lost");
+      else if (tether_media_reject_is_encryption (reject))
+        tether_media_session_give_up (self, TETHER_ERROR_MEDIA_ENCRYPTION, reject, text, "media_lost");
       else if (tether_media_reject_is_steady (reject))
         tether_media_session_give_up (self, INFO (self)->denied_error, reject, text, "media_lost");
       else

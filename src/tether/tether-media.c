@@ -122,6 +122,15 @@ tether_media_reject_is_steady (int reject)
          || reject == SRT_REJX_BAD_MODE;
 }
 
+/* Whether libsrt refused the connection's encryption: a passphrase that is not the
+ * node's (SRT_REJ_BADSECRET), or one side with a passphrase and the other without
+ * (SRT_REJ_UNSECURE). Final too: the same passphrase would be refused again. */
+gboolean
+tether_media_reject_is_encryption (int reject)
+{
+  return reject == SRT_REJ_BADSECRET || reject == SRT_REJ_UNSECURE;
+}
+
 /* `{"stream_id": …, "node": …, "attempt": …, "reject": …, "message": …}` */
 char *
 tether_media_extended_data (const char *stream_id,

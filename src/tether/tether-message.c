@@ -401,6 +401,8 @@ tether_message_build_login_ok (const TetherLoginOkMessage *m)
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  if (m->srt_passphrase != NULL)
+    add_string (b, TETHER_FIELD_SRT_PASSPHRASE, m->srt_passphrase);
   return finish (b);
 }
 
@@ -462,17 +464,21 @@ tether_message_build_request_ok (TetherMessageType type,
 
 /**
  * tether_message_build_token_renew_ok:
+ * @srt_passphrase: (nullable): the new token's SRT passphrase; %NULL leaves it out
  *
  * Returns: (transfer full): a `token_renew_ok` message
  */
 char *
-tether_message_build_token_renew_ok (gint64 req,
-                                     gint64 expires_at)
+tether_message_build_token_renew_ok (gint64      req,
+                                     gint64      expires_at,
+                                     const char *srt_passphrase)
 {
   g_autoptr(JsonBuilder) b = begin (TETHER_MESSAGE_TOKEN_RENEW_OK);
 
   add_int (b, TETHER_FIELD_REQ, req);
   add_int (b, TETHER_FIELD_EXPIRES_AT, expires_at);
+  if (srt_passphrase != NULL)
+    add_string (b, TETHER_FIELD_SRT_PASSPHRASE, srt_passphrase);
   return finish (b);
 }
 
@@ -923,6 +929,16 @@ tether_message_read_token_renew (JsonObject               *msg,
 
 /* ---- readers of server messages (the client's side) -------------------------------- */
 
+/* An `srt_passphrase` libsrt can take (10 to 79 bytes), or NULL. */
+static const char *
+read_srt_passphrase (JsonObject *msg)
+{
+  const char *passphrase = tether_json_get_string (msg, TETHER_FIELD_SRT_PASSPHRASE);
+  gsize len = passphrase != NULL ? strlen (passphrase) : 0;
+
+  return len >= 10 && len <= 79 ? passphrase : NULL;
+}
+
 /**
  * tether_message_read_login_ok:
  * @msg: a `login_ok` message
@@ -953,6 +969,7 @@ tether_message_read_login_ok (JsonObject           *msg,
   tether_json_get_number (msg, TETHER_FIELD_SESSION_TTL, &out->session_ttl);
   out->has_token_expires_at = tether_json_get_int (msg, TETHER_FIELD_TOKEN_EXPIRES_AT,
                                                    &out->token_expires_at);
+  out->srt_passphrase = read_srt_passphrase (msg);
 
   out->media_nodes = g_new0 (TetherMessageMediaNode, MAX (n_nodes, 1));
   for (guint i = 0; i < n_nodes; i++)
@@ -1061,13 +1078,16 @@ tether_message_read_request_ok (JsonObject *msg,
 /**
  * tether_message_read_token_renew_ok:
  * @out_expires_at: (out): the new token's expiry; left alone when absent
+ * @out_srt_passphrase: (out): the new token's SRT passphrase, %NULL when absent
  *
  * Returns: whether it has an integer `expires_at`
  */
 gboolean
-tether_message_read_token_renew_ok (JsonObject *msg,
-                                    gint64     *out_expires_at)
+tether_message_read_token_renew_ok (JsonObject  *msg,
+                                    gint64      *out_expires_at,
+                                    const char **out_srt_passphrase)
 {
+  *out_srt_passphrase = read_srt_passphrase (msg);
   return tether_json_get_int (msg, TETHER_FIELD_EXPIRES_AT, out_expires_at);
 }
 

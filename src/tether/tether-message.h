@@ -96,6 +96,7 @@ typedef enum
 #define TETHER_FIELD_EXPIRES_AT         "expires_at"
 #define TETHER_FIELD_REMAINING          "remaining"
 #define TETHER_FIELD_RETRY_AFTER        "retry_after"
+#define TETHER_FIELD_SRT_PASSPHRASE     "srt_passphrase"
 
 /* Stream delete reasons (an event's `reason`) */
 #define TETHER_REASON_STOPPED           "stopped"
@@ -187,6 +188,7 @@ typedef struct
   gint64                  token_expires_at;
   TetherMessageMediaNode *media_nodes;
   guint                   n_media_nodes;
+  const char             *srt_passphrase;      /* NULL: the nodes do not encrypt */
 } TetherLoginOkMessage;
 
 typedef struct
@@ -252,7 +254,8 @@ char        *tether_message_build_logout_ok     (void);
 char        *tether_message_build_request_ok    (TetherMessageType           type,
                                                  gint64                      req);
 char        *tether_message_build_token_renew_ok (gint64                     req,
-                                                  gint64                     expires_at);
+                                                  gint64                     expires_at,
+                                                  const char                *srt_passphrase);
 char        *tether_message_build_event         (const TetherEventMessage   *m);
 char        *tether_message_build_kick_out      (int                         code,
                                                  const char                 *message);
@@ -297,7 +300,8 @@ gboolean     tether_message_read_heartbeat_ack  (JsonObject                 *msg
 gboolean     tether_message_read_request_ok     (JsonObject                 *msg,
                                                  gint64                     *out_req);
 gboolean     tether_message_read_token_renew_ok (JsonObject                 *msg,
-                                                 gint64                     *out_expires_at);
+                                                 gint64                     *out_expires_at,
+                                                 const char                **out_srt_passphrase);
 void         tether_message_read_token_will_expire (JsonObject              *msg,
                                                     TetherTokenWillExpireMessage *out);
 gboolean     tether_message_read_reconnect      (JsonObject                 *msg,

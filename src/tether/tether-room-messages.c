@@ -154,6 +154,9 @@ handle_login_ok (TetherRoom *self,
   if (m.has_token_expires_at)
     self->token_expires_at = m.token_expires_at;
   store_media_nodes (self, m.media_nodes, m.n_media_nodes);
+  /* The passphrase is that of the token this login sent. */
+  _tether_room_set_media_credentials (self, self->login->token, m.srt_passphrase);
+  g_clear_pointer (&self->renew_token, g_free);
   self->retry_after_hint = 0;
 
   /* A resumed session keeps its lists: the events it missed follow in order. */
@@ -234,6 +237,24 @@ handle_request_reply (TetherRoom        *self,
   _tether_room_request_done (self, req, error);
 }
 
+/* The answer to the last renewal sent switches the media credentials to its token;
+ * an older renewal's answer does not (its passphrase is not the last token's). */
+static void
+handle_token_renew_ok (TetherRoom *self,
+                       JsonObject *msg)
+{
+  const char *passphrase = NULL;
+  gint64 req = 0;
+
+  tether_message_read_token_renew_ok (msg, &self->token_expires_at, &passphrase);
+  if (self->renew_token != NULL && tether_message_read_request_ok (msg, &req)
+      && req == self->renew_req)
+    {
+      _tether_room_set_media_credentials (self, self->renew_token, passphrase);
+      g_clear_pointer (&self->renew_token, g_free);
+    }
+}
+
 static gboolean
 is_steady_login_error (gint64 code)
 {
@@ -310,7 +331,7 @@ handle_message (TetherRoom *self,
       handle_request_reply (self, msg, type);
       break;
     case TETHER_MESSAGE_TOKEN_RENEW_OK:
-      tether_message_read_token_renew_ok (msg, &self->token_expires_at);
+      handle_token_renew_ok (self, msg);
       break;
     case TETHER_MESSAGE_TOKEN_WILL_EXPIRE:
       tether_message_read_token_will_expire (msg, &expiry);

@@ -91,6 +91,12 @@ struct _TetherRoom
   gint64 last_seq;
   gint64 token_expires_at;
   GHashTable *media_nodes;  /* id → url */
+  /* What media nodes get: a token and its SRT passphrase (NULL: no encryption), from
+   * the same answer — login_ok, or the token_renew_ok of the last renewal sent. */
+  char *media_token;
+  char *srt_passphrase;
+  char *renew_token;        /* the last renewal sent, until its answer */
+  gint64 renew_req;
 
   TetherRoomStore *users;
   TetherRoomStore *streams;
@@ -133,6 +139,9 @@ void     _tether_room_set_attempt         (TetherRoom       *self,
                                            guint             attempt);
 void     _tether_room_set_rtt             (TetherRoom       *self,
                                            double            rtt);
+void     _tether_room_set_media_credentials (TetherRoom     *self,
+                                             const char     *token,
+                                             const char     *srt_passphrase);
 void     _tether_room_set_room_session_id (TetherRoom       *self,
                                            const char       *room_session_id);
 void     _tether_room_finish_episode      (TetherRoom       *self,

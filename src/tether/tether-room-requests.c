@@ -197,7 +197,10 @@ tether_room_renew_token (TetherRoom *self,
 
   tether_login_options_set_token (self->login, token);
 
-  text = tether_message_build_token_renew (++self->next_req, token);
+  g_free (self->renew_token);
+  self->renew_token = g_strdup (token);
+  self->renew_req = ++self->next_req;
+  text = tether_message_build_token_renew (self->renew_req, token);
   _tether_room_send (self, text);
 }
 

@@ -9,6 +9,7 @@
 #include "tether-login-options-private.h"
 #include "tether-protocol.h"
 #include "tether-room-private.h"
+#include "tether-srt-url-private.h"
 #include "tether-stream.h"
 #include "tether-user.h"
 
@@ -442,6 +443,56 @@ tether_room_get_token_expires_at (TetherRoom *self)
 }
 
 /**
+ * tether_room_get_media_token:
+ * @self: a room
+ *
+ * Gets the token for media nodes: the one the room logged in with, or that of the
+ * last renewal the server confirmed. It differs from [method@Tether.Room.get_token]
+ * only while a renewal waits for its answer, so that it always matches
+ * [method@Tether.Room.get_srt_passphrase].
+ *
+ * Returns: (nullable): the token to put in SRT stream ids; %NULL before the first
+ *   login
+ */
+const char *
+tether_room_get_media_token (TetherRoom *self)
+{
+  g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
+  return self->media_token;
+}
+
+/**
+ * tether_room_get_srt_passphrase:
+ * @self: a room
+ *
+ * Gets the SRT passphrase the room service gave for the media token
+ * ([method@Tether.Room.get_media_token]): publishers and players of this room
+ * encrypt their SRT connections with it, and an external tool needs it too
+ * (tether_srt_url_new_full()). It is a secret, like the token.
+ *
+ * Returns: (nullable): the passphrase, or %NULL when the room's media nodes do not
+ *   encrypt (`--srt-encryption=off`) or before the first login
+ */
+const char *
+tether_room_get_srt_passphrase (TetherRoom *self)
+{
+  g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
+  return self->srt_passphrase;
+}
+
+/* The media credentials from one answer of the server: @token and its passphrase. */
+void
+_tether_room_set_media_credentials (TetherRoom *self,
+                                    const char *token,
+                                    const char *srt_passphrase)
+{
+  g_free (self->media_token);
+  self->media_token = g_strdup (token);
+  tether_srt_passphrase_free (self->srt_passphrase);
+  self->srt_passphrase = g_strdup (srt_passphrase);
+}
+
+/**
  * tether_room_get_last_report: (get-property last-report)
  * @self: a room
  *
@@ -606,6 +657,9 @@ tether_room_finalize (GObject *object)
   g_free (self->session_id);
   g_free (self->resume_key);
   g_free (self->room_session_id);
+  g_free (self->media_token);
+  tether_srt_passphrase_free (self->srt_passphrase);
+  g_free (self->renew_token);
   g_free (self->cause);
   g_hash_table_unref (self->media_nodes);
   _tether_room_store_free (self->users);

@@ -125,6 +125,8 @@ void               tether_room_reconnect_now        (TetherRoom           *self)
 void               tether_room_renew_token          (TetherRoom           *self,
                                                      const char           *token);
 const char        *tether_room_get_token            (TetherRoom           *self);
+const char        *tether_room_get_media_token      (TetherRoom           *self);
+const char        *tether_room_get_srt_passphrase   (TetherRoom           *self);
 
 void               tether_room_add_stream_async     (TetherRoom           *self,
                                                      const char           *stream_id,

@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "tether-media-private.h"
+#include "tether-srt-url-private.h"
 
 /* ---- the link ------------------------------------------------------------ */
 
@@ -33,6 +34,7 @@ tether_srt_link_unref (TetherSrtLink *link)
   g_clear_object (&link->cancellable);
   g_free (link->host);
   g_free (link->streamid);
+  tether_srt_passphrase_free (link->passphrase);
   g_clear_object (&link->poster);
   g_clear_object (&link->appsrc);
   g_mutex_clear (&link->lock);
@@ -224,6 +226,13 @@ tether_srt_link_connect (TetherSrtLink *link,
   srt_setsockflag (sock, SRTO_CONNTIMEO, &link->connect_timeout_ms, sizeof (int));
   srt_setsockflag (sock, SRTO_PEERIDLETIMEO, &link->peer_idle_ms, sizeof (int));
   srt_setsockflag (sock, SRTO_STREAMID, link->streamid, (int) strlen (link->streamid));
+  if (link->passphrase != NULL
+      && srt_setsockflag (sock, SRTO_PASSPHRASE, link->passphrase,
+                          (int) strlen (link->passphrase)) == SRT_ERROR)
+    {
+      *message = g_strdup_printf ("cannot use the passphrase: %s", srt_getlasterror_str ());
+      return SRT_INVALID_SOCK;
+    }
   srt_setsockflag (sock, SRTO_RCVSYN, &no, sizeof (int));
   srt_setsockflag (sock, SRTO_SNDSYN, &no, sizeof (int));
 
@@ -250,9 +259,21 @@ tether_srt_link_connect (TetherSrtLink *link,
     return sock;
 
   *reject = srt_getrejectreason (sock);
-  *message = g_strdup_printf ("connection failed (%s)", srt_rejectreason_str (*reject));
-  if (*reject < SRT_REJC_PREDEFINED)
-    *reject = 0;   /* a libsrt-internal reason (timeout, no listener): not a verdict */
+  if (*reject == SRT_REJ_BADSECRET)
+    *message = g_strdup ("the media node refused the connection's encryption: the passphrase "
+                         "is not the one it derives for this token (another app secret?)");
+  else if (*reject == SRT_REJ_UNSECURE)
+    *message = g_strdup (link->passphrase != NULL
+                           ? "the media node refused the connection's encryption: it does not "
+                             "encrypt (--srt-encryption=off) but the room service gave a passphrase"
+                           : "the media node refused the connection's encryption: it encrypts "
+                             "and the room service gave no passphrase (--srt-encryption=off)");
+  else
+    *message = g_strdup_printf ("connection failed (%s)", srt_rejectreason_str (*reject));
+  /* A libsrt-internal reason (timeout, no listener) is not a verdict; a refused
+   * encryption is. */
+  if (*reject < SRT_REJC_PREDEFINED && !tether_media_reject_is_encryption (*reject))
+    *reject = 0;
   return SRT_INVALID_SOCK;
 }
 
@@ -413,6 +434,7 @@ tether_srt_link_start (guint        generation,
                        const char  *host,
                        guint16      port,
                        const char  *streamid,
+                       const char  *passphrase,
                        int          latency_ms,
                        int          connect_timeout_ms,
                        int          peer_idle_ms,
@@ -432,6 +454,7 @@ tether_srt_link_start (guint        generation,
   link->host = g_strdup (host);
   link->port = port;
   link->streamid = g_strdup (streamid);
+  link->passphrase = g_strdup (passphrase);
   link->latency_ms = latency_ms;
   link->connect_timeout_ms = connect_timeout_ms;
   link->peer_idle_ms = peer_idle_ms;

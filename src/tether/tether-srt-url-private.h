@@ -46,6 +46,17 @@ TetherSrtStreamIdStatus  tether_srt_stream_id_parse      (const char            
                                                           TetherSrtStreamId       *out);
 void                     tether_srt_stream_id_clear      (TetherSrtStreamId       *sid);
 
+/* The SRT passphrase of a token (docs/protocol.md, "Media encryption"):
+ * base64url(HMAC-SHA-256(app secret, TETHER_SRT_PASSPHRASE_LABEL || token)), 43
+ * characters. The room service hands it to the token's holder; a media node sets it
+ * on each connection whose stream id carries that token. */
+#define TETHER_SRT_PASSPHRASE_LABEL "tether-srt-passphrase\n"
+#define TETHER_SRT_PASSPHRASE_LEN 43
+
+char                    *tether_srt_passphrase_derive    (const char              *app_secret,
+                                                          const char              *token);
+void                     tether_srt_passphrase_free      (char                    *passphrase);
+
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TetherSrtStreamId, tether_srt_stream_id_clear)
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tether-protocol.h"
+#include "tether-token.h"
 #include "tether-srt-url-private.h"
 
 /* tether_srt_mode_to_string:
@@ -174,6 +175,50 @@ bad:
   return TETHER_SRT_STREAM_ID_MALFORMED;
 }
 
+/* tether_srt_passphrase_derive:
+ * @app_secret: the app secret (the key of the HMAC; never the passphrase itself)
+ * @token: the token as sent, the `t=` of the stream id
+ *
+ * The label keeps this MAC apart from a token's signature (computed over base64url
+ * text, which has no newline) and a node report's (another label).
+ *
+ * Returns: (transfer full): the passphrase, TETHER_SRT_PASSPHRASE_LEN characters of
+ *   the base64url alphabet (SRT wants 10 to 79) */
+char *
+tether_srt_passphrase_derive (const char *app_secret,
+                              const char *token)
+{
+  g_autoptr(GHmac) hmac = NULL;
+  guint8 digest[32];
+  gsize digest_len = sizeof digest;
+  char *passphrase;
+
+  g_return_val_if_fail (app_secret != NULL, NULL);
+  g_return_val_if_fail (token != NULL, NULL);
+
+  hmac = g_hmac_new (G_CHECKSUM_SHA256, (const guchar *) app_secret, strlen (app_secret));
+  g_hmac_update (hmac, (const guchar *) TETHER_SRT_PASSPHRASE_LABEL, -1);
+  g_hmac_update (hmac, (const guchar *) token, -1);
+  g_hmac_get_digest (hmac, digest, &digest_len);
+  passphrase = tether_base64url_encode (digest, digest_len);
+  memset (digest, 0, sizeof digest);
+  g_assert (strlen (passphrase) == TETHER_SRT_PASSPHRASE_LEN);
+  return passphrase;
+}
+
+/* tether_srt_passphrase_free:
+ * @passphrase: (nullable): a passphrase (or any secret string)
+ *
+ * Overwrites it, then frees it: a secret does not linger in freed memory. */
+void
+tether_srt_passphrase_free (char *passphrase)
+{
+  if (passphrase == NULL)
+    return;
+  memset (passphrase, 0, strlen (passphrase));
+  g_free (passphrase);
+}
+
 /**
  * tether_srt_stream_id_new:
  * @stream_id: the room's stream id
@@ -219,8 +264,35 @@ tether_srt_url_new (const char *node_url,
                     const char *mode,
                     const char *token)
 {
+  return tether_srt_url_new_full (node_url, stream_id, mode, token, NULL);
+}
+
+/**
+ * tether_srt_url_new_full:
+ * @node_url: a media node, `srt://HOST:PORT`
+ * @stream_id: the room's stream id
+ * @mode: "publish" or "request"
+ * @token: (nullable): the credential the media node checks
+ * @passphrase: (nullable): the SRT passphrase of @token
+ *   ([method@Tether.Room.get_srt_passphrase]), %NULL for a node that does not
+ *   encrypt
+ *
+ * Builds a URL any SRT tool can open, as tether_srt_url_new() does, with the
+ * passphrase as its `passphrase` query parameter when there is one: ffmpeg, ffplay,
+ * mpv and GStreamer's srtsrc/srtsink read both parameters from the URL.
+ *
+ * Returns: (transfer full): `srt://HOST:PORT?streamid=…[&passphrase=…]`
+ */
+char *
+tether_srt_url_new_full (const char *node_url,
+                         const char *stream_id,
+                         const char *mode,
+                         const char *token,
+                         const char *passphrase)
+{
   g_autofree char *sid = NULL;
   g_autofree char *escaped = NULL;
+  g_autofree char *escaped_pass = NULL;
 
   g_return_val_if_fail (node_url != NULL, NULL);
 
@@ -228,7 +300,11 @@ tether_srt_url_new (const char *node_url,
   if (sid == NULL)
     return NULL;
   escaped = g_uri_escape_string (sid, NULL, FALSE);
+  if (passphrase == NULL || *passphrase == '\0')
+    return g_strdup_printf ("%s%cstreamid=%s", node_url, strchr (node_url, '?') ? '&' : '?',
+                            escaped);
 
-  return g_strdup_printf ("%s%cstreamid=%s", node_url, strchr (node_url, '?') ? '&' : '?',
-                          escaped);
+  escaped_pass = g_uri_escape_string (passphrase, NULL, FALSE);
+  return g_strdup_printf ("%s%cstreamid=%s&passphrase=%s", node_url,
+                          strchr (node_url, '?') ? '&' : '?', escaped, escaped_pass);
 }

@@ -13,5 +13,10 @@ char *tether_srt_url_new       (const char *node_url,
                                 const char *stream_id,
                                 const char *mode,
                                 const char *token);
+char *tether_srt_url_new_full  (const char *node_url,
+                                const char *stream_id,
+                                const char *mode,
+                                const char *token,
+                                const char *passphrase);
 
 G_END_DECLS

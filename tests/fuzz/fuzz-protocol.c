@@ -108,6 +108,7 @@ read_all (JsonObject *msg)
   JsonNode *id;
   gint64 n;
   double d;
+  const char *passphrase = NULL;
 
   {
     g_autoptr(GError) error = NULL;
@@ -160,8 +161,11 @@ read_all (JsonObject *msg)
     check_refusal (ok, error);
   }
 
-  /* The client's side: lenient, but what it lists has ids. */
+  /* The client's side: lenient, but what it lists has ids, and a passphrase is one
+   * libsrt takes. */
   tether_message_read_login_ok (msg, &login_ok);
+  TETHER_FUZZ_CHECK (login_ok.srt_passphrase == NULL
+                     || (strlen (login_ok.srt_passphrase) >= 10 && strlen (login_ok.srt_passphrase) <= 79));
   for (guint i = 0; i < login_ok.n_users; i++)
     TETHER_FUZZ_CHECK (login_ok.users[i].id != NULL);
   for (guint i = 0; i < login_ok.n_streams; i++)
@@ -177,7 +181,8 @@ read_all (JsonObject *msg)
     }
   tether_message_read_heartbeat_ack (msg, &n);
   tether_message_read_request_ok (msg, &n);
-  tether_message_read_token_renew_ok (msg, &n);
+  tether_message_read_token_renew_ok (msg, &n, &passphrase);
+  TETHER_FUZZ_CHECK (passphrase == NULL || (strlen (passphrase) >= 10 && strlen (passphrase) <= 79));
   tether_message_read_token_will_expire (msg, &warning);
   tether_message_read_reconnect (msg, &d);
   tether_message_read_error (msg, 1013, &err);

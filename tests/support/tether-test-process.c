@@ -373,3 +373,26 @@ tether_test_process_free (TetherTestProcess *self)
   g_free (self->identifier);
   g_free (self);
 }
+
+/**
+ * tether_test_ffmpeg_publish:
+ * @srt_url: where to publish, e.g. the URL of `tether-cli url --publish`
+ *
+ * ffmpeg with a 4:2:0 test pattern (what OBS sends; testsrc alone would give High
+ * 4:4:4), a key frame every second, in MPEG-TS over SRT, until stopped.
+ *
+ * Returns: (transfer full): the ffmpeg process
+ */
+TetherTestProcess *
+tether_test_ffmpeg_publish (const char *srt_url)
+{
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+
+  p = tether_test_process_spawn (&error, "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+                                 "-re", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25",
+                                 "-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast",
+                                 "-tune", "zerolatency", "-g", "25", "-f", "mpegts", srt_url, NULL);
+  g_assert_no_error (error);
+  return p;
+}

@@ -44,6 +44,8 @@ int                tether_test_process_get_term_sig    (TetherTestProcess   *sel
 
 void               tether_test_process_free            (TetherTestProcess   *self);
 
+TetherTestProcess *tether_test_ffmpeg_publish          (const char          *srt_url);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherTestProcess, tether_test_process_free)
 
 G_END_DECLS

@@ -408,6 +408,40 @@ tether_test_cli_program (void)
   return g_test_build_filename (G_TEST_BUILT, "..", "src", "cli", "tether-cli", NULL);
 }
 
+/**
+ * tether_test_cli_spawn:
+ * @command: the tether-cli command (watch, publish, url, …)
+ * @url: the room service's URL, for `--server`
+ * @...: more arguments, then %NULL
+ *
+ * Returns: (transfer full): `tether-cli COMMAND --server URL ARGS…` running
+ */
+TetherTestProcess *
+tether_test_cli_spawn (const char *command,
+                       const char *url,
+                       ...)
+{
+  g_autofree char *program = tether_test_cli_program ();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *p;
+  va_list ap;
+
+  g_ptr_array_add (argv, program);
+  g_ptr_array_add (argv, (char *) command);
+  g_ptr_array_add (argv, (char *) "--server");
+  g_ptr_array_add (argv, (char *) url);
+  va_start (ap, url);
+  for (const char *arg = va_arg (ap, const char *); arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  return p;
+}
+
 /* Parses "… listening on ws://HOST:PORT/ws …". */
 static gboolean
 parse_listening_line (const char  *line,

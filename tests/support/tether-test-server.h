@@ -44,6 +44,9 @@ typedef struct _TetherTestServerProcess TetherTestServerProcess;
 
 char                    *tether_test_server_program         (void);
 char                    *tether_test_cli_program            (void);
+TetherTestProcess       *tether_test_cli_spawn              (const char              *command,
+                                                             const char              *url,
+                                                             ...) G_GNUC_NULL_TERMINATED;
 TetherTestServerProcess *tether_test_server_process_new     (const char              *first_arg,
                                                              ...) G_GNUC_NULL_TERMINATED;
 TetherTestServerProcess *tether_test_server_process_newv    (const char * const      *args);

@@ -4,7 +4,7 @@
 
 #include <stdlib.h>
 
-#include "tether-srt-url.h"
+#include "tether-srt-url-private.h"
 #include "tether-test-utils.h"
 
 /* Conditions that other threads change (a server thread's session count, a
@@ -399,4 +399,73 @@ tether_test_play_stream_id (const char         *stream_id,
                                                    stream_ids, 3600);
 
   return tether_srt_stream_id_new (stream_id, "request", token);
+}
+
+/**
+ * tether_test_stream_id_passphrase:
+ * @streamid: a stream id with a token
+ *
+ * Returns: (transfer full) (nullable): the SRT passphrase a media node with the
+ *   test secret sets for @streamid's token, %NULL when it carries none
+ */
+char *
+tether_test_stream_id_passphrase (const char *streamid)
+{
+  g_auto(TetherSrtStreamId) sid = { 0, };
+
+  if (tether_srt_stream_id_parse (streamid, &sid) != TETHER_SRT_STREAM_ID_OK || sid.token == NULL)
+    return NULL;
+  return tether_srt_passphrase_derive (TETHER_TEST_SECRET, sid.token);
+}
+
+/**
+ * tether_test_mint_with_example:
+ * @user_id: the token's user
+ * @room_id: the token's room
+ * @publish: whether it may publish
+ * @passphrase: (out) (optional): the token's SRT passphrase, as the script prints it
+ *   with `--passphrase`
+ *
+ * Runs examples/mint-token.py, the example of docs/protocol.md, with a Python 3 and
+ * the test secret.
+ *
+ * Returns: (transfer full) (nullable): the token, or %NULL without a Python
+ */
+char *
+tether_test_mint_with_example (const char  *user_id,
+                               const char  *room_id,
+                               gboolean     publish,
+                               char       **passphrase)
+{
+  g_autofree char *script = g_test_build_filename (G_TEST_DIST, "..", "examples", "mint-token.py",
+                                                   NULL);
+  g_autofree char *python = g_find_program_in_path ("python3");
+  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "TETHER_APP_SECRET", TETHER_TEST_SECRET,
+                                        TRUE);
+  const char *argv[8] = { NULL, script, TETHER_TEST_APP_ID, user_id, room_id, NULL, };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint n = 5;
+  int status = 0;
+
+  argv[0] = g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE) ? "/usr/bin/python3"
+                                                                          : python;
+  if (argv[0] == NULL)
+    return NULL;
+  if (publish)
+    argv[n++] = "--publish";
+  if (passphrase != NULL)
+    argv[n++] = "--passphrase";
+  g_spawn_sync (NULL, (char **) argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, NULL, &status,
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  lines = g_strsplit (g_strstrip (out), "\n", -1);
+  if (passphrase != NULL)
+    {
+      g_assert_cmpuint (g_strv_length (lines), ==, 2);
+      *passphrase = g_strdup (lines[1]);
+    }
+  return g_strdup (lines[0]);
 }

@@ -44,6 +44,12 @@ char     *tether_test_play_stream_id    (const char         *stream_id,
                                          const char         *user_id,
                                          const char         *room_id,
                                          const char * const *stream_ids);
+char     *tether_test_stream_id_passphrase (const char      *streamid);
+
+char     *tether_test_mint_with_example (const char         *user_id,
+                                         const char         *room_id,
+                                         gboolean            publish,
+                                         char              **passphrase);
 
 void      tether_test_invoke_sync      (GMainContext        *context,
                                         TetherTestFunc       func,

@@ -14,6 +14,8 @@
  */
 
 #define MAX_DATAGRAM 65536
+#define SRT_HEADER_SIZE 16
+#define TS_PACKET_SIZE 188
 
 typedef struct
 {
@@ -32,6 +34,8 @@ struct _TetherUdpFaultProxy
   int clients;
   int forwarded;
   int dropped;
+  int srt_data[2];   /* [0] to the target, [1] to the clients */
+  int srt_ts[2];
 
   /* proxy thread only */
   GInetAddress *target_address;
@@ -56,6 +60,28 @@ peer_free (gpointer data)
   g_object_unref (peer->upstream);
   g_object_unref (peer->client_address);
   g_free (peer);
+}
+
+/* Counts a forwarded datagram that is an SRT data packet, and whether its payload
+ * is plain MPEG-TS. */
+static void
+tally_srt (TetherUdpFaultProxy *self,
+           guint                direction,
+           const guint8        *datagram,
+           gsize                len)
+{
+  const guint8 *payload = datagram + SRT_HEADER_SIZE;
+  gsize payload_len = len - SRT_HEADER_SIZE;
+  gboolean ts;
+
+  if (len <= SRT_HEADER_SIZE || (datagram[0] & 0x80) != 0)
+    return;   /* a control packet */
+  ts = payload_len % TS_PACKET_SIZE == 0;
+  for (gsize off = 0; ts && off < payload_len; off += TS_PACKET_SIZE)
+    ts = payload[off] == 0x47;
+  g_atomic_int_inc (&self->srt_data[direction]);
+  if (ts)
+    g_atomic_int_inc (&self->srt_ts[direction]);
 }
 
 static char *
@@ -88,7 +114,10 @@ upstream_in_cb (GSocket      *socket,
                                NULL, NULL) < 0)
         g_atomic_int_inc (&self->dropped);
       else
-        g_atomic_int_inc (&self->forwarded);
+        {
+          g_atomic_int_inc (&self->forwarded);
+          tally_srt (self, 1, self->buffer, n);
+        }
     }
   return G_SOURCE_CONTINUE;
 }
@@ -160,7 +189,10 @@ client_in_cb (GSocket      *socket,
       if (g_socket_send_to (peer->upstream, target, (const char *) self->buffer, n, NULL, NULL) < 0)
         g_atomic_int_inc (&self->dropped);
       else
-        g_atomic_int_inc (&self->forwarded);
+        {
+          g_atomic_int_inc (&self->forwarded);
+          tally_srt (self, 0, self->buffer, n);
+        }
     }
   return G_SOURCE_CONTINUE;
 }
@@ -366,4 +398,35 @@ tether_udp_fault_proxy_get_dropped_count (TetherUdpFaultProxy *self)
   g_return_val_if_fail (TETHER_IS_UDP_FAULT_PROXY (self), 0);
 
   return g_atomic_int_get (&self->dropped);
+}
+
+/* The SRT data packets forwarded so far, and those whose payload is plain MPEG-TS. */
+void
+tether_udp_fault_proxy_get_srt_tally (TetherUdpFaultProxy *self,
+                                      TetherUdpSrtTally   *to_target,
+                                      TetherUdpSrtTally   *to_clients)
+{
+  g_return_if_fail (TETHER_IS_UDP_FAULT_PROXY (self));
+
+  to_target->data_packets = g_atomic_int_get (&self->srt_data[0]);
+  to_target->ts_packets = g_atomic_int_get (&self->srt_ts[0]);
+  to_clients->data_packets = g_atomic_int_get (&self->srt_data[1]);
+  to_clients->ts_packets = g_atomic_int_get (&self->srt_ts[1]);
+}
+
+guint16
+tether_udp_free_port (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, &error);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
+  bound = g_socket_get_local_address (socket, &error);
+  g_assert_no_error (error);
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
 }

@@ -23,4 +23,21 @@ guint                tether_udp_fault_proxy_get_client_count    (TetherUdpFaultP
 guint                tether_udp_fault_proxy_get_forwarded_count (TetherUdpFaultProxy *self);
 guint                tether_udp_fault_proxy_get_dropped_count   (TetherUdpFaultProxy *self);
 
+/* What the proxy saw inside the SRT data packets it forwarded (a 16-byte SRT header,
+ * bit 0 of byte 0 clear), per direction: to the target (from the clients) and to the
+ * clients (from the target). A payload "looks like MPEG-TS" when it is whole 188-byte
+ * packets each starting with the 0x47 sync byte. */
+typedef struct
+{
+  guint data_packets;
+  guint ts_packets;   /* of which the payload looks like plain MPEG-TS */
+} TetherUdpSrtTally;
+
+void                 tether_udp_fault_proxy_get_srt_tally       (TetherUdpFaultProxy *self,
+                                                                 TetherUdpSrtTally   *to_target,
+                                                                 TetherUdpSrtTally   *to_clients);
+
+/* A UDP port free a moment ago, for a media node that must be named before it starts. */
+guint16              tether_udp_free_port                       (void);
+
 G_END_DECLS

@@ -72,6 +72,19 @@ relay_on_listen (void                  *opaque,
                                     g_get_real_time () / G_USEC_PER_SEC, core->token_skew,
                                     &access, &error);
 
+  /* Before the key material of the handshake is read: libsrt checks the caller's
+   * against this passphrase, and with SRTO_ENFORCEDENCRYPTION (the default) refuses
+   * a wrong one (SRT_REJ_BADSECRET) or none (SRT_REJ_UNSECURE). Without
+   * encryption the socket keeps no passphrase, and a caller that brings one is
+   * refused (SRT_REJ_UNSECURE) too. */
+  if (code == 0 && core->encryption
+      && srt_setsockflag (ns, SRTO_PASSPHRASE, access.passphrase,
+                          (int) strlen (access.passphrase)) == SRT_ERROR)
+    {
+      g_set_error (&error, TETHER_ERROR, TETHER_ERROR_MEDIA_ENCRYPTION,
+                   "cannot set the passphrase: %s", srt_getlasterror_str ());
+      code = SRT_REJX_ISE;
+    }
   g_mutex_lock (&core->access_lock);
   /* A publisher's handshake already takes a free stream id: two users racing for
    * it cannot both pass before either is accepted. */
@@ -211,6 +224,10 @@ accept_one (RelayCore *core,
   conn->stream = stream;
   conn->last_data_at = g_get_monotonic_time ();
   g_hash_table_insert (core->conns, GINT_TO_POINTER (sock), conn);
+  if (core->encryption)
+    STATS_ADD (core, encrypted_conns, 1);
+  else
+    STATS_ADD (core, plain_conns, 1);
   relay_pending_free (pending);
 
   if (conn->mode == TETHER_SRT_MODE_PUBLISH)

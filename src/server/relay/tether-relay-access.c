@@ -17,6 +17,7 @@ tether_relay_access_clear (TetherRelayAccess *access)
   g_clear_pointer (&access->stream_id, g_free);
   g_clear_pointer (&access->user_id, g_free);
   g_clear_pointer (&access->room_id, g_free);
+  g_clear_pointer (&access->passphrase, tether_srt_passphrase_free);
 }
 
 /**
@@ -28,7 +29,8 @@ tether_relay_access_clear (TetherRelayAccess *access)
  * Checks what the stream id and its token alone decide: the token is valid, `u=`
  * (if any) names its user, publishing needs the publish privilege and playing the
  * login privilege, and a token with a stream list names this stream id. Rooms are
- * left to the owner table: the stream id names no room.
+ * left to the owner table: the stream id names no room. On success @out also holds
+ * the token's SRT passphrase, which the node sets when it encrypts.
  *
  * Returns: 0, or the SRT_REJX_* code to reject with
  */
@@ -101,5 +103,6 @@ tether_relay_access_check (const char         *stream_id,
   out->stream_id = g_steal_pointer (&sid.resource);
   out->user_id = g_strdup (claims->user_id);
   out->room_id = g_strdup (claims->room_id);
+  out->passphrase = tether_srt_passphrase_derive (app_secret, sid.token);
   return 0;
 }

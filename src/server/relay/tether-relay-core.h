@@ -103,6 +103,7 @@ struct _RelayCore
   gsize max_queue;
   gsize gop_max;
   gint64 token_skew;
+  gboolean encryption;      /* each connection gets its token's passphrase */
 
   GMutex access_lock;
   TetherRelayOwners *owners;
@@ -119,6 +120,8 @@ struct _RelayCore
   guint64 bytes_out;
   guint64 player_drops;
   guint64 rejects;
+  guint64 encrypted_conns;
+  guint64 plain_conns;
 
   /* SRT thread only (and the listening thread before it starts) */
   SRTSOCKET listener;

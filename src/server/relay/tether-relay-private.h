@@ -19,6 +19,7 @@ typedef struct
   char *stream_id;
   char *user_id;
   char *room_id;           /* the token's room, NULL for an all-rooms token */
+  char *passphrase;        /* the token's SRT passphrase (tether_srt_passphrase_derive()) */
 } TetherRelayAccess;
 
 int       tether_relay_access_check     (const char          *stream_id,

@@ -45,6 +45,7 @@ struct _TetherRelay
   guint gop_cache_bytes;
   int token_skew;
   double claim_ttl;
+  gboolean srt_encryption;
 
   RelayCore *core;
   GThread *thread;
@@ -61,6 +62,7 @@ enum
   PROP_GOP_CACHE_BYTES,
   PROP_TOKEN_SKEW,
   PROP_CLAIM_TTL,
+  PROP_SRT_ENCRYPTION,
   PROP_PORT,
   N_PROPS
 };
@@ -238,6 +240,9 @@ tether_relay_get_property (GObject    *object,
     case PROP_CLAIM_TTL:
       g_value_set_double (value, self->claim_ttl);
       break;
+    case PROP_SRT_ENCRYPTION:
+      g_value_set_boolean (value, self->srt_encryption);
+      break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
       break;
@@ -287,6 +292,13 @@ tether_relay_set_property (GObject      *object,
           g_object_notify_by_pspec (object, pspec);
         }
       break;
+    case PROP_SRT_ENCRYPTION:
+      if (self->srt_encryption != g_value_get_boolean (value))
+        {
+          self->srt_encryption = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -321,6 +333,11 @@ tether_relay_class_init (TetherRelayClass *klass)
     g_param_spec_double ("claim-ttl", NULL,
                          "Seconds a stream id stays its owner's after its publisher left",
                          0.0, 1e9, DEFAULT_CLAIM_TTL, flags);
+  properties[PROP_SRT_ENCRYPTION] =
+    g_param_spec_boolean ("srt-encryption", NULL,
+                          "Encrypt every connection with its token's passphrase (on) or "
+                          "accept unencrypted connections only (off)",
+                          TRUE, flags);
   properties[PROP_PORT] =
     g_param_spec_uint ("port", NULL, "The bound SRT port, 0 when not listening",
                        0, G_MAXUINT16, 0,
@@ -370,6 +387,7 @@ tether_relay_init (TetherRelay *self)
   self->gop_cache_bytes = DEFAULT_GOP_CACHE;
   self->token_skew = 30;
   self->claim_ttl = DEFAULT_CLAIM_TTL;
+  self->srt_encryption = TRUE;
 }
 
 /**
@@ -480,6 +498,7 @@ tether_relay_listen (TetherRelay  *self,
   core->max_queue = self->max_player_queue_bytes;
   core->gop_max = self->gop_cache_bytes;
   core->token_skew = self->token_skew;
+  core->encryption = self->srt_encryption;
   g_atomic_int_set (&core->stopping, 0);
   latency = (int) core->latency_ms;
   core->listener = srt_create_socket ();
@@ -511,7 +530,8 @@ tether_relay_listen (TetherRelay  *self,
 
   self->thread = g_thread_new ("tether-relay", relay_core_thread, relay_core_ref (core));
 
-  g_message ("Relay: listening for SRT on %s:%u", host != NULL ? host : "*", self->port);
+  g_message ("Relay: listening for SRT on %s:%u (%s)", host != NULL ? host : "*", self->port,
+             core->encryption ? "encrypted: AES with each token's passphrase" : "unencrypted");
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
   return TRUE;
 
@@ -663,6 +683,7 @@ tether_relay_get_metrics_text (TetherRelay *self)
 {
   GString *out = g_string_new (NULL);
   guint64 streams = 0, players = 0, in = 0, out_bytes = 0, drops = 0, rejects = 0;
+  guint64 encrypted = 0, plain = 0;
 
   g_return_val_if_fail (TETHER_IS_RELAY (self), NULL);
 
@@ -677,6 +698,8 @@ tether_relay_get_metrics_text (TetherRelay *self)
       out_bytes = core->bytes_out;
       drops = core->player_drops;
       rejects = core->rejects;
+      encrypted = core->encrypted_conns;
+      plain = core->plain_conns;
       g_mutex_unlock (&core->stats_lock);
     }
 
@@ -686,6 +709,10 @@ tether_relay_get_metrics_text (TetherRelay *self)
   tether_metrics_append (out, "tether_media_bytes_out_total", "counter", "Bytes sent to players.", out_bytes);
   tether_metrics_append (out, "tether_media_player_drops_total", "counter", "Players dropped for falling behind.", drops);
   tether_metrics_append (out, "tether_media_rejects_total", "counter", "Connections refused at the handshake.", rejects);
+  tether_metrics_append (out, "tether_media_encrypted_connections_total", "counter",
+                         "Publishers and players accepted with AES encryption.", encrypted);
+  tether_metrics_append (out, "tether_media_plain_connections_total", "counter",
+                         "Publishers and players accepted without encryption (--srt-encryption=off).", plain);
 
   return g_string_free (out, FALSE);
 }

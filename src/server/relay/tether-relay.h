@@ -22,6 +22,11 @@ G_DECLARE_FINAL_TYPE (TetherRelay, tether_relay, TETHER, RELAY, GObject)
  *                                     publisher left and its claim was released; set it
  *                                     to the room service's session-ttl (1200). Applies
  *                                     at once.
+ *   "srt-encryption"          boolean TRUE (default): every connection is encrypted with the
+ *                                     passphrase of its stream id's token, and one without
+ *                                     it (or with another) is refused; FALSE: connections
+ *                                     with a passphrase are refused (docs/protocol.md,
+ *                                     "Media encryption")
  *   "port"                    uint    read-only: the bound port, 0 before listening
  *
  * Signals (emitted on the thread-default main context of tether_relay_new()):

@@ -218,9 +218,12 @@ start_store (TetherSecrets *self,
                              "app-id", self->app_id, NULL);
       return;
     }
-  label = kind == SECRET_TOKEN
-          ? g_strdup_printf (_("Tether token for %s"), self->server)
-          : g_strdup_printf (_("Tether app secret for %s (%s)"), self->server, self->app_id);
+  if (kind == SECRET_TOKEN)
+    /* Translators: the keyring item that holds the token; %s is the server URL */
+    label = g_strdup_printf (_("Tether token for %s"), self->server);
+  else
+    /* Translators: the keyring item that holds the app secret; server URL, app id */
+    label = g_strdup_printf (_("Tether app secret for %s (%s)"), self->server, self->app_id);
   secret_password_store (&schema, SECRET_COLLECTION_DEFAULT, label, value, NULL, store_cb,
                          op_new (self, kind, migrated),
                          "kind", kind_names[kind], "server", self->server,

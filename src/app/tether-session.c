@@ -406,7 +406,7 @@ tether_session_join_from_settings (TetherSession  *self,
   user = g_strstrip (g_settings_get_string (self->settings, "user-id"));
   name = g_strstrip (g_settings_get_string (self->settings, "user-name"));
   token = g_strstrip (g_strdup (tether_secrets_get_token (self->secrets)));
-  secret = g_strdup (tether_secrets_get_app_secret (self->secrets));
+  secret = g_strstrip (g_strdup (tether_secrets_get_app_secret (self->secrets)));
 
   if (*url == '\0' || *room == '\0')
     {

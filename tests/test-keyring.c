@@ -274,6 +274,7 @@ test_no_bus (Fixture *f, gconstpointer data)
     }
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", address, TRUE);
   check_memory_only (f);
+  g_unsetenv ("TETHER_NO_KEYRING");
   g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
 }
 
@@ -435,6 +436,7 @@ main (int argc, char *argv[])
   };
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_unsetenv ("TETHER_NO_KEYRING");
   g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
   g_unsetenv ("DISPLAY");
   g_unsetenv ("WAYLAND_DISPLAY");

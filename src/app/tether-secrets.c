@@ -8,6 +8,7 @@
 
 #include <glib/gi18n.h>
 #include <libsecret/secret.h>
+#include <string.h>
 
 #include "tether-secrets.h"
 
@@ -71,6 +72,15 @@ enum
 static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (TetherSecrets, tether_secrets, G_TYPE_OBJECT)
+
+/* Wiped before it is freed, as the server does with its app secret. */
+static void
+forget (char **value)
+{
+  if (*value != NULL)
+    memset (*value, 0, strlen (*value));
+  g_clear_pointer (value, g_free);
+}
 
 static GParamSpec *
 kind_pspec (SecretKind kind)
@@ -266,7 +276,7 @@ set_value (TetherSecrets *self,
     value = "";
   if (g_strcmp0 (self->values[kind], value) == 0)
     return;
-  g_free (self->values[kind]);
+  forget (&self->values[kind]);
   self->values[kind] = g_strdup (value);
   if (from_outside)
     {
@@ -521,7 +531,7 @@ tether_secrets_finalize (GObject *object)
   TetherSecrets *self = TETHER_SECRETS (object);
 
   for (SecretKind kind = 0; kind < N_SECRETS; kind++)
-    g_free (self->values[kind]);
+    forget (&self->values[kind]);
   g_free (self->server);
   g_free (self->app_id);
 

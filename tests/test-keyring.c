@@ -1,6 +1,7 @@
 /* test-keyring.c: the app's token and app secret in a real Secret Service — plain
  * GSettings values moved into the keyring and erased, read back by a fresh instance,
- * edits stored, one pair per server — and, with no bus or no keyring, kept in memory
+ * edits stored, one pair per server; with no bus or no keyring, kept in memory; with a
+ * keyring that stops answering, never waited for
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The keyring is Debian's gnome-keyring-daemon (secrets component only, unlocked with a
@@ -11,6 +12,8 @@
 
 #include <glib/gstdio.h>
 #include <libsecret/secret.h>
+#include <signal.h>
+#include <stdlib.h>
 
 #include "tether.h"
 #include "tether-secrets.h"
@@ -424,6 +427,46 @@ test_session (Fixture *f, gconstpointer data)
   g_assert_null (stored);
 }
 
+/* A keyring that stops answering (SIGSTOP): start-up still does not wait, quitting waits
+ * a bounded time, and what was due is stored once it answers again. */
+static void
+test_hung_service (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TetherSecrets) secrets = NULL;
+  g_autoptr(TetherSecrets) stuck = NULL;
+  g_autofree char *token = NULL;
+  gint64 start, elapsed_ms;
+  GPid pid;
+
+  start_keyring ();
+  secrets = secrets_loaded (f);
+  pid = atoi (tether_test_process_get_identifier (keyring));
+  g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+
+  start = g_get_monotonic_time ();
+  stuck = tether_secrets_new (f->settings);
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  g_test_message ("constructed in %" G_GINT64_FORMAT " ms with the keyring stopped", elapsed_ms);
+  g_assert_cmpint (elapsed_ms, <, tether_test_scaled_ms (1000));
+  g_assert_true (tether_secrets_get_busy (stuck));
+
+  g_object_set (secrets, "token", "while-stuck", NULL);
+  start = g_get_monotonic_time ();
+  tether_secrets_flush (secrets);
+  elapsed_ms = (g_get_monotonic_time () - start) / 1000;
+  g_test_message ("flush gave up after %" G_GINT64_FORMAT " ms", elapsed_ms);
+  g_assert_cmpint (elapsed_ms, >=, 2900);
+  g_assert_cmpint (elapsed_ms, <, 3000 + tether_test_scaled_ms (2000));
+  g_assert_true (tether_secrets_get_busy (secrets));
+  g_assert_true (tether_secrets_get_available (secrets));
+
+  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+  TETHER_WAIT_UNTIL (!tether_secrets_get_busy (secrets) && !tether_secrets_get_busy (stuck),
+                     WAIT_MS);
+  token = lookup ("token", SERVER_A, "demo");
+  g_assert_cmpstr (token, ==, "while-stuck");
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -474,6 +517,7 @@ main (int argc, char *argv[])
   ADD ("/keyring/edit", test_edit);
   ADD ("/keyring/per-server", test_per_server);
   ADD ("/keyring/session", test_session);
+  ADD ("/keyring/hung-service", test_hung_service);
 #undef ADD
 
   status = g_test_run ();

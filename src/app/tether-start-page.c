@@ -7,7 +7,6 @@
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
-#include "tether-secrets.h"
 #include "tether-start-page-private.h"
 
 struct _TetherStartPage

@@ -17,9 +17,13 @@ REQUIRED_FINISH_ARGS = [
     '--share=network', '--share=ipc', '--socket=wayland', '--socket=fallback-x11',
     '--socket=pulseaudio', '--device=dri', '--filesystem=xdg-run/pipewire-0',
 ]
-# Holes a live-stream viewer has no business opening.
+# Holes a live-stream viewer has no business opening. The token and app secret need
+# none: libsecret in the GNOME runtime keeps them in its file backend, unlocked with the
+# app's own master secret from the secret portal; talking to the Secret Service itself
+# would open every other application's secrets too.
 FORBIDDEN = re.compile(r'^--(filesystem=(host|home|/)|socket=(x11|session-bus|system-bus)$'
-                       r'|device=all|talk-name=org\.freedesktop\.Flatpak)')
+                       r'|device=all|talk-name=org\.freedesktop\.(Flatpak|secrets)'
+                       r'|talk-name=org\.kde\.kwalletd)')
 
 
 def main():

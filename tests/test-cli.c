@@ -1,6 +1,6 @@
 /* test-cli.c: tether-server and tether-cli as processes — crashes with kill -9,
- * server restarts, SIGTERM, the CLI's exit codes, and TLS (--tls-cert, --tls-ca,
- * SIGHUP)
+ * server restarts, SIGTERM, the CLI's exit codes, TLS (--tls-cert, --tls-ca, SIGHUP)
+ * and where the CLI takes its secrets from
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -54,7 +54,7 @@ spawn_valist (gboolean    merged,
 }
 
 /* `tether-cli COMMAND` for @user in the lobby, then @extra (if not NULL) and the
- * arguments of @ap. */
+ * arguments of @ap; the app secret comes from TETHER_APP_SECRET (see main()). */
 static TetherTestProcess *
 cli_valist (gboolean    merged,
             const char *command,
@@ -65,8 +65,8 @@ cli_valist (gboolean    merged,
 {
   g_autofree char *program = tether_test_cli_program ();
   const char *fixed[] = {
-    program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID, "--app-secret",
-    TETHER_TEST_SECRET, "--room", "lobby", "--user", user, extra,
+    program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID,
+    "--room", "lobby", "--user", user, extra,
   };
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
 
@@ -474,10 +474,93 @@ test_tls (void)
   g_unlink (key);
 }
 
+static char *
+write_temp (const char *dir,
+            const char *name,
+            const char *contents)
+{
+  char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_file_set_contents (path, contents, -1, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+/* Secrets never need the command line: --token-file and --app-secret-file (a file, or -
+ * for stdin, one line end trimmed), TETHER_TOKEN and TETHER_APP_SECRET; what a file or
+ * option names wins over the environment; an unreadable file is a usage error (exit 1)
+ * that names it; --token still works, with a warning that ps shows it. */
+static void
+test_secret_sources (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autofree char *dir = g_dir_make_tmp ("tether-cli-secrets-XXXXXX", NULL);
+  g_autofree char *program = tether_test_cli_program ();
+  g_autofree char *token = tether_test_token ("filer", "lobby", 3600);
+  g_autofree char *token_line = g_strconcat (token, "\n", NULL);
+  g_autofree char *env_token = tether_test_token ("envy", "lobby", 3600);
+  g_autofree char *env_assign = g_strconcat ("TETHER_TOKEN=", env_token, NULL);
+  g_autofree char *shown_token = tether_test_token ("shown", "lobby", 3600);
+  g_autofree char *token_file = write_temp (dir, "token", token_line);
+  g_autofree char *secret_file = write_temp (dir, "secret", TETHER_TEST_SECRET "\r\n");
+  g_autofree char *wrong_file = write_temp (dir, "wrong", "not-the-secret\n");
+  g_autofree char *stdin_cmd = g_strdup_printf ("exec \"$0\" \"$@\" < '%s'", wrong_file);
+  const char *env_argv[] = { "env", "-u", "TETHER_APP_SECRET", env_assign, program, "watch",
+                             "--server", url, "--app-id", TETHER_TEST_APP_ID, "--room", "lobby",
+                             "--user", "envy", NULL };
+  const char *stdin_argv[] = { "/bin/sh", "-c", stdin_cmd, program, "watch", "--server", url,
+                               "--app-id", TETHER_TEST_APP_ID, "--room", "lobby",
+                               "--user", "piped", "--app-secret-file", "-", NULL };
+  g_autoptr(TetherTestProcess) by_file = NULL, by_secret_file = NULL, by_env = NULL;
+  g_autoptr(TetherTestProcess) by_stdin = NULL, missing = NULL, shown = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The token file's token logs in (the environment's app secret is not consulted). */
+  by_file = cli ("watch", url, "filer", "--token-file", token_file, NULL);
+  g_assert_true (tether_test_process_wait_for_line (by_file, STATE ("LOGINED"), WAIT_MS, NULL));
+  by_secret_file = cli ("watch", url, "minted", "--app-secret-file", secret_file, NULL);
+  g_assert_true (tether_test_process_wait_for_line (by_secret_file, STATE ("LOGINED"), WAIT_MS,
+                                                    NULL));
+
+  /* TETHER_TOKEN alone. */
+  by_env = tether_test_process_spawnv (env_argv, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (by_env, STATE ("LOGINED"), WAIT_MS, NULL));
+
+  /* Standard input is read, and wins over TETHER_APP_SECRET: a wrong secret there fails. */
+  by_stdin = tether_test_process_spawnv (stdin_argv, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (by_stdin, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (by_stdin), ==, 2);
+
+  /* A file that is not there: usage error, naming the option and the file. */
+  missing = cli_merged ("watch", url, "ghost", "--token-file", "/nonexistent/token", NULL);
+  g_assert_true (tether_test_process_wait (missing, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (missing), ==, 1);
+  g_assert_cmpint (tether_test_process_line_index (missing, "--token-file: ", 0), >=, 0);
+  g_assert_cmpint (tether_test_process_line_index (missing, "/nonexistent/token", 0), >=, 0);
+
+  /* --token on the command line: still accepted, with the warning. */
+  shown = cli_merged ("watch", url, "shown", "--token", shown_token, NULL);
+  g_assert_true (tether_test_process_wait_for_line (shown, STATE ("LOGINED"), WAIT_MS, NULL));
+  g_assert_cmpint (tether_test_process_line_index (shown, "--token is visible to every user", 0),
+                   >=, 0);
+
+  g_unlink (token_file);
+  g_unlink (secret_file);
+  g_unlink (wrong_file);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* Every tether-cli here takes the app secret from the environment, as docs/security.md
+   * advises; /cli/secret-sources covers the other ways. */
+  g_setenv ("TETHER_APP_SECRET", TETHER_TEST_SECRET, TRUE);
   g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
   g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
 
@@ -489,6 +572,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/gst-launch-plays", test_gst_launch_plays);
   g_test_add_func ("/cli/publisher-stop-deletes", test_publisher_stop_deletes);
   g_test_add_func ("/cli/tls", test_tls);
+  g_test_add_func ("/cli/secret-sources", test_secret_sources);
 
   return g_test_run ();
 }

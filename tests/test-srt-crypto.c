@@ -24,11 +24,10 @@
 /* Enough SRT data packets each way to call what they carry (about 3 s of video). */
 #define MIN_DATA_PACKETS 150
 
-/* A member of the lobby with the test secret (the CLI mints its token). */
+/* A member of the lobby; the CLI mints its token from TETHER_APP_SECRET (see main()). */
 #define member(command, url, user, ...)                                                    \
-  tether_test_cli_spawn (command, url, "--app-id", TETHER_TEST_APP_ID,                       \
-                         "--app-secret", TETHER_TEST_SECRET, "--room", "lobby", "--user", user, \
-                         __VA_ARGS__)
+  tether_test_cli_spawn (command, url, "--app-id", TETHER_TEST_APP_ID, "--room", "lobby",    \
+                         "--user", user, __VA_ARGS__)
 
 /* The URL `tether-cli url` prints for stream "cam". */
 static char *
@@ -401,6 +400,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
   g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
+  g_setenv ("TETHER_APP_SECRET", TETHER_TEST_SECRET, TRUE);
 
   g_test_add_func ("/srt-crypto/encrypted-on-the-wire", test_encrypted_on_the_wire);
   g_test_add_func ("/srt-crypto/plain-when-off", test_plain_when_off);

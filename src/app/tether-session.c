@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "tether-demo.h"
+#include "tether-secrets.h"
 #include "tether-session.h"
 
 #define SCHEMA_ID "io.github.tetherlive.Tether"
@@ -16,6 +17,7 @@ struct _TetherSession
   GObject parent_instance;
 
   GSettings *settings;
+  TetherSecrets *secrets;         /* the token and app secret, in the keyring */
   TetherEngine *engine;
   TetherDemo *demo;
 
@@ -403,8 +405,8 @@ tether_session_join_from_settings (TetherSession  *self,
   room = g_strstrip (g_settings_get_string (self->settings, "room-id"));
   user = g_strstrip (g_settings_get_string (self->settings, "user-id"));
   name = g_strstrip (g_settings_get_string (self->settings, "user-name"));
-  token = g_strstrip (g_settings_get_string (self->settings, "token"));
-  secret = g_settings_get_string (self->settings, "app-secret");
+  token = g_strstrip (g_strdup (tether_secrets_get_token (self->secrets)));
+  secret = g_strstrip (g_strdup (tether_secrets_get_app_secret (self->secrets)));
 
   if (*url == '\0' || *room == '\0')
     {
@@ -437,6 +439,7 @@ tether_session_join_from_settings (TetherSession  *self,
                         "user-id", user, "user-name", *name ? name : NULL, "token", token,
                         NULL);
   self->last_was_demo = FALSE;
+  tether_secrets_remember (self->secrets);
   tether_session_join (self, login);
   return TRUE;
 }
@@ -599,6 +602,8 @@ tether_session_shutdown (TetherSession *self)
   if (self->demo != NULL)
     tether_demo_stop (self->demo);
   g_clear_object (&self->demo);
+  if (self->secrets != NULL)
+    tether_secrets_flush (self->secrets);
 }
 
 /* ---- accessors ----------------------------------------------------------------- */
@@ -615,6 +620,21 @@ tether_session_get_settings (TetherSession *self)
   g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
 
   return self->settings;
+}
+
+/**
+ * tether_session_get_secrets:
+ * @self: a session
+ *
+ * Returns: (transfer none): the token and app secret the start page edits and
+ *   tether_session_join_from_settings() uses
+ */
+TetherSecrets *
+tether_session_get_secrets (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  return self->secrets;
 }
 
 /**
@@ -716,6 +736,7 @@ tether_session_constructed (GObject *object)
 
   if (self->settings == NULL)
     self->settings = g_settings_new (SCHEMA_ID);
+  self->secrets = tether_secrets_new (self->settings);
   /* The retry windows apply to rooms and players started from now on. */
   g_settings_bind (self->settings, "room-retry-time", self->engine, "room-retry-time",
                    G_SETTINGS_BIND_GET);
@@ -735,6 +756,7 @@ tether_session_dispose (GObject *object)
     tether_session_shutdown (self);
   g_clear_object (&self->room_signals);
   g_clear_object (&self->engine);
+  g_clear_object (&self->secrets);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (tether_session_parent_class)->dispose (object);

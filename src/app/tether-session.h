@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "tether.h"
+#include "tether-secrets.h"
 
 G_BEGIN_DECLS
 
@@ -15,6 +16,7 @@ G_DECLARE_FINAL_TYPE (TetherSession, tether_session, TETHER, SESSION, GObject)
 
 TetherSession   *tether_session_new                  (void);
 GSettings       *tether_session_get_settings         (TetherSession        *self);
+TetherSecrets   *tether_session_get_secrets          (TetherSession        *self);
 TetherEngine    *tether_session_get_engine           (TetherSession        *self);
 TetherRoom      *tether_session_get_room             (TetherSession        *self);
 TetherAutoplay  *tether_session_get_autoplay         (TetherSession        *self);

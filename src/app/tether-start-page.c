@@ -1,5 +1,6 @@
-/* tether-start-page.c: server, room, user and credentials (remembered in GSettings),
- * the demo-room button, and the reason the last session ended
+/* tether-start-page.c: server, room and user (remembered in GSettings), the token and
+ * app secret (in the keyring, through TetherSecrets), the demo-room button, and the
+ * reason the last session ended
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -13,6 +14,7 @@ struct _TetherStartPage
   GtkWidget parent_instance;
 
   GSettings *settings;
+  GBindingGroup *secret_bindings;  /* the password rows ⇄ TetherSecrets */
   gboolean busy;
   char *error_title;
   char *error_message;
@@ -32,6 +34,7 @@ struct _TetherStartPage
   AdwPasswordEntryRow *token_row;
   AdwEntryRow *app_id_row;
   AdwPasswordEntryRow *secret_row;
+  GtkLabel *secrets_notice;
   GtkSpinner *spinner;
 };
 
@@ -115,9 +118,7 @@ tether_start_page_set_settings (TetherStartPage *self,
     { "room-id", G_STRUCT_OFFSET (TetherStartPage, room_row) },
     { "user-id", G_STRUCT_OFFSET (TetherStartPage, user_row) },
     { "user-name", G_STRUCT_OFFSET (TetherStartPage, name_row) },
-    { "token", G_STRUCT_OFFSET (TetherStartPage, token_row) },
     { "app-id", G_STRUCT_OFFSET (TetherStartPage, app_id_row) },
-    { "app-secret", G_STRUCT_OFFSET (TetherStartPage, secret_row) },
   };
 
   g_return_if_fail (TETHER_IS_START_PAGE (self));
@@ -131,6 +132,17 @@ tether_start_page_set_settings (TetherStartPage *self,
       g_settings_bind (settings, bindings[i].key, row, "text", G_SETTINGS_BIND_DEFAULT);
     }
   update_actions (self);
+}
+
+/* The token and app secret rows edit @secrets; a notice says when no keyring keeps them. */
+void
+tether_start_page_set_secrets (TetherStartPage *self,
+                               TetherSecrets   *secrets)
+{
+  g_return_if_fail (TETHER_IS_START_PAGE (self));
+  g_return_if_fail (secrets == NULL || TETHER_IS_SECRETS (secrets));
+
+  g_binding_group_set_source (self->secret_bindings, secrets);
 }
 
 void
@@ -214,6 +226,7 @@ tether_start_page_dispose (GObject *object)
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
     gtk_widget_unparent (child);
   g_clear_object (&self->settings);
+  g_clear_object (&self->secret_bindings);
 
   G_OBJECT_CLASS (tether_start_page_parent_class)->dispose (object);
 }
@@ -280,6 +293,7 @@ tether_start_page_class_init (TetherStartPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, token_row);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, app_id_row);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, secret_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, secrets_notice);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, spinner);
   gtk_widget_class_bind_template_callback (widget_class, entry_changed_cb);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -289,5 +303,12 @@ static void
 tether_start_page_init (TetherStartPage *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->secret_bindings = g_binding_group_new ();
+  g_binding_group_bind (self->secret_bindings, "token", self->token_row, "text",
+                        G_BINDING_BIDIRECTIONAL);
+  g_binding_group_bind (self->secret_bindings, "app-secret", self->secret_row, "text",
+                        G_BINDING_BIDIRECTIONAL);
+  g_binding_group_bind (self->secret_bindings, "available", self->secrets_notice, "visible",
+                        G_BINDING_INVERT_BOOLEAN);
   update_actions (self);
 }

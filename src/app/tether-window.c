@@ -625,6 +625,7 @@ tether_window_constructed (GObject *object)
   settings = tether_session_get_settings (self->session);
 
   tether_start_page_set_settings (self->start_page, settings);
+  tether_start_page_set_secrets (self->start_page, tether_session_get_secrets (self->session));
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (settings, "window-width"),
                                g_settings_get_int (settings, "window-height"));

@@ -114,9 +114,15 @@ tether_cli_common_entries (TetherCliOptions *opts)
     { "server", 0, 0, G_OPTION_ARG_STRING, &opts->server,
       "Room service URL (default: ws://127.0.0.1:7480/ws)", "URL" },
     { "app-id", 0, 0, G_OPTION_ARG_STRING, &opts->app_id, "App id (default: demo)", "ID" },
-    { "token", 0, 0, G_OPTION_ARG_STRING, &opts->token, "Login token", "TOKEN" },
+    { "token", 0, 0, G_OPTION_ARG_STRING, &opts->token,
+      "Login token (visible in ps: prefer --token-file or TETHER_TOKEN)", "TOKEN" },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->token_file,
+      "Read the login token from FILE (- for standard input)", "FILE" },
     { "app-secret", 0, 0, G_OPTION_ARG_STRING, &opts->app_secret,
-      "Mint tokens from this app secret (development servers only)", "SECRET" },
+      "Mint tokens from this app secret, development servers only (visible in ps: prefer "
+      "--app-secret-file or TETHER_APP_SECRET)", "SECRET" },
+    { "app-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &opts->app_secret_file,
+      "Read the app secret from FILE (- for standard input)", "FILE" },
     { "token-lifetime", 0, 0, G_OPTION_ARG_DOUBLE, &opts->token_lifetime,
       "Lifetime of minted tokens in seconds (3600)", "S" },
     { "guest", 0, 0, G_OPTION_ARG_NONE, &opts->guest,
@@ -141,13 +147,112 @@ tether_cli_common_entries (TetherCliOptions *opts)
   return copy;
 }
 
+/* A secret from @path ("-": standard input), trimmed as tether-server trims its
+ * --app-secret-file, so that one file serves both. */
+static char *
+read_secret_file (const char  *option,
+                  const char  *path,
+                  GError     **error)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local = NULL;
+  gsize length = 0;
+
+  if (!g_file_get_contents (g_str_equal (path, "-") ? "/dev/stdin" : path, &contents, &length,
+                            &local))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT, "--%s-file: %s", option,
+                   local->message);
+      return NULL;
+    }
+  if (length > 64 * 1024 || strlen (contents) != length)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "--%s-file: %s is not a token or secret (binary, or over 64 KiB)", option, path);
+      return NULL;
+    }
+  g_strstrip (contents);
+  if (*contents == '\0')
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT, "--%s-file: %s is empty",
+                   option, path);
+      return NULL;
+    }
+  return g_steal_pointer (&contents);
+}
+
+/* @value from --OPTION or --OPTION-file (together an error). The option itself shows in
+ * ps: said on stderr. */
+static gboolean
+resolve_secret (const char  *option,
+                char       **value,
+                const char  *file,
+                const char  *env_name,
+                GError     **error)
+{
+  if (file != NULL)
+    {
+      if (*value != NULL)
+        {
+          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                       "give --%s or --%s-file, not both", option, option);
+          return FALSE;
+        }
+      *value = read_secret_file (option, file, error);
+      return *value != NULL;
+    }
+  if (*value != NULL)
+    g_printerr ("tether-cli: warning: --%s is visible to every user of this computer (ps); "
+                "use --%s-file or %s\n", option, option, env_name);
+  return TRUE;
+}
+
+/* $@env_name, trimmed, or NULL when unset or empty. */
+static char *
+secret_from_env (const char *env_name)
+{
+  const char *env = g_getenv (env_name);
+
+  return env != NULL && *env != '\0' ? g_strstrip (g_strdup (env)) : NULL;
+}
+
+/* The environment only when no option names a secret: a token given on purpose is not
+ * overridden by an app secret exported for something else. */
+static gboolean
+secrets_from_env (TetherCliOptions  *opts,
+                  GError           **error)
+{
+  if (opts->token == NULL && opts->app_secret == NULL)
+    {
+      opts->token = secret_from_env ("TETHER_TOKEN");
+      opts->app_secret = secret_from_env ("TETHER_APP_SECRET");
+    }
+  if (opts->token == NULL && opts->app_secret == NULL)
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                           "give --token-file (or TETHER_TOKEN), or --app-secret-file (or "
+                           "TETHER_APP_SECRET) to mint one (development only)");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 tether_cli_parse_common (TetherCliOptions  *opts,
                          GError           **error)
 {
+  if (opts->token_file != NULL && opts->app_secret_file != NULL
+      && g_str_equal (opts->token_file, "-") && g_str_equal (opts->app_secret_file, "-"))
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                           "only one of --token-file and --app-secret-file can be - (stdin)");
+      return FALSE;
+    }
   if (opts->guest)
     {
-      if (opts->token != NULL || opts->app_secret != NULL || opts->user != NULL)
+      /* TETHER_TOKEN and TETHER_APP_SECRET in the environment do not matter here. */
+      if (opts->token != NULL || opts->app_secret != NULL || opts->user != NULL
+          || opts->token_file != NULL || opts->app_secret_file != NULL)
         {
           g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                                "--guest takes no --token, --app-secret or --user: the server "
@@ -167,12 +272,11 @@ tether_cli_parse_common (TetherCliOptions  *opts,
                            "--room and --user are required");
       return FALSE;
     }
-  else if (opts->token == NULL && opts->app_secret == NULL)
-    {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                           "give --token, or --app-secret to mint one (development only)");
-      return FALSE;
-    }
+  else if (!resolve_secret ("token", &opts->token, opts->token_file, "TETHER_TOKEN", error)
+           || !resolve_secret ("app-secret", &opts->app_secret, opts->app_secret_file,
+                               "TETHER_APP_SECRET", error)
+           || !secrets_from_env (opts, error))
+    return FALSE;
   if (opts->server == NULL)
     opts->server = g_strdup ("ws://127.0.0.1:7480/ws");
   /* A guest takes the app id the guest-token answer names. */
@@ -471,7 +575,8 @@ cmd_token (int    argc,
 {
   g_autoptr(GOptionContext) ctx = g_option_context_new ("- mint a token from an app secret");
   g_autoptr(GError) error = NULL;
-  g_autofree char *app_id = NULL, *secret = NULL, *user = NULL, *room = NULL;
+  g_autofree char *app_id = NULL, *secret = NULL, *secret_file = NULL, *user = NULL;
+  g_autofree char *room = NULL;
   g_auto(GStrv) streams = NULL;
   g_autofree char *token = NULL;
   gboolean publish = FALSE;
@@ -479,7 +584,10 @@ cmd_token (int    argc,
   gint64 issued_at = 0;
   const GOptionEntry entries[] = {
     { "app-id", 0, 0, G_OPTION_ARG_STRING, &app_id, "App id (default: demo)", "ID" },
-    { "app-secret", 0, 0, G_OPTION_ARG_STRING, &secret, "App secret", "SECRET" },
+    { "app-secret", 0, 0, G_OPTION_ARG_STRING, &secret,
+      "App secret (visible in ps: prefer --app-secret-file or TETHER_APP_SECRET)", "SECRET" },
+    { "app-secret-file", 0, 0, G_OPTION_ARG_FILENAME, &secret_file,
+      "Read the app secret from FILE (- for standard input)", "FILE" },
     { "user", 0, 0, G_OPTION_ARG_STRING, &user, "User id", "ID" },
     { "room", 0, 0, G_OPTION_ARG_STRING, &room, "Only this room (default: any)", "ID" },
     { "publish", 0, 0, G_OPTION_ARG_NONE, &publish, "Allow publishing", NULL },
@@ -490,14 +598,18 @@ cmd_token (int    argc,
   };
 
   g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)
+      || !resolve_secret ("app-secret", &secret, secret_file, "TETHER_APP_SECRET", &error))
     {
       g_printerr ("tether-cli token: %s\n", error->message);
       return EXIT_USAGE;
     }
+  if (secret == NULL)
+    secret = secret_from_env ("TETHER_APP_SECRET");
   if (secret == NULL || user == NULL)
     {
-      g_printerr ("tether-cli token: --app-secret and --user are required\n");
+      g_printerr ("tether-cli token: --app-secret-file (or TETHER_APP_SECRET) and --user "
+                  "are required\n");
       return EXIT_USAGE;
     }
   if (issued_at == 0)

@@ -14,6 +14,8 @@ typedef struct
   char *app_id;
   char *token;
   char *app_secret;
+  char *token_file;       /* --token-file, --app-secret-file: "-" is stdin */
+  char *app_secret_file;
   char *room;
   char *user;
   char *name;

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "tether-test-process.h"
 #include "tether-test-utils.h"
@@ -60,6 +61,42 @@ reader_main (gpointer data)
   return NULL;
 }
 
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static TetherTestProcess *
+spawn (const char * const  *argv,
+       gboolean             tied,
+       GError             **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  TetherTestProcess *self;
+  GSubprocess *subprocess;
+
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  if (tied)
+    g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  subprocess = g_subprocess_launcher_spawnv (launcher, argv, error);
+  if (subprocess == NULL)
+    return NULL;
+
+  self = g_new0 (TetherTestProcess, 1);
+  self->subprocess = subprocess;
+  self->name = g_path_get_basename (argv[0]);
+  self->identifier = g_strdup (g_subprocess_get_identifier (subprocess));
+  self->cancellable = g_cancellable_new ();
+  self->owner_context = g_main_context_ref_thread_default ();
+  self->lines = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&self->mutex);
+  self->reader = g_thread_new ("process-reader", reader_main, self);
+
+  return self;
+}
+
 /**
  * tether_test_process_spawnv:
  * @argv: (array zero-terminated=1): the command; argv[0] is looked up in PATH
@@ -76,26 +113,25 @@ TetherTestProcess *
 tether_test_process_spawnv (const char * const  *argv,
                             GError             **error)
 {
-  TetherTestProcess *self;
-  GSubprocess *subprocess;
+  return spawn (argv, FALSE, error);
+}
 
-  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
-
-  subprocess = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, error);
-  if (subprocess == NULL)
-    return NULL;
-
-  self = g_new0 (TetherTestProcess, 1);
-  self->subprocess = subprocess;
-  self->name = g_path_get_basename (argv[0]);
-  self->identifier = g_strdup (g_subprocess_get_identifier (subprocess));
-  self->cancellable = g_cancellable_new ();
-  self->owner_context = g_main_context_ref_thread_default ();
-  self->lines = g_ptr_array_new_with_free_func (g_free);
-  g_mutex_init (&self->mutex);
-  self->reader = g_thread_new ("process-reader", reader_main, self);
-
-  return self;
+/**
+ * tether_test_process_spawnv_tied:
+ * @argv: (array zero-terminated=1): the command, as for tether_test_process_spawnv()
+ * @error: return location for an error
+ *
+ * tether_test_process_spawnv() for a daemon that must not outlive a test that
+ * aborts (a private dbus-daemon): the child is killed when the thread that
+ * spawned it ends, so spawn it from the test's main thread.
+ *
+ * Returns: (transfer full) (nullable): the process
+ */
+TetherTestProcess *
+tether_test_process_spawnv_tied (const char * const  *argv,
+                                 GError             **error)
+{
+  return spawn (argv, TRUE, error);
 }
 
 TetherTestProcess *

@@ -196,6 +196,11 @@ send_cb (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
+      /* As the room's own connection: 1019, which nobody should retry. */
+      else if (g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+        g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_TLS_CERTIFICATE,
+                                 "the server's certificate is not trusted (%s)",
+                                 error->message);
       else
         g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_NETWORK,
                                  "cannot reach the room service for a guest token: %s",
@@ -302,7 +307,8 @@ tether_guest_token_request_async (const char          *server_url,
  * @expires_at: (out) (optional): when the token expires, Unix seconds
  * @error: return location for a #TETHER_ERROR: %TETHER_ERROR_ROOM_NOT_PUBLIC for a
  *   room that admits no guests, %TETHER_ERROR_RATE_LIMITED, %TETHER_ERROR_NETWORK,
- *   or the code the server sent
+ *   %TETHER_ERROR_TLS_CERTIFICATE for a `wss://` server whose certificate is not
+ *   trusted, or the code the server sent
  *
  * Finishes tether_guest_token_request_async().
  *

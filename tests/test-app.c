@@ -222,8 +222,13 @@ save_screenshot (GtkWidget *widget, const char *name)
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
-  int width = gtk_widget_get_width (content), height = gtk_widget_get_height (content);
+  int width, height;
 
+  /* A window a test has just opened may not have drawn its first frame yet. */
+  TETHER_WAIT_UNTIL (gtk_widget_get_mapped (content) && gtk_widget_get_width (content) > 0,
+                     WAIT_MS);
+  width = gtk_widget_get_width (content);
+  height = gtk_widget_get_height (content);
   /* The paintable takes its image when the widget next draws. */
   gtk_widget_queue_draw (content);
   tether_test_run_for (300);
@@ -595,9 +600,6 @@ test_server_field (Fixture *f, gconstpointer data)
   g_test_message ("server field: %s", tether_start_page_get_server_error (start));
   g_assert_nonnull (strstr (tether_start_page_get_server_error (start), "65535"));
   g_assert_null (tether_session_get_room (f->session));
-  /* Nothing has drawn yet in this test: wait for the first frame. */
-  TETHER_WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (start))
-                     && gtk_widget_get_width (GTK_WIDGET (start)) > 0, WAIT_MS);
   save_screenshot (GTK_WIDGET (f->window), "screenshot-server-error.png");
 
   /* Fixed: the message goes at once. */

@@ -15,6 +15,7 @@
 #include "tether.h"
 #include "tether-fault-proxy.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 #include "tether-udp-fault-proxy.h"
 #include "tether-relay.h"
@@ -616,6 +617,70 @@ test_server_field (Fixture *f, gconstpointer data)
   g_settings_reset (settings, "room-id");
 }
 
+static gboolean
+start_error_says (TetherStartPage *start, const char *text)
+{
+  return tether_start_page_has_error (start)
+         && strstr (tether_start_page_get_error_message (start), text) != NULL;
+}
+
+/* A server whose certificate the system does not trust, and a port nobody listens on:
+ * the start page says so in words, for a guest and for a login with a token. */
+static void
+test_link_errors (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autoptr(GTlsCertificate) certificate = tether_test_tls_load (tls->cert_file, tls->key_file);
+  g_autoptr(TetherTestServer) tls_server = tether_test_server_new ("tls-certificate", certificate,
+                                                                   NULL);
+  g_autofree char *untrusted = tether_describe_error (TETHER_ERROR_TLS_CERTIFICATE);
+  g_autofree char *unreachable = tether_describe_error (TETHER_ERROR_NETWORK);
+  g_autofree char *link = g_strdup_printf ("tether://127.0.0.1:%u/pub-1",
+                                           tether_test_server_get_port (tls_server));
+  g_autofree char *token = tether_test_token ("viewer", "lobby", 3600);
+  g_autoptr(TetherLoginOptions) login = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autofree char *closed_link = NULL;
+  TetherStartPage *start = tether_window_get_start_page (f->window);
+
+  /* A guest: the guest-token request meets the certificate first. */
+  tether_window_open_link (f->window, link);
+  TETHER_WAIT_UNTIL (tether_start_page_has_error (start), WAIT_MS);
+  g_test_message ("guest, untrusted: %s", tether_start_page_get_error_message (start));
+  g_assert_true (start_error_says (start, untrusted));
+  g_assert_null (strstr (tether_start_page_get_error_message (start), "1019"));
+  g_assert_true (start_error_says (start, "not signed by a trusted authority"));
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-untrusted.png");
+
+  /* With a token: LOGIN_FAILED 1019, and libtether's reason. */
+  tether_start_page_clear_error (start);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                        "server-url", tether_test_server_get_url (tls_server),
+                        "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", "viewer",
+                        "token", token, NULL);
+  tether_session_join (f->session, login);
+  TETHER_WAIT_UNTIL (tether_start_page_has_error (start), WAIT_MS);
+  g_test_message ("token, untrusted: %s", tether_start_page_get_error_message (start));
+  g_assert_true (start_error_says (start, untrusted));
+  g_assert_true (start_error_says (start, "not signed by a trusted authority"));
+
+  /* A port that refuses connections (bound, never listening): no guest token. */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  address = g_inet_socket_address_new (loopback, 0);
+  g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
+  g_clear_object (&address);
+  address = g_socket_get_local_address (socket, NULL);
+  closed_link = g_strdup_printf ("tether+insecure://127.0.0.1:%u/pub-1",
+                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  tether_start_page_clear_error (start);
+  tether_window_open_link (f->window, closed_link);
+  TETHER_WAIT_UNTIL (tether_start_page_has_error (start), WAIT_MS);
+  g_test_message ("refused: %s", tether_start_page_get_error_message (start));
+  g_assert_true (start_error_says (start, unreachable));
+}
+
 /* ---- a display --------------------------------------------------------------------- */
 
 static void
@@ -723,6 +788,7 @@ main (int argc, char *argv[])
   ADD ("/app/link-guest", test_link_guest);
   ADD ("/app/link-not-public", test_link_not_public);
   ADD ("/app/server-field", test_server_field);
+  ADD ("/app/link-errors", test_link_errors);
 #undef ADD
 
   return g_test_run ();

@@ -463,7 +463,8 @@ session_join_failed_cb (TetherWindow *self,
   int code = error->domain == TETHER_ERROR ? error->code : TETHER_ERROR_NETWORK;
   g_autofree char *why = describe_with_detail (code, error->message);
 
-  go_to_start (self, _("Could not join the room"), why, code != TETHER_ERROR_ROOM_NOT_PUBLIC);
+  go_to_start (self, _("Could not join the room"), why,
+               code != TETHER_ERROR_ROOM_NOT_PUBLIC && code != TETHER_ERROR_TLS_CERTIFICATE);
 }
 
 /**

@@ -44,6 +44,8 @@ tether_application_activate (GApplication *app)
     {
       g_autofree char *link = g_steal_pointer (&self->link);
 
+      /* `tether --demo LINK`: the link wins, and no later activation starts the demo. */
+      self->demo = FALSE;
       tether_window_open_link (window, link);
     }
   else if (self->demo)

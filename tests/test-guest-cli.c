@@ -10,6 +10,7 @@
 
 #include "tether.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 
 #define WAIT_MS 15000
@@ -161,6 +162,48 @@ test_link (void)
   g_assert_nonnull (strstr (err, "1 to 65535"));
 }
 
+/* A guest of a TLS server: --tls-ca is trusted by the guest-token request as by the
+ * room's connection; without it, no guest token: 1019 with the reason, exit 2. */
+static void
+test_tls (void)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autofree char *server_program = tether_test_server_program ();
+  g_autofree char *program = tether_test_cli_program ();
+  g_autoptr(TetherTestProcess) server = NULL, trusted = NULL, untrusted = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *listening = NULL, *link = NULL, *line = NULL, *url = NULL;
+
+  /* (The fixture of tether-test-server.h waits for a ws:// line: this one is wss://.) */
+  server = tether_test_process_spawn (&error, server_program, "--app-id", TETHER_TEST_APP_ID,
+                                      "--app-secret", TETHER_TEST_SECRET, "--no-media",
+                                      "--listen", "127.0.0.1:0", "--public-room", "pub-*",
+                                      "--tls-cert", tls->cert_file, "--tls-key", tls->key_file,
+                                      NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (server, "listening on wss://", WAIT_MS,
+                                                    &listening));
+  url = g_strndup (strstr (listening, "wss://"), strcspn (strstr (listening, "wss://"), " \r\n"));
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  link = g_strdup_printf ("tether://127.0.0.1:%d/pub-1", g_uri_get_port (uri));
+
+  trusted = tether_test_process_spawn (&error, program, "watch", "--guest", "--link", link,
+                                       "--tls-ca", tls->ca_file, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (trusted, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    NULL));
+
+  untrusted = tether_test_process_spawn (&error, program, "watch", "--guest", "--link", link, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (untrusted, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (untrusted), ==, 2);
+  line = tether_test_process_find_line (untrusted, "\"error\":1019");
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "not signed by a trusted authority"));
+}
+
 /* A guest token plays but never publishes: stream_add gets 2002. */
 static void
 test_guest_cannot_publish (void)
@@ -213,6 +256,7 @@ main (int argc, char **argv)
   g_test_add_func ("/guest-cli/watches", test_guest_watches);
   g_test_add_func ("/guest-cli/not-public", test_not_public);
   g_test_add_func ("/guest-cli/link", test_link);
+  g_test_add_func ("/guest-cli/tls", test_tls);
   g_test_add_func ("/guest-cli/cannot-publish", test_guest_cannot_publish);
   g_test_add_func ("/guest-cli/renewal", test_renewal);
 

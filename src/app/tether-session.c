@@ -450,6 +450,16 @@ guest_token_cb (GObject      *source,
   join_login (self, login, TRUE);
 }
 
+/* The guest-token request trusts what the engine's rooms trust: its tls-ca-file, or
+ * the system's trust store (NULL). */
+static GTlsDatabase *
+engine_tls_database (TetherSession *self)
+{
+  const char *ca_file = tether_engine_get_tls_ca_file (self->engine);
+
+  return ca_file != NULL ? g_tls_file_database_new (ca_file, NULL) : NULL;
+}
+
 /* Asks the room service for a guest token of a public room, then joins with it; on
  * failure, TetherSession::join-failed says why. */
 static void
@@ -460,6 +470,7 @@ join_as_guest (TetherSession *self,
                const char    *user_name)
 {
   GuestRequest *r = g_new0 (GuestRequest, 1);
+  g_autoptr(GTlsDatabase) database = engine_tls_database (self);
 
   end_room (self);
   cancel_guest_request (self);
@@ -470,8 +481,7 @@ join_as_guest (TetherSession *self,
   r->room_id = g_strdup (room_id);
   r->app_id = g_strdup (app_id != NULL && *app_id != '\0' ? app_id : NULL);
   r->user_name = g_strdup (user_name != NULL && *user_name != '\0' ? user_name : NULL);
-  /* TLS: the system's trust store, as the room's own connection. */
-  tether_guest_token_request_async (server_url, room_id, NULL, NULL, r->cancellable,
+  tether_guest_token_request_async (server_url, room_id, NULL, database, r->cancellable,
                                     guest_token_cb, r);
 }
 
@@ -498,15 +508,17 @@ room_token_will_expire_cb (TetherSession *self,
                            int            remaining)
 {
   GuestRequest *r;
+  g_autoptr(GTlsDatabase) database = NULL;
 
   if (!self->guest || self->room == NULL)
     return;
+  database = engine_tls_database (self);
   r = g_new0 (GuestRequest, 1);
   r->self = g_object_ref (self);
   r->room = g_object_ref (self->room);
   tether_guest_token_request_async (tether_login_options_get_server_url (self->login),
                                     tether_room_get_id (self->room),
-                                    tether_room_get_token (self->room), NULL, NULL,
+                                    tether_room_get_token (self->room), database, NULL,
                                     guest_renewed_cb, r);
 }
 

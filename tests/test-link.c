@@ -118,6 +118,8 @@ static const BadLink bad_links[] = {
   { "tether://example.org/lobby?app=demo&Secret=x", TETHER_ERROR_INVALID_ARGUMENT, "never" },
   { "tether://example.org/lobby?app-secret=x", TETHER_ERROR_INVALID_ARGUMENT, "never" },
   { "tether://example.org/lobby?passphrase=x", TETHER_ERROR_INVALID_ARGUMENT, "never" },
+  { "tether://example.org/lob\xff", TETHER_ERROR_INVALID_ARGUMENT, "UTF-8" },
+  { "tether://\xc3(/lobby", TETHER_ERROR_INVALID_ARGUMENT, "UTF-8" },
 };
 
 static void
@@ -166,6 +168,7 @@ test_new (void)
     { "wss://example.org/ws", "", NULL, TETHER_ERROR_INVALID_ARGUMENT },
     { "wss://example.org/ws", "a b", NULL, TETHER_ERROR_ROOM_ID_INVALID },
     { "wss://example.org/ws", "lobby", "a&b", TETHER_ERROR_APP_ID_INVALID },
+    { "wss://ex\xff" "ample.org/ws", "lobby", NULL, TETHER_ERROR_INVALID_ARGUMENT },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)
@@ -235,6 +238,7 @@ test_server_text (void)
     { "a,b", "reserved" },
     { "tether://example.org", "names no room" },
     { "tether://example.org/lobby?token=x", "never" },
+    { "exa\xffmple.org", "UTF-8" },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (good); i++)
@@ -255,7 +259,8 @@ test_server_text (void)
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       g_autoptr(GError) error = NULL;
-      g_autofree char *room = g_strdup ("stale"), *app = NULL;
+      /* Not owned: the function sets it to NULL without freeing it (an out value). */
+      char *room = (char *) "stale";
       g_autofree char *url = tether_link_server_url_from_text (bad[i].text, &room, NULL, &error);
 
       g_test_message ("“%s” → %s", bad[i].text, error ? error->message : url);

@@ -55,6 +55,16 @@ invalid (GError    **error,
   return FALSE;
 }
 
+/* Messages quote what they refuse: it must be text. */
+static gboolean
+check_utf8 (const char  *text,
+            GError     **error)
+{
+  if (!g_utf8_validate (text, -1, NULL))
+    return invalid (error, "the text is not valid UTF-8");
+  return TRUE;
+}
+
 static gboolean
 is_ipv6 (const char *host)
 {
@@ -352,6 +362,8 @@ tether_link_parse (const char  *text,
   g_return_val_if_fail (text != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!check_utf8 (text, error))
+    return NULL;
   copy = g_strstrip (g_strdup (text));
   scheme = split_scheme (copy, &rest);
   if (scheme == NULL
@@ -396,6 +408,9 @@ tether_link_new (const char  *server_url,
   g_return_val_if_fail (room_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (!check_utf8 (server_url, error) || !check_utf8 (room_id, error)
+      || (app_id != NULL && !check_utf8 (app_id, error)))
+    return NULL;
   scheme = split_scheme (server_url, &rest);
   if (scheme == NULL || (!g_str_equal (scheme, "ws") && !g_str_equal (scheme, "wss")))
     {
@@ -637,6 +652,8 @@ tether_link_server_url_from_text (const char  *text,
     *room_id = NULL;
   if (app_id != NULL)
     *app_id = NULL;
+  if (!check_utf8 (text, error))
+    return NULL;
   copy = g_strstrip (g_strdup (text));
   if (*copy == '\0')
     {

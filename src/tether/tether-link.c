@@ -252,6 +252,19 @@ split_scheme (const char  *text,
   return g_ascii_strdown (text, sep - text);
 }
 
+/* %-escapes read as bytes that must still be text (messages quote the result); NULL
+ * for a bad escape, a NUL or bytes that are not UTF-8. */
+static char *
+unescape (const char *start,
+          const char *end)
+{
+  char *text = g_uri_unescape_segment (start, end, NULL);
+
+  if (text != NULL && !g_utf8_validate (text, -1, NULL))
+    g_clear_pointer (&text, g_free);
+  return text;
+}
+
 /* The query of a link: app=APP; a secret is refused, anything else is left for later
  * versions. */
 static gboolean
@@ -268,8 +281,8 @@ parse_query (const char  *query,
 
       if (*pairs[i] == '\0')
         continue;
-      key = g_uri_unescape_segment (pairs[i], eq, NULL);
-      value = eq != NULL ? g_uri_unescape_string (eq + 1, NULL) : g_strdup ("");
+      key = unescape (pairs[i], eq);
+      value = eq != NULL ? unescape (eq + 1, NULL) : g_strdup ("");
       if (key == NULL || value == NULL)
         return invalid (error, "the link's “?%s” is not correctly %%-escaped", query);
       for (guint k = 0; k < G_N_ELEMENTS (secret_keys); k++)
@@ -322,7 +335,7 @@ parse_link_rest (gboolean     insecure,
                "the room id; " EXPECTED_LINK, segment);
       return NULL;
     }
-  room = g_uri_unescape_string (segment, NULL);
+  room = unescape (segment, NULL);
   if (room == NULL)
     {
       invalid (error, "the room in the link, “%s”, is not correctly %%-escaped", segment);

@@ -1,6 +1,8 @@
 /* test-app.c: the GTK app against a real server, a real media node and real faults —
  * the badge through login and a cut, tiles that come and go with streams and count
- * frames, KICK_OUT back to the start page, and the demo room
+ * frames, KICK_OUT back to the start page, the demo room, and room links: a link opens
+ * a public room as a guest (renewed), a private one says why, the server field reads
+ * host:port, and the room's link goes to the clipboard
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -13,6 +15,7 @@
 #include "tether.h"
 #include "tether-fault-proxy.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 #include "tether-udp-fault-proxy.h"
 #include "tether-relay.h"
@@ -62,6 +65,8 @@ fixture_setup (Fixture *f, gconstpointer data)
   f->server = tether_test_server_new ("heartbeat-timeout", HEARTBEAT_TIMEOUT,
                                       "heartbeat-interval", HEARTBEAT_INTERVAL,
                                       "session-ttl", 60.0,
+                                      /* guests (test_link_guest): renewed each 2 s */
+                                      "guest-token-ttl", 5.0, "token-warning", 3.0,
                                       NULL);
   f->proxy = tether_fault_proxy_new ("127.0.0.1", tether_test_server_get_port (f->server));
   f->relay = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
@@ -218,8 +223,13 @@ save_screenshot (GtkWidget *widget, const char *name)
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *path = g_test_build_filename (G_TEST_BUILT, name, NULL);
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (widget));
-  int width = gtk_widget_get_width (content), height = gtk_widget_get_height (content);
+  int width, height;
 
+  /* A window a test has just opened may not have drawn its first frame yet. */
+  TETHER_WAIT_UNTIL (gtk_widget_get_mapped (content) && gtk_widget_get_width (content) > 0,
+                     WAIT_MS);
+  width = gtk_widget_get_width (content);
+  height = gtk_widget_get_height (content);
   /* The paintable takes its image when the widget next draws. */
   gtk_widget_queue_draw (content);
   tether_test_run_for (300);
@@ -461,6 +471,216 @@ test_demo (Fixture *f, gconstpointer data)
   save_screenshot (GTK_WIDGET (f->window), "screenshot-demo.png");
 }
 
+/* ---- room links and guests ---------------------------------------------------------- */
+
+/* Rooms pub-* are public (guest tokens last 5 s, see fixture_setup()). */
+static void
+make_public (TetherServer *server, gpointer data)
+{
+  tether_server_add_public_room (server, "pub-*");
+}
+
+static void
+server_make_public (Fixture *f)
+{
+  tether_test_server_run_sync (f->server, make_public, NULL);
+}
+
+static char *
+link_to (Fixture *f, const char *room)
+{
+  return g_strdup_printf ("tether+insecure://127.0.0.1:%u/%s",
+                          tether_test_server_get_port (f->server), room);
+}
+
+static char *
+clipboard_text (GtkWidget *widget)
+{
+  GdkContentProvider *content = gdk_clipboard_get_content (gtk_widget_get_clipboard (widget));
+  GValue value = G_VALUE_INIT;
+  char *text = NULL;
+
+  g_value_init (&value, G_TYPE_STRING);
+  if (content != NULL && gdk_content_provider_get_value (content, &value, NULL))
+    text = g_value_dup_string (&value);
+  g_value_unset (&value);
+  return text;
+}
+
+/* A link to a public room, with no token and no app secret: the app asks for a guest
+ * token, joins as the guest, renews the token before it runs out, and copies the
+ * room's link. */
+static void
+test_link_guest (Fixture *f, gconstpointer data)
+{
+  g_autofree char *link = link_to (f, "pub-1");
+  g_autofree char *expected = g_strdup_printf ("%s?app=%s", link, TETHER_TEST_APP_ID);
+  g_autoptr(GFile) file = g_file_new_for_uri (link);
+  g_autofree char *uri = g_file_get_uri (file);
+  g_autofree char *copied = NULL;
+  g_autofree char *first_token = NULL, *room_setting = NULL;
+  TetherRoom *room;
+
+  server_make_public (f);
+  /* What GApplication's open hands the app: the link as it was given. */
+  g_assert_cmpstr (uri, ==, link);
+
+  tether_window_open_link (f->window, uri);
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  g_assert_true (badge_in (f));
+  room = tether_session_get_room (f->session);
+  g_assert_cmpstr (tether_room_get_id (room), ==, "pub-1");
+  g_assert_true (g_str_has_prefix (tether_room_get_user_id (room), "guest-"));
+  g_assert_cmpstr (tether_room_get_server_url (room), ==, tether_test_server_get_url (f->server));
+  /* A guest plays and never publishes: no Publish button. */
+  g_assert_true (tether_session_is_guest (f->session));
+  g_assert_false (gtk_widget_is_visible (GTK_WIDGET (f->window->publish_button)));
+  /* The start page shows what the link named. */
+  room_setting = g_settings_get_string (tether_session_get_settings (f->session), "room-id");
+  g_assert_cmpstr (room_setting, ==, "pub-1");
+
+  /* The guest token lasts 5 s: renewed on each warning, the guest stays in. */
+  first_token = g_strdup (tether_room_get_token (room));
+  tether_test_run_for (7000);
+  g_assert_true (tether_session_get_room (f->session) == room);
+  g_assert_true (badge_in (f));
+  g_assert_cmpstr (tether_room_get_token (room), !=, first_token);
+
+  /* Ctrl+Shift+C: the link, with the app id, and never a token, on the clipboard. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.copy-link", NULL));
+  g_assert_cmpstr (tether_window_get_last_toast (f->window), ==, "Link copied");
+  copied = clipboard_text (GTK_WIDGET (f->window));
+  g_assert_cmpstr (copied, ==, expected);
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-link-copied.png");
+}
+
+/* A link to a room that is not public, with no credential: the start page says so in
+ * words; a link that is not one says what it expected. */
+static void
+test_link_not_public (Fixture *f, gconstpointer data)
+{
+  g_autofree char *link = link_to (f, "private");
+  TetherStartPage *start = tether_window_get_start_page (f->window);
+  g_autofree char *expected = tether_describe_error (TETHER_ERROR_ROOM_NOT_PUBLIC);
+
+  server_make_public (f);
+  tether_window_open_link (f->window, link);
+  TETHER_WAIT_UNTIL (tether_start_page_has_error (start), WAIT_MS);
+  g_test_message ("not public: %s — %s", tether_start_page_get_error_title (start),
+                  tether_start_page_get_error_message (start));
+  g_assert_cmpstr (tether_start_page_get_error_message (start), ==, expected);
+  g_assert_null (tether_session_get_room (f->session));
+  g_assert_cmpstr (tether_window_get_page_name (f->window), ==, "start");
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-not-public.png");
+
+  tether_start_page_clear_error (start);
+  tether_window_open_link (f->window, "tether://example.org/a/b");
+  g_assert_true (tether_start_page_has_error (start));
+  g_test_message ("bad link: %s", tether_start_page_get_error_message (start));
+  g_assert_nonnull (strstr (tether_start_page_get_error_message (start), "path segment"));
+}
+
+/* The server field: a wrong port says what was expected, inline, until it is fixed;
+ * `localhost:PORT` becomes the room service's URL and Enter's action joins. */
+static void
+test_server_field (Fixture *f, gconstpointer data)
+{
+  GSettings *settings = tether_session_get_settings (f->session);
+  TetherStartPage *start = tether_window_get_start_page (f->window);
+  g_autofree char *host_port = g_strdup_printf ("localhost:%u",
+                                                tether_test_server_get_port (f->server));
+  g_autofree char *url = g_strdup_printf ("ws://localhost:%u/ws",
+                                          tether_test_server_get_port (f->server));
+  g_autofree char *server_url = NULL;
+
+  server_make_public (f);
+  g_settings_set_string (settings, "room-id", "pub-2");
+  g_settings_set_string (settings, "server-url", "localhost:99999");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (start), "start.join", NULL));
+  g_assert_nonnull (tether_start_page_get_server_error (start));
+  g_test_message ("server field: %s", tether_start_page_get_server_error (start));
+  g_assert_nonnull (strstr (tether_start_page_get_server_error (start), "65535"));
+  g_assert_null (tether_session_get_room (f->session));
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-server-error.png");
+
+  /* Fixed: the message goes at once. */
+  g_settings_set_string (settings, "server-url", host_port);
+  g_assert_null (tether_start_page_get_server_error (start));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (start), "start.join", NULL));
+  server_url = g_settings_get_string (settings, "server-url");
+  g_assert_cmpstr (server_url, ==, url);
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  g_assert_true (badge_in (f));
+  g_assert_cmpstr (tether_room_get_id (tether_session_get_room (f->session)), ==, "pub-2");
+  g_settings_reset (settings, "server-url");
+  g_settings_reset (settings, "room-id");
+}
+
+static gboolean
+start_error_says (TetherStartPage *start, const char *text)
+{
+  return tether_start_page_has_error (start)
+         && strstr (tether_start_page_get_error_message (start), text) != NULL;
+}
+
+/* A server whose certificate the system does not trust, and a port nobody listens on:
+ * the start page says so in words, for a guest and for a login with a token. */
+static void
+test_link_errors (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autoptr(GTlsCertificate) certificate = tether_test_tls_load (tls->cert_file, tls->key_file);
+  g_autoptr(TetherTestServer) tls_server = tether_test_server_new ("tls-certificate", certificate,
+                                                                   NULL);
+  g_autofree char *untrusted = tether_describe_error (TETHER_ERROR_TLS_CERTIFICATE);
+  g_autofree char *unreachable = tether_describe_error (TETHER_ERROR_NETWORK);
+  g_autofree char *link = g_strdup_printf ("tether://127.0.0.1:%u/pub-1",
+                                           tether_test_server_get_port (tls_server));
+  g_autofree char *token = tether_test_token ("viewer", "lobby", 3600);
+  g_autoptr(TetherLoginOptions) login = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketAddress) address = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autofree char *closed_link = NULL;
+  TetherStartPage *start = tether_window_get_start_page (f->window);
+
+  /* A guest: the guest-token request meets the certificate first. */
+  tether_window_open_link (f->window, link);
+  TETHER_WAIT_UNTIL (tether_start_page_has_error (start), WAIT_MS);
+  g_test_message ("guest, untrusted: %s", tether_start_page_get_error_message (start));
+  g_assert_true (start_error_says (start, untrusted));
+  g_assert_null (strstr (tether_start_page_get_error_message (start), "1019"));
+  g_assert_true (start_error_says (start, "not signed by a trusted authority"));
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-untrusted.png");
+
+  /* With a token: LOGIN_FAILED 1019, and libtether's reason. */
+  tether_start_page_clear_error (start);
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                        "server-url", tether_test_server_get_url (tls_server),
+                        "app-id", TETHER_TEST_APP_ID, "room-id", "lobby", "user-id", "viewer",
+                        "token", token, NULL);
+  tether_session_join (f->session, login);
+  TETHER_WAIT_UNTIL (tether_start_page_has_error (start), WAIT_MS);
+  g_test_message ("token, untrusted: %s", tether_start_page_get_error_message (start));
+  g_assert_true (start_error_says (start, untrusted));
+  g_assert_true (start_error_says (start, "not signed by a trusted authority"));
+
+  /* A port that refuses connections (bound, never listening): no guest token. */
+  socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
+  address = g_inet_socket_address_new (loopback, 0);
+  g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
+  g_clear_object (&address);
+  address = g_socket_get_local_address (socket, NULL);
+  closed_link = g_strdup_printf ("tether+insecure://127.0.0.1:%u/pub-1",
+                                 g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address)));
+  tether_start_page_clear_error (start);
+  tether_window_open_link (f->window, closed_link);
+  TETHER_WAIT_UNTIL (tether_start_page_has_error (start), WAIT_MS);
+  g_test_message ("refused: %s", tether_start_page_get_error_message (start));
+  g_assert_true (start_error_says (start, unreachable));
+}
+
 /* ---- a display --------------------------------------------------------------------- */
 
 static void
@@ -565,6 +785,10 @@ main (int argc, char *argv[])
   ADD ("/app/kick-out", test_kick_out);
   ADD ("/app/settings", test_settings);
   ADD ("/app/demo", test_demo);
+  ADD ("/app/link-guest", test_link_guest);
+  ADD ("/app/link-not-public", test_link_not_public);
+  ADD ("/app/server-field", test_server_field);
+  ADD ("/app/link-errors", test_link_errors);
 #undef ADD
 
   return g_test_run ();

@@ -6,9 +6,11 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <sys/wait.h>
 
 #include "tether.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 
 #define WAIT_MS 15000
@@ -68,6 +70,86 @@ test_not_public (void)
   g_assert_cmpuint (tether_test_process_count_lines (guest, "\"error\":1020"), ==, 1);
 }
 
+/* A room link names the server and the room: `watch --link LINK --guest` joins the
+ * public room with nothing else; --server takes a bare host:port; a bad link is a
+ * usage error that says what a link looks like. */
+static void
+test_link (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", NULL);
+  guint16 port = tether_test_server_process_get_port (server);
+  g_autofree char *link = g_strdup_printf ("tether+insecure://127.0.0.1:%u/pub-1", port);
+  g_autofree char *host_port = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *program = tether_test_cli_program ();
+  g_autoptr(TetherTestProcess) guest = NULL, by_host = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL;
+  int status = 0;
+  const char *bad_argv[] = { program, "watch", "--guest", "--link",
+                             "tether://127.0.0.1:99999/pub-1", NULL };
+
+  guest = tether_test_process_spawn (&error, program, "watch", "--guest", "--link", link, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (guest, "\"event\":\"guest-token\"", WAIT_MS,
+                                                    NULL));
+  g_assert_true (tether_test_process_wait_for_line (guest, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    NULL));
+
+  by_host = cli ("watch", host_port, "--guest", "--room", "pub-2", NULL);
+  g_assert_true (tether_test_process_wait_for_line (by_host, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    NULL));
+
+  g_spawn_sync (NULL, (char **) bad_argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                &err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_test_message ("bad link: %s", err);
+  g_assert_nonnull (strstr (err, "1 to 65535"));
+}
+
+/* A guest of a TLS server: --tls-ca is trusted by the guest-token request as by the
+ * room's connection; without it, no guest token: 1019 with the reason, exit 2. */
+static void
+test_tls (void)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autofree char *server_program = tether_test_server_program ();
+  g_autofree char *program = tether_test_cli_program ();
+  g_autoptr(TetherTestProcess) server = NULL, trusted = NULL, untrusted = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *listening = NULL, *link = NULL, *line = NULL, *url = NULL;
+
+  /* (The fixture of tether-test-server.h waits for a ws:// line: this one is wss://.) */
+  server = tether_test_process_spawn (&error, server_program, "--app-id", TETHER_TEST_APP_ID,
+                                      "--app-secret", TETHER_TEST_SECRET, "--no-media",
+                                      "--listen", "127.0.0.1:0", "--public-room", "pub-*",
+                                      "--tls-cert", tls->cert_file, "--tls-key", tls->key_file,
+                                      NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (server, "listening on wss://", WAIT_MS,
+                                                    &listening));
+  url = g_strndup (strstr (listening, "wss://"), strcspn (strstr (listening, "wss://"), " \r\n"));
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, &error);
+  g_assert_no_error (error);
+  link = g_strdup_printf ("tether://127.0.0.1:%d/pub-1", g_uri_get_port (uri));
+
+  trusted = tether_test_process_spawn (&error, program, "watch", "--guest", "--link", link,
+                                       "--tls-ca", tls->ca_file, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (trusted, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    NULL));
+
+  untrusted = tether_test_process_spawn (&error, program, "watch", "--guest", "--link", link, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (untrusted, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (untrusted), ==, 2);
+  line = tether_test_process_find_line (untrusted, "\"error\":1019");
+  g_assert_nonnull (line);
+  g_assert_nonnull (strstr (line, "not signed by a trusted authority"));
+}
+
 /* A guest token plays but never publishes: stream_add gets 2002. */
 static void
 test_guest_cannot_publish (void)
@@ -121,6 +203,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/guest-cli/watches", test_guest_watches);
   g_test_add_func ("/guest-cli/not-public", test_not_public);
+  g_test_add_func ("/guest-cli/link", test_link);
+  g_test_add_func ("/guest-cli/tls", test_tls);
   g_test_add_func ("/guest-cli/cannot-publish", test_guest_cannot_publish);
   g_test_add_func ("/guest-cli/renewal", test_renewal);
 

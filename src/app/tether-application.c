@@ -1,6 +1,8 @@
 /* tether-application.c: the application owns the session (engine, room, players,
  * publisher, demo room) that its windows show; app.quit, app.preferences, app.about and
- * their shortcuts; `--demo` goes straight into the demo room
+ * their shortcuts; `--demo` goes straight into the demo room, `tether LINK` (and the
+ * desktop's tether: scheme handler, through GApplication's open) into a link's room,
+ * in the running instance when there is one
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -16,6 +18,7 @@ struct _TetherApplication
 
   TetherSession *session;
   gboolean demo;
+  char *link;     /* `tether LINK`: opened by the next activation */
 };
 
 G_DEFINE_FINAL_TYPE (TetherApplication, tether_application, ADW_TYPE_APPLICATION)
@@ -37,11 +40,37 @@ tether_application_activate (GApplication *app)
   TetherWindow *window = get_window (self);
 
   gtk_window_present (GTK_WINDOW (window));
-  if (self->demo)
+  if (self->link != NULL)
+    {
+      g_autofree char *link = g_steal_pointer (&self->link);
+
+      /* `tether --demo LINK`: the link wins, and no later activation starts the demo. */
+      self->demo = FALSE;
+      tether_window_open_link (window, link);
+    }
+  else if (self->demo)
     {
       self->demo = FALSE;
       tether_window_start_demo (window);
     }
+}
+
+/* g_application_open(): the desktop's scheme handler over D-Bus, or `tether LINK`. A
+ * link's GFile keeps its URI as it was given (GIO knows no tether: scheme). Only the
+ * first link counts: there is one room at a time. */
+static void
+tether_application_open (GApplication  *app,
+                         GFile        **files,
+                         int            n_files,
+                         const char    *hint)
+{
+  TetherApplication *self = TETHER_APPLICATION (app);
+
+  if (n_files < 1)
+    return;
+  g_free (self->link);
+  self->link = g_file_get_uri (files[0]);
+  tether_application_activate (app);
 }
 
 static int
@@ -62,8 +91,17 @@ tether_application_command_line (GApplication            *app,
 {
   TetherApplication *self = TETHER_APPLICATION (app);
   GVariantDict *options = g_application_command_line_get_options_dict (command_line);
+  g_autofree const char **links = NULL;
 
   self->demo = g_variant_dict_contains (options, "demo");
+  /* A link is passed on as it was typed: the start page says what is wrong with it. */
+  if (g_variant_dict_lookup (options, G_OPTION_REMAINING, "^a&s", &links) && links[0] != NULL)
+    {
+      g_autoptr(GFile) file = g_file_new_for_uri (links[0]);
+
+      g_application_open (app, &file, 1, "");
+      return 0;
+    }
   g_application_activate (app);
   return 0;
 }
@@ -131,6 +169,7 @@ tether_application_startup (GApplication *app)
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *prefs_accels[] = { "<Control>comma", NULL };
   static const char *leave_accels[] = { "<Control>w", NULL };
+  static const char *copy_link_accels[] = { "<Control><Shift>c", NULL };
 
   G_APPLICATION_CLASS (tether_application_parent_class)->startup (app);
 
@@ -140,6 +179,7 @@ tether_application_startup (GApplication *app)
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "app.preferences", prefs_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.leave", leave_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (app), "win.copy-link", copy_link_accels);
 }
 
 static void
@@ -160,6 +200,7 @@ tether_application_dispose (GObject *object)
   TetherApplication *self = TETHER_APPLICATION (object);
 
   g_clear_object (&self->session);
+  g_clear_pointer (&self->link, g_free);
 
   G_OBJECT_CLASS (tether_application_parent_class)->dispose (object);
 }
@@ -175,6 +216,7 @@ tether_application_class_init (TetherApplicationClass *klass)
   app_class->activate = tether_application_activate;
   app_class->startup = tether_application_startup;
   app_class->command_line = tether_application_command_line;
+  app_class->open = tether_application_open;
   app_class->handle_local_options = tether_application_handle_local_options;
 }
 
@@ -184,6 +226,7 @@ tether_application_init (TetherApplication *self)
   static const GOptionEntry options[] = {
     { "demo", 'd', 0, G_OPTION_ARG_NONE, NULL, N_("Go straight into the local demo room"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, NULL, NULL, N_("[LINK]") },
     { NULL }
   };
 
@@ -212,7 +255,8 @@ tether_application_new (void)
 {
   return g_object_new (TETHER_TYPE_APPLICATION,
                        "application-id", TETHER_APP_ID,
-                       "flags", G_APPLICATION_HANDLES_COMMAND_LINE,
+                       "flags", G_APPLICATION_HANDLES_COMMAND_LINE
+                                | G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/io/github/tetherlive/Tether",
                        NULL);
 }

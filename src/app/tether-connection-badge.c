@@ -119,6 +119,9 @@ tether_describe_error (int code)
     case TETHER_ERROR_RECONNECT_TIMEOUT: return g_strdup (_("The connection could not be restored in time."));
     case TETHER_ERROR_PROTOCOL: return g_strdup (_("The server sent something this app does not understand."));
     case TETHER_ERROR_SERVER_SHUTDOWN: return g_strdup (_("The server is shutting down."));
+    case TETHER_ERROR_INVALID_ARGUMENT: return g_strdup (_("The server address or the room is not valid."));
+    case TETHER_ERROR_TLS_CERTIFICATE: return g_strdup (_("The server's certificate is not trusted: this may not be the server you meant, or it is set up wrongly."));
+    case TETHER_ERROR_ROOM_NOT_PUBLIC: return g_strdup (_("This room is not public: you need a token (an invitation) to join it."));
     case TETHER_ERROR_STREAM_ID_TAKEN: return g_strdup (_("Someone else already publishes a stream with this ID."));
     case TETHER_ERROR_PUBLISH_DENIED: return g_strdup (_("You are not allowed to publish here."));
     case TETHER_ERROR_MEDIA_NODE_UNREACHABLE: return g_strdup (_("The media server could not be reached."));

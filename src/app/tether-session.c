@@ -1,6 +1,7 @@
 /* tether-session.c: the app's room session — one engine for the life of the app, the
  * current room, autoplay (or players started by hand), the publisher and the demo room;
- * the settings bound to the engine's and its own typed properties
+ * the settings bound to the engine's and its own typed properties; joining from the
+ * settings or a room link, as a guest of a public room when there is no credential
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -35,6 +36,11 @@ struct _TetherSession
   /* what "Try again" repeats */
   gboolean last_was_demo;
   TetherLoginOptions *login;
+
+  /* guests: the guest-token request under way, and whether the room's login is a
+   * guest's (its token is renewed through the guest endpoint) */
+  GCancellable *guest_cancellable;
+  gboolean guest;
 };
 
 enum
@@ -55,6 +61,7 @@ enum
 {
   SIGNAL_PLAYER_ADDED,
   SIGNAL_PLAYER_REMOVED,
+  SIGNAL_JOIN_FAILED,
   N_SIGNALS
 };
 
@@ -343,6 +350,32 @@ room_stream_update_cb (TetherSession    *self,
     stop_manual_player (self, tether_stream_get_id (g_ptr_array_index (streams, i)));
 }
 
+static void
+cancel_guest_request (TetherSession *self)
+{
+  g_cancellable_cancel (self->guest_cancellable);
+  g_clear_object (&self->guest_cancellable);
+}
+
+static void
+join_login (TetherSession      *self,
+            TetherLoginOptions *login,
+            gboolean            guest)
+{
+  end_room (self);
+  cancel_guest_request (self);
+  /* A copy first: @login may be the very options being replaced. */
+  login = tether_login_options_copy (login);
+  tether_login_options_set_notify_users (login, TRUE);
+  g_clear_object (&self->login);
+  self->login = login;
+  self->guest = guest;
+
+  self->room = tether_engine_login_room (self->engine, self->login);
+  g_signal_group_set_target (self->room_signals, self->room);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM]);
+}
+
 /**
  * tether_session_join:
  * @self: a session
@@ -359,16 +392,136 @@ tether_session_join (TetherSession      *self,
   g_return_if_fail (TETHER_IS_SESSION (self));
   g_return_if_fail (TETHER_IS_LOGIN_OPTIONS (login));
 
-  end_room (self);
-  /* A copy first: @login may be the very options being replaced. */
-  login = tether_login_options_copy (login);
-  tether_login_options_set_notify_users (login, TRUE);
-  g_clear_object (&self->login);
-  self->login = login;
+  join_login (self, login, FALSE);
+}
 
-  self->room = tether_engine_login_room (self->engine, self->login);
-  g_signal_group_set_target (self->room_signals, self->room);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM]);
+/* ---- guests ------------------------------------------------------------------ */
+
+typedef struct
+{
+  TetherSession *self;
+  GCancellable *cancellable;
+  TetherRoom *room;          /* a renewal: the room whose token it renews */
+  char *server_url;
+  char *room_id;
+  char *app_id;
+  char *user_name;
+} GuestRequest;
+
+static void
+guest_request_free (GuestRequest *r)
+{
+  g_object_unref (r->self);
+  g_clear_object (&r->cancellable);
+  g_clear_object (&r->room);
+  g_free (r->server_url);
+  g_free (r->room_id);
+  g_free (r->app_id);
+  g_free (r->user_name);
+  g_free (r);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (GuestRequest, guest_request_free)
+
+static void
+guest_token_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GuestRequest) r = user_data;
+  TetherSession *self = r->self;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user = NULL, *app = NULL, *token = NULL;
+  g_autoptr(TetherLoginOptions) login = NULL;
+
+  token = tether_guest_token_request_finish (result, &user, &app, NULL, &error);
+  if (g_cancellable_is_cancelled (r->cancellable))
+    return;
+  g_clear_object (&self->guest_cancellable);
+  if (token == NULL)
+    {
+      g_debug ("no guest token for room %s: %s", r->room_id, error->message);
+      g_signal_emit (self, signals[SIGNAL_JOIN_FAILED], 0, error);
+      return;
+    }
+  login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                        "server-url", r->server_url,
+                        "app-id", app != NULL ? app : r->app_id,
+                        "room-id", r->room_id, "user-id", user,
+                        "user-name", r->user_name, "token", token, NULL);
+  join_login (self, login, TRUE);
+}
+
+/* The guest-token request trusts what the engine's rooms trust: its tls-ca-file, or
+ * the system's trust store (NULL). */
+static GTlsDatabase *
+engine_tls_database (TetherSession *self)
+{
+  const char *ca_file = tether_engine_get_tls_ca_file (self->engine);
+
+  return ca_file != NULL ? g_tls_file_database_new (ca_file, NULL) : NULL;
+}
+
+/* Asks the room service for a guest token of a public room, then joins with it; on
+ * failure, TetherSession::join-failed says why. */
+static void
+join_as_guest (TetherSession *self,
+               const char    *server_url,
+               const char    *room_id,
+               const char    *app_id,
+               const char    *user_name)
+{
+  GuestRequest *r = g_new0 (GuestRequest, 1);
+  g_autoptr(GTlsDatabase) database = engine_tls_database (self);
+
+  end_room (self);
+  cancel_guest_request (self);
+  self->guest_cancellable = g_cancellable_new ();
+  r->self = g_object_ref (self);
+  r->cancellable = g_object_ref (self->guest_cancellable);
+  r->server_url = g_strdup (server_url);
+  r->room_id = g_strdup (room_id);
+  r->app_id = g_strdup (app_id != NULL && *app_id != '\0' ? app_id : NULL);
+  r->user_name = g_strdup (user_name != NULL && *user_name != '\0' ? user_name : NULL);
+  tether_guest_token_request_async (server_url, room_id, NULL, database, r->cancellable,
+                                    guest_token_cb, r);
+}
+
+static void
+guest_renewed_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GuestRequest) r = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *token = tether_guest_token_request_finish (result, NULL, NULL, NULL, &error);
+
+  /* A refused renewal leaves the token to expire: the room ends in KICK_OUT (1005). */
+  if (token == NULL)
+    g_debug ("guest token not renewed: %s", error->message);
+  else if (r->room == r->self->room)
+    tether_room_renew_token (r->room, token);
+}
+
+/* The server warns that the token runs out soon: a guest's current token buys the
+ * next one, for the same guest (as tether-cli --guest does). */
+static void
+room_token_will_expire_cb (TetherSession *self,
+                           int            remaining)
+{
+  GuestRequest *r;
+  g_autoptr(GTlsDatabase) database = NULL;
+
+  if (!self->guest || self->room == NULL)
+    return;
+  database = engine_tls_database (self);
+  r = g_new0 (GuestRequest, 1);
+  r->self = g_object_ref (self);
+  r->room = g_object_ref (self->room);
+  tether_guest_token_request_async (tether_login_options_get_server_url (self->login),
+                                    tether_room_get_id (self->room),
+                                    tether_room_get_token (self->room), database, NULL,
+                                    guest_renewed_cb, r);
 }
 
 static char *
@@ -379,14 +532,54 @@ default_user_id (void)
   return g_strdup_printf ("%s-%04x", name, g_random_int_range (0, 0xffff));
 }
 
+/* The settings' server as a room-service URL: what a person typed (a link, a host,
+ * host:port) read by tether_link_server_url_from_text(); a link also names the room
+ * and maybe the app id. */
+static char *
+settings_server_url (TetherSession  *self,
+                     char          **room,
+                     char          **app_id,
+                     GError        **error)
+{
+  g_autofree char *text = g_settings_get_string (self->settings, "server-url");
+  g_autofree char *link_room = NULL, *link_app = NULL;
+  g_autoptr(GError) local_error = NULL;
+  char *url;
+
+  if (*g_strstrip (text) == '\0')
+    return g_strdup ("");
+  url = tether_link_server_url_from_text (text, &link_room, &link_app, &local_error);
+  if (url == NULL)
+    {
+      /* Translators: %s says what is wrong with the server, in English */
+      g_set_error (error, TETHER_ERROR, local_error->code,
+                   _("The server is not valid. Enter a host name, host:port, a wss:// URL or a tether:// link (%s)."),
+                   local_error->message);
+      return NULL;
+    }
+  if (link_room != NULL)
+    {
+      g_free (*room);
+      *room = g_steal_pointer (&link_room);
+    }
+  if (link_app != NULL)
+    {
+      g_free (*app_id);
+      *app_id = g_steal_pointer (&link_app);
+    }
+  return url;
+}
+
 /**
  * tether_session_join_from_settings:
  * @self: a session
  * @error: where to say what is missing
  *
  * Joins the room the settings name, with their token or, for a development server, a
- * token minted with their app secret. Generates and remembers a user id when none is
- * set.
+ * token minted with their app secret; with neither, as a guest of a public room (a
+ * guest token from the server, renewed before it expires; a refusal comes as
+ * #TetherSession::join-failed). The server may be written as a link, a host or
+ * host:port. Generates and remembers a user id when none is set.
  *
  * Returns: FALSE when the settings do not say enough to join
  */
@@ -400,9 +593,11 @@ tether_session_join_from_settings (TetherSession  *self,
 
   g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
 
-  url = g_strstrip (g_settings_get_string (self->settings, "server-url"));
   app_id = g_strstrip (g_settings_get_string (self->settings, "app-id"));
   room = g_strstrip (g_settings_get_string (self->settings, "room-id"));
+  url = settings_server_url (self, &room, &app_id, error);
+  if (url == NULL)
+    return FALSE;
   user = g_strstrip (g_settings_get_string (self->settings, "user-id"));
   name = g_strstrip (g_settings_get_string (self->settings, "user-name"));
   token = g_strstrip (g_strdup (tether_secrets_get_token (self->secrets)));
@@ -429,9 +624,10 @@ tether_session_join_from_settings (TetherSession  *self,
     }
   if (*token == '\0')
     {
-      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_TOKEN_INVALID,
-                           _("Enter a token, or an app secret for a development server."));
-      return FALSE;
+      /* No credential at all: a public room lets anyone in as a guest. */
+      self->last_was_demo = FALSE;
+      join_as_guest (self, url, room, app_id, name);
+      return TRUE;
     }
 
   login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
@@ -442,6 +638,78 @@ tether_session_join_from_settings (TetherSession  *self,
   tether_secrets_remember (self->secrets);
   tether_session_join (self, login);
   return TRUE;
+}
+
+/**
+ * tether_session_open_link:
+ * @self: a session
+ * @text: a room link (`tether://HOST[:PORT]/ROOM`, see tether_link_parse())
+ * @error: where to say what is wrong with the link, or what is missing
+ *
+ * Puts the link's server, room and app id (when it names one) into the settings, so
+ * the start page shows them and "Try again" repeats them, and joins as
+ * tether_session_join_from_settings() does: a guest of a public room unless there is a
+ * token or an app secret.
+ *
+ * Returns: FALSE when the link is not valid or the room cannot be joined
+ */
+gboolean
+tether_session_open_link (TetherSession  *self,
+                          const char     *text,
+                          GError        **error)
+{
+  g_autoptr(TetherLink) link = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  link = tether_link_parse (text, &local_error);
+  if (link == NULL)
+    {
+      /* Translators: %s says what is wrong with the link, in English */
+      g_set_error (error, TETHER_ERROR, local_error->code,
+                   _("This is not a room link (%s)."), local_error->message);
+      return FALSE;
+    }
+  g_settings_set_string (self->settings, "server-url", tether_link_get_server_url (link));
+  g_settings_set_string (self->settings, "room-id", tether_link_get_room_id (link));
+  if (tether_link_get_app_id (link) != NULL)
+    g_settings_set_string (self->settings, "app-id", tether_link_get_app_id (link));
+  return tether_session_join_from_settings (self, error);
+}
+
+/**
+ * tether_session_dup_link:
+ * @self: a session
+ * @error: why the current room has no link
+ *
+ * The link of the current room, to share it: its server, room and app id, never a
+ * token.
+ *
+ * Returns: (transfer full) (nullable): the link, or NULL out of any room or when a
+ *   link cannot name the room's server (a service under another path than /ws)
+ */
+char *
+tether_session_dup_link (TetherSession  *self,
+                         GError        **error)
+{
+  g_autoptr(TetherLink) link = NULL;
+  const char *app_id;
+
+  g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
+
+  if (self->room == NULL || self->login == NULL)
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_NOT_LOGGED_IN,
+                           _("Not in a room."));
+      return NULL;
+    }
+  app_id = tether_login_options_get_app_id (self->login);
+  link = tether_link_new (tether_login_options_get_server_url (self->login),
+                          tether_login_options_get_room_id (self->login),
+                          app_id != NULL && *app_id != '\0' ? app_id : NULL, error);
+  return link != NULL ? tether_link_to_string (link) : NULL;
 }
 
 /**
@@ -462,8 +730,30 @@ tether_session_rejoin (TetherSession  *self,
 
   if (self->last_was_demo || self->login == NULL)
     return tether_session_join_from_settings (self, error);
-  tether_session_join (self, self->login);
+  /* A guest's token may have expired since: a new guest token. */
+  if (self->guest)
+    join_as_guest (self, tether_login_options_get_server_url (self->login),
+                   tether_login_options_get_room_id (self->login),
+                   tether_login_options_get_app_id (self->login),
+                   tether_login_options_get_user_name (self->login));
+  else
+    tether_session_join (self, self->login);
   return TRUE;
+}
+
+/**
+ * tether_session_is_guest:
+ * @self: a session
+ *
+ * Returns: whether the current room was joined as a guest (a guest token of a public
+ *   room: it plays, it never publishes)
+ */
+gboolean
+tether_session_is_guest (TetherSession *self)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+
+  return self->room != NULL && self->guest;
 }
 
 /**
@@ -598,6 +888,7 @@ tether_session_shutdown (TetherSession *self)
 {
   g_return_if_fail (TETHER_IS_SESSION (self));
 
+  cancel_guest_request (self);
   end_room (self);
   if (self->demo != NULL)
     tether_demo_stop (self->demo);
@@ -923,6 +1214,18 @@ tether_session_class_init (TetherSessionClass *klass)
   signals[SIGNAL_PLAYER_REMOVED] =
     g_signal_new ("player-removed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, TETHER_TYPE_PLAYER);
+  /**
+   * TetherSession::join-failed:
+   * @self: the session
+   * @error: why: a %TETHER_ERROR such as %TETHER_ERROR_ROOM_NOT_PUBLIC
+   *
+   * A join that did not reach the room service's login: no guest token (the room is
+   * not public, the server could not be reached, its certificate is not trusted, ...).
+   * A login that fails later shows in the room's state instead.
+   */
+  signals[SIGNAL_JOIN_FAILED] =
+    g_signal_new ("join-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -937,6 +1240,9 @@ tether_session_init (TetherSession *self)
   g_signal_group_connect_data (self->room_signals, "state-changed",
                                G_CALLBACK (room_state_changed_cb), self, NULL,
                                G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_group_connect_data (self->room_signals, "token-will-expire",
+                               G_CALLBACK (room_token_will_expire_cb), self, NULL,
+                               G_CONNECT_SWAPPED);
   g_signal_group_connect_data (self->room_signals, "stream-update",
                                G_CALLBACK (room_stream_update_cb), self, NULL, G_CONNECT_SWAPPED);
 }

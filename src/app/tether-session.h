@@ -24,10 +24,16 @@ TetherPublisher *tether_session_get_publisher        (TetherSession        *self
 const char      *tether_session_get_display_name     (TetherSession        *self);
 gboolean         tether_session_is_in_room           (TetherSession        *self);
 gboolean         tether_session_get_last_was_demo    (TetherSession        *self);
+gboolean         tether_session_is_guest             (TetherSession        *self);
 
 void             tether_session_join                 (TetherSession        *self,
                                                       TetherLoginOptions   *login);
 gboolean         tether_session_join_from_settings   (TetherSession        *self,
+                                                      GError              **error);
+gboolean         tether_session_open_link            (TetherSession        *self,
+                                                      const char           *text,
+                                                      GError              **error);
+char            *tether_session_dup_link             (TetherSession        *self,
                                                       GError              **error);
 gboolean         tether_session_rejoin               (TetherSession        *self,
                                                       GError              **error);

@@ -9,5 +9,6 @@ G_BEGIN_DECLS
 gboolean    tether_start_page_has_error         (TetherStartPage *self);
 const char *tether_start_page_get_error_title   (TetherStartPage *self);
 const char *tether_start_page_get_error_message (TetherStartPage *self);
+const char *tether_start_page_get_server_error  (TetherStartPage *self);
 
 G_END_DECLS

@@ -1,12 +1,16 @@
 /* tether-start-page.c: server, room and user (remembered in GSettings), the token and
  * app secret (in the keyring, through TetherSecrets), the demo-room button, and the
- * reason the last session ended
+ * reason the last session ended; the server field takes a link, a host or host:port
+ * and says inline what it expected
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
 
+#include <string.h>
+
+#include "tether.h"
 #include "tether-start-page-private.h"
 
 struct _TetherStartPage
@@ -28,6 +32,7 @@ struct _TetherStartPage
   GtkButton *demo_button;
   GtkButton *join_button;
   AdwEntryRow *server_row;
+  GtkLabel *server_error_label;
   AdwEntryRow *room_row;
   AdwEntryRow *user_row;
   AdwEntryRow *name_row;
@@ -61,10 +66,22 @@ has_text (AdwEntryRow *row)
   return FALSE;
 }
 
+/* A link names the room itself: the room field may stay empty. */
+static gboolean
+server_is_link (TetherStartPage *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->server_row));
+
+  while (g_ascii_isspace (*text))
+    text++;
+  return g_ascii_strncasecmp (text, "tether", 6) == 0 && strstr (text, "://") != NULL;
+}
+
 static void
 update_actions (TetherStartPage *self)
 {
-  gboolean can_join = !self->busy && has_text (self->server_row) && has_text (self->room_row);
+  gboolean can_join = !self->busy && has_text (self->server_row)
+                      && (has_text (self->room_row) || server_is_link (self));
   gboolean configured = has_text (self->server_row);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.join", can_join);
@@ -89,6 +106,56 @@ update_actions (TetherStartPage *self)
 }
 
 static void
+set_server_error (TetherStartPage *self,
+                  const char      *detail)
+{
+  g_autofree char *text = NULL;
+
+  if (detail == NULL)
+    {
+      gtk_widget_remove_css_class (GTK_WIDGET (self->server_row), "error");
+      gtk_widget_set_visible (GTK_WIDGET (self->server_error_label), FALSE);
+      return;
+    }
+  /* Translators: %s says what is wrong, in English, e.g. “the port must be a number
+   * from 1 to 65535, not “99999”” */
+  text = g_strdup_printf (_("Expected a host name (example.org), host:port (localhost:7480), a wss:// URL or a tether:// room link: %s."),
+                          detail);
+  gtk_label_set_text (self->server_error_label, text);
+  gtk_widget_add_css_class (GTK_WIDGET (self->server_row), "error");
+  gtk_widget_set_visible (GTK_WIDGET (self->server_error_label), TRUE);
+}
+
+/* Reads the server field as tether_link_server_url_from_text() does. With @rewrite, a
+ * valid field is replaced by the server URL it means (a link also fills in the room
+ * and the app id); an invalid one gets the inline error. */
+static gboolean
+check_server (TetherStartPage *self,
+              gboolean         rewrite)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->server_row));
+  g_autofree char *room = NULL, *app = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = tether_link_server_url_from_text (text, &room, &app, &error);
+
+  if (url == NULL)
+    {
+      set_server_error (self, error->message);
+      return FALSE;
+    }
+  set_server_error (self, NULL);
+  if (!rewrite)
+    return TRUE;
+  if (!g_str_equal (url, text))
+    gtk_editable_set_text (GTK_EDITABLE (self->server_row), url);
+  if (room != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->room_row), room);
+  if (app != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->app_id_row), app);
+  return TRUE;
+}
+
+static void
 emit_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
@@ -96,7 +163,10 @@ emit_action (GtkWidget  *widget,
   TetherStartPage *self = TETHER_START_PAGE (widget);
 
   if (g_str_equal (action_name, "start.join"))
-    g_signal_emit (self, signals[SIGNAL_JOIN], 0);
+    {
+      if (check_server (self, TRUE))
+        g_signal_emit (self, signals[SIGNAL_JOIN], 0);
+    }
   else if (g_str_equal (action_name, "start.demo"))
     g_signal_emit (self, signals[SIGNAL_DEMO], 0);
   else if (g_str_equal (action_name, "start.retry"))
@@ -107,6 +177,23 @@ static void
 entry_changed_cb (TetherStartPage *self)
 {
   update_actions (self);
+}
+
+/* While the server field shows what it expected, each change checks it again: the
+ * message goes as soon as the field is right. */
+static void
+server_changed_cb (TetherStartPage *self)
+{
+  if (gtk_widget_get_visible (GTK_WIDGET (self->server_error_label)))
+    check_server (self, FALSE);
+  update_actions (self);
+}
+
+/* Enter in any field joins, when the fields allow it. */
+static void
+entry_activated_cb (TetherStartPage *self)
+{
+  gtk_widget_activate_action (GTK_WIDGET (self), "start.join", NULL);
 }
 
 void
@@ -171,6 +258,23 @@ tether_start_page_clear_error (TetherStartPage *self)
   g_clear_pointer (&self->error_title, g_free);
   g_clear_pointer (&self->error_message, g_free);
   gtk_widget_set_visible (GTK_WIDGET (self->error_box), FALSE);
+}
+
+/**
+ * tether_start_page_get_server_error:
+ * @self: the start page
+ *
+ * Returns: (nullable): what the server field's inline error says, NULL when it shows
+ *   none
+ */
+const char *
+tether_start_page_get_server_error (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), NULL);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->server_error_label)))
+    return NULL;
+  return gtk_label_get_text (self->server_error_label);
 }
 
 gboolean
@@ -287,6 +391,7 @@ tether_start_page_class_init (TetherStartPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, demo_button);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, join_button);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, server_row);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, server_error_label);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, room_row);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, user_row);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, name_row);
@@ -296,6 +401,8 @@ tether_start_page_class_init (TetherStartPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, secrets_notice);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, spinner);
   gtk_widget_class_bind_template_callback (widget_class, entry_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, server_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, entry_activated_cb);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 

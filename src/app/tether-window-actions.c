@@ -1,5 +1,5 @@
 /* tether-window-actions.c: the window's actions (win.leave, win.fullscreen, win.publish,
- * win.leave-tile-fullscreen), their keys, and when each is enabled
+ * win.leave-tile-fullscreen, win.copy-link), their keys, and when each is enabled
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -56,16 +56,42 @@ publish_action (GtkWidget  *widget,
   _tether_window_actions_update (self);
 }
 
+/* The current room's link on the clipboard: server, room and app id, never a token. */
+static void
+copy_link_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  TetherWindow *self = TETHER_WINDOW (widget);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *link = tether_session_dup_link (self->session, &error);
+
+  if (link == NULL)
+    {
+      /* Translators: %s says why, in English */
+      g_autofree char *text = g_strdup_printf (_("This room has no link: %s"), error->message);
+
+      _tether_window_show_toast (self, text, 6);
+      return;
+    }
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (widget), link);
+  _tether_window_show_toast (self, _("Link copied"), 3);
+}
+
 void
 _tether_window_actions_update (TetherWindow *self)
 {
   gboolean in_room = tether_session_get_room (self->session) != NULL;
-  gboolean can_publish = tether_session_is_in_room (self->session)
+  /* A guest's token plays only: no Publish button that could only fail. */
+  gboolean can_publish = (tether_session_is_in_room (self->session)
+                          && !tether_session_is_guest (self->session))
                          || tether_session_get_publisher (self->session) != NULL;
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave", in_room);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-link", in_room);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.publish", can_publish);
-  gtk_widget_set_visible (GTK_WIDGET (self->publish_button), can_publish || in_room);
+  gtk_widget_set_visible (GTK_WIDGET (self->publish_button),
+                          can_publish || (in_room && !tether_session_is_guest (self->session)));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-tile-fullscreen",
                                  self->focused_tile != NULL);
 }
@@ -80,7 +106,10 @@ _tether_window_class_actions_init (TetherWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.publish", NULL, publish_action);
   gtk_widget_class_install_action (widget_class, "win.leave-tile-fullscreen", NULL,
                                    leave_tile_fullscreen_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-link", NULL, copy_link_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.copy-link", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0,
                                        "win.leave-tile-fullscreen", NULL);
 }

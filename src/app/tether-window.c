@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
 #include <math.h>
 
 #include "tether-stream-row.h"
@@ -326,6 +327,31 @@ go_to_start (TetherWindow *self,
   _tether_window_actions_update (self);
 }
 
+/* Why, in words; for an untrusted certificate or an unreachable server also libtether's
+ * own detail (which reason, which address), from the extended data or the GError. */
+static char *
+describe_with_detail (int         error_code,
+                      const char *detail)
+{
+  g_autofree char *why = tether_describe_error (error_code);
+
+  if (detail == NULL || *detail == '\0'
+      || (error_code != TETHER_ERROR_TLS_CERTIFICATE && error_code != TETHER_ERROR_NETWORK))
+    return g_steal_pointer (&why);
+  return g_strdup_printf ("%s\n(%s)", why, detail);
+}
+
+static char *
+extended_message (const char *extended)
+{
+  g_autoptr(JsonNode) node = extended != NULL ? json_from_string (extended, NULL) : NULL;
+  JsonObject *o = node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node)
+                                                                 : NULL;
+
+  return o != NULL ? g_strdup (json_object_get_string_member_with_default (o, "message", NULL))
+                   : NULL;
+}
+
 /* Runs before the session's own handler, which lets an ended room go. */
 static void
 room_state_changed_cb (TetherWindow    *self,
@@ -334,7 +360,8 @@ room_state_changed_cb (TetherWindow    *self,
                        const char      *extended,
                        TetherRoom      *room)
 {
-  g_autofree char *why = tether_describe_error (error_code);
+  g_autofree char *detail = extended_message (extended);
+  g_autofree char *why = describe_with_detail (error_code, detail);
 
   g_debug ("room state %s (%d)", tether_room_state_to_string (state), error_code);
 
@@ -428,6 +455,44 @@ session_room_changed_cb (TetherWindow *self)
   _tether_window_actions_update (self);
 }
 
+/* No guest token (or another failure before the login): the start page says why. */
+static void
+session_join_failed_cb (TetherWindow *self,
+                        GError       *error)
+{
+  int code = error->domain == TETHER_ERROR ? error->code : TETHER_ERROR_NETWORK;
+  g_autofree char *why = describe_with_detail (code, error->message);
+
+  go_to_start (self, _("Could not join the room"), why,
+               code != TETHER_ERROR_ROOM_NOT_PUBLIC && code != TETHER_ERROR_TLS_CERTIFICATE);
+}
+
+/**
+ * tether_window_open_link:
+ * @self: a window
+ * @link: a room link, `tether://HOST[:PORT]/ROOM`
+ *
+ * Opens the room of @link (tether_session_open_link()); a link that is not valid, or
+ * a room that cannot be joined, shows on the start page.
+ */
+void
+tether_window_open_link (TetherWindow *self,
+                         const char   *link)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (TETHER_IS_WINDOW (self));
+  g_return_if_fail (link != NULL);
+
+  if (!tether_session_open_link (self->session, link, &error))
+    {
+      go_to_start (self, _("Cannot open the link"), error->message, FALSE);
+      return;
+    }
+  tether_start_page_clear_error (self->start_page);
+  tether_start_page_set_busy (self->start_page, TRUE);
+}
+
 static void
 demo_joined_cb (GObject      *source,
                 GAsyncResult *result,
@@ -486,6 +551,8 @@ start_join_cb (TetherWindow *self)
 
   if (!tether_session_join_from_settings (self->session, &error))
     tether_start_page_show_error (self->start_page, _("Cannot join yet"), error->message, FALSE);
+  else
+    tether_start_page_set_busy (self->start_page, TRUE);
 }
 
 static void
@@ -644,6 +711,8 @@ tether_window_constructed (GObject *object)
   g_object_bind_property (self->session, "publisher", self->publisher_signals, "target",
                           G_BINDING_SYNC_CREATE);
   g_signal_connect_object (self->session, "notify::room", G_CALLBACK (session_room_changed_cb),
+                           self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "join-failed", G_CALLBACK (session_join_failed_cb),
                            self, G_CONNECT_SWAPPED);
 
   if (tether_session_get_room (self->session) != NULL)

@@ -18,7 +18,7 @@ G_DECLARE_FINAL_TYPE (TetherWindow, tether_window, TETHER, WINDOW, AdwApplicatio
 
 /*
  * Actions (win.*, tether-window-actions.c): leave, fullscreen (F11), publish,
- * leave-tile-fullscreen (Escape).
+ * leave-tile-fullscreen (Escape), copy-link (Ctrl+Shift+C).
  */
 
 TetherWindow  *tether_window_new         (GtkApplication *application,
@@ -26,5 +26,7 @@ TetherWindow  *tether_window_new         (GtkApplication *application,
 TetherSession *tether_window_get_session (TetherWindow   *self);
 void           tether_window_start_demo  (TetherWindow   *self);
 void           tether_window_leave       (TetherWindow   *self);
+void           tether_window_open_link   (TetherWindow   *self,
+                                          const char     *link);
 
 G_END_DECLS

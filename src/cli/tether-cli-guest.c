@@ -64,6 +64,14 @@ answer_clear (GuestAnswer *a)
   g_clear_error (&a->error);
 }
 
+/* --tls-ca: the guest-token request trusts what the room's connection trusts; NULL:
+ * the system's trust store. */
+static GTlsDatabase *
+tls_database (TetherCliOptions *opts)
+{
+  return opts->tls_ca != NULL ? g_tls_file_database_new (opts->tls_ca, NULL) : NULL;
+}
+
 /* Asks for the first guest token and fills in the token, the user and (unless
  * --app-id said otherwise) the app id to log in with. */
 gboolean
@@ -71,9 +79,9 @@ tether_cli_guest_fetch (TetherCliOptions  *opts,
                         GError           **error)
 {
   GuestAnswer a = { 0, };
+  g_autoptr(GTlsDatabase) database = tls_database (opts);
 
-  /* TLS: the system's trust store (NULL). */
-  tether_guest_token_request_async (opts->server, opts->room, NULL, NULL, NULL, answer_cb, &a);
+  tether_guest_token_request_async (opts->server, opts->room, NULL, database, NULL, answer_cb, &a);
   while (!a.done)
     g_main_context_iteration (NULL, TRUE);
   print_answer (&a, FALSE);
@@ -122,8 +130,10 @@ void
 tether_cli_guest_renew (TetherCliRun *run)
 {
   Renewal *r = g_new0 (Renewal, 1);
+  g_autoptr(GTlsDatabase) database = tls_database (run->opts);
 
   r->room = g_object_ref (run->room);
   tether_guest_token_request_async (run->opts->server, run->opts->room,
-                                    tether_room_get_token (run->room), NULL, NULL, renewed_cb, r);
+                                    tether_room_get_token (run->room), database, NULL, renewed_cb,
+                                    r);
 }

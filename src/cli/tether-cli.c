@@ -113,6 +113,9 @@ tether_cli_common_entries (TetherCliOptions *opts)
   const GOptionEntry entries[] = {
     { "server", 0, 0, G_OPTION_ARG_STRING, &opts->server,
       "Room service URL (default: ws://127.0.0.1:7480/ws)", "URL" },
+    { "link", 0, 0, G_OPTION_ARG_STRING, &opts->link,
+      "Room link tether://HOST[:PORT]/ROOM[?app=APP]: the server, room and app id at once",
+      "LINK" },
     { "app-id", 0, 0, G_OPTION_ARG_STRING, &opts->app_id, "App id (default: demo)", "ID" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &opts->token,
       "Login token (visible in ps: prefer --token-file or TETHER_TOKEN)", "TOKEN" },
@@ -237,6 +240,40 @@ secrets_from_env (TetherCliOptions  *opts,
   return TRUE;
 }
 
+/* --link LINK: the server, the room and (unless --app-id) the app id; --server may
+ * be a host or host:port (tether_link_server_url_from_text()). */
+static gboolean
+parse_link (TetherCliOptions  *opts,
+            GError           **error)
+{
+  g_autoptr(TetherLink) link = NULL;
+  char *url;
+
+  if (opts->link == NULL)
+    {
+      if (opts->server == NULL)
+        return TRUE;
+      url = tether_link_server_url_from_text (opts->server, NULL, NULL, error);
+      g_free (opts->server);
+      opts->server = url;
+      return url != NULL;
+    }
+  if (opts->server != NULL || opts->room != NULL)
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                           "--link names the server and the room: no --server or --room");
+      return FALSE;
+    }
+  link = tether_link_parse (opts->link, error);
+  if (link == NULL)
+    return FALSE;
+  opts->server = g_strdup (tether_link_get_server_url (link));
+  opts->room = g_strdup (tether_link_get_room_id (link));
+  if (opts->app_id == NULL)
+    opts->app_id = g_strdup (tether_link_get_app_id (link));
+  return TRUE;
+}
+
 gboolean
 tether_cli_parse_common (TetherCliOptions  *opts,
                          GError           **error)
@@ -248,6 +285,8 @@ tether_cli_parse_common (TetherCliOptions  *opts,
                            "only one of --token-file and --app-secret-file can be - (stdin)");
       return FALSE;
     }
+  if (!parse_link (opts, error))
+    return FALSE;
   if (opts->guest)
     {
       /* TETHER_TOKEN and TETHER_APP_SECRET in the environment do not matter here. */
@@ -262,14 +301,14 @@ tether_cli_parse_common (TetherCliOptions  *opts,
       if (opts->room == NULL)
         {
           g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                               "--room is required");
+                               "--room (or --link) is required");
           return FALSE;
         }
     }
   else if (opts->room == NULL || opts->user == NULL)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                           "--room and --user are required");
+                           "--room (or --link) and --user are required");
       return FALSE;
     }
   else if (!resolve_secret ("token", &opts->token, opts->token_file, "TETHER_TOKEN", error)

@@ -11,6 +11,7 @@ G_BEGIN_DECLS
 typedef struct
 {
   char *server;
+  char *link;             /* --link: server, room and app id (tether-link.h) */
   char *app_id;
   char *token;
   char *app_secret;

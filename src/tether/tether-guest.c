@@ -9,6 +9,7 @@
 #include "tether-error.h"
 #include "tether-guest.h"
 #include "tether-protocol.h"
+#include "tether-tls-private.h"
 #include "tether-token.h"
 
 /* A guest-token answer is a few hundred bytes; more is not a room service. */
@@ -196,6 +197,16 @@ send_cb (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
+      /* As the room's own connection: 1019, which nobody should retry. */
+      else if (_tether_tls_certificate_errors (r->message) != 0
+               || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+        {
+          g_autofree char *message =
+            _tether_tls_certificate_message (_tether_tls_certificate_errors (r->message));
+
+          g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_TLS_CERTIFICATE, "%s",
+                                   message);
+        }
       else
         g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_NETWORK,
                                  "cannot reach the room service for a guest token: %s",
@@ -286,6 +297,7 @@ tether_guest_token_request_async (const char          *server_url,
   if (tls_database != NULL)
     soup_session_set_tls_database (r->session, tls_database);
   r->message = soup_message_new (SOUP_METHOD_POST, url);
+  _tether_tls_watch_certificate (r->message);
   request_body = g_bytes_new_take (g_steal_pointer (&body), body_len);
   soup_message_set_request_body_from_bytes (r->message, "application/json", request_body);
   soup_session_send_async (r->session, r->message, G_PRIORITY_DEFAULT, cancellable, send_cb,
@@ -302,7 +314,8 @@ tether_guest_token_request_async (const char          *server_url,
  * @expires_at: (out) (optional): when the token expires, Unix seconds
  * @error: return location for a #TETHER_ERROR: %TETHER_ERROR_ROOM_NOT_PUBLIC for a
  *   room that admits no guests, %TETHER_ERROR_RATE_LIMITED, %TETHER_ERROR_NETWORK,
- *   or the code the server sent
+ *   %TETHER_ERROR_TLS_CERTIFICATE for a `wss://` server whose certificate is not
+ *   trusted, or the code the server sent
  *
  * Finishes tether_guest_token_request_async().
  *

@@ -17,4 +17,5 @@
 #include "tether-player.h"
 #include "tether-autoplay.h"
 #include "tether-guest.h"
+#include "tether-link.h"
 #include "tether-enum-types.h"

@@ -95,7 +95,7 @@ test_link (void)
   g_assert_true (tether_test_process_wait_for_line (guest, "\"reason\":\"LOGINED\"", WAIT_MS,
                                                     NULL));
 
-  by_host = cli ("watch", host_port, "--guest", "--room", "pub-2", NULL);
+  by_host = tether_test_cli_spawn ("watch", host_port, "--guest", "--room", "pub-2", NULL);
   g_assert_true (tether_test_process_wait_for_line (by_host, "\"reason\":\"LOGINED\"", WAIT_MS,
                                                     NULL));
 

@@ -206,59 +206,42 @@ test_ffmpeg_restarted (void)
   run_ffmpeg_killed (TRUE, "\"reason\":\"duplicate_login\"");
 }
 
+/* The plain pipeline of issue 10 at default settings: no is-live, no caps, no
+ * encoder options. x264enc then encodes High 4:4:4 (videotestsrc offers Y444 first),
+ * which openh264dec refuses, so this also proves the player falls back to avdec_h264
+ * (see tether-player.c, on_autoplug_sort). */
 static TetherTestProcess *
-gst_launch (const char *srt_url,
-            gboolean    i420)
+gst_launch (const char *srt_url)
 {
   g_autofree char *uri = g_strdup_printf ("uri=%s", srt_url);
   g_autoptr(GError) error = NULL;
   TetherTestProcess *p;
 
-  if (i420)
-    p = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "is-live=true",
-                                   "!", "video/x-raw,format=I420", "!", "x264enc", "!",
-                                   "mpegtsmux", "!", "srtsink", uri, NULL);
-  else
-    p = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "is-live=true",
-                                   "!", "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
+  p = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "!", "x264enc",
+                                 "!", "mpegtsmux", "!", "srtsink", uri, NULL);
   g_assert_no_error (error);
   return p;
 }
 
-/* gst-launch publishes until stopped: ADD, PLAYING when @plays, then DELETE. */
+/* gst-launch publishes until stopped: ADD, PLAYING, then DELETE (SIGTERM ends
+ * gst-launch without closing its SRT socket, so the reason is "media_lost" when the
+ * node's idle timeout passes, where ffmpeg's would be "stopped"). */
 static void
-run_gst_launch (gboolean i420,
-                gboolean plays)
+test_gst_launch_default (void)
 {
   g_auto(Room) room = { 0, };
   g_autoptr(TetherTestProcess) gst = NULL;
   int added;
 
+  if (!have ("gst-launch-1.0", "gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)"))
+    return;
   room_setup (&room);
-  gst = gst_launch (room.srt_url, i420);
+  gst = gst_launch (room.srt_url);
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (room.viewer, ADD, 0)) >= 0, WAIT_MS);
-  if (plays)
-    TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (room.viewer, PLAYING, added) > added, WAIT_MS);
   tether_test_process_terminate (gst);
   g_assert_true (tether_test_process_wait (gst, WAIT_MS));
   g_assert_true (tether_test_process_wait_for_line (room.viewer, DELETE, WAIT_MS, NULL));
-}
-
-/* The plain pipeline, default settings: the ADD comes with its PMT, whatever the
- * player then makes of it (x264enc picks High 4:4:4 from videotestsrc, which
- * openh264dec refuses: see docs/protocol.md, "Ingest"); stopping it deletes the
- * stream. */
-static void
-test_gst_launch_default (void)
-{
-  run_gst_launch (FALSE, FALSE);
-}
-
-/* The same pipeline with 4:2:0 video plays. */
-static void
-test_gst_launch_plays (void)
-{
-  run_gst_launch (TRUE, TRUE);
 }
 
 /* A libtether publisher (a room session that announces its stream) makes exactly
@@ -391,7 +374,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/ffmpeg-killed-and-back", test_ffmpeg_killed_and_back);
   g_test_add_func ("/ingest/ffmpeg-restarted", test_ffmpeg_restarted);
   g_test_add_func ("/ingest/gst-launch-default", test_gst_launch_default);
-  g_test_add_func ("/ingest/gst-launch-plays", test_gst_launch_plays);
   g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);
   g_test_add_func ("/ingest/media-only-node", test_media_only_node);
 

@@ -1,7 +1,8 @@
 /* test-guest-cli.c: guests as processes — tether-cli watch --guest plays a public room of
  * a tether-server whose host logs in with a token from examples/mint-token.py (the
  * documented token format), gets no token for a private room, cannot publish, and
- * renews its token; the key file's public-room list and guest-token-ttl
+ * renews its token; the key file's public-room list and guest-token-ttl; a wss://
+ * server trusted through --tls-ca
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 
 #include "tether.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 
 #define WAIT_MS 15000
@@ -164,6 +166,36 @@ test_renewal (void)
   g_rmdir (dir);
 }
 
+/* A public room on a wss:// server with a certificate of the test's own authority:
+ * with --tls-ca the guest gets its token and logs in; without it the guest-token
+ * request is refused for the certificate (1019, what a room's login says), exit 2. */
+static void
+test_tls (void)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autoptr(TetherTestServerProcess) server = start_server ("--public-room", "pub-*", "--no-media",
+                                                            "--tls-cert", tls->cert_file,
+                                                            "--tls-key", tls->key_file, NULL);
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) trusting = NULL;
+  g_autoptr(TetherTestProcess) plain = NULL;
+
+  g_assert_true (g_str_has_prefix (url, "wss://"));
+  trusting = cli ("watch", url, "--guest", "--room", "pub-1", "--tls-ca", tls->ca_file, NULL);
+  g_assert_true (tether_test_process_wait_for_line (trusting, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    NULL));
+  g_assert_cmpuint (tether_test_process_count_lines (trusting, "\"user\":\"guest-"), >=, 1);
+
+  plain = cli ("watch", url, "--guest", "--room", "pub-1", NULL);
+  g_assert_true (tether_test_process_wait (plain, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (plain), ==, 2);
+  g_assert_cmpuint (tether_test_process_count_lines (plain, "\"error\":1019"), ==, 1);
+  g_assert_cmpuint (tether_test_process_count_lines (plain, "\"message\":\"the server's "
+                                                     "certificate is not trusted: it is not "
+                                                     "signed by a trusted authority\""), ==, 1);
+  g_assert_false (tether_test_process_has_exited (trusting));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -175,6 +207,7 @@ main (int argc, char **argv)
   g_test_add_func ("/guest-cli/not-public", test_not_public);
   g_test_add_func ("/guest-cli/cannot-publish", test_guest_cannot_publish);
   g_test_add_func ("/guest-cli/renewal", test_renewal);
+  g_test_add_func ("/guest-cli/tls", test_tls);
 
   return g_test_run ();
 }

@@ -64,6 +64,23 @@ answer_clear (GuestAnswer *a)
   g_clear_error (&a->error);
 }
 
+/* The authorities of --tls-ca for the guest-token requests (the engine checked the
+ * file already), or NULL for the system's, as the room's login uses. */
+static GTlsDatabase *
+guest_tls_database (TetherCliOptions *opts)
+{
+  static GTlsDatabase *database;
+  g_autoptr(GError) error = NULL;
+
+  if (database == NULL && opts->tls_ca != NULL)
+    {
+      database = g_tls_file_database_new (opts->tls_ca, &error);
+      if (database == NULL)
+        g_printerr ("tether-cli: --tls-ca: %s\n", error->message);
+    }
+  return database;
+}
+
 /* Asks for the first guest token and fills in the token, the user and (unless
  * --app-id said otherwise) the app id to log in with. */
 gboolean
@@ -72,8 +89,8 @@ tether_cli_guest_fetch (TetherCliOptions  *opts,
 {
   GuestAnswer a = { 0, };
 
-  /* TLS: the system's trust store (NULL). */
-  tether_guest_token_request_async (opts->server, opts->room, NULL, NULL, NULL, answer_cb, &a);
+  tether_guest_token_request_async (opts->server, opts->room, NULL, guest_tls_database (opts), NULL,
+                                    answer_cb, &a);
   while (!a.done)
     g_main_context_iteration (NULL, TRUE);
   print_answer (&a, FALSE);
@@ -125,5 +142,6 @@ tether_cli_guest_renew (TetherCliRun *run)
 
   r->room = g_object_ref (run->room);
   tether_guest_token_request_async (run->opts->server, run->opts->room,
-                                    tether_room_get_token (run->room), NULL, NULL, renewed_cb, r);
+                                    tether_room_get_token (run->room),
+                                    guest_tls_database (run->opts), NULL, renewed_cb, r);
 }

@@ -9,6 +9,7 @@
 #include "tether-login-options-private.h"
 #include "tether-room-private.h"
 #include "tether-timeout-private.h"
+#include "tether-tls-private.h"
 #include "tether-token.h"
 
 /* Timers go to the room's own main context, not the global default one, so a room
@@ -191,52 +192,13 @@ ws_closed_cb (SoupWebsocketConnection *ws,
 
 /* ---- connecting ------------------------------------------------------------------- */
 
-/* Where accept_certificate_cb() leaves the reasons on the attempt's message. */
-#define TLS_ERRORS_KEY "tether-tls-errors"
-
-/* Only called when the certificate failed verification: say why, and refuse it. */
-static gboolean
-accept_certificate_cb (SoupMessage          *msg,
-                       GTlsCertificate      *certificate,
-                       GTlsCertificateFlags  errors,
-                       gpointer              user_data)
-{
-  g_object_set_data (G_OBJECT (msg), TLS_ERRORS_KEY, GUINT_TO_POINTER (errors));
-  return FALSE;
-}
-
-/* "the server's certificate is not trusted: it is for another host name, ..." */
-static char *
-certificate_message (GTlsCertificateFlags errors)
-{
-  static const struct { GTlsCertificateFlags flag; const char *text; } reasons[] = {
-    { G_TLS_CERTIFICATE_UNKNOWN_CA, "it is not signed by a trusted authority" },
-    { G_TLS_CERTIFICATE_BAD_IDENTITY, "it is for another host name" },
-    { G_TLS_CERTIFICATE_NOT_ACTIVATED, "it is not valid yet" },
-    { G_TLS_CERTIFICATE_EXPIRED, "it has expired" },
-    { G_TLS_CERTIFICATE_REVOKED, "it has been revoked" },
-    { G_TLS_CERTIFICATE_INSECURE, "it uses an insecure algorithm" },
-  };
-  g_autoptr(GString) text = g_string_new ("the server's certificate is not trusted: ");
-  gsize prefix = text->len;
-
-  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
-    if (errors & reasons[i].flag)
-      g_string_append_printf (text, "%s%s", text->len > prefix ? ", " : "", reasons[i].text);
-  if (text->len == prefix)
-    g_string_append (text, "it could not be verified");
-  return g_string_free (g_steal_pointer (&text), FALSE);
-}
-
 /* A certificate we do not trust stays untrusted however often we try: the room ends
  * at once, LOGIN_FAILED at the first login, RECONNECT_FAILED when it was in the
  * room (the server's certificate changed, or something now answers in its place). */
 static void
-certificate_refused (TetherRoom           *self,
-                     GTlsCertificateFlags  errors)
+certificate_refused (TetherRoom *self,
+                     const char *message)
 {
-  g_autofree char *message = certificate_message (errors);
-
   g_debug ("room %s: %s", self->login->room_id, message);
   _tether_room_drop_connection (self);
   if (self->state == TETHER_ROOM_STATE_LOGINING)
@@ -264,12 +226,11 @@ websocket_connect_cb (GObject      *source,
   if (ws == NULL)
     {
       SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-      guint errors = msg != NULL ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (msg),
-                                                                        TLS_ERRORS_KEY)) : 0;
+      g_autofree char *refusal = tether_tls_refusal_message (msg, error);
 
-      if (errors != 0 || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+      if (refusal != NULL)
         {
-          certificate_refused (self, errors);
+          certificate_refused (self, refusal);
           return;
         }
       g_debug ("room %s: connect failed: %s", self->login->room_id, error->message);
@@ -315,7 +276,7 @@ connect_now (TetherRoom *self)
     }
 
   _tether_room_set_attempt (self, self->attempt + 1);
-  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), NULL);
+  tether_tls_watch_certificate (msg);
 
   /* A connect that hangs (a blackholed route) must not eat the whole window. */
   attempt_timeout = MAX (2 * link_timeout (self), 1.0);

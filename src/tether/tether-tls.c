@@ -1,0 +1,60 @@
+/* tether-tls.c: a certificate refused by a client (a room's WebSocket, a guest-token
+ * request), in words a person understands: TETHER_ERROR_TLS_CERTIFICATE's message
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "tether-tls-private.h"
+
+/* Where accept_certificate_cb() leaves the reasons on the message. */
+#define TLS_ERRORS_KEY "tether-tls-errors"
+
+/* Only called when the certificate failed verification: say why, and refuse it. */
+static gboolean
+accept_certificate_cb (SoupMessage          *msg,
+                       GTlsCertificate      *certificate,
+                       GTlsCertificateFlags  errors,
+                       gpointer              user_data)
+{
+  g_object_set_data (G_OBJECT (msg), TLS_ERRORS_KEY, GUINT_TO_POINTER (errors));
+  return FALSE;
+}
+
+/* Remembers why @msg's server certificate failed verification, if it does, for
+ * tether_tls_refusal_message(). Call before sending @msg. */
+void
+tether_tls_watch_certificate (SoupMessage *msg)
+{
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), NULL);
+}
+
+/* "the server's certificate is not trusted: it is for another host name, ..." when
+ * @msg (watched with tether_tls_watch_certificate(); may be %NULL) failed on the
+ * server's certificate, %NULL when @error is something else. */
+char *
+tether_tls_refusal_message (SoupMessage  *msg,
+                            const GError *error)
+{
+  static const struct { GTlsCertificateFlags flag; const char *text; } reasons[] = {
+    { G_TLS_CERTIFICATE_UNKNOWN_CA, "it is not signed by a trusted authority" },
+    { G_TLS_CERTIFICATE_BAD_IDENTITY, "it is for another host name" },
+    { G_TLS_CERTIFICATE_NOT_ACTIVATED, "it is not valid yet" },
+    { G_TLS_CERTIFICATE_EXPIRED, "it has expired" },
+    { G_TLS_CERTIFICATE_REVOKED, "it has been revoked" },
+    { G_TLS_CERTIFICATE_INSECURE, "it uses an insecure algorithm" },
+  };
+  guint errors = msg != NULL ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (msg),
+                                                                    TLS_ERRORS_KEY)) : 0;
+  g_autoptr(GString) text = NULL;
+  gsize prefix;
+
+  if (errors == 0 && !g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    return NULL;
+  text = g_string_new ("the server's certificate is not trusted: ");
+  prefix = text->len;
+  for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
+    if (errors & reasons[i].flag)
+      g_string_append_printf (text, "%s%s", text->len > prefix ? ", " : "", reasons[i].text);
+  if (text->len == prefix)
+    g_string_append (text, "it could not be verified");
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}

@@ -1,6 +1,7 @@
 /* test-ingest.c: ingest — ffmpeg and gst-launch publishing to the URL of
  * `tether-cli url --publish` without a room session, watched by `tether-cli watch
- * --autoplay` in the token's room (docs/protocol.md, "Ingest")
+ * --autoplay` in the token's room (docs/protocol.md, "Ingest"); media-only nodes
+ * reporting over http:// and https://
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include "tether.h"
 #include "tether-server-node-report.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 
 #define WAIT_MS 20000
@@ -19,32 +21,44 @@
 #define ADD "\"update\":\"ADD\",\"streams\":[{\"id\":\"cam\""
 #define DELETE "\"update\":\"DELETE\",\"streams\":[{\"id\":\"cam\""
 
-/* `tether-cli COMMAND` for @user in the lobby, extra arguments after @extra. */
+/* `tether-cli COMMAND` for @user in the lobby, then the NULL-terminated arguments. */
 static TetherTestProcess *
 cli (const char *command,
      const char *url,
      const char *user,
-     const char *extra,
-     const char *extra2)
+     ...)
 {
   g_autofree char *program = tether_test_cli_program ();
   g_autoptr(GError) error = NULL;
-  const char *argv[] = {
+  const char *fixed[] = {
     program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID,
     "--app-secret", TETHER_TEST_SECRET, "--room", "lobby", "--user", user,
-    extra, extra2, NULL,
   };
-  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  TetherTestProcess *p;
+  const char *arg;
+  va_list ap;
 
+  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
+    g_ptr_array_add (argv, (char *) fixed[i]);
+  va_start (ap, user);
+  while ((arg = va_arg (ap, const char *)) != NULL)
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   return p;
 }
 
-/* The publish URL for stream "cam" of user "host", from the libtether builder. */
+/* The publish URL for stream "cam" of user "host", from the libtether builder;
+ * @tls_ca: (nullable): the --tls-ca of a wss:// @url. */
 static char *
-publish_url (const char *url)
+publish_url (const char *url,
+             const char *tls_ca)
 {
-  g_autoptr(TetherTestProcess) get_url = cli ("url", url, "host", "--stream=cam", "--publish");
+  g_autoptr(TetherTestProcess) get_url = cli ("url", url, "host", "--stream=cam", "--publish",
+                                              tls_ca != NULL ? "--tls-ca" : NULL, tls_ca, NULL);
   g_autofree char *line = NULL;
 
   g_assert_true (tether_test_process_wait_for_line (get_url, "srt://", WAIT_MS, &line));
@@ -117,7 +131,7 @@ room_setup (Room *room)
   room->server = start_server ();
   url = tether_test_server_process_get_url (room->server);
   room->viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
-  room->srt_url = publish_url (url);
+  room->srt_url = publish_url (url, NULL);
 }
 
 static void
@@ -342,7 +356,7 @@ test_media_only_node (void)
                                  TETHER_TEST_SECRET), ==, SOUP_STATUS_FORBIDDEN);
 
   viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
-  srt_url = publish_url (url);
+  srt_url = publish_url (url, NULL);
   g_assert_nonnull (strstr (srt_url, node_listen));
   ff = ffmpeg (srt_url);
   TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
@@ -363,6 +377,78 @@ test_media_only_node (void)
   g_assert_nonnull (strstr (delete_line, "\"reason\":\"media_lost\""));
 }
 
+/* tether-server --media-only reporting to @room_service as node "edge" on @port,
+ * trusting @ca (or the system's authorities); its stderr is in its lines too. */
+static TetherTestProcess *
+media_only_node (guint16     port,
+                 const char *room_service,
+                 const char *ca)
+{
+  g_autofree char *program = tether_test_server_program ();
+  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = {
+    "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program, "--media-only",
+    "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, "--listen", listen,
+    "--media-id", "edge", "--room-service", room_service,
+    ca != NULL ? "--room-service-ca" : NULL, ca, NULL,
+  };
+  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (p, "listening on srt://", WAIT_MS, NULL));
+  return p;
+}
+
+/* A media-only node reports to an https:// room service whose certificate is the
+ * test's own authority's: with --room-service-ca the ffmpeg publisher appears and
+ * plays; without it the node says why its reports fail. */
+static void
+test_media_only_node_tls (void)
+{
+  g_autoptr(TetherTestTls) tls = NULL;
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) untrusting = NULL;
+  g_autoptr(TetherTestProcess) node = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autofree char *node_arg = NULL, *https_base = NULL, *srt_url = NULL, *node_listen = NULL;
+  guint16 node_port = free_udp_port ();
+  const char *url;
+  int added;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  tls = tether_test_tls_new ();
+  node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET,
+                                           "--no-media", "--media-node", node_arg,
+                                           "--tls-cert", tls->cert_file, "--tls-key", tls->key_file,
+                                           NULL);
+  url = tether_test_server_process_get_url (server);
+  g_assert_true (g_str_has_prefix (url, "wss://"));
+  https_base = g_strdup_printf ("https://127.0.0.1:%u", tether_test_server_process_get_port (server));
+
+  untrusting = media_only_node (free_udp_port (), https_base, NULL);
+  g_assert_true (tether_test_process_wait_for_line (untrusting, "the server's certificate is not "
+                                                    "trusted: it is not signed by a trusted "
+                                                    "authority", WAIT_MS, NULL));
+  tether_test_process_terminate (untrusting);
+
+  node = media_only_node (node_port, https_base, tls->ca_file);
+  viewer = cli ("watch", url, "viewer", "--autoplay", "--tls-ca", tls->ca_file, NULL);
+  srt_url = publish_url (url, tls->ca_file);
+  node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+  g_assert_nonnull (strstr (srt_url, node_listen));
+  ff = ffmpeg (srt_url);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
+  tether_test_process_terminate (ff);
+  g_assert_true (tether_test_process_wait_for_line (viewer, "\"reason\":\"stopped\"", WAIT_MS, NULL));
+  g_assert_cmpuint (tether_test_process_count_lines (node, "node report to"), ==, 0);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -376,6 +462,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/gst-launch-default", test_gst_launch_default);
   g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);
   g_test_add_func ("/ingest/media-only-node", test_media_only_node);
+  g_test_add_func ("/ingest/media-only-node-tls", test_media_only_node_tls);
 
   return g_test_run ();
 }

@@ -51,6 +51,8 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->tls_cert, g_free);
   g_clear_pointer (&o->tls_key, g_free);
   g_clear_pointer (&o->room_service, g_free);
+  g_clear_pointer (&o->room_service_ca, g_free);
+  g_clear_pointer (&o->trusted_proxies, g_strfreev);
 }
 
 /**
@@ -96,6 +98,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "tls-cert", &o->tls_cert },
     { "tls-key", &o->tls_key },
     { "room-service", &o->room_service },
+    { "room-service-ca", &o->room_service_ca },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -122,6 +125,8 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     o->media_nodes = g_key_file_get_string_list (kf, "server", "media-node", NULL, NULL);
   if (o->public_rooms == NULL)
     o->public_rooms = g_key_file_get_string_list (kf, "server", "public-room", NULL, NULL);
+  if (o->trusted_proxies == NULL)
+    o->trusted_proxies = g_key_file_get_string_list (kf, "server", "trusted-proxy", NULL, NULL);
   if (!o->no_media)
     o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
   if (!o->media_only)
@@ -213,6 +218,19 @@ tether_server_options_check (const TetherServerOptions  *o,
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--room-service must be an http:// or https:// URL");
+      return FALSE;
+    }
+  if (o->room_service_ca != NULL && (o->room_service == NULL
+                                     || !g_str_has_prefix (o->room_service, "https://")))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--room-service-ca is for an https:// --room-service");
+      return FALSE;
+    }
+  if (o->trusted_proxies != NULL && o->media_only)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--trusted-proxy is for the room service; a --media-only node has none");
       return FALSE;
     }
   /* Sent to every client as "retry_after" (NaN fails the comparison too). */
@@ -327,5 +345,8 @@ tether_server_options_configure (const TetherServerOptions  *o,
         }
       tether_server_add_public_room (server, o->public_rooms[i]);
     }
+  for (guint i = 0; o->trusted_proxies != NULL && o->trusted_proxies[i] != NULL; i++)
+    if (!tether_server_add_trusted_proxy (server, o->trusted_proxies[i], error))
+      return FALSE;
   return TRUE;
 }

@@ -30,6 +30,8 @@ typedef struct
   char    *tls_cert;
   char    *tls_key;
   char    *room_service;
+  char    *room_service_ca;
+  char   **trusted_proxies;
   gboolean no_media;
   gboolean media_only;
   double   heartbeat_timeout;

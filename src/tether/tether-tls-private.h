@@ -1,4 +1,5 @@
-/* tether-tls-private.h: a certificate refused by a client, in words a person understands
+/* tether-tls-private.h: the authorities a client trusts, and a certificate it refused
+ * in words a person understands
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -6,8 +7,10 @@
 
 G_BEGIN_DECLS
 
-void  tether_tls_watch_certificate (SoupMessage  *msg);
-char *tether_tls_refusal_message   (SoupMessage  *msg,
-                                    const GError *error);
+GTlsDatabase *tether_tls_file_database_new  (const char    *ca_file,
+                                             GError       **error);
+void          tether_tls_watch_certificate (SoupMessage   *msg);
+char         *tether_tls_refusal_message   (SoupMessage   *msg,
+                                            const GError  *error);
 
 G_END_DECLS

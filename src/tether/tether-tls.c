@@ -1,9 +1,38 @@
-/* tether-tls.c: a certificate refused by a client (a room's WebSocket, a guest-token
- * request), in words a person understands: TETHER_ERROR_TLS_CERTIFICATE's message
+/* tether-tls.c: the authorities a client trusts (a PEM file), and a certificate it
+ * refused (a room's WebSocket, a guest-token request, a node report) in words a
+ * person understands: TETHER_ERROR_TLS_CERTIFICATE's message
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "tether-error.h"
 #include "tether-tls-private.h"
+
+/* The authorities in the PEM @ca_file, or %TETHER_ERROR_INVALID_ARGUMENT ("cannot read
+ * the certificate authorities in FILE: ...") when it cannot be read or holds none. */
+GTlsDatabase *
+tether_tls_file_database_new (const char  *ca_file,
+                              GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autolist(GTlsCertificate) list = NULL;
+  GTlsDatabase *database;
+
+  /* g_tls_file_database_new() accepts a file without a certificate and then trusts
+   * nothing, which would look like a bad server later. */
+  list = g_tls_certificate_list_new_from_file (ca_file, &local);
+  if (list == NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "cannot read the certificate authorities in %s: %s", ca_file,
+                   local != NULL ? local->message : "it holds no certificate");
+      return NULL;
+    }
+  database = g_tls_file_database_new (ca_file, &local);
+  if (database == NULL)
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                 "cannot read the certificate authorities in %s: %s", ca_file, local->message);
+  return database;
+}
 
 /* Where accept_certificate_cb() leaves the reasons on the message. */
 #define TLS_ERRORS_KEY "tether-tls-errors"

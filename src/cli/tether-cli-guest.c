@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "tether-cli.h"
+#include "tether-tls-private.h"
 
 typedef struct
 {
@@ -74,7 +75,7 @@ guest_tls_database (TetherCliOptions *opts)
 
   if (database == NULL && opts->tls_ca != NULL)
     {
-      database = g_tls_file_database_new (opts->tls_ca, &error);
+      database = tether_tls_file_database_new (opts->tls_ca, &error);
       if (database == NULL)
         g_printerr ("tether-cli: --tls-ca: %s\n", error->message);
     }

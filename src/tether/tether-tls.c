@@ -7,14 +7,17 @@
 #include "tether-error.h"
 #include "tether-tls-private.h"
 
-/* The authorities in the PEM @ca_file, or %TETHER_ERROR_INVALID_ARGUMENT ("cannot read
- * the certificate authorities in FILE: ...") when it cannot be read or holds none. */
+/* The authorities in the PEM @ca_file (relative to the current directory, or
+ * absolute), or %TETHER_ERROR_INVALID_ARGUMENT ("cannot read the certificate
+ * authorities in FILE: ...") when it cannot be read or holds none. */
 GTlsDatabase *
 tether_tls_file_database_new (const char  *ca_file,
                               GError     **error)
 {
   g_autoptr(GError) local = NULL;
   g_autolist(GTlsCertificate) list = NULL;
+  /* glib-networking's file database trusts nothing from a relative path (it warns). */
+  g_autofree char *path = g_canonicalize_filename (ca_file, NULL);
   GTlsDatabase *database;
 
   /* g_tls_file_database_new() accepts a file without a certificate and then trusts
@@ -27,7 +30,7 @@ tether_tls_file_database_new (const char  *ca_file,
                    local != NULL ? local->message : "it holds no certificate");
       return NULL;
     }
-  database = g_tls_file_database_new (ca_file, &local);
+  database = g_tls_file_database_new (path, &local);
   if (database == NULL)
     g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                  "cannot read the certificate authorities in %s: %s", ca_file, local->message);

@@ -314,6 +314,29 @@ post_report (const char *http_base,
   return soup_message_get_status (msg);
 }
 
+/* tether-server --media-only reporting to @room_service as node "edge" on @port,
+ * trusting @ca (or the system's authorities); its stderr is in its lines too. */
+static TetherTestProcess *
+media_only_node (guint16     port,
+                 const char *room_service,
+                 const char *ca)
+{
+  g_autofree char *program = tether_test_server_program ();
+  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = {
+    "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program, "--media-only",
+    "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, "--listen", listen,
+    "--media-id", "edge", "--room-service", room_service,
+    ca != NULL ? "--room-service-ca" : NULL, ca, NULL,
+  };
+  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (p, "listening on srt://", WAIT_MS, NULL));
+  return p;
+}
+
 /* A separate media node (--media-only --room-service) reports its ffmpeg publisher:
  * ADD, PLAYING and DELETE "stopped" as on an embedded node; a node killed outright
  * has its streams deleted ("media_lost") once its reports stop. Forged reports are
@@ -326,8 +349,6 @@ test_media_only_node (void)
   g_autoptr(TetherTestProcess) viewer = NULL;
   g_autoptr(TetherTestProcess) ff = NULL;
   g_autoptr(TetherTestProcess) ff2 = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *program = tether_test_server_program ();
   g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
   g_autofree char *delete_line = NULL;
   const char *url;
@@ -344,11 +365,7 @@ test_media_only_node (void)
   url = tether_test_server_process_get_url (server);
   http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
   node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
-  node = tether_test_process_spawn (&error, program, "--media-only", "--app-id", TETHER_TEST_APP_ID,
-                                    "--app-secret", TETHER_TEST_SECRET, "--listen", node_listen,
-                                    "--media-id", "edge", "--room-service", http_base, NULL);
-  g_assert_no_error (error);
-  g_assert_true (tether_test_process_wait_for_line (node, "listening on srt://", WAIT_MS, NULL));
+  node = media_only_node (node_port, http_base, NULL);
 
   /* Forged: another secret, or a node the service does not announce. */
   g_assert_cmpuint (post_report (http_base, report, "not-the-secret"), ==, SOUP_STATUS_UNAUTHORIZED);
@@ -375,29 +392,6 @@ test_media_only_node (void)
                      3 * WAIT_MS);
   delete_line = tether_test_process_dup_line (viewer, deleted);
   g_assert_nonnull (strstr (delete_line, "\"reason\":\"media_lost\""));
-}
-
-/* tether-server --media-only reporting to @room_service as node "edge" on @port,
- * trusting @ca (or the system's authorities); its stderr is in its lines too. */
-static TetherTestProcess *
-media_only_node (guint16     port,
-                 const char *room_service,
-                 const char *ca)
-{
-  g_autofree char *program = tether_test_server_program ();
-  g_autofree char *listen = g_strdup_printf ("127.0.0.1:%u", port);
-  g_autoptr(GError) error = NULL;
-  const char *argv[] = {
-    "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program, "--media-only",
-    "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, "--listen", listen,
-    "--media-id", "edge", "--room-service", room_service,
-    ca != NULL ? "--room-service-ca" : NULL, ca, NULL,
-  };
-  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (tether_test_process_wait_for_line (p, "listening on srt://", WAIT_MS, NULL));
-  return p;
 }
 
 /* A media-only node reports to an https:// room service whose certificate is the

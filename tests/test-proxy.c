@@ -293,6 +293,41 @@ test_connection_cap (void)
   g_assert_cmpuint (post_xff (proxied, "10.0.0.1"), ==, 200);
 }
 
+static void
+check_values (TetherServer *server,
+              gpointer      data)
+{
+  const char *good[] = { "127.0.0.1", "10.0.0.0/8", "::1", "fd00::/8", "192.0.2.0/24" };
+  const char *bad[] = { "", "nonsense", "10.0.0.1/8", "10.0.0.0/33", "10.0.0.0/", "/8",
+                        "10.0.0.0/8;10.1.0.0/16", "fd00::1/8" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (tether_server_add_trusted_proxy (server, good[i], &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (tether_server_add_trusted_proxy (server, bad[i], &error));
+      g_assert_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE);
+      g_assert_nonnull (strstr (error->message, "--trusted-proxy"));
+    }
+}
+
+/* --trusted-proxy takes an address or a network with no host bits; anything else is
+ * a clear error naming the option. */
+static void
+test_bad_values (void)
+{
+  g_autoptr(TetherTestServer) server = start_server (NULL, 3, 0);
+
+  tether_test_server_run_sync (server, check_values, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -302,6 +337,7 @@ main (int argc, char **argv)
   g_test_add_func ("/proxy/trusted-buckets", test_trusted_buckets);
   g_test_add_func ("/proxy/malformed-ignored", test_malformed_ignored);
   g_test_add_func ("/proxy/connection-cap", test_connection_cap);
+  g_test_add_func ("/proxy/bad-values", test_bad_values);
 
   return g_test_run ();
 }

@@ -5,6 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
 #include "tether.h"
@@ -137,6 +138,23 @@ test_login_with_ca (void)
   TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
   g_assert_cmpuint (tether_test_server_get_session_count (server), ==, 1);
   g_assert_cmpstr (tether_engine_get_tls_ca_file (alice->engine), ==, tls->ca_file);
+}
+
+/* A relative --tls-ca (as typed on a command line) works too: glib-networking's file
+ * database alone would trust nothing from it. */
+static void
+test_relative_ca_path (void)
+{
+  g_autoptr(TetherTestServer) server = tls_server_new (tls->cert_file, tls->key_file);
+  g_autofree char *cwd = g_get_current_dir ();
+  g_autofree char *base = g_path_get_basename (tls->ca_file);
+  g_autofree char *dir = g_path_get_dirname (tls->ca_file);
+  g_autoptr(Client) bob = NULL;
+
+  g_assert_cmpint (g_chdir (dir), ==, 0);
+  bob = client_new (tether_test_server_get_url (server), "bob", base, NULL);
+  g_assert_cmpint (g_chdir (cwd), ==, 0);
+  TETHER_WAIT_UNTIL (state_of (bob) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
 }
 
 /* Without the authority (the system's store, or another authority), the first attempt
@@ -381,6 +399,7 @@ main (int argc, char **argv)
   tls = tether_test_tls_new ();
 
   g_test_add_func ("/tls/login-with-ca", test_login_with_ca);
+  g_test_add_func ("/tls/relative-ca-path", test_relative_ca_path);
   g_test_add_func ("/tls/unknown-authority", test_unknown_authority);
   g_test_add_func ("/tls/wrong-host-name", test_wrong_host_name);
   g_test_add_func ("/tls/bad-ca-file", test_bad_ca_file);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "tether-cli.h"
+#include "tether-tls-private.h"
 
 typedef struct
 {
@@ -64,12 +65,21 @@ answer_clear (GuestAnswer *a)
   g_clear_error (&a->error);
 }
 
-/* --tls-ca: the guest-token request trusts what the room's connection trusts; NULL:
- * the system's trust store. */
+/* The authorities of --tls-ca for the guest-token requests (the engine checked the
+ * file already), or NULL for the system's, as the room's login uses. */
 static GTlsDatabase *
-tls_database (TetherCliOptions *opts)
+guest_tls_database (TetherCliOptions *opts)
 {
-  return opts->tls_ca != NULL ? g_tls_file_database_new (opts->tls_ca, NULL) : NULL;
+  static GTlsDatabase *database;
+  g_autoptr(GError) error = NULL;
+
+  if (database == NULL && opts->tls_ca != NULL)
+    {
+      database = tether_tls_file_database_new (opts->tls_ca, &error);
+      if (database == NULL)
+        g_printerr ("tether-cli: --tls-ca: %s\n", error->message);
+    }
+  return database;
 }
 
 /* Asks for the first guest token and fills in the token, the user and (unless
@@ -79,9 +89,9 @@ tether_cli_guest_fetch (TetherCliOptions  *opts,
                         GError           **error)
 {
   GuestAnswer a = { 0, };
-  g_autoptr(GTlsDatabase) database = tls_database (opts);
 
-  tether_guest_token_request_async (opts->server, opts->room, NULL, database, NULL, answer_cb, &a);
+  tether_guest_token_request_async (opts->server, opts->room, NULL, guest_tls_database (opts), NULL,
+                                    answer_cb, &a);
   while (!a.done)
     g_main_context_iteration (NULL, TRUE);
   print_answer (&a, FALSE);
@@ -130,10 +140,9 @@ void
 tether_cli_guest_renew (TetherCliRun *run)
 {
   Renewal *r = g_new0 (Renewal, 1);
-  g_autoptr(GTlsDatabase) database = tls_database (run->opts);
 
   r->room = g_object_ref (run->room);
   tether_guest_token_request_async (run->opts->server, run->opts->room,
-                                    tether_room_get_token (run->room), database, NULL, renewed_cb,
-                                    r);
+                                    tether_room_get_token (run->room),
+                                    guest_tls_database (run->opts), NULL, renewed_cb, r);
 }

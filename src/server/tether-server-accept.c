@@ -150,7 +150,8 @@ accept_one (TetherServerListener *listener,
 
   address = address_key (remote);
   n = GPOINTER_TO_UINT (g_hash_table_lookup (self->per_address, address));
-  if (self->max_connections_per_address != 0 && n >= self->max_connections_per_address)
+  if (self->max_connections_per_address != 0 && n >= self->max_connections_per_address
+      && !tether_server_peer_is_trusted_proxy (self, remote))
     {
       self->stats.refused_connections++;
       g_debug ("refused a connection from %s: %u already open", address, n);

@@ -759,7 +759,7 @@ tether_server_client_accept (SoupServer              *server,
    * message, however it is fragmented (with room for headers and control frames). */
   tether_guard_stream_set_input_budget (conn->guard,
                                         (guint64) self->max_frame_size + self->max_frame_size / 4 + 1024);
-  conn->address = g_strdup (link->address);
+  conn->address = tether_server_client_address (self, msg, link->address);
   conn->state = TETHER_SERVER_CONN_PENDING;
   conn->connected_at = g_get_monotonic_time ();
   conn->link.data = conn;

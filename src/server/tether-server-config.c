@@ -52,6 +52,8 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->tls_key, g_free);
   g_clear_pointer (&o->room_service, g_free);
   g_clear_pointer (&o->srt_encryption, g_free);
+  g_clear_pointer (&o->room_service_ca, g_free);
+  g_clear_pointer (&o->trusted_proxies, g_strfreev);
 }
 
 /**
@@ -98,6 +100,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "tls-key", &o->tls_key },
     { "room-service", &o->room_service },
     { "srt-encryption", &o->srt_encryption },
+    { "room-service-ca", &o->room_service_ca },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -124,6 +127,8 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     o->media_nodes = g_key_file_get_string_list (kf, "server", "media-node", NULL, NULL);
   if (o->public_rooms == NULL)
     o->public_rooms = g_key_file_get_string_list (kf, "server", "public-room", NULL, NULL);
+  if (o->trusted_proxies == NULL)
+    o->trusted_proxies = g_key_file_get_string_list (kf, "server", "trusted-proxy", NULL, NULL);
   if (!o->no_media)
     o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
   if (!o->media_only)
@@ -222,6 +227,19 @@ tether_server_options_check (const TetherServerOptions  *o,
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "--srt-encryption expects on or off, got “%s”", o->srt_encryption);
+      return FALSE;
+    }
+  if (o->room_service_ca != NULL && (o->room_service == NULL
+                                     || !g_str_has_prefix (o->room_service, "https://")))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--room-service-ca is for an https:// --room-service");
+      return FALSE;
+    }
+  if (o->trusted_proxies != NULL && o->media_only)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--trusted-proxy is for the room service; a --media-only node has none");
       return FALSE;
     }
   /* Sent to every client as "retry_after" (NaN fails the comparison too). */
@@ -345,5 +363,8 @@ tether_server_options_configure (const TetherServerOptions  *o,
         }
       tether_server_add_public_room (server, o->public_rooms[i]);
     }
+  for (guint i = 0; o->trusted_proxies != NULL && o->trusted_proxies[i] != NULL; i++)
+    if (!tether_server_add_trusted_proxy (server, o->trusted_proxies[i], error))
+      return FALSE;
   return TRUE;
 }

@@ -31,6 +31,8 @@ typedef struct
   char    *tls_key;
   char    *room_service;
   char    *srt_encryption;   /* "on" (NULL: the default) or "off" */
+  char    *room_service_ca;
+  char   **trusted_proxies;
   gboolean no_media;
   gboolean media_only;
   double   heartbeat_timeout;

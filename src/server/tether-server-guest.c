@@ -77,8 +77,9 @@ respond_error (SoupServerMessage *msg,
   respond (msg, status, b);
 }
 
-/* The client's address as the login rate limit knows it: the accepted connection's. */
-static const char *
+/* The client's address as the login rate limit knows it: the accepted connection's,
+ * or the one a trusted proxy names (tether-server-proxy.c). */
+static char *
 client_address (TetherServer      *self,
                 SoupServerMessage *msg)
 {
@@ -86,8 +87,8 @@ client_address (TetherServer      *self,
                                                 soup_server_message_get_remote_address (msg));
 
   if (link != NULL)
-    return link->address;
-  return soup_server_message_get_remote_host (msg);
+    return tether_server_client_address (self, msg, link->address);
+  return tether_server_client_address (self, msg, soup_server_message_get_remote_host (msg));
 }
 
 /* A renewal: @token must be a valid guest token of @room_id, which only this
@@ -128,6 +129,7 @@ guest_token_cb (SoupServer        *server,
   g_autoptr(JsonBuilder) b = NULL;
   g_autofree char *user_id = NULL;
   g_autofree char *token = NULL;
+  g_autofree char *address = NULL;
   JsonNode *token_node;
   const char *room_id;
   const char *current = NULL;
@@ -147,7 +149,8 @@ guest_token_cb (SoupServer        *server,
       return;
     }
   /* Each guest token is a login to come: the same bucket as logins. */
-  if (!tether_server_auth_login_allowed (self, client_address (self, msg)))
+  address = client_address (self, msg);
+  if (!tether_server_auth_login_allowed (self, address))
     {
       respond_error (msg, STATUS_TOO_MANY_REQUESTS, TETHER_ERROR_RATE_LIMITED,
                      "too many requests from this address");

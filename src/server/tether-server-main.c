@@ -14,6 +14,7 @@
 #include "tether-server.h"
 #include "tether-server-config.h"
 #include "tether-server-node-report.h"
+#include "tether-tls-private.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
 #define DEFAULT_SECRET "tether-dev-secret"
@@ -151,6 +152,8 @@ main (int   argc,
     { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
     { "srt-encryption", 0, 0, G_OPTION_ARG_STRING, &o.srt_encryption, "on (default): the media node encrypts every connection with its token's passphrase, and the room service hands the passphrases out; off: plain SRT only, for tools without AES", "on|off" },
     { "room-service", 0, 0, G_OPTION_ARG_STRING, &o.room_service, "With --media-only: report publishers to the room service at URL, so they appear in their rooms", "URL" },
+    { "room-service-ca", 0, 0, G_OPTION_ARG_FILENAME, &o.room_service_ca, "Verify an https:// --room-service against the PEM certificate authorities in FILE instead of the system's", "FILE" },
+    { "trusted-proxy", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trusted_proxies, "Take client addresses from X-Forwarded-For/Forwarded on connections from this reverse proxy (ADDRESS[/PREFIX]; repeatable; none by default)", "CIDR" },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "The PEM private key of --tls-cert", "FILE" },
@@ -162,6 +165,7 @@ main (int   argc,
   g_autoptr(TetherServer) server = NULL;
   g_autoptr(TetherRelay) relay = NULL;
   g_autoptr(TetherNodeReporter) reporter = NULL;
+  g_autoptr(GTlsDatabase) room_service_ca = NULL;
   g_autofree char *media_url = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *secret = NULL;
@@ -193,6 +197,13 @@ main (int   argc,
   if (secret == NULL)
     {
       g_printerr ("tether-server: %s\n", error->message);
+      goto out;
+    }
+
+  if (o.room_service_ca != NULL
+      && (room_service_ca = tether_tls_file_database_new (o.room_service_ca, &error)) == NULL)
+    {
+      g_printerr ("tether-server: --room-service-ca: %s\n", error->message);
       goto out;
     }
 
@@ -248,7 +259,7 @@ main (int   argc,
         tether_server_attach_relay (server, relay, o.media_id ? o.media_id : "local", media_url);
       else if (o.room_service != NULL)
         reporter = tether_node_reporter_new (relay, o.media_id ? o.media_id : "local",
-                                             o.room_service, secret);
+                                             o.room_service, secret, room_service_ca);
     }
 
   if (server != NULL)

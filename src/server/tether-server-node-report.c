@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "tether-protocol.h"
+#include "tether-tls-private.h"
 #include "tether-token.h"
 #include "tether-server-node-report.h"
 
@@ -182,8 +183,11 @@ sent_cb (GObject      *source,
   else if (!self->failing)
     {
       /* Once per failing streak; the timer tries again. */
+      g_autofree char *refusal = tether_tls_refusal_message (msg, error);
+
       g_warning ("node report to %s failed: %s", self->url,
-                 error != NULL ? error->message : soup_status_get_phrase (status));
+                 refusal != NULL ? refusal
+                 : error != NULL ? error->message : soup_status_get_phrase (status));
       self->failing = TRUE;
     }
   if (self->dirty)
@@ -208,6 +212,7 @@ send_report (TetherNodeReporter *self)
   json = build_report (self);
   signature = tether_node_report_sign (self->secret, json);
   msg = soup_message_new ("POST", self->url);
+  tether_tls_watch_certificate (msg);
   soup_message_headers_replace (soup_message_get_request_headers (msg),
                                 TETHER_NODE_REPORT_SIGNATURE, signature);
   /* The public port closes a connection that is not a WebSocket after request-timeout
@@ -272,6 +277,8 @@ publisher_removed_cb (TetherRelay        *relay,
  * @room_service_url: the room service, `http://HOST:PORT` or `https://HOST:PORT`
  *   (a trailing `/ws` is ignored)
  * @app_secret: the app secret, which signs the reports (never sent)
+ * @tls_database: (nullable): the authorities an `https://` room service's certificate
+ *   is verified against (`--room-service-ca`); %NULL for the system's
  *
  * Reports @relay's publishers to the room service at once on every change and every
  * %TETHER_NODE_REPORT_INTERVAL_S seconds, on the thread-default main context.
@@ -279,10 +286,11 @@ publisher_removed_cb (TetherRelay        *relay,
  * Returns: (transfer full): the reporter
  */
 TetherNodeReporter *
-tether_node_reporter_new (TetherRelay *relay,
-                          const char  *node_id,
-                          const char  *room_service_url,
-                          const char  *app_secret)
+tether_node_reporter_new (TetherRelay  *relay,
+                          const char   *node_id,
+                          const char   *room_service_url,
+                          const char   *app_secret,
+                          GTlsDatabase *tls_database)
 {
   TetherNodeReporter *self = g_new0 (TetherNodeReporter, 1);
   g_autofree char *base = g_strdup (room_service_url);
@@ -298,6 +306,8 @@ tether_node_reporter_new (TetherRelay *relay,
   self->secret = g_strdup (app_secret);
   self->context = g_main_context_ref_thread_default ();
   self->session = soup_session_new_with_options ("timeout", TETHER_NODE_REPORT_INTERVAL_S, NULL);
+  if (tls_database != NULL)
+    soup_session_set_tls_database (self->session, tls_database);
   self->cancellable = g_cancellable_new ();
   self->streams = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) entry_free);
   self->removed = g_ptr_array_new_with_free_func ((GDestroyNotify) removed_free);

@@ -4,7 +4,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "tether-relay.h"
 
@@ -26,7 +26,8 @@ char               *tether_node_report_sign   (const char         *app_secret,
 TetherNodeReporter *tether_node_reporter_new  (TetherRelay        *relay,
                                                const char         *node_id,
                                                const char         *room_service_url,
-                                               const char         *app_secret);
+                                               const char         *app_secret,
+                                               GTlsDatabase       *tls_database);
 void                tether_node_reporter_free (TetherNodeReporter *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherNodeReporter, tether_node_reporter_free)

@@ -173,6 +173,7 @@ struct _TetherServer
   double             guest_token_ttl;
   gboolean           srt_encryption;  /* hand out each token's SRT passphrase */
   GPtrArray         *public_rooms;    /* GPatternSpec: rooms that admit guests */
+  GPtrArray         *trusted_proxies; /* GInetAddressMask: --trusted-proxy */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
 
@@ -307,6 +308,13 @@ gboolean             tether_server_room_is_public   (TetherServer        *self,
                                                      const char          *room_id);
 void                 tether_server_guest_add_handler (TetherServer       *self,
                                                       SoupServer         *soup);
+
+/* tether-server-proxy.c */
+char                *tether_server_client_address  (TetherServer        *self,
+                                                    SoupServerMessage   *msg,
+                                                    const char          *peer);
+gboolean             tether_server_peer_is_trusted_proxy (TetherServer   *self,
+                                                          GSocketAddress *peer);
 
 /* tether-server-room.c */
 TetherServerRoom    *tether_server_room_acquire     (TetherServer        *self,

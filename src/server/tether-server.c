@@ -132,6 +132,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->token_deadlines, g_sequence_free);
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
   g_clear_pointer (&self->public_rooms, g_ptr_array_unref);
+  g_clear_pointer (&self->trusted_proxies, g_ptr_array_unref);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
   g_clear_pointer (&self->ingests, g_hash_table_unref);
   g_clear_pointer (&self->node_reports, g_hash_table_unref);
@@ -506,6 +507,7 @@ tether_server_init (TetherServer *self)
   self->guest_token_ttl = 600.0;
   self->srt_encryption = TRUE;
   self->public_rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
+  self->trusted_proxies = g_ptr_array_new_with_free_func (g_object_unref);
   self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
   self->relays = g_ptr_array_new_with_free_func (g_object_unref);
 

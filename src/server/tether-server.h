@@ -73,5 +73,8 @@ guint         tether_server_get_tcp_connection_count (TetherServer *self);
 char         *tether_server_get_metrics_text  (TetherServer        *self);
 void          tether_server_add_public_room   (TetherServer        *self,
                                                const char          *pattern);
+gboolean      tether_server_add_trusted_proxy (TetherServer        *self,
+                                               const char          *cidr,
+                                               GError             **error);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 #include "tether-engine.h"
 #include "tether-error.h"
 #include "tether-room-private.h"
+#include "tether-tls-private.h"
 
 /**
  * TetherEngine:
@@ -555,28 +556,9 @@ tether_engine_set_tls_ca_file (TetherEngine  *self,
 
   if (ca_file != NULL)
     {
-      g_autoptr(GError) local = NULL;
-      g_autoptr(GList) list = NULL;
-
-      /* g_tls_file_database_new() accepts a file without a certificate and then
-       * trusts nothing, which would look like a bad server later. */
-      list = g_tls_certificate_list_new_from_file (ca_file, &local);
-      if (list == NULL)
-        {
-          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                       "cannot read the certificate authorities in %s: %s", ca_file,
-                       local != NULL ? local->message : "it holds no certificate");
-          return FALSE;
-        }
-      g_list_free_full (g_steal_pointer (&list), g_object_unref);
-      database = g_tls_file_database_new (ca_file, &local);
+      database = tether_tls_file_database_new (ca_file, error);
       if (database == NULL)
-        {
-          g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
-                       "cannot read the certificate authorities in %s: %s", ca_file,
-                       local->message);
-          return FALSE;
-        }
+        return FALSE;
     }
 
   /* NULL brings back the system's database (a session without one trusts nothing). */

@@ -195,18 +195,12 @@ send_cb (GObject      *source,
   stream = soup_session_send_finish (SOUP_SESSION (source), result, &error);
   if (stream == NULL)
     {
+      g_autofree char *refusal = tether_tls_refusal_message (r->message, error);
+
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
-      /* As the room's own connection: 1019, which nobody should retry. */
-      else if (_tether_tls_certificate_errors (r->message) != 0
-               || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
-        {
-          g_autofree char *message =
-            _tether_tls_certificate_message (_tether_tls_certificate_errors (r->message));
-
-          g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_TLS_CERTIFICATE, "%s",
-                                   message);
-        }
+      else if (refusal != NULL)
+        fail_literal (task, TETHER_ERROR_TLS_CERTIFICATE, refusal);
       else
         g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_NETWORK,
                                  "cannot reach the room service for a guest token: %s",
@@ -237,6 +231,8 @@ send_cb (GObject      *source,
  * few minutes (the server's `--guest-token-ttl`); renew it before it expires, for
  * example on #TetherRoom::token-will-expire, by passing the room's current token as
  * @current_token and handing the new one to tether_room_renew_token().
+ * A `wss://` server whose certificate @tls_database does not trust fails with
+ * %TETHER_ERROR_TLS_CERTIFICATE and a message saying why, as a room's login does.
  */
 void
 tether_guest_token_request_async (const char          *server_url,
@@ -297,7 +293,7 @@ tether_guest_token_request_async (const char          *server_url,
   if (tls_database != NULL)
     soup_session_set_tls_database (r->session, tls_database);
   r->message = soup_message_new (SOUP_METHOD_POST, url);
-  _tether_tls_watch_certificate (r->message);
+  tether_tls_watch_certificate (r->message);
   request_body = g_bytes_new_take (g_steal_pointer (&body), body_len);
   soup_message_set_request_body_from_bytes (r->message, "application/json", request_body);
   soup_session_send_async (r->session, r->message, G_PRIORITY_DEFAULT, cancellable, send_cb,

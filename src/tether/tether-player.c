@@ -173,7 +173,7 @@ align_to_live_edge (FrameCounter *counter,
     }
 }
 
-/* Decoder src pad: counts frames, posts the first one of each attempt. */
+/* videoconvert's sink pad: counts decoded frames, posts the first one of each attempt. */
 static GstPadProbeReturn
 count_frames_probe (GstPad          *pad,
                     GstPadProbeInfo *info,
@@ -309,13 +309,47 @@ tether_player_end_attempt (TetherMediaSession *session)
     }
 }
 
+/* H.264 decoders in the order the player prefers them. gst-libav last: libavformat
+ * drags in a second libsrt (see tether-media-private.h). openh264dec decodes only the
+ * 8-bit 4:2:0 profiles (constrained-baseline to high); its sink template says so. */
+static const char * const h264_decoders[] = { "openh264dec", "avdec_h264", NULL };
+
+/* decodebin's "autoplug-sort", on tsdemux's streaming thread: @factories are those
+ * whose sink template takes @caps (the stream's profile, known once h264parse read the
+ * SPS; byte-stream, which openh264dec needs, as the capsfilter before it asks), by rank. Keeps only the decoders of h264_decoders, in their order, so a
+ * High 4:4:4 or High 10 stream (x264enc's default for videotestsrc is 4:4:4) gets
+ * avdec_h264 while 4:2:0 keeps openh264dec, and no other decoder of higher rank
+ * (hardware, gst-libav) is tried. %NULL (decodebin's own order) for any other caps. */
+G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+static GValueArray *
+on_autoplug_sort (GstElement  *bin,
+                  GstPad      *pad,
+                  GstCaps     *caps,
+                  GValueArray *factories,
+                  gpointer     data)
+{
+  GValueArray *sorted = g_value_array_new (G_N_ELEMENTS (h264_decoders));
+
+  for (guint i = 0; h264_decoders[i] != NULL; i++)
+    for (guint j = 0; j < factories->n_values; j++)
+      {
+        GValue *value = g_value_array_get_nth (factories, j);
+        GstPluginFeature *feature = g_value_get_object (value);
+
+        if (g_str_equal (gst_plugin_feature_get_name (feature), h264_decoders[i]))
+          g_value_array_append (sorted, value);
+      }
+  if (sorted->n_values == 0)
+    g_clear_pointer (&sorted, g_value_array_free);
+  return sorted;
+}
+G_GNUC_END_IGNORE_DEPRECATIONS
+
 static GstElement *
 build_pipeline (TetherPlayer  *self,
                 GError       **error)
 {
-  /* gst-libav last: libavformat drags in a second libsrt (see tether-media-private.h). */
-  static const char * const decoders[] = { "openh264dec", "avdec_h264", NULL };
-  const char *decoder = tether_media_pick_element (decoders);
+  const char *decoder = tether_media_pick_element (h264_decoders);
   g_autofree char *desc = NULL;
   g_autoptr(GError) parse_error = NULL;
   g_autoptr(GstElement) demux = NULL;
@@ -338,9 +372,11 @@ build_pipeline (TetherPlayer  *self,
                           "caps=\"video/mpegts,systemstream=(boolean)true,packetsize=(int)188\" "
                           "! tsdemux name=demux latency=%d "
                           "queue name=vqueue max-size-buffers=0 max-size-bytes=0 "
-                          "max-size-time=1000000000 ! h264parse ! %s name=dec "
+                          "max-size-time=1000000000 ! h264parse "
+                          "! video/x-h264,stream-format=byte-stream,alignment=au "
+                          "! decodebin name=dec "
                           "! videoconvert name=convert",
-                          DEMUX_LATENCY_MS, decoder);
+                          DEMUX_LATENCY_MS);
   pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &parse_error);
   if (pipeline == NULL)
     {
@@ -386,7 +422,9 @@ build_pipeline (TetherPlayer  *self,
   g_signal_connect (demux, "pad-added", G_CALLBACK (on_pad_added), GINT_TO_POINTER (play_audio));
 
   dec = gst_bin_get_by_name (GST_BIN (pipeline), "dec");
-  pad = gst_element_get_static_pad (dec, "src");
+  g_signal_connect (dec, "autoplug-sort", G_CALLBACK (on_autoplug_sort), NULL);
+  /* Decoded frames are counted where they enter videoconvert: decodebin's pad comes late. */
+  pad = gst_element_get_static_pad (convert, "sink");
   self->counter = g_new0 (FrameCounter, 1);
   g_atomic_ref_count_init (&self->counter->ref);
   self->counter->generation = tether_media_session_get_generation (SESSION (self));

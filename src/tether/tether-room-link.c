@@ -196,11 +196,9 @@ ws_closed_cb (SoupWebsocketConnection *ws,
  * at once, LOGIN_FAILED at the first login, RECONNECT_FAILED when it was in the
  * room (the server's certificate changed, or something now answers in its place). */
 static void
-certificate_refused (TetherRoom           *self,
-                     GTlsCertificateFlags  errors)
+certificate_refused (TetherRoom *self,
+                     const char *message)
 {
-  g_autofree char *message = _tether_tls_certificate_message (errors);
-
   g_debug ("room %s: %s", self->login->room_id, message);
   _tether_room_drop_connection (self);
   if (self->state == TETHER_ROOM_STATE_LOGINING)
@@ -228,11 +226,11 @@ websocket_connect_cb (GObject      *source,
   if (ws == NULL)
     {
       SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-      GTlsCertificateFlags errors = _tether_tls_certificate_errors (msg);
+      g_autofree char *refusal = tether_tls_refusal_message (msg, error);
 
-      if (errors != 0 || g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+      if (refusal != NULL)
         {
-          certificate_refused (self, errors);
+          certificate_refused (self, refusal);
           return;
         }
       g_debug ("room %s: connect failed: %s", self->login->room_id, error->message);
@@ -278,7 +276,7 @@ connect_now (TetherRoom *self)
     }
 
   _tether_room_set_attempt (self, self->attempt + 1);
-  _tether_tls_watch_certificate (msg);
+  tether_tls_watch_certificate (msg);
 
   /* A connect that hangs (a blackholed route) must not eat the whole window. */
   attempt_timeout = MAX (2 * link_timeout (self), 1.0);

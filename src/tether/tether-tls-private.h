@@ -1,5 +1,5 @@
-/* tether-tls-private.h: what the room's connection and the guest-token request share
- * about a certificate that failed verification: remembering why, and saying it
+/* tether-tls-private.h: the authorities a client trusts, and a certificate it refused
+ * in words a person understands
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
 
@@ -7,8 +7,10 @@
 
 G_BEGIN_DECLS
 
-void                  _tether_tls_watch_certificate    (SoupMessage          *msg);
-GTlsCertificateFlags  _tether_tls_certificate_errors   (SoupMessage          *msg);
-char                 *_tether_tls_certificate_message  (GTlsCertificateFlags  errors);
+GTlsDatabase *tether_tls_file_database_new  (const char    *ca_file,
+                                             GError       **error);
+void          tether_tls_watch_certificate (SoupMessage   *msg);
+char         *tether_tls_refusal_message   (SoupMessage   *msg,
+                                            const GError  *error);
 
 G_END_DECLS

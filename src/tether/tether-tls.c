@@ -1,14 +1,46 @@
-/* tether-tls.c: a certificate that failed verification — refused, its reasons kept on
- * the message and said in words (error 1019, docs/errors.md)
+/* tether-tls.c: the authorities a client trusts (a PEM file), and a certificate it
+ * refused (a room's WebSocket, a guest-token request, a node report) in words a
+ * person understands: TETHER_ERROR_TLS_CERTIFICATE's message
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include "tether-error.h"
 #include "tether-tls-private.h"
 
-/* Where accept_certificate_cb() leaves the reasons on the attempt's message. */
+/* The authorities in the PEM @ca_file (relative to the current directory, or
+ * absolute), or %TETHER_ERROR_INVALID_ARGUMENT ("cannot read the certificate
+ * authorities in FILE: ...") when it cannot be read or holds none. */
+GTlsDatabase *
+tether_tls_file_database_new (const char  *ca_file,
+                              GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autolist(GTlsCertificate) list = NULL;
+  /* glib-networking's file database trusts nothing from a relative path (it warns). */
+  g_autofree char *path = g_canonicalize_filename (ca_file, NULL);
+  GTlsDatabase *database;
+
+  /* g_tls_file_database_new() accepts a file without a certificate and then trusts
+   * nothing, which would look like a bad server later. */
+  list = g_tls_certificate_list_new_from_file (ca_file, &local);
+  if (list == NULL)
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "cannot read the certificate authorities in %s: %s", ca_file,
+                   local != NULL ? local->message : "it holds no certificate");
+      return NULL;
+    }
+  database = g_tls_file_database_new (path, &local);
+  if (database == NULL)
+    g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                 "cannot read the certificate authorities in %s: %s", ca_file, local->message);
+  return database;
+}
+
+/* Where accept_certificate_cb() leaves the reasons on the message. */
 #define TLS_ERRORS_KEY "tether-tls-errors"
 
-/* Only called when the certificate failed verification: keep why, and refuse it. */
+/* Only called when the certificate failed verification: say why, and refuse it. */
 static gboolean
 accept_certificate_cb (SoupMessage          *msg,
                        GTlsCertificate      *certificate,
@@ -19,24 +51,20 @@ accept_certificate_cb (SoupMessage          *msg,
   return FALSE;
 }
 
-/* Before @msg is sent: an untrusted certificate is refused, and its reasons kept for
- * _tether_tls_certificate_errors(). */
+/* Remembers why @msg's server certificate failed verification, if it does, for
+ * tether_tls_refusal_message(). Call before sending @msg. */
 void
-_tether_tls_watch_certificate (SoupMessage *msg)
+tether_tls_watch_certificate (SoupMessage *msg)
 {
   g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), NULL);
 }
 
-/* Why @msg's certificate was refused; 0 when it was not (or @msg is NULL). */
-GTlsCertificateFlags
-_tether_tls_certificate_errors (SoupMessage *msg)
-{
-  return msg != NULL ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (msg), TLS_ERRORS_KEY)) : 0;
-}
-
-/* "the server's certificate is not trusted: it is for another host name, ..." */
+/* "the server's certificate is not trusted: it is for another host name, ..." when
+ * @msg (watched with tether_tls_watch_certificate(); may be %NULL) failed on the
+ * server's certificate, %NULL when @error is something else. */
 char *
-_tether_tls_certificate_message (GTlsCertificateFlags errors)
+tether_tls_refusal_message (SoupMessage  *msg,
+                            const GError *error)
 {
   static const struct { GTlsCertificateFlags flag; const char *text; } reasons[] = {
     { G_TLS_CERTIFICATE_UNKNOWN_CA, "it is not signed by a trusted authority" },
@@ -46,9 +74,15 @@ _tether_tls_certificate_message (GTlsCertificateFlags errors)
     { G_TLS_CERTIFICATE_REVOKED, "it has been revoked" },
     { G_TLS_CERTIFICATE_INSECURE, "it uses an insecure algorithm" },
   };
-  g_autoptr(GString) text = g_string_new ("the server's certificate is not trusted: ");
-  gsize prefix = text->len;
+  guint errors = msg != NULL ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (msg),
+                                                                    TLS_ERRORS_KEY)) : 0;
+  g_autoptr(GString) text = NULL;
+  gsize prefix;
 
+  if (errors == 0 && !g_error_matches (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE))
+    return NULL;
+  text = g_string_new ("the server's certificate is not trusted: ");
+  prefix = text->len;
   for (guint i = 0; i < G_N_ELEMENTS (reasons); i++)
     if (errors & reasons[i].flag)
       g_string_append_printf (text, "%s%s", text->len > prefix ? ", " : "", reasons[i].text);

@@ -442,13 +442,14 @@ tether_test_cli_spawn (const char *command,
   return p;
 }
 
-/* Parses "… listening on ws://HOST:PORT/ws …". */
+/* Parses "… listening on ws://HOST:PORT/ws …" (or wss://, with --tls-cert). */
 static gboolean
 parse_listening_line (const char  *line,
                       guint16     *out_port,
                       char       **out_url)
 {
-  const char *start = strstr (line, "ws://");
+  const char *start = strstr (line, "wss://") != NULL ? strstr (line, "wss://")
+                                                      : strstr (line, "ws://");
   g_autofree char *url = NULL;
   g_autoptr(GUri) uri = NULL;
 
@@ -489,7 +490,7 @@ process_start (TetherTestServerProcess *self)
       if (self->process == NULL)
         g_error ("cannot run %s: %s", program, error->message);
 
-      if (tether_test_process_wait_for_line (self->process, "listening on ws://",
+      if (tether_test_process_wait_for_line (self->process, "listening on ws",
                                              PROCESS_START_MS, &line))
         {
           g_free (self->url);
@@ -514,7 +515,8 @@ process_start (TetherTestServerProcess *self)
  *   `--listen 127.0.0.1:0` is added
  *
  * Runs the tether-server program and waits until it prints
- * `listening on ws://HOST:PORT/ws` on stdout. Aborts the test if it does not.
+ * `listening on ws://HOST:PORT/ws` (`wss://` with `--tls-cert`) on stdout. Aborts the
+ * test if it does not.
  *
  * Returns: (transfer full): the running server process
  */
@@ -553,7 +555,7 @@ tether_test_server_process_get_port (TetherTestServerProcess *self)
   return self->port;
 }
 
-/* "ws://HOST:PORT/ws" as the process printed it. */
+/* "ws://HOST:PORT/ws" (or "wss://…") as the process printed it. */
 const char *
 tether_test_server_process_get_url (TetherTestServerProcess *self)
 {

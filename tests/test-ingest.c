@@ -22,35 +22,11 @@
 #define ADD "\"update\":\"ADD\",\"streams\":[{\"id\":\"cam\""
 #define DELETE "\"update\":\"DELETE\",\"streams\":[{\"id\":\"cam\""
 
-/* `tether-cli COMMAND` for @user in the lobby, then the NULL-terminated arguments. */
-static TetherTestProcess *
-cli (const char *command,
-     const char *url,
-     const char *user,
-     ...)
-{
-  g_autofree char *program = tether_test_cli_program ();
-  g_autoptr(GError) error = NULL;
-  const char *fixed[] = {
-    program, command, "--server", url, "--app-id", TETHER_TEST_APP_ID,
-    "--app-secret", TETHER_TEST_SECRET, "--room", "lobby", "--user", user,
-  };
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  TetherTestProcess *p;
-  const char *arg;
-  va_list ap;
-
-  for (guint i = 0; i < G_N_ELEMENTS (fixed); i++)
-    g_ptr_array_add (argv, (char *) fixed[i]);
-  va_start (ap, user);
-  while ((arg = va_arg (ap, const char *)) != NULL)
-    g_ptr_array_add (argv, (char *) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  return p;
-}
+/* `tether-cli COMMAND` for @user in the lobby, then the NULL-terminated arguments; the
+ * CLI mints the token from TETHER_APP_SECRET (see main()). */
+#define cli(command, url, user, ...)                                                       \
+  tether_test_cli_spawn (command, url, "--app-id", TETHER_TEST_APP_ID, "--room", "lobby",    \
+                         "--user", user, __VA_ARGS__)
 
 /* The publish URL for stream "cam" of user "host", from the libtether builder;
  * @tls_ca: (nullable): the --tls-ca of a wss:// @url. */
@@ -416,6 +392,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
   g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
+  g_setenv ("TETHER_APP_SECRET", TETHER_TEST_SECRET, TRUE);
 
   g_test_add_func ("/ingest/ffmpeg", test_ffmpeg);
   g_test_add_func ("/ingest/ffmpeg-killed-and-back", test_ffmpeg_killed_and_back);

@@ -154,6 +154,8 @@ test_relative_ca_path (void)
   g_assert_cmpint (g_chdir (dir), ==, 0);
   bob = client_new (tether_test_server_get_url (server), "bob", base, NULL);
   g_assert_cmpint (g_chdir (cwd), ==, 0);
+  /* Read back absolute: the same file from any working directory. */
+  g_assert_cmpstr (tether_engine_get_tls_ca_file (bob->engine), ==, tls->ca_file);
   TETHER_WAIT_UNTIL (state_of (bob) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
 }
 

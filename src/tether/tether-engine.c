@@ -335,7 +335,8 @@ tether_engine_class_init (TetherEngineClass *klass)
    *
    * A PEM file of certificate authorities that `wss://` servers are verified
    * against, for a deployment with its own (e.g. self-signed) authority; %NULL, the
-   * default, for the system's trusted authorities.
+   * default, for the system's trusted authorities. A relative path is taken from the
+   * current directory when set and read back absolute.
    *
    * The file *replaces* the system's authorities, it does not add to them: an
    * engine with this set trusts only what the file holds. It applies to every
@@ -566,7 +567,9 @@ tether_engine_set_tls_ca_file (TetherEngine  *self,
     database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
   soup_session_set_tls_database (self->session, database);
   g_free (self->tls_ca_file);
-  self->tls_ca_file = g_strdup (ca_file);
+  /* Absolute, so that whoever reads the property back (the app's guest-token request)
+   * finds the same file from any working directory. */
+  self->tls_ca_file = ca_file != NULL ? g_canonicalize_filename (ca_file, NULL) : NULL;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TLS_CA_FILE]);
   return TRUE;
 }

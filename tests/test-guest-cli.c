@@ -71,9 +71,9 @@ test_not_public (void)
   g_assert_cmpuint (tether_test_process_count_lines (guest, "\"error\":1020"), ==, 1);
 }
 
-/* A room link names the server and the room: `watch --link LINK --guest` joins the
- * public room with nothing else; --server takes a bare host:port; a bad link is a
- * usage error that says what a link looks like. */
+/* A room link names the server and the room: `watch --link LINK --guest` (or the link
+ * as the positional argument) joins the public room with nothing else; --server takes
+ * a bare host:port; a bad link is a usage error that says what a link looks like. */
 static void
 test_link (void)
 {
@@ -82,7 +82,7 @@ test_link (void)
   g_autofree char *link = g_strdup_printf ("tether+insecure://127.0.0.1:%u/pub-1", port);
   g_autofree char *host_port = g_strdup_printf ("127.0.0.1:%u", port);
   g_autofree char *program = tether_test_cli_program ();
-  g_autoptr(TetherTestProcess) guest = NULL, by_host = NULL;
+  g_autoptr(TetherTestProcess) guest = NULL, positional = NULL, by_host = NULL, stray = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *err = NULL;
   int status = 0;
@@ -96,6 +96,12 @@ test_link (void)
   g_assert_true (tether_test_process_wait_for_line (guest, "\"reason\":\"LOGINED\"", WAIT_MS,
                                                     NULL));
 
+  /* The link as the one positional argument, as `tether LINK` takes it. */
+  positional = tether_test_process_spawn (&error, program, "watch", "--guest", link, NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (positional, "\"reason\":\"LOGINED\"",
+                                                    WAIT_MS, NULL));
+
   by_host = tether_test_cli_spawn ("watch", host_port, "--guest", "--room", "pub-2", NULL);
   g_assert_true (tether_test_process_wait_for_line (by_host, "\"reason\":\"LOGINED\"", WAIT_MS,
                                                     NULL));
@@ -107,6 +113,14 @@ test_link (void)
   g_assert_cmpint (WEXITSTATUS (status), ==, 1);
   g_test_message ("bad link: %s", err);
   g_assert_nonnull (strstr (err, "1 to 65535"));
+
+  /* Anything more is a usage error that names it. */
+  stray = tether_test_process_spawn (&error, "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program,
+                                     "watch", "--guest", link, "stray", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (stray, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (stray), ==, 1);
+  g_assert_cmpint (tether_test_process_line_index (stray, "unexpected argument “stray”", 0), >=, 0);
 }
 
 /* A guest token plays but never publishes: stream_add gets 2002. */

@@ -232,7 +232,7 @@ run_media (int          argc,
     g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!g_option_context_parse (ctx, &argc, &argv, &error)
-      || !tether_cli_parse_common (&opts, &error))
+      || !tether_cli_parse_common (&opts, argc, argv, &error))
     {
       g_printerr ("tether-cli: %s\n", error->message);
       return 1;
@@ -253,14 +253,14 @@ int
 tether_cli_cmd_publish (int    argc,
                         char **argv)
 {
-  return run_media (argc, argv, MODE_PUBLISH, "- publish a stream into a room");
+  return run_media (argc, argv, MODE_PUBLISH, "[LINK] - publish a stream into a room");
 }
 
 int
 tether_cli_cmd_play (int    argc,
                      char **argv)
 {
-  return run_media (argc, argv, MODE_PLAY, "- play one stream of a room");
+  return run_media (argc, argv, MODE_PLAY, "[LINK] - play one stream of a room");
 }
 
 int
@@ -268,7 +268,7 @@ tether_cli_cmd_autoplay (int    argc,
                          char **argv)
 {
   return run_media (argc, argv, MODE_AUTOPLAY,
-                    "- watch a room and play every stream as it comes and goes");
+                    "[LINK] - watch a room and play every stream as it comes and goes");
 }
 
 /* url: log in, find the node the stream is on, print a URL any SRT player opens. */
@@ -335,7 +335,7 @@ tether_cli_cmd_url (int    argc,
                     char **argv)
 {
   g_autoptr(GOptionContext) ctx =
-    g_option_context_new ("- print an srt:// URL, credentials included (token and SRT "
+    g_option_context_new ("[LINK] - print an srt:// URL, credentials included (token and SRT "
                           "passphrase), for any SRT player");
   g_autoptr(GError) error = NULL;
   TetherCliOptions opts = { 0, };
@@ -352,7 +352,7 @@ tether_cli_cmd_url (int    argc,
   g_option_context_add_main_entries (ctx, tether_cli_common_entries (&opts), NULL);
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error)
-      || !tether_cli_parse_common (&opts, &error))
+      || !tether_cli_parse_common (&opts, argc, argv, &error))
     {
       g_printerr ("tether-cli url: %s\n", error->message);
       return 1;

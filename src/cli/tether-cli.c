@@ -274,10 +274,34 @@ parse_link (TetherCliOptions  *opts,
   return TRUE;
 }
 
+/* What g_option_context_parse() left: at most one room link, as `--link` gives it. */
+static gboolean
+take_link_argument (TetherCliOptions  *opts,
+                    int                argc,
+                    char             **argv,
+                    GError           **error)
+{
+  if (argc > 2 || (argc == 2 && opts->link != NULL))
+    {
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
+                   "unexpected argument “%s” (one room link at most, or --link)",
+                   argv[argc - 1]);
+      return FALSE;
+    }
+  if (argc == 2)
+    opts->link = g_strdup (argv[1]);
+  return TRUE;
+}
+
+/* @argc and @argv: what g_option_context_parse() left (a room link may be one). */
 gboolean
 tether_cli_parse_common (TetherCliOptions  *opts,
+                         int                argc,
+                         char             **argv,
                          GError           **error)
 {
+  if (!take_link_argument (opts, argc, argv, error))
+    return FALSE;
   if (opts->token_file != NULL && opts->app_secret_file != NULL
       && g_str_equal (opts->token_file, "-") && g_str_equal (opts->app_secret_file, "-"))
     {
@@ -584,7 +608,7 @@ static int
 cmd_watch (int    argc,
            char **argv)
 {
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("- watch a room and print JSON lines");
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("[LINK] - watch a room and print JSON lines");
   g_autoptr(GError) error = NULL;
   TetherCliOptions opts = { 0, };
 
@@ -599,7 +623,7 @@ cmd_watch (int    argc,
 
   g_option_context_add_main_entries (ctx, tether_cli_common_entries (&opts), NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error)
-      || !tether_cli_parse_common (&opts, &error))
+      || !tether_cli_parse_common (&opts, argc, argv, &error))
     {
       g_printerr ("tether-cli watch: %s\n", error->message);
       return EXIT_USAGE;

@@ -49,6 +49,8 @@ typedef void (*TetherCliSetup) (TetherCliRun *run,
 
 GOptionEntry *tether_cli_common_entries (TetherCliOptions  *opts);
 gboolean      tether_cli_parse_common   (TetherCliOptions  *opts,
+                                         int                argc,
+                                         char             **argv,
                                          GError           **error);
 char         *tether_cli_current_token  (TetherCliOptions  *opts);
 int           tether_cli_run_room       (TetherCliOptions  *opts,

@@ -319,6 +319,8 @@ client_message (Client     *c,
           else if (tether_type_is (text, "error"))
             client_fail (c, text);
         }
+      else if (c->state == CLIENT_READY && tether_type_is (text, "heartbeat_ack"))
+        d->n_acks++;
       else if (c->state == CLIENT_LEAVING && tether_type_is (text, "logout_ok"))
         client_close (c);
       return;
@@ -372,6 +374,10 @@ client_message (Client     *c,
       else if (strstr (text, "\"transaction\": \"destroy\"") != NULL
                || strstr (text, "\"transaction\":\"destroy\"") != NULL)
         client_close (c);
+      break;
+    case CLIENT_READY:
+      if (strstr (text, "\"transaction\":\"k") != NULL || strstr (text, "\"transaction\": \"k") != NULL)
+        d->n_acks++;
       break;
     default:
       break;
@@ -485,7 +491,10 @@ client_readable (Client *c)
             wire_ns = (gint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
           }
       if (wire_ns == 0)
-        wire_ns = realtime_ns ();
+        {
+          c->driver->n_no_timestamp++;
+          wire_ns = realtime_ns ();
+        }
       g_byte_array_append (c->in, buf, (guint) r);
 
       if (c->state == CLIENT_UPGRADING)

@@ -405,7 +405,7 @@ part_idle (PeerKind kind,
   gint64 rss0, rss_n, rss_after;
   double cpu0, cpu1, self0, self1;
   gint64 t0, t1;
-  guint ka0;
+  guint ka0, acks0;
   Driver *d;
 
   g_print ("[round %u] idle: %s, %d sessions, keepalive every %g s\n", round + 1,
@@ -414,6 +414,7 @@ part_idle (PeerKind kind,
   rss0 = bench_proc_rss_kib (s->pid);
   d = hold_sessions (s, room_for (kind, "idle", JANUS_ROOM_IDLE), FALSE, interval);
   ka0 = d->n_keepalives;
+  acks0 = d->n_acks;
   t0 = g_get_monotonic_time ();
   cpu0 = bench_proc_cpu_seconds (s->pid);
   self0 = bench_thread_cpu_seconds ();
@@ -426,9 +427,10 @@ part_idle (PeerKind kind,
   fig[f_cpu][kind][round] = 100.0 * (cpu1 - cpu0) / ((t1 - t0) / 1e6);
   fig[f_cpu == F_CPU_FAST ? F_BENCH_CPU_FAST : F_BENCH_CPU_SLOW][kind][round] =
     100.0 * (self1 - self0) / ((t1 - t0) / 1e6);
-  g_print ("  server CPU %.2f %% of a core (%u keepalives/s; this program %.2f %%); RSS %"
+  g_print ("  server CPU %.2f %% of a core (%.1f keepalives/s, %u of %u answered; this program %.2f %%); RSS %"
            G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " KiB\n",
-           fig[f_cpu][kind][round], (guint) ((d->n_keepalives - ka0) / ((t1 - t0) / 1e6)),
+           fig[f_cpu][kind][round], (d->n_keepalives - ka0) / ((t1 - t0) / 1e6), d->n_acks - acks0,
+           d->n_keepalives - ka0,
            100.0 * (self1 - self0) / ((t1 - t0) / 1e6), rss0, rss_n);
   if (is_default)
     {
@@ -547,6 +549,9 @@ part_room (PeerKind kind,
       driver_wait_state (d, c, CLIENT_CLOSED, 10000);
       client_close (c);
     }
+  if (d->n_no_timestamp > 0)
+    g_print ("  %u reads had no kernel receive time (SCM_TIMESTAMPNS): their wire time is the read's\n",
+             d->n_no_timestamp);
   store_percentiles (login, F_LOGIN_SAME_P50, kind, round);
   store_percentiles (join_client, F_JOIN_CLIENT_P50, kind, round);
   store_percentiles (join_wire, F_JOIN_WIRE_P50, kind, round);

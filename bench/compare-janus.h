@@ -65,7 +65,8 @@ struct _Driver
   GPtrArray *held;        /* Client*, the idle members that send keepalives */
   gint64 keepalive_us;    /* 0: none */
   guint keepalive_next;   /* index in held of the next keepalive due */
-  guint n_keepalives, n_failed;
+  guint n_keepalives, n_acks, n_failed;
+  guint n_no_timestamp;   /* reads without SCM_TIMESTAMPNS (their time is the read's) */
   /* the probe: a message holding both strings, seen by members of held */
   char *probe_a, *probe_b;
   guint probe_gen, probe_hits;

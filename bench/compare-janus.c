@@ -99,6 +99,7 @@ typedef enum
   F_LEAVE_WIRE_P99,
   F_BENCH_CPU_FAST,      /* % of a core, this program during the CPU window */
   F_BENCH_CPU_SLOW,
+  F_CPU_NONE,            /* % of a core, no keepalives at all (over --window / 2) */
   F_COUNT
 } Figure;
 
@@ -107,7 +108,7 @@ static const char *figure_keys[F_COUNT] = {
   "login_other_p50_ms", "login_other_p99_ms", "login_same_p50_ms", "login_same_p99_ms",
   "join_client_p50_ms", "join_client_p99_ms", "join_wire_p50_ms", "join_wire_p99_ms",
   "leave_client_p50_ms", "leave_client_p99_ms", "leave_wire_p50_ms", "leave_wire_p99_ms",
-  "bench_cpu_idle_1s", "bench_cpu_idle_slow",
+  "bench_cpu_idle_1s", "bench_cpu_idle_slow", "cpu_idle_no_keepalive",
 };
 
 static double fig[F_COUNT][2][MAX_ROUNDS];    /* [figure][PeerKind][round], NAN: not run */
@@ -375,11 +376,27 @@ room_for (PeerKind    kind,
 
 /* ---- the parts ---------------------------------------------------------------------- */
 
+/* Server CPU in % of a core over @seconds of running @d. */
+static double
+server_cpu (Server *s,
+            Driver *d,
+            double  seconds)
+{
+  gint64 t0 = g_get_monotonic_time ();
+  double cpu0 = bench_proc_cpu_seconds (s->pid);
+
+  driver_run_for (d, (guint) (seconds * 1000));
+  return 100.0 * (bench_proc_cpu_seconds (s->pid) - cpu0) / ((g_get_monotonic_time () - t0) / 1e6);
+}
+
+/* N sessions in @room, keeping alive every @interval s, after --settle s. With
+ * @baseline, first the server's CPU with no keepalive at all over --window / 2. */
 static Driver *
 hold_sessions (Server     *s,
                const char *room,
                gboolean    presence,
-               double      interval)
+               double      interval,
+               double     *baseline)
 {
   Driver *d = driver_new (s->kind, s->port);
   gint64 t0 = g_get_monotonic_time ();
@@ -387,6 +404,12 @@ hold_sessions (Server     *s,
 
   g_print ("  %u of %d sessions joined in %.1f s%s\n", ready, opt_n,
            (g_get_monotonic_time () - t0) / 1e6, d->n_failed ? " (some failed, see above)" : "");
+  if (baseline != NULL)
+    {
+      driver_run_for (d, (guint) (opt_settle * 1000));
+      *baseline = server_cpu (s, d, opt_window / 2);
+      g_print ("  server CPU %.2f %% of a core with no keepalive at all\n", *baseline);
+    }
   driver_keepalive_start (d, interval);
   driver_run_for (d, (guint) (opt_settle * 1000));
   return d;
@@ -412,7 +435,8 @@ part_idle (PeerKind kind,
            peer_name (kind), opt_n, interval);
   g_usleep (500000);
   rss0 = bench_proc_rss_kib (s->pid);
-  d = hold_sessions (s, room_for (kind, "idle", JANUS_ROOM_IDLE), FALSE, interval);
+  d = hold_sessions (s, room_for (kind, "idle", JANUS_ROOM_IDLE), FALSE, interval,
+                     interval == 1.0 ? NULL : &fig[F_CPU_NONE][kind][round]);
   ka0 = d->n_keepalives;
   acks0 = d->n_acks;
   t0 = g_get_monotonic_time ();
@@ -469,7 +493,7 @@ part_login (PeerKind kind,
   Driver *d;
 
   g_print ("[round %u] login: %s, %d sessions held in another room\n", round + 1, peer_name (kind), opt_n);
-  d = hold_sessions (s, room_for (kind, "idle", JANUS_ROOM_IDLE), FALSE, default_interval (kind));
+  d = hold_sessions (s, room_for (kind, "idle", JANUS_ROOM_IDLE), FALSE, default_interval (kind), NULL);
   for (int k = 0; k < opt_probes; k++)
     {
       g_autofree char *user = g_strdup_printf ("l%u-%d", round, k);
@@ -510,7 +534,7 @@ part_room (PeerKind kind,
 
   g_print ("[round %u] room: %s, %d sessions with presence in the same room\n", round + 1,
            peer_name (kind), opt_n);
-  d = hold_sessions (s, room, TRUE, default_interval (kind));
+  d = hold_sessions (s, room, TRUE, default_interval (kind), NULL);
   for (int k = 0; k < opt_probes; k++)
     {
       g_autofree char *user = g_strdup_printf ("p%u-%d", round, k);
@@ -592,7 +616,11 @@ ratio_of (Figure j,
   double r[MAX_ROUNDS];
 
   for (int i = 0; i < opt_rounds; i++)
-    r[i] = fig[t][PEER_TETHER][i] / fig[j][PEER_JANUS][i];
+    {
+      r[i] = fig[t][PEER_TETHER][i] / fig[j][PEER_JANUS][i];
+      if (!isfinite (r[i]))
+        r[i] = NAN;     /* a round where Janus measured 0 (or did not run) has no ratio */
+    }
   return median_of (r, (guint) opt_rounds);
 }
 
@@ -648,6 +676,7 @@ print_table (void)
   const Row rows[] = {
     { l_cpu, { F_CPU_SLOW, -1 }, { F_CPU_FAST, -1 }, " %", "<= 4 % of a core" },
     { l_both, { F_CPU_FAST, F_CPU_SLOW }, { F_CPU_FAST, F_CPU_SLOW }, " %", "" },
+    { "the same, no keepalive at all (what idle sessions cost between keepalives)", { F_CPU_NONE, -1 }, { F_CPU_NONE, -1 }, " %", "" },
     { l_login, { F_LOGIN_OTHER_P50, F_LOGIN_OTHER_P99 }, { F_LOGIN_OTHER_P50, F_LOGIN_OTHER_P99 }, " ms", "p99 < 5 ms" },
     { l_same, { F_LOGIN_SAME_P50, F_LOGIN_SAME_P99 }, { F_LOGIN_SAME_P50, F_LOGIN_SAME_P99 }, " ms", "p99 < 5 ms" },
     { l_join, { F_JOIN_CLIENT_P50, F_JOIN_CLIENT_P99 }, { F_JOIN_CLIENT_P50, F_JOIN_CLIENT_P99 }, " ms", "p99 < 15 ms" },

@@ -566,12 +566,14 @@ client_keepalive (Client *c)
 }
 
 /* Keepalives (Janus) / heartbeats (Tether) of the held clients, one every @interval_s
- * seconds each, spread evenly over the interval in the order of held. */
+ * seconds each, spread evenly over the interval in the order of held: one at a time, or
+ * in groups of d->burst clients that send at the same moment. */
 void
 driver_keepalive_start (Driver *d,
                         double  interval_s)
 {
   gint64 now = g_get_monotonic_time ();
+  guint burst = MAX (d->burst, 1);
 
   d->keepalive_us = (gint64) (interval_s * G_USEC_PER_SEC);
   d->keepalive_next = 0;
@@ -579,7 +581,7 @@ driver_keepalive_start (Driver *d,
     {
       Client *c = g_ptr_array_index (d->held, i);
 
-      c->next_keepalive = now + d->keepalive_us * i / d->held->len;
+      c->next_keepalive = now + d->keepalive_us * (i / burst * burst) / d->held->len;
     }
 }
 

@@ -7,7 +7,8 @@
  * Usage: compare-janus [OPTION…] [PART…]
  *   PART: idle login room (default: all three)
  *   -n N (1000), --rounds R (3), --probes K (100), --window S (10), --settle S (3),
- *   --after-leave S (15), --server PATH, --janus PATH, --no-install
+ *   --after-leave S (15), --slow-interval S (25), --burst B (1), --server PATH,
+ *   --janus PATH, --no-install
  *
  * Janus runs with a configuration this program writes into a temporary directory: only
  * the videoroom plugin and the WebSocket transport are loaded (the plugin, transport,
@@ -59,6 +60,7 @@ static double opt_window = 10;
 static double opt_settle = 3;
 static double opt_after_leave = 15;
 static double opt_slow_interval = 25;
+static int opt_burst = 1;
 static char *opt_server;
 static char *opt_janus;
 static gboolean opt_no_install;
@@ -71,6 +73,7 @@ static const GOptionEntry entries[] = {
   { "settle", 0, 0, G_OPTION_ARG_DOUBLE, &opt_settle, "Seconds between the last login and the CPU window (3)", "S" },
   { "after-leave", 0, 0, G_OPTION_ARG_DOUBLE, &opt_after_leave, "Seconds after all left before RSS is read (15)", "S" },
   { "slow-interval", 0, 0, G_OPTION_ARG_DOUBLE, &opt_slow_interval, "The long keepalive interval, seconds (25: janus.js's)", "S" },
+  { "burst", 0, 0, G_OPTION_ARG_INT, &opt_burst, "Sessions whose keepalives go out at the same moment (1: each its own phase)", "B" },
   { "server", 0, 0, G_OPTION_ARG_FILENAME, &opt_server, "The tether-server program (default: this build's)", "PATH" },
   { "janus", 0, 0, G_OPTION_ARG_FILENAME, &opt_janus, "The janus program (default: janus in PATH)", "PATH" },
   { "no-install", 0, 0, G_OPTION_ARG_NONE, &opt_no_install, "Do not apt-get install janus when it is missing", NULL },
@@ -400,7 +403,10 @@ hold_sessions (Server     *s,
 {
   Driver *d = driver_new (s->kind, s->port);
   gint64 t0 = g_get_monotonic_time ();
-  guint ready = driver_ramp (d, (guint) opt_n, room, "m", presence, 600000);
+  guint ready;
+
+  d->burst = (guint) opt_burst;
+  ready = driver_ramp (d, (guint) opt_n, room, "m", presence, 600000);
 
   g_print ("  %u of %d sessions joined in %.1f s%s\n", ready, opt_n,
            (g_get_monotonic_time () - t0) / 1e6, d->n_failed ? " (some failed, see above)" : "");
@@ -743,6 +749,8 @@ print_json (const char *parts,
   json_builder_add_int_value (b, opt_probes);
   json_builder_set_member_name (b, "window_s");
   json_builder_add_double_value (b, opt_window);
+  json_builder_set_member_name (b, "burst");
+  json_builder_add_int_value (b, opt_burst);
   json_builder_set_member_name (b, "janus_version");
   json_builder_add_string_value (b, janus_version);
   json_builder_set_member_name (b, "nproc");
@@ -848,7 +856,7 @@ main (int   argc,
       g_printerr ("compare-janus: %s\n", error->message);
       return 2;
     }
-  if (opt_n < 1 || opt_rounds < 1 || opt_rounds > MAX_ROUNDS || opt_probes < 1 || opt_window <= 0)
+  if (opt_n < 1 || opt_burst < 1 || opt_rounds < 1 || opt_rounds > MAX_ROUNDS || opt_probes < 1 || opt_window <= 0)
     {
       g_printerr ("compare-janus: -n, --rounds (1–%d), --probes and --window must be positive\n", MAX_ROUNDS);
       return 2;
@@ -900,9 +908,9 @@ main (int   argc,
   {
     g_autofree char *model = bench_cpu_model ();
 
-    g_print ("compare-janus pid %d: parts %s; N %d, %d rounds, %d probes, window %g s; "
-             "tether-server %s; janus %s; %ld CPUs (%s)\n", (int) getpid (), parts_text, opt_n,
-             opt_rounds, opt_probes, opt_window, tether_program, janus_program,
+    g_print ("compare-janus pid %d: parts %s; N %d, %d rounds, %d probes, window %g s, keepalives in "
+             "groups of %d; tether-server %s; janus %s; %ld CPUs (%s)\n", (int) getpid (), parts_text, opt_n,
+             opt_rounds, opt_probes, opt_window, opt_burst, tether_program, janus_program,
              sysconf (_SC_NPROCESSORS_ONLN), model);
   }
   if (bench_raise_nofile () < (guint64) opt_n + 256)

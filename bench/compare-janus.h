@@ -64,6 +64,7 @@ struct _Driver
   GPtrArray *clients;     /* Client*, every client not yet freed */
   GPtrArray *held;        /* Client*, the idle members that send keepalives */
   gint64 keepalive_us;    /* 0: none */
+  guint burst;            /* clients whose keepalives go out together (1: each alone) */
   guint keepalive_next;   /* index in held of the next keepalive due */
   guint n_keepalives, n_acks, n_failed;
   guint n_no_timestamp;   /* reads without SCM_TIMESTAMPNS (their time is the read's) */

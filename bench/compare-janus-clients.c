@@ -313,6 +313,15 @@ client_message (Client     *c,
         {
           if (tether_type_is (text, "login_ok"))
             {
+              const char *hb = strstr (text, "\"heartbeat_interval\"");
+
+              if (hb != NULL)
+                {
+                  hb += strlen ("\"heartbeat_interval\"");
+                  while (*hb == ' ' || *hb == ':')
+                    hb++;
+                  c->heartbeat_interval = g_ascii_strtod (hb, NULL);
+                }
               c->state = CLIENT_READY;
               c->t_ready = g_get_monotonic_time ();
             }

@@ -103,6 +103,7 @@ typedef enum
   F_BENCH_CPU_FAST,      /* % of a core, this program during the CPU window */
   F_BENCH_CPU_SLOW,
   F_CPU_NONE,            /* % of a core, no keepalives at all (over --window / 2) */
+  F_CPU_DEFAULT,         /* % of a core, keepalive at the server's default interval */
   F_COUNT
 } Figure;
 
@@ -112,6 +113,7 @@ static const char *figure_keys[F_COUNT] = {
   "join_client_p50_ms", "join_client_p99_ms", "join_wire_p50_ms", "join_wire_p99_ms",
   "leave_client_p50_ms", "leave_client_p99_ms", "leave_wire_p50_ms", "leave_wire_p99_ms",
   "bench_cpu_idle_1s", "bench_cpu_idle_slow", "cpu_idle_no_keepalive",
+  "cpu_idle_default",
 };
 
 static double fig[F_COUNT][2][MAX_ROUNDS];    /* [figure][PeerKind][round], NAN: not run */
@@ -124,12 +126,14 @@ peer_name (PeerKind kind)
   return kind == PEER_JANUS ? "Janus" : "Tether";
 }
 
+static double tether_default_interval = 1.0;    /* from a default server's login_ok */
+
 /* The server's own default keepalive interval: janus.js sends a keepalive every 25 s;
- * Tether's login_ok says heartbeat_interval 1 s. */
+ * Tether's is the heartbeat_interval of a default server's login_ok (1 s today). */
 static double
 default_interval (PeerKind kind)
 {
-  return kind == PEER_JANUS ? opt_slow_interval : 1.0;
+  return kind == PEER_JANUS ? opt_slow_interval : tether_default_interval;
 }
 
 /* ---- the servers ------------------------------------------------------------------ */
@@ -286,10 +290,14 @@ server_start (PeerKind kind,
   if (kind == PEER_TETHER)
     {
       g_autofree char *hb = g_strdup_printf ("%g", heartbeat_interval);
+      /* at its default interval (or 0) the server gets no --heartbeat-interval: the NULL
+       * ends the argument list there */
+      const char *hb_option = heartbeat_interval > 0 && heartbeat_interval != tether_default_interval
+                              ? "--heartbeat-interval" : NULL;
 
       s->tether = tether_test_server_process_new (
         "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, "--login-rate", "0",
-        "--max-connections-per-address", "0", "--heartbeat-interval", hb, NULL);
+        "--max-connections-per-address", "0", hb_option, hb, NULL);
       s->port = tether_test_server_process_get_port (s->tether);
       s->pid = bench_process_pid (tether_test_server_process_get_process (s->tether));
     }
@@ -379,6 +387,23 @@ room_for (PeerKind    kind,
 
 /* ---- the parts ---------------------------------------------------------------------- */
 
+/* Tether's default heartbeat interval, as a default server's login_ok states it. */
+static void
+learn_tether_default (void)
+{
+  Server *s = server_start (PEER_TETHER, 0);
+  Driver *d = driver_new (PEER_TETHER, s->port);
+  Client *c = driver_client_start (d, "probe", "probe", FALSE);
+
+  if (driver_wait_state (d, c, CLIENT_READY, 10000) && c->heartbeat_interval > 0)
+    tether_default_interval = c->heartbeat_interval;
+  else
+    g_printerr ("compare-janus: no heartbeat_interval in login_ok; taking 1 s\n");
+  g_print ("  Tether's default heartbeat_interval (login_ok): %g s\n", tether_default_interval);
+  driver_free (d);
+  server_stop (s);
+}
+
 /* Server CPU in % of a core over @seconds of running @d. */
 static double
 server_cpu (Server *s,
@@ -430,8 +455,8 @@ part_idle (PeerKind kind,
 {
   Server *s = server_start (kind, interval);
   gboolean is_default = interval == default_interval (kind);
-  Figure f_cpu = interval == 1.0 ? F_CPU_FAST : F_CPU_SLOW;
   gint64 rss0, rss_n, rss_after;
+  double cpu;
   double cpu0, cpu1, self0, self1;
   gint64 t0, t1;
   guint ka0, acks0;
@@ -442,7 +467,7 @@ part_idle (PeerKind kind,
   g_usleep (500000);
   rss0 = bench_proc_rss_kib (s->pid);
   d = hold_sessions (s, room_for (kind, "idle", JANUS_ROOM_IDLE), FALSE, interval,
-                     interval == 1.0 ? NULL : &fig[F_CPU_NONE][kind][round]);
+                     interval == opt_slow_interval ? &fig[F_CPU_NONE][kind][round] : NULL);
   ka0 = d->n_keepalives;
   acks0 = d->n_acks;
   t0 = g_get_monotonic_time ();
@@ -454,12 +479,22 @@ part_idle (PeerKind kind,
   self1 = bench_thread_cpu_seconds ();
   rss_n = bench_proc_rss_kib (s->pid);
 
-  fig[f_cpu][kind][round] = 100.0 * (cpu1 - cpu0) / ((t1 - t0) / 1e6);
-  fig[f_cpu == F_CPU_FAST ? F_BENCH_CPU_FAST : F_BENCH_CPU_SLOW][kind][round] =
-    100.0 * (self1 - self0) / ((t1 - t0) / 1e6);
+  cpu = 100.0 * (cpu1 - cpu0) / ((t1 - t0) / 1e6);
+  if (interval == 1.0)
+    {
+      fig[F_CPU_FAST][kind][round] = cpu;
+      fig[F_BENCH_CPU_FAST][kind][round] = 100.0 * (self1 - self0) / ((t1 - t0) / 1e6);
+    }
+  if (interval == opt_slow_interval)
+    {
+      fig[F_CPU_SLOW][kind][round] = cpu;
+      fig[F_BENCH_CPU_SLOW][kind][round] = 100.0 * (self1 - self0) / ((t1 - t0) / 1e6);
+    }
+  if (is_default)
+    fig[F_CPU_DEFAULT][kind][round] = cpu;
   g_print ("  server CPU %.2f %% of a core (%.1f keepalives/s, %u of %u answered; this program %.2f %%); RSS %"
            G_GINT64_FORMAT " -> %" G_GINT64_FORMAT " KiB\n",
-           fig[f_cpu][kind][round], (d->n_keepalives - ka0) / ((t1 - t0) / 1e6), d->n_acks - acks0,
+           cpu, (d->n_keepalives - ka0) / ((t1 - t0) / 1e6), d->n_acks - acks0,
            d->n_keepalives - ka0,
            100.0 * (self1 - self0) / ((t1 - t0) / 1e6), rss0, rss_n);
   if (is_default)
@@ -672,7 +707,8 @@ print_table (void)
 {
   g_autofree char *slow = g_strdup_printf ("%g", opt_slow_interval);
   g_autofree char *l_cpu = g_strdup_printf ("server CPU, %d idle sessions at each server's default "
-                                            "(Tether: 1 s heartbeats; Janus: %s s keepalives)", opt_n, slow);
+                                            "(Tether: %g s heartbeats, its login_ok's; Janus: %s s keepalives)",
+                                            opt_n, tether_default_interval, slow);
   g_autofree char *l_both = g_strdup_printf ("the same, both at 1 s keepalives / both at %s s", slow);
   g_autofree char *l_login = g_strdup_printf ("login with %d held in another room, p50 / p99", opt_n);
   g_autofree char *l_same = g_strdup_printf ("login with %d in the same room (presence on), p50 / p99", opt_n);
@@ -680,7 +716,7 @@ print_table (void)
   g_autofree char *l_leave = g_strdup_printf ("a leave reaching the last of %d members, at the client p50 / p99", opt_n);
   g_autofree char *l_after = g_strdup_printf ("RSS %g s after all %d left", opt_after_leave, opt_n);
   const Row rows[] = {
-    { l_cpu, { F_CPU_SLOW, -1 }, { F_CPU_FAST, -1 }, " %", "<= 4 % of a core" },
+    { l_cpu, { F_CPU_DEFAULT, -1 }, { F_CPU_DEFAULT, -1 }, " %", "<= 4 % of a core" },
     { l_both, { F_CPU_FAST, F_CPU_SLOW }, { F_CPU_FAST, F_CPU_SLOW }, " %", "" },
     { "the same, no keepalive at all (what idle sessions cost between keepalives)", { F_CPU_NONE, -1 }, { F_CPU_NONE, -1 }, " %", "" },
     { l_login, { F_LOGIN_OTHER_P50, F_LOGIN_OTHER_P99 }, { F_LOGIN_OTHER_P50, F_LOGIN_OTHER_P99 }, " ms", "p99 < 5 ms" },
@@ -749,6 +785,8 @@ print_json (const char *parts,
   json_builder_add_int_value (b, opt_probes);
   json_builder_set_member_name (b, "window_s");
   json_builder_add_double_value (b, opt_window);
+  json_builder_set_member_name (b, "tether_default_interval");
+  json_builder_add_double_value (b, tether_default_interval);
   json_builder_set_member_name (b, "burst");
   json_builder_add_int_value (b, opt_burst);
   json_builder_set_member_name (b, "janus_version");
@@ -915,6 +953,7 @@ main (int   argc,
   }
   if (bench_raise_nofile () < (guint64) opt_n + 256)
     g_printerr ("warning: RLIMIT_NOFILE is below N + 256\n");
+  learn_tether_default ();
   load_start = loadavg ();
   g_print ("loadavg (start): %s\n", load_start);
 
@@ -929,6 +968,8 @@ main (int   argc,
             {
               part_idle (order[i], (guint) round, 1.0);
               part_idle (order[i], (guint) round, opt_slow_interval);
+              if (default_interval (order[i]) != 1.0 && default_interval (order[i]) != opt_slow_interval)
+                part_idle (order[i], (guint) round, default_interval (order[i]));
             }
           if (do_login)
             part_login (order[i], (guint) round);

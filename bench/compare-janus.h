@@ -44,6 +44,7 @@ typedef struct
   GByteArray *msg;       /* the message being reassembled from fragments */
   gboolean want_out;
   guint64 session_id, handle_id, publisher_id;   /* Janus */
+  double heartbeat_interval;                      /* Tether: login_ok's, seconds */
   gint64 t_connect;      /* monotonic µs: before connect() */
   gint64 t_join_sent;    /* monotonic µs: the join (Janus) or login (Tether) written */
   gint64 rt_join_sent;   /* CLOCK_REALTIME ns, the same moment */

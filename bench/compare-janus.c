@@ -335,28 +335,6 @@ server_start (PeerKind kind,
 }
 
 static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir != NULL)
-    {
-      while ((name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-
-          if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-            remove_tree (child);
-          else
-            g_unlink (child);
-        }
-      g_dir_close (dir);
-    }
-  g_rmdir (path);
-}
-
-static void
 server_stop (Server *s)
 {
   bench_watchdog_remove_pid (s->pid);
@@ -372,7 +350,7 @@ server_stop (Server *s)
       tether_test_process_free (s->janus);
     }
   if (s->janus_dir != NULL)
-    remove_tree (s->janus_dir);
+    tether_test_remove_tree (s->janus_dir);
   g_free (s->janus_dir);
   g_free (s);
 }

@@ -128,24 +128,6 @@ lookup (const char *kind,
   return value;
 }
 
-/* What this test made under tmp_dir: the keyring's files, sockets and the bus config. */
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-
-  for (const char *name; dir != NULL && (name = g_dir_read_name (dir)) != NULL;)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
 /* ---- fixture: the app's settings (memory backend) -------------------------------------- */
 
 typedef struct
@@ -528,7 +510,8 @@ main (int argc, char *argv[])
   g_clear_pointer (&keyring, tether_test_process_free);
   g_clear_object (&session_bus);
   g_clear_pointer (&bus, tether_test_process_free);
-  remove_tree (tmp_dir);
+  /* the keyring's files, sockets and the bus config */
+  tether_test_remove_tree (tmp_dir);
   g_free (tmp_dir);
   return status;
 }

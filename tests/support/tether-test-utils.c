@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include <glib/gstdio.h>
+
 #include "tether-srt-url-private.h"
 #include "tether-test-utils.h"
 
@@ -186,6 +188,29 @@ tether_test_run_for (guint ms)
   while (tether_test_deadline_iterate (deadline))
     ;
   tether_test_deadline_free (deadline);
+}
+
+/**
+ * tether_test_remove_tree:
+ * @path: a directory a test or bench made
+ *
+ * Removes @path and everything below it; symbolic links are removed, never followed.
+ */
+void
+tether_test_remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+
+  for (const char *name; dir != NULL && (name = g_dir_read_name (dir)) != NULL;)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        tether_test_remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
 }
 
 /**

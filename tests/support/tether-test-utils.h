@@ -26,6 +26,7 @@ gboolean  tether_test_wait_until       (TetherTestCondition  condition,
                                         gpointer             data,
                                         guint                timeout_ms);
 void      tether_test_run_for          (guint                ms);
+void      tether_test_remove_tree      (const char          *path);
 
 char     *tether_test_token            (const char          *user_id,
                                         const char          *room_id,

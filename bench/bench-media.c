@@ -646,6 +646,25 @@ e2e_new_sample (GstAppSink *sink,
   return GST_FLOW_OK;
 }
 
+/* BENCH_MEDIA_TRACE: what the player's pipeline reports as its latency (what a sync=true
+ * sink waits beyond the running time) and the offset its live-edge alignment set. */
+static void
+e2e_trace_pipeline (GstElement *sink)
+{
+  g_autoptr(GstObject) pipeline = gst_object_get_parent (GST_OBJECT (sink));
+  g_autoptr(GstQuery) query = gst_query_new_latency ();
+  GstClockTime min = 0, max = 0;
+  gboolean live = FALSE;
+  gint64 offset = 0;
+
+  if (pipeline == NULL || !gst_element_query (GST_ELEMENT (pipeline), query))
+    return;
+  gst_query_parse_latency (query, &live, &min, &max);
+  g_object_get (sink, "ts-offset", &offset, NULL);
+  g_printerr ("trace player: pipeline latency live=%d min %.1f ms, sink ts-offset %.1f ms\n", live,
+              min / 1e6, offset / 1e6);
+}
+
 /* Plays the stamped stream from @node @joins times, a fresh TetherPlayer each time;
  * appends every frame's latency to @all and prints each join's median. */
 static guint
@@ -689,6 +708,8 @@ e2e_joins (Client     *bob,
           continue;
         }
       tether_test_run_for (3000);
+      if (g_getenv ("BENCH_MEDIA_TRACE") != NULL)
+        e2e_trace_pipeline (sink);
       tether_player_stop (player);
       g_mutex_lock (&e.lock);
       e.collect = FALSE;

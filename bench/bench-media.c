@@ -581,7 +581,91 @@ typedef struct
   GArray *latency;    /* ms */
   guint invalid;
   gboolean collect;
+  GHashTable *stages; /* BENCH_MEDIA_TRACE: player PTS → E2eStages */
 } E2eSink;
+
+/* BENCH_MEDIA_TRACE: when a frame of the player's pipeline passed each stage
+ * (monotonic µs): tsdemux's output, h264parse's output, the decoder's output. */
+enum { E2E_DEMUXED, E2E_PARSED, E2E_DECODED, E2E_N_STAGES };
+static const char * const e2e_stage_names[E2E_N_STAGES] = { "demuxed", "parsed", "decoded" };
+
+typedef struct
+{
+  gint64 at[E2E_N_STAGES];
+} E2eStages;
+
+typedef struct
+{
+  E2eSink *sink;
+  guint stage;
+} E2eProbe;
+
+static GstPadProbeReturn
+e2e_stage_probe (GstPad          *pad,
+                 GstPadProbeInfo *info,
+                 gpointer         data)
+{
+  E2eProbe *probe = data;
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  E2eStages *stages;
+
+  if (!GST_BUFFER_PTS_IS_VALID (buffer))
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&probe->sink->lock);
+  stages = g_hash_table_lookup (probe->sink->stages, GSIZE_TO_POINTER (GST_BUFFER_PTS (buffer)));
+  if (stages == NULL)
+    {
+      stages = g_new0 (E2eStages, 1);
+      g_hash_table_insert (probe->sink->stages, GSIZE_TO_POINTER (GST_BUFFER_PTS (buffer)), stages);
+    }
+  if (stages->at[probe->stage] == 0)
+    stages->at[probe->stage] = g_get_monotonic_time ();
+  g_mutex_unlock (&probe->sink->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+e2e_add_stage_probe (GstPad  *pad,
+                     E2eSink *e,
+                     guint    stage)
+{
+  E2eProbe *probe = g_new0 (E2eProbe, 1);
+
+  probe->sink = e;
+  probe->stage = stage;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, e2e_stage_probe, probe, g_free);
+}
+
+/* The player's pipeline (the sink's parent): tsdemux → vqueue → h264parse → decodebin →
+ * convert, as tether-player.c builds it. */
+static void
+e2e_trace_stages (GstElement *sink,
+                  E2eSink    *e)
+{
+  g_autoptr(GstObject) pipeline = gst_object_get_parent (GST_OBJECT (sink));
+  g_autoptr(GstElement) queue = NULL;
+  g_autoptr(GstElement) convert = NULL;
+  g_autoptr(GstPad) qsink = NULL, qsrc = NULL, parse_sink = NULL, csink = NULL;
+  g_autoptr(GstElement) parse = NULL;
+  g_autoptr(GstPad) parse_src = NULL;
+
+  if (pipeline == NULL)
+    return;
+  queue = gst_bin_get_by_name (GST_BIN (pipeline), "vqueue");
+  convert = gst_bin_get_by_name (GST_BIN (pipeline), "convert");
+  if (queue == NULL || convert == NULL)
+    return;
+  qsink = gst_element_get_static_pad (queue, "sink");
+  qsrc = gst_element_get_static_pad (queue, "src");
+  parse_sink = gst_pad_get_peer (qsrc);
+  parse = parse_sink != NULL ? gst_pad_get_parent_element (parse_sink) : NULL;
+  parse_src = parse != NULL ? gst_element_get_static_pad (parse, "src") : NULL;
+  csink = gst_element_get_static_pad (convert, "sink");
+  e2e_add_stage_probe (qsink, e, E2E_DEMUXED);
+  if (parse_src != NULL)
+    e2e_add_stage_probe (parse_src, e, E2E_PARSED);
+  e2e_add_stage_probe (csink, e, E2E_DECODED);
+}
 
 static GstFlowReturn
 e2e_new_sample (GstAppSink *sink,
@@ -634,9 +718,20 @@ e2e_new_sample (GstAppSink *sink,
       if (valid && ms < 10000)
         {
           g_array_append_val (e->latency, ms);
-          if (g_getenv ("BENCH_MEDIA_TRACE"))
-            g_printerr ("e2e frame %u: %.0f ms pts %" GST_TIME_FORMAT "\n", e->latency->len, ms,
-                        GST_TIME_ARGS (GST_BUFFER_PTS (gst_sample_get_buffer (sample))));
+          if (e->stages != NULL)
+            {
+              GstClockTime pts = GST_BUFFER_PTS (gst_sample_get_buffer (sample));
+              E2eStages *stages = g_hash_table_lookup (e->stages, GSIZE_TO_POINTER (pts));
+              gint64 captured = g_get_monotonic_time () - (gint64) (ms * 1000);
+
+              g_printerr ("e2e frame %u: %.0f ms pts %" GST_TIME_FORMAT, e->latency->len, ms,
+                          GST_TIME_ARGS (pts));
+              for (guint i = 0; stages != NULL && i < E2E_N_STAGES; i++)
+                if (stages->at[i] != 0)
+                  g_printerr (" %s %.1f", e2e_stage_names[i], (stages->at[i] - captured) / 1000.0);
+              g_printerr ("\n");
+              g_hash_table_remove (e->stages, GSIZE_TO_POINTER (pts));
+            }
         }
       else
         e->invalid++;
@@ -689,6 +784,8 @@ e2e_joins (Client     *bob,
       g_mutex_init (&e.lock);
       e.latency = g_array_new (FALSE, FALSE, sizeof (double));
       e.collect = TRUE;
+      if (g_getenv ("BENCH_MEDIA_TRACE") != NULL)
+        e.stages = g_hash_table_new_full (NULL, NULL, NULL, g_free);
       sink = gst_element_factory_make ("appsink", NULL);
       g_object_set (sink, "sync", g_getenv ("BENCH_MEDIA_NOSYNC") == NULL, "async", FALSE,
                     "caps", caps, "max-buffers", 2, "drop", TRUE, "enable-last-sample", FALSE,
@@ -700,6 +797,10 @@ e2e_joins (Client     *bob,
       tether_test_run_for ((guint) g_random_int_range (0, 1000));
       if (!tether_player_start (player, &error))
         g_error ("player: %s", error->message);
+      if (e.stages != NULL)
+        TETHER_POLL_UNTIL (GST_OBJECT_PARENT (sink) != NULL, 10000);
+      if (e.stages != NULL && GST_OBJECT_PARENT (sink) != NULL)
+        e2e_trace_stages (sink, &e);
       if (!TETHER_POLL_UNTIL (is_playing (player), 10000))
         {
           g_printerr ("[e2e] join %u on %s: the player did not play\n", j, node);
@@ -733,6 +834,7 @@ e2e_joins (Client     *bob,
                    e.latency->len, e.invalid);
         }
       g_array_unref (e.latency);
+      g_clear_pointer (&e.stages, g_hash_table_unref);
       g_mutex_clear (&e.lock);
     }
   return failed;

@@ -150,7 +150,7 @@ bench_pub_new (const char *pattern,
     "! queue max-size-buffers=2 leaky=downstream "
     "! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=%u bitrate=%u "
     "! video/x-h264,profile=constrained-baseline ! h264parse name=parse config-interval=-1 "
-    "! mpegtsmux name=mux alignment=7 "
+    "! mpegtsmux name=mux alignment=0 "
     "! appsink name=sink sync=false async=false enable-last-sample=false",
     pattern, WIDTH, HEIGHT, FPS, GOP_FRAMES, bitrate_kbps);
 

@@ -190,12 +190,42 @@ align_to_live_edge (FrameCounter *counter,
   counter->min_slack = MIN (counter->min_slack, GST_CLOCK_DIFF (now, rt + latency));
 }
 
-/* The video queue's sink pad: tsdemux's video output, for the live-edge alignment. */
+/* tsdemux hands on one PES packet per buffer, and an H.264 PES carries one access
+ * unit (H.222.0 2.14; what mpegtsmux, ffmpeg and OBS write), but its caps do not say
+ * so: h264parse would then hold every picture until the next one starts, a frame
+ * interval (33 ms at 30 frame/s). The caps it sends say alignment=au. */
+static GstPadProbeReturn
+align_caps (GstPadProbeInfo *info)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstCaps *caps;
+  const GstStructure *s;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  s = gst_caps_get_size (caps) == 1 ? gst_caps_get_structure (caps, 0) : NULL;
+  if (s == NULL || !gst_structure_has_name (s, "video/x-h264")
+      || gst_structure_has_field (s, "alignment")
+      || g_strcmp0 (gst_structure_get_string (s, "stream-format"), "byte-stream") != 0)
+    return GST_PAD_PROBE_OK;
+  caps = gst_caps_copy (caps);
+  gst_caps_set_simple (caps, "alignment", G_TYPE_STRING, "au", NULL);
+  GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (caps);
+  gst_caps_unref (caps);
+  gst_event_unref (event);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The video queue's sink pad: tsdemux's video output, for the live-edge alignment
+ * and the caps. */
 static GstPadProbeReturn
 align_probe (GstPad          *pad,
              GstPadProbeInfo *info,
              gpointer         data)
 {
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    return align_caps (info);
   align_to_live_edge (data, pad, GST_PAD_PROBE_INFO_BUFFER (info));
   return GST_PAD_PROBE_OK;
 }
@@ -461,7 +491,8 @@ build_pipeline (TetherPlayer  *self,
                      frame_counter_ref (self->counter), frame_counter_unref);
   queue = gst_bin_get_by_name (GST_BIN (pipeline), "vqueue");
   queue_pad = gst_element_get_static_pad (queue, "sink");
-  gst_pad_add_probe (queue_pad, GST_PAD_PROBE_TYPE_BUFFER, align_probe,
+  gst_pad_add_probe (queue_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                     align_probe,
                      frame_counter_ref (self->counter), frame_counter_unref);
   return pipeline;
 }

@@ -376,7 +376,10 @@ describe_pipeline (TetherPublisher *self,
     g_info ("Publisher %s: no AAC or Opus encoder, publishing video only",
             tether_media_session_get_stream_id (SESSION (self)));
 
-  g_string_append (d, "mpegtsmux name=mux alignment=7 "
+  /* alignment=0: each picture leaves whole, at once (tether_srt_link_send() cuts it into
+   * 1316-byte messages); alignment=7 held a picture's last packets until the next
+   * picture filled the 7, a frame interval on the glass-to-glass latency. */
+  g_string_append (d, "mpegtsmux name=mux alignment=0 "
                       "! appsink name=sink sync=false async=false enable-last-sample=false");
   return g_string_free (g_steal_pointer (&d), FALSE);
 }

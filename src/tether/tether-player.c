@@ -29,9 +29,9 @@ typedef struct
 } FrameCounter;
 
 /* When, after the first video buffer left tsdemux, frames measure how early they are:
- * after the cached GOP's burst (up to a GOP of old frames at once), for a second. */
-#define ALIGN_WINDOW_START_US (500 * G_TIME_SPAN_MILLISECOND)
-#define ALIGN_WINDOW_END_US (1500 * G_TIME_SPAN_MILLISECOND)
+ * after the cached GOP's burst (up to a GOP of old frames at once), for 0.7 s. */
+#define ALIGN_WINDOW_START_US (300 * G_TIME_SPAN_MILLISECOND)
+#define ALIGN_WINDOW_END_US (1000 * G_TIME_SPAN_MILLISECOND)
 /* What stays between a frame leaving tsdemux and its display once aligned: decoding,
  * conversion and the arrival jitter the window did not see. */
 #define ALIGN_MARGIN (30 * GST_MSECOND)

@@ -150,7 +150,7 @@ bench_pub_new (const char *pattern,
     "! queue max-size-buffers=2 leaky=downstream "
     "! x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max=%u bitrate=%u "
     "! video/x-h264,profile=constrained-baseline ! h264parse name=parse config-interval=-1 "
-    "! mpegtsmux alignment=7 "
+    "! mpegtsmux name=mux alignment=0 "
     "! appsink name=sink sync=false async=false enable-last-sample=false",
     pattern, WIDTH, HEIGHT, FPS, GOP_FRAMES, bitrate_kbps);
 
@@ -169,7 +169,7 @@ bench_pub_new (const char *pattern,
       gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, stamp_probe, pub, NULL);
       if (g_getenv ("BENCH_MEDIA_TRACE") != NULL)
         {
-          static const char * const names[] = { "enc", "parse" };
+          static const char * const names[] = { "enc", "parse", "mux" };
 
           g_mutex_init (&pub->trace_lock);
           pub->stamped = g_hash_table_new (NULL, NULL);

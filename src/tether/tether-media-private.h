@@ -43,6 +43,8 @@ G_BEGIN_DECLS
 /* Live-mode payload: 7 TS packets, what mpegtsmux alignment=7 produces. */
 #define TETHER_MEDIA_SRT_PAYLOAD 1316
 #define TETHER_MEDIA_MESSAGE "tether-srt"
+/* PES packets of this many PIDs at once are followed to their end (video, audio, ...). */
+#define TETHER_MEDIA_PES_SLOTS 8
 
 typedef enum
 {
@@ -79,6 +81,11 @@ typedef struct
   gint first_data; /* atomic: FIRST_DATA was posted */
   gint broken;     /* atomic: BROKEN was posted */
   gint64 bytes;    /* under lock */
+
+  /* sender, under lock: TS packets waiting to fill a message (tether_srt_link_send) */
+  guint8 pending[TETHER_MEDIA_SRT_PAYLOAD];
+  gsize pending_len;
+  struct { guint16 pid; gint32 left; } pes[TETHER_MEDIA_PES_SLOTS]; /* bytes left, 0: none */
 } TetherSrtLink;
 
 /* tether-media.c */

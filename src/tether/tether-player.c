@@ -21,15 +21,19 @@ typedef struct
   gint frames;
   gint first_posted;
   guint generation;
-  /* Live-edge alignment, streaming thread only (see align_to_live_edge). */
+  /* Live-edge alignment, tsdemux's streaming thread only (see align_to_live_edge). */
   GstElement *pipeline;       /* weak: the pipeline outlives its probes */
+  gint64 first_demuxed_at;    /* monotonic µs of the first video buffer, 0 before */
+  gboolean aligned;
   GstClockTimeDiff min_slack;
 } FrameCounter;
 
-/* Frames that measure how early frames reach the sinks, after the GOP burst. */
-#define ALIGN_FIRST_FRAME 15
-#define ALIGN_LAST_FRAME 45
-/* What stays between a frame's arrival and its display once aligned. */
+/* When, after the first video buffer left tsdemux, frames measure how early they are:
+ * after the cached GOP's burst (up to a GOP of old frames at once), for 0.7 s. */
+#define ALIGN_WINDOW_START_US (300 * G_TIME_SPAN_MILLISECOND)
+#define ALIGN_WINDOW_END_US (1000 * G_TIME_SPAN_MILLISECOND)
+/* What stays between a frame leaving tsdemux and its display once aligned: decoding,
+ * conversion and the arrival jitter the window did not see. */
 #define ALIGN_MARGIN (30 * GST_MSECOND)
 
 struct _TetherPlayer
@@ -132,26 +136,46 @@ set_sinks_offset (GstElement       *pipeline,
     g_object_set (sinks->pdata[i], "ts-offset", (gint64) offset, NULL);
 }
 
-/* A player that starts from the node's cached GOP maps the stream's clock on an old
- * frame and so shows everything a little later than it could (about 60 ms measured).
- * Over frames 15–45 this measures how early frames reach the sinks (their slack), then
- * moves every sink's timing so the tightest frame keeps ALIGN_MARGIN: the picture
- * plays at the live edge. Streaming thread. */
+/* A sync=true sink shows a frame at its running time plus the pipeline's latency. That
+ * time is set by how tsdemux maps the stream's clock (PCR, which mpegtsmux sends 125 ms
+ * ahead of the pictures) onto the arrival of the first data, plus tsdemux's and the
+ * decoder's declared latency; a player that starts from the node's cached GOP maps it
+ * on an old frame. Either way frames wait long after they could be shown (about 180 ms
+ * measured). For a second after the cached GOP's burst this measures how early frames
+ * leave tsdemux (their slack: before the queue, where the sink's waiting does not hold
+ * them back), then moves every sink's timing so the tightest frame keeps ALIGN_MARGIN:
+ * the picture plays at the live edge. SRT's latency on the player's socket is what
+ * absorbs the network's jitter before this point. tsdemux's streaming thread. */
 static void
 align_to_live_edge (FrameCounter *counter,
                     GstPad       *pad,
-                    GstBuffer    *buffer,
-                    int           frame)
+                    GstBuffer    *buffer)
 {
   g_autoptr(GstEvent) event = NULL;
   g_autoptr(GstQuery) query = NULL;
   const GstSegment *segment;
   GstClockTime rt, now, latency = 0;
+  gint64 since;
   gboolean live;
 
-  if (frame <= ALIGN_FIRST_FRAME || frame > ALIGN_LAST_FRAME || counter->pipeline == NULL
-      || !GST_BUFFER_PTS_IS_VALID (buffer))
+  if (counter->aligned || counter->pipeline == NULL || !GST_BUFFER_PTS_IS_VALID (buffer))
     return;
+  if (counter->first_demuxed_at == 0)
+    counter->first_demuxed_at = g_get_monotonic_time ();
+  since = g_get_monotonic_time () - counter->first_demuxed_at;
+  if (since < ALIGN_WINDOW_START_US)
+    return;
+  if (since >= ALIGN_WINDOW_END_US)
+    {
+      counter->aligned = TRUE;
+      if (counter->min_slack != G_MAXINT64 && counter->min_slack > ALIGN_MARGIN)
+        {
+          GST_INFO ("playing %" GST_STIME_FORMAT " earlier, at the live edge",
+                    GST_STIME_ARGS (counter->min_slack - ALIGN_MARGIN));
+          set_sinks_offset (counter->pipeline, -(counter->min_slack - ALIGN_MARGIN));
+        }
+      return;
+    }
   event = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
   if (event == NULL)
     return;
@@ -163,14 +187,47 @@ align_to_live_edge (FrameCounter *counter,
       || !gst_element_query (counter->pipeline, query))
     return;
   gst_query_parse_latency (query, &live, &latency, NULL);
-
   counter->min_slack = MIN (counter->min_slack, GST_CLOCK_DIFF (now, rt + latency));
-  if (frame == ALIGN_LAST_FRAME && counter->min_slack > ALIGN_MARGIN)
-    {
-      GST_INFO ("playing %" GST_STIME_FORMAT " earlier, at the live edge",
-                GST_STIME_ARGS (counter->min_slack - ALIGN_MARGIN));
-      set_sinks_offset (counter->pipeline, -(counter->min_slack - ALIGN_MARGIN));
-    }
+}
+
+/* tsdemux hands on one PES packet per buffer, and an H.264 PES carries one access
+ * unit (H.222.0 2.14; what mpegtsmux, ffmpeg and OBS write), but its caps do not say
+ * so: h264parse would then hold every picture until the next one starts, a frame
+ * interval (33 ms at 30 frame/s). The caps it sends say alignment=au. */
+static GstPadProbeReturn
+align_caps (GstPadProbeInfo *info)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstCaps *caps;
+  const GstStructure *s;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  s = gst_caps_get_size (caps) == 1 ? gst_caps_get_structure (caps, 0) : NULL;
+  if (s == NULL || !gst_structure_has_name (s, "video/x-h264")
+      || gst_structure_has_field (s, "alignment")
+      || g_strcmp0 (gst_structure_get_string (s, "stream-format"), "byte-stream") != 0)
+    return GST_PAD_PROBE_OK;
+  caps = gst_caps_copy (caps);
+  gst_caps_set_simple (caps, "alignment", G_TYPE_STRING, "au", NULL);
+  GST_PAD_PROBE_INFO_DATA (info) = gst_event_new_caps (caps);
+  gst_caps_unref (caps);
+  gst_event_unref (event);
+  return GST_PAD_PROBE_OK;
+}
+
+/* The video queue's sink pad: tsdemux's video output, for the live-edge alignment
+ * and the caps. */
+static GstPadProbeReturn
+align_probe (GstPad          *pad,
+             GstPadProbeInfo *info,
+             gpointer         data)
+{
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM)
+    return align_caps (info);
+  align_to_live_edge (data, pad, GST_PAD_PROBE_INFO_BUFFER (info));
+  return GST_PAD_PROBE_OK;
 }
 
 /* videoconvert's sink pad: counts decoded frames, posts the first one of each attempt. */
@@ -181,9 +238,7 @@ count_frames_probe (GstPad          *pad,
 {
   FrameCounter *counter = data;
   GstElement *element;
-  int frame = g_atomic_int_add (&counter->frames, 1) + 1;
-
-  align_to_live_edge (counter, pad, GST_PAD_PROBE_INFO_BUFFER (info), frame);
+  g_atomic_int_inc (&counter->frames);
   if (g_atomic_int_compare_and_exchange (&counter->first_posted, 0, 1)
       && (element = gst_pad_get_parent_element (pad)) != NULL)
     {
@@ -356,6 +411,8 @@ build_pipeline (TetherPlayer  *self,
   g_autoptr(GstElement) dec = NULL;
   g_autoptr(GstElement) convert = NULL;
   g_autoptr(GstPad) pad = NULL;
+  g_autoptr(GstElement) queue = NULL;
+  g_autoptr(GstPad) queue_pad = NULL;
   GstElement *pipeline;
   GstElement *sink;
   gboolean play_audio;
@@ -431,6 +488,11 @@ build_pipeline (TetherPlayer  *self,
   self->counter->pipeline = pipeline;
   self->counter->min_slack = G_MAXINT64;
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_frames_probe,
+                     frame_counter_ref (self->counter), frame_counter_unref);
+  queue = gst_bin_get_by_name (GST_BIN (pipeline), "vqueue");
+  queue_pad = gst_element_get_static_pad (queue, "sink");
+  gst_pad_add_probe (queue_pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                     align_probe,
                      frame_counter_ref (self->counter), frame_counter_unref);
   return pipeline;
 }

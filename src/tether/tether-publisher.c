@@ -376,7 +376,11 @@ describe_pipeline (TetherPublisher *self,
     g_info ("Publisher %s: no AAC or Opus encoder, publishing video only",
             tether_media_session_get_stream_id (SESSION (self)));
 
-  g_string_append (d, "mpegtsmux name=mux alignment=7 "
+  /* alignment=0: packets come one by one as they are muxed, and tether_srt_link_send()
+   * packs them 7 to a message, sending a picture's last ones as soon as its PES ends;
+   * alignment=7 held them until the next picture filled the 7, a frame interval of
+   * glass-to-glass latency. */
+  g_string_append (d, "mpegtsmux name=mux alignment=0 "
                       "! appsink name=sink sync=false async=false enable-last-sample=false");
   return g_string_free (g_steal_pointer (&d), FALSE);
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <unistd.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
@@ -91,15 +92,91 @@ tether_srt_link_broke (TetherSrtLink *link,
     tether_srt_link_post (link, TETHER_SRT_LINK_BROKEN, 0, why);
 }
 
-/* Publisher side, called from the appsink's streaming thread: sends one buffer, or
- * drops it while the link is not up (live media has no use for old data). */
+#define TS_PACKET 188
+
+/* link->lock held. Sends what is pending as one message; FALSE on a break. */
+static gboolean
+link_flush (TetherSrtLink *link,
+            gboolean      *sent)
+{
+  int r;
+
+  if (link->pending_len == 0)
+    return TRUE;
+  r = srt_sendmsg2 (link->sock, (const char *) link->pending, (int) link->pending_len, NULL);
+  if (r == SRT_ERROR)
+    {
+      link->pending_len = 0;
+      /* A full send buffer only costs this message; anything else is a break. */
+      return srt_getlasterror (NULL) == SRT_EASYNCSND;
+    }
+  link->bytes += link->pending_len;
+  link->pending_len = 0;
+  *sent = TRUE;
+  return TRUE;
+}
+
+/* link->lock held. Follows each PID's PES packet by its declared length (mpegtsmux
+ * and ffmpeg declare it up to 64 KiB); TRUE when @packet ends one. */
+static gboolean
+link_pes_ends (TetherSrtLink *link,
+               const guint8  *packet)
+{
+  guint16 pid = ((packet[1] & 0x1f) << 8) | packet[2];
+  gboolean start = (packet[1] & 0x40) != 0;
+  int afc = (packet[3] >> 4) & 3;
+  gsize off = 4;
+  guint slot = G_N_ELEMENTS (link->pes);
+
+  if (afc & 2)
+    off += 1 + packet[4];
+  if (!(afc & 1) || off >= TS_PACKET)
+    return FALSE;   /* no payload */
+  for (guint i = 0; i < G_N_ELEMENTS (link->pes); i++)
+    if (link->pes[i].left > 0 && link->pes[i].pid == pid)
+      slot = i;
+  if (start)
+    {
+      const guint8 *pes = packet + off;
+      gint32 len;
+
+      if (slot == G_N_ELEMENTS (link->pes))
+        for (guint i = 0; i < G_N_ELEMENTS (link->pes) && slot == G_N_ELEMENTS (link->pes); i++)
+          if (link->pes[i].left <= 0)
+            slot = i;
+      if (slot == G_N_ELEMENTS (link->pes))
+        return FALSE;
+      link->pes[slot].left = 0;
+      /* a PES start code and a declared length (0: unbounded, followed no further) */
+      if (TS_PACKET - off < 6 || pes[0] != 0 || pes[1] != 0 || pes[2] != 1)
+        return FALSE;
+      len = (pes[4] << 8) | pes[5];
+      if (len == 0)
+        return FALSE;
+      link->pes[slot].pid = pid;
+      link->pes[slot].left = len - (gint32) (TS_PACKET - off - 6);
+      return link->pes[slot].left <= 0;
+    }
+  if (slot == G_N_ELEMENTS (link->pes))
+    return FALSE;
+  link->pes[slot].left -= (gint32) (TS_PACKET - off);
+  return link->pes[slot].left <= 0;
+}
+
+/* Publisher side, called from the appsink's streaming thread: sends a buffer of the
+ * publisher's MPEG-TS, or drops it while the link is not up (live media has no use for
+ * old data). Whole TS packets are packed into messages
+ * of up to 7 (1316 bytes), and a message leaves early when a packet ends a PES packet
+ * (a picture, an audio frame): mpegtsmux alignment=0 hands over one packet at a time,
+ * and alignment=7 held a picture's last packets until the next picture filled the 7,
+ * a frame interval of latency. Anything else is cut into 1316-byte messages as it is. */
 void
 tether_srt_link_send (TetherSrtLink *link,
                       GstBuffer     *buffer)
 {
   GstMapInfo map;
   gboolean sent = FALSE;
-  gboolean failed = FALSE;
+  gboolean ok = TRUE;
 
   if (!g_atomic_int_get (&link->up) || !gst_buffer_map (buffer, &map, GST_MAP_READ))
     return;
@@ -107,14 +184,26 @@ tether_srt_link_send (TetherSrtLink *link,
   g_mutex_lock (&link->lock);
   if (link->sock != SRT_INVALID_SOCK)
     {
-      for (gsize off = 0; off < map.size; off += TETHER_MEDIA_SRT_PAYLOAD)
+      gboolean packets = map.size % TS_PACKET == 0;
+
+      for (gsize off = 0; packets && off < map.size; off += TS_PACKET)
+        packets = map.data[off] == 0x47;
+      for (gsize off = 0; ok && packets && off < map.size; off += TS_PACKET)
+        {
+          memcpy (link->pending + link->pending_len, map.data + off, TS_PACKET);
+          link->pending_len += TS_PACKET;
+          if (link_pes_ends (link, map.data + off) || link->pending_len == sizeof link->pending)
+            ok = link_flush (link, &sent);
+        }
+      if (!packets)
+        ok = link_flush (link, &sent);
+      for (gsize off = 0; ok && !packets && off < map.size; off += TETHER_MEDIA_SRT_PAYLOAD)
         {
           int len = (int) MIN ((gsize) TETHER_MEDIA_SRT_PAYLOAD, map.size - off);
 
           if (srt_sendmsg2 (link->sock, (const char *) map.data + off, len, NULL) == SRT_ERROR)
             {
-              /* A full send buffer only costs this packet; anything else is a break. */
-              failed = srt_getlasterror (NULL) != SRT_EASYNCSND;
+              ok = srt_getlasterror (NULL) == SRT_EASYNCSND;
               break;
             }
           link->bytes += len;
@@ -124,7 +213,7 @@ tether_srt_link_send (TetherSrtLink *link,
   g_mutex_unlock (&link->lock);
   gst_buffer_unmap (buffer, &map);
 
-  if (failed)
+  if (!ok)
     tether_srt_link_broke (link, srt_getlasterror_str ());
   else if (sent && g_atomic_int_compare_and_exchange (&link->first_data, 0, 1))
     tether_srt_link_post (link, TETHER_SRT_LINK_FIRST_DATA, 0, NULL);

@@ -76,6 +76,8 @@ tally_srt (TetherUdpFaultProxy *self,
 
   if (len <= SRT_HEADER_SIZE || (datagram[0] & 0x80) != 0)
     return;   /* a control packet */
+  if (payload_len < 2 * TS_PACKET_SIZE)
+    return;   /* too short to tell AES from TS: 1 in 256 would look like TS */
   ts = payload_len % TS_PACKET_SIZE == 0;
   for (gsize off = 0; ts && off < payload_len; off += TS_PACKET_SIZE)
     ts = payload[off] == 0x47;

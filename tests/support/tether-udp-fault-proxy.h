@@ -25,8 +25,10 @@ guint                tether_udp_fault_proxy_get_dropped_count   (TetherUdpFaultP
 
 /* What the proxy saw inside the SRT data packets it forwarded (a 16-byte SRT header,
  * bit 0 of byte 0 clear), per direction: to the target (from the clients) and to the
- * clients (from the target). A payload "looks like MPEG-TS" when it is whole 188-byte
- * packets each starting with the 0x47 sync byte. */
+ * clients (from the target). Only payloads of two 188-byte packets or more count: one
+ * in 256 AES payloads of a single packet starts with 0x47 by chance. A payload "looks
+ * like MPEG-TS" when it is whole 188-byte packets each starting with the 0x47 sync
+ * byte. */
 typedef struct
 {
   guint data_packets;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <srt/srt.h>
 #include <srt/access_control.h>
+#include <gio/gio.h>
 
 #include "tether-error.h"
 #include "tether-relay-core.h"
@@ -58,6 +59,7 @@ relay_on_listen (void                  *opaque,
   RelayCore *core = relay_registry_lookup (opaque);
   g_autoptr(GError) error = NULL;
   g_auto(TetherRelayAccess) access = { 0, };
+  int no_tsbpd = 0;
   int code;
 
   if (core == NULL || g_atomic_int_get (&core->stopping))
@@ -83,6 +85,17 @@ relay_on_listen (void                  *opaque,
     {
       g_set_error (&error, TETHER_ERROR, TETHER_ERROR_MEDIA_ENCRYPTION,
                    "cannot set the passphrase: %s", srt_getlasterror_str ());
+      code = SRT_REJX_ISE;
+    }
+  /* A publisher's packets are handed to the node as they arrive, not after SRT's
+   * latency: the node forwards at once and only each player's socket holds the
+   * latency (one buffer on the path, not two; docs/design.md, "Media latency").
+   * libsrt reads the option when it answers the handshake, after this callback. */
+  if (code == 0 && access.mode == TETHER_SRT_MODE_PUBLISH
+      && srt_setsockflag (ns, SRTO_TSBPDMODE, &no_tsbpd, sizeof no_tsbpd) == SRT_ERROR)
+    {
+      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "cannot turn off the publisher's TSBPD: %s", srt_getlasterror_str ());
       code = SRT_REJX_ISE;
     }
   g_mutex_lock (&core->access_lock);

@@ -79,7 +79,7 @@ typedef struct
 
 /* Callers share a local UDP port (one libsrt multiplexer: one receive and one send
  * thread) by this many, so that the bench's receiving side can use both cores. */
-#define RAW_CALLERS_PER_PORT 125
+#define RAW_CALLERS_PER_PORT 50
 #define RAW_MAX_PORTS 16
 
 /* Raw callers of one stream id on one thread; @target may change while it runs. */

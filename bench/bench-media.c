@@ -876,6 +876,21 @@ read_thread_cpu (int pid)
   return by_name;
 }
 
+typedef struct
+{
+  const char *name;
+  double share;
+} ThreadShare;
+
+static int
+compare_thread_shares (gconstpointer a,
+                       gconstpointer b)
+{
+  double x = ((const ThreadShare *) a)->share, y = ((const ThreadShare *) b)->share;
+
+  return (x < y) - (x > y);
+}
+
 /* "name 12.3%, …" of the threads over a window, busiest first. */
 static char *
 thread_cpu_text (GHashTable *before,
@@ -883,42 +898,26 @@ thread_cpu_text (GHashTable *before,
                  double      seconds)
 {
   g_autoptr(GString) text = g_string_new (NULL);
-  g_autoptr(GList) names = g_hash_table_get_keys (after);
-  GPtrArray *sorted = g_ptr_array_new ();
+  g_autoptr(GArray) shares = g_array_new (FALSE, FALSE, sizeof (ThreadShare));
+  GHashTableIter iter;
+  gpointer name, value;
 
-  for (GList *l = names; l != NULL; l = l->next)
-    g_ptr_array_add (sorted, l->data);
-  for (guint i = 0; i < sorted->len; i++)
+  g_hash_table_iter_init (&iter, after);
+  while (g_hash_table_iter_next (&iter, &name, &value))
     {
-      guint best = i;
+      double *then = g_hash_table_lookup (before, name);
+      ThreadShare t = { name, (*(double *) value - (then ? *then : 0)) / seconds };
 
-      for (guint k = i + 1; k < sorted->len; k++)
-        {
-          double *a = g_hash_table_lookup (after, sorted->pdata[k]), *b = g_hash_table_lookup (after, sorted->pdata[best]);
-          double *a0 = g_hash_table_lookup (before, sorted->pdata[k]), *b0 = g_hash_table_lookup (before, sorted->pdata[best]);
-
-          if (*a - (a0 ? *a0 : 0) > *b - (b0 ? *b0 : 0))
-            best = k;
-        }
-      if (best != i)
-        {
-          gpointer t = sorted->pdata[i];
-
-          sorted->pdata[i] = sorted->pdata[best];
-          sorted->pdata[best] = t;
-        }
+      g_array_append_val (shares, t);
     }
-  for (guint i = 0; i < sorted->len; i++)
+  g_array_sort (shares, compare_thread_shares);
+  for (guint i = 0; i < shares->len; i++)
     {
-      double *a = g_hash_table_lookup (after, sorted->pdata[i]);
-      double *a0 = g_hash_table_lookup (before, sorted->pdata[i]);
-      double share = (*a - (a0 ? *a0 : 0)) / seconds;
+      ThreadShare *t = &g_array_index (shares, ThreadShare, i);
 
-      if (share >= 0.005)
-        g_string_append_printf (text, "%s%s %.1f%%", text->len ? ", " : "",
-                                (char *) sorted->pdata[i], share * 100);
+      if (t->share >= 0.005)
+        g_string_append_printf (text, "%s%s %.1f%%", text->len ? ", " : "", t->name, t->share * 100);
     }
-  g_ptr_array_unref (sorted);
   return g_string_free (g_steal_pointer (&text), FALSE);
 }
 
@@ -1518,7 +1517,8 @@ main (int    argc,
     { "trials", 0, 0, G_OPTION_ARG_INT, &n_trials, "Players per TTFF series (30)", "N" },
     { "add-trials", 0, 0, G_OPTION_ARG_INT, &n_add_trials, "Streams for the ADD part (20)", "N" },
     { "failovers", 0, 0, G_OPTION_ARG_INT, &n_failovers, "Node kills (3)", "N" },
-    { "players", 0, 0, G_OPTION_ARG_STRING, &load_players, "The load part's player counts (10,50,100,250,500)", "N,N,…" },
+    { "players", 0, 0, G_OPTION_ARG_STRING, &load_players,
+      "The load part's player counts (10,50,100,250,500)", "N,N,…" },
     { "load-window", 0, 0, G_OPTION_ARG_INT, &load_window_s, "Seconds of each load window (10)", "S" },
     { "server", 0, 0, G_OPTION_ARG_FILENAME, &server_program, "tether-server program", "PATH" },
     { "cli", 0, 0, G_OPTION_ARG_FILENAME, &cli_program, "tether-cli program", "PATH" },

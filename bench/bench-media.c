@@ -3,7 +3,8 @@
  * latency read from the pixels, node CPU and memory per player, failover gap
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-media [--trials N] [--add-trials N] [--failovers N] [PART...]
+ * Usage: bench-media [--trials N] [--add-trials N] [--failovers N] [--players N,N,…]
+ *                    [--load-window S] [--srt-encryption on|off] [PART...]
  *   PART: ttff add e2e load failover (default: all)
  *
  * Prints a table and, last, one line of JSON ("bench-media-json: {...}").

@@ -24,6 +24,7 @@ raw_players_thread (gpointer data)
 {
   RawPlayers *rp = data;
   g_autoptr(GArray) conns = g_array_new (FALSE, TRUE, sizeof (RawConn));
+  g_autoptr(GArray) per = g_array_new (FALSE, TRUE, sizeof (RawPlayerStat));
   GHashTable *by_sock = g_hash_table_new (NULL, NULL);
   int eid;
   struct sockaddr_in peer = { 0 };
@@ -61,18 +62,20 @@ raw_players_thread (gpointer data)
           srt_setsockflag (c.sock, SRTO_STREAMID, rp->streamid, (int) strlen (rp->streamid));
           if (passphrase != NULL)
             srt_setsockflag (c.sock, SRTO_PASSPHRASE, passphrase, (int) strlen (passphrase));
-          /* One UDP port (one libsrt multiplexer: one receive and one send thread) for
-           * all callers, so that the client side stays cheap. */
+          /* A few UDP ports (libsrt multiplexers), RAW_CALLERS_PER_PORT callers each,
+           * so that the client side stays cheap but is not one thread. */
+          guint slot = MIN (conns->len / RAW_CALLERS_PER_PORT, RAW_MAX_PORTS - 1);
+
           local.sin_family = AF_INET;
           local.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-          local.sin_port = htons ((guint16) rp->shared_port);
-          if (srt_bind (c.sock, (struct sockaddr *) &local, sizeof local) == 0 && rp->shared_port == 0)
+          local.sin_port = htons ((guint16) rp->shared_port[slot]);
+          if (srt_bind (c.sock, (struct sockaddr *) &local, sizeof local) == 0 && rp->shared_port[slot] == 0)
             {
               struct sockaddr_in got = { 0 };
               int len = sizeof got;
 
               if (srt_getsockname (c.sock, (struct sockaddr *) &got, &len) == 0)
-                rp->shared_port = ntohs (got.sin_port);
+                rp->shared_port[slot] = ntohs (got.sin_port);
             }
           srt_epoll_add_usock (eid, c.sock, &ev);
           if (srt_connect (c.sock, (struct sockaddr *) &peer, sizeof peer) == SRT_ERROR)
@@ -125,22 +128,31 @@ raw_players_thread (gpointer data)
           gint64 bytes = 0, lost = 0, dropped = 0;
 
           last_report = g_get_monotonic_time ();
+          g_array_set_size (per, conns->len);
           for (guint i = 0; i < conns->len; i++)
             {
               RawConn *c = &g_array_index (conns, RawConn, i);
+              RawPlayerStat *ps = &g_array_index (per, RawPlayerStat, i);
               SRT_TRACEBSTATS perf;
 
               n_connected += c->connected && !c->dead;
               n_receiving += c->bytes > 0 && !c->dead;
               n_dead += c->dead;
               bytes += c->bytes;
+              ps->bytes = c->bytes;
+              ps->dead = c->dead;
               if (!c->dead && c->connected && srt_bstats (c->sock, &perf, 0) == 0)
                 {
-                  lost += perf.pktRcvLossTotal;
-                  dropped += perf.pktRcvDropTotal;
+                  ps->lost = perf.pktRcvLossTotal;
+                  ps->dropped = perf.pktRcvDropTotal;
                 }
+              lost += ps->lost;
+              dropped += ps->dropped;
             }
           g_mutex_lock (&rp->lock);
+          g_array_set_size (rp->per, 0);
+          g_array_append_vals (rp->per, per->data, per->len);
+          rp->stamp = last_report;
           rp->n_open = conns->len;
           rp->n_connected = n_connected;
           rp->n_receiving = n_receiving;
@@ -175,6 +187,7 @@ raw_players_new (guint16     port,
   RawPlayers *rp = g_new0 (RawPlayers, 1);
 
   g_mutex_init (&rp->lock);
+  rp->per = g_array_new (FALSE, TRUE, sizeof (RawPlayerStat));
   rp->port = port;
   rp->streamid = g_strdup (streamid);
   rp->thread = g_thread_new ("raw-players", raw_players_thread, rp);
@@ -187,8 +200,23 @@ raw_players_free (RawPlayers *rp)
   g_atomic_int_set (&rp->stop, 1);
   g_thread_join (rp->thread);
   g_mutex_clear (&rp->lock);
+  g_array_unref (rp->per);
   g_free (rp->streamid);
   g_free (rp);
+}
+
+/* A copy of every caller's totals; @stamp: when they were read (monotonic µs). */
+GArray *
+raw_players_per_player (RawPlayers *rp,
+                        gint64     *stamp)
+{
+  GArray *copy = g_array_new (FALSE, TRUE, sizeof (RawPlayerStat));
+
+  g_mutex_lock (&rp->lock);
+  g_array_append_vals (copy, rp->per->data, rp->per->len);
+  *stamp = rp->stamp;
+  g_mutex_unlock (&rp->lock);
+  return copy;
 }
 
 gboolean

@@ -68,6 +68,20 @@ BenchPlay  *bench_play_start     (guint16     port,
 gboolean    bench_play_done      (BenchPlay  *play);
 void        bench_play_free      (BenchPlay  *play);
 
+/* One raw caller's totals, as of the latest counters (RawPlayers.per). */
+typedef struct
+{
+  gint64 bytes;
+  gint64 lost;            /* pktRcvLossTotal: packets found missing, repaired or not */
+  gint64 dropped;         /* pktRcvDropTotal: packets TSBPD gave up on */
+  gboolean dead;
+} RawPlayerStat;
+
+/* Callers share a local UDP port (one libsrt multiplexer: one receive and one send
+ * thread) by this many, so that the bench's receiving side can use both cores. */
+#define RAW_CALLERS_PER_PORT 50
+#define RAW_MAX_PORTS 16
+
 /* Raw callers of one stream id on one thread; @target may change while it runs. */
 typedef struct
 {
@@ -80,7 +94,9 @@ typedef struct
   guint n_open, n_connected, n_receiving, n_dead;
   gint64 bytes;
   gint64 lost, dropped;
-  int shared_port;        /* the local UDP port all callers share, 0 = one each */
+  GArray *per;            /* RawPlayerStat, one per caller in order of opening */
+  gint64 stamp;           /* monotonic µs of the counters above */
+  int shared_port[RAW_MAX_PORTS]; /* the local UDP ports the callers share */
 } RawPlayers;
 
 /* bench-media-raw.c */
@@ -94,6 +110,8 @@ void        raw_players_snapshot      (RawPlayers *rp,
                                        gint64     *dropped,
                                        guint      *receiving,
                                        guint      *dead);
+GArray     *raw_players_per_player    (RawPlayers *rp,
+                                       gint64     *stamp);
 void        raw_players_free          (RawPlayers *rp);
 
 G_END_DECLS

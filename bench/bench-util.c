@@ -49,11 +49,11 @@ bench_proc_rss_kib (int pid)
   return rss;
 }
 
-/* utime + stime of @pid in seconds; NAN if unreadable. */
+/* utime + stime of a /proc stat file (a process's or one of its tasks') in seconds;
+ * NAN if unreadable. */
 double
-bench_proc_cpu_seconds (int pid)
+bench_stat_cpu_seconds (const char *path)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
   g_autofree char *text = NULL;
   const char *p;
   unsigned long utime = 0, stime = 0;
@@ -65,6 +65,15 @@ bench_proc_cpu_seconds (int pid)
   if (sscanf (p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
     return NAN;
   return (double) (utime + stime) / (double) sysconf (_SC_CLK_TCK);
+}
+
+/* utime + stime of @pid in seconds; NAN if unreadable. */
+double
+bench_proc_cpu_seconds (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", pid);
+
+  return bench_stat_cpu_seconds (path);
 }
 
 /* Entries of /proc/PID/fd; -1 if unreadable. */

@@ -15,6 +15,7 @@ gboolean bench_proc_vm           (int     pid,
                                   gint64 *hwm_kib);
 gint64   bench_proc_rss_kib      (int     pid);
 double   bench_proc_cpu_seconds  (int     pid);
+double   bench_stat_cpu_seconds  (const char *path);
 int      bench_proc_fd_count     (int     pid);
 double   bench_thread_cpu_seconds (void);
 guint64  bench_raise_nofile      (void);

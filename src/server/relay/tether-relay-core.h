@@ -33,7 +33,8 @@ G_BEGIN_DECLS
  *   tether-relay-stream.c     per stream: TS tracking, the GOP cache, fan-out to players,
  *                             room and key-frame checks
  *   tether-relay-publisher.c  reading a publisher and cutting what it sends into TS packets
- *   tether-relay-player.c     a player's queue, its start on a key frame, slow players
+ *   tether-relay-player.c     fan-out of a publisher read to the players, a player's
+ *                             queue, its start on a key frame, slow players
  *   tether-relay-access.c, -owners.c, -ts.c: see tether-relay-private.h
  */
 
@@ -57,6 +58,7 @@ struct _RelayConn
   gsize queue_limit;        /* the byte budget, widened for the burst of a join */
   gboolean want_out;
   gint64 stalled_since;
+  gsize fanout_from;        /* started during this read: its share of stream->fanout */
 
   /* publishers: a partial TS packet left over from the last message */
   guint8 carry[TETHER_TS_PACKET_SIZE];
@@ -72,6 +74,7 @@ struct _RelayStream
   TetherTsTracker ts;
   GByteArray *gop;          /* TS packets from the latest key frame on */
   gboolean gop_valid;
+  GByteArray *fanout;       /* TS packets of the publisher read at hand, for all players */
   GPtrArray *players;       /* RelayConn, owned by the core's conns table */
   gint64 key_frame_at;      /* the publisher's start or its latest key frame */
   gboolean key_frame_late;  /* NO_KEY_FRAME_WARN_US passed and was logged */
@@ -222,6 +225,8 @@ void         relay_player_flush             (RelayCore    *core,
                                              RelayConn    *conn);
 void         relay_player_start             (RelayCore    *core,
                                              RelayConn    *conn);
+void         relay_stream_fan_out           (RelayCore    *core,
+                                             RelayStream  *stream);
 void         relay_check_stalled_players    (RelayCore    *core,
                                              gint64        now);
 

@@ -1,6 +1,7 @@
-/* tether-relay-player.c: a player — its queue of TS packets handed to libsrt without
- * blocking, its start on headers and a key frame, and dropping it when it falls
- * behind or stops reading (SRT thread)
+/* tether-relay-player.c: players — the fan-out of each publisher read to them, a
+ * player's queue of TS packets handed to libsrt without blocking, its start on
+ * headers and a key frame, and dropping it when it falls behind or stops reading
+ * (SRT thread)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -51,31 +52,46 @@ relay_player_enqueue (RelayCore    *core,
   g_byte_array_append (conn->queue, data, len);
 }
 
-/* Hands queued data to libsrt without blocking; the rest waits for SRT_EPOLL_OUT. */
-void
-relay_player_flush (RelayCore *core,
-                    RelayConn *conn)
+/* Hands @data to libsrt in live-mode messages without blocking; returns how much it
+ * took (less than @len when its send buffer is full), or -1 for a broken link. */
+static gssize
+player_send (RelayCore    *core,
+             RelayConn    *conn,
+             const guint8 *data,
+             gsize         len)
 {
   gsize sent = 0;
 
-  if (conn->close_reason != NULL)
-    return;
-
-  while (player_queued (conn) > 0)
+  while (sent < len)
     {
-      gsize chunk = MIN (player_queued (conn), LIVE_PAYLOAD_SIZE);
-      int r = srt_sendmsg2 (conn->sock, (const char *) conn->queue->data + conn->queue_off, (int) chunk, NULL);
+      gsize chunk = MIN (len - sent, LIVE_PAYLOAD_SIZE);
 
-      if (r == SRT_ERROR)
+      if (srt_sendmsg2 (conn->sock, (const char *) data + sent, (int) chunk, NULL) == SRT_ERROR)
         {
           if (srt_getlasterror (NULL) == SRT_EASYNCSND)
             break;
           relay_conn_doom (core, conn, TETHER_RELAY_REASON_DISCONNECTED);
-          return;
+          return -1;
         }
-      conn->queue_off += chunk;
       sent += chunk;
     }
+  return (gssize) sent;
+}
+
+/* Sends what is queued; the rest waits for SRT_EPOLL_OUT. Returns the bytes sent. */
+static gsize
+player_flush (RelayCore *core,
+              RelayConn *conn)
+{
+  gssize sent;
+
+  if (conn->close_reason != NULL || player_queued (conn) == 0)
+    return 0;
+
+  sent = player_send (core, conn, conn->queue->data + conn->queue_off, player_queued (conn));
+  if (sent < 0)
+    return 0;
+  conn->queue_off += sent;
 
   if (conn->queue_off == conn->queue->len)
     {
@@ -90,9 +106,61 @@ relay_player_flush (RelayCore *core,
   if (player_queued (conn) <= core->max_queue)
     conn->queue_limit = core->max_queue;
 
+  player_update_events (core, conn);
+  return sent;
+}
+
+void
+relay_player_flush (RelayCore *core,
+                    RelayConn *conn)
+{
+  gsize sent = player_flush (core, conn);
+
   if (sent > 0)
     STATS_ADD (core, bytes_out, sent);
-  player_update_events (core, conn);
+}
+
+/* Sends the packets of one publisher read to every started player. A player that
+ * keeps up has nothing queued: it gets them straight from the stream's buffer, with
+ * no copy of its own; only what libsrt does not take at once is queued. */
+void
+relay_stream_fan_out (RelayCore   *core,
+                      RelayStream *stream)
+{
+  GByteArray *fanout = stream->fanout;
+  gsize sent = 0;
+
+  for (guint i = 0; i < stream->players->len; i++)
+    {
+      RelayConn *conn = g_ptr_array_index (stream->players, i);
+      gsize from = MIN (conn->fanout_from, fanout->len);
+
+      conn->fanout_from = 0;
+      if (conn->close_reason != NULL)
+        continue;
+      if (conn->started && from < fanout->len && player_queued (conn) == 0)
+        {
+          gssize n = player_send (core, conn, fanout->data + from, fanout->len - from);
+
+          if (n < 0)
+            continue;
+          sent += n;
+          from += n;
+          if (from < fanout->len)
+            {
+              relay_player_enqueue (core, conn, fanout->data + from, fanout->len - from);
+              player_update_events (core, conn);
+            }
+          continue;
+        }
+      if (conn->started && from < fanout->len)
+        relay_player_enqueue (core, conn, fanout->data + from, fanout->len - from);
+      sent += player_flush (core, conn);
+    }
+  g_byte_array_set_size (fanout, 0);
+
+  if (sent > 0)
+    STATS_ADD (core, bytes_out, sent);
 }
 
 /* The player gets the headers, then the cached GOP from its key frame, then live data. */
@@ -104,6 +172,8 @@ relay_player_start (RelayCore *core,
   gsize burst = 2 * TETHER_TS_PACKET_SIZE + (stream->gop_valid ? stream->gop->len : 0);
 
   conn->started = TRUE;
+  /* What this publisher read brought before the start is not for it. */
+  conn->fanout_from = stream->fanout->len;
   conn->queue_limit = MAX (conn->queue_limit, player_queued (conn) + burst + core->max_queue);
   relay_player_enqueue (core, conn, stream->ts.pat, TETHER_TS_PACKET_SIZE);
   relay_player_enqueue (core, conn, stream->ts.pmt, TETHER_TS_PACKET_SIZE);

@@ -80,7 +80,7 @@ publisher_feed (RelayCore    *core,
     }
 }
 
-/* Reads what the publisher sent until libsrt has no more, then flushes the players. */
+/* Reads what the publisher sent until libsrt has no more, then sends it to the players. */
 void
 relay_publisher_read (RelayCore *core,
                       RelayConn *conn)
@@ -117,6 +117,5 @@ relay_publisher_read (RelayCore *core,
       conn->last_data_at = g_get_monotonic_time ();
       STATS_ADD (core, bytes_in, received);
     }
-  for (guint i = 0; i < stream->players->len; i++)
-    relay_player_flush (core, g_ptr_array_index (stream->players, i));
+  relay_stream_fan_out (core, stream);
 }

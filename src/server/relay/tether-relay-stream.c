@@ -15,6 +15,7 @@ relay_stream_free (RelayStream *stream)
 {
   g_free (stream->id);
   g_byte_array_unref (stream->gop);
+  g_byte_array_unref (stream->fanout);
   g_ptr_array_unref (stream->players);
   g_free (stream);
 }
@@ -31,6 +32,7 @@ relay_stream_lookup_or_add (RelayCore  *core,
       stream = g_new0 (RelayStream, 1);
       stream->id = g_strdup (id);
       stream->gop = g_byte_array_new ();
+      stream->fanout = g_byte_array_new ();
       stream->players = g_ptr_array_new ();
       tether_ts_tracker_reset (&stream->ts);
       g_hash_table_insert (core->streams, stream->id, stream);
@@ -117,13 +119,8 @@ relay_stream_packet (RelayCore    *core,
         g_byte_array_append (stream->gop, packet, TETHER_TS_PACKET_SIZE);
     }
 
-  for (guint i = 0; i < stream->players->len; i++)
-    {
-      RelayConn *player = g_ptr_array_index (stream->players, i);
-
-      if (player->started)
-        relay_player_enqueue (core, player, packet, TETHER_TS_PACKET_SIZE);
-    }
+  /* Sent to the started players once the read is done (relay_stream_fan_out()). */
+  g_byte_array_append (stream->fanout, packet, TETHER_TS_PACKET_SIZE);
 }
 
 /* Players of another room than the stream's owner go. A player may ask before the

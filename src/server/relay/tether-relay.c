@@ -22,6 +22,10 @@
 #define DEFAULT_MAX_PLAYER_QUEUE (2 * 1024 * 1024)
 #define DEFAULT_GOP_CACHE (4 * 1024 * 1024)
 #define DEFAULT_CLAIM_TTL 1200.0 /* s, the room service's session-ttl */
+/* Handshakes libsrt completes before the relay thread accepts them; more are refused
+ * ("Listener's backlog exceeded"). A big audience joins in bursts (a stream ADD reaches
+ * every viewer at once), and each accept waits for a pass of the loop. */
+#define LISTEN_BACKLOG 1024
 
 typedef struct
 {
@@ -508,7 +512,7 @@ tether_relay_listen (TetherRelay  *self,
       || srt_setsockflag (core->listener, SRTO_LATENCY, &latency, sizeof latency) == SRT_ERROR
       || srt_bind (core->listener, (struct sockaddr *) &addr, addr_len) == SRT_ERROR
       || srt_listen_callback (core->listener, relay_on_listen, core) == SRT_ERROR
-      || srt_listen (core->listener, 64) == SRT_ERROR)
+      || srt_listen (core->listener, LISTEN_BACKLOG) == SRT_ERROR)
     goto failed;
 
   addr_len = sizeof addr;

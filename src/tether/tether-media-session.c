@@ -12,6 +12,9 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
 #define CONNECT_TIMEOUT_MS 1000
+/* The one retry of the same node after a break: enough for a handshake that works, short
+ * enough that a dead node does not hold the stream (and its viewers) past 2 s. */
+#define BREAK_RETRY_CONNECT_TIMEOUT_MS 400
 #define PEER_IDLE_MS 2000
 #define STATS_TICK_MS 200
 
@@ -70,6 +73,7 @@ typedef struct
   guint node_index;
   char *current_node;
   guint attempt;
+  gboolean break_retry;     /* the next attempt is the same node's one retry after a break */
 
   /* The current attempt. */
   guint generation;
@@ -383,6 +387,9 @@ try_current_node (TetherMediaSession *self)
   const char *node, *url, *token;
   GstElement *element;
   guint16 port = 0;
+  gboolean break_retry = priv->break_retry;
+
+  priv->break_retry = FALSE;
 
   end_attempt (self);
 
@@ -427,11 +434,14 @@ try_current_node (TetherMediaSession *self)
     token = tether_room_get_token (priv->room);
   streamid = tether_srt_stream_id_new (priv->stream_id, info->receiver ? "request" : "publish",
                                        token);
-  g_debug ("%s %s: attempt %u on node %s (%s:%u)", G_OBJECT_TYPE_NAME (self), priv->stream_id,
-           priv->attempt, node, host, port);
+  g_debug ("%s %s: attempt %u on node %s (%s:%u)%s", G_OBJECT_TYPE_NAME (self), priv->stream_id,
+           priv->attempt, node, host, port, break_retry ? ", retry after a break" : "");
   priv->link = tether_srt_link_start (priv->generation, info->receiver, host, port, streamid,
                                       tether_room_get_srt_passphrase (priv->room),
-                                      (int) priv->latency, CONNECT_TIMEOUT_MS, PEER_IDLE_MS,
+                                      (int) priv->latency,
+                                      break_retry ? BREAK_RETRY_CONNECT_TIMEOUT_MS
+                                                        : CONNECT_TIMEOUT_MS,
+                                      PEER_IDLE_MS,
                                       (int) (priv->stall_timeout * 1000), element,
                                       info->receiver ? element : NULL);
 }
@@ -451,6 +461,7 @@ tether_media_session_media_break (TetherMediaSession *self,
              0, why);
   if (from_preferred)
     reanchor (self, priv->node_pref);
+  priv->break_retry = !from_preferred;
   schedule_attempt (self, FALSE);
 }
 

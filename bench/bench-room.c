@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Usage: bench-room [--server PATH] [--fanout-threads N] [PART...]
- *   PART: memory login fanout cut restart storm (default: all; "cut" also measures the
+ *   PART: idle memory login fanout cut restart storm (default: all; "cut" also measures the
  *   restore, "restart" and "storm" are the same part)
  *
  * The server is always the tether-server program, a separate process started per part
@@ -36,12 +36,13 @@
 #include "bench-util.h"
 #include "tether.h"
 #include "tether-fault-proxy.h"
+#include "tether-message.h"
 #include "tether-test-process.h"
 #include "tether-test-server.h"
 #include "tether-test-stats.h"
 #include "tether-test-utils.h"
 
-#define WATCHDOG_SECONDS 240
+#define WATCHDOG_SECONDS 420
 
 /* ---- results ---------------------------------------------------------------------- */
 
@@ -63,6 +64,7 @@ static guint fanout_threads = 2;
 static int login_idle = 1000;       /* --login-idle */
 static gboolean idle_raw;           /* --idle-raw: idle sessions without heartbeats */
 static guint storm_per_engine = 20; /* --storm-per-engine */
+static int idle_max = 10000;        /* --idle-max */
 
 static void
 add_result (const char *key,
@@ -825,6 +827,185 @@ bench_fanout (void)
   g_free (fan.last_rx);
 }
 
+/* ---- part 0: idle sessions (issue 13, target 1) ------------------------------------- */
+
+/* Minimal epoll clients (ep_login) that heartbeat like libtether at its default: one
+ * heartbeat a second each, the phases spread evenly over the second, acks read and
+ * counted. The server's CPU over a 10 s window and its RSS are the figures. */
+
+typedef struct
+{
+  EpConn **conns;
+  guint n;
+  gint stop;            /* atomic */
+  guint64 sent, acks;
+} HbThread;
+
+static void
+hb_frame_cb (const char *payload,
+             gsize       len,
+             gpointer    data)
+{
+  HbThread *t = data;
+
+  if (memmem (payload, len, "\"heartbeat_ack\"", 15) != NULL)
+    t->acks++;
+}
+
+static gpointer
+hb_thread_main (gpointer data)
+{
+  HbThread *t = data;
+  int epfd = epoll_create1 (EPOLL_CLOEXEC);
+  struct epoll_event events[256];
+  gint64 start = g_get_monotonic_time ();
+  guint64 tick = 0;
+  guint next = 0;
+
+  for (guint i = 0; i < t->n; i++)
+    {
+      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t->conns[i] };
+
+      epoll_ctl (epfd, EPOLL_CTL_ADD, t->conns[i]->fd, &ev);
+    }
+  while (!g_atomic_int_get (&t->stop))
+    {
+      gint64 now = g_get_monotonic_time ();
+      /* client i sends at start + k s + i/n s */
+      guint64 due_total = (guint64) ((now - start) * (double) t->n / G_USEC_PER_SEC);
+      int n;
+
+      while (tick < due_total)
+        {
+          g_autofree char *hb = tether_message_build_heartbeat ((gint64) (tick / MAX (t->n, 1)));
+
+          bench_ws_send_text (t->conns[next]->fd, hb);
+          t->sent++;
+          tick++;
+          next = (next + 1) % t->n;
+        }
+      n = epoll_wait (epfd, events, G_N_ELEMENTS (events), 1);
+      for (int i = 0; i < n; i++)
+        {
+          EpConn *c = events[i].data.ptr;
+
+          while (ep_read (c) && c->len > 0)
+            {
+              ws_parse (c, hb_frame_cb, t);
+              if (errno == EAGAIN)
+                break;
+            }
+          errno = 0;
+        }
+    }
+  close (epfd);
+  return NULL;
+}
+
+static void
+idle_round (guint       n_sessions,
+            const char *target,
+            double      limit,
+            double      rss_limit_mib)
+{
+  Server *s = server_start ();
+  GPtrArray *conns = g_ptr_array_new_with_free_func ((GDestroyNotify) ep_conn_free);
+  HbThread threads[2];
+  gint64 t0, rss0, rss1, hwm;
+  double cpu0, cpu1, wall0, wall1, pct;
+  guint64 sent = 0, acks = 0;
+  g_autofree char *key = NULL;
+  g_autofree char *label = NULL;
+
+  g_print ("\n[idle] %u logged-in sessions heartbeating at the default 1 s (minimal epoll "
+           "clients, rooms of %d, notify_users)\n", n_sessions, ROOM_SIZE);
+  tether_test_run_for (300);
+  bench_proc_vm (s->pid, &rss0, &hwm);
+  t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < n_sessions; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("idle-%04u", i / ROOM_SIZE);
+      g_autofree char *user = g_strdup_printf ("iu%05u", i);
+      g_autofree char *json = login_json (room, user, TRUE);
+      gint64 ts, tk;
+      EpConn *c = ep_login (s->port, json, &ts, &tk);
+
+      if (c == NULL)
+        {
+          g_printerr ("[idle] session %u could not log in\n", i);
+          break;
+        }
+      g_ptr_array_add (conns, c);
+      if (g_get_monotonic_time () - t0 > 90 * G_USEC_PER_SEC)
+        {
+          g_printerr ("[idle] ramp took over 90 s; stopping at %u\n", i + 1);
+          break;
+        }
+    }
+  g_print ("  %u sessions logged in after %.2f s\n", conns->len, (g_get_monotonic_time () - t0) / 1e6);
+
+  memset (threads, 0, sizeof threads);
+  for (guint t = 0; t < 2; t++)
+    {
+      threads[t].n = conns->len / 2 + (t == 0 ? conns->len % 2 : 0);
+      threads[t].conns = (EpConn **) conns->pdata + (t == 0 ? 0 : conns->len - threads[t].n);
+    }
+  {
+    GThread *th[2];
+
+    for (guint t = 0; t < 2; t++)
+      th[t] = g_thread_new ("bench-hb", hb_thread_main, &threads[t]);
+    tether_test_run_for (2000);  /* every session has heartbeated at least once */
+    cpu0 = bench_proc_cpu_seconds (s->pid);
+    wall0 = g_get_monotonic_time () / 1e6;
+    tether_test_run_for (10000);
+    cpu1 = bench_proc_cpu_seconds (s->pid);
+    wall1 = g_get_monotonic_time () / 1e6;
+    for (guint t = 0; t < 2; t++)
+      {
+        g_atomic_int_set (&threads[t].stop, 1);
+        g_thread_join (th[t]);
+        sent += threads[t].sent;
+        acks += threads[t].acks;
+      }
+  }
+  bench_proc_vm (s->pid, &rss1, &hwm);
+  pct = (cpu1 - cpu0) / (wall1 - wall0) * 100;
+  g_print ("  server CPU %.2f %% of a core over %.1f s; %" G_GUINT64_FORMAT " heartbeats sent, %"
+           G_GUINT64_FORMAT " acks; VmRSS %" G_GINT64_FORMAT " KiB (%" G_GINT64_FORMAT
+           " KiB at 0 sessions, %.2f KiB per session), VmHWM %" G_GINT64_FORMAT " KiB\n",
+           pct, wall1 - wall0, sent, acks, rss1, rss0,
+           conns->len ? (rss1 - rss0) / (double) conns->len : 0.0, hwm);
+  key = g_strdup_printf ("idle_%u_cpu_percent", n_sessions);
+  label = g_strdup_printf ("0. server CPU, %u idle sessions (1 s hb)", n_sessions);
+  add_single (key, label, "%", pct, target, limit);
+  g_free (key);
+  g_free (label);
+  key = g_strdup_printf ("idle_%u_rss_mib", n_sessions);
+  label = g_strdup_printf ("0. server RSS, %u idle sessions", n_sessions);
+  add_single (key, label, "MiB", rss1 / 1024.0, rss_limit_mib > 0 ? "<= 100 MiB" : NULL,
+              rss_limit_mib + 0.001);
+  g_free (key);
+  key = g_strdup_printf ("idle_%u_kib_per_session", n_sessions);
+  extra_double (key, conns->len ? (rss1 - rss0) / (double) conns->len : 0.0);
+  g_free (key);
+  key = g_strdup_printf ("idle_%u_acks_per_heartbeat", n_sessions);
+  extra_double (key, sent ? (double) acks / sent : 0.0);
+
+  g_ptr_array_unref (conns);
+  server_free (s);
+}
+
+static void
+bench_idle (void)
+{
+  idle_round (1000, "<= 4 %", 4.0, 0);
+  if (idle_max >= 10000)
+    idle_round (10000, "<= 40 %", 40.0, 100.0);
+  else if (idle_max > 1000)
+    idle_round ((guint) idle_max, NULL, 0, 0);
+}
+
 /* ---- parts 4 and 5: silent cut, restore ----------------------------------------------- */
 
 typedef struct
@@ -1202,7 +1383,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  static const char * const all[] = { "memory", "login", "fanout", "cut", "storm", NULL };
+  static const char * const all[] = { "idle", "memory", "login", "fanout", "cut", "storm", NULL };
   g_autofree char *server_opt = NULL;
   int threads_opt = 0;
   GOptionEntry entries[] = {
@@ -1210,10 +1391,11 @@ main (int   argc,
     { "login-idle", 0, 0, G_OPTION_ARG_INT, &login_idle, "Idle sessions during the login part (1000)", "N" },
     { "idle-raw", 0, 0, G_OPTION_ARG_NONE, &idle_raw, "Idle sessions of the login part as raw WebSockets without heartbeats", NULL },
     { "storm-per-engine", 0, 0, G_OPTION_ARG_INT, &storm_per_engine, "Clients per TetherEngine in the storm part (20)", "N" },
+    { "idle-max", 0, 0, G_OPTION_ARG_INT, &idle_max, "Second round of the idle part: this many sessions (10000; 1000 or less: none)", "N" },
     { "fanout-threads", 0, 0, G_OPTION_ARG_INT, &threads_opt, "Member threads for the fan-out part (2)", "N" },
     { NULL }
   };
-  g_autoptr(GOptionContext) octx = g_option_context_new ("[memory|login|fanout|cut|restore|restart|storm|all]... — room service benchmarks");
+  g_autoptr(GOptionContext) octx = g_option_context_new ("[idle|memory|login|fanout|cut|restore|restart|storm|all]... — room service benchmarks");
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) parts = g_ptr_array_new ();
   g_autofree char *parts_text = NULL;
@@ -1254,7 +1436,7 @@ main (int   argc,
         p = "storm";
       if (!g_strv_contains (all, p))
         {
-          g_printerr ("bench-room: unknown part “%s” (memory login fanout cut storm)\n", argv[i]);
+          g_printerr ("bench-room: unknown part “%s” (idle memory login fanout cut storm)\n", argv[i]);
           return 2;
         }
       g_ptr_array_add (parts, (gpointer) g_intern_string (p));
@@ -1288,7 +1470,9 @@ main (int   argc,
     {
       const char *p = g_ptr_array_index (parts, i);
 
-      if (g_str_equal (p, "memory"))
+      if (g_str_equal (p, "idle"))
+        bench_idle ();
+      else if (g_str_equal (p, "memory"))
         bench_memory ();
       else if (g_str_equal (p, "login"))
         bench_login ();

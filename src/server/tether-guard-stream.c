@@ -3,6 +3,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+#include <glib-unix.h>
 #include <libsoup/soup.h>
 
 #include "tether-guard-stream.h"
@@ -20,13 +26,404 @@
  * guard that is gone.
  */
 
+/*
+ * Readiness (issue 13). One GLib main context that polls every connection's fd and
+ * walks every connection's GSources on each wake-up costs O(connections) per
+ * heartbeat: with 1,000 sessions heartbeating once a second that was ~90 % of a core.
+ * So a watched guard (tether_guard_stream_watch()) does not hand GLib its fd: the
+ * sources its streams create have no fd at all and become ready when the poller's
+ * single epoll set says the socket is readable or writable. And libsoup's sources
+ * for the connection do not live on the server's context: they live on one of
+ * up to SHARDS small contexts (one per CONNS_PER_SHARD connections), which the
+ * poller iterates only when one of their connections has something to do. A
+ * heartbeat therefore costs one epoll event and one iteration of a context holding
+ * a few dozen connections, whatever the total; libsoup still does all the WebSocket
+ * work.
+ */
+
+typedef struct _Watch Watch;
+
 typedef struct
 {
   guint64 bytes_in;
   guint64 bytes_out;
   guint64 mark;         /* bytes_in at the last renewal */
   guint64 budget;       /* 0: unlimited */
+  Watch  *watch;        /* NULL: GLib polls the base stream's own sources */
 } Counters;
+
+static void watch_detach (Watch *watch);
+static void watch_free (Watch *watch);
+
+static void
+counters_clear (gpointer data)
+{
+  Counters *c = data;
+
+  g_clear_pointer (&c->watch, watch_free);
+}
+
+static void
+counters_release (Counters *c)
+{
+  g_atomic_rc_box_release_full (c, counters_clear);
+}
+
+/* The poller and its sources */
+
+#define SHARDS 256         /* at most; one per CONNS_PER_SHARD connections */
+#define CONNS_PER_SHARD 16
+#define TICK_MS 1000       /* a safety net: timers libsoup may put on a shard */
+#define MAX_EVENTS 256
+
+struct _TetherGuardPoller
+{
+  GMainContext *home;
+  int           epfd;
+  GSource      *source;           /* the epoll fd, on @home */
+  GSource      *tick;
+  GHashTable   *watches;          /* id → Watch* */
+  guint64       next_id;
+  GMainContext *shards[SHARDS];   /* made as the connections come */
+  guint         n_shards;
+  gboolean      dirty[SHARDS];
+  guint         dirty_list[SHARDS];
+  guint         n_dirty;
+  guint         next_shard;
+};
+
+struct _Watch
+{
+  TetherGuardPoller *poller;     /* a reference (rc box) */
+  guint64  id;
+  int      fd;
+  guint    shard;
+  guint32  mask;                 /* events registered with epoll */
+  gboolean registered;
+  GSList  *in;                   /* GuardSource*, not references */
+  GSList  *out;
+};
+
+typedef struct
+{
+  GSource  source;
+  GObject *stream;               /* a reference: what the callback gets */
+  Watch   *watch;                /* lives as long as @stream's counters */
+  gboolean output;
+  gboolean ready;
+} GuardSource;
+
+static void
+watch_update (Watch *w)
+{
+  guint32 mask = (w->in != NULL ? EPOLLIN | EPOLLRDHUP : 0) | (w->out != NULL ? EPOLLOUT : 0);
+  struct epoll_event ev = { .events = mask, .data.u64 = w->id };
+
+  if (w->poller == NULL || (mask == w->mask && (mask != 0) == w->registered))
+    return;
+  if (mask == 0)
+    {
+      /* Hang-ups are reported whatever the mask: leave the set instead. */
+      if (w->registered)
+        epoll_ctl (w->poller->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+      w->registered = FALSE;
+    }
+  else if (epoll_ctl (w->poller->epfd, w->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w->fd, &ev) == 0)
+    w->registered = TRUE;
+  else
+    g_debug ("guard: epoll_ctl on fd %d: %s", w->fd, g_strerror (errno));
+  w->mask = mask;
+}
+
+static void poller_unref (TetherGuardPoller *poller);
+
+/* Before the fd is closed: epoll keys on the fd number, which the next accept reuses. */
+static void
+watch_detach (Watch *w)
+{
+  if (w->poller == NULL)
+    return;
+  if (w->registered)
+    epoll_ctl (w->poller->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+  w->registered = FALSE;
+  g_hash_table_remove (w->poller->watches, &w->id);
+  g_clear_pointer (&w->poller, poller_unref);
+}
+
+static void
+watch_free (Watch *w)
+{
+  watch_detach (w);
+  /* Sources still alive hold the stream, hence the counters: none are left here. */
+  g_free (w);
+}
+
+static gboolean
+guard_source_prepare (GSource *source,
+                      gint    *timeout)
+{
+  *timeout = -1;
+  return ((GuardSource *) source)->ready;
+}
+
+static gboolean
+guard_source_check (GSource *source)
+{
+  return ((GuardSource *) source)->ready;
+}
+
+static gboolean
+guard_source_dispatch (GSource     *source,
+                       GSourceFunc  callback,
+                       gpointer     user_data)
+{
+  GuardSource *gs = (GuardSource *) source;
+
+  gs->ready = FALSE;
+  if (callback == NULL)
+    return G_SOURCE_CONTINUE;
+  return ((GPollableSourceFunc) (void (*) (void)) callback) (gs->stream, user_data);
+}
+
+static void
+guard_source_finalize (GSource *source)
+{
+  GuardSource *gs = (GuardSource *) source;
+  Watch *w = gs->watch;
+
+  if (gs->output)
+    w->out = g_slist_remove (w->out, gs);
+  else
+    w->in = g_slist_remove (w->in, gs);
+  /* Dropping the last interest leaves the epoll set lazily (on the next event),
+   * so the usual stop-and-restart of libsoup's input source costs no syscall. */
+  g_clear_object (&gs->stream);
+}
+
+/* For g_source_set_closure() and g_source_set_dummy_callback(), which libsoup uses on
+ * a child source: as GIO's own pollable sources do. */
+static gboolean
+guard_source_closure_callback (GObject  *stream,
+                               gpointer  data)
+{
+  GClosure *closure = data;
+  GValue param = G_VALUE_INIT;
+  GValue result_value = G_VALUE_INIT;
+  gboolean result;
+
+  g_value_init (&result_value, G_TYPE_BOOLEAN);
+  g_value_init (&param, G_TYPE_OBJECT);
+  g_value_set_object (&param, stream);
+  g_closure_invoke (closure, &result_value, 1, &param, NULL);
+  result = g_value_get_boolean (&result_value);
+  g_value_unset (&result_value);
+  g_value_unset (&param);
+  return result;
+}
+
+static GSourceFuncs guard_source_funcs = {
+  .prepare = guard_source_prepare,
+  .check = guard_source_check,
+  .dispatch = guard_source_dispatch,
+  .finalize = guard_source_finalize,
+  .closure_callback = (GSourceFunc) (void (*) (void)) guard_source_closure_callback,
+  .closure_marshal = (GSourceDummyMarshal) g_cclosure_marshal_generic,
+};
+
+static GSource *
+guard_source_new (GObject      *stream,
+                  Watch        *w,
+                  gboolean      output,
+                  GCancellable *cancellable)
+{
+  GSource *source = g_source_new (&guard_source_funcs, sizeof (GuardSource));
+  GuardSource *gs = (GuardSource *) source;
+
+  g_source_set_static_name (source, output ? "[tether] guard output" : "[tether] guard input");
+  gs->stream = g_object_ref (stream);
+  gs->watch = w;
+  gs->output = output;
+  if (output)
+    w->out = g_slist_prepend (w->out, gs);
+  else
+    w->in = g_slist_prepend (w->in, gs);
+  watch_update (w);
+  if (cancellable != NULL)
+    {
+      GSource *cancel = g_cancellable_source_new (cancellable);
+
+      g_source_set_dummy_callback (cancel);
+      g_source_add_child_source (source, cancel);
+      g_source_unref (cancel);
+    }
+  return source;
+}
+
+static void
+poller_mark (TetherGuardPoller *poller,
+             Watch             *w,
+             GSList            *sources)
+{
+  for (GSList *l = sources; l != NULL; l = l->next)
+    {
+      GuardSource *gs = l->data;
+      GMainContext *context = g_source_get_context (&gs->source);
+
+      gs->ready = TRUE;
+      if (context == poller->shards[w->shard] && !poller->dirty[w->shard])
+        {
+          poller->dirty[w->shard] = TRUE;
+          poller->dirty_list[poller->n_dirty++] = w->shard;
+        }
+      /* On @home (a handshake in progress, a blocked send from the server's code)
+       * GLib sees the flag in the iteration that follows this one. */
+    }
+}
+
+/* libsoup works on the shard with the shard as the thread-default context, so the
+ * sources it makes again after each read stay there. The shard has no fd worth a
+ * poll() (its sources have none; its wakeup is never needed, nobody blocks on it),
+ * so it runs prepare, check and dispatch without one. A second round lets what the
+ * first started (an idle, a zero timeout) run at once. */
+static void
+poller_run_shard (TetherGuardPoller *poller,
+                  guint              shard)
+{
+  GMainContext *context = poller->shards[shard];
+  GPollFD fds[8];
+
+  g_main_context_push_thread_default (context);
+  for (guint round = 0; round < 2; round++)
+    {
+      gint priority, timeout, n;
+      gboolean ready;
+
+      g_main_context_prepare (context, &priority);
+      n = g_main_context_query (context, priority, &timeout, fds, G_N_ELEMENTS (fds));
+      for (gint i = 0; i < MIN (n, (gint) G_N_ELEMENTS (fds)); i++)
+        fds[i].revents = 0;
+      ready = g_main_context_check (context, priority, fds, MIN (n, (gint) G_N_ELEMENTS (fds)));
+      if (!ready)
+        break;
+      g_main_context_dispatch (context);
+    }
+  g_main_context_pop_thread_default (context);
+}
+
+static gboolean
+poller_dispatch_cb (gint         fd,
+                    GIOCondition condition,
+                    gpointer     user_data)
+{
+  TetherGuardPoller *poller = user_data;
+  struct epoll_event events[MAX_EVENTS];
+  int n;
+
+  /* One batch per dispatch: level-triggered events stay reported until their shard
+   * has run, and more than MAX_EVENTS make GLib dispatch us again at once. */
+  n = epoll_wait (poller->epfd, events, MAX_EVENTS, 0);
+  for (int i = 0; i < n; i++)
+    {
+      Watch *w = g_hash_table_lookup (poller->watches, &events[i].data.u64);
+      guint32 ev = events[i].events;
+
+      if (w == NULL)
+        continue;
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        poller_mark (poller, w, w->in);
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        poller_mark (poller, w, w->out);
+      /* An event nobody waits for: stop asking for it. */
+      watch_update (w);
+    }
+
+  for (guint i = 0; i < poller->n_dirty; i++)
+    {
+      guint shard = poller->dirty_list[i];
+
+      poller->dirty[shard] = FALSE;
+      poller_run_shard (poller, shard);
+    }
+  poller->n_dirty = 0;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+poller_tick_cb (gpointer user_data)
+{
+  TetherGuardPoller *poller = user_data;
+
+  for (guint i = 0; i < poller->n_shards; i++)
+    poller_run_shard (poller, i);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+poller_clear (gpointer data)
+{
+  TetherGuardPoller *poller = data;
+
+  for (guint i = 0; i < poller->n_shards; i++)
+    g_main_context_unref (poller->shards[i]);
+  g_hash_table_unref (poller->watches);
+  close (poller->epfd);
+}
+
+static void
+poller_unref (TetherGuardPoller *poller)
+{
+  g_atomic_rc_box_release_full (poller, poller_clear);
+}
+
+/**
+ * tether_guard_poller_new:
+ * @home: the context the server runs on
+ *
+ * Returns: (transfer full): a poller for the guards of one server, or %NULL when
+ *   epoll is not available
+ */
+TetherGuardPoller *
+tether_guard_poller_new (GMainContext *home)
+{
+  TetherGuardPoller *poller;
+  int epfd = epoll_create1 (EPOLL_CLOEXEC);
+
+  if (epfd < 0)
+    return NULL;
+  poller = g_atomic_rc_box_new0 (TetherGuardPoller);
+  poller->home = home;
+  poller->epfd = epfd;
+  poller->watches = g_hash_table_new (g_int64_hash, g_int64_equal);
+  poller->source = g_unix_fd_source_new (epfd, G_IO_IN);
+  g_source_set_static_name (poller->source, "[tether] guard poller");
+  g_source_set_callback (poller->source, G_SOURCE_FUNC (poller_dispatch_cb), poller, NULL);
+  /* A source that may not recurse has its fd taken out of the poll set and put back
+   * around every dispatch, which writes to the context's wakeup fd twice. */
+  g_source_set_can_recurse (poller->source, TRUE);
+  g_source_attach (poller->source, home);
+  poller->tick = g_timeout_source_new (TICK_MS);
+  g_source_set_static_name (poller->tick, "[tether] guard poller tick");
+  g_source_set_callback (poller->tick, poller_tick_cb, poller, NULL);
+  g_source_attach (poller->tick, home);
+  return poller;
+}
+
+/**
+ * tether_guard_poller_free:
+ *
+ * Stops polling; guards still alive keep what they need until they go.
+ */
+void
+tether_guard_poller_free (TetherGuardPoller *poller)
+{
+  if (poller == NULL)
+    return;
+  g_source_destroy (poller->source);
+  g_clear_pointer (&poller->source, g_source_unref);
+  g_source_destroy (poller->tick);
+  g_clear_pointer (&poller->tick, g_source_unref);
+  poller_unref (poller);
+}
 
 struct _TetherGuardStream
 {
@@ -114,7 +511,12 @@ static GSource *
 guard_input_create_source (GPollableInputStream *stream,
                            GCancellable         *cancellable)
 {
-  g_autoptr(GSource) base_source =
+  Watch *w = GUARD_INPUT (stream)->counters->watch;
+  g_autoptr(GSource) base_source = NULL;
+
+  if (w != NULL && w->poller != NULL)
+    return guard_source_new (G_OBJECT (stream), w, FALSE, cancellable);
+  base_source =
     g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input_base (stream)), NULL);
 
   return g_pollable_source_new_full (stream, base_source, cancellable);
@@ -144,7 +546,7 @@ guard_input_pollable_init (GPollableInputStreamInterface *iface)
 static void
 guard_input_finalize (GObject *object)
 {
-  g_atomic_rc_box_release (GUARD_INPUT (object)->counters);
+  counters_release (GUARD_INPUT (object)->counters);
   G_OBJECT_CLASS (guard_input_parent_class)->finalize (object);
 }
 
@@ -230,7 +632,12 @@ static GSource *
 guard_output_create_source (GPollableOutputStream *stream,
                             GCancellable          *cancellable)
 {
-  g_autoptr(GSource) base_source =
+  Watch *w = GUARD_OUTPUT (stream)->counters->watch;
+  g_autoptr(GSource) base_source = NULL;
+
+  if (w != NULL && w->poller != NULL)
+    return guard_source_new (G_OBJECT (stream), w, TRUE, cancellable);
+  base_source =
     g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (output_base (stream)), NULL);
 
   return g_pollable_source_new_full (stream, base_source, cancellable);
@@ -260,7 +667,7 @@ guard_output_pollable_init (GPollableOutputStreamInterface *iface)
 static void
 guard_output_finalize (GObject *object)
 {
-  g_atomic_rc_box_release (GUARD_OUTPUT (object)->counters);
+  counters_release (GUARD_OUTPUT (object)->counters);
   G_OBJECT_CLASS (guard_output_parent_class)->finalize (object);
 }
 
@@ -300,6 +707,8 @@ tether_guard_stream_close_fn (GIOStream     *stream,
 {
   TetherGuardStream *self = TETHER_GUARD_STREAM (stream);
 
+  if (self->counters->watch != NULL)
+    watch_detach (self->counters->watch);
   return g_io_stream_close (self->base, cancellable, error);
 }
 
@@ -336,8 +745,10 @@ tether_guard_stream_finalize (GObject *object)
 
   g_clear_object (&self->input);
   g_clear_object (&self->output);
+  if (self->counters->watch != NULL)
+    watch_detach (self->counters->watch);
   g_clear_object (&self->base);
-  g_atomic_rc_box_release (self->counters);
+  counters_release (self->counters);
 
   G_OBJECT_CLASS (tether_guard_stream_parent_class)->finalize (object);
 }
@@ -447,4 +858,76 @@ tether_guard_stream_renew_input_budget (TetherGuardStream *self)
   g_return_if_fail (TETHER_IS_GUARD_STREAM (self));
 
   self->counters->mark = self->counters->bytes_in;
+}
+
+/**
+ * tether_guard_stream_watch:
+ * @poller: the server's poller
+ * @fd: the socket under @self
+ *
+ * From now on @self's sources wait on @poller's epoll set instead of GLib's poll.
+ * Push the returned context as the thread-default while handing @self to libsoup:
+ * that is where libsoup's sources for the connection go.
+ *
+ * Returns: (transfer none): the connection's shard context
+ */
+/* A new shard while there are more than CONNS_PER_SHARD connections per shard. A
+ * context needs an eventfd for its wakeup and GLib aborts when it cannot make one, so
+ * a probe checks first: out of descriptors, the connection shares a shard. */
+static gint
+poller_pick_shard (TetherGuardPoller *poller)
+{
+  guint wanted = CLAMP (g_hash_table_size (poller->watches) / CONNS_PER_SHARD + 1, 1, SHARDS);
+
+  if (poller->n_shards < wanted)
+    {
+      int probe = eventfd (0, EFD_CLOEXEC);
+
+      if (probe >= 0)
+        {
+          close (probe);
+          poller->shards[poller->n_shards] = g_main_context_new ();
+          return (gint) poller->n_shards++;
+        }
+    }
+  if (poller->n_shards == 0)
+    return -1;
+  return (gint) (poller->next_shard++ % poller->n_shards);
+}
+
+/**
+ * tether_guard_stream_watch:
+ * @poller: the server's poller
+ * @fd: the socket under @self
+ *
+ * From now on @self's sources wait on @poller's epoll set instead of GLib's poll.
+ * Push the returned context as the thread-default while handing @self to libsoup:
+ * that is where libsoup's sources for the connection go.
+ *
+ * Returns: (transfer none) (nullable): the connection's shard context, or %NULL when
+ *   none could be made (out of descriptors): then @self is not watched
+ */
+GMainContext *
+tether_guard_stream_watch (TetherGuardStream *self,
+                           TetherGuardPoller *poller,
+                           int                fd)
+{
+  Watch *w;
+  gint shard;
+
+  g_return_val_if_fail (TETHER_IS_GUARD_STREAM (self), NULL);
+  g_return_val_if_fail (poller != NULL, NULL);
+  g_return_val_if_fail (self->counters->watch == NULL, NULL);
+
+  shard = poller_pick_shard (poller);
+  if (shard < 0)
+    return NULL;
+  w = g_new0 (Watch, 1);
+  w->poller = g_atomic_rc_box_acquire (poller);
+  w->id = ++poller->next_id;
+  w->fd = fd;
+  w->shard = (guint) shard;
+  g_hash_table_insert (poller->watches, &w->id, w);
+  self->counters->watch = w;
+  return poller->shards[w->shard];
 }

@@ -10,6 +10,12 @@ G_BEGIN_DECLS
 #define TETHER_TYPE_GUARD_STREAM (tether_guard_stream_get_type ())
 G_DECLARE_FINAL_TYPE (TetherGuardStream, tether_guard_stream, TETHER, GUARD_STREAM, GIOStream)
 
+/* One epoll set and a few small contexts for all of a server's connections. */
+typedef struct _TetherGuardPoller TetherGuardPoller;
+
+TetherGuardPoller *tether_guard_poller_new  (GMainContext      *home);
+void               tether_guard_poller_free (TetherGuardPoller *poller);
+
 TetherGuardStream *tether_guard_stream_new           (GIOStream         *base);
 GIOStream         *tether_guard_stream_get_base      (TetherGuardStream *self);
 guint64            tether_guard_stream_get_bytes_in  (TetherGuardStream *self);
@@ -17,5 +23,8 @@ guint64            tether_guard_stream_get_bytes_out (TetherGuardStream *self);
 void               tether_guard_stream_set_input_budget (TetherGuardStream *self,
                                                          guint64            budget);
 void               tether_guard_stream_renew_input_budget (TetherGuardStream *self);
+GMainContext      *tether_guard_stream_watch (TetherGuardStream *self,
+                                              TetherGuardPoller *poller,
+                                              int                fd);
 
 G_END_DECLS

@@ -147,6 +147,7 @@ struct _TetherServer
   GObject            parent_instance;
 
   GMainContext      *context;
+  TetherGuardPoller *poller;          /* the connections' readiness (tether-guard-stream.c) */
   SoupServer        *soup;            /* the public port: /ws, /v1/guest-token */
   SoupServer        *admin_soup;      /* the admin port: /healthz, /metrics */
   GPtrArray         *listeners;       /* TetherServerListener */

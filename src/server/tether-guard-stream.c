@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 
 #include <glib-unix.h>
 #include <libsoup/soup.h>
@@ -102,7 +103,20 @@ struct _Watch
   gboolean registered;
   GSList  *in;                   /* GuardSource*, not references */
   GSList  *out;
+
+  /* Where libsoup is in the client's frames (see "Heartbeats" below). */
+  guint8   trk_state;            /* TRK_HTTP, TRK_FRAMES or TRK_OFF */
+  guint8   trk_hdr_len;
+  gboolean trk_fragmented;
+  guint32  trk_tail;             /* the last 4 bytes of the request head */
+  guint8   trk_hdr[14];
+  guint64  trk_left;             /* payload bytes of the current frame */
+  TetherGuardMessageHook hook;
+  gpointer hook_data;
+  Counters *counters;            /* not a reference: it holds the watch */
 };
+
+enum { TRK_HTTP, TRK_FRAMES, TRK_OFF };
 
 typedef struct
 {
@@ -259,6 +273,134 @@ guard_source_new (GObject      *stream,
   return source;
 }
 
+/* Heartbeats.
+ *
+ * Even on a small shard, libsoup's way through one heartbeat (stop and remake its
+ * source, two reads, a frame, a signal through a generic marshaller) was most of an
+ * idle session's cost. So the poller answers the common case itself: when the socket
+ * holds exactly one small, masked, final text frame, libsoup holds no partial frame,
+ * and the server's hook takes the payload (a heartbeat), the frame is read and
+ * answered without waking libsoup. Anything else (another message, two frames, a
+ * partial one, a control frame) goes to libsoup untouched.
+ *
+ * "libsoup holds no partial frame" is known by following the client's bytes as
+ * libsoup reads them: the request head up to its blank line, then frame headers and
+ * payload lengths. A header that is not a valid client frame (RSV bits, which every
+ * HTTP method's first letter has; no mask; a bad opcode or fragment) switches the
+ * following off for good, and libsoup deals with the connection as before. */
+
+static void
+trk_header_done (Watch *w)
+{
+  guint8 b0 = w->trk_hdr[0], b1 = w->trk_hdr[1];
+  guint op = b0 & 0x0f, len7 = b1 & 0x7f;
+  gboolean fin = (b0 & 0x80) != 0;
+  guint64 len = len7;
+
+  if (len7 == 126)
+    len = ((guint64) w->trk_hdr[2] << 8) | w->trk_hdr[3];
+  else if (len7 == 127)
+    {
+      len = 0;
+      for (guint i = 0; i < 8; i++)
+        len = (len << 8) | w->trk_hdr[2 + i];
+    }
+  w->trk_hdr_len = 0;
+  w->trk_left = len;
+  if (op >= 8)
+    {
+      if (!fin || len > 125 || (op != 8 && op != 9 && op != 10))
+        w->trk_state = TRK_OFF;
+      return;
+    }
+  if (op > 2 || (op == 0) != w->trk_fragmented)
+    {
+      w->trk_state = TRK_OFF;
+      return;
+    }
+  w->trk_fragmented = !fin;
+}
+
+/* The header's size once its second byte is known. */
+static guint
+trk_header_size (const guint8 *hdr)
+{
+  guint len7 = hdr[1] & 0x7f;
+
+  return 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + 4;
+}
+
+static void
+trk_feed (Watch        *w,
+          const guint8 *data,
+          gsize         n)
+{
+  gsize i = 0;
+
+  while (i < n && w->trk_state != TRK_OFF)
+    {
+      if (w->trk_state == TRK_HTTP)
+        {
+          w->trk_tail = (w->trk_tail << 8) | data[i++];
+          if (w->trk_tail == 0x0d0a0d0a)
+            w->trk_state = TRK_FRAMES;
+          continue;
+        }
+      if (w->trk_left > 0)
+        {
+          gsize take = (gsize) MIN ((guint64) (n - i), w->trk_left);
+
+          w->trk_left -= take;
+          i += take;
+          continue;
+        }
+      w->trk_hdr[w->trk_hdr_len++] = data[i++];
+      if (w->trk_hdr_len == 1 && (w->trk_hdr[0] & 0x70) != 0)
+        w->trk_state = TRK_OFF;
+      else if (w->trk_hdr_len == 2 && (w->trk_hdr[1] & 0x80) == 0)
+        w->trk_state = TRK_OFF;
+      else if (w->trk_hdr_len >= 2 && w->trk_hdr_len == trk_header_size (w->trk_hdr))
+        trk_header_done (w);
+    }
+}
+
+static gboolean
+trk_at_boundary (Watch *w)
+{
+  return w->trk_state == TRK_FRAMES && w->trk_hdr_len == 0 && w->trk_left == 0
+         && !w->trk_fragmented;
+}
+
+/* TRUE when the one frame waiting was a heartbeat the hook answered. */
+static gboolean
+poller_try_hook (Watch *w)
+{
+  guint8 buf[6 + 125];
+  char payload[126];
+  gssize n;
+  guint len;
+
+  if (w->hook == NULL || w->in == NULL || !trk_at_boundary (w))
+    return FALSE;
+  n = recv (w->fd, buf, sizeof buf, MSG_PEEK | MSG_DONTWAIT);
+  if (n < 6 || buf[0] != 0x81 || (buf[1] & 0x80) == 0)
+    return FALSE;
+  len = buf[1] & 0x7f;
+  if (len >= 126 || (gsize) n != 6 + len)
+    return FALSE;
+  for (guint i = 0; i < len; i++)
+    payload[i] = (char) (buf[6 + i] ^ buf[2 + (i & 3)]);
+  payload[len] = '\0';
+  if (!w->hook (payload, len, w->hook_data))
+    return FALSE;
+  /* The hook answered: take the frame off the socket. */
+  if (recv (w->fd, buf, (gsize) n, MSG_DONTWAIT) != n)
+    w->trk_state = TRK_OFF;     /* cannot happen; libsoup reads from here on */
+  if (w->counters != NULL)
+    w->counters->bytes_in += (guint64) n;
+  return TRUE;
+}
+
 static void
 poller_mark (TetherGuardPoller *poller,
              Watch             *w,
@@ -329,7 +471,8 @@ poller_dispatch_cb (gint         fd,
 
       if (w == NULL)
         continue;
-      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+      if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0
+          && !((ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0 && poller_try_hook (w)))
         poller_mark (poller, w, w->in);
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         poller_mark (poller, w, w->out);
@@ -463,6 +606,7 @@ input_base (gpointer stream)
 /* Counts @n fresh bytes; refuses them when they go past the budget. */
 static gssize
 input_account (GuardInput  *self,
+               const void  *buffer,
                gssize       n,
                GError     **error)
 {
@@ -477,6 +621,8 @@ input_account (GuardInput  *self,
                    "more than %" G_GUINT64_FORMAT " bytes without a complete message", c->budget);
       return -1;
     }
+  if (c->watch != NULL && c->watch->trk_state != TRK_OFF)
+    trk_feed (c->watch, buffer, (gsize) n);
   return n;
 }
 
@@ -489,7 +635,7 @@ guard_input_read (GInputStream  *stream,
 {
   gssize n = g_input_stream_read (input_base (stream), buffer, count, cancellable, error);
 
-  return input_account (GUARD_INPUT (stream), n, error);
+  return input_account (GUARD_INPUT (stream), buffer, n, error);
 }
 
 static gboolean
@@ -531,7 +677,7 @@ guard_input_read_nonblocking (GPollableInputStream  *stream,
   gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (input_base (stream)),
                                                        buffer, count, NULL, error);
 
-  return input_account (GUARD_INPUT (stream), n, error);
+  return input_account (GUARD_INPUT (stream), buffer, n, error);
 }
 
 static void
@@ -927,7 +1073,33 @@ tether_guard_stream_watch (TetherGuardStream *self,
   w->id = ++poller->next_id;
   w->fd = fd;
   w->shard = (guint) shard;
+  w->counters = self->counters;
   g_hash_table_insert (poller->watches, &w->id, w);
   self->counters->watch = w;
   return poller->shards[w->shard];
+}
+
+/**
+ * tether_guard_stream_set_message_hook:
+ * @hook: (nullable): called with a lone small text message the poller read itself
+ *   (with its own context as the thread-default); it returns %TRUE when it handled
+ *   the message, %FALSE to leave it to libsoup
+ *
+ * Only a watched guard (tether_guard_stream_watch()) whose client has spoken
+ * nothing but a request head without a body and valid client frames calls @hook.
+ */
+void
+tether_guard_stream_set_message_hook (TetherGuardStream      *self,
+                                      TetherGuardMessageHook  hook,
+                                      gpointer                user_data)
+{
+  Watch *w;
+
+  g_return_if_fail (TETHER_IS_GUARD_STREAM (self));
+
+  w = self->counters->watch;
+  if (w == NULL)
+    return;
+  w->hook = hook;
+  w->hook_data = user_data;
 }

@@ -11,6 +11,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TetherGuardStream, tether_guard_stream, TETHER, GUARD_STREAM, GIOStream)
 
 /* One epoll set and a few small contexts for all of a server's connections. */
+typedef gboolean (*TetherGuardMessageHook) (const char *text,
+                                            gsize       len,
+                                            gpointer    user_data);
 typedef struct _TetherGuardPoller TetherGuardPoller;
 
 TetherGuardPoller *tether_guard_poller_new  (GMainContext      *home);
@@ -26,5 +29,8 @@ void               tether_guard_stream_renew_input_budget (TetherGuardStream *se
 GMainContext      *tether_guard_stream_watch (TetherGuardStream *self,
                                               TetherGuardPoller *poller,
                                               int                fd);
+void               tether_guard_stream_set_message_hook (TetherGuardStream      *self,
+                                                         TetherGuardMessageHook  hook,
+                                                         gpointer                user_data);
 
 G_END_DECLS

@@ -113,6 +113,7 @@ struct _Watch
   guint64  trk_left;             /* payload bytes of the current frame */
   TetherGuardMessageHook hook;
   gpointer hook_data;
+  GByteArray *pending;           /* the rest of a direct send, before anything else */
   Counters *counters;            /* not a reference: it holds the watch */
 };
 
@@ -130,7 +131,8 @@ typedef struct
 static void
 watch_update (Watch *w)
 {
-  guint32 mask = (w->in != NULL ? EPOLLIN | EPOLLRDHUP : 0) | (w->out != NULL ? EPOLLOUT : 0);
+  guint32 mask = (w->in != NULL ? EPOLLIN | EPOLLRDHUP : 0)
+                 | (w->out != NULL || w->pending != NULL ? EPOLLOUT : 0);
   struct epoll_event ev = { .events = mask, .data.u64 = w->id };
 
   if (w->poller == NULL || (mask == w->mask && (mask != 0) == w->registered))
@@ -168,6 +170,7 @@ static void
 watch_free (Watch *w)
 {
   watch_detach (w);
+  g_clear_pointer (&w->pending, g_byte_array_unref);
   /* Sources still alive hold the stream, hence the counters: none are left here. */
   g_free (w);
 }
@@ -401,6 +404,29 @@ poller_try_hook (Watch *w)
   return TRUE;
 }
 
+/* Writes what is left of a direct send. Returns whether nothing is left; an error
+ * drops the rest (libsoup meets the error on its own next read or write). */
+static gboolean
+watch_flush (Watch *w)
+{
+  gssize n;
+
+  if (w->pending == NULL)
+    return TRUE;
+  n = send (w->fd, w->pending->data, w->pending->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return FALSE;
+  if (n > 0 && w->counters != NULL)
+    w->counters->bytes_out += (guint64) n;
+  if (n > 0 && (guint) n < w->pending->len)
+    {
+      g_byte_array_remove_range (w->pending, 0, (guint) n);
+      return FALSE;
+    }
+  g_clear_pointer (&w->pending, g_byte_array_unref);
+  return TRUE;
+}
+
 static void
 poller_mark (TetherGuardPoller *poller,
              Watch             *w,
@@ -474,7 +500,7 @@ poller_dispatch_cb (gint         fd,
       if ((ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0
           && !((ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0 && poller_try_hook (w)))
         poller_mark (poller, w, w->in);
-      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+      if ((ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && watch_flush (w))
         poller_mark (poller, w, w->out);
       /* An event nobody waits for: stop asking for it. */
       watch_update (w);
@@ -747,6 +773,19 @@ guard_output_write (GOutputStream  *stream,
                     GCancellable   *cancellable,
                     GError        **error)
 {
+  Watch *w = GUARD_OUTPUT (stream)->counters->watch;
+
+  /* Blocking: the rest of a direct send goes first, whatever it takes. */
+  if (w != NULL && w->pending != NULL)
+    {
+      g_autoptr(GByteArray) rest = g_steal_pointer (&w->pending);
+      gsize written = 0;
+
+      if (!g_output_stream_write_all (output_base (stream), rest->data, rest->len, &written,
+                                      cancellable, error))
+        return -1;
+      output_account (GUARD_OUTPUT (stream), (gssize) written);
+    }
   return output_account (GUARD_OUTPUT (stream),
                          g_output_stream_write (output_base (stream), buffer, count, cancellable, error));
 }
@@ -796,7 +835,13 @@ guard_output_write_nonblocking (GPollableOutputStream  *stream,
                                 GError                **error)
 {
   GPollableOutputStream *base = G_POLLABLE_OUTPUT_STREAM (output_base (stream));
+  Watch *w = GUARD_OUTPUT (stream)->counters->watch;
 
+  if (w != NULL && !watch_flush (w))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "a direct send is still queued");
+      return -1;
+    }
   return output_account (GUARD_OUTPUT (stream),
                          g_pollable_output_stream_write_nonblocking (base, buffer, count, NULL, error));
 }
@@ -1102,4 +1147,40 @@ tether_guard_stream_set_message_hook (TetherGuardStream      *self,
     return;
   w->hook = hook;
   w->hook_data = user_data;
+}
+
+/**
+ * tether_guard_stream_send_direct:
+ * @data: whole WebSocket frames
+ *
+ * Writes @data straight to the socket of a watched guard, past libsoup: for the
+ * fan-out, which frames an event once for all members. Only when libsoup has nothing
+ * waiting to be written (no output source), so frames never interleave; what the
+ * socket does not take at once is written before anything libsoup writes next.
+ * Call it only when libsoup's own queue is empty.
+ *
+ * Returns: %TRUE when @data is on its way; %FALSE when nothing was written (not
+ *   watched, libsoup busy, or the socket full): send through libsoup then
+ */
+gboolean
+tether_guard_stream_send_direct (TetherGuardStream *self,
+                                 const guint8      *data,
+                                 gsize              len)
+{
+  Watch *w = self->counters->watch;
+  gssize n;
+
+  if (w == NULL || w->poller == NULL || w->out != NULL || w->pending != NULL || len == 0)
+    return FALSE;
+  n = send (w->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n <= 0)
+    return FALSE;
+  self->counters->bytes_out += (guint64) n;
+  if ((gsize) n < len)
+    {
+      w->pending = g_byte_array_sized_new ((guint) (len - (gsize) n));
+      g_byte_array_append (w->pending, data + n, (guint) (len - (gsize) n));
+      watch_update (w);
+    }
+  return TRUE;
 }

@@ -29,6 +29,9 @@ void               tether_guard_stream_renew_input_budget (TetherGuardStream *se
 GMainContext      *tether_guard_stream_watch (TetherGuardStream *self,
                                               TetherGuardPoller *poller,
                                               int                fd);
+gboolean           tether_guard_stream_send_direct (TetherGuardStream *self,
+                                                    const guint8      *data,
+                                                    gsize              len);
 void               tether_guard_stream_set_message_hook (TetherGuardStream      *self,
                                                          TetherGuardMessageHook  hook,
                                                          gpointer                user_data);

@@ -25,9 +25,65 @@ conn_send_queue (TetherServerConn *conn)
   return conn->queued_out > written ? conn->queued_out - written : 0;
 }
 
+/* A server frame (FIN, text, unmasked) around @json, into @buf when it fits. */
+static guint8 *
+frame_build (const char *json,
+             gsize       len,
+             guint8     *buf,
+             gsize       buf_size,
+             gsize      *out_size)
+{
+  gsize header = len < 126 ? 2 : len <= G_MAXUINT16 ? 4 : 10;
+  guint8 *frame = header + len <= buf_size ? buf : g_malloc (header + len);
+
+  frame[0] = 0x81;
+  if (len < 126)
+    frame[1] = (guint8) len;
+  else if (len <= G_MAXUINT16)
+    {
+      frame[1] = 126;
+      frame[2] = (guint8) (len >> 8);
+      frame[3] = (guint8) len;
+    }
+  else
+    {
+      frame[1] = 127;
+      for (guint i = 0; i < 8; i++)
+        frame[2 + i] = (guint8) ((guint64) len >> (56 - 8 * i));
+    }
+  memcpy (frame + header, json, len);
+  *out_size = header + len;
+  return frame;
+}
+
+/**
+ * tether_server_frame_new:
+ * @json: a message
+ * @out_size: (out): the frame's size
+ *
+ * Returns: (transfer full): @json as one WebSocket text frame from the server, for
+ *   tether_server_conn_send_frame() to every member of a room
+ */
+guint8 *
+tether_server_frame_new (const char *json,
+                         gsize      *out_size)
+{
+  return frame_build (json, strlen (json), NULL, 0, out_size);
+}
+
+/**
+ * tether_server_conn_send_frame:
+ * @frame: (nullable): @json framed by tether_server_frame_new(), or %NULL
+ *
+ * Sends @json. When libsoup has nothing queued for the peer the frame goes straight
+ * to the socket (tether_guard_stream_send_direct()): a fan-out frames the event once
+ * and skips libsoup's per-member framing, copies and stream layers.
+ */
 void
-tether_server_conn_send (TetherServerConn *conn,
-                         const char       *json)
+tether_server_conn_send_frame (TetherServerConn *conn,
+                               const char       *json,
+                               const guint8     *frame,
+                               gsize             frame_size)
 {
   guint64 queued;
   gsize len;
@@ -51,8 +107,33 @@ tether_server_conn_send (TetherServerConn *conn,
       tether_server_conn_close (conn, TETHER_CLOSE_SLOW_CONSUMER, "send queue full");
       return;
     }
+  if (queued == 0)
+    {
+      guint8 buf[512];
+      g_autofree guint8 *heap = NULL;
+      const guint8 *f = frame;
+
+      if (f == NULL)
+        {
+          f = frame_build (json, len, buf, sizeof buf, &frame_size);
+          if (f != buf)
+            heap = (guint8 *) f;
+        }
+      if (tether_guard_stream_send_direct (conn->guard, f, frame_size))
+        {
+          conn->queued_out += frame_size;
+          return;
+        }
+    }
   conn->queued_out += len + (len < 126 ? 2 : len <= G_MAXUINT16 ? 4 : 10);
   soup_websocket_connection_send_text (conn->ws, json);
+}
+
+void
+tether_server_conn_send (TetherServerConn *conn,
+                         const char       *json)
+{
+  tether_server_conn_send_frame (conn, json, NULL, 0);
 }
 
 /* Sends a message from tether-message.c's builders and frees it. */

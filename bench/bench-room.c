@@ -3,7 +3,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Usage: bench-room [--server PATH] [--fanout-threads N] [PART...]
- *   PART: idle memory login fanout cut restart storm (default: all; "cut" also measures the
+ *   PART: idle memory held login fanout cut restart storm (default: all; "cut" also measures the
  *   restore, "restart" and "storm" are the same part)
  *
  * The server is always the tether-server program, a separate process started per part
@@ -837,6 +837,8 @@ typedef struct
 {
   EpConn **conns;
   guint n;
+  int epfd;             /* -1: the thread makes one and adds @conns */
+  gint go;              /* atomic: heartbeats start (reading runs from the start) */
   gint stop;            /* atomic */
   guint64 sent, acks;
 } HbThread;
@@ -856,25 +858,30 @@ static gpointer
 hb_thread_main (gpointer data)
 {
   HbThread *t = data;
-  int epfd = epoll_create1 (EPOLL_CLOEXEC);
+  int epfd = t->epfd >= 0 ? t->epfd : epoll_create1 (EPOLL_CLOEXEC);
   struct epoll_event events[256];
-  gint64 start = g_get_monotonic_time ();
+  gint64 start = 0;
   guint64 tick = 0;
   guint next = 0;
 
-  for (guint i = 0; i < t->n; i++)
-    {
-      struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t->conns[i] };
+  if (t->epfd < 0)
+    for (guint i = 0; i < t->n; i++)
+      {
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t->conns[i] };
 
-      epoll_ctl (epfd, EPOLL_CTL_ADD, t->conns[i]->fd, &ev);
-    }
+        epoll_ctl (epfd, EPOLL_CTL_ADD, t->conns[i]->fd, &ev);
+      }
   while (!g_atomic_int_get (&t->stop))
     {
       gint64 now = g_get_monotonic_time ();
-      /* client i sends at start + k s + i/n s */
-      guint64 due_total = (guint64) ((now - start) * (double) t->n / G_USEC_PER_SEC);
+      guint64 due_total = 0;
       int n;
 
+      if (start == 0 && g_atomic_int_get (&t->go))
+        start = now;
+      /* client i sends at start + k s + i/n s */
+      if (start != 0 && t->n > 0)
+        due_total = (guint64) ((now - start) * (double) t->n / G_USEC_PER_SEC);
       while (tick < due_total)
         {
           g_autofree char *hb = tether_message_build_heartbeat ((gint64) (tick / MAX (t->n, 1)));
@@ -898,7 +905,8 @@ hb_thread_main (gpointer data)
           errno = 0;
         }
     }
-  close (epfd);
+  if (t->epfd < 0)
+    close (epfd);
   return NULL;
 }
 
@@ -949,6 +957,8 @@ idle_round (guint       n_sessions,
     {
       threads[t].n = conns->len / 2 + (t == 0 ? conns->len % 2 : 0);
       threads[t].conns = (EpConn **) conns->pdata + (t == 0 ? 0 : conns->len - threads[t].n);
+      threads[t].epfd = -1;
+      threads[t].go = 1;
     }
   {
     GThread *th[2];
@@ -1004,6 +1014,118 @@ bench_idle (void)
     idle_round (10000, "<= 40 %", 40.0, 100.0);
   else if (idle_max > 1000)
     idle_round ((guint) idle_max, NULL, 0, 0);
+}
+
+/* ---- part 1 (issue 13): login with 1,000 sessions held ----------------------------- */
+
+/* 1,000 heartbeating epoll clients hold one room with notify_users; then libtether
+ * logins, alone on the main context, go (a) into that room with notify_users (its
+ * ADD reaches the 1,000, its login_ok carries 1,000 users) and (b) into another room.
+ * Unlike the login part, no other libtether session shares the measuring client's
+ * main context, so the figure is the server's and the wire's. */
+static void
+held_measure (Server     *s,
+              const char *what,
+              gboolean    same_room,
+              guint       n_measure,
+              const char *key,
+              const char *label)
+{
+  g_autoptr(GArray) ms_all = g_array_new (FALSE, FALSE, sizeof (double));
+  LtGroup *measured = lt_group_new (s->url, 1);
+  double cpu0 = bench_proc_cpu_seconds (s->pid);
+
+  for (guint i = 0; i < n_measure; i++)
+    {
+      g_autofree char *room = same_room ? g_strdup ("held") : g_strdup_printf ("other-%03u", i % 10);
+      g_autofree char *user = g_strdup_printf ("%s%04u", same_room ? "hs" : "ho", i);
+      LtClient *c = lt_add (measured, room, user, TRUE);
+      double ms;
+
+      lt_start (c, s->url);
+      if (!tether_test_poll_until (lt_client_settled, c, 5000) || c->state != TETHER_ROOM_STATE_LOGINED)
+        {
+          g_printerr ("[held] %s login %u did not succeed\n", what, i);
+          continue;
+        }
+      ms = (c->t_logined - c->t_start) / 1000.0;
+      g_array_append_val (ms_all, ms);
+      tether_engine_logout_room (c->engine, c->room);
+      tether_test_poll_until (lt_client_settled_out, c, 3000);
+      tether_test_run_for (20);
+    }
+  measured->next = measured->clients->len;
+  g_print ("  %s: server CPU %.2f ms per login (with its logout and the held sessions' heartbeats)\n",
+           what, (bench_proc_cpu_seconds (s->pid) - cpu0) * 1000 / n_measure);
+  add_result (key, label, "ms", ms_all, "p99 < 5 ms", 5.0, FALSE);
+  lt_group_free (measured);
+}
+
+static void
+bench_held (void)
+{
+  Server *s = server_start ();
+  const guint n_held = 1000;
+  GPtrArray *conns = g_ptr_array_new_with_free_func ((GDestroyNotify) ep_conn_free);
+  HbThread threads[2];
+  GThread *th[2];
+  gint64 t0;
+
+  g_print ("\n[held] %u heartbeating sessions in one room (notify_users), then libtether "
+           "logins into that room and into another\n", n_held);
+  memset (threads, 0, sizeof threads);
+  for (guint t = 0; t < 2; t++)
+    {
+      threads[t].epfd = epoll_create1 (EPOLL_CLOEXEC);
+      th[t] = g_thread_new ("bench-held", hb_thread_main, &threads[t]);
+    }
+  t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < n_held; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("hu%04u", i);
+      g_autofree char *json = login_json ("held", user, TRUE);
+      gint64 ts, tk;
+      EpConn *c = ep_login (s->port, json, &ts, &tk);
+      struct epoll_event ev = { .events = EPOLLIN };
+
+      if (c == NULL)
+        {
+          g_printerr ("[held] session %u could not log in\n", i);
+          break;
+        }
+      g_ptr_array_add (conns, c);
+      ev.data.ptr = c;
+      epoll_ctl (threads[i % 2].epfd, EPOLL_CTL_ADD, c->fd, &ev);
+    }
+  g_print ("  %u sessions in the room after %.2f s\n", conns->len, (g_get_monotonic_time () - t0) / 1e6);
+  {
+    GPtrArray *half[2] = { g_ptr_array_new (), g_ptr_array_new () };
+
+    for (guint i = 0; i < conns->len; i++)
+      g_ptr_array_add (half[i % 2], conns->pdata[i]);
+    for (guint t = 0; t < 2; t++)
+      {
+        threads[t].n = half[t]->len;
+        threads[t].conns = (EpConn **) g_ptr_array_free (half[t], FALSE);
+        g_atomic_int_set (&threads[t].go, 1);
+      }
+  }
+  tether_test_run_for (2000);
+
+  held_measure (s, "same room (notify_users, 1000 present)", TRUE, 100, "login_held_same_room_ms",
+                "1. login -> LOGINED, same room as 1000 (presence)");
+  held_measure (s, "another room", FALSE, 100, "login_held_other_room_ms",
+                "1. login -> LOGINED, 1000 held in another room");
+
+  for (guint t = 0; t < 2; t++)
+    {
+      g_atomic_int_set (&threads[t].stop, 1);
+      g_thread_join (th[t]);
+      close (threads[t].epfd);
+      g_free (threads[t].conns);
+    }
+  g_ptr_array_unref (conns);
+  server_free (s);
 }
 
 /* ---- parts 4 and 5: silent cut, restore ----------------------------------------------- */
@@ -1383,7 +1505,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  static const char * const all[] = { "idle", "memory", "login", "fanout", "cut", "storm", NULL };
+  static const char * const all[] = { "idle", "memory", "held", "login", "fanout", "cut", "storm", NULL };
   g_autofree char *server_opt = NULL;
   int threads_opt = 0;
   GOptionEntry entries[] = {
@@ -1395,7 +1517,7 @@ main (int   argc,
     { "fanout-threads", 0, 0, G_OPTION_ARG_INT, &threads_opt, "Member threads for the fan-out part (2)", "N" },
     { NULL }
   };
-  g_autoptr(GOptionContext) octx = g_option_context_new ("[idle|memory|login|fanout|cut|restore|restart|storm|all]... — room service benchmarks");
+  g_autoptr(GOptionContext) octx = g_option_context_new ("[idle|memory|held|login|fanout|cut|restore|restart|storm|all]... — room service benchmarks");
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) parts = g_ptr_array_new ();
   g_autofree char *parts_text = NULL;
@@ -1436,7 +1558,7 @@ main (int   argc,
         p = "storm";
       if (!g_strv_contains (all, p))
         {
-          g_printerr ("bench-room: unknown part “%s” (idle memory login fanout cut storm)\n", argv[i]);
+          g_printerr ("bench-room: unknown part “%s” (idle memory held login fanout cut storm)\n", argv[i]);
           return 2;
         }
       g_ptr_array_add (parts, (gpointer) g_intern_string (p));
@@ -1474,6 +1596,8 @@ main (int   argc,
         bench_idle ();
       else if (g_str_equal (p, "memory"))
         bench_memory ();
+      else if (g_str_equal (p, "held"))
+        bench_held ();
       else if (g_str_equal (p, "login"))
         bench_login ();
       else if (g_str_equal (p, "fanout"))

@@ -1,10 +1,11 @@
-/* bench-room.c: figures for the room service — login latency, user ADD fan-out, memory
- * per session, silent-cut detection, restore, and a 2,000-client reconnect storm
+/* bench-room.c: figures for the room service — idle sessions' CPU and memory, login
+ * latency, user ADD fan-out, memory per session, silent-cut detection, restore, and a
+ * 2,000-client reconnect storm
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-room [--server PATH] [--fanout-threads N] [PART...]
- *   PART: idle memory held login fanout cut restart storm (default: all; "cut" also measures the
- *   restore, "restart" and "storm" are the same part)
+ * Usage: bench-room [--server PATH] [--idle-max N] [--fanout-threads N] [PART...]
+ *   PART: idle memory held login fanout cut restart storm (default: all; "cut" also
+ *   measures the restore, "restart" and "storm" are the same part)
  *
  * The server is always the tether-server program, a separate process started per part
  * with --login-rate 0 and otherwise default settings. Everything waits with a deadline;

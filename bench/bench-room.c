@@ -284,7 +284,7 @@ bench_memory (void)
   extra_double ("memory_kib_per_session_0_1000", per_1000);
   extra_double ("memory_kib_per_session_1000_2000", per_second_1000);
   add_single ("memory_kib_per_session", "3. server memory per idle session", "KiB", total,
-              "< 32 KiB", 32.0);
+              "<= 8 KiB", 8.001);
 
   raw_pool_free (pool);
   server_free (s);

@@ -591,6 +591,12 @@ tether_guard_poller_free (TetherGuardPoller *poller)
   g_clear_pointer (&poller->source, g_source_unref);
   g_source_destroy (poller->tick);
   g_clear_pointer (&poller->tick, g_source_unref);
+  /* Dropping the shards destroys libsoup's sources on them: with nothing left to run
+   * them, they would only keep their streams (and the watches holding the poller)
+   * alive. */
+  for (guint i = 0; i < poller->n_shards; i++)
+    g_clear_pointer (&poller->shards[i], g_main_context_unref);
+  poller->n_shards = 0;
   poller_unref (poller);
 }
 

@@ -1,10 +1,11 @@
-/* bench-room.c: figures for the room service — login latency, user ADD fan-out, memory
- * per session, silent-cut detection, restore, and a 2,000-client reconnect storm
+/* bench-room.c: figures for the room service — idle sessions' CPU and memory, login
+ * latency, user ADD fan-out, memory per session, silent-cut detection, restore, and a
+ * 2,000-client reconnect storm
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Usage: bench-room [--server PATH] [--fanout-threads N] [PART...]
- *   PART: memory login fanout cut restart storm (default: all; "cut" also measures the
- *   restore, "restart" and "storm" are the same part)
+ * Usage: bench-room [--server PATH] [--idle-max N] [--fanout-threads N] [PART...]
+ *   PART: idle memory held login fanout cut restart storm (default: all; "cut" also
+ *   measures the restore, "restart" and "storm" are the same part)
  *
  * The server is always the tether-server program, a separate process started per part
  * with --login-rate 0 and otherwise default settings. Everything waits with a deadline;
@@ -36,12 +37,13 @@
 #include "bench-util.h"
 #include "tether.h"
 #include "tether-fault-proxy.h"
+#include "tether-message.h"
 #include "tether-test-process.h"
 #include "tether-test-server.h"
 #include "tether-test-stats.h"
 #include "tether-test-utils.h"
 
-#define WATCHDOG_SECONDS 240
+#define WATCHDOG_SECONDS 420
 
 /* ---- results ---------------------------------------------------------------------- */
 
@@ -63,6 +65,7 @@ static guint fanout_threads = 2;
 static int login_idle = 1000;       /* --login-idle */
 static gboolean idle_raw;           /* --idle-raw: idle sessions without heartbeats */
 static guint storm_per_engine = 20; /* --storm-per-engine */
+static int idle_max = 10000;        /* --idle-max */
 
 static void
 add_result (const char *key,
@@ -281,7 +284,7 @@ bench_memory (void)
   extra_double ("memory_kib_per_session_0_1000", per_1000);
   extra_double ("memory_kib_per_session_1000_2000", per_second_1000);
   add_single ("memory_kib_per_session", "3. server memory per idle session", "KiB", total,
-              "< 32 KiB", 32.0);
+              "<= 8 KiB", 8.001);
 
   raw_pool_free (pool);
   server_free (s);
@@ -825,6 +828,307 @@ bench_fanout (void)
   g_free (fan.last_rx);
 }
 
+/* ---- part 0: idle sessions (issue 13, target 1) ------------------------------------- */
+
+/* Minimal epoll clients (ep_login) that heartbeat like libtether at its default: one
+ * heartbeat a second each, the phases spread evenly over the second, acks read and
+ * counted. The server's CPU over a 10 s window and its RSS are the figures. */
+
+typedef struct
+{
+  EpConn **conns;
+  guint n;
+  int epfd;             /* -1: the thread makes one and adds @conns */
+  gint go;              /* atomic: heartbeats start (reading runs from the start) */
+  gint stop;            /* atomic */
+  guint64 sent, acks;
+} HbThread;
+
+static void
+hb_frame_cb (const char *payload,
+             gsize       len,
+             gpointer    data)
+{
+  HbThread *t = data;
+
+  if (memmem (payload, len, "\"heartbeat_ack\"", 15) != NULL)
+    t->acks++;
+}
+
+static gpointer
+hb_thread_main (gpointer data)
+{
+  HbThread *t = data;
+  int epfd = t->epfd >= 0 ? t->epfd : epoll_create1 (EPOLL_CLOEXEC);
+  struct epoll_event events[256];
+  gint64 start = 0;
+  guint64 tick = 0;
+  guint next = 0;
+
+  if (t->epfd < 0)
+    for (guint i = 0; i < t->n; i++)
+      {
+        struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t->conns[i] };
+
+        epoll_ctl (epfd, EPOLL_CTL_ADD, t->conns[i]->fd, &ev);
+      }
+  while (!g_atomic_int_get (&t->stop))
+    {
+      gint64 now = g_get_monotonic_time ();
+      guint64 due_total = 0;
+      int n;
+
+      if (start == 0 && g_atomic_int_get (&t->go))
+        start = now;
+      /* client i sends at start + k s + i/n s */
+      if (start != 0 && t->n > 0)
+        due_total = (guint64) ((now - start) * (double) t->n / G_USEC_PER_SEC);
+      while (tick < due_total)
+        {
+          g_autofree char *hb = tether_message_build_heartbeat ((gint64) (tick / MAX (t->n, 1)));
+
+          bench_ws_send_text (t->conns[next]->fd, hb);
+          t->sent++;
+          tick++;
+          next = (next + 1) % t->n;
+        }
+      n = epoll_wait (epfd, events, G_N_ELEMENTS (events), 1);
+      for (int i = 0; i < n; i++)
+        {
+          EpConn *c = events[i].data.ptr;
+
+          while (ep_read (c) && c->len > 0)
+            {
+              ws_parse (c, hb_frame_cb, t);
+              if (errno == EAGAIN)
+                break;
+            }
+          errno = 0;
+        }
+    }
+  if (t->epfd < 0)
+    close (epfd);
+  return NULL;
+}
+
+static void
+idle_round (guint       n_sessions,
+            const char *target,
+            double      limit,
+            double      rss_limit_mib)
+{
+  Server *s = server_start ();
+  GPtrArray *conns = g_ptr_array_new_with_free_func ((GDestroyNotify) ep_conn_free);
+  HbThread threads[2];
+  gint64 t0, rss0, rss1, hwm;
+  double cpu0, cpu1, wall0, wall1, pct;
+  guint64 sent = 0, acks = 0;
+  g_autofree char *key = NULL;
+  g_autofree char *label = NULL;
+
+  g_print ("\n[idle] %u logged-in sessions heartbeating at the default 1 s (minimal epoll "
+           "clients, rooms of %d, notify_users)\n", n_sessions, ROOM_SIZE);
+  tether_test_run_for (300);
+  bench_proc_vm (s->pid, &rss0, &hwm);
+  t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < n_sessions; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("idle-%04u", i / ROOM_SIZE);
+      g_autofree char *user = g_strdup_printf ("iu%05u", i);
+      g_autofree char *json = login_json (room, user, TRUE);
+      gint64 ts, tk;
+      EpConn *c = ep_login (s->port, json, &ts, &tk);
+
+      if (c == NULL)
+        {
+          g_printerr ("[idle] session %u could not log in\n", i);
+          break;
+        }
+      g_ptr_array_add (conns, c);
+      if (g_get_monotonic_time () - t0 > 90 * G_USEC_PER_SEC)
+        {
+          g_printerr ("[idle] ramp took over 90 s; stopping at %u\n", i + 1);
+          break;
+        }
+    }
+  g_print ("  %u sessions logged in after %.2f s\n", conns->len, (g_get_monotonic_time () - t0) / 1e6);
+
+  memset (threads, 0, sizeof threads);
+  for (guint t = 0; t < 2; t++)
+    {
+      threads[t].n = conns->len / 2 + (t == 0 ? conns->len % 2 : 0);
+      threads[t].conns = (EpConn **) conns->pdata + (t == 0 ? 0 : conns->len - threads[t].n);
+      threads[t].epfd = -1;
+      threads[t].go = 1;
+    }
+  {
+    GThread *th[2];
+
+    for (guint t = 0; t < 2; t++)
+      th[t] = g_thread_new ("bench-hb", hb_thread_main, &threads[t]);
+    tether_test_run_for (2000);  /* every session has heartbeated at least once */
+    cpu0 = bench_proc_cpu_seconds (s->pid);
+    wall0 = g_get_monotonic_time () / 1e6;
+    tether_test_run_for (10000);
+    cpu1 = bench_proc_cpu_seconds (s->pid);
+    wall1 = g_get_monotonic_time () / 1e6;
+    for (guint t = 0; t < 2; t++)
+      {
+        g_atomic_int_set (&threads[t].stop, 1);
+        g_thread_join (th[t]);
+        sent += threads[t].sent;
+        acks += threads[t].acks;
+      }
+  }
+  bench_proc_vm (s->pid, &rss1, &hwm);
+  pct = (cpu1 - cpu0) / (wall1 - wall0) * 100;
+  g_print ("  server CPU %.2f %% of a core over %.1f s; %" G_GUINT64_FORMAT " heartbeats sent, %"
+           G_GUINT64_FORMAT " acks; VmRSS %" G_GINT64_FORMAT " KiB (%" G_GINT64_FORMAT
+           " KiB at 0 sessions, %.2f KiB per session), VmHWM %" G_GINT64_FORMAT " KiB\n",
+           pct, wall1 - wall0, sent, acks, rss1, rss0,
+           conns->len ? (rss1 - rss0) / (double) conns->len : 0.0, hwm);
+  key = g_strdup_printf ("idle_%u_cpu_percent", n_sessions);
+  label = g_strdup_printf ("0. server CPU, %u idle sessions (1 s hb)", n_sessions);
+  add_single (key, label, "%", pct, target, limit);
+  g_free (key);
+  g_free (label);
+  key = g_strdup_printf ("idle_%u_rss_mib", n_sessions);
+  label = g_strdup_printf ("0. server RSS, %u idle sessions", n_sessions);
+  add_single (key, label, "MiB", rss1 / 1024.0, rss_limit_mib > 0 ? "<= 100 MiB" : NULL,
+              rss_limit_mib + 0.001);
+  g_free (key);
+  key = g_strdup_printf ("idle_%u_kib_per_session", n_sessions);
+  extra_double (key, conns->len ? (rss1 - rss0) / (double) conns->len : 0.0);
+  g_free (key);
+  key = g_strdup_printf ("idle_%u_acks_per_heartbeat", n_sessions);
+  extra_double (key, sent ? (double) acks / sent : 0.0);
+
+  g_ptr_array_unref (conns);
+  server_free (s);
+}
+
+static void
+bench_idle (void)
+{
+  idle_round (1000, "<= 4 %", 4.0, 0);
+  if (idle_max >= 10000)
+    idle_round (10000, "<= 40 %", 40.0, 100.0);
+  else if (idle_max > 1000)
+    idle_round ((guint) idle_max, NULL, 0, 0);
+}
+
+/* ---- part 1 (issue 13): login with 1,000 sessions held ----------------------------- */
+
+/* 1,000 heartbeating epoll clients hold one room with notify_users; then libtether
+ * logins, alone on the main context, go (a) into that room with notify_users (its
+ * ADD reaches the 1,000, its login_ok carries 1,000 users) and (b) into another room.
+ * Unlike the login part, no other libtether session shares the measuring client's
+ * main context, so the figure is the server's and the wire's. */
+static void
+held_measure (Server     *s,
+              const char *what,
+              gboolean    same_room,
+              guint       n_measure,
+              const char *key,
+              const char *label)
+{
+  g_autoptr(GArray) ms_all = g_array_new (FALSE, FALSE, sizeof (double));
+  LtGroup *measured = lt_group_new (s->url, 1);
+  double cpu0 = bench_proc_cpu_seconds (s->pid);
+
+  for (guint i = 0; i < n_measure; i++)
+    {
+      g_autofree char *room = same_room ? g_strdup ("held") : g_strdup_printf ("other-%03u", i % 10);
+      g_autofree char *user = g_strdup_printf ("%s%04u", same_room ? "hs" : "ho", i);
+      LtClient *c = lt_add (measured, room, user, TRUE);
+      double ms;
+
+      lt_start (c, s->url);
+      if (!tether_test_poll_until (lt_client_settled, c, 5000) || c->state != TETHER_ROOM_STATE_LOGINED)
+        {
+          g_printerr ("[held] %s login %u did not succeed\n", what, i);
+          continue;
+        }
+      ms = (c->t_logined - c->t_start) / 1000.0;
+      g_array_append_val (ms_all, ms);
+      tether_engine_logout_room (c->engine, c->room);
+      tether_test_poll_until (lt_client_settled_out, c, 3000);
+      tether_test_run_for (20);
+    }
+  measured->next = measured->clients->len;
+  g_print ("  %s: server CPU %.2f ms per login (with its logout and the held sessions' heartbeats)\n",
+           what, (bench_proc_cpu_seconds (s->pid) - cpu0) * 1000 / n_measure);
+  add_result (key, label, "ms", ms_all, "p99 < 5 ms", 5.0, FALSE);
+  lt_group_free (measured);
+}
+
+static void
+bench_held (void)
+{
+  Server *s = server_start ();
+  const guint n_held = 1000;
+  GPtrArray *conns = g_ptr_array_new_with_free_func ((GDestroyNotify) ep_conn_free);
+  HbThread threads[2];
+  GThread *th[2];
+  gint64 t0;
+
+  g_print ("\n[held] %u heartbeating sessions in one room (notify_users), then libtether "
+           "logins into that room and into another\n", n_held);
+  memset (threads, 0, sizeof threads);
+  for (guint t = 0; t < 2; t++)
+    {
+      threads[t].epfd = epoll_create1 (EPOLL_CLOEXEC);
+      th[t] = g_thread_new ("bench-held", hb_thread_main, &threads[t]);
+    }
+  t0 = g_get_monotonic_time ();
+  for (guint i = 0; i < n_held; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("hu%04u", i);
+      g_autofree char *json = login_json ("held", user, TRUE);
+      gint64 ts, tk;
+      EpConn *c = ep_login (s->port, json, &ts, &tk);
+      struct epoll_event ev = { .events = EPOLLIN };
+
+      if (c == NULL)
+        {
+          g_printerr ("[held] session %u could not log in\n", i);
+          break;
+        }
+      g_ptr_array_add (conns, c);
+      ev.data.ptr = c;
+      epoll_ctl (threads[i % 2].epfd, EPOLL_CTL_ADD, c->fd, &ev);
+    }
+  g_print ("  %u sessions in the room after %.2f s\n", conns->len, (g_get_monotonic_time () - t0) / 1e6);
+  {
+    GPtrArray *half[2] = { g_ptr_array_new (), g_ptr_array_new () };
+
+    for (guint i = 0; i < conns->len; i++)
+      g_ptr_array_add (half[i % 2], conns->pdata[i]);
+    for (guint t = 0; t < 2; t++)
+      {
+        threads[t].n = half[t]->len;
+        threads[t].conns = (EpConn **) g_ptr_array_free (half[t], FALSE);
+        g_atomic_int_set (&threads[t].go, 1);
+      }
+  }
+  tether_test_run_for (2000);
+
+  held_measure (s, "same room (notify_users, 1000 present)", TRUE, 100, "login_held_same_room_ms",
+                "1. login -> LOGINED, same room as 1000 (presence)");
+  held_measure (s, "another room", FALSE, 100, "login_held_other_room_ms",
+                "1. login -> LOGINED, 1000 held in another room");
+
+  for (guint t = 0; t < 2; t++)
+    {
+      g_atomic_int_set (&threads[t].stop, 1);
+      g_thread_join (th[t]);
+      close (threads[t].epfd);
+      g_free (threads[t].conns);
+    }
+  g_ptr_array_unref (conns);
+  server_free (s);
+}
+
 /* ---- parts 4 and 5: silent cut, restore ----------------------------------------------- */
 
 typedef struct
@@ -1202,7 +1506,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  static const char * const all[] = { "memory", "login", "fanout", "cut", "storm", NULL };
+  static const char * const all[] = { "idle", "memory", "held", "login", "fanout", "cut", "storm", NULL };
   g_autofree char *server_opt = NULL;
   int threads_opt = 0;
   GOptionEntry entries[] = {
@@ -1210,10 +1514,11 @@ main (int   argc,
     { "login-idle", 0, 0, G_OPTION_ARG_INT, &login_idle, "Idle sessions during the login part (1000)", "N" },
     { "idle-raw", 0, 0, G_OPTION_ARG_NONE, &idle_raw, "Idle sessions of the login part as raw WebSockets without heartbeats", NULL },
     { "storm-per-engine", 0, 0, G_OPTION_ARG_INT, &storm_per_engine, "Clients per TetherEngine in the storm part (20)", "N" },
+    { "idle-max", 0, 0, G_OPTION_ARG_INT, &idle_max, "Second round of the idle part: this many sessions (10000; 1000 or less: none)", "N" },
     { "fanout-threads", 0, 0, G_OPTION_ARG_INT, &threads_opt, "Member threads for the fan-out part (2)", "N" },
     { NULL }
   };
-  g_autoptr(GOptionContext) octx = g_option_context_new ("[memory|login|fanout|cut|restore|restart|storm|all]... — room service benchmarks");
+  g_autoptr(GOptionContext) octx = g_option_context_new ("[idle|memory|held|login|fanout|cut|restore|restart|storm|all]... — room service benchmarks");
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) parts = g_ptr_array_new ();
   g_autofree char *parts_text = NULL;
@@ -1254,7 +1559,7 @@ main (int   argc,
         p = "storm";
       if (!g_strv_contains (all, p))
         {
-          g_printerr ("bench-room: unknown part “%s” (memory login fanout cut storm)\n", argv[i]);
+          g_printerr ("bench-room: unknown part “%s” (idle memory held login fanout cut storm)\n", argv[i]);
           return 2;
         }
       g_ptr_array_add (parts, (gpointer) g_intern_string (p));
@@ -1288,8 +1593,12 @@ main (int   argc,
     {
       const char *p = g_ptr_array_index (parts, i);
 
-      if (g_str_equal (p, "memory"))
+      if (g_str_equal (p, "idle"))
+        bench_idle ();
+      else if (g_str_equal (p, "memory"))
         bench_memory ();
+      else if (g_str_equal (p, "held"))
+        bench_held ();
       else if (g_str_equal (p, "login"))
         bench_login ();
       else if (g_str_equal (p, "fanout"))

@@ -136,6 +136,7 @@ accept_one (TetherServerListener *listener,
   g_autoptr(GError) error = NULL;
   g_autofree char *address = NULL;
   TetherServerLink *link;
+  GMainContext *context;
   gboolean use_tls;
   guint n;
 
@@ -195,10 +196,16 @@ accept_one (TetherServerListener *listener,
       return;
     }
 
-  /* libsoup attaches the connection's sources to the thread-default context. */
-  g_main_context_push_thread_default (self->context);
+  /* libsoup attaches the connection's sources to the thread-default context: the
+   * connection's shard of the poller, which wakes it through one epoll set. */
+  context = self->poller != NULL
+            ? tether_guard_stream_watch (guard, self->poller, g_socket_get_fd (socket))
+            : NULL;
+  if (context == NULL)
+    context = self->context;
+  g_main_context_push_thread_default (context);
   soup_server_accept_iostream (listener->soup, G_IO_STREAM (guard), local, remote, NULL);
-  g_main_context_pop_thread_default (self->context);
+  g_main_context_pop_thread_default (context);
 }
 
 static gboolean

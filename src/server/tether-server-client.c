@@ -25,9 +25,65 @@ conn_send_queue (TetherServerConn *conn)
   return conn->queued_out > written ? conn->queued_out - written : 0;
 }
 
+/* A server frame (FIN, text, unmasked) around @json, into @buf when it fits. */
+static guint8 *
+frame_build (const char *json,
+             gsize       len,
+             guint8     *buf,
+             gsize       buf_size,
+             gsize      *out_size)
+{
+  gsize header = len < 126 ? 2 : len <= G_MAXUINT16 ? 4 : 10;
+  guint8 *frame = header + len <= buf_size ? buf : g_malloc (header + len);
+
+  frame[0] = 0x81;
+  if (len < 126)
+    frame[1] = (guint8) len;
+  else if (len <= G_MAXUINT16)
+    {
+      frame[1] = 126;
+      frame[2] = (guint8) (len >> 8);
+      frame[3] = (guint8) len;
+    }
+  else
+    {
+      frame[1] = 127;
+      for (guint i = 0; i < 8; i++)
+        frame[2 + i] = (guint8) ((guint64) len >> (56 - 8 * i));
+    }
+  memcpy (frame + header, json, len);
+  *out_size = header + len;
+  return frame;
+}
+
+/**
+ * tether_server_frame_new:
+ * @json: a message
+ * @out_size: (out): the frame's size
+ *
+ * Returns: (transfer full): @json as one WebSocket text frame from the server, for
+ *   tether_server_conn_send_frame() to every member of a room
+ */
+guint8 *
+tether_server_frame_new (const char *json,
+                         gsize      *out_size)
+{
+  return frame_build (json, strlen (json), NULL, 0, out_size);
+}
+
+/**
+ * tether_server_conn_send_frame:
+ * @frame: (nullable): @json framed by tether_server_frame_new(), or %NULL
+ *
+ * Sends @json. When libsoup has nothing queued for the peer the frame goes straight
+ * to the socket (tether_guard_stream_send_direct()): a fan-out frames the event once
+ * and skips libsoup's per-member framing, copies and stream layers.
+ */
 void
-tether_server_conn_send (TetherServerConn *conn,
-                         const char       *json)
+tether_server_conn_send_frame (TetherServerConn *conn,
+                               const char       *json,
+                               const guint8     *frame,
+                               gsize             frame_size)
 {
   guint64 queued;
   gsize len;
@@ -51,8 +107,33 @@ tether_server_conn_send (TetherServerConn *conn,
       tether_server_conn_close (conn, TETHER_CLOSE_SLOW_CONSUMER, "send queue full");
       return;
     }
+  if (queued == 0)
+    {
+      guint8 buf[512];
+      g_autofree guint8 *heap = NULL;
+      const guint8 *f = frame;
+
+      if (f == NULL)
+        {
+          f = frame_build (json, len, buf, sizeof buf, &frame_size);
+          if (f != buf)
+            heap = (guint8 *) f;
+        }
+      if (tether_guard_stream_send_direct (conn->guard, f, frame_size))
+        {
+          conn->queued_out += frame_size;
+          return;
+        }
+    }
   conn->queued_out += len + (len < 126 ? 2 : len <= G_MAXUINT16 ? 4 : 10);
   soup_websocket_connection_send_text (conn->ws, json);
+}
+
+void
+tether_server_conn_send (TetherServerConn *conn,
+                         const char       *json)
+{
+  tether_server_conn_send_frame (conn, json, NULL, 0);
 }
 
 /* Sends a message from tether-message.c's builders and frees it. */
@@ -133,6 +214,7 @@ conn_free (TetherServerConn *conn)
 {
   TetherServer *self = conn->server;
 
+  tether_guard_stream_set_message_hook (conn->guard, NULL, NULL);
   if (conn->state == TETHER_SERVER_CONN_PENDING)
     g_queue_unlink (&self->pending, &conn->pending_link);
   if (conn->close_deadline != 0)
@@ -595,8 +677,66 @@ handle_token_renew (TetherServer     *self,
   tether_server_log (G_LOG_LEVEL_DEBUG, session, "token renewed");
 }
 
+/* A heartbeat exactly as libtether writes it, {"type":"heartbeat","id":N} with N an
+ * integer below 2^53, is answered without the JSON parser and builder: they were
+ * half of what an idle session cost (issue 13). Any other shape, spacing or field
+ * takes the general path, which answers the same. Returns the digits of N. */
+static gsize
+heartbeat_match (const char *data,
+                 gsize       len)
+{
+  static const char prefix[] = "{\"type\":\"heartbeat\",\"id\":";
+  const gsize start = sizeof prefix - 1;
+  gsize end;
+
+  /* 15 digits stay below 2^53. */
+  if (len < start + 2 || len > start + 16 || data[len - 1] != '}'
+      || memcmp (data, prefix, start) != 0)
+    return 0;
+  for (end = start; end < len - 1; end++)
+    if (!g_ascii_isdigit (data[end]))
+      return 0;
+  if (data[start] == '0' && end - start > 1)
+    return 0;
+  return end - start;
+}
+
+static gboolean
+heartbeat_fast (TetherServerConn *conn,
+                const char       *data,
+                gsize             len)
+{
+  gsize digits = heartbeat_match (data, len);
+  char ack[96];
+
+  if (digits == 0)
+    return FALSE;
+  g_snprintf (ack, sizeof ack, "{\"type\":\"heartbeat_ack\",\"id\":%.*s,\"seq\":%" G_GINT64_FORMAT "}",
+              (int) digits, data + len - 1 - digits, (gint64) conn->session->room->seq);
+  tether_server_conn_send (conn, ack);
+  return TRUE;
+}
+
+/* The guard's hook (tether-guard-stream.c): a lone small message the poller read
+ * without libsoup. Only a heartbeat is taken, with what ws_message() does for one. */
+static gboolean
+conn_message_hook (const char *text,
+                   gsize       len,
+                   gpointer    user_data)
+{
+  TetherServerConn *conn = user_data;
+
+  if (conn->state != TETHER_SERVER_CONN_ACTIVE || conn->session == NULL
+      || soup_websocket_connection_get_state (conn->ws) != SOUP_WEBSOCKET_STATE_OPEN
+      || heartbeat_match (text, len) == 0)
+    return FALSE;
+  tether_guard_stream_renew_input_budget (conn->guard);
+  tether_server_session_touch (conn->server, conn->session);
+  return heartbeat_fast (conn, text, len);
+}
+
 static void
-on_ws_message (SoupWebsocketConnection *ws,
+ws_message (SoupWebsocketConnection *ws,
                gint                     type,
                GBytes                  *message,
                gpointer                 user_data)
@@ -622,6 +762,9 @@ on_ws_message (SoupWebsocketConnection *ws,
     }
 
   data = g_bytes_get_data (message, &len);
+  if (conn->state != TETHER_SERVER_CONN_PENDING && conn->session != NULL
+      && heartbeat_fast (conn, data, len))
+    return;
   msg = tether_protocol_parse (data, len, self->max_depth, &error);
   if (msg == NULL)
     {
@@ -683,7 +826,7 @@ on_ws_message (SoupWebsocketConnection *ws,
 }
 
 static void
-on_ws_error (SoupWebsocketConnection *ws,
+ws_error (SoupWebsocketConnection *ws,
              GError                  *error,
              gpointer                 user_data)
 {
@@ -715,7 +858,7 @@ on_ws_error (SoupWebsocketConnection *ws,
 }
 
 static void
-on_ws_closed (SoupWebsocketConnection *ws,
+ws_closed (SoupWebsocketConnection *ws,
               gpointer                 user_data)
 {
   TetherServerConn *conn = user_data;
@@ -725,6 +868,45 @@ on_ws_closed (SoupWebsocketConnection *ws,
   tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "connection from %s closed (%u)",
                      conn->address, soup_websocket_connection_get_close_code (ws));
   conn_free (conn);
+}
+
+/* libsoup calls these on the connection's shard context (tether-guard-stream.c), as
+ * the thread-default; the server's code runs with its own context as the default,
+ * so whatever it starts (a task, a source) is on the context that runs the server. */
+static void
+on_ws_message (SoupWebsocketConnection *ws,
+               gint                     type,
+               GBytes                  *message,
+               gpointer                 user_data)
+{
+  GMainContext *context = ((TetherServerConn *) user_data)->server->context;
+
+  g_main_context_push_thread_default (context);
+  ws_message (ws, type, message, user_data);
+  g_main_context_pop_thread_default (context);
+}
+
+static void
+on_ws_error (SoupWebsocketConnection *ws,
+             GError                  *error,
+             gpointer                 user_data)
+{
+  GMainContext *context = ((TetherServerConn *) user_data)->server->context;
+
+  g_main_context_push_thread_default (context);
+  ws_error (ws, error, user_data);
+  g_main_context_pop_thread_default (context);
+}
+
+static void
+on_ws_closed (SoupWebsocketConnection *ws,
+              gpointer                 user_data)
+{
+  GMainContext *context = ((TetherServerConn *) user_data)->server->context;
+
+  g_main_context_push_thread_default (context);
+  ws_closed (ws, user_data);
+  g_main_context_pop_thread_default (context);
 }
 
 /**
@@ -769,6 +951,14 @@ tether_server_client_accept (SoupServer              *server,
 
   soup_websocket_connection_set_max_incoming_payload_size (ws, self->max_frame_size);
   soup_websocket_connection_set_keepalive_interval (ws, 0);
+  /* After a request without a body, libsoup reads frames only: heartbeats can skip it. */
+  {
+    SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+
+    if (soup_message_headers_get_one (headers, "Content-Length") == NULL
+        && soup_message_headers_get_one (headers, "Transfer-Encoding") == NULL)
+      tether_guard_stream_set_message_hook (conn->guard, conn_message_hook, conn);
+  }
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), conn);
   g_signal_connect (ws, "error", G_CALLBACK (on_ws_error), conn);
   g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), conn);

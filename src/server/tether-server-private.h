@@ -147,6 +147,7 @@ struct _TetherServer
   GObject            parent_instance;
 
   GMainContext      *context;
+  TetherGuardPoller *poller;          /* the connections' readiness (tether-guard-stream.c) */
   SoupServer        *soup;            /* the public port: /ws, /v1/guest-token */
   SoupServer        *admin_soup;      /* the admin port: /healthz, /metrics */
   GPtrArray         *listeners;       /* TetherServerListener */
@@ -256,6 +257,12 @@ void                 tether_server_client_accept    (SoupServer          *server
                                                      gpointer             user_data);
 void                 tether_server_conn_send        (TetherServerConn    *conn,
                                                      const char          *json);
+guint8              *tether_server_frame_new        (const char          *json,
+                                                     gsize               *out_size);
+void                 tether_server_conn_send_frame  (TetherServerConn    *conn,
+                                                     const char          *json,
+                                                     const guint8        *frame,
+                                                     gsize                frame_size);
 void                 tether_server_conn_send_message (TetherServerConn   *conn,
                                                      char                *json);
 void                 tether_server_conn_close       (TetherServerConn    *conn,

@@ -102,15 +102,20 @@ room_publish (TetherServer     *self,
               guint64           subject)
 {
   TetherServerEvent *ev;
+  g_autofree guint8 *frame = NULL;
+  gsize frame_size = 0;
 
   self->stats.events++;
 
+  /* Framed once for everyone. */
+  if (room->members.length > 1)
+    frame = tether_server_frame_new (json, &frame_size);
   for (GList *l = room->members.head; l != NULL; l = l->next)
     {
       TetherServerSession *member = l->data;
 
       if (member->conn != NULL && event_is_for (member, user_event, subject))
-        tether_server_conn_send (member->conn, json);
+        tether_server_conn_send_frame (member->conn, json, frame, frame_size);
     }
 
   ev = g_new (TetherServerEvent, 1);

@@ -114,6 +114,7 @@ tether_server_dispose (GObject *object)
     soup_server_disconnect (self->admin_soup);
   g_clear_object (&self->admin_soup);
   g_clear_object (&self->tls_certificate);
+  g_clear_pointer (&self->poller, tether_guard_poller_free);
 
   G_OBJECT_CLASS (tether_server_parent_class)->dispose (object);
 }
@@ -487,6 +488,7 @@ static void
 tether_server_init (TetherServer *self)
 {
   self->context = g_main_context_ref_thread_default ();
+  self->poller = tether_guard_poller_new (self->context);
   self->app_id = g_strdup ("demo");
   self->heartbeat_timeout = 90.0;
   self->heartbeat_interval = 1.0;

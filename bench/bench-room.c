@@ -1532,16 +1532,9 @@ main (int   argc,
     }
   if (threads_opt > 0)
     fanout_threads = (guint) threads_opt;
-  server_program = g_strdup (server_opt ? server_opt
-                             : g_getenv ("TETHER_SERVER") ? g_getenv ("TETHER_SERVER")
-                             : TETHER_SERVER_PATH);
-  if (!g_file_test (server_program, G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_printerr ("bench-room: %s is not an executable; build it or pass --server\n", server_program);
-      return 2;
-    }
-  /* for tether_test_server_process_new() */
-  g_setenv ("TETHER_SERVER", server_program, TRUE);
+  server_program = bench_server_program ("bench-room", server_opt, TETHER_SERVER_PATH);
+  if (server_program == NULL)
+    return 2;
 
   for (int i = 1; i < argc; i++)
     {

@@ -274,3 +274,24 @@ bench_cpu_model (void)
     p++;
   return g_strndup (p, strcspn (p, "\n"));
 }
+
+/* The tether-server a bench drives: @option (--server), else $TETHER_SERVER, else
+ * @built (this build's). Exported as TETHER_SERVER for tether_test_server_process_new().
+ * NULL, said on stderr, when it is not an executable. */
+char *
+bench_server_program (const char *bench,
+                      const char *option,
+                      const char *built)
+{
+  g_autofree char *program = g_strdup (option != NULL ? option
+                                       : g_getenv ("TETHER_SERVER") != NULL ? g_getenv ("TETHER_SERVER")
+                                       : built);
+
+  if (!g_file_test (program, G_FILE_TEST_IS_EXECUTABLE))
+    {
+      g_printerr ("%s: %s is not an executable; build it or pass --server\n", bench, program);
+      return NULL;
+    }
+  g_setenv ("TETHER_SERVER", program, TRUE);
+  return g_steal_pointer (&program);
+}

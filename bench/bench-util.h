@@ -39,5 +39,8 @@ void     bench_watchdog_remove_pid (int         pid);
 int      bench_process_pid         (TetherTestProcess *process);
 
 char    *bench_cpu_model           (void);
+char    *bench_server_program      (const char *bench,
+                                    const char *option,
+                                    const char *built);
 
 G_END_DECLS

@@ -898,15 +898,9 @@ main (int   argc,
   parts_text = g_strjoin (" ", do_idle ? "idle" : "", do_login ? "login" : "", do_room ? "room" : "", NULL);
   g_strstrip (g_strdelimit (parts_text, NULL, ' '));
 
-  tether_program = g_strdup (opt_server ? opt_server
-                             : g_getenv ("TETHER_SERVER") ? g_getenv ("TETHER_SERVER")
-                             : TETHER_SERVER_PATH);
-  if (!g_file_test (tether_program, G_FILE_TEST_IS_EXECUTABLE))
-    {
-      g_printerr ("compare-janus: %s is not an executable; build it or pass --server\n", tether_program);
-      return 2;
-    }
-  g_setenv ("TETHER_SERVER", tether_program, TRUE);
+  tether_program = bench_server_program ("compare-janus", opt_server, TETHER_SERVER_PATH);
+  if (tether_program == NULL)
+    return 2;
   janus_program = find_janus ();
   if (janus_program == NULL)
     {

@@ -269,6 +269,8 @@ test_login_failed (Fixture *f, gconstpointer data)
 static void
 test_stream_tile (Fixture *f, gconstpointer data)
 {
+  gboolean reveal;
+
   window_join (f, "viewer");
   TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
 
@@ -281,8 +283,18 @@ test_stream_tile (Fixture *f, gconstpointer data)
   TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
   g_assert_true (wait_tile_frames (f, "cam", 20));
   g_test_message ("tile frames: %" G_GUINT64_FORMAT, tile_frames (f, "cam"));
+  /* Live, in the words of live video sites, not the player's "Playing". */
+  g_assert_cmpstr (tether_video_tile_get_badge_text (tether_window_get_tile (f->window, "cam")), ==,
+                   "Live");
 
   save_screenshot (GTK_WIDGET (f->window), "screenshot-main.png");
+
+  /* F9 hides and shows people and streams. */
+  reveal = adw_flap_get_reveal_flap (f->window->flap);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.toggle-sidebar", NULL));
+  g_assert_cmpint (adw_flap_get_reveal_flap (f->window->flap), ==, !reveal);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.toggle-sidebar", NULL));
+  g_assert_cmpint (adw_flap_get_reveal_flap (f->window->flap), ==, reveal);
 
   /* DELETE → the tile goes, the empty page comes back. */
   tether_publisher_stop (f->publisher);

@@ -63,8 +63,9 @@ tether_player_state_style_label (GtkLabel          *label,
 
   switch (state)
     {
-    case TETHER_PLAYER_STATE_PLAY_REQUESTING: text = _("Requesting"); break;
-    case TETHER_PLAYER_STATE_PLAYING: text = _("Playing"); break;
+    case TETHER_PLAYER_STATE_PLAY_REQUESTING: text = _("Connecting"); break;
+    /* What viewers know from live video sites: a red "Live", the publisher's word too. */
+    case TETHER_PLAYER_STATE_PLAYING: text = _("Live"); break;
     case TETHER_PLAYER_STATE_NO_PLAY:
     default: text = _("Not playing"); state = TETHER_PLAYER_STATE_NO_PLAY; break;
     }
@@ -203,6 +204,15 @@ tether_video_tile_get_sink (TetherVideoTile *self)
   g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
 
   return self->sink;
+}
+
+/* The state badge's words ("Live", "Connecting", ...), as a viewer reads them. */
+const char *
+tether_video_tile_get_badge_text (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
+
+  return gtk_label_get_text (self->state_badge);
 }
 
 TetherTileLook

@@ -29,6 +29,7 @@ void                 tether_video_tile_set_player      (TetherVideoTile *self,
 TetherPlayer        *tether_video_tile_get_player      (TetherVideoTile *self);
 TetherPaintableSink *tether_video_tile_get_sink        (TetherVideoTile *self);
 TetherTileLook       tether_video_tile_get_look        (TetherVideoTile *self);
+const char          *tether_video_tile_get_badge_text  (TetherVideoTile *self);
 gboolean             tether_video_tile_get_muted       (TetherVideoTile *self);
 void                 tether_video_tile_set_muted       (TetherVideoTile *self,
                                                         gboolean         muted);

@@ -36,6 +36,17 @@ leave_tile_fullscreen_action (GtkWidget  *widget,
   _tether_window_set_focused_tile (TETHER_WINDOW (widget), NULL);
 }
 
+/* F9, as in GNOME's apps with a sidebar: people and streams shown or hidden. */
+static void
+toggle_sidebar_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  TetherWindow *self = TETHER_WINDOW (widget);
+
+  adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
+}
+
 static void
 publish_action (GtkWidget  *widget,
                 const char *action_name,
@@ -89,6 +100,9 @@ _tether_window_actions_update (TetherWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave", in_room);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-link", in_room);
+  /* Not while one tile fills the screen: Escape brings the grid (and sidebar) back. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-sidebar",
+                                 in_room && self->focused_tile == NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.publish", can_publish);
   gtk_widget_set_visible (GTK_WIDGET (self->publish_button),
                           can_publish || (in_room && !tether_session_is_guest (self->session)));
@@ -107,6 +121,9 @@ _tether_window_class_actions_init (TetherWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.leave-tile-fullscreen", NULL,
                                    leave_tile_fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.copy-link", NULL, copy_link_action);
+  gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL,
+                                   toggle_sidebar_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F9, 0, "win.toggle-sidebar", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F11, 0, "win.fullscreen", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.copy-link", NULL);

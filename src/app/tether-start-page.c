@@ -173,9 +173,13 @@ emit_action (GtkWidget  *widget,
     g_signal_emit (self, signals[SIGNAL_RETRY], 0);
 }
 
+/* The last join's error is about what the fields said then: once they change it would
+ * only mislead (and Try Again would repeat the old attempt), so it goes. */
 static void
 entry_changed_cb (TetherStartPage *self)
 {
+  if (self->error_title != NULL)
+    tether_start_page_clear_error (self);
   update_actions (self);
 }
 
@@ -186,7 +190,7 @@ server_changed_cb (TetherStartPage *self)
 {
   if (gtk_widget_get_visible (GTK_WIDGET (self->server_error_label)))
     check_server (self, FALSE);
-  update_actions (self);
+  entry_changed_cb (self);
 }
 
 /* Enter in any field joins, when the fields allow it. */

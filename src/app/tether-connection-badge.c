@@ -29,7 +29,12 @@ struct _TetherConnectionBadge
   GtkLabel *attempts_value;
   GtkLabel *outcome_value;
   GtkLabel *downtime_value;
+
+  gint64 state_since;  /* monotonic µs: when the room entered its current state */
 };
+
+/* How long "Reconnected" stays before the badge calms down to "Connected". */
+#define RECONNECTED_SHOWN_USEC (5 * G_USEC_PER_SEC)
 
 enum
 {
@@ -162,6 +167,25 @@ set_label (GtkLabel   *label,
   gtk_label_set_text (label, text != NULL && *text != '\0' ? text : "—");
 }
 
+/* A reconnect episode's cause (TetherReconnectReport:cause) in words. */
+static const char *
+cause_text (const char *cause)
+{
+  static const struct { const char *cause; const char *text; } causes[] = {
+    { "link-timeout", N_("The server stopped answering") },
+    { "closed", N_("The connection was closed") },
+    { "server-restart", N_("The server restarted") },
+    { "network-change", N_("The network changed") },
+    { "resume-from-sleep", N_("The computer woke from sleep") },
+    { "reconnect-now", N_("A reconnect was asked for") },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (causes); i++)
+    if (g_strcmp0 (cause, causes[i].cause) == 0)
+      return _(causes[i].text);
+  return cause;
+}
+
 static void
 update_details (TetherConnectionBadge *self)
 {
@@ -179,7 +203,10 @@ update_details (TetherConnectionBadge *self)
     {
       set_label (self->server_value, tether_room_get_server_url (self->room));
       set_label (self->session_value, tether_room_get_room_session_id (self->room));
-      if (tether_room_get_rtt (self->room) > 0)
+      /* Only a live link has a round-trip time: not the last one measured before a cut. */
+      if (tether_room_get_rtt (self->room) > 0
+          && (self->state == TETHER_ROOM_STATE_LOGINED
+              || self->state == TETHER_ROOM_STATE_RECONNECTED))
         /* Translators: a round-trip time in milliseconds */
         rtt = g_strdup_printf (_("%.0f ms"), tether_room_get_rtt (self->room) * 1000.0);
       set_label (self->rtt_value, rtt);
@@ -188,7 +215,9 @@ update_details (TetherConnectionBadge *self)
 
   if (report == NULL)
     {
-      set_label (self->cause_value, _("None yet"));
+      /* During the first reconnect there is no report yet, but there is a reconnect. */
+      set_label (self->cause_value, self->state == TETHER_ROOM_STATE_RECONNECTING ? NULL
+                                                                                 : _("None yet"));
       set_label (self->attempts_value, NULL);
       set_label (self->outcome_value, NULL);
       set_label (self->downtime_value, NULL);
@@ -205,7 +234,7 @@ update_details (TetherConnectionBadge *self)
         outcome = _("Resumed the session");
       else
         outcome = _("Rejoined the room");
-      set_label (self->cause_value, tether_reconnect_report_get_cause (report));
+      set_label (self->cause_value, cause_text (tether_reconnect_report_get_cause (report)));
       set_label (self->attempts_value, attempts);
       set_label (self->outcome_value, outcome);
       set_label (self->downtime_value, downtime);
@@ -216,24 +245,37 @@ static void
 update_badge (TetherConnectionBadge *self)
 {
   TetherRoomState state = self->room ? tether_room_get_state (self->room) : TETHER_ROOM_STATE_LOGOUT;
+  TetherRoomState shown = state;
   g_autofree char *text = NULL;
-  const char *css = tether_room_state_get_style_class (state);
+  gboolean changed = self->state != state;
+  const char *css;
+
+  if (changed)
+    {
+      self->state = state;
+      self->state_since = g_get_monotonic_time ();
+    }
+  /* "Reconnected" is news for a few seconds, then the link is simply connected. */
+  if (state == TETHER_ROOM_STATE_RECONNECTED
+      && g_get_monotonic_time () - self->state_since >= RECONNECTED_SHOWN_USEC)
+    shown = TETHER_ROOM_STATE_LOGINED;
+  css = tether_room_state_get_style_class (shown);
 
   if (state == TETHER_ROOM_STATE_RECONNECTING)
     {
       g_autofree char *left = tether_format_duration (tether_room_get_retry_remaining (self->room));
 
-      /* Translators: "Reconnecting (attempt 3, 19:42 left)" */
-      text = g_strdup_printf (_("Reconnecting (attempt %u, %s left)"),
-                              MAX (tether_room_get_attempt (self->room), 1), left);
+      /* Translators: "Reconnecting, 19:42 left": the time the app keeps trying (the
+       * attempts are counted in the details) */
+      text = g_strdup_printf (_("Reconnecting, %s left"), left);
     }
   else
-    text = g_strdup (tether_room_state_get_label (state));
+    text = g_strdup (tether_room_state_get_label (shown));
 
   g_free (self->text);
   self->text = g_steal_pointer (&text);
   gtk_label_set_text (self->label, self->text);
-  gtk_image_set_from_icon_name (self->icon, tether_room_state_get_icon_name (state));
+  gtk_image_set_from_icon_name (self->icon, tether_room_state_get_icon_name (shown));
   for (guint i = 0; state_classes[i] != NULL; i++)
     if (g_strcmp0 (state_classes[i], css) != 0)
       gtk_widget_remove_css_class (GTK_WIDGET (self), state_classes[i]);
@@ -245,11 +287,8 @@ update_badge (TetherConnectionBadge *self)
                                   -1);
   update_details (self);
 
-  if (self->state != state)
-    {
-      self->state = state;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-    }
+  if (changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
 static gboolean

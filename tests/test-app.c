@@ -329,6 +329,9 @@ test_reconnect (Fixture *f, gconstpointer data)
                             " left"));
   tether_test_run_for (1500);
   g_assert_cmpint (badge_state (f), ==, TETHER_ROOM_STATE_RECONNECTING);
+  /* Our outage, not the host's: the tile does not say "Waiting for Host". */
+  g_assert_true (tether_video_tile_get_offline (tether_window_get_tile (f->window, "cam")));
+  g_assert_false (tether_video_tile_get_waiting_shown (tether_window_get_tile (f->window, "cam")));
   g_test_message ("badge: %s", tether_connection_badge_get_text (tether_window_get_badge (f->window)));
   save_screenshot (GTK_WIDGET (f->window), "screenshot-reconnecting.png");
 
@@ -344,6 +347,7 @@ test_reconnect (Fixture *f, gconstpointer data)
   TETHER_WAIT_UNTIL (g_strcmp0 (tether_connection_badge_get_text (tether_window_get_badge (f->window)),
                                 "Connected") == 0, WAIT_MS);
   g_assert_cmpint (badge_state (f), ==, TETHER_ROOM_STATE_RECONNECTED);
+  g_assert_false (tether_video_tile_get_offline (tether_window_get_tile (f->window, "cam")));
   TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
   g_assert_true (wait_tile_frames (f, "cam", 20));
   g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 1);
@@ -397,6 +401,8 @@ test_host_lost (Fixture *f, gconstpointer data)
                           && tether_video_tile_get_look (tether_window_get_tile (f->window, "cam"))
                              == TETHER_TILE_LOOK_WAITING, WAIT_MS))
     return;
+  /* The host's outage, while we are connected: the tile says who it waits for. */
+  g_assert_true (tether_video_tile_get_waiting_shown (tether_window_get_tile (f->window, "cam")));
   save_screenshot (GTK_WIDGET (f->window), "screenshot-waiting.png");
 
   tether_udp_fault_proxy_restore (udp);

@@ -19,6 +19,7 @@ struct _TetherVideoTile
   TetherPaintableSink *sink;
   gboolean muted;
   gboolean ever_played;
+  gboolean offline;       /* we (not the host) are reconnecting: the window says so once */
   TetherTileLook look;
 
   /* template children */
@@ -98,7 +99,10 @@ update (TetherVideoTile *self)
   tether_player_state_style_label (self->state_badge, state);
   gtk_widget_set_visible (GTK_WIDGET (self->connecting_box), look == TETHER_TILE_LOOK_CONNECTING);
   gtk_spinner_set_spinning (self->spinner, look == TETHER_TILE_LOOK_CONNECTING);
-  gtk_widget_set_visible (GTK_WIDGET (self->waiting_box), look == TETHER_TILE_LOOK_WAITING);
+  /* While our own connection is being restored the host is not to blame: the last
+   * frame stays, dimmed, and the window alone says what happens. */
+  gtk_widget_set_visible (GTK_WIDGET (self->waiting_box),
+                          look == TETHER_TILE_LOOK_WAITING && !self->offline);
   if (look == TETHER_TILE_LOOK_WAITING)
     {
       g_autofree char *title = NULL;
@@ -204,6 +208,35 @@ tether_video_tile_get_sink (TetherVideoTile *self)
   g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
 
   return self->sink;
+}
+
+/* @offline: whether the room is reconnecting (our outage, not the host's). */
+void
+tether_video_tile_set_offline (TetherVideoTile *self,
+                               gboolean         offline)
+{
+  g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+
+  if (self->offline == !!offline)
+    return;
+  self->offline = !!offline;
+  update (self);
+}
+
+gboolean
+tether_video_tile_get_offline (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), FALSE);
+
+  return self->offline;
+}
+
+gboolean
+tether_video_tile_get_waiting_shown (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), FALSE);
+
+  return gtk_widget_get_visible (GTK_WIDGET (self->waiting_box));
 }
 
 /* The state badge's words ("Live", "Connecting", ...), as a viewer reads them. */

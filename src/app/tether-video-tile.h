@@ -30,6 +30,10 @@ TetherPlayer        *tether_video_tile_get_player      (TetherVideoTile *self);
 TetherPaintableSink *tether_video_tile_get_sink        (TetherVideoTile *self);
 TetherTileLook       tether_video_tile_get_look        (TetherVideoTile *self);
 const char          *tether_video_tile_get_badge_text  (TetherVideoTile *self);
+void                 tether_video_tile_set_offline     (TetherVideoTile *self,
+                                                        gboolean         offline);
+gboolean             tether_video_tile_get_offline     (TetherVideoTile *self);
+gboolean             tether_video_tile_get_waiting_shown (TetherVideoTile *self);
 gboolean             tether_video_tile_get_muted       (TetherVideoTile *self);
 void                 tether_video_tile_set_muted       (TetherVideoTile *self,
                                                         gboolean         muted);

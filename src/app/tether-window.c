@@ -128,6 +128,14 @@ stream_owner_name (TetherWindow *self,
   return NULL;
 }
 
+static gboolean
+room_is_reconnecting (TetherWindow *self)
+{
+  TetherRoom *room = tether_session_get_room (self->session);
+
+  return room != NULL && tether_room_get_state (room) == TETHER_ROOM_STATE_RECONNECTING;
+}
+
 static void
 add_tile (TetherWindow *self,
           TetherPlayer *player)
@@ -145,6 +153,7 @@ add_tile (TetherWindow *self,
     }
 
   tile = TETHER_VIDEO_TILE (tether_video_tile_new (stream_id, stream_owner_name (self, stream_id)));
+  tether_video_tile_set_offline (tile, room_is_reconnecting (self));
   g_object_ref_sink (tile);
   tether_video_tile_set_muted (tile, g_settings_get_boolean (settings, "start-muted"));
   tether_video_tile_set_player (tile, player);
@@ -364,6 +373,9 @@ room_state_changed_cb (TetherWindow    *self,
   g_autofree char *why = describe_with_detail (error_code, detail);
 
   g_debug ("room state %s (%d)", tether_room_state_to_string (state), error_code);
+  for (guint i = 0; i < self->tile_order->len; i++)
+    tether_video_tile_set_offline (g_ptr_array_index (self->tile_order, i),
+                                   state == TETHER_ROOM_STATE_RECONNECTING);
 
   switch (state)
     {

@@ -27,7 +27,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/utsname.h>
 
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
@@ -1430,12 +1429,9 @@ print_json (const char *parts)
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(JsonNode) extra = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *model = bench_cpu_model ();
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format_iso8601 (now);
-  struct utsname un;
 
-  uname (&un);
   json_builder_end_object (extra_json);
   extra = json_builder_get_root (extra_json);
 
@@ -1446,12 +1442,7 @@ print_json (const char *parts)
   json_builder_add_string_value (b, date);
   json_builder_set_member_name (b, "parts");
   json_builder_add_string_value (b, parts);
-  json_builder_set_member_name (b, "nproc");
-  json_builder_add_int_value (b, sysconf (_SC_NPROCESSORS_ONLN));
-  json_builder_set_member_name (b, "cpu");
-  json_builder_add_string_value (b, model);
-  json_builder_set_member_name (b, "kernel");
-  json_builder_add_string_value (b, un.release);
+  bench_json_add_machine (b);
   json_builder_set_member_name (b, "results");
   json_builder_begin_object (b);
   for (guint i = 0; i < results->len; i++)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 
 #include "bench-util.h"
 #include "tether-test-ws.h"
@@ -294,4 +295,20 @@ bench_server_program (const char *bench,
     }
   g_setenv ("TETHER_SERVER", program, TRUE);
   return g_steal_pointer (&program);
+}
+
+/* The "nproc", "cpu" and "kernel" members every BENCH_JSON line carries. */
+void
+bench_json_add_machine (JsonBuilder *builder)
+{
+  g_autofree char *model = bench_cpu_model ();
+  struct utsname un;
+
+  uname (&un);
+  json_builder_set_member_name (builder, "nproc");
+  json_builder_add_int_value (builder, sysconf (_SC_NPROCESSORS_ONLN));
+  json_builder_set_member_name (builder, "cpu");
+  json_builder_add_string_value (builder, model);
+  json_builder_set_member_name (builder, "kernel");
+  json_builder_add_string_value (builder, un.release);
 }

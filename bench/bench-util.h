@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "tether-test-process.h"
 
@@ -39,6 +40,7 @@ void     bench_watchdog_remove_pid (int         pid);
 int      bench_process_pid         (TetherTestProcess *process);
 
 char    *bench_cpu_model           (void);
+void     bench_json_add_machine    (JsonBuilder *builder);
 char    *bench_server_program      (const char *bench,
                                     const char *option,
                                     const char *built);

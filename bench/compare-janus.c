@@ -33,7 +33,6 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/utsname.h>
 
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -739,13 +738,10 @@ print_json (const char *parts,
   g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = NULL;
   g_autofree char *text = NULL;
-  g_autofree char *model = bench_cpu_model ();
   g_autofree char *janus_version = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *date = g_date_time_format_iso8601 (now);
-  struct utsname un;
 
-  uname (&un);
   if (!g_spawn_command_line_sync ("dpkg-query -W -f=${Version} janus", &janus_version, NULL, NULL, NULL))
     janus_version = g_strdup ("unknown");
   json_builder_begin_object (b);
@@ -769,12 +765,7 @@ print_json (const char *parts,
   json_builder_add_int_value (b, opt_burst);
   json_builder_set_member_name (b, "janus_version");
   json_builder_add_string_value (b, janus_version);
-  json_builder_set_member_name (b, "nproc");
-  json_builder_add_int_value (b, sysconf (_SC_NPROCESSORS_ONLN));
-  json_builder_set_member_name (b, "cpu");
-  json_builder_add_string_value (b, model);
-  json_builder_set_member_name (b, "kernel");
-  json_builder_add_string_value (b, un.release);
+  bench_json_add_machine (b);
   json_builder_set_member_name (b, "loadavg_start");
   json_builder_add_string_value (b, load_start);
   json_builder_set_member_name (b, "loadavg_end");

@@ -33,8 +33,12 @@ show_controls (TetherWindow *self,
                gboolean      show)
 {
   adw_flap_set_reveal_flap (self->header_flap, show);
-  /* No pointer over the picture while nothing can be clicked. */
+  /* No pointer over the picture while nothing can be clicked, nor a focus ring. */
   gtk_widget_set_cursor_from_name (GTK_WIDGET (self->header_flap), show ? NULL : "none");
+  if (show)
+    gtk_widget_remove_css_class (GTK_WIDGET (self->header_flap), "controls-hidden");
+  else
+    gtk_widget_add_css_class (GTK_WIDGET (self->header_flap), "controls-hidden");
 }
 
 static gboolean

@@ -15,17 +15,25 @@ on_room_page (TetherWindow *self)
   return g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "room") == 0;
 }
 
+static gboolean
+has_open_popover (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_POPOVER (child) ? gtk_widget_get_visible (child) : has_open_popover (child))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 /* The pointer rests on the header bar, or one of its popovers (the badge's, the menu)
  * is open: the controls stay. */
 static gboolean
 controls_in_use (TetherWindow *self)
 {
-  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
-
-  if (gtk_event_controller_motion_contains_pointer (GTK_EVENT_CONTROLLER_MOTION (self->header_motion)))
-    return TRUE;
-  return focus != NULL && gtk_widget_get_ancestor (focus, GTK_TYPE_POPOVER) != NULL
-         && gtk_widget_is_ancestor (focus, GTK_WIDGET (self->room_header));
+  return gtk_event_controller_motion_contains_pointer (GTK_EVENT_CONTROLLER_MOTION (self->header_motion))
+         || has_open_popover (GTK_WIDGET (self->room_header));
 }
 
 static void
@@ -106,9 +114,10 @@ set_immersive (TetherWindow *self,
     {
       self->sidebar_was_revealed = adw_flap_get_reveal_flap (self->flap);
       adw_flap_set_reveal_flap (self->flap, FALSE);
-      /* Folded, the header bar lies over the video instead of above it. */
+      /* Folded, the header bar lies over the video instead of above it; it stays for
+       * the delay first, so the way out has been seen. */
       adw_flap_set_fold_policy (self->header_flap, ADW_FLAP_FOLD_POLICY_ALWAYS);
-      show_controls (self, FALSE);
+      reveal_controls (self);
     }
   else
     {

@@ -52,6 +52,30 @@ move_pointer (Fixture *f,
   g_signal_emit_by_name (tether_window_get_immersive_motion (f->window), "motion", x, y);
 }
 
+/* A key press as the window's fullscreen key controller (capture phase) sees it. */
+static void
+press_key (Fixture *f,
+           guint    keyval)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (f->window));
+  gboolean handled = TRUE;
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) c = g_list_model_get_item (controllers, i);
+
+      if (g_strcmp0 (gtk_event_controller_get_name (c), "tether-fullscreen-keys") == 0)
+        {
+          g_signal_emit_by_name (c, "key-pressed", keyval, 0, (GdkModifierType) 0, &handled);
+          n++;
+        }
+    }
+  g_assert_cmpuint (n, ==, 1);
+  /* It only looks: the key goes on to whatever it was for. */
+  g_assert_false (handled);
+}
+
 static void
 activate (Fixture    *f,
           const char *action)
@@ -151,6 +175,12 @@ test_immersive (Fixture *f, gconstpointer data)
   move_pointer (f, 210, 200);
   g_assert_false (adw_flap_get_reveal_flap (f->window->header_flap));
 
+  /* A key shows them too (the window's key controller, before the key's own handler). */
+  tether_window_set_controls_hide_delay (f->window, 60000);
+  press_key (f, GDK_KEY_space);
+  g_assert_true (adw_flap_get_reveal_flap (f->window->header_flap));
+  g_assert_null (cursor_name (f));
+
   /* Escape: header bar and sidebar back as they were. */
   activate (f, "win.leave-fullscreen-step");
   assert_windowed (f, sidebar);
@@ -165,6 +195,14 @@ test_immersive (Fixture *f, gconstpointer data)
   activate (f, "win.leave-fullscreen");
   assert_windowed (f, FALSE);
   save_screenshot (GTK_WIDGET (f->window), "screenshot-fullscreen-left.png");
+
+  /* The window manager ends fullscreen (its own key): the room follows. Xvfb has none,
+   * so is_fullscreen() is FALSE all along and a notification is what it would send. */
+  activate (f, "win.toggle-sidebar");
+  activate (f, "win.fullscreen");
+  assert_immersive (f);
+  g_object_notify (G_OBJECT (f->window), "fullscreened");
+  assert_windowed (f, TRUE);
 }
 
 static void

@@ -213,6 +213,7 @@ _tether_window_fullscreen_init (TetherWindow *self)
 
     /* Before the key's own handler: F11 or Escape may end what the key revealed. */
     gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+    gtk_event_controller_set_name (keys, "tether-fullscreen-keys");
     g_signal_connect (keys, "key-pressed", G_CALLBACK (key_pressed_cb), self);
     gtk_widget_add_controller (GTK_WIDGET (self), keys);
   }

@@ -1,5 +1,5 @@
 /* tether-window-actions.c: the window's actions (win.leave, win.fullscreen, win.publish,
- * win.leave-fullscreen[-step], win.leave-tile-fullscreen, win.copy-link), their keys, and when
+ * win.leave-fullscreen[-step], win.copy-link, win.toggle-sidebar), their keys, and when
  * each is enabled
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
@@ -43,14 +43,6 @@ leave_fullscreen_step_action (GtkWidget  *widget,
                               GVariant   *parameter)
 {
   _tether_window_leave_fullscreen_step (TETHER_WINDOW (widget));
-}
-
-static void
-leave_tile_fullscreen_action (GtkWidget  *widget,
-                              const char *action_name,
-                              GVariant   *parameter)
-{
-  _tether_window_set_focused_tile (TETHER_WINDOW (widget), NULL);
 }
 
 /* F9, as in GNOME's apps with a sidebar: people and streams shown or hidden. */
@@ -123,8 +115,6 @@ _tether_window_actions_update (TetherWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.publish", can_publish);
   gtk_widget_set_visible (GTK_WIDGET (self->publish_button),
                           can_publish || (in_room && !tether_session_is_guest (self->session)));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-tile-fullscreen",
-                                 self->focused_tile != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-fullscreen", self->filled);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-fullscreen-step", self->filled);
 }
@@ -141,8 +131,6 @@ _tether_window_class_actions_init (TetherWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.leave-fullscreen-step", NULL,
                                    leave_fullscreen_step_action);
   gtk_widget_class_install_action (widget_class, "win.publish", NULL, publish_action);
-  gtk_widget_class_install_action (widget_class, "win.leave-tile-fullscreen", NULL,
-                                   leave_tile_fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.copy-link", NULL, copy_link_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL,
                                    toggle_sidebar_action);

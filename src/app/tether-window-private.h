@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tether-connection-badge-private.h"
+#include "tether-publish-preview.h"
 #include "tether-start-page-private.h"
 #include "tether-window.h"
 
@@ -27,6 +28,9 @@ struct _TetherWindow
   gint64 break_started;              /* monotonic µs when RECONNECTING began */
   char *last_toast;
   GCancellable *demo_cancellable;
+  TetherPublishPreview *preview;     /* the self-view before going live, while open */
+  GListStore *me;                    /* the People list's first row: yourself */
+  GtkFilterListModel *others;        /* the room's users but you */
 
   /* template children */
   AdwToastOverlay *toast_overlay;
@@ -67,5 +71,8 @@ TetherVideoTile       *tether_window_get_tile       (TetherWindow *self,
 TetherVideoTile       *tether_window_get_nth_tile   (TetherWindow *self,
                                                      guint         index);
 const char            *tether_window_get_last_toast (TetherWindow *self);
+TetherPublishPreview  *tether_window_get_publish_preview (TetherWindow *self);
+const char            *tether_window_get_subtitle   (TetherWindow *self);
+GListModel            *tether_window_get_people     (TetherWindow *self);
 
 G_END_DECLS

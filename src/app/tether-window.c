@@ -211,6 +211,25 @@ player_removed_cb (TetherWindow *self,
 
 /* ---- publishing ------------------------------------------------------------ */
 
+/* Who you are in the room: the name you joined as, watching or live. */
+static void
+update_subtitle (TetherWindow *self)
+{
+  TetherPublisher *publisher = tether_session_get_publisher (self->session);
+  const char *name = tether_session_get_display_name (self->session);
+  g_autofree char *subtitle = NULL;
+
+  if (tether_session_get_room (self->session) == NULL || name == NULL)
+    return;
+  if (publisher != NULL && tether_publisher_get_state (publisher) == TETHER_PUBLISHER_STATE_PUBLISHING)
+    /* Translators: the room page's subtitle while you publish: "Live as <user name>" */
+    subtitle = g_strdup_printf (_("Live as %s"), name);
+  else
+    /* Translators: the room page's subtitle while you watch: "Watching as <user name>" */
+    subtitle = g_strdup_printf (_("Watching as %s"), name);
+  adw_window_title_set_subtitle (self->room_title, subtitle);
+}
+
 static void
 update_publish_badge (TetherWindow *self)
 {
@@ -235,11 +254,13 @@ update_publish_badge (TetherWindow *self)
   gtk_button_set_label (self->publish_button, publisher ? _("Stop") : _("Publish"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->publish_button),
                                publisher ? _("Stop publishing")
-                                         : _("Publish the camera or the test picture"));
-  if (publisher)
-    gtk_widget_remove_css_class (GTK_WIDGET (self->publish_button), "suggested-action");
-  else
-    gtk_widget_add_css_class (GTK_WIDGET (self->publish_button), "suggested-action");
+                                         : _("Preview the camera or the test picture, then go live"));
+  /* Stop ends what others watch: destructive, as HIG asks. */
+  gtk_widget_remove_css_class (GTK_WIDGET (self->publish_button),
+                               publisher ? "suggested-action" : "destructive-action");
+  gtk_widget_add_css_class (GTK_WIDGET (self->publish_button),
+                            publisher ? "destructive-action" : "suggested-action");
+  update_subtitle (self);
 }
 
 static void
@@ -450,17 +471,22 @@ session_room_changed_cb (TetherWindow *self)
   if (room == NULL)
     {
       /* The badge keeps showing how the room ended until the next one starts. */
-      gtk_no_selection_set_model (self->users_selection, NULL);
+      gtk_filter_list_model_set_model (self->others, NULL);
+      g_list_store_remove_all (self->me);
       gtk_no_selection_set_model (self->streams_selection, NULL);
     }
   else
     {
-      /* Translators: the subtitle of the room page: "as <user name>" */
-      g_autofree char *subtitle = g_strdup_printf (_("as %s"),
-                                                   tether_session_get_display_name (self->session));
+      /* Translators: you, first in the People list */
+      g_autofree char *me = g_strdup_printf (_("%s (You)"),
+                                             tether_session_get_display_name (self->session));
+      g_autoptr(TetherUser) user = tether_user_new (tether_room_get_user_id (room), me);
 
       tether_connection_badge_set_room (self->badge, room);
-      adw_window_title_set_subtitle (self->room_title, subtitle);
+      update_subtitle (self);
+      g_list_store_remove_all (self->me);
+      g_list_store_append (self->me, user);
+      gtk_filter_changed (gtk_filter_list_model_get_filter (self->others), GTK_FILTER_CHANGE_DIFFERENT);
       tether_start_page_set_busy (self->start_page, TRUE);
       gtk_stack_set_visible_child_name (self->main_stack, "room");
     }
@@ -754,6 +780,8 @@ tether_window_dispose (GObject *object)
   g_clear_object (&self->room_bindings);
   g_clear_object (&self->publisher_signals);
   g_clear_object (&self->users_selection);
+  g_clear_object (&self->others);
+  g_clear_object (&self->me);
   g_clear_object (&self->streams_selection);
   g_clear_object (&self->demo_cancellable);
   g_clear_object (&self->session);
@@ -879,9 +907,22 @@ load_style (void)
     }
 }
 
+/* The room's users but you: you are the People list's first row already. */
+static gboolean
+not_me (gpointer item,
+        gpointer data)
+{
+  TetherWindow *self = data;
+  TetherRoom *room = tether_session_get_room (self->session);
+
+  return room == NULL || g_strcmp0 (tether_user_get_id (item), tether_room_get_user_id (room)) != 0;
+}
+
 static void
 tether_window_init (TetherWindow *self)
 {
+  GListStore *people;
+
   load_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -890,8 +931,14 @@ tether_window_init (TetherWindow *self)
   self->stream_rows = g_ptr_array_new ();
   self->demo_cancellable = g_cancellable_new ();
 
-  /* The lists show the current room's; the counts follow them. */
-  self->users_selection = gtk_no_selection_new (NULL);
+  /* The lists show the current room's; the counts follow them. You come first in
+   * People: the room's list holds the others. */
+  self->me = g_list_store_new (TETHER_TYPE_USER);
+  self->others = gtk_filter_list_model_new (NULL, GTK_FILTER (gtk_custom_filter_new (not_me, self, NULL)));
+  people = g_list_store_new (G_TYPE_LIST_MODEL);
+  g_list_store_append (people, self->me);
+  g_list_store_append (people, self->others);
+  self->users_selection = gtk_no_selection_new (G_LIST_MODEL (gtk_flatten_list_model_new (G_LIST_MODEL (people))));
   self->streams_selection = gtk_no_selection_new (NULL);
   gtk_list_view_set_model (self->users_view, GTK_SELECTION_MODEL (self->users_selection));
   gtk_list_view_set_model (self->streams_view, GTK_SELECTION_MODEL (self->streams_selection));
@@ -903,7 +950,7 @@ tether_window_init (TetherWindow *self)
                                GUINT_TO_POINTER (COUNT_STREAMS), NULL);
 
   self->room_bindings = g_binding_group_new ();
-  g_binding_group_bind (self->room_bindings, "users", self->users_selection, "model", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (self->room_bindings, "users", self->others, "model", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->room_bindings, "streams", self->streams_selection, "model",
                         G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->room_bindings, "id", self->room_title, "title", G_BINDING_SYNC_CREATE);
@@ -970,4 +1017,25 @@ tether_window_get_last_toast (TetherWindow *self)
 {
   g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
   return self->last_toast;
+}
+
+TetherPublishPreview *
+tether_window_get_publish_preview (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return self->preview;
+}
+
+const char *
+tether_window_get_subtitle (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return adw_window_title_get_subtitle (self->room_title);
+}
+
+GListModel *
+tether_window_get_people (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return G_LIST_MODEL (self->users_selection);
 }

@@ -1,0 +1,210 @@
+/* test-app-publish.c: going live from the app against a real server and media node — the
+ * preview plays the test picture and publishes nothing, Go Live puts the stream in the
+ * room (seen by a second client) with the red Live pill, "Live as" and yourself first in
+ * People, Stop takes it away, Cancel publishes nothing and ends the preview's pipeline;
+ * the preferences show the retry windows in minutes
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include "app-fixture.h"
+#include "tether-preferences-private.h"
+#include "tether-publish-preview-private.h"
+
+/* The window joins "lobby" as Ada (user "ada"), a host is in the room to look. */
+static void
+join_as_ada (Fixture *f)
+{
+  g_autofree char *token = tether_test_token ("ada", "lobby", 3600);
+
+  session_join (f, "ada", "Ada", token);
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  g_assert_true (badge_in (f));
+  host_login (f, "host");
+}
+
+static TetherPublishPreview *
+open_preview (Fixture *f)
+{
+  TetherPublishPreview *preview;
+  guint64 target;
+
+  g_assert_null (tether_window_get_publish_preview (f->window));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  preview = tether_window_get_publish_preview (f->window);
+  g_assert_nonnull (preview);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (preview)));
+  /* The test picture and any camera the monitor found. */
+  g_assert_cmpuint (tether_publish_preview_get_n_sources (preview), >=, 1);
+
+  /* The self-view plays: frames keep arriving in its paintable. */
+  target = tether_paintable_sink_get_frame_count (tether_publish_preview_get_sink (preview)) + 20;
+  g_assert_true (TETHER_WAIT_UNTIL (tether_paintable_sink_get_frame_count (
+                                      tether_publish_preview_get_sink (preview)) >= target,
+                                    WAIT_MS));
+  g_test_message ("preview frames: %" G_GUINT64_FORMAT,
+                  tether_paintable_sink_get_frame_count (tether_publish_preview_get_sink (preview)));
+  return preview;
+}
+
+/* Nothing of Ada's is in the room, as the host sees it, nor in the session. */
+static void
+assert_nothing_published (Fixture *f)
+{
+  g_assert_null (tether_session_get_publisher (f->session));
+  g_assert_cmpuint (g_list_model_get_n_items (tether_room_get_streams (f->host_room)), ==, 0);
+}
+
+static char *
+person_name (Fixture *f,
+             guint    position)
+{
+  g_autoptr(TetherUser) user = g_list_model_get_item (tether_window_get_people (f->window), position);
+
+  return user != NULL ? g_strdup (tether_user_get_name (user)) : NULL;
+}
+
+static gboolean
+people_include (Fixture    *f,
+                const char *name)
+{
+  GListModel *people = tether_window_get_people (f->window);
+
+  for (guint i = 0; i < g_list_model_get_n_items (people); i++)
+    {
+      g_autofree char *n = person_name (f, i);
+
+      if (g_strcmp0 (n, name) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+test_preview_go_live (Fixture *f, gconstpointer data)
+{
+  TetherPublishPreview *preview;
+  GtkWidget *pill = GTK_WIDGET (f->window->publish_badge);
+  GtkWidget *button = GTK_WIDGET (f->window->publish_button);
+  g_autofree char *first = NULL;
+
+  join_as_ada (f);
+  g_assert_cmpstr (tether_window_get_subtitle (f->window), ==, "Watching as Ada");
+  /* Yourself, first, marked; the host after you. */
+  TETHER_WAIT_UNTIL (people_include (f, "Host"), WAIT_MS);
+  first = person_name (f, 0);
+  g_assert_cmpstr (first, ==, "Ada (You)");
+  g_assert_true (people_include (f, "Host"));
+
+  preview = open_preview (f);
+  /* The preview runs, and still nothing is published. */
+  g_assert_nonnull (tether_publish_preview_get_pipeline (preview));
+  assert_nothing_published (f);
+  save_screenshot (GTK_WIDGET (preview), "preview.png");
+  assert_nothing_published (f);
+
+  /* Go Live: the preview closes, the stream appears in the room. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (preview), "preview.go-live", NULL));
+  g_assert_true (TETHER_WAIT_UNTIL (tether_window_get_publish_preview (f->window) == NULL, WAIT_MS));
+  g_assert_nonnull (tether_session_get_publisher (f->session));
+  g_assert_true (TETHER_WAIT_UNTIL (room_has_stream (f->host_room, "ada-test"), WAIT_MS));
+  TETHER_WAIT_UNTIL (tether_publisher_get_state (tether_session_get_publisher (f->session))
+                       == TETHER_PUBLISHER_STATE_PUBLISHING, WAIT_MS);
+
+  /* The header: a compact red Live pill, like the tiles'; Stop is destructive. */
+  g_assert_true (gtk_widget_get_visible (pill));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (pill)), ==, "Live");
+  g_assert_true (gtk_widget_has_css_class (pill, "state-badge"));
+  g_assert_true (gtk_widget_has_css_class (pill, "state-playing"));
+  TETHER_WAIT_UNTIL (gtk_widget_get_height (pill) > 0, WAIT_MS);
+  g_test_message ("Live pill: %d×%d in a %d px header", gtk_widget_get_width (pill),
+                  gtk_widget_get_height (pill), gtk_widget_get_height (GTK_WIDGET (f->window->room_header)));
+  g_assert_cmpint (gtk_widget_get_height (pill), <, gtk_widget_get_height (button));
+  g_assert_true (gtk_widget_has_css_class (button, "destructive-action"));
+  g_assert_false (gtk_widget_has_css_class (button, "suggested-action"));
+  /* Who you are now. */
+  g_assert_cmpstr (tether_window_get_subtitle (f->window), ==, "Live as Ada");
+  g_free (first);
+  first = person_name (f, 0);
+  g_assert_cmpstr (first, ==, "Ada (You)");
+  save_screenshot (GTK_WIDGET (f->window), "publishing.png");
+
+  /* Stop: the stream leaves the room, the header calms down. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  g_assert_true (TETHER_WAIT_UNTIL (!room_has_stream (f->host_room, "ada-test"), WAIT_MS));
+  g_assert_null (tether_session_get_publisher (f->session));
+  g_assert_false (gtk_widget_get_visible (pill));
+  g_assert_true (gtk_widget_has_css_class (button, "suggested-action"));
+  g_assert_cmpstr (tether_window_get_subtitle (f->window), ==, "Watching as Ada");
+}
+
+static void
+test_preview_cancel (Fixture *f, gconstpointer data)
+{
+  TetherPublishPreview *preview;
+  g_autoptr(GstElement) pipeline = NULL;
+
+  join_as_ada (f);
+  preview = open_preview (f);
+  pipeline = gst_object_ref (tether_publish_preview_get_pipeline (preview));
+  g_assert_cmpint (GST_STATE (pipeline), ==, GST_STATE_PLAYING);
+
+  /* Cancel (the button's window.close, as Escape): the preview and its pipeline end. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (preview), "window.close", NULL));
+  g_assert_true (TETHER_WAIT_UNTIL (tether_window_get_publish_preview (f->window) == NULL, WAIT_MS));
+  g_assert_cmpint (GST_STATE (pipeline), ==, GST_STATE_NULL);
+  /* Nobody else holds it: it goes with our reference. */
+  g_assert_cmpint (GST_OBJECT_REFCOUNT_VALUE (pipeline), ==, 1);
+
+  /* Nothing reaches the room: the host would have seen the stream by now. */
+  tether_test_run_for (1500);
+  assert_nothing_published (f);
+  g_assert_cmpstr (tether_window_get_subtitle (f->window), ==, "Watching as Ada");
+
+  /* Opening it again works, and leaving the room closes it. */
+  preview = open_preview (f);
+  g_assert_nonnull (preview);
+  tether_window_leave (f->window);
+  g_assert_true (TETHER_WAIT_UNTIL (tether_window_get_publish_preview (f->window) == NULL, WAIT_MS));
+}
+
+static void
+test_preferences_minutes (Fixture *f, gconstpointer data)
+{
+  GSettings *settings = tether_session_get_settings (f->session);
+  TetherPreferences *prefs;
+  GtkSpinButton *room_spin, *av_spin;
+
+  g_settings_set_double (settings, "room-retry-time", 1200);
+  g_settings_set_double (settings, "av-retry-time", 90);
+  prefs = TETHER_PREFERENCES (tether_preferences_new (GTK_WINDOW (f->window)));
+  gtk_window_present (GTK_WINDOW (prefs));
+  room_spin = tether_preferences_get_room_retry_spin (prefs);
+  av_spin = tether_preferences_get_av_retry_spin (prefs);
+
+  /* 1200 s shows as 20 (minutes), 90 s as 2. */
+  g_assert_cmpfloat (gtk_spin_button_get_value (room_spin), ==, 20);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (room_spin)), ==, "20");
+  g_assert_cmpfloat (gtk_spin_button_get_value (av_spin), ==, 2);
+  /* …and was not written back by showing it. */
+  g_assert_cmpfloat (g_settings_get_double (settings, "av-retry-time"), ==, 90);
+
+  /* Editing stores seconds again. */
+  gtk_spin_button_set_value (room_spin, 5);
+  g_assert_cmpfloat (g_settings_get_double (settings, "room-retry-time"), ==, 300);
+  gtk_spin_button_set_value (room_spin, 20);
+  save_screenshot (GTK_WIDGET (prefs), "preferences.png");
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
+int
+main (int argc, char *argv[])
+{
+  if (!app_fixture_init (&argc, &argv))
+    return g_test_run ();
+
+  APP_TEST_ADD ("/app-publish/preview-go-live", test_preview_go_live);
+  APP_TEST_ADD ("/app-publish/preview-cancel", test_preview_cancel);
+  APP_TEST_ADD ("/app-publish/preferences-minutes", test_preferences_minutes);
+
+  return g_test_run ();
+}

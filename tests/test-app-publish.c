@@ -58,9 +58,7 @@ static char *
 person_name (Fixture *f,
              guint    position)
 {
-  g_autoptr(TetherUser) user = g_list_model_get_item (tether_window_get_people (f->window), position);
-
-  return user != NULL ? g_strdup (tether_user_get_name (user)) : NULL;
+  return tether_window_dup_person_label (f->window, position);
 }
 
 static gboolean
@@ -126,6 +124,15 @@ test_preview_go_live (Fixture *f, gconstpointer data)
   g_free (first);
   first = person_name (f, 0);
   g_assert_cmpstr (first, ==, "Ada (You)");
+  /* Your own stream is no tile: the empty grid does not say that no one streams. */
+  g_assert_cmpstr (adw_status_page_get_title (f->window->empty_status), ==, "You Are Live");
+
+  /* The picture of the state: the host streams too, the People page shows you first. */
+  host_publish (f, "cam");
+  TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
+  wait_tile_frames (f, "cam", 10);
+  gtk_stack_set_visible_child_name (GTK_STACK (gtk_widget_get_last_child (adw_flap_get_flap (f->window->flap))),
+                                    "people");
   save_screenshot (GTK_WIDGET (f->window), "publishing.png");
 
   /* Stop: the stream leaves the room, the header calms down. */
@@ -135,6 +142,7 @@ test_preview_go_live (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_get_visible (pill));
   g_assert_true (gtk_widget_has_css_class (button, "suggested-action"));
   g_assert_cmpstr (tether_window_get_subtitle (f->window), ==, "Watching as Ada");
+  g_assert_cmpstr (adw_status_page_get_title (f->window->empty_status), ==, "No One Is Streaming");
 }
 
 static void

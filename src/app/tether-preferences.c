@@ -1,5 +1,5 @@
-/* tether-preferences.c: retry windows (in minutes), autoplay, maximum tiles, start muted and the
- * publish source, each bound to its GSettings key
+/* tether-preferences.c: retry windows (shown in minutes), autoplay, maximum tiles, start
+ * muted and the publish source, each bound to its GSettings key
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 

@@ -46,6 +46,7 @@ struct _TetherWindow
   GtkLabel *streams_count;
   GtkStack *grid_stack;
   GtkGrid *video_grid;
+  AdwStatusPage *empty_status;
   GtkButton *publish_button;
   GtkLabel *publish_badge;
 };
@@ -74,5 +75,7 @@ const char            *tether_window_get_last_toast (TetherWindow *self);
 TetherPublishPreview  *tether_window_get_publish_preview (TetherWindow *self);
 const char            *tether_window_get_subtitle   (TetherWindow *self);
 GListModel            *tether_window_get_people     (TetherWindow *self);
+char                  *tether_window_dup_person_label (TetherWindow *self,
+                                                       guint         position);
 
 G_END_DECLS

@@ -260,6 +260,19 @@ update_publish_badge (TetherWindow *self)
                                publisher ? "suggested-action" : "destructive-action");
   gtk_widget_add_css_class (GTK_WIDGET (self->publish_button),
                             publisher ? "destructive-action" : "suggested-action");
+  /* Your own stream is not a tile: an empty grid must not say no one streams. */
+  if (state == TETHER_PUBLISHER_STATE_PUBLISHING)
+    {
+      adw_status_page_set_title (self->empty_status, _("You Are Live"));
+      adw_status_page_set_description (self->empty_status,
+                                       _("People in the room see your picture. Their streams appear here as they go live."));
+    }
+  else
+    {
+      adw_status_page_set_title (self->empty_status, _("No One Is Streaming"));
+      adw_status_page_set_description (self->empty_status,
+                                       _("Streams appear here by themselves as soon as someone in the room goes live."));
+    }
   update_subtitle (self);
 }
 
@@ -477,14 +490,14 @@ session_room_changed_cb (TetherWindow *self)
     }
   else
     {
-      /* Translators: you, first in the People list */
-      g_autofree char *me = g_strdup_printf (_("%s (You)"),
-                                             tether_session_get_display_name (self->session));
-      g_autoptr(TetherUser) user = tether_user_new (tether_room_get_user_id (room), me);
+      g_autoptr(TetherUser) user = tether_user_new (tether_room_get_user_id (room),
+                                                    tether_session_get_display_name (self->session));
 
       tether_connection_badge_set_room (self->badge, room);
       update_subtitle (self);
       g_list_store_remove_all (self->me);
+      /* person_label() marks it; the avatar keeps the plain name's initials. */
+      g_object_set_data (G_OBJECT (user), "tether-you", GINT_TO_POINTER (TRUE));
       g_list_store_append (self->me, user);
       gtk_filter_changed (gtk_filter_list_model_get_filter (self->others), GTK_FILTER_CHANGE_DIFFERENT);
       tether_start_page_set_busy (self->start_page, TRUE);
@@ -874,6 +887,7 @@ tether_window_class_init (TetherWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, streams_count);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, grid_stack);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, video_grid);
+  gtk_widget_class_bind_template_child (widget_class, TetherWindow, empty_status);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_button);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_badge);
   gtk_widget_class_bind_template_callback (widget_class, start_join_cb);
@@ -907,6 +921,20 @@ load_style (void)
     }
 }
 
+/* "Ada (You)" for the People list's first row, the name for the others. */
+static char *
+person_label (GtkListItem *item,
+              TetherUser  *user,
+              const char  *name)
+{
+  if (user == NULL)
+    return NULL;
+  if (g_object_get_data (G_OBJECT (user), "tether-you") != NULL)
+    /* Translators: you, first in the People list */
+    return g_strdup_printf (_("%s (You)"), name);
+  return g_strdup (name);
+}
+
 /* The room's users but you: you are the People list's first row already. */
 static gboolean
 not_me (gpointer item,
@@ -922,9 +950,15 @@ static void
 tether_window_init (TetherWindow *self)
 {
   GListStore *people;
+  g_autoptr(GtkBuilderScope) scope = gtk_builder_cscope_new ();
+  g_autoptr(GtkListItemFactory) person_factory = NULL;
 
   load_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  gtk_builder_cscope_add_callback (GTK_BUILDER_CSCOPE (scope), person_label);
+  person_factory = gtk_builder_list_item_factory_new_from_resource (scope,
+                                                                    "/io/github/tetherlive/Tether/tether-user-item.ui");
+  gtk_list_view_set_factory (self->users_view, person_factory);
 
   self->tiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->tile_order = g_ptr_array_new ();
@@ -1038,4 +1072,16 @@ tether_window_get_people (TetherWindow *self)
 {
   g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
   return G_LIST_MODEL (self->users_selection);
+}
+
+/* What the People list's row @position says: "Ada (You)" first. */
+char *
+tether_window_dup_person_label (TetherWindow *self,
+                                guint         position)
+{
+  g_autoptr(TetherUser) user = NULL;
+
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  user = g_list_model_get_item (G_LIST_MODEL (self->users_selection), position);
+  return user != NULL ? person_label (NULL, user, tether_user_get_name (user)) : NULL;
 }

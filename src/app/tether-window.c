@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "tether-stream-row.h"
+#include "tether-tooltip.h"
 #include "tether-window-private.h"
 
 enum
@@ -159,6 +160,7 @@ add_tile (TetherWindow *self,
   tether_video_tile_set_player (tile, player);
   g_signal_connect_object (tile, "toggle-fullscreen", G_CALLBACK (tile_toggle_fullscreen_cb),
                            self, 0);
+  tether_tooltip_keep_lines (GTK_WIDGET (tile));
   g_hash_table_insert (self->tiles, g_strdup (stream_id), tile);
   g_ptr_array_add (self->tile_order, tile);
   relayout_grid (self);
@@ -771,6 +773,8 @@ tether_window_constructed (GObject *object)
   update_publish_badge (self);
   relayout_grid (self);
   _tether_window_actions_update (self);
+  /* Chinese tooltips on one line (the badge's, the header buttons'…) */
+  tether_tooltip_keep_lines (GTK_WIDGET (self));
 }
 
 static void

@@ -13,6 +13,74 @@
 #include "tether-preferences-private.h"
 #include "tether-publish-preview-private.h"
 
+/* ---- a camera: a device provider whose one "Video/Source" is a colour-bar picture ---- */
+
+typedef struct { GstDevice parent_instance; } TestCamera;
+typedef struct { GstDeviceClass parent_class; } TestCameraClass;
+typedef struct { GstDeviceProvider parent_instance; } TestCameraProvider;
+typedef struct { GstDeviceProviderClass parent_class; } TestCameraProviderClass;
+
+static GType test_camera_get_type (void);
+static GType test_camera_provider_get_type (void);
+G_DEFINE_TYPE (TestCamera, test_camera, GST_TYPE_DEVICE)
+G_DEFINE_TYPE (TestCameraProvider, test_camera_provider, GST_TYPE_DEVICE_PROVIDER)
+
+static GstElement *
+test_camera_create_element (GstDevice  *device,
+                            const char *name)
+{
+  GstElement *source = gst_element_factory_make ("videotestsrc", name);
+
+  g_object_set (source, "is-live", TRUE, NULL);
+  gst_util_set_object_arg (G_OBJECT (source), "pattern", "smpte");
+  return source;
+}
+
+static void
+test_camera_class_init (TestCameraClass *klass)
+{
+  GST_DEVICE_CLASS (klass)->create_element = test_camera_create_element;
+}
+
+static void
+test_camera_init (TestCamera *self)
+{
+}
+
+static GList *
+test_camera_provider_probe (GstDeviceProvider *provider)
+{
+  g_autoptr(GstCaps) caps = gst_caps_from_string ("video/x-raw");
+
+  return g_list_append (NULL, gst_object_ref_sink (g_object_new (test_camera_get_type (),
+                                                                 "display-name", "Test Camera",
+                                                                 "device-class", "Video/Source",
+                                                                 "caps", caps, NULL)));
+}
+
+static void
+test_camera_provider_class_init (TestCameraProviderClass *klass)
+{
+  GstDeviceProviderClass *provider_class = GST_DEVICE_PROVIDER_CLASS (klass);
+
+  provider_class->probe = test_camera_provider_probe;
+  gst_device_provider_class_set_static_metadata (provider_class, "Tether test camera",
+                                                 "Source/Video", "One camera for the app tests",
+                                                 "Tether");
+}
+
+static void
+test_camera_provider_init (TestCameraProvider *self)
+{
+}
+
+static gboolean
+test_camera_plugin_init (GstPlugin *plugin)
+{
+  return gst_device_provider_register (plugin, "tethertestcameras", GST_RANK_PRIMARY,
+                                       test_camera_provider_get_type ());
+}
+
 /* The window joins "lobby" as Ada (user "ada"), a host is in the room to look. */
 static void
 join_as_ada (Fixture *f)
@@ -178,6 +246,50 @@ test_preview_cancel (Fixture *f, gconstpointer data)
   g_assert_true (TETHER_WAIT_UNTIL (tether_window_get_publish_preview (f->window) == NULL, WAIT_MS));
 }
 
+/* The camera the device monitor found: its picture in the preview, then published by
+ * the publisher from the same GstDevice. */
+static void
+test_preview_camera (Fixture *f, gconstpointer data)
+{
+  TetherPublishPreview *preview;
+  TetherPaintableSink *sink;
+  GstElement *test_pipeline;
+  g_autoptr(GstDevice) device = NULL;
+  guint64 target;
+
+  join_as_ada (f);
+  preview = open_preview (f);
+  g_assert_cmpuint (tether_publish_preview_get_n_sources (preview), ==, 2);
+  g_assert_cmpuint (adw_combo_row_get_selected (tether_publish_preview_get_source_row (preview)), ==, 0);
+  test_pipeline = tether_publish_preview_get_pipeline (preview);
+
+  /* Choosing the camera: a new pipeline, and the picture goes on. */
+  adw_combo_row_set_selected (tether_publish_preview_get_source_row (preview), 1);
+  g_assert_nonnull (tether_publish_preview_get_pipeline (preview));
+  g_assert_true (tether_publish_preview_get_pipeline (preview) != test_pipeline);
+  sink = tether_publish_preview_get_sink (preview);
+  target = tether_paintable_sink_get_frame_count (sink) + 20;
+  g_assert_true (TETHER_WAIT_UNTIL (tether_paintable_sink_get_frame_count (sink) >= target, WAIT_MS));
+  assert_nothing_published (f);
+  save_screenshot (GTK_WIDGET (preview), "preview-camera.png");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (preview), "preview.go-live", NULL));
+  g_assert_true (TETHER_WAIT_UNTIL (room_has_stream (f->host_room, "ada-camera"), WAIT_MS));
+  g_object_get (tether_session_get_publisher (f->session), "device", &device, NULL);
+  g_assert_nonnull (device);
+  g_assert_true (G_TYPE_CHECK_INSTANCE_TYPE (device, test_camera_get_type ()));
+  /* Remembered: the next preview starts on the camera. */
+  g_assert_cmpstr (g_settings_get_string (tether_session_get_settings (f->session), "publish-source"),
+                   ==, "camera");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  g_assert_true (TETHER_WAIT_UNTIL (!room_has_stream (f->host_room, "ada-camera"), WAIT_MS));
+  preview = open_preview (f);
+  g_assert_cmpuint (adw_combo_row_get_selected (tether_publish_preview_get_source_row (preview)), ==, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (preview), "window.close", NULL));
+  /* The settings (memory) outlive the test. */
+  g_settings_reset (tether_session_get_settings (f->session), "publish-source");
+}
+
 static void
 test_preferences_minutes (Fixture *f, gconstpointer data)
 {
@@ -318,9 +430,13 @@ main (int argc, char *argv[])
 {
   if (!app_fixture_init (&argc, &argv))
     return g_test_run ();
+  g_assert_true (gst_plugin_register_static (GST_VERSION_MAJOR, GST_VERSION_MINOR, "tethertestcamera",
+                                             "a camera for the app tests", test_camera_plugin_init,
+                                             "1.0", "GPL", "tether", "tether", "tests/test-app-publish.c"));
 
   APP_TEST_ADD ("/app-publish/preview-go-live", test_preview_go_live);
   APP_TEST_ADD ("/app-publish/preview-cancel", test_preview_cancel);
+  APP_TEST_ADD ("/app-publish/camera", test_preview_camera);
   APP_TEST_ADD ("/app-publish/preferences-minutes", test_preferences_minutes);
   /* Last: it leaves gettext bound to this build's .mo. */
   APP_TEST_ADD ("/app-publish/zh-CN", test_chinese);

@@ -12,5 +12,6 @@ TetherPaintableSink *tether_publish_preview_get_sink     (TetherPublishPreview *
 /* (transfer none) (nullable): the self-view's pipeline while it runs */
 GstElement          *tether_publish_preview_get_pipeline (TetherPublishPreview *self);
 guint                tether_publish_preview_get_n_sources (TetherPublishPreview *self);
+AdwComboRow         *tether_publish_preview_get_source_row (TetherPublishPreview *self);
 
 G_END_DECLS

@@ -31,6 +31,7 @@ struct _TetherPublishPreview
   GtkLabel *error_label;
   AdwComboRow *source_row;
   GtkStringList *source_names;
+  AdwActionRow *audio_row;
   GtkSwitch *audio_switch;
 };
 
@@ -181,6 +182,8 @@ source_selected_cb (TetherPublishPreview *self)
   if (device == self->current && self->pipeline != NULL)
     return;
   g_set_object (&self->current, device);
+  /* With a camera, the microphone is the microphone. */
+  adw_action_row_set_subtitle (self->audio_row, device == NULL ? _("With the test picture, a test tone") : "");
   start_pipeline (self);
 }
 
@@ -382,6 +385,7 @@ tether_publish_preview_class_init (TetherPublishPreviewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherPublishPreview, error_label);
   gtk_widget_class_bind_template_child (widget_class, TetherPublishPreview, source_row);
   gtk_widget_class_bind_template_child (widget_class, TetherPublishPreview, source_names);
+  gtk_widget_class_bind_template_child (widget_class, TetherPublishPreview, audio_row);
   gtk_widget_class_bind_template_child (widget_class, TetherPublishPreview, audio_switch);
   gtk_widget_class_bind_template_callback (widget_class, source_selected_cb);
 
@@ -420,4 +424,11 @@ tether_publish_preview_get_n_sources (TetherPublishPreview *self)
 {
   g_return_val_if_fail (TETHER_IS_PUBLISH_PREVIEW (self), 0);
   return g_list_model_get_n_items (G_LIST_MODEL (self->source_names));
+}
+
+AdwComboRow *
+tether_publish_preview_get_source_row (TetherPublishPreview *self)
+{
+  g_return_val_if_fail (TETHER_IS_PUBLISH_PREVIEW (self), NULL);
+  return self->source_row;
 }

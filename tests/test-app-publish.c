@@ -281,6 +281,8 @@ test_preview_camera (Fixture *f, gconstpointer data)
   /* Remembered: the next preview starts on the camera. */
   g_assert_cmpstr (g_settings_get_string (tether_session_get_settings (f->session), "publish-source"),
                    ==, "camera");
+  g_assert_cmpstr (g_settings_get_string (tether_session_get_settings (f->session), "publish-camera"),
+                   ==, "Test Camera");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
   g_assert_true (TETHER_WAIT_UNTIL (!room_has_stream (f->host_room, "ada-camera"), WAIT_MS));
   preview = open_preview (f);
@@ -288,6 +290,7 @@ test_preview_camera (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (preview), "window.close", NULL));
   /* The settings (memory) outlive the test. */
   g_settings_reset (tether_session_get_settings (f->session), "publish-source");
+  g_settings_reset (tether_session_get_settings (f->session), "publish-camera");
 }
 
 static void

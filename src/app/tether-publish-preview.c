@@ -188,14 +188,17 @@ source_selected_cb (TetherPublishPreview *self)
 }
 
 /* The test picture, then every camera; the choice stays on its source when cameras come
- * and go, and falls back to the test picture when its camera went. */
+ * and go, and falls back to the test picture when its camera went. At opening, @camera
+ * is the camera to start on (by name; another one when it is not there), NULL for the
+ * test picture. */
 static void
 fill_sources (TetherPublishPreview *self,
-              gboolean              prefer_camera)
+              const char           *camera)
 {
   GList *found = self->monitor != NULL ? gst_device_monitor_get_devices (self->monitor) : NULL;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *current_name = self->current ? gst_device_get_display_name (self->current) : NULL;
+  const char *wanted = current_name != NULL ? current_name : camera;
   guint selected = 0;
 
   g_ptr_array_set_size (self->devices, 0);
@@ -207,12 +210,12 @@ fill_sources (TetherPublishPreview *self,
 
       g_ptr_array_add (self->devices, device);
       g_ptr_array_add (names, name);
-      if (device == self->current || g_strcmp0 (name, current_name) == 0)
+      if (device == self->current || g_strcmp0 (name, wanted) == 0)
         selected = names->len - 1;
     }
   g_list_free (found);
   g_ptr_array_add (names, NULL);
-  if (prefer_camera && self->devices->len > 0)
+  if (selected == 0 && self->current == NULL && camera != NULL && self->devices->len > 0)
     selected = 1;
 
   self->filling = TRUE;
@@ -235,7 +238,7 @@ monitor_bus_cb (GstBus     *bus,
 
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_DEVICE_ADDED
       || GST_MESSAGE_TYPE (message) == GST_MESSAGE_DEVICE_REMOVED)
-    fill_sources (self, FALSE);
+    fill_sources (self, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -294,6 +297,12 @@ go_live_action (GtkWidget  *widget,
       return;
     }
   g_settings_set_string (settings, "publish-source", device != NULL ? "camera" : "test");
+  if (device != NULL)
+    {
+      g_autofree char *name = gst_device_get_display_name (device);
+
+      g_settings_set_string (settings, "publish-camera", name);
+    }
   g_settings_set_boolean (settings, "publish-audio", audio);
   gtk_window_close (GTK_WINDOW (self));
 }
@@ -321,6 +330,7 @@ tether_publish_preview_new (GtkWindow     *parent,
   TetherPublishPreview *self;
   GSettings *settings;
   g_autofree char *source = NULL;
+  g_autofree char *camera = NULL;
 
   g_return_val_if_fail (TETHER_IS_SESSION (session), NULL);
 
@@ -333,7 +343,8 @@ tether_publish_preview_new (GtkWindow     *parent,
   g_signal_connect_object (session, "notify::room", G_CALLBACK (session_room_changed_cb), self,
                            G_CONNECT_SWAPPED);
   start_monitor (self);
-  fill_sources (self, g_str_equal (source, "camera"));
+  camera = g_settings_get_string (settings, "publish-camera");
+  fill_sources (self, g_str_equal (source, "camera") ? camera : NULL);
   return self;
 }
 

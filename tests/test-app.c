@@ -68,8 +68,11 @@ test_stream_tile (Fixture *f, gconstpointer data)
   TETHER_WAIT_UNTIL (tether_window_get_tile (f->window, "cam") == NULL, WAIT_MS);
   g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
 
-  /* The header-bar Publish button: the host sees the viewer's test picture arrive. */
+  /* The header-bar Publish button opens the preview, whose Go Live publishes (the preview
+   * is test-app-publish.c's): the host sees the viewer's test picture arrive. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tether_window_get_publish_preview (f->window)),
+                                             "preview.go-live", NULL));
   TETHER_WAIT_UNTIL (room_has_stream (f->host_room, "viewer-test"), WAIT_MS);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
   TETHER_WAIT_UNTIL (!room_has_stream (f->host_room, "viewer-test"), WAIT_MS);

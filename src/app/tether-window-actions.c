@@ -6,6 +6,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tether-publish-preview.h"
 #include "tether-window-private.h"
 
 static void
@@ -56,22 +57,24 @@ toggle_sidebar_action (GtkWidget  *widget,
   adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
 }
 
+/* Publish opens the preview (only its Go Live publishes); while live, it stops. */
 static void
 publish_action (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *parameter)
 {
   TetherWindow *self = TETHER_WINDOW (widget);
-  g_autoptr(GError) error = NULL;
 
   if (tether_session_get_publisher (self->session) != NULL)
     tether_session_stop_publishing (self->session);
-  else if (!tether_session_start_publishing (self->session, &error))
+  else
     {
-      /* Translators: %s is an error message */
-      g_autofree char *text = g_strdup_printf (_("Cannot publish: %s"), error->message);
-
-      _tether_window_show_toast (self, text, 6);
+      if (self->preview == NULL)
+        {
+          self->preview = tether_publish_preview_new (GTK_WINDOW (self), self->session);
+          g_object_add_weak_pointer (G_OBJECT (self->preview), (gpointer *) &self->preview);
+        }
+      gtk_window_present (GTK_WINDOW (self->preview));
     }
   _tether_window_actions_update (self);
 }

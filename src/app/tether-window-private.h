@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tether-connection-badge-private.h"
+#include "tether-publish-preview.h"
 #include "tether-start-page-private.h"
 #include "tether-window.h"
 
@@ -27,6 +28,9 @@ struct _TetherWindow
   gint64 break_started;              /* monotonic µs when RECONNECTING began */
   char *last_toast;
   GCancellable *demo_cancellable;
+  TetherPublishPreview *preview;     /* the self-view before going live, while open */
+  GListStore *me;                    /* the People list's first row: yourself */
+  GtkFilterListModel *others;        /* the room's users but you */
 
   /* template children */
   AdwToastOverlay *toast_overlay;
@@ -42,6 +46,7 @@ struct _TetherWindow
   GtkLabel *streams_count;
   GtkStack *grid_stack;
   GtkGrid *video_grid;
+  AdwStatusPage *empty_status;
   GtkButton *publish_button;
   GtkLabel *publish_badge;
 
@@ -93,5 +98,10 @@ gboolean            tether_window_get_immersive              (TetherWindow *self
 void                tether_window_set_controls_hide_delay    (TetherWindow *self,
                                                               guint         ms);
 GtkEventController *tether_window_get_immersive_motion       (TetherWindow *self);
+TetherPublishPreview  *tether_window_get_publish_preview (TetherWindow *self);
+const char            *tether_window_get_subtitle   (TetherWindow *self);
+GListModel            *tether_window_get_people     (TetherWindow *self);
+char                  *tether_window_dup_person_label (TetherWindow *self,
+                                                       guint         position);
 
 G_END_DECLS

@@ -4,7 +4,9 @@
 #pragma once
 
 #include "tether-connection-badge-private.h"
+#include "tether-mixer.h"
 #include "tether-start-page-private.h"
+#include "tether-volume-control.h"
 #include "tether-window.h"
 
 G_BEGIN_DECLS
@@ -27,6 +29,8 @@ struct _TetherWindow
   gint64 break_started;              /* monotonic µs when RECONNECTING began */
   char *last_toast;
   GCancellable *demo_cancellable;
+  TetherMixer *mixer;                /* the overall volume (tether-window-tile-keys.c) */
+  gboolean stats_shown;              /* i with no tile focused showed every tile's stats */
 
   /* template children */
   AdwToastOverlay *toast_overlay;
@@ -44,6 +48,7 @@ struct _TetherWindow
   GtkGrid *video_grid;
   GtkButton *publish_button;
   GtkLabel *publish_badge;
+  TetherVolumeControl *volume_control;
 };
 
 /* tether-window.c */
@@ -56,6 +61,12 @@ void _tether_window_set_focused_tile (TetherWindow    *self,
 /* tether-window-actions.c */
 void _tether_window_class_actions_init (TetherWindowClass *klass);
 void _tether_window_actions_update     (TetherWindow      *self);
+
+/* tether-window-tile-keys.c */
+void _tether_window_tile_keys_class_init (TetherWindowClass *klass);
+void _tether_window_tile_keys_setup      (TetherWindow      *self);
+void _tether_window_tile_keys_tile_added (TetherWindow      *self,
+                                          TetherVideoTile   *tile);
 
 /* For tests/test-app.c. */
 TetherConnectionBadge *tether_window_get_badge      (TetherWindow *self);

@@ -110,6 +110,14 @@ tether_stream_row_set_player (TetherStreamRow *self,
   update (self);
 }
 
+GtkImage *
+tether_stream_row_get_quality_image (TetherStreamRow *self)
+{
+  g_return_val_if_fail (TETHER_IS_STREAM_ROW (self), NULL);
+
+  return self->quality;
+}
+
 GtkWidget *
 tether_stream_row_new (void)
 {

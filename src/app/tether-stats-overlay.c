@@ -113,10 +113,10 @@ update (TetherStatsOverlay *self)
   set_row (self, ROW_RTT, g_strdup_printf (_("%.0f ms"), s->rtt_ms));
   /* Translators: packet loss of the last second in percent, then the link's totals:
    * "0.0% (12 lost, 11 resent, 0 dropped)"; "%%" is a percent sign */
-  set_row (self, ROW_LOSS, g_strdup_printf (_("%.1f%% (%" G_GINT64_FORMAT " lost, %" G_GINT64_FORMAT
-                                              " resent, %" G_GINT64_FORMAT " dropped)"),
-                                            s->loss_rate * 100, s->packets_lost,
-                                            s->packets_retransmitted, s->packets_dropped));
+  set_row (self, ROW_LOSS, g_strdup_printf (_("%.1f%% (%lld lost, %lld resent, %lld dropped)"),
+                                            s->loss_rate * 100, (long long) s->packets_lost,
+                                            (long long) s->packets_retransmitted,
+                                            (long long) s->packets_dropped));
   set_row (self, ROW_QUALITY, g_strdup (quality_text (s->quality)));
 }
 

@@ -206,6 +206,8 @@ test_stats (Fixture *f, gconstpointer data)
                    ==, "Network: Excellent");
   g_assert_cmpuint (f->window->stream_rows->len, ==, 1);
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (tether_stream_row_get_quality_image (f->window->stream_rows->pdata[0]))));
+  /* For the picture: a full second of the stream's 30 frame/s. */
+  TETHER_WAIT_UNTIL (tether_player_get_stats (player)->fps >= 25, WAIT_MS);
   save_screenshot (GTK_WIDGET (f->window), "screenshot-stats.png");
 
   press (f, "i");

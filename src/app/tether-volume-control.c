@@ -186,9 +186,13 @@ tether_volume_control_set_property (GObject      *object,
     case PROP_OSD:
       if (g_value_get_boolean (value))
         {
-          /* Over video: a round on-screen-display button, its popover above it. */
+          /* Over video: a round on-screen-display button, its popover above it. The
+           * menu button's own button takes the style, as a GtkButton would. */
+          GtkWidget *inner = gtk_widget_get_first_child (GTK_WIDGET (self->button));
+
           gtk_widget_add_css_class (GTK_WIDGET (self->button), "osd");
-          gtk_widget_add_css_class (GTK_WIDGET (self->button), "circular");
+          gtk_widget_add_css_class (inner, "osd");
+          gtk_widget_add_css_class (inner, "circular");
           gtk_menu_button_set_direction (self->button, GTK_ARROW_UP);
         }
       break;

@@ -46,7 +46,8 @@ typedef enum
  * @packets_lost: data packets detected lost on the current link
  * @packets_retransmitted: retransmitted packets received on the current link
  * @packets_dropped: packets SRT gave up on (too late to play) on the current link
- * @quality: the network quality derived from @loss_rate and @rtt_ms
+ * @quality: the network quality derived from @loss_rate and @rtt_ms (bad when no
+ *   packet came in the last second)
  *
  * A #TetherPlayer's statistics, refreshed once a second while it plays
  * (#TetherPlayer:stats). The link counters start from zero with each attempt.

@@ -673,6 +673,7 @@ collect_stats (TetherPlayer *self,
   TetherStreamQuality old_quality = self->stats.quality;
   SRT_TRACEBSTATS perf;
   double pipeline_ms = 0;
+  gboolean silent = FALSE;
 
   stats.fps = self->fps;
   stats.bitrate = tether_media_session_get_bitrate (session);
@@ -697,6 +698,8 @@ collect_stats (TetherPlayer *self,
           && received + lost > self->stats_received + self->stats_lost)
         stats.loss_rate = (double) (lost - self->stats_lost)
                           / ((received - self->stats_received) + (lost - self->stats_lost));
+      /* A live stream always sends: a second with nothing is as bad as it gets. */
+      silent = seconds > 0 && received == self->stats_received;
       self->stats_received = received;
       self->stats_lost = lost;
     }
@@ -704,7 +707,8 @@ collect_stats (TetherPlayer *self,
     self->stats_received = self->stats_lost = 0;
 
   if (tether_player_get_state (self) == TETHER_PLAYER_STATE_PLAYING && seconds > 0)
-    stats.quality = tether_stream_quality_from_network (stats.loss_rate, stats.rtt_ms);
+    stats.quality = silent ? TETHER_STREAM_QUALITY_BAD
+                           : tether_stream_quality_from_network (stats.loss_rate, stats.rtt_ms);
   self->stats = stats;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATS]);
   if (stats.quality != old_quality)

@@ -90,6 +90,20 @@ test_volume (Fixture *f, gconstpointer data)
   gtk_range_set_value (tile_slider, 0.5);
   g_assert_cmpfloat_with_epsilon (tether_player_get_volume (player), 0.125, 1e-9);
 
+  /* The slider lives in the tile's volume button's popover. */
+  {
+    GtkMenuButton *button = GTK_MENU_BUTTON (gtk_widget_get_first_child (GTK_WIDGET (tether_video_tile_get_volume_control (tile))));
+    GtkPopover *popover = gtk_menu_button_get_popover (button);
+
+    g_assert_true (gtk_widget_is_ancestor (GTK_WIDGET (tile_slider), GTK_WIDGET (popover)));
+    gtk_menu_button_popup (button);
+    g_assert_true (TETHER_WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (tile_slider)), WAIT_MS));
+    save_screenshot (GTK_WIDGET (popover), "screenshot-volume-popover.png");
+    gtk_menu_button_popdown (button);
+    /* The keyboard goes back to the button, in the tile: away from it for the next M. */
+    gtk_root_set_focus (GTK_ROOT (f->window), NULL);
+  }
+
   overall_slider = tether_volume_control_get_range (f->window->volume_control);
   gtk_range_set_value (overall_slider, 0.5);
   g_assert_cmpfloat_with_epsilon (tether_player_get_volume (player), 0.125 * 0.125, 1e-9);

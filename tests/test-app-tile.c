@@ -264,6 +264,17 @@ test_quality_loss (Fixture *f, gconstpointer data)
   tether_udp_fault_proxy_set_loss (udp, 0);
   g_assert_true (TETHER_WAIT_UNTIL (tether_player_get_quality (player) == TETHER_STREAM_QUALITY_EXCELLENT,
                                     WAIT_MS));
+
+  /* Nothing at all arrives: no longer excellent (bad, or unknown once the player has
+   * stopped playing), within about a tick and the stall timeout. */
+  tether_udp_fault_proxy_cut (udp);
+  g_assert_true (TETHER_WAIT_UNTIL (tether_player_get_quality (player) != TETHER_STREAM_QUALITY_EXCELLENT,
+                                    3000));
+  g_test_message ("cut: quality %s, state %s",
+                  tether_stream_quality_to_string (tether_player_get_quality (player)),
+                  tether_player_state_to_string (tether_player_get_state (player)));
+  g_assert_true (tether_player_get_quality (player) == TETHER_STREAM_QUALITY_BAD
+                 || tether_player_get_state (player) != TETHER_PLAYER_STATE_PLAYING);
 }
 
 int

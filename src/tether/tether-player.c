@@ -715,6 +715,19 @@ collect_stats (TetherPlayer *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUALITY]);
 }
 
+/* Leaving PLAYING: the quality of a picture that is gone is unknown, at once rather
+ * than at the next tick. */
+static void
+on_state_notify (TetherPlayer *self)
+{
+  if (tether_player_get_state (self) == TETHER_PLAYER_STATE_PLAYING
+      || self->stats.quality == TETHER_STREAM_QUALITY_UNKNOWN)
+    return;
+  self->stats.quality = TETHER_STREAM_QUALITY_UNKNOWN;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUALITY]);
+}
+
 static void
 tether_player_update_stats (TetherMediaSession *session,
                             double              seconds)
@@ -955,7 +968,7 @@ tether_player_get_stats (TetherPlayer *self)
  * @self: a #TetherPlayer
  *
  * Returns: the network quality of the last second, %TETHER_STREAM_QUALITY_UNKNOWN
- *   when that second was not spent playing
+ *   when that second was not spent playing or the player no longer plays
  */
 TetherStreamQuality
 tether_player_get_quality (TetherPlayer *self)
@@ -1098,6 +1111,7 @@ tether_player_constructed (GObject *object)
 
   g_signal_connect_object (tether_media_session_get_room (SESSION (self)), "stream-update",
                            G_CALLBACK (on_room_stream_update), self, 0);
+  g_signal_connect (self, "notify::state", G_CALLBACK (on_state_notify), NULL);
 }
 
 static void

@@ -8,6 +8,8 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <math.h>
+
 #include "tether-video-tile-private.h"
 #include "tether-window-private.h"
 

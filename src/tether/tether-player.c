@@ -14,6 +14,8 @@
 #include "tether-stream.h"
 
 #define DEMUX_LATENCY_MS 50
+/* The volume as the pipeline's data carries it: millionths. */
+#define VOLUME_UNITS 1000000.0
 #define FIRST_FRAME_MESSAGE "tether-first-frame"
 
 /* What the decoder's streaming thread may touch: counters, no GObject. */
@@ -269,12 +271,12 @@ apply_audio_settings (GstElement *pipeline,
                       GstBin     *bin)
 {
   g_autoptr(GstElement) volume = gst_bin_get_by_name (bin, "avolume");
-  double *level = g_object_get_data (G_OBJECT (pipeline), "tether-volume");
+  GObject *data = G_OBJECT (pipeline);
 
   if (volume != NULL)
     g_object_set (volume,
-                  "mute", GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pipeline), "tether-mute")),
-                  "volume", level ? *level : 1.0,
+                  "mute", GPOINTER_TO_INT (g_object_get_data (data, "tether-mute")),
+                  "volume", GPOINTER_TO_UINT (g_object_get_data (data, "tether-volume")) / VOLUME_UNITS,
                   NULL);
 }
 
@@ -427,8 +429,9 @@ store_audio_settings (TetherPlayer *self,
                       GstElement   *pipeline)
 {
   g_object_set_data (G_OBJECT (pipeline), "tether-mute", GINT_TO_POINTER (self->muted));
-  g_object_set_data_full (G_OBJECT (pipeline), "tether-volume",
-                          g_memdup2 (&self->volume, sizeof self->volume), g_free);
+  /* A value in the pointer itself: nothing the streaming thread reads is ever freed. */
+  g_object_set_data (G_OBJECT (pipeline), "tether-volume",
+                     GUINT_TO_POINTER ((guint) (self->volume * VOLUME_UNITS + 0.5)));
 }
 
 /* The running pipeline follows the player's volume and mute at once. */

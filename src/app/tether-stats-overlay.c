@@ -201,9 +201,13 @@ tether_stats_overlay_init (TetherStatsOverlay *self)
     {
       self->names[i] = GTK_LABEL (gtk_label_new (names[i]));
       gtk_label_set_xalign (self->names[i], 0);
+      gtk_widget_set_valign (GTK_WIDGET (self->names[i]), GTK_ALIGN_START);
       gtk_widget_add_css_class (GTK_WIDGET (self->names[i]), "dim-label");
       self->values[i] = GTK_LABEL (gtk_label_new (NULL));
       gtk_label_set_xalign (self->values[i], 0);
+      /* A narrow tile wraps the long loss line rather than cutting it. */
+      gtk_label_set_wrap (self->values[i], TRUE);
+      gtk_label_set_wrap_mode (self->values[i], PANGO_WRAP_WORD_CHAR);
       gtk_widget_add_css_class (GTK_WIDGET (self->values[i]), "numeric");
       gtk_grid_attach (self->grid, GTK_WIDGET (self->names[i]), 0, i, 1, 1);
       gtk_grid_attach (self->grid, GTK_WIDGET (self->values[i]), 1, i, 1, 1);

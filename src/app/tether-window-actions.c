@@ -112,6 +112,7 @@ _tether_window_actions_update (TetherWindow *self)
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave", in_room);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-link", in_room);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-stats", in_room);
   /* Not while one tile fills the screen: Escape brings the grid (and sidebar) back. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-sidebar",
                                  in_room && self->focused_tile == NULL);

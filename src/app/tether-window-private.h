@@ -5,7 +5,9 @@
 
 #include "tether-connection-badge-private.h"
 #include "tether-publish-preview.h"
+#include "tether-mixer.h"
 #include "tether-start-page-private.h"
+#include "tether-volume-control.h"
 #include "tether-window.h"
 
 G_BEGIN_DECLS
@@ -31,6 +33,8 @@ struct _TetherWindow
   TetherPublishPreview *preview;     /* the self-view before going live, while open */
   GListStore *me;                    /* the People list's first row: yourself */
   GtkFilterListModel *others;        /* the room's users but you */
+  TetherMixer *mixer;                /* the overall volume (tether-window-tile-keys.c) */
+  gboolean stats_shown;              /* i with no tile focused showed every tile's stats */
 
   /* template children */
   AdwToastOverlay *toast_overlay;
@@ -62,6 +66,7 @@ struct _TetherWindow
   guint controls_hide_ms;
   guint controls_hide_id;
   double pointer_x, pointer_y;
+  TetherVolumeControl *volume_control;
 };
 
 /* tether-window.c */
@@ -82,6 +87,11 @@ void _tether_window_set_fullscreen        (TetherWindow *self,
                                            gboolean      fullscreen);
 void _tether_window_update_fullscreen     (TetherWindow *self);
 void _tether_window_leave_fullscreen_step (TetherWindow *self);
+/* tether-window-tile-keys.c */
+void _tether_window_tile_keys_class_init (TetherWindowClass *klass);
+void _tether_window_tile_keys_setup      (TetherWindow      *self);
+void _tether_window_tile_keys_tile_added (TetherWindow      *self,
+                                          TetherVideoTile   *tile);
 
 /* For tests/test-app.c. */
 TetherConnectionBadge *tether_window_get_badge      (TetherWindow *self);

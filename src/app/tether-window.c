@@ -153,6 +153,7 @@ add_tile (TetherWindow *self,
   g_object_ref_sink (tile);
   tether_video_tile_set_muted (tile, g_settings_get_boolean (settings, "start-muted"));
   tether_video_tile_set_player (tile, player);
+  _tether_window_tile_keys_tile_added (self, tile);
   g_signal_connect_object (tile, "toggle-fullscreen", G_CALLBACK (tile_toggle_fullscreen_cb),
                            self, 0);
   tether_tooltip_keep_lines (GTK_WIDGET (tile));
@@ -741,6 +742,7 @@ tether_window_constructed (GObject *object)
 
   tether_start_page_set_settings (self->start_page, settings);
   tether_start_page_set_secrets (self->start_page, tether_session_get_secrets (self->session));
+  _tether_window_tile_keys_setup (self);
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (settings, "window-width"),
                                g_settings_get_int (settings, "window-height"));
@@ -797,6 +799,7 @@ tether_window_dispose (GObject *object)
   g_clear_object (&self->me);
   g_clear_object (&self->streams_selection);
   g_clear_object (&self->demo_cancellable);
+  g_clear_object (&self->mixer);
   g_clear_object (&self->session);
 
   G_OBJECT_CLASS (tether_window_parent_class)->dispose (object);
@@ -901,6 +904,7 @@ tether_window_class_init (TetherWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, stream_activate_cb);
 
   _tether_window_class_actions_init (klass);
+  _tether_window_tile_keys_class_init (klass);
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include "tether-connection-badge-private.h"
 #include "tether-start-page-private.h"
+#include "tether-tile-grid.h"
 #include "tether-window.h"
 
 G_BEGIN_DECLS
@@ -41,9 +42,10 @@ struct _TetherWindow
   GtkLabel *users_count;
   GtkLabel *streams_count;
   GtkStack *grid_stack;
-  GtkGrid *video_grid;
+  TetherTileGrid *video_grid;
   GtkButton *publish_button;
   GtkLabel *publish_badge;
+  GtkButton *narrow_publish_button;  /* the Publish/Stop button as an icon, at phone width */
 };
 
 /* tether-window.c */

@@ -225,6 +225,20 @@ test_narrow (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.toggle-sidebar", NULL));
   g_assert_false (adw_flap_get_reveal_flap (f->window->flap));
 
+  /* Widening step by step: no word in the header is ever cut short. */
+  for (int width = 400; width <= 720; width += 80)
+    {
+      g_autofree char *name = g_strdup_printf ("screenshot-width-%d.png", width);
+
+      resize_to (f, width, 640);
+      TETHER_WAIT_UNTIL (grid_settled (f), WAIT_MS);
+      tether_tile_grid_get_layout (grid (f), &columns, &rows);
+      g_test_message ("%d px: sidebar %s, %u×%u tiles", width,
+                      adw_flap_get_folded (f->window->flap) ? "folded" : "beside", columns, rows);
+      g_assert_false (has_ellipsized_label (GTK_WIDGET (f->window->room_header)));
+      save_screenshot (GTK_WIDGET (f->window), name);
+    }
+
   /* Back to a desktop width: the sidebar unfolds and shows again. */
   resize_to (f, 1024, 640);
   TETHER_WAIT_UNTIL (!adw_flap_get_folded (f->window->flap), WAIT_MS);
@@ -259,6 +273,22 @@ test_wide (Fixture *f, gconstpointer data)
   g_assert_cmpfloat (bob.origin.x, >=, ada.origin.x + ada.size.width);
   g_assert_false (has_ellipsized_label (GTK_WIDGET (f->window->room_header)));
   save_screenshot (GTK_WIDGET (f->window), "screenshot-room.png");
+
+  /* One tile fullscreen: it alone fills the grid; back, the two are side by side again. */
+  _tether_window_set_focused_tile (f->window, tether_window_get_tile (f->window, "cam-bob"));
+  TETHER_WAIT_UNTIL (grid_settled (f) && !gtk_widget_get_mapped (GTK_WIDGET (tether_window_get_tile (f->window, "cam-ada"))), WAIT_MS);
+  g_assert_false (gtk_widget_get_mapped (GTK_WIDGET (tether_window_get_tile (f->window, "cam-ada"))));
+  bob = tile_bounds (f, "cam-bob");
+  g_assert_cmpfloat (bob.size.width, ==, gtk_widget_get_width (GTK_WIDGET (grid (f))));
+  g_assert_cmpfloat (bob.size.height, ==, gtk_widget_get_height (GTK_WIDGET (grid (f))));
+  _tether_window_set_focused_tile (f->window, NULL);
+  TETHER_WAIT_UNTIL (grid_settled (f), WAIT_MS);
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (tether_window_get_tile (f->window, "cam-ada"))));
+  /* (Whether the sidebar comes back is the window's business, not the grid's.) */
+  ada = tile_bounds (f, "cam-ada");
+  bob = tile_bounds (f, "cam-bob");
+  g_assert_cmpfloat (fabs (ada.origin.y - bob.origin.y), <, 1);
+  g_assert_cmpfloat (bob.origin.x, >=, ada.origin.x + ada.size.width);
 
   host_end (&hosts[0]);
   host_end (&hosts[1]);

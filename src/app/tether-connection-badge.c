@@ -255,7 +255,7 @@ short_label (TetherRoomState state)
     case TETHER_ROOM_STATE_RECONNECTED: return C_("connection", "Online");
     case TETHER_ROOM_STATE_RECONNECTING: return C_("connection", "Retrying");
     case TETHER_ROOM_STATE_RECONNECT_FAILED: return C_("connection", "Lost");
-    case TETHER_ROOM_STATE_KICK_OUT: return C_("connection", "Signed out");
+    case TETHER_ROOM_STATE_KICK_OUT: return C_("connection", "Removed");
     case TETHER_ROOM_STATE_LOGIN_FAILED:
     case TETHER_ROOM_STATE_LOGOUT_FAILED: return C_("connection", "Failed");
     case TETHER_ROOM_STATE_LOGOUT:

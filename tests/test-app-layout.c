@@ -218,7 +218,7 @@ test_min_width (Fixture *f, gconstpointer data)
 static void
 test_narrow (Fixture *f, gconstpointer data)
 {
-  Host hosts[2] = { 0 };
+  Host hosts[3] = { 0 };
   graphene_rect_t ada, bob;
   guint columns, rows;
 
@@ -254,6 +254,20 @@ test_narrow (Fixture *f, gconstpointer data)
   save_screenshot (GTK_WIDGET (f->window), "screenshot-narrow-sidebar.png");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.toggle-sidebar", NULL));
   g_assert_false (adw_flap_get_reveal_flap (f->window->flap));
+
+  /* A third tile does not fit the height: one column still, as wide, and it scrolls. */
+  host_start (f, &hosts[2], "cy");
+  host_go_live (&hosts[2], "cam-cy");
+  g_assert_true (wait_tile_frames (f, "cam-cy", 2));
+  TETHER_WAIT_UNTIL (grid_settled (f), WAIT_MS);
+  tether_tile_grid_get_layout (grid (f), &columns, &rows);
+  g_assert_cmpuint (columns, ==, 1);
+  g_assert_cmpfloat (tile_bounds (f, "cam-cy").size.width, >=, 300);
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (grid (f))), >,
+                   gtk_widget_get_height (gtk_widget_get_parent (GTK_WIDGET (grid (f)))));
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-narrow-scroll.png");
+  host_end (&hosts[2]);
+  TETHER_WAIT_UNTIL (tether_window_get_tile (f->window, "cam-cy") == NULL, WAIT_MS);
 
   /* Widening step by step: no word in the header is ever cut short. */
   for (int width = 400; width <= 720; width += 80)

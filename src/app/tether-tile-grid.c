@@ -222,7 +222,9 @@ choose_columns (TetherTileGrid *self,
   return chosen;
 }
 
-/* The least height at @width that lets every tile be comfortably wide. */
+/* The least height at @width that lets every tile be comfortably wide: the most
+ * columns that allow it, each tile as wide as its column (so on a phone the tiles
+ * are as wide as the window, and scroll when there are more than fit). */
 static int
 min_height_for_width (const Tiles *tiles,
                       double       width)
@@ -234,7 +236,8 @@ min_height_for_width (const Tiles *tiles,
     return 0;
   columns = max_columns (tiles, width);
   rows = (tiles->n + columns - 1) / columns;
-  tile_height = MAX (comfortable_width (width) / tiles->aspect, tiles->min_height);
+  tile_height = MAX ((width - (columns - 1) * SPACING) / columns / tiles->aspect,
+                     tiles->min_height);
   return (int) ceil (rows * tile_height + (rows - 1) * SPACING);
 }
 

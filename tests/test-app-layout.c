@@ -143,6 +143,16 @@ log_min_widths (GtkWidget *widget,
         log_min_widths (child, depth + 1);
 }
 
+/* The sidebar is folded (or beside the grid) and shown (or hidden). */
+static gboolean
+sidebar_is (Fixture  *f,
+            gboolean  folded,
+            gboolean  revealed)
+{
+  return adw_flap_get_folded (f->window->flap) == folded
+         && adw_flap_get_reveal_flap (f->window->flap) == revealed;
+}
+
 /* On one row, one after the other (in whichever order they came). */
 static gboolean
 side_by_side (const graphene_rect_t *a,
@@ -153,10 +163,16 @@ side_by_side (const graphene_rect_t *a,
   return fabs (a->origin.y - b->origin.y) < 1 && b->origin.x >= a->origin.x + a->size.width;
 }
 
+/* Ada and Bob go live in a @width × @height window: their tiles once in place. */
 static void
-two_live_tiles (Fixture *f,
-                Host    *hosts)
+two_live_tiles (Fixture         *f,
+                Host            *hosts,
+                int              width,
+                int              height,
+                graphene_rect_t *ada,
+                graphene_rect_t *bob)
 {
+  resize_to (f, width, height);
   window_join (f, "viewer");
   TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
   host_start (f, &hosts[0], "ada");
@@ -167,6 +183,11 @@ two_live_tiles (Fixture *f,
   g_assert_true (wait_tile_frames (f, "cam-ada", 5));
   g_assert_true (wait_tile_frames (f, "cam-bob", 5));
   TETHER_WAIT_UNTIL (grid_settled (f), WAIT_MS);
+  *ada = tile_bounds (f, "cam-ada");
+  *bob = tile_bounds (f, "cam-bob");
+  g_test_message ("ada %.0f,%.0f %.0f×%.0f; bob %.0f,%.0f %.0f×%.0f", ada->origin.x, ada->origin.y,
+                  ada->size.width, ada->size.height, bob->origin.x, bob->origin.y, bob->size.width,
+                  bob->size.height);
 }
 
 /* ---- tests ------------------------------------------------------------------------- */
@@ -222,20 +243,12 @@ test_narrow (Fixture *f, gconstpointer data)
   graphene_rect_t ada, bob;
   guint columns, rows;
 
-  resize_to (f, 360, 640);
-  two_live_tiles (f, hosts);
-  TETHER_WAIT_UNTIL (grid_settled (f), WAIT_MS);
+  two_live_tiles (f, hosts, 360, 640, &ada, &bob);
 
-  g_assert_true (adw_flap_get_folded (f->window->flap));
-  g_assert_false (adw_flap_get_reveal_flap (f->window->flap));
+  g_assert_true (sidebar_is (f, TRUE, FALSE));
   tether_tile_grid_get_layout (grid (f), &columns, &rows);
   g_assert_cmpuint (columns, ==, 1);
   g_assert_cmpuint (rows, ==, 2);
-  ada = tile_bounds (f, "cam-ada");
-  bob = tile_bounds (f, "cam-bob");
-  g_test_message ("ada %.0f,%.0f %.0f×%.0f; bob %.0f,%.0f %.0f×%.0f", ada.origin.x, ada.origin.y,
-                  ada.size.width, ada.size.height, bob.origin.x, bob.origin.y, bob.size.width,
-                  bob.size.height);
   /* Whichever came first is on top. */
   if (bob.origin.y < ada.origin.y)
     g_assert_cmpfloat (ada.origin.y, >=, bob.origin.y + bob.size.height);
@@ -249,11 +262,10 @@ test_narrow (Fixture *f, gconstpointer data)
 
   /* F9 slides the sidebar over the grid, and again hides it. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.toggle-sidebar", NULL));
-  g_assert_true (adw_flap_get_reveal_flap (f->window->flap));
-  g_assert_true (adw_flap_get_folded (f->window->flap));
+  g_assert_true (sidebar_is (f, TRUE, TRUE));
   save_screenshot (GTK_WIDGET (f->window), "screenshot-narrow-sidebar.png");
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.toggle-sidebar", NULL));
-  g_assert_false (adw_flap_get_reveal_flap (f->window->flap));
+  g_assert_true (sidebar_is (f, TRUE, FALSE));
 
   /* A third tile does not fit the height: one column still, as wide, and it scrolls. */
   host_start (f, &hosts[2], "cy");
@@ -285,8 +297,7 @@ test_narrow (Fixture *f, gconstpointer data)
 
   /* Back to a desktop width: the sidebar unfolds and shows again. */
   resize_to (f, 1024, 640);
-  TETHER_WAIT_UNTIL (!adw_flap_get_folded (f->window->flap), WAIT_MS);
-  g_assert_true (adw_flap_get_reveal_flap (f->window->flap));
+  g_assert_true (TETHER_WAIT_UNTIL (sidebar_is (f, FALSE, TRUE), WAIT_MS));
 
   host_end (&hosts[0]);
   host_end (&hosts[1]);
@@ -300,19 +311,11 @@ test_wide (Fixture *f, gconstpointer data)
   graphene_rect_t ada, bob;
   guint columns, rows;
 
-  resize_to (f, 1024, 640);
-  two_live_tiles (f, hosts);
-  TETHER_WAIT_UNTIL (grid_settled (f), WAIT_MS);
+  two_live_tiles (f, hosts, 1024, 640, &ada, &bob);
 
-  g_assert_false (adw_flap_get_folded (f->window->flap));
-  g_assert_true (adw_flap_get_reveal_flap (f->window->flap));
+  g_assert_true (sidebar_is (f, FALSE, TRUE));
   tether_tile_grid_get_layout (grid (f), &columns, &rows);
   g_assert_cmpuint (columns, ==, 2);
-  ada = tile_bounds (f, "cam-ada");
-  bob = tile_bounds (f, "cam-bob");
-  g_test_message ("ada %.0f,%.0f %.0f×%.0f; bob %.0f,%.0f %.0f×%.0f", ada.origin.x, ada.origin.y,
-                  ada.size.width, ada.size.height, bob.origin.x, bob.origin.y, bob.size.width,
-                  bob.size.height);
   g_assert_true (side_by_side (&ada, &bob));
   g_assert_false (has_ellipsized_label (GTK_WIDGET (f->window->room_header)));
   save_screenshot (GTK_WIDGET (f->window), "screenshot-room.png");

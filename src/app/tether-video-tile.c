@@ -429,11 +429,15 @@ tether_video_tile_class_init (TetherVideoTileClass *klass)
   /**
    * TetherVideoTile::toggle-fullscreen:
    *
-   * The user double-clicked the tile.
+   * The user double-clicked the tile, or pressed Enter or F on it: its activation.
    */
   signals[SIGNAL_TOGGLE_FULLSCREEN] =
-    g_signal_new ("toggle-fullscreen", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+    g_signal_new ("toggle-fullscreen", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  gtk_widget_class_set_activate_signal (widget_class, signals[SIGNAL_TOGGLE_FULLSCREEN]);
+  gtk_widget_class_add_binding_signal (widget_class, GDK_KEY_Return, 0, "toggle-fullscreen", NULL);
+  gtk_widget_class_add_binding_signal (widget_class, GDK_KEY_KP_Enter, 0, "toggle-fullscreen", NULL);
+  gtk_widget_class_add_binding_signal (widget_class, GDK_KEY_f, 0, "toggle-fullscreen", NULL);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/tetherlive/Tether/tether-video-tile.ui");

@@ -46,6 +46,19 @@ struct _TetherWindow
   GtkButton *publish_button;
   GtkLabel *publish_badge;
   GtkButton *narrow_publish_button;  /* the Publish/Stop button as an icon, at phone width */
+
+  /* fullscreen (tether-window-fullscreen.c) */
+  AdwFlap *header_flap;              /* the room's header bar: above the room, or over it */
+  GtkButton *leave_fullscreen_button;
+  GtkEventController *motion;        /* the pointer moved: show the controls */
+  GtkEventController *header_motion; /* is the pointer over the header bar? */
+  gboolean fullscreen;               /* F11: the window wants the whole screen */
+  gboolean filled;                   /* what was last asked of the window manager */
+  gboolean immersive;                /* the room page without header bar and sidebar */
+  gboolean sidebar_was_revealed;     /* before the room became immersive */
+  guint controls_hide_ms;
+  guint controls_hide_id;
+  double pointer_x, pointer_y;
 };
 
 /* tether-window.c */
@@ -59,6 +72,14 @@ void _tether_window_set_focused_tile (TetherWindow    *self,
 void _tether_window_class_actions_init (TetherWindowClass *klass);
 void _tether_window_actions_update     (TetherWindow      *self);
 
+/* tether-window-fullscreen.c */
+void _tether_window_fullscreen_init       (TetherWindow *self);
+void _tether_window_fullscreen_dispose    (TetherWindow *self);
+void _tether_window_set_fullscreen        (TetherWindow *self,
+                                           gboolean      fullscreen);
+void _tether_window_update_fullscreen     (TetherWindow *self);
+void _tether_window_leave_fullscreen_step (TetherWindow *self);
+
 /* For tests/test-app.c. */
 TetherConnectionBadge *tether_window_get_badge      (TetherWindow *self);
 TetherStartPage       *tether_window_get_start_page (TetherWindow *self);
@@ -69,5 +90,10 @@ TetherVideoTile       *tether_window_get_tile       (TetherWindow *self,
 TetherVideoTile       *tether_window_get_nth_tile   (TetherWindow *self,
                                                      guint         index);
 const char            *tether_window_get_last_toast (TetherWindow *self);
+/* For tests/test-app-fullscreen.c. */
+gboolean            tether_window_get_immersive              (TetherWindow *self);
+void                tether_window_set_controls_hide_delay    (TetherWindow *self,
+                                                              guint         ms);
+GtkEventController *tether_window_get_immersive_motion       (TetherWindow *self);
 
 G_END_DECLS

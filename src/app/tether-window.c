@@ -51,22 +51,17 @@ void
 _tether_window_set_focused_tile (TetherWindow    *self,
                                  TetherVideoTile *tile)
 {
+  TetherVideoTile *previous;
+
   if (self->focused_tile == tile)
     return;
+  previous = self->focused_tile;
   self->focused_tile = tile;
-  if (tile != NULL)
-    {
-      gtk_widget_set_visible (GTK_WIDGET (self->room_header), FALSE);
-      adw_flap_set_reveal_flap (self->flap, FALSE);
-      gtk_window_fullscreen (GTK_WINDOW (self));
-    }
-  else
-    {
-      gtk_widget_set_visible (GTK_WIDGET (self->room_header), TRUE);
-      gtk_window_unfullscreen (GTK_WINDOW (self));
-    }
   tether_tile_grid_set_focused (self->video_grid, GTK_WIDGET (tile));
-  _tether_window_actions_update (self);
+  _tether_window_update_fullscreen (self);
+  /* The keyboard stays where it was: on the tile shown big, then back on it in the grid. */
+  if (tile != NULL || previous != NULL)
+    gtk_widget_grab_focus (GTK_WIDGET (tile != NULL ? tile : previous));
 }
 
 static void
@@ -764,6 +759,7 @@ tether_window_dispose (GObject *object)
     g_signal_group_set_target (self->publisher_signals, NULL);
   if (self->tile_order != NULL)
     remove_all_tiles (self);
+  _tether_window_fullscreen_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_WINDOW);
   g_clear_pointer (&self->tiles, g_hash_table_unref);
   g_clear_object (&self->room_signals);
@@ -866,6 +862,8 @@ tether_window_class_init (TetherWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_button);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_badge);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, narrow_publish_button);
+  gtk_widget_class_bind_template_child (widget_class, TetherWindow, header_flap);
+  gtk_widget_class_bind_template_child (widget_class, TetherWindow, leave_fullscreen_button);
   gtk_widget_class_bind_template_callback (widget_class, start_join_cb);
   gtk_widget_class_bind_template_callback (widget_class, start_demo_cb);
   gtk_widget_class_bind_template_callback (widget_class, start_retry_cb);
@@ -907,6 +905,7 @@ tether_window_init (TetherWindow *self)
   self->tile_order = g_ptr_array_new ();
   self->stream_rows = g_ptr_array_new ();
   self->demo_cancellable = g_cancellable_new ();
+  _tether_window_fullscreen_init (self);
 
   /* The lists show the current room's; the counts follow them. */
   self->users_selection = gtk_no_selection_new (NULL);

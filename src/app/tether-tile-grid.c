@@ -175,7 +175,7 @@ max_columns (const Tiles *tiles,
 }
 
 /* Picks the columns that give the pictures the most area in @width × @height, among
- * the layouts whose tiles are comfortably wide (all of them if none is). */
+ * the layouts whose tiles are comfortably wide (one column always counts). */
 static guint
 choose_columns (TetherTileGrid *self,
                 const Tiles    *tiles,
@@ -186,35 +186,32 @@ choose_columns (TetherTileGrid *self,
   double best = 0;
   guint n = MIN (tiles->n, G_N_ELEMENTS (area) - 1);
   guint chosen = 1;
-  gboolean any_comfortable = FALSE;
 
-  for (guint pass = 0; pass < 2 && !any_comfortable; pass++)
-    for (guint columns = 1; columns <= n; columns++)
-      {
-        graphene_size_t cell;
-        double total = 0;
+  for (guint columns = 1; columns <= n; columns++)
+    {
+      graphene_size_t cell;
+      double total = 0;
 
-        cell_size (tiles, columns, width, height, &cell);
-        if (pass == 0 && columns > 1 && cell.width < comfortable_width (width) - 0.5)
-          continue;
-        any_comfortable |= pass == 0;
-        /* Each picture keeps its own shape inside the cell. */
-        for (guint i = 0; i < self->slots->len; i++)
-          {
-            Slot *slot = g_ptr_array_index (self->slots, i);
-            double aspect;
+      cell_size (tiles, columns, width, height, &cell);
+      if (columns > 1 && cell.width < comfortable_width (width) - 0.5)
+        continue;
+      /* Each picture keeps its own shape inside the cell. */
+      for (guint i = 0; i < self->slots->len; i++)
+        {
+          Slot *slot = g_ptr_array_index (self->slots, i);
+          double aspect;
 
-            if (!slot_shown (self, slot))
-              continue;
-            aspect = slot_aspect (slot);
-            if (aspect > cell.width / MAX (cell.height, 1))
-              total += cell.width * cell.width / aspect;
-            else
-              total += cell.height * cell.height * aspect;
-          }
-        area[columns] = total;
-        best = MAX (best, total);
-      }
+          if (!slot_shown (self, slot))
+            continue;
+          aspect = slot_aspect (slot);
+          if (aspect > cell.width / MAX (cell.height, 1))
+            total += cell.width * cell.width / aspect;
+          else
+            total += cell.height * cell.height * aspect;
+        }
+      area[columns] = total;
+      best = MAX (best, total);
+    }
 
   for (guint columns = 1; columns <= n; columns++)
     if (area[columns] > 0 && area[columns] >= best * AREA_TOLERANCE)
@@ -595,26 +592,6 @@ tether_tile_grid_set_focused (TetherTileGrid *self,
     return;
   self->focused = tile;
   queue_relayout (self);
-}
-
-GtkWidget *
-tether_tile_grid_get_focused (TetherTileGrid *self)
-{
-  g_return_val_if_fail (TETHER_IS_TILE_GRID (self), NULL);
-
-  return self->focused;
-}
-
-guint
-tether_tile_grid_get_n_tiles (TetherTileGrid *self)
-{
-  guint n = 0;
-
-  g_return_val_if_fail (TETHER_IS_TILE_GRID (self), 0);
-
-  for (guint i = 0; i < self->slots->len; i++)
-    n += ((Slot *) g_ptr_array_index (self->slots, i))->widget != NULL;
-  return n;
 }
 
 void

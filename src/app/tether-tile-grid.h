@@ -20,8 +20,6 @@ void       tether_tile_grid_remove         (TetherTileGrid *self,
                                             GtkWidget      *tile);
 void       tether_tile_grid_set_focused    (TetherTileGrid *self,
                                             GtkWidget      *tile);
-GtkWidget *tether_tile_grid_get_focused    (TetherTileGrid *self);
-guint      tether_tile_grid_get_n_tiles    (TetherTileGrid *self);
 
 /* Read-outs for tests/test-app-layout.c. */
 void       tether_tile_grid_get_layout     (TetherTileGrid *self,

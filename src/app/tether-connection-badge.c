@@ -21,6 +21,7 @@ struct _TetherConnectionBadge
   GtkMenuButton *button;
   GtkImage *icon;
   GtkLabel *label;
+  GtkLabel *short_label;    /* the state without details, for a narrow header */
   GtkLabel *state_value;
   GtkLabel *server_value;
   GtkLabel *session_value;
@@ -241,6 +242,27 @@ update_details (TetherConnectionBadge *self)
     }
 }
 
+/* The state in one short word, for a header at phone width (the icon and colour say
+ * the rest; the popover has the details). */
+static const char *
+short_label (TetherRoomState state)
+{
+  switch (state)
+    {
+    /* Translators: the next eight are one short word each, for a narrow window */
+    case TETHER_ROOM_STATE_LOGINING: return C_("connection", "Joining");
+    case TETHER_ROOM_STATE_LOGINED:
+    case TETHER_ROOM_STATE_RECONNECTED: return C_("connection", "Online");
+    case TETHER_ROOM_STATE_RECONNECTING: return C_("connection", "Retrying");
+    case TETHER_ROOM_STATE_RECONNECT_FAILED: return C_("connection", "Lost");
+    case TETHER_ROOM_STATE_KICK_OUT: return C_("connection", "Removed");
+    case TETHER_ROOM_STATE_LOGIN_FAILED:
+    case TETHER_ROOM_STATE_LOGOUT_FAILED: return C_("connection", "Failed");
+    case TETHER_ROOM_STATE_LOGOUT:
+    default: return C_("connection", "Offline");
+    }
+}
+
 static void
 update_badge (TetherConnectionBadge *self)
 {
@@ -275,6 +297,7 @@ update_badge (TetherConnectionBadge *self)
   g_free (self->text);
   self->text = g_steal_pointer (&text);
   gtk_label_set_text (self->label, self->text);
+  gtk_label_set_text (self->short_label, short_label (shown));
   gtk_image_set_from_icon_name (self->icon, tether_room_state_get_icon_name (shown));
   for (guint i = 0; state_classes[i] != NULL; i++)
     if (g_strcmp0 (state_classes[i], css) != 0)
@@ -450,6 +473,7 @@ tether_connection_badge_class_init (TetherConnectionBadgeClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherConnectionBadge, button);
   gtk_widget_class_bind_template_child (widget_class, TetherConnectionBadge, icon);
   gtk_widget_class_bind_template_child (widget_class, TetherConnectionBadge, label);
+  gtk_widget_class_bind_template_child (widget_class, TetherConnectionBadge, short_label);
   gtk_widget_class_bind_template_child (widget_class, TetherConnectionBadge, state_value);
   gtk_widget_class_bind_template_child (widget_class, TetherConnectionBadge, server_value);
   gtk_widget_class_bind_template_child (widget_class, TetherConnectionBadge, session_value);

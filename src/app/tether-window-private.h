@@ -8,6 +8,7 @@
 #include "tether-mixer.h"
 #include "tether-start-page-private.h"
 #include "tether-volume-control.h"
+#include "tether-tile-grid.h"
 #include "tether-window.h"
 
 G_BEGIN_DECLS
@@ -49,10 +50,11 @@ struct _TetherWindow
   GtkLabel *users_count;
   GtkLabel *streams_count;
   GtkStack *grid_stack;
-  GtkGrid *video_grid;
+  TetherTileGrid *video_grid;
   AdwStatusPage *empty_status;
   GtkButton *publish_button;
   GtkLabel *publish_badge;
+  GtkButton *narrow_publish_button;  /* the Publish/Stop button as an icon, at phone width */
 
   /* fullscreen (tether-window-fullscreen.c) */
   AdwFlap *header_flap;              /* the room's header bar: above the room, or over it */

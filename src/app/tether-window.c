@@ -5,7 +5,6 @@
 
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
-#include <math.h>
 
 #include "tether-stream-row.h"
 #include "tether-tooltip.h"
@@ -41,29 +40,12 @@ _tether_window_show_toast (TetherWindow *self,
 
 /* ---- the video grid -------------------------------------------------------- */
 
+/* The grid (TetherTileGrid) places the tiles; the window only picks the page. */
 static void
-relayout_grid (TetherWindow *self)
+update_grid_page (TetherWindow *self)
 {
-  GtkWidget *child;
-  guint n, cols;
-
-  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->video_grid))) != NULL)
-    gtk_grid_remove (self->video_grid, child);
-
-  if (self->focused_tile != NULL)
-    {
-      gtk_grid_attach (self->video_grid, GTK_WIDGET (self->focused_tile), 0, 0, 1, 1);
-      gtk_stack_set_visible_child_name (self->grid_stack, "grid");
-      return;
-    }
-
-  n = self->tile_order->len;
-  /* As square as possible: 1, 2 side by side, 2×2, 3×2, 3×3 … */
-  cols = n == 0 ? 1 : (guint) ceil (sqrt ((double) n));
-  for (guint i = 0; i < n; i++)
-    gtk_grid_attach (self->video_grid, g_ptr_array_index (self->tile_order, i),
-                     (int) (i % cols), (int) (i / cols), 1, 1);
-  gtk_stack_set_visible_child_name (self->grid_stack, n > 0 ? "grid" : "empty");
+  gtk_stack_set_visible_child_name (self->grid_stack,
+                                    self->tile_order->len > 0 ? "grid" : "empty");
 }
 
 void
@@ -76,7 +58,7 @@ _tether_window_set_focused_tile (TetherWindow    *self,
     return;
   previous = self->focused_tile;
   self->focused_tile = tile;
-  relayout_grid (self);
+  tether_tile_grid_set_focused (self->video_grid, GTK_WIDGET (tile));
   _tether_window_update_fullscreen (self);
   /* The keyboard stays where it was: on the tile shown big, then back on it in the grid. */
   if (tile != NULL || previous != NULL)
@@ -103,9 +85,9 @@ refresh_stream_rows (TetherWindow *self)
     }
 }
 
-static const char *
-stream_owner_name (TetherWindow *self,
-                   const char   *stream_id)
+static TetherStream *
+find_room_stream (TetherWindow *self,
+                  const char   *stream_id)
 {
   TetherRoom *room = tether_session_get_room (self->session);
   GListModel *streams = room ? tether_room_get_streams (room) : NULL;
@@ -115,13 +97,19 @@ stream_owner_name (TetherWindow *self,
       g_autoptr(TetherStream) s = g_list_model_get_item (streams, i);
 
       if (g_strcmp0 (tether_stream_get_id (s), stream_id) == 0)
-        {
-          const char *name = tether_stream_get_user_name (s);
-
-          return name != NULL && *name != '\0' ? name : tether_stream_get_user_id (s);
-        }
+        return g_steal_pointer (&s);
     }
   return NULL;
+}
+
+static const char *
+stream_owner_name (TetherStream *stream)
+{
+  const char *name = stream ? tether_stream_get_user_name (stream) : NULL;
+
+  if (stream == NULL)
+    return NULL;
+  return name != NULL && *name != '\0' ? name : tether_stream_get_user_id (stream);
 }
 
 static gboolean
@@ -138,6 +126,7 @@ add_tile (TetherWindow *self,
 {
   GSettings *settings = tether_session_get_settings (self->session);
   const char *stream_id = tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player));
+  g_autoptr(TetherStream) stream = find_room_stream (self, stream_id);
   TetherVideoTile *tile;
 
   if (g_hash_table_contains (self->tiles, stream_id))
@@ -148,7 +137,7 @@ add_tile (TetherWindow *self,
       return;
     }
 
-  tile = TETHER_VIDEO_TILE (tether_video_tile_new (stream_id, stream_owner_name (self, stream_id)));
+  tile = TETHER_VIDEO_TILE (tether_video_tile_new (stream_id, stream_owner_name (stream)));
   tether_video_tile_set_offline (tile, room_is_reconnecting (self));
   g_object_ref_sink (tile);
   tether_video_tile_set_muted (tile, g_settings_get_boolean (settings, "start-muted"));
@@ -159,7 +148,11 @@ add_tile (TetherWindow *self,
   tether_tooltip_keep_lines (GTK_WIDGET (tile));
   g_hash_table_insert (self->tiles, g_strdup (stream_id), tile);
   g_ptr_array_add (self->tile_order, tile);
-  relayout_grid (self);
+  /* A host who comes back gets its old place in the grid. */
+  tether_tile_grid_add (self->video_grid, GTK_WIDGET (tile), stream_id,
+                        stream ? tether_stream_get_user_id (stream) : NULL,
+                        GDK_PAINTABLE (tether_video_tile_get_sink (tile)));
+  update_grid_page (self);
   refresh_stream_rows (self);
 }
 
@@ -174,9 +167,10 @@ remove_tile (TetherWindow *self,
   if (self->focused_tile == tile)
     _tether_window_set_focused_tile (self, NULL);
   tether_video_tile_set_player (tile, NULL);
+  tether_tile_grid_remove (self->video_grid, GTK_WIDGET (tile));
   g_ptr_array_remove (self->tile_order, tile);
   g_hash_table_remove (self->tiles, stream_id);
-  relayout_grid (self);
+  update_grid_page (self);
   refresh_stream_rows (self);
 }
 
@@ -186,7 +180,7 @@ remove_all_tiles (TetherWindow *self)
   _tether_window_set_focused_tile (self, NULL);
   while (self->tile_order->len > 0)
     remove_tile (self, tether_video_tile_get_stream_id (g_ptr_array_index (self->tile_order, 0)));
-  relayout_grid (self);
+  update_grid_page (self);
 }
 
 static void
@@ -272,6 +266,25 @@ update_publish_badge (TetherWindow *self)
                                        _("Streams appear here by themselves as soon as someone in the room goes live."));
     }
   update_subtitle (self);
+}
+
+/* The header's squeezer shows this icon instead of the Publish/Stop button when the
+ * window is too narrow for the words. */
+static void
+update_narrow_publish_button (TetherWindow *self)
+{
+  gboolean live = tether_session_get_publisher (self->session) != NULL;
+  const char *what = live ? _("Stop publishing") : _("Publish the camera or the test picture");
+
+  gtk_button_set_icon_name (self->narrow_publish_button,
+                            live ? "media-playback-stop-symbolic" : "camera-video-symbolic");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->narrow_publish_button), what);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->narrow_publish_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, what, -1);
+  if (live)
+    gtk_widget_add_css_class (GTK_WIDGET (self->narrow_publish_button), "destructive-action");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->narrow_publish_button), "destructive-action");
 }
 
 static void
@@ -755,6 +768,8 @@ tether_window_constructed (GObject *object)
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->session, "notify::publisher",
                            G_CALLBACK (session_publisher_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->session, "notify::publisher",
+                           G_CALLBACK (update_narrow_publish_button), self, G_CONNECT_SWAPPED);
   /* The groups first: the room page's handler finds them pointed at the new room. */
   g_object_bind_property (self->session, "room", self->room_signals, "target", G_BINDING_SYNC_CREATE);
   g_object_bind_property (self->session, "room", self->room_bindings, "source", G_BINDING_SYNC_CREATE);
@@ -768,7 +783,8 @@ tether_window_constructed (GObject *object)
   if (tether_session_get_room (self->session) != NULL)
     session_room_changed_cb (self);
   update_publish_badge (self);
-  relayout_grid (self);
+  update_narrow_publish_button (self);
+  update_grid_page (self);
   _tether_window_actions_update (self);
   /* Chinese tooltips on one line (the badge's, the header buttons'…) */
   tether_tooltip_keep_lines (GTK_WIDGET (self));
@@ -874,6 +890,7 @@ tether_window_class_init (TetherWindowClass *klass)
   g_type_ensure (TETHER_TYPE_START_PAGE);
   g_type_ensure (TETHER_TYPE_CONNECTION_BADGE);
   g_type_ensure (TETHER_TYPE_USER);
+  g_type_ensure (TETHER_TYPE_TILE_GRID);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/tetherlive/Tether/tether-window.ui");
@@ -893,6 +910,7 @@ tether_window_class_init (TetherWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, empty_status);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_button);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_badge);
+  gtk_widget_class_bind_template_child (widget_class, TetherWindow, narrow_publish_button);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, header_flap);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, leave_fullscreen_button);
   gtk_widget_class_bind_template_callback (widget_class, start_join_cb);

@@ -211,6 +211,8 @@ test_min_width (Fixture *f, gconstpointer data)
   host_go_live (&hosts[0], "cam-ada");
   TETHER_WAIT_UNTIL (tile_playing (f, "cam-ada"), WAIT_MS);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tether_window_get_publish_preview (f->window)),
+                                             "preview.go-live", NULL));
   TETHER_WAIT_UNTIL (room_has_stream (hosts[0].room, "viewer-test"), WAIT_MS);
   gtk_widget_measure (GTK_WIDGET (f->window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
   g_test_message ("with a tile and publishing: %d", min);

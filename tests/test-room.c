@@ -366,6 +366,38 @@ test_case1_resume (Fixture *f, gconstpointer data)
   g_assert_true (logged_in (alice));
 }
 
+/* A stream withdrawn while the link is down (a host stops publishing during a cut)
+ * is withdrawn when the session resumes: the others see its DELETE "stopped" once,
+ * and nothing of the trip itself. */
+static void
+test_delete_while_away (Fixture *f, gconstpointer data)
+{
+  Client *bob = direct_client (f, "bob", NULL);
+  Client *alice = proxied_client (f, "alice", NULL);
+
+  TETHER_WAIT_UNTIL (logged_in (bob) && logged_in (alice), WAIT_MS);
+  add_stream (alice, "alice-cam");
+  add_stream (alice, "alice-screen");
+  TETHER_WAIT_UNTIL (has_event (bob, "stream ADD alice-screen"), WAIT_MS);
+  g_ptr_array_set_size (bob->events, 0);
+
+  tether_fault_proxy_cut (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+  tether_room_delete_stream (alice->room, "alice-cam", NULL);
+  tether_fault_proxy_restore (f->proxy);
+
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_true (tether_reconnect_report_get_resumed (alice->reports->pdata[0]));
+  TETHER_WAIT_UNTIL (has_event (bob, "stream DELETE alice-cam stopped"), WAIT_MS);
+  assert_streams (bob, "alice-screen");
+  g_assert_false (event_with_prefix (bob, "user DELETE"));
+
+  /* The link as it was: a withdrawal goes at once. */
+  tether_room_delete_stream (alice->room, "alice-screen", NULL);
+  TETHER_WAIT_UNTIL (has_event (bob, "stream DELETE alice-screen stopped"), WAIT_MS);
+  assert_streams (bob, "");
+}
+
 /* Case 2: back after the heartbeat timeout — others see DELETE then ADD, and the
  * returning client's lists end equal to the server's. */
 static void
@@ -847,6 +879,7 @@ main (int argc, char **argv)
   ADD ("/room/login-and-presence", test_login_and_presence);
   ADD ("/room/case1-resume", test_case1_resume);
   ADD ("/room/case2-rejoin", test_case2_rejoin);
+  ADD ("/room/delete-while-away", test_delete_while_away);
   ADD ("/room/case3-gives-up", test_case3_gives_up);
   ADD ("/room/reset-reconnects", test_reset_reconnects);
   ADD ("/room/duplicate-login", test_duplicate_login);

@@ -9,14 +9,19 @@
 #include "tether-room-private.h"
 #include "tether-token.h"
 
-/* A stream this client announced; it is announced again after a rejoin. */
+/* A stream this client announced; it is announced again after a rejoin. A stream
+ * withdrawn stays here, @deleting, until the server confirmed the `stream_delete`: a
+ * withdrawal made while the link was down, or lost with it, is sent again when the
+ * session resumes (a fresh session has none of the old streams to withdraw). */
 typedef struct
 {
   char *id;
   char *node;
   char *extra;
+  char *reason;    /* why it is withdrawn, when @deleting */
   GTask *task;     /* the caller waiting for the first acknowledgement, or NULL */
   gint64 req;      /* request id in flight, 0 when none */
+  gboolean deleting;
 } LocalStream;
 
 static void
@@ -27,6 +32,7 @@ local_stream_free (gpointer data)
   g_free (ls->id);
   g_free (ls->node);
   g_free (ls->extra);
+  g_free (ls->reason);
   if (ls->task != NULL)
     {
       g_task_return_new_error (ls->task, TETHER_ERROR, TETHER_ERROR_NOT_LOGGED_IN,
@@ -69,6 +75,13 @@ _tether_room_request_done (TetherRoom   *self,
     return;
 
   ls->req = 0;
+  /* Withdrawn, or not ours to withdraw (2004): either way the server has no such
+   * stream of ours any more. */
+  if (ls->deleting)
+    {
+      g_hash_table_remove (self->local_streams, ls->id);
+      return;
+    }
   if (error == NULL)
     {
       if (ls->task != NULL)
@@ -234,8 +247,20 @@ send_stream_add (TetherRoom  *self,
   _tether_room_send (self, text);
 }
 
-/* After a login: every stream (@all, when the old session is gone) or only those
- * whose announcement was not yet acknowledged. */
+static void
+send_stream_delete (TetherRoom  *self,
+                    LocalStream *ls)
+{
+  g_autofree char *text = NULL;
+
+  ls->req = ++self->next_req;
+  text = tether_message_build_stream_delete (ls->req, ls->id, ls->reason);
+  _tether_room_send (self, text);
+}
+
+/* After a login: every stream (@all, when the old session is gone, and with it the
+ * streams being withdrawn) or, on a resume, only the announcements and withdrawals
+ * not yet acknowledged. */
 void
 _tether_room_send_local_streams (TetherRoom *self,
                                  gboolean    all)
@@ -245,8 +270,14 @@ _tether_room_send_local_streams (TetherRoom *self,
 
   g_hash_table_iter_init (&iter, self->local_streams);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ls))
-    if (all || ls->req != 0 || ls->task != NULL)
-      send_stream_add (self, ls);
+    {
+      if (ls->deleting && all)
+        g_hash_table_iter_remove (&iter);
+      else if (ls->deleting)
+        send_stream_delete (self, ls);
+      else if (all || ls->req != 0 || ls->task != NULL)
+        send_stream_add (self, ls);
+    }
 }
 
 /**
@@ -329,21 +360,33 @@ tether_room_add_stream_finish (TetherRoom    *self,
  * @stream_id: a stream this user announced with [method@Tether.Room.add_stream_async]
  * @reason: (nullable): why, e.g. "stopped" (the default) or "media_lost"
  *
- * Withdraws a stream this user announced.
+ * Withdraws a stream this user announced. While the room is reconnecting the
+ * withdrawal waits, and it is sent again after a resume until the server confirmed
+ * it, so the others never keep seeing a stream that was stopped during a cut.
  */
 void
 tether_room_delete_stream (TetherRoom *self,
                            const char *stream_id,
                            const char *reason)
 {
-  g_autofree char *text = NULL;
+  LocalStream *ls;
 
   g_return_if_fail (TETHER_IS_ROOM (self));
   g_return_if_fail (stream_id != NULL);
 
-  if (!g_hash_table_remove (self->local_streams, stream_id))
+  ls = g_hash_table_lookup (self->local_streams, stream_id);
+  if (ls == NULL || ls->deleting)
     return;
 
-  text = tether_message_build_stream_delete (++self->next_req, stream_id, reason);
-  _tether_room_send (self, text);
+  if (ls->task != NULL)
+    {
+      g_task_return_new_error (ls->task, TETHER_ERROR, TETHER_ERROR_NOT_LOGGED_IN,
+                               "the stream was withdrawn before it was announced");
+      g_clear_object (&ls->task);
+    }
+  ls->deleting = TRUE;
+  ls->reason = g_strdup (reason);
+  ls->req = 0;
+  if (_tether_room_state_is_connected (self->state))
+    send_stream_delete (self, ls);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tether-connection-badge-private.h"
+#include "tether-offline-view.h"
 #include "tether-start-page-private.h"
 #include "tether-window.h"
 
@@ -27,6 +28,7 @@ struct _TetherWindow
   gint64 break_started;              /* monotonic µs when RECONNECTING began */
   char *last_toast;
   GCancellable *demo_cancellable;
+  TetherOfflineView *offline_view;   /* over the tiles once the room gave up */
 
   /* template children */
   AdwToastOverlay *toast_overlay;
@@ -67,5 +69,6 @@ TetherVideoTile       *tether_window_get_tile       (TetherWindow *self,
 TetherVideoTile       *tether_window_get_nth_tile   (TetherWindow *self,
                                                      guint         index);
 const char            *tether_window_get_last_toast (TetherWindow *self);
+TetherOfflineView     *tether_window_get_offline_view (TetherWindow *self);
 
 G_END_DECLS

@@ -205,8 +205,16 @@ player_removed_cb (TetherWindow *self,
   const char *stream_id = tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player));
   TetherVideoTile *tile = g_hash_table_lookup (self->tiles, stream_id);
 
-  if (tile != NULL && tether_video_tile_get_player (tile) == player)
-    remove_tile (self, stream_id);
+  if (tile == NULL || tether_video_tile_get_player (tile) != player)
+    return;
+  /* The room gave up: its tiles stay, with their last picture, under the offline view. */
+  if (tether_offline_view_is_shown (self->offline_view))
+    {
+      tether_video_tile_set_player (tile, NULL);
+      refresh_stream_rows (self);
+      return;
+    }
+  remove_tile (self, stream_id);
 }
 
 /* ---- publishing ------------------------------------------------------------ */
@@ -328,6 +336,11 @@ go_to_start (TetherWindow *self,
              gboolean      can_retry)
 {
   tether_start_page_set_busy (self->start_page, FALSE);
+  if (tether_offline_view_is_shown (self->offline_view))
+    {
+      tether_offline_view_hide (self->offline_view);
+      remove_all_tiles (self);
+    }
   if (title != NULL)
     tether_start_page_show_error (self->start_page, title, message, can_retry);
   else
@@ -375,7 +388,8 @@ room_state_changed_cb (TetherWindow    *self,
   g_debug ("room state %s (%d)", tether_room_state_to_string (state), error_code);
   for (guint i = 0; i < self->tile_order->len; i++)
     tether_video_tile_set_offline (g_ptr_array_index (self->tile_order, i),
-                                   state == TETHER_ROOM_STATE_RECONNECTING);
+                                   state == TETHER_ROOM_STATE_RECONNECTING
+                                   || state == TETHER_ROOM_STATE_RECONNECT_FAILED);
 
   switch (state)
     {
@@ -423,8 +437,12 @@ room_state_changed_cb (TetherWindow    *self,
       break;
 
     case TETHER_ROOM_STATE_RECONNECT_FAILED:
-      go_to_start (self, _("The connection could not be restored"), why, TRUE);
-      _tether_window_show_toast (self, _("Gave up reconnecting"), 6);
+      {
+        /* The room stays in view, Offline, with why and when, until Try Again or Leave. */
+        g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+        tether_offline_view_show (self->offline_view, why, now);
+      }
       break;
 
     case TETHER_ROOM_STATE_LOGOUT_FAILED:
@@ -445,8 +463,12 @@ session_room_changed_cb (TetherWindow *self)
 {
   TetherRoom *room = tether_session_get_room (self->session);
 
-  /* The tiles were the last room's. */
-  remove_all_tiles (self);
+  /* The tiles were the last room's; a room that gave up keeps them under the offline
+   * view until the next room or the start page. */
+  if (room != NULL || !tether_offline_view_is_shown (self->offline_view))
+    remove_all_tiles (self);
+  if (room != NULL)
+    tether_offline_view_hide (self->offline_view);
   if (room == NULL)
     {
       /* The badge keeps showing how the room ended until the next one starts. */
@@ -552,6 +574,36 @@ tether_window_leave (TetherWindow *self)
   go_to_start (self, NULL, NULL, FALSE);
   tether_session_leave (self->session);
   tether_connection_badge_set_room (self->badge, NULL);
+}
+
+/* ---- the offline view -------------------------------------------------------- */
+
+/* Try Again, or the network came back: the same room with the same login, which
+ * resumes when the server still holds the session and logs in afresh otherwise. */
+static void
+offline_retry_cb (TetherWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!tether_session_rejoin (self->session, &error))
+    go_to_start (self, _("Cannot join yet"), error->message, FALSE);
+}
+
+static void
+setup_offline_view (TetherWindow *self)
+{
+  GtkWidget *content = g_object_ref (adw_flap_get_content (self->flap));
+  GtkWidget *overlay = gtk_overlay_new ();
+
+  adw_flap_set_content (self->flap, overlay);
+  gtk_overlay_set_child (GTK_OVERLAY (overlay), content);
+  g_object_unref (content);
+  self->offline_view = TETHER_OFFLINE_VIEW (tether_offline_view_new ());
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), GTK_WIDGET (self->offline_view));
+  g_signal_connect_object (self->offline_view, "retry", G_CALLBACK (offline_retry_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->offline_view, "leave", G_CALLBACK (tether_window_leave), self,
+                           G_CONNECT_SWAPPED);
 }
 
 /* ---- start page signals ----------------------------------------------------- */
@@ -696,6 +748,7 @@ static void
 tether_window_constructed (GObject *object)
 {
   TetherWindow *self = TETHER_WINDOW (object);
+  g_autoptr(GNetworkMonitor) monitor = NULL;
   GSettings *settings;
 
   G_OBJECT_CLASS (tether_window_parent_class)->constructed (object);
@@ -705,6 +758,9 @@ tether_window_constructed (GObject *object)
 
   tether_start_page_set_settings (self->start_page, settings);
   tether_start_page_set_secrets (self->start_page, tether_session_get_secrets (self->session));
+  /* The network the engine's rooms watch is the one that brings the room back. */
+  g_object_get (tether_session_get_engine (self->session), "network-monitor", &monitor, NULL);
+  tether_offline_view_set_network_monitor (self->offline_view, monitor);
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (settings, "window-width"),
                                g_settings_get_int (settings, "window-height"));
@@ -884,6 +940,7 @@ tether_window_init (TetherWindow *self)
 {
   load_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  setup_offline_view (self);
 
   self->tiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->tile_order = g_ptr_array_new ();
@@ -970,4 +1027,11 @@ tether_window_get_last_toast (TetherWindow *self)
 {
   g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
   return self->last_toast;
+}
+
+TetherOfflineView *
+tether_window_get_offline_view (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return self->offline_view;
 }

@@ -209,6 +209,226 @@ test_network_back (Fixture *f, gconstpointer data)
   g_assert_true (wait_tile_frames (f, "cam", 10));
 }
 
+/* Joins "lobby" at @url with a good token; returns how long until the start page said
+ * why, in seconds (-1 when it never did). */
+static double
+join_error (Fixture *f, const char *url, const char *name)
+{
+  g_autofree char *token = tether_test_token ("viewer", "lobby", 3600);
+  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                      "server-url", url,
+                                                      "app-id", TETHER_TEST_APP_ID,
+                                                      "room-id", "lobby", "user-id", "viewer",
+                                                      "token", token, NULL);
+  TetherStartPage *start = tether_window_get_start_page (f->window);
+  gint64 t0 = g_get_monotonic_time ();
+  double took;
+
+  tether_start_page_clear_error (start);
+  tether_session_join (f->session, login);
+  if (!TETHER_WAIT_UNTIL (tether_start_page_has_error (start), 30000))
+    return -1;
+  took = (g_get_monotonic_time () - t0) / 1e6;
+  g_test_message ("%s after %.2f s: %s | %s | %s", name, took,
+                  tether_start_page_get_error_title (start),
+                  tether_start_page_get_error_message (start),
+                  tether_start_page_get_error_details (start));
+  g_assert_cmpstr (tether_window_get_page_name (f->window), ==, "start");
+  return took;
+}
+
+/* The error card says @words, with no raw code ("network (1001)") in it, and the
+ * smaller Details line says @detail. */
+static void
+assert_says (TetherStartPage *start, const char *words, const char *detail)
+{
+  const char *message = tether_start_page_get_error_message (start);
+
+  g_assert_nonnull (strstr (message, words));
+  g_assert_null (strstr (message, "(1"));
+  g_assert_nonnull (tether_start_page_get_error_details (start));
+  g_assert_nonnull (strstr (tether_start_page_get_error_details (start), detail));
+  g_assert_cmpstr (tether_start_page_get_error_title (start), !=, message);
+}
+
+static guint16
+closed_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, address, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+  /* Closed again: nothing listens there any more. */
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static void
+test_join_errors (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autoptr(GTlsCertificate) certificate = tether_test_tls_load (tls->cert_file, tls->key_file);
+  g_autoptr(TetherTestServer) tls_server = tether_test_server_new ("tls-certificate", certificate,
+                                                                   NULL);
+  g_autofree char *refused = g_strdup_printf ("ws://127.0.0.1:%u/ws", closed_port ());
+  g_autofree char *plain_tls = g_strdup_printf ("wss://127.0.0.1:%u/ws",
+                                                tether_test_server_get_port (f->server));
+  g_autofree char *frozen = tether_fault_proxy_get_ws_url (f->proxy);
+  TetherStartPage *start = tether_window_get_start_page (f->window);
+
+  g_object_set (tether_session_get_engine (f->session), "login-timeout", 3.0, NULL);
+
+  /* Nothing listens: at once, not after the login timeout. */
+  g_assert_cmpfloat (join_error (f, refused, "refused"), <, 1.5);
+  assert_says (start, "Nothing answers at this address", "connection refused");
+
+  g_assert_cmpfloat (join_error (f, "ws://nosuchhost.invalid:7480/ws", "unresolvable"), >=, 0);
+  assert_says (start, "No server has this name", "host not found");
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-join-error.png");
+
+  /* wss:// to a plain port: the handshake is never answered; a TLS failure, in words. */
+  g_assert_cmpfloat (join_error (f, plain_tls, "tls-plain"), >=, 0);
+  assert_says (start, "A secure connection could not be set up", "TLS failed");
+
+  g_assert_cmpfloat (join_error (f, tether_test_server_get_url (tls_server), "tls-untrusted"), >=, 0);
+  assert_says (start, "certificate is not trusted", "tls-certificate");
+
+  /* A server that takes the connection and then says nothing (frozen). */
+  tether_fault_proxy_cut (f->proxy);
+  g_assert_cmpfloat (join_error (f, frozen, "timeout"), >=, 2.5);
+  assert_says (start, "did not answer in time", "login-timeout");
+}
+
+/* Whether @widget is inside the window's visible height, not scrolled away. */
+static gboolean
+in_view (Fixture *f, GtkWidget *widget)
+{
+  graphene_rect_t bounds;
+
+  return gtk_widget_get_mapped (widget)
+         && gtk_widget_compute_bounds (widget, GTK_WIDGET (f->window), &bounds)
+         && bounds.origin.y >= 0
+         && bounds.origin.y + bounds.size.height <= gtk_widget_get_height (GTK_WIDGET (f->window));
+}
+
+static void
+resize (Fixture *f, int width, int height)
+{
+  /* Without a window manager a mapped window keeps its size: map it again. */
+  gtk_widget_set_visible (GTK_WIDGET (f->window), FALSE);
+  gtk_window_set_default_size (GTK_WINDOW (f->window), width, height);
+  gtk_window_present (GTK_WINDOW (f->window));
+  /* The widget is the surface without its client-side shadow; no narrower than the
+   * window's minimum. */
+  TETHER_WAIT_UNTIL (ABS (gtk_widget_get_height (GTK_WIDGET (f->window)) - height) <= 20
+                     && gtk_widget_get_width (GTK_WIDGET (f->window)) <= MAX (width, 400), WAIT_MS);
+  tether_test_run_for (200);
+  g_test_message ("window %d×%d", gtk_widget_get_width (GTK_WIDGET (f->window)),
+                  gtk_widget_get_height (GTK_WIDGET (f->window)));
+}
+
+/* Join in view at 700 px tall, wide and narrow; the last room offered again, at the next
+ * launch too; an error card scrolled into view. */
+static void
+test_start_page (Fixture *f, gconstpointer data)
+{
+  GSettings *settings = tether_session_get_settings (f->session);
+  TetherStartPage *start = tether_window_get_start_page (f->window);
+  GtkWidget *join = tether_start_page_get_join_button (start);
+  g_autofree char *url = tether_fault_proxy_get_ws_url (f->proxy);
+  g_autofree char *refused = g_strdup_printf ("ws://127.0.0.1:%u/ws", closed_port ());
+  g_autoptr(TetherSession) next_session = NULL;
+  TetherWindow *next_window;
+
+  g_settings_set_string (settings, "last-room", "");
+  g_assert_null (tether_start_page_get_rejoin_title (start));
+  resize (f, 1280, 700);
+  g_assert_true (in_view (f, join));
+  resize (f, 360, 700);
+  g_assert_true (in_view (f, join));
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-start-narrow.png");
+  resize (f, 1024, 640);
+  g_assert_true (in_view (f, join));
+
+  /* In a room: it is remembered as a link (never a token) and offered once out again. */
+  window_join (f, "viewer");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  {
+    g_autofree char *last = g_settings_get_string (settings, "last-room");
+
+    g_test_message ("last room: %s", last);
+    g_assert_true (g_str_has_prefix (last, "tether"));
+    g_assert_null (strstr (last, "token"));
+  }
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.leave", NULL));
+  g_assert_cmpstr (tether_start_page_get_rejoin_title (start), ==, "Rejoin lobby");
+
+  /* An error while the page was scrolled down: the card comes into view. */
+  tether_start_page_set_scroll (start, 10000);
+  tether_test_run_for (100);
+  join_error (f, refused, "refused");
+  g_assert_cmpfloat (tether_start_page_get_scroll (start), ==, 0);
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-start-error.png");
+
+  /* The next launch: a new session and window offer the room; the row joins it. */
+  g_settings_set_string (settings, "app-id", TETHER_TEST_APP_ID);
+  g_settings_set_string (settings, "user-id", "viewer2");
+  g_object_set (tether_session_get_secrets (f->session), "app-secret", TETHER_TEST_SECRET, NULL);
+  next_session = tether_session_new ();
+  g_object_set (tether_session_get_secrets (next_session), "app-secret", TETHER_TEST_SECRET, NULL);
+  next_window = tether_window_new (NULL, next_session);
+  gtk_window_present (GTK_WINDOW (next_window));
+  start = tether_window_get_start_page (next_window);
+  g_assert_cmpstr (tether_start_page_get_rejoin_title (start), ==, "Rejoin lobby");
+  save_screenshot (GTK_WIDGET (next_window), "screenshot-start-rejoin.png");
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (start), "start.rejoin", NULL));
+  TETHER_WAIT_UNTIL (tether_session_get_room (next_session) != NULL
+                     && tether_room_get_state (tether_session_get_room (next_session))
+                        == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  g_assert_cmpstr (tether_window_get_page_name (next_window), ==, "room");
+  g_assert_true (g_str_has_suffix (url, "/ws"));
+  gtk_window_destroy (GTK_WINDOW (next_window));
+  tether_session_shutdown (next_session);
+}
+
+/* The connection popover: normal popover colours under a coloured badge, and nothing
+ * selected when it opens. */
+static void
+test_popover (Fixture *f, gconstpointer data)
+{
+  TetherConnectionBadge *badge = tether_window_get_badge (f->window);
+  GtkPopover *popover = tether_connection_badge_get_popover (badge);
+  GtkLabel *state = tether_connection_badge_get_state_label (badge);
+  GdkRGBA badge_color, state_color, popover_color;
+  int start, end;
+
+  window_join (f, "viewer");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  tether_fault_proxy_cut (f->proxy);
+  TETHER_WAIT_UNTIL (badge_state (f) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+
+  gtk_popover_popup (popover);
+  TETHER_WAIT_UNTIL (gtk_widget_get_mapped (GTK_WIDGET (popover)), WAIT_MS);
+  tether_test_run_for (300);
+  g_assert_false (gtk_label_get_selection_bounds (state, &start, &end));
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (gtk_widget_get_first_child (GTK_WIDGET (badge))),
+                               &popover_color);
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (state)), &state_color);
+  gtk_style_context_get_color (gtk_widget_get_style_context (GTK_WIDGET (popover)), &popover_color);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  (void) badge_color;
+  g_test_message ("popover %s, state %s", gdk_rgba_to_string (&popover_color),
+                  gdk_rgba_to_string (&state_color));
+  g_assert_true (gdk_rgba_equal (&state_color, &popover_color));
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-popover.png");
+  gtk_popover_popdown (popover);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -218,6 +438,9 @@ main (int argc, char *argv[])
   APP_TEST_ADD ("/app-offline/give-up-try-again", test_give_up_try_again);
   APP_TEST_ADD ("/app-offline/give-up-leave", test_give_up_leave);
   APP_TEST_ADD ("/app-offline/network-back", test_network_back);
+  APP_TEST_ADD ("/app-offline/join-errors", test_join_errors);
+  APP_TEST_ADD ("/app-offline/start-page", test_start_page);
+  APP_TEST_ADD ("/app-offline/popover", test_popover);
 
   return g_test_run ();
 }

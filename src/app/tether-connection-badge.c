@@ -481,3 +481,19 @@ tether_connection_badge_init (TetherConnectionBadge *self)
   self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
   update_badge (self);
 }
+
+GtkPopover *
+tether_connection_badge_get_popover (TetherConnectionBadge *self)
+{
+  g_return_val_if_fail (TETHER_IS_CONNECTION_BADGE (self), NULL);
+
+  return gtk_menu_button_get_popover (self->button);
+}
+
+GtkLabel *
+tether_connection_badge_get_state_label (TetherConnectionBadge *self)
+{
+  g_return_val_if_fail (TETHER_IS_CONNECTION_BADGE (self), NULL);
+
+  return self->state_value;
+}

@@ -349,18 +349,34 @@ go_to_start (TetherWindow *self,
   _tether_window_actions_update (self);
 }
 
-/* Why, in words; for an untrusted certificate or an unreachable server also libtether's
- * own detail (which reason, which address), from the extended data or the GError. */
+/* Why, in words; for an untrusted certificate also libtether's own reason. @details
+ * gets what helps only whoever looks into it: libtether's message (which address, what
+ * the system said) and the error code. A server that cannot be reached says how, from
+ * the start of libtether's message (tether_connect_failure_message()). */
 static char *
-describe_with_detail (int         error_code,
-                      const char *detail)
+describe_with_detail (int          error_code,
+                      const char  *detail,
+                      char       **details)
 {
+  static const struct { const char *prefix; const char *hint; } network[] = {
+    { "connection refused", N_("Nothing answers at this address: the server is not running, or the port is wrong.") },
+    { "host not found", N_("No server has this name: check the address for typing errors.") },
+    { "TLS failed", N_("A secure connection could not be set up: the server may not offer one at this port.") },
+  };
   g_autofree char *why = tether_describe_error (error_code);
+  gboolean has_detail = detail != NULL && *detail != '\0';
 
-  if (detail == NULL || *detail == '\0'
-      || (error_code != TETHER_ERROR_TLS_CERTIFICATE && error_code != TETHER_ERROR_NETWORK))
-    return g_steal_pointer (&why);
-  return g_strdup_printf ("%s\n(%s)", why, detail);
+  if (details != NULL && error_code != TETHER_ERROR_NONE)
+    *details = has_detail && error_code != TETHER_ERROR_TLS_CERTIFICATE
+               ? g_strdup_printf ("%s · %s (%d)", detail, tether_error_code_to_string (error_code),
+                                  error_code)
+               : g_strdup_printf ("%s (%d)", tether_error_code_to_string (error_code), error_code);
+  if (has_detail && error_code == TETHER_ERROR_TLS_CERTIFICATE)
+    return g_strdup_printf ("%s\n(%s)", why, detail);
+  for (guint i = 0; has_detail && error_code == TETHER_ERROR_NETWORK && i < G_N_ELEMENTS (network); i++)
+    if (g_str_has_prefix (detail, network[i].prefix))
+      return g_strdup_printf ("%s %s", why, _(network[i].hint));
+  return g_steal_pointer (&why);
 }
 
 static char *
@@ -383,7 +399,8 @@ room_state_changed_cb (TetherWindow    *self,
                        TetherRoom      *room)
 {
   g_autofree char *detail = extended_message (extended);
-  g_autofree char *why = describe_with_detail (error_code, detail);
+  g_autofree char *details = NULL;
+  g_autofree char *why = describe_with_detail (error_code, detail, &details);
 
   g_debug ("room state %s (%d)", tether_room_state_to_string (state), error_code);
   for (guint i = 0; i < self->tile_order->len; i++)
@@ -416,24 +433,15 @@ room_state_changed_cb (TetherWindow    *self,
       }
       break;
 
+    /* The start page's error card says why, once: no toast repeating it over the card. */
     case TETHER_ROOM_STATE_LOGIN_FAILED:
-      {
-        /* Translators: %s is the reason */
-        g_autofree char *text = g_strdup_printf (_("Login failed: %s"), why);
-
-        go_to_start (self, _("Could not join the room"), why, TRUE);
-        _tether_window_show_toast (self, text, 6);
-      }
+      go_to_start (self, _("Could not join the room"), why, TRUE);
+      tether_start_page_set_error_details (self->start_page, details);
       break;
 
     case TETHER_ROOM_STATE_KICK_OUT:
-      {
-        /* Translators: %s is the reason */
-        g_autofree char *text = g_strdup_printf (_("You were signed out: %s"), why);
-
-        go_to_start (self, _("You were signed out of the room"), why, TRUE);
-        _tether_window_show_toast (self, text, 6);
-      }
+      go_to_start (self, _("You were signed out of the room"), why, TRUE);
+      tether_start_page_set_error_details (self->start_page, details);
       break;
 
     case TETHER_ROOM_STATE_RECONNECT_FAILED:
@@ -495,10 +503,12 @@ session_join_failed_cb (TetherWindow *self,
                         GError       *error)
 {
   int code = error->domain == TETHER_ERROR ? error->code : TETHER_ERROR_NETWORK;
-  g_autofree char *why = describe_with_detail (code, error->message);
+  g_autofree char *details = NULL;
+  g_autofree char *why = describe_with_detail (code, error->message, &details);
 
   go_to_start (self, _("Could not join the room"), why,
                code != TETHER_ERROR_ROOM_NOT_PUBLIC && code != TETHER_ERROR_TLS_CERTIFICATE);
+  tether_start_page_set_error_details (self->start_page, details);
 }
 
 /**
@@ -607,6 +617,13 @@ setup_offline_view (TetherWindow *self)
 }
 
 /* ---- start page signals ----------------------------------------------------- */
+
+static void
+start_open_link_cb (TetherWindow *self,
+                    const char   *link)
+{
+  tether_window_open_link (self, link);
+}
 
 static void
 start_join_cb (TetherWindow *self)
@@ -758,6 +775,8 @@ tether_window_constructed (GObject *object)
 
   tether_start_page_set_settings (self->start_page, settings);
   tether_start_page_set_secrets (self->start_page, tether_session_get_secrets (self->session));
+  g_signal_connect_object (self->start_page, "open-link", G_CALLBACK (start_open_link_cb), self,
+                           G_CONNECT_SWAPPED);
   /* The network the engine's rooms watch is the one that brings the room back. */
   g_object_get (tether_session_get_engine (self->session), "network-monitor", &monitor, NULL);
   tether_offline_view_set_network_monitor (self->offline_view, monitor);

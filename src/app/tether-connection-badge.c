@@ -168,8 +168,8 @@ set_label (GtkLabel   *label,
 }
 
 /* A reconnect episode's cause (TetherReconnectReport:cause) in words. */
-static const char *
-cause_text (const char *cause)
+const char *
+tether_describe_cause (const char *cause)
 {
   static const struct { const char *cause; const char *text; } causes[] = {
     { "link-timeout", N_("The server stopped answering") },
@@ -234,7 +234,7 @@ update_details (TetherConnectionBadge *self)
         outcome = _("Resumed the session");
       else
         outcome = _("Rejoined the room");
-      set_label (self->cause_value, cause_text (tether_reconnect_report_get_cause (report)));
+      set_label (self->cause_value, tether_describe_cause (tether_reconnect_report_get_cause (report)));
       set_label (self->attempts_value, attempts);
       set_label (self->outcome_value, outcome);
       set_label (self->downtime_value, downtime);

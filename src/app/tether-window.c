@@ -448,8 +448,14 @@ room_state_changed_cb (TetherWindow    *self,
       {
         /* The room stays in view, Offline, with why and when, until Try Again or Leave. */
         g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+        TetherReconnectReport *report = tether_room_get_last_report (room);
+        const char *cause = report ? tether_reconnect_report_get_cause (report) : NULL;
+        /* Translators: what broke the connection, then why it was not restored:
+         * "The server stopped answering. The connection could not be restored in time." */
+        g_autofree char *reason = cause ? g_strdup_printf (_("%s. %s"), tether_describe_cause (cause), why)
+                                        : g_strdup (why);
 
-        tether_offline_view_show (self->offline_view, why, now);
+        tether_offline_view_show (self->offline_view, reason, now);
       }
       break;
 

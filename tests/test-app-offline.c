@@ -200,6 +200,27 @@ test_network_back (Fixture *f, gconstpointer data)
   g_assert_true (offline_shown (f));
   g_assert_cmpuint (tether_fault_proxy_get_accepted_count (f->proxy), ==, accepted);
 
+  /* Try Again while the server is still out of reach: the room stays Offline, with
+   * its pictures, saying it tries; then Offline again with the new time. */
+  g_object_set (tether_session_get_engine (f->session), "login-timeout", 2.0, NULL);
+  g_signal_emit_by_name (tether_offline_view_get_retry_button (offline_view (f)), "clicked");
+  g_assert_true (tether_offline_view_get_busy (offline_view (f)));
+  TETHER_WAIT_UNTIL (tether_session_get_room (f->session) != NULL, WAIT_MS);
+  g_assert_true (offline_shown (f));
+  g_assert_false (gtk_widget_get_sensitive (tether_offline_view_get_retry_button (offline_view (f))));
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 1);
+  g_assert_false (tether_video_tile_get_waiting_shown (tether_window_get_tile (f->window, "cam")));
+  TETHER_WAIT_UNTIL (!tether_offline_view_get_busy (offline_view (f)), WAIT_MS);
+  g_test_message ("after a failed Try Again: %s / %s",
+                  tether_offline_view_get_reason (offline_view (f)),
+                  tether_offline_view_get_time_text (offline_view (f)));
+  g_assert_true (offline_shown (f));
+  g_assert_cmpstr (tether_window_get_page_name (f->window), ==, "room");
+  g_assert_false (tether_start_page_has_error (tether_window_get_start_page (f->window)));
+  g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 1);
+  g_assert_true (g_str_has_prefix (tether_offline_view_get_time_text (offline_view (f)),
+                                   "Gave up at "));
+
   /* It comes back: the window tries again by itself. */
   tether_fault_proxy_restore (f->proxy);
   test_monitor_set_available (monitor, TRUE);

@@ -14,6 +14,8 @@ struct _TetherOfflineView
 
   GNetworkMonitor *monitor;
   gboolean network_available;
+  gboolean busy;
+  char *time_text;
 
   /* template children */
   GtkBox *card;
@@ -54,7 +56,7 @@ network_changed_cb (TetherOfflineView *self,
   gboolean was_available = self->network_available;
 
   self->network_available = available;
-  if (!available || !tether_offline_view_is_shown (self))
+  if (!available || !tether_offline_view_is_shown (self) || self->busy)
     return;
   g_debug ("network changed (%s before): trying the room again",
            was_available ? "available" : "unavailable");
@@ -110,12 +112,40 @@ tether_offline_view_show (TetherOfflineView *self,
   local = g_date_time_to_local (when);
   clock = g_date_time_format (local, "%H:%M");
   /* Translators: %s is the local time the app stopped trying, e.g. "14:32" */
-  text = g_strdup_printf (_("Gave up at %s"), clock);
+  g_free (self->time_text);
+  self->time_text = g_strdup_printf (_("Gave up at %s"), clock);
   gtk_label_set_text (self->reason_label, reason != NULL ? reason : "");
   gtk_widget_set_visible (GTK_WIDGET (self->reason_label), reason != NULL && *reason != '\0');
-  gtk_label_set_text (self->time_label, text);
+  tether_offline_view_set_busy (self, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self), TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->retry_button));
+}
+
+/**
+ * tether_offline_view_set_busy:
+ * @self: the view
+ * @busy: whether the room is being joined again
+ *
+ * While the room is joined again the view stays, over the same pictures, and says so;
+ * Try Again waits. tether_offline_view_show() ends it.
+ */
+void
+tether_offline_view_set_busy (TetherOfflineView *self,
+                              gboolean           busy)
+{
+  g_return_if_fail (TETHER_IS_OFFLINE_VIEW (self));
+
+  self->busy = !!busy;
+  gtk_widget_set_sensitive (GTK_WIDGET (self->retry_button), !busy);
+  gtk_label_set_text (self->time_label, busy ? _("Trying again…") : self->time_text);
+}
+
+gboolean
+tether_offline_view_get_busy (TetherOfflineView *self)
+{
+  g_return_val_if_fail (TETHER_IS_OFFLINE_VIEW (self), FALSE);
+
+  return self->busy;
 }
 
 void
@@ -123,6 +153,7 @@ tether_offline_view_hide (TetherOfflineView *self)
 {
   g_return_if_fail (TETHER_IS_OFFLINE_VIEW (self));
 
+  tether_offline_view_set_busy (self, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self), FALSE);
 }
 
@@ -172,6 +203,7 @@ tether_offline_view_dispose (GObject *object)
   if (self->monitor != NULL)
     g_signal_handlers_disconnect_by_data (self->monitor, self);
   g_clear_object (&self->monitor);
+  g_clear_pointer (&self->time_text, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_OFFLINE_VIEW);
 
   G_OBJECT_CLASS (tether_offline_view_parent_class)->dispose (object);

@@ -14,6 +14,9 @@ void             tether_offline_view_show                (TetherOfflineView *sel
                                                           const char        *reason,
                                                           GDateTime         *when);
 void             tether_offline_view_hide                (TetherOfflineView *self);
+void             tether_offline_view_set_busy            (TetherOfflineView *self,
+                                                          gboolean           busy);
+gboolean         tether_offline_view_get_busy            (TetherOfflineView *self);
 gboolean         tether_offline_view_is_shown            (TetherOfflineView *self);
 void             tether_offline_view_set_network_monitor (TetherOfflineView *self,
                                                           GNetworkMonitor   *monitor);

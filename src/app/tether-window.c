@@ -406,13 +406,20 @@ room_state_changed_cb (TetherWindow    *self,
   for (guint i = 0; i < self->tile_order->len; i++)
     tether_video_tile_set_offline (g_ptr_array_index (self->tile_order, i),
                                    state == TETHER_ROOM_STATE_RECONNECTING
-                                   || state == TETHER_ROOM_STATE_RECONNECT_FAILED);
+                                   || state == TETHER_ROOM_STATE_RECONNECT_FAILED
+                                   || tether_offline_view_is_shown (self->offline_view));
 
   switch (state)
     {
     case TETHER_ROOM_STATE_LOGINED:
       tether_start_page_set_busy (self->start_page, FALSE);
       tether_start_page_clear_error (self->start_page);
+      /* Back in after Try Again: the old pictures make way for the room's new players. */
+      if (tether_offline_view_is_shown (self->offline_view))
+        {
+          tether_offline_view_hide (self->offline_view);
+          remove_all_tiles (self);
+        }
       break;
 
     case TETHER_ROOM_STATE_RECONNECTING:
@@ -435,6 +442,16 @@ room_state_changed_cb (TetherWindow    *self,
 
     /* The start page's error card says why, once: no toast repeating it over the card. */
     case TETHER_ROOM_STATE_LOGIN_FAILED:
+      /* Try Again while the server is still out of reach: Offline again, with the new
+       * reason and time, and the network monitor still watched. */
+      if (tether_offline_view_get_busy (self->offline_view)
+          && (error_code == TETHER_ERROR_NETWORK || error_code == TETHER_ERROR_LOGIN_TIMEOUT))
+        {
+          g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+
+          tether_offline_view_show (self->offline_view, why, now);
+          break;
+        }
       go_to_start (self, _("Could not join the room"), why, TRUE);
       tether_start_page_set_error_details (self->start_page, details);
       break;
@@ -478,11 +495,11 @@ session_room_changed_cb (TetherWindow *self)
   TetherRoom *room = tether_session_get_room (self->session);
 
   /* The tiles were the last room's; a room that gave up keeps them under the offline
-   * view until the next room or the start page. */
-  if (room != NULL || !tether_offline_view_is_shown (self->offline_view))
-    remove_all_tiles (self);
-  if (room != NULL)
+   * view until the start page, or until Try Again gets back in. */
+  if (room != NULL && !tether_offline_view_get_busy (self->offline_view))
     tether_offline_view_hide (self->offline_view);
+  if (!tether_offline_view_is_shown (self->offline_view))
+    remove_all_tiles (self);
   if (room == NULL)
     {
       /* The badge keeps showing how the room ended until the next one starts. */
@@ -601,6 +618,7 @@ offline_retry_cb (TetherWindow *self)
 {
   g_autoptr(GError) error = NULL;
 
+  tether_offline_view_set_busy (self->offline_view, TRUE);
   if (!tether_session_rejoin (self->session, &error))
     go_to_start (self, _("Cannot join yet"), error->message, FALSE);
 }

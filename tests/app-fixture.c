@@ -140,14 +140,32 @@ host_login (Fixture *f, const char *user_id)
 }
 
 void
-host_publish (Fixture *f, const char *stream_id)
+host_publish_on (Fixture *f, const char *stream_id, const char *node)
 {
   g_autoptr(GError) error = NULL;
 
   f->publisher = tether_publisher_new (f->host_room, stream_id, 30);
   g_object_set (f->publisher, "width", 320, "height", 240, "audio", FALSE, NULL);
+  if (node != NULL)
+    tether_media_session_set_node (TETHER_MEDIA_SESSION (f->publisher), node);
   g_assert_true (tether_publisher_start (f->publisher, &error));
   g_assert_no_error (error);
+}
+
+void
+host_publish (Fixture *f, const char *stream_id)
+{
+  host_publish_on (f, stream_id, NULL);
+}
+
+TetherUdpFaultProxy *
+add_proxied_media_node (Fixture *f)
+{
+  TetherUdpFaultProxy *udp = tether_udp_fault_proxy_new ("127.0.0.1", tether_relay_get_port (f->relay));
+  g_autofree char *url = g_strdup_printf ("srt://127.0.0.1:%u", tether_udp_fault_proxy_get_port (udp));
+
+  add_media_node (f, "node-b", url);
+  return udp;
 }
 
 guint64

@@ -48,6 +48,10 @@ gboolean badge_in (Fixture *f);
 /* A host logs into "lobby" directly (no proxy) with its own engine; publishes @stream_id. */
 void host_login (Fixture *f, const char *user_id);
 void host_publish (Fixture *f, const char *stream_id);
+/* The same on media node @node (NULL: the room's choice). */
+void host_publish_on (Fixture *f, const char *stream_id, const char *node);
+/* A second media node, "node-b", the same relay behind a UDP fault proxy (returned). */
+TetherUdpFaultProxy *add_proxied_media_node (Fixture *f);
 guint64 tile_frames (Fixture *f, const char *stream_id);
 gboolean tile_playing (Fixture *f, const char *stream_id);
 /* Frames keep arriving in the tile's paintable: @n more than now. */

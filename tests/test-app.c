@@ -69,8 +69,11 @@ test_stream_tile (Fixture *f, gconstpointer data)
   TETHER_WAIT_UNTIL (tether_window_get_tile (f->window, "cam") == NULL, WAIT_MS);
   g_assert_cmpuint (tether_window_get_n_tiles (f->window), ==, 0);
 
-  /* The header-bar Publish button: the host sees the viewer's test picture arrive. */
+  /* The header-bar Publish button opens the preview, whose Go Live publishes (the preview
+   * is test-app-publish.c's): the host sees the viewer's test picture arrive. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tether_window_get_publish_preview (f->window)),
+                                             "preview.go-live", NULL));
   TETHER_WAIT_UNTIL (room_has_stream (f->host_room, "viewer-test"), WAIT_MS);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.publish", NULL));
   TETHER_WAIT_UNTIL (!room_has_stream (f->host_room, "viewer-test"), WAIT_MS);
@@ -145,20 +148,12 @@ test_kick_out (Fixture *f, gconstpointer data)
 static void
 test_host_lost (Fixture *f, gconstpointer data)
 {
-  g_autoptr(TetherUdpFaultProxy) udp = NULL;
-  g_autofree char *url = NULL;
-
-  udp = tether_udp_fault_proxy_new ("127.0.0.1", tether_relay_get_port (f->relay));
-  url = g_strdup_printf ("srt://127.0.0.1:%u", tether_udp_fault_proxy_get_port (udp));
-  add_media_node (f, "node-b", url);
+  g_autoptr(TetherUdpFaultProxy) udp = add_proxied_media_node (f);
 
   window_join (f, "viewer");
   TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
   host_login (f, "host");
-  f->publisher = tether_publisher_new (f->host_room, "cam", 30);
-  g_object_set (f->publisher, "width", 320, "height", 240, "audio", FALSE, NULL);
-  tether_media_session_set_node (TETHER_MEDIA_SESSION (f->publisher), "node-b");
-  g_assert_true (tether_publisher_start (f->publisher, NULL));
+  host_publish_on (f, "cam", "node-b");
   TETHER_WAIT_UNTIL (tile_playing (f, "cam"), WAIT_MS);
   wait_tile_frames (f, "cam", 10);
 

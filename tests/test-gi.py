@@ -211,6 +211,18 @@ def test_errors_and_tokens():
            'error_code_to_string()')
 
 
+def test_player_stats():
+    """The network quality rule and the stats struct, as a binding sees them."""
+    report(Tether.stream_quality_from_network(0.0, 5) == Tether.StreamQuality.EXCELLENT
+           and Tether.stream_quality_from_network(0.2, 5) == Tether.StreamQuality.BAD
+           and Tether.stream_quality_to_string(Tether.StreamQuality.POOR) == 'poor',
+           'stream_quality_from_network() grades loss and round trip')
+    stats = Tether.PlayerStats()
+    stats.width = 320
+    report(stats.width == 320 and stats.quality == Tether.StreamQuality.UNKNOWN,
+           'Tether.PlayerStats is a boxed struct with its fields')
+
+
 def test_symbols():
     """The shared library exports the public API only, and the GIR shows no more."""
     gir = os.environ['TETHER_GIR']
@@ -269,6 +281,7 @@ def main():
     finally:
         stop_server(loop, server)
     test_errors_and_tokens()
+    test_player_stats()
     test_symbols()
     print(f'1..{len(results)}', flush=True)
     return 0 if all(results) else 1

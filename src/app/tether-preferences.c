@@ -1,9 +1,11 @@
-/* tether-preferences.c: retry windows, autoplay, maximum tiles, start muted and the
- * publish source, each bound to its GSettings key
+/* tether-preferences.c: retry windows (shown in minutes), autoplay, maximum tiles, start
+ * muted and the publish source, each bound to its GSettings key
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
-#include "tether-preferences.h"
+#include <math.h>
+
+#include "tether-preferences-private.h"
 
 struct _TetherPreferences
 {
@@ -36,6 +38,25 @@ source_set_mapping (const GValue       *value,
                     gpointer            data)
 {
   return g_variant_new_string (g_value_get_uint (value) == 1 ? "camera" : "test");
+}
+
+/* The retry windows are shown and edited in minutes; their keys stay in seconds, the
+ * unit of the engine's properties, of tether-cli and of the server's configuration. */
+static gboolean
+minutes_get_mapping (GValue   *value,
+                     GVariant *variant,
+                     gpointer  data)
+{
+  g_value_set_double (value, MAX (1.0, round (g_variant_get_double (variant) / 60.0)));
+  return TRUE;
+}
+
+static GVariant *
+minutes_set_mapping (const GValue       *value,
+                     const GVariantType *type,
+                     gpointer            data)
+{
+  return g_variant_new_double (round (g_value_get_double (value)) * 60.0);
 }
 
 GtkWidget *
@@ -82,11 +103,29 @@ tether_preferences_init (TetherPreferences *self)
   g_settings_bind (self->settings, "autoplay", self->autoplay_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "start-muted", self->muted_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "max-tiles", self->max_tiles_spin, "value", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "room-retry-time", self->room_retry_spin, "value",
-                   G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "av-retry-time", self->av_retry_spin, "value",
-                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "room-retry-time", self->room_retry_spin, "value",
+                                G_SETTINGS_BIND_DEFAULT, minutes_get_mapping, minutes_set_mapping,
+                                NULL, NULL);
+  g_settings_bind_with_mapping (self->settings, "av-retry-time", self->av_retry_spin, "value",
+                                G_SETTINGS_BIND_DEFAULT, minutes_get_mapping, minutes_set_mapping,
+                                NULL, NULL);
   g_settings_bind_with_mapping (self->settings, "publish-source", self->source_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT, source_get_mapping, source_set_mapping,
                                 NULL, NULL);
+}
+
+/* ---- read-outs for tests/test-app-publish.c -------------------------------------- */
+
+GtkSpinButton *
+tether_preferences_get_room_retry_spin (TetherPreferences *self)
+{
+  g_return_val_if_fail (TETHER_IS_PREFERENCES (self), NULL);
+  return self->room_retry_spin;
+}
+
+GtkSpinButton *
+tether_preferences_get_av_retry_spin (TetherPreferences *self)
+{
+  g_return_val_if_fail (TETHER_IS_PREFERENCES (self), NULL);
+  return self->av_retry_spin;
 }

@@ -225,34 +225,41 @@ tether_session_stop_publishing (TetherSession *self)
 }
 
 /**
- * tether_session_start_publishing:
+ * tether_session_publish:
  * @self: a session in a room
+ * @source: the test picture or a camera
+ * @device: (nullable): with %TETHER_PUBLISHER_SOURCE_CAMERA, the camera the preview
+ *   showed; %NULL for the default one
+ * @audio: whether to send sound too (the microphone, or the test tone)
  * @error: where to say why it could not start
  *
- * Publishes the test picture or the camera ("publish-source") as USER-test or
- * USER-camera.
+ * Goes live: publishes @source as USER-test or USER-camera. The window calls this
+ * only from the preview's Go Live.
  *
  * Returns: FALSE (and no publisher) when it could not start
  */
 gboolean
-tether_session_start_publishing (TetherSession  *self,
-                                 GError        **error)
+tether_session_publish (TetherSession          *self,
+                        TetherPublisherSource   source,
+                        GstDevice              *device,
+                        gboolean                audio,
+                        GError                **error)
 {
-  gboolean camera;
+  gboolean camera = source == TETHER_PUBLISHER_SOURCE_CAMERA;
   g_autofree char *stream_id = NULL;
 
   g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+  g_return_val_if_fail (device == NULL || GST_IS_DEVICE (device), FALSE);
 
   if (self->room == NULL || self->publisher != NULL)
     return TRUE;
-  camera = self->publish_source == TETHER_PUBLISHER_SOURCE_CAMERA;
   stream_id = g_strdup_printf ("%s-%s", tether_room_get_user_id (self->room),
                                camera ? "camera" : "test");
   self->publisher = tether_publisher_new (self->room, stream_id,
                                           tether_engine_get_av_retry_time (self->engine));
-  tether_publisher_set_source (self->publisher, self->publish_source);
-  if (g_getenv ("TETHER_NO_AUDIO") != NULL)
-    g_object_set (self->publisher, "audio", FALSE, NULL);
+  tether_publisher_set_source (self->publisher, source);
+  tether_publisher_set_device (self->publisher, camera ? device : NULL);
+  g_object_set (self->publisher, "audio", audio && g_getenv ("TETHER_NO_AUDIO") == NULL, NULL);
   g_object_bind_property (self->engine, "av-retry-time", self->publisher, "av-retry-time",
                           G_BINDING_DEFAULT);
   /* Announced before it starts, so that a window sees its first state change. */
@@ -263,6 +270,24 @@ tether_session_start_publishing (TetherSession  *self,
       return FALSE;
     }
   return TRUE;
+}
+
+/**
+ * tether_session_start_publishing:
+ * @self: a session in a room
+ * @error: where to say why it could not start
+ *
+ * Publishes the test picture or the default camera ("publish-source"), with sound.
+ *
+ * Returns: FALSE (and no publisher) when it could not start
+ */
+gboolean
+tether_session_start_publishing (TetherSession  *self,
+                                 GError        **error)
+{
+  g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
+
+  return tether_session_publish (self, self->publish_source, NULL, TRUE, error);
 }
 
 /* ---- the room ---------------------------------------------------------------- */
@@ -782,6 +807,17 @@ tether_session_get_last_was_demo (TetherSession *self)
   return self->last_was_demo;
 }
 
+/* No name chosen: the account's, as GNOME apps do; not a role word such as "Viewer",
+ * which would still say so while the user is live. */
+static const char *
+default_user_name (void)
+{
+  const char *real = g_get_real_name ();
+
+  return real != NULL && *real != '\0' && g_strcmp0 (real, "Unknown") != 0 ? real
+                                                                          : g_get_user_name ();
+}
+
 static void
 join_demo (TetherSession *self)
 {
@@ -795,7 +831,7 @@ join_demo (TetherSession *self)
                                                       "app-id", TETHER_DEMO_APP_ID,
                                                       "room-id", TETHER_DEMO_ROOM_ID,
                                                       "user-id", user,
-                                                      "user-name", *name ? name : _("Viewer"),
+                                                      "user-name", *name ? name : default_user_name (),
                                                       "token", token,
                                                       NULL);
 

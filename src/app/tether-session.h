@@ -50,6 +50,11 @@ void             tether_session_shutdown             (TetherSession        *self
 gboolean         tether_session_toggle_player        (TetherSession        *self,
                                                       TetherStream         *stream,
                                                       GError              **error);
+gboolean         tether_session_publish              (TetherSession        *self,
+                                                      TetherPublisherSource source,
+                                                      GstDevice            *device,
+                                                      gboolean              audio,
+                                                      GError              **error);
 gboolean         tether_session_start_publishing     (TetherSession        *self,
                                                       GError              **error);
 void             tether_session_stop_publishing      (TetherSession        *self);

@@ -5,6 +5,7 @@
 
 #include <glib/gi18n.h>
 
+#include "tether-stats-overlay.h"
 #include "tether-stream-row.h"
 #include "tether-video-tile.h"
 
@@ -21,6 +22,7 @@ struct _TetherStreamRow
   GtkLabel *owner;
   GtkLabel *state_badge;
   GtkLabel *stats;
+  GtkImage *quality;
 };
 
 G_DEFINE_FINAL_TYPE (TetherStreamRow, tether_stream_row, GTK_TYPE_WIDGET)
@@ -54,6 +56,8 @@ update (TetherStreamRow *self)
     stats = g_strdup ("");
   gtk_label_set_text (self->stats, stats);
   gtk_widget_set_visible (GTK_WIDGET (self->stats), *stats != '\0');
+  tether_quality_image_update (self->quality, self->player ? tether_player_get_quality (self->player)
+                                                           : TETHER_STREAM_QUALITY_UNKNOWN);
 
   /* Translators: accessible description of a stream row: "cam by Alice, Playing" */
   accessible = g_strdup_printf (_("%s by %s, %s"), gtk_label_get_text (self->title),
@@ -104,6 +108,14 @@ tether_stream_row_set_player (TetherStreamRow *self,
     return;
   g_signal_group_set_target (self->player_signals, player);
   update (self);
+}
+
+GtkImage *
+tether_stream_row_get_quality_image (TetherStreamRow *self)
+{
+  g_return_val_if_fail (TETHER_IS_STREAM_ROW (self), NULL);
+
+  return self->quality;
 }
 
 GtkWidget *
@@ -167,6 +179,7 @@ tether_stream_row_class_init (TetherStreamRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherStreamRow, owner);
   gtk_widget_class_bind_template_child (widget_class, TetherStreamRow, state_badge);
   gtk_widget_class_bind_template_child (widget_class, TetherStreamRow, stats);
+  gtk_widget_class_bind_template_child (widget_class, TetherStreamRow, quality);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_GROUP);
 }
@@ -177,5 +190,7 @@ tether_stream_row_init (TetherStreamRow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->player_signals = g_signal_group_new (TETHER_TYPE_PLAYER);
   g_signal_group_connect_swapped (self->player_signals, "notify::state",
+                                  G_CALLBACK (player_changed_cb), self);
+  g_signal_group_connect_swapped (self->player_signals, "notify::quality",
                                   G_CALLBACK (player_changed_cb), self);
 }

@@ -18,5 +18,7 @@ TetherStream *tether_stream_row_get_stream (TetherStreamRow *self);
 /* The player of the stream, or NULL when it is not played. */
 void          tether_stream_row_set_player (TetherStreamRow *self,
                                             TetherPlayer    *player);
+/* The network-quality icon, for tests. */
+GtkImage     *tether_stream_row_get_quality_image (TetherStreamRow *self);
 
 G_END_DECLS

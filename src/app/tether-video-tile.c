@@ -6,7 +6,7 @@
 
 #include <glib/gi18n.h>
 
-#include "tether-video-tile.h"
+#include "tether-video-tile-private.h"
 
 struct _TetherVideoTile
 {
@@ -18,6 +18,8 @@ struct _TetherVideoTile
   GSignalGroup *player_signals;
   TetherPaintableSink *sink;
   gboolean muted;
+  double volume;          /* the tile's slider, 0–1 perceptual */
+  TetherMixer *mixer;     /* the window's overall volume, or NULL */
   gboolean ever_played;
   gboolean offline;       /* we (not the host) are reconnecting: the window says so once */
   TetherTileLook look;
@@ -31,7 +33,9 @@ struct _TetherVideoTile
   GtkBox *waiting_box;
   GtkLabel *waiting_title;
   GtkLabel *waiting_detail;
-  GtkToggleButton *mute_button;
+  TetherVolumeControl *volume_control;
+  TetherStatsOverlay *stats_overlay;
+  GtkImage *quality_image;
 };
 
 enum
@@ -137,12 +141,27 @@ player_notify_cb (TetherVideoTile *self)
   update (self);
 }
 
+/* The player plays the tile's volume and mute, with the window's overall ones. */
 static void
-apply_mute (TetherVideoTile *self)
+apply_audio (TetherVideoTile *self)
 {
   if (self->player == NULL)
     return;
-  tether_player_set_muted (self->player, self->muted);
+  if (self->mixer != NULL)
+    tether_mixer_apply (self->mixer, self->player, self->volume, self->muted);
+  else
+    {
+      tether_player_set_volume (self->player, tether_volume_to_linear (self->volume));
+      tether_player_set_muted (self->player, self->muted);
+    }
+}
+
+static void
+quality_changed_cb (TetherVideoTile *self)
+{
+  tether_quality_image_update (self->quality_image,
+                               self->player ? tether_player_get_quality (self->player)
+                                            : TETHER_STREAM_QUALITY_UNKNOWN);
 }
 
 void
@@ -161,8 +180,10 @@ tether_video_tile_set_player (TetherVideoTile *self,
 
       if (element != NULL)
         tether_player_set_video_sink (player, element);
-      apply_mute (self);
+      apply_audio (self);
     }
+  tether_stats_overlay_set_player (self->stats_overlay, player);
+  quality_changed_cb (self);
   update (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PLAYER]);
 }
@@ -274,21 +295,103 @@ tether_video_tile_set_muted (TetherVideoTile *self,
   if (self->muted == muted)
     return;
   self->muted = muted;
-  gtk_toggle_button_set_active (self->mute_button, muted);
-  gtk_button_set_icon_name (GTK_BUTTON (self->mute_button),
-                            muted ? "audio-volume-muted-symbolic" : "audio-volume-high-symbolic");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->mute_button), muted ? _("Unmute") : _("Mute"));
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->mute_button),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, muted ? _("Unmute") : _("Mute"), -1);
-  apply_mute (self);
+  tether_volume_control_set_muted (self->volume_control, muted);
+  apply_audio (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTED]);
 }
 
 static void
-mute_toggled_cb (TetherVideoTile *self,
-                 GtkToggleButton *button)
+control_muted_cb (TetherVideoTile *self)
 {
-  tether_video_tile_set_muted (self, gtk_toggle_button_get_active (button));
+  tether_video_tile_set_muted (self, tether_volume_control_get_muted (self->volume_control));
+}
+
+double
+tether_video_tile_get_volume (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), 1.0);
+
+  return self->volume;
+}
+
+/* @volume: the tile's slider position, 0–1; remembered for the stream with a mixer. */
+void
+tether_video_tile_set_volume (TetherVideoTile *self,
+                              double           volume)
+{
+  g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+
+  volume = CLAMP (volume, 0.0, 1.0);
+  if (self->volume == volume)
+    return;
+  self->volume = volume;
+  tether_volume_control_set_volume (self->volume_control, volume);
+  if (self->mixer != NULL)
+    tether_mixer_remember_stream_volume (self->mixer, self->stream_id, volume);
+  apply_audio (self);
+}
+
+static void
+control_volume_cb (TetherVideoTile *self)
+{
+  tether_video_tile_set_volume (self, tether_volume_control_get_volume (self->volume_control));
+}
+
+/* The window's overall volume and mute, and the stream's remembered volume. */
+void
+tether_video_tile_set_mixer (TetherVideoTile *self,
+                             TetherMixer     *mixer)
+{
+  g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+  g_return_if_fail (self->mixer == NULL);
+
+  self->mixer = g_object_ref (mixer);
+  g_signal_connect_object (mixer, "notify::volume", G_CALLBACK (apply_audio), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (mixer, "notify::muted", G_CALLBACK (apply_audio), self, G_CONNECT_SWAPPED);
+  self->volume = tether_mixer_lookup_stream_volume (mixer, self->stream_id);
+  tether_volume_control_set_volume (self->volume_control, self->volume);
+  apply_audio (self);
+}
+
+gboolean
+tether_video_tile_get_stats_visible (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), FALSE);
+
+  return gtk_widget_get_visible (GTK_WIDGET (self->stats_overlay));
+}
+
+void
+tether_video_tile_set_stats_visible (TetherVideoTile *self,
+                                     gboolean         visible)
+{
+  g_return_if_fail (TETHER_IS_VIDEO_TILE (self));
+
+  gtk_widget_set_visible (GTK_WIDGET (self->stats_overlay), visible);
+}
+
+TetherVolumeControl *
+tether_video_tile_get_volume_control (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
+
+  return self->volume_control;
+}
+
+TetherStatsOverlay *
+tether_video_tile_get_stats_overlay (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
+
+  return self->stats_overlay;
+}
+
+GtkImage *
+tether_video_tile_get_quality_image (TetherVideoTile *self)
+{
+  g_return_val_if_fail (TETHER_IS_VIDEO_TILE (self), NULL);
+
+  return self->quality_image;
 }
 
 static void
@@ -321,6 +424,7 @@ tether_video_tile_dispose (GObject *object)
     g_signal_group_set_target (self->player_signals, NULL);
   g_clear_object (&self->player_signals);
   g_clear_object (&self->player);
+  g_clear_object (&self->mixer);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_VIDEO_TILE);
   /* The template's root is not a bound child; it goes with its parent. */
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
@@ -429,11 +533,15 @@ tether_video_tile_class_init (TetherVideoTileClass *klass)
   /**
    * TetherVideoTile::toggle-fullscreen:
    *
-   * The user double-clicked the tile.
+   * The user double-clicked the tile, or pressed Enter or F on it: its activation.
    */
   signals[SIGNAL_TOGGLE_FULLSCREEN] =
-    g_signal_new ("toggle-fullscreen", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
-                  NULL, NULL, NULL, G_TYPE_NONE, 0);
+    g_signal_new ("toggle-fullscreen", G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  gtk_widget_class_set_activate_signal (widget_class, signals[SIGNAL_TOGGLE_FULLSCREEN]);
+  gtk_widget_class_add_binding_signal (widget_class, GDK_KEY_Return, 0, "toggle-fullscreen", NULL);
+  gtk_widget_class_add_binding_signal (widget_class, GDK_KEY_KP_Enter, 0, "toggle-fullscreen", NULL);
+  gtk_widget_class_add_binding_signal (widget_class, GDK_KEY_f, 0, "toggle-fullscreen", NULL);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/tetherlive/Tether/tether-video-tile.ui");
@@ -445,8 +553,11 @@ tether_video_tile_class_init (TetherVideoTileClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, waiting_box);
   gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, waiting_title);
   gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, waiting_detail);
-  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, mute_button);
-  gtk_widget_class_bind_template_callback (widget_class, mute_toggled_cb);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, volume_control);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, stats_overlay);
+  gtk_widget_class_bind_template_child (widget_class, TetherVideoTile, quality_image);
+  gtk_widget_class_bind_template_callback (widget_class, control_muted_cb);
+  gtk_widget_class_bind_template_callback (widget_class, control_volume_cb);
   gtk_widget_class_bind_template_callback (widget_class, pressed_cb);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "videotile");
@@ -456,15 +567,20 @@ tether_video_tile_class_init (TetherVideoTileClass *klass)
 static void
 tether_video_tile_init (TetherVideoTile *self)
 {
+  g_type_ensure (TETHER_TYPE_VOLUME_CONTROL);
+  g_type_ensure (TETHER_TYPE_STATS_OVERLAY);
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->volume = 1.0;
   self->player_signals = g_signal_group_new (TETHER_TYPE_PLAYER);
   g_signal_group_connect_swapped (self->player_signals, "notify::state",
                                   G_CALLBACK (player_notify_cb), self);
   g_signal_group_connect_swapped (self->player_signals, "notify::error-code",
                                   G_CALLBACK (player_notify_cb), self);
+  g_signal_group_connect_swapped (self->player_signals, "notify::quality",
+                                  G_CALLBACK (quality_changed_cb), self);
   self->sink = tether_paintable_sink_new ();
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (self->sink));
   self->look = TETHER_TILE_LOOK_CONNECTING;
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->mute_button), _("Mute"));
+  quality_changed_cb (self);
   update (self);
 }

@@ -1,10 +1,12 @@
 /* tether-window-actions.c: the window's actions (win.leave, win.fullscreen, win.publish,
- * win.leave-tile-fullscreen, win.copy-link), their keys, and when each is enabled
+ * win.leave-fullscreen[-step], win.copy-link, win.toggle-sidebar), their keys, and when
+ * each is enabled
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
+#include "tether-publish-preview.h"
 #include "tether-window-private.h"
 
 static void
@@ -15,25 +17,33 @@ leave_action (GtkWidget  *widget,
   tether_window_leave (TETHER_WINDOW (widget));
 }
 
+/* F11: in and out of fullscreen, immersive in a room (tether-window-fullscreen.c). */
 static void
 fullscreen_action (GtkWidget  *widget,
                    const char *action_name,
                    GVariant   *parameter)
 {
-  GtkWindow *window = GTK_WINDOW (widget);
+  TetherWindow *self = TETHER_WINDOW (widget);
 
-  if (gtk_window_is_fullscreen (window))
-    gtk_window_unfullscreen (window);
-  else
-    gtk_window_fullscreen (window);
+  _tether_window_set_fullscreen (self, !self->filled);
 }
 
+/* The on-screen button: all the way out, a tile shown big included. */
 static void
-leave_tile_fullscreen_action (GtkWidget  *widget,
+leave_fullscreen_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  _tether_window_set_fullscreen (TETHER_WINDOW (widget), FALSE);
+}
+
+/* Escape: one step out (enabled only while there is one, so the key goes on otherwise). */
+static void
+leave_fullscreen_step_action (GtkWidget  *widget,
                               const char *action_name,
                               GVariant   *parameter)
 {
-  _tether_window_set_focused_tile (TETHER_WINDOW (widget), NULL);
+  _tether_window_leave_fullscreen_step (TETHER_WINDOW (widget));
 }
 
 /* F9, as in GNOME's apps with a sidebar: people and streams shown or hidden. */
@@ -47,22 +57,24 @@ toggle_sidebar_action (GtkWidget  *widget,
   adw_flap_set_reveal_flap (self->flap, !adw_flap_get_reveal_flap (self->flap));
 }
 
+/* Publish opens the preview (only its Go Live publishes); while live, it stops. */
 static void
 publish_action (GtkWidget  *widget,
                 const char *action_name,
                 GVariant   *parameter)
 {
   TetherWindow *self = TETHER_WINDOW (widget);
-  g_autoptr(GError) error = NULL;
 
   if (tether_session_get_publisher (self->session) != NULL)
     tether_session_stop_publishing (self->session);
-  else if (!tether_session_start_publishing (self->session, &error))
+  else
     {
-      /* Translators: %s is an error message */
-      g_autofree char *text = g_strdup_printf (_("Cannot publish: %s"), error->message);
-
-      _tether_window_show_toast (self, text, 6);
+      if (self->preview == NULL)
+        {
+          self->preview = tether_publish_preview_new (GTK_WINDOW (self), self->session);
+          g_object_add_weak_pointer (G_OBJECT (self->preview), (gpointer *) &self->preview);
+        }
+      gtk_window_present (GTK_WINDOW (self->preview));
     }
   _tether_window_actions_update (self);
 }
@@ -101,14 +113,15 @@ _tether_window_actions_update (TetherWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave",
                                  in_room || tether_offline_view_is_shown (self->offline_view));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-link", in_room);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-stats", in_room);
   /* Not while one tile fills the screen: Escape brings the grid (and sidebar) back. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-sidebar",
                                  in_room && self->focused_tile == NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.publish", can_publish);
   gtk_widget_set_visible (GTK_WIDGET (self->publish_button),
                           can_publish || (in_room && !tether_session_is_guest (self->session)));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-tile-fullscreen",
-                                 self->focused_tile != NULL);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-fullscreen", self->filled);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave-fullscreen-step", self->filled);
 }
 
 void
@@ -118,9 +131,11 @@ _tether_window_class_actions_init (TetherWindowClass *klass)
 
   gtk_widget_class_install_action (widget_class, "win.leave", NULL, leave_action);
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
+  gtk_widget_class_install_action (widget_class, "win.leave-fullscreen", NULL,
+                                   leave_fullscreen_action);
+  gtk_widget_class_install_action (widget_class, "win.leave-fullscreen-step", NULL,
+                                   leave_fullscreen_step_action);
   gtk_widget_class_install_action (widget_class, "win.publish", NULL, publish_action);
-  gtk_widget_class_install_action (widget_class, "win.leave-tile-fullscreen", NULL,
-                                   leave_tile_fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.copy-link", NULL, copy_link_action);
   gtk_widget_class_install_action (widget_class, "win.toggle-sidebar", NULL,
                                    toggle_sidebar_action);
@@ -129,5 +144,5 @@ _tether_window_class_actions_init (TetherWindowClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.copy-link", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0,
-                                       "win.leave-tile-fullscreen", NULL);
+                                       "win.leave-fullscreen-step", NULL);
 }

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "tether-stream-row.h"
+#include "tether-tooltip.h"
 #include "tether-window-private.h"
 
 enum
@@ -69,22 +70,17 @@ void
 _tether_window_set_focused_tile (TetherWindow    *self,
                                  TetherVideoTile *tile)
 {
+  TetherVideoTile *previous;
+
   if (self->focused_tile == tile)
     return;
+  previous = self->focused_tile;
   self->focused_tile = tile;
-  if (tile != NULL)
-    {
-      gtk_widget_set_visible (GTK_WIDGET (self->room_header), FALSE);
-      adw_flap_set_reveal_flap (self->flap, FALSE);
-      gtk_window_fullscreen (GTK_WINDOW (self));
-    }
-  else
-    {
-      gtk_widget_set_visible (GTK_WIDGET (self->room_header), TRUE);
-      gtk_window_unfullscreen (GTK_WINDOW (self));
-    }
   relayout_grid (self);
-  _tether_window_actions_update (self);
+  _tether_window_update_fullscreen (self);
+  /* The keyboard stays where it was: on the tile shown big, then back on it in the grid. */
+  if (tile != NULL || previous != NULL)
+    gtk_widget_grab_focus (GTK_WIDGET (tile != NULL ? tile : previous));
 }
 
 static void
@@ -157,8 +153,10 @@ add_tile (TetherWindow *self,
   g_object_ref_sink (tile);
   tether_video_tile_set_muted (tile, g_settings_get_boolean (settings, "start-muted"));
   tether_video_tile_set_player (tile, player);
+  _tether_window_tile_keys_tile_added (self, tile);
   g_signal_connect_object (tile, "toggle-fullscreen", G_CALLBACK (tile_toggle_fullscreen_cb),
                            self, 0);
+  tether_tooltip_keep_lines (GTK_WIDGET (tile));
   g_hash_table_insert (self->tiles, g_strdup (stream_id), tile);
   g_ptr_array_add (self->tile_order, tile);
   relayout_grid (self);
@@ -219,6 +217,25 @@ player_removed_cb (TetherWindow *self,
 
 /* ---- publishing ------------------------------------------------------------ */
 
+/* Who you are in the room: the name you joined as, watching or live. */
+static void
+update_subtitle (TetherWindow *self)
+{
+  TetherPublisher *publisher = tether_session_get_publisher (self->session);
+  const char *name = tether_session_get_display_name (self->session);
+  g_autofree char *subtitle = NULL;
+
+  if (tether_session_get_room (self->session) == NULL || name == NULL)
+    return;
+  if (publisher != NULL && tether_publisher_get_state (publisher) == TETHER_PUBLISHER_STATE_PUBLISHING)
+    /* Translators: the room page's subtitle while you publish: "Live as <user name>" */
+    subtitle = g_strdup_printf (_("Live as %s"), name);
+  else
+    /* Translators: the room page's subtitle while you watch: "Watching as <user name>" */
+    subtitle = g_strdup_printf (_("Watching as %s"), name);
+  adw_window_title_set_subtitle (self->room_title, subtitle);
+}
+
 static void
 update_publish_badge (TetherWindow *self)
 {
@@ -243,11 +260,26 @@ update_publish_badge (TetherWindow *self)
   gtk_button_set_label (self->publish_button, publisher ? _("Stop") : _("Publish"));
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->publish_button),
                                publisher ? _("Stop publishing")
-                                         : _("Publish the camera or the test picture"));
-  if (publisher)
-    gtk_widget_remove_css_class (GTK_WIDGET (self->publish_button), "suggested-action");
+                                         : _("Preview the camera or the test picture, then go live"));
+  /* Stop ends what others watch: destructive, as HIG asks. */
+  gtk_widget_remove_css_class (GTK_WIDGET (self->publish_button),
+                               publisher ? "suggested-action" : "destructive-action");
+  gtk_widget_add_css_class (GTK_WIDGET (self->publish_button),
+                            publisher ? "destructive-action" : "suggested-action");
+  /* Your own stream is not a tile: an empty grid must not say no one streams. */
+  if (state == TETHER_PUBLISHER_STATE_PUBLISHING)
+    {
+      adw_status_page_set_title (self->empty_status, _("You Are Live"));
+      adw_status_page_set_description (self->empty_status,
+                                       _("People in the room see your picture. Their streams appear here as they go live."));
+    }
   else
-    gtk_widget_add_css_class (GTK_WIDGET (self->publish_button), "suggested-action");
+    {
+      adw_status_page_set_title (self->empty_status, _("No One Is Streaming"));
+      adw_status_page_set_description (self->empty_status,
+                                       _("Streams appear here by themselves as soon as someone in the room goes live."));
+    }
+  update_subtitle (self);
 }
 
 static void
@@ -503,17 +535,22 @@ session_room_changed_cb (TetherWindow *self)
   if (room == NULL)
     {
       /* The badge keeps showing how the room ended until the next one starts. */
-      gtk_no_selection_set_model (self->users_selection, NULL);
+      gtk_filter_list_model_set_model (self->others, NULL);
+      g_list_store_remove_all (self->me);
       gtk_no_selection_set_model (self->streams_selection, NULL);
     }
   else
     {
-      /* Translators: the subtitle of the room page: "as <user name>" */
-      g_autofree char *subtitle = g_strdup_printf (_("as %s"),
-                                                   tether_session_get_display_name (self->session));
+      g_autoptr(TetherUser) user = tether_user_new (tether_room_get_user_id (room),
+                                                    tether_session_get_display_name (self->session));
 
       tether_connection_badge_set_room (self->badge, room);
-      adw_window_title_set_subtitle (self->room_title, subtitle);
+      update_subtitle (self);
+      g_list_store_remove_all (self->me);
+      /* person_label() marks it; the avatar keeps the plain name's initials. */
+      g_object_set_data (G_OBJECT (user), "tether-you", GINT_TO_POINTER (TRUE));
+      g_list_store_append (self->me, user);
+      gtk_filter_changed (gtk_filter_list_model_get_filter (self->others), GTK_FILTER_CHANGE_DIFFERENT);
       tether_start_page_set_busy (self->start_page, TRUE);
       gtk_stack_set_visible_child_name (self->main_stack, "room");
     }
@@ -804,6 +841,7 @@ tether_window_constructed (GObject *object)
   /* The network the engine's rooms watch is the one that brings the room back. */
   g_object_get (tether_session_get_engine (self->session), "network-monitor", &monitor, NULL);
   tether_offline_view_set_network_monitor (self->offline_view, monitor);
+  _tether_window_tile_keys_setup (self);
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (settings, "window-width"),
                                g_settings_get_int (settings, "window-height"));
@@ -831,6 +869,8 @@ tether_window_constructed (GObject *object)
   update_publish_badge (self);
   relayout_grid (self);
   _tether_window_actions_update (self);
+  /* Chinese tooltips on one line (the badge's, the header buttons'…) */
+  tether_tooltip_keep_lines (GTK_WIDGET (self));
 }
 
 static void
@@ -847,14 +887,18 @@ tether_window_dispose (GObject *object)
     g_signal_group_set_target (self->publisher_signals, NULL);
   if (self->tile_order != NULL)
     remove_all_tiles (self);
+  _tether_window_fullscreen_dispose (self);
   gtk_widget_dispose_template (GTK_WIDGET (self), TETHER_TYPE_WINDOW);
   g_clear_pointer (&self->tiles, g_hash_table_unref);
   g_clear_object (&self->room_signals);
   g_clear_object (&self->room_bindings);
   g_clear_object (&self->publisher_signals);
   g_clear_object (&self->users_selection);
+  g_clear_object (&self->others);
+  g_clear_object (&self->me);
   g_clear_object (&self->streams_selection);
   g_clear_object (&self->demo_cancellable);
+  g_clear_object (&self->mixer);
   g_clear_object (&self->session);
 
   G_OBJECT_CLASS (tether_window_parent_class)->dispose (object);
@@ -945,8 +989,11 @@ tether_window_class_init (TetherWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, streams_count);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, grid_stack);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, video_grid);
+  gtk_widget_class_bind_template_child (widget_class, TetherWindow, empty_status);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_button);
   gtk_widget_class_bind_template_child (widget_class, TetherWindow, publish_badge);
+  gtk_widget_class_bind_template_child (widget_class, TetherWindow, header_flap);
+  gtk_widget_class_bind_template_child (widget_class, TetherWindow, leave_fullscreen_button);
   gtk_widget_class_bind_template_callback (widget_class, start_join_cb);
   gtk_widget_class_bind_template_callback (widget_class, start_demo_cb);
   gtk_widget_class_bind_template_callback (widget_class, start_retry_cb);
@@ -956,6 +1003,7 @@ tether_window_class_init (TetherWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, stream_activate_cb);
 
   _tether_window_class_actions_init (klass);
+  _tether_window_tile_keys_class_init (klass);
 }
 
 static void
@@ -978,20 +1026,60 @@ load_style (void)
     }
 }
 
+/* "Ada (You)" for the People list's first row, the name for the others. */
+static char *
+person_label (GtkListItem *item,
+              TetherUser  *user,
+              const char  *name)
+{
+  if (user == NULL)
+    return NULL;
+  if (g_object_get_data (G_OBJECT (user), "tether-you") != NULL)
+    /* Translators: you, first in the People list */
+    return g_strdup_printf (_("%s (You)"), name);
+  return g_strdup (name);
+}
+
+/* The room's users but you: you are the People list's first row already. */
+static gboolean
+not_me (gpointer item,
+        gpointer data)
+{
+  TetherWindow *self = data;
+  TetherRoom *room = tether_session_get_room (self->session);
+
+  return room == NULL || g_strcmp0 (tether_user_get_id (item), tether_room_get_user_id (room)) != 0;
+}
+
 static void
 tether_window_init (TetherWindow *self)
 {
+  GListStore *people;
+  g_autoptr(GtkBuilderScope) scope = gtk_builder_cscope_new ();
+  g_autoptr(GtkListItemFactory) person_factory = NULL;
+
   load_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
   setup_offline_view (self);
+  gtk_builder_cscope_add_callback (GTK_BUILDER_CSCOPE (scope), person_label);
+  person_factory = gtk_builder_list_item_factory_new_from_resource (scope,
+                                                                    "/io/github/tetherlive/Tether/tether-user-item.ui");
+  gtk_list_view_set_factory (self->users_view, person_factory);
 
   self->tiles = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->tile_order = g_ptr_array_new ();
   self->stream_rows = g_ptr_array_new ();
   self->demo_cancellable = g_cancellable_new ();
+  _tether_window_fullscreen_init (self);
 
-  /* The lists show the current room's; the counts follow them. */
-  self->users_selection = gtk_no_selection_new (NULL);
+  /* The lists show the current room's; the counts follow them. You come first in
+   * People: the room's list holds the others. */
+  self->me = g_list_store_new (TETHER_TYPE_USER);
+  self->others = gtk_filter_list_model_new (NULL, GTK_FILTER (gtk_custom_filter_new (not_me, self, NULL)));
+  people = g_list_store_new (G_TYPE_LIST_MODEL);
+  g_list_store_append (people, self->me);
+  g_list_store_append (people, self->others);
+  self->users_selection = gtk_no_selection_new (G_LIST_MODEL (gtk_flatten_list_model_new (G_LIST_MODEL (people))));
   self->streams_selection = gtk_no_selection_new (NULL);
   gtk_list_view_set_model (self->users_view, GTK_SELECTION_MODEL (self->users_selection));
   gtk_list_view_set_model (self->streams_view, GTK_SELECTION_MODEL (self->streams_selection));
@@ -1003,7 +1091,7 @@ tether_window_init (TetherWindow *self)
                                GUINT_TO_POINTER (COUNT_STREAMS), NULL);
 
   self->room_bindings = g_binding_group_new ();
-  g_binding_group_bind (self->room_bindings, "users", self->users_selection, "model", G_BINDING_SYNC_CREATE);
+  g_binding_group_bind (self->room_bindings, "users", self->others, "model", G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->room_bindings, "streams", self->streams_selection, "model",
                         G_BINDING_SYNC_CREATE);
   g_binding_group_bind (self->room_bindings, "id", self->room_title, "title", G_BINDING_SYNC_CREATE);
@@ -1070,6 +1158,39 @@ tether_window_get_last_toast (TetherWindow *self)
 {
   g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
   return self->last_toast;
+}
+
+TetherPublishPreview *
+tether_window_get_publish_preview (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return self->preview;
+}
+
+const char *
+tether_window_get_subtitle (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return adw_window_title_get_subtitle (self->room_title);
+}
+
+GListModel *
+tether_window_get_people (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return G_LIST_MODEL (self->users_selection);
+}
+
+/* What the People list's row @position says: "Ada (You)" first. */
+char *
+tether_window_dup_person_label (TetherWindow *self,
+                                guint         position)
+{
+  g_autoptr(TetherUser) user = NULL;
+
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  user = g_list_model_get_item (G_LIST_MODEL (self->users_selection), position);
+  return user != NULL ? person_label (NULL, user, tether_user_get_name (user)) : NULL;
 }
 
 TetherOfflineView *

@@ -17,8 +17,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (TetherWindow, tether_window, TETHER, WINDOW, AdwApplicationWindow)
 
 /*
- * Actions (win.*, tether-window-actions.c): leave, fullscreen (F11), publish,
- * leave-tile-fullscreen (Escape), copy-link (Ctrl+Shift+C).
+ * Actions (win.*, tether-window-actions.c): leave, fullscreen (F11), leave-fullscreen
+ * (the on-screen button), leave-fullscreen-step (Escape), publish, copy-link
+ * (Ctrl+Shift+C), toggle-sidebar (F9).
  */
 
 TetherWindow  *tether_window_new         (GtkApplication *application,

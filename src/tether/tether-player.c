@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <gst/app/gstappsrc.h>
+#include <gst/base/gstbasesink.h>
+#include <gst/video/video.h>
 
 #include "tether-enum-types.h"
 #include "tether-media-private.h"
@@ -12,6 +14,8 @@
 #include "tether-stream.h"
 
 #define DEMUX_LATENCY_MS 50
+/* The volume as the pipeline's data carries it: millionths. */
+#define VOLUME_UNITS 1000000.0
 #define FIRST_FRAME_MESSAGE "tether-first-frame"
 
 /* What the decoder's streaming thread may touch: counters, no GObject. */
@@ -43,6 +47,7 @@ struct _TetherPlayer
   GstElement *video_sink;
   gboolean audio;
   gboolean muted;
+  double volume;
 
   /* The current attempt: a pipeline, rebuilt each time (the link is the base's). */
   GstElement *pipeline;
@@ -54,6 +59,11 @@ struct _TetherPlayer
   guint64 frames_total;     /* frames of finished attempts */
   double fps;
   gint64 first_frame_ms;
+
+  /* TetherPlayer:stats, and the link's totals at the last tick for the loss share. */
+  TetherPlayerStats stats;
+  gint64 stats_received;
+  gint64 stats_lost;
 };
 
 G_DEFINE_FINAL_TYPE (TetherPlayer, tether_player, TETHER_TYPE_MEDIA_SESSION)
@@ -68,6 +78,9 @@ enum
   PROP_FRAMES_DECODED,
   PROP_FPS,
   PROP_FIRST_FRAME_MS,
+  PROP_VOLUME,
+  PROP_STATS,
+  PROP_QUALITY,
   N_PROPS
 };
 
@@ -251,6 +264,22 @@ count_frames_probe (GstPad          *pad,
   return GST_PAD_PROBE_OK;
 }
 
+/* The volume and mute the main thread last asked for (store_audio_settings(); GData has
+ * its own lock), onto the "avolume" element in @bin if there is one. Any thread. */
+static void
+apply_audio_settings (GstElement *pipeline,
+                      GstBin     *bin)
+{
+  g_autoptr(GstElement) volume = gst_bin_get_by_name (bin, "avolume");
+  GObject *data = G_OBJECT (pipeline);
+
+  if (volume != NULL)
+    g_object_set (volume,
+                  "mute", GPOINTER_TO_INT (g_object_get_data (data, "tether-mute")),
+                  "volume", GPOINTER_TO_UINT (g_object_get_data (data, "tether-volume")) / VOLUME_UNITS,
+                  NULL);
+}
+
 /* tsdemux's streaming thread: wires video to the prepared chain and audio to a
  * decoder and a sink (or a fakesink). Touches only GStreamer objects. */
 static void
@@ -313,14 +342,7 @@ on_pad_added (GstElement *demux,
           return;
         }
       if (play_audio)
-        {
-          /* The mute the main thread last asked for (GData has its own lock). */
-          g_autoptr(GstElement) volume = gst_bin_get_by_name (GST_BIN (bin), "avolume");
-
-          g_object_set (volume, "mute",
-                        GPOINTER_TO_INT (g_object_get_data (G_OBJECT (pipeline), "tether-mute")),
-                        NULL);
-        }
+        apply_audio_settings (pipeline, GST_BIN (bin));
       gst_bin_add (GST_BIN (pipeline), bin);
       sinkpad = gst_element_get_static_pad (bin, "sink");
       gst_pad_link (pad, sinkpad);
@@ -400,6 +422,28 @@ on_autoplug_sort (GstElement  *bin,
 }
 G_GNUC_END_IGNORE_DEPRECATIONS
 
+/* Leaves the volume and mute where the audio branch, built later on tsdemux's thread,
+ * reads them (apply_audio_settings()). */
+static void
+store_audio_settings (TetherPlayer *self,
+                      GstElement   *pipeline)
+{
+  g_object_set_data (G_OBJECT (pipeline), "tether-mute", GINT_TO_POINTER (self->muted));
+  /* A value in the pointer itself: nothing the streaming thread reads is ever freed. */
+  g_object_set_data (G_OBJECT (pipeline), "tether-volume",
+                     GUINT_TO_POINTER ((guint) (self->volume * VOLUME_UNITS + 0.5)));
+}
+
+/* The running pipeline follows the player's volume and mute at once. */
+static void
+push_audio_settings (TetherPlayer *self)
+{
+  if (self->pipeline == NULL)
+    return;
+  store_audio_settings (self, self->pipeline);
+  apply_audio_settings (self->pipeline, GST_BIN (self->pipeline));
+}
+
 static GstElement *
 build_pipeline (TetherPlayer  *self,
                 GError       **error)
@@ -474,7 +518,7 @@ build_pipeline (TetherPlayer  *self,
                    || g_file_test (pw, G_FILE_TEST_EXISTS)
                    || g_file_test ("/dev/snd/controlC0", G_FILE_TEST_EXISTS);
     }
-  g_object_set_data (G_OBJECT (pipeline), "tether-mute", GINT_TO_POINTER (self->muted));
+  store_audio_settings (self, pipeline);
   demux = gst_bin_get_by_name (GST_BIN (pipeline), "demux");
   g_signal_connect (demux, "pad-added", G_CALLBACK (on_pad_added), GINT_TO_POINTER (play_audio));
 
@@ -566,6 +610,127 @@ tether_player_bus_message (TetherMediaSession *session,
     }
 }
 
+/* The decoded picture's size, from the caps entering videoconvert. */
+static void
+collect_picture_stats (TetherPlayer      *self,
+                       TetherPlayerStats *stats)
+{
+  g_autoptr(GstElement) convert = gst_bin_get_by_name (GST_BIN (self->pipeline), "convert");
+  g_autoptr(GstPad) pad = convert ? gst_element_get_static_pad (convert, "sink") : NULL;
+  g_autoptr(GstCaps) caps = pad ? gst_pad_get_current_caps (pad) : NULL;
+  GstVideoInfo info;
+
+  if (caps != NULL && gst_video_info_from_caps (&info, caps))
+    {
+      stats->width = GST_VIDEO_INFO_WIDTH (&info);
+      stats->height = GST_VIDEO_INFO_HEIGHT (&info);
+    }
+}
+
+/* What the pipeline adds to the delay, and what the sink dropped: the latency the
+ * pipeline reports (tsdemux, the decoder, the sink), moved by the live-edge alignment's
+ * ts-offset; GstBaseSink's "stats" for the frames it dropped as late. */
+static void
+collect_pipeline_stats (TetherPlayer      *self,
+                        TetherPlayerStats *stats,
+                        double            *pipeline_ms)
+{
+  g_autoptr(GstQuery) query = gst_query_new_latency ();
+  GstElement *sink = self->video_sink;
+  g_autoptr(GstElement) fakesink = NULL;
+  GstClockTime min = 0;
+  gint64 offset = 0;
+  gboolean live;
+
+  *pipeline_ms = 0;
+  if (gst_element_query (self->pipeline, query))
+    {
+      gst_query_parse_latency (query, &live, &min, NULL);
+      *pipeline_ms = (double) min / GST_MSECOND;
+    }
+  if (sink == NULL)
+    sink = fakesink = gst_bin_get_by_name (GST_BIN (self->pipeline), "vsink");
+  if (sink == NULL || !GST_IS_BASE_SINK (sink))
+    return;
+  g_object_get (sink, "ts-offset", &offset, NULL);
+  *pipeline_ms = MAX (0, *pipeline_ms + (double) offset / GST_MSECOND);
+  {
+    g_autoptr(GstStructure) s = NULL;
+    guint64 dropped = 0;
+
+    g_object_get (sink, "stats", &s, NULL);
+    if (s != NULL && gst_structure_get_uint64 (s, "dropped", &dropped))
+      stats->frames_dropped = dropped;
+  }
+}
+
+/* Fills TetherPlayer:stats and :quality from the frame counters, the pipeline and the
+ * SRT link; main context, once a second (@seconds), or a new window (0). */
+static void
+collect_stats (TetherPlayer *self,
+               double        seconds)
+{
+  TetherMediaSession *session = SESSION (self);
+  TetherSrtLink *link = tether_media_session_get_link (session);
+  TetherPlayerStats stats = { 0 };
+  TetherStreamQuality old_quality = self->stats.quality;
+  SRT_TRACEBSTATS perf;
+  double pipeline_ms = 0;
+  gboolean silent = FALSE;
+
+  stats.fps = self->fps;
+  stats.bitrate = tether_media_session_get_bitrate (session);
+  stats.frames_decoded = tether_player_get_frames_decoded (self);
+  if (self->pipeline != NULL)
+    {
+      collect_picture_stats (self, &stats);
+      collect_pipeline_stats (self, &stats, &pipeline_ms);
+    }
+  if (link != NULL && tether_srt_link_get_stats (link, &perf))
+    {
+      gint64 received = perf.pktRecvTotal;
+      gint64 lost = perf.pktRcvLossTotal;
+
+      stats.rtt_ms = perf.msRTT;
+      stats.packets_received = received;
+      stats.packets_lost = lost;
+      stats.packets_retransmitted = perf.pktRcvRetrans;  /* never cleared: a total */
+      stats.packets_dropped = perf.pktRcvDropTotal;
+      stats.latency_ms = perf.msRTT / 2 + perf.msRcvTsbPdDelay + pipeline_ms;
+      if (seconds > 0 && received >= self->stats_received && lost >= self->stats_lost
+          && received + lost > self->stats_received + self->stats_lost)
+        stats.loss_rate = (double) (lost - self->stats_lost)
+                          / ((received - self->stats_received) + (lost - self->stats_lost));
+      /* A live stream always sends: a second with nothing is as bad as it gets. */
+      silent = seconds > 0 && received == self->stats_received;
+      self->stats_received = received;
+      self->stats_lost = lost;
+    }
+  else
+    self->stats_received = self->stats_lost = 0;
+
+  if (tether_player_get_state (self) == TETHER_PLAYER_STATE_PLAYING && seconds > 0)
+    stats.quality = silent ? TETHER_STREAM_QUALITY_BAD
+                           : tether_stream_quality_from_network (stats.loss_rate, stats.rtt_ms);
+  self->stats = stats;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATS]);
+  if (stats.quality != old_quality)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUALITY]);
+}
+
+/* Leaving PLAYING: the quality of a picture that is gone is unknown, at once rather
+ * than at the next tick. */
+static void
+on_state_notify (TetherPlayer *self)
+{
+  if (tether_player_get_state (self) == TETHER_PLAYER_STATE_PLAYING
+      || self->stats.quality == TETHER_STREAM_QUALITY_UNKNOWN)
+    return;
+  self->stats.quality = TETHER_STREAM_QUALITY_UNKNOWN;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATS]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUALITY]);
+}
+
 static void
 tether_player_update_stats (TetherMediaSession *session,
                             double              seconds)
@@ -586,6 +751,7 @@ tether_player_update_stats (TetherMediaSession *session,
         g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAMES_DECODED]);
     }
   self->stats_frames = frames;
+  collect_stats (self, seconds);
 }
 
 /* ---- the room ------------------------------------------------------------ */
@@ -731,15 +897,7 @@ tether_player_set_muted (TetherPlayer *self,
   if (self->muted == muted)
     return;
   self->muted = muted;
-  if (self->pipeline != NULL)
-    {
-      g_autoptr(GstElement) volume = NULL;
-
-      g_object_set_data (G_OBJECT (self->pipeline), "tether-mute", GINT_TO_POINTER (muted));
-      volume = gst_bin_get_by_name (GST_BIN (self->pipeline), "avolume");
-      if (volume != NULL)
-        g_object_set (volume, "mute", muted, NULL);
-    }
+  push_audio_settings (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MUTED]);
 }
 
@@ -754,6 +912,72 @@ tether_player_get_muted (TetherPlayer *self)
 {
   g_return_val_if_fail (TETHER_IS_PLAYER (self), FALSE);
   return self->muted;
+}
+
+/**
+ * tether_player_set_volume:
+ * @self: a #TetherPlayer
+ * @volume: the audio's linear amplitude factor, 0 (silence) to 1 (as sent)
+ *
+ * Sets the audio's volume at once, on the running pipeline and on later attempts. An
+ * application with a perceptual (cubic) slider converts it first, e.g. with
+ * gst_stream_volume_convert_volume().
+ */
+void
+tether_player_set_volume (TetherPlayer *self,
+                          double        volume)
+{
+  g_return_if_fail (TETHER_IS_PLAYER (self));
+
+  volume = CLAMP (volume, 0.0, 1.0);
+  if (self->volume == volume)
+    return;
+  self->volume = volume;
+  push_audio_settings (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VOLUME]);
+}
+
+/**
+ * tether_player_get_volume:
+ * @self: a #TetherPlayer
+ *
+ * Returns: the audio's linear amplitude factor, 0 to 1
+ */
+double
+tether_player_get_volume (TetherPlayer *self)
+{
+  g_return_val_if_fail (TETHER_IS_PLAYER (self), 1.0);
+  return self->volume;
+}
+
+/**
+ * tether_player_get_stats:
+ * @self: a #TetherPlayer
+ *
+ * The measurements of the last second (#TetherPlayer:stats); all zero before the
+ * player has played for a second.
+ *
+ * Returns: (transfer none): the player's statistics, valid until the next refresh
+ */
+const TetherPlayerStats *
+tether_player_get_stats (TetherPlayer *self)
+{
+  g_return_val_if_fail (TETHER_IS_PLAYER (self), NULL);
+  return &self->stats;
+}
+
+/**
+ * tether_player_get_quality:
+ * @self: a #TetherPlayer
+ *
+ * Returns: the network quality of the last second, %TETHER_STREAM_QUALITY_UNKNOWN
+ *   when that second was not spent playing or the player no longer plays
+ */
+TetherStreamQuality
+tether_player_get_quality (TetherPlayer *self)
+{
+  g_return_val_if_fail (TETHER_IS_PLAYER (self), TETHER_STREAM_QUALITY_UNKNOWN);
+  return self->stats.quality;
 }
 
 /**
@@ -890,6 +1114,7 @@ tether_player_constructed (GObject *object)
 
   g_signal_connect_object (tether_media_session_get_room (SESSION (self)), "stream-update",
                            G_CALLBACK (on_room_stream_update), self, 0);
+  g_signal_connect (self, "notify::state", G_CALLBACK (on_state_notify), NULL);
 }
 
 static void
@@ -920,6 +1145,9 @@ tether_player_get_property (GObject    *object,
     case PROP_FRAMES_DECODED: g_value_set_uint64 (value, tether_player_get_frames_decoded (self)); break;
     case PROP_FPS: g_value_set_double (value, self->fps); break;
     case PROP_FIRST_FRAME_MS: g_value_set_int64 (value, self->first_frame_ms); break;
+    case PROP_VOLUME: g_value_set_double (value, self->volume); break;
+    case PROP_STATS: g_value_set_boxed (value, &self->stats); break;
+    case PROP_QUALITY: g_value_set_enum (value, self->stats.quality); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -943,6 +1171,7 @@ tether_player_set_property (GObject      *object,
         }
       break;
     case PROP_MUTED: tether_player_set_muted (self, g_value_get_boolean (value)); break;
+    case PROP_VOLUME: tether_player_set_volume (self, g_value_get_double (value)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -1013,6 +1242,30 @@ tether_player_class_init (TetherPlayerClass *klass)
    */
   properties[PROP_FIRST_FRAME_MS] =
     g_param_spec_int64 ("first-frame-ms", NULL, NULL, -1, G_MAXINT64, -1, ro);
+  /**
+   * TetherPlayer:volume:
+   *
+   * The audio's linear amplitude factor, 0 to 1; the pipeline's volume element
+   * follows it at once.
+   */
+  properties[PROP_VOLUME] = g_param_spec_double ("volume", NULL, NULL, 0, 1, 1, rw);
+  /**
+   * TetherPlayer:stats:
+   *
+   * A #TetherPlayerStats with the last second's measurements; notified once a second
+   * while the player runs.
+   */
+  properties[PROP_STATS] =
+    g_param_spec_boxed ("stats", NULL, NULL, TETHER_TYPE_PLAYER_STATS, ro);
+  /**
+   * TetherPlayer:quality:
+   *
+   * The network quality of the last second (#TetherStreamQuality), from the link's
+   * loss and round-trip time; notified when it changes.
+   */
+  properties[PROP_QUALITY] =
+    g_param_spec_enum ("quality", NULL, NULL, TETHER_TYPE_STREAM_QUALITY,
+                       TETHER_STREAM_QUALITY_UNKNOWN, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1035,5 +1288,6 @@ static void
 tether_player_init (TetherPlayer *self)
 {
   self->audio = TRUE;
+  self->volume = 1.0;
   self->first_frame_ms = -1;
 }

@@ -7,6 +7,7 @@
 #include <gst/gst.h>
 
 #include "tether-media-session.h"
+#include "tether-player-stats.h"
 #include "tether-room.h"
 
 G_BEGIN_DECLS
@@ -52,6 +53,11 @@ GstElement        *tether_player_get_video_sink    (TetherPlayer *self);
 void               tether_player_set_muted         (TetherPlayer *self,
                                                     gboolean      muted);
 gboolean           tether_player_get_muted         (TetherPlayer *self);
+void               tether_player_set_volume        (TetherPlayer *self,
+                                                    double        volume);
+double             tether_player_get_volume        (TetherPlayer *self);
+const TetherPlayerStats *tether_player_get_stats   (TetherPlayer *self);
+TetherStreamQuality tether_player_get_quality      (TetherPlayer *self);
 guint64            tether_player_get_frames_decoded (TetherPlayer *self);
 gint64             tether_player_get_first_frame_ms (TetherPlayer *self);
 char              *tether_player_dup_stats_json    (TetherPlayer *self);

@@ -22,6 +22,7 @@ struct _TetherPublisher
   TetherMediaSession parent_instance;
 
   TetherPublisherSource source;
+  GstDevice *device;        /* the camera to open, NULL for the default one */
   char *extra;
   guint width;
   guint height;
@@ -44,6 +45,7 @@ enum
 {
   PROP_0,
   PROP_SOURCE,
+  PROP_DEVICE,
   PROP_EXTRA,
   PROP_WIDTH,
   PROP_HEIGHT,
@@ -329,7 +331,12 @@ describe_pipeline (TetherPublisher *self,
       return NULL;
     }
 
-  if (self->source == TETHER_PUBLISHER_SOURCE_CAMERA)
+  if (self->source == TETHER_PUBLISHER_SOURCE_CAMERA && self->device != NULL)
+    {
+      /* build_pipeline() adds the device's own element in front of "capture". */
+      g_string_append_printf (d, "videoconvert name=capture ! videoscale ! videorate ! %s ", caps);
+    }
+  else if (self->source == TETHER_PUBLISHER_SOURCE_CAMERA)
     {
       const char *cam = tether_media_element_exists ("pipewiresrc") ? "pipewiresrc" : "v4l2src";
 
@@ -385,6 +392,33 @@ describe_pipeline (TetherPublisher *self,
   return g_string_free (g_steal_pointer (&d), FALSE);
 }
 
+/* The chosen camera: the element its provider makes for it (the right v4l2src device
+ * or PipeWire node), linked to the "capture" videoconvert of the description. */
+static gboolean
+add_device_source (TetherPublisher  *self,
+                   GError          **error)
+{
+  g_autoptr(GstElement) capture = gst_bin_get_by_name (GST_BIN (self->pipeline), "capture");
+  GstElement *source = gst_device_create_element (self->device, NULL);
+
+  if (source == NULL)
+    {
+      g_autofree char *name = gst_device_get_display_name (self->device);
+
+      g_set_error (error, TETHER_ERROR, TETHER_ERROR_MEDIA_ELEMENT_MISSING,
+                   "no element can open the camera %s", name);
+      return FALSE;
+    }
+  gst_bin_add (GST_BIN (self->pipeline), source);
+  if (!gst_element_link (source, capture))
+    {
+      g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_MEDIA_PIPELINE,
+                           "the camera gives no picture the publisher can use");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 build_pipeline (TetherPublisher *self,
                 GError         **error)
@@ -409,6 +443,12 @@ build_pipeline (TetherPublisher *self,
   g_debug ("Publisher %s: %s", tether_media_session_get_stream_id (SESSION (self)), desc);
 
   self->pipeline = gst_object_ref_sink (pipeline);
+  if (self->source == TETHER_PUBLISHER_SOURCE_CAMERA && self->device != NULL
+      && !add_device_source (self, error))
+    {
+      gst_clear_object (&self->pipeline);
+      return FALSE;
+    }
   self->sink = gst_bin_get_by_name (GST_BIN (self->pipeline), "sink");
   self->slot = g_new0 (SendSlot, 1);
   g_mutex_init (&self->slot->lock);
@@ -544,6 +584,26 @@ tether_publisher_set_source (TetherPublisher       *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOURCE]);
 }
 
+/**
+ * tether_publisher_set_device:
+ * @self: a #TetherPublisher
+ * @device: (nullable): a camera found by a #GstDeviceMonitor ("Video/Source"), or
+ *   %NULL for the default camera
+ *
+ * The camera captured when #TetherPublisher:source is
+ * %TETHER_PUBLISHER_SOURCE_CAMERA. Read at start.
+ */
+void
+tether_publisher_set_device (TetherPublisher *self,
+                             GstDevice       *device)
+{
+  g_return_if_fail (TETHER_IS_PUBLISHER (self));
+  g_return_if_fail (device == NULL || GST_IS_DEVICE (device));
+
+  if (g_set_object (&self->device, device))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE]);
+}
+
 /* ---- GObject ------------------------------------------------------------- */
 
 static void
@@ -557,6 +617,7 @@ tether_publisher_dispose (GObject *object)
     withdraw (self, "stopped");
   g_cancellable_cancel (self->announce_cancellable);
   g_clear_object (&self->announce_cancellable);
+  g_clear_object (&self->device);
 
   G_OBJECT_CLASS (tether_publisher_parent_class)->dispose (object);
 }
@@ -583,6 +644,7 @@ tether_publisher_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_SOURCE: g_value_set_enum (value, self->source); break;
+    case PROP_DEVICE: g_value_set_object (value, self->device); break;
     case PROP_EXTRA: g_value_set_string (value, self->extra); break;
     case PROP_WIDTH: g_value_set_uint (value, self->width); break;
     case PROP_HEIGHT: g_value_set_uint (value, self->height); break;
@@ -617,6 +679,7 @@ tether_publisher_set_property (GObject      *object,
   switch (prop_id)
     {
     case PROP_SOURCE: tether_publisher_set_source (self, g_value_get_enum (value)); break;
+    case PROP_DEVICE: tether_publisher_set_device (self, g_value_get_object (value)); break;
     case PROP_EXTRA:
       if (g_strcmp0 (self->extra, g_value_get_string (value)) != 0)
         {
@@ -668,6 +731,13 @@ tether_publisher_class_init (TetherPublisherClass *klass)
   properties[PROP_SOURCE] =
     g_param_spec_enum ("source", NULL, NULL, TETHER_TYPE_PUBLISHER_SOURCE,
                        TETHER_PUBLISHER_SOURCE_TEST, rw);
+  /**
+   * TetherPublisher:device:
+   *
+   * The camera to capture from (a #GstDevice of class "Video/Source"); %NULL for the
+   * default one. Read at start.
+   */
+  properties[PROP_DEVICE] = g_param_spec_object ("device", NULL, NULL, GST_TYPE_DEVICE, rw);
   /**
    * TetherPublisher:extra:
    *

@@ -60,6 +60,8 @@ TetherPublisherState  tether_publisher_get_state       (TetherPublisher *self);
 gint64                tether_publisher_get_bytes_sent  (TetherPublisher *self);
 void                  tether_publisher_set_source      (TetherPublisher      *self,
                                                         TetherPublisherSource source);
+void                  tether_publisher_set_device      (TetherPublisher      *self,
+                                                        GstDevice            *device);
 
 const char           *tether_publisher_state_to_string (TetherPublisherState state);
 

@@ -14,6 +14,7 @@
 #include "tether-media.h"
 #include "tether-media-session.h"
 #include "tether-publisher.h"
+#include "tether-player-stats.h"
 #include "tether-player.h"
 #include "tether-autoplay.h"
 #include "tether-guest.h"

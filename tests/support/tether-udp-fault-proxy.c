@@ -44,6 +44,7 @@ struct _TetherUdpFaultProxy
   GSource *source;
   GHashTable *peers;   /* "ip:port" → Peer */
   gboolean cut;
+  guint loss_percent;  /* of datagrams dropped at random, both ways */
   guint8 *buffer;      /* MAX_DATAGRAM bytes */
 };
 
@@ -95,6 +96,13 @@ address_key (GSocketAddress *address)
   return g_strdup_printf ("%s:%u", ip, g_inet_socket_address_get_port (inet));
 }
 
+/* Whether the random loss takes this datagram (the proxy's thread). */
+static gboolean
+lost (TetherUdpFaultProxy *self)
+{
+  return self->loss_percent > 0 && (guint) g_random_int_range (0, 100) < self->loss_percent;
+}
+
 /* A datagram from the target, for one client. */
 static gboolean
 upstream_in_cb (GSocket      *socket,
@@ -111,7 +119,7 @@ upstream_in_cb (GSocket      *socket,
 
       if (n < 0)
         break;   /* would block, or an ICMP error from the target: nothing to pass on */
-      if (self->cut
+      if (self->cut || lost (self)
           || g_socket_send_to (self->socket, peer->client_address, (const char *) self->buffer, n,
                                NULL, NULL) < 0)
         g_atomic_int_inc (&self->dropped);
@@ -172,7 +180,7 @@ client_in_cb (GSocket      *socket,
                                  NULL, &error);
       if (n < 0)
         break;
-      if (self->cut)
+      if (self->cut || lost (self))
         {
           g_atomic_int_inc (&self->dropped);
           continue;
@@ -373,6 +381,26 @@ tether_udp_fault_proxy_restore (TetherUdpFaultProxy *self)
   g_return_if_fail (TETHER_IS_UDP_FAULT_PROXY (self));
 
   tether_test_thread_invoke_sync (self->thread, set_cut_in_thread, &change);
+}
+
+static void
+set_loss_in_thread (gpointer data)
+{
+  Change *change = data;
+
+  change->self->loss_percent = change->port;
+}
+
+/* Drops @percent of the datagrams at random, both ways, from now on (0: none). */
+void
+tether_udp_fault_proxy_set_loss (TetherUdpFaultProxy *self,
+                                 guint                percent)
+{
+  Change change = { self, MIN (percent, 100) };
+
+  g_return_if_fail (TETHER_IS_UDP_FAULT_PROXY (self));
+
+  tether_test_thread_invoke_sync (self->thread, set_loss_in_thread, &change);
 }
 
 /* Distinct client addresses seen so far. */

@@ -18,6 +18,8 @@ void                 tether_udp_fault_proxy_set_target_port     (TetherUdpFaultP
 
 void                 tether_udp_fault_proxy_cut                 (TetherUdpFaultProxy *self);
 void                 tether_udp_fault_proxy_restore             (TetherUdpFaultProxy *self);
+void                 tether_udp_fault_proxy_set_loss            (TetherUdpFaultProxy *self,
+                                                                 guint                percent);
 
 guint                tether_udp_fault_proxy_get_client_count    (TetherUdpFaultProxy *self);
 guint                tether_udp_fault_proxy_get_forwarded_count (TetherUdpFaultProxy *self);

@@ -6,6 +6,8 @@
 
 G_BEGIN_DECLS
 
-const char *tether_connection_badge_get_text (TetherConnectionBadge *self);
+const char *tether_connection_badge_get_text        (TetherConnectionBadge *self);
+GtkPopover *tether_connection_badge_get_popover     (TetherConnectionBadge *self);
+GtkLabel   *tether_connection_badge_get_state_label (TetherConnectionBadge *self);
 
 G_END_DECLS

@@ -169,8 +169,8 @@ set_label (GtkLabel   *label,
 }
 
 /* A reconnect episode's cause (TetherReconnectReport:cause) in words. */
-static const char *
-cause_text (const char *cause)
+const char *
+tether_describe_cause (const char *cause)
 {
   static const struct { const char *cause; const char *text; } causes[] = {
     { "link-timeout", N_("The server stopped answering") },
@@ -235,7 +235,7 @@ update_details (TetherConnectionBadge *self)
         outcome = _("Resumed the session");
       else
         outcome = _("Rejoined the room");
-      set_label (self->cause_value, cause_text (tether_reconnect_report_get_cause (report)));
+      set_label (self->cause_value, tether_describe_cause (tether_reconnect_report_get_cause (report)));
       set_label (self->attempts_value, attempts);
       set_label (self->outcome_value, outcome);
       set_label (self->downtime_value, downtime);
@@ -504,4 +504,20 @@ tether_connection_badge_init (TetherConnectionBadge *self)
   /* Once a second: the retry countdown, and the round-trip time in the popover. */
   self->tick_id = g_timeout_add_seconds (1, tick_cb, self);
   update_badge (self);
+}
+
+GtkPopover *
+tether_connection_badge_get_popover (TetherConnectionBadge *self)
+{
+  g_return_val_if_fail (TETHER_IS_CONNECTION_BADGE (self), NULL);
+
+  return gtk_menu_button_get_popover (self->button);
+}
+
+GtkLabel *
+tether_connection_badge_get_state_label (TetherConnectionBadge *self)
+{
+  g_return_val_if_fail (TETHER_IS_CONNECTION_BADGE (self), NULL);
+
+  return self->state_value;
 }

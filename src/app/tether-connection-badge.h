@@ -24,6 +24,8 @@ const char      *tether_room_state_get_style_class  (TetherRoomState        stat
 
 /* A translated sentence for a TetherError code ("The token has expired."). */
 char            *tether_describe_error              (int                    code);
+/* A reconnect's cause ("link-timeout") in words ("The server stopped answering"). */
+const char      *tether_describe_cause              (const char            *cause);
 /* "1:05", "12 s" */
 char            *tether_format_duration             (double                 seconds);
 

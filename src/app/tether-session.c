@@ -339,6 +339,17 @@ end_room (TetherSession *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROOM]);
 }
 
+/* The room just joined (its link, never a token) is offered again at the next launch;
+ * not the demo's, which is on its own button. */
+static void
+remember_last_room (TetherSession *self)
+{
+  g_autofree char *link = self->last_was_demo ? NULL : tether_session_dup_link (self, NULL);
+
+  if (link != NULL)
+    g_settings_set_string (self->settings, "last-room", link);
+}
+
 /* Connected after the windows' handlers: they show why the room ended before the
  * session lets it go. */
 static void
@@ -351,6 +362,7 @@ room_state_changed_cb (TetherSession   *self,
     {
     case TETHER_ROOM_STATE_LOGINED:
       start_autoplay (self);
+      remember_last_room (self);
       break;
     case TETHER_ROOM_STATE_LOGIN_FAILED:
     case TETHER_ROOM_STATE_KICK_OUT:

@@ -1,7 +1,8 @@
 /* tether-start-page.c: server, room and user (remembered in GSettings), the token and
- * app secret (in the keyring, through TetherSecrets), the demo-room button, and the
- * reason the last session ended; the server field takes a link, a host or host:port
- * and says inline what it expected
+ * app secret (in the keyring, through TetherSecrets), the demo-room button, the last
+ * room offered again, and the reason the last session ended (scrolled into view); the
+ * server field takes a link, a host or host:port and says inline what it expected; Join
+ * stays in view below the fields
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
@@ -22,12 +23,17 @@ struct _TetherStartPage
   gboolean busy;
   char *error_title;
   char *error_message;
+  char *error_details;
 
   /* template children */
+  GtkScrolledWindow *scroller;
+  GtkListBox *rejoin_list;
+  AdwActionRow *rejoin_row;
   GtkLabel *description;
   GtkBox *error_box;
   GtkLabel *error_title_label;
   GtkLabel *error_label;
+  GtkLabel *error_details_label;
   GtkButton *retry_button;
   GtkButton *demo_button;
   GtkButton *join_button;
@@ -48,6 +54,7 @@ enum
   SIGNAL_JOIN,
   SIGNAL_DEMO,
   SIGNAL_RETRY,
+  SIGNAL_OPEN_LINK,
   N_SIGNALS
 };
 
@@ -87,6 +94,7 @@ update_actions (TetherStartPage *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.join", can_join);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.demo", !self->busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.retry", !self->busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "start.rejoin", !self->busy);
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), self->busy);
   gtk_spinner_set_spinning (self->spinner, self->busy);
 
@@ -171,6 +179,35 @@ emit_action (GtkWidget  *widget,
     g_signal_emit (self, signals[SIGNAL_DEMO], 0);
   else if (g_str_equal (action_name, "start.retry"))
     g_signal_emit (self, signals[SIGNAL_RETRY], 0);
+  else if (g_str_equal (action_name, "start.rejoin") && self->settings != NULL)
+    {
+      g_autofree char *link = g_settings_get_string (self->settings, "last-room");
+
+      if (*link != '\0')
+        g_signal_emit (self, signals[SIGNAL_OPEN_LINK], 0, link);
+    }
+}
+
+/* The last room joined, offered again at the top: "Rejoin lobby", "on example.org". */
+static void
+update_rejoin (TetherStartPage *self)
+{
+  g_autofree char *text = g_settings_get_string (self->settings, "last-room");
+  g_autoptr(TetherLink) link = *text != '\0' ? tether_link_parse (text, NULL) : NULL;
+  g_autofree char *title = NULL, *subtitle = NULL, *server = NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->rejoin_list), link != NULL);
+  if (link == NULL)
+    return;
+  /* Translators: %s is a room ID */
+  title = g_strdup_printf (_("Rejoin %s"), tether_link_get_room_id (link));
+  server = tether_link_get_port (link) != 0 && tether_link_get_port (link) != 443
+           ? g_strdup_printf ("%s:%u", tether_link_get_host (link), tether_link_get_port (link))
+           : g_strdup (tether_link_get_host (link));
+  /* Translators: %s is a server, e.g. "on example.org" or "on example.org:7480" */
+  subtitle = g_strdup_printf (_("on %s"), server);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->rejoin_row), title);
+  adw_action_row_set_subtitle (self->rejoin_row, subtitle);
 }
 
 /* The last join's error is about what the fields said then: once they change it would
@@ -222,6 +259,9 @@ tether_start_page_set_settings (TetherStartPage *self,
 
       g_settings_bind (settings, bindings[i].key, row, "text", G_SETTINGS_BIND_DEFAULT);
     }
+  g_signal_connect_object (settings, "changed::last-room", G_CALLBACK (update_rejoin), self,
+                           G_CONNECT_SWAPPED);
+  update_rejoin (self);
   update_actions (self);
 }
 
@@ -252,6 +292,32 @@ tether_start_page_show_error (TetherStartPage *self,
   gtk_label_set_text (self->error_label, message ? message : "");
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
   gtk_widget_set_visible (GTK_WIDGET (self->error_box), TRUE);
+  tether_start_page_set_error_details (self, NULL);
+  /* The card is near the top: in view whatever the page was scrolled to before. */
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->scroller), 0);
+}
+
+/**
+ * tether_start_page_set_error_details:
+ * @self: the start page
+ * @details: (nullable): what only helps someone who looks into it (an error code, an
+ *   address, the system's own message), in a smaller line under the error
+ */
+void
+tether_start_page_set_error_details (TetherStartPage *self,
+                                     const char      *details)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (TETHER_IS_START_PAGE (self));
+
+  g_free (self->error_details);
+  self->error_details = details != NULL && *details != '\0' ? g_strdup (details) : NULL;
+  if (self->error_details != NULL)
+    /* Translators: %s is technical detail under an error, e.g. "connection refused (…)" */
+    text = g_strdup_printf (_("Details: %s"), self->error_details);
+  gtk_label_set_text (self->error_details_label, text != NULL ? text : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_details_label), text != NULL);
 }
 
 void
@@ -261,6 +327,7 @@ tether_start_page_clear_error (TetherStartPage *self)
 
   g_clear_pointer (&self->error_title, g_free);
   g_clear_pointer (&self->error_message, g_free);
+  g_clear_pointer (&self->error_details, g_free);
   gtk_widget_set_visible (GTK_WIDGET (self->error_box), FALSE);
 }
 
@@ -305,6 +372,50 @@ tether_start_page_get_error_message (TetherStartPage *self)
   return self->error_message;
 }
 
+const char *
+tether_start_page_get_error_details (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), NULL);
+
+  return self->error_details;
+}
+
+/* For the tests: NULL when no room is offered again. */
+const char *
+tether_start_page_get_rejoin_title (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), NULL);
+
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->rejoin_list)))
+    return NULL;
+  return adw_preferences_row_get_title (ADW_PREFERENCES_ROW (self->rejoin_row));
+}
+
+GtkWidget *
+tether_start_page_get_join_button (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), NULL);
+
+  return GTK_WIDGET (self->join_button);
+}
+
+double
+tether_start_page_get_scroll (TetherStartPage *self)
+{
+  g_return_val_if_fail (TETHER_IS_START_PAGE (self), 0);
+
+  return gtk_adjustment_get_value (gtk_scrolled_window_get_vadjustment (self->scroller));
+}
+
+void
+tether_start_page_set_scroll (TetherStartPage *self,
+                              double           value)
+{
+  g_return_if_fail (TETHER_IS_START_PAGE (self));
+
+  gtk_adjustment_set_value (gtk_scrolled_window_get_vadjustment (self->scroller), value);
+}
+
 void
 tether_start_page_set_busy (TetherStartPage *self,
                             gboolean         busy)
@@ -346,6 +457,7 @@ tether_start_page_finalize (GObject *object)
 
   g_free (self->error_title);
   g_free (self->error_message);
+  g_free (self->error_details);
 
   G_OBJECT_CLASS (tether_start_page_parent_class)->finalize (object);
 }
@@ -380,17 +492,31 @@ tether_start_page_class_init (TetherStartPageClass *klass)
    */
   signals[SIGNAL_RETRY] = g_signal_new ("retry", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                         0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  /**
+   * TetherStartPage::open-link:
+   * @link: a room link
+   *
+   * The user asks to join the last room again (start.rejoin, the "Rejoin" row).
+   */
+  signals[SIGNAL_OPEN_LINK] = g_signal_new ("open-link", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_install_action (widget_class, "start.join", NULL, emit_action);
   gtk_widget_class_install_action (widget_class, "start.demo", NULL, emit_action);
   gtk_widget_class_install_action (widget_class, "start.retry", NULL, emit_action);
+  gtk_widget_class_install_action (widget_class, "start.rejoin", NULL, emit_action);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/tetherlive/Tether/tether-start-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, scroller);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, rejoin_list);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, rejoin_row);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, description);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, error_box);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, error_title_label);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, TetherStartPage, error_details_label);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, retry_button);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, demo_button);
   gtk_widget_class_bind_template_child (widget_class, TetherStartPage, join_button);

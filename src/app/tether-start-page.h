@@ -26,6 +26,8 @@ void        tether_start_page_show_error   (TetherStartPage *self,
                                             const char      *title,
                                             const char      *message,
                                             gboolean         can_retry);
+void        tether_start_page_set_error_details (TetherStartPage *self,
+                                                 const char      *details);
 void        tether_start_page_clear_error  (TetherStartPage *self);
 void        tether_start_page_set_busy     (TetherStartPage *self,
                                             gboolean         busy);

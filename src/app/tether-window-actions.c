@@ -110,7 +110,8 @@ _tether_window_actions_update (TetherWindow *self)
                           && !tether_session_is_guest (self->session))
                          || tether_session_get_publisher (self->session) != NULL;
 
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave", in_room);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.leave",
+                                 in_room || tether_offline_view_is_shown (self->offline_view));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.copy-link", in_room);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.toggle-stats", in_room);
   /* Not while one tile fills the screen: Escape brings the grid (and sidebar) back. */

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tether-connection-badge-private.h"
+#include "tether-offline-view.h"
 #include "tether-publish-preview.h"
 #include "tether-mixer.h"
 #include "tether-start-page-private.h"
@@ -31,6 +32,7 @@ struct _TetherWindow
   gint64 break_started;              /* monotonic µs when RECONNECTING began */
   char *last_toast;
   GCancellable *demo_cancellable;
+  TetherOfflineView *offline_view;   /* over the tiles once the room gave up */
   TetherPublishPreview *preview;     /* the self-view before going live, while open */
   GListStore *me;                    /* the People list's first row: yourself */
   GtkFilterListModel *others;        /* the room's users but you */
@@ -105,6 +107,7 @@ TetherVideoTile       *tether_window_get_tile       (TetherWindow *self,
 TetherVideoTile       *tether_window_get_nth_tile   (TetherWindow *self,
                                                      guint         index);
 const char            *tether_window_get_last_toast (TetherWindow *self);
+TetherOfflineView     *tether_window_get_offline_view (TetherWindow *self);
 /* For tests/test-app-fullscreen.c. */
 gboolean            tether_window_get_immersive              (TetherWindow *self);
 void                tether_window_set_controls_hide_delay    (TetherWindow *self,

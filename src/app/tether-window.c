@@ -197,8 +197,16 @@ player_removed_cb (TetherWindow *self,
   const char *stream_id = tether_media_session_get_stream_id (TETHER_MEDIA_SESSION (player));
   TetherVideoTile *tile = g_hash_table_lookup (self->tiles, stream_id);
 
-  if (tile != NULL && tether_video_tile_get_player (tile) == player)
-    remove_tile (self, stream_id);
+  if (tile == NULL || tether_video_tile_get_player (tile) != player)
+    return;
+  /* The room gave up: its tiles stay, with their last picture, under the offline view. */
+  if (tether_offline_view_is_shown (self->offline_view))
+    {
+      tether_video_tile_set_player (tile, NULL);
+      refresh_stream_rows (self);
+      return;
+    }
+  remove_tile (self, stream_id);
 }
 
 /* ---- publishing ------------------------------------------------------------ */
@@ -373,6 +381,11 @@ go_to_start (TetherWindow *self,
              gboolean      can_retry)
 {
   tether_start_page_set_busy (self->start_page, FALSE);
+  if (tether_offline_view_is_shown (self->offline_view))
+    {
+      tether_offline_view_hide (self->offline_view);
+      remove_all_tiles (self);
+    }
   if (title != NULL)
     tether_start_page_show_error (self->start_page, title, message, can_retry);
   else
@@ -381,18 +394,34 @@ go_to_start (TetherWindow *self,
   _tether_window_actions_update (self);
 }
 
-/* Why, in words; for an untrusted certificate or an unreachable server also libtether's
- * own detail (which reason, which address), from the extended data or the GError. */
+/* Why, in words; for an untrusted certificate also libtether's own reason. @details
+ * gets what helps only whoever looks into it: libtether's message (which address, what
+ * the system said) and the error code. A server that cannot be reached says how, from
+ * the start of libtether's message (tether_connect_failure_message()). */
 static char *
-describe_with_detail (int         error_code,
-                      const char *detail)
+describe_with_detail (int          error_code,
+                      const char  *detail,
+                      char       **details)
 {
+  static const struct { const char *prefix; const char *hint; } network[] = {
+    { "connection refused", N_("Nothing answers at this address: the server is not running, or the port is wrong.") },
+    { "host not found", N_("No server has this name: check the address for typing errors.") },
+    { "TLS failed", N_("A secure connection could not be set up: the server may not offer one at this port.") },
+  };
   g_autofree char *why = tether_describe_error (error_code);
+  gboolean has_detail = detail != NULL && *detail != '\0';
 
-  if (detail == NULL || *detail == '\0'
-      || (error_code != TETHER_ERROR_TLS_CERTIFICATE && error_code != TETHER_ERROR_NETWORK))
-    return g_steal_pointer (&why);
-  return g_strdup_printf ("%s\n(%s)", why, detail);
+  if (details != NULL && error_code != TETHER_ERROR_NONE)
+    *details = has_detail && error_code != TETHER_ERROR_TLS_CERTIFICATE
+               ? g_strdup_printf ("%s · %s (%d)", detail, tether_error_code_to_string (error_code),
+                                  error_code)
+               : g_strdup_printf ("%s (%d)", tether_error_code_to_string (error_code), error_code);
+  if (has_detail && error_code == TETHER_ERROR_TLS_CERTIFICATE)
+    return g_strdup_printf ("%s\n(%s)", why, detail);
+  for (guint i = 0; has_detail && error_code == TETHER_ERROR_NETWORK && i < G_N_ELEMENTS (network); i++)
+    if (g_str_has_prefix (detail, network[i].prefix))
+      return g_strdup_printf ("%s %s", why, _(network[i].hint));
+  return g_steal_pointer (&why);
 }
 
 static char *
@@ -415,18 +444,27 @@ room_state_changed_cb (TetherWindow    *self,
                        TetherRoom      *room)
 {
   g_autofree char *detail = extended_message (extended);
-  g_autofree char *why = describe_with_detail (error_code, detail);
+  g_autofree char *details = NULL;
+  g_autofree char *why = describe_with_detail (error_code, detail, &details);
 
   g_debug ("room state %s (%d)", tether_room_state_to_string (state), error_code);
   for (guint i = 0; i < self->tile_order->len; i++)
     tether_video_tile_set_offline (g_ptr_array_index (self->tile_order, i),
-                                   state == TETHER_ROOM_STATE_RECONNECTING);
+                                   state == TETHER_ROOM_STATE_RECONNECTING
+                                   || state == TETHER_ROOM_STATE_RECONNECT_FAILED
+                                   || tether_offline_view_is_shown (self->offline_view));
 
   switch (state)
     {
     case TETHER_ROOM_STATE_LOGINED:
       tether_start_page_set_busy (self->start_page, FALSE);
       tether_start_page_clear_error (self->start_page);
+      /* Back in after Try Again: the old pictures make way for the room's new players. */
+      if (tether_offline_view_is_shown (self->offline_view))
+        {
+          tether_offline_view_hide (self->offline_view);
+          remove_all_tiles (self);
+        }
       break;
 
     case TETHER_ROOM_STATE_RECONNECTING:
@@ -447,29 +485,40 @@ room_state_changed_cb (TetherWindow    *self,
       }
       break;
 
+    /* The start page's error card says why, once: no toast repeating it over the card. */
     case TETHER_ROOM_STATE_LOGIN_FAILED:
-      {
-        /* Translators: %s is the reason */
-        g_autofree char *text = g_strdup_printf (_("Login failed: %s"), why);
+      /* Try Again while the server is still out of reach: Offline again, with the new
+       * reason and time, and the network monitor still watched. */
+      if (tether_offline_view_get_busy (self->offline_view)
+          && (error_code == TETHER_ERROR_NETWORK || error_code == TETHER_ERROR_LOGIN_TIMEOUT))
+        {
+          g_autoptr(GDateTime) now = g_date_time_new_now_local ();
 
-        go_to_start (self, _("Could not join the room"), why, TRUE);
-        _tether_window_show_toast (self, text, 6);
-      }
+          tether_offline_view_show (self->offline_view, why, now);
+          break;
+        }
+      go_to_start (self, _("Could not join the room"), why, TRUE);
+      tether_start_page_set_error_details (self->start_page, details);
       break;
 
     case TETHER_ROOM_STATE_KICK_OUT:
-      {
-        /* Translators: %s is the reason */
-        g_autofree char *text = g_strdup_printf (_("You were signed out: %s"), why);
-
-        go_to_start (self, _("You were signed out of the room"), why, TRUE);
-        _tether_window_show_toast (self, text, 6);
-      }
+      go_to_start (self, _("You were signed out of the room"), why, TRUE);
+      tether_start_page_set_error_details (self->start_page, details);
       break;
 
     case TETHER_ROOM_STATE_RECONNECT_FAILED:
-      go_to_start (self, _("The connection could not be restored"), why, TRUE);
-      _tether_window_show_toast (self, _("Gave up reconnecting"), 6);
+      {
+        /* The room stays in view, Offline, with why and when, until Try Again or Leave. */
+        g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+        TetherReconnectReport *report = tether_room_get_last_report (room);
+        const char *cause = report ? tether_reconnect_report_get_cause (report) : NULL;
+        /* Translators: what broke the connection, then why it was not restored:
+         * "The server stopped answering. The connection could not be restored in time." */
+        g_autofree char *reason = cause ? g_strdup_printf (_("%s. %s"), tether_describe_cause (cause), why)
+                                        : g_strdup (why);
+
+        tether_offline_view_show (self->offline_view, reason, now);
+      }
       break;
 
     case TETHER_ROOM_STATE_LOGOUT_FAILED:
@@ -490,8 +539,12 @@ session_room_changed_cb (TetherWindow *self)
 {
   TetherRoom *room = tether_session_get_room (self->session);
 
-  /* The tiles were the last room's. */
-  remove_all_tiles (self);
+  /* The tiles were the last room's; a room that gave up keeps them under the offline
+   * view until the start page, or until Try Again gets back in. */
+  if (room != NULL && !tether_offline_view_get_busy (self->offline_view))
+    tether_offline_view_hide (self->offline_view);
+  if (!tether_offline_view_is_shown (self->offline_view))
+    remove_all_tiles (self);
   if (room == NULL)
     {
       /* The badge keeps showing how the room ended until the next one starts. */
@@ -523,10 +576,12 @@ session_join_failed_cb (TetherWindow *self,
                         GError       *error)
 {
   int code = error->domain == TETHER_ERROR ? error->code : TETHER_ERROR_NETWORK;
-  g_autofree char *why = describe_with_detail (code, error->message);
+  g_autofree char *details = NULL;
+  g_autofree char *why = describe_with_detail (code, error->message, &details);
 
   go_to_start (self, _("Could not join the room"), why,
                code != TETHER_ERROR_ROOM_NOT_PUBLIC && code != TETHER_ERROR_TLS_CERTIFICATE);
+  tether_start_page_set_error_details (self->start_page, details);
 }
 
 /**
@@ -604,7 +659,45 @@ tether_window_leave (TetherWindow *self)
   tether_connection_badge_set_room (self->badge, NULL);
 }
 
+/* ---- the offline view -------------------------------------------------------- */
+
+/* Try Again, or the network came back: the same room with the same login, which
+ * resumes when the server still holds the session and logs in afresh otherwise. */
+static void
+offline_retry_cb (TetherWindow *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  tether_offline_view_set_busy (self->offline_view, TRUE);
+  if (!tether_session_rejoin (self->session, &error))
+    go_to_start (self, _("Cannot join yet"), error->message, FALSE);
+}
+
+static void
+setup_offline_view (TetherWindow *self)
+{
+  GtkWidget *content = g_object_ref (adw_flap_get_content (self->flap));
+  GtkWidget *overlay = gtk_overlay_new ();
+
+  adw_flap_set_content (self->flap, overlay);
+  gtk_overlay_set_child (GTK_OVERLAY (overlay), content);
+  g_object_unref (content);
+  self->offline_view = TETHER_OFFLINE_VIEW (tether_offline_view_new ());
+  gtk_overlay_add_overlay (GTK_OVERLAY (overlay), GTK_WIDGET (self->offline_view));
+  g_signal_connect_object (self->offline_view, "retry", G_CALLBACK (offline_retry_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->offline_view, "leave", G_CALLBACK (tether_window_leave), self,
+                           G_CONNECT_SWAPPED);
+}
+
 /* ---- start page signals ----------------------------------------------------- */
+
+static void
+start_open_link_cb (TetherWindow *self,
+                    const char   *link)
+{
+  tether_window_open_link (self, link);
+}
 
 static void
 start_join_cb (TetherWindow *self)
@@ -746,6 +839,7 @@ static void
 tether_window_constructed (GObject *object)
 {
   TetherWindow *self = TETHER_WINDOW (object);
+  g_autoptr(GNetworkMonitor) monitor = NULL;
   GSettings *settings;
 
   G_OBJECT_CLASS (tether_window_parent_class)->constructed (object);
@@ -755,6 +849,11 @@ tether_window_constructed (GObject *object)
 
   tether_start_page_set_settings (self->start_page, settings);
   tether_start_page_set_secrets (self->start_page, tether_session_get_secrets (self->session));
+  g_signal_connect_object (self->start_page, "open-link", G_CALLBACK (start_open_link_cb), self,
+                           G_CONNECT_SWAPPED);
+  /* The network the engine's rooms watch is the one that brings the room back. */
+  g_object_get (tether_session_get_engine (self->session), "network-monitor", &monitor, NULL);
+  tether_offline_view_set_network_monitor (self->offline_view, monitor);
   _tether_window_tile_keys_setup (self);
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (settings, "window-width"),
@@ -979,6 +1078,7 @@ tether_window_init (TetherWindow *self)
 
   load_style ();
   gtk_widget_init_template (GTK_WIDGET (self));
+  setup_offline_view (self);
   gtk_builder_cscope_add_callback (GTK_BUILDER_CSCOPE (scope), person_label);
   person_factory = gtk_builder_list_item_factory_new_from_resource (scope,
                                                                     "/io/github/tetherlive/Tether/tether-user-item.ui");
@@ -1109,4 +1209,11 @@ tether_window_dup_person_label (TetherWindow *self,
   g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
   user = g_list_model_get_item (G_LIST_MODEL (self->users_selection), position);
   return user != NULL ? person_label (NULL, user, tether_user_get_name (user)) : NULL;
+}
+
+TetherOfflineView *
+tether_window_get_offline_view (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
+  return self->offline_view;
 }

@@ -196,11 +196,14 @@ send_cb (GObject      *source,
   if (stream == NULL)
     {
       g_autofree char *refusal = tether_tls_refusal_message (r->message, error);
+      g_autofree char *failure = tether_connect_failure_message (error);
 
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         g_task_return_error (task, g_steal_pointer (&error));
       else if (refusal != NULL)
         fail_literal (task, TETHER_ERROR_TLS_CERTIFICATE, refusal);
+      else if (failure != NULL)
+        fail_literal (task, TETHER_ERROR_NETWORK, failure);
       else
         g_task_return_new_error (task, TETHER_ERROR, TETHER_ERROR_NETWORK,
                                  "cannot reach the room service for a guest token: %s",

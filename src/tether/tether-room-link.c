@@ -234,6 +234,14 @@ websocket_connect_cb (GObject      *source,
           return;
         }
       g_debug ("room %s: connect failed: %s", self->login->room_id, error->message);
+      /* At the first login, what no retry would change fails at once, with the reason. */
+      if (self->state == TETHER_ROOM_STATE_LOGINING
+          && (refusal = tether_connect_failure_message (error)) != NULL)
+        {
+          _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
+                                  refusal);
+          return;
+        }
       _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
       return;
     }
@@ -247,6 +255,22 @@ websocket_connect_cb (GObject      *source,
   _tether_room_send_login (self);
 }
 
+#define CONNECT_MESSAGE_KEY "tether-connect-message"
+#define TLS_UNANSWERED "TLS failed: the server did not answer the TLS handshake (a plain ws:// port?)"
+
+/* Whether the attempt under way took the connection but the server never answered the
+ * TLS handshake: it will not, at the first login most likely a plain ws:// port asked
+ * for wss://. */
+static gboolean
+tls_handshake_unanswered (TetherRoom *self)
+{
+  SoupMessage *msg = self->connect_cancellable != NULL
+                     ? g_object_get_data (G_OBJECT (self->connect_cancellable), CONNECT_MESSAGE_KEY)
+                     : NULL;
+
+  return msg != NULL && tether_tls_handshake_pending (msg);
+}
+
 static gboolean
 attempt_timeout_cb (gpointer user_data)
 {
@@ -254,6 +278,12 @@ attempt_timeout_cb (gpointer user_data)
 
   self->attempt_timeout_id = 0;
   g_debug ("room %s: attempt %u timed out", self->login->room_id, self->attempt);
+  if (self->state == TETHER_ROOM_STATE_LOGINING && tls_handshake_unanswered (self))
+    {
+      _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
+                              TLS_UNANSWERED);
+      return G_SOURCE_REMOVE;
+    }
   _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
   return G_SOURCE_REMOVE;
 }
@@ -285,6 +315,9 @@ connect_now (TetherRoom *self)
   self->attempt_timeout_id = _tether_room_add_timeout (self, attempt_timeout, attempt_timeout_cb);
 
   self->connect_cancellable = g_cancellable_new ();
+  /* For attempt_timeout_cb(): how far the attempt got. */
+  g_object_set_data_full (G_OBJECT (self->connect_cancellable), CONNECT_MESSAGE_KEY,
+                          g_object_ref (msg), g_object_unref);
   soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                         self->connect_cancellable, websocket_connect_cb,
                                         g_object_ref (self));
@@ -333,7 +366,10 @@ window_cb (gpointer user_data)
   TetherRoom *self = user_data;
 
   self->window_id = 0;
-  if (self->state == TETHER_ROOM_STATE_LOGINING)
+  if (self->state == TETHER_ROOM_STATE_LOGINING && tls_handshake_unanswered (self))
+    _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
+                            TLS_UNANSWERED);
+  else if (self->state == TETHER_ROOM_STATE_LOGINING)
     _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_LOGIN_TIMEOUT,
                             "the server could not be reached");
   else if (self->state == TETHER_ROOM_STATE_RECONNECTING)

@@ -53,10 +53,34 @@ accept_certificate_cb (SoupMessage          *msg,
 
 /* Remembers why @msg's server certificate failed verification, if it does, for
  * tether_tls_refusal_message(). Call before sending @msg. */
+/* Where network_event_cb() marks a TLS handshake under way. */
+#define TLS_HANDSHAKING_KEY "tether-tls-handshaking"
+
+static void
+network_event_cb (SoupMessage        *msg,
+                  GSocketClientEvent  event,
+                  GIOStream          *connection,
+                  gpointer            user_data)
+{
+  if (event == G_SOCKET_CLIENT_TLS_HANDSHAKING || event == G_SOCKET_CLIENT_TLS_HANDSHAKED)
+    g_object_set_data (G_OBJECT (msg), TLS_HANDSHAKING_KEY,
+                       GINT_TO_POINTER (event == G_SOCKET_CLIENT_TLS_HANDSHAKING));
+}
+
 void
 tether_tls_watch_certificate (SoupMessage *msg)
 {
   g_signal_connect (msg, "accept-certificate", G_CALLBACK (accept_certificate_cb), NULL);
+  g_signal_connect (msg, "network-event", G_CALLBACK (network_event_cb), NULL);
+}
+
+/* Whether @msg (watched with tether_tls_watch_certificate()) is stuck in its TLS
+ * handshake: the server took the connection but does not speak TLS back, as a plain
+ * ws:// port does when asked for wss://. */
+gboolean
+tether_tls_handshake_pending (SoupMessage *msg)
+{
+  return GPOINTER_TO_INT (g_object_get_data (G_OBJECT (msg), TLS_HANDSHAKING_KEY));
 }
 
 /* "the server's certificate is not trusted: it is for another host name, ..." when
@@ -89,4 +113,27 @@ tether_tls_refusal_message (SoupMessage  *msg,
   if (text->len == prefix)
     g_string_append (text, "it could not be verified");
   return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+/**
+ * tether_connect_failure_message:
+ * @error: why a connection could not be made
+ *
+ * A failure that trying again in a moment would not change: nothing listens at the
+ * address, the host name does not exist, or TLS cannot be set up there (a plain port).
+ * The message starts with "connection refused", "host not found" or "TLS failed", which
+ * the app reads to say it in words (see docs/design.md, 'The app').
+ *
+ * Returns: (transfer full) (nullable): the message, NULL for any other failure
+ */
+char *
+tether_connect_failure_message (const GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED))
+    return g_strdup_printf ("connection refused: %s", error->message);
+  if (g_error_matches (error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND))
+    return g_strdup_printf ("host not found: %s", error->message);
+  if (error != NULL && error->domain == G_TLS_ERROR)
+    return g_strdup_printf ("TLS failed: %s", error->message);
+  return NULL;
 }

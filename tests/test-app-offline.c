@@ -149,6 +149,8 @@ play_then_give_up (Fixture *f)
   g_assert_nonnull (tile);
   g_assert_true (tether_video_tile_get_offline (tile));
   g_assert_false (tether_video_tile_get_waiting_shown (tile));
+  /* The tile's badge says what the window says, not that the stream stopped. */
+  g_assert_cmpstr (tether_video_tile_get_badge_text (tile), ==, "Offline");
   g_assert_cmpuint (tile_frames (f, "cam"), >, 0);
   /* Said once, in the room: no toast on top, no start page behind. */
   g_assert_false (tether_start_page_has_error (tether_window_get_start_page (f->window)));

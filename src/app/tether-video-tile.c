@@ -101,6 +101,9 @@ update (TetherVideoTile *self)
     look = TETHER_TILE_LOOK_CONNECTING;
 
   tether_player_state_style_label (self->state_badge, state);
+  /* Not "Not playing": nothing is wrong with the stream, our link is down. */
+  if (self->offline && state != TETHER_PLAYER_STATE_PLAYING)
+    gtk_label_set_text (self->state_badge, _("Offline"));
   gtk_widget_set_visible (GTK_WIDGET (self->connecting_box), look == TETHER_TILE_LOOK_CONNECTING);
   gtk_spinner_set_spinning (self->spinner, look == TETHER_TILE_LOOK_CONNECTING);
   /* While our own connection is being restored the host is not to blame: the last

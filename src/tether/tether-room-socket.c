@@ -30,7 +30,6 @@ struct _TetherRoomSocket
 
   /* set at creation, read-only afterwards */
   TetherNet *net;
-  GMainContext *owner;
   TetherRoomSocketFunc func;
   gpointer user_data;
   char *name;
@@ -40,6 +39,8 @@ struct _TetherRoomSocket
   gboolean closed;          /* the room let go: no more events for it */
 
   /* network thread only */
+  GMainContext *owner;      /* where events go; let go when the socket is shut, so that
+                             * events still queued there do not keep it alive */
   gboolean shut;            /* the close command ran */
   SoupMessage *msg;
   GCancellable *cancellable;
@@ -75,7 +76,7 @@ socket_unref (gpointer data)
   g_assert (self->ws == NULL && self->tick == NULL && self->attempt_timer == NULL);
   g_clear_object (&self->msg);
   _tether_net_unref (self->net);
-  g_main_context_unref (self->owner);
+  g_clear_pointer (&self->owner, g_main_context_unref);
   g_free (self->name);
   g_free (self);
 }
@@ -395,6 +396,8 @@ shut (TetherRoomSocket *self)
         }
       g_object_unref (ws);
     }
+  /* Nothing posts events any more. */
+  g_clear_pointer (&self->owner, g_main_context_unref);
 }
 
 /* ---- commands: owner → network thread --------------------------------------------- */

@@ -25,6 +25,10 @@
  *
  * Rooms verify a `wss://` server's certificate against the system's trusted
  * authorities, or the one file of [property@Tether.Engine:tls-ca-file].
+ *
+ * The engine, its rooms and their signals belong to the thread-default main
+ * context of the thread that created the engine; only the rooms' connections
+ * (sockets, heartbeats, dead-link timers) run on libtether's own network thread.
  */
 
 struct _TetherEngine

@@ -25,6 +25,10 @@
  * every change to them is also reported by [signal@Tether.Room::user-update] and
  * [signal@Tether.Room::stream-update]. Timers and signals run on the thread-default
  * main context of the thread that created the room.
+ *
+ * The room's WebSocket, its heartbeats, their round-trip time and the dead-link
+ * timer run on a thread libtether keeps for its network: a main loop that is busy
+ * for a while delays what the room reports, but is not taken for a dead link.
  */
 
 G_DEFINE_FINAL_TYPE (TetherRoom, tether_room, G_TYPE_OBJECT)

@@ -115,8 +115,6 @@ struct _TetherRoom
 #define TETHER_ROOM_CAUSE_RESUME_FROM_SLEEP "resume-from-sleep"
 #define TETHER_ROOM_CAUSE_RECONNECT_NOW "reconnect-now"
 
-#define TETHER_ROOM_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
-
 /* Whether there is an open WebSocket to send on. */
 static inline gboolean
 _tether_room_link_is_open (TetherRoom *self)

@@ -14,7 +14,7 @@
 
 struct _TetherNet
 {
-  gatomicrefcount ref_count;
+  int ref_count;            /* atomic; g_atomic_int_*() so ThreadSanitizer sees them */
 
   /* network thread only */
   SoupSession *session;
@@ -69,7 +69,7 @@ _tether_net_new (void)
 {
   TetherNet *net = g_new0 (TetherNet, 1);
 
-  g_atomic_ref_count_init (&net->ref_count);
+  net->ref_count = 1;
   _tether_net_get_context ();
   return net;
 }
@@ -77,7 +77,7 @@ _tether_net_new (void)
 TetherNet *
 _tether_net_ref (TetherNet *net)
 {
-  g_atomic_ref_count_inc (&net->ref_count);
+  g_atomic_int_inc (&net->ref_count);
   return net;
 }
 
@@ -96,7 +96,7 @@ free_cb (gpointer data)
 void
 _tether_net_unref (TetherNet *net)
 {
-  if (g_atomic_ref_count_dec (&net->ref_count))
+  if (g_atomic_int_dec_and_test (&net->ref_count))
     _tether_net_post (_tether_net_get_context (), free_cb, net, NULL);
 }
 

@@ -26,7 +26,7 @@
 
 struct _TetherRoomSocket
 {
-  gatomicrefcount ref_count;
+  int ref_count;            /* atomic; g_atomic_int_*() so ThreadSanitizer sees them */
 
   /* set at creation, read-only afterwards */
   TetherNet *net;
@@ -61,7 +61,7 @@ struct _TetherRoomSocket
 static TetherRoomSocket *
 socket_ref (TetherRoomSocket *self)
 {
-  g_atomic_ref_count_inc (&self->ref_count);
+  g_atomic_int_inc (&self->ref_count);
   return self;
 }
 
@@ -70,7 +70,7 @@ socket_unref (gpointer data)
 {
   TetherRoomSocket *self = data;
 
-  if (!g_atomic_ref_count_dec (&self->ref_count))
+  if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
   /* The close command, which holds a reference, has let go of the network side. */
   g_assert (self->ws == NULL && self->tick == NULL && self->attempt_timer == NULL);
@@ -502,7 +502,7 @@ _tether_room_socket_connect (TetherNet            *net,
 {
   TetherRoomSocket *self = g_new0 (TetherRoomSocket, 1);
 
-  g_atomic_ref_count_init (&self->ref_count);
+  self->ref_count = 1;
   self->net = _tether_net_ref (net);
   self->owner = g_main_context_ref (owner);
   self->func = func;

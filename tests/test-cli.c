@@ -208,6 +208,29 @@ test_crashed_client_returns (void)
   g_assert_false (tether_test_process_has_exited (alice2));
 }
 
+/* A client stopped (SIGSTOP: the whole process, its network thread too) for more than
+ * two link timeouts (0.66 s) but less than the server's heartbeat timeout, then
+ * continued: the time it did not run is not the server's silence, so it asks again and
+ * stays in the room instead of reconnecting (docs/design.md, 'The network thread'). */
+static void
+test_stopped_client_keeps_its_link (void)
+{
+  g_autoptr(TetherTestServerProcess) server = start_server ();
+  const char *url = tether_test_server_process_get_url (server);
+  g_autoptr(TetherTestProcess) alice = watch (url, "alice", NULL);
+  pid_t pid;
+
+  g_assert_true (tether_test_process_wait_for_line (alice, STATE ("LOGINED"), WAIT_MS, NULL));
+  pid = (pid_t) g_ascii_strtoll (tether_test_process_get_identifier (alice), NULL, 10);
+  g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  g_usleep (1500 * 1000);  /* the fault: the stop itself */
+  g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+
+  tether_test_run_for (1500);
+  g_assert_cmpuint (tether_test_process_count_lines (alice, STATE ("RECONNECTING")), ==, 0);
+  g_assert_false (tether_test_process_has_exited (alice));
+}
+
 /* The server is killed and started again on its port: every client comes back by
  * itself and ends with the right lists. */
 static void
@@ -565,6 +588,7 @@ main (int argc, char **argv)
   g_setenv ("TETHER_NO_AUDIO", "1", TRUE);
 
   g_test_add_func ("/cli/crashed-client-returns", test_crashed_client_returns);
+  g_test_add_func ("/cli/stopped-client-keeps-its-link", test_stopped_client_keeps_its_link);
   g_test_add_func ("/cli/server-killed-and-restarted", test_server_killed_and_restarted);
   g_test_add_func ("/cli/server-sigterm", test_server_sigterm);
   g_test_add_func ("/cli/exit-codes", test_exit_codes);

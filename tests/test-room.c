@@ -28,6 +28,8 @@ typedef struct
   GPtrArray *events;     /* "user ADD bob", "stream DELETE cam heartbeat_timeout" */
   GPtrArray *reports;    /* TetherReconnectReport */
   guint expiry_warnings;
+  double max_rtt;          /* ms, since a test last reset it */
+  gint64 reconnecting_at;  /* monotonic µs of the first RECONNECTING, or 0 */
 } Client;
 
 typedef struct
@@ -42,6 +44,8 @@ state_cb (TetherRoom *room, TetherRoomState state, int error, const char *extend
 {
   g_array_append_val (c->states, state);
   g_array_append_val (c->errors, error);
+  if (state == TETHER_ROOM_STATE_RECONNECTING && c->reconnecting_at == 0)
+    c->reconnecting_at = g_get_monotonic_time ();
   if (state == TETHER_ROOM_STATE_LOGINED)
     g_assert_nonnull (strstr (extended, "room_session_id"));
 }
@@ -76,6 +80,12 @@ static void
 expire_cb (TetherRoom *room, int remaining, Client *c)
 {
   c->expiry_warnings++;
+}
+
+static void
+rtt_cb (TetherRoom *room, GParamSpec *pspec, Client *c)
+{
+  c->max_rtt = MAX (c->max_rtt, tether_room_get_rtt (room));
 }
 
 static void
@@ -130,6 +140,7 @@ client_new_full (Fixture    *f,
   g_signal_connect (c->room, "stream-update", G_CALLBACK (stream_cb), c);
   g_signal_connect (c->room, "reconnect-report", G_CALLBACK (report_cb), c);
   g_signal_connect (c->room, "token-will-expire", G_CALLBACK (expire_cb), c);
+  g_signal_connect (c->room, "notify::rtt", G_CALLBACK (rtt_cb), c);
   g_ptr_array_add (f->clients, c);
   return c;
 }
@@ -866,6 +877,109 @@ test_login_options (void)
   tether_room_logout (room);
 }
 
+/* ---- a blocked main loop (issue 12 item 5; docs/design.md, 'The network thread') -- */
+
+/* The fault injected here: one callback on the test's (the rooms' owner's) main context
+ * that does not return for BLOCK_SECONDS, as a main thread stuck in slow frames does —
+ * longer than the link timeout (0.66 s) and the server's heartbeat timeout. @during
+ * runs first, inside the block. Returns when the callback returned (monotonic µs). */
+#define BLOCK_SECONDS 3.0
+
+typedef struct
+{
+  TetherTestFunc during;
+  gpointer data;
+  gint64 ended_at;
+} Block;
+
+static gboolean
+block_cb (gpointer user_data)
+{
+  Block *b = user_data;
+
+  if (b->during != NULL)
+    b->during (b->data);
+  g_usleep ((gulong) (BLOCK_SECONDS * G_USEC_PER_SEC));
+  b->ended_at = g_get_monotonic_time ();
+  return G_SOURCE_REMOVE;
+}
+
+static gint64
+block_main_context (TetherTestFunc during,
+                    gpointer       data)
+{
+  Block b = { during, data, 0 };
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_HIGH);
+  g_source_set_callback (source, block_cb, &b, NULL);
+  g_source_attach (source, g_main_context_get_thread_default ());
+  g_source_unref (source);
+  TETHER_WAIT_UNTIL (b.ended_at != 0, WAIT_MS + (guint) (BLOCK_SECONDS * 1000));
+  return b.ended_at;
+}
+
+/* A blocked main loop is not a dead link: the room stays LOGINED without a reconnect,
+ * the server kept the session (heartbeats went out during the block, from libtether's
+ * network thread), and the round-trip times stayed those of loopback — stamped when
+ * the answers were read, not when the blocked handler ran. */
+static void
+test_blocked_main_loop (Fixture *f, gconstpointer data)
+{
+  Client *bob = direct_client (f, "bob", NULL);
+  Client *alice = proxied_client (f, "alice", NULL);
+
+  TETHER_WAIT_UNTIL (state_of (bob) == TETHER_ROOM_STATE_LOGINED
+                     && state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "user ADD alice"), WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_room_get_rtt (alice->room) > 0, WAIT_MS);
+  alice->max_rtt = 0;
+
+  block_main_context (NULL, NULL);
+  /* Whatever the block would have set off arrives now: give it two link timeouts. */
+  tether_test_run_for ((guint) (2 * 2.2 * HEARTBEAT_INTERVAL * 1000));
+
+  g_assert_cmpint (state_of (alice), ==, TETHER_ROOM_STATE_LOGINED);
+  g_assert_cmpuint (count_states (alice, TETHER_ROOM_STATE_RECONNECTING), ==, 0);
+  g_assert_cmpuint (alice->reports->len, ==, 0);
+  g_assert_false (has_event (bob, "user DELETE alice"));
+  g_assert_cmpint (state_of (bob), ==, TETHER_ROOM_STATE_LOGINED);
+  /* Loopback times, a loaded test machine allowed; not the 3 s of the block. */
+  g_assert_cmpfloat (alice->max_rtt, >, 0);
+  g_assert_cmpfloat (alice->max_rtt, <, 500);
+}
+
+static void
+cut_cb (gpointer data)
+{
+  tether_fault_proxy_cut (data);
+}
+
+/* The counter-check: a real silent cut while the main loop is blocked is still a dead
+ * link (link-timeout), known as soon as the loop runs again rather than a link
+ * timeout later, and the room comes back when the cut ends. */
+static void
+test_cut_while_blocked (Fixture *f, gconstpointer data)
+{
+  Client *alice = proxied_client (f, "alice", NULL);
+  gint64 unblocked;
+
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+
+  unblocked = block_main_context (cut_cb, f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
+  g_assert_cmpint (alice->reconnecting_at, >=, unblocked);
+  g_assert_cmpfloat ((alice->reconnecting_at - unblocked) / (double) G_USEC_PER_SEC, <,
+                     2.2 * HEARTBEAT_INTERVAL);
+
+  tether_fault_proxy_restore (f->proxy);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_cmpuint (alice->reports->len, ==, 1);
+  g_assert_cmpstr (tether_reconnect_report_get_cause (alice->reports->pdata[0]), ==,
+                   "link-timeout");
+  g_assert_cmpuint (count_states (alice, TETHER_ROOM_STATE_RECONNECTING), ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -889,6 +1003,8 @@ main (int argc, char **argv)
   ADD ("/room/logout-failed", test_logout_failed);
   ADD ("/room/switch-room", test_switch_room);
   ADD ("/room/resume-from-sleep", test_resume_from_sleep);
+  ADD ("/room/blocked-main-loop-is-not-a-dead-link", test_blocked_main_loop);
+  ADD ("/room/cut-while-blocked-is-still-detected", test_cut_while_blocked);
 #undef ADD
 
   return g_test_run ();

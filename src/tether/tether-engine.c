@@ -8,6 +8,7 @@
 
 #include "tether-engine.h"
 #include "tether-error.h"
+#include "tether-net-private.h"
 #include "tether-room-private.h"
 #include "tether-tls-private.h"
 
@@ -24,6 +25,10 @@
  *
  * Rooms verify a `wss://` server's certificate against the system's trusted
  * authorities, or the one file of [property@Tether.Engine:tls-ca-file].
+ *
+ * The engine, its rooms and their signals belong to the thread-default main
+ * context of the thread that created the engine; only the rooms' connections
+ * (sockets, heartbeats, dead-link timers) run on libtether's own network thread.
  */
 
 struct _TetherEngine
@@ -33,7 +38,7 @@ struct _TetherEngine
   TetherRoomTiming timing;
   double av_retry_time;
 
-  SoupSession *session;
+  TetherNet *net;        /* the rooms' SoupSession, on the network thread */
   char *tls_ca_file;
   GNetworkMonitor *monitor;
   GDBusConnection *system_bus;
@@ -193,7 +198,7 @@ tether_engine_dispose (GObject *object)
   if (self->rooms != NULL)
     g_list_store_remove_all (self->rooms);
   g_clear_object (&self->rooms);
-  g_clear_object (&self->session);
+  g_clear_pointer (&self->net, _tether_net_unref);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (tether_engine_parent_class)->dispose (object);
@@ -362,13 +367,7 @@ tether_engine_init (TetherEngine *self)
   self->av_retry_time = 1200;
   self->cancellable = g_cancellable_new ();
   self->rooms = g_list_store_new (TETHER_TYPE_ROOM);
-  /* Many rooms (or a benchmark's many clients) must not queue behind libsoup's
-   * per-host connection limit: each WebSocket holds its connection for good. */
-  self->session = g_object_new (SOUP_TYPE_SESSION,
-                                "max-conns", 65536,
-                                "max-conns-per-host", 65536,
-                                "user-agent", "Tether/" PACKAGE_VERSION,
-                                NULL);
+  self->net = _tether_net_new ();
 }
 
 /**
@@ -565,7 +564,7 @@ tether_engine_set_tls_ca_file (TetherEngine  *self,
   /* NULL brings back the system's database (a session without one trusts nothing). */
   if (database == NULL)
     database = g_tls_backend_get_default_database (g_tls_backend_get_default ());
-  soup_session_set_tls_database (self->session, database);
+  _tether_net_set_tls_database (self->net, database);
   g_free (self->tls_ca_file);
   /* Absolute, so that whoever reads the property back (the app's guest-token request)
    * finds the same file from any working directory. */
@@ -613,7 +612,7 @@ tether_engine_login_room (TetherEngine       *self,
   g_return_val_if_fail (tether_login_options_get_room_id (options) != NULL, NULL);
   g_return_val_if_fail (tether_login_options_get_user_id (options) != NULL, NULL);
 
-  room = _tether_room_new (self->session, &self->timing, options);
+  room = _tether_room_new (self->net, &self->timing, options);
   g_signal_connect_object (room, "state-changed", G_CALLBACK (room_state_changed_cb), self,
                            G_CONNECT_AFTER);
   g_list_store_append (self->rooms, room);

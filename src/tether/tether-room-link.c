@@ -1,12 +1,13 @@
-/* tether-room-link.c: the room's connection — connecting, heartbeats, dead-link
- * detection, backoff and the retry window (see docs/design.md, 'Room timing'
- * and 'The reconnection cases')
+/* tether-room-link.c: the room's connection — connecting, what its socket reports,
+ * backoff and the retry window (see docs/design.md, 'Room timing' and 'The
+ * reconnection cases'); the socket itself, its heartbeats and dead-link timer run on
+ * the network thread (tether-room-socket.c)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include "tether-error.h"
-#include "tether-message.h"
 #include "tether-login-options-private.h"
+#include "tether-protocol.h"
 #include "tether-room-private.h"
 #include "tether-timeout-private.h"
 #include "tether-tls-private.h"
@@ -51,32 +52,15 @@ link_timeout (TetherRoom *self)
 }
 
 /* Drops the socket without telling anyone: used when the link is believed dead or
- * when a state leaves the room. */
+ * when a state leaves the room. Nothing the socket posted before reaches the room
+ * after this. */
 void
 _tether_room_drop_connection (TetherRoom *self)
 {
-  if (self->connect_cancellable != NULL)
-    {
-      g_cancellable_cancel (self->connect_cancellable);
-      g_clear_object (&self->connect_cancellable);
-    }
-  if (self->ws != NULL)
-    {
-      SoupWebsocketConnection *ws = g_steal_pointer (&self->ws);
-
-      g_signal_handlers_disconnect_by_data (ws, self);
-      if (soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
-        {
-          /* A dead peer would never answer the close handshake. */
-          g_io_stream_close_async (soup_websocket_connection_get_io_stream (ws),
-                                   G_PRIORITY_DEFAULT, NULL, NULL, NULL);
-        }
-      g_object_unref (ws);
-    }
+  if (self->socket != NULL)
+    _tether_room_socket_close (g_steal_pointer (&self->socket));
+  self->socket_open = FALSE;
   self->awaiting_login_ok = FALSE;
-  self->probe_deadline = 0;
-  _tether_room_clear_source (self, &self->attempt_timeout_id);
-  _tether_room_clear_source (self, &self->tick_id);
 }
 
 /* Sends one message built by tether-message.h, when there is a connection to send
@@ -85,102 +69,36 @@ void
 _tether_room_send (TetherRoom *self,
                    const char *text)
 {
-  if (self->ws != NULL && soup_websocket_connection_get_state (self->ws) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text (self->ws, text);
+  if (_tether_room_link_is_open (self))
+    _tether_room_socket_send (self->socket, text);
 }
 
-static void
-send_heartbeat (TetherRoom *self)
-{
-  g_autofree char *text = NULL;
-
-  self->heartbeat_id++;
-  self->heartbeat_sent = g_get_monotonic_time ();
-  text = tether_message_build_heartbeat (self->heartbeat_id);
-  _tether_room_send (self, text);
-}
-
-/* Heartbeats and dead-link detection share one timer, a quarter of the heartbeat
- * interval, so silence is noticed within about link_timeout + interval/4. */
-static gboolean
-tick_cb (gpointer user_data)
-{
-  TetherRoom *self = user_data;
-  gint64 now = g_get_monotonic_time ();
-
-  if (now - self->last_rx > TETHER_ROOM_USEC (link_timeout (self)))
-    {
-      self->tick_id = 0;
-      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_LINK_TIMEOUT);
-      return G_SOURCE_REMOVE;
-    }
-  if (self->probe_deadline != 0 && now > self->probe_deadline)
-    {
-      self->tick_id = 0;
-      _tether_room_connection_broken (self, self->cause ? self->cause
-                                                        : TETHER_ROOM_CAUSE_NETWORK_CHANGE);
-      return G_SOURCE_REMOVE;
-    }
-  if (now >= self->heartbeat_due)
-    {
-      send_heartbeat (self);
-      self->heartbeat_due = now + TETHER_ROOM_USEC (self->heartbeat_interval);
-    }
-
-  return G_SOURCE_CONTINUE;
-}
-
+/* From login_ok on, the socket sends heartbeats and watches for silence on the
+ * network thread; the room hears of a dead link as LINK_TIMEOUT. */
 void
 _tether_room_start_ticking (TetherRoom *self)
 {
-  double period = CLAMP (self->heartbeat_interval / 4, 0.01, 0.5);
-
-  _tether_room_clear_source (self, &self->tick_id);
-  self->heartbeat_due = g_get_monotonic_time () + TETHER_ROOM_USEC (self->heartbeat_interval);
-  self->tick_id = _tether_room_add_timeout (self, period, tick_cb);
+  if (_tether_room_link_is_open (self))
+    _tether_room_socket_start_heartbeats (self->socket, self->heartbeat_interval,
+                                          link_timeout (self));
 }
 
-/* The answer to the last heartbeat gives the round-trip time and proves the link. */
 void
-_tether_room_heartbeat_acked (TetherRoom *self,
-                              gint64      id)
+_tether_room_stop_ticking (TetherRoom *self)
 {
-  if (id != self->heartbeat_id)
-    return;
-  self->probe_deadline = 0;
-  _tether_room_set_rtt (self, (g_get_monotonic_time () - self->heartbeat_sent) / 1000.0);
+  if (_tether_room_link_is_open (self))
+    _tether_room_socket_stop_heartbeats (self->socket);
 }
 
 static void
-ws_message_cb (SoupWebsocketConnection *ws,
-               SoupWebsocketDataType    type,
-               GBytes                  *message,
-               gpointer                 user_data)
+socket_closed (TetherRoom *self,
+               int         close_code)
 {
-  g_autoptr(TetherRoom) self = g_object_ref (user_data);
-  gsize len;
-  const char *data = g_bytes_get_data (message, &len);
-
-  self->last_rx = g_get_monotonic_time ();
-  if (type != SOUP_WEBSOCKET_DATA_TEXT)
-    return;
-  _tether_room_receive_text (self, data, len);
-}
-
-static void
-ws_closed_cb (SoupWebsocketConnection *ws,
-              gpointer                 user_data)
-{
-  TetherRoom *self = user_data;
-
-  if (ws != self->ws)
-    return;
   if (self->logout_id != 0)
     {
       /* The server closes right after logout_ok; a close without it still means the
        * server handled the logout if it sent 1000. */
-      gboolean normal =
-        soup_websocket_connection_get_close_code (ws) == SOUP_WEBSOCKET_CLOSE_NORMAL;
+      gboolean normal = close_code == SOUP_WEBSOCKET_CLOSE_NORMAL;
 
       _tether_room_set_state (self,
                               normal ? TETHER_ROOM_STATE_LOGOUT : TETHER_ROOM_STATE_LOGOUT_FAILED,
@@ -209,83 +127,95 @@ certificate_refused (TetherRoom *self,
                           TETHER_ERROR_TLS_CERTIFICATE, message);
 }
 
+/* @refusal: the certificate refused, in words, or NULL; @message: the error;
+ * @permanent: @message is a failure no retry would change (refused, no such host, TLS),
+ * in words. */
 static void
-websocket_connect_cb (GObject      *source,
-                      GAsyncResult *result,
-                      gpointer      user_data)
+connect_failed (TetherRoom *self,
+                const char *refusal,
+                const char *message,
+                gboolean    permanent)
 {
-  g_autoptr(TetherRoom) self = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(SoupWebsocketConnection) ws = NULL;
-
-  ws = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-
-  g_clear_object (&self->connect_cancellable);
-  if (ws == NULL)
+  if (refusal != NULL)
     {
-      SoupMessage *msg = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-      g_autofree char *refusal = tether_tls_refusal_message (msg, error);
-
-      if (refusal != NULL)
-        {
-          certificate_refused (self, refusal);
-          return;
-        }
-      g_debug ("room %s: connect failed: %s", self->login->room_id, error->message);
-      /* At the first login, what no retry would change fails at once, with the reason. */
-      if (self->state == TETHER_ROOM_STATE_LOGINING
-          && (refusal = tether_connect_failure_message (error)) != NULL)
-        {
-          _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
-                                  refusal);
-          return;
-        }
-      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
+      certificate_refused (self, refusal);
       return;
     }
+  g_debug ("room %s: connect failed: %s", self->login->room_id, message);
+  /* At the first login, what no retry would change fails at once, with the reason. */
+  if (self->state == TETHER_ROOM_STATE_LOGINING && permanent)
+    {
+      _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
+                              message);
+      return;
+    }
+  _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
+}
 
-  self->ws = g_steal_pointer (&ws);
-  self->last_rx = g_get_monotonic_time ();
+static void
+connected (TetherRoom *self)
+{
+  self->socket_open = TRUE;
   self->awaiting_login_ok = TRUE;
-  soup_websocket_connection_set_max_incoming_payload_size (self->ws, 16 * 1024 * 1024);
-  g_signal_connect (self->ws, "message", G_CALLBACK (ws_message_cb), self);
-  g_signal_connect (self->ws, "closed", G_CALLBACK (ws_closed_cb), self);
   _tether_room_send_login (self);
 }
 
-#define CONNECT_MESSAGE_KEY "tether-connect-message"
 #define TLS_UNANSWERED "TLS failed: the server did not answer the TLS handshake (a plain ws:// port?)"
 
-/* Whether the attempt under way took the connection but the server never answered the
- * TLS handshake: it will not, at the first login most likely a plain ws:// port asked
+/* @tls_unanswered: the attempt took the connection but the server never answered the
+ * TLS handshake: it will not; at the first login most likely a plain ws:// port asked
  * for wss://. */
-static gboolean
-tls_handshake_unanswered (TetherRoom *self)
+static void
+attempt_timed_out (TetherRoom *self,
+                   gboolean    tls_unanswered)
 {
-  SoupMessage *msg = self->connect_cancellable != NULL
-                     ? g_object_get_data (G_OBJECT (self->connect_cancellable), CONNECT_MESSAGE_KEY)
-                     : NULL;
-
-  return msg != NULL && tether_tls_handshake_pending (msg);
-}
-
-static gboolean
-attempt_timeout_cb (gpointer user_data)
-{
-  TetherRoom *self = user_data;
-
-  self->attempt_timeout_id = 0;
   g_debug ("room %s: attempt %u timed out", self->login->room_id, self->attempt);
-  if (self->state == TETHER_ROOM_STATE_LOGINING && tls_handshake_unanswered (self))
+  if (self->state == TETHER_ROOM_STATE_LOGINING && tls_unanswered)
     {
       _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
                               TLS_UNANSWERED);
-      return G_SOURCE_REMOVE;
+      return;
     }
   _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
-  return G_SOURCE_REMOVE;
+}
+
+/* What the socket reports, on the room's context, in the order it happened. */
+static void
+socket_event_cb (gpointer                     user_data,
+                 const TetherRoomSocketEvent *event)
+{
+  g_autoptr(TetherRoom) self = g_object_ref (user_data);
+
+  switch (event->type)
+    {
+    case TETHER_ROOM_SOCKET_CONNECTED:
+      connected (self);
+      break;
+    case TETHER_ROOM_SOCKET_CONNECT_FAILED:
+      connect_failed (self, event->text, event->message, event->code != 0);
+      break;
+    case TETHER_ROOM_SOCKET_ATTEMPT_TIMEOUT:
+      attempt_timed_out (self, event->code != 0);
+      break;
+    case TETHER_ROOM_SOCKET_TEXT:
+      _tether_room_receive_text (self, event->text, event->len);
+      break;
+    case TETHER_ROOM_SOCKET_CLOSED:
+      socket_closed (self, event->code);
+      break;
+    case TETHER_ROOM_SOCKET_LINK_TIMEOUT:
+      _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_LINK_TIMEOUT);
+      break;
+    case TETHER_ROOM_SOCKET_PROBE_FAILED:
+      _tether_room_connection_broken (self, self->cause ? self->cause
+                                                        : TETHER_ROOM_CAUSE_NETWORK_CHANGE);
+      break;
+    case TETHER_ROOM_SOCKET_RTT:
+      _tether_room_set_rtt (self, event->value);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
 }
 
 static void
@@ -312,15 +242,12 @@ connect_now (TetherRoom *self)
   attempt_timeout = MAX (2 * link_timeout (self), 1.0);
   if (self->state == TETHER_ROOM_STATE_LOGINING)
     attempt_timeout = MIN (attempt_timeout, self->timing.login_timeout);
-  self->attempt_timeout_id = _tether_room_add_timeout (self, attempt_timeout, attempt_timeout_cb);
 
-  self->connect_cancellable = g_cancellable_new ();
-  /* For attempt_timeout_cb(): how far the attempt got. */
-  g_object_set_data_full (G_OBJECT (self->connect_cancellable), CONNECT_MESSAGE_KEY,
-                          g_object_ref (msg), g_object_unref);
-  soup_session_websocket_connect_async (self->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
-                                        self->connect_cancellable, websocket_connect_cb,
-                                        g_object_ref (self));
+  /* A room without a network (the fuzz harness's) never gets further. */
+  if (self->net != NULL)
+    self->socket = _tether_room_socket_connect (self->net, msg, attempt_timeout,
+                                                self->login->room_id, self->context,
+                                                socket_event_cb, self);
 }
 
 static gboolean
@@ -366,10 +293,7 @@ window_cb (gpointer user_data)
   TetherRoom *self = user_data;
 
   self->window_id = 0;
-  if (self->state == TETHER_ROOM_STATE_LOGINING && tls_handshake_unanswered (self))
-    _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
-                            TLS_UNANSWERED);
-  else if (self->state == TETHER_ROOM_STATE_LOGINING)
+  if (self->state == TETHER_ROOM_STATE_LOGINING)
     _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_LOGIN_TIMEOUT,
                             "the server could not be reached");
   else if (self->state == TETHER_ROOM_STATE_RECONNECTING)
@@ -467,18 +391,16 @@ _tether_room_network_changed (TetherRoom *self,
   g_return_if_fail (TETHER_IS_ROOM (self));
 
   if (self->state == TETHER_ROOM_STATE_RECONNECTING
-      || (self->state == TETHER_ROOM_STATE_LOGINING && self->ws == NULL))
+      || (self->state == TETHER_ROOM_STATE_LOGINING && !_tether_room_link_is_open (self)))
     {
       g_debug ("room %s: %s, retrying now", self->login->room_id, cause);
       connect_now (self);
     }
-  else if (_tether_room_state_is_connected (self->state) && self->ws != NULL)
+  else if (_tether_room_state_is_connected (self->state) && _tether_room_link_is_open (self))
     {
       g_free (self->cause);
       self->cause = g_strdup (cause);
-      self->probe_deadline = g_get_monotonic_time ()
-                             + TETHER_ROOM_USEC (MIN (1.0, link_timeout (self)));
-      send_heartbeat (self);
+      _tether_room_socket_probe (self->socket, MIN (1.0, link_timeout (self)));
     }
 }
 

@@ -140,7 +140,6 @@ handle_login_ok (TetherRoom *self,
     }
 
   self->awaiting_login_ok = FALSE;
-  _tether_room_clear_source (self, &self->attempt_timeout_id);
 
   g_free (self->session_id);
   self->session_id = g_strdup (m.session_id);
@@ -310,15 +309,10 @@ handle_message (TetherRoom *self,
                 JsonObject *msg)
 {
   TetherMessageType type = tether_message_get_type (msg);
-  gint64 heartbeat_id = 0;
   TetherTokenWillExpireMessage expiry;
 
   switch (type)
     {
-    case TETHER_MESSAGE_HEARTBEAT_ACK:
-      if (tether_message_read_heartbeat_ack (msg, &heartbeat_id))
-        _tether_room_heartbeat_acked (self, heartbeat_id);
-      break;
     case TETHER_MESSAGE_EVENT:
       handle_event (self, msg);
       break;
@@ -352,6 +346,7 @@ handle_message (TetherRoom *self,
     case TETHER_MESSAGE_ERROR:
       handle_error (self, msg);
       break;
+    case TETHER_MESSAGE_HEARTBEAT_ACK:  /* answered on the network thread (tether-room-socket.c) */
     case TETHER_MESSAGE_UNKNOWN:
     case TETHER_MESSAGE_LOGIN:
     case TETHER_MESSAGE_HEARTBEAT:
@@ -410,6 +405,5 @@ _tether_room_test_receive (TetherRoom *self,
   g_return_if_fail (TETHER_IS_ROOM (self));
 
   ref = g_object_ref (self);
-  self->last_rx = g_get_monotonic_time ();
   _tether_room_receive_text (self, data, len);
 }

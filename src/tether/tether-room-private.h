@@ -1,8 +1,9 @@
 /* tether-room-private.h: what TetherEngine and TetherRoom share, and what the files
  * of TetherRoom share among themselves:
  *   tether-room.c           the object, its state, properties, signals and getters
- *   tether-room-link.c      the connection: connect, heartbeats, dead-link detection,
- *                           backoff and the retry window
+ *   tether-room-link.c      the connection: connect, what the socket reports (its
+ *                           heartbeats and dead-link timer run on the network thread,
+ *                           tether-room-socket.c), backoff and the retry window
  *   tether-room-messages.c  what the server sends: login_ok, events, errors, ...
  *   tether-room-requests.c  what the application asks: streams, token, logout
  *   tether-room-store.c     the user and stream lists
@@ -13,7 +14,9 @@
 #include <libsoup/soup.h>
 
 #include "tether-login-options.h"
+#include "tether-net-private.h"
 #include "tether-room.h"
+#include "tether-room-socket-private.h"
 #include "tether-room-store.h"
 
 G_BEGIN_DECLS
@@ -31,7 +34,7 @@ typedef struct
 
 /* ---- for TetherEngine ------------------------------------------------------------- */
 
-TetherRoom            *_tether_room_new             (SoupSession            *session,
+TetherRoom            *_tether_room_new             (TetherNet              *net,
                                                      const TetherRoomTiming *timing,
                                                      TetherLoginOptions     *login);
 void                   _tether_room_login           (TetherRoom             *self);
@@ -57,7 +60,7 @@ struct _TetherRoom
   GObject parent_instance;
 
   GMainContext *context;   /* timers and signals live here (docs/design.md, 'Main contexts') */
-  SoupSession *session;
+  TetherNet *net;          /* the engine's, on the network thread; NULL in the fuzz harness */
   TetherRoomTiming timing;
   TetherLoginOptions *login;  /* our own copy; the token changes on renewal */
 
@@ -65,21 +68,15 @@ struct _TetherRoom
   int error_code;
 
   /* The connection and the timers of the current state (tether-room-link.c); see
-   * _tether_room_set_state(). */
-  SoupWebsocketConnection *ws;
-  GCancellable *connect_cancellable;
+   * _tether_room_set_state(). The socket's own timing (attempt timeout, heartbeats,
+   * dead link) is on the network thread. */
+  TetherRoomSocket *socket; /* the current attempt's or connection's, or NULL */
+  gboolean socket_open;     /* it reported CONNECTED */
   gboolean awaiting_login_ok;
-  guint attempt_timeout_id;
   guint retry_id;
   guint window_id;
-  guint tick_id;
   guint logout_id;
   guint start_id;
-  gint64 last_rx;           /* monotonic µs of the last message from the server */
-  gint64 probe_deadline;    /* monotonic µs by which a probe must be answered, or 0 */
-  gint64 heartbeat_due;
-  gint64 heartbeat_id;
-  gint64 heartbeat_sent;
   double heartbeat_interval;
   double rtt;
   double retry_after_hint;  /* from a server's "reconnect" message */
@@ -118,7 +115,12 @@ struct _TetherRoom
 #define TETHER_ROOM_CAUSE_RESUME_FROM_SLEEP "resume-from-sleep"
 #define TETHER_ROOM_CAUSE_RECONNECT_NOW "reconnect-now"
 
-#define TETHER_ROOM_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
+/* Whether there is an open WebSocket to send on. */
+static inline gboolean
+_tether_room_link_is_open (TetherRoom *self)
+{
+  return self->socket != NULL && self->socket_open;
+}
 
 static inline gboolean
 _tether_room_state_is_connected (TetherRoomState state)
@@ -169,8 +171,7 @@ void     _tether_room_drop_connection     (TetherRoom       *self);
 void     _tether_room_connection_broken   (TetherRoom       *self,
                                            const char       *cause);
 void     _tether_room_start_ticking       (TetherRoom       *self);
-void     _tether_room_heartbeat_acked     (TetherRoom       *self,
-                                           gint64            id);
+void     _tether_room_stop_ticking        (TetherRoom       *self);
 
 /* tether-room-messages.c: what the server sends */
 void     _tether_room_receive_text        (TetherRoom       *self,

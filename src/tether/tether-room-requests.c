@@ -167,7 +167,7 @@ tether_room_logout (TetherRoom *self)
       _tether_room_set_state (self, TETHER_ROOM_STATE_LOGOUT, 0, NULL);
       return;
     }
-  if (!_tether_room_state_is_connected (self->state) || self->ws == NULL)
+  if (!_tether_room_state_is_connected (self->state) || !_tether_room_link_is_open (self))
     {
       _tether_room_set_state (self, TETHER_ROOM_STATE_LOGOUT_FAILED, TETHER_ERROR_NETWORK,
                               "not connected: the server will drop the session after its "
@@ -175,7 +175,7 @@ tether_room_logout (TetherRoom *self)
       return;
     }
 
-  _tether_room_clear_source (self, &self->tick_id);
+  _tether_room_stop_ticking (self);
   text = tether_message_build_logout ();
   _tether_room_send (self, text);
   self->logout_id = _tether_room_add_timeout (self, self->timing.logout_timeout,

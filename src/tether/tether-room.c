@@ -25,6 +25,10 @@
  * every change to them is also reported by [signal@Tether.Room::user-update] and
  * [signal@Tether.Room::stream-update]. Timers and signals run on the thread-default
  * main context of the thread that created the room.
+ *
+ * The room's WebSocket, its heartbeats, their round-trip time and the dead-link
+ * timer run on a thread libtether keeps for its network: a main loop that is busy
+ * for a while delays what the room reports, but is not taken for a dead link.
  */
 
 G_DEFINE_FINAL_TYPE (TetherRoom, tether_room, G_TYPE_OBJECT)
@@ -642,7 +646,7 @@ tether_room_dispose (GObject *object)
   _tether_room_clear_source (self, &self->window_id);
   _tether_room_clear_source (self, &self->logout_id);
   g_clear_pointer (&self->local_streams, g_hash_table_unref);
-  g_clear_object (&self->session);
+  g_clear_pointer (&self->net, _tether_net_unref);
   g_clear_object (&self->last_report);
 
   G_OBJECT_CLASS (tether_room_parent_class)->dispose (object);
@@ -885,13 +889,13 @@ tether_room_init (TetherRoom *self)
 }
 
 TetherRoom *
-_tether_room_new (SoupSession            *session,
+_tether_room_new (TetherNet              *net,
                   const TetherRoomTiming *timing,
                   TetherLoginOptions     *login)
 {
   TetherRoom *self = g_object_new (TETHER_TYPE_ROOM, NULL);
 
-  self->session = g_object_ref (session);
+  self->net = net != NULL ? _tether_net_ref (net) : NULL;
   self->timing = *timing;
   self->login = tether_login_options_copy (login);
   if (self->login->user_name == NULL)

@@ -240,8 +240,10 @@ connect_now (TetherRoom *self)
 
   /* A connect that hangs (a blackholed route) must not eat the whole window. */
   attempt_timeout = MAX (2 * link_timeout (self), 1.0);
+  /* At the first login an attempt ends no later than the login window (see window_cb). */
   if (self->state == TETHER_ROOM_STATE_LOGINING)
-    attempt_timeout = MIN (attempt_timeout, self->timing.login_timeout);
+    attempt_timeout = MIN (attempt_timeout,
+                           MAX (self->login_deadline - g_get_monotonic_time (), 0) / 1e6);
 
   /* A room without a network (the fuzz harness's) never gets further. */
   if (self->net != NULL)
@@ -287,15 +289,28 @@ schedule_retry (TetherRoom *self)
   self->retry_id = _tether_room_add_timeout (self, delay, retry_cb);
 }
 
+static void
+login_timed_out (TetherRoom *self)
+{
+  _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_LOGIN_TIMEOUT,
+                          "the server could not be reached");
+}
+
 static gboolean
 window_cb (gpointer user_data)
 {
   TetherRoom *self = user_data;
 
   self->window_id = 0;
-  if (self->state == TETHER_ROOM_STATE_LOGINING)
-    _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_LOGIN_TIMEOUT,
-                            "the server could not be reached");
+  if (self->state == TETHER_ROOM_STATE_LOGINING && self->socket != NULL)
+    {
+      /* The attempt under way ends by now on the network thread, its timer capped at
+       * this deadline: its report says why (an unanswered TLS handshake, say) and
+       * _tether_room_connection_broken() then ends the login. */
+      self->login_window_over = TRUE;
+    }
+  else if (self->state == TETHER_ROOM_STATE_LOGINING)
+    login_timed_out (self);
   else if (self->state == TETHER_ROOM_STATE_RECONNECTING)
     _tether_room_give_up (self, TETHER_ROOM_STATE_RECONNECT_FAILED,
                           TETHER_ERROR_RECONNECT_TIMEOUT, "the retry window ended");
@@ -312,6 +327,11 @@ _tether_room_connection_broken (TetherRoom *self,
 
   if (tether_room_state_is_final (self->state))
     return;
+  if (self->state == TETHER_ROOM_STATE_LOGINING && self->login_window_over)
+    {
+      login_timed_out (self);
+      return;
+    }
 
   if (_tether_room_state_is_connected (self->state))
     {
@@ -365,6 +385,9 @@ start_login_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
 
+  self->login_window_over = FALSE;
+  self->login_deadline = g_get_monotonic_time ()
+                         + (gint64) (self->timing.login_timeout * G_USEC_PER_SEC);
   self->window_id = _tether_room_add_timeout (self, self->timing.login_timeout, window_cb);
   connect_now (self);
   return G_SOURCE_REMOVE;

@@ -75,6 +75,8 @@ struct _TetherRoom
   gboolean awaiting_login_ok;
   guint retry_id;
   guint window_id;
+  gint64 login_deadline;     /* µs: the first login's window ends (LOGINING) */
+  gboolean login_window_over; /* it ended while an attempt was under way */
   guint logout_id;
   guint start_id;
   double heartbeat_interval;

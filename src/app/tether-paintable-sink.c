@@ -4,8 +4,10 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <epoxy/gl.h>
 #include <gst/app/gstappsink.h>
 #include <gst/video/video.h>
+#include <string.h>
 
 #include "tether-paintable-sink.h"
 
@@ -61,21 +63,18 @@ mapped_buffer_free (gpointer data)
   g_free (m);
 }
 
-static gboolean
-video_format_to_memory_format (GstVideoFormat   format,
-                               GdkMemoryFormat *out)
-{
-  switch (format)
-    {
-    case GST_VIDEO_FORMAT_BGRA: *out = GDK_MEMORY_B8G8R8A8; return TRUE;
-    case GST_VIDEO_FORMAT_RGBA: *out = GDK_MEMORY_R8G8B8A8; return TRUE;
-    case GST_VIDEO_FORMAT_ARGB: *out = GDK_MEMORY_A8R8G8B8; return TRUE;
-    case GST_VIDEO_FORMAT_ABGR: *out = GDK_MEMORY_A8B8G8R8; return TRUE;
-    case GST_VIDEO_FORMAT_RGB: *out = GDK_MEMORY_R8G8B8; return TRUE;
-    case GST_VIDEO_FORMAT_BGR: *out = GDK_MEMORY_B8G8R8; return TRUE;
-    default: return FALSE;
-    }
-}
+/* The one format the sink asks videoconvert for: GDK_MEMORY_DEFAULT, the layout of a
+ * cairo image surface (BGRA premultiplied on little-endian machines). The cairo renderer
+ * then copies it as it is instead of converting every pixel through floats, and the GL
+ * renderer uploads it as GL_BGRA without a conversion. Decoded video is opaque, and
+ * videoconvert writes alpha 255, where straight and premultiplied alpha are the same. */
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+#define SINK_VIDEO_FORMAT GST_VIDEO_FORMAT_BGRA
+#define SINK_CAPS "video/x-raw,format=BGRA"
+#else
+#define SINK_VIDEO_FORMAT GST_VIDEO_FORMAT_ARGB
+#define SINK_CAPS "video/x-raw,format=ARGB"
+#endif
 
 /* Main thread: wraps the sample's buffer in a texture without copying. */
 static GdkTexture *
@@ -86,14 +85,13 @@ texture_from_sample (GstSample *sample,
   GstBuffer *buffer = gst_sample_get_buffer (sample);
   GstVideoInfo info;
   GstVideoMeta *meta;
-  GdkMemoryFormat format;
   MappedBuffer *m;
   g_autoptr(GBytes) bytes = NULL;
   gsize offset;
   int stride;
 
   if (caps == NULL || buffer == NULL || !gst_video_info_from_caps (&info, caps)
-      || !video_format_to_memory_format (GST_VIDEO_INFO_FORMAT (&info), &format))
+      || GST_VIDEO_INFO_FORMAT (&info) != SINK_VIDEO_FORMAT)
     return NULL;
 
   offset = GST_VIDEO_INFO_PLANE_OFFSET (&info, 0);
@@ -121,7 +119,7 @@ texture_from_sample (GstSample *sample,
                   ? (double) GST_VIDEO_INFO_PAR_N (&info) / GST_VIDEO_INFO_PAR_D (&info)
                   : 1.0;
   return gdk_memory_texture_new (GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info),
-                                 format, bytes, stride);
+                                 GDK_MEMORY_DEFAULT, bytes, stride);
 }
 
 static gboolean
@@ -380,8 +378,7 @@ make_appsink (TetherPaintableSink *self)
   if (sink == NULL)
     return NULL;
 
-  /* Formats GdkMemoryTexture takes as they are; videoconvert upstream picks one. */
-  caps = gst_caps_from_string ("video/x-raw,format={BGRA,RGBA,ARGB,ABGR,RGB,BGR}");
+  caps = gst_caps_from_string (SINK_CAPS);
   g_object_set (sink,
                 "caps", caps,
                 "max-buffers", 1,
@@ -477,4 +474,58 @@ tether_paintable_sink_clear (TetherPaintableSink *self)
     return;
   g_clear_object (&self->texture);
   gdk_paintable_invalidate_contents (GDK_PAINTABLE (self));
+}
+
+/* GL_RENDERER strings of Mesa's software rasterizers (llvmpipe, softpipe, the old swrast). */
+static gboolean
+gl_renderer_is_software (const char *renderer)
+{
+  static const char * const software[] = { "llvmpipe", "softpipe", "Software Rasterizer", "swrast", NULL };
+
+  for (guint i = 0; renderer != NULL && software[i] != NULL; i++)
+    if (strstr (renderer, software[i]) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+/**
+ * tether_paintable_sink_choose_renderer:
+ * @display: the display the windows will be on
+ *
+ * Before the first window is shown: when GL on @display is a software rasterizer (a VM,
+ * Xvfb, a machine without a GPU driver) and `GSK_RENDERER` is not set, sets it to
+ * `cairo`. GTK 4.8's GL renderer redraws the whole window for every video frame there,
+ * which costs several times the CPU of the cairo renderer's damaged-area redraws (see
+ * docs/benchmarks.md, "Viewer app: CPU and memory"). A `GSK_RENDERER` of the user's wins.
+ *
+ * Returns: whether it chose the cairo renderer
+ */
+gboolean
+tether_paintable_sink_choose_renderer (GdkDisplay *display)
+{
+  g_autoptr(GdkGLContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *renderer;
+  gboolean software;
+
+  g_return_val_if_fail (GDK_IS_DISPLAY (display), FALSE);
+
+  if (g_getenv ("GSK_RENDERER") != NULL)
+    return FALSE;
+  context = gdk_display_create_gl_context (display, &error);
+  if (context == NULL || !gdk_gl_context_realize (context, &error))
+    {
+      /* GTK falls back to cairo by itself. */
+      g_debug ("no GL: %s", error->message);
+      return FALSE;
+    }
+  gdk_gl_context_make_current (context);
+  renderer = (const char *) glGetString (GL_RENDERER);
+  software = gl_renderer_is_software (renderer);
+  g_debug ("GL renderer: %s%s", renderer ? renderer : "(unknown)",
+           software ? ": software, drawing with cairo" : "");
+  gdk_gl_context_clear_current ();
+  if (software)
+    g_setenv ("GSK_RENDERER", "cairo", TRUE);
+  return software;
 }

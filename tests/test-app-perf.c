@@ -145,6 +145,45 @@ test_renderer_choice (void)
     g_unsetenv ("GSK_RENDERER");
 }
 
+/* With the cairo renderer (the fixture's) frames reach the main thread at the size the
+ * tile draws them, the stream's size stays the paintable's intrinsic size. */
+static int
+current_frame_width (GdkPaintable *paintable)
+{
+  g_autoptr(GdkPaintable) image = gdk_paintable_get_current_image (paintable);
+
+  return GDK_IS_TEXTURE (image) ? gdk_texture_get_width (GDK_TEXTURE (image)) : 0;
+}
+
+static void
+test_prescale (Fixture *f, gconstpointer data)
+{
+  GdkPaintable *paintable;
+  g_autoptr(GdkPaintable) image = NULL;
+  double aspect;
+
+  g_assert_cmpstr (g_getenv ("GSK_RENDERER"), ==, "cairo");
+  window_join (f, "viewer");
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  host_login (f, "host");
+  host_publish (f, "cam");  /* 320×240 */
+  if (!TETHER_WAIT_UNTIL (tether_window_get_tile (f->window, "cam") != NULL, WAIT_MS))
+    return;
+  g_assert_true (wait_tile_frames (f, "cam", 10));
+  paintable = GDK_PAINTABLE (tether_video_tile_get_sink (tether_window_get_tile (f->window, "cam")));
+  TETHER_WAIT_UNTIL (current_frame_width (paintable) != 320, WAIT_MS);
+  g_assert_true (wait_tile_frames (f, "cam", 5));
+  image = gdk_paintable_get_current_image (paintable);
+  g_test_message ("frames drawn at %d×%d", gdk_paintable_get_intrinsic_width (image),
+                  gdk_paintable_get_intrinsic_height (image));
+  g_assert_cmpint (gdk_paintable_get_intrinsic_width (image), >, 320);
+  aspect = (double) gdk_paintable_get_intrinsic_width (image) / gdk_paintable_get_intrinsic_height (image);
+  g_assert_cmpfloat_with_epsilon (aspect, 4.0 / 3.0, 0.02);
+  g_assert_cmpint (gdk_paintable_get_intrinsic_width (paintable), ==, 320);
+  g_assert_cmpint (gdk_paintable_get_intrinsic_height (paintable), ==, 240);
+  save_screenshot (GTK_WIDGET (f->window), "screenshot-prescale.png");
+}
+
 /* ---- a hardware decoder that fails ---------------------------------------------------
  * Two fake hardware H.264 decoders under the names the player tries first: "vah264dec"
  * does not start (decodebin moves on to the next by itself), "vaapih264dec" starts and
@@ -273,6 +312,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/app-perf/sink-zero-copy", test_sink_zero_copy);
   g_test_add_func ("/app-perf/renderer-choice", test_renderer_choice);
+  APP_TEST_ADD ("/app-perf/prescale", test_prescale);
   APP_TEST_ADD ("/app-perf/decoder-fallback", test_decoder_fallback);
 
   return g_test_run ();

@@ -206,7 +206,11 @@ static gint fake_frame_failures;
 
 static GstStaticPadTemplate fake_sink_template =
   GST_STATIC_PAD_TEMPLATE ("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
-                           GST_STATIC_CAPS ("video/x-h264,stream-format=byte-stream,alignment=au"));
+                           /* as vah264dec's: profiles and sizes, which the caps
+                            * decodebin autoplugs with must carry */
+                           GST_STATIC_CAPS ("video/x-h264,stream-format=byte-stream,alignment=au,"
+                                            "profile={constrained-baseline,baseline,main,high},"
+                                            "width=[1,4096],height=[1,4096]"));
 static GstStaticPadTemplate fake_src_template =
   GST_STATIC_PAD_TEMPLATE ("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-raw"));
 

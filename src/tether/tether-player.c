@@ -377,6 +377,8 @@ static const char * const h264_software_decoders[] = { "openh264dec", "avdec_h26
 
 /* Set once a hardware decoder failed in this process: later attempts decode in software. */
 static gint h264_hardware_failed;
+/* Set once the warning that TETHER_DECODER names no installed element was given. */
+static gint forced_decoder_missing;
 
 static gboolean
 is_h264_hardware_decoder (const char *factory)
@@ -387,7 +389,7 @@ is_h264_hardware_decoder (const char *factory)
 /* The H.264 decoders an attempt tries, in order (a %NULL-terminated array to free with
  * g_strfreev()): the hardware ones that are installed unless one failed before, then
  * the software ones. `TETHER_DECODER=software` skips the hardware ones; another value
- * names the only decoder to use, when it is installed. Logged at debug level, and so is
+ * names the only decoder to use, when it is installed. Logged at debug level, and so are
  * the decoders that decodebin then tries (on_decoder_added_or_removed). */
 static char **
 choose_h264_decoders (const char *stream_id)
@@ -406,7 +408,8 @@ choose_h264_decoders (const char *stream_id)
           g_strv_builder_add (builder, forced);
           return g_strv_builder_end (builder);
         }
-      g_warning ("TETHER_DECODER names %s, which is not installed; choosing as usual", forced);
+      if (!g_atomic_int_exchange (&forced_decoder_missing, TRUE))
+        g_warning ("TETHER_DECODER names %s, which is not installed; choosing as usual", forced);
     }
   if (!software_only && !g_atomic_int_get (&h264_hardware_failed))
     for (guint i = 0; h264_hardware_decoders[i] != NULL; i++)
@@ -472,6 +475,81 @@ on_decoder_added_or_removed (GstBin     *bin,
              is_h264_hardware_decoder (name) ? " (hardware)" : "");
   else if (GST_STATE_TARGET (bin) >= GST_STATE_PAUSED)  /* not the attempt's end */
     g_debug ("Player %s: %s did not start, trying the next decoder", (const char *) data, name);
+}
+
+/* The caps decodebin autoplugs with must be h264parse's from the SPS. Its first caps,
+ * sent before it read one, have no profile and no size, and decodebin keeps only the
+ * decoders whose sink template takes all of the caps it sees first: openh264dec and
+ * vah264dec, which list profiles and sizes, would never be tried. So a probe before
+ * decodebin holds back caps without a profile or a size until h264parse sends the full
+ * ones, which it does before its first frame; should a frame come first, the held caps
+ * go with it as they are (decodebin then picks among the decoders that take them). */
+typedef struct
+{
+  GMutex lock;
+  GstEvent *held;               /* the last caps held back */
+  gboolean forwarding;
+} CapsHold;
+
+static void
+caps_hold_free (gpointer data)
+{
+  CapsHold *hold = data;
+
+  gst_clear_event (&hold->held);
+  g_mutex_clear (&hold->lock);
+  g_free (hold);
+}
+
+static GstPadProbeReturn
+caps_hold_probe (GstPad          *pad,
+                 GstPadProbeInfo *info,
+                 gpointer         data)
+{
+  CapsHold *hold = data;
+  GstEvent *event;
+  GstCaps *caps;
+  const GstStructure *s;
+
+  if (hold->forwarding)
+    return GST_PAD_PROBE_OK;
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      g_mutex_lock (&hold->lock);
+      event = g_steal_pointer (&hold->held);
+      g_mutex_unlock (&hold->lock);
+      if (event != NULL)
+        {
+          hold->forwarding = TRUE;
+          gst_pad_push_event (pad, event);
+          hold->forwarding = FALSE;
+        }
+      return GST_PAD_PROBE_REMOVE;
+    }
+  event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  s = gst_caps_get_structure (caps, 0);
+  if (gst_structure_has_field (s, "profile") && gst_structure_has_field (s, "width"))
+    return GST_PAD_PROBE_REMOVE;
+  g_mutex_lock (&hold->lock);
+  gst_clear_event (&hold->held);
+  hold->held = gst_event_ref (event);
+  g_mutex_unlock (&hold->lock);
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+hold_caps_until_sps (GstElement *pipeline)
+{
+  g_autoptr(GstElement) capsfilter = gst_bin_get_by_name (GST_BIN (pipeline), "h264caps");
+  g_autoptr(GstPad) pad = gst_element_get_static_pad (capsfilter, "src");
+  CapsHold *hold = g_new0 (CapsHold, 1);
+
+  g_mutex_init (&hold->lock);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                     caps_hold_probe, hold, caps_hold_free);
 }
 
 /* decodebin's "autoplug-sort", on tsdemux's streaming thread: @factories are those
@@ -540,7 +618,8 @@ build_pipeline (TetherPlayer  *self,
                           "! tsdemux name=demux latency=%d "
                           "queue name=vqueue max-size-buffers=0 max-size-bytes=0 "
                           "max-size-time=1000000000 ! h264parse "
-                          "! video/x-h264,stream-format=byte-stream,alignment=au "
+                          "! capsfilter name=h264caps "
+                          "caps=video/x-h264,stream-format=byte-stream,alignment=au "
                           "! decodebin name=dec "
                           "! videoconvert name=convert",
                           DEMUX_LATENCY_MS);
@@ -597,6 +676,7 @@ build_pipeline (TetherPlayer  *self,
                          g_strdup (stream_id), free_closure_string, 0);
   g_signal_connect_data (dec, "element-removed", G_CALLBACK (on_decoder_added_or_removed),
                          g_strdup (stream_id), free_closure_string, 0);
+  hold_caps_until_sps (pipeline);
   /* Decoded frames are counted where they enter videoconvert: decodebin's pad comes late. */
   pad = gst_element_get_static_pad (convert, "sink");
   self->counter = g_new0 (FrameCounter, 1);

@@ -265,10 +265,8 @@ want_size (TetherPaintableSink *self,
 
   if (w < 16 || h < 16 || (gint64) w * h > MAX_SCALED_PIXELS)
     return;
-  if (w == self->want_width && h == self->want_height && (self->rescale_id != 0
-                                                          || (w == self->asked_width
-                                                              && h == self->asked_height)))
-    return;
+  if (w == self->want_width && h == self->want_height)
+    return;  /* asked for already, or about to be */
   self->want_width = w;
   self->want_height = h;
   g_clear_handle_id (&self->rescale_id, g_source_remove);

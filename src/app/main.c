@@ -5,6 +5,9 @@
 #include <glib/gi18n.h>
 #include <gst/gst.h>
 #include <locale.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "tether-application.h"
 #include "tether-media.h"
@@ -16,6 +19,15 @@ main (int   argc,
   g_autoptr(TetherApplication) app = NULL;
   int status;
 
+#ifdef __GLIBC__
+  /* Video frames (0.3–1 MB) are allocated and freed by streaming threads that come and go
+   * with the streams. glibc raises its mmap threshold after the first such free, so later
+   * frames come from per-thread arenas that fragment and never shrink: RSS kept growing
+   * over a demo soak. A fixed threshold (which also fixes the trim threshold) keeps big
+   * blocks in mmap, given back when freed (docs/benchmarks.md, "Viewer app: CPU and
+   * memory"). */
+  mallopt (M_MMAP_THRESHOLD, 128 * 1024);
+#endif
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

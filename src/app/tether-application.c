@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 
 #include "tether-application.h"
+#include "tether-paintable-sink.h"
 #include "tether-preferences.h"
 #include "tether-window.h"
 
@@ -172,6 +173,8 @@ tether_application_startup (GApplication *app)
   static const char *copy_link_accels[] = { "<Control><Shift>c", NULL };
 
   G_APPLICATION_CLASS (tether_application_parent_class)->startup (app);
+  if (gdk_display_get_default () != NULL)
+    tether_paintable_sink_choose_renderer (gdk_display_get_default ());
 
   TETHER_APPLICATION (app)->session = tether_session_new ();
 

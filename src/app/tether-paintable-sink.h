@@ -16,4 +16,6 @@ GdkPaintable        *tether_paintable_sink_get_paintable   (TetherPaintableSink 
 guint64              tether_paintable_sink_get_frame_count (TetherPaintableSink *self);
 void                 tether_paintable_sink_clear           (TetherPaintableSink *self);
 
+gboolean             tether_paintable_sink_choose_renderer (GdkDisplay          *display);
+
 G_END_DECLS

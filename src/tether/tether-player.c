@@ -386,17 +386,202 @@ tether_player_end_attempt (TetherMediaSession *session)
     }
 }
 
-/* H.264 decoders in the order the player prefers them. gst-libav last: libavformat
- * drags in a second libsrt (see tether-media-private.h). openh264dec decodes only the
- * 8-bit 4:2:0 profiles (constrained-baseline to high); its sink template says so. */
-static const char * const h264_decoders[] = { "openh264dec", "avdec_h264", NULL };
+/* ---- the H.264 decoder ------------------------------------------------------ */
+
+/* Hardware decoders first. GStreamer 1.22's va plugin (gst-plugins-bad) registers
+ * vah264dec only when it finds a VA-API device, so being in the registry is the check;
+ * vaapih264dec is the older gstreamer-vaapi's. */
+static const char * const h264_hardware_decoders[] = { "vah264dec", "vaapih264dec", NULL };
+/* Then software. gst-libav last: libavformat drags in a second libsrt (see
+ * tether-media-private.h). openh264dec decodes only the 8-bit 4:2:0 profiles
+ * (constrained-baseline to high); its sink template says so. */
+static const char * const h264_software_decoders[] = { "openh264dec", "avdec_h264", NULL };
+
+/* Set once a hardware decoder failed in this process: later attempts decode in software. */
+static gint h264_hardware_failed;
+/* Set once the warning that TETHER_DECODER names no installed element was given. */
+static gint forced_decoder_missing;
+
+static gboolean
+is_h264_hardware_decoder (const char *factory)
+{
+  return factory != NULL && g_strv_contains (h264_hardware_decoders, factory);
+}
+
+/* The H.264 decoders an attempt tries, in order (a %NULL-terminated array to free with
+ * g_strfreev()): the hardware ones that are installed unless one failed before, then
+ * the software ones. `TETHER_DECODER=software` skips the hardware ones; another value
+ * names the only decoder to use, when it is installed. Logged at debug level, and so are
+ * the decoders that decodebin then tries (on_decoder_added_or_removed). */
+static char **
+choose_h264_decoders (const char *stream_id)
+{
+  const char *forced = g_getenv ("TETHER_DECODER");
+  gboolean software_only = g_strcmp0 (forced, "software") == 0;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) decoders = NULL;
+  g_autofree char *list = NULL;
+
+  if (forced != NULL && *forced != '\0' && !software_only)
+    {
+      if (tether_media_element_exists (forced))
+        {
+          g_debug ("Player %s: H.264 decoder %s, as TETHER_DECODER says", stream_id, forced);
+          g_strv_builder_add (builder, forced);
+          return g_strv_builder_end (builder);
+        }
+      if (!g_atomic_int_exchange (&forced_decoder_missing, TRUE))
+        g_warning ("TETHER_DECODER names %s, which is not installed; choosing as usual", forced);
+    }
+  if (!software_only && !g_atomic_int_get (&h264_hardware_failed))
+    for (guint i = 0; h264_hardware_decoders[i] != NULL; i++)
+      if (tether_media_element_exists (h264_hardware_decoders[i]))
+        g_strv_builder_add (builder, h264_hardware_decoders[i]);
+  for (guint i = 0; h264_software_decoders[i] != NULL; i++)
+    if (tether_media_element_exists (h264_software_decoders[i]))
+      g_strv_builder_add (builder, h264_software_decoders[i]);
+  decoders = g_strv_builder_end (builder);
+  list = g_strjoinv (", ", decoders);
+  g_debug ("Player %s: H.264 decoders to try: %s%s", stream_id, *list ? list : "none",
+           g_atomic_int_get (&h264_hardware_failed) ? " (a hardware decoder failed before)" : "");
+  return g_steal_pointer (&decoders);
+}
+
+/* The bus, on an error: a hardware decoder that fails mid-stream leaves the next
+ * attempts to software (decodebin already moves on by itself when one fails to start). */
+static void
+note_decoder_error (GstMessage *message)
+{
+  GstElementFactory *factory = GST_IS_ELEMENT (GST_MESSAGE_SRC (message))
+                               ? gst_element_get_factory (GST_ELEMENT (GST_MESSAGE_SRC (message)))
+                               : NULL;
+  const char *name = factory ? gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (factory)) : NULL;
+
+  if (is_h264_hardware_decoder (name) && !g_atomic_int_exchange (&h264_hardware_failed, TRUE))
+    g_debug ("hardware decoder %s failed: decoding in software from now on", name);
+}
+
+static void
+free_closure_strv (gpointer  data,
+                   GClosure *closure)
+{
+  g_strfreev (data);
+}
+
+static void
+free_closure_string (gpointer  data,
+                     GClosure *closure)
+{
+  g_free (data);
+}
+
+/* decodebin's "element-added" and "element-removed", on a streaming thread: logs the
+ * decoders it tries and those that did not start (it removes them and tries the next). */
+static void
+on_decoder_added_or_removed (GstBin     *bin,
+                             GstElement *element,
+                             gpointer    data)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+  const char *klass = factory ? gst_element_factory_get_metadata (factory, GST_ELEMENT_METADATA_KLASS)
+                              : NULL;
+  const char *name;
+  g_autoptr(GstObject) parent = NULL;
+
+  if (klass == NULL || strstr (klass, "Decoder") == NULL)
+    return;
+  name = gst_plugin_feature_get_name (GST_PLUGIN_FEATURE (factory));
+  parent = gst_object_get_parent (GST_OBJECT (element));
+  if (parent != NULL)
+    g_debug ("Player %s: decoding with %s%s", (const char *) data, name,
+             is_h264_hardware_decoder (name) ? " (hardware)" : "");
+  else if (GST_STATE_TARGET (bin) >= GST_STATE_PAUSED)  /* not the attempt's end */
+    g_debug ("Player %s: %s did not start, trying the next decoder", (const char *) data, name);
+}
+
+/* The caps decodebin autoplugs with must be h264parse's from the SPS. Its first caps,
+ * sent before it read one, have no profile and no size, and decodebin keeps only the
+ * decoders whose sink template takes all of the caps it sees first: openh264dec and
+ * vah264dec, which list profiles and sizes, would never be tried. So a probe before
+ * decodebin holds back caps without a profile or a size until h264parse sends the full
+ * ones, which it does before its first frame; should a frame come first, the held caps
+ * go with it as they are (decodebin then picks among the decoders that take them). */
+typedef struct
+{
+  GMutex lock;
+  GstEvent *held;               /* the last caps held back */
+  gboolean forwarding;
+} CapsHold;
+
+static void
+caps_hold_free (gpointer data)
+{
+  CapsHold *hold = data;
+
+  gst_clear_event (&hold->held);
+  g_mutex_clear (&hold->lock);
+  g_free (hold);
+}
+
+static GstPadProbeReturn
+caps_hold_probe (GstPad          *pad,
+                 GstPadProbeInfo *info,
+                 gpointer         data)
+{
+  CapsHold *hold = data;
+  GstEvent *event;
+  GstCaps *caps;
+  const GstStructure *s;
+
+  if (hold->forwarding)
+    return GST_PAD_PROBE_OK;
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER)
+    {
+      g_mutex_lock (&hold->lock);
+      event = g_steal_pointer (&hold->held);
+      g_mutex_unlock (&hold->lock);
+      if (event != NULL)
+        {
+          hold->forwarding = TRUE;
+          gst_pad_push_event (pad, event);
+          hold->forwarding = FALSE;
+        }
+      return GST_PAD_PROBE_REMOVE;
+    }
+  event = GST_PAD_PROBE_INFO_EVENT (info);
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  s = gst_caps_get_structure (caps, 0);
+  if (gst_structure_has_field (s, "profile") && gst_structure_has_field (s, "width"))
+    return GST_PAD_PROBE_REMOVE;
+  g_mutex_lock (&hold->lock);
+  gst_clear_event (&hold->held);
+  hold->held = gst_event_ref (event);
+  g_mutex_unlock (&hold->lock);
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+hold_caps_until_sps (GstElement *pipeline)
+{
+  g_autoptr(GstElement) capsfilter = gst_bin_get_by_name (GST_BIN (pipeline), "h264caps");
+  g_autoptr(GstPad) pad = gst_element_get_static_pad (capsfilter, "src");
+  CapsHold *hold = g_new0 (CapsHold, 1);
+
+  g_mutex_init (&hold->lock);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+                     caps_hold_probe, hold, caps_hold_free);
+}
 
 /* decodebin's "autoplug-sort", on tsdemux's streaming thread: @factories are those
  * whose sink template takes @caps (the stream's profile, known once h264parse read the
- * SPS; byte-stream, which openh264dec needs, as the capsfilter before it asks), by rank. Keeps only the decoders of h264_decoders, in their order, so a
- * High 4:4:4 or High 10 stream (x264enc's default for videotestsrc is 4:4:4) gets
- * avdec_h264 while 4:2:0 keeps openh264dec, and no other decoder of higher rank
- * (hardware, gst-libav) is tried. %NULL (decodebin's own order) for any other caps. */
+ * SPS; byte-stream, which openh264dec needs, as the capsfilter before it asks), by rank.
+ * Keeps only @data's decoders (choose_h264_decoders()), in their order, so a High 4:4:4
+ * or High 10 stream (x264enc's default for videotestsrc is 4:4:4) gets avdec_h264 while
+ * 4:2:0 keeps openh264dec, and no decoder of higher rank the player did not choose is
+ * tried. decodebin tries the next when one fails to start. %NULL (decodebin's own
+ * order) for any other caps. */
 G_GNUC_BEGIN_IGNORE_DEPRECATIONS
 static GValueArray *
 on_autoplug_sort (GstElement  *bin,
@@ -405,15 +590,16 @@ on_autoplug_sort (GstElement  *bin,
                   GValueArray *factories,
                   gpointer     data)
 {
-  GValueArray *sorted = g_value_array_new (G_N_ELEMENTS (h264_decoders));
+  const char * const *decoders = data;
+  GValueArray *sorted = g_value_array_new (g_strv_length ((char **) decoders));
 
-  for (guint i = 0; h264_decoders[i] != NULL; i++)
+  for (guint i = 0; decoders[i] != NULL; i++)
     for (guint j = 0; j < factories->n_values; j++)
       {
         GValue *value = g_value_array_get_nth (factories, j);
         GstPluginFeature *feature = g_value_get_object (value);
 
-        if (g_str_equal (gst_plugin_feature_get_name (feature), h264_decoders[i]))
+        if (g_str_equal (gst_plugin_feature_get_name (feature), decoders[i]))
           g_value_array_append (sorted, value);
       }
   if (sorted->n_values == 0)
@@ -448,7 +634,8 @@ static GstElement *
 build_pipeline (TetherPlayer  *self,
                 GError       **error)
 {
-  const char *decoder = tether_media_pick_element (h264_decoders);
+  const char *stream_id = tether_media_session_get_stream_id (SESSION (self));
+  char **decoders = choose_h264_decoders (stream_id);
   g_autofree char *desc = NULL;
   g_autoptr(GError) parse_error = NULL;
   g_autoptr(GstElement) demux = NULL;
@@ -461,8 +648,9 @@ build_pipeline (TetherPlayer  *self,
   GstElement *sink;
   gboolean play_audio;
 
-  if (decoder == NULL)
+  if (decoders[0] == NULL)
     {
+      g_strfreev (decoders);
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_MEDIA_ELEMENT_MISSING,
                            "no H.264 decoder (avdec_h264 or openh264dec) is installed");
       return NULL;
@@ -474,13 +662,15 @@ build_pipeline (TetherPlayer  *self,
                           "! tsdemux name=demux latency=%d "
                           "queue name=vqueue max-size-buffers=0 max-size-bytes=0 "
                           "max-size-time=1000000000 ! h264parse "
-                          "! video/x-h264,stream-format=byte-stream,alignment=au "
+                          "! capsfilter name=h264caps "
+                          "caps=video/x-h264,stream-format=byte-stream,alignment=au "
                           "! decodebin name=dec "
                           "! videoconvert name=convert",
                           DEMUX_LATENCY_MS);
   pipeline = gst_parse_launch_full (desc, NULL, GST_PARSE_FLAG_FATAL_ERRORS, &parse_error);
   if (pipeline == NULL)
     {
+      g_strfreev (decoders);
       g_set_error (error, TETHER_ERROR,
                    g_error_matches (parse_error, GST_PARSE_ERROR, GST_PARSE_ERROR_NO_SUCH_ELEMENT)
                      ? TETHER_ERROR_MEDIA_ELEMENT_MISSING : TETHER_ERROR_MEDIA_PIPELINE,
@@ -498,6 +688,7 @@ build_pipeline (TetherPlayer  *self,
   convert = gst_bin_get_by_name (GST_BIN (pipeline), "convert");
   if (!gst_element_link (convert, sink))
     {
+      g_strfreev (decoders);
       gst_bin_remove (GST_BIN (pipeline), sink);
       gst_object_unref (pipeline);
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_MEDIA_PIPELINE,
@@ -523,7 +714,13 @@ build_pipeline (TetherPlayer  *self,
   g_signal_connect (demux, "pad-added", G_CALLBACK (on_pad_added), GINT_TO_POINTER (play_audio));
 
   dec = gst_bin_get_by_name (GST_BIN (pipeline), "dec");
-  g_signal_connect (dec, "autoplug-sort", G_CALLBACK (on_autoplug_sort), NULL);
+  g_signal_connect_data (dec, "autoplug-sort", G_CALLBACK (on_autoplug_sort), decoders,
+                         free_closure_strv, 0);
+  g_signal_connect_data (dec, "element-added", G_CALLBACK (on_decoder_added_or_removed),
+                         g_strdup (stream_id), free_closure_string, 0);
+  g_signal_connect_data (dec, "element-removed", G_CALLBACK (on_decoder_added_or_removed),
+                         g_strdup (stream_id), free_closure_string, 0);
+  hold_caps_until_sps (pipeline);
   /* Decoded frames are counted where they enter videoconvert: decodebin's pad comes late. */
   pad = gst_element_get_static_pad (convert, "sink");
   self->counter = g_new0 (FrameCounter, 1);
@@ -597,6 +794,7 @@ tether_player_bus_message (TetherMediaSession *session,
         g_autofree char *what = NULL;
 
         gst_message_parse_error (message, &error, &debug);
+        note_decoder_error (message);
         what = g_strdup_printf ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (message)), error->message);
         /* A decoder or demuxer choking on a damaged stream: a fresh attempt fixes it. */
         g_debug ("Player %s: pipeline error from %s (%s)",

@@ -7,7 +7,7 @@
  *   bench-app load [STREAMS [SECONDS]] (default 4 streams, 20 s)
  *
  * startup: runs the real `tether --demo` RUNS times. The app has no "first painted frame"
- *   marker, so the end point is the player's PLAY_REQUESTING → PLAYING debug line
+ *   marker, so the end point is the player's "play-requesting → playing" debug line
  *   (G_MESSAGES_DEBUG=Tether): TetherPlayer enters PLAYING on the first *decoded* frame,
  *   which the paintable sink shows on the next frame-clock tick (≤ 16 ms later). The
  *   start point is just before fork/exec. The demo's first host goes live 0.2 s after the
@@ -44,7 +44,7 @@
 #include "tether-test-stats.h"
 #include "tether-window.h"
 
-#define PLAYING_MARK "→ PLAYING"
+#define PLAYING_MARK "→ playing" /* "TetherPlayer ID: play-requesting → playing (0 …)" */
 #define SCHEMA_ID "io.github.tetherlive.Tether"
 
 /* ---- child processes with a line-reading stderr ----------------------------------- */

@@ -192,26 +192,33 @@ two_live_tiles (Fixture         *f,
 
 /* ---- tests ------------------------------------------------------------------------- */
 
+/* The window asks for at most 360 px now, in the state @what; on failure the widths of
+ * @tree's parts show who asks for more. */
+static void
+assert_fits_phone (Fixture *f, const char *what, GtkWidget *tree)
+{
+  int min;
+
+  gtk_widget_measure (GTK_WIDGET (f->window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
+  g_test_message ("window minimum width %s: %d", what, min);
+  if (min > 360)
+    log_min_widths (tree, 0);
+  g_assert_cmpint (min, <=, 360);
+}
+
 /* The window in a room can be as narrow as a phone: the header and the folded sidebar
  * ask for no more than 360 px, with and without tiles. */
 static void
 test_min_width (Fixture *f, gconstpointer data)
 {
   Host hosts[2] = { 0 };
-  int min;
 
-  /* The start page, with an error card and the Rejoin row, fits a phone too. */
-  gtk_widget_measure (GTK_WIDGET (f->window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
-  g_test_message ("window minimum width on the start page: %d", min);
-  log_min_widths (GTK_WIDGET (f->window), 0);
-  g_assert_cmpint (min, <=, 360);
+  /* The start page fits a phone too. */
+  assert_fits_phone (f, "on the start page", GTK_WIDGET (f->window));
 
   window_join (f, "viewer");
   TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
-  log_min_widths (GTK_WIDGET (f->window->room_header), 0);
-  gtk_widget_measure (GTK_WIDGET (f->window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
-  g_test_message ("window minimum width in a room: %d", min);
-  g_assert_cmpint (min, <=, 360);
+  assert_fits_phone (f, "in a room", GTK_WIDGET (f->window->room_header));
 
   host_start (f, &hosts[0], "ada");
   host_go_live (&hosts[0], "cam-ada");
@@ -220,18 +227,13 @@ test_min_width (Fixture *f, gconstpointer data)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (tether_window_get_publish_preview (f->window)),
                                              "preview.go-live", NULL));
   TETHER_WAIT_UNTIL (room_has_stream (hosts[0].room, "viewer-test"), WAIT_MS);
-  gtk_widget_measure (GTK_WIDGET (f->window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
-  g_test_message ("with a tile and publishing: %d", min);
-  g_assert_cmpint (min, <=, 360);
+  assert_fits_phone (f, "with a tile and publishing", GTK_WIDGET (f->window->room_header));
 
   /* Reconnecting: the badge's longest word of the states a room window shows (with
    * GTK's fallback window buttons, minimize, maximize and close: GNOME shows one). */
   tether_fault_proxy_cut (f->proxy);
   TETHER_WAIT_UNTIL (badge_state (f) == TETHER_ROOM_STATE_RECONNECTING, WAIT_MS);
-  gtk_widget_measure (GTK_WIDGET (f->window), GTK_ORIENTATION_HORIZONTAL, -1, &min, NULL, NULL, NULL);
-  g_test_message ("reconnecting: %d", min);
-  log_min_widths (GTK_WIDGET (f->window->room_header), 0);
-  g_assert_cmpint (min, <=, 360);
+  assert_fits_phone (f, "while reconnecting", GTK_WIDGET (f->window->room_header));
   tether_fault_proxy_restore (f->proxy);
   host_end (&hosts[0]);
 }

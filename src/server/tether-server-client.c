@@ -309,7 +309,10 @@ send_login_ok (TetherServer        *self,
     .token_expires_at = session->claims->expires_at,
     .media_nodes = nodes,
     .srt_passphrase = session->srt_passphrase,
+    .room_services = (const char **) tether_server_get_room_services (self),
   };
+
+  m.n_room_services = m.room_services != NULL ? g_strv_length ((char **) m.room_services) : 0;
 
   if (session->notify_users)
     {

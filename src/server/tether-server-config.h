@@ -33,6 +33,7 @@ typedef struct
   char    *srt_encryption;   /* "on" (NULL: the default) or "off" */
   char    *room_service_ca;
   char   **trusted_proxies;
+  char   **room_service_urls;
   gboolean no_media;
   gboolean media_only;
   double   heartbeat_timeout;

@@ -158,9 +158,10 @@ connect_failed (TetherRoom *self,
     }
   g_debug ("room %s: connect to %s failed: %s", self->login->room_id,
            tether_room_get_server_url (self), message);
-  if (permanent && refused_at_first_login (self, message))
+  if (!permanent)
+    self->refused = 0;
+  else if (refused_at_first_login (self, message))
     return;
-  self->refused = 0;
   _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
 }
 
@@ -184,10 +185,10 @@ attempt_timed_out (TetherRoom *self,
 {
   g_debug ("room %s: attempt %u to %s timed out", self->login->room_id, self->attempt,
            tether_room_get_server_url (self));
-  if (tls_unanswered && refused_at_first_login (self, TLS_UNANSWERED))
-    return;
   if (!tls_unanswered)
     self->refused = 0;
+  else if (refused_at_first_login (self, TLS_UNANSWERED))
+    return;
   _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
 }
 

@@ -353,6 +353,40 @@ test_walk_in_order (void)
   g_assert_cmpstr (bob->urls->pdata[1], ==, z_url);
 }
 
+/* tether-cli: --server given twice (the first dead) and a link with several hosts;
+ * each room-state line names the server in use. */
+static void
+test_cli_several_servers (void)
+{
+  g_autofree char *dead = dead_server_url ();
+  g_autoptr(TetherTestServerProcess) b = tether_test_server_process_new (SERVER_ARGS, NULL);
+  const char *b_url = tether_test_server_process_get_url (b);
+  g_autofree char *dead_port = g_strdup (strrchr (dead, ':') + 1);
+  g_autofree char *link = NULL;
+  g_autoptr(TetherTestProcess) alice = NULL, bob = NULL;
+  g_autofree char *line = NULL, *program = tether_test_cli_program ();
+  g_autoptr(GError) error = NULL;
+
+  *strchr (dead_port, '/') = '\0';
+  link = g_strdup_printf ("tether+insecure://127.0.0.1:%s,localhost:%u/lobby?app=%s", dead_port,
+                          tether_test_server_process_get_port (b), TETHER_TEST_APP_ID);
+
+  alice = tether_test_cli_spawn ("watch", dead, "--server", b_url, "--app-id", TETHER_TEST_APP_ID,
+                                 "--room", "lobby", "--user", "alice", NULL);
+  g_assert_true (tether_test_process_wait_for_line (alice, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    &line));
+  g_assert_nonnull (strstr (line, b_url));
+
+  /* The link as the one argument, as `tether-cli watch LINK` takes it. */
+  bob = tether_test_process_spawnv ((const char *[]) { program, "watch", link, "--user", "bob",
+                                                       NULL }, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&line, g_free);
+  g_assert_true (tether_test_process_wait_for_line (bob, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    &line));
+  g_assert_nonnull (strstr (line, "ws://localhost:"));
+}
+
 /* ---- a room service that cannot reach its shared state ---------------------------- */
 
 /* A WebSocket peer that answers every login as a cluster node without Redis does:
@@ -450,11 +484,15 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* tether-cli takes the app secret from the environment (docs/security.md). */
+  g_setenv ("TETHER_APP_SECRET", TETHER_TEST_SECRET, TRUE);
+  g_setenv ("TETHER_NO_SYSTEM_BUS", "1", TRUE);
 
   g_test_add_func ("/failover/first-login-skips-dead-node", test_first_login_skips_dead_node);
   g_test_add_func ("/failover/killed-node-rejoins-next", test_killed_node_rejoins_next);
   g_test_add_func ("/failover/login-ok-list-is-used", test_login_ok_list_is_used);
   g_test_add_func ("/failover/walk-in-order", test_walk_in_order);
+  g_test_add_func ("/failover/cli-several-servers", test_cli_several_servers);
   g_test_add_func ("/failover/service-unavailable-is-retried",
                    test_service_unavailable_is_retried);
 

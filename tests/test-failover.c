@@ -5,11 +5,13 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "tether.h"
 #include "tether-message.h"
 #include "tether-test-server.h"
+#include "tether-test-tls.h"
 #include "tether-test-utils.h"
 
 #define WAIT_MS 15000
@@ -67,24 +69,19 @@ report_cb (TetherRoom *room, TetherReconnectReport *report, Client *c)
   g_ptr_array_add (c->reports, g_object_ref (report));
 }
 
-/* Logs @user_id into "lobby" with @server_url (may be NULL) and then @more. */
+/* Logs @user_id into "lobby" with @engine (taken), @server_url (may be NULL) and
+ * then @more. */
 static Client *
-client_new (const char         *user_id,
-            const char         *server_url,
-            const char * const *more,
-            const char         *config)
+client_new_for_engine (TetherEngine       *engine,
+                       const char         *user_id,
+                       const char         *server_url,
+                       const char * const *more)
 {
   Client *c = g_new0 (Client, 1);
   g_autofree char *token = tether_test_token (user_id, "lobby", 3600);
   g_autoptr(TetherLoginOptions) login = NULL;
-  g_autoptr(GError) error = NULL;
 
-  c->engine = tether_engine_new ();
-  if (config != NULL)
-    {
-      tether_engine_set_config (c->engine, config, &error);
-      g_assert_no_error (error);
-    }
+  c->engine = engine;
   c->states = g_array_new (FALSE, FALSE, sizeof (TetherRoomState));
   c->events = g_ptr_array_new_with_free_func (g_free);
   c->urls = g_ptr_array_new_with_free_func (g_free);
@@ -99,6 +96,24 @@ client_new (const char         *user_id,
   g_signal_connect (c->room, "notify::server-url", G_CALLBACK (url_cb), c);
   g_signal_connect (c->room, "reconnect-report", G_CALLBACK (report_cb), c);
   return c;
+}
+
+/* The same with an engine of its own, set up with @config when not NULL. */
+static Client *
+client_new (const char         *user_id,
+            const char         *server_url,
+            const char * const *more,
+            const char         *config)
+{
+  TetherEngine *engine = tether_engine_new ();
+  g_autoptr(GError) error = NULL;
+
+  if (config != NULL)
+    {
+      tether_engine_set_config (engine, config, &error);
+      g_assert_no_error (error);
+    }
+  return client_new_for_engine (engine, user_id, server_url, more);
 }
 
 static void
@@ -318,6 +333,73 @@ test_login_ok_list_is_used (void)
   g_assert_cmpstr (known[1], ==, b_url);
 }
 
+/* A client keeps only the room_services it may use: ws:// or wss:// URLs with a host,
+ * and over TLS only wss:// ones (a TLS node cannot move the token to plain text). */
+static void
+test_room_services_filtered (void)
+{
+  g_autoptr(TetherTestTls) tls = tether_test_tls_new ();
+  g_autoptr(GTlsCertificate) certificate = tether_test_tls_load (tls->cert_file, tls->key_file);
+  const char *services[] = { "ws://127.0.0.1:1/ws", "ftp://b.example/ws", "wss://",
+                             "wss://b.example:7481/ws", NULL };
+  g_autoptr(TetherTestServer) a = tether_test_server_new ("tls-certificate", certificate,
+                                                          "room-service-urls", services,
+                                                          NULL);
+  const char *a_url = tether_test_server_get_url (a);
+  TetherEngine *engine = tether_engine_new ();
+  g_autoptr(Client) alice = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) known = NULL;
+
+  g_assert_true (g_str_has_prefix (a_url, "wss://"));
+  g_assert_true (tether_engine_set_tls_ca_file (engine, tls->ca_file, &error));
+  alice = client_new_for_engine (engine, "alice", a_url, NULL);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  known = tether_room_dup_server_urls (alice->room);
+  g_assert_cmpuint (g_strv_length (known), ==, 2);
+  g_assert_cmpstr (known[0], ==, "wss://b.example:7481/ws");
+  g_assert_cmpstr (known[1], ==, a_url);
+  g_assert_cmpstr (tether_room_get_server_url (alice->room), ==, a_url);
+}
+
+/* --room-service-url and the key file's room-service-urls reach login_ok; a URL that
+ * is not ws:// or wss:// is a usage error. */
+static void
+test_server_option (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("test-failover-XXXXXX", NULL);
+  g_autofree char *config = g_build_filename (dir, "tether-server.conf", NULL);
+  g_autofree char *program = tether_test_server_program ();
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) bad = NULL;
+  g_autoptr(Client) alice = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) known = NULL;
+
+  g_assert_true (g_file_set_contents (config, "[server]\n"
+                                      "room-service-urls=ws://127.0.0.1:1/ws;ws://127.0.0.1:2/ws\n",
+                                      -1, &error));
+  server = tether_test_server_process_new ("--config", config, SERVER_ARGS, NULL);
+  alice = client_new ("alice", tether_test_server_process_get_url (server), NULL, NULL);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  known = tether_room_dup_server_urls (alice->room);
+  g_assert_cmpuint (g_strv_length (known), ==, 3);
+  g_assert_cmpstr (known[0], ==, "ws://127.0.0.1:1/ws");
+  g_assert_cmpstr (known[1], ==, "ws://127.0.0.1:2/ws");
+  g_assert_cmpstr (known[2], ==, tether_test_server_process_get_url (server));
+
+  bad = tether_test_process_spawnv ((const char *[]) { program, "--room-service-url",
+                                                       "ftp://b.example/ws", "--listen",
+                                                       "127.0.0.1:0", NULL }, &error);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (bad, WAIT_MS));
+  g_assert_true (tether_test_process_get_if_exited (bad));
+  g_assert_cmpint (tether_test_process_get_exit_status (bad), !=, 0);
+
+  g_unlink (config);
+  g_rmdir (dir);
+}
+
 /* The walk keeps the list's order: after a break, the node that worked first, then
  * the next ones in order — the dead second, then the third. */
 static void
@@ -492,6 +574,8 @@ main (int argc, char **argv)
   g_test_add_func ("/failover/killed-node-rejoins-next", test_killed_node_rejoins_next);
   g_test_add_func ("/failover/login-ok-list-is-used", test_login_ok_list_is_used);
   g_test_add_func ("/failover/walk-in-order", test_walk_in_order);
+  g_test_add_func ("/failover/room-services-filtered", test_room_services_filtered);
+  g_test_add_func ("/failover/server-option", test_server_option);
   g_test_add_func ("/failover/cli-several-servers", test_cli_several_servers);
   g_test_add_func ("/failover/service-unavailable-is-retried",
                    test_service_unavailable_is_retried);

@@ -195,22 +195,13 @@ dead_server_url (void)
 }
 
 /* A port nobody listens on for the moment, for a server that must know its own URL
- * before it starts. */
+ * before it starts: the port a server had before it stopped. */
 static guint16
-free_tcp_port (void)
+free_port (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
-                                            G_SOCKET_PROTOCOL_TCP, &error);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
+  g_autoptr(TetherTestServer) server = tether_test_server_new (NULL);
 
-  g_assert_no_error (error);
-  g_assert_true (g_socket_bind (socket, any, FALSE, &error));
-  bound = g_socket_get_local_address (socket, &error);
-  g_assert_no_error (error);
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  return tether_test_server_get_port (server);
 }
 
 /* The first login walks the list: a dead first node does not end it. With every
@@ -304,7 +295,7 @@ test_login_ok_list_is_used (void)
 {
   g_autoptr(TetherTestServerProcess) b = tether_test_server_process_new (SERVER_ARGS, NULL);
   const char *b_url = tether_test_server_process_get_url (b);
-  guint16 port = free_tcp_port ();
+  guint16 port = free_port ();
   g_autofree char *a_url = g_strdup_printf ("ws://127.0.0.1:%u/ws", port);
   const char *services[] = { a_url, b_url, NULL };
   g_autoptr(TetherTestServer) a = tether_test_server_new_on_port (port,

@@ -775,6 +775,43 @@ server_url_from_url (const char  *scheme,
   return build_server_url (insecure, host, port, path);
 }
 
+/* The start of reading what a person typed: the outs cleared, the text checked and
+ * stripped; NULL (with @error set) for text that is not UTF-8. */
+static char *
+begin_typed_text (const char  *text,
+                  char       **room_id,
+                  char       **app_id,
+                  GError     **error)
+{
+  if (room_id != NULL)
+    *room_id = NULL;
+  if (app_id != NULL)
+    *app_id = NULL;
+  if (!check_utf8 (text, error))
+    return NULL;
+  return g_strstrip (g_strdup (text));
+}
+
+/* A typed room link (REST of SCHEME://REST): the link, its room and app id in the
+ * outs. */
+static TetherLink *
+typed_link (const char  *scheme,
+            const char  *rest,
+            char       **room_id,
+            char       **app_id,
+            GError     **error)
+{
+  TetherLink *link = parse_link_rest (g_str_equal (scheme, SCHEME_INSECURE), rest, error);
+
+  if (link == NULL)
+    return NULL;
+  if (room_id != NULL)
+    *room_id = g_strdup (link->room_id);
+  if (app_id != NULL)
+    *app_id = g_strdup (link->app_id);
+  return link;
+}
+
 /**
  * tether_link_server_url_from_text:
  * @text: what a person typed for a server
@@ -812,13 +849,9 @@ tether_link_server_url_from_text (const char  *text,
   g_return_val_if_fail (text != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (room_id != NULL)
-    *room_id = NULL;
-  if (app_id != NULL)
-    *app_id = NULL;
-  if (!check_utf8 (text, error))
+  copy = begin_typed_text (text, room_id, app_id, error);
+  if (copy == NULL)
     return NULL;
-  copy = g_strstrip (g_strdup (text));
   if (*copy == '\0')
     {
       invalid (error, "no server; " EXPECTED_SERVER);
@@ -838,14 +871,8 @@ tether_link_server_url_from_text (const char  *text,
           invalid (error, "“%s://” is not a scheme Tether speaks; " EXPECTED_SERVER, scheme);
           return NULL;
         }
-      link = parse_link_rest (g_str_equal (scheme, SCHEME_INSECURE), rest, error);
-      if (link == NULL)
-        return NULL;
-      if (room_id != NULL)
-        *room_id = g_strdup (link->room_id);
-      if (app_id != NULL)
-        *app_id = g_strdup (link->app_id);
-      return g_strdup (link->server_urls[0]);
+      link = typed_link (scheme, rest, room_id, app_id, error);
+      return link != NULL ? g_strdup (link->server_urls[0]) : NULL;
     }
 
   if (strpbrk (copy, "/?#") != NULL)
@@ -894,26 +921,16 @@ tether_link_server_urls_from_text (const char  *text,
   g_return_val_if_fail (text != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (room_id != NULL)
-    *room_id = NULL;
-  if (app_id != NULL)
-    *app_id = NULL;
-  if (!check_utf8 (text, error))
+  copy = begin_typed_text (text, room_id, app_id, error);
+  if (copy == NULL)
     return NULL;
-  copy = g_strstrip (g_strdup (text));
   scheme = split_scheme (copy, &rest);
-  if (scheme != NULL && (g_str_equal (scheme, SCHEME_SECURE) || g_str_equal (scheme, SCHEME_INSECURE)))
+  if (scheme != NULL
+      && (g_str_equal (scheme, SCHEME_SECURE) || g_str_equal (scheme, SCHEME_INSECURE)))
     {
-      g_autoptr(TetherLink) link = parse_link_rest (g_str_equal (scheme, SCHEME_INSECURE), rest,
-                                                    error);
+      g_autoptr(TetherLink) link = typed_link (scheme, rest, room_id, app_id, error);
 
-      if (link == NULL)
-        return NULL;
-      if (room_id != NULL)
-        *room_id = g_strdup (link->room_id);
-      if (app_id != NULL)
-        *app_id = g_strdup (link->app_id);
-      return g_strdupv (link->server_urls);
+      return link != NULL ? g_strdupv (link->server_urls) : NULL;
     }
 
   parts = g_strsplit (copy, ",", -1);

@@ -341,6 +341,39 @@ test_link_guest (Fixture *f, gconstpointer data)
   save_screenshot (GTK_WIDGET (f->window), "screenshot-link-copied.png");
 }
 
+/* A link with several hosts, the first dead: the guest token and the room come from
+ * the second; the server field keeps both, and the copied link names both. */
+static void
+test_link_several_hosts (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TetherTestServer) gone = tether_test_server_new (NULL);
+  guint16 dead_port = tether_test_server_get_port (gone);
+  guint16 port = tether_test_server_get_port (f->server);
+  g_autofree char *link = g_strdup_printf ("tether+insecure://127.0.0.1:%u,localhost:%u/pub-3",
+                                           dead_port, port);
+  g_autofree char *live_url = g_strdup_printf ("ws://localhost:%u/ws", port);
+  g_autofree char *servers = g_strdup_printf ("ws://127.0.0.1:%u/ws, %s", dead_port, live_url);
+  g_autofree char *expected = g_strdup_printf ("tether+insecure://localhost:%u,127.0.0.1:%u/pub-3"
+                                               "?app=%s", port, dead_port, TETHER_TEST_APP_ID);
+  g_autofree char *setting = NULL, *copied = NULL;
+
+  /* Its port, with nothing listening any more. */
+  g_clear_pointer (&gone, tether_test_server_free);
+  server_make_public (f);
+  tether_window_open_link (f->window, link);
+  TETHER_WAIT_UNTIL (badge_in (f), WAIT_MS);
+  g_assert_true (badge_in (f));
+  g_assert_cmpstr (tether_room_get_server_url (tether_session_get_room (f->session)), ==,
+                   live_url);
+  setting = g_settings_get_string (tether_session_get_settings (f->session), "server-url");
+  g_assert_cmpstr (setting, ==, servers);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (f->window), "win.copy-link", NULL));
+  copied = clipboard_text (GTK_WIDGET (f->window));
+  g_assert_cmpstr (copied, ==, expected);
+  g_settings_reset (tether_session_get_settings (f->session), "server-url");
+}
+
 /* A link to a room that is not public, with no credential: the start page says so in
  * words; a link that is not one says what it expected. */
 static void
@@ -486,6 +519,7 @@ main (int argc, char *argv[])
   APP_TEST_ADD ("/app/settings", test_settings);
   APP_TEST_ADD ("/app/demo", test_demo);
   APP_TEST_ADD ("/app/link-guest", test_link_guest);
+  APP_TEST_ADD ("/app/link-several-hosts", test_link_several_hosts);
   APP_TEST_ADD ("/app/link-not-public", test_link_not_public);
   APP_TEST_ADD ("/app/server-field", test_server_field);
   APP_TEST_ADD ("/app/link-errors", test_link_errors);

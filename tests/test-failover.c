@@ -432,11 +432,13 @@ static void
 test_cli_several_servers (void)
 {
   g_autofree char *dead = dead_server_url ();
-  g_autoptr(TetherTestServerProcess) b = tether_test_server_process_new (SERVER_ARGS, NULL);
+  g_autoptr(TetherTestServerProcess) b = tether_test_server_process_new (SERVER_ARGS,
+                                                                         "--public-room",
+                                                                         "lobby", NULL);
   const char *b_url = tether_test_server_process_get_url (b);
   g_autofree char *dead_port = g_strdup (strrchr (dead, ':') + 1);
   g_autofree char *link = NULL;
-  g_autoptr(TetherTestProcess) alice = NULL, bob = NULL;
+  g_autoptr(TetherTestProcess) alice = NULL, bob = NULL, guest = NULL;
   g_autofree char *line = NULL, *program = tether_test_cli_program ();
   g_autoptr(GError) error = NULL;
 
@@ -458,6 +460,14 @@ test_cli_several_servers (void)
   g_assert_true (tether_test_process_wait_for_line (bob, "\"reason\":\"LOGINED\"", WAIT_MS,
                                                     &line));
   g_assert_nonnull (strstr (line, "ws://localhost:"));
+
+  /* A guest's token comes from the first node that answers. */
+  guest = tether_test_cli_spawn ("watch", dead, "--server", b_url, "--room", "lobby", "--guest",
+                                 NULL);
+  g_clear_pointer (&line, g_free);
+  g_assert_true (tether_test_process_wait_for_line (guest, "\"reason\":\"LOGINED\"", WAIT_MS,
+                                                    &line));
+  g_assert_nonnull (strstr (line, b_url));
 }
 
 /* ---- a room service that cannot reach its shared state ---------------------------- */

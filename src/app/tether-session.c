@@ -440,7 +440,8 @@ typedef struct
   GCancellable *cancellable;
   TetherRoom *room;          /* a renewal: the room whose token it renews */
   char *server_url;
-  char **server_urls;        /* the room service's other nodes, or NULL */
+  char **server_urls;        /* the room service's nodes, or NULL */
+  guint next_url;            /* the one to ask if server_url cannot be reached */
   char *room_id;
   char *app_id;
   char *user_name;
@@ -462,6 +463,16 @@ guest_request_free (GuestRequest *r)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (GuestRequest, guest_request_free)
 
+/* The guest-token request trusts what the engine's rooms trust: its tls-ca-file, or
+ * the system's trust store (NULL). */
+static GTlsDatabase *
+engine_tls_database (TetherSession *self)
+{
+  const char *ca_file = tether_engine_get_tls_ca_file (self->engine);
+
+  return ca_file != NULL ? g_tls_file_database_new (ca_file, NULL) : NULL;
+}
+
 static void
 guest_token_cb (GObject      *source,
                 GAsyncResult *result,
@@ -476,6 +487,20 @@ guest_token_cb (GObject      *source,
   token = tether_guest_token_request_finish (result, &user, &app, NULL, &error);
   if (g_cancellable_is_cancelled (r->cancellable))
     return;
+  /* A node that cannot be reached hands over to the next one, as the room does. */
+  if (token == NULL && g_error_matches (error, TETHER_ERROR, TETHER_ERROR_NETWORK)
+      && r->server_urls != NULL && r->server_urls[r->next_url] != NULL)
+    {
+      g_autoptr(GTlsDatabase) database = engine_tls_database (self);
+
+      g_debug ("no guest token from %s: %s", r->server_url, error->message);
+      g_free (r->server_url);
+      r->server_url = g_strdup (r->server_urls[r->next_url++]);
+      tether_guest_token_request_async (r->server_url, r->room_id, NULL, database,
+                                        r->cancellable, guest_token_cb, r);
+      r = NULL;
+      return;
+    }
   g_clear_object (&self->guest_cancellable);
   if (token == NULL)
     {
@@ -489,16 +514,6 @@ guest_token_cb (GObject      *source,
                         "room-id", r->room_id, "user-id", user,
                         "user-name", r->user_name, "token", token, NULL);
   join_login (self, login, TRUE);
-}
-
-/* The guest-token request trusts what the engine's rooms trust: its tls-ca-file, or
- * the system's trust store (NULL). */
-static GTlsDatabase *
-engine_tls_database (TetherSession *self)
-{
-  const char *ca_file = tether_engine_get_tls_ca_file (self->engine);
-
-  return ca_file != NULL ? g_tls_file_database_new (ca_file, NULL) : NULL;
 }
 
 /* Asks the room service for a guest token of a public room, then joins with it; on
@@ -521,6 +536,10 @@ join_as_guest (TetherSession      *self,
   r->cancellable = g_object_ref (self->guest_cancellable);
   r->server_url = g_strdup (server_url);
   r->server_urls = g_strdupv ((char **) server_urls);
+  /* After @server_url, the nodes listed after it. */
+  for (guint i = 0; server_urls != NULL && server_urls[i] != NULL; i++)
+    if (g_str_equal (server_urls[i], server_url))
+      r->next_url = i + 1;
   r->room_id = g_strdup (room_id);
   r->app_id = g_strdup (app_id != NULL && *app_id != '\0' ? app_id : NULL);
   r->user_name = g_strdup (user_name != NULL && *user_name != '\0' ? user_name : NULL);
@@ -559,7 +578,8 @@ room_token_will_expire_cb (TetherSession *self,
   r = g_new0 (GuestRequest, 1);
   r->self = g_object_ref (self);
   r->room = g_object_ref (self->room);
-  tether_guest_token_request_async (tether_login_options_get_server_url (self->login),
+  /* The node the room is on now: it answers. */
+  tether_guest_token_request_async (tether_room_get_server_url (self->room),
                                     tether_room_get_id (self->room),
                                     tether_room_get_token (self->room), database, NULL,
                                     guest_renewed_cb, r);

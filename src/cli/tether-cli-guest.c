@@ -89,11 +89,22 @@ tether_cli_guest_fetch (TetherCliOptions  *opts,
                         GError           **error)
 {
   GuestAnswer a = { 0, };
+  const char * const one[] = { opts->server, NULL };
+  const char * const *servers = opts->server_urls != NULL
+                                ? (const char * const *) opts->server_urls : one;
 
-  tether_guest_token_request_async (opts->server, opts->room, NULL, guest_tls_database (opts), NULL,
-                                    answer_cb, &a);
-  while (!a.done)
-    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; servers[i] != NULL; i++)
+    {
+      answer_clear (&a);
+      a = (GuestAnswer) { 0, };
+      tether_guest_token_request_async (servers[i], opts->room, NULL, guest_tls_database (opts),
+                                        NULL, answer_cb, &a);
+      while (!a.done)
+        g_main_context_iteration (NULL, TRUE);
+      /* A node that cannot be reached hands over to the next one, as the room does. */
+      if (a.token != NULL || !g_error_matches (a.error, TETHER_ERROR, TETHER_ERROR_NETWORK))
+        break;
+    }
   print_answer (&a, FALSE);
   if (a.token == NULL)
     {
@@ -142,7 +153,8 @@ tether_cli_guest_renew (TetherCliRun *run)
   Renewal *r = g_new0 (Renewal, 1);
 
   r->room = g_object_ref (run->room);
-  tether_guest_token_request_async (run->opts->server, run->opts->room,
+  /* The node the room is on now: it answers. */
+  tether_guest_token_request_async (tether_room_get_server_url (run->room), run->opts->room,
                                     tether_room_get_token (run->room),
                                     guest_tls_database (run->opts), NULL, renewed_cb, r);
 }

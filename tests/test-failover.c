@@ -473,7 +473,7 @@ test_cli_several_servers (void)
 /* ---- a room service that cannot reach its shared state ---------------------------- */
 
 /* A WebSocket peer that answers every login as a cluster node without Redis does:
- * error 1021, close 1013 (Try Again Later). */
+ * error 1021, close 4503. */
 typedef struct
 {
   SoupServer *server;
@@ -494,7 +494,7 @@ unavailable_message_cb (SoupWebsocketConnection *ws,
 
   u->logins++;
   soup_websocket_connection_send_text (ws, error);
-  soup_websocket_connection_close (ws, 1013 /* Try Again Later */, NULL);
+  soup_websocket_connection_close (ws, 4503, NULL);
 }
 
 static void

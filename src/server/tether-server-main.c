@@ -157,6 +157,11 @@ main (int   argc,
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "The PEM private key of --tls-cert", "FILE" },
+    { "redis", 0, 0, G_OPTION_ARG_STRING, &o.redis, "Run as one node of a cluster sharing its rooms through this Redis (none: one node on its own)", "redis://HOST:PORT[/DB]" },
+    { "node-id", 0, 0, G_OPTION_ARG_STRING, &o.node_id, "This node's id in the cluster (default: the host name); also the default --media-id", "ID" },
+    { "public-url", 0, 0, G_OPTION_ARG_STRING, &o.public_url, "The ws(s):// URL clients reach this node at (default: from --listen)", "URL" },
+    { "node-beat", 0, 0, G_OPTION_ARG_DOUBLE, &o.node_beat, "Seconds between this node's beats in Redis (1)", "SECONDS" },
+    { "node-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.node_timeout, "Seconds without a beat after which a node counts as dead (3)", "SECONDS" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from the [server] group of FILE", "FILE" },
     { NULL }
   };
@@ -256,7 +261,15 @@ main (int   argc,
                     ? g_strdup (o.media_url)
                     : g_strdup_printf ("srt://%s:%u", media_host, tether_relay_get_port (relay));
       if (server != NULL)
-        tether_server_attach_relay (server, relay, o.media_id ? o.media_id : "local", media_url);
+        {
+          /* In a cluster every node's media node needs an id of its own. */
+          g_autofree char *media_id = g_strdup (o.media_id != NULL ? o.media_id
+                                                : o.redis != NULL && o.node_id != NULL ? o.node_id
+                                                : o.redis != NULL ? g_get_host_name ()
+                                                : "local");
+
+          tether_server_attach_relay (server, relay, media_id, media_url);
+        }
       else if (o.room_service != NULL)
         reporter = tether_node_reporter_new (relay, o.media_id ? o.media_id : "local",
                                              o.room_service, secret, room_service_ca);

@@ -329,6 +329,16 @@ redis_report (TetherTestRedis *redis,
   g_hash_table_unref (m->before);
 }
 
+/* used_memory of INFO memory, bytes */
+static gint64
+redis_used_memory (TetherTestRedis *redis)
+{
+  g_autofree char *info = tether_test_redis_command (redis, "INFO memory");
+  const char *p = info != NULL ? strstr (info, "used_memory:") : NULL;
+
+  return p != NULL ? g_ascii_strtoll (p + strlen ("used_memory:"), NULL, 10) : 0;
+}
+
 /* ---- clients -------------------------------------------------------------------------- */
 
 typedef struct
@@ -413,7 +423,7 @@ bench_login_on (Cluster *cl)
   const guint n_rooms = n_idle / ROOM_SIZE;
   double background = 0;
   RedisMark mark;
-  gint64 t0, rss_before;
+  gint64 t0, rss_before, redis_mem0;
   double ramp_s;
 
   g_print ("[login] %u sessions held (rooms of %d, notify_users, spread over the nodes, "
@@ -426,6 +436,7 @@ bench_login_on (Cluster *cl)
       redis_mark (cl->redis, &mark, background);
     }
   rss_before = pools_rss_kib (cl);
+  redis_mem0 = cl->redis != NULL ? redis_used_memory (cl->redis) : 0;
 
   pools_new (&idle, cl, "bench-idle", 32);
   for (guint i = 0; i < n_idle; i++)
@@ -455,6 +466,9 @@ bench_login_on (Cluster *cl)
       g_print ("%s %s %.1f MiB", i == 0 ? ";" : ",", cl->nodes[i].id,
                bench_proc_rss_kib (cl->nodes[i].pid) / 1024.0);
     g_print ("\n");
+    if (cl->redis != NULL)
+      g_print ("  Redis used_memory: +%.1f KiB per session\n",
+               (redis_used_memory (cl->redis) - redis_mem0) / 1024.0 / MAX (pools_ok (&idle), 1));
   }
 
   /* one after another, round-robin over the nodes, each logging out again */

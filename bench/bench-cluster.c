@@ -400,20 +400,6 @@ pools_rss_kib (Cluster *cl)
 
 /* ---- part 1: login -------------------------------------------------------------------- */
 
-typedef struct
-{
-  RawPool *pool;
-  guint target;
-} OneWait;
-
-static gboolean
-one_done (gpointer data)
-{
-  OneWait *w = data;
-
-  return raw_pool_done (w->pool) >= w->target;
-}
-
 static void
 bench_login_on (Cluster *cl)
 {
@@ -481,10 +467,8 @@ bench_login_on (Cluster *cl)
       g_autofree char *user = g_strdup_printf ("lu%04u", i);
       RawPool *pool = measured.pools[i % measured.n];
       RawClient *c = raw_pool_add (pool, room, user, TRUE);
-      OneWait ow = { pool, pool->clients->len };
 
-      raw_pool_start_one (pool);
-      if (!tether_test_poll_until (one_done, &ow, 5000) || c->state != RAW_LOGINED)
+      if (!raw_pool_run_one (pool, 5000) || c->state != RAW_LOGINED)
         {
           g_printerr ("[login] login %u did not succeed\n", i);
           continue;

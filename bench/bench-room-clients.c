@@ -275,6 +275,32 @@ raw_pool_start_one (RawPool *pool)
   g_main_context_invoke (pool->context, start_one_cb, pool);
 }
 
+typedef struct
+{
+  RawPool *pool;
+  guint target;
+} OneWait;
+
+static gboolean
+one_done (gpointer data)
+{
+  OneWait *w = data;
+
+  return raw_pool_done (w->pool) >= w->target;
+}
+
+/* raw_pool_start_one(), then waits (deadline scaled) until that client has logged in
+ * or failed; FALSE if it has not by then. */
+gboolean
+raw_pool_run_one (RawPool *pool,
+                  guint    timeout_ms)
+{
+  OneWait w = { pool, raw_pool_done (pool) + 1 };
+
+  raw_pool_start_one (pool);
+  return tether_test_poll_until (one_done, &w, timeout_ms);
+}
+
 static gboolean
 logout_cb (gpointer data)
 {

@@ -307,20 +307,6 @@ lt_client_settled_out (gpointer data)
   return c->state == TETHER_ROOM_STATE_LOGOUT || c->state == TETHER_ROOM_STATE_LOGOUT_FAILED;
 }
 
-typedef struct
-{
-  RawPool *pool;
-  guint target;
-} OneWait;
-
-static gboolean
-one_done (gpointer data)
-{
-  OneWait *w = data;
-
-  return raw_pool_done (w->pool) >= w->target;
-}
-
 static void
 bench_login (void)
 {
@@ -335,7 +321,6 @@ bench_login (void)
   const guint n_rooms = 1000 / ROOM_SIZE;   /* the measured logins join rooms of ~10 */
   RawPool *idle_pool = NULL;
   gint64 t0;
-  OneWait ow;
   double cpu0, srv_cpu0, bench_cpu, srv_cpu, lt_cpu, raw_cpu;
 
   g_print ("\n[login] %u idle %s sessions (rooms of %d, notify_users), then %u logins "
@@ -413,7 +398,6 @@ bench_login (void)
    * open socket (the server's share plus two loopback hops). */
   raw = raw_pool_new ("bench-login-raw", TRUE, s->url, 1);
   raw->manual = TRUE;
-  ow.pool = raw;
   for (guint i = 0; i < n_measure; i++)
     {
       g_autofree char *room = g_strdup_printf ("idle-%03u", i % n_rooms);
@@ -421,9 +405,7 @@ bench_login (void)
       RawClient *c = raw_pool_add (raw, room, user, TRUE);
       double hs, srv, total;
 
-      ow.target = i + 1;
-      raw_pool_start_one (raw);
-      if (!tether_test_poll_until (one_done, &ow, 5000) || c->state != RAW_LOGINED)
+      if (!raw_pool_run_one (raw, 5000) || c->state != RAW_LOGINED)
         {
           g_printerr ("[login] raw login %u did not succeed\n", i);
           continue;

@@ -125,6 +125,8 @@ RawClient *raw_pool_add_login (RawPool    *pool,
                                char       *login_json);
 void       raw_pool_start     (RawPool    *pool);
 void       raw_pool_start_one (RawPool    *pool);
+gboolean   raw_pool_run_one   (RawPool    *pool,
+                               guint       timeout_ms);
 guint      raw_pool_done      (RawPool    *pool);
 void       raw_pool_free      (RawPool    *pool);
 void       raw_client_logout  (RawClient  *c);

@@ -215,6 +215,34 @@ element_str (redisReply *reply,
   return reply->element[i]->str;
 }
 
+static void
+free_replies (guint        n,
+              redisReply **replies)
+{
+  for (guint i = 0; i < n; i++)
+    g_clear_pointer (&replies[i], freeReplyObject);
+}
+
+/* Reads the next @n replies of a pipeline into @out; on failure none is kept. */
+static gboolean
+read_replies (redisContext  *c,
+              guint          n,
+              redisReply   **out,
+              GError       **error)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      out[i] = NULL;
+      if (redisGetReply (c, (void **) &out[i]) != REDIS_OK)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE, "%s", c->errstr);
+          free_replies (i, out);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 static long long
 integer_of (redisReply *reply)
 {
@@ -293,31 +321,23 @@ print_nodes (redisContext  *c,
   g_ptr_array_add (rows, g_strsplit ("NODE STATE SEEN SESSIONS PUBLIC-URL MEDIA-ID MEDIA-URL", " ", -1));
   for (guint i = 0; i < ids->len; i++)
     {
-      redisReply *node = NULL, *ttl = NULL, *sessions = NULL;
+      redisReply *r[3];  /* node, ttl, sessions */
       char **row;
 
-      if (redisGetReply (c, (void **) &node) != REDIS_OK || redisGetReply (c, (void **) &ttl) != REDIS_OK
-          || redisGetReply (c, (void **) &sessions) != REDIS_OK)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE, "%s", c->errstr);
-          g_clear_pointer (&node, freeReplyObject);
-          g_clear_pointer (&ttl, freeReplyObject);
-          return FALSE;
-        }
+      if (!read_replies (c, G_N_ELEMENTS (r), r, error))
+        return FALSE;
       /* PTTL: -2 when the key is gone (the node missed its beats) */
-      alive += integer_of (ttl) > 0 || integer_of (ttl) == -1;
+      alive += integer_of (r[1]) > 0 || integer_of (r[1]) == -1;
       row = g_new0 (char *, 8);
       row[0] = g_strdup (ids->pdata[i]);
-      row[1] = g_strdup (integer_of (ttl) > 0 || integer_of (ttl) == -1 ? "alive" : "dead");
-      row[2] = seen_ago (element_str (node, 3), now_ms);
-      row[3] = g_strdup_printf ("%lld", integer_of (sessions));
-      row[4] = g_strdup (element_str (node, 0));
-      row[5] = g_strdup (element_str (node, 1));
-      row[6] = g_strdup (element_str (node, 2));
+      row[1] = g_strdup (integer_of (r[1]) > 0 || integer_of (r[1]) == -1 ? "alive" : "dead");
+      row[2] = seen_ago (element_str (r[0], 3), now_ms);
+      row[3] = g_strdup_printf ("%lld", integer_of (r[2]));
+      row[4] = g_strdup (element_str (r[0], 0));
+      row[5] = g_strdup (element_str (r[0], 1));
+      row[6] = g_strdup (element_str (r[0], 2));
       g_ptr_array_add (rows, row);
-      freeReplyObject (node);
-      freeReplyObject (ttl);
-      freeReplyObject (sessions);
+      free_replies (G_N_ELEMENTS (r), r);
     }
   printf ("nodes: %u (%u alive)\n", ids->len, alive);
   if (ids->len > 0)
@@ -351,24 +371,19 @@ print_media_nodes (redisContext  *c,
   g_ptr_array_add (rows, g_strsplit ("MEDIA-NODE STATE SEEN LOAD URL", " ", -1));
   for (guint i = 0; i < ids->len; i++)
     {
-      redisReply *node = NULL, *ttl = NULL;
+      redisReply *r[2];  /* node, ttl */
       char **row;
 
-      if (redisGetReply (c, (void **) &node) != REDIS_OK || redisGetReply (c, (void **) &ttl) != REDIS_OK)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE, "%s", c->errstr);
-          g_clear_pointer (&node, freeReplyObject);
-          return FALSE;
-        }
+      if (!read_replies (c, G_N_ELEMENTS (r), r, error))
+        return FALSE;
       row = g_new0 (char *, 6);
       row[0] = g_strdup (ids->pdata[i]);
-      row[1] = g_strdup (integer_of (ttl) > 0 || integer_of (ttl) == -1 ? "alive" : "dead");
-      row[2] = seen_ago (element_str (node, 2), now_ms);
-      row[3] = g_strdup (element_str (node, 1));
-      row[4] = g_strdup (element_str (node, 0));
+      row[1] = g_strdup (integer_of (r[1]) > 0 || integer_of (r[1]) == -1 ? "alive" : "dead");
+      row[2] = seen_ago (element_str (r[0], 2), now_ms);
+      row[3] = g_strdup (element_str (r[0], 1));
+      row[4] = g_strdup (element_str (r[0], 0));
       g_ptr_array_add (rows, row);
-      freeReplyObject (node);
-      freeReplyObject (ttl);
+      free_replies (G_N_ELEMENTS (r), r);
     }
   printf ("media nodes: %u\n", ids->len);
   print_table (rows);
@@ -447,27 +462,19 @@ print_rooms (redisContext  *c,
   g_ptr_array_add (rows, g_strsplit ("ROOM MEMBERS STREAMS SEQ ROOM-SESSION", " ", -1));
   for (guint i = 0; i < rooms->len; i++)
     {
-      redisReply *room = NULL, *members = NULL, *streams = NULL;
+      redisReply *r[3];  /* room, members, streams */
       char **row;
 
-      if (redisGetReply (c, (void **) &room) != REDIS_OK || redisGetReply (c, (void **) &members) != REDIS_OK
-          || redisGetReply (c, (void **) &streams) != REDIS_OK)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE, "%s", c->errstr);
-          g_clear_pointer (&room, freeReplyObject);
-          g_clear_pointer (&members, freeReplyObject);
-          return FALSE;
-        }
+      if (!read_replies (c, G_N_ELEMENTS (r), r, error))
+        return FALSE;
       row = g_new0 (char *, 6);
       row[0] = g_strdup (rooms->pdata[i]);
-      row[1] = g_strdup_printf ("%lld", integer_of (members));
-      row[2] = g_strdup_printf ("%lld", integer_of (streams));
-      row[3] = g_strdup (element_str (room, 0));
-      row[4] = g_strdup (element_str (room, 1));
+      row[1] = g_strdup_printf ("%lld", integer_of (r[1]));
+      row[2] = g_strdup_printf ("%lld", integer_of (r[2]));
+      row[3] = g_strdup (element_str (r[0], 0));
+      row[4] = g_strdup (element_str (r[0], 1));
       g_ptr_array_add (rows, row);
-      freeReplyObject (room);
-      freeReplyObject (members);
-      freeReplyObject (streams);
+      free_replies (G_N_ELEMENTS (r), r);
     }
   printf ("rooms: %u\n", rooms->len);
   if (rooms->len > 0)

@@ -112,6 +112,12 @@ typedef struct
   guint n_nodes;
 } Cluster;
 
+static int
+redis_pid (TetherTestRedis *redis)
+{
+  return (int) g_ascii_strtoll (tether_test_redis_get_pid (redis), NULL, 10);
+}
+
 static void
 node_start (Cluster *cl,
             guint    i)
@@ -172,7 +178,7 @@ cluster_start (const char *name,
       cl->redis = tether_test_redis_start (&error);
       if (cl->redis == NULL)
         g_error ("%s", error->message);
-      bench_watchdog_add_pid ((int) g_ascii_strtoll (tether_test_redis_get_pid (cl->redis), NULL, 10));
+      bench_watchdog_add_pid (redis_pid (cl->redis));
     }
   for (guint i = 0; i < n_nodes; i++)
     node_start (cl, i);
@@ -207,7 +213,7 @@ cluster_free (Cluster *cl)
     }
   if (cl->redis != NULL)
     {
-      bench_watchdog_remove_pid ((int) g_ascii_strtoll (tether_test_redis_get_pid (cl->redis), NULL, 10));
+      bench_watchdog_remove_pid (redis_pid (cl->redis));
       tether_test_redis_free (cl->redis);
     }
   g_free (cl);
@@ -258,30 +264,29 @@ typedef struct
 {
   GHashTable *before;
   gint64 t0;
-  double background_per_s;   /* the nodes' beats and liveness checks */
+  double cpu0;
+  double background_per_s;       /* the nodes' beats and liveness checks: calls */
+  double background_cpu_per_s;   /* and redis-server's CPU seconds */
 } RedisMark;
 
+/* Measures the nodes' own traffic with nothing happening, over @ms, then marks the
+ * start of a phase. */
 static void
 redis_mark (TetherTestRedis *redis,
             RedisMark       *m,
-            double           background_per_s)
-{
-  m->before = redis_calls (redis);
-  m->t0 = g_get_monotonic_time ();
-  m->background_per_s = background_per_s;
-}
-
-/* The nodes' own traffic with nothing happening: calls per second over @ms. */
-static double
-redis_background (TetherTestRedis *redis,
-                  guint            ms)
+            guint            ms)
 {
   g_autoptr(GHashTable) a = redis_calls (redis);
   g_autoptr(GHashTable) b = NULL;
+  double cpu = bench_proc_cpu_seconds (redis_pid (redis));
 
   tether_test_run_for (ms);
   b = redis_calls (redis);
-  return (calls_total (b) - calls_total (a)) * 1000.0 / ms;
+  m->background_per_s = (calls_total (b) - calls_total (a)) * 1000.0 / ms;
+  m->background_cpu_per_s = (bench_proc_cpu_seconds (redis_pid (redis)) - cpu) * 1000.0 / ms;
+  m->before = redis_calls (redis);
+  m->t0 = g_get_monotonic_time ();
+  m->cpu0 = bench_proc_cpu_seconds (redis_pid (redis));
 }
 
 /* Prints the commands since @m per @per_what (background subtracted from the total),
@@ -326,6 +331,9 @@ redis_report (TetherTestRedis *redis,
     }
   g_print ("  Redis commands per %s: %.1f (background %.0f/s subtracted; top: %s)\n", per_what,
            total / MAX (n, 1), m->background_per_s, top->str);
+  g_print ("  redis-server CPU per %s: %.3f ms (background %.1f%% of a core subtracted)\n", per_what,
+           (bench_proc_cpu_seconds (redis_pid (redis)) - m->cpu0 - m->background_cpu_per_s * seconds)
+             * 1000 / MAX (n, 1), m->background_cpu_per_s * 100);
   g_hash_table_unref (m->before);
 }
 
@@ -407,7 +415,6 @@ bench_login_on (Cluster *cl)
   g_autoptr(GArray) total_ms = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) server_ms = g_array_new (FALSE, FALSE, sizeof (double));
   const guint n_rooms = n_idle / ROOM_SIZE;
-  double background = 0;
   RedisMark mark;
   gint64 t0, rss_before, redis_mem0;
   double ramp_s;
@@ -417,10 +424,7 @@ bench_login_on (Cluster *cl)
            n_idle, ROOM_SIZE, n_measure);
   print_loadavg ("start");
   if (cl->redis != NULL)
-    {
-      background = redis_background (cl->redis, 2000);
-      redis_mark (cl->redis, &mark, background);
-    }
+    redis_mark (cl->redis, &mark, 2000);
   rss_before = pools_rss_kib (cl);
   redis_mem0 = cl->redis != NULL ? redis_used_memory (cl->redis) : 0;
 
@@ -519,7 +523,7 @@ bench_fanout_on (Cluster *cl)
   g_autoptr(GArray) same = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) other = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) last = g_array_new (FALSE, FALSE, sizeof (double));
-  double cpu0[MAX_NODES], background = 0;
+  double cpu0[MAX_NODES];
   RedisMark mark;
   gint64 t0;
   guint done = 0;
@@ -573,10 +577,7 @@ bench_fanout_on (Cluster *cl)
   tether_test_run_for (2000);
 
   if (cl->redis != NULL)
-    {
-      background = redis_background (cl->redis, 2000);
-      redis_mark (cl->redis, &mark, background);
-    }
+    redis_mark (cl->redis, &mark, 2000);
   for (guint i = 0; i < cl->n_nodes; i++)
     cpu0[i] = bench_proc_cpu_seconds (cl->nodes[i].pid);
 

@@ -14,6 +14,7 @@
 #include "tether-server.h"
 #include "tether-server-config.h"
 #include "tether-server-node-report.h"
+#include "tether-server-status.h"
 #include "tether-tls-private.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
@@ -182,8 +183,11 @@ main (int   argc,
   guint sigterm_id, sigint_id, sighup_id;
   int status = EXIT_FAILURE;
 
-  tether_server_options_init (&o);
   setlocale (LC_ALL, "");
+  /* --status reads a cluster's Redis and exits: options of its own, nothing started */
+  if (tether_server_status_requested (argc, argv))
+    return tether_server_status_main (argc, argv);
+  tether_server_options_init (&o);
   /* stdout carries the listening address (then, for a room service, the admin
    * address) one per line; logs go to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);

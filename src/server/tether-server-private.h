@@ -16,9 +16,10 @@
 #include "tether-token.h"
 
 #define TETHER_SERVER_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
-/* WebSocket close code 1013 (Try Again Later): a login refused while the cluster's
- * Redis is unreachable (1021). */
-#define TETHER_SERVER_CLOSE_TRY_AGAIN_LATER 1013
+/* The close code of a login refused while the cluster's Redis is unreachable (1021):
+ * 4503, like HTTP 503. Not 1013 (Try Again Later): libsoup 3.2's client takes any
+ * code of 1012–1014 for a protocol error and reports 1002. */
+#define TETHER_SERVER_CLOSE_TRY_AGAIN_LATER 4503
 
 G_BEGIN_DECLS
 

@@ -436,6 +436,33 @@ test_node_death_timeout (Cluster       *cl,
   expect_only_add (carol, "alice");
 }
 
+/* A node killed and started again at once under the same id: the sessions of its
+ * previous process are nobody's; they leave once, after the heartbeat timeout. */
+static void
+test_node_restart (Cluster       *cl,
+                   gconstpointer  data)
+{
+  Client *bob, *alice;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = login_on (cl, 0, "alice", NULL);
+  expect_only_add (bob, "alice");
+  stop_beating (cl, alice);
+  tether_test_server_process_kill (cl->nodes[0]);
+  tether_test_server_process_restart (cl->nodes[0]);
+
+  {
+    g_autoptr(JsonObject) ev = expect (bob, "event");
+
+    g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
+    g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+    g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
+  }
+  /* The restarted node serves logins, and nothing else came before this ADD. */
+  login_on (cl, 0, "carol", NULL);
+  expect_only_add (bob, "carol");
+}
+
 /* A second login of alice on another node kicks the first (1010), wherever it is;
  * others see no DELETE/ADD of alice. */
 static void
@@ -529,6 +556,7 @@ main (int   argc,
   ADD ("/cluster/order", test_order);
   ADD ("/cluster/node-death/resume", test_node_death_resume);
   ADD ("/cluster/node-death/timeout", test_node_death_timeout);
+  ADD ("/cluster/node-restart", test_node_restart);
   ADD ("/cluster/duplicate-login", test_duplicate_login);
   ADD ("/cluster/redis-restart", test_redis_restart);
 #undef ADD

@@ -1144,7 +1144,7 @@ cluster_beat_now (TetherServerCluster *cluster)
   cluster_eval (cluster, SCRIPT_BEAT, beat_cb, cluster,
                 (const char *[]) { self->public_url, cluster->media_id != NULL ? cluster->media_id : "",
                                    cluster->media_url != NULL ? cluster->media_url : "", load,
-                                   timeout, NULL });
+                                   timeout, cluster->registered ? "0" : "1", NULL });
 }
 
 static gboolean

@@ -1344,7 +1344,7 @@ tether_server_cluster_start (TetherServer  *self,
   g_source_set_callback (cluster->beat, beat_timer_cb, cluster, NULL);
   g_source_set_static_name (cluster->beat, "[tether] cluster beat");
   g_source_attach (cluster->beat, self->context);
-  g_message ("cluster node %s (%s) on %s", self->node_id, self->public_url, self->redis_url);
+  g_message ("cluster node %s (%s)", self->node_id, self->public_url);
   return TRUE;
 }
 

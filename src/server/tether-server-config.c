@@ -350,7 +350,7 @@ tether_server_options_configure (const TetherServerOptions  *o,
       guint16 port;
       guint db;
 
-      if (!tether_redis_parse_url (o->redis, &host, &port, &db, error))
+      if (!tether_redis_parse_url (o->redis, &host, &port, &db, NULL, error))
         {
           g_prefix_error (error, "--redis: ");
           return FALSE;

@@ -683,7 +683,7 @@ tether_server_listen (TetherServer  *self,
       guint16 redis_port;
       guint redis_db;
 
-      if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, error))
+      if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, NULL, error))
         return FALSE;
       if (self->node_id != NULL && !tether_protocol_valid_id (self->node_id))
         {

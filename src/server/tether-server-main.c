@@ -314,7 +314,7 @@ main (int   argc,
           }
       }
       if (media_url != NULL)
-        g_message ("media node %s on %s", o.media_id ? o.media_id : "local", media_url);
+        g_message ("media node on %s", media_url);
     }
   else
     url = g_strdup (media_url);

@@ -282,6 +282,9 @@ test_order (Cluster       *cl,
   g_assert_cmpuint (json_array_get_length (tether_json_get_array (ok, "users")), ==, 2);
   /* Edge-first: the node's own media node (its id is the node id) leads the list. */
   g_assert_cmpstr (first_id (ok, "media_nodes"), ==, "n2");
+  /* The room services to fail over to: the live nodes, this one first. */
+  g_assert_cmpstr (json_array_get_string_element (tether_json_get_array (ok, "room_services"), 0),
+                   ==, url (cl, 2));
   json_object_unref (ok);
   json_object_unref (expect (observers[0], "event"));             /* carol ADD */
   json_object_unref (expect (observers[1], "event"));

@@ -187,6 +187,7 @@ struct _TetherServer
   gboolean           srt_encryption;  /* hand out each token's SRT passphrase */
   GPtrArray         *public_rooms;    /* GPatternSpec: rooms that admit guests */
   GPtrArray         *trusted_proxies; /* GInetAddressMask: --trusted-proxy */
+  char             **room_service_urls; /* login_ok's room_services; NULL: none */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
   char              *redis_url;       /* cluster mode (tether-server-cluster.c) when set */
@@ -262,6 +263,7 @@ void                 tether_server_tls_accept       (TetherServer        *self,
                                                      const char          *address);
 
 /* tether-server.c */
+const char * const  *tether_server_get_room_services (TetherServer       *self);
 void                 tether_server_log              (GLogLevelFlags       level,
                                                      TetherServerSession *session,
                                                      const char          *format,

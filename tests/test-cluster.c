@@ -335,6 +335,44 @@ expect_only_add (Client     *c,
   g_assert_cmpstr (first_id (ev, "users"), ==, user);
 }
 
+/* bob on node 1, carol on node 2, then alice with stream cam-alice on node 0, which
+ * is killed; returns alice's client, her login_ok in *@ok and the seq of her
+ * stream's ADD, as bob and carol both saw it. */
+static Client *
+alice_on_killed_node (Cluster     *cl,
+                      Client     **bob,
+                      Client     **carol,
+                      JsonObject **ok,
+                      gint64      *seq)
+{
+  Client *alice;
+
+  *bob = login_on (cl, 1, "bob", NULL);
+  *carol = login_on (cl, 2, "carol", NULL);
+  json_object_unref (expect (*bob, "event"));
+  alice = login_on (cl, 0, "alice", ok);
+  add_stream (alice, 1, "cam-alice");
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonObject) a = expect (*bob, "event");
+      g_autoptr(JsonObject) b = expect (*carol, "event");
+
+      g_assert_cmpint (get_int (a, "seq"), ==, get_int (b, "seq"));
+      *seq = get_int (a, "seq");
+    }
+  stop_beating (cl, alice);
+  tether_test_server_process_kill (cl->nodes[0]);
+  return alice;
+}
+
+/* The other nodes reaped node 0: its keys are gone. */
+static void
+wait_reaped (Cluster *cl)
+{
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SISMEMBER " PREFIX "nodes n0", "0"),
+                                    tether_test_scaled_ms (10000)));
+}
+
 /* Case 1 across nodes: alice's node dies, she resumes on another within the heartbeat
  * timeout; bob and carol see nothing at all, and nothing once the dead node is reaped. */
 static void
@@ -371,8 +409,7 @@ test_node_death_resume (Cluster       *cl,
 
   /* The dead node is reaped (its keys go) after the heartbeat timeout: alice was not
    * its any more, so nobody hears a DELETE. */
-  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SISMEMBER " PREFIX "nodes n0", "0"),
-                                    tether_test_scaled_ms (10000)));
+  wait_reaped (cl);
   login_on (cl, 2, "dave", NULL);
   expect_only_add (bob, "dave");
   expect_only_add (carol, "dave");
@@ -388,22 +425,10 @@ test_node_death_timeout (Cluster       *cl,
 {
   g_autoptr(JsonObject) ok = NULL;
   g_autoptr(JsonObject) rejoined = NULL;
-  Client *bob, *carol, *alice;
+  Client *bob, *carol;
   gint64 seq = 0;
 
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  json_object_unref (expect (bob, "event"));
-  alice = login_on (cl, 0, "alice", &ok);
-  add_stream (alice, 1, "cam-alice");
-  for (guint i = 0; i < 2; i++)
-    {
-      json_object_unref (expect (bob, "event"));
-      json_object_unref (expect (carol, "event"));
-    }
-
-  stop_beating (cl, alice);
-  tether_test_server_process_kill (cl->nodes[0]);
+  alice_on_killed_node (cl, &bob, &carol, &ok, &seq);
 
   for (guint i = 0; i < 2; i++)
     {
@@ -427,8 +452,7 @@ test_node_death_timeout (Cluster       *cl,
         }
       seq = get_int (a, "seq");
     }
-  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SISMEMBER " PREFIX "nodes n0", "0"),
-                                    tether_test_scaled_ms (10000)));
+  wait_reaped (cl);
   {
     g_autofree char *last = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
 
@@ -436,7 +460,7 @@ test_node_death_timeout (Cluster       *cl,
   }
 
   /* Back after the timeout: a rejoin, seen as an ADD; exactly once removed before. */
-  alice = resume_on (cl, 2, "alice", ok, seq - 2, &rejoined);
+  resume_on (cl, 2, "alice", ok, seq - 2, &rejoined);
   g_assert_false (tether_json_get_bool (rejoined, "resumed", TRUE));
   expect_only_add (bob, "alice");
   expect_only_add (carol, "alice");

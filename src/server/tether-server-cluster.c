@@ -854,6 +854,39 @@ stream_op_free (StreamOp *op)
   g_free (op);
 }
 
+/* A stream request Redis could not take: request_error 1021. */
+static void
+refuse_request (TetherServerCluster *cluster,
+                TetherServerConn    *conn,
+                gint64               req)
+{
+  cluster->refused++;
+  if (conn != NULL)
+    tether_server_send_request_error (conn, req, TETHER_ERROR_SERVICE_UNAVAILABLE,
+                                      "the room service cannot reach its shared state; retry later");
+}
+
+/* The script's answer to a stream request, with the session (NULL if it left this
+ * node meanwhile) and its connection; NULL when Redis failed it (then refused). */
+static const char *
+stream_op_status (StreamOp             *op,
+                  redisReply           *reply,
+                  const char           *error,
+                  const char           *what,
+                  TetherServerSession **session,
+                  TetherServerConn    **conn)
+{
+  *session = g_hash_table_lookup (op->cluster->server->sessions, op->sid);
+  *conn = *session != NULL ? (*session)->conn : NULL;
+  if (reply_failed (reply, error, what) || reply->type != REDIS_REPLY_STRING)
+    {
+      if (*session != NULL)
+        refuse_request (op->cluster, *conn, op->req);
+      return NULL;
+    }
+  return reply->str;
+}
+
 static void
 stream_add_cb (TetherRedis *redis,
                redisReply  *reply,
@@ -862,20 +895,14 @@ stream_add_cb (TetherRedis *redis,
 {
   StreamOp *op = user_data;
   TetherServer *self = op->cluster->server;
-  TetherServerSession *session = g_hash_table_lookup (self->sessions, op->sid);
-  TetherServerConn *conn = session != NULL ? session->conn : NULL;
-  const char *status = reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
+  TetherServerSession *session;
+  TetherServerConn *conn;
+  const char *status = stream_op_status (op, reply, error, "stream_add", &session, &conn);
 
   if (session == NULL)
     ;
-  else if (reply_failed (reply, error, "stream_add") || status == NULL)
-    {
-      op->cluster->refused++;
-      tether_server_release_on_relays (self, session, op->stream_id);
-      if (conn != NULL)
-        tether_server_send_request_error (conn, op->req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                          "the room service cannot reach its shared state; retry later");
-    }
+  else if (status == NULL)
+    tether_server_release_on_relays (self, session, op->stream_id);
   else if (g_str_equal (status, "ok"))
     {
       gboolean changed;
@@ -914,10 +941,8 @@ tether_server_cluster_stream_add (TetherServer              *self,
 
   if (!tether_redis_is_up (cluster->redis))
     {
-      cluster->refused++;
       tether_server_release_on_relays (self, session, stream->id);
-      tether_server_send_request_error (session->conn, req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                        "the room service cannot reach its shared state; retry later");
+      refuse_request (cluster, session->conn, req);
       return;
     }
   op = g_new0 (StreamOp, 1);
@@ -940,19 +965,12 @@ stream_delete_cb (TetherRedis *redis,
 {
   StreamOp *op = user_data;
   TetherServer *self = op->cluster->server;
-  TetherServerSession *session = g_hash_table_lookup (self->sessions, op->sid);
-  TetherServerConn *conn = session != NULL ? session->conn : NULL;
-  const char *status = reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
+  TetherServerSession *session;
+  TetherServerConn *conn;
+  const char *status = stream_op_status (op, reply, error, "stream_delete", &session, &conn);
 
-  if (session == NULL)
+  if (session == NULL || status == NULL)
     ;
-  else if (reply_failed (reply, error, "stream_delete") || status == NULL)
-    {
-      op->cluster->refused++;
-      if (conn != NULL)
-        tether_server_send_request_error (conn, op->req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                          "the room service cannot reach its shared state; retry later");
-    }
   else if (g_str_equal (status, "ok"))
     {
       TetherServerStream *stream = g_hash_table_lookup (self->streams, op->stream_id);
@@ -980,9 +998,7 @@ tether_server_cluster_stream_delete (TetherServer        *self,
 
   if (!tether_redis_is_up (cluster->redis))
     {
-      cluster->refused++;
-      tether_server_send_request_error (session->conn, req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                        "the room service cannot reach its shared state; retry later");
+      refuse_request (cluster, session->conn, req);
       return;
     }
   op = g_new0 (StreamOp, 1);

@@ -105,8 +105,16 @@ cluster_teardown (Cluster       *cl,
   g_source_remove (cl->beat_id);
   g_ptr_array_unref (cl->beating);
   fixture_clients_free (&cl->fx);
+  /* A clean shutdown of every node still running (the sanitizer build checks their
+   * leaks then). */
   for (guint i = 0; i < N_NODES; i++)
-    g_clear_pointer (&cl->nodes[i], tether_test_server_process_free);
+    {
+      TetherTestProcess *process = tether_test_server_process_get_process (cl->nodes[i]);
+
+      if (!tether_test_process_has_exited (process))
+        g_assert_cmpint (tether_test_server_process_terminate (cl->nodes[i]), ==, 0);
+      g_clear_pointer (&cl->nodes[i], tether_test_server_process_free);
+    }
   tether_test_redis_free (cl->redis);
 }
 
@@ -578,9 +586,12 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autofree char *redis_server = NULL;
+
   g_test_init (&argc, &argv, NULL);
 
-  if (g_find_program_in_path ("redis-server") == NULL)
+  redis_server = g_find_program_in_path ("redis-server");
+  if (redis_server == NULL)
     {
       g_test_skip ("redis-server is not installed");
       return g_test_run ();

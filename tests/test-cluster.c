@@ -522,6 +522,50 @@ test_duplicate_login (Cluster       *cl,
   expect_only_add (alice2, "carol");
 }
 
+/* Redis away with its data (saved, killed, started again on the saved file): a
+ * member of node 0 that falls silent meanwhile is dropped there at its heartbeat
+ * timeout, and its DELETE, deferred, reaches the members on the other nodes once
+ * Redis is back — once. */
+static void
+test_redis_outage (Cluster       *cl,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *saved = NULL;
+  Client *alice, *bob, *carol;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (bob, "carol");
+  alice = login_on (cl, 0, "alice", NULL);
+  expect_only_add (bob, "alice");
+  expect_only_add (carol, "alice");
+
+  saved = tether_test_redis_command (cl->redis, "SAVE");
+  g_assert_cmpstr (saved, ==, "OK");
+  tether_test_redis_kill (cl->redis);
+  stop_beating (cl, alice);
+  /* Node 0 cuts her connection at the timeout, with nobody to tell. */
+  g_assert_true (WAIT_UNTIL (alice->closed, tether_test_scaled_ms (10000)));
+
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2; i++)
+    {
+      Client *c = i == 0 ? bob : carol;
+      g_autoptr(JsonObject) ev = expect (c, "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+      g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
+    }
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"),
+                                    tether_test_scaled_ms (10000)));
+  login_on (cl, 0, "dave", NULL);
+  expect_only_add (bob, "dave");
+  expect_only_add (carol, "dave");
+}
+
 /* Redis killed: logins refused with 1021 (close 4503), members stay connected;
  * restarted empty: the nodes restore their sessions, members resume into a resync,
  * and new logins work again. */
@@ -603,6 +647,7 @@ main (int   argc,
   ADD ("/cluster/node-restart", test_node_restart);
   ADD ("/cluster/duplicate-login", test_duplicate_login);
   ADD ("/cluster/redis-restart", test_redis_restart);
+  ADD ("/cluster/redis-outage", test_redis_outage);
 #undef ADD
   return g_test_run ();
 }

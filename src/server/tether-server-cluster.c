@@ -24,6 +24,9 @@
 
 #define USEC TETHER_SERVER_USEC
 #define REAP_BATCH "200"
+/* After Redis comes back, the other nodes may not have beaten yet (they reconnect
+ * within the 2 s backoff cap): nobody is reaped for this long plus node-timeout. */
+#define REAP_GRACE (2500 * G_TIME_SPAN_MILLISECOND)
 
 typedef enum
 {
@@ -69,6 +72,7 @@ struct _TetherServerCluster
   GSource           *beat;
   gboolean           registered;      /* a beat went through since the start */
   gboolean           beat_in_flight;
+  gint64             up_since;        /* monotonic µs Redis last came up */
   GPtrArray         *nodes;           /* NodeInfo of the latest beat */
   GHashTable        *reaping;         /* dead node id → TRUE while a reap is in flight */
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
@@ -1138,7 +1142,8 @@ beat_cb (TetherRedis *redis,
           continue;
         }
       g_ptr_array_add (cluster->nodes, node);
-      if (!node->alive && !g_str_equal (node->id, self->node_id))
+      if (!node->alive && !g_str_equal (node->id, self->node_id)
+          && g_get_monotonic_time () - cluster->up_since > REAP_GRACE + USEC (self->node_timeout))
         cluster_reap (cluster, node->id);
     }
   /* Registered before, gone now: Redis restarted empty (or took this node for dead). */
@@ -1269,6 +1274,7 @@ state_cb (TetherRedis *redis,
 
   if (!up)
     return;
+  cluster->up_since = g_get_monotonic_time ();
   /* Back: register (which finds out whether Redis kept our state), send the leaves
    * that waited, and catch every room up from its log. */
   cluster_beat_now (cluster);

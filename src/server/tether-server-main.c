@@ -14,6 +14,7 @@
 #include "tether-server.h"
 #include "tether-server-config.h"
 #include "tether-server-node-report.h"
+#include "tether-server-status.h"
 #include "tether-tls-private.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
@@ -158,6 +159,11 @@ main (int   argc,
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "The PEM private key of --tls-cert", "FILE" },
+    { "redis", 0, 0, G_OPTION_ARG_STRING, &o.redis, "Run as one node of a cluster sharing its rooms through this Redis (none: one node on its own)", "redis://HOST:PORT[/DB]" },
+    { "node-id", 0, 0, G_OPTION_ARG_STRING, &o.node_id, "This node's id in the cluster (default: the host name); also the default --media-id", "ID" },
+    { "public-url", 0, 0, G_OPTION_ARG_STRING, &o.public_url, "The ws(s):// URL clients reach this node at (default: from --listen)", "URL" },
+    { "node-beat", 0, 0, G_OPTION_ARG_DOUBLE, &o.node_beat, "Seconds between this node's beats in Redis (1)", "SECONDS" },
+    { "node-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.node_timeout, "Seconds without a beat after which a node counts as dead (3)", "SECONDS" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from the [server] group of FILE", "FILE" },
     { NULL }
   };
@@ -178,8 +184,11 @@ main (int   argc,
   guint sigterm_id, sigint_id, sighup_id;
   int status = EXIT_FAILURE;
 
-  tether_server_options_init (&o);
   setlocale (LC_ALL, "");
+  /* --status reads a cluster's Redis and exits: options of its own, nothing started */
+  if (tether_server_status_requested (argc, argv))
+    return tether_server_status_main (argc, argv);
+  tether_server_options_init (&o);
   /* stdout carries the listening address (then, for a room service, the admin
    * address) one per line; logs go to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
@@ -257,7 +266,15 @@ main (int   argc,
                     ? g_strdup (o.media_url)
                     : g_strdup_printf ("srt://%s:%u", media_host, tether_relay_get_port (relay));
       if (server != NULL)
-        tether_server_attach_relay (server, relay, o.media_id ? o.media_id : "local", media_url);
+        {
+          /* In a cluster every node's media node needs an id of its own. */
+          g_autofree char *media_id = g_strdup (o.media_id != NULL ? o.media_id
+                                                : o.redis != NULL && o.node_id != NULL ? o.node_id
+                                                : o.redis != NULL ? g_get_host_name ()
+                                                : "local");
+
+          tether_server_attach_relay (server, relay, media_id, media_url);
+        }
       else if (o.room_service != NULL)
         reporter = tether_node_reporter_new (relay, o.media_id ? o.media_id : "local",
                                              o.room_service, secret, room_service_ca);
@@ -298,7 +315,7 @@ main (int   argc,
           }
       }
       if (media_url != NULL)
-        g_message ("media node %s on %s", o.media_id ? o.media_id : "local", media_url);
+        g_message ("media node on %s", media_url);
     }
   else
     url = g_strdup (media_url);

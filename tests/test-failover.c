@@ -10,6 +10,7 @@
 
 #include "tether.h"
 #include "tether-message.h"
+#include "tether-test-redis.h"
 #include "tether-test-server.h"
 #include "tether-test-tls.h"
 #include "tether-test-utils.h"
@@ -470,6 +471,85 @@ test_cli_several_servers (void)
   g_assert_nonnull (strstr (line, b_url));
 }
 
+/* ---- nodes of one cluster ----------------------------------------------------------- */
+
+/* A tether-server node of the cluster on @redis. */
+static TetherTestServerProcess *
+cluster_node (TetherTestRedis *redis,
+              const char      *id)
+{
+  return tether_test_server_process_new (SERVER_ARGS, "--redis", tether_test_redis_get_url (redis),
+                                         "--node-id", id, "--session-ttl", "60",
+                                         "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
+}
+
+static gboolean
+redis_says (TetherTestRedis *redis,
+            const char      *command,
+            const char      *expected)
+{
+  g_auto(GStrv) argv = g_strsplit (command, " ", -1);
+  g_autofree char *reply = tether_test_redis_commandv (redis, (int) g_strv_length (argv),
+                                                      (const char **) argv);
+
+  return g_strcmp0 (reply, expected) == 0;
+}
+
+#define NODES_KEY "tether:" TETHER_TEST_APP_ID ":nodes"
+#define NODE_A_KEY "tether:" TETHER_TEST_APP_ID ":node:a"
+
+/* The whole of item 3 against real cluster nodes: a client given only node A learns
+ * [A, B] from login_ok; when A is killed its walk reaches B, where the session is
+ * resumed (case 1): the others see nothing, then or once A is reaped. */
+static void
+test_cluster_resume_elsewhere (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autoptr(TetherTestServerProcess) a = NULL, b = NULL;
+  g_autoptr(Client) alice = NULL, bob = NULL, dave = NULL;
+  g_auto(GStrv) known = NULL;
+  g_autofree char *seen = NULL;
+  TetherReconnectReport *report;
+
+  g_assert_no_error (error);
+  a = cluster_node (redis, "a");
+  b = cluster_node (redis, "b");
+  TETHER_WAIT_UNTIL (redis_says (redis, "SCARD " NODES_KEY, "2"), WAIT_MS);
+  /* A learns of the other nodes at its beats: wait for one after B registered. */
+  seen = tether_test_redis_commandv (redis, 3, (const char *[]) { "HGET", NODE_A_KEY, "seen_ms" });
+  TETHER_WAIT_UNTIL (!redis_says (redis, "HGET " NODE_A_KEY " seen_ms", seen), WAIT_MS);
+
+  bob = client_new ("bob", tether_test_server_process_get_url (b), NULL, NULL);
+  TETHER_WAIT_UNTIL (state_of (bob) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  alice = client_new ("alice", tether_test_server_process_get_url (a), NULL, NULL);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  known = tether_room_dup_server_urls (alice->room);
+  g_assert_cmpuint (g_strv_length (known), ==, 2);
+  g_assert_cmpstr (known[0], ==, tether_test_server_process_get_url (a));
+  g_assert_cmpstr (known[1], ==, tether_test_server_process_get_url (b));
+  add_stream (alice, "alice-cam");
+  TETHER_WAIT_UNTIL (event_index (bob, "stream ADD alice-cam") >= 0, WAIT_MS);
+  g_assert_cmpint (event_index (bob, "user ADD alice"), >=, 0);
+
+  tether_test_server_process_kill (a);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_cmpstr (tether_room_get_server_url (alice->room), ==,
+                   tether_test_server_process_get_url (b));
+  report = alice->reports->pdata[0];
+  g_assert_true (tether_reconnect_report_get_resumed (report));
+
+  /* Node A is reaped after the heartbeat timeout: alice is B's now, so no DELETE. An
+   * ADD after that reaches bob and alice with nothing before it. */
+  TETHER_WAIT_UNTIL (redis_says (redis, "SISMEMBER " NODES_KEY " a", "0"), WAIT_MS);
+  dave = client_new ("dave", tether_test_server_process_get_url (b), NULL, NULL);
+  TETHER_WAIT_UNTIL (event_index (bob, "user ADD dave") >= 0
+                     && event_index (alice, "user ADD dave") >= 0, WAIT_MS);
+  g_assert_cmpint (event_index (bob, "user DELETE alice"), ==, -1);
+  g_assert_cmpint (event_index (bob, "stream DELETE alice-cam"), ==, -1);
+  g_assert_cmpint (event_index (alice, "user DELETE bob"), ==, -1);
+}
+
 /* ---- a room service that cannot reach its shared state ---------------------------- */
 
 /* A WebSocket peer that answers every login as a cluster node without Redis does:
@@ -578,6 +658,7 @@ main (int argc, char **argv)
   g_test_add_func ("/failover/room-services-filtered", test_room_services_filtered);
   g_test_add_func ("/failover/server-option", test_server_option);
   g_test_add_func ("/failover/cli-several-servers", test_cli_several_servers);
+  g_test_add_func ("/failover/cluster-resume-elsewhere", test_cluster_resume_elsewhere);
   g_test_add_func ("/failover/service-unavailable-is-retried",
                    test_service_unavailable_is_retried);
 

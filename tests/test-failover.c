@@ -289,6 +289,29 @@ test_killed_node_rejoins_next (void)
   g_assert_cmpint (state_of (dave), ==, TETHER_ROOM_STATE_RECONNECTING);
 }
 
+/* A node going away (SIGTERM: a `reconnect` message) is not asked first: the walk
+ * starts at the next node, reached at the first attempt. */
+static void
+test_node_going_away_starts_at_next (void)
+{
+  g_autoptr(TetherTestServerProcess) a = tether_test_server_process_new (SERVER_ARGS,
+                                                                         "--shutdown-retry-after",
+                                                                         "0.2", NULL);
+  g_autoptr(TetherTestServerProcess) b = tether_test_server_process_new (SERVER_ARGS, NULL);
+  const char *b_url = tether_test_server_process_get_url (b);
+  const char *more[] = { b_url, NULL };
+  g_autoptr(Client) alice = client_new ("alice", tether_test_server_process_get_url (a), more,
+                                        NULL);
+
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  g_assert_cmpint (tether_test_server_process_terminate (a), ==, 0);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  g_assert_cmpstr (tether_room_get_server_url (alice->room), ==, b_url);
+  g_assert_cmpstr (tether_reconnect_report_get_cause (alice->reports->pdata[0]), ==,
+                   "server-restart");
+  g_assert_cmpuint (tether_reconnect_report_get_attempts (alice->reports->pdata[0]), ==, 1);
+}
+
 /* login_ok's room_services is what a client fails over to: given only A, it reaches
  * B when A dies because A handed out [A, B]. */
 static void
@@ -653,6 +676,8 @@ main (int argc, char **argv)
 
   g_test_add_func ("/failover/first-login-skips-dead-node", test_first_login_skips_dead_node);
   g_test_add_func ("/failover/killed-node-rejoins-next", test_killed_node_rejoins_next);
+  g_test_add_func ("/failover/node-going-away-starts-at-next",
+                   test_node_going_away_starts_at_next);
   g_test_add_func ("/failover/login-ok-list-is-used", test_login_ok_list_is_used);
   g_test_add_func ("/failover/walk-in-order", test_walk_in_order);
   g_test_add_func ("/failover/room-services-filtered", test_room_services_filtered);

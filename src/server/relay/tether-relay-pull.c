@@ -539,6 +539,16 @@ relay_pull_conn_event (RelayCore *core,
       srt_epoll_update_usock (core->eid, conn->sock, &in);
       g_message ("Relay: pulling stream %s from node %s", conn->stream->id, conn->pull_origin);
     }
+  /* A refused handshake: say why (another app secret or --srt-encryption on the
+   * origin, a token it does not take). */
+  if (pull->state == RELAY_PULL_CONNECTING && (events & SRT_EPOLL_ERR))
+    {
+      int reason = srt_getrejectreason (conn->sock);
+
+      if (reason != SRT_REJ_UNKNOWN && reason != SRT_REJ_TIMEOUT)
+        g_warning ("Relay: node %s refused the pull of stream %s: %d %s", conn->pull_origin,
+                   conn->stream->id, reason, srt_rejectreason_str (reason));
+    }
   if ((events & SRT_EPOLL_IN) && relay_publisher_read (core, conn) > 0)
     {
       pull->got_data = TRUE;
@@ -565,8 +575,10 @@ relay_pull_conn_closed (RelayCore  *core,
     return;
 
   pull->conn = NULL;
-  g_message ("Relay: pull of stream %s from node %s broke (%s, reject %d): locating it again",
-             stream->id, conn->pull_origin, reason, srt_getrejectreason (conn->sock));
+  if (g_atomic_int_get (&core->stopping))
+    return;
+  g_message ("Relay: pull of stream %s from node %s broke (%s): locating it again", stream->id,
+             conn->pull_origin, reason);
   pull_wait (pull);
 }
 

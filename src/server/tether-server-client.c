@@ -309,6 +309,7 @@ send_login_ok (TetherServer        *self,
     .token_expires_at = session->claims->expires_at,
     .media_nodes = nodes,
     .srt_passphrase = session->srt_passphrase,
+    .media_edge = self->media_edge,
   };
 
   if (session->notify_users)

@@ -35,6 +35,7 @@ typedef struct
   char   **trusted_proxies;
   gboolean no_media;
   gboolean media_only;
+  gboolean media_cascade;
   double   heartbeat_timeout;
   double   heartbeat_interval;
   double   session_ttl;

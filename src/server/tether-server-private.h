@@ -177,6 +177,7 @@ struct _TetherServer
   GPtrArray         *trusted_proxies; /* GInetAddressMask: --trusted-proxy */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
+  char              *media_edge;      /* login_ok's media_edge (tether-server-cascade.c), or NULL */
 
   GTlsCertificate   *tls_certificate; /* the public port speaks TLS with it (-tls.c) */
   char              *url_host;

@@ -97,6 +97,7 @@ typedef enum
 #define TETHER_FIELD_REMAINING          "remaining"
 #define TETHER_FIELD_RETRY_AFTER        "retry_after"
 #define TETHER_FIELD_SRT_PASSPHRASE     "srt_passphrase"
+#define TETHER_FIELD_MEDIA_EDGE         "media_edge"
 
 /* Stream delete reasons (an event's `reason`) */
 #define TETHER_REASON_STOPPED           "stopped"
@@ -189,6 +190,8 @@ typedef struct
   TetherMessageMediaNode *media_nodes;
   guint                   n_media_nodes;
   const char             *srt_passphrase;      /* NULL: the nodes do not encrypt */
+  const char             *media_edge;          /* the node players play from (media cascade),
+                                                * NULL: the node their stream is on */
 } TetherLoginOkMessage;
 
 typedef struct

@@ -539,13 +539,10 @@ relay_metric (TetherRelay *relay,
               const char  *name)
 {
   g_autofree char *text = tether_relay_get_metrics_text (relay);
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  gsize name_len = strlen (name);
+  guint64 value = 0;
 
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], name) && lines[i][name_len] == ' ')
-      return g_ascii_strtoull (lines[i] + name_len + 1, NULL, 10);
-  g_assert_not_reached ();
+  g_assert_true (tether_test_metric (text, name, &value));
+  return value;
 }
 
 static guint64
@@ -1394,7 +1391,7 @@ node_has_metric (Cascade    *cx,
 {
   g_autofree char *text = tether_relay_get_metrics_text (cx->relays[node[0] - 'a']);
 
-  return strstr (text, name) != NULL;
+  return tether_test_metric (text, name, NULL);
 }
 
 #define PULL_LINE "tether_media_stream_pull_connections{stream=\"cam\"}"

@@ -45,7 +45,9 @@
 #define PULL_RETRY_MAX_US (1 * G_TIME_SPAN_SECOND)
 /* A locate func that never answers is asked again after this. */
 #define PULL_LOCATE_TIMEOUT_US (5 * G_TIME_SPAN_SECOND)
-#define PULL_CONNECT_TIMEOUT_MS 1000
+/* Nodes of one deployment are close: an SRT handshake is two round trips. A dead
+ * origin costs this much before the locate func is asked again. */
+#define PULL_CONNECT_TIMEOUT_MS 500
 /* A pull that brought data and then nothing for this long is broken (a live stream
  * sends every frame; libtether's players use the same 1 s); before its first data
  * the origin may wait for its publisher's key frame. */

@@ -609,6 +609,7 @@ test_stream_id_access (void)
   const char *const cam_only[] = { "cam", NULL };
   g_autofree char *cam_token = tether_test_token_full ("alice", NULL, TETHER_PRIVILEGE_PUBLISH, cam_only, 600);
   TetherSrtStreamId mallory = { (char *) "cam", TETHER_SRT_MODE_PUBLISH, (char *) "mallory", token };
+  TetherSrtStreamId pulling = { (char *) "cam", TETHER_SRT_MODE_REQUEST, NULL, NULL, (char *) "edge1" };
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   g_autofree char *text = NULL;
 
@@ -651,6 +652,20 @@ test_stream_id_access (void)
   text = stream_id_for ("cam", "request", NULL);
   g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_UNAUTHORIZED);
   g_clear_error (&error);
+
+  /* pull= names the node pulling for its players; a publisher's means nothing. */
+  g_clear_pointer (&text, g_free);
+  pulling.token = login_only;
+  text = tether_srt_stream_id_to_string (&pulling);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, 0);
+  g_assert_cmpstr (access.pull_node, ==, "edge1");
+  tether_relay_access_clear (&access);
+  g_clear_pointer (&text, g_free);
+  pulling.mode = TETHER_SRT_MODE_PUBLISH;
+  pulling.token = token;
+  text = tether_srt_stream_id_to_string (&pulling);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, 0);
+  g_assert_null (access.pull_node);
 }
 
 /* Publisher first: a player joining later starts on PAT, PMT and a key frame

@@ -1334,6 +1334,7 @@ typedef struct
   gboolean answer_other;   /* a answers "b" and b answers "a": a loop if nodes allowed it */
   const char *room;        /* the stream's room in the answers */
   guint locates;
+  TetherUdpFaultProxy *to_a; /* when set, the way to a in the answers */
 } Cascade;
 
 static guint16
@@ -1358,7 +1359,9 @@ cascade_locate (TetherRelay       *relay,
   if (cx->answer_other)
     origin = relay == cx->relays[0] ? "b" : "a";
   if (origin != NULL)
-    url = g_strdup_printf ("srt://127.0.0.1:%u", cascade_port (cx, origin));
+    url = g_strdup_printf ("srt://127.0.0.1:%u",
+                           cx->to_a != NULL && origin[0] == 'a' ? tether_udp_fault_proxy_get_port (cx->to_a)
+                                                                : cascade_port (cx, origin));
   tether_relay_locate_return (request, origin, url, cx->room);
 }
 
@@ -1389,6 +1392,7 @@ cascade_teardown (Cascade       *cx,
       tether_relay_stop (cx->relays[i]);
       g_object_unref (cx->relays[i]);
     }
+  g_clear_object (&cx->to_a);
 }
 
 static guint64
@@ -1466,11 +1470,14 @@ test_cascade_pull (Cascade       *cx,
 
 /* The origin dies under the stream; the publisher comes back on c and the locate
  * func names c: b pulls from c, and its players see the stream again on the
- * connections they have. */
+ * connections they have. @data: the origin is stopped (its connections closed),
+ * or, "silent", cut off like a node killed with SIGKILL: nothing arrives any more,
+ * and only the pull's own silence check can tell. */
 static void
 test_cascade_failover (Cascade       *cx,
                        gconstpointer  data)
 {
+  gboolean silent = g_strcmp0 (data, "silent") == 0;
   g_autofree char *pid = publish_id ("cam", "alice");
   g_autofree char *vid = play_id ("cam", "bob");
   g_autoptr(Publisher) on_a = publisher_start (cascade_port (cx, "a"), pid);
@@ -1482,6 +1489,8 @@ test_cascade_failover (Cascade       *cx,
   int frames_first, frames_second;
 
   cx->origin = "a";
+  if (silent)
+    cx->to_a = tether_udp_fault_proxy_new ("127.0.0.1", cascade_port (cx, "a"));
   first = player_start (cascade_port (cx, "b"), vid);
   second = player_start (cascade_port (cx, "b"), vid);
   g_assert_true (TETHER_WAIT_UNTIL (player_frames (first) > 10 && player_frames (second) > 10, 8000));
@@ -1494,18 +1503,23 @@ test_cascade_failover (Cascade       *cx,
   on_c = publisher_start (cascade_port (cx, "c"), pid);
   g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "c", "tether_media_bytes_in_total") > 20000, 5000));
   killed_at = g_get_monotonic_time ();
-  tether_relay_stop (cx->relays[0]);
-  g_clear_pointer (&on_a, publisher_free);
+  if (silent)
+    tether_udp_fault_proxy_cut (cx->to_a);
+  else
+    {
+      tether_relay_stop (cx->relays[0]);
+      g_clear_pointer (&on_a, publisher_free);
+    }
   frames_first = player_frames (first);
   frames_second = player_frames (second);
 
   g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "c", "tether_media_pulls_served") == 1, 10000));
-  g_test_message ("b pulls from c %" G_GINT64_FORMAT " ms after a stopped",
+  g_test_message ("b pulls from c %" G_GINT64_FORMAT " ms after a went",
                   (g_get_monotonic_time () - killed_at) / 1000);
   /* Two seconds of video more than was buffered when a went. */
   g_assert_true (TETHER_WAIT_UNTIL (player_frames (first) > frames_first + 60
                                     && player_frames (second) > frames_second + 60, 15000));
-  g_test_message ("the players on b had 60 new frames %" G_GINT64_FORMAT " ms after a stopped",
+  g_test_message ("the players on b had 60 new frames %" G_GINT64_FORMAT " ms after a went",
                   (g_get_monotonic_time () - killed_at) / 1000);
   g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls_started_total"), ==, 1);
   g_assert_cmpuint (node_metric (cx, "b", "tether_media_pull_restarts_total"), >=, 1);
@@ -1568,6 +1582,8 @@ main (int   argc,
   g_test_add ("/relay/cascade/pull", Cascade, NULL, cascade_setup, test_cascade_pull, cascade_teardown);
   g_test_add ("/relay/cascade/failover", Cascade, NULL, cascade_setup, test_cascade_failover,
               cascade_teardown);
+  g_test_add ("/relay/cascade/failover-silent", Cascade, "silent", cascade_setup,
+              test_cascade_failover, cascade_teardown);
   g_test_add ("/relay/cascade/no-loop", Cascade, NULL, cascade_setup, test_cascade_no_loop,
               cascade_teardown);
 

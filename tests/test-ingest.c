@@ -386,6 +386,59 @@ test_media_only_node_tls (void)
   g_assert_cmpuint (tether_test_process_count_lines (node, "node report to"), ==, 0);
 }
 
+/* tether-server --media-cascade: the room service's embedded node ("local") is the
+ * edge. ffmpeg publishes to a separate node ("edge" here, the stream's origin), which
+ * reports it; the viewer's player is told media_edge "local" and plays from there,
+ * and the embedded node pulls the stream from "edge" (docs/design.md, "Media
+ * cascade"). The option is refused without an embedded node. */
+static void
+test_media_cascade (void)
+{
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) node = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(TetherTestProcess) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *program = tether_test_server_program ();
+  g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
+  g_autofree char *add_line = NULL;
+  const char *url;
+  guint16 node_port = tether_udp_free_port ();
+  int added;
+
+  refused = tether_test_process_spawn (&error, "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program,
+                                       "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET,
+                                       "--listen", "127.0.0.1:0", "--no-media", "--media-cascade", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (refused, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (refused), ==, 1);
+  g_assert_cmpint (tether_test_process_line_index (refused, "--media-cascade is for a room service", 0), >=, 0);
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET,
+                                           "--media-cascade", "--media-node", node_arg, NULL);
+  url = tether_test_server_process_get_url (server);
+  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
+  node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+  node = media_only_node (node_port, http_base, NULL);
+
+  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  srt_url = publish_url (url, NULL);
+  g_assert_nonnull (strstr (srt_url, node_listen));
+  ff = tether_test_ffmpeg_publish (srt_url);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
+  add_line = tether_test_process_dup_line (viewer, added);
+  g_assert_nonnull (strstr (add_line, "\"node\":\"edge\""));
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, "\"node\":\"local\"", added) > added, WAIT_MS);
+  /* "local" has no publisher of cam: the origin served it its pull. */
+  g_assert_true (tether_test_process_wait_for_line (node, "node local pulls stream cam", WAIT_MS, NULL));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -401,6 +454,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);
   g_test_add_func ("/ingest/media-only-node", test_media_only_node);
   g_test_add_func ("/ingest/media-only-node-tls", test_media_only_node_tls);
+  g_test_add_func ("/ingest/media-cascade", test_media_cascade);
 
   return g_test_run ();
 }

@@ -280,6 +280,25 @@ media_only_node (guint16     port,
   return p;
 }
 
+/* A room service (with @flag) announcing node "edge" on @node_port, and that node as
+ * tether-server --media-only reporting to it; @http_base: the service's public port. */
+static TetherTestServerProcess *
+server_with_node (const char         *flag,
+                  guint16             node_port,
+                  TetherTestProcess **node,
+                  char              **http_base)
+{
+  g_autofree char *node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
+  TetherTestServerProcess *server;
+
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET,
+                                           flag, "--media-node", node_arg, NULL);
+  *http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
+  *node = media_only_node (node_port, *http_base, NULL);
+  return server;
+}
+
 /* A separate media node (--media-only --room-service) reports its ffmpeg publisher:
  * ADD, PLAYING and DELETE "stopped" as on an embedded node; a node killed outright
  * has its streams deleted ("media_lost") once its reports stop. Forged reports are
@@ -292,7 +311,7 @@ test_media_only_node (void)
   g_autoptr(TetherTestProcess) viewer = NULL;
   g_autoptr(TetherTestProcess) ff = NULL;
   g_autoptr(TetherTestProcess) ff2 = NULL;
-  g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
+  g_autofree char *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
   g_autofree char *delete_line = NULL;
   const char *url;
   guint16 node_port = tether_udp_free_port ();
@@ -301,14 +320,9 @@ test_media_only_node (void)
 
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
-  node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
-  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
-                                           "--app-secret", TETHER_TEST_SECRET,
-                                           "--no-media", "--media-node", node_arg, NULL);
+  server = server_with_node ("--no-media", node_port, &node, &http_base);
   url = tether_test_server_process_get_url (server);
-  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
   node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
-  node = media_only_node (node_port, http_base, NULL);
 
   /* Forged: another secret, or a node the service does not announce. */
   g_assert_cmpuint (post_report (http_base, report, "not-the-secret"), ==, SOUP_STATUS_UNAUTHORIZED);
@@ -401,7 +415,7 @@ test_media_cascade (void)
   g_autoptr(TetherTestProcess) refused = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *program = tether_test_server_program ();
-  g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
+  g_autofree char *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
   g_autofree char *add_line = NULL;
   const char *url;
   guint16 node_port = tether_udp_free_port ();
@@ -417,14 +431,9 @@ test_media_cascade (void)
 
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
-  node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
-  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
-                                           "--app-secret", TETHER_TEST_SECRET,
-                                           "--media-cascade", "--media-node", node_arg, NULL);
+  server = server_with_node ("--media-cascade", node_port, &node, &http_base);
   url = tether_test_server_process_get_url (server);
-  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
   node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
-  node = media_only_node (node_port, http_base, NULL);
 
   viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
   srt_url = publish_url (url, NULL);

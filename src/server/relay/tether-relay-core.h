@@ -18,7 +18,9 @@ G_BEGIN_DECLS
  *    the accepting thread; the room service claims and releases stream ids from
  *    its own thread (both under access_lock);
  *  - signals for the room service are queued and emitted by one idle on the main
- *    context of tether_relay_new() (emit_lock); counters for /metrics (stats_lock).
+ *    context of tether_relay_new() (emit_lock); counters for /metrics (stats_lock);
+ *  - the media cascade's locate requests go out the same way (an emission), and the
+ *    locate func's answers come back from any thread (pull_lock).
  * The core is reference counted: the relay, the SRT thread and a running listen
  * callback each hold it, so none can see it freed. It lives as long as the relay,
  * so owner records and claims outlive a stop and a new listen.

@@ -298,19 +298,12 @@ tether_relay_locate_return (TetherRelayLocate *request,
 /* SRT thread */
 
 static void
-pull_set_state (RelayPull      *pull,
-                RelayPullState  state)
-{
-  pull->state = state;
-}
-
-static void
 pull_locate (RelayCore   *core,
              RelayStream *stream)
 {
   RelayPull *pull = stream->pull;
 
-  pull_set_state (pull, RELAY_PULL_LOCATING);
+  pull->state = RELAY_PULL_LOCATING;
   pull->serial = ++core->locate_serial;
   pull->next_at = g_get_monotonic_time () + PULL_LOCATE_TIMEOUT_US;
   relay_core_emit_locate (core, stream->id, pull->serial);
@@ -323,7 +316,7 @@ pull_wait (RelayPull *pull)
   gint64 delay = PULL_RETRY_FIRST_US << MIN (pull->failures, 4);
 
   pull->failures++;
-  pull_set_state (pull, RELAY_PULL_WAITING);
+  pull->state = RELAY_PULL_WAITING;
   pull->next_at = g_get_monotonic_time () + MIN (delay, PULL_RETRY_MAX_US);
 }
 
@@ -444,7 +437,7 @@ pull_connect (RelayCore    *core,
   pull->conn = conn;
   pull->connected_at = conn->last_data_at;
   pull->got_data = FALSE;
-  pull_set_state (pull, RELAY_PULL_CONNECTING);
+  pull->state = RELAY_PULL_CONNECTING;
   if (pull->connects++ > 0)
     STATS_ADD (core, pull_restarts, 1);
   g_info ("Relay: pulling stream %s from node %s", stream->id, answer->node_id);
@@ -537,7 +530,7 @@ relay_pull_conn_event (RelayCore *core,
     {
       int in = SRT_EPOLL_IN | SRT_EPOLL_ERR;
 
-      pull_set_state (pull, RELAY_PULL_CONNECTED);
+      pull->state = RELAY_PULL_CONNECTED;
       srt_epoll_update_usock (core->eid, conn->sock, &in);
       g_message ("Relay: pulling stream %s from node %s", conn->stream->id, conn->pull_origin);
     }

@@ -53,6 +53,8 @@ fan_check (FanState   *fan,
   if (k >= fan->n_joins)
     return;
   before = g_atomic_int_add (&fan->counts[k], 1);
+  if (fan->rx != NULL && (guint) before < fan->n_members)
+    fan->rx[(gsize) k * fan->n_members + before] = t;
   if (before == 0)
     fan->first_rx[k] = t;
   if ((guint) before + 1 == fan->n_members)
@@ -78,6 +80,8 @@ raw_message_cb (SoupWebsocketConnection *ws,
       if (memmem (data, len, "\"type\":\"login_ok\"", 17) != NULL)
         {
           c->t_ok = t;
+          if (c->pool->keep_login_ok)
+            c->login_ok = g_strndup (data, len);
           raw_client_done (c, TRUE);
         }
       else if (memmem (data, len, "\"type\":\"error\"", 14) != NULL)
@@ -99,6 +103,12 @@ raw_closed_cb (SoupWebsocketConnection *ws,
 
   if (c->state == RAW_LOGGING_IN)
     raw_client_done (c, FALSE);
+  else if (c->state == RAW_LOGINED && c->t_closed == 0)
+    {
+      c->t_closed = g_get_monotonic_time ();
+      g_atomic_int_inc (&c->pool->n_closed);
+      g_main_context_wakeup (c->pool->notify);
+    }
 }
 
 static void
@@ -158,6 +168,7 @@ raw_client_free (gpointer data)
       g_object_unref (c->ws);
     }
   g_free (c->login_json);
+  g_free (c->login_ok);
   g_free (c);
 }
 
@@ -211,19 +222,27 @@ raw_pool_new (const char *name,
   return pool;
 }
 
+/* A client that sends @login_json (taken; e.g. a login with `resume`) as its login. */
+RawClient *
+raw_pool_add_login (RawPool *pool,
+                    char    *login_json)
+{
+  RawClient *c = g_new0 (RawClient, 1);
+
+  c->pool = pool;
+  c->index = pool->clients->len;
+  c->login_json = login_json;
+  g_ptr_array_add (pool->clients, c);
+  return c;
+}
+
 RawClient *
 raw_pool_add (RawPool    *pool,
               const char *room_id,
               const char *user_id,
               gboolean    notify_users)
 {
-  RawClient *c = g_new0 (RawClient, 1);
-
-  c->pool = pool;
-  c->index = pool->clients->len;
-  c->login_json = login_json (room_id, user_id, notify_users);
-  g_ptr_array_add (pool->clients, c);
-  return c;
+  return raw_pool_add_login (pool, login_json (room_id, user_id, notify_users));
 }
 
 static gboolean
@@ -254,6 +273,32 @@ void
 raw_pool_start_one (RawPool *pool)
 {
   g_main_context_invoke (pool->context, start_one_cb, pool);
+}
+
+typedef struct
+{
+  RawPool *pool;
+  guint target;
+} OneWait;
+
+static gboolean
+one_done (gpointer data)
+{
+  OneWait *w = data;
+
+  return raw_pool_done (w->pool) >= w->target;
+}
+
+/* raw_pool_start_one(), then waits (deadline scaled) until that client has logged in
+ * or failed; FALSE if it has not by then. */
+gboolean
+raw_pool_run_one (RawPool *pool,
+                  guint    timeout_ms)
+{
+  OneWait w = { pool, raw_pool_done (pool) + 1 };
+
+  raw_pool_start_one (pool);
+  return tether_test_poll_until (one_done, &w, timeout_ms);
 }
 
 static gboolean

@@ -32,6 +32,8 @@ typedef struct
   SoupWebsocketConnection *ws;
   RawState state;
   gint64 t_start, t_open, t_sent, t_ok;
+  gint64 t_closed;           /* when a logged-in client saw its connection end, or 0 */
+  char *login_ok;            /* the login_ok text, with pool->keep_login_ok */
 } RawClient;
 
 /* The user ADD fan-out of part 2: member threads count the ADDs of joiner k. */
@@ -42,6 +44,7 @@ typedef struct
   gint *counts;          /* atomic */
   gint64 *first_rx;      /* written by the member that was first */
   gint64 *last_rx;       /* written by the member that completed the count */
+  gint64 *rx;            /* NULL, or every receipt: [k * n_members + i], i in arrival order */
   GMainContext *notify;  /* woken when a count completes */
 } FanState;
 
@@ -56,8 +59,10 @@ struct _RawPool
   guint in_flight;
   guint max_in_flight;
   gboolean manual;            /* start clients one by one with raw_pool_start_one() */
+  gboolean keep_login_ok;     /* keep each client's login_ok (its session_id, resume_key) */
   gint n_ok;                  /* atomic */
   gint n_failed;              /* atomic */
+  gint n_closed;              /* atomic: logged-in clients whose connection ended */
   FanState *fan;
   double cpu_mark;
   GMainContext *notify;
@@ -116,8 +121,12 @@ RawClient *raw_pool_add       (RawPool    *pool,
                                const char *room_id,
                                const char *user_id,
                                gboolean    notify_users);
+RawClient *raw_pool_add_login (RawPool    *pool,
+                               char       *login_json);
 void       raw_pool_start     (RawPool    *pool);
 void       raw_pool_start_one (RawPool    *pool);
+gboolean   raw_pool_run_one   (RawPool    *pool,
+                               guint       timeout_ms);
 guint      raw_pool_done      (RawPool    *pool);
 void       raw_pool_free      (RawPool    *pool);
 void       raw_client_logout  (RawClient  *c);
@@ -138,5 +147,40 @@ gboolean   lt_ramp            (LtGroup    *g,
                                guint       timeout_ms);
 void       lt_mark            (LtGroup    *g);
 void       lt_group_free      (LtGroup    *g);
+
+/* Minimal epoll WebSocket clients (bench-room-epoll.c): a blocking handshake and login,
+ * then non-blocking reads on epoll threads with a small frame parser; a few µs per
+ * received message where a libsoup client on a GMainContext costs ~30 µs. */
+typedef struct
+{
+  int fd;
+  guint8 *buf;
+  gsize len, cap;
+} EpConn;
+
+typedef struct
+{
+  int epfd;
+  GThread *thread;
+  FanState *fan;
+  gint stop;             /* atomic */
+  gint mark_gen;         /* atomic; the thread records its CPU time when it changes */
+  double cpu_at_mark[4];
+  guint64 messages;
+} EpThread;
+
+void       ws_parse           (EpConn     *c,
+                               void      (*fn) (const char *payload, gsize len, gpointer data),
+                               gpointer    data);
+gboolean   ep_read            (EpConn     *c);
+EpConn    *ep_login           (guint16     port,
+                               const char *json,
+                               gint64     *t_sent,
+                               gint64     *t_ok);
+void       ep_conn_free       (EpConn     *c);
+gpointer   ep_thread_main     (gpointer    data);
+void       ep_mark            (EpThread   *threads,
+                               guint       n,
+                               int         gen);
 
 G_END_DECLS

@@ -169,9 +169,10 @@ all_clients_closed (Fixture *fx)
   return TRUE;
 }
 
+/* Closes every client, waits for the close handshakes, frees them and the session
+ * (also for tests whose servers are processes: test-cluster.c). */
 void
-fixture_teardown (Fixture       *fx,
-                  gconstpointer  data)
+fixture_clients_free (Fixture *fx)
 {
   for (guint i = 0; i < fx->clients->len; i++)
     {
@@ -186,6 +187,13 @@ fixture_teardown (Fixture       *fx,
     client_free (g_ptr_array_index (fx->clients, i));
   g_ptr_array_unref (fx->clients);
   g_clear_object (&fx->session);
+}
+
+void
+fixture_teardown (Fixture       *fx,
+                  gconstpointer  data)
+{
+  fixture_clients_free (fx);
 
   g_main_context_invoke (fx->st.context, quit_cb, fx->st.loop);
   g_thread_join (fx->st.thread);
@@ -246,8 +254,16 @@ on_client_connected (GObject      *source,
 Client *
 client_connect (Fixture *fx)
 {
+  return client_connect_url (fx, fx->st.url);
+}
+
+/* A client of the server at @url (one node of several). */
+Client *
+client_connect_url (Fixture    *fx,
+                    const char *url)
+{
   Client *c = g_new0 (Client, 1);
-  g_autoptr(SoupMessage) msg = soup_message_new ("GET", fx->st.url);
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
 
   c->fx = fx;
   soup_session_websocket_connect_async (fx->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
@@ -356,7 +372,17 @@ client_login (Fixture          *fx,
               const LoginArgs  *args,
               JsonObject      **login_ok)
 {
-  Client *c = client_connect (fx);
+  return client_login_url (fx, fx->st.url, user, args, login_ok);
+}
+
+Client *
+client_login_url (Fixture          *fx,
+                  const char       *url,
+                  const char       *user,
+                  const LoginArgs  *args,
+                  JsonObject      **login_ok)
+{
+  Client *c = client_connect_url (fx, url);
   JsonObject *ok;
 
   client_send_login (c, user, args);

@@ -113,8 +113,19 @@ void
 fixture_teardown (Fixture       *fx,
                   gconstpointer  data);
 
+void
+fixture_clients_free (Fixture *fx);
 Client *
 client_connect (Fixture *fx);
+Client *
+client_connect_url (Fixture    *fx,
+                    const char *url);
+Client *
+client_login_url (Fixture          *fx,
+                  const char       *url,
+                  const char       *user,
+                  const LoginArgs  *args,
+                  JsonObject      **login_ok);
 
 void
 client_send (Client     *c,

@@ -215,6 +215,8 @@ conn_free (TetherServerConn *conn)
   TetherServer *self = conn->server;
 
   tether_guard_stream_set_message_hook (conn->guard, NULL, NULL);
+  if (conn->cluster_login != NULL)
+    tether_server_cluster_conn_gone (conn);
   if (conn->state == TETHER_SERVER_CONN_PENDING)
     g_queue_unlink (&self->pending, &conn->pending_link);
   if (conn->close_deadline != 0)
@@ -230,11 +232,11 @@ conn_free (TetherServerConn *conn)
 }
 
 /* A fatal error: `error` message, then close. */
-static void
-conn_fail (TetherServerConn *conn,
-           int               code,
-           const char       *message,
-           gushort           close_code)
+void
+tether_server_conn_fail (TetherServerConn *conn,
+                         int               code,
+                         const char       *message,
+                         gushort           close_code)
 {
   tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "closing connection from %s: %s (%d)",
                      conn->address, message, code);
@@ -249,7 +251,7 @@ conn_reject (TetherServerConn *conn,
              const char       *message)
 {
   conn->server->stats.rejected_inputs++;
-  conn_fail (conn, code, message, TETHER_CLOSE_PROTOCOL);
+  tether_server_conn_fail (conn, code, message, TETHER_CLOSE_PROTOCOL);
 }
 
 static void
@@ -259,7 +261,7 @@ conn_fail_login (TetherServerConn *conn,
                  gushort           close_code)
 {
   conn->server->stats.login_failures++;
-  conn_fail (conn, code, message, close_code);
+  tether_server_conn_fail (conn, code, message, close_code);
 }
 
 void
@@ -271,16 +273,74 @@ tether_server_conn_kick (TetherServerConn *conn,
   tether_server_conn_close (conn, TETHER_CLOSE_KICKED, tether_error_code_to_string (code));
 }
 
-static void
-send_request_error (TetherServerConn *conn,
-                    gint64            req,
-                    int               code,
-                    const char       *message)
+void
+tether_server_send_request_error (TetherServerConn *conn,
+                                  gint64            req,
+                                  int               code,
+                                  const char       *message)
 {
   tether_server_conn_send_message (conn, tether_message_build_request_error (req, code, message));
 }
 
 /* Login */
+
+/* login_ok with the room as @users (without the session's own user) and @streams at
+ * @seq: this node's model, or in cluster mode the snapshot from Redis. */
+void
+tether_server_send_login_ok (TetherServer              *self,
+                             TetherServerSession       *session,
+                             gboolean                   resumed,
+                             gboolean                   resync,
+                             guint64                    seq,
+                             const TetherMessageUser   *users,
+                             guint                      n_users,
+                             const TetherMessageStream *streams,
+                             guint                      n_streams)
+{
+  g_autoptr(GPtrArray) cluster_nodes = NULL;
+  g_auto(GStrv) cluster_urls = NULL;
+  GPtrArray *media_nodes = self->media_nodes;
+  g_autofree TetherMessageMediaNode *nodes = NULL;
+  TetherLoginOkMessage m = {
+    .room_session_id = session->room->room_session_id,
+    .session_id = session->id,
+    .resume_key = session->resume_key,
+    .resumed = resumed,
+    .resync = resync,
+    .seq = (gint64) seq,
+    .users = (TetherMessageUser *) users,
+    .n_users = session->notify_users ? n_users : 0,
+    .streams = (TetherMessageStream *) streams,
+    .n_streams = n_streams,
+    .heartbeat_interval = self->heartbeat_interval,
+    .heartbeat_timeout = self->heartbeat_timeout,
+    .session_ttl = self->session_ttl,
+    .token_expires_at = session->claims->expires_at,
+    .srt_passphrase = session->srt_passphrase,
+    .media_edge = self->media_edge,
+  };
+
+  /* Cluster mode: the live media nodes of every node, this node's own first. */
+  if (self->cluster != NULL)
+    media_nodes = cluster_nodes = tether_server_cluster_media_nodes (self);
+  nodes = g_new (TetherMessageMediaNode, MAX (media_nodes->len, 1));
+  for (guint i = 0; i < media_nodes->len; i++)
+    {
+      TetherServerMediaNode *node = g_ptr_array_index (media_nodes, i);
+
+      nodes[m.n_media_nodes++] = (TetherMessageMediaNode) { node->id, node->url };
+    }
+  m.media_nodes = nodes;
+  /* The nodes a client fails over to: in a cluster the live ones, this one first;
+   * else those of --room-service-url, if any. */
+  if (self->cluster != NULL)
+    m.room_services = (const char **) (cluster_urls = tether_server_cluster_room_services (self));
+  else
+    m.room_services = (const char **) tether_server_get_room_services (self);
+  m.n_room_services = m.room_services != NULL ? g_strv_length ((char **) m.room_services) : 0;
+
+  tether_server_conn_send_message (session->conn, tether_message_build_login_ok (&m));
+}
 
 static void
 send_login_ok (TetherServer        *self,
@@ -289,45 +349,19 @@ send_login_ok (TetherServer        *self,
                gboolean             resync)
 {
   TetherServerRoom *room = session->room;
-  guint n_nodes = self->media_nodes->len;
   g_autofree TetherMessageUser *users = g_new (TetherMessageUser, MAX (room->members.length, 1));
   g_autofree TetherMessageStream *streams = g_new (TetherMessageStream,
                                                    MAX (room->streams.length, 1));
-  g_autofree TetherMessageMediaNode *nodes = g_new (TetherMessageMediaNode, MAX (n_nodes, 1));
-  TetherLoginOkMessage m = {
-    .room_session_id = room->room_session_id,
-    .session_id = session->id,
-    .resume_key = session->resume_key,
-    .resumed = resumed,
-    .resync = resync,
-    .seq = (gint64) room->seq,
-    .users = users,
-    .streams = streams,
-    .heartbeat_interval = self->heartbeat_interval,
-    .heartbeat_timeout = self->heartbeat_timeout,
-    .session_ttl = self->session_ttl,
-    .token_expires_at = session->claims->expires_at,
-    .media_nodes = nodes,
-    .srt_passphrase = session->srt_passphrase,
-    .media_edge = self->media_edge,
-  };
+  guint n_users = 0, n_streams = 0;
 
-  if (session->notify_users)
-    {
-      for (GList *l = room->members.head; l != NULL; l = l->next)
-        if (l->data != session)
-          users[m.n_users++] = tether_server_session_to_message (l->data);
-    }
+  for (GList *l = room->members.head; l != NULL; l = l->next)
+    if (l->data != session)
+      users[n_users++] = tether_server_session_to_message (l->data);
   for (GList *l = room->streams.head; l != NULL; l = l->next)
-    streams[m.n_streams++] = tether_server_stream_to_message (l->data);
-  for (guint i = 0; i < self->media_nodes->len; i++)
-    {
-      TetherServerMediaNode *node = g_ptr_array_index (self->media_nodes, i);
+    streams[n_streams++] = tether_server_stream_to_message (l->data);
 
-      nodes[m.n_media_nodes++] = (TetherMessageMediaNode) { node->id, node->url };
-    }
-
-  tether_server_conn_send_message (session->conn, tether_message_build_login_ok (&m));
+  tether_server_send_login_ok (self, session, resumed, resync, room->seq, users, n_users,
+                               streams, n_streams);
 }
 
 /* Case 1: the session never left the room. Others see nothing; the client gets
@@ -469,6 +503,13 @@ handle_login (TetherServer     *self,
       return;
     }
 
+  /* Several nodes: Redis decides (tether-server-cluster.c). */
+  if (self->cluster != NULL)
+    {
+      tether_server_cluster_login (self, conn, &login, g_steal_pointer (&claims));
+      return;
+    }
+
   if (login.session_id != NULL)
     {
       TetherServerSession *old = g_hash_table_lookup (self->sessions, login.session_id);
@@ -536,10 +577,28 @@ handle_logout (TetherServer     *self,
   TetherServerSession *session = conn->session;
 
   tether_server_log (G_LOG_LEVEL_INFO, session, "logged out");
+  if (self->cluster != NULL)
+    {
+      tether_server_conn_send_message (conn, tether_message_build_logout_ok ());
+      tether_server_conn_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, "logout");
+      tether_server_cluster_leave (self, session, TETHER_REASON_LOGOUT, 0);
+      return;
+    }
   tether_server_session_leave (self, session, TETHER_REASON_LOGOUT);
   tether_server_conn_send_message (conn, tether_message_build_logout_ok ());
   tether_server_conn_close (conn, SOUP_WEBSOCKET_CLOSE_NORMAL, "logout");
   tether_server_session_forget (self, session);
+}
+
+/* Gives @stream_id back on the embedded media nodes (a claim Redis refused). */
+void
+tether_server_release_on_relays (TetherServer        *self,
+                                 TetherServerSession *session,
+                                 const char          *stream_id)
+{
+  for (guint i = 0; i < self->relays->len; i++)
+    tether_relay_release_stream (g_ptr_array_index (self->relays, i), stream_id,
+                                 session->user_id);
 }
 
 /* The embedded media nodes learn who owns the id, so that only its owner can publish
@@ -583,12 +642,22 @@ handle_stream_add (TetherServer     *self,
 
   if (!(session->claims->privileges & TETHER_PRIVILEGE_PUBLISH))
     {
-      send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token lacks the publish privilege");
+      tether_server_send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token lacks the publish privilege");
       return;
     }
   if (!tether_token_claims_allows_stream (session->claims, stream_id))
     {
-      send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token does not allow this stream id");
+      tether_server_send_request_error (conn, add.req, TETHER_ERROR_PUBLISH_DENIED, "token does not allow this stream id");
+      return;
+    }
+  /* Several nodes: ownership, the limit and the event are Redis' (the embedded media
+   * node's claim is still this node's). */
+  if (self->cluster != NULL)
+    {
+      if (!claim_on_relays (self, session, stream_id))
+        tether_server_send_request_error (conn, add.req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
+      else
+        tether_server_cluster_stream_add (self, session, add.req, &add.stream);
       return;
     }
   tether_server_ingest_adopt (self, session, stream_id);
@@ -596,14 +665,14 @@ handle_stream_add (TetherServer     *self,
   if ((existing != NULL && existing->session != session)
       || !claim_on_relays (self, session, stream_id))
     {
-      send_request_error (conn, add.req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
+      tether_server_send_request_error (conn, add.req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
       return;
     }
 
   /* Every stream is in every joiner's snapshot: one session cannot fill a room. */
   if (existing == NULL && session->streams.length >= self->max_streams_per_session)
     {
-      send_request_error (conn, add.req, TETHER_ERROR_STREAM_LIMIT, "too many streams in this session");
+      tether_server_send_request_error (conn, add.req, TETHER_ERROR_STREAM_LIMIT, "too many streams in this session");
       return;
     }
 
@@ -631,10 +700,15 @@ handle_stream_delete (TetherServer     *self,
       return;
     }
 
+  if (self->cluster != NULL)
+    {
+      tether_server_cluster_stream_delete (self, session, del.req, del.stream_id, del.reason);
+      return;
+    }
   stream = g_hash_table_lookup (self->streams, del.stream_id);
   if (stream == NULL || stream->session != session)
     {
-      send_request_error (conn, del.req, TETHER_ERROR_STREAM_NOT_FOUND, "no such stream of yours");
+      tether_server_send_request_error (conn, del.req, TETHER_ERROR_STREAM_NOT_FOUND, "no such stream of yours");
       return;
     }
 
@@ -667,7 +741,7 @@ handle_token_renew (TetherServer     *self,
                                            &error);
   if (claims == NULL)
     {
-      send_request_error (conn, renew.req, error->code, error->message);
+      tether_server_send_request_error (conn, renew.req, error->code, error->message);
       return;
     }
 
@@ -775,7 +849,9 @@ ws_message (SoupWebsocketConnection *ws,
 
   if (conn->state == TETHER_SERVER_CONN_PENDING)
     {
-      if (tether_message_get_type (msg) == TETHER_MESSAGE_LOGIN)
+      if (conn->cluster_login != NULL)
+        conn_reject (conn, TETHER_ERROR_PROTOCOL, "wait for login_ok before sending more");
+      else if (tether_message_get_type (msg) == TETHER_MESSAGE_LOGIN)
         handle_login (self, conn, msg);
       else
         conn_reject (conn, TETHER_ERROR_NOT_LOGGED_IN, "the first message must be login");
@@ -980,7 +1056,7 @@ tether_server_conns_sweep_logins (TetherServer *self,
 
       if (conn->connected_at + USEC (self->login_grace) > now)
         break;
-      conn_fail (conn, TETHER_ERROR_LOGIN_TIMEOUT, "no login in time", TETHER_CLOSE_LOGIN_TIMEOUT);
+      tether_server_conn_fail (conn, TETHER_ERROR_LOGIN_TIMEOUT, "no login in time", TETHER_CLOSE_LOGIN_TIMEOUT);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tether-protocol.h"
+#include "tether-redis.h"
 #include "tether-server-config.h"
 
 #define UNSET TETHER_SERVER_OPTION_UNSET
@@ -32,6 +33,8 @@ tether_server_options_init (TetherServerOptions *o)
   o->max_frame_size = UNSET;
   o->shutdown_retry_after = UNSET;
   o->guest_token_ttl = UNSET;
+  o->node_beat = UNSET;
+  o->node_timeout = UNSET;
 }
 
 void
@@ -54,6 +57,10 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->srt_encryption, g_free);
   g_clear_pointer (&o->room_service_ca, g_free);
   g_clear_pointer (&o->trusted_proxies, g_strfreev);
+  g_clear_pointer (&o->redis, g_free);
+  g_clear_pointer (&o->node_id, g_free);
+  g_clear_pointer (&o->public_url, g_free);
+  g_clear_pointer (&o->room_service_urls, g_strfreev);
 }
 
 /**
@@ -86,6 +93,8 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "max-frame-size", &o->max_frame_size },
     { "shutdown-retry-after", &o->shutdown_retry_after },
     { "guest-token-ttl", &o->guest_token_ttl },
+    { "node-beat", &o->node_beat },
+    { "node-timeout", &o->node_timeout },
   };
   struct { const char *key; char **value; } strings[] = {
     { "listen", &o->listen },
@@ -101,6 +110,9 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "room-service", &o->room_service },
     { "srt-encryption", &o->srt_encryption },
     { "room-service-ca", &o->room_service_ca },
+    { "redis", &o->redis },
+    { "node-id", &o->node_id },
+    { "public-url", &o->public_url },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -129,6 +141,9 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     o->public_rooms = g_key_file_get_string_list (kf, "server", "public-room", NULL, NULL);
   if (o->trusted_proxies == NULL)
     o->trusted_proxies = g_key_file_get_string_list (kf, "server", "trusted-proxy", NULL, NULL);
+  if (o->room_service_urls == NULL)
+    o->room_service_urls = g_key_file_get_string_list (kf, "server", "room-service-urls", NULL,
+                                                       NULL);
   if (!o->no_media)
     o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
   if (!o->media_only)
@@ -333,11 +348,41 @@ tether_server_options_configure (const TetherServerOptions  *o,
     { "event-backlog-bytes", o->event_backlog_bytes },
     { "max-frame-size", o->max_frame_size },
     { "guest-token-ttl", o->guest_token_ttl },
+    { "node-beat", o->node_beat },
+    { "node-timeout", o->node_timeout },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
     if (!set_if (server, numbers[i].property, numbers[i].value, error))
       return FALSE;
+  /* Cluster mode (docs/deploy.md, "Several nodes"). */
+  if (o->redis != NULL)
+    {
+      g_autofree char *host = NULL;
+      guint16 port;
+      guint db;
+
+      if (!tether_redis_parse_url (o->redis, &host, &port, &db, NULL, error))
+        {
+          g_prefix_error (error, "--redis: ");
+          return FALSE;
+        }
+      if (o->node_id != NULL && !tether_protocol_valid_id (o->node_id))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--node-id: “%s” is not a valid id (1–128 characters of "
+                       "A–Z a–z 0–9 . _ ~ @ : -)", o->node_id);
+          return FALSE;
+        }
+      g_object_set (server, "redis", o->redis, "node-id", o->node_id, "public-url", o->public_url,
+                    NULL);
+    }
+  else if (o->node_id != NULL || o->public_url != NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--node-id and --public-url belong to a cluster: give --redis too");
+      return FALSE;
+    }
   g_object_set (server, "srt-encryption", tether_server_options_srt_encryption (o), NULL);
 
   for (guint i = 0; o->media_nodes != NULL && o->media_nodes[i] != NULL; i++)
@@ -374,5 +419,21 @@ tether_server_options_configure (const TetherServerOptions  *o,
   for (guint i = 0; o->trusted_proxies != NULL && o->trusted_proxies[i] != NULL; i++)
     if (!tether_server_add_trusted_proxy (server, o->trusted_proxies[i], error))
       return FALSE;
+  for (guint i = 0; o->room_service_urls != NULL && o->room_service_urls[i] != NULL; i++)
+    {
+      g_autoptr(GUri) uri = g_uri_parse (o->room_service_urls[i], G_URI_FLAGS_NONE, NULL);
+      const char *scheme = uri != NULL ? g_uri_get_scheme (uri) : "";
+
+      if ((g_strcmp0 (scheme, "ws") != 0 && g_strcmp0 (scheme, "wss") != 0)
+          || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--room-service-url expects a ws:// or wss:// URL, got “%s”",
+                       o->room_service_urls[i]);
+          return FALSE;
+        }
+    }
+  if (o->room_service_urls != NULL)
+    g_object_set (server, "room-service-urls", o->room_service_urls, NULL);
   return TRUE;
 }

@@ -33,6 +33,10 @@ typedef struct
   char    *srt_encryption;   /* "on" (NULL: the default) or "off" */
   char    *room_service_ca;
   char   **trusted_proxies;
+  char    *redis;
+  char    *node_id;
+  char    *public_url;
+  char   **room_service_urls;
   gboolean no_media;
   gboolean media_only;
   gboolean media_cascade;
@@ -53,6 +57,8 @@ typedef struct
   double   max_frame_size;
   double   shutdown_retry_after;
   double   guest_token_ttl;
+  double   node_beat;
+  double   node_timeout;
 } TetherServerOptions;
 
 void      tether_server_options_init          (TetherServerOptions  *o);

@@ -109,6 +109,7 @@ tether_server_get_metrics_text (TetherServer *self)
   tether_metrics_append (out, "tether_guest_tokens_total", "counter",
                  "Guest tokens issued by POST /v1/guest-token, renewals included.",
                  self->stats.guest_tokens);
+  tether_server_cluster_metrics (self, out);
   for (guint i = 0; i < self->relays->len; i++)
     {
       g_autofree char *media = tether_relay_get_metrics_text (self->relays->pdata[i]);

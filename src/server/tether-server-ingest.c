@@ -130,6 +130,14 @@ media_started_cb (TetherRelay  *relay,
                   const char   *room_id,
                   TetherServer *self)
 {
+  /* Several nodes: the stream is shown through Redis (tether-server-cluster.c). */
+  if (self->cluster != NULL)
+    {
+      if (room_id != NULL && !self->shut_down)
+        tether_server_cluster_ingest (self, TRUE, stream_id, user_id, room_id,
+                                      g_object_get_data (G_OBJECT (relay), NODE_ID_KEY), NULL);
+      return;
+    }
   ingest_add (self, stream_id, user_id, room_id, g_object_get_data (G_OBJECT (relay), NODE_ID_KEY));
 }
 
@@ -140,6 +148,12 @@ publisher_removed_cb (TetherRelay  *relay,
                       const char   *reason,
                       TetherServer *self)
 {
+  if (self->cluster != NULL)
+    {
+      tether_server_cluster_ingest (self, FALSE, stream_id, user_id, NULL, NULL,
+                                    delete_reason (reason));
+      return;
+    }
   ingest_remove (self, stream_id, user_id, reason);
 }
 
@@ -371,6 +385,13 @@ node_report_cb (SoupServer        *server,
       || !report_items_valid (streams, FALSE) || !report_items_valid (removed, TRUE))
     {
       soup_server_message_set_status (msg, SOUP_STATUS_BAD_REQUEST, NULL);
+      return;
+    }
+  /* Reports of separate media nodes are not taken in cluster mode (yet): a node of a
+   * cluster announces its own embedded media node in Redis. */
+  if (self->cluster != NULL)
+    {
+      soup_server_message_set_status (msg, SOUP_STATUS_NOT_IMPLEMENTED, NULL);
       return;
     }
   if (!is_media_node (self, node_id))

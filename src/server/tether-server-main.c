@@ -14,6 +14,7 @@
 #include "tether-server.h"
 #include "tether-server-config.h"
 #include "tether-server-node-report.h"
+#include "tether-server-status.h"
 #include "tether-tls-private.h"
 
 #define DEFAULT_LISTEN "127.0.0.1:7480"
@@ -154,10 +155,16 @@ main (int   argc,
     { "srt-encryption", 0, 0, G_OPTION_ARG_STRING, &o.srt_encryption, "on (default): the media node encrypts every connection with its token's passphrase, and the room service hands the passphrases out; off: plain SRT only, for tools without AES", "on|off" },
     { "room-service", 0, 0, G_OPTION_ARG_STRING, &o.room_service, "With --media-only: report publishers to the room service at URL, so they appear in their rooms", "URL" },
     { "room-service-ca", 0, 0, G_OPTION_ARG_FILENAME, &o.room_service_ca, "Verify an https:// --room-service against the PEM certificate authorities in FILE instead of the system's", "FILE" },
+    { "room-service-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.room_service_urls, "Hand clients this room service URL in login_ok, to fail over to (repeatable, in order: this node's first; none by default)", "URL" },
     { "trusted-proxy", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trusted_proxies, "Take client addresses from X-Forwarded-For/Forwarded on connections from this reverse proxy (ADDRESS[/PREFIX]; repeatable; none by default)", "CIDR" },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "The PEM private key of --tls-cert", "FILE" },
+    { "redis", 0, 0, G_OPTION_ARG_STRING, &o.redis, "Run as one node of a cluster sharing its rooms through this Redis (none: one node on its own)", "redis://HOST:PORT[/DB]" },
+    { "node-id", 0, 0, G_OPTION_ARG_STRING, &o.node_id, "This node's id in the cluster (default: the host name); also the default --media-id", "ID" },
+    { "public-url", 0, 0, G_OPTION_ARG_STRING, &o.public_url, "The ws(s):// URL clients reach this node at (default: from --listen)", "URL" },
+    { "node-beat", 0, 0, G_OPTION_ARG_DOUBLE, &o.node_beat, "Seconds between this node's beats in Redis (1)", "SECONDS" },
+    { "node-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &o.node_timeout, "Seconds without a beat after which a node counts as dead (3)", "SECONDS" },
     { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Read options from the [server] group of FILE", "FILE" },
     { NULL }
   };
@@ -168,6 +175,7 @@ main (int   argc,
   g_autoptr(TetherNodeReporter) reporter = NULL;
   g_autoptr(GTlsDatabase) room_service_ca = NULL;
   g_autofree char *media_url = NULL;
+  g_autofree char *media_id = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *secret = NULL;
   g_autofree char *host = NULL;
@@ -178,8 +186,11 @@ main (int   argc,
   guint sigterm_id, sigint_id, sighup_id;
   int status = EXIT_FAILURE;
 
-  tether_server_options_init (&o);
   setlocale (LC_ALL, "");
+  /* --status reads a cluster's Redis and exits: options of its own, nothing started */
+  if (tether_server_status_requested (argc, argv))
+    return tether_server_status_main (argc, argv);
+  tether_server_options_init (&o);
   /* stdout carries the listening address (then, for a room service, the admin
    * address) one per line; logs go to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
@@ -242,12 +253,18 @@ main (int   argc,
       if (o.media_only && o.media_listen == NULL)
         media_port = port;
 
+      /* In a cluster every node's media node needs an id of its own. It is the
+       * relay's node id too: its pulls (the media cascade) name it. */
+      media_id = g_strdup (o.media_id != NULL ? o.media_id
+                           : o.redis != NULL && o.node_id != NULL ? o.node_id
+                           : o.redis != NULL ? g_get_host_name ()
+                           : "local");
       relay = tether_relay_new (o.app_id != NULL ? o.app_id : "demo", secret);
       /* A host keeps its stream id for as long as it keeps its session. */
       if (o.session_ttl != TETHER_SERVER_OPTION_UNSET)
         g_object_set (relay, "claim-ttl", MIN (o.session_ttl, 1e9), NULL);
       g_object_set (relay, "srt-encryption", tether_server_options_srt_encryption (&o),
-                    "node-id", o.media_id ? o.media_id : "local", NULL);
+                    "node-id", media_id, NULL);
       if (!tether_relay_listen (relay, media_host, media_port, &error))
         {
           g_printerr ("tether-server: cannot start the media node on %s:%u: %s\n", media_host,
@@ -258,7 +275,7 @@ main (int   argc,
                     ? g_strdup (o.media_url)
                     : g_strdup_printf ("srt://%s:%u", media_host, tether_relay_get_port (relay));
       if (server != NULL)
-        tether_server_attach_relay (server, relay, o.media_id ? o.media_id : "local", media_url);
+        tether_server_attach_relay (server, relay, media_id, media_url);
       if (server != NULL && o.media_cascade)
         tether_server_enable_media_cascade (server, relay);
       else if (o.room_service != NULL)
@@ -301,7 +318,7 @@ main (int   argc,
           }
       }
       if (media_url != NULL)
-        g_message ("media node %s on %s", o.media_id ? o.media_id : "local", media_url);
+        g_message ("media node on %s", media_url);
     }
   else
     url = g_strdup (media_url);

@@ -16,9 +16,14 @@
 #include "tether-token.h"
 
 #define TETHER_SERVER_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
+/* The close code of a login refused while the cluster's Redis is unreachable (1021):
+ * 4503, like HTTP 503. Not 1013 (Try Again Later): libsoup 3.2's client takes any
+ * code of 1012–1014 for a protocol error and reports 1002. */
+#define TETHER_SERVER_CLOSE_TRY_AGAIN_LATER 4503
 
 G_BEGIN_DECLS
 
+typedef struct _TetherServerCluster TetherServerCluster;
 typedef struct _TetherServerConn    TetherServerConn;
 typedef struct _TetherServerLink    TetherServerLink;
 typedef struct _TetherServerListener TetherServerListener;
@@ -64,6 +69,7 @@ struct _TetherServerConn
   GList                    pending_link;  /* in server->pending while PENDING */
   gint64                   close_deadline; /* monotonic µs while in server->closing, else 0 */
   GList                    closing_link;
+  gpointer                 cluster_login; /* cluster mode: its login, while Redis answers */
 };
 
 /* An event serialised once, kept for replay on resume. */
@@ -87,6 +93,11 @@ struct _TetherServerRoom
   GQueue             streams;    /* TetherServerStream, add order */
   GQueue             backlog;    /* TetherServerEvent, consecutive seqs, oldest first */
   gsize              backlog_size; /* bytes of JSON in it */
+  /* Cluster mode (tether-server-cluster.c): seq is the last event delivered here,
+   * members and streams are this node's only. */
+  gboolean           synced;      /* seq is known (from a login, resume or restore) */
+  gboolean           catching_up; /* an XRANGE of the room's log is in flight */
+  guint64            pending_max; /* the highest seq seen but not delivered */
 };
 
 struct _TetherServerSession
@@ -113,6 +124,7 @@ struct _TetherServerSession
   GList               lru_link;      /* in server->present (by activity) or server->retired */
   GQueue             *lru_queue;     /* which of the two, or NULL */
   GQueue              streams;       /* TetherServerStream via session_link */
+  guint64             seq_from;      /* cluster mode: its login_ok's seq; older events are not for it */
 };
 
 struct _TetherServerStream
@@ -175,9 +187,16 @@ struct _TetherServer
   gboolean           srt_encryption;  /* hand out each token's SRT passphrase */
   GPtrArray         *public_rooms;    /* GPatternSpec: rooms that admit guests */
   GPtrArray         *trusted_proxies; /* GInetAddressMask: --trusted-proxy */
+  char             **room_service_urls; /* login_ok's room_services; NULL: none */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
   char              *media_edge;      /* login_ok's media_edge (tether-server-cascade.c), or NULL */
+  char              *redis_url;       /* cluster mode (tether-server-cluster.c) when set */
+  char              *node_id;
+  char              *public_url;
+  double             node_beat;
+  double             node_timeout;
+  TetherServerCluster *cluster;
 
   GTlsCertificate   *tls_certificate; /* the public port speaks TLS with it (-tls.c) */
   char              *url_host;
@@ -245,6 +264,7 @@ void                 tether_server_tls_accept       (TetherServer        *self,
                                                      const char          *address);
 
 /* tether-server.c */
+const char * const  *tether_server_get_room_services (TetherServer       *self);
 void                 tether_server_log              (GLogLevelFlags       level,
                                                      TetherServerSession *session,
                                                      const char          *format,
@@ -274,6 +294,26 @@ void                 tether_server_conn_kick        (TetherServerConn    *conn,
                                                      int                  code,
                                                      const char          *message);
 void                 tether_server_conn_detach      (TetherServerConn    *conn);
+void                 tether_server_conn_fail        (TetherServerConn    *conn,
+                                                     int                  code,
+                                                     const char          *message,
+                                                     gushort              close_code);
+void                 tether_server_send_login_ok    (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     gboolean             resumed,
+                                                     gboolean             resync,
+                                                     guint64              seq,
+                                                     const TetherMessageUser *users,
+                                                     guint                n_users,
+                                                     const TetherMessageStream *streams,
+                                                     guint                n_streams);
+void                 tether_server_send_request_error (TetherServerConn  *conn,
+                                                       gint64             req,
+                                                       int                code,
+                                                       const char        *message);
+void                 tether_server_release_on_relays (TetherServer       *self,
+                                                      TetherServerSession *session,
+                                                      const char         *stream_id);
 void                 tether_server_conns_sweep_logins (TetherServer      *self,
                                                        gint64             now);
 void                 tether_server_conns_sweep_closing (TetherServer     *self,
@@ -329,6 +369,13 @@ TetherServerRoom    *tether_server_room_acquire     (TetherServer        *self,
                                                      const char          *room_id);
 void                 tether_server_room_release     (TetherServer        *self,
                                                      TetherServerRoom    *room);
+void                 tether_server_room_reset       (TetherServerRoom    *room);
+void                 tether_server_room_publish     (TetherServer        *self,
+                                                     TetherServerRoom    *room,
+                                                     guint64              seq,
+                                                     char                *json,
+                                                     gboolean             user_event,
+                                                     guint64              subject);
 void                 tether_server_room_emit_user   (TetherServer        *self,
                                                      TetherServerRoom    *room,
                                                      TetherUpdateType     update,
@@ -353,6 +400,14 @@ TetherServerStream  *tether_server_stream_add       (TetherServer        *self,
                                                      const char          *stream_id,
                                                      const char          *node,
                                                      const char          *extra);
+TetherServerStream  *tether_server_stream_put       (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     const char          *stream_id,
+                                                     const char          *node,
+                                                     const char          *extra,
+                                                     gboolean            *changed);
+void                 tether_server_stream_drop      (TetherServer        *self,
+                                                     TetherServerStream  *stream);
 void                 tether_server_stream_remove    (TetherServer        *self,
                                                      TetherServerStream  *stream,
                                                      const char          *reason);
@@ -370,6 +425,17 @@ TetherServerSession *tether_server_session_new      (TetherServer        *self,
 void                 tether_server_session_join     (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      TetherServerSession *replaces);
+TetherServerSession *tether_server_session_new_with_id (TetherServer     *self,
+                                                        TetherServerRoom *room,
+                                                        const char       *id,
+                                                        const char       *resume_key,
+                                                        const char       *user_id,
+                                                        const char       *user_name,
+                                                        gboolean          notify_users,
+                                                        TetherTokenClaims *claims,
+                                                        const char       *token);
+void                 tether_server_session_drop     (TetherServer        *self,
+                                                     TetherServerSession *session);
 void                 tether_server_session_leave    (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      const char          *stream_reason);
@@ -391,5 +457,43 @@ void                 tether_server_session_set_claims (TetherServer      *self,
                                                        TetherTokenClaims *claims,
                                                        const char        *token);
 gboolean             tether_server_sweep            (gpointer             user_data);
+
+/* tether-server-cluster.c: several nodes sharing rooms through Redis */
+gboolean             tether_server_cluster_start    (TetherServer        *self,
+                                                     GError             **error);
+void                 tether_server_cluster_free     (TetherServer        *self);
+void                 tether_server_cluster_login    (TetherServer        *self,
+                                                     TetherServerConn    *conn,
+                                                     const TetherLoginMessage *login,
+                                                     TetherTokenClaims   *claims);
+void                 tether_server_cluster_conn_gone (TetherServerConn   *conn);
+void                 tether_server_cluster_leave    (TetherServer        *self,
+                                                     TetherServerSession *session,
+                                                     const char          *reason,
+                                                     gint64               keep_us);
+void                 tether_server_cluster_stream_add (TetherServer      *self,
+                                                       TetherServerSession *session,
+                                                       gint64             req,
+                                                       const TetherMessageStream *stream);
+void                 tether_server_cluster_stream_delete (TetherServer   *self,
+                                                          TetherServerSession *session,
+                                                          gint64          req,
+                                                          const char     *stream_id,
+                                                          const char     *reason);
+void                 tether_server_cluster_ingest   (TetherServer        *self,
+                                                     gboolean             add,
+                                                     const char          *stream_id,
+                                                     const char          *user_id,
+                                                     const char          *room_id,
+                                                     const char          *node_id,
+                                                     const char          *reason);
+void                 tether_server_cluster_room_new  (TetherServer       *self,
+                                                      TetherServerRoom   *room);
+void                 tether_server_cluster_room_gone (TetherServer       *self,
+                                                      TetherServerRoom   *room);
+GPtrArray           *tether_server_cluster_media_nodes (TetherServer     *self);
+GStrv                tether_server_cluster_room_services (TetherServer   *self);
+void                 tether_server_cluster_metrics  (TetherServer        *self,
+                                                     GString             *out);
 
 G_END_DECLS

@@ -23,6 +23,8 @@ tether_server_room_acquire (TetherServer *self,
       room->room_session_id = tether_server_random_hex (16);
       room->by_user = g_hash_table_new (g_str_hash, g_str_equal);
       g_hash_table_insert (self->rooms, room->id, room);
+      if (self->cluster != NULL)
+        tether_server_cluster_room_new (self, room);
     }
   room->refs++;
 
@@ -34,6 +36,17 @@ event_free (TetherServerEvent *ev)
 {
   g_free (ev->json);
   g_free (ev);
+}
+
+/* Cluster mode, after Redis lost the room: its events start again from seq 1. */
+void
+tether_server_room_reset (TetherServerRoom *room)
+{
+  g_queue_clear_full (&room->backlog, (GDestroyNotify) event_free);
+  room->backlog_size = 0;
+  room->seq = 0;
+  room->pending_max = 0;
+  room->synced = FALSE;
 }
 
 static void
@@ -57,6 +70,8 @@ tether_server_room_release (TetherServer     *self,
 
   g_assert (room->members.length == 0);
   g_assert (room->streams.length == 0);
+  if (self->cluster != NULL)
+    tether_server_cluster_room_gone (self, room);
   g_hash_table_remove (self->rooms, room->id);
   room_free (room);
 }
@@ -90,16 +105,18 @@ event_is_for (TetherServerSession *session,
   return TRUE;
 }
 
-/* Stores the serialised event in the room's backlog and sends it to every present
- * member that should get it. Takes @json. The backlog keeps the latest events within
- * both bounds, a count and a size: with 4 KB of `extra` per stream event a count
- * alone would let one publisher make every room hold megabytes. */
-static void
-room_publish (TetherServer     *self,
-              TetherServerRoom *room,
-              char             *json,
-              gboolean          user_event,
-              guint64           subject)
+/* Stores the serialised event @seq in the room's backlog and sends it to every
+ * present member that should get it. Takes @json. The backlog keeps the latest events
+ * within both bounds, a count and a size: with 4 KB of `extra` per stream event a
+ * count alone would let one publisher make every room hold megabytes. In cluster
+ * mode the events come from Redis (tether-server-cluster.c), in seq order. */
+void
+tether_server_room_publish (TetherServer     *self,
+                            TetherServerRoom *room,
+                            guint64           seq,
+                            char             *json,
+                            gboolean          user_event,
+                            guint64           subject)
 {
   TetherServerEvent *ev;
   g_autofree guint8 *frame = NULL;
@@ -114,12 +131,12 @@ room_publish (TetherServer     *self,
     {
       TetherServerSession *member = l->data;
 
-      if (member->conn != NULL && event_is_for (member, user_event, subject))
+      if (member->conn != NULL && seq > member->seq_from && event_is_for (member, user_event, subject))
         tether_server_conn_send_frame (member->conn, json, frame, frame_size);
     }
 
   ev = g_new (TetherServerEvent, 1);
-  ev->seq = room->seq;
+  ev->seq = seq;
   ev->json = json;
   ev->size = strlen (json);
   ev->user_event = user_event;
@@ -149,7 +166,8 @@ tether_server_room_emit_user (TetherServer        *self,
     .users = &user, .n_users = 1,
   };
 
-  room_publish (self, room, tether_message_build_event (&ev), TRUE, subject->serial);
+  tether_server_room_publish (self, room, room->seq, tether_message_build_event (&ev), TRUE,
+                              subject->serial);
 }
 
 void
@@ -167,7 +185,7 @@ tether_server_room_emit_streams (TetherServer     *self,
 
   for (guint i = 0; i < streams->len; i++)
     items[i] = tether_server_stream_to_message (g_ptr_array_index (streams, i));
-  room_publish (self, room, tether_message_build_event (&ev), FALSE, 0);
+  tether_server_room_publish (self, room, room->seq, tether_message_build_event (&ev), FALSE, 0);
 }
 
 gboolean
@@ -220,9 +238,10 @@ stream_destroy (TetherServerStream *stream)
   g_free (stream);
 }
 
-static void
-stream_free (TetherServer       *self,
-             TetherServerStream *stream)
+/* Forgets @stream without an event (its DELETE is sent or not the caller's to send). */
+void
+tether_server_stream_drop (TetherServer       *self,
+                           TetherServerStream *stream)
 {
   /* The embedded media nodes keep the id for its owner a while longer (claim-ttl),
    * so nobody else publishes under it while the host comes back. */
@@ -251,27 +270,32 @@ tether_server_session_delete_streams (TetherServer        *self,
 
   tether_server_room_emit_streams (self, session->room, TETHER_UPDATE_DELETE, reason, streams);
   for (guint i = 0; i < streams->len; i++)
-    stream_free (self, g_ptr_array_index (streams, i));
+    tether_server_stream_drop (self, g_ptr_array_index (streams, i));
 }
 
-/* Adds a stream, or updates the caller's own stream of that id. The caller has
- * checked that the id is free or already the session's. */
+/* Records a stream of @session, or updates its own stream of that id, without an
+ * event; *@changed says whether members must hear of it. The caller has checked that
+ * the id is free or already the session's. */
 TetherServerStream *
-tether_server_stream_add (TetherServer        *self,
+tether_server_stream_put (TetherServer        *self,
                           TetherServerSession *session,
                           const char          *stream_id,
                           const char          *node,
-                          const char          *extra)
+                          const char          *extra,
+                          gboolean            *changed)
 {
   TetherServerStream *stream = g_hash_table_lookup (self->streams, stream_id);
-  g_autoptr(GPtrArray) one = g_ptr_array_new ();
 
+  *changed = TRUE;
   if (stream != NULL)
     {
       g_assert (stream->session == session);
       /* Re-announce only a real change (a publisher that moved to another node). */
       if (g_strcmp0 (stream->node, node) == 0 && g_strcmp0 (stream->extra, extra) == 0)
-        return stream;
+        {
+          *changed = FALSE;
+          return stream;
+        }
       g_free (stream->node);
       g_free (stream->extra);
     }
@@ -288,7 +312,25 @@ tether_server_stream_add (TetherServer        *self,
     }
   stream->node = g_strdup (node);
   stream->extra = g_strdup (extra);
+  return stream;
+}
 
+/* Adds a stream, or updates the caller's own stream of that id. The caller has
+ * checked that the id is free or already the session's. */
+TetherServerStream *
+tether_server_stream_add (TetherServer        *self,
+                          TetherServerSession *session,
+                          const char          *stream_id,
+                          const char          *node,
+                          const char          *extra)
+{
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
+  gboolean changed;
+  TetherServerStream *stream = tether_server_stream_put (self, session, stream_id, node, extra,
+                                                         &changed);
+
+  if (!changed)
+    return stream;
   g_ptr_array_add (one, stream);
   tether_server_room_emit_streams (self, session->room, TETHER_UPDATE_ADD, NULL, one);
 
@@ -304,7 +346,7 @@ tether_server_stream_remove (TetherServer       *self,
 
   g_ptr_array_add (one, stream);
   tether_server_room_emit_streams (self, stream->session->room, TETHER_UPDATE_DELETE, reason, one);
-  stream_free (self, stream);
+  tether_server_stream_drop (self, stream);
 }
 
 /* Drops the whole model without sending anything (dispose). */

@@ -125,11 +125,31 @@ tether_server_session_new (TetherServer      *self,
                            TetherTokenClaims *claims,
                            const char        *token)
 {
+  g_autofree char *id = tether_server_random_hex (16);
+  g_autofree char *resume_key = tether_server_random_hex (32);
+
+  return tether_server_session_new_with_id (self, room, id, resume_key, user_id, user_name,
+                                            notify_users, claims, token);
+}
+
+/* A session of a known id and resume key: in cluster mode these are made before
+ * Redis hears of the login, or come from a resume that moved to this node. */
+TetherServerSession *
+tether_server_session_new_with_id (TetherServer      *self,
+                                   TetherServerRoom  *room,
+                                   const char        *id,
+                                   const char        *resume_key,
+                                   const char        *user_id,
+                                   const char        *user_name,
+                                   gboolean           notify_users,
+                                   TetherTokenClaims *claims,
+                                   const char        *token)
+{
   TetherServerSession *session = g_new0 (TetherServerSession, 1);
 
   session->serial = ++self->next_serial;
-  session->id = tether_server_random_hex (16);
-  session->resume_key = tether_server_random_hex (32);
+  session->id = g_strdup (id);
+  session->resume_key = g_strdup (resume_key);
   session->room = room;
   room->refs++;
   session->user_id = g_strdup (user_id);
@@ -178,17 +198,12 @@ tether_server_session_join (TetherServer        *self,
   tether_server_session_schedule_token (self, session);
 }
 
-void
-tether_server_session_leave (TetherServer        *self,
-                             TetherServerSession *session,
-                             const char          *stream_reason)
+/* Takes a present session out of its room's member list, without an event. */
+static void
+session_unlink (TetherServer        *self,
+                TetherServerSession *session)
 {
   TetherServerRoom *room = session->room;
-
-  if (!session->present)
-    return;
-
-  tether_server_session_delete_streams (self, session, stream_reason);
 
   g_queue_unlink (&room->members, &session->member_link);
   if (g_hash_table_lookup (room->by_user, session->user_id) == session)
@@ -198,8 +213,36 @@ tether_server_session_leave (TetherServer        *self,
   session->present = FALSE;
   session_unschedule_token (session);
   session_set_lru (session, NULL);
+}
 
-  tether_server_room_emit_user (self, room, TETHER_UPDATE_DELETE, session);
+void
+tether_server_session_leave (TetherServer        *self,
+                             TetherServerSession *session,
+                             const char          *stream_reason)
+{
+  if (!session->present)
+    return;
+
+  tether_server_session_delete_streams (self, session, stream_reason);
+  session_unlink (self, session);
+  tether_server_room_emit_user (self, session->room, TETHER_UPDATE_DELETE, session);
+}
+
+/* Cluster mode: forgets a session of this node without a word to anyone — Redis
+ * tells the rooms (tether-server-cluster.c). Its connection is the caller's. */
+void
+tether_server_session_drop (TetherServer        *self,
+                            TetherServerSession *session)
+{
+  GList *l;
+
+  if (session->conn != NULL)
+    tether_server_conn_detach (session->conn);
+  while ((l = session->streams.head) != NULL)
+    tether_server_stream_drop (self, l->data);
+  if (session->present)
+    session_unlink (self, session);
+  tether_server_session_forget (self, session);
 }
 
 void
@@ -287,6 +330,11 @@ session_heartbeat_timeout (TetherServer        *self,
       tether_server_conn_detach (conn);
       tether_server_conn_kill (conn);
     }
+  if (self->cluster != NULL)
+    {
+      tether_server_cluster_leave (self, session, TETHER_REASON_HEARTBEAT_TIMEOUT, forget_at - now);
+      return;
+    }
   tether_server_session_leave (self, session, TETHER_REASON_HEARTBEAT_TIMEOUT);
   if (forget_at <= now)
     tether_server_session_forget (self, session);
@@ -320,6 +368,11 @@ session_token_deadline (TetherServer        *self,
     {
       tether_server_conn_detach (conn);
       tether_server_conn_kick (conn, TETHER_ERROR_TOKEN_EXPIRED, "token expired");
+    }
+  if (self->cluster != NULL)
+    {
+      tether_server_cluster_leave (self, session, TETHER_REASON_KICKED, 0);
+      return;
     }
   tether_server_session_leave (self, session, TETHER_REASON_KICKED);
   tether_server_session_forget (self, session);

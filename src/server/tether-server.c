@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "tether-message.h"
+#include "tether-redis.h"
 #include "tether-server-private.h"
 
 G_DEFINE_FINAL_TYPE (TetherServer, tether_server, G_TYPE_OBJECT)
@@ -35,8 +36,14 @@ enum {
   PROP_MAX_STREAMS_PER_SESSION,
   PROP_GUEST_TOKEN_TTL,
   PROP_SRT_ENCRYPTION,
+  PROP_ROOM_SERVICE_URLS,
   PROP_PORT,
   PROP_TLS_CERTIFICATE,
+  PROP_REDIS,
+  PROP_NODE_ID,
+  PROP_PUBLIC_URL,
+  PROP_NODE_BEAT,
+  PROP_NODE_TIMEOUT,
   N_PROPS
 };
 
@@ -100,6 +107,7 @@ tether_server_dispose (GObject *object)
       g_clear_pointer (&self->sweep_source, g_source_unref);
     }
 
+  tether_server_cluster_free (self);
   tether_server_conns_clear (self);
 
   tether_server_model_clear (self);
@@ -135,6 +143,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->media_edge, g_free);
   g_clear_pointer (&self->public_rooms, g_ptr_array_unref);
   g_clear_pointer (&self->trusted_proxies, g_ptr_array_unref);
+  g_clear_pointer (&self->room_service_urls, g_strfreev);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
   g_clear_pointer (&self->ingests, g_hash_table_unref);
   g_clear_pointer (&self->node_reports, g_hash_table_unref);
@@ -146,6 +155,9 @@ tether_server_finalize (GObject *object)
       g_free (self->app_secret);
     }
   g_free (self->url_host);
+  g_free (self->redis_url);
+  g_free (self->node_id);
+  g_free (self->public_url);
 
   G_OBJECT_CLASS (tether_server_parent_class)->finalize (object);
 }
@@ -175,6 +187,21 @@ set_uint (TetherServer *self,
   if (*field == v)
     return;
   *field = v;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+}
+
+static void
+set_string (TetherServer *self,
+            char        **field,
+            const GValue *value,
+            guint         prop_id)
+{
+  const char *v = g_value_get_string (value);
+
+  if (g_strcmp0 (*field, v) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (v != NULL && *v != '\0' ? v : NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
 }
 
@@ -248,8 +275,26 @@ tether_server_get_property (GObject    *object,
     case PROP_SRT_ENCRYPTION:
       g_value_set_boolean (value, self->srt_encryption);
       break;
+    case PROP_ROOM_SERVICE_URLS:
+      g_value_set_boxed (value, self->room_service_urls);
+      break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
+      break;
+    case PROP_REDIS:
+      g_value_set_string (value, self->redis_url);
+      break;
+    case PROP_NODE_ID:
+      g_value_set_string (value, self->node_id);
+      break;
+    case PROP_PUBLIC_URL:
+      g_value_set_string (value, self->public_url);
+      break;
+    case PROP_NODE_BEAT:
+      g_value_set_double (value, self->node_beat);
+      break;
+    case PROP_NODE_TIMEOUT:
+      g_value_set_double (value, self->node_timeout);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -368,6 +413,26 @@ tether_server_set_property (GObject      *object,
           g_object_notify_by_pspec (object, pspec);
         }
       break;
+    case PROP_REDIS:
+      set_string (self, &self->redis_url, value, prop_id);
+      break;
+    case PROP_NODE_ID:
+      set_string (self, &self->node_id, value, prop_id);
+      break;
+    case PROP_PUBLIC_URL:
+      set_string (self, &self->public_url, value, prop_id);
+      break;
+    case PROP_NODE_BEAT:
+      set_double (self, &self->node_beat, value, prop_id);
+      break;
+    case PROP_NODE_TIMEOUT:
+      set_double (self, &self->node_timeout, value, prop_id);
+      break;
+    case PROP_ROOM_SERVICE_URLS:
+      g_strfreev (self->room_service_urls);
+      self->room_service_urls = g_value_dup_boxed (value);
+      g_object_notify_by_pspec (object, pspec);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -481,6 +546,50 @@ tether_server_class_init (TetherServerClass *klass)
   properties[PROP_SRT_ENCRYPTION] =
     g_param_spec_boolean ("srt-encryption", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherServer:room-service-urls:
+   *
+   * The room service URLs `login_ok` hands out as `room_services` (this node's
+   * first, by convention): the nodes a client fails over to. %NULL, the default:
+   * the field is left out. Set before tether_server_listen().
+   */
+  properties[PROP_ROOM_SERVICE_URLS] =
+    g_param_spec_boxed ("room-service-urls", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * TetherServer:redis:
+   *
+   * `redis://HOST:PORT[/DB]`: run as one node of a cluster whose rooms live in that
+   * Redis (docs/design.md, "Several nodes"); %NULL, the default, for one node on its
+   * own, which needs no Redis.
+   */
+  properties[PROP_REDIS] =
+    g_param_spec_string ("redis", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherServer:node-id:
+   *
+   * This node's id in the cluster (an id as of docs/protocol.md); %NULL for the host
+   * name. Two live nodes must not share one.
+   */
+  properties[PROP_NODE_ID] =
+    g_param_spec_string ("node-id", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherServer:public-url:
+   *
+   * The `ws(s)://…/ws` URL clients reach this node at, announced to the cluster;
+   * %NULL for the listening address.
+   */
+  properties[PROP_PUBLIC_URL] =
+    g_param_spec_string ("public-url", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_NODE_BEAT] =
+    double_param ("node-beat", "Seconds between a cluster node's beats in Redis", 0.01, 3600.0, 1.0);
+  properties[PROP_NODE_TIMEOUT] =
+    double_param ("node-timeout", "Seconds without a beat after which a cluster node is dead",
+                  0.02, 3600.0, 3.0);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -509,6 +618,8 @@ tether_server_init (TetherServer *self)
   self->max_streams_per_session = 32;
   self->guest_token_ttl = 600.0;
   self->srt_encryption = TRUE;
+  self->node_beat = 1.0;
+  self->node_timeout = 3.0;
   self->public_rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
   self->trusted_proxies = g_ptr_array_new_with_free_func (g_object_unref);
   self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
@@ -587,8 +698,28 @@ tether_server_listen (TetherServer  *self,
   g_return_val_if_fail (!self->listening && !self->shut_down, FALSE);
   g_return_val_if_fail (self->app_secret != NULL, FALSE);
 
+  if (self->redis_url != NULL)
+    {
+      g_autofree char *redis_host = NULL;
+      guint16 redis_port;
+      guint redis_db;
+
+      if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, NULL, error))
+        return FALSE;
+      if (self->node_id != NULL && !tether_protocol_valid_id (self->node_id))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "node id “%s” is not a valid id", self->node_id);
+          return FALSE;
+        }
+    }
+
   g_clear_pointer (&self->url_host, g_free);
   if (!tether_server_listen_on (self, self->soup, host, port, &self->url_host, &self->port, error))
+    return FALSE;
+
+  /* Cluster mode: the URL was checked above; the rest cannot fail. */
+  if (self->redis_url != NULL && !tether_server_cluster_start (self, error))
     return FALSE;
 
   self->listening = TRUE;
@@ -866,4 +997,11 @@ tether_server_attach_relay (TetherServer *self,
   g_signal_connect_object (relay, "publisher-removed", G_CALLBACK (publisher_removed_cb), self,
                            0);
   tether_server_ingest_watch (self, relay, id);
+}
+
+/* The room service URLs login_ok hands out (room_services), or NULL for none. */
+const char * const *
+tether_server_get_room_services (TetherServer *self)
+{
+  return (const char * const *) self->room_service_urls;
 }

@@ -49,6 +49,7 @@ tether_error_code_to_string (int code)
     case TETHER_ERROR_HEARTBEAT_TIMEOUT: return "heartbeat-timeout";
     case TETHER_ERROR_TLS_CERTIFICATE: return "tls-certificate";
     case TETHER_ERROR_ROOM_NOT_PUBLIC: return "room-not-public";
+    case TETHER_ERROR_SERVICE_UNAVAILABLE: return "service-unavailable";
     case TETHER_ERROR_STREAM_ID_INVALID: return "stream-id-invalid";
     case TETHER_ERROR_PUBLISH_DENIED: return "publish-denied";
     case TETHER_ERROR_STREAM_ID_TAKEN: return "stream-id-taken";

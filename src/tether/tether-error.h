@@ -51,6 +51,9 @@ G_BEGIN_DECLS
  *   login, RECONNECT_FAILED on a reconnect; never retried
  * @TETHER_ERROR_ROOM_NOT_PUBLIC: `POST /v1/guest-token` for a room the server does not
  *   admit guests to (HTTP 403)
+ * @TETHER_ERROR_SERVICE_UNAVAILABLE: the room service cannot reach its shared state
+ *   (a node of a cluster without Redis); a login refused with it is retried with
+ *   backoff, on the next room-service URL
  * @TETHER_ERROR_STREAM_ID_INVALID: the stream id breaks the id rules (`stream_add`:
  *   close 4400; media node: SRT reject 400)
  * @TETHER_ERROR_PUBLISH_DENIED: the token does not allow publishing this stream id
@@ -101,6 +104,7 @@ typedef enum
   TETHER_ERROR_HEARTBEAT_TIMEOUT = 1018,
   TETHER_ERROR_TLS_CERTIFICATE = 1019,
   TETHER_ERROR_ROOM_NOT_PUBLIC = 1020,
+  TETHER_ERROR_SERVICE_UNAVAILABLE = 1021,
 
   /* Streams and publishing: 2xxx */
   TETHER_ERROR_STREAM_ID_INVALID = 2001,

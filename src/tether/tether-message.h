@@ -98,6 +98,7 @@ typedef enum
 #define TETHER_FIELD_RETRY_AFTER        "retry_after"
 #define TETHER_FIELD_SRT_PASSPHRASE     "srt_passphrase"
 #define TETHER_FIELD_MEDIA_EDGE         "media_edge"
+#define TETHER_FIELD_ROOM_SERVICES      "room_services"
 
 /* Stream delete reasons (an event's `reason`) */
 #define TETHER_REASON_STOPPED           "stopped"
@@ -192,6 +193,10 @@ typedef struct
   const char             *srt_passphrase;      /* NULL: the nodes do not encrypt */
   const char             *media_edge;          /* the node players play from (media cascade),
                                                 * NULL: the node their stream is on */
+  /* The room service's node URLs, this node first; the strings of the entries that
+   * are strings. Sent only when n_room_services > 0. */
+  const char            **room_services;
+  guint                   n_room_services;
 } TetherLoginOkMessage;
 
 typedef struct

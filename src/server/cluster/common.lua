@@ -1,0 +1,135 @@
+-- common.lua: what every cluster script of the room service starts with (the C side
+-- prepends it to each script): the arguments every script gets, the time, and the
+-- changes that emit room events. docs/design.md, "Several nodes", lists the keys.
+-- SPDX-License-Identifier: GPL-3.0-or-later
+--
+-- ARGV[1] key prefix "tether:<app_id>:", ARGV[2] event-backlog, ARGV[3] session-ttl
+-- (ms), ARGV[4] this node's id; the script's own arguments follow from ARGV[5].
+local P = ARGV[1]
+local BACKLOG = tonumber(ARGV[2])
+local TTL = tonumber(ARGV[3])
+local ME = ARGV[4]
+local A = {}
+for i = 5, #ARGV do A[#A + 1] = ARGV[i] end
+
+-- Redis' clock, so that every node agrees (scripts replicate by effects).
+local T = redis.call('TIME')
+local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+
+local function hash(key)
+  local flat = redis.call('HGETALL', key)
+  if #flat == 0 then return nil end
+  local h = {}
+  for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end
+  return h
+end
+
+local function room_key(rid) return P .. 'room:' .. rid end
+local function session_key(sid) return P .. 'session:' .. sid end
+local ROOM_PARTS = { '', ':members', ':byuser', ':streams', ':log' }
+
+-- The room's hash, made with @rsid when it does not exist; its keys lose any expiry.
+local function room_open(rid, rsid)
+  local rk = room_key(rid)
+  if redis.call('EXISTS', rk) == 0 then
+    redis.call('DEL', rk .. ':log')
+    redis.call('HSET', rk, 'rsid', rsid, 'seq', 0, 'jn', 0, 'sn', 0)
+  end
+  for _, part in ipairs(ROOM_PARTS) do redis.call('PERSIST', rk .. part) end
+  return redis.call('HGET', rk, 'rsid')
+end
+
+-- An empty room is forgotten session-ttl later, like a room of one node.
+local function room_idle(rid)
+  local rk = room_key(rid)
+  if redis.call('ZCARD', rk .. ':members') == 0 and redis.call('ZCARD', rk .. ':streams') == 0 then
+    for _, part in ipairs(ROOM_PARTS) do
+      if TTL > 0 then redis.call('PEXPIRE', rk .. part, TTL) else redis.call('DEL', rk .. part) end
+    end
+  end
+end
+
+-- Takes the room's next seq, appends the event to its log and publishes it:
+-- "seq\nsubject\nuser-event\nms\njson" on the room's channel.
+local function emit(rid, ev, subject)
+  local rk = room_key(rid)
+  local seq = redis.call('HINCRBY', rk, 'seq', 1)
+  local user_event = ev.kind == 'user' and '1' or '0'
+  ev.type = 'event'
+  ev.seq = seq
+  local json = cjson.encode(ev)
+  redis.call('XADD', rk .. ':log', 'MAXLEN', math.max(BACKLOG, 1), seq .. '-1',
+             'e', json, 's', subject, 'u', user_event)
+  redis.call('PUBLISH', rk, seq .. '\n' .. subject .. '\n' .. user_event .. '\n' .. NOW .. '\n' .. json)
+  return seq
+end
+
+local function user_of(s) return { id = s.uid, name = s.name } end
+
+local function stream_of(id, st)
+  return { id = id, user_id = st.uid, user_name = st.name, node = st.node, extra = st.extra or '' }
+end
+
+-- Deletes @ids (streams of room @rid) in one stream DELETE event, in add order.
+local function streams_delete(rid, ids, reason)
+  if #ids == 0 then return end
+  local rk = room_key(rid)
+  local order = {}
+  for _, id in ipairs(ids) do
+    order[#order + 1] = { id = id, n = tonumber(redis.call('ZSCORE', rk .. ':streams', id) or 0) }
+  end
+  table.sort(order, function (a, b) return a.n < b.n end)
+  local items = {}
+  for _, o in ipairs(order) do
+    local st = hash(P .. 'stream:' .. o.id)
+    if st then
+      items[#items + 1] = stream_of(o.id, st)
+      if st.sid ~= '' then redis.call('SREM', session_key(st.sid) .. ':streams', o.id) end
+      if st.sid == '' then redis.call('SREM', P .. 'medianode:' .. st.node .. ':ingests', o.id) end
+    end
+    redis.call('DEL', P .. 'stream:' .. o.id)
+    redis.call('ZREM', rk .. ':streams', o.id)
+  end
+  if #items > 0 then
+    emit(rid, { kind = 'stream', update = 'DELETE', reason = reason, streams = items }, '')
+  end
+end
+
+-- A present session leaves its room: its streams go (@reason), then the user.
+-- @keep_ms > 0 keeps it resumable (away, a rejoin) that long; else it is gone.
+local function session_leave(sid, s, reason, keep_ms)
+  local rk = room_key(s.room)
+  streams_delete(s.room, redis.call('SMEMBERS', session_key(sid) .. ':streams'), reason)
+  redis.call('ZREM', rk .. ':members', sid)
+  if redis.call('HGET', rk .. ':byuser', s.uid) == sid then redis.call('HDEL', rk .. ':byuser', s.uid) end
+  redis.call('SREM', P .. 'node:' .. s.node .. ':sessions', sid)
+  emit(s.room, { kind = 'user', update = 'DELETE', users = { user_of(s) } }, sid)
+  room_idle(s.room)
+  redis.call('DEL', session_key(sid) .. ':streams')
+  if keep_ms > 0 then
+    redis.call('HSET', session_key(sid), 'state', 'away')
+    redis.call('PEXPIRE', session_key(sid), keep_ms)
+  else
+    redis.call('DEL', session_key(sid))
+  end
+end
+
+-- The room as a joiner sees it: {rsid, seq, users (JSON), streams (JSON)}; the
+-- users leave @except out.
+local function snapshot(rid, except)
+  local rk = room_key(rid)
+  local users, streams = {}, {}
+  for _, sid in ipairs(redis.call('ZRANGE', rk .. ':members', 0, -1)) do
+    if sid ~= except then
+      local u = redis.call('HMGET', session_key(sid), 'uid', 'name')
+      if u[1] then users[#users + 1] = { id = u[1], name = u[2] } end
+    end
+  end
+  for _, id in ipairs(redis.call('ZRANGE', rk .. ':streams', 0, -1)) do
+    local st = hash(P .. 'stream:' .. id)
+    if st then streams[#streams + 1] = stream_of(id, st) end
+  end
+  return { redis.call('HGET', rk, 'rsid'), redis.call('HGET', rk, 'seq'),
+           #users > 0 and cjson.encode(users) or '[]',
+           #streams > 0 and cjson.encode(streams) or '[]' }
+end

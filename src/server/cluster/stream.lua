@@ -1,0 +1,76 @@
+-- stream.lua: stream_add and stream_delete of a session of this node, and the ingest
+-- streams of this node's embedded media node. Stream ids are owned per app.
+-- SPDX-License-Identifier: GPL-3.0-or-later
+--
+-- A[1] is the operation:
+--   add, session id, stream id, node, extra, max streams per session
+--     → "ok", "gone" (not present here), "taken", "limit"
+--   delete, session id, stream id, reason → "ok", "gone", "notfound"
+--   ingest_add, stream id, user id, room, media node id, rsid for a new room → "ok", "exists"
+--   ingest_remove, stream id, user id, reason → "ok", "notfound"
+local op = A[1]
+
+local function own_session(sid)
+  local s = hash(session_key(sid))
+  if not s or s.state ~= 'present' or s.node ~= ME then return nil end
+  return s
+end
+
+if op == 'add' then
+  local sid, id, node, extra, max = A[2], A[3], A[4], A[5], tonumber(A[6])
+  local s = own_session(sid)
+  if not s then return 'gone' end
+  local key = P .. 'stream:' .. id
+  local st = hash(key)
+  if st and st.sid == '' and st.uid == s.uid and st.room == s.room then
+    -- An ingest stream of this user in this room: the session adopts it silently.
+    redis.call('SREM', P .. 'medianode:' .. st.node .. ':ingests', id)
+    redis.call('HSET', key, 'sid', sid)
+    redis.call('SADD', session_key(sid) .. ':streams', id)
+    st.sid = sid
+  end
+  if st and st.sid ~= sid then return 'taken' end
+  if not st then
+    if redis.call('SCARD', session_key(sid) .. ':streams') >= max then return 'limit' end
+    redis.call('HSET', key, 'room', s.room, 'sid', sid, 'uid', s.uid, 'name', s.name,
+               'node', node, 'extra', extra)
+    redis.call('SADD', session_key(sid) .. ':streams', id)
+    redis.call('ZADD', room_key(s.room) .. ':streams', redis.call('HINCRBY', room_key(s.room), 'sn', 1), id)
+  elseif st.node == node and (st.extra or '') == extra then
+    return 'ok'
+  else
+    redis.call('HSET', key, 'node', node, 'extra', extra)
+  end
+  emit(s.room, { kind = 'stream', update = 'ADD',
+                 streams = { stream_of(id, { uid = s.uid, name = s.name, node = node, extra = extra }) } }, '')
+  return 'ok'
+elseif op == 'delete' then
+  local sid, id, reason = A[2], A[3], A[4]
+  local s = own_session(sid)
+  if not s then return 'gone' end
+  if redis.call('HGET', P .. 'stream:' .. id, 'sid') ~= sid then return 'notfound' end
+  streams_delete(s.room, { id }, reason)
+  return 'ok'
+elseif op == 'ingest_add' then
+  local id, uid, rid, media, rsid = A[2], A[3], A[4], A[5], A[6]
+  local key = P .. 'stream:' .. id
+  if redis.call('EXISTS', key) == 1 then return 'exists' end
+  room_open(rid, rsid)
+  local name = uid
+  local member = redis.call('HGET', room_key(rid) .. ':byuser', uid)
+  if member then name = redis.call('HGET', session_key(member), 'name') or uid end
+  redis.call('HSET', key, 'room', rid, 'sid', '', 'uid', uid, 'name', name, 'node', media, 'extra', '')
+  redis.call('SADD', P .. 'medianode:' .. media .. ':ingests', id)
+  redis.call('ZADD', room_key(rid) .. ':streams', redis.call('HINCRBY', room_key(rid), 'sn', 1), id)
+  emit(rid, { kind = 'stream', update = 'ADD',
+              streams = { stream_of(id, { uid = uid, name = name, node = media, extra = '' }) } }, '')
+  return 'ok'
+elseif op == 'ingest_remove' then
+  local id, uid, reason = A[2], A[3], A[4]
+  local st = hash(P .. 'stream:' .. id)
+  if not st or st.sid ~= '' or st.uid ~= uid then return 'notfound' end
+  streams_delete(st.room, { id }, reason)
+  room_idle(st.room)
+  return 'ok'
+end
+return redis.error_reply('unknown operation')

@@ -1,0 +1,274 @@
+/* test-server-status.c: `tether-server --status`, the nodes and rooms of a cluster
+ * read from its Redis (a private redis-server holding the keys of docs/design.md,
+ * "Several nodes")
+ * SPDX-License-Identifier: GPL-3.0-or-later */
+#include "config.h"
+
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "tether-test-redis.h"
+#include "tether-test-server.h"
+#include "tether-test-utils.h"
+
+#define P "tether:" TETHER_TEST_APP_ID ":"
+
+/* Runs `tether-server --status` and the arguments, NULL-terminated; returns its
+ * stdout and stderr together, and its exit status in @out_status. */
+static char *
+run_status (int        *out_status,
+            const char *first_arg,
+            ...)
+{
+  g_autofree char *program = tether_test_server_program ();
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(GError) error = NULL;
+  char *output = NULL;
+  va_list ap;
+
+  g_ptr_array_add (argv, program);
+  g_ptr_array_add (argv, (char *) "--status");
+  va_start (ap, first_arg);
+  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) arg);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+
+  subprocess = g_subprocess_newv ((const char * const *) argv->pdata,
+                                  G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (subprocess, NULL, NULL, &output, NULL, &error);
+  g_assert_no_error (error);
+  g_test_message ("tether-server --status:\n%s", output);
+  *out_status = g_subprocess_get_if_exited (subprocess) ? g_subprocess_get_exit_status (subprocess) : -1;
+  return output;
+}
+
+/* The whitespace-separated cells of the output line that starts with @first. */
+static GStrv
+row (const char *output,
+     const char *first)
+{
+  g_auto(GStrv) lines = g_strsplit (output, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) words = g_strsplit (lines[i], " ", -1);
+      g_autoptr(GStrvBuilder) cells = g_strv_builder_new ();
+
+      if (g_strcmp0 (words[0], first) != 0)
+        continue;
+      for (guint j = 0; words[j] != NULL; j++)
+        if (*words[j] != '\0')
+          g_strv_builder_add (cells, words[j]);
+      return g_strv_builder_end (cells);
+    }
+  return NULL;
+}
+
+static void
+redis_do (TetherTestRedis *redis,
+          const char      *format,
+          ...)
+{
+  g_auto(GStrv) args = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *reply = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  command = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  /* no argument here holds a space */
+  args = g_strsplit (command, " ", -1);
+  reply = tether_test_redis_commandv (redis, (int) g_strv_length (args), (const char **) args);
+  g_assert_nonnull (reply);
+  g_assert_false (g_str_has_prefix (reply, "ERR"));
+}
+
+/* Two nodes (one alive, one whose alive key is gone), a media node, two rooms
+ * with members and streams, and a key of another app that must not show. */
+static void
+write_cluster (TetherTestRedis *redis)
+{
+  gint64 now_ms = g_get_real_time () / 1000;
+
+  redis_do (redis, "SADD " P "nodes node-a node-b");
+  redis_do (redis, "HSET " P "node:node-a ws_url ws://127.0.0.1:7480/ws media_id media-a "
+            "media_url srt://127.0.0.1:7481 started_ms %" G_GINT64_FORMAT " seen_ms %" G_GINT64_FORMAT,
+            now_ms - 60000, now_ms);
+  redis_do (redis, "SET " P "node:node-a:alive 1 PX 60000");
+  redis_do (redis, "SADD " P "node:node-a:sessions s1 s2 s3");
+  redis_do (redis, "HSET " P "node:node-b ws_url ws://127.0.0.1:7490/ws media_id media-b "
+            "media_url srt://127.0.0.1:7491 started_ms %" G_GINT64_FORMAT " seen_ms %" G_GINT64_FORMAT,
+            now_ms - 60000, now_ms - 42000);
+  redis_do (redis, "SADD " P "node:node-b:sessions s4");
+  redis_do (redis, "SADD " P "medianodes media-a");
+  redis_do (redis, "HSET " P "medianode:media-a url srt://127.0.0.1:7481 load 5 seen_ms %" G_GINT64_FORMAT, now_ms);
+  redis_do (redis, "SET " P "medianode:media-a:alive 1 PX 60000");
+
+  redis_do (redis, "HSET " P "room:lobby rsid r-lobby seq 17 jn 4");
+  redis_do (redis, "ZADD " P "room:lobby:members 1 s1 2 s2 4 s4");
+  redis_do (redis, "HSET " P "room:lobby:byuser alice s1 bob s2 carol s4");
+  redis_do (redis, "ZADD " P "room:lobby:streams 1 cam-1");
+  redis_do (redis, "XADD " P "room:lobby:log 17-1 e {} s s4 u 1");
+  redis_do (redis, "HSET " P "room:stage:2 rsid r-stage seq 3 jn 1");
+  redis_do (redis, "ZADD " P "room:stage:2:members 1 s3");
+  redis_do (redis, "HSET tether:other-app:room:hidden rsid x seq 1 jn 1");
+}
+
+static void
+test_nodes_and_rooms (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autofree char *output = NULL;
+  g_auto(GStrv) a = NULL;
+  g_auto(GStrv) b = NULL;
+  g_auto(GStrv) media = NULL;
+  g_auto(GStrv) lobby = NULL;
+  g_auto(GStrv) stage = NULL;
+  int status;
+
+  g_assert_no_error (error);
+  write_cluster (redis);
+  output = run_status (&status, "--redis", tether_test_redis_get_url (redis),
+                       "--app-id", TETHER_TEST_APP_ID, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (output, "nodes: 2 (1 alive)"));
+  g_assert_nonnull (strstr (output, "rooms: 2\n"));
+
+  /* NODE STATE SEEN SESSIONS PUBLIC-URL MEDIA-ID MEDIA-URL */
+  a = row (output, "node-a");
+  g_assert_nonnull (a);
+  g_assert_cmpuint (g_strv_length (a), ==, 7);
+  g_assert_cmpstr (a[1], ==, "alive");
+  g_assert_cmpfloat (g_ascii_strtod (a[2], NULL), <, 30.0);
+  g_assert_cmpstr (a[3], ==, "3");
+  g_assert_cmpstr (a[4], ==, "ws://127.0.0.1:7480/ws");
+  g_assert_cmpstr (a[5], ==, "media-a");
+  g_assert_cmpstr (a[6], ==, "srt://127.0.0.1:7481");
+  b = row (output, "node-b");
+  g_assert_nonnull (b);
+  g_assert_cmpstr (b[1], ==, "dead");
+  g_assert_cmpfloat (g_ascii_strtod (b[2], NULL), >=, 42.0);
+  g_assert_cmpfloat (g_ascii_strtod (b[2], NULL), <, 100.0);
+  g_assert_cmpstr (b[3], ==, "1");
+
+  /* MEDIA-NODE STATE SEEN LOAD URL */
+  media = row (output, "media-a");
+  g_assert_nonnull (media);
+  g_assert_cmpstr (media[1], ==, "alive");
+  g_assert_cmpstr (media[3], ==, "5");
+  g_assert_cmpstr (media[4], ==, "srt://127.0.0.1:7481");
+
+  /* ROOM MEMBERS STREAMS SEQ ROOM-SESSION: the :byuser hash is no room, a room
+   * id may hold a colon, and other apps' rooms are not shown */
+  lobby = row (output, "lobby");
+  g_assert_nonnull (lobby);
+  g_assert_cmpstrv (lobby, ((const char * const[]) { "lobby", "3", "1", "17", "r-lobby", NULL }));
+  stage = row (output, "stage:2");
+  g_assert_nonnull (stage);
+  g_assert_cmpstrv (stage, ((const char * const[]) { "stage:2", "1", "0", "3", "r-stage", NULL }));
+  g_assert_null (strstr (output, "byuser"));
+  g_assert_null (strstr (output, "hidden"));
+}
+
+static void
+test_empty_and_other_db (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autofree char *url = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *other_db = NULL;
+  int status;
+
+  g_assert_no_error (error);
+  write_cluster (redis);
+  /* database 1 holds nothing */
+  url = g_strdup_printf ("%s/1", tether_test_redis_get_url (redis));
+  output = run_status (&status, "--redis", url, "--app-id", TETHER_TEST_APP_ID, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (output, "nodes: 0 (0 alive)"));
+  g_assert_nonnull (strstr (output, "rooms: 0"));
+  /* the default app id is demo's */
+  other_db = run_status (&status, "--redis", tether_test_redis_get_url (redis), NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (other_db, "keys tether:demo:*"));
+  g_assert_nonnull (strstr (other_db, "rooms: 0"));
+}
+
+static void
+test_config_file (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autofree char *dir = g_dir_make_tmp ("tether-status-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "server.conf", NULL);
+  g_autofree char *contents = NULL;
+  g_autofree char *output = NULL;
+  int status;
+
+  g_assert_no_error (error);
+  write_cluster (redis);
+  contents = g_strdup_printf ("[server]\nredis=%s\napp-id=%s\nlisten=0.0.0.0:7480\n",
+                              tether_test_redis_get_url (redis), TETHER_TEST_APP_ID);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  output = run_status (&status, "--config", path, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (output, "nodes: 2 (1 alive)"));
+  tether_test_remove_tree (dir);
+}
+
+static void
+test_unreachable (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autofree char *output = NULL;
+  g_autofree char *no_redis = NULL;
+  g_autofree char *bad_url = NULL;
+  g_autofree char *secret_url = NULL;
+  g_autofree char *with_password = NULL;
+  int status;
+
+  g_assert_no_error (error);
+  tether_test_redis_kill (redis);
+  output = run_status (&status, "--redis", tether_test_redis_get_url (redis), NULL);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_nonnull (strstr (output, "tether-server: --status: cannot reach Redis at 127.0.0.1:"));
+
+  no_redis = run_status (&status, NULL);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_nonnull (strstr (no_redis, "--status needs --redis"));
+
+  /* a password in the URL is never printed, not even in an error */
+  bad_url = run_status (&status, "--redis", "http://:hunter2@example.org/", NULL);
+  g_assert_cmpint (status, ==, 1);
+  g_assert_nonnull (strstr (bad_url, "expected redis://HOST:PORT[/DB]"));
+  g_assert_null (strstr (bad_url, "hunter2"));
+
+  g_assert_true (tether_test_redis_restart (redis, &error));
+  secret_url = g_strdup_printf ("redis://:hunter2@127.0.0.1:%u", tether_test_redis_get_port (redis));
+  with_password = run_status (&status, "--redis", secret_url, NULL);
+  g_assert_cmpint (status, ==, 1);  /* this redis has no password */
+  g_assert_nonnull (strstr (with_password, "refused the password"));
+  g_assert_null (strstr (with_password, "hunter2"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/server-status/nodes-and-rooms", test_nodes_and_rooms);
+  g_test_add_func ("/server-status/empty-and-other-db", test_empty_and_other_db);
+  g_test_add_func ("/server-status/config-file", test_config_file);
+  g_test_add_func ("/server-status/unreachable", test_unreachable);
+
+  return g_test_run ();
+}

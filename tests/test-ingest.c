@@ -11,6 +11,7 @@
 
 #include "tether.h"
 #include "tether-server-node-report.h"
+#include "tether-test-redis.h"
 #include "tether-test-server.h"
 #include "tether-test-tls.h"
 #include "tether-test-utils.h"
@@ -448,6 +449,61 @@ test_media_cascade (void)
   g_assert_true (tether_test_process_wait_for_line (node, "node local pulls stream cam", WAIT_MS, NULL));
 }
 
+/* Whether Redis answers @expected (NULL: nil) to the command @format. */
+static gboolean
+redis_is (TetherTestRedis *redis,
+          const char      *expected,
+          const char      *format,
+          const char      *arg)
+{
+  g_autofree char *reply = tether_test_redis_command (redis, format, arg);
+
+  return g_strcmp0 (reply, expected) == 0;
+}
+
+/* tether-server --redis --media-cascade, two nodes: ffmpeg publishes to n0's media
+ * node; a viewer logged into n1 plays from n1's (its media_edge), which finds the
+ * stream's node in Redis (`P stream:cam` → n0, `P medianode:n0` → its URL) and pulls
+ * it from there. */
+static void
+test_cluster_cascade (void)
+{
+  g_autoptr(TetherTestRedis) redis = NULL;
+  g_autoptr(TetherTestServerProcess) n0 = NULL;
+  g_autoptr(TetherTestServerProcess) n1 = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *n0_media = NULL, *srt_url = NULL;
+  int playing;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  redis = tether_test_redis_start (&error);
+  g_assert_no_error (error);
+#define CLUSTER_NODE(id)                                                                        \
+  tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, \
+                                  "--redis", tether_test_redis_get_url (redis), "--node-id", id,   \
+                                  "--media-listen", "127.0.0.1:0", "--media-cascade",              \
+                                  "--node-beat", "0.2", "--node-timeout", "0.6", NULL)
+  n0 = CLUSTER_NODE ("n0");
+  n1 = CLUSTER_NODE ("n1");
+#undef CLUSTER_NODE
+  TETHER_WAIT_UNTIL (!redis_is (redis, NULL, "HGET tether:%s:medianode:n0 url", TETHER_TEST_APP_ID),
+                     WAIT_MS);
+  n0_media = tether_test_redis_command (redis, "HGET tether:%s:medianode:n0 url", TETHER_TEST_APP_ID);
+  g_assert_true (g_str_has_prefix (n0_media, "srt://"));
+
+  srt_url = publish_url (tether_test_server_process_get_url (n0), NULL);
+  g_assert_nonnull (strstr (srt_url, n0_media + strlen ("srt://")));
+  ff = tether_test_ffmpeg_publish (srt_url);
+  TETHER_WAIT_UNTIL (redis_is (redis, "n0", "HGET tether:%s:stream:cam node", TETHER_TEST_APP_ID), WAIT_MS);
+
+  viewer = cli ("watch", tether_test_server_process_get_url (n1), "viewer", "--autoplay", NULL);
+  TETHER_WAIT_UNTIL ((playing = tether_test_process_line_index (viewer, PLAYING, 0)) >= 0, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, "\"node\":\"n1\"", playing) >= playing, WAIT_MS);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -464,6 +520,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/media-only-node", test_media_only_node);
   g_test_add_func ("/ingest/media-only-node-tls", test_media_only_node_tls);
   g_test_add_func ("/ingest/media-cascade", test_media_cascade);
+  g_test_add_func ("/ingest/cluster-cascade", test_cluster_cascade);
 
   return g_test_run ();
 }

@@ -461,6 +461,39 @@ redis_is (TetherTestRedis *redis,
   return g_strcmp0 (reply, expected) == 0;
 }
 
+/* A node of a cluster on @redis, with its embedded media node as the edge. */
+static TetherTestServerProcess *
+cluster_node (TetherTestRedis *redis,
+              const char      *id)
+{
+  return tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                         "--app-secret", TETHER_TEST_SECRET,
+                                         "--redis", tether_test_redis_get_url (redis),
+                                         "--node-id", id, "--media-listen", "127.0.0.1:0",
+                                         "--media-cascade", "--heartbeat-timeout", "5",
+                                         "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
+}
+
+/* The frames the viewer's latest stats line counts for a player on @node, else -1. */
+static gint64
+frames_on (TetherTestProcess *viewer,
+           const char        *node)
+{
+  g_autofree char *line = NULL;
+  g_autofree char *on = g_strdup_printf ("\"node\":\"%s\",\"frames_decoded\":", node);
+  const char *p;
+  int last = -1;
+
+  for (int i = tether_test_process_line_index (viewer, "player-stats", 0); i >= 0;
+       i = tether_test_process_line_index (viewer, "player-stats", i + 1))
+    last = i;
+  if (last < 0)
+    return -1;
+  line = tether_test_process_dup_line (viewer, last);
+  p = strstr (line, on);
+  return p != NULL ? g_ascii_strtoll (p + strlen (on), NULL, 10) : -1;
+}
+
 /* tether-server --redis --media-cascade, two nodes: ffmpeg publishes to n0's media
  * node; a viewer logged into n1 plays from n1's (its media_edge), which finds the
  * stream's node in Redis (`P stream:cam` → n0, `P medianode:n0` → its URL) and pulls
@@ -481,14 +514,8 @@ test_cluster_cascade (void)
     return;
   redis = tether_test_redis_start (&error);
   g_assert_no_error (error);
-#define CLUSTER_NODE(id)                                                                        \
-  tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET, \
-                                  "--redis", tether_test_redis_get_url (redis), "--node-id", id,   \
-                                  "--media-listen", "127.0.0.1:0", "--media-cascade",              \
-                                  "--node-beat", "0.2", "--node-timeout", "0.6", NULL)
-  n0 = CLUSTER_NODE ("n0");
-  n1 = CLUSTER_NODE ("n1");
-#undef CLUSTER_NODE
+  n0 = cluster_node (redis, "n0");
+  n1 = cluster_node (redis, "n1");
   TETHER_WAIT_UNTIL (!redis_is (redis, NULL, "HGET tether:%s:medianode:n0 url", TETHER_TEST_APP_ID),
                      WAIT_MS);
   n0_media = tether_test_redis_command (redis, "HGET tether:%s:medianode:n0 url", TETHER_TEST_APP_ID);
@@ -502,6 +529,59 @@ test_cluster_cascade (void)
   viewer = cli ("watch", tether_test_server_process_get_url (n1), "viewer", "--autoplay", NULL);
   TETHER_WAIT_UNTIL ((playing = tether_test_process_line_index (viewer, PLAYING, 0)) >= 0, WAIT_MS);
   TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, "\"node\":\"n1\"", playing) >= playing, WAIT_MS);
+}
+
+/* Three nodes with --media-cascade; alice (tether-cli publish) publishes on n0, the
+ * viewer on n1 plays through n1's pull. n0 is killed (SIGKILL): alice resumes on n2 and
+ * her publisher fails over to another node; the viewer's player stays on n1, which
+ * pulls from wherever the stream went (or takes it over, when alice lands on n1), and
+ * its frames go on. */
+static void
+test_cluster_cascade_failover (void)
+{
+  g_autoptr(TetherTestRedis) redis = NULL;
+  TetherTestServerProcess *nodes[3] = { NULL, };
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) alice = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 frames, killed_at;
+
+  redis = tether_test_redis_start (&error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("n%u", i);
+
+      nodes[i] = cluster_node (redis, id);
+    }
+  TETHER_WAIT_UNTIL (redis_is (redis, "3", "SCARD tether:%s:medianodes", TETHER_TEST_APP_ID), WAIT_MS);
+
+  alice = cli ("publish", tether_test_server_process_get_url (nodes[0]), "alice",
+               "--server", tether_test_server_process_get_url (nodes[2]), "--stream", "cam",
+               "--node", "n0", NULL);
+  TETHER_WAIT_UNTIL (redis_is (redis, "n0", "HGET tether:%s:stream:cam node", TETHER_TEST_APP_ID), WAIT_MS);
+  viewer = cli ("watch", tether_test_server_process_get_url (nodes[1]), "viewer", "--autoplay", NULL);
+  TETHER_WAIT_UNTIL (frames_on (viewer, "n1") > 25, WAIT_MS);
+
+  killed_at = g_get_monotonic_time ();
+  tether_test_server_process_kill (nodes[0]);
+  frames = frames_on (viewer, "n1");
+  TETHER_WAIT_UNTIL (!redis_is (redis, "n0", "HGET tether:%s:stream:cam node", TETHER_TEST_APP_ID),
+                     WAIT_MS);
+  /* Three seconds of video more, still on n1. */
+  TETHER_WAIT_UNTIL (frames_on (viewer, "n1") > frames + 75, 2 * WAIT_MS);
+  g_test_message ("the viewer had 75 frames more on n1 %" G_GINT64_FORMAT " ms after n0 was killed",
+                  (g_get_monotonic_time () - killed_at) / 1000);
+  /* The stream only changed nodes: DELETE "replaced" then ADD, the protocol's update. */
+  for (int i = tether_test_process_line_index (viewer, DELETE, 0); i >= 0;
+       i = tether_test_process_line_index (viewer, DELETE, i + 1))
+    {
+      g_autofree char *line = tether_test_process_dup_line (viewer, i);
+
+      g_assert_nonnull (strstr (line, "\"reason\":\"replaced\""));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+    tether_test_server_process_free (nodes[i]);
 }
 
 int
@@ -521,6 +601,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/media-only-node-tls", test_media_only_node_tls);
   g_test_add_func ("/ingest/media-cascade", test_media_cascade);
   g_test_add_func ("/ingest/cluster-cascade", test_cluster_cascade);
+  g_test_add_func ("/ingest/cluster-cascade-failover", test_cluster_cascade_failover);
 
   return g_test_run ();
 }

@@ -372,6 +372,11 @@ schedule_attempt (TetherMediaSession *self,
     {
       if (n > 0)
         priv->node_index = (priv->node_index + 1) % n;
+      /* A round of the list is over: the next one takes the room's list as it is now
+       * (it may have logged in again, on another room-service node, with other media
+       * nodes than the ones this walk started with). */
+      if (priv->node_index == 0)
+        g_clear_pointer (&priv->nodes, g_strfreev);
       delay = MIN (BACKOFF_MAX_MS, BACKOFF_MIN_MS * (1u << MIN (priv->attempt / MAX (n, 1), 4u)));
       delay = delay / 2 + g_random_int_range (0, (gint32) delay / 2 + 1);
     }

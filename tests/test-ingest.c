@@ -11,6 +11,7 @@
 
 #include "tether.h"
 #include "tether-server-node-report.h"
+#include "tether-test-redis.h"
 #include "tether-test-server.h"
 #include "tether-test-tls.h"
 #include "tether-test-utils.h"
@@ -280,6 +281,25 @@ media_only_node (guint16     port,
   return p;
 }
 
+/* A room service (with @flag) announcing node "edge" on @node_port, and that node as
+ * tether-server --media-only reporting to it; @http_base: the service's public port. */
+static TetherTestServerProcess *
+server_with_node (const char         *flag,
+                  guint16             node_port,
+                  TetherTestProcess **node,
+                  char              **http_base)
+{
+  g_autofree char *node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
+  TetherTestServerProcess *server;
+
+  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                           "--app-secret", TETHER_TEST_SECRET,
+                                           flag, "--media-node", node_arg, NULL);
+  *http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
+  *node = media_only_node (node_port, *http_base, NULL);
+  return server;
+}
+
 /* A separate media node (--media-only --room-service) reports its ffmpeg publisher:
  * ADD, PLAYING and DELETE "stopped" as on an embedded node; a node killed outright
  * has its streams deleted ("media_lost") once its reports stop. Forged reports are
@@ -292,7 +312,7 @@ test_media_only_node (void)
   g_autoptr(TetherTestProcess) viewer = NULL;
   g_autoptr(TetherTestProcess) ff = NULL;
   g_autoptr(TetherTestProcess) ff2 = NULL;
-  g_autofree char *node_arg = NULL, *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
+  g_autofree char *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
   g_autofree char *delete_line = NULL;
   const char *url;
   guint16 node_port = tether_udp_free_port ();
@@ -301,14 +321,9 @@ test_media_only_node (void)
 
   if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
     return;
-  node_arg = g_strdup_printf ("edge=srt://127.0.0.1:%u", node_port);
-  server = tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
-                                           "--app-secret", TETHER_TEST_SECRET,
-                                           "--no-media", "--media-node", node_arg, NULL);
+  server = server_with_node ("--no-media", node_port, &node, &http_base);
   url = tether_test_server_process_get_url (server);
-  http_base = g_strdup_printf ("http://127.0.0.1:%u", tether_test_server_process_get_port (server));
   node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
-  node = media_only_node (node_port, http_base, NULL);
 
   /* Forged: another secret, or a node the service does not announce. */
   g_assert_cmpuint (post_report (http_base, report, "not-the-secret"), ==, SOUP_STATUS_UNAUTHORIZED);
@@ -386,6 +401,189 @@ test_media_only_node_tls (void)
   g_assert_cmpuint (tether_test_process_count_lines (node, "node report to"), ==, 0);
 }
 
+/* tether-server --media-cascade: the room service's embedded node ("local") is the
+ * edge. ffmpeg publishes to a separate node ("edge" here, the stream's origin), which
+ * reports it; the viewer's player is told media_edge "local" and plays from there,
+ * and the embedded node pulls the stream from "edge" (docs/design.md, "Media
+ * cascade"). The option is refused without an embedded node. */
+static void
+test_media_cascade (void)
+{
+  g_autoptr(TetherTestServerProcess) server = NULL;
+  g_autoptr(TetherTestProcess) node = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(TetherTestProcess) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *program = tether_test_server_program ();
+  g_autofree char *node_listen = NULL, *http_base = NULL, *srt_url = NULL;
+  g_autofree char *add_line = NULL;
+  const char *url;
+  guint16 node_port = tether_udp_free_port ();
+  int added;
+
+  refused = tether_test_process_spawn (&error, "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program,
+                                       "--app-id", TETHER_TEST_APP_ID, "--app-secret", TETHER_TEST_SECRET,
+                                       "--listen", "127.0.0.1:0", "--no-media", "--media-cascade", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (refused, WAIT_MS));
+  g_assert_cmpint (tether_test_process_get_exit_status (refused), ==, 1);
+  g_assert_cmpint (tether_test_process_line_index (refused, "--media-cascade is for a room service", 0), >=, 0);
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  server = server_with_node ("--media-cascade", node_port, &node, &http_base);
+  url = tether_test_server_process_get_url (server);
+  node_listen = g_strdup_printf ("127.0.0.1:%u", node_port);
+
+  viewer = cli ("watch", url, "viewer", "--autoplay", NULL);
+  srt_url = publish_url (url, NULL);
+  g_assert_nonnull (strstr (srt_url, node_listen));
+  ff = tether_test_ffmpeg_publish (srt_url);
+  TETHER_WAIT_UNTIL ((added = tether_test_process_line_index (viewer, ADD, 0)) >= 0, WAIT_MS);
+  add_line = tether_test_process_dup_line (viewer, added);
+  g_assert_nonnull (strstr (add_line, "\"node\":\"edge\""));
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, PLAYING, added) > added, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, "\"node\":\"local\"", added) > added, WAIT_MS);
+  /* "local" has no publisher of cam: the origin served it its pull. */
+  g_assert_true (tether_test_process_wait_for_line (node, "node local pulls stream cam", WAIT_MS, NULL));
+}
+
+/* Whether Redis answers @expected (NULL: nil) to the command @format. */
+static gboolean
+redis_is (TetherTestRedis *redis,
+          const char      *expected,
+          const char      *format,
+          const char      *arg)
+{
+  g_autofree char *reply = tether_test_redis_command (redis, format, arg);
+
+  return g_strcmp0 (reply, expected) == 0;
+}
+
+/* A node of a cluster on @redis, with its embedded media node as the edge. */
+static TetherTestServerProcess *
+cluster_node (TetherTestRedis *redis,
+              const char      *id)
+{
+  return tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                         "--app-secret", TETHER_TEST_SECRET,
+                                         "--redis", tether_test_redis_get_url (redis),
+                                         "--node-id", id, "--media-listen", "127.0.0.1:0",
+                                         "--media-cascade", "--heartbeat-timeout", "5",
+                                         "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
+}
+
+/* The frames the viewer's latest stats line counts for a player on @node, else -1. */
+static gint64
+frames_on (TetherTestProcess *viewer,
+           const char        *node)
+{
+  g_autofree char *line = NULL;
+  g_autofree char *on = g_strdup_printf ("\"node\":\"%s\",\"frames_decoded\":", node);
+  const char *p;
+  int last = -1;
+
+  for (int i = tether_test_process_line_index (viewer, "player-stats", 0); i >= 0;
+       i = tether_test_process_line_index (viewer, "player-stats", i + 1))
+    last = i;
+  if (last < 0)
+    return -1;
+  line = tether_test_process_dup_line (viewer, last);
+  p = strstr (line, on);
+  return p != NULL ? g_ascii_strtoll (p + strlen (on), NULL, 10) : -1;
+}
+
+/* tether-server --redis --media-cascade, two nodes: ffmpeg publishes to n0's media
+ * node; a viewer logged into n1 plays from n1's (its media_edge), which finds the
+ * stream's node in Redis (`P stream:cam` → n0, `P medianode:n0` → its URL) and pulls
+ * it from there. */
+static void
+test_cluster_cascade (void)
+{
+  g_autoptr(TetherTestRedis) redis = NULL;
+  g_autoptr(TetherTestServerProcess) n0 = NULL;
+  g_autoptr(TetherTestServerProcess) n1 = NULL;
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) ff = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *n0_media = NULL, *srt_url = NULL;
+  int playing;
+
+  if (!have ("ffmpeg", "ffmpeg is not installed (Debian: apt-get install ffmpeg)"))
+    return;
+  redis = tether_test_redis_start (&error);
+  g_assert_no_error (error);
+  n0 = cluster_node (redis, "n0");
+  n1 = cluster_node (redis, "n1");
+  TETHER_WAIT_UNTIL (!redis_is (redis, NULL, "HGET tether:%s:medianode:n0 url", TETHER_TEST_APP_ID),
+                     WAIT_MS);
+  n0_media = tether_test_redis_command (redis, "HGET tether:%s:medianode:n0 url", TETHER_TEST_APP_ID);
+  g_assert_true (g_str_has_prefix (n0_media, "srt://"));
+
+  srt_url = publish_url (tether_test_server_process_get_url (n0), NULL);
+  g_assert_nonnull (strstr (srt_url, n0_media + strlen ("srt://")));
+  ff = tether_test_ffmpeg_publish (srt_url);
+  TETHER_WAIT_UNTIL (redis_is (redis, "n0", "HGET tether:%s:stream:cam node", TETHER_TEST_APP_ID), WAIT_MS);
+
+  viewer = cli ("watch", tether_test_server_process_get_url (n1), "viewer", "--autoplay", NULL);
+  TETHER_WAIT_UNTIL ((playing = tether_test_process_line_index (viewer, PLAYING, 0)) >= 0, WAIT_MS);
+  TETHER_WAIT_UNTIL (tether_test_process_line_index (viewer, "\"node\":\"n1\"", playing) >= playing, WAIT_MS);
+}
+
+/* Three nodes with --media-cascade; alice (tether-cli publish) publishes on n0, the
+ * viewer on n1 plays through n1's pull. n0 is killed (SIGKILL): alice resumes on n2 and
+ * her publisher fails over to another node; the viewer's player stays on n1, which
+ * pulls from wherever the stream went (or takes it over, when alice lands on n1), and
+ * its frames go on. */
+static void
+test_cluster_cascade_failover (void)
+{
+  g_autoptr(TetherTestRedis) redis = NULL;
+  TetherTestServerProcess *nodes[3] = { NULL, };
+  g_autoptr(TetherTestProcess) viewer = NULL;
+  g_autoptr(TetherTestProcess) alice = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 frames, killed_at;
+
+  redis = tether_test_redis_start (&error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+    {
+      g_autofree char *id = g_strdup_printf ("n%u", i);
+
+      nodes[i] = cluster_node (redis, id);
+    }
+  TETHER_WAIT_UNTIL (redis_is (redis, "3", "SCARD tether:%s:medianodes", TETHER_TEST_APP_ID), WAIT_MS);
+
+  alice = cli ("publish", tether_test_server_process_get_url (nodes[0]), "alice",
+               "--server", tether_test_server_process_get_url (nodes[2]), "--stream", "cam",
+               "--node", "n0", NULL);
+  TETHER_WAIT_UNTIL (redis_is (redis, "n0", "HGET tether:%s:stream:cam node", TETHER_TEST_APP_ID), WAIT_MS);
+  viewer = cli ("watch", tether_test_server_process_get_url (nodes[1]), "viewer", "--autoplay", NULL);
+  TETHER_WAIT_UNTIL (frames_on (viewer, "n1") > 25, WAIT_MS);
+
+  killed_at = g_get_monotonic_time ();
+  tether_test_server_process_kill (nodes[0]);
+  frames = frames_on (viewer, "n1");
+  TETHER_WAIT_UNTIL (!redis_is (redis, "n0", "HGET tether:%s:stream:cam node", TETHER_TEST_APP_ID),
+                     WAIT_MS);
+  /* Three seconds of video more, still on n1. */
+  TETHER_WAIT_UNTIL (frames_on (viewer, "n1") > frames + 75, 2 * WAIT_MS);
+  g_test_message ("the viewer had 75 frames more on n1 %" G_GINT64_FORMAT " ms after n0 was killed",
+                  (g_get_monotonic_time () - killed_at) / 1000);
+  /* The stream only changed nodes: DELETE "replaced" then ADD, the protocol's update. */
+  for (int i = tether_test_process_line_index (viewer, DELETE, 0); i >= 0;
+       i = tether_test_process_line_index (viewer, DELETE, i + 1))
+    {
+      g_autofree char *line = tether_test_process_dup_line (viewer, i);
+
+      g_assert_nonnull (strstr (line, "\"reason\":\"replaced\""));
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (nodes); i++)
+    tether_test_server_process_free (nodes[i]);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -401,6 +599,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ingest/member-publisher-once", test_member_publisher_once);
   g_test_add_func ("/ingest/media-only-node", test_media_only_node);
   g_test_add_func ("/ingest/media-only-node-tls", test_media_only_node_tls);
+  g_test_add_func ("/ingest/media-cascade", test_media_cascade);
+  g_test_add_func ("/ingest/cluster-cascade", test_cluster_cascade);
+  g_test_add_func ("/ingest/cluster-cascade-failover", test_cluster_cascade_failover);
 
   return g_test_run ();
 }

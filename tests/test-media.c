@@ -995,6 +995,76 @@ test_autoplay_existing_streams (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_list_model_get_n_items (tether_autoplay_get_players (autoplay)), ==, 1);
 }
 
+/* ---- the media cascade ------------------------------------------------------------- */
+
+static guint64
+node_metric (TetherRelay *relay, const char *name)
+{
+  g_autofree char *text = tether_relay_get_metrics_text (relay);
+  guint64 value = 0;
+
+  g_assert_true (tether_test_metric (text, name, &value));
+  return value;
+}
+
+/* In the server's thread, as tether-server --media-cascade does in main(): an
+ * embedded node whose locate func reads the room service's model. */
+static void
+add_edge_in_server (TetherServer *server, gpointer data)
+{
+  TetherRelay **out = data;
+  TetherRelay *relay = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+
+  g_object_set (relay, "node-id", "node-z", NULL);
+  g_assert_true (tether_relay_listen (relay, "127.0.0.1", 0, &error));
+  g_assert_no_error (error);
+  url = g_strdup_printf ("srt://127.0.0.1:%u", tether_relay_get_port (relay));
+  tether_server_attach_relay (server, relay, "node-z", url);
+  tether_server_enable_media_cascade (server, relay);
+  *out = relay;
+}
+
+/* The room service cascades: bob's player plays from the edge (node-z, last in the
+ * room's order) although the stream is on node-a, and stays there when node-a dies
+ * and the publisher moves to node-b: the edge pulls from node-b. */
+static void
+test_cascade (Fixture *f, gconstpointer data)
+{
+  Client *alice, *bob;
+  TetherPublisher *pub;
+  TetherPlayer *player;
+
+  start_nodes (f, 2);
+  tether_test_server_run_sync (f->server, add_edge_in_server, &f->relays[2]);
+  alice = client_new (f, "alice", FALSE);
+  bob = client_new (f, "bob", FALSE);
+
+  pub = publisher_new (f, alice, "alice-cam", AV_RETRY_TIME);
+  tether_media_session_set_node (TETHER_MEDIA_SESSION (pub), "node-a");
+  start_publisher (pub);
+  TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-a"), WAIT_MS);
+  player = player_new (f, bob, "alice-cam", "node-a", AV_RETRY_TIME);
+  start_player (player);
+  TETHER_WAIT_UNTIL (playing (player), WAIT_MS);
+  g_assert_cmpstr (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player)), ==, "node-z");
+  g_assert_true (wait_frames (player, 30));
+  g_assert_cmpuint (node_metric (f->relays[2], "tether_media_pulls"), ==, 1);
+  g_assert_cmpuint (node_metric (f->relays[0], "tether_media_pulls_served"), ==, 1);
+
+  stop_node (f, 0);
+  TETHER_WAIT_UNTIL (publishing (pub) && g_strcmp0 (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (pub)), "node-b") == 0,
+                     WAIT_MS);
+  TETHER_WAIT_UNTIL (has_event (bob, "ADD alice-cam node-b"), WAIT_MS);
+  TETHER_WAIT_UNTIL (node_metric (f->relays[1], "tether_media_pulls_served") == 1, WAIT_MS);
+  g_assert_true (wait_frames (player, 30));
+  g_assert_cmpstr (tether_media_session_get_current_node (TETHER_MEDIA_SESSION (player)), ==, "node-z");
+  g_assert_cmpuint (node_metric (f->relays[2], "tether_media_pulls_started_total"), ==, 1);
+  g_assert_cmpuint (node_metric (f->relays[2], "tether_media_pull_restarts_total"), >=, 1);
+  g_assert_cmpuint (count_deletes (bob), ==, 0);
+}
+
 #else /* !HAVE_RELAY */
 
 static void
@@ -1020,6 +1090,7 @@ main (int argc, char **argv)
   ADD ("/media/node-restart", test_node_restart);
   ADD ("/media/failover", test_failover);
   ADD ("/media/failover-rule", test_failover_rule);
+  ADD ("/media/cascade", test_cascade);
   ADD ("/media/retry-timeout", test_retry_timeout);
   ADD ("/media/host-network-cut", test_host_network_cut);
   g_test_add ("/media/host-network-cut-long", Fixture, &short_heartbeat_timeout, fixture_setup,

@@ -539,13 +539,10 @@ relay_metric (TetherRelay *relay,
               const char  *name)
 {
   g_autofree char *text = tether_relay_get_metrics_text (relay);
-  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
-  gsize name_len = strlen (name);
+  guint64 value = 0;
 
-  for (guint i = 0; lines[i] != NULL; i++)
-    if (g_str_has_prefix (lines[i], name) && lines[i][name_len] == ' ')
-      return g_ascii_strtoull (lines[i] + name_len + 1, NULL, 10);
-  g_assert_not_reached ();
+  g_assert_true (tether_test_metric (text, name, &value));
+  return value;
 }
 
 static guint64
@@ -612,6 +609,7 @@ test_stream_id_access (void)
   const char *const cam_only[] = { "cam", NULL };
   g_autofree char *cam_token = tether_test_token_full ("alice", NULL, TETHER_PRIVILEGE_PUBLISH, cam_only, 600);
   TetherSrtStreamId mallory = { (char *) "cam", TETHER_SRT_MODE_PUBLISH, (char *) "mallory", token };
+  TetherSrtStreamId pulling = { (char *) "cam", TETHER_SRT_MODE_REQUEST, NULL, NULL, (char *) "edge1" };
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   g_autofree char *text = NULL;
 
@@ -654,6 +652,20 @@ test_stream_id_access (void)
   text = stream_id_for ("cam", "request", NULL);
   g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, SRT_REJX_UNAUTHORIZED);
   g_clear_error (&error);
+
+  /* pull= names the node pulling for its players; a publisher's means nothing. */
+  g_clear_pointer (&text, g_free);
+  pulling.token = login_only;
+  text = tether_srt_stream_id_to_string (&pulling);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, 0);
+  g_assert_cmpstr (access.pull_node, ==, "edge1");
+  tether_relay_access_clear (&access);
+  g_clear_pointer (&text, g_free);
+  pulling.mode = TETHER_SRT_MODE_PUBLISH;
+  pulling.token = token;
+  text = tether_srt_stream_id_to_string (&pulling);
+  g_assert_cmpint (tether_relay_access_check (text, TETHER_TEST_APP_ID, TETHER_TEST_SECRET, now, 30, &access, &error), ==, 0);
+  g_assert_null (access.pull_node);
 }
 
 /* Publisher first: a player joining later starts on PAT, PMT and a key frame
@@ -1310,6 +1322,235 @@ test_two_relays (void)
   tether_relay_stop (a);
 }
 
+/* ------------------------------------------------------------------------- */
+/* The media cascade: three relays, "a", "b" and "c", in-process, over real SRT. The
+ * locate func answers what the test says is the origin, as a room service does from
+ * its model (tether-server-cascade.c) or from Redis. */
+
+typedef struct
+{
+  TetherRelay *relays[3];
+  const char *origin;      /* the node id the locate func names; NULL: not found */
+  gboolean answer_other;   /* a answers "b" and b answers "a": a loop if nodes allowed it */
+  const char *room;        /* the stream's room in the answers */
+  guint locates;
+  TetherUdpFaultProxy *to_a; /* when set, the way to a in the answers */
+} Cascade;
+
+static guint16
+cascade_port (Cascade    *cx,
+              const char *node)
+{
+  return tether_relay_get_port (cx->relays[node[0] - 'a']);
+}
+
+static void
+cascade_locate (TetherRelay       *relay,
+                TetherRelayLocate *request,
+                gpointer           data)
+{
+  Cascade *cx = data;
+  const char *origin = cx->origin;
+  g_autofree char *url = NULL;
+
+  g_assert_true (g_main_context_is_owner (g_main_context_default ()));
+  g_assert_nonnull (tether_relay_locate_get_stream_id (request));
+  cx->locates++;
+  if (cx->answer_other)
+    origin = relay == cx->relays[0] ? "b" : "a";
+  if (origin != NULL)
+    url = g_strdup_printf ("srt://127.0.0.1:%u",
+                           cx->to_a != NULL && origin[0] == 'a' ? tether_udp_fault_proxy_get_port (cx->to_a)
+                                                                : cascade_port (cx, origin));
+  tether_relay_locate_return (request, origin, url, cx->room);
+}
+
+static void
+cascade_setup (Cascade       *cx,
+               gconstpointer  data)
+{
+  static const char *ids[] = { "a", "b", "c" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cx->relays); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      cx->relays[i] = tether_relay_new (TETHER_TEST_APP_ID, TETHER_TEST_SECRET);
+      g_object_set (cx->relays[i], "latency", LATENCY_MS, "node-id", ids[i], NULL);
+      tether_relay_set_locate_func (cx->relays[i], cascade_locate, cx, NULL);
+      g_assert_true (tether_relay_listen (cx->relays[i], "127.0.0.1", 0, &error));
+      g_assert_no_error (error);
+    }
+}
+
+static void
+cascade_teardown (Cascade       *cx,
+                  gconstpointer  data)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (cx->relays); i++)
+    {
+      tether_relay_stop (cx->relays[i]);
+      g_object_unref (cx->relays[i]);
+    }
+  g_clear_object (&cx->to_a);
+}
+
+static guint64
+node_metric (Cascade    *cx,
+             const char *node,
+             const char *name)
+{
+  return relay_metric (cx->relays[node[0] - 'a'], name);
+}
+
+static gboolean
+node_has_metric (Cascade    *cx,
+                 const char *node,
+                 const char *name)
+{
+  g_autofree char *text = tether_relay_get_metrics_text (cx->relays[node[0] - 'a']);
+
+  return tether_test_metric (text, name, NULL);
+}
+
+#define PULL_LINE "tether_media_stream_pull_connections{stream=\"cam\"}"
+
+/* A player on b of a stream published on a: b pulls it once, however many players,
+ * keeps players of other rooms out, and drops the pull after its last player. */
+static void
+test_cascade_pull (Cascade       *cx,
+                   gconstpointer  data)
+{
+  g_autofree char *pid = publish_id ("cam", "alice");
+  g_autofree char *vid = play_id ("cam", "bob");
+  g_autofree char *other_room = tether_test_play_stream_id ("cam", "carol", "other", NULL);
+  g_autoptr(Publisher) pub = publisher_start (cascade_port (cx, "a"), pid);
+  Player *first, *second;
+
+  cx->origin = "a";
+  cx->room = "show";
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "a", "tether_media_bytes_in_total") > 20000, 5000));
+
+  first = player_start (cascade_port (cx, "b"), vid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (first) > 10, 8000));
+  g_test_message ("first frame through the edge %" G_GINT64_FORMAT " ms after the player started",
+                  player_first_frame_delay_ms (first));
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls_started_total"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "b", PULL_LINE), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "a", "tether_media_pulls_served"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "a", "tether_media_players"), ==, 1);
+  /* The edge's stream is no publisher of its own: no ingest, no stream count. */
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_streams"), ==, 0);
+
+  /* The second player starts on b's GOP cache: no second pull, a sees one player. */
+  second = player_start (cascade_port (cx, "b"), vid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (second) > 10, 8000));
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_players"), ==, 2);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls_started_total"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "b", PULL_LINE), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "a", "tether_media_players"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pull_restarts_total"), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&first->errors), ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&second->errors), ==, 0);
+
+  /* The locate func named the stream's room: a token of another room gets nothing. */
+  g_assert_false (raw_plays (cascade_port (cx, "b"), other_room));
+
+  /* The last player leaves: the pull goes after its linger, and a sees nobody. */
+  player_free (first);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls"), ==, 1);
+  player_free (second);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "b", "tether_media_pulls") == 0, 6000));
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "a", "tether_media_players") == 0, PEER_GONE_MS));
+  g_assert_cmpuint (node_metric (cx, "a", "tether_media_pulls_served"), ==, 0);
+  g_assert_true (TETHER_WAIT_UNTIL (!node_has_metric (cx, "b", PULL_LINE), 1000));
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls_started_total"), ==, 1);
+}
+
+/* The origin dies under the stream; the publisher comes back on c and the locate
+ * func names c: b pulls from c, and its players see the stream again on the
+ * connections they have. @data: the origin is stopped (its connections closed),
+ * or, "silent", cut off like a node killed with SIGKILL: nothing arrives any more,
+ * and only the pull's own silence check can tell. */
+static void
+test_cascade_failover (Cascade       *cx,
+                       gconstpointer  data)
+{
+  gboolean silent = g_strcmp0 (data, "silent") == 0;
+  g_autofree char *pid = publish_id ("cam", "alice");
+  g_autofree char *vid = play_id ("cam", "bob");
+  g_autoptr(Publisher) on_a = publisher_start (cascade_port (cx, "a"), pid);
+  g_autoptr(Publisher) on_c = NULL;
+  g_autoptr(Player) first = NULL;
+  g_autoptr(Player) second = NULL;
+  guint64 accepted;
+  gint64 killed_at;
+  int frames_first, frames_second;
+
+  cx->origin = "a";
+  if (silent)
+    cx->to_a = tether_udp_fault_proxy_new ("127.0.0.1", cascade_port (cx, "a"));
+  first = player_start (cascade_port (cx, "b"), vid);
+  second = player_start (cascade_port (cx, "b"), vid);
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (first) > 10 && player_frames (second) > 10, 8000));
+  accepted = node_metric (cx, "b", "tether_media_encrypted_connections_total");
+  g_assert_cmpuint (accepted, ==, 2);
+
+  /* The publisher moves first, as libtether's does when its node dies; then the
+   * origin goes, every connection with it. */
+  cx->origin = "c";
+  on_c = publisher_start (cascade_port (cx, "c"), pid);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "c", "tether_media_bytes_in_total") > 20000, 5000));
+  killed_at = g_get_monotonic_time ();
+  if (silent)
+    tether_udp_fault_proxy_cut (cx->to_a);
+  else
+    {
+      tether_relay_stop (cx->relays[0]);
+      g_clear_pointer (&on_a, publisher_free);
+    }
+  frames_first = player_frames (first);
+  frames_second = player_frames (second);
+
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "c", "tether_media_pulls_served") == 1, 10000));
+  g_test_message ("b pulls from c %" G_GINT64_FORMAT " ms after a went",
+                  (g_get_monotonic_time () - killed_at) / 1000);
+  /* Two seconds of video more than was buffered when a went. */
+  g_assert_true (TETHER_WAIT_UNTIL (player_frames (first) > frames_first + 60
+                                    && player_frames (second) > frames_second + 60, 15000));
+  g_test_message ("the players on b had 60 new frames %" G_GINT64_FORMAT " ms after a went",
+                  (g_get_monotonic_time () - killed_at) / 1000);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls_started_total"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pull_restarts_total"), >=, 1);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "c", "tether_media_pulls_served"), ==, 1);
+  /* The same connections: b accepted no new player. */
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_encrypted_connections_total"), ==, accepted);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_players"), ==, 2);
+}
+
+/* a's player wants a stream published nowhere, and the locate funcs point a at b and
+ * b at a: b refuses a's pull (it has no publisher of its own) and never pulls for it. */
+static void
+test_cascade_no_loop (Cascade       *cx,
+                      gconstpointer  data)
+{
+  g_autofree char *vid = play_id ("ghost", "bob");
+  SRTSOCKET raw;
+
+  cx->answer_other = TRUE;
+  raw = raw_connect (cascade_port (cx, "a"), vid, FALSE, NULL);
+  g_assert_cmpint (raw, !=, SRT_INVALID_SOCK);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cx, "a", "tether_media_pull_restarts_total") >= 2, 8000));
+  g_assert_cmpuint (node_metric (cx, "a", "tether_media_pulls"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "a", "tether_media_pulls_started_total"), ==, 1);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls_started_total"), ==, 0);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_pulls_served"), ==, 0);
+  g_assert_cmpuint (node_metric (cx, "b", "tether_media_rejects_total"), >=, 2);
+  srt_close (raw);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1338,6 +1579,13 @@ main (int   argc,
   g_test_add ("/relay/slow-player", Fixture, NULL, fixture_setup, test_slow_player, fixture_teardown);
   g_test_add ("/relay/signals-and-stop", Fixture, NULL, fixture_setup, test_signals_and_stop, fixture_teardown);
   g_test_add_func ("/relay/two-relays", test_two_relays);
+  g_test_add ("/relay/cascade/pull", Cascade, NULL, cascade_setup, test_cascade_pull, cascade_teardown);
+  g_test_add ("/relay/cascade/failover", Cascade, NULL, cascade_setup, test_cascade_failover,
+              cascade_teardown);
+  g_test_add ("/relay/cascade/failover-silent", Cascade, "silent", cascade_setup,
+              test_cascade_failover, cascade_teardown);
+  g_test_add ("/relay/cascade/no-loop", Cascade, NULL, cascade_setup, test_cascade_no_loop,
+              cascade_teardown);
 
   return g_test_run ();
 }

@@ -61,12 +61,15 @@ test_builder (void)
   g_autofree char *none = tether_srt_stream_id_to_string (&empty);
   g_autofree char *url = tether_srt_url_new ("srt://127.0.0.1:9000", "cam", "request", "abc.def");
   g_autofree char *url2 = tether_srt_url_new ("srt://h:1?latency=200", "cam", "publish", NULL);
+  TetherSrtStreamId pulling = { (char *) "cam", TETHER_SRT_MODE_REQUEST, NULL, (char *) "tok", (char *) "edge1" };
+  g_autofree char *pull = tether_srt_stream_id_to_string (&pulling);
 
   g_assert_cmpstr (publish, ==, "#!::r=cam,m=publish,t=abc.def");
   g_assert_cmpstr (request, ==, "#!::r=cam,m=request");
   g_assert_cmpstr (user, ==, "#!::r=cam,m=publish,u=alice,t=tok");
   g_assert_cmpstr (none, ==, "#!::r=cam,m=request");
   g_assert_cmpstr (url, ==, "srt://127.0.0.1:9000?streamid=%23%21%3A%3Ar%3Dcam%2Cm%3Drequest%2Ct%3Dabc.def");
+  g_assert_cmpstr (pull, ==, "#!::r=cam,m=request,pull=edge1,t=tok");
   g_assert_cmpstr (url2, ==, "srt://h:1?latency=200&streamid=%23%21%3A%3Ar%3Dcam%2Cm%3Dpublish");
 }
 
@@ -118,6 +121,13 @@ test_parse (void)
   g_assert_null (sid.token);
   tether_srt_stream_id_clear (&sid);
 
+  /* A media node pulling for its players (the media cascade). */
+  g_assert_cmpint (tether_srt_stream_id_parse ("#!::r=cam,m=request,pull=edge1,t=tok", &sid), ==, TETHER_SRT_STREAM_ID_OK);
+  g_assert_cmpstr (sid.pull, ==, "edge1");
+  g_assert_cmpstr (sid.token, ==, "tok");
+  tether_srt_stream_id_clear (&sid);
+  g_assert_null (sid.pull);
+
   g_assert_cmpint (tether_srt_stream_id_parse ("%23%21%3A%3Ar%3Dcam%2Cm%3Dpublish%2Ct%3Dabc.def", &sid), ==, TETHER_SRT_STREAM_ID_OK);
   g_assert_cmpstr (sid.resource, ==, "cam");
   g_assert_cmpint (sid.mode, ==, TETHER_SRT_MODE_PUBLISH);
@@ -159,6 +169,9 @@ test_refused (void)
   assert_refused ("#!::r=cam,=x", TETHER_SRT_STREAM_ID_MALFORMED);
   assert_refused ("#!::r=cam,u=", TETHER_SRT_STREAM_ID_MALFORMED);
   assert_refused ("#!::r=cam,u=a/b", TETHER_SRT_STREAM_ID_MALFORMED);
+  assert_refused ("#!::r=cam,pull=", TETHER_SRT_STREAM_ID_MALFORMED);
+  assert_refused ("#!::r=cam,pull=a b", TETHER_SRT_STREAM_ID_MALFORMED);
+  assert_refused ("#!::r=cam,pull=a,pull=b", TETHER_SRT_STREAM_ID_MALFORMED);
   assert_refused ("%23%21%3A%3Ar%3Dc%2Fm", TETHER_SRT_STREAM_ID_MALFORMED);
   /* The mode is the last rule: a malformed id with a bad mode is malformed. */
   assert_refused ("#!::r=cam,m=bidirectional", TETHER_SRT_STREAM_ID_BAD_MODE);

@@ -317,6 +317,7 @@ tether_server_send_login_ok (TetherServer              *self,
     .session_ttl = self->session_ttl,
     .token_expires_at = session->claims->expires_at,
     .srt_passphrase = session->srt_passphrase,
+    .media_edge = self->media_edge,
   };
 
   /* Cluster mode: the live media nodes of every node, this node's own first. */

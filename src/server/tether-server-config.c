@@ -148,6 +148,8 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
   if (!o->media_only)
     o->media_only = g_key_file_get_boolean (kf, "server", "media-only", NULL);
+  if (!o->media_cascade)
+    o->media_cascade = g_key_file_get_boolean (kf, "server", "media-cascade", NULL);
 
   return TRUE;
 }
@@ -249,6 +251,12 @@ tether_server_options_check (const TetherServerOptions  *o,
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--room-service-ca is for an https:// --room-service");
+      return FALSE;
+    }
+  if (o->media_cascade && (o->media_only || o->no_media))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--media-cascade is for a room service with its embedded media node");
       return FALSE;
     }
   if (o->trusted_proxies != NULL && o->media_only)

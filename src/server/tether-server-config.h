@@ -39,6 +39,7 @@ typedef struct
   char   **room_service_urls;
   gboolean no_media;
   gboolean media_only;
+  gboolean media_cascade;
   double   heartbeat_timeout;
   double   heartbeat_interval;
   double   session_ttl;

@@ -149,6 +149,7 @@ main (int   argc,
     { "media-id", 0, 0, G_OPTION_ARG_STRING, &o.media_id, "Node id of the embedded media node (default local)", "ID" },
     { "no-media", 0, 0, G_OPTION_ARG_NONE, &o.no_media, "Run the room service without an embedded media node", NULL },
     { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node)", NULL },
+    { "media-cascade", 0, 0, G_OPTION_ARG_NONE, &o.media_cascade, "Players play from the embedded media node, which pulls each stream from the --media-node it is published on", NULL },
     { "public-room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.public_rooms, "Let guests watch the rooms matching PATTERN (a glob; repeatable): POST /v1/guest-token", "PATTERN" },
     { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
     { "srt-encryption", 0, 0, G_OPTION_ARG_STRING, &o.srt_encryption, "on (default): the media node encrypts every connection with its token's passphrase, and the room service hands the passphrases out; off: plain SRT only, for tools without AES", "on|off" },
@@ -174,6 +175,7 @@ main (int   argc,
   g_autoptr(TetherNodeReporter) reporter = NULL;
   g_autoptr(GTlsDatabase) room_service_ca = NULL;
   g_autofree char *media_url = NULL;
+  g_autofree char *media_id = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autofree char *secret = NULL;
   g_autofree char *host = NULL;
@@ -251,11 +253,18 @@ main (int   argc,
       if (o.media_only && o.media_listen == NULL)
         media_port = port;
 
+      /* In a cluster every node's media node needs an id of its own. It is the
+       * relay's node id too: its pulls (the media cascade) name it. */
+      media_id = g_strdup (o.media_id != NULL ? o.media_id
+                           : o.redis != NULL && o.node_id != NULL ? o.node_id
+                           : o.redis != NULL ? g_get_host_name ()
+                           : "local");
       relay = tether_relay_new (o.app_id != NULL ? o.app_id : "demo", secret);
       /* A host keeps its stream id for as long as it keeps its session. */
       if (o.session_ttl != TETHER_SERVER_OPTION_UNSET)
         g_object_set (relay, "claim-ttl", MIN (o.session_ttl, 1e9), NULL);
-      g_object_set (relay, "srt-encryption", tether_server_options_srt_encryption (&o), NULL);
+      g_object_set (relay, "srt-encryption", tether_server_options_srt_encryption (&o),
+                    "node-id", media_id, NULL);
       if (!tether_relay_listen (relay, media_host, media_port, &error))
         {
           g_printerr ("tether-server: cannot start the media node on %s:%u: %s\n", media_host,
@@ -266,15 +275,9 @@ main (int   argc,
                     ? g_strdup (o.media_url)
                     : g_strdup_printf ("srt://%s:%u", media_host, tether_relay_get_port (relay));
       if (server != NULL)
-        {
-          /* In a cluster every node's media node needs an id of its own. */
-          g_autofree char *media_id = g_strdup (o.media_id != NULL ? o.media_id
-                                                : o.redis != NULL && o.node_id != NULL ? o.node_id
-                                                : o.redis != NULL ? g_get_host_name ()
-                                                : "local");
-
-          tether_server_attach_relay (server, relay, media_id, media_url);
-        }
+        tether_server_attach_relay (server, relay, media_id, media_url);
+      if (server != NULL && o.media_cascade)
+        tether_server_enable_media_cascade (server, relay);
       else if (o.room_service != NULL)
         reporter = tether_node_reporter_new (relay, o.media_id ? o.media_id : "local",
                                              o.room_service, secret, room_service_ca);

@@ -190,6 +190,7 @@ struct _TetherServer
   char             **room_service_urls; /* login_ok's room_services; NULL: none */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
+  char              *media_edge;      /* login_ok's media_edge (tether-server-cascade.c), or NULL */
   char              *redis_url;       /* cluster mode (tether-server-cluster.c) when set */
   char              *node_id;
   char              *public_url;

@@ -140,6 +140,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->per_address, g_hash_table_unref);
   g_clear_pointer (&self->token_deadlines, g_sequence_free);
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
+  g_clear_pointer (&self->media_edge, g_free);
   g_clear_pointer (&self->public_rooms, g_ptr_array_unref);
   g_clear_pointer (&self->trusted_proxies, g_ptr_array_unref);
   g_clear_pointer (&self->room_service_urls, g_strfreev);

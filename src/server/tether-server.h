@@ -64,6 +64,8 @@ void          tether_server_attach_relay      (TetherServer        *self,
                                                TetherRelay         *relay,
                                                const char          *id,
                                                const char          *url);
+void          tether_server_enable_media_cascade (TetherServer     *self,
+                                                  TetherRelay      *relay);
 void          tether_server_shutdown          (TetherServer        *self,
                                                double               retry_after);
 guint         tether_server_get_session_count (TetherServer        *self);

@@ -141,6 +141,7 @@ void tether_media_session_give_up (TetherMediaSession *self, int error_code, int
 void tether_media_session_media_break (TetherMediaSession *self, gboolean from_preferred,
                                        const char *why);
 void tether_media_session_succeeded (TetherMediaSession *self);
+gboolean tether_media_session_follows_edge (TetherMediaSession *self);
 void tether_media_session_watch_bus (TetherMediaSession *self, GstElement *pipeline);
 void tether_media_session_shutdown (TetherMediaSession *self);
 guint tether_media_session_get_generation (TetherMediaSession *self);

@@ -7,6 +7,7 @@
 #include "tether-enum-types.h"
 #include "tether-media-private.h"
 #include "tether-media-session.h"
+#include "tether-room-private.h"
 
 /* Between two attempts; short, the connect timeout already paces a dead node. */
 #define BACKOFF_MIN_MS 100
@@ -37,7 +38,9 @@
  * - the anchor is the preferred node (#TetherMediaSession:node: the node the
  *   stream is on for a player, the chosen node for a publisher, else the room's
  *   first node) until an attempt succeeds, and the node of the last success after
- *   that;
+ *   that; when the room service cascades media (login_ok's `media_edge`), a
+ *   player's preferred node is that edge node instead, which pulls the stream from
+ *   wherever it is published;
  * - an attempt that fails (no answer within the connect timeout, a refusal that is
  *   not final, no usable URL, no node known yet) moves to the next node of the list,
  *   wrapping around, after a jittered backoff that grows with each round of the list
@@ -369,6 +372,11 @@ schedule_attempt (TetherMediaSession *self,
     {
       if (n > 0)
         priv->node_index = (priv->node_index + 1) % n;
+      /* A round of the list is over: the next one takes the room's list as it is now
+       * (it may have logged in again, on another room-service node, with other media
+       * nodes than the ones this walk started with). */
+      if (priv->node_index == 0)
+        g_clear_pointer (&priv->nodes, g_strfreev);
       delay = MIN (BACKOFF_MAX_MS, BACKOFF_MIN_MS * (1u << MIN (priv->attempt / MAX (n, 1), 4u)));
       delay = delay / 2 + g_random_int_range (0, (gint32) delay / 2 + 1);
     }
@@ -446,6 +454,25 @@ try_current_node (TetherMediaSession *self)
                                       info->receiver ? element : NULL);
 }
 
+/* Where the walk starts before a success: a player's edge node when the room
+ * service cascades media (it pulls the stream from its origin), else the preferred
+ * node. */
+static const char *
+walk_start (TetherMediaSession *self)
+{
+  TetherMediaSessionPrivate *priv = PRIV (self);
+  const char *edge = INFO (self)->receiver ? _tether_room_get_media_edge (priv->room) : NULL;
+
+  return edge != NULL ? edge : priv->node_pref;
+}
+
+/* Whether a player stays on its edge node wherever its stream goes (media cascade). */
+gboolean
+tether_media_session_follows_edge (TetherMediaSession *self)
+{
+  return INFO (self)->receiver && _tether_room_get_media_edge (PRIV (self)->room) != NULL;
+}
+
 /* A media break: back to REQUESTING, then the same node once — or, @from_preferred,
  * the walk again from the preferred node (the stream moved there). */
 void
@@ -460,7 +487,7 @@ tether_media_session_media_break (TetherMediaSession *self,
   set_state (self, TETHER_MEDIA_SESSION_STATE_REQUESTING, TETHER_ERROR_MEDIA_NODE_UNREACHABLE,
              0, why);
   if (from_preferred)
-    reanchor (self, priv->node_pref);
+    reanchor (self, walk_start (self));
   priv->break_retry = !from_preferred;
   schedule_attempt (self, FALSE);
 }
@@ -485,7 +512,7 @@ tether_media_session_start_walk (TetherMediaSession *self)
 
   set_attempt (self, 0);
   g_clear_pointer (&priv->current_node, g_free);
-  reanchor (self, priv->node_pref);
+  reanchor (self, walk_start (self));
   priv->nodes = tether_media_node_order (priv->room, priv->anchor);
   priv->stats_at = 0;
   set_state (self, TETHER_MEDIA_SESSION_STATE_REQUESTING, 0, 0, NULL);
@@ -743,7 +770,7 @@ tether_media_session_set_node (TetherMediaSession *self,
   g_free (priv->node_pref);
   priv->node_pref = g_strdup (node);
   if (priv->state == TETHER_MEDIA_SESSION_STATE_REQUESTING)
-    reanchor (self, node);
+    reanchor (self, walk_start (self));
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NODE]);
 }
 

@@ -403,6 +403,8 @@ tether_message_build_login_ok (const TetherLoginOkMessage *m)
   json_builder_end_array (b);
   if (m->srt_passphrase != NULL)
     add_string (b, TETHER_FIELD_SRT_PASSPHRASE, m->srt_passphrase);
+  if (m->media_edge != NULL)
+    add_string (b, TETHER_FIELD_MEDIA_EDGE, m->media_edge);
   if (m->n_room_services > 0)
     {
       json_builder_set_member_name (b, TETHER_FIELD_ROOM_SERVICES);
@@ -980,6 +982,9 @@ tether_message_read_login_ok (JsonObject           *msg,
   out->has_token_expires_at = tether_json_get_int (msg, TETHER_FIELD_TOKEN_EXPIRES_AT,
                                                    &out->token_expires_at);
   out->srt_passphrase = read_srt_passphrase (msg);
+  out->media_edge = tether_json_get_string (msg, TETHER_FIELD_MEDIA_EDGE);
+  if (!tether_protocol_valid_id (out->media_edge))
+    out->media_edge = NULL;
 
   out->media_nodes = g_new0 (TetherMessageMediaNode, MAX (n_nodes, 1));
   for (guint i = 0; i < n_nodes; i++)

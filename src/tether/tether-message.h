@@ -97,6 +97,7 @@ typedef enum
 #define TETHER_FIELD_REMAINING          "remaining"
 #define TETHER_FIELD_RETRY_AFTER        "retry_after"
 #define TETHER_FIELD_SRT_PASSPHRASE     "srt_passphrase"
+#define TETHER_FIELD_MEDIA_EDGE         "media_edge"
 #define TETHER_FIELD_ROOM_SERVICES      "room_services"
 
 /* Stream delete reasons (an event's `reason`) */
@@ -190,6 +191,8 @@ typedef struct
   TetherMessageMediaNode *media_nodes;
   guint                   n_media_nodes;
   const char             *srt_passphrase;      /* NULL: the nodes do not encrypt */
+  const char             *media_edge;          /* the node players play from (media cascade),
+                                                * NULL: the node their stream is on */
   /* The room service's node URLs, this node first; the strings of the entries that
    * are strings. Sent only when n_room_services > 0. */
   const char            **room_services;

@@ -988,10 +988,13 @@ on_room_stream_update (TetherRoom       *room,
           const char *node = tether_stream_get_node (stream);
           const char *current = tether_media_session_get_current_node (session);
           gboolean moved = node != NULL && *node != '\0' && current != NULL
-                           && g_strcmp0 (node, current) != 0;
+                           && g_strcmp0 (node, current) != 0
+                           && !tether_media_session_follows_edge (session);
 
           /* The publisher moved (its node died, or it failed over): follow it now
-           * rather than after our own stall check and a connect to the old node. */
+           * rather than after our own stall check and a connect to the old node.
+           * Not from an edge node of a cascade: the edge pulls from the new node, and
+           * the player keeps its connection. */
           tether_media_session_set_node (session, node);
           if (moved && !idle)
             tether_media_session_media_break (session, TRUE, "the stream moved to another node");

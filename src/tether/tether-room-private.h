@@ -96,6 +96,7 @@ struct _TetherRoom
   gint64 last_seq;
   gint64 token_expires_at;
   GHashTable *media_nodes;  /* id → url */
+  char *media_edge;         /* login_ok's media_edge: players play from it (cascade), or NULL */
   /* What media nodes get: a token and its SRT passphrase (NULL: no encryption), from
    * the same answer — login_ok, or the token_renew_ok of the last renewal sent. */
   char *media_token;
@@ -158,6 +159,7 @@ void     _tether_room_set_rtt             (TetherRoom       *self,
 void     _tether_room_set_media_credentials (TetherRoom     *self,
                                              const char     *token,
                                              const char     *srt_passphrase);
+const char *_tether_room_get_media_edge   (TetherRoom       *self);
 void     _tether_room_set_room_session_id (TetherRoom       *self,
                                            const char       *room_session_id);
 void     _tether_room_finish_episode      (TetherRoom       *self,

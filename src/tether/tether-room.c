@@ -573,6 +573,16 @@ tether_room_get_media_node_url (TetherRoom *self,
   return g_hash_table_lookup (self->media_nodes, node_id);
 }
 
+/* The node the room service wants this room's players on when its deployment
+ * cascades media (login_ok's `media_edge`, one of the media nodes), else NULL. */
+const char *
+_tether_room_get_media_edge (TetherRoom *self)
+{
+  if (self->media_edge == NULL || !g_hash_table_contains (self->media_nodes, self->media_edge))
+    return NULL;
+  return self->media_edge;
+}
+
 static int
 compare_strings (gconstpointer a,
                  gconstpointer b,
@@ -724,6 +734,7 @@ tether_room_finalize (GObject *object)
   g_free (self->renew_token);
   g_free (self->cause);
   g_hash_table_unref (self->media_nodes);
+  g_free (self->media_edge);
   _tether_room_store_free (self->users);
   _tether_room_store_free (self->streams);
   g_main_context_unref (self->context);

@@ -1,5 +1,5 @@
 /* tether-srt-url-private.h: the SRT stream id as a struct — the one builder and the
- * one parser of `#!::r=…,m=…,u=…,t=…` (docs/protocol.md, "Stream id"), shared by
+ * one parser of `#!::r=…,m=…,u=…,t=…[,pull=…]` (docs/protocol.md, "Stream id"), shared by
  * libtether's links, the media node, the tests and the benches
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #pragma once
@@ -26,6 +26,8 @@ typedef struct
   TetherSrtMode mode;       /* m=, default request */
   char *user;               /* u=, nullable; an id when set */
   char *token;              /* t= (or s= when t= names an SRT type), nullable */
+  char *pull;               /* pull=, nullable; an id when set: the media node that pulls
+                             * the stream for its own players (docs/design.md, "Media cascade") */
 } TetherSrtStreamId;
 
 /* Why a stream id was refused; the media node answers with SRT_REJX_BAD_REQUEST

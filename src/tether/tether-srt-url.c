@@ -39,7 +39,7 @@ tether_srt_mode_from_string (const char    *text,
  * The one builder. A %NULL or empty user or token is left out.
  * tether_srt_stream_id_parse() reads the result back as @sid.
  *
- * Returns: (transfer full): `#!::r=<resource>,m=<mode>[,u=<user>][,t=<token>]` */
+ * Returns: (transfer full): `#!::r=<resource>,m=<mode>[,u=<user>][,pull=<node>][,t=<token>]` */
 char *
 tether_srt_stream_id_to_string (const TetherSrtStreamId *sid)
 {
@@ -57,6 +57,11 @@ tether_srt_stream_id_to_string (const TetherSrtStreamId *sid)
       g_string_append (s, ",u=");
       g_string_append (s, sid->user);
     }
+  if (sid->pull != NULL && *sid->pull != '\0')
+    {
+      g_string_append (s, ",pull=");
+      g_string_append (s, sid->pull);
+    }
   if (sid->token != NULL && *sid->token != '\0')
     {
       g_string_append (s, ",t=");
@@ -71,6 +76,7 @@ tether_srt_stream_id_clear (TetherSrtStreamId *sid)
   g_clear_pointer (&sid->resource, g_free);
   g_clear_pointer (&sid->user, g_free);
   g_clear_pointer (&sid->token, g_free);
+  g_clear_pointer (&sid->pull, g_free);
   sid->mode = TETHER_SRT_MODE_REQUEST;
 }
 
@@ -92,7 +98,7 @@ set_once (char       **slot,
  * The one parser, as docs/protocol.md ("Stream id") spells the rules: at most 512
  * bytes; URL-escaped as a whole when it begins with `%23`; `#!::` then `key=value`
  * items split at `,`, no empty key, no key twice, unknown keys ignored; `r=`
- * required and an id, `u=` an id; `m=` request (default) or publish; the token
+ * required and an id, `u=` and `pull=` ids; `m=` request (default) or publish; the token
  * from `t=`, or from `s=` when `t=` holds an SRT type (`stream`, `file`, `auth`)
  * or is absent. The first rule that fails decides the status.
  *
@@ -149,12 +155,15 @@ tether_srt_stream_id_parse (const char        *text,
         ok = set_once (&s, value);
       else if (strcmp (key, "u") == 0)
         ok = set_once (&out->user, value);
+      else if (strcmp (key, "pull") == 0)
+        ok = set_once (&out->pull, value);
       if (!ok)
         goto bad;
     }
 
   if (!tether_protocol_valid_id (out->resource)
-      || (out->user != NULL && !tether_protocol_valid_id (out->user)))
+      || (out->user != NULL && !tether_protocol_valid_id (out->user))
+      || (out->pull != NULL && !tether_protocol_valid_id (out->pull)))
     goto bad;
 
   if (!tether_srt_mode_from_string (m, &out->mode))

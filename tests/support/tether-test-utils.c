@@ -444,6 +444,32 @@ tether_test_stream_id_passphrase (const char *streamid)
 }
 
 /**
+ * tether_test_metric:
+ * @text: Prometheus text, as /metrics answers
+ * @name: a metric's name, with its labels if it has any (`name{stream="cam"}`)
+ * @value: (out) (optional): its value
+ *
+ * Returns: whether @text has a sample of @name
+ */
+gboolean
+tether_test_metric (const char *text,
+                    const char *name,
+                    guint64    *value)
+{
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+  gsize name_len = strlen (name);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], name) && lines[i][name_len] == ' ')
+      {
+        if (value != NULL)
+          *value = g_ascii_strtoull (lines[i] + name_len + 1, NULL, 10);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/**
  * tether_test_mint_with_example:
  * @user_id: the token's user
  * @room_id: the token's room

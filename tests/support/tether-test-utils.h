@@ -46,6 +46,9 @@ char     *tether_test_play_stream_id    (const char         *stream_id,
                                          const char         *room_id,
                                          const char * const *stream_ids);
 char     *tether_test_stream_id_passphrase (const char      *streamid);
+gboolean  tether_test_metric           (const char          *text,
+                                        const char          *name,
+                                        guint64             *value);
 
 char     *tether_test_mint_with_example (const char         *user_id,
                                          const char         *room_id,

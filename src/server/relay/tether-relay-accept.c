@@ -215,10 +215,27 @@ accept_one (RelayCore *core,
       return;
     }
 
+  /* Another node's pull is served from a publisher of this node only, never from
+   * this node's own pull: every pull comes from the origin, so none can loop. */
+  stream = g_hash_table_lookup (core->streams, pending->access.stream_id);
+  if (pending->access.pull_node != NULL
+      && (stream == NULL || stream->publisher == NULL || stream->publisher->pull_origin != NULL))
+    {
+      g_message ("Relay: refused the pull of node %s for stream %s: not published here",
+                 pending->access.pull_node, pending->access.stream_id);
+      refuse_accepted (core, sock);
+      relay_pending_free (pending);
+      return;
+    }
+
   srt_setsockflag (sock, SRTO_SNDSYN, &no, sizeof no);
   srt_setsockflag (sock, SRTO_RCVSYN, &no, sizeof no);
 
   stream = relay_stream_lookup_or_add (core, pending->access.stream_id);
+
+  /* A publisher here ends the pull of its stream and takes its players over. */
+  if (pending->access.mode == TETHER_SRT_MODE_PUBLISH)
+    relay_pull_end (core, stream, TETHER_RELAY_REASON_REPLACED);
 
   /* Only the owner's publishers get here: this is the same user back (a
    * reconnect), and it takes its stream over at once. */
@@ -234,6 +251,7 @@ accept_one (RelayCore *core,
   conn->mode = pending->access.mode;
   conn->user_id = g_steal_pointer (&pending->access.user_id);
   conn->room_id = g_steal_pointer (&pending->access.room_id);
+  conn->pull_node = g_steal_pointer (&pending->access.pull_node);
   conn->stream = stream;
   conn->last_data_at = g_get_monotonic_time ();
   g_hash_table_insert (core->conns, GINT_TO_POINTER (sock), conn);
@@ -262,7 +280,20 @@ accept_one (RelayCore *core,
       conn->queue_limit = core->max_queue;
       g_ptr_array_add (stream->players, conn);
       STATS_ADD (core, n_players, 1);
+      if (conn->pull_node != NULL)
+        {
+          g_message ("Relay: node %s pulls stream %s", conn->pull_node, stream->id);
+          STATS_ADD (core, n_pulls_served, 1);
+        }
       srt_epoll_add_usock (core->eid, sock, &events);
+      if (!relay_pull_room_allows (stream, conn))
+        {
+          g_message ("Relay: closing player %s of stream %s: the stream belongs to another room",
+                     conn->user_id, stream->id);
+          relay_conn_doom (core, conn, "forbidden");
+          return;
+        }
+      relay_pull_maybe_start (core, stream);
       /* Held until it can start on a key frame: now if one is cached, else later. */
       if (stream->publisher != NULL && (stream->gop_valid || tether_ts_tracker_is_audio_only (&stream->ts)))
         {

@@ -17,6 +17,7 @@ tether_relay_access_clear (TetherRelayAccess *access)
   g_clear_pointer (&access->stream_id, g_free);
   g_clear_pointer (&access->user_id, g_free);
   g_clear_pointer (&access->room_id, g_free);
+  g_clear_pointer (&access->pull_node, g_free);
   g_clear_pointer (&access->passphrase, tether_srt_passphrase_free);
 }
 
@@ -103,6 +104,9 @@ tether_relay_access_check (const char         *stream_id,
   out->stream_id = g_steal_pointer (&sid.resource);
   out->user_id = g_strdup (claims->user_id);
   out->room_id = g_strdup (claims->room_id);
+  /* Only a player pulls; a publisher's pull= means nothing and is ignored. */
+  if (sid.mode == TETHER_SRT_MODE_REQUEST)
+    out->pull_node = g_steal_pointer (&sid.pull);
   out->passphrase = tether_srt_passphrase_derive (app_secret, sid.token);
   return 0;
 }

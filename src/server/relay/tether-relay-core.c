@@ -34,6 +34,10 @@ core_clear (RelayCore *core)
   g_mutex_clear (&core->emit_lock);
   g_queue_clear_full (&core->emissions, NULL);
   g_mutex_clear (&core->stats_lock);
+  g_free (core->pull_lines);
+  relay_pull_answers_free (core);
+  g_mutex_clear (&core->pull_lock);
+  g_free (core->node_id);
   g_hash_table_unref (core->conns);
   g_hash_table_unref (core->streams);
   g_ptr_array_unref (core->doomed);
@@ -57,6 +61,8 @@ conn_free (RelayConn *conn)
 {
   g_free (conn->user_id);
   g_free (conn->room_id);
+  g_free (conn->pull_origin);
+  g_free (conn->pull_node);
   g_clear_pointer (&conn->queue, g_byte_array_unref);
   g_free (conn);
 }
@@ -83,6 +89,8 @@ relay_core_new (TetherRelay  *relay,
   g_mutex_init (&core->emit_lock);
   g_queue_init (&core->emissions);
   g_mutex_init (&core->stats_lock);
+  g_mutex_init (&core->pull_lock);
+  g_queue_init (&core->answers);
 
   core->listener = SRT_INVALID_SOCK;
   core->eid = -1;
@@ -127,7 +135,9 @@ conn_close (RelayCore  *core,
       && g_get_monotonic_time () - conn->last_data_at >= RELAY_PUBLISHER_SILENT_BREAK_US)
     reason = TETHER_RELAY_REASON_IDLE;
 
-  if (conn->mode == TETHER_SRT_MODE_PUBLISH)
+  if (conn->pull_origin != NULL)
+    relay_pull_conn_closed (core, conn, reason);
+  else if (conn->mode == TETHER_SRT_MODE_PUBLISH)
     {
       g_message ("Relay: publisher %s of stream %s left (%s)", conn->user_id, stream->id, reason);
       if (stream->publisher == conn)
@@ -140,6 +150,14 @@ conn_close (RelayCore  *core,
           tether_relay_owners_let_go (core->owners, stream->id, conn->user_id,
                                       TETHER_RELAY_HOLD_PUBLISHER, g_get_monotonic_time ());
           g_mutex_unlock (&core->access_lock);
+          /* Other nodes' pulls go at once and ask where it went; this node's own
+           * players may now pull it from there. Not for a replacement: its
+           * successor is being accepted. */
+          if (g_strcmp0 (reason, TETHER_RELAY_REASON_REPLACED) != 0)
+            {
+              relay_pull_drop_served (core, stream, "origin-gone");
+              relay_pull_maybe_start (core, stream);
+            }
         }
       relay_core_emit (core, RELAY_EVENT_PUBLISHER_REMOVED, stream->id, conn->user_id,
                        conn->room_id, reason);
@@ -149,6 +167,8 @@ conn_close (RelayCore  *core,
       g_debug ("Relay: player %s of stream %s left (%s)", conn->user_id, stream->id, reason);
       g_ptr_array_remove (stream->players, conn);
       STATS_ADD (core, n_players, -1);
+      if (conn->pull_node != NULL)
+        STATS_ADD (core, n_pulls_served, -1);
     }
 
   g_hash_table_remove (core->conns, GINT_TO_POINTER (conn->sock));
@@ -205,7 +225,9 @@ handle_event (RelayCore       *core,
   if (conn == NULL || conn->close_reason != NULL)
     return;
 
-  if (conn->mode == TETHER_SRT_MODE_PUBLISH && (ev->events & SRT_EPOLL_IN))
+  if (conn->pull_origin != NULL)
+    relay_pull_conn_event (core, conn, ev->events);
+  else if (conn->mode == TETHER_SRT_MODE_PUBLISH && (ev->events & SRT_EPOLL_IN))
     relay_publisher_read (core, conn);
   else if (conn->mode == TETHER_SRT_MODE_REQUEST && (ev->events & SRT_EPOLL_OUT))
     relay_player_flush (core, conn);
@@ -229,6 +251,13 @@ close_everything (RelayCore *core)
     }
   relay_close_doomed (core);
   relay_close_refused (core, 0, TRUE);
+  /* Nothing is connected now; what is left are pulls between attempts. */
+  g_hash_table_remove_all (core->streams);
+  relay_pull_answers_free (core);
+  g_mutex_lock (&core->stats_lock);
+  g_clear_pointer (&core->pull_lines, g_free);
+  g_mutex_unlock (&core->stats_lock);
+  core->n_pulled_streams = 0;
 
   srt_close (core->listener);
   core->listener = SRT_INVALID_SOCK;
@@ -258,6 +287,8 @@ relay_core_thread (gpointer data)
           handle_event (core, &events[i]);
           relay_close_doomed (core);
         }
+      relay_pull_take_answers (core);
+      relay_close_doomed (core);
 
       now = g_get_monotonic_time ();
       if (now - last_tick >= TICK_INTERVAL_US)
@@ -265,6 +296,7 @@ relay_core_thread (gpointer data)
           last_tick = now;
           relay_check_stalled_players (core, now);
           relay_check_streams (core, now);
+          relay_pull_tick (core, now);
           relay_close_doomed (core);
           relay_close_refused (core, now, FALSE);
           purge_expired (core, now);

@@ -18,7 +18,9 @@ G_BEGIN_DECLS
  *    the accepting thread; the room service claims and releases stream ids from
  *    its own thread (both under access_lock);
  *  - signals for the room service are queued and emitted by one idle on the main
- *    context of tether_relay_new() (emit_lock); counters for /metrics (stats_lock).
+ *    context of tether_relay_new() (emit_lock); counters for /metrics (stats_lock);
+ *  - the media cascade's locate requests go out the same way (an emission), and the
+ *    locate func's answers come back from any thread (pull_lock).
  * The core is reference counted: the relay, the SRT thread and a running listen
  * callback each hold it, so none can see it freed. It lives as long as the relay,
  * so owner records and claims outlive a stop and a new listen.
@@ -35,12 +37,16 @@ G_BEGIN_DECLS
  *   tether-relay-publisher.c  reading a publisher and cutting what it sends into TS packets
  *   tether-relay-player.c     fan-out of a publisher read to the players, a player's
  *                             queue, its start on a key frame, slow players
+ *   tether-relay-pull.c       the media cascade: a stream published on another node,
+ *                             pulled once for this node's players (the locate func's
+ *                             answers, the pull's connection, its retries and linger)
  *   tether-relay-access.c, -owners.c, -ts.c: see tether-relay-private.h
  */
 
 typedef struct _RelayCore RelayCore;
 typedef struct _RelayStream RelayStream;
 typedef struct _RelayConn RelayConn;
+typedef struct _RelayPull RelayPull;
 
 struct _RelayConn
 {
@@ -65,6 +71,34 @@ struct _RelayConn
   gsize carry_len;
   gint32 last_msgno;        /* SRT's number of that message, 0 before the first */
   gint64 last_data_at;      /* monotonic µs of its accept or its latest bytes */
+
+  /* the cascade */
+  char *pull_origin;        /* a pull's connection (mode PUBLISH, a caller): the origin's node id */
+  char *pull_node;          /* a player that is another node's pull: that node's id */
+};
+
+typedef enum
+{
+  RELAY_PULL_WAITING,       /* until next_at, then locate */
+  RELAY_PULL_LOCATING,      /* a locate request is out (serial) */
+  RELAY_PULL_CONNECTING,    /* conn is connecting to the origin */
+  RELAY_PULL_CONNECTED,     /* conn is connected and is the stream's publisher */
+} RelayPullState;
+
+/* A stream this node has no publisher of, fed from its origin node for its players. */
+struct _RelayPull
+{
+  RelayPullState state;
+  RelayConn *conn;          /* CONNECTING, CONNECTED: owned by conns; also stream->publisher */
+  guint64 serial;           /* of the latest locate request */
+  char *origin;             /* node id of the latest answer */
+  char *room_id;            /* the stream's room from the latest answer, NULL: unknown */
+  guint failures;           /* attempts since data last flowed: the pause before the next */
+  gint64 next_at;           /* WAITING: when to locate again */
+  gint64 idle_since;        /* monotonic µs since the stream has had no player, else 0 */
+  gint64 connected_at;
+  gboolean got_data;        /* the connection at hand brought data */
+  guint64 connects;         /* SRT connections opened for this pull */
 };
 
 struct _RelayStream
@@ -79,6 +113,7 @@ struct _RelayStream
   gint64 key_frame_at;      /* the publisher's start or its latest key frame */
   gboolean key_frame_late;  /* NO_KEY_FRAME_WARN_US passed and was logged */
   gboolean media_started;   /* its publisher's PAT and PMT came: media-started was queued */
+  RelayPull *pull;          /* no publisher here: pulled from its origin (the cascade) */
 };
 
 /* The listen callback's verdict on a handshake, for srt_accept() to pick up. */
@@ -125,6 +160,18 @@ struct _RelayCore
   guint64 rejects;
   guint64 encrypted_conns;
   guint64 plain_conns;
+  guint n_pulls;            /* streams pulled from another node */
+  guint n_pulls_served;     /* other nodes' pulls connected here */
+  guint64 pulls_started;
+  guint64 pull_restarts;
+  char *pull_lines;         /* per-stream pull metrics, rebuilt by the SRT thread */
+
+  /* The locate func's answers for the SRT thread (tether-relay-pull.c). */
+  gint can_locate;          /* atomic: a locate func is set */
+  GMutex pull_lock;
+  GQueue answers;           /* RelayLocated */
+  gint n_answers;           /* atomic: answers queued */
+  char *node_id;            /* fixed when listening starts; NULL: cannot pull */
 
   /* SRT thread only (and the listening thread before it starts) */
   SRTSOCKET listener;
@@ -134,6 +181,8 @@ struct _RelayCore
   GPtrArray *doomed;        /* RelayConn with a close_reason, closed after each event */
   GArray *refused;          /* Refused: accepted, then refused; closed a little later */
   guint owners_generation;  /* of the owner table when players were last checked */
+  guint64 locate_serial;    /* of the latest locate request */
+  guint n_pulled_streams;   /* in the last pull metrics */
   gint stopping;
 };
 
@@ -151,6 +200,7 @@ typedef enum
   RELAY_EVENT_PUBLISHER_ADDED,
   RELAY_EVENT_PUBLISHER_REMOVED,
   RELAY_EVENT_MEDIA_STARTED,
+  RELAY_EVENT_LOCATE,       /* ask the locate func where a stream is published */
 } RelayEvent;
 
 /* A publisher that sends nothing for this long is closed ("idle"), and one whose link
@@ -169,6 +219,9 @@ void         relay_core_emit                (RelayCore    *core,
                                              const char   *user_id,
                                              const char   *room_id,
                                              const char   *reason);
+void         relay_core_emit_locate         (RelayCore    *core,
+                                             const char   *stream_id,
+                                             guint64       serial);
 
 /* tether-relay-core.c */
 RelayCore   *relay_core_new                 (TetherRelay  *relay,
@@ -213,7 +266,7 @@ void         relay_check_streams            (RelayCore    *core,
                                              gint64        now);
 
 /* tether-relay-publisher.c */
-void         relay_publisher_read           (RelayCore    *core,
+gsize        relay_publisher_read           (RelayCore    *core,
                                              RelayConn    *conn);
 
 /* tether-relay-player.c */
@@ -228,6 +281,35 @@ void         relay_player_start             (RelayCore    *core,
 void         relay_stream_fan_out           (RelayCore    *core,
                                              RelayStream  *stream);
 void         relay_check_stalled_players    (RelayCore    *core,
+                                             gint64        now);
+
+/* tether-relay-pull.c */
+TetherRelayLocate *relay_locate_new         (RelayCore    *core,
+                                             const char   *stream_id,
+                                             guint64       serial);
+void         relay_pull_free                (RelayPull    *pull);
+void         relay_pull_answers_free        (RelayCore    *core);
+void         relay_pull_locate_failed       (RelayCore    *core,
+                                             const char   *stream_id,
+                                             guint64       serial);
+void         relay_pull_take_answers        (RelayCore    *core);
+void         relay_pull_maybe_start         (RelayCore    *core,
+                                             RelayStream  *stream);
+gboolean     relay_pull_end                 (RelayCore    *core,
+                                             RelayStream  *stream,
+                                             const char   *why);
+void         relay_pull_conn_event          (RelayCore    *core,
+                                             RelayConn    *conn,
+                                             int           events);
+void         relay_pull_conn_closed         (RelayCore    *core,
+                                             RelayConn    *conn,
+                                             const char   *reason);
+gboolean     relay_pull_room_allows         (RelayStream  *stream,
+                                             RelayConn    *player);
+void         relay_pull_drop_served         (RelayCore    *core,
+                                             RelayStream  *stream,
+                                             const char   *why);
+void         relay_pull_tick                (RelayCore    *core,
                                              gint64        now);
 
 G_END_DECLS

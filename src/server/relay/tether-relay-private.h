@@ -20,6 +20,7 @@ typedef struct
   char *user_id;
   char *room_id;           /* the token's room, NULL for an all-rooms token */
   char *passphrase;        /* the token's SRT passphrase (tether_srt_passphrase_derive()) */
+  char *pull_node;         /* a player's pull=: the media node pulling for its players, or NULL */
 } TetherRelayAccess;
 
 int       tether_relay_access_check     (const char          *stream_id,

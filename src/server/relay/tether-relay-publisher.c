@@ -80,8 +80,9 @@ publisher_feed (RelayCore    *core,
     }
 }
 
-/* Reads what the publisher sent until libsrt has no more, then sends it to the players. */
-void
+/* Reads what the publisher (or a pull) sent until libsrt has no more, then sends it to
+ * the players. Returns the bytes read. */
+gsize
 relay_publisher_read (RelayCore *core,
                       RelayConn *conn)
 {
@@ -118,4 +119,5 @@ relay_publisher_read (RelayCore *core,
       STATS_ADD (core, bytes_in, received);
     }
   relay_stream_fan_out (core, stream);
+  return received;
 }

@@ -17,6 +17,7 @@ relay_stream_free (RelayStream *stream)
   g_byte_array_unref (stream->gop);
   g_byte_array_unref (stream->fanout);
   g_ptr_array_unref (stream->players);
+  g_clear_pointer (&stream->pull, relay_pull_free);
   g_free (stream);
 }
 
@@ -60,7 +61,7 @@ void
 relay_stream_remove_if_unused (RelayCore   *core,
                                RelayStream *stream)
 {
-  if (stream->publisher == NULL && stream->players->len == 0)
+  if (stream->publisher == NULL && stream->players->len == 0 && stream->pull == NULL)
     g_hash_table_remove (core->streams, stream->id);
 }
 
@@ -99,7 +100,7 @@ relay_stream_packet (RelayCore    *core,
   /* Media flows from here on: the room service may show the stream (an ingest). On
    * the PMT, not on a key frame: a publisher that never sends one must still be
    * seen, and its players wait for one (docs/protocol.md, "Key frames"). */
-  if (!stream->media_started && stream->publisher != NULL
+  if (!stream->media_started && stream->publisher != NULL && stream->publisher->pull_origin == NULL
       && tether_ts_tracker_has_headers (&stream->ts))
     {
       stream->media_started = TRUE;
@@ -123,8 +124,9 @@ relay_stream_packet (RelayCore    *core,
   g_byte_array_append (stream->fanout, packet, TETHER_TS_PACKET_SIZE);
 }
 
-/* Players of another room than the stream's owner go. A player may ask before the
- * publisher is accepted, or before the room service names the room. */
+/* Players of another room than the stream's owner (or, for a pulled stream, than
+ * the room the locate func named) go. A player may ask before the publisher is
+ * accepted, or before the room service names the room. */
 void
 relay_stream_check_players (RelayCore   *core,
                             RelayStream *stream,
@@ -136,7 +138,8 @@ relay_stream_check_players (RelayCore   *core,
       RelayConn *player = g_ptr_array_index (stream->players, i);
 
       if (player->close_reason == NULL
-          && !tether_relay_owners_room_allows (core->owners, stream->id, player->room_id, now))
+          && (!tether_relay_owners_room_allows (core->owners, stream->id, player->room_id, now)
+              || !relay_pull_room_allows (stream, player)))
         {
           g_message ("Relay: closing player %s of stream %s: the stream belongs to another room",
                      player->user_id, stream->id);
@@ -165,6 +168,10 @@ relay_check_streams (RelayCore *core,
     {
       if (generation != core->owners_generation)
         relay_stream_check_players (core, stream, now);
+
+      /* A pull has its own checks (relay_pull_tick()). */
+      if (stream->publisher != NULL && stream->publisher->pull_origin != NULL)
+        continue;
 
       if (stream->publisher != NULL && stream->publisher->close_reason == NULL
           && now - stream->publisher->last_data_at >= RELAY_PUBLISHER_IDLE_US)

@@ -12,6 +12,7 @@
 
 #include "tether-media.h"
 #include "tether-metrics.h"
+#include "tether-protocol.h"
 #include "tether-relay-core.h"
 
 /* The core (tether-relay-core.h) does the work on the relay's SRT thread; this file
@@ -34,6 +35,7 @@ typedef struct
   char *user_id;
   char *room_id;
   const char *reason;
+  guint64 serial;           /* RELAY_EVENT_LOCATE */
 } Emission;
 
 struct _TetherRelay
@@ -50,6 +52,11 @@ struct _TetherRelay
   int token_skew;
   double claim_ttl;
   gboolean srt_encryption;
+  char *node_id;
+
+  TetherRelayLocateFunc locate_func;
+  gpointer locate_data;
+  GDestroyNotify locate_destroy;
 
   RelayCore *core;
   GThread *thread;
@@ -67,6 +74,7 @@ enum
   PROP_TOKEN_SKEW,
   PROP_CLAIM_TTL,
   PROP_SRT_ENCRYPTION,
+  PROP_NODE_ID,
   PROP_PORT,
   N_PROPS
 };
@@ -117,6 +125,15 @@ emissions_dispatch (gpointer data)
     {
       if (relay != NULL && e->event == RELAY_EVENT_PUBLISHER_ADDED)
         g_signal_emit (relay, signals[SIGNAL_PUBLISHER_ADDED], 0, e->stream_id, e->user_id);
+      else if (e->event == RELAY_EVENT_LOCATE)
+        {
+          /* Not found when nobody can say: the pull waits and asks again. */
+          if (relay != NULL && relay->locate_func != NULL)
+            relay->locate_func (relay, relay_locate_new (core, e->stream_id, e->serial),
+                                relay->locate_data);
+          else
+            relay_pull_locate_failed (core, e->stream_id, e->serial);
+        }
       else if (relay != NULL && e->event == RELAY_EVENT_MEDIA_STARTED)
         g_signal_emit (relay, signals[SIGNAL_MEDIA_STARTED], 0, e->stream_id, e->user_id, e->room_id);
       else if (relay != NULL)
@@ -127,23 +144,13 @@ emissions_dispatch (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* SRT thread: queue a signal; one idle at a time carries the queue over, in order. */
-void
-relay_core_emit (RelayCore  *core,
-                 RelayEvent  event,
-                 const char *stream_id,
-                 const char *user_id,
-                 const char *room_id,
-                 const char *reason)
+/* SRT thread: queue a signal (or a locate request); one idle at a time carries the
+ * queue over, in order. */
+static void
+emission_push (RelayCore *core,
+               Emission  *e)
 {
-  Emission *e = g_new0 (Emission, 1);
   gboolean schedule;
-
-  e->event = event;
-  e->stream_id = g_strdup (stream_id);
-  e->user_id = g_strdup (user_id);
-  e->room_id = g_strdup (room_id);
-  e->reason = reason;
 
   g_mutex_lock (&core->emit_lock);
   g_queue_push_tail (&core->emissions, e);
@@ -162,6 +169,38 @@ relay_core_emit (RelayCore  *core,
       g_source_set_static_name (source, "[tether] relay events");
       g_source_attach (source, core->context);
     }
+}
+
+void
+relay_core_emit (RelayCore  *core,
+                 RelayEvent  event,
+                 const char *stream_id,
+                 const char *user_id,
+                 const char *room_id,
+                 const char *reason)
+{
+  Emission *e = g_new0 (Emission, 1);
+
+  e->event = event;
+  e->stream_id = g_strdup (stream_id);
+  e->user_id = g_strdup (user_id);
+  e->room_id = g_strdup (room_id);
+  e->reason = reason;
+  emission_push (core, e);
+}
+
+/* SRT thread: ask the locate func, on the relay's context, where @stream_id is. */
+void
+relay_core_emit_locate (RelayCore  *core,
+                        const char *stream_id,
+                        guint64     serial)
+{
+  Emission *e = g_new0 (Emission, 1);
+
+  e->event = RELAY_EVENT_LOCATE;
+  e->stream_id = g_strdup (stream_id);
+  e->serial = serial;
+  emission_push (core, e);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -202,6 +241,9 @@ tether_relay_finalize (GObject *object)
   g_clear_pointer (&self->core, relay_core_unref);
   g_free (self->app_id);
   g_free (self->app_secret);
+  g_free (self->node_id);
+  if (self->locate_destroy != NULL)
+    self->locate_destroy (self->locate_data);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (tether_relay_parent_class)->finalize (object);
@@ -246,6 +288,9 @@ tether_relay_get_property (GObject    *object,
       break;
     case PROP_SRT_ENCRYPTION:
       g_value_set_boolean (value, self->srt_encryption);
+      break;
+    case PROP_NODE_ID:
+      g_value_set_string (value, self->node_id);
       break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
@@ -303,6 +348,25 @@ tether_relay_set_property (GObject      *object,
           g_object_notify_by_pspec (object, pspec);
         }
       break;
+    case PROP_NODE_ID:
+      {
+        const char *id = g_value_get_string (value);
+        g_autofree char *user = g_strdup_printf ("node:%s", id != NULL ? id : "");
+
+        /* It becomes the user id `node:<id>` of the node's pulls. */
+        if (id != NULL && !tether_protocol_valid_id (user))
+          {
+            g_critical ("TetherRelay:node-id: “%s” is not an id of at most 123 characters", id);
+            break;
+          }
+        if (g_strcmp0 (self->node_id, id) != 0)
+          {
+            g_free (self->node_id);
+            self->node_id = g_strdup (id);
+            g_object_notify_by_pspec (object, pspec);
+          }
+      }
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -342,6 +406,11 @@ tether_relay_class_init (TetherRelayClass *klass)
                           "Encrypt every connection with its token's passphrase (on) or "
                           "accept unencrypted connections only (off)",
                           TRUE, flags);
+  properties[PROP_NODE_ID] =
+    g_param_spec_string ("node-id", NULL,
+                         "This media node's id in its deployment; its pulls log in as node:<id>. "
+                         "Without it the node pulls nothing",
+                         NULL, flags);
   properties[PROP_PORT] =
     g_param_spec_uint ("port", NULL, "The bound SRT port, 0 when not listening",
                        0, G_MAXUINT16, 0,
@@ -503,6 +572,8 @@ tether_relay_listen (TetherRelay  *self,
   core->gop_max = self->gop_cache_bytes;
   core->token_skew = self->token_skew;
   core->encryption = self->srt_encryption;
+  g_free (core->node_id);
+  core->node_id = g_strdup (self->node_id);
   g_atomic_int_set (&core->stopping, 0);
   latency = (int) core->latency_ms;
   core->listener = srt_create_socket ();
@@ -631,6 +702,33 @@ tether_relay_release_stream (TetherRelay *self,
 }
 
 /**
+ * tether_relay_set_locate_func:
+ * @func: (nullable): answers where a stream is published; %NULL: the node pulls nothing
+ * @user_data: for @func
+ * @destroy: (nullable): frees @user_data when replaced or when the relay goes
+ *
+ * Lets the node pull streams published on other nodes for its players (see
+ * tether-relay.h, "the media cascade"). @func gets each request on the relay's main
+ * context and answers it once with tether_relay_locate_return(). Needs
+ * #TetherRelay:node-id when listening starts.
+ */
+void
+tether_relay_set_locate_func (TetherRelay           *self,
+                              TetherRelayLocateFunc  func,
+                              gpointer               user_data,
+                              GDestroyNotify         destroy)
+{
+  g_return_if_fail (TETHER_IS_RELAY (self));
+
+  if (self->locate_destroy != NULL)
+    self->locate_destroy (self->locate_data);
+  self->locate_func = func;
+  self->locate_data = user_data;
+  self->locate_destroy = destroy;
+  g_atomic_int_set (&self->core->can_locate, func != NULL);
+}
+
+/**
  * tether_relay_stop:
  *
  * Closes every connection (peers are told at once), the listener and the thread.
@@ -663,6 +761,8 @@ tether_relay_stop (TetherRelay *self)
   g_mutex_lock (&core->stats_lock);
   core->n_streams = 0;
   core->n_players = 0;
+  core->n_pulls = 0;
+  core->n_pulls_served = 0;
   g_mutex_unlock (&core->stats_lock);
 
   /* Deliver what is still queued now, while the caller can see it happen. */
@@ -688,6 +788,8 @@ tether_relay_get_metrics_text (TetherRelay *self)
   GString *out = g_string_new (NULL);
   guint64 streams = 0, players = 0, in = 0, out_bytes = 0, drops = 0, rejects = 0;
   guint64 encrypted = 0, plain = 0;
+  guint64 pulls = 0, served = 0, pulls_started = 0, pull_restarts = 0;
+  g_autofree char *pull_lines = NULL;
 
   g_return_val_if_fail (TETHER_IS_RELAY (self), NULL);
 
@@ -704,6 +806,11 @@ tether_relay_get_metrics_text (TetherRelay *self)
       rejects = core->rejects;
       encrypted = core->encrypted_conns;
       plain = core->plain_conns;
+      pulls = core->n_pulls;
+      served = core->n_pulls_served;
+      pulls_started = core->pulls_started;
+      pull_restarts = core->pull_restarts;
+      pull_lines = g_strdup (core->pull_lines);
       g_mutex_unlock (&core->stats_lock);
     }
 
@@ -717,6 +824,18 @@ tether_relay_get_metrics_text (TetherRelay *self)
                          "Publishers and players accepted with AES encryption.", encrypted);
   tether_metrics_append (out, "tether_media_plain_connections_total", "counter",
                          "Publishers and players accepted without encryption (--srt-encryption=off).", plain);
+  tether_metrics_append (out, "tether_media_pulls", "gauge",
+                         "Streams this node pulls from their origin node for its players (media cascade).", pulls);
+  tether_metrics_append (out, "tether_media_pulls_started_total", "counter",
+                         "Pulls begun: a stream's first player here while it was published on another node.",
+                         pulls_started);
+  tether_metrics_append (out, "tether_media_pull_restarts_total", "counter",
+                         "Pull connections opened again after a pull broke, was refused or did not connect.",
+                         pull_restarts);
+  tether_metrics_append (out, "tether_media_pulls_served", "gauge",
+                         "Other nodes' pulls of streams published here.", served);
+  if (pull_lines != NULL)
+    g_string_append (out, pull_lines);
 
   return g_string_free (out, FALSE);
 }

@@ -27,6 +27,9 @@ G_DECLARE_FINAL_TYPE (TetherRelay, tether_relay, TETHER, RELAY, GObject)
  *                                     it (or with another) is refused; FALSE: connections
  *                                     with a passphrase are refused (docs/protocol.md,
  *                                     "Media encryption")
+ *   "node-id"                 string  this node's id in its deployment (the media-node
+ *                                     directory's); needed to pull (see below). Its pulls
+ *                                     log in as user `node:<id>`
  *   "port"                    uint    read-only: the bound port, 0 before listening
  *
  * Signals (emitted on the thread-default main context of tether_relay_new()):
@@ -40,6 +43,20 @@ G_DECLARE_FINAL_TYPE (TetherRelay, tether_relay, TETHER, RELAY, GObject)
  *              "replaced" (the same user connected again and took over),
  *              "shutdown" (tether_relay_stop())
  */
+
+/*
+ * The media cascade (docs/design.md, "Media cascade"): with a locate func and a
+ * "node-id", a player asking for a stream that has no publisher on this node makes
+ * the node pull it, once for all its players, from the node the func names (the
+ * stream's origin: the node of its real publisher). The func runs on the main context
+ * of tether_relay_new() and answers with tether_relay_locate_return(), at once or
+ * later, from any thread, exactly once per request.
+ */
+typedef struct _TetherRelayLocate TetherRelayLocate;
+
+typedef void (*TetherRelayLocateFunc) (TetherRelay       *relay,
+                                       TetherRelayLocate *request,
+                                       gpointer           user_data);
 
 /* Reasons carried by "publisher-removed". */
 #define TETHER_RELAY_REASON_DISCONNECTED "disconnected"
@@ -64,6 +81,16 @@ void          tether_relay_release_stream   (TetherRelay  *self,
                                              const char   *stream_id,
                                              const char   *user_id);
 char         *tether_relay_get_metrics_text (TetherRelay  *self);
+
+void          tether_relay_set_locate_func  (TetherRelay           *self,
+                                             TetherRelayLocateFunc  func,
+                                             gpointer               user_data,
+                                             GDestroyNotify         destroy);
+const char   *tether_relay_locate_get_stream_id (TetherRelayLocate *request);
+void          tether_relay_locate_return    (TetherRelayLocate     *request,
+                                             const char            *node_id,
+                                             const char            *url,
+                                             const char            *room_id);
 
 guint         tether_relay_get_stream_count (TetherRelay  *self);
 guint         tether_relay_get_player_count (TetherRelay  *self);

@@ -305,6 +305,7 @@ redis_report (TetherTestRedis *redis,
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   GHashTableIter iter;
   gpointer key, value;
+  guint64 scripts;
 
   g_hash_table_iter_init (&iter, after);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -329,8 +330,13 @@ redis_report (TetherTestRedis *redis,
                               best_delta / (double) MAX (n, 1));
       g_ptr_array_remove_index (names, best);
     }
-  g_print ("  Redis commands per %s: %.1f (background %.0f/s subtracted; top: %s)\n", per_what,
-           total / MAX (n, 1), m->background_per_s, top->str);
+  scripts = GPOINTER_TO_SIZE (g_hash_table_lookup (after, "evalsha"))
+            - GPOINTER_TO_SIZE (g_hash_table_lookup (m->before, "evalsha"))
+            + GPOINTER_TO_SIZE (g_hash_table_lookup (after, "eval"))
+            - GPOINTER_TO_SIZE (g_hash_table_lookup (m->before, "eval"));
+  g_print ("  Redis commands per %s: %.1f, of which scripts (EVALSHA/EVAL, one round trip "
+           "each) %.2f (background %.0f/s subtracted; the most: %s)\n", per_what,
+           total / MAX (n, 1), scripts / (double) MAX (n, 1), m->background_per_s, top->str);
   g_print ("  redis-server CPU per %s: %.3f ms (background %.1f%% of a core subtracted)\n", per_what,
            (bench_proc_cpu_seconds (redis_pid (redis)) - m->cpu0 - m->background_cpu_per_s * seconds)
              * 1000 / MAX (n, 1), m->background_cpu_per_s * 100);

@@ -260,6 +260,19 @@ calls_total (GHashTable *calls)
   return total;
 }
 
+/* All calls so far; adds @sign × the script calls so far to @scripts. */
+static guint64
+calls_of (TetherTestRedis *redis,
+          gint64          *scripts,
+          int              sign)
+{
+  g_autoptr(GHashTable) calls = redis_calls (redis);
+
+  *scripts += sign * (gint64) (GPOINTER_TO_SIZE (g_hash_table_lookup (calls, "evalsha"))
+                               + GPOINTER_TO_SIZE (g_hash_table_lookup (calls, "eval")));
+  return calls_total (calls);
+}
+
 typedef struct
 {
   GHashTable *before;
@@ -533,6 +546,8 @@ bench_fanout_on (Cluster *cl)
   RedisMark mark;
   gint64 t0;
   guint done = 0;
+  double leave_calls = 0;
+  gint64 leave_scripts = 0;
 
   g_print ("[fanout] %u members with notify_users in one room, spread over the node(s), "
            "received by %u epoll threads; %u joins one at a time, joiner k on node k %% %u; "
@@ -620,9 +635,14 @@ bench_fanout_on (Cluster *cl)
             latest = MAX (latest, rx);
           }
       append_ms (last, ts, latest);
-      /* leave again (a user DELETE to everyone) and let the room settle */
+      /* leave again (a user DELETE to everyone) and let the room settle; the leave
+       * alone is one event: its Redis commands are counted apart */
+      if (cl->redis != NULL)
+        leave_calls -= (double) calls_of (cl->redis, &leave_scripts, -1);
       bench_ws_send_text (j->fd, "{\"type\":\"logout\"}");
       tether_test_run_for (100);
+      if (cl->redis != NULL)
+        leave_calls += (double) calls_of (cl->redis, &leave_scripts, 1) - mark.background_per_s * 0.1;
       ep_conn_free (j);
     }
 
@@ -639,7 +659,11 @@ bench_fanout_on (Cluster *cl)
              (bench_proc_cpu_seconds (cl->nodes[i].pid) - cpu0[i]) * 1000 / MAX (done, 1));
   g_print ("\n");
   if (cl->redis != NULL)
-    redis_report (cl->redis, &mark, done, "join + leave (one login, one ADD, one logout, one DELETE)");
+    {
+      redis_report (cl->redis, &mark, done, "join + leave (one login, one ADD, one logout, one DELETE)");
+      g_print ("  Redis commands per leave alone (one logout, one user DELETE event): %.1f, of "
+               "which scripts %.2f\n", leave_calls / MAX (done, 1), leave_scripts / (double) MAX (done, 1));
+    }
   print_loadavg ("end");
 
   for (guint t = 0; t < MAX_NODES; t++)

@@ -6,7 +6,7 @@
  *
  * Usage: bench-cluster [--server PATH] [--members N] [--kill-clients N] [--joins N]
  *                      [--setup single|one|three ...] [PART...]
- *   PART: login fanout kill (default: all)
+ *   PART: login fanout kill kill-libtether (default: all)
  *
  * Everything runs on this machine: a private redis-server (tests/support/
  * tether-test-redis.c: free loopback port, no persistence), tether-server processes
@@ -713,6 +713,26 @@ resume_json (RawClient  *c,
   return tether_test_login_json (&login);
 }
 
+/* Case 1 to the others: no DELETE in the logs of the rooms PREFIX-000 … (a user's or a
+ * stream's). */
+static void
+print_deletes (Cluster    *cl,
+               const char *prefix,
+               guint       n_rooms)
+{
+  guint n_deletes = 0;
+
+  for (guint r = 0; r < n_rooms; r++)
+    {
+      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:%s-%03u:log - +",
+                                                        prefix, r);
+
+      for (const char *p = log; p != NULL && (p = strstr (p, "DELETE")) != NULL; p++)
+        n_deletes++;
+    }
+  g_print ("  DELETEs in the %u rooms' event logs after the failover: %u\n", n_rooms, n_deletes);
+}
+
 static void
 bench_kill (void)
 {
@@ -723,7 +743,7 @@ bench_kill (void)
   Pools survivors = { { NULL }, 2 };
   g_autoptr(GArray) resumed_ms = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noticed_ms = g_array_new (FALSE, FALSE, sizeof (double));
-  guint n_resumed_true = 0, n_resumed_false = 0, n_deletes = 0;
+  guint n_resumed_true = 0, n_resumed_false = 0;
   gint64 t_kill, t_noticed;
   PoolsWait w;
 
@@ -803,19 +823,85 @@ bench_kill (void)
            "%u failed\n", n_resumed_true, n_resumed_false,
            pools_failed (survivors.pools, 2));
 
-  /* case 1 to the others: no user DELETE in any of the rooms' logs */
-  for (guint r = 0; r < n_rooms; r++)
-    {
-      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:k-%03u:log - +", r);
-
-      for (const char *p = log; p != NULL && (p = strstr (p, "DELETE")) != NULL; p++)
-        n_deletes++;
-    }
-  g_print ("  user DELETEs in the %u rooms' event logs after the failover: %u\n", n_rooms, n_deletes);
+  print_deletes (cl, "k", n_rooms);
   print_loadavg ("end");
 
   pools_free (&survivors);
   raw_pool_free (doomed);
+  cluster_free (cl);
+}
+
+/* ---- part 4: kill -9 of a node, libtether clients ---------------------------------- */
+
+static gboolean
+all_reconnected (gpointer data)
+{
+  LtGroup *g = data;
+
+  return g->n_reconnected_mark >= g->n_logined;
+}
+
+/* The issue's figure as a user sees it: libtether rooms (TetherRoom, bench-room's
+ * LtGroup) logged in on node3 only; after kill -9 they reconnect by themselves, walking
+ * the room_services list of their login_ok, until RECONNECTED. */
+static void
+bench_kill_libtether (void)
+{
+  Cluster *cl = cluster_start ("kill-libtether", 3, TRUE);
+  Node *victim = &cl->nodes[2];
+  const guint n_rooms = MAX (n_kill_clients / ROOM_SIZE, 1);
+  LtGroup *g = lt_group_new (victim->url, 100);
+  g_autoptr(GArray) ms = g_array_new (FALSE, FALSE, sizeof (double));
+  guint resumed = 0, attempts_max = 0;
+  gint64 t_kill;
+
+  g_print ("[kill-libtether] %u libtether rooms (rooms of %d, notify_users, 20 per "
+           "TetherEngine) logged in on %s; kill -9 %s; each reconnects by itself "
+           "(room_services of its login_ok, backoff) until RECONNECTED\n", n_kill_clients,
+           ROOM_SIZE, victim->id, victim->id);
+  print_loadavg ("start");
+  g->clients_per_engine = 20;
+  for (guint i = 0; i < n_kill_clients; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("l-%03u", (i / ROOM_SIZE) % n_rooms);
+      g_autofree char *user = g_strdup_printf ("lk%04u", i);
+
+      lt_add (g, room, user, TRUE);
+    }
+  if (!lt_ramp (g, 120000))
+    g_printerr ("[kill-libtether] ramp incomplete: %u logged in, %u failed\n", g->n_logined,
+                g->n_login_failed);
+  g_print ("  %u of %u logged in on %s\n", g->n_logined, n_kill_clients, victim->id);
+  tether_test_run_for (2000);
+
+  lt_mark (g);
+  bench_watchdog_remove_pid (victim->pid);
+  t_kill = g_get_monotonic_time ();
+  tether_test_server_process_kill (victim->server);
+  if (!tether_test_poll_until (all_reconnected, g, 60000))
+    g_printerr ("[kill-libtether] only %u of %u RECONNECTED within 60 s\n", g->n_reconnected_mark,
+                g->n_logined);
+  for (guint i = 0; i < g->reconnected_at->len; i++)
+    append_ms (ms, t_kill, g_array_index (g->reconnected_at, gint64, i));
+  for (guint i = 0; i < g->clients->len; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+      TetherReconnectReport *r = c->room != NULL ? tether_room_get_last_report (c->room) : NULL;
+
+      if (r != NULL && c->reconnected_since_mark)
+        {
+          resumed += tether_reconnect_report_get_resumed (r);
+          attempts_max = MAX (attempts_max, tether_reconnect_report_get_attempts (r));
+        }
+    }
+  print_ms ("kill -9 -> a room RECONNECTED on a survivor", ms);
+  g_print ("  %u of %u RECONNECTED, %u of them resumed (case 1); at most %u attempts; "
+           "%u RECONNECT_FAILED, %u kicked\n", g->n_reconnected_mark, g->n_logined, resumed,
+           attempts_max, g->n_reconnect_failed, g->n_kicked);
+  print_deletes (cl, "l", n_rooms);
+  print_loadavg ("end");
+
+  lt_group_free (g);
   cluster_free (cl);
 }
 
@@ -848,7 +934,7 @@ main (int argc, char **argv)
 {
   g_autofree char *server_option = NULL;
   g_autofree char *cpu = bench_cpu_model ();
-  g_autoptr(GOptionContext) context = g_option_context_new ("[login fanout kill] — bench-cluster");
+  g_autoptr(GOptionContext) context = g_option_context_new ("[login fanout kill kill-libtether] — bench-cluster");
   g_autoptr(GError) error = NULL;
   gboolean all;
   int members = (int) n_members, kill_clients = (int) n_kill_clients, joins = (int) n_joins;
@@ -892,8 +978,10 @@ main (int argc, char **argv)
         run_setups (bench_fanout_on);
       if (all || strcmp (part, "kill") == 0)
         bench_kill ();
+      if (all || strcmp (part, "kill-libtether") == 0)
+        bench_kill_libtether ();
       if (!all && strcmp (part, "login") != 0 && strcmp (part, "fanout") != 0
-          && strcmp (part, "kill") != 0)
+          && strcmp (part, "kill") != 0 && strcmp (part, "kill-libtether") != 0)
         g_printerr ("bench-cluster: unknown part %s\n", part);
       if (all)
         break;

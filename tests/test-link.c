@@ -105,7 +105,16 @@ static const BadLink bad_links[] = {
   { "tether://user:pw@example.org/lobby", TETHER_ERROR_INVALID_ARGUMENT, "user name" },
   { "tether://example.org/lobby#top", TETHER_ERROR_INVALID_ARGUMENT, "#" },
   { "tether://exa mple.org/lobby", TETHER_ERROR_INVALID_ARGUMENT, "not a host name" },
-  { "tether://h1,h2/lobby", TETHER_ERROR_INVALID_ARGUMENT, "reserved" },
+  /* Several hosts: each a host as above, none empty, at most TETHER_LINK_MAX_HOSTS. */
+  { "tether://h1,/lobby", TETHER_ERROR_INVALID_ARGUMENT, "empty entry" },
+  { "tether://,h1/lobby", TETHER_ERROR_INVALID_ARGUMENT, "empty entry" },
+  { "tether://h1,,h2/lobby", TETHER_ERROR_INVALID_ARGUMENT, "empty entry" },
+  { "tether://,/lobby", TETHER_ERROR_INVALID_ARGUMENT, "empty entry" },
+  { "tether://h1,user@h2/lobby", TETHER_ERROR_INVALID_ARGUMENT, "user name" },
+  { "tether://h1,h2:0/lobby", TETHER_ERROR_INVALID_ARGUMENT, "1 to 65535" },
+  { "tether://h1,::1/lobby", TETHER_ERROR_INVALID_ARGUMENT, "brackets" },
+  { "tether://h1,exa mple.org/lobby", TETHER_ERROR_INVALID_ARGUMENT, "not a host name" },
+  { "tether://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q/lobby", TETHER_ERROR_INVALID_ARGUMENT, "at most 16" },
   { "tether://example.org/lob%2Fby", TETHER_ERROR_ROOM_ID_INVALID, "not a room id" },
   { "tether://example.org/lob%by", TETHER_ERROR_INVALID_ARGUMENT, "escaped" },
   { "tether://example.org/lob%00by", TETHER_ERROR_INVALID_ARGUMENT, "escaped" },
@@ -148,6 +157,89 @@ test_bad (void)
 
   g_assert_null (tether_link_parse (long_link, &long_error));
   g_assert_error (long_error, TETHER_ERROR, TETHER_ERROR_ROOM_ID_INVALID);
+}
+
+/* A room service with several nodes: tether://h1,h2:7481/ROOM. */
+static void
+test_several_hosts (void)
+{
+  static const struct { const char *text, *urls, *canonical; } good[] = {
+    { "tether://h1,h2:7481/lobby", "wss://h1:7480/ws wss://h2:7481/ws",
+      "tether://h1,h2:7481/lobby" },
+    { "tether+insecure://127.0.0.1:9000,[::1]:9001,LOCALHOST/r?app=a",
+      "ws://127.0.0.1:9000/ws ws://[::1]:9001/ws ws://localhost:7480/ws",
+      "tether+insecure://127.0.0.1:9000,[::1]:9001,localhost/r?app=a" },
+    /* Named twice, tried once. */
+    { "tether://h1,H1:7480,h2,h1/r", "wss://h1:7480/ws wss://h2:7480/ws", "tether://h1,h2/r" },
+    { "tether://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p/r",
+      "wss://a:7480/ws wss://b:7480/ws wss://c:7480/ws wss://d:7480/ws wss://e:7480/ws "
+      "wss://f:7480/ws wss://g:7480/ws wss://h:7480/ws wss://i:7480/ws wss://j:7480/ws "
+      "wss://k:7480/ws wss://l:7480/ws wss://m:7480/ws wss://n:7480/ws wss://o:7480/ws "
+      "wss://p:7480/ws", "tether://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p/r" },
+  };
+  const char *for_servers[] = { "wss://a.example/ws", "wss://b.example:7481/ws", NULL };
+  const char *mixed[] = { "wss://a.example/ws", "ws://b.example:7481/ws", NULL };
+  g_autoptr(TetherLink) built = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *built_text = NULL;
+  g_auto(GStrv) typed = NULL;
+  g_autofree char *room = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(TetherLink) link = tether_link_parse (good[i].text, &error);
+      g_autoptr(TetherLink) copy = NULL;
+      g_autofree char *urls = NULL, *text = NULL, *copy_text = NULL;
+
+      g_test_message ("%s", good[i].text);
+      g_assert_no_error (error);
+      urls = g_strjoinv (" ", (char **) tether_link_get_server_urls (link));
+      g_assert_cmpstr (urls, ==, good[i].urls);
+      g_assert_cmpstr (tether_link_get_server_url (link), ==,
+                       tether_link_get_server_urls (link)[0]);
+      text = tether_link_to_string (link);
+      g_assert_cmpstr (text, ==, good[i].canonical);
+      copy = tether_link_copy (link);
+      copy_text = tether_link_to_string (copy);
+      g_assert_cmpstr (copy_text, ==, text);
+    }
+
+  built = tether_link_new_for_servers (for_servers, "lobby", NULL, &error);
+  g_assert_no_error (error);
+  built_text = tether_link_to_string (built);
+  g_assert_cmpstr (built_text, ==, "tether://a.example:443,b.example:7481/lobby");
+  g_assert_null (tether_link_new_for_servers (mixed, "lobby", NULL, &error));
+  g_assert_error (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "both"));
+  g_clear_error (&error);
+
+  /* What a person types: a link with several hosts, or several servers. */
+  typed = tether_link_server_urls_from_text ("tether://h1,h2:7481/show", &room, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (room, ==, "show");
+  g_assert_cmpuint (g_strv_length (typed), ==, 2);
+  g_assert_cmpstr (typed[1], ==, "wss://h2:7481/ws");
+  g_clear_pointer (&typed, g_strfreev);
+  typed = tether_link_server_urls_from_text (" a.example.org, localhost:7481 ,wss://c/ws ", NULL,
+                                             NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (typed), ==, 3);
+  g_assert_cmpstr (typed[0], ==, "wss://a.example.org:7480/ws");
+  g_assert_cmpstr (typed[1], ==, "ws://localhost:7481/ws");
+  g_assert_cmpstr (typed[2], ==, "wss://c/ws");
+  g_clear_pointer (&typed, g_strfreev);
+  typed = tether_link_server_urls_from_text ("localhost", NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (typed), ==, 1);
+  g_clear_pointer (&typed, g_strfreev);
+  g_assert_null (tether_link_server_urls_from_text ("a,,b", NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "empty entry"));
+  g_clear_error (&error);
+  g_assert_null (tether_link_server_urls_from_text ("a, tether://h/r", NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "host part"));
+  g_clear_error (&error);
+  g_assert_null (tether_link_server_urls_from_text ("a, b:0", NULL, NULL, &error));
+  g_assert_nonnull (strstr (error->message, "1 to 65535"));
 }
 
 /* The link of the room one is in: from its server URL. */
@@ -238,7 +330,7 @@ test_server_text (void)
     { "[::1", "no closing" },
     { "[::1]:70000", "1 to 65535" },
     { "exa mple.org", "not a host name" },
-    { "a,b", "reserved" },
+    { "a,b", "several hosts" },
     { "tether://example.org", "names no room" },
     { "tether://example.org/lobby?token=x", "never" },
     { "exa\xffmple.org", "UTF-8" },
@@ -283,6 +375,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/link/good", test_good);
   g_test_add_func ("/link/bad", test_bad);
   g_test_add_func ("/link/new", test_new);
+  g_test_add_func ("/link/several-hosts", test_several_hosts);
   g_test_add_func ("/link/server-text", test_server_text);
 
   return g_test_run ();

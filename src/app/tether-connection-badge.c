@@ -492,7 +492,7 @@ tether_connection_badge_init (TetherConnectionBadge *self)
 {
   static const char * const followed[] = {
     "notify::state", "notify::attempt", "notify::rtt", "notify::last-report",
-    "notify::room-session-id",
+    "notify::room-session-id", "notify::server-url",
   };
 
   gtk_widget_init_template (GTK_WIDGET (self));

@@ -440,6 +440,7 @@ typedef struct
   GCancellable *cancellable;
   TetherRoom *room;          /* a renewal: the room whose token it renews */
   char *server_url;
+  char **server_urls;        /* the room service's other nodes, or NULL */
   char *room_id;
   char *app_id;
   char *user_name;
@@ -452,6 +453,7 @@ guest_request_free (GuestRequest *r)
   g_clear_object (&r->cancellable);
   g_clear_object (&r->room);
   g_free (r->server_url);
+  g_strfreev (r->server_urls);
   g_free (r->room_id);
   g_free (r->app_id);
   g_free (r->user_name);
@@ -482,7 +484,7 @@ guest_token_cb (GObject      *source,
       return;
     }
   login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
-                        "server-url", r->server_url,
+                        "server-url", r->server_url, "server-urls", r->server_urls,
                         "app-id", app != NULL ? app : r->app_id,
                         "room-id", r->room_id, "user-id", user,
                         "user-name", r->user_name, "token", token, NULL);
@@ -502,9 +504,10 @@ engine_tls_database (TetherSession *self)
 /* Asks the room service for a guest token of a public room, then joins with it; on
  * failure, TetherSession::join-failed says why. */
 static void
-join_as_guest (TetherSession *self,
-               const char    *server_url,
-               const char    *room_id,
+join_as_guest (TetherSession      *self,
+               const char         *server_url,
+               const char * const *server_urls,
+               const char         *room_id,
                const char    *app_id,
                const char    *user_name)
 {
@@ -517,6 +520,7 @@ join_as_guest (TetherSession *self,
   r->self = g_object_ref (self);
   r->cancellable = g_object_ref (self->guest_cancellable);
   r->server_url = g_strdup (server_url);
+  r->server_urls = g_strdupv ((char **) server_urls);
   r->room_id = g_strdup (room_id);
   r->app_id = g_strdup (app_id != NULL && *app_id != '\0' ? app_id : NULL);
   r->user_name = g_strdup (user_name != NULL && *user_name != '\0' ? user_name : NULL);
@@ -569,23 +573,24 @@ default_user_id (void)
   return g_strdup_printf ("%s-%04x", name, g_random_int_range (0, 0xffff));
 }
 
-/* The settings' server as a room-service URL: what a person typed (a link, a host,
- * host:port) read by tether_link_server_url_from_text(); a link also names the room
- * and maybe the app id. */
-static char *
-settings_server_url (TetherSession  *self,
-                     char          **room,
-                     char          **app_id,
-                     GError        **error)
+/* The settings' server as room-service URLs: what a person typed (a link, a host,
+ * host:port, or several of them with commas) read by
+ * tether_link_server_urls_from_text(); a link also names the room and maybe the app
+ * id. No server: one empty URL. */
+static char **
+settings_server_urls (TetherSession  *self,
+                      char          **room,
+                      char          **app_id,
+                      GError        **error)
 {
   g_autofree char *text = g_settings_get_string (self->settings, "server-url");
   g_autofree char *link_room = NULL, *link_app = NULL;
   g_autoptr(GError) local_error = NULL;
-  char *url;
+  char **url;
 
   if (*g_strstrip (text) == '\0')
-    return g_strdup ("");
-  url = tether_link_server_url_from_text (text, &link_room, &link_app, &local_error);
+    return g_strsplit ("", ",", -1);
+  url = tether_link_server_urls_from_text (text, &link_room, &link_app, &local_error);
   if (url == NULL)
     {
       /* Translators: %s says what is wrong with the server, in English */
@@ -624,7 +629,9 @@ gboolean
 tether_session_join_from_settings (TetherSession  *self,
                                    GError        **error)
 {
-  g_autofree char *url = NULL, *app_id = NULL, *room = NULL, *user = NULL;
+  g_autofree char *app_id = NULL, *room = NULL, *user = NULL;
+  g_auto(GStrv) urls = NULL;
+  const char *url;
   g_autoptr(TetherLoginOptions) login = NULL;
   g_autofree char *name = NULL, *token = NULL, *secret = NULL;
 
@@ -632,9 +639,10 @@ tether_session_join_from_settings (TetherSession  *self,
 
   app_id = g_strstrip (g_settings_get_string (self->settings, "app-id"));
   room = g_strstrip (g_settings_get_string (self->settings, "room-id"));
-  url = settings_server_url (self, &room, &app_id, error);
-  if (url == NULL)
+  urls = settings_server_urls (self, &room, &app_id, error);
+  if (urls == NULL)
     return FALSE;
+  url = urls[0] != NULL ? urls[0] : "";
   user = g_strstrip (g_settings_get_string (self->settings, "user-id"));
   name = g_strstrip (g_settings_get_string (self->settings, "user-name"));
   token = g_strstrip (g_strdup (tether_secrets_get_token (self->secrets)));
@@ -663,13 +671,13 @@ tether_session_join_from_settings (TetherSession  *self,
     {
       /* No credential at all: a public room lets anyone in as a guest. */
       self->last_was_demo = FALSE;
-      join_as_guest (self, url, room, app_id, name);
+      join_as_guest (self, url, (const char * const *) urls, room, app_id, name);
       return TRUE;
     }
 
   login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
-                        "server-url", url, "app-id", app_id, "room-id", room,
-                        "user-id", user, "user-name", *name ? name : NULL, "token", token,
+                        "server-url", url, "server-urls", urls,
+                        "app-id", app_id, "room-id", room, "user-id", user, "user-name", *name ? name : NULL, "token", token,
                         NULL);
   self->last_was_demo = FALSE;
   tether_secrets_remember (self->secrets);
@@ -697,6 +705,7 @@ tether_session_open_link (TetherSession  *self,
 {
   g_autoptr(TetherLink) link = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *servers = NULL;
 
   g_return_val_if_fail (TETHER_IS_SESSION (self), FALSE);
   g_return_val_if_fail (text != NULL, FALSE);
@@ -709,7 +718,9 @@ tether_session_open_link (TetherSession  *self,
                    _("This is not a room link (%s)."), local_error->message);
       return FALSE;
     }
-  g_settings_set_string (self->settings, "server-url", tether_link_get_server_url (link));
+  /* Several hosts: their URLs, which the server field reads back as a list. */
+  servers = g_strjoinv (", ", (char **) tether_link_get_server_urls (link));
+  g_settings_set_string (self->settings, "server-url", servers);
   g_settings_set_string (self->settings, "room-id", tether_link_get_room_id (link));
   if (tether_link_get_app_id (link) != NULL)
     g_settings_set_string (self->settings, "app-id", tether_link_get_app_id (link));
@@ -732,6 +743,7 @@ tether_session_dup_link (TetherSession  *self,
                          GError        **error)
 {
   g_autoptr(TetherLink) link = NULL;
+  g_auto(GStrv) servers = NULL;
   const char *app_id;
 
   g_return_val_if_fail (TETHER_IS_SESSION (self), NULL);
@@ -743,9 +755,15 @@ tether_session_dup_link (TetherSession  *self,
       return NULL;
     }
   app_id = tether_login_options_get_app_id (self->login);
-  link = tether_link_new (tether_login_options_get_server_url (self->login),
-                          tether_login_options_get_room_id (self->login),
-                          app_id != NULL && *app_id != '\0' ? app_id : NULL, error);
+  app_id = app_id != NULL && *app_id != '\0' ? app_id : NULL;
+  /* Every node the room knows of, when a link can name them all. */
+  servers = tether_room_dup_server_urls (self->room);
+  link = tether_link_new_for_servers ((const char * const *) servers,
+                                      tether_login_options_get_room_id (self->login), app_id,
+                                      NULL);
+  if (link == NULL)
+    link = tether_link_new (tether_room_get_server_url (self->room),
+                            tether_login_options_get_room_id (self->login), app_id, error);
   return link != NULL ? tether_link_to_string (link) : NULL;
 }
 
@@ -770,6 +788,7 @@ tether_session_rejoin (TetherSession  *self,
   /* A guest's token may have expired since: a new guest token. */
   if (self->guest)
     join_as_guest (self, tether_login_options_get_server_url (self->login),
+                   tether_login_options_get_server_urls (self->login),
                    tether_login_options_get_room_id (self->login),
                    tether_login_options_get_app_id (self->login),
                    tether_login_options_get_user_name (self->login));

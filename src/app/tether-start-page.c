@@ -134,18 +134,20 @@ set_server_error (TetherStartPage *self,
   gtk_widget_set_visible (GTK_WIDGET (self->server_error_label), TRUE);
 }
 
-/* Reads the server field as tether_link_server_url_from_text() does. With @rewrite, a
- * valid field is replaced by the server URL it means (a link also fills in the room
- * and the app id); an invalid one gets the inline error. */
+/* Reads the server field as tether_link_server_urls_from_text() does. With @rewrite, a
+ * valid field is replaced by the server URLs it means, comma-separated (a link also
+ * fills in the room and the app id); an invalid one gets the inline error. */
 static gboolean
 check_server (TetherStartPage *self,
               gboolean         rewrite)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->server_row));
-  g_autofree char *room = NULL, *app = NULL;
+  g_autofree char *room = NULL, *app = NULL, *url = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *url = tether_link_server_url_from_text (text, &room, &app, &error);
+  g_auto(GStrv) urls = tether_link_server_urls_from_text (text, &room, &app, &error);
 
+  if (urls != NULL)
+    url = g_strjoinv (", ", urls);
   if (url == NULL)
     {
       set_server_error (self, error->message);

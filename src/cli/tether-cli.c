@@ -111,11 +111,12 @@ GOptionEntry *
 tether_cli_common_entries (TetherCliOptions *opts)
 {
   const GOptionEntry entries[] = {
-    { "server", 0, 0, G_OPTION_ARG_STRING, &opts->server,
-      "Room service URL (default: ws://127.0.0.1:7480/ws)", "URL" },
+    { "server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opts->servers,
+      "Room service URL (default: ws://127.0.0.1:7480/ws); repeat it for the nodes of one "
+      "service, tried in order", "URL" },
     { "link", 0, 0, G_OPTION_ARG_STRING, &opts->link,
-      "Room link tether://HOST[:PORT]/ROOM[?app=APP]: the server, room and app id at once",
-      "LINK" },
+      "Room link tether://HOST[:PORT][,HOST[:PORT]…]/ROOM[?app=APP]: the server(s), room "
+      "and app id at once", "LINK" },
     { "app-id", 0, 0, G_OPTION_ARG_STRING, &opts->app_id, "App id (default: demo)", "ID" },
     { "token", 0, 0, G_OPTION_ARG_STRING, &opts->token,
       "Login token (visible in ps: prefer --token-file or TETHER_TOKEN)", "TOKEN" },
@@ -240,25 +241,42 @@ secrets_from_env (TetherCliOptions  *opts,
   return TRUE;
 }
 
-/* --link LINK: the server, the room and (unless --app-id) the app id; --server may
- * be a host or host:port (tether_link_server_url_from_text()). */
+/* Every --server, each a URL, a host, host:port or a link (its servers), or several
+ * of them with commas (tether_link_server_urls_from_text()); each URL once. */
+static gboolean
+parse_servers (TetherCliOptions  *opts,
+               GError           **error)
+{
+  g_autoptr(GPtrArray) urls = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; opts->servers[i] != NULL; i++)
+    {
+      g_auto(GStrv) some = tether_link_server_urls_from_text (opts->servers[i], NULL, NULL,
+                                                              error);
+
+      if (some == NULL)
+        return FALSE;
+      for (guint k = 0; some[k] != NULL; k++)
+        if (!g_ptr_array_find_with_equal_func (urls, some[k], g_str_equal, NULL))
+          g_ptr_array_add (urls, g_strdup (some[k]));
+    }
+  g_ptr_array_add (urls, NULL);
+  opts->server_urls = (char **) g_ptr_array_free (g_steal_pointer (&urls), FALSE);
+  opts->server = g_strdup (opts->server_urls[0]);
+  return TRUE;
+}
+
+/* --link LINK: the server(s), the room and (unless --app-id) the app id; --server
+ * may be a host or host:port (tether_link_server_url_from_text()). */
 static gboolean
 parse_link (TetherCliOptions  *opts,
             GError           **error)
 {
   g_autoptr(TetherLink) link = NULL;
-  char *url;
 
   if (opts->link == NULL)
-    {
-      if (opts->server == NULL)
-        return TRUE;
-      url = tether_link_server_url_from_text (opts->server, NULL, NULL, error);
-      g_free (opts->server);
-      opts->server = url;
-      return url != NULL;
-    }
-  if (opts->server != NULL || opts->room != NULL)
+    return opts->servers == NULL || parse_servers (opts, error);
+  if (opts->servers != NULL || opts->room != NULL)
     {
       g_set_error_literal (error, TETHER_ERROR, TETHER_ERROR_INVALID_ARGUMENT,
                            "--link names the server and the room: no --server or --room");
@@ -268,6 +286,7 @@ parse_link (TetherCliOptions  *opts,
   if (link == NULL)
     return FALSE;
   opts->server = g_strdup (tether_link_get_server_url (link));
+  opts->server_urls = g_strdupv ((char **) tether_link_get_server_urls (link));
   opts->room = g_strdup (tether_link_get_room_id (link));
   if (opts->app_id == NULL)
     opts->app_id = g_strdup (tether_link_get_app_id (link));
@@ -408,6 +427,9 @@ state_changed_cb (TetherRoom      *room,
   g_autofree char *why = extended_message (extended_data);
 
   tether_cli_add_json_member (b, "extended", extended_data);
+  /* The room service node in use: it changes when a room fails over. */
+  json_builder_set_member_name (b, "server");
+  json_builder_add_string_value (b, tether_room_get_server_url (room));
   tether_cli_end_event (b);
 
   switch (state)
@@ -577,6 +599,7 @@ tether_cli_run_room (TetherCliOptions *opts,
   run.loop = loop;
   run.engine = engine;
   login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS, "server-url", opts->server,
+                        "server-urls", opts->server_urls,
                         "app-id", opts->app_id, "room-id", opts->room, "user-id", opts->user,
                         "user-name", opts->name, "token", token,
                         "notify-users", opts->notify_users, NULL);

@@ -10,7 +10,9 @@ G_BEGIN_DECLS
 
 typedef struct
 {
-  char *server;
+  char *server;           /* the first room service URL */
+  char **servers;         /* --server, as typed (repeatable) */
+  char **server_urls;     /* every room service URL, in order (after parsing) */
   char *link;             /* --link: server, room and app id (tether-link.h) */
   char *app_id;
   char *token;

@@ -34,6 +34,7 @@ typedef struct
 struct _TetherRedis
 {
   char                  *host;
+  char                  *password;      /* AUTH on every connection; never logged */
   guint16                port;
   guint                  db;
   GMainContext          *context;
@@ -69,28 +70,33 @@ static void redis_update_state (TetherRedis *redis);
 
 /**
  * tether_redis_parse_url:
- * @url: `redis://HOST:PORT[/DB]` (HOST may be `[v6]`; PORT defaults to 6379)
+ * @url: `redis://[:PASSWORD@]HOST[:PORT][/DB]` (HOST may be `[v6]`; PORT defaults
+ *   to 6379)
+ * @password: (out) (optional) (nullable): the password, if any
  *
- * Returns: %TRUE when @url is one
+ * Returns: %TRUE when @url is one. The message of @error never holds @url, which
+ *   may hold a password.
  */
 gboolean
 tether_redis_parse_url (const char  *url,
                         char       **host,
                         guint16     *port,
                         guint       *db,
+                        char       **password,
                         GError     **error)
 {
   g_autoptr(GUri) uri = NULL;
   const char *path;
   guint64 n = 0;
 
-  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  uri = g_uri_parse (url, G_URI_FLAGS_HAS_PASSWORD, NULL);
   if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "redis") != 0
       || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0'
-      || g_uri_get_userinfo (uri) != NULL || g_uri_get_query (uri) != NULL)
+      || (g_uri_get_user (uri) != NULL && *g_uri_get_user (uri) != '\0')
+      || g_uri_get_query (uri) != NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not a redis://HOST:PORT[/DB] URL", url);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "not a redis://[:PASSWORD@]HOST[:PORT][/DB] URL");
       return FALSE;
     }
   path = g_uri_get_path (uri);
@@ -99,10 +105,12 @@ tether_redis_parse_url (const char  *url,
   if (path != NULL && *path != '\0'
       && (!g_ascii_string_to_unsigned (path, 10, 0, 15, &n, NULL)))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s”: the database must be a number from 0 to 15", url);
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "the database of a redis:// URL must be a number from 0 to 15");
       return FALSE;
     }
+  if (password != NULL)
+    *password = g_strdup (g_uri_get_password (uri));
   *host = g_strdup (g_uri_get_host (uri));
   *port = g_uri_get_port (uri) > 0 ? (guint16) g_uri_get_port (uri) : 6379;
   *db = (guint) n;
@@ -469,6 +477,19 @@ select_cb (redisAsyncContext *ac,
 }
 
 static void
+auth_cb (redisAsyncContext *ac,
+         void              *r,
+         void              *privdata)
+{
+  Conn *conn = privdata;
+  redisReply *reply = r;
+
+  if (reply != NULL && !conn->redis->freeing && reply->type == REDIS_REPLY_ERROR)
+    g_warning ("redis %s:%u refused the password: %s", conn->redis->host, conn->redis->port,
+               reply->str);
+}
+
+static void
 connect_cb (const redisAsyncContext *ac,
             int                      status)
 {
@@ -482,6 +503,12 @@ connect_cb (const redisAsyncContext *ac,
       return;
     }
   conn->connected = TRUE;
+  /* Sent first: hiredis keeps the order, so nothing else goes before it. */
+  if (redis->password != NULL)
+    {
+      redis->commands++;
+      redisAsyncCommand (conn->ac, auth_cb, conn, "AUTH %s", redis->password);
+    }
   if (conn->subscriber)
     {
       conn->ready = TRUE;
@@ -558,7 +585,8 @@ tether_redis_new (const char    *url,
 {
   TetherRedis *redis = g_new0 (TetherRedis, 1);
 
-  if (!tether_redis_parse_url (url, &redis->host, &redis->port, &redis->db, error))
+  if (!tether_redis_parse_url (url, &redis->host, &redis->port, &redis->db, &redis->password,
+                               error))
     {
       g_free (redis);
       return NULL;
@@ -690,6 +718,9 @@ tether_redis_free (TetherRedis *redis)
     }
   g_hash_table_unref (redis->channels);
   g_main_context_unref (redis->context);
+  if (redis->password != NULL)
+    memset (redis->password, 0, strlen (redis->password));
+  g_free (redis->password);
   g_free (redis->host);
   g_free (redis);
 }

@@ -39,6 +39,7 @@ gboolean      tether_redis_parse_url   (const char            *url,
                                         char                 **host,
                                         guint16               *port,
                                         guint                 *db,
+                                        char                 **password,
                                         GError               **error);
 TetherRedis  *tether_redis_new         (const char            *url,
                                         GMainContext          *context,

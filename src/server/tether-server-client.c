@@ -298,6 +298,7 @@ tether_server_send_login_ok (TetherServer              *self,
                              guint                      n_streams)
 {
   g_autoptr(GPtrArray) cluster_nodes = NULL;
+  g_auto(GStrv) cluster_urls = NULL;
   GPtrArray *media_nodes = self->media_nodes;
   g_autofree TetherMessageMediaNode *nodes = NULL;
   TetherLoginOkMessage m = {
@@ -329,8 +330,13 @@ tether_server_send_login_ok (TetherServer              *self,
       nodes[m.n_media_nodes++] = (TetherMessageMediaNode) { node->id, node->url };
     }
   m.media_nodes = nodes;
-  /* room_services (issue 11): the lead fills TetherLoginOkMessage.room_services here
-   * from tether_server_cluster_room_services() once the field exists. */
+  /* The nodes a client fails over to: in a cluster the live ones, this one first;
+   * else those of --room-service-url, if any. */
+  if (self->cluster != NULL)
+    m.room_services = (const char **) (cluster_urls = tether_server_cluster_room_services (self));
+  else
+    m.room_services = (const char **) tether_server_get_room_services (self);
+  m.n_room_services = m.room_services != NULL ? g_strv_length ((char **) m.room_services) : 0;
 
   tether_server_conn_send_message (session->conn, tether_message_build_login_ok (&m));
 }

@@ -24,6 +24,9 @@
 
 #define USEC TETHER_SERVER_USEC
 #define REAP_BATCH "200"
+/* After Redis comes back, the other nodes may not have beaten yet (they reconnect
+ * within the 2 s backoff cap): nobody is reaped for this long plus node-timeout. */
+#define REAP_GRACE (2500 * G_TIME_SPAN_MILLISECOND)
 
 typedef enum
 {
@@ -69,6 +72,7 @@ struct _TetherServerCluster
   GSource           *beat;
   gboolean           registered;      /* a beat went through since the start */
   gboolean           beat_in_flight;
+  gint64             up_since;        /* monotonic µs Redis last came up */
   GPtrArray         *nodes;           /* NodeInfo of the latest beat */
   GHashTable        *reaping;         /* dead node id → TRUE while a reap is in flight */
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
@@ -854,6 +858,39 @@ stream_op_free (StreamOp *op)
   g_free (op);
 }
 
+/* A stream request Redis could not take: request_error 1021. */
+static void
+refuse_request (TetherServerCluster *cluster,
+                TetherServerConn    *conn,
+                gint64               req)
+{
+  cluster->refused++;
+  if (conn != NULL)
+    tether_server_send_request_error (conn, req, TETHER_ERROR_SERVICE_UNAVAILABLE,
+                                      "the room service cannot reach its shared state; retry later");
+}
+
+/* The script's answer to a stream request, with the session (NULL if it left this
+ * node meanwhile) and its connection; NULL when Redis failed it (then refused). */
+static const char *
+stream_op_status (StreamOp             *op,
+                  redisReply           *reply,
+                  const char           *error,
+                  const char           *what,
+                  TetherServerSession **session,
+                  TetherServerConn    **conn)
+{
+  *session = g_hash_table_lookup (op->cluster->server->sessions, op->sid);
+  *conn = *session != NULL ? (*session)->conn : NULL;
+  if (reply_failed (reply, error, what) || reply->type != REDIS_REPLY_STRING)
+    {
+      if (*session != NULL)
+        refuse_request (op->cluster, *conn, op->req);
+      return NULL;
+    }
+  return reply->str;
+}
+
 static void
 stream_add_cb (TetherRedis *redis,
                redisReply  *reply,
@@ -862,20 +899,14 @@ stream_add_cb (TetherRedis *redis,
 {
   StreamOp *op = user_data;
   TetherServer *self = op->cluster->server;
-  TetherServerSession *session = g_hash_table_lookup (self->sessions, op->sid);
-  TetherServerConn *conn = session != NULL ? session->conn : NULL;
-  const char *status = reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
+  TetherServerSession *session;
+  TetherServerConn *conn;
+  const char *status = stream_op_status (op, reply, error, "stream_add", &session, &conn);
 
   if (session == NULL)
     ;
-  else if (reply_failed (reply, error, "stream_add") || status == NULL)
-    {
-      op->cluster->refused++;
-      tether_server_release_on_relays (self, session, op->stream_id);
-      if (conn != NULL)
-        tether_server_send_request_error (conn, op->req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                          "the room service cannot reach its shared state; retry later");
-    }
+  else if (status == NULL)
+    tether_server_release_on_relays (self, session, op->stream_id);
   else if (g_str_equal (status, "ok"))
     {
       gboolean changed;
@@ -914,10 +945,8 @@ tether_server_cluster_stream_add (TetherServer              *self,
 
   if (!tether_redis_is_up (cluster->redis))
     {
-      cluster->refused++;
       tether_server_release_on_relays (self, session, stream->id);
-      tether_server_send_request_error (session->conn, req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                        "the room service cannot reach its shared state; retry later");
+      refuse_request (cluster, session->conn, req);
       return;
     }
   op = g_new0 (StreamOp, 1);
@@ -940,19 +969,12 @@ stream_delete_cb (TetherRedis *redis,
 {
   StreamOp *op = user_data;
   TetherServer *self = op->cluster->server;
-  TetherServerSession *session = g_hash_table_lookup (self->sessions, op->sid);
-  TetherServerConn *conn = session != NULL ? session->conn : NULL;
-  const char *status = reply != NULL && reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
+  TetherServerSession *session;
+  TetherServerConn *conn;
+  const char *status = stream_op_status (op, reply, error, "stream_delete", &session, &conn);
 
-  if (session == NULL)
+  if (session == NULL || status == NULL)
     ;
-  else if (reply_failed (reply, error, "stream_delete") || status == NULL)
-    {
-      op->cluster->refused++;
-      if (conn != NULL)
-        tether_server_send_request_error (conn, op->req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                          "the room service cannot reach its shared state; retry later");
-    }
   else if (g_str_equal (status, "ok"))
     {
       TetherServerStream *stream = g_hash_table_lookup (self->streams, op->stream_id);
@@ -980,9 +1002,7 @@ tether_server_cluster_stream_delete (TetherServer        *self,
 
   if (!tether_redis_is_up (cluster->redis))
     {
-      cluster->refused++;
-      tether_server_send_request_error (session->conn, req, TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                        "the room service cannot reach its shared state; retry later");
+      refuse_request (cluster, session->conn, req);
       return;
     }
   op = g_new0 (StreamOp, 1);
@@ -1122,7 +1142,8 @@ beat_cb (TetherRedis *redis,
           continue;
         }
       g_ptr_array_add (cluster->nodes, node);
-      if (!node->alive && !g_str_equal (node->id, self->node_id))
+      if (!node->alive && !g_str_equal (node->id, self->node_id)
+          && g_get_monotonic_time () - cluster->up_since > REAP_GRACE + USEC (self->node_timeout))
         cluster_reap (cluster, node->id);
     }
   /* Registered before, gone now: Redis restarted empty (or took this node for dead). */
@@ -1144,7 +1165,7 @@ cluster_beat_now (TetherServerCluster *cluster)
   cluster_eval (cluster, SCRIPT_BEAT, beat_cb, cluster,
                 (const char *[]) { self->public_url, cluster->media_id != NULL ? cluster->media_id : "",
                                    cluster->media_url != NULL ? cluster->media_url : "", load,
-                                   timeout, NULL });
+                                   timeout, cluster->registered ? "0" : "1", NULL });
 }
 
 static gboolean
@@ -1253,6 +1274,7 @@ state_cb (TetherRedis *redis,
 
   if (!up)
     return;
+  cluster->up_since = g_get_monotonic_time ();
   /* Back: register (which finds out whether Redis kept our state), send the leaves
    * that waited, and catch every room up from its log. */
   cluster_beat_now (cluster);
@@ -1344,7 +1366,7 @@ tether_server_cluster_start (TetherServer  *self,
   g_source_set_callback (cluster->beat, beat_timer_cb, cluster, NULL);
   g_source_set_static_name (cluster->beat, "[tether] cluster beat");
   g_source_attach (cluster->beat, self->context);
-  g_message ("cluster node %s (%s) on %s", self->node_id, self->public_url, self->redis_url);
+  g_message ("cluster node %s (%s)", self->node_id, self->public_url);
   return TRUE;
 }
 

@@ -60,6 +60,7 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->redis, g_free);
   g_clear_pointer (&o->node_id, g_free);
   g_clear_pointer (&o->public_url, g_free);
+  g_clear_pointer (&o->room_service_urls, g_strfreev);
 }
 
 /**
@@ -140,6 +141,9 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     o->public_rooms = g_key_file_get_string_list (kf, "server", "public-room", NULL, NULL);
   if (o->trusted_proxies == NULL)
     o->trusted_proxies = g_key_file_get_string_list (kf, "server", "trusted-proxy", NULL, NULL);
+  if (o->room_service_urls == NULL)
+    o->room_service_urls = g_key_file_get_string_list (kf, "server", "room-service-urls", NULL,
+                                                       NULL);
   if (!o->no_media)
     o->no_media = g_key_file_get_boolean (kf, "server", "no-media", NULL);
   if (!o->media_only)
@@ -350,7 +354,7 @@ tether_server_options_configure (const TetherServerOptions  *o,
       guint16 port;
       guint db;
 
-      if (!tether_redis_parse_url (o->redis, &host, &port, &db, error))
+      if (!tether_redis_parse_url (o->redis, &host, &port, &db, NULL, error))
         {
           g_prefix_error (error, "--redis: ");
           return FALSE;
@@ -407,5 +411,21 @@ tether_server_options_configure (const TetherServerOptions  *o,
   for (guint i = 0; o->trusted_proxies != NULL && o->trusted_proxies[i] != NULL; i++)
     if (!tether_server_add_trusted_proxy (server, o->trusted_proxies[i], error))
       return FALSE;
+  for (guint i = 0; o->room_service_urls != NULL && o->room_service_urls[i] != NULL; i++)
+    {
+      g_autoptr(GUri) uri = g_uri_parse (o->room_service_urls[i], G_URI_FLAGS_NONE, NULL);
+      const char *scheme = uri != NULL ? g_uri_get_scheme (uri) : "";
+
+      if ((g_strcmp0 (scheme, "ws") != 0 && g_strcmp0 (scheme, "wss") != 0)
+          || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--room-service-url expects a ws:// or wss:// URL, got “%s”",
+                       o->room_service_urls[i]);
+          return FALSE;
+        }
+    }
+  if (o->room_service_urls != NULL)
+    g_object_set (server, "room-service-urls", o->room_service_urls, NULL);
   return TRUE;
 }

@@ -154,6 +154,7 @@ main (int   argc,
     { "srt-encryption", 0, 0, G_OPTION_ARG_STRING, &o.srt_encryption, "on (default): the media node encrypts every connection with its token's passphrase, and the room service hands the passphrases out; off: plain SRT only, for tools without AES", "on|off" },
     { "room-service", 0, 0, G_OPTION_ARG_STRING, &o.room_service, "With --media-only: report publishers to the room service at URL, so they appear in their rooms", "URL" },
     { "room-service-ca", 0, 0, G_OPTION_ARG_FILENAME, &o.room_service_ca, "Verify an https:// --room-service against the PEM certificate authorities in FILE instead of the system's", "FILE" },
+    { "room-service-url", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.room_service_urls, "Hand clients this room service URL in login_ok, to fail over to (repeatable, in order: this node's first; none by default)", "URL" },
     { "trusted-proxy", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.trusted_proxies, "Take client addresses from X-Forwarded-For/Forwarded on connections from this reverse proxy (ADDRESS[/PREFIX]; repeatable; none by default)", "CIDR" },
     { "shutdown-retry-after", 0, 0, G_OPTION_ARG_DOUBLE, &o.shutdown_retry_after, "retry_after sent to clients on shutdown (1.0)", "SECONDS" },
     { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert, "Serve wss:// and https:// with this PEM certificate (chain); reloaded on SIGHUP", "FILE" },
@@ -314,7 +315,7 @@ main (int   argc,
           }
       }
       if (media_url != NULL)
-        g_message ("media node %s on %s", o.media_id ? o.media_id : "local", media_url);
+        g_message ("media node on %s", media_url);
     }
   else
     url = g_strdup (media_url);

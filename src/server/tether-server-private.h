@@ -16,9 +16,10 @@
 #include "tether-token.h"
 
 #define TETHER_SERVER_USEC(seconds) ((gint64) ((seconds) * G_USEC_PER_SEC))
-/* WebSocket close code 1013 (Try Again Later): a login refused while the cluster's
- * Redis is unreachable (1021). */
-#define TETHER_SERVER_CLOSE_TRY_AGAIN_LATER 1013
+/* The close code of a login refused while the cluster's Redis is unreachable (1021):
+ * 4503, like HTTP 503. Not 1013 (Try Again Later): libsoup 3.2's client takes any
+ * code of 1012–1014 for a protocol error and reports 1002. */
+#define TETHER_SERVER_CLOSE_TRY_AGAIN_LATER 4503
 
 G_BEGIN_DECLS
 
@@ -186,6 +187,7 @@ struct _TetherServer
   gboolean           srt_encryption;  /* hand out each token's SRT passphrase */
   GPtrArray         *public_rooms;    /* GPatternSpec: rooms that admit guests */
   GPtrArray         *trusted_proxies; /* GInetAddressMask: --trusted-proxy */
+  char             **room_service_urls; /* login_ok's room_services; NULL: none */
   GPtrArray         *media_nodes;     /* TetherServerMediaNode */
   GPtrArray         *relays;          /* TetherRelay embedded in this process */
   char              *redis_url;       /* cluster mode (tether-server-cluster.c) when set */
@@ -261,6 +263,7 @@ void                 tether_server_tls_accept       (TetherServer        *self,
                                                      const char          *address);
 
 /* tether-server.c */
+const char * const  *tether_server_get_room_services (TetherServer       *self);
 void                 tether_server_log              (GLogLevelFlags       level,
                                                      TetherServerSession *session,
                                                      const char          *format,

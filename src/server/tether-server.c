@@ -36,6 +36,7 @@ enum {
   PROP_MAX_STREAMS_PER_SESSION,
   PROP_GUEST_TOKEN_TTL,
   PROP_SRT_ENCRYPTION,
+  PROP_ROOM_SERVICE_URLS,
   PROP_PORT,
   PROP_TLS_CERTIFICATE,
   PROP_REDIS,
@@ -141,6 +142,7 @@ tether_server_finalize (GObject *object)
   g_clear_pointer (&self->media_nodes, g_ptr_array_unref);
   g_clear_pointer (&self->public_rooms, g_ptr_array_unref);
   g_clear_pointer (&self->trusted_proxies, g_ptr_array_unref);
+  g_clear_pointer (&self->room_service_urls, g_strfreev);
   g_clear_pointer (&self->relays, g_ptr_array_unref);
   g_clear_pointer (&self->ingests, g_hash_table_unref);
   g_clear_pointer (&self->node_reports, g_hash_table_unref);
@@ -271,6 +273,9 @@ tether_server_get_property (GObject    *object,
       break;
     case PROP_SRT_ENCRYPTION:
       g_value_set_boolean (value, self->srt_encryption);
+      break;
+    case PROP_ROOM_SERVICE_URLS:
+      g_value_set_boxed (value, self->room_service_urls);
       break;
     case PROP_PORT:
       g_value_set_uint (value, self->port);
@@ -422,6 +427,11 @@ tether_server_set_property (GObject      *object,
     case PROP_NODE_TIMEOUT:
       set_double (self, &self->node_timeout, value, prop_id);
       break;
+    case PROP_ROOM_SERVICE_URLS:
+      g_strfreev (self->room_service_urls);
+      self->room_service_urls = g_value_dup_boxed (value);
+      g_object_notify_by_pspec (object, pspec);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -535,6 +545,16 @@ tether_server_class_init (TetherServerClass *klass)
   properties[PROP_SRT_ENCRYPTION] =
     g_param_spec_boolean ("srt-encryption", NULL, NULL, TRUE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * TetherServer:room-service-urls:
+   *
+   * The room service URLs `login_ok` hands out as `room_services` (this node's
+   * first, by convention): the nodes a client fails over to. %NULL, the default:
+   * the field is left out. Set before tether_server_listen().
+   */
+  properties[PROP_ROOM_SERVICE_URLS] =
+    g_param_spec_boxed ("room-service-urls", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * TetherServer:redis:
@@ -683,7 +703,7 @@ tether_server_listen (TetherServer  *self,
       guint16 redis_port;
       guint redis_db;
 
-      if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, error))
+      if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, NULL, error))
         return FALSE;
       if (self->node_id != NULL && !tether_protocol_valid_id (self->node_id))
         {
@@ -976,4 +996,11 @@ tether_server_attach_relay (TetherServer *self,
   g_signal_connect_object (relay, "publisher-removed", G_CALLBACK (publisher_removed_cb), self,
                            0);
   tether_server_ingest_watch (self, relay, id);
+}
+
+/* The room service URLs login_ok hands out (room_services), or NULL for none. */
+const char * const *
+tether_server_get_room_services (TetherServer *self)
+{
+  return (const char * const *) self->room_service_urls;
 }

@@ -591,8 +591,8 @@ room_state_changed_cb (TetherRoom      *room,
 /**
  * tether_engine_login_room:
  * @self: an engine
- * @options: what to log in with: at least the server URL, app id, room id and
- *   user id; the room keeps a copy
+ * @options: what to log in with: at least a server URL (`server-url` or
+ *   `server-urls`), app id, room id and user id; the room keeps a copy
  *
  * Starts logging into a room. Watch [signal@Tether.Room::state-changed] for
  * LOGINED or LOGIN_FAILED; the engine keeps the room until it leaves for good.
@@ -607,7 +607,8 @@ tether_engine_login_room (TetherEngine       *self,
 
   g_return_val_if_fail (TETHER_IS_ENGINE (self), NULL);
   g_return_val_if_fail (TETHER_IS_LOGIN_OPTIONS (options), NULL);
-  g_return_val_if_fail (tether_login_options_get_server_url (options) != NULL, NULL);
+  g_return_val_if_fail (tether_login_options_get_server_url (options) != NULL
+                        || tether_login_options_get_server_urls (options) != NULL, NULL);
   g_return_val_if_fail (tether_login_options_get_app_id (options) != NULL, NULL);
   g_return_val_if_fail (tether_login_options_get_room_id (options) != NULL, NULL);
   g_return_val_if_fail (tether_login_options_get_user_id (options) != NULL, NULL);

@@ -52,8 +52,8 @@ G_BEGIN_DECLS
  * @TETHER_ERROR_ROOM_NOT_PUBLIC: `POST /v1/guest-token` for a room the server does not
  *   admit guests to (HTTP 403)
  * @TETHER_ERROR_SERVICE_UNAVAILABLE: the room service cannot reach its shared state
- *   (a node of a cluster whose Redis is unreachable); retried with backoff, like
- *   %TETHER_ERROR_RATE_LIMITED
+ *   (a node of a cluster without Redis); a login refused with it is retried with
+ *   backoff, on the next room-service URL
  * @TETHER_ERROR_STREAM_ID_INVALID: the stream id breaks the id rules (`stream_add`:
  *   close 4400; media node: SRT reject 400)
  * @TETHER_ERROR_PUBLISH_DENIED: the token does not allow publishing this stream id

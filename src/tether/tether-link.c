@@ -17,16 +17,23 @@
 #define EXPECTED_SERVER \
   "expected a host (example.org), host:port (example.org:7480), a ws:// or wss:// URL, " \
   "or a room link (tether://example.org/ROOM)"
-#define EXPECTED_LINK "expected tether://HOST[:PORT]/ROOM[?app=APP]"
+#define EXPECTED_LINK "expected tether://HOST[:PORT][,HOST[:PORT]…]/ROOM[?app=APP]"
+
+/* One room service of a link. */
+typedef struct
+{
+  char *host;          /* lower case; an IPv6 address without its brackets */
+  guint16 port;
+} LinkHost;
 
 struct _TetherLink
 {
   gboolean insecure;
-  char *host;          /* lower case; an IPv6 address without its brackets */
-  guint16 port;
+  LinkHost *hosts;     /* n_hosts ≥ 1, in the order to try them */
+  guint n_hosts;
   char *room_id;
   char *app_id;        /* nullable */
-  char *server_url;    /* ws[s]://HOST:PORT/ws */
+  char **server_urls;  /* ws[s]://HOST:PORT/ws of each host, NULL-terminated */
 };
 
 G_DEFINE_BOXED_TYPE (TetherLink, tether_link, tether_link_copy, tether_link_free)
@@ -98,8 +105,7 @@ check_host_name (const char  *host,
     }
   if (strchr (host, ',') != NULL)
     {
-      invalid (error, "several room services in one link (“%s”) are reserved for a later "
-               "version; give one host", host);
+      invalid (error, "“%s” names several hosts; give one here", host);
       return NULL;
     }
   ascii = g_hostname_to_ascii (host);
@@ -188,21 +194,69 @@ build_server_url (gboolean    insecure,
                           v6 ? "]" : "", port_text, path);
 }
 
+static void
+link_host_clear (gpointer data)
+{
+  g_free (((LinkHost *) data)->host);
+}
+
+/* A link's hosts as they are parsed: each once, at most TETHER_LINK_MAX_HOSTS. */
+static GArray *
+hosts_new (void)
+{
+  GArray *hosts = g_array_new (FALSE, TRUE, sizeof (LinkHost));
+
+  g_array_set_clear_func (hosts, link_host_clear);
+  return hosts;
+}
+
+static gboolean
+hosts_add (GArray      *hosts,
+           char        *host,
+           guint16      port,
+           GError     **error)
+{
+  LinkHost entry = { host, port != 0 ? port : TETHER_LINK_DEFAULT_PORT };
+
+  for (guint i = 0; i < hosts->len; i++)
+    {
+      LinkHost *other = &g_array_index (hosts, LinkHost, i);
+
+      /* Named twice: tried once. */
+      if (other->port == entry.port && g_str_equal (other->host, entry.host))
+        {
+          g_free (host);
+          return TRUE;
+        }
+    }
+  if (hosts->len == TETHER_LINK_MAX_HOSTS)
+    {
+      g_free (host);
+      return invalid (error, "a link names at most %d room services", TETHER_LINK_MAX_HOSTS);
+    }
+  g_array_append_val (hosts, entry);
+  return TRUE;
+}
+
 static TetherLink *
 link_new_take (gboolean  insecure,
-               char     *host,
-               guint16   port,
+               GArray   *hosts,
                char     *room_id,
                char     *app_id)
 {
   TetherLink *self = g_new0 (TetherLink, 1);
 
+  g_assert (hosts->len > 0);
   self->insecure = insecure;
-  self->host = host;
-  self->port = port != 0 ? port : TETHER_LINK_DEFAULT_PORT;
+  self->n_hosts = hosts->len;
+  g_array_set_clear_func (hosts, NULL);
+  self->hosts = (LinkHost *) g_array_free (hosts, FALSE);
   self->room_id = room_id;
   self->app_id = app_id;
-  self->server_url = build_server_url (insecure, host, self->port, "/ws");
+  self->server_urls = g_new0 (char *, self->n_hosts + 1);
+  for (guint i = 0; i < self->n_hosts; i++)
+    self->server_urls[i] = build_server_url (insecure, self->hosts[i].host, self->hosts[i].port,
+                                             "/ws");
   return self;
 }
 
@@ -306,9 +360,9 @@ parse_link_rest (gboolean     insecure,
                  const char  *rest,
                  GError     **error)
 {
-  g_autofree char *host = NULL, *room = NULL, *app = NULL, *segment = NULL;
-  const char *slash, *query, *path_end;
-  guint16 port = 0;
+  g_autofree char *room = NULL, *app = NULL, *segment = NULL;
+  g_autoptr(GArray) hosts = hosts_new ();
+  const char *slash, *query, *path_end, *authority_end, *start;
 
   if (strchr (rest, '#') != NULL)
     {
@@ -318,8 +372,25 @@ parse_link_rest (gboolean     insecure,
   query = strchr (rest, '?');
   path_end = query != NULL ? query : rest + strlen (rest);
   slash = memchr (rest, '/', path_end - rest);
-  if (!parse_authority (rest, (slash != NULL ? slash : path_end) - rest, &host, &port, error))
-    return NULL;
+  authority_end = slash != NULL ? slash : path_end;
+  /* HOST[:PORT] or several of them, separated by commas: one room service's nodes. */
+  for (start = rest; start <= authority_end; )
+    {
+      const char *comma = memchr (start, ',', authority_end - start);
+      const char *end = comma != NULL ? comma : authority_end;
+      char *host = NULL;
+      guint16 port = 0;
+
+      if (end == start && (comma != NULL || hosts->len > 0))
+        {
+          invalid (error, "the link's list of hosts has an empty entry; " EXPECTED_LINK);
+          return NULL;
+        }
+      if (!parse_authority (start, end - start, &host, &port, error)
+          || !hosts_add (hosts, host, port, error))
+        return NULL;
+      start = end + 1;
+    }
   if (slash == NULL)
     {
       invalid (error, "the link names no room; " EXPECTED_LINK);
@@ -345,21 +416,25 @@ parse_link_rest (gboolean     insecure,
     return NULL;
   if (query != NULL && !parse_query (query + 1, &app, error))
     return NULL;
-  return link_new_take (insecure, g_steal_pointer (&host), port, g_steal_pointer (&room),
+  return link_new_take (insecure, g_steal_pointer (&hosts), g_steal_pointer (&room),
                         g_steal_pointer (&app));
 }
 
 /**
  * tether_link_parse:
  * @text: a room link: `tether://HOST[:PORT]/ROOM[?app=APP]` (TLS, `wss://`) or
- *   `tether+insecure://HOST[:PORT]/ROOM[?app=APP]` (plain `ws://`, for development)
+ *   `tether+insecure://HOST[:PORT]/ROOM[?app=APP]` (plain `ws://`, for development);
+ *   a room service with several nodes is `tether://HOST[:PORT],HOST[:PORT]/ROOM`
  * @error: return location for a %TETHER_ERROR: %TETHER_ERROR_INVALID_ARGUMENT with
  *   a message that says what is wrong and what was expected,
  *   %TETHER_ERROR_ROOM_ID_INVALID or %TETHER_ERROR_APP_ID_INVALID
  *
  * Reads a room link (see `docs/protocol.md`, "Room links"). The port defaults to
  * %TETHER_LINK_DEFAULT_PORT; an IPv6 address is written in brackets; the path is
- * exactly the room id. A link never carries a token or a secret: one that does
+ * exactly the room id. Several hosts, separated by commas, each with its own
+ * optional port, are the nodes of one room service, in the order to try them (at
+ * most %TETHER_LINK_MAX_HOSTS; one named twice counts once). A link never carries a
+ * token or a secret: one that does
  * (`token=`, `secret=`, ...) is refused. Unknown query keys are ignored, for links
  * of later versions. Space around @text is ignored.
  *
@@ -412,38 +487,80 @@ tether_link_new (const char  *server_url,
                  const char  *app_id,
                  GError     **error)
 {
-  g_autofree char *scheme = NULL, *host = NULL;
-  const char *rest = NULL, *slash;
-  gboolean insecure;
-  guint16 port = 0;
+  const char *urls[] = { server_url, NULL };
 
   g_return_val_if_fail (server_url != NULL, NULL);
+
+  return tether_link_new_for_servers (urls, room_id, app_id, error);
+}
+
+/**
+ * tether_link_new_for_servers:
+ * @server_urls: (array zero-terminated=1): the URLs of the room service's nodes, in
+ *   the order to try them, each as tether_link_new() takes it; at least one, all
+ *   `wss://` or all `ws://`
+ * @room_id: the room
+ * @app_id: (nullable): the app id to put in the link, or %NULL
+ * @error: return location for a %TETHER_ERROR, as for tether_link_new(); also
+ *   %TETHER_ERROR_INVALID_ARGUMENT for URLs that mix `ws://` and `wss://`
+ *
+ * Builds the link of a room whose service has several nodes:
+ * `tether://HOST[:PORT],HOST[:PORT]/ROOM`.
+ *
+ * Returns: (transfer full) (nullable): the link, or %NULL with @error set
+ */
+TetherLink *
+tether_link_new_for_servers (const char * const  *server_urls,
+                             const char          *room_id,
+                             const char          *app_id,
+                             GError             **error)
+{
+  g_autoptr(GArray) hosts = hosts_new ();
+  gboolean insecure = FALSE;
+
+  g_return_val_if_fail (server_urls != NULL && server_urls[0] != NULL, NULL);
   g_return_val_if_fail (room_id != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!check_utf8 (server_url, error) || !check_utf8 (room_id, error)
-      || (app_id != NULL && !check_utf8 (app_id, error)))
-    return NULL;
-  scheme = split_scheme (server_url, &rest);
-  if (scheme == NULL || (!g_str_equal (scheme, "ws") && !g_str_equal (scheme, "wss")))
-    {
-      invalid (error, "“%s” is not a ws:// or wss:// URL", server_url);
-      return NULL;
-    }
-  insecure = g_str_equal (scheme, "ws");
-  slash = strchr (rest, '/');
-  if (slash == NULL || !g_str_equal (slash, "/ws"))
-    {
-      invalid (error, "a room link cannot name “%s”: its path must be /ws, with no query",
-               server_url);
-      return NULL;
-    }
-  if (!parse_authority (rest, slash - rest, &host, &port, error)
+  if (!check_utf8 (room_id, error) || (app_id != NULL && !check_utf8 (app_id, error))
       || !check_room_id (room_id, error) || !check_app_id (app_id, error))
     return NULL;
-  if (port == 0)
-    port = insecure ? 80 : 443;
-  return link_new_take (insecure, g_steal_pointer (&host), port, g_strdup (room_id),
+  for (guint i = 0; server_urls[i] != NULL; i++)
+    {
+      const char *server_url = server_urls[i];
+      g_autofree char *scheme = NULL;
+      const char *rest = NULL, *slash;
+      char *host = NULL;
+      guint16 port = 0;
+
+      if (!check_utf8 (server_url, error))
+        return NULL;
+      scheme = split_scheme (server_url, &rest);
+      if (scheme == NULL || (!g_str_equal (scheme, "ws") && !g_str_equal (scheme, "wss")))
+        {
+          invalid (error, "“%s” is not a ws:// or wss:// URL", server_url);
+          return NULL;
+        }
+      if (i > 0 && insecure != g_str_equal (scheme, "ws"))
+        {
+          invalid (error, "one link cannot name both ws:// and wss:// room services (“%s”)",
+                   server_url);
+          return NULL;
+        }
+      insecure = g_str_equal (scheme, "ws");
+      slash = strchr (rest, '/');
+      if (slash == NULL || !g_str_equal (slash, "/ws"))
+        {
+          invalid (error, "a room link cannot name “%s”: its path must be /ws, with no query",
+                   server_url);
+          return NULL;
+        }
+      if (!parse_authority (rest, slash - rest, &host, &port, error))
+        return NULL;
+      if (!hosts_add (hosts, host, port != 0 ? port : (insecure ? 80 : 443), error))
+        return NULL;
+    }
+  return link_new_take (insecure, g_steal_pointer (&hosts), g_strdup (room_id),
                         g_strdup (app_id));
 }
 
@@ -456,10 +573,15 @@ tether_link_new (const char  *server_url,
 TetherLink *
 tether_link_copy (const TetherLink *self)
 {
+  GArray *hosts;
+
   g_return_val_if_fail (self != NULL, NULL);
 
-  return link_new_take (self->insecure, g_strdup (self->host), self->port,
-                        g_strdup (self->room_id), g_strdup (self->app_id));
+  hosts = hosts_new ();
+  for (guint i = 0; i < self->n_hosts; i++)
+    hosts_add (hosts, g_strdup (self->hosts[i].host), self->hosts[i].port, NULL);
+  return link_new_take (self->insecure, hosts, g_strdup (self->room_id),
+                        g_strdup (self->app_id));
 }
 
 /**
@@ -473,10 +595,12 @@ tether_link_free (TetherLink *self)
 {
   if (self == NULL)
     return;
-  g_free (self->host);
+  for (guint i = 0; i < self->n_hosts; i++)
+    g_free (self->hosts[i].host);
+  g_free (self->hosts);
   g_free (self->room_id);
   g_free (self->app_id);
-  g_free (self->server_url);
+  g_strfreev (self->server_urls);
   g_free (self);
 }
 
@@ -484,72 +608,99 @@ tether_link_free (TetherLink *self)
  * tether_link_to_string:
  * @self: a link
  *
- * The link as text, the way tether_link_parse() reads it back: the port only when it
- * is not %TETHER_LINK_DEFAULT_PORT, `?app=` only with an app id.
+ * The link as text, the way tether_link_parse() reads it back: each host's port only
+ * when it is not %TETHER_LINK_DEFAULT_PORT, `?app=` only with an app id.
  *
- * Returns: (transfer full): `tether://HOST[:PORT]/ROOM[?app=APP]` or its
- *   `tether+insecure://` form
+ * Returns: (transfer full): `tether://HOST[:PORT][,HOST[:PORT]…]/ROOM[?app=APP]` or
+ *   its `tether+insecure://` form
  */
 char *
 tether_link_to_string (const TetherLink *self)
 {
-  gboolean v6;
-  g_autofree char *port = NULL;
+  GString *text;
 
   g_return_val_if_fail (self != NULL, NULL);
 
-  v6 = strchr (self->host, ':') != NULL;
-  port = self->port != TETHER_LINK_DEFAULT_PORT ? g_strdup_printf (":%u", self->port)
-                                                : g_strdup ("");
+  text = g_string_new (self->insecure ? SCHEME_INSECURE "://" : SCHEME_SECURE "://");
+  for (guint i = 0; i < self->n_hosts; i++)
+    {
+      const LinkHost *h = &self->hosts[i];
+      gboolean v6 = strchr (h->host, ':') != NULL;
+
+      if (i > 0)
+        g_string_append_c (text, ',');
+      g_string_append_printf (text, v6 ? "[%s]" : "%s", h->host);
+      if (h->port != TETHER_LINK_DEFAULT_PORT)
+        g_string_append_printf (text, ":%u", h->port);
+    }
   /* Ids are made of characters a path and a query take as they are. */
-  return g_strdup_printf ("%s://%s%s%s%s/%s%s%s",
-                          self->insecure ? SCHEME_INSECURE : SCHEME_SECURE,
-                          v6 ? "[" : "", self->host, v6 ? "]" : "", port, self->room_id,
-                          self->app_id != NULL ? "?app=" : "",
-                          self->app_id != NULL ? self->app_id : "");
+  g_string_append_printf (text, "/%s", self->room_id);
+  if (self->app_id != NULL)
+    g_string_append_printf (text, "?app=%s", self->app_id);
+  return g_string_free (text, FALSE);
 }
 
 /**
  * tether_link_get_server_url:
  * @self: a link
  *
- * Returns: the room service's URL: `wss://HOST:PORT/ws`, or `ws://HOST:PORT/ws` for
- *   a `tether+insecure://` link
+ * Returns: the (first) room service's URL: `wss://HOST:PORT/ws`, or
+ *   `ws://HOST:PORT/ws` for a `tether+insecure://` link
  */
 const char *
 tether_link_get_server_url (const TetherLink *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return self->server_url;
+  return self->server_urls[0];
+}
+
+/**
+ * tether_link_get_server_urls:
+ * @self: a link
+ *
+ * Gets the URL of every room service the link names, in its order: one for most
+ * links, one per host for `tether://HOST1,HOST2/ROOM`. Give them to
+ * #TetherLoginOptions:server-urls.
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the room service URLs, the
+ *   first being tether_link_get_server_url()
+ */
+const char * const *
+tether_link_get_server_urls (const TetherLink *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return (const char * const *) self->server_urls;
 }
 
 /**
  * tether_link_get_host:
  * @self: a link
  *
- * Returns: the host, lower case; an IPv6 address without brackets
+ * Returns: the (first) host, lower case; an IPv6 address without brackets
  */
 const char *
 tether_link_get_host (const TetherLink *self)
 {
   g_return_val_if_fail (self != NULL, NULL);
 
-  return self->host;
+  return self->hosts[0].host;
 }
 
 /**
  * tether_link_get_port:
  * @self: a link
  *
- * Returns: the port, %TETHER_LINK_DEFAULT_PORT when the link names none
+ * Returns: the (first) host's port, %TETHER_LINK_DEFAULT_PORT when the link names
+ *   none
  */
 guint16
 tether_link_get_port (const TetherLink *self)
 {
   g_return_val_if_fail (self != NULL, 0);
 
-  return self->port;
+  return self->hosts[0].port;
 }
 
 /**
@@ -624,6 +775,43 @@ server_url_from_url (const char  *scheme,
   return build_server_url (insecure, host, port, path);
 }
 
+/* The start of reading what a person typed: the outs cleared, the text checked and
+ * stripped; NULL (with @error set) for text that is not UTF-8. */
+static char *
+begin_typed_text (const char  *text,
+                  char       **room_id,
+                  char       **app_id,
+                  GError     **error)
+{
+  if (room_id != NULL)
+    *room_id = NULL;
+  if (app_id != NULL)
+    *app_id = NULL;
+  if (!check_utf8 (text, error))
+    return NULL;
+  return g_strstrip (g_strdup (text));
+}
+
+/* A typed room link (REST of SCHEME://REST): the link, its room and app id in the
+ * outs. */
+static TetherLink *
+typed_link (const char  *scheme,
+            const char  *rest,
+            char       **room_id,
+            char       **app_id,
+            GError     **error)
+{
+  TetherLink *link = parse_link_rest (g_str_equal (scheme, SCHEME_INSECURE), rest, error);
+
+  if (link == NULL)
+    return NULL;
+  if (room_id != NULL)
+    *room_id = g_strdup (link->room_id);
+  if (app_id != NULL)
+    *app_id = g_strdup (link->app_id);
+  return link;
+}
+
 /**
  * tether_link_server_url_from_text:
  * @text: what a person typed for a server
@@ -636,7 +824,7 @@ server_url_from_url (const char  *scheme,
  *
  * Turns what a person types into a server field into the room service's URL:
  *
- * - a room link (tether_link_parse()): its server, and its room and app id;
+ * - a room link (tether_link_parse()): its (first) server, and its room and app id;
  * - `ws://…` or `wss://…`: that URL, with `/ws` when it has no path; `http://` and
  *   `https://` mean `ws://` and `wss://`;
  * - a bare `HOST`, `HOST:PORT`, `[IPV6]`, `[IPV6]:PORT` or IPv6 address: port
@@ -661,13 +849,9 @@ tether_link_server_url_from_text (const char  *text,
   g_return_val_if_fail (text != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (room_id != NULL)
-    *room_id = NULL;
-  if (app_id != NULL)
-    *app_id = NULL;
-  if (!check_utf8 (text, error))
+  copy = begin_typed_text (text, room_id, app_id, error);
+  if (copy == NULL)
     return NULL;
-  copy = g_strstrip (g_strdup (text));
   if (*copy == '\0')
     {
       invalid (error, "no server; " EXPECTED_SERVER);
@@ -687,14 +871,8 @@ tether_link_server_url_from_text (const char  *text,
           invalid (error, "“%s://” is not a scheme Tether speaks; " EXPECTED_SERVER, scheme);
           return NULL;
         }
-      link = parse_link_rest (g_str_equal (scheme, SCHEME_INSECURE), rest, error);
-      if (link == NULL)
-        return NULL;
-      if (room_id != NULL)
-        *room_id = g_strdup (link->room_id);
-      if (app_id != NULL)
-        *app_id = g_strdup (link->app_id);
-      return g_strdup (link->server_url);
+      link = typed_link (scheme, rest, room_id, app_id, error);
+      return link != NULL ? g_strdup (link->server_urls[0]) : NULL;
     }
 
   if (strpbrk (copy, "/?#") != NULL)
@@ -709,4 +887,78 @@ tether_link_server_url_from_text (const char  *text,
     return NULL;
   return build_server_url (is_loopback (host), host,
                            port != 0 ? port : TETHER_LINK_DEFAULT_PORT, "/ws");
+}
+
+/**
+ * tether_link_server_urls_from_text:
+ * @text: what a person typed for one or more servers
+ * @room_id: (out) (optional) (nullable) (transfer full): the room, when @text is a
+ *   room link; %NULL otherwise
+ * @app_id: (out) (optional) (nullable) (transfer full): the link's app id, when @text
+ *   is a room link with `?app=`; %NULL otherwise
+ * @error: return location for a %TETHER_ERROR, as for
+ *   tether_link_server_url_from_text()
+ *
+ * Like tether_link_server_url_from_text(), for a room service with several nodes:
+ * a room link gives the URL of each of its hosts; anything else may be several
+ * servers separated by commas (`a.example.org, b.example.org:7481`), each read as
+ * tether_link_server_url_from_text() reads one (and none of them a room link).
+ *
+ * Returns: (transfer full) (nullable) (array zero-terminated=1): the server URLs,
+ *   each once, or %NULL with @error set
+ */
+char **
+tether_link_server_urls_from_text (const char  *text,
+                                   char       **room_id,
+                                   char       **app_id,
+                                   GError     **error)
+{
+  g_autofree char *copy = NULL, *scheme = NULL;
+  g_autoptr(GStrvBuilder) urls = g_strv_builder_new ();
+  g_auto(GStrv) parts = NULL;
+  const char *rest = NULL;
+
+  g_return_val_if_fail (text != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  copy = begin_typed_text (text, room_id, app_id, error);
+  if (copy == NULL)
+    return NULL;
+  scheme = split_scheme (copy, &rest);
+  if (scheme != NULL
+      && (g_str_equal (scheme, SCHEME_SECURE) || g_str_equal (scheme, SCHEME_INSECURE)))
+    {
+      g_autoptr(TetherLink) link = typed_link (scheme, rest, room_id, app_id, error);
+
+      return link != NULL ? g_strdupv (link->server_urls) : NULL;
+    }
+
+  parts = g_strsplit (copy, ",", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_autofree char *url = NULL;
+
+      if (g_strv_length (parts) > 1 && *g_strstrip (parts[i]) == '\0')
+        {
+          invalid (error, "“%s” has an empty entry in its list of servers", copy);
+          return NULL;
+        }
+      if (g_strv_length (parts) > 1 && strstr (parts[i], "://") != NULL
+          && (g_str_has_prefix (parts[i], SCHEME_SECURE ":") || g_str_has_prefix (parts[i], SCHEME_INSECURE ":")))
+        {
+          invalid (error, "a room link names all its servers in its host part "
+                   "(tether://a.example.org,b.example.org/ROOM), not in a list of servers");
+          return NULL;
+        }
+      url = tether_link_server_url_from_text (parts[i], NULL, NULL, error);
+      if (url == NULL)
+        return NULL;
+      if (i >= TETHER_LINK_MAX_HOSTS)
+        {
+          invalid (error, "at most %d servers", TETHER_LINK_MAX_HOSTS);
+          return NULL;
+        }
+      g_strv_builder_add (urls, url);
+    }
+  return g_strv_builder_end (urls);
 }

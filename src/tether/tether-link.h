@@ -15,6 +15,13 @@ G_BEGIN_DECLS
  */
 #define TETHER_LINK_DEFAULT_PORT 7480
 
+/**
+ * TETHER_LINK_MAX_HOSTS:
+ *
+ * The most room services (hosts) one link names: `tether://h1,h2,…/ROOM`.
+ */
+#define TETHER_LINK_MAX_HOSTS 16
+
 #define TETHER_TYPE_LINK (tether_link_get_type ())
 
 typedef struct _TetherLink TetherLink;
@@ -25,6 +32,10 @@ TetherLink  *tether_link_new                  (const char        *server_url,
                                                const char        *room_id,
                                                const char        *app_id,
                                                GError           **error);
+TetherLink  *tether_link_new_for_servers      (const char * const *server_urls,
+                                               const char        *room_id,
+                                               const char        *app_id,
+                                               GError           **error);
 TetherLink  *tether_link_parse                (const char        *text,
                                                GError           **error);
 TetherLink  *tether_link_copy                 (const TetherLink  *self);
@@ -32,6 +43,7 @@ void         tether_link_free                 (TetherLink        *self);
 
 char        *tether_link_to_string            (const TetherLink  *self);
 const char  *tether_link_get_server_url       (const TetherLink  *self);
+const char * const *tether_link_get_server_urls (const TetherLink *self);
 const char  *tether_link_get_host             (const TetherLink  *self);
 guint16      tether_link_get_port             (const TetherLink  *self);
 const char  *tether_link_get_room_id          (const TetherLink  *self);
@@ -39,6 +51,11 @@ const char  *tether_link_get_app_id           (const TetherLink  *self);
 gboolean     tether_link_is_insecure          (const TetherLink  *self);
 
 char        *tether_link_server_url_from_text (const char        *text,
+                                               char             **room_id,
+                                               char             **app_id,
+                                               GError           **error);
+
+char       **tether_link_server_urls_from_text (const char       *text,
                                                char             **room_id,
                                                char             **app_id,
                                                GError           **error);

@@ -18,6 +18,9 @@ struct _TetherLoginOptions
   char *user_name;
   char *token;
   gboolean notify_users;
+  char **server_urls;  /* more room services, tried after server_url; NULL: none */
 };
+
+GPtrArray *_tether_login_options_dup_urls (TetherLoginOptions *self);
 
 G_END_DECLS

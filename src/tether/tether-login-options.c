@@ -26,6 +26,11 @@
  *
  * From Python: `Tether.LoginOptions(server_url=..., app_id=..., room_id=...,
  * user_id=..., token=...)`.
+ *
+ * A room service run as several nodes has several URLs: give them all in
+ * [property@Tether.LoginOptions:server-urls] (with or without `server-url`), and
+ * the room walks them when a connection fails (see `docs/design.md`, "Room
+ * services with several nodes").
  */
 
 G_DEFINE_FINAL_TYPE (TetherLoginOptions, tether_login_options, G_TYPE_OBJECT)
@@ -40,6 +45,7 @@ enum
   PROP_USER_NAME,
   PROP_TOKEN,
   PROP_NOTIFY_USERS,
+  PROP_SERVER_URLS,
   N_PROPS
 };
 
@@ -83,6 +89,7 @@ tether_login_options_finalize (GObject *object)
 
   for (guint i = PROP_SERVER_URL; i <= PROP_TOKEN; i++)
     g_free (*string_field (self, i));
+  g_strfreev (self->server_urls);
 
   G_OBJECT_CLASS (tether_login_options_parent_class)->finalize (object);
 }
@@ -100,6 +107,8 @@ tether_login_options_get_property (GObject    *object,
     g_value_set_string (value, *field);
   else if (prop_id == PROP_NOTIFY_USERS)
     g_value_set_boolean (value, self->notify_users);
+  else if (prop_id == PROP_SERVER_URLS)
+    g_value_set_boxed (value, self->server_urls);
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -116,6 +125,8 @@ tether_login_options_set_property (GObject      *object,
     set_string (self, prop_id, g_value_get_string (value));
   else if (prop_id == PROP_NOTIFY_USERS)
     tether_login_options_set_notify_users (self, g_value_get_boolean (value));
+  else if (prop_id == PROP_SERVER_URLS)
+    tether_login_options_set_server_urls (self, g_value_get_boxed (value));
   else
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
@@ -173,6 +184,16 @@ tether_login_options_class_init (TetherLoginOptionsClass *klass)
    * [signal@Tether.Room::user-update]. Streams are reported either way.
    */
   properties[PROP_NOTIFY_USERS] = g_param_spec_boolean ("notify-users", NULL, NULL, FALSE, flags);
+  /**
+   * TetherLoginOptions:server-urls: (getter get_server_urls) (setter set_server_urls)
+   *
+   * More WebSocket URLs of the same room service (its other nodes), tried in this
+   * order after [property@Tether.LoginOptions:server-url] when a connection fails;
+   * with no `server-url`, the first of them is tried first. The room adds the list
+   * each node hands out in `login_ok` (`room_services`). %NULL (the default): none.
+   */
+  properties[PROP_SERVER_URLS] = g_param_spec_boxed ("server-urls", NULL, NULL, G_TYPE_STRV,
+                                                     flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -214,6 +235,7 @@ tether_login_options_copy (TetherLoginOptions *self)
   for (guint i = PROP_SERVER_URL; i <= PROP_TOKEN; i++)
     *string_field (copy, i) = g_strdup (*string_field (self, i));
   copy->notify_users = self->notify_users;
+  copy->server_urls = g_strdupv (self->server_urls);
   return copy;
 }
 
@@ -245,6 +267,61 @@ tether_login_options_set_server_url (TetherLoginOptions *self,
 {
   g_return_if_fail (TETHER_IS_LOGIN_OPTIONS (self));
   set_string (self, PROP_SERVER_URL, server_url);
+}
+
+/**
+ * tether_login_options_get_server_urls: (get-property server-urls)
+ * @self: login options
+ *
+ * Gets the room service's other URLs.
+ *
+ * Returns: (nullable) (transfer none) (array zero-terminated=1): the URLs tried
+ *   after #TetherLoginOptions:server-url, or %NULL
+ */
+const char * const *
+tether_login_options_get_server_urls (TetherLoginOptions *self)
+{
+  g_return_val_if_fail (TETHER_IS_LOGIN_OPTIONS (self), NULL);
+  return (const char * const *) self->server_urls;
+}
+
+/**
+ * tether_login_options_set_server_urls: (set-property server-urls)
+ * @self: login options
+ * @server_urls: (nullable) (array zero-terminated=1): more URLs of the room service,
+ *   in the order to try them, or %NULL
+ *
+ * Sets the room service's other URLs (its other nodes), tried in order after
+ * #TetherLoginOptions:server-url. An empty list is the same as %NULL.
+ */
+void
+tether_login_options_set_server_urls (TetherLoginOptions *self,
+                                      const char * const *server_urls)
+{
+  g_return_if_fail (TETHER_IS_LOGIN_OPTIONS (self));
+
+  if (server_urls != NULL && server_urls[0] == NULL)
+    server_urls = NULL;
+  if (server_urls == NULL ? self->server_urls == NULL
+      : self->server_urls != NULL && g_strv_equal (server_urls, (const char * const *) self->server_urls))
+    return;
+  g_strfreev (self->server_urls);
+  self->server_urls = g_strdupv ((char **) server_urls);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_URLS]);
+}
+
+/* Every URL to try, in order: server-url, then server-urls, each once. */
+GPtrArray *
+_tether_login_options_dup_urls (TetherLoginOptions *self)
+{
+  GPtrArray *urls = g_ptr_array_new_with_free_func (g_free);
+
+  if (self->server_url != NULL)
+    g_ptr_array_add (urls, g_strdup (self->server_url));
+  for (guint i = 0; self->server_urls != NULL && self->server_urls[i] != NULL; i++)
+    if (!g_ptr_array_find_with_equal_func (urls, self->server_urls[i], g_str_equal, NULL))
+      g_ptr_array_add (urls, g_strdup (self->server_urls[i]));
+  return urls;
 }
 
 /**

@@ -15,6 +15,9 @@ TetherLoginOptions *tether_login_options_copy             (TetherLoginOptions *s
 const char         *tether_login_options_get_server_url   (TetherLoginOptions *self);
 void                tether_login_options_set_server_url   (TetherLoginOptions *self,
                                                            const char         *server_url);
+const char * const *tether_login_options_get_server_urls  (TetherLoginOptions *self);
+void                tether_login_options_set_server_urls  (TetherLoginOptions *self,
+                                                           const char * const *server_urls);
 const char         *tether_login_options_get_app_id       (TetherLoginOptions *self);
 void                tether_login_options_set_app_id       (TetherLoginOptions *self,
                                                            const char         *app_id);

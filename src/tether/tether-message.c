@@ -403,6 +403,14 @@ tether_message_build_login_ok (const TetherLoginOkMessage *m)
   json_builder_end_array (b);
   if (m->srt_passphrase != NULL)
     add_string (b, TETHER_FIELD_SRT_PASSPHRASE, m->srt_passphrase);
+  if (m->n_room_services > 0)
+    {
+      json_builder_set_member_name (b, TETHER_FIELD_ROOM_SERVICES);
+      json_builder_begin_array (b);
+      for (guint i = 0; i < m->n_room_services; i++)
+        json_builder_add_string_value (b, m->room_services[i]);
+      json_builder_end_array (b);
+    }
   return finish (b);
 }
 
@@ -954,6 +962,8 @@ tether_message_read_login_ok (JsonObject           *msg,
 {
   JsonArray *nodes = tether_json_get_array (msg, TETHER_FIELD_MEDIA_NODES);
   guint n_nodes = nodes != NULL ? json_array_get_length (nodes) : 0;
+  JsonArray *services = tether_json_get_array (msg, TETHER_FIELD_ROOM_SERVICES);
+  guint n_services = services != NULL ? json_array_get_length (services) : 0;
 
   memset (out, 0, sizeof *out);
   out->room_session_id = tether_json_get_string (msg, TETHER_FIELD_ROOM_SESSION_ID);
@@ -984,6 +994,15 @@ tether_message_read_login_ok (JsonObject           *msg,
         out->n_media_nodes++;
     }
 
+  out->room_services = g_new0 (const char *, MAX (n_services, 1));
+  for (guint i = 0; i < n_services; i++)
+    {
+      JsonNode *node = json_array_get_element (services, i);
+
+      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+        out->room_services[out->n_room_services++] = json_node_get_string (node);
+    }
+
   return out->room_session_id != NULL && out->session_id != NULL && out->resume_key != NULL;
 }
 
@@ -999,7 +1018,8 @@ tether_message_login_ok_clear (TetherLoginOkMessage *m)
   g_clear_pointer (&m->users, g_free);
   g_clear_pointer (&m->streams, g_free);
   g_clear_pointer (&m->media_nodes, g_free);
-  m->n_users = m->n_streams = m->n_media_nodes = 0;
+  g_clear_pointer (&m->room_services, g_free);
+  m->n_users = m->n_streams = m->n_media_nodes = m->n_room_services = 0;
 }
 
 /**

@@ -97,6 +97,7 @@ typedef enum
 #define TETHER_FIELD_REMAINING          "remaining"
 #define TETHER_FIELD_RETRY_AFTER        "retry_after"
 #define TETHER_FIELD_SRT_PASSPHRASE     "srt_passphrase"
+#define TETHER_FIELD_ROOM_SERVICES      "room_services"
 
 /* Stream delete reasons (an event's `reason`) */
 #define TETHER_REASON_STOPPED           "stopped"
@@ -189,6 +190,10 @@ typedef struct
   TetherMessageMediaNode *media_nodes;
   guint                   n_media_nodes;
   const char             *srt_passphrase;      /* NULL: the nodes do not encrypt */
+  /* The room service's node URLs, this node first; the strings of the entries that
+   * are strings. Sent only when n_room_services > 0. */
+  const char            **room_services;
+  guint                   n_room_services;
 } TetherLoginOkMessage;
 
 typedef struct

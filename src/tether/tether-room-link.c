@@ -127,6 +127,21 @@ certificate_refused (TetherRoom *self,
                           TETHER_ERROR_TLS_CERTIFICATE, message);
 }
 
+/* At the first login, what no retry would change (refused, no such host, TLS) fails
+ * at once with the reason, once every URL of the list has said so in a row; before
+ * that, the walk moves on to the next URL. Returns whether the login ended. */
+static gboolean
+refused_at_first_login (TetherRoom *self,
+                        const char *message)
+{
+  if (self->state != TETHER_ROOM_STATE_LOGINING)
+    return FALSE;
+  if (++self->refused < self->urls->len)
+    return FALSE;
+  _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK, message);
+  return TRUE;
+}
+
 /* @refusal: the certificate refused, in words, or NULL; @message: the error;
  * @permanent: @message is a failure no retry would change (refused, no such host, TLS),
  * in words. */
@@ -141,14 +156,12 @@ connect_failed (TetherRoom *self,
       certificate_refused (self, refusal);
       return;
     }
-  g_debug ("room %s: connect failed: %s", self->login->room_id, message);
-  /* At the first login, what no retry would change fails at once, with the reason. */
-  if (self->state == TETHER_ROOM_STATE_LOGINING && permanent)
-    {
-      _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
-                              message);
-      return;
-    }
+  g_debug ("room %s: connect to %s failed: %s", self->login->room_id,
+           tether_room_get_server_url (self), message);
+  if (!permanent)
+    self->refused = 0;
+  else if (refused_at_first_login (self, message))
+    return;
   _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
 }
 
@@ -157,6 +170,7 @@ connected (TetherRoom *self)
 {
   self->socket_open = TRUE;
   self->awaiting_login_ok = TRUE;
+  self->refused = 0;
   _tether_room_send_login (self);
 }
 
@@ -169,13 +183,12 @@ static void
 attempt_timed_out (TetherRoom *self,
                    gboolean    tls_unanswered)
 {
-  g_debug ("room %s: attempt %u timed out", self->login->room_id, self->attempt);
-  if (self->state == TETHER_ROOM_STATE_LOGINING && tls_unanswered)
-    {
-      _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED, TETHER_ERROR_NETWORK,
-                              TLS_UNANSWERED);
-      return;
-    }
+  g_debug ("room %s: attempt %u to %s timed out", self->login->room_id, self->attempt,
+           tether_room_get_server_url (self));
+  if (!tls_unanswered)
+    self->refused = 0;
+  else if (refused_at_first_login (self, TLS_UNANSWERED))
+    return;
   _tether_room_connection_broken (self, TETHER_ROOM_CAUSE_CLOSED);
 }
 
@@ -227,7 +240,7 @@ connect_now (TetherRoom *self)
   _tether_room_drop_connection (self);
   _tether_room_clear_source (self, &self->retry_id);
 
-  msg = soup_message_new (SOUP_METHOD_GET, self->login->server_url);
+  msg = soup_message_new (SOUP_METHOD_GET, tether_room_get_server_url (self));
   if (msg == NULL)
     {
       _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED,
@@ -236,6 +249,8 @@ connect_now (TetherRoom *self)
     }
 
   _tether_room_set_attempt (self, self->attempt + 1);
+  g_debug ("room %s: attempt %u to %s", self->login->room_id, self->attempt,
+           tether_room_get_server_url (self));
   tether_tls_watch_certificate (msg);
 
   /* A connect that hangs (a blackholed route) must not eat the whole window. */
@@ -317,6 +332,67 @@ window_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* ---- the room service's URLs -------------------------------------------------------- */
+
+/* The walk: each failed attempt moves on to the next URL, wrapping. */
+static void
+next_url (TetherRoom *self)
+{
+  _tether_room_set_urls (self, NULL, (self->url_index + 1) % self->urls->len);
+}
+
+/* A URL a room may connect to: ws:// or wss:// with a host. */
+static gboolean
+is_room_service_url (const char *url)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  const char *scheme = uri != NULL ? g_uri_get_scheme (uri) : NULL;
+
+  return scheme != NULL && (g_ascii_strcasecmp (scheme, "ws") == 0
+                            || g_ascii_strcasecmp (scheme, "wss") == 0)
+         && g_uri_get_host (uri) != NULL && *g_uri_get_host (uri) != '\0';
+}
+
+static void
+add_url (GPtrArray  *urls,
+         const char *url)
+{
+  if (!g_ptr_array_find_with_equal_func (urls, url, g_str_equal, NULL))
+    g_ptr_array_add (urls, g_strdup (url));
+}
+
+/* login_ok's room_services become the list: the server's order first (its own URL
+ * leads), then the URLs the caller gave that it lacks, and the URL in use if neither
+ * names it. A room that speaks TLS takes no plain ws:// URL from a server: the token
+ * would travel in clear. */
+void
+_tether_room_take_room_services (TetherRoom  *self,
+                                 const char **services,
+                                 guint        n_services)
+{
+  const char *in_use = tether_room_get_server_url (self);
+  gboolean tls = g_ascii_strncasecmp (in_use, "wss:", 4) == 0;
+  g_autoptr(GPtrArray) given = _tether_login_options_dup_urls (self->login);
+  GPtrArray *urls = g_ptr_array_new_with_free_func (g_free);
+  guint index = 0;
+
+  for (guint i = 0; i < n_services && urls->len < TETHER_ROOM_MAX_SERVICES; i++)
+    {
+      if (!is_room_service_url (services[i])
+          || (tls && g_ascii_strncasecmp (services[i], "wss:", 4) != 0))
+        {
+          g_debug ("room %s: room service URL “%s” ignored", self->login->room_id, services[i]);
+          continue;
+        }
+      add_url (urls, services[i]);
+    }
+  for (guint i = 0; i < given->len; i++)
+    add_url (urls, g_ptr_array_index (given, i));
+  add_url (urls, in_use);
+  g_ptr_array_find_with_equal_func (urls, in_use, g_str_equal, &index);
+  _tether_room_set_urls (self, urls, index);
+}
+
 /* Called for every failure of the link or of an attempt: the first one after a
  * working session starts an episode and its retry window; later ones back off. */
 void
@@ -339,6 +415,10 @@ _tether_room_connection_broken (TetherRoom *self,
       self->cause = g_strdup (cause);
       self->broken_at = g_get_monotonic_time ();
       self->attempt = 0;
+      /* The node that worked is tried first (a blip of the network more often
+       * breaks a link than a node's death), unless it said it is going away. */
+      if (g_strcmp0 (cause, TETHER_ROOM_CAUSE_SERVER_RESTART) == 0)
+        next_url (self);
       _tether_room_set_state (self, TETHER_ROOM_STATE_RECONNECTING, TETHER_ERROR_NETWORK, cause);
       self->window_id = _tether_room_add_timeout (self, self->timing.retry_time, window_cb);
       /* The first attempt goes at once unless the server asked us to spread out. */
@@ -349,6 +429,8 @@ _tether_room_connection_broken (TetherRoom *self,
       return;
     }
 
+  /* A failed attempt: the next one goes to the next URL, after the backoff. */
+  next_url (self);
   schedule_retry (self);
 }
 
@@ -385,6 +467,18 @@ start_login_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
 
+  for (guint i = 0; i < self->urls->len; i++)
+    if (!is_room_service_url (g_ptr_array_index (self->urls, i)))
+      {
+        g_autofree char *message = g_strdup_printf ("“%s” is not a ws:// or wss:// URL",
+                                                    (char *) g_ptr_array_index (self->urls, i));
+
+        _tether_room_set_state (self, TETHER_ROOM_STATE_LOGIN_FAILED,
+                                TETHER_ERROR_INVALID_ARGUMENT, message);
+        return G_SOURCE_REMOVE;
+      }
+
+  self->refused = 0;
   self->login_window_over = FALSE;
   self->login_deadline = g_get_monotonic_time ()
                          + (gint64) (self->timing.login_timeout * G_USEC_PER_SEC);

@@ -153,6 +153,7 @@ handle_login_ok (TetherRoom *self,
   if (m.has_token_expires_at)
     self->token_expires_at = m.token_expires_at;
   store_media_nodes (self, m.media_nodes, m.n_media_nodes);
+  _tether_room_take_room_services (self, m.room_services, m.n_room_services);
   /* The passphrase is that of the token this login sent. */
   _tether_room_set_media_credentials (self, self->login->token, m.srt_passphrase);
   g_clear_pointer (&self->renew_token, g_free);

@@ -67,6 +67,12 @@ struct _TetherRoom
   TetherRoomState state;
   int error_code;
 
+  /* The room service's URLs in the order to try them: what the caller gave, merged
+   * with the latest login_ok's room_services (tether-room-link.c). Never empty. */
+  GPtrArray *urls;
+  guint url_index;         /* the URL of the attempt under way, or of the last one */
+  guint refused;           /* first login: attempts in a row refused outright */
+
   /* The connection and the timers of the current state (tether-room-link.c); see
    * _tether_room_set_state(). The socket's own timing (attempt timeout, heartbeats,
    * dead link) is on the network thread. */
@@ -109,6 +115,9 @@ struct _TetherRoom
   TetherReconnectReport *last_report;
 };
 
+/* The most room service URLs a room keeps from one login_ok. */
+#define TETHER_ROOM_MAX_SERVICES 32
+
 /* What broke a link: a reconnect episode's cause (TetherReconnectReport:cause). */
 #define TETHER_ROOM_CAUSE_CLOSED "closed"                 /* the connection closed or failed */
 #define TETHER_ROOM_CAUSE_LINK_TIMEOUT "link-timeout"     /* no answer to heartbeats */
@@ -141,6 +150,9 @@ void     _tether_room_give_up             (TetherRoom       *self,
                                            const char       *message);
 void     _tether_room_set_attempt         (TetherRoom       *self,
                                            guint             attempt);
+void     _tether_room_set_urls            (TetherRoom       *self,
+                                           GPtrArray        *urls,
+                                           guint             index);
 void     _tether_room_set_rtt             (TetherRoom       *self,
                                            double            rtt);
 void     _tether_room_set_media_credentials (TetherRoom     *self,
@@ -173,6 +185,9 @@ void     _tether_room_drop_connection     (TetherRoom       *self);
 void     _tether_room_connection_broken   (TetherRoom       *self,
                                            const char       *cause);
 void     _tether_room_start_ticking       (TetherRoom       *self);
+void     _tether_room_take_room_services  (TetherRoom       *self,
+                                           const char      **services,
+                                           guint             n_services);
 void     _tether_room_stop_ticking        (TetherRoom       *self);
 
 /* tether-room-messages.c: what the server sends */

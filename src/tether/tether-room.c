@@ -192,6 +192,25 @@ _tether_room_set_attempt (TetherRoom *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTEMPT]);
 }
 
+/* Takes @urls (NULL: keeps the list) and makes its @index the URL in use. */
+void
+_tether_room_set_urls (TetherRoom *self,
+                       GPtrArray  *urls,
+                       guint       index)
+{
+  g_autofree char *old = g_strdup (tether_room_get_server_url (self));
+
+  if (urls != NULL)
+    {
+      g_ptr_array_unref (self->urls);
+      self->urls = urls;
+    }
+  g_assert (index < self->urls->len);
+  self->url_index = index;
+  if (g_strcmp0 (old, tether_room_get_server_url (self)) != 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_URL]);
+}
+
 void
 _tether_room_set_rtt (TetherRoom *self,
                       double      rtt)
@@ -337,15 +356,40 @@ tether_room_get_room_session_id (TetherRoom *self)
  * tether_room_get_server_url: (get-property server-url)
  * @self: a room
  *
- * Gets the room service's URL.
+ * Gets the URL of the room service node the room is connected to, or is trying.
+ * With several URLs (see [property@Tether.LoginOptions:server-urls]) it changes as
+ * the room walks them; watch `notify::server-url`.
  *
- * Returns: the room service's URL
+ * Returns: (nullable): the room service's URL in use
  */
 const char *
 tether_room_get_server_url (TetherRoom *self)
 {
   g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
-  return self->login->server_url;
+  if (self->urls == NULL || self->url_index >= self->urls->len)
+    return NULL;
+  return g_ptr_array_index (self->urls, self->url_index);
+}
+
+/**
+ * tether_room_dup_server_urls:
+ * @self: a room
+ *
+ * Gets every room service URL the room knows, in the order it tries them after a
+ * failed attempt: the list the last `login_ok` handed out (`room_services`),
+ * then the URLs it was given that the list lacks.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the room service's URLs
+ */
+char **
+tether_room_dup_server_urls (TetherRoom *self)
+{
+  g_autoptr(GStrvBuilder) b = g_strv_builder_new ();
+
+  g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
+  for (guint i = 0; i < self->urls->len; i++)
+    g_strv_builder_add (b, g_ptr_array_index (self->urls, i));
+  return g_strv_builder_end (b);
 }
 
 /**
@@ -567,7 +611,8 @@ tether_room_dup_media_node_ids (TetherRoom *self)
  * @self: a room
  *
  * What this room logged in with, and the token it holds now (the last one given to
- * [method@Tether.Room.renew_token]): change the room id and log in again to switch
+ * [method@Tether.Room.renew_token]); its server URL is the one in use, and the
+ * server URLs hold the others the room knows: change the room id and log in again to switch
  * rooms, as [method@Tether.Engine.switch_room] does.
  *
  * Returns: (transfer full): new login options
@@ -575,9 +620,21 @@ tether_room_dup_media_node_ids (TetherRoom *self)
 TetherLoginOptions *
 tether_room_dup_login_options (TetherRoom *self)
 {
+  TetherLoginOptions *login;
+  g_autoptr(GStrvBuilder) others = g_strv_builder_new ();
+  g_auto(GStrv) urls = NULL;
+
   g_return_val_if_fail (TETHER_IS_ROOM (self), NULL);
 
-  return tether_login_options_copy (self->login);
+  /* The URL in use first, then the others it knows by now. */
+  login = tether_login_options_copy (self->login);
+  tether_login_options_set_server_url (login, tether_room_get_server_url (self));
+  for (guint i = 0; i < self->urls->len; i++)
+    if (i != self->url_index)
+      g_strv_builder_add (others, g_ptr_array_index (self->urls, i));
+  urls = g_strv_builder_end (others);
+  tether_login_options_set_server_urls (login, (const char * const *) urls);
+  return login;
 }
 
 /**
@@ -658,6 +715,7 @@ tether_room_finalize (GObject *object)
   TetherRoom *self = TETHER_ROOM (object);
 
   g_object_unref (self->login);
+  g_ptr_array_unref (self->urls);
   g_free (self->session_id);
   g_free (self->resume_key);
   g_free (self->room_session_id);
@@ -688,7 +746,7 @@ tether_room_get_property (GObject    *object,
     case PROP_STATE: g_value_set_enum (value, self->state); break;
     case PROP_ERROR_CODE: g_value_set_int (value, self->error_code); break;
     case PROP_ROOM_SESSION_ID: g_value_set_string (value, self->room_session_id); break;
-    case PROP_SERVER_URL: g_value_set_string (value, self->login->server_url); break;
+    case PROP_SERVER_URL: g_value_set_string (value, tether_room_get_server_url (self)); break;
     case PROP_USERS: g_value_set_object (value, tether_room_get_users (self)); break;
     case PROP_STREAMS: g_value_set_object (value, tether_room_get_streams (self)); break;
     case PROP_ATTEMPT: g_value_set_uint (value, self->attempt); break;
@@ -745,7 +803,8 @@ tether_room_class_init (TetherRoomClass *klass)
   /**
    * TetherRoom:server-url: (getter get_server_url)
    *
-   * The room service's URL.
+   * The URL of the room service node in use: the one connected to, or the one being
+   * tried. It changes as a room with several URLs fails over.
    */
   properties[PROP_SERVER_URL] = g_param_spec_string ("server-url", NULL, NULL, NULL, flags);
   /**
@@ -886,6 +945,7 @@ tether_room_init (TetherRoom *self)
   self->streams = _tether_room_store_new (TETHER_TYPE_STREAM, stream_get_id, stream_same);
   self->local_streams = _tether_room_local_streams_new ();
   self->media_nodes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->urls = g_ptr_array_new_with_free_func (g_free);
 }
 
 TetherRoom *
@@ -898,6 +958,8 @@ _tether_room_new (TetherNet              *net,
   self->net = net != NULL ? _tether_net_ref (net) : NULL;
   self->timing = *timing;
   self->login = tether_login_options_copy (login);
+  g_ptr_array_unref (self->urls);
+  self->urls = _tether_login_options_dup_urls (self->login);
   if (self->login->user_name == NULL)
     tether_login_options_set_user_name (self->login, self->login->user_id);
   if (self->login->token == NULL)

@@ -108,6 +108,7 @@ TetherRoomState    tether_room_get_state            (TetherRoom           *self)
 int                tether_room_get_error_code       (TetherRoom           *self);
 const char        *tether_room_get_room_session_id  (TetherRoom           *self);
 const char        *tether_room_get_server_url       (TetherRoom           *self);
+char             **tether_room_dup_server_urls      (TetherRoom           *self);
 GListModel        *tether_room_get_users            (TetherRoom           *self);
 GListModel        *tether_room_get_streams          (TetherRoom           *self);
 guint              tether_room_get_attempt          (TetherRoom           *self);

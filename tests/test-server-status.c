@@ -262,7 +262,8 @@ test_unreachable (void)
 }
 
 /* Real nodes: two tether-server processes on the fixture's Redis, a member on each
- * in one room; then kill -9 of one node, which --status shows dead. */
+ * in one room; then kill -9 of one node, which --status shows dead, its member's
+ * session moved to the other node and the room unchanged. */
 static TetherRoom *
 login_on (TetherEngine *engine,
           const char   *url,
@@ -358,25 +359,33 @@ test_real_nodes (void)
   g_assert_cmpstr (lobby[2], ==, "0");  /* streams */
   g_assert_cmpstr (lobby[3], ==, "2");  /* seq: two user ADDs */
 
-  /* kill -9: its liveness key expires after node-timeout */
+  /* kill -9: bob's room resumes on node-a (login_ok's room_services), and node-b's
+   * liveness key expires after node-timeout */
   tether_test_server_process_kill (b);
   dead.redis = redis;
+  TETHER_WAIT_UNTIL (tether_room_get_state (bob) == TETHER_ROOM_STATE_RECONNECTED, 10000);
   TETHER_WAIT_UNTIL (status_shows (&dead), 10000);
-  /* its session stays its own, resumable elsewhere, until the heartbeat timeout
-   * (90 s here) lets a survivor reap it */
   g_clear_pointer (&output, g_free);
+  g_clear_pointer (&node_a, g_strfreev);
   g_clear_pointer (&node_b, g_strfreev);
   g_clear_pointer (&lobby, g_strfreev);
   output = run_status (&status, "--redis", tether_test_redis_get_url (redis),
                        "--app-id", TETHER_TEST_APP_ID, NULL);
+  g_assert_cmpint (status, ==, 0);
   g_assert_nonnull (strstr (output, "nodes: 2 (1 alive)"));
+  /* the session moved: node-a owns both, node-b (dead, not reaped yet) none */
+  node_a = row (output, "node-a");
+  g_assert_nonnull (node_a);
+  g_assert_cmpstr (node_a[3], ==, "2");
   node_b = row (output, "node-b");
   g_assert_nonnull (node_b);
   g_assert_cmpstr (node_b[1], ==, "dead");
-  g_assert_cmpstr (node_b[3], ==, "1");
+  g_assert_cmpstr (node_b[3], ==, "0");
+  /* case 1: still two members, and no event since the two ADDs */
   lobby = row (output, "lobby");
   g_assert_nonnull (lobby);
   g_assert_cmpstr (lobby[1], ==, "2");
+  g_assert_cmpstr (lobby[3], ==, "2");
   tether_engine_logout_room (engine, alice);
   tether_engine_logout_room (engine, bob);
 }

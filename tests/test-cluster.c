@@ -501,6 +501,38 @@ test_node_restart (Cluster       *cl,
   expect_only_add (bob, "carol");
 }
 
+/* A token that expires unrenewed on node 0: kick_out 1005 there, and the members on
+ * the other nodes see the stream and user DELETEs (reason kicked). */
+static void
+test_token_expiry (Cluster       *cl,
+                   gconstpointer  data)
+{
+  g_autofree char *token = mint ("alice", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH,
+                                 0, 2);
+  LoginArgs args = { .notify = TRUE, .token = token };
+  g_autoptr(JsonObject) kick = NULL;
+  Client *bob, *alice;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = client_login_url (&cl->fx, url (cl, 0), "alice", &args, NULL);
+  g_ptr_array_add (cl->beating, alice);
+  expect_only_add (bob, "alice");
+  add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (bob, "event"));
+
+  kick = take (alice, "kick_out", -1);
+  g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_TOKEN_EXPIRED);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonObject) ev = expect (bob, "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, i == 0 ? "stream" : "user");
+      if (i == 0)
+        g_assert_cmpstr (tether_json_get_string (ev, "reason"), ==, "kicked");
+    }
+}
+
 /* A second login of alice on another node kicks the first (1010), wherever it is;
  * others see no DELETE/ADD of alice. */
 static void
@@ -646,6 +678,7 @@ main (int   argc,
   ADD ("/cluster/node-death/timeout", test_node_death_timeout);
   ADD ("/cluster/node-restart", test_node_restart);
   ADD ("/cluster/duplicate-login", test_duplicate_login);
+  ADD ("/cluster/token-expiry", test_token_expiry);
   ADD ("/cluster/redis-restart", test_redis_restart);
   ADD ("/cluster/redis-outage", test_redis_outage);
 #undef ADD

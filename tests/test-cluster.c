@@ -10,6 +10,7 @@
 #include "server-fixture.h"
 #include "tether-error.h"
 #include "tether-protocol.h"
+#include "tether-srt-url.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
 
@@ -533,6 +534,75 @@ test_token_expiry (Cluster       *cl,
     }
 }
 
+/* The next event of @c, waiting up to @ms (a media node's idle timeout is longer
+ * than WAIT_MS). */
+static JsonObject *
+next_event_within (Client *c,
+                   guint   ms)
+{
+  for (;;)
+    {
+      JsonObject *o;
+
+      if (!TETHER_WAIT_UNTIL (c->messages.length > 0, tether_test_scaled_ms (ms)))
+        return NULL;
+      o = g_queue_pop_head (&c->messages);
+      if (g_strcmp0 (tether_json_get_string (o, "type"), "event") == 0)
+        return o;
+      json_object_unref (o);
+    }
+}
+
+/* An ingest publisher (gst-launch, no room session) on node 0's embedded media node
+ * is a stream of its token's user for the members on node 1, and goes when it stops. */
+static void
+test_ingest (Cluster       *cl,
+             gconstpointer  data)
+{
+  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
+  g_autofree char *media_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr(TetherTestProcess) publisher = NULL;
+  g_autoptr(JsonObject) add = NULL;
+  g_autoptr(JsonObject) del = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *stream;
+  Client *bob;
+
+  if (gst == NULL)
+    {
+      g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
+      return;
+    }
+  bob = login_on (cl, 1, "bob", NULL);
+  media_url = tether_test_redis_command (cl->redis, "HGET %s url", PREFIX "medianode:n0");
+  g_assert_true (g_str_has_prefix (media_url, "srt://"));
+  token = mint ("host", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
+  srt_url = tether_srt_url_new (media_url, "cam", "publish", token);
+  uri = g_strdup_printf ("uri=%s", srt_url);
+  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "!",
+                                         "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
+  g_assert_no_error (error);
+
+  add = next_event_within (bob, 20000);
+  g_assert_nonnull (add);
+  g_assert_cmpstr (tether_json_get_string (add, "kind"), ==, "stream");
+  g_assert_cmpstr (tether_json_get_string (add, "update"), ==, "ADD");
+  stream = json_array_get_object_element (tether_json_get_array (add, "streams"), 0);
+  g_assert_cmpstr (tether_json_get_string (stream, "id"), ==, "cam");
+  g_assert_cmpstr (tether_json_get_string (stream, "user_id"), ==, "host");
+  g_assert_cmpstr (tether_json_get_string (stream, "node"), ==, "n0");
+
+  tether_test_process_terminate (publisher);
+  g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
+  del = next_event_within (bob, 20000);
+  g_assert_nonnull (del);
+  g_assert_cmpstr (tether_json_get_string (del, "update"), ==, "DELETE");
+  g_assert_cmpstr (first_id (del, "streams"), ==, "cam");
+}
+
 /* A second login of alice on another node kicks the first (1010), wherever it is;
  * others see no DELETE/ADD of alice. */
 static void
@@ -679,6 +749,7 @@ main (int   argc,
   ADD ("/cluster/node-restart", test_node_restart);
   ADD ("/cluster/duplicate-login", test_duplicate_login);
   ADD ("/cluster/token-expiry", test_token_expiry);
+  ADD ("/cluster/ingest", test_ingest);
   ADD ("/cluster/redis-restart", test_redis_restart);
   ADD ("/cluster/redis-outage", test_redis_outage);
 #undef ADD

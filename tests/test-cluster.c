@@ -11,6 +11,7 @@
 #include "server-fixture.h"
 #include "tether-error.h"
 #include "tether-protocol.h"
+#include "tether-fault-proxy.h"
 #include "tether-srt-url.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
@@ -705,6 +706,84 @@ test_redis_hung (Cluster       *cl,
   expect_only_add (alice, "bob");
 }
 
+/* Logs in @user on node @node, retrying while the node answers 1021 (it has no Redis
+ * yet), as a client does. */
+static Client *
+login_retrying (Cluster     *cl,
+                guint        node,
+                const char  *user,
+                JsonObject **login_ok)
+{
+  Client *done = NULL;
+
+  g_assert_true (TETHER_WAIT_UNTIL (({
+    LoginArgs args = { .notify = TRUE };
+    Client *c = client_connect_url (&cl->fx, url (cl, node));
+    JsonObject *answer;
+
+    client_send_login (c, user, &args);
+    answer = next (c);
+    if (answer != NULL && g_strcmp0 (tether_json_get_string (answer, "type"), "login_ok") == 0)
+      {
+        done = c;
+        *login_ok = answer;
+        g_ptr_array_add (cl->beating, c);
+      }
+    else if (answer != NULL)
+      json_object_unref (answer);
+    done != NULL;
+  }), tether_test_scaled_ms (10000)));
+  return done;
+}
+
+/* Node 0 alone loses Redis (a proxy refuses it) while node 1 makes more events than
+ * the room's log keeps: back, node 0 cannot fill the gap, so its member is sent
+ * `reconnect` and its resume is a resync with every stream. */
+static void
+test_log_gap (Cluster       *cl,
+              gconstpointer  data)
+{
+  g_autoptr(TetherFaultProxy) proxy = tether_fault_proxy_new ("127.0.0.1",
+                                                              tether_test_redis_get_port (cl->redis));
+  g_autofree char *proxied = g_strdup_printf ("redis://127.0.0.1:%u", tether_fault_proxy_get_port (proxy));
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  Client *alice, *bob;
+
+  /* Nodes 0 and 1 again, with a log of 2 events; node 0 reaches Redis by the proxy. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (tether_test_server_process_terminate (cl->nodes[i]), ==, 0);
+      tether_test_server_process_free (cl->nodes[i]);
+      cl->nodes[i] = tether_test_server_process_new (
+        "--app-secret", SECRET, "--redis", i == 0 ? proxied : tether_test_redis_get_url (cl->redis),
+        "--node-id", i == 0 ? "n0" : "n1", "--no-media", "--event-backlog", "2",
+        "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--session-ttl", "60", "--login-rate", "0",
+        "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
+    }
+  alice = login_retrying (cl, 0, "alice", &alice_ok);
+  bob = login_retrying (cl, 1, "bob", &bob_ok);
+  expect_only_add (alice, "bob");
+
+  tether_fault_proxy_refuse (proxy);
+  tether_fault_proxy_reset (proxy);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("cam%u", i);
+
+      add_stream (bob, i + 1, id);
+    }
+  tether_fault_proxy_restore (proxy);
+
+  json_object_unref (take (alice, "reconnect", -1));
+  stop_beating (cl, alice);
+  alice = resume_on (cl, 0, "alice", alice_ok, get_int (alice_ok, "seq") + 1, &again);
+  g_assert_true (tether_json_get_bool (again, "resumed", FALSE));
+  g_assert_true (tether_json_get_bool (again, "resync", FALSE));
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (again, "streams")), ==, 4);
+}
+
 /* Redis killed: logins refused with 1021 (close 4503), members stay connected;
  * restarted empty: the nodes restore their sessions, members resume into a resync,
  * and new logins work again. */
@@ -790,6 +869,7 @@ main (int   argc,
   ADD ("/cluster/redis-restart", test_redis_restart);
   ADD ("/cluster/redis-outage", test_redis_outage);
   ADD ("/cluster/redis-hung", test_redis_hung);
+  ADD ("/cluster/log-gap", test_log_gap);
 #undef ADD
   return g_test_run ();
 }

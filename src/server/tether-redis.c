@@ -49,6 +49,8 @@ struct _TetherRedis
   gboolean               freeing;
   guint                  backoff_ms;
   GSource               *retry;
+  GQueue                 failed;       /* Request: refused while not connected */
+  GSource               *fail_idle;    /* answers them, outside the caller's call */
   guint64                commands;
   double                 round_trip;   /* seconds, of the latest PING */
   gint64                 ping_sent;    /* monotonic µs of the PING in flight, else 0 */
@@ -126,20 +128,28 @@ request_free (Request *req)
   g_free (req);
 }
 
+/* Every request ends here, once: with the reply, or with an error (also when the
+ * client is freed, so that callers can free what they passed). */
 static void
 request_finish (Request    *req,
                 redisReply *reply,
                 const char *error)
 {
-  if (!req->redis->freeing && req->func != NULL)
-    req->func (req->redis, reply, error, req->user_data);
+  if (req->func != NULL)
+    req->func (req->redis, reply, req->redis->freeing ? "Redis client freed" : error,
+               req->user_data);
   request_free (req);
 }
 
 static gboolean
 fail_idle_cb (gpointer data)
 {
-  request_finish (data, NULL, "Redis is not connected");
+  TetherRedis *redis = data;
+  Request *req;
+
+  g_clear_pointer (&redis->fail_idle, g_source_unref);
+  while ((req = g_queue_pop_head (&redis->failed)) != NULL)
+    request_finish (req, NULL, "Redis is not connected");
   return G_SOURCE_REMOVE;
 }
 
@@ -178,13 +188,15 @@ request_send (Request  *req,
   g_autofree size_t *lens = NULL;
   const char **argv;
 
-  if (!redis->cmd.ready)
+  if (!redis->cmd.ready || redis->freeing)
     {
-      GSource *idle = g_idle_source_new ();
-
-      g_source_set_callback (idle, fail_idle_cb, req, NULL);
-      g_source_attach (idle, redis->context);
-      g_source_unref (idle);
+      g_queue_push_tail (&redis->failed, req);
+      if (redis->fail_idle == NULL && !redis->freeing)
+        {
+          redis->fail_idle = g_idle_source_new ();
+          g_source_set_callback (redis->fail_idle, fail_idle_cb, redis, NULL);
+          g_source_attach (redis->fail_idle, redis->context);
+        }
       return;
     }
   if (req->script != NULL)
@@ -716,6 +728,9 @@ tether_redis_free (TetherRedis *redis)
       g_source_destroy (redis->retry);
       g_source_unref (redis->retry);
     }
+  if (redis->fail_idle != NULL)
+    g_source_destroy (redis->fail_idle);
+  fail_idle_cb (redis);
   g_hash_table_unref (redis->channels);
   g_main_context_unref (redis->context);
   if (redis->password != NULL)

@@ -12,9 +12,10 @@ G_BEGIN_DECLS
 
 typedef struct _TetherRedis TetherRedis;
 
-/* @reply is NULL and @error set when Redis could not answer (down, connection lost,
- * the client freed before the answer: then the callback is not called at all). An
- * error reply (REDIS_REPLY_ERROR) is passed as a reply. */
+/* Called once per command: @reply is NULL and @error set when Redis could not answer
+ * (down, connection lost, or the client freed meanwhile: then it is called from
+ * tether_redis_free() and must only free what it was given). An error reply
+ * (REDIS_REPLY_ERROR) is passed as a reply. */
 typedef void (*TetherRedisReplyFunc)   (TetherRedis *redis,
                                         redisReply  *reply,
                                         const char  *error,

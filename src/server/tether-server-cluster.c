@@ -110,6 +110,14 @@ static void cluster_restore (TetherServerCluster *cluster);
 
 /* Helpers */
 
+/* tether_server_cluster_free() frees the Redis client first, which answers every
+ * pending command with an error: then the callbacks only free their data. */
+static gboolean
+cluster_gone (TetherServerCluster *cluster)
+{
+  return cluster->server->cluster != cluster;
+}
+
 static void
 secret_free (char *secret)
 {
@@ -292,12 +300,13 @@ catch_up_cb (TetherRedis *redis,
 {
   RoomOp *op = user_data;
   TetherServerCluster *cluster = op->cluster;
-  TetherServerRoom *room = g_hash_table_lookup (cluster->server->rooms, op->room_id);
+  TetherServerRoom *room = cluster_gone (cluster) ? NULL
+                           : g_hash_table_lookup (cluster->server->rooms, op->room_id);
   gboolean gap = FALSE;
 
   g_free (op->room_id);
   g_free (op);
-  if (room == NULL)
+  if (room == NULL || cluster_gone (cluster))
     return;
   room->catching_up = FALSE;
   /* Redis is down: the catch-up runs again when it is back. */
@@ -610,6 +619,11 @@ login_cb (TetherRedis *redis,
   gboolean resumed, resync = FALSE;
   guint64 seq;
 
+  if (cluster == NULL)
+    {
+      cluster_login_free (cl);
+      return;
+    }
   if (conn != NULL && conn->state != TETHER_SERVER_CONN_PENDING)
     conn = NULL;
   if (reply_failed (reply, error, "login") || status == NULL)
@@ -781,7 +795,7 @@ leave_cb (TetherRedis *redis,
   TetherServerCluster *cluster = leave->cluster;
 
   cluster->leaves_in_flight--;
-  if (reply_failed (reply, error, "leave"))
+  if (reply_failed (reply, error, "leave") && !cluster_gone (cluster))
     {
       /* Delayed, not lost: it goes again when Redis is back. */
       if (reply == NULL)
@@ -880,7 +894,8 @@ stream_op_status (StreamOp             *op,
                   TetherServerSession **session,
                   TetherServerConn    **conn)
 {
-  *session = g_hash_table_lookup (op->cluster->server->sessions, op->sid);
+  *session = cluster_gone (op->cluster) ? NULL
+             : g_hash_table_lookup (op->cluster->server->sessions, op->sid);
   *conn = *session != NULL ? (*session)->conn : NULL;
   if (reply_failed (reply, error, what) || reply->type != REDIS_REPLY_STRING)
     {
@@ -1079,7 +1094,8 @@ reap_cb (TetherRedis *redis,
   const char *status = element_str (reply, 0);
 
   g_hash_table_remove (cluster->reaping, op->node_id);
-  if (!reply_failed (reply, error, "reaping a dead node") && status != NULL)
+  if (!cluster_gone (cluster) && !reply_failed (reply, error, "reaping a dead node")
+      && status != NULL)
     {
       if (g_str_equal (status, "more") || g_str_equal (status, "done"))
         {
@@ -1123,7 +1139,8 @@ beat_cb (TetherRedis *redis,
   gboolean existed;
 
   cluster->beat_in_flight = FALSE;
-  if (reply_failed (reply, error, "beat") || reply->type != REDIS_REPLY_ARRAY)
+  if (cluster_gone (cluster) || reply_failed (reply, error, "beat")
+      || reply->type != REDIS_REPLY_ARRAY)
     return;
   existed = element_int (reply, 0) == 1;
   g_ptr_array_set_size (cluster->nodes, 0);
@@ -1194,7 +1211,8 @@ restore_cb (TetherRedis *redis,
 {
   RestoreOp *op = user_data;
   TetherServer *self = op->cluster->server;
-  TetherServerSession *session = g_hash_table_lookup (self->sessions, op->sid);
+  TetherServerSession *session = cluster_gone (op->cluster) ? NULL
+                                 : g_hash_table_lookup (self->sessions, op->sid);
   const char *status = element_str (reply, 0);
 
   if (session != NULL && !reply_failed (reply, error, "restore") && status != NULL)
@@ -1399,16 +1417,6 @@ tether_server_cluster_free (TetherServer *self)
 
 /* What login_ok and /metrics show */
 
-static void
-media_node_free (gpointer data)
-{
-  TetherServerMediaNode *node = data;
-
-  g_free (node->id);
-  g_free (node->url);
-  g_free (node);
-}
-
 /**
  * tether_server_cluster_media_nodes:
  *
@@ -1420,7 +1428,7 @@ GPtrArray *
 tether_server_cluster_media_nodes (TetherServer *self)
 {
   TetherServerCluster *cluster = self->cluster;
-  GPtrArray *list = g_ptr_array_new_with_free_func (media_node_free);
+  GPtrArray *list = g_ptr_array_new_with_free_func (tether_server_media_node_free);
   TetherServerMediaNode *node;
 
   for (guint i = 0; i < self->media_nodes->len; i++)

@@ -70,6 +70,16 @@ row (const char *output,
   return NULL;
 }
 
+/* Column @column of the row that starts with @first is @expected. */
+#define assert_cell(output, first, column, expected)                     \
+  G_STMT_START {                                                          \
+    g_auto(GStrv) _cells = row ((output), (first));                       \
+                                                                          \
+    g_assert_nonnull (_cells);                                            \
+    g_assert_cmpuint (g_strv_length (_cells), >, (column));               \
+    g_assert_cmpstr (_cells[(column)], ==, (expected));                   \
+  } G_STMT_END
+
 static void
 redis_do (TetherTestRedis *redis,
           const char      *format,
@@ -327,9 +337,6 @@ test_real_nodes (void)
   g_autoptr(TetherRoom) alice = NULL;
   g_autoptr(TetherRoom) bob = NULL;
   g_autofree char *output = NULL;
-  g_auto(GStrv) node_a = NULL;
-  g_auto(GStrv) node_b = NULL;
-  g_auto(GStrv) lobby = NULL;
   NodeStateWait dead = { NULL, "node-b", "dead", 0 };
   int status;
 
@@ -345,19 +352,13 @@ test_real_nodes (void)
                        "--app-id", TETHER_TEST_APP_ID, NULL);
   g_assert_cmpint (status, ==, 0);
   g_assert_nonnull (strstr (output, "nodes: 2 (2 alive)"));
-  node_a = row (output, "node-a");
-  g_assert_nonnull (node_a);
-  g_assert_cmpstr (node_a[1], ==, "alive");
-  g_assert_cmpstr (node_a[3], ==, "1");
-  g_assert_cmpstr (node_a[4], ==, tether_test_server_process_get_url (a));
-  node_b = row (output, "node-b");
-  g_assert_nonnull (node_b);
-  g_assert_cmpstr (node_b[3], ==, "1");
-  lobby = row (output, "lobby");
-  g_assert_nonnull (lobby);
-  g_assert_cmpstr (lobby[1], ==, "2");  /* members */
-  g_assert_cmpstr (lobby[2], ==, "0");  /* streams */
-  g_assert_cmpstr (lobby[3], ==, "2");  /* seq: two user ADDs */
+  assert_cell (output, "node-a", 1, "alive");
+  assert_cell (output, "node-a", 3, "1");
+  assert_cell (output, "node-a", 4, tether_test_server_process_get_url (a));
+  assert_cell (output, "node-b", 3, "1");
+  assert_cell (output, "lobby", 1, "2");  /* members */
+  assert_cell (output, "lobby", 2, "0");  /* streams */
+  assert_cell (output, "lobby", 3, "2");  /* seq: two user ADDs */
 
   /* kill -9: bob's room resumes on node-a (login_ok's room_services), and node-b's
    * liveness key expires after node-timeout */
@@ -365,27 +366,18 @@ test_real_nodes (void)
   dead.redis = redis;
   TETHER_WAIT_UNTIL (tether_room_get_state (bob) == TETHER_ROOM_STATE_RECONNECTED, 10000);
   TETHER_WAIT_UNTIL (status_shows (&dead), 10000);
-  g_clear_pointer (&output, g_free);
-  g_clear_pointer (&node_a, g_strfreev);
-  g_clear_pointer (&node_b, g_strfreev);
-  g_clear_pointer (&lobby, g_strfreev);
+  g_free (output);
   output = run_status (&status, "--redis", tether_test_redis_get_url (redis),
                        "--app-id", TETHER_TEST_APP_ID, NULL);
   g_assert_cmpint (status, ==, 0);
   g_assert_nonnull (strstr (output, "nodes: 2 (1 alive)"));
   /* the session moved: node-a owns both, node-b (dead, not reaped yet) none */
-  node_a = row (output, "node-a");
-  g_assert_nonnull (node_a);
-  g_assert_cmpstr (node_a[3], ==, "2");
-  node_b = row (output, "node-b");
-  g_assert_nonnull (node_b);
-  g_assert_cmpstr (node_b[1], ==, "dead");
-  g_assert_cmpstr (node_b[3], ==, "0");
+  assert_cell (output, "node-a", 3, "2");
+  assert_cell (output, "node-b", 1, "dead");
+  assert_cell (output, "node-b", 3, "0");
   /* case 1: still two members, and no event since the two ADDs */
-  lobby = row (output, "lobby");
-  g_assert_nonnull (lobby);
-  g_assert_cmpstr (lobby[1], ==, "2");
-  g_assert_cmpstr (lobby[3], ==, "2");
+  assert_cell (output, "lobby", 1, "2");
+  assert_cell (output, "lobby", 3, "2");
   tether_engine_logout_room (engine, alice);
   tether_engine_logout_room (engine, bob);
 }

@@ -6,7 +6,7 @@
  *
  * Usage: bench-cluster [--server PATH] [--members N] [--kill-clients N] [--joins N]
  *                      [--setup single|one|three ...] [PART...]
- *   PART: login fanout kill (default: all)
+ *   PART: login fanout kill kill-libtether (default: all)
  *
  * Everything runs on this machine: a private redis-server (tests/support/
  * tether-test-redis.c: free loopback port, no persistence), tether-server processes
@@ -260,6 +260,19 @@ calls_total (GHashTable *calls)
   return total;
 }
 
+/* All calls so far; adds @sign × the script calls so far to @scripts. */
+static guint64
+calls_of (TetherTestRedis *redis,
+          gint64          *scripts,
+          int              sign)
+{
+  g_autoptr(GHashTable) calls = redis_calls (redis);
+
+  *scripts += sign * (gint64) (GPOINTER_TO_SIZE (g_hash_table_lookup (calls, "evalsha"))
+                               + GPOINTER_TO_SIZE (g_hash_table_lookup (calls, "eval")));
+  return calls_total (calls);
+}
+
 typedef struct
 {
   GHashTable *before;
@@ -305,6 +318,7 @@ redis_report (TetherTestRedis *redis,
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   GHashTableIter iter;
   gpointer key, value;
+  guint64 scripts;
 
   g_hash_table_iter_init (&iter, after);
   while (g_hash_table_iter_next (&iter, &key, &value))
@@ -329,8 +343,13 @@ redis_report (TetherTestRedis *redis,
                               best_delta / (double) MAX (n, 1));
       g_ptr_array_remove_index (names, best);
     }
-  g_print ("  Redis commands per %s: %.1f (background %.0f/s subtracted; top: %s)\n", per_what,
-           total / MAX (n, 1), m->background_per_s, top->str);
+  scripts = GPOINTER_TO_SIZE (g_hash_table_lookup (after, "evalsha"))
+            - GPOINTER_TO_SIZE (g_hash_table_lookup (m->before, "evalsha"))
+            + GPOINTER_TO_SIZE (g_hash_table_lookup (after, "eval"))
+            - GPOINTER_TO_SIZE (g_hash_table_lookup (m->before, "eval"));
+  g_print ("  Redis commands per %s: %.1f, of which scripts (EVALSHA/EVAL, one round trip "
+           "each) %.2f (background %.0f/s subtracted; the most: %s)\n", per_what,
+           total / MAX (n, 1), scripts / (double) MAX (n, 1), m->background_per_s, top->str);
   g_print ("  redis-server CPU per %s: %.3f ms (background %.1f%% of a core subtracted)\n", per_what,
            (bench_proc_cpu_seconds (redis_pid (redis)) - m->cpu0 - m->background_cpu_per_s * seconds)
              * 1000 / MAX (n, 1), m->background_cpu_per_s * 100);
@@ -527,6 +546,8 @@ bench_fanout_on (Cluster *cl)
   RedisMark mark;
   gint64 t0;
   guint done = 0;
+  double leave_calls = 0;
+  gint64 leave_scripts = 0;
 
   g_print ("[fanout] %u members with notify_users in one room, spread over the node(s), "
            "received by %u epoll threads; %u joins one at a time, joiner k on node k %% %u; "
@@ -614,9 +635,14 @@ bench_fanout_on (Cluster *cl)
             latest = MAX (latest, rx);
           }
       append_ms (last, ts, latest);
-      /* leave again (a user DELETE to everyone) and let the room settle */
+      /* leave again (a user DELETE to everyone) and let the room settle; the leave
+       * alone is one event: its Redis commands are counted apart */
+      if (cl->redis != NULL)
+        leave_calls -= (double) calls_of (cl->redis, &leave_scripts, -1);
       bench_ws_send_text (j->fd, "{\"type\":\"logout\"}");
       tether_test_run_for (100);
+      if (cl->redis != NULL)
+        leave_calls += (double) calls_of (cl->redis, &leave_scripts, 1) - mark.background_per_s * 0.1;
       ep_conn_free (j);
     }
 
@@ -633,7 +659,11 @@ bench_fanout_on (Cluster *cl)
              (bench_proc_cpu_seconds (cl->nodes[i].pid) - cpu0[i]) * 1000 / MAX (done, 1));
   g_print ("\n");
   if (cl->redis != NULL)
-    redis_report (cl->redis, &mark, done, "join + leave (one login, one ADD, one logout, one DELETE)");
+    {
+      redis_report (cl->redis, &mark, done, "join + leave (one login, one ADD, one logout, one DELETE)");
+      g_print ("  Redis commands per leave alone (one logout, one user DELETE event): %.1f, of "
+               "which scripts %.2f\n", leave_calls / MAX (done, 1), leave_scripts / (double) MAX (done, 1));
+    }
   print_loadavg ("end");
 
   for (guint t = 0; t < MAX_NODES; t++)
@@ -683,6 +713,26 @@ resume_json (RawClient  *c,
   return tether_test_login_json (&login);
 }
 
+/* Case 1 to the others: no DELETE in the logs of the rooms PREFIX-000 … (a user's or a
+ * stream's). */
+static void
+print_deletes (Cluster    *cl,
+               const char *prefix,
+               guint       n_rooms)
+{
+  guint n_deletes = 0;
+
+  for (guint r = 0; r < n_rooms; r++)
+    {
+      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:%s-%03u:log - +",
+                                                        prefix, r);
+
+      for (const char *p = log; p != NULL && (p = strstr (p, "DELETE")) != NULL; p++)
+        n_deletes++;
+    }
+  g_print ("  DELETEs in the %u rooms' event logs after the failover: %u\n", n_rooms, n_deletes);
+}
+
 static void
 bench_kill (void)
 {
@@ -693,7 +743,7 @@ bench_kill (void)
   Pools survivors = { { NULL }, 2 };
   g_autoptr(GArray) resumed_ms = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noticed_ms = g_array_new (FALSE, FALSE, sizeof (double));
-  guint n_resumed_true = 0, n_resumed_false = 0, n_deletes = 0;
+  guint n_resumed_true = 0, n_resumed_false = 0;
   gint64 t_kill, t_noticed;
   PoolsWait w;
 
@@ -773,19 +823,85 @@ bench_kill (void)
            "%u failed\n", n_resumed_true, n_resumed_false,
            pools_failed (survivors.pools, 2));
 
-  /* case 1 to the others: no user DELETE in any of the rooms' logs */
-  for (guint r = 0; r < n_rooms; r++)
-    {
-      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:k-%03u:log - +", r);
-
-      for (const char *p = log; p != NULL && (p = strstr (p, "DELETE")) != NULL; p++)
-        n_deletes++;
-    }
-  g_print ("  user DELETEs in the %u rooms' event logs after the failover: %u\n", n_rooms, n_deletes);
+  print_deletes (cl, "k", n_rooms);
   print_loadavg ("end");
 
   pools_free (&survivors);
   raw_pool_free (doomed);
+  cluster_free (cl);
+}
+
+/* ---- part 4: kill -9 of a node, libtether clients ---------------------------------- */
+
+static gboolean
+all_reconnected (gpointer data)
+{
+  LtGroup *g = data;
+
+  return g->n_reconnected_mark >= g->n_logined;
+}
+
+/* The issue's figure as a user sees it: libtether rooms (TetherRoom, bench-room's
+ * LtGroup) logged in on node3 only; after kill -9 they reconnect by themselves, walking
+ * the room_services list of their login_ok, until RECONNECTED. */
+static void
+bench_kill_libtether (void)
+{
+  Cluster *cl = cluster_start ("kill-libtether", 3, TRUE);
+  Node *victim = &cl->nodes[2];
+  const guint n_rooms = MAX (n_kill_clients / ROOM_SIZE, 1);
+  LtGroup *g = lt_group_new (victim->url, 100);
+  g_autoptr(GArray) ms = g_array_new (FALSE, FALSE, sizeof (double));
+  guint resumed = 0, attempts_max = 0;
+  gint64 t_kill;
+
+  g_print ("[kill-libtether] %u libtether rooms (rooms of %d, notify_users, 20 per "
+           "TetherEngine) logged in on %s; kill -9 %s; each reconnects by itself "
+           "(room_services of its login_ok, backoff) until RECONNECTED\n", n_kill_clients,
+           ROOM_SIZE, victim->id, victim->id);
+  print_loadavg ("start");
+  g->clients_per_engine = 20;
+  for (guint i = 0; i < n_kill_clients; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("l-%03u", (i / ROOM_SIZE) % n_rooms);
+      g_autofree char *user = g_strdup_printf ("lk%04u", i);
+
+      lt_add (g, room, user, TRUE);
+    }
+  if (!lt_ramp (g, 120000))
+    g_printerr ("[kill-libtether] ramp incomplete: %u logged in, %u failed\n", g->n_logined,
+                g->n_login_failed);
+  g_print ("  %u of %u logged in on %s\n", g->n_logined, n_kill_clients, victim->id);
+  tether_test_run_for (2000);
+
+  lt_mark (g);
+  bench_watchdog_remove_pid (victim->pid);
+  t_kill = g_get_monotonic_time ();
+  tether_test_server_process_kill (victim->server);
+  if (!tether_test_poll_until (all_reconnected, g, 60000))
+    g_printerr ("[kill-libtether] only %u of %u RECONNECTED within 60 s\n", g->n_reconnected_mark,
+                g->n_logined);
+  for (guint i = 0; i < g->reconnected_at->len; i++)
+    append_ms (ms, t_kill, g_array_index (g->reconnected_at, gint64, i));
+  for (guint i = 0; i < g->clients->len; i++)
+    {
+      LtClient *c = g_ptr_array_index (g->clients, i);
+      TetherReconnectReport *r = c->room != NULL ? tether_room_get_last_report (c->room) : NULL;
+
+      if (r != NULL && c->reconnected_since_mark)
+        {
+          resumed += tether_reconnect_report_get_resumed (r);
+          attempts_max = MAX (attempts_max, tether_reconnect_report_get_attempts (r));
+        }
+    }
+  print_ms ("kill -9 -> a room RECONNECTED on a survivor", ms);
+  g_print ("  %u of %u RECONNECTED, %u of them resumed (case 1); at most %u attempts; "
+           "%u RECONNECT_FAILED, %u kicked\n", g->n_reconnected_mark, g->n_logined, resumed,
+           attempts_max, g->n_reconnect_failed, g->n_kicked);
+  print_deletes (cl, "l", n_rooms);
+  print_loadavg ("end");
+
+  lt_group_free (g);
   cluster_free (cl);
 }
 
@@ -818,7 +934,7 @@ main (int argc, char **argv)
 {
   g_autofree char *server_option = NULL;
   g_autofree char *cpu = bench_cpu_model ();
-  g_autoptr(GOptionContext) context = g_option_context_new ("[login fanout kill] — bench-cluster");
+  g_autoptr(GOptionContext) context = g_option_context_new ("[login fanout kill kill-libtether] — bench-cluster");
   g_autoptr(GError) error = NULL;
   gboolean all;
   int members = (int) n_members, kill_clients = (int) n_kill_clients, joins = (int) n_joins;
@@ -862,8 +978,10 @@ main (int argc, char **argv)
         run_setups (bench_fanout_on);
       if (all || strcmp (part, "kill") == 0)
         bench_kill ();
+      if (all || strcmp (part, "kill-libtether") == 0)
+        bench_kill_libtether ();
       if (!all && strcmp (part, "login") != 0 && strcmp (part, "fanout") != 0
-          && strcmp (part, "kill") != 0)
+          && strcmp (part, "kill") != 0 && strcmp (part, "kill-libtether") != 0)
         g_printerr ("bench-cluster: unknown part %s\n", part);
       if (all)
         break;

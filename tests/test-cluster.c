@@ -5,11 +5,14 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "server-fixture.h"
 #include "tether-error.h"
 #include "tether-protocol.h"
+#include "tether-fault-proxy.h"
+#include "tether-srt-url.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
 
@@ -501,6 +504,107 @@ test_node_restart (Cluster       *cl,
   expect_only_add (bob, "carol");
 }
 
+/* A token that expires unrenewed on node 0: kick_out 1005 there, and the members on
+ * the other nodes see the stream and user DELETEs (reason kicked). */
+static void
+test_token_expiry (Cluster       *cl,
+                   gconstpointer  data)
+{
+  g_autofree char *token = mint ("alice", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH,
+                                 0, 2);
+  LoginArgs args = { .notify = TRUE, .token = token };
+  g_autoptr(JsonObject) kick = NULL;
+  Client *bob, *alice;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = client_login_url (&cl->fx, url (cl, 0), "alice", &args, NULL);
+  g_ptr_array_add (cl->beating, alice);
+  expect_only_add (bob, "alice");
+  add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (bob, "event"));
+
+  kick = take (alice, "kick_out", -1);
+  g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_TOKEN_EXPIRED);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonObject) ev = expect (bob, "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, i == 0 ? "stream" : "user");
+      if (i == 0)
+        g_assert_cmpstr (tether_json_get_string (ev, "reason"), ==, "kicked");
+    }
+}
+
+/* The next event of @c, waiting up to @ms (a media node's idle timeout is longer
+ * than WAIT_MS). */
+static JsonObject *
+next_event_within (Client *c,
+                   guint   ms)
+{
+  for (;;)
+    {
+      JsonObject *o;
+
+      if (!TETHER_WAIT_UNTIL (c->messages.length > 0, tether_test_scaled_ms (ms)))
+        return NULL;
+      o = g_queue_pop_head (&c->messages);
+      if (g_strcmp0 (tether_json_get_string (o, "type"), "event") == 0)
+        return o;
+      json_object_unref (o);
+    }
+}
+
+/* An ingest publisher (gst-launch, no room session) on node 0's embedded media node
+ * is a stream of its token's user for the members on node 1, and goes when it stops. */
+static void
+test_ingest (Cluster       *cl,
+             gconstpointer  data)
+{
+  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
+  g_autofree char *media_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr(TetherTestProcess) publisher = NULL;
+  g_autoptr(JsonObject) add = NULL;
+  g_autoptr(JsonObject) del = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *stream;
+  Client *bob;
+
+  if (gst == NULL)
+    {
+      g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
+      return;
+    }
+  bob = login_on (cl, 1, "bob", NULL);
+  media_url = tether_test_redis_command (cl->redis, "HGET %s url", PREFIX "medianode:n0");
+  g_assert_true (g_str_has_prefix (media_url, "srt://"));
+  token = mint ("host", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
+  srt_url = tether_srt_url_new (media_url, "cam", "publish", token);
+  uri = g_strdup_printf ("uri=%s", srt_url);
+  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "!",
+                                         "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
+  g_assert_no_error (error);
+
+  add = next_event_within (bob, 20000);
+  g_assert_nonnull (add);
+  g_assert_cmpstr (tether_json_get_string (add, "kind"), ==, "stream");
+  g_assert_cmpstr (tether_json_get_string (add, "update"), ==, "ADD");
+  stream = json_array_get_object_element (tether_json_get_array (add, "streams"), 0);
+  g_assert_cmpstr (tether_json_get_string (stream, "id"), ==, "cam");
+  g_assert_cmpstr (tether_json_get_string (stream, "user_id"), ==, "host");
+  g_assert_cmpstr (tether_json_get_string (stream, "node"), ==, "n0");
+
+  tether_test_process_terminate (publisher);
+  g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
+  del = next_event_within (bob, 20000);
+  g_assert_nonnull (del);
+  g_assert_cmpstr (tether_json_get_string (del, "update"), ==, "DELETE");
+  g_assert_cmpstr (first_id (del, "streams"), ==, "cam");
+}
+
 /* A second login of alice on another node kicks the first (1010), wherever it is;
  * others see no DELETE/ADD of alice. */
 static void
@@ -564,6 +668,113 @@ test_redis_outage (Cluster       *cl,
   login_on (cl, 0, "dave", NULL);
   expect_only_add (bob, "dave");
   expect_only_add (carol, "dave");
+}
+
+/* Logs in @user on node @node, retrying while the node answers 1021 (it has no Redis
+ * yet), as a client does. */
+static Client *
+login_retrying (Cluster     *cl,
+                guint        node,
+                const char  *user,
+                JsonObject **login_ok)
+{
+  Client *done = NULL;
+
+  g_assert_true (TETHER_WAIT_UNTIL (({
+    LoginArgs args = { .notify = TRUE };
+    Client *c = client_connect_url (&cl->fx, url (cl, node));
+    JsonObject *answer;
+
+    client_send_login (c, user, &args);
+    answer = next (c);
+    if (answer != NULL && g_strcmp0 (tether_json_get_string (answer, "type"), "login_ok") == 0)
+      {
+        done = c;
+        *login_ok = answer;
+        g_ptr_array_add (cl->beating, c);
+      }
+    else if (answer != NULL)
+      json_object_unref (answer);
+    done != NULL;
+  }), tether_test_scaled_ms (10000)));
+  return done;
+}
+
+/* Redis hung (SIGSTOP): hiredis has no timeouts, so a node that gets no answer to
+ * its PING for 3 × node-timeout drops its connections; a login waiting meanwhile is
+ * refused with 1021 instead of hanging. Members stay; after SIGCONT logins work. */
+static void
+test_redis_hung (Cluster       *cl,
+                 gconstpointer  data)
+{
+  gint64 pid = g_ascii_strtoll (tether_test_redis_get_pid (cl->redis), NULL, 10);
+  JsonObject *bob_ok;
+  Client *alice, *refused;
+
+  alice = login_on (cl, 0, "alice", NULL);
+  g_assert_cmpint (pid, >, 0);
+  g_assert_cmpint (kill ((pid_t) pid, SIGSTOP), ==, 0);
+  refused = client_connect_url (&cl->fx, url (cl, 1));
+  client_send_login (refused, "bob", NULL);
+  g_assert_true (TETHER_WAIT_UNTIL (refused->messages.length > 0 || refused->closed,
+                                    tether_test_scaled_ms (10000)));
+  expect_error (refused, TETHER_ERROR_SERVICE_UNAVAILABLE, 4503);
+  heartbeat_answered (alice, 99003);
+
+  g_assert_cmpint (kill ((pid_t) pid, SIGCONT), ==, 0);
+  /* As a client does: 1021 is retried until the node has Redis again. */
+  bob_ok = NULL;
+  login_retrying (cl, 1, "bob", &bob_ok);
+  json_object_unref (bob_ok);
+  expect_only_add (alice, "bob");
+}
+
+/* Node 0 alone loses Redis (a proxy refuses it) while node 1 makes more events than
+ * the room's log keeps: back, node 0 cannot fill the gap, so its member is sent
+ * `reconnect` and its resume is a resync with every stream. */
+static void
+test_log_gap (Cluster       *cl,
+              gconstpointer  data)
+{
+  g_autoptr(TetherFaultProxy) proxy = tether_fault_proxy_new ("127.0.0.1",
+                                                              tether_test_redis_get_port (cl->redis));
+  g_autofree char *proxied = g_strdup_printf ("redis://127.0.0.1:%u", tether_fault_proxy_get_port (proxy));
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  Client *alice, *bob;
+
+  /* Nodes 0 and 1 again, with a log of 2 events; node 0 reaches Redis by the proxy. */
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpint (tether_test_server_process_terminate (cl->nodes[i]), ==, 0);
+      tether_test_server_process_free (cl->nodes[i]);
+      cl->nodes[i] = tether_test_server_process_new (
+        "--app-secret", SECRET, "--redis", i == 0 ? proxied : tether_test_redis_get_url (cl->redis),
+        "--node-id", i == 0 ? "n0" : "n1", "--no-media", "--event-backlog", "2",
+        "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--session-ttl", "60", "--login-rate", "0",
+        "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
+    }
+  alice = login_retrying (cl, 0, "alice", &alice_ok);
+  bob = login_retrying (cl, 1, "bob", &bob_ok);
+  expect_only_add (alice, "bob");
+
+  tether_fault_proxy_refuse (proxy);
+  tether_fault_proxy_reset (proxy);
+  for (guint i = 0; i < 4; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("cam%u", i);
+
+      add_stream (bob, i + 1, id);
+    }
+  tether_fault_proxy_restore (proxy);
+
+  json_object_unref (take (alice, "reconnect", -1));
+  stop_beating (cl, alice);
+  alice = resume_on (cl, 0, "alice", alice_ok, get_int (alice_ok, "seq") + 1, &again);
+  g_assert_true (tether_json_get_bool (again, "resumed", FALSE));
+  g_assert_true (tether_json_get_bool (again, "resync", FALSE));
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (again, "streams")), ==, 4);
 }
 
 /* Redis killed: logins refused with 1021 (close 4503), members stay connected;
@@ -646,8 +857,12 @@ main (int   argc,
   ADD ("/cluster/node-death/timeout", test_node_death_timeout);
   ADD ("/cluster/node-restart", test_node_restart);
   ADD ("/cluster/duplicate-login", test_duplicate_login);
+  ADD ("/cluster/token-expiry", test_token_expiry);
+  ADD ("/cluster/ingest", test_ingest);
   ADD ("/cluster/redis-restart", test_redis_restart);
   ADD ("/cluster/redis-outage", test_redis_outage);
+  ADD ("/cluster/redis-hung", test_redis_hung);
+  ADD ("/cluster/log-gap", test_log_gap);
 #undef ADD
   return g_test_run ();
 }

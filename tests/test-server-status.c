@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
+#include "tether.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
 #include "tether-test-utils.h"
@@ -68,6 +69,16 @@ row (const char *output,
     }
   return NULL;
 }
+
+/* Column @column of the row that starts with @first is @expected. */
+#define assert_cell(output, first, column, expected)                     \
+  G_STMT_START {                                                          \
+    g_auto(GStrv) _cells = row ((output), (first));                       \
+                                                                          \
+    g_assert_nonnull (_cells);                                            \
+    g_assert_cmpuint (g_strv_length (_cells), >, (column));               \
+    g_assert_cmpstr (_cells[(column)], ==, (expected));                   \
+  } G_STMT_END
 
 static void
 redis_do (TetherTestRedis *redis,
@@ -260,6 +271,117 @@ test_unreachable (void)
   g_assert_null (strstr (with_password, "hunter2"));
 }
 
+/* Real nodes: two tether-server processes on the fixture's Redis, a member on each
+ * in one room; then kill -9 of one node, which --status shows dead, its member's
+ * session moved to the other node and the room unchanged. */
+static TetherRoom *
+login_on (TetherEngine *engine,
+          const char   *url,
+          const char   *user)
+{
+  g_autofree char *token = tether_test_token (user, "lobby", 3600);
+  g_autoptr(TetherLoginOptions) login = g_object_new (TETHER_TYPE_LOGIN_OPTIONS,
+                                                      "server-url", url,
+                                                      "app-id", TETHER_TEST_APP_ID,
+                                                      "room-id", "lobby", "user-id", user,
+                                                      "token", token, "notify-users", TRUE, NULL);
+
+  return tether_engine_login_room (engine, login);
+}
+
+static TetherTestServerProcess *
+start_node (TetherTestRedis *redis,
+            const char      *node_id)
+{
+  return tether_test_server_process_new ("--app-id", TETHER_TEST_APP_ID,
+                                         "--app-secret", TETHER_TEST_SECRET,
+                                         "--redis", tether_test_redis_get_url (redis),
+                                         "--node-id", node_id, "--no-media",
+                                         "--node-beat", "0.2", "--node-timeout", "1", NULL);
+}
+
+typedef struct
+{
+  TetherTestRedis *redis;
+  const char *node;
+  const char *state;
+  gint64 next_try;
+} NodeStateWait;
+
+/* Whether --status shows @node in @state (asked every 200 ms, not on every tick). */
+static gboolean
+status_shows (gpointer data)
+{
+  NodeStateWait *w = data;
+  g_autofree char *output = NULL;
+  g_auto(GStrv) cells = NULL;
+  int status;
+
+  if (g_get_monotonic_time () < w->next_try)
+    return FALSE;
+  w->next_try = g_get_monotonic_time () + 200 * G_TIME_SPAN_MILLISECOND;
+  output = run_status (&status, "--redis", tether_test_redis_get_url (w->redis),
+                       "--app-id", TETHER_TEST_APP_ID, NULL);
+  cells = row (output, w->node);
+  return status == 0 && cells != NULL && g_strcmp0 (cells[1], w->state) == 0;
+}
+
+static void
+test_real_nodes (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autoptr(TetherTestServerProcess) a = NULL;
+  g_autoptr(TetherTestServerProcess) b = NULL;
+  g_autoptr(TetherEngine) engine = tether_engine_new ();
+  g_autoptr(TetherRoom) alice = NULL;
+  g_autoptr(TetherRoom) bob = NULL;
+  g_autofree char *output = NULL;
+  NodeStateWait dead = { NULL, "node-b", "dead", 0 };
+  int status;
+
+  g_assert_no_error (error);
+  a = start_node (redis, "node-a");
+  b = start_node (redis, "node-b");
+  alice = login_on (engine, tether_test_server_process_get_url (a), "alice");
+  bob = login_on (engine, tether_test_server_process_get_url (b), "bob");
+  TETHER_WAIT_UNTIL (tether_room_get_state (alice) == TETHER_ROOM_STATE_LOGINED
+                     && tether_room_get_state (bob) == TETHER_ROOM_STATE_LOGINED, 10000);
+
+  output = run_status (&status, "--redis", tether_test_redis_get_url (redis),
+                       "--app-id", TETHER_TEST_APP_ID, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (output, "nodes: 2 (2 alive)"));
+  assert_cell (output, "node-a", 1, "alive");
+  assert_cell (output, "node-a", 3, "1");
+  assert_cell (output, "node-a", 4, tether_test_server_process_get_url (a));
+  assert_cell (output, "node-b", 3, "1");
+  assert_cell (output, "lobby", 1, "2");  /* members */
+  assert_cell (output, "lobby", 2, "0");  /* streams */
+  assert_cell (output, "lobby", 3, "2");  /* seq: two user ADDs */
+
+  /* kill -9: bob's room resumes on node-a (login_ok's room_services), and node-b's
+   * liveness key expires after node-timeout */
+  tether_test_server_process_kill (b);
+  dead.redis = redis;
+  TETHER_WAIT_UNTIL (tether_room_get_state (bob) == TETHER_ROOM_STATE_RECONNECTED, 10000);
+  TETHER_WAIT_UNTIL (status_shows (&dead), 10000);
+  g_free (output);
+  output = run_status (&status, "--redis", tether_test_redis_get_url (redis),
+                       "--app-id", TETHER_TEST_APP_ID, NULL);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_nonnull (strstr (output, "nodes: 2 (1 alive)"));
+  /* the session moved: node-a owns both, node-b (dead, not reaped yet) none */
+  assert_cell (output, "node-a", 3, "2");
+  assert_cell (output, "node-b", 1, "dead");
+  assert_cell (output, "node-b", 3, "0");
+  /* case 1: still two members, and no event since the two ADDs */
+  assert_cell (output, "lobby", 1, "2");
+  assert_cell (output, "lobby", 3, "2");
+  tether_engine_logout_room (engine, alice);
+  tether_engine_logout_room (engine, bob);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -269,6 +391,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server-status/empty-and-other-db", test_empty_and_other_db);
   g_test_add_func ("/server-status/config-file", test_config_file);
   g_test_add_func ("/server-status/unreachable", test_unreachable);
+  g_test_add_func ("/server-status/real-nodes", test_real_nodes);
 
   return g_test_run ();
 }

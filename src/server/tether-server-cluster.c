@@ -1417,16 +1417,6 @@ tether_server_cluster_free (TetherServer *self)
 
 /* What login_ok and /metrics show */
 
-static void
-media_node_free (gpointer data)
-{
-  TetherServerMediaNode *node = data;
-
-  g_free (node->id);
-  g_free (node->url);
-  g_free (node);
-}
-
 /**
  * tether_server_cluster_media_nodes:
  *
@@ -1438,7 +1428,7 @@ GPtrArray *
 tether_server_cluster_media_nodes (TetherServer *self)
 {
   TetherServerCluster *cluster = self->cluster;
-  GPtrArray *list = g_ptr_array_new_with_free_func (media_node_free);
+  GPtrArray *list = g_ptr_array_new_with_free_func (tether_server_media_node_free);
   TetherServerMediaNode *node;
 
   for (guint i = 0; i < self->media_nodes->len; i++)

@@ -264,6 +264,7 @@ void                 tether_server_tls_accept       (TetherServer        *self,
                                                      const char          *address);
 
 /* tether-server.c */
+void                 tether_server_media_node_free  (gpointer             data);
 const char * const  *tether_server_get_room_services (TetherServer       *self);
 void                 tether_server_log              (GLogLevelFlags       level,
                                                      TetherServerSession *session,

@@ -86,8 +86,8 @@ tether_server_log (GLogLevelFlags       level,
 
 /* GObject */
 
-static void
-media_node_free (gpointer data)
+void
+tether_server_media_node_free (gpointer data)
 {
   TetherServerMediaNode *node = data;
 
@@ -622,7 +622,7 @@ tether_server_init (TetherServer *self)
   self->node_timeout = 3.0;
   self->public_rooms = g_ptr_array_new_with_free_func ((GDestroyNotify) g_pattern_spec_free);
   self->trusted_proxies = g_ptr_array_new_with_free_func (g_object_unref);
-  self->media_nodes = g_ptr_array_new_with_free_func (media_node_free);
+  self->media_nodes = g_ptr_array_new_with_free_func (tether_server_media_node_free);
   self->relays = g_ptr_array_new_with_free_func (g_object_unref);
 
   self->rooms = g_hash_table_new (g_str_hash, g_str_equal);

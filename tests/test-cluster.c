@@ -70,6 +70,8 @@ node_start (Cluster *cl,
   return tether_test_server_process_new ("--app-secret", SECRET, "--redis",
                                          tether_test_redis_get_url (cl->redis), "--node-id", id,
                                          "--media-listen", "127.0.0.1:0", "--srt-encryption", "off",
+                                         /* a restart keeps the port, not the one after it */
+                                         "--admin-listen", "127.0.0.1:0",
                                          "--heartbeat-timeout", HEARTBEAT_TIMEOUT,
                                          "--session-ttl", "60", "--login-rate", "0",
                                          "--node-beat", "0.2", "--node-timeout", "0.6", NULL);

@@ -587,6 +587,8 @@ login_local_session (TetherServerCluster *cluster,
           tether_server_conn_detach (old);
           tether_server_conn_kill (old);
         }
+      /* The resume's snapshot and replay cover what was held for the old connection. */
+      g_queue_clear_full (&session->held, g_free);
       tether_server_session_set_claims (self, session, g_steal_pointer (&cl->claims), cl->token);
       tether_server_session_touch (self, session);
       return session;

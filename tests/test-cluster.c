@@ -70,6 +70,8 @@ node_start (Cluster *cl,
   return tether_test_server_process_new ("--app-secret", SECRET, "--redis",
                                          tether_test_redis_get_url (cl->redis), "--node-id", id,
                                          "--media-listen", "127.0.0.1:0", "--srt-encryption", "off",
+                                         /* a restart keeps the port, not the one after it */
+                                         "--admin-listen", "127.0.0.1:0",
                                          "--heartbeat-timeout", HEARTBEAT_TIMEOUT,
                                          "--session-ttl", "60", "--login-rate", "0",
                                          "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
@@ -249,6 +251,8 @@ take (Client     *c,
   return found;
 }
 
+/* stream_add; its answer comes before the event it causes, as on one node. Events
+ * that came before the answer stay queued, in order. */
 static void
 add_stream (Client     *c,
             gint64      req,
@@ -256,11 +260,23 @@ add_stream (Client     *c,
 {
   g_autofree char *json = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%" G_GINT64_FORMAT
                                            ",\"stream\":{\"id\":\"%s\",\"node\":\"n\"}}", req, id);
+  GQueue before = G_QUEUE_INIT;
+  JsonObject *o;
 
-  /* In a cluster the request's answer and its event come on two Redis connections:
-   * either may come first. */
   client_send (c, json);
-  json_object_unref (take (c, "stream_add_ok", -1));
+  while ((o = next (c)) != NULL && g_strcmp0 (tether_json_get_string (o, "type"), "stream_add_ok") != 0)
+    {
+      JsonArray *streams = tether_json_get_array (o, "streams");
+
+      g_assert_cmpstr (tether_json_get_string (o, "type"), ==, "event");
+      g_assert_false (streams != NULL && g_strcmp0 (first_id (o, "streams"), id) == 0);
+      g_queue_push_tail (&before, o);
+    }
+  g_assert_nonnull (o);
+  g_assert_cmpint (get_int (o, "req"), ==, req);
+  json_object_unref (o);
+  while ((o = g_queue_pop_tail (&before)) != NULL)
+    g_queue_push_head (&c->messages, o);
 }
 
 /* A heartbeat is answered while Redis is away. */

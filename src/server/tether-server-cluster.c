@@ -587,6 +587,8 @@ login_local_session (TetherServerCluster *cluster,
           tether_server_conn_detach (old);
           tether_server_conn_kill (old);
         }
+      /* The resume's snapshot and replay cover what was held for the old connection. */
+      g_queue_clear_full (&session->held, g_free);
       tether_server_session_set_claims (self, session, g_steal_pointer (&cl->claims), cl->token);
       tether_server_session_touch (self, session);
       return session;
@@ -935,16 +937,18 @@ stream_add_cb (TetherRedis *redis,
       tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s added on node %s", op->stream_id,
                          op->node);
     }
-  else if (conn != NULL && (g_str_equal (status, "taken") || g_str_equal (status, "limit")))
+  else if (g_str_equal (status, "taken") || g_str_equal (status, "limit"))
     {
       if (g_hash_table_lookup (self->streams, op->stream_id) == NULL)
         tether_server_release_on_relays (self, session, op->stream_id);
-      if (g_str_equal (status, "taken"))
+      if (conn != NULL && g_str_equal (status, "taken"))
         tether_server_send_request_error (conn, op->req, TETHER_ERROR_STREAM_ID_TAKEN, "stream id in use");
-      else
+      else if (conn != NULL)
         tether_server_send_request_error (conn, op->req, TETHER_ERROR_STREAM_LIMIT,
                                           "too many streams in this session");
     }
+  if (session != NULL)
+    tether_server_session_release_held (session);
   stream_op_free (op);
 }
 
@@ -972,6 +976,7 @@ tether_server_cluster_stream_add (TetherServer              *self,
   op->node = g_strdup (stream->node != NULL ? stream->node : "");
   op->extra = g_strdup (stream->extra != NULL ? stream->extra : "");
   max = g_strdup_printf ("%u", self->max_streams_per_session);
+  session->requests++;
   cluster_eval (cluster, SCRIPT_STREAM, stream_add_cb, op,
                 (const char *[]) { "add", op->sid, op->stream_id, op->node, op->extra, max, NULL });
 }
@@ -1002,6 +1007,8 @@ stream_delete_cb (TetherRedis *redis,
     }
   else if (conn != NULL && g_str_equal (status, "notfound"))
     tether_server_send_request_error (conn, op->req, TETHER_ERROR_STREAM_NOT_FOUND, "no such stream of yours");
+  if (session != NULL)
+    tether_server_session_release_held (session);
   stream_op_free (op);
 }
 
@@ -1025,6 +1032,7 @@ tether_server_cluster_stream_delete (TetherServer        *self,
   op->sid = g_strdup (session->id);
   op->req = req;
   op->stream_id = g_strdup (stream_id);
+  session->requests++;
   cluster_eval (cluster, SCRIPT_STREAM, stream_delete_cb, op,
                 (const char *[]) { "delete", op->sid, op->stream_id,
                                    reason != NULL ? reason : TETHER_REASON_STOPPED, NULL });

@@ -125,6 +125,8 @@ struct _TetherServerSession
   GQueue             *lru_queue;     /* which of the two, or NULL */
   GQueue              streams;       /* TetherServerStream via session_link */
   guint64             seq_from;      /* cluster mode: its login_ok's seq; older events are not for it */
+  guint               requests;      /* cluster mode: stream requests Redis has not answered */
+  GQueue              held;          /* events for it meanwhile (JSON): sent after the answer */
 };
 
 struct _TetherServerStream
@@ -446,6 +448,7 @@ void                 tether_server_session_retire   (TetherServer        *self,
 void                 tether_server_session_forget   (TetherServer        *self,
                                                      TetherServerSession *session);
 void                 tether_server_session_free     (TetherServerSession *session);
+void                 tether_server_session_release_held (TetherServerSession *session);
 void                 tether_server_session_attach   (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      TetherServerConn    *conn);

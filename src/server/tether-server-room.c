@@ -131,7 +131,13 @@ tether_server_room_publish (TetherServer     *self,
     {
       TetherServerSession *member = l->data;
 
-      if (member->conn != NULL && seq > member->seq_from && event_is_for (member, user_event, subject))
+      if (member->conn == NULL || seq <= member->seq_from || !event_is_for (member, user_event, subject))
+        continue;
+      /* The answer to a request goes before the event it causes (cluster mode, where
+       * the two come on two Redis connections). */
+      if (member->requests > 0)
+        g_queue_push_tail (&member->held, g_strdup (json));
+      else
         tether_server_conn_send_frame (member->conn, json, frame, frame_size);
     }
 

@@ -279,6 +279,7 @@ tether_server_session_forget (TetherServer        *self,
 void
 tether_server_session_free (TetherServerSession *session)
 {
+  g_queue_clear_full (&session->held, g_free);
   g_clear_pointer (&session->claims, tether_token_claims_free);
   g_clear_pointer (&session->srt_passphrase, tether_srt_passphrase_free);
   g_free (session->id);
@@ -286,6 +287,25 @@ tether_server_session_free (TetherServerSession *session)
   g_free (session->user_id);
   g_free (session->user_name);
   g_free (session);
+}
+
+/* Cluster mode: a stream request of @session was answered; once none is left, the
+ * events held for it meanwhile go out, in order. */
+void
+tether_server_session_release_held (TetherServerSession *session)
+{
+  char *json;
+
+  if (session->requests > 0)
+    session->requests--;
+  if (session->requests > 0)
+    return;
+  while ((json = g_queue_pop_head (&session->held)) != NULL)
+    {
+      if (session->conn != NULL)
+        tether_server_conn_send (session->conn, json);
+      g_free (json);
+    }
 }
 
 void

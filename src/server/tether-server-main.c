@@ -196,6 +196,9 @@ main (int   argc,
   g_log_writer_default_set_use_stderr (TRUE);
 
   g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+                                    "tether-server --status --redis URL [--app-id ID] [--config FILE]\n"
+                                    "  prints the nodes, media nodes and rooms of a cluster from its Redis and exits.");
   if (!g_option_context_parse (context, &argc, &argv, &error)
       || !tether_server_options_load_config (&o, &error)
       || !tether_server_parse_listen (o.listen != NULL ? o.listen : DEFAULT_LISTEN, &host, &port, &error)

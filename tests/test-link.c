@@ -147,7 +147,9 @@ test_bad (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(TetherLink) link = tether_link_parse (c->text, &error);
 
-      g_test_message ("%s → %s", c->text, error ? error->message : "(accepted)");
+      g_autofree char *shown = g_utf8_make_valid (c->text, -1);
+
+      g_test_message ("%s → %s", shown, error ? error->message : "(accepted)");
       g_assert_null (link);
       g_assert_error (error, TETHER_ERROR, c->code);
       g_assert_nonnull (strstr (error->message, c->says));
@@ -282,7 +284,10 @@ test_new (void)
       g_autoptr(GError) error = NULL;
       g_autoptr(TetherLink) link = tether_link_new (bad[i].url, bad[i].room, bad[i].app, &error);
 
-      g_test_message ("%s %s → %s", bad[i].url, bad[i].room, error ? error->message : "(built)");
+      g_autofree char *shown_url = g_utf8_make_valid (bad[i].url, -1);
+      g_autofree char *shown_room = g_utf8_make_valid (bad[i].room, -1);
+
+      g_test_message ("%s %s → %s", shown_url, shown_room, error ? error->message : "(built)");
       g_assert_null (link);
       g_assert_error (error, TETHER_ERROR, bad[i].code);
     }
@@ -358,7 +363,9 @@ test_server_text (void)
       char *room = (char *) "stale";
       g_autofree char *url = tether_link_server_url_from_text (bad[i].text, &room, NULL, &error);
 
-      g_test_message ("“%s” → %s", bad[i].text, error ? error->message : url);
+      g_autofree char *shown = g_utf8_make_valid (bad[i].text, -1);
+
+      g_test_message ("“%s” → %s", shown, error ? error->message : url);
       g_assert_null (url);
       g_assert_null (room);
       g_assert_nonnull (error);

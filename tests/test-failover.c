@@ -5,11 +5,12 @@
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
+#include <string.h>
+
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 
 #include "tether.h"
-#include "tether-message.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
 #include "tether-test-tls.h"
@@ -575,72 +576,36 @@ test_cluster_resume_elsewhere (void)
 
 /* ---- a room service that cannot reach its shared state ---------------------------- */
 
-/* A WebSocket peer that answers every login as a cluster node without Redis does:
- * error 1021, close 4503. */
-typedef struct
+/* A real cluster node whose Redis is gone: it answers every login with error 1021 and
+ * close 4503, and counts them in tether_cluster_refused_total. */
+static TetherTestServerProcess *
+unavailable_node (TetherTestRedis *dead_redis)
 {
-  SoupServer *server;
-  char *url;
-  guint logins;
-  GPtrArray *connections;
-} Unavailable;
-
-static void
-unavailable_message_cb (SoupWebsocketConnection *ws,
-                        int                      type,
-                        GBytes                  *message,
-                        Unavailable             *u)
-{
-  g_autofree char *error = tether_message_build_error (TETHER_ERROR_SERVICE_UNAVAILABLE,
-                                                       "the room service cannot reach its "
-                                                       "shared state");
-
-  u->logins++;
-  soup_websocket_connection_send_text (ws, error);
-  soup_websocket_connection_close (ws, 4503, NULL);
+  return tether_test_server_process_new (SERVER_ARGS, "--redis", tether_test_redis_get_url (dead_redis),
+                                         "--node-id", "u", "--admin-listen", "127.0.0.1:0", NULL);
 }
 
-static void
-unavailable_ws_cb (SoupServer              *server,
-                   SoupServerMessage       *msg,
-                   const char              *path,
-                   SoupWebsocketConnection *ws,
-                   gpointer                 user_data)
+static guint64
+refusals_of (TetherTestServerProcess *node)
 {
-  Unavailable *u = user_data;
-
-  g_ptr_array_add (u->connections, g_object_ref (ws));
-  g_signal_connect (ws, "message", G_CALLBACK (unavailable_message_cb), u);
-}
-
-static Unavailable *
-unavailable_new (void)
-{
-  Unavailable *u = g_new0 (Unavailable, 1);
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *uri = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoslist(GUri) uris = NULL;
+  guint64 value = 0;
 
-  u->connections = g_ptr_array_new_with_free_func (g_object_unref);
-  u->server = soup_server_new (NULL, NULL);
-  soup_server_add_websocket_handler (u->server, "/ws", NULL, NULL, unavailable_ws_cb, u, NULL);
-  soup_server_listen_local (u->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_true (tether_test_process_wait_for_line (tether_test_server_process_get_process (node),
+                                                    "admin on http://", WAIT_MS, &line));
+  uri = g_strconcat (strstr (line, "http://"), "metrics", NULL);
+  msg = soup_message_new ("GET", uri);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
   g_assert_no_error (error);
-  uris = soup_server_get_uris (u->server);
-  u->url = g_strdup_printf ("ws://127.0.0.1:%d/ws", g_uri_get_port (uris->data));
-  return u;
+  g_assert_true (tether_test_metric (g_bytes_get_data (body, NULL), "tether_cluster_refused_total",
+                                     &value));
+  return value;
 }
-
-static void
-unavailable_free (Unavailable *u)
-{
-  soup_server_disconnect (u->server);
-  g_object_unref (u->server);
-  g_ptr_array_unref (u->connections);
-  g_free (u->url);
-  g_free (u);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Unavailable, unavailable_free)
 
 /* 1021 is retried like 1009: a client with another node gets there; a client with
  * only the unavailable node keeps trying until login_timeout (1002), never
@@ -648,22 +613,31 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Unavailable, unavailable_free)
 static void
 test_service_unavailable_is_retried (void)
 {
-  g_autoptr(Unavailable) u = unavailable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autoptr(TetherTestServerProcess) u = NULL;
   g_autoptr(TetherTestServerProcess) b = tether_test_server_process_new (SERVER_ARGS, NULL);
   const char *b_url = tether_test_server_process_get_url (b);
   const char *more[] = { b_url, NULL };
-  g_autoptr(Client) alice = client_new ("alice", u->url, more, NULL);
+  g_autoptr(Client) alice = NULL;
   g_autoptr(Client) bob = NULL;
+  guint64 before;
 
+  g_assert_no_error (error);
+  tether_test_redis_kill (redis);
+  u = unavailable_node (redis);
+
+  alice = client_new ("alice", tether_test_server_process_get_url (u), more, NULL);
   TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
-  g_assert_cmpuint (u->logins, ==, 1);
   g_assert_cmpstr (tether_room_get_server_url (alice->room), ==, b_url);
+  before = refusals_of (u);
+  g_assert_cmpuint (before, ==, 1);
 
-  bob = client_new ("bob", u->url, NULL, "login_timeout=2");
+  bob = client_new ("bob", tether_test_server_process_get_url (u), NULL, "login_timeout=2");
   TETHER_WAIT_UNTIL (login_over (bob), WAIT_MS);
   g_assert_cmpint (state_of (bob), ==, TETHER_ROOM_STATE_LOGIN_FAILED);
   g_assert_cmpint (tether_room_get_error_code (bob->room), ==, TETHER_ERROR_LOGIN_TIMEOUT);
-  g_assert_cmpuint (u->logins, >=, 3);
+  g_assert_cmpuint (refusals_of (u) - before, >=, 3);
 }
 
 int

@@ -1182,7 +1182,10 @@ cluster_beat_now (TetherServerCluster *cluster)
 {
   TetherServer *self = cluster->server;
   g_autofree char *timeout = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) (self->node_timeout * 1000));
-  g_autofree char *load = g_strdup_printf ("%u", self->present.length);
+  /* A room-service node's load is its present sessions; a separate media node's
+   * (tether_server_join_cluster_media_only()), which has none, its players. */
+  g_autofree char *load = g_strdup_printf ("%u", self->listening ? self->present.length
+                                                 : tether_relay_get_player_count (self->relays->pdata[0]));
 
   if (cluster->beat_in_flight || !tether_redis_is_up (cluster->redis))
     return;

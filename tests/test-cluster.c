@@ -672,9 +672,11 @@ expect_same_stream_event (Client     *a,
   return get_int (ea, "seq");
 }
 
-/* tether-server --media-only --redis: a separate media node "m1" of the cluster. */
+/* tether-server --media-only --redis: a separate media node "m1" of the cluster, an
+ * edge with @cascade. */
 static TetherTestProcess *
-media_only_start (Cluster *cl)
+media_only_start (Cluster  *cl,
+                  gboolean  cascade)
 {
   g_autofree char *program = tether_test_server_program ();
   g_autoptr(GError) error = NULL;
@@ -682,7 +684,8 @@ media_only_start (Cluster *cl)
     "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program, "--media-only",
     "--app-secret", SECRET, "--redis", tether_test_redis_get_url (cl->redis),
     "--media-id", "m1", "--listen", "127.0.0.1:0", "--srt-encryption", "off",
-    "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--node-beat", "0.2", "--node-timeout", "0.6", NULL,
+    "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--node-beat", "0.2", "--node-timeout", "0.6",
+    cascade ? "--media-cascade" : NULL, NULL,
   };
   TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
 
@@ -717,7 +720,7 @@ test_media_only (Cluster       *cl,
       g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
       return;
     }
-  media = media_only_start (cl);
+  media = media_only_start (cl, FALSE);
   /* It serves no clients: no ws URL, so no node's room_services names it (checked below). */
   g_assert_true (redis_equals (cl, "HGET " PREFIX "node:m1 ws_url", ""));
   g_assert_true (redis_equals (cl, "HGET " PREFIX "medianode:m1 load", "0"));
@@ -765,6 +768,50 @@ test_media_only (Cluster       *cl,
   login_on (cl, 2, "erin", NULL);
   expect_only_add (bob, "erin");
   expect_only_add (carol, "erin");
+}
+
+/* A media-only node of the cluster with --media-cascade: a plain GStreamer player
+ * on it plays a stream published on node 0 only, which it found in Redis and pulled. */
+static void
+test_media_only_cascade (Cluster       *cl,
+                         gconstpointer  data)
+{
+  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
+  g_autoptr(TetherTestProcess) media = NULL;
+  g_autoptr(TetherTestProcess) publisher = NULL;
+  g_autoptr(TetherTestProcess) player = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *edge_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+  Client *bob;
+
+  if (gst == NULL)
+    {
+      g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
+      return;
+    }
+  media = media_only_start (cl, TRUE);
+  bob = login_on (cl, 1, "bob", NULL);
+  publisher = ingest_publish (cl, "n0", "cam");
+  json_object_unref (expect_ingest_add (bob, "cam", "n0"));
+
+  edge_url = tether_test_redis_command (cl->redis, "HGET %smedianode:m1 url", PREFIX);
+  token = mint ("viewer", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
+  srt_url = tether_srt_url_new (edge_url, "cam", "request", token);
+  uri = g_strdup_printf ("uri=%s", srt_url);
+  player = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "srtsrc", uri, "!",
+                                      "tsdemux", "!", "h264parse", "!", "avdec_h264", "!",
+                                      "identity", "eos-after=15", "!", "fakesink", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (player, tether_test_scaled_ms (20000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (player), ==, 0);
+  g_assert_cmpuint (tether_test_process_count_lines (media, "pulling stream cam from node n0"), ==, 1);
+  /* SIGTERM: a clean exit (the sanitizer build checks its leaks then). */
+  tether_test_process_terminate (media);
+  g_assert_true (tether_test_process_wait (media, tether_test_scaled_ms (10000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (media), ==, 0);
 }
 
 /* A second login of alice on another node kicks the first (1010), wherever it is;
@@ -1022,6 +1069,7 @@ main (int   argc,
   ADD ("/cluster/token-expiry", test_token_expiry);
   ADD ("/cluster/ingest", test_ingest);
   ADD ("/cluster/media-only", test_media_only);
+  ADD ("/cluster/media-only/cascade", test_media_only_cascade);
   ADD ("/cluster/redis-restart", test_redis_restart);
   ADD ("/cluster/redis-outage", test_redis_outage);
   ADD ("/cluster/redis-hung", test_redis_hung);

@@ -1395,7 +1395,11 @@ tether_server_cluster_start (TetherServer  *self,
   g_source_set_callback (cluster->beat, beat_timer_cb, cluster, NULL);
   g_source_set_static_name (cluster->beat, "[tether] cluster beat");
   g_source_attach (cluster->beat, self->context);
-  g_message ("cluster node %s (%s)", self->node_id, self->public_url);
+  if (*self->public_url == '\0')
+    g_message ("cluster node %s: media node %s only (%s)", self->node_id, cluster->media_id,
+               cluster->media_url);
+  else
+    g_message ("cluster node %s (%s)", self->node_id, self->public_url);
   return TRUE;
 }
 

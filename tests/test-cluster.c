@@ -753,6 +753,20 @@ test_media_only (Cluster       *cl,
   expect_only_add (bob, "dave");
   expect_only_add (carol, "dave");
 
+  /* tether-server --status lists it among the nodes (no public URL) and media nodes. */
+  {
+    g_autofree char *program = tether_test_server_program ();
+    g_autoptr(TetherTestProcess) status = NULL;
+    g_autoptr(GError) error = NULL;
+
+    status = tether_test_process_spawn (&error, program, "--status", "--redis",
+                                        tether_test_redis_get_url (cl->redis), NULL);
+    g_assert_no_error (error);
+    g_assert_true (tether_test_process_wait (status, tether_test_scaled_ms (10000)));
+    g_assert_cmpint (tether_test_process_get_exit_status (status), ==, 0);
+    g_assert_cmpuint (tether_test_process_count_lines (status, "m1 "), ==, 2);
+  }
+
   /* kill -9: a reaper deletes its stream once, after the heartbeat timeout. */
   publisher2 = ingest_publish (cl, "m1", "cam2");
   json_object_unref (expect_ingest_add (bob, "cam2", "m1"));

@@ -258,8 +258,8 @@ tether_server_options_check (const TetherServerOptions  *o,
   if (o->media_cascade && (o->no_media || (o->media_only && o->redis == NULL)))
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           "--media-cascade is for a media node that knows where streams are: "
-                           "a room service's embedded one, or a --media-only node of a cluster (--redis)");
+                           "--media-cascade is for a room service's embedded media node, or a "
+                           "--media-only node of a cluster (--redis), which finds streams there");
       return FALSE;
     }
   /* A media-only node of a cluster registers in Redis itself: the reports of

@@ -726,7 +726,7 @@ tether_server_listen (TetherServer  *self,
     return FALSE;
 
   /* Cluster mode: the URL was checked above; the rest cannot fail. */
-  if (self->redis_url != NULL && !tether_server_cluster_start (self, error))
+  if (self->redis_url != NULL && !tether_server_cluster_start (self, FALSE, error))
     return FALSE;
 
   self->listening = TRUE;
@@ -772,7 +772,7 @@ tether_server_join_cluster_media_only (TetherServer  *self,
     return FALSE;
   g_free (self->public_url);
   self->public_url = g_strdup ("");
-  return tether_server_cluster_start (self, error);
+  return tether_server_cluster_start (self, TRUE, error);
 }
 
 /**

@@ -571,14 +571,24 @@ next_event_within (Client *c,
     }
 }
 
+/* Whether gst-launch-1.0 is there; the test is skipped if not. */
+static gboolean
+have_gst (void)
+{
+  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
+
+  if (gst == NULL)
+    g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
+  return gst != NULL;
+}
+
 /* gst-launch publishing stream @stream as user "host" (no room session) to the media
- * node registered in Redis as @media_id, or NULL without gst-launch-1.0. */
+ * node registered in Redis as @media_id. */
 static TetherTestProcess *
 ingest_publish (Cluster    *cl,
                 const char *media_id,
                 const char *stream)
 {
-  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
   g_autofree char *media_url = NULL;
   g_autofree char *token = NULL;
   g_autofree char *srt_url = NULL;
@@ -586,8 +596,6 @@ ingest_publish (Cluster    *cl,
   g_autoptr(GError) error = NULL;
   TetherTestProcess *publisher;
 
-  if (gst == NULL)
-    return NULL;
   media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:%s url", PREFIX, media_id);
   g_assert_true (g_str_has_prefix (media_url, "srt://"));
   token = mint ("host", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
@@ -629,13 +637,10 @@ test_ingest (Cluster       *cl,
   g_autoptr(JsonObject) del = NULL;
   Client *bob;
 
+  if (!have_gst ())
+    return;
   bob = login_on (cl, 1, "bob", NULL);
   publisher = ingest_publish (cl, "n0", "cam");
-  if (publisher == NULL)
-    {
-      g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
-      return;
-    }
   add = expect_ingest_add (bob, "cam", "n0");
 
   tether_test_process_terminate (publisher);
@@ -705,7 +710,6 @@ static void
 test_media_only (Cluster       *cl,
                  gconstpointer  data)
 {
-  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
   g_autoptr(TetherTestProcess) media = NULL;
   g_autoptr(TetherTestProcess) publisher = NULL;
   g_autoptr(TetherTestProcess) publisher2 = NULL;
@@ -715,11 +719,8 @@ test_media_only (Cluster       *cl,
   Client *bob, *carol;
   gint64 seq;
 
-  if (gst == NULL)
-    {
-      g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
-      return;
-    }
+  if (!have_gst ())
+    return;
   media = media_only_start (cl, FALSE);
   /* It serves no clients: no ws URL, so no node's room_services names it (checked below). */
   g_assert_true (redis_equals (cl, "HGET " PREFIX "node:m1 ws_url", ""));
@@ -790,7 +791,6 @@ static void
 test_media_only_cascade (Cluster       *cl,
                          gconstpointer  data)
 {
-  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
   g_autoptr(TetherTestProcess) media = NULL;
   g_autoptr(TetherTestProcess) publisher = NULL;
   g_autoptr(TetherTestProcess) player = NULL;
@@ -801,11 +801,8 @@ test_media_only_cascade (Cluster       *cl,
   g_autofree char *uri = NULL;
   Client *bob;
 
-  if (gst == NULL)
-    {
-      g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
-      return;
-    }
+  if (!have_gst ())
+    return;
   media = media_only_start (cl, TRUE);
   bob = login_on (cl, 1, "bob", NULL);
   publisher = ingest_publish (cl, "n0", "cam");

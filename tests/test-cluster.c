@@ -692,7 +692,8 @@ media_only_start (Cluster  *cl,
     "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--node-beat", "0.2", "--node-timeout", "0.6",
     cascade ? "--media-cascade" : NULL, NULL,
   };
-  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
+  /* Tied: a test that aborts does not leave it running. */
+  TetherTestProcess *p = tether_test_process_spawnv_tied (argv, &error);
 
   g_assert_no_error (error);
   g_assert_true (tether_test_process_wait_for_line (p, "listening on srt://",

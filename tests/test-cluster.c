@@ -571,47 +571,77 @@ next_event_within (Client *c,
     }
 }
 
+/* Whether gst-launch-1.0 is there; the test is skipped if not. */
+static gboolean
+have_gst (void)
+{
+  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
+
+  if (gst == NULL)
+    g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
+  return gst != NULL;
+}
+
+/* gst-launch publishing stream @stream as user "host" (no room session) to the media
+ * node registered in Redis as @media_id. */
+static TetherTestProcess *
+ingest_publish (Cluster    *cl,
+                const char *media_id,
+                const char *stream)
+{
+  g_autofree char *media_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr(GError) error = NULL;
+  TetherTestProcess *publisher;
+
+  media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:%s url", PREFIX, media_id);
+  g_assert_true (g_str_has_prefix (media_url, "srt://"));
+  token = mint ("host", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
+  srt_url = tether_srt_url_new (media_url, stream, "publish", token);
+  uri = g_strdup_printf ("uri=%s", srt_url);
+  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "!",
+                                         "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
+  g_assert_no_error (error);
+  return publisher;
+}
+
+/* The next event of @c: the ADD of ingest stream @stream of "host" on @node. */
+static JsonObject *
+expect_ingest_add (Client     *c,
+                   const char *stream,
+                   const char *node)
+{
+  JsonObject *add = next_event_within (c, 20000);
+  JsonObject *item;
+
+  g_assert_nonnull (add);
+  g_assert_cmpstr (tether_json_get_string (add, "kind"), ==, "stream");
+  g_assert_cmpstr (tether_json_get_string (add, "update"), ==, "ADD");
+  item = json_array_get_object_element (tether_json_get_array (add, "streams"), 0);
+  g_assert_cmpstr (tether_json_get_string (item, "id"), ==, stream);
+  g_assert_cmpstr (tether_json_get_string (item, "user_id"), ==, "host");
+  g_assert_cmpstr (tether_json_get_string (item, "node"), ==, node);
+  return add;
+}
+
 /* An ingest publisher (gst-launch, no room session) on node 0's embedded media node
  * is a stream of its token's user for the members on node 1, and goes when it stops. */
 static void
 test_ingest (Cluster       *cl,
              gconstpointer  data)
 {
-  g_autofree char *gst = g_find_program_in_path ("gst-launch-1.0");
-  g_autofree char *media_url = NULL;
-  g_autofree char *token = NULL;
-  g_autofree char *srt_url = NULL;
-  g_autofree char *uri = NULL;
   g_autoptr(TetherTestProcess) publisher = NULL;
   g_autoptr(JsonObject) add = NULL;
   g_autoptr(JsonObject) del = NULL;
-  g_autoptr(GError) error = NULL;
-  JsonObject *stream;
   Client *bob;
 
-  if (gst == NULL)
-    {
-      g_test_skip ("gst-launch-1.0 is not installed (Debian: gstreamer1.0-tools)");
-      return;
-    }
+  if (!have_gst ())
+    return;
   bob = login_on (cl, 1, "bob", NULL);
-  media_url = tether_test_redis_command (cl->redis, "HGET %s url", PREFIX "medianode:n0");
-  g_assert_true (g_str_has_prefix (media_url, "srt://"));
-  token = mint ("host", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
-  srt_url = tether_srt_url_new (media_url, "cam", "publish", token);
-  uri = g_strdup_printf ("uri=%s", srt_url);
-  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "!",
-                                         "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
-  g_assert_no_error (error);
-
-  add = next_event_within (bob, 20000);
-  g_assert_nonnull (add);
-  g_assert_cmpstr (tether_json_get_string (add, "kind"), ==, "stream");
-  g_assert_cmpstr (tether_json_get_string (add, "update"), ==, "ADD");
-  stream = json_array_get_object_element (tether_json_get_array (add, "streams"), 0);
-  g_assert_cmpstr (tether_json_get_string (stream, "id"), ==, "cam");
-  g_assert_cmpstr (tether_json_get_string (stream, "user_id"), ==, "host");
-  g_assert_cmpstr (tether_json_get_string (stream, "node"), ==, "n0");
+  publisher = ingest_publish (cl, "n0", "cam");
+  add = expect_ingest_add (bob, "cam", "n0");
 
   tether_test_process_terminate (publisher);
   g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
@@ -619,6 +649,181 @@ test_ingest (Cluster       *cl,
   g_assert_nonnull (del);
   g_assert_cmpstr (tether_json_get_string (del, "update"), ==, "DELETE");
   g_assert_cmpstr (first_id (del, "streams"), ==, "cam");
+}
+
+/* The next events of @a and @b, which must be the same: @update of stream @stream
+ * for @reason; returns its seq. */
+static gint64
+expect_same_stream_event (Client     *a,
+                          Client     *b,
+                          const char *update,
+                          const char *stream,
+                          const char *reason)
+{
+  g_autoptr(JsonObject) ea = next_event_within (a, 20000);
+  g_autoptr(JsonObject) eb = next_event_within (b, 20000);
+  g_autofree char *la = NULL;
+  g_autofree char *lb = NULL;
+
+  g_assert_nonnull (ea);
+  g_assert_nonnull (eb);
+  la = event_line (ea);
+  lb = event_line (eb);
+  g_assert_cmpstr (la, ==, lb);
+  g_assert_cmpstr (tether_json_get_string (ea, "kind"), ==, "stream");
+  g_assert_cmpstr (tether_json_get_string (ea, "update"), ==, update);
+  g_assert_cmpstr (first_id (ea, "streams"), ==, stream);
+  g_assert_cmpstr (tether_json_get_string (ea, "reason"), ==, reason);
+  return get_int (ea, "seq");
+}
+
+/* tether-server --media-only --redis: a separate media node "m1" of the cluster, an
+ * edge with @cascade. */
+static TetherTestProcess *
+media_only_start (Cluster  *cl,
+                  gboolean  cascade)
+{
+  g_autofree char *program = tether_test_server_program ();
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = {
+    "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", program, "--media-only",
+    "--app-secret", SECRET, "--redis", tether_test_redis_get_url (cl->redis),
+    "--media-id", "m1", "--listen", "127.0.0.1:0", "--srt-encryption", "off",
+    "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--node-beat", "0.2", "--node-timeout", "0.6",
+    cascade ? "--media-cascade" : NULL, NULL,
+  };
+  /* Tied: a test that aborts does not leave it running. */
+  TetherTestProcess *p = tether_test_process_spawnv_tied (argv, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait_for_line (p, "listening on srt://",
+                                                    tether_test_scaled_ms (10000), NULL));
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SISMEMBER " PREFIX "medianodes m1", "1"),
+                                    tether_test_scaled_ms (10000)));
+  return p;
+}
+
+/* A separate media node of the cluster (--media-only --redis): its ingest streams
+ * reach the members on two room-service nodes (ADD with node m1, DELETE when it ends),
+ * it is in login_ok's media_nodes after the node's own, and its death (kill -9)
+ * deletes its streams exactly once ("media_lost"), seen identically on both. */
+static void
+test_media_only (Cluster       *cl,
+                 gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) media = NULL;
+  g_autoptr(TetherTestProcess) publisher = NULL;
+  g_autoptr(TetherTestProcess) publisher2 = NULL;
+  g_autoptr(JsonObject) ok = NULL;
+  g_autofree char *last = NULL;
+  JsonArray *nodes;
+  Client *bob, *carol;
+  gint64 seq;
+
+  if (!have_gst ())
+    return;
+  media = media_only_start (cl, FALSE);
+  /* It serves no clients: no ws URL, so no node's room_services names it (checked below). */
+  g_assert_true (redis_equals (cl, "HGET " PREFIX "node:m1 ws_url", ""));
+  g_assert_true (redis_equals (cl, "HGET " PREFIX "medianode:m1 load", "0"));
+  bob = login_on (cl, 1, "bob", NULL);
+  carol = login_on (cl, 2, "carol", NULL);
+  json_object_unref (expect (bob, "event"));
+
+  publisher = ingest_publish (cl, "m1", "cam");
+  json_object_unref (expect_ingest_add (bob, "cam", "m1"));
+  json_object_unref (expect_ingest_add (carol, "cam", "m1"));
+  tether_test_process_terminate (publisher);
+  g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
+  /* gst-launch ends without closing its SRT link: the node finds it idle (5 s). */
+  expect_same_stream_event (bob, carol, "DELETE", "cam", "media_lost");
+
+  /* login_ok of a room-service node: its own media node first, m1 among the rest. */
+  login_on (cl, 0, "dave", &ok);
+  nodes = tether_json_get_array (ok, "media_nodes");
+  g_assert_cmpstr (first_id (ok, "media_nodes"), ==, "n0");
+  g_assert_cmpuint (json_array_get_length (nodes), ==, 4);
+  {
+    gboolean listed = FALSE;
+
+    for (guint i = 1; i < json_array_get_length (nodes); i++)
+      listed |= g_strcmp0 (tether_json_get_string (json_array_get_object_element (nodes, i), "id"),
+                           "m1") == 0;
+    g_assert_true (listed);
+  }
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (ok, "room_services")), ==, N_NODES);
+  expect_only_add (bob, "dave");
+  expect_only_add (carol, "dave");
+
+  /* tether-server --status lists it among the nodes (no public URL) and media nodes. */
+  {
+    g_autofree char *program = tether_test_server_program ();
+    g_autoptr(TetherTestProcess) status = NULL;
+    g_autoptr(GError) error = NULL;
+
+    status = tether_test_process_spawn (&error, program, "--status", "--redis",
+                                        tether_test_redis_get_url (cl->redis), NULL);
+    g_assert_no_error (error);
+    g_assert_true (tether_test_process_wait (status, tether_test_scaled_ms (10000)));
+    g_assert_cmpint (tether_test_process_get_exit_status (status), ==, 0);
+    g_assert_cmpuint (tether_test_process_count_lines (status, "m1 "), ==, 2);
+  }
+
+  /* kill -9: a reaper deletes its stream once, after the heartbeat timeout. */
+  publisher2 = ingest_publish (cl, "m1", "cam2");
+  json_object_unref (expect_ingest_add (bob, "cam2", "m1"));
+  json_object_unref (expect_ingest_add (carol, "cam2", "m1"));
+  tether_test_process_kill (media);
+  seq = expect_same_stream_event (bob, carol, "DELETE", "cam2", "media_lost");
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SISMEMBER " PREFIX "nodes m1", "0"),
+                                    tether_test_scaled_ms (10000)));
+  g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianodes m1", "0"));
+  g_assert_true (redis_equals (cl, "EXISTS " PREFIX "stream:cam2", "0"));
+  last = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
+  g_assert_true (redis_equals (cl, "HGET " PREFIX "room:" ROOM " seq", last));
+  login_on (cl, 2, "erin", NULL);
+  expect_only_add (bob, "erin");
+  expect_only_add (carol, "erin");
+}
+
+/* A media-only node of the cluster with --media-cascade: a plain GStreamer player
+ * on it plays a stream published on node 0 only, which it found in Redis and pulled. */
+static void
+test_media_only_cascade (Cluster       *cl,
+                         gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) media = NULL;
+  g_autoptr(TetherTestProcess) publisher = NULL;
+  g_autoptr(TetherTestProcess) player = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *edge_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+  Client *bob;
+
+  if (!have_gst ())
+    return;
+  media = media_only_start (cl, TRUE);
+  bob = login_on (cl, 1, "bob", NULL);
+  publisher = ingest_publish (cl, "n0", "cam");
+  json_object_unref (expect_ingest_add (bob, "cam", "n0"));
+
+  edge_url = tether_test_redis_command (cl->redis, "HGET %smedianode:m1 url", PREFIX);
+  token = mint ("viewer", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
+  srt_url = tether_srt_url_new (edge_url, "cam", "request", token);
+  uri = g_strdup_printf ("uri=%s", srt_url);
+  player = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "srtsrc", uri, "!",
+                                      "tsdemux", "!", "h264parse", "!", "avdec_h264", "!",
+                                      "identity", "eos-after=15", "!", "fakesink", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (player, tether_test_scaled_ms (20000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (player), ==, 0);
+  g_assert_cmpuint (tether_test_process_count_lines (media, "pulling stream cam from node n0"), ==, 1);
+  /* SIGTERM: a clean exit (the sanitizer build checks its leaks then). */
+  tether_test_process_terminate (media);
+  g_assert_true (tether_test_process_wait (media, tether_test_scaled_ms (10000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (media), ==, 0);
 }
 
 /* A second login of alice on another node kicks the first (1010), wherever it is;
@@ -875,6 +1080,8 @@ main (int   argc,
   ADD ("/cluster/duplicate-login", test_duplicate_login);
   ADD ("/cluster/token-expiry", test_token_expiry);
   ADD ("/cluster/ingest", test_ingest);
+  ADD ("/cluster/media-only", test_media_only);
+  ADD ("/cluster/media-only/cascade", test_media_only_cascade);
   ADD ("/cluster/redis-restart", test_redis_restart);
   ADD ("/cluster/redis-outage", test_redis_outage);
   ADD ("/cluster/redis-hung", test_redis_hung);

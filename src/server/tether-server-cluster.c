@@ -68,6 +68,7 @@ struct _TetherServerCluster
   char              *node_channel;    /* P node:<me> */
   char              *media_id;        /* the embedded media node's id, or NULL */
   char              *media_url;
+  gboolean           media_only;      /* tether_server_join_cluster_media_only(): no room service */
   TetherRedisScript  scripts[N_SCRIPTS];
   GSource           *beat;
   gboolean           registered;      /* a beat went through since the start */
@@ -1182,7 +1183,11 @@ cluster_beat_now (TetherServerCluster *cluster)
 {
   TetherServer *self = cluster->server;
   g_autofree char *timeout = g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) (self->node_timeout * 1000));
-  g_autofree char *load = g_strdup_printf ("%u", self->present.length);
+  /* A room-service node's load is its present sessions; a separate media node's
+   * (tether_server_join_cluster_media_only()), which has none, its players. */
+  g_autofree char *load = g_strdup_printf ("%u", cluster->media_only
+                                                 ? tether_relay_get_player_count (self->relays->pdata[0])
+                                                 : self->present.length);
 
   if (cluster->beat_in_flight || !tether_redis_is_up (cluster->redis))
     return;
@@ -1336,16 +1341,19 @@ load_script (const char *name,
  *
  * tether_server_listen() with #TetherServer:redis set: connects (in the background;
  * logins are refused with 1021 until Redis answers), subscribes to this node's
- * channel and starts the beat.
+ * channel and starts the beat. @media_only: tether_server_join_cluster_media_only(),
+ * a media node without a room service (its beat's load is its relay's players).
  */
 gboolean
 tether_server_cluster_start (TetherServer  *self,
+                             gboolean       media_only,
                              GError       **error)
 {
   TetherServerCluster *cluster = g_new0 (TetherServerCluster, 1);
   g_autofree char *channel = NULL;
 
   cluster->server = self;
+  cluster->media_only = media_only;
   cluster->redis = tether_redis_new (self->redis_url, self->context, error);
   if (cluster->redis == NULL)
     {
@@ -1392,7 +1400,11 @@ tether_server_cluster_start (TetherServer  *self,
   g_source_set_callback (cluster->beat, beat_timer_cb, cluster, NULL);
   g_source_set_static_name (cluster->beat, "[tether] cluster beat");
   g_source_attach (cluster->beat, self->context);
-  g_message ("cluster node %s (%s)", self->node_id, self->public_url);
+  if (cluster->media_only)
+    g_message ("cluster node %s: media node %s only (%s)", self->node_id, cluster->media_id,
+               cluster->media_url);
+  else
+    g_message ("cluster node %s (%s)", self->node_id, self->public_url);
   return TRUE;
 }
 

@@ -253,10 +253,29 @@ tether_server_options_check (const TetherServerOptions  *o,
                            "--room-service-ca is for an https:// --room-service");
       return FALSE;
     }
-  if (o->media_cascade && (o->media_only || o->no_media))
+  /* A media-only node of a cluster locates streams in Redis; one on its own has no
+   * room service to ask. */
+  if (o->media_cascade && (o->no_media || (o->media_only && o->redis == NULL)))
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           "--media-cascade is for a room service with its embedded media node");
+                           "--media-cascade is for a room service's embedded media node, or a "
+                           "--media-only node of a cluster (--redis), which finds streams there");
+      return FALSE;
+    }
+  /* A media-only node of a cluster registers in Redis itself: the reports of
+   * --room-service would go to one room service, which refuses them in a cluster. */
+  if (o->media_only && o->redis != NULL && o->room_service != NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--room-service and --redis exclude each other: a --media-only node of "
+                           "a cluster registers in Redis, where every room-service node finds it");
+      return FALSE;
+    }
+  if (o->media_only && o->public_url != NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--public-url is a room service's URL; a --media-only node has none "
+                           "(--media-url is its own)");
       return FALSE;
     }
   if (o->trusted_proxies != NULL && o->media_only)

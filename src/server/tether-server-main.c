@@ -148,8 +148,8 @@ main (int   argc,
     { "media-url", 0, 0, G_OPTION_ARG_STRING, &o.media_url, "URL clients reach the embedded media node at (default srt://HOST:PORT)", "URL" },
     { "media-id", 0, 0, G_OPTION_ARG_STRING, &o.media_id, "Node id of the embedded media node (default local)", "ID" },
     { "no-media", 0, 0, G_OPTION_ARG_NONE, &o.no_media, "Run the room service without an embedded media node", NULL },
-    { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node)", NULL },
-    { "media-cascade", 0, 0, G_OPTION_ARG_NONE, &o.media_cascade, "Players play from the embedded media node, which pulls each stream from the --media-node it is published on", NULL },
+    { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node, or in a cluster with --redis)", NULL },
+    { "media-cascade", 0, 0, G_OPTION_ARG_NONE, &o.media_cascade, "Players play from the embedded media node (or this --media-only node of a cluster), which pulls each stream from the media node it is published on", NULL },
     { "public-room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.public_rooms, "Let guests watch the rooms matching PATTERN (a glob; repeatable): POST /v1/guest-token", "PATTERN" },
     { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
     { "srt-encryption", 0, 0, G_OPTION_ARG_STRING, &o.srt_encryption, "on (default): the media node encrypts every connection with its token's passphrase, and the room service hands the passphrases out; off: plain SRT only, for tools without AES", "on|off" },
@@ -222,7 +222,9 @@ main (int   argc,
       goto out;
     }
 
-  if (!o.media_only)
+  /* A media-only node of a cluster has a TetherServer too, which never listens: it
+   * registers the media node in Redis and shows its ingest publishers there. */
+  if (!o.media_only || o.redis != NULL)
     {
       server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
       if (!tether_server_options_configure (&o, server, &error)
@@ -277,6 +279,8 @@ main (int   argc,
       media_url = o.media_url != NULL
                     ? g_strdup (o.media_url)
                     : g_strdup_printf ("srt://%s:%u", media_host, tether_relay_get_port (relay));
+      if (server != NULL && o.media_only && o.node_id == NULL)
+        g_object_set (server, "node-id", media_id, NULL);
       if (server != NULL)
         tether_server_attach_relay (server, relay, media_id, media_url);
       if (server != NULL && o.media_cascade)
@@ -286,7 +290,16 @@ main (int   argc,
                                              o.room_service, secret, room_service_ca);
     }
 
-  if (server != NULL)
+  if (server != NULL && o.media_only)
+    {
+      if (!tether_server_join_cluster_media_only (server, &error))
+        {
+          g_printerr ("tether-server: --redis: %s\n", error->message);
+          goto out;
+        }
+      url = g_strdup (media_url);
+    }
+  else if (server != NULL)
     {
       if (!tether_server_listen (server, host, port, &error))
         {
@@ -327,7 +340,7 @@ main (int   argc,
     url = g_strdup (media_url);
 
   printf ("listening on %s\n", url);
-  if (server != NULL)
+  if (server != NULL && !o.media_only)
     printf ("admin on http://%s:%u/\n", admin_host, tether_server_get_admin_port (server));
   fflush (stdout);
 

@@ -464,6 +464,7 @@ gboolean             tether_server_sweep            (gpointer             user_d
 
 /* tether-server-cluster.c: several nodes sharing rooms through Redis */
 gboolean             tether_server_cluster_start    (TetherServer        *self,
+                                                     gboolean             media_only,
                                                      GError             **error);
 void                 tether_server_cluster_free     (TetherServer        *self);
 void                 tether_server_cluster_login    (TetherServer        *self,

@@ -674,6 +674,26 @@ tether_server_new (const char *app_id,
                        NULL);
 }
 
+/* Cluster mode: what tether_server_cluster_start() cannot find out later. */
+static gboolean
+cluster_check (TetherServer  *self,
+               GError       **error)
+{
+  g_autofree char *redis_host = NULL;
+  guint16 redis_port;
+  guint redis_db;
+
+  if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, NULL, error))
+    return FALSE;
+  if (self->node_id != NULL && !tether_protocol_valid_id (self->node_id))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "node id “%s” is not a valid id", self->node_id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /**
  * tether_server_listen:
  * @self: a #TetherServer
@@ -698,28 +718,15 @@ tether_server_listen (TetherServer  *self,
   g_return_val_if_fail (!self->listening && !self->shut_down, FALSE);
   g_return_val_if_fail (self->app_secret != NULL, FALSE);
 
-  if (self->redis_url != NULL)
-    {
-      g_autofree char *redis_host = NULL;
-      guint16 redis_port;
-      guint redis_db;
-
-      if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, NULL, error))
-        return FALSE;
-      if (self->node_id != NULL && !tether_protocol_valid_id (self->node_id))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "node id “%s” is not a valid id", self->node_id);
-          return FALSE;
-        }
-    }
+  if (self->redis_url != NULL && !cluster_check (self, error))
+    return FALSE;
 
   g_clear_pointer (&self->url_host, g_free);
   if (!tether_server_listen_on (self, self->soup, host, port, &self->url_host, &self->port, error))
     return FALSE;
 
   /* Cluster mode: the URL was checked above; the rest cannot fail. */
-  if (self->redis_url != NULL && !tether_server_cluster_start (self, error))
+  if (self->redis_url != NULL && !tether_server_cluster_start (self, FALSE, error))
     return FALSE;
 
   self->listening = TRUE;
@@ -737,6 +744,35 @@ tether_server_listen (TetherServer  *self,
              self->tls_certificate != NULL ? "wss" : "ws", self->url_host, self->port);
 
   return TRUE;
+}
+
+/**
+ * tether_server_join_cluster_media_only:
+ * @self: a #TetherServer with #TetherServer:redis set and a media node attached
+ *   (tether_server_attach_relay()), never to listen
+ * @error: return location for an error
+ *
+ * A separate media node of a cluster (`tether-server --media-only --redis`): it
+ * registers its media node in Redis and beats like the embedded media node of a
+ * room-service node, shows its ingest publishers in their rooms through Redis, and
+ * takes part in reaping dead nodes; it serves no clients (its node's `ws_url` is
+ * empty, so no `room_services` list names it). See docs/design.md, "Several nodes".
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+tether_server_join_cluster_media_only (TetherServer  *self,
+                                       GError       **error)
+{
+  g_return_val_if_fail (TETHER_IS_SERVER (self), FALSE);
+  g_return_val_if_fail (!self->listening && !self->shut_down && self->cluster == NULL, FALSE);
+  g_return_val_if_fail (self->redis_url != NULL && self->relays->len > 0, FALSE);
+
+  if (!cluster_check (self, error))
+    return FALSE;
+  g_free (self->public_url);
+  self->public_url = g_strdup ("");
+  return tether_server_cluster_start (self, TRUE, error);
 }
 
 /**

@@ -66,6 +66,8 @@ void          tether_server_attach_relay      (TetherServer        *self,
                                                const char          *url);
 void          tether_server_enable_media_cascade (TetherServer     *self,
                                                   TetherRelay      *relay);
+gboolean      tether_server_join_cluster_media_only (TetherServer  *self,
+                                                     GError       **error);
 void          tether_server_shutdown          (TetherServer        *self,
                                                double               retry_after);
 guint         tether_server_get_session_count (TetherServer        *self);

@@ -1,12 +1,11 @@
 /* tether-redis.c: an asynchronous Redis client on a GMainContext for the room
- * service's cluster mode (hiredis async + its GLib adapter)
+ * service's cluster mode (hiredis async on a GSource of its own)
  * SPDX-License-Identifier: GPL-3.0-or-later */
 #include "config.h"
 
 #include <string.h>
 
 #include <hiredis/async.h>
-#include <hiredis/adapters/glib.h>
 
 #include "tether-redis.h"
 
@@ -17,7 +16,7 @@ typedef struct
 {
   TetherRedis       *redis;
   redisAsyncContext *ac;          /* NULL while not connecting or connected */
-  GSource           *source;      /* the adapter's source of ac */
+  GSource           *source;      /* the Watch of ac */
   GSource           *old_source;  /* of the previous ac: destroyed at the next attempt */
   gboolean           connected;
   gboolean           ready;       /* connected and the database selected */
@@ -64,6 +63,106 @@ typedef struct
   const TetherRedisScript *script;     /* for EVAL after NOSCRIPT */
   GPtrArray               *argv;       /* the EVALSHA's arguments, kept for that */
 } Request;
+
+/* The GSource of a connection. Not hiredis' own GLib adapter (adapters/glib.h): its
+ * dispatch reads after a write even when that write failed and freed the context — a
+ * reset connection reports IN and OUT at once — and so frees it twice. This one stops
+ * as soon as hiredis lets go of the context (its cleanup hook). */
+typedef struct
+{
+  GSource            source;
+  redisAsyncContext *ac;      /* NULL once hiredis has cleaned up */
+  GPollFD            poll_fd;
+} Watch;
+
+static void
+watch_set_events (void         *data,
+                  GIOCondition  add,
+                  GIOCondition  remove)
+{
+  Watch *watch = data;
+
+  GMainContext *context = g_source_get_context (&watch->source);
+
+  watch->poll_fd.events = (watch->poll_fd.events | add) & ~remove;
+  if (context != NULL)
+    g_main_context_wakeup (context);
+}
+
+static void watch_add_read (void *data) { watch_set_events (data, G_IO_IN, 0); }
+static void watch_del_read (void *data) { watch_set_events (data, 0, G_IO_IN); }
+static void watch_add_write (void *data) { watch_set_events (data, G_IO_OUT, 0); }
+static void watch_del_write (void *data) { watch_set_events (data, 0, G_IO_OUT); }
+
+static void
+watch_cleanup (void *data)
+{
+  Watch *watch = data;
+
+  watch->ac = NULL;
+  if (watch->poll_fd.fd >= 0)
+    {
+      g_source_remove_poll (&watch->source, &watch->poll_fd);
+      watch->poll_fd.fd = -1;
+    }
+}
+
+static gboolean
+watch_ready (Watch *watch)
+{
+  return watch->ac != NULL
+         && (watch->poll_fd.revents & (watch->poll_fd.events | G_IO_HUP | G_IO_ERR)) != 0;
+}
+
+static gboolean
+watch_prepare (GSource *source,
+               gint    *timeout)
+{
+  *timeout = -1;
+  return watch_ready ((Watch *) source);
+}
+
+static gboolean
+watch_check (GSource *source)
+{
+  return watch_ready ((Watch *) source);
+}
+
+static gboolean
+watch_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  Watch *watch = (Watch *) source;
+  GIOCondition revents = watch->poll_fd.revents;
+
+  watch->poll_fd.revents = 0;
+  /* Each call may end in the context being freed (and watch->ac cleared). */
+  if (watch->ac != NULL && (revents & (G_IO_OUT | G_IO_ERR | G_IO_HUP))
+      && (watch->poll_fd.events & G_IO_OUT))
+    redisAsyncHandleWrite (watch->ac);
+  if (watch->ac != NULL && (revents & (G_IO_IN | G_IO_ERR | G_IO_HUP)))
+    redisAsyncHandleRead (watch->ac);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSource *
+watch_new (redisAsyncContext *ac)
+{
+  static GSourceFuncs funcs = { watch_prepare, watch_check, watch_dispatch, NULL, NULL, NULL };
+  Watch *watch = (Watch *) g_source_new (&funcs, sizeof (Watch));
+
+  watch->ac = ac;
+  watch->poll_fd.fd = ac->c.fd;
+  g_source_add_poll (&watch->source, &watch->poll_fd);
+  ac->ev.data = watch;
+  ac->ev.addRead = watch_add_read;
+  ac->ev.delRead = watch_del_read;
+  ac->ev.addWrite = watch_add_write;
+  ac->ev.delWrite = watch_del_write;
+  ac->ev.cleanup = watch_cleanup;
+  return &watch->source;
+}
 
 static void conn_connect (Conn *conn);
 static void redis_update_state (TetherRedis *redis);
@@ -444,7 +543,7 @@ conn_lost (Conn       *conn,
   TetherRedis *redis = conn->redis;
   gboolean was_connected = conn->connected;
 
-  /* The adapter's source is cleaned up by hiredis but not destroyed: that waits for
+  /* The Watch is cleaned up by hiredis but not destroyed: that waits for
    * the next attempt, outside hiredis' own call. */
   if (conn->old_source != NULL)
     {
@@ -566,7 +665,7 @@ conn_connect (Conn *conn)
     }
   ac->data = conn;
   conn->ac = ac;
-  conn->source = redis_source_new (ac);
+  conn->source = watch_new (ac);
   g_source_set_static_name (conn->source, "[tether] redis");
   g_source_attach (conn->source, redis->context);
   redisAsyncSetConnectCallback (ac, connect_cb);

@@ -26,7 +26,7 @@ end
 
 local function room_key(rid) return P .. 'room:' .. rid end
 local function session_key(sid) return P .. 'session:' .. sid end
-local ROOM_PARTS = { '', ':members', ':byuser', ':streams', ':log' }
+local ROOM_PARTS = { '', ':members', ':byuser', ':userjson', ':streams', ':streamjson', ':log' }
 
 -- The room's hash, made with @rsid when it does not exist; its keys lose any expiry.
 local function room_open(rid, rsid)
@@ -50,9 +50,16 @@ local function room_idle(rid)
 end
 
 -- Takes the room's next seq, appends the event to its log and publishes it:
--- "seq\nsubject\nuser-event\nms\njson" on the room's channel.
+-- "seq\nsubject\nuser-event\nms\njson" on the room's channel. A stream ADD (a new
+-- stream, or its node or extra changed) also keeps each stream's wire form in the
+-- room's :streamjson, for snapshots; streams_delete() takes it out.
 local function emit(rid, ev, subject)
   local rk = room_key(rid)
+  if ev.kind == 'stream' and ev.update == 'ADD' then
+    for _, st in ipairs(ev.streams) do
+      redis.call('HSET', rk .. ':streamjson', st.id, cjson.encode(st))
+    end
+  end
   local seq = redis.call('HINCRBY', rk, 'seq', 1)
   local user_event = ev.kind == 'user' and '1' or '0'
   ev.type = 'event'
@@ -65,6 +72,23 @@ local function emit(rid, ev, subject)
 end
 
 local function user_of(s) return { id = s.uid, name = s.name } end
+
+-- Session @sid of user @uid is a present member of room @rid, @order its place in
+-- the join order; its wire form goes to the room's :userjson, for snapshots.
+local function member_put(rid, sid, order, uid, name)
+  local rk = room_key(rid)
+  redis.call('ZADD', rk .. ':members', order, sid)
+  redis.call('HSET', rk .. ':byuser', uid, sid)
+  redis.call('HSET', rk .. ':userjson', sid, cjson.encode({ id = uid, name = name }))
+end
+
+-- Session @sid of user @uid is no longer a member of room @rid.
+local function member_drop(rid, sid, uid)
+  local rk = room_key(rid)
+  redis.call('ZREM', rk .. ':members', sid)
+  redis.call('HDEL', rk .. ':userjson', sid)
+  if redis.call('HGET', rk .. ':byuser', uid) == sid then redis.call('HDEL', rk .. ':byuser', uid) end
+end
 
 local function stream_of(id, st)
   return { id = id, user_id = st.uid, user_name = st.name, node = st.node, extra = st.extra or '' }
@@ -89,6 +113,7 @@ local function streams_delete(rid, ids, reason)
     end
     redis.call('DEL', P .. 'stream:' .. o.id)
     redis.call('ZREM', rk .. ':streams', o.id)
+    redis.call('HDEL', rk .. ':streamjson', o.id)
   end
   if #items > 0 then
     emit(rid, { kind = 'stream', update = 'DELETE', reason = reason, streams = items }, '')
@@ -100,8 +125,7 @@ end
 local function session_leave(sid, s, reason, keep_ms)
   local rk = room_key(s.room)
   streams_delete(s.room, redis.call('SMEMBERS', session_key(sid) .. ':streams'), reason)
-  redis.call('ZREM', rk .. ':members', sid)
-  if redis.call('HGET', rk .. ':byuser', s.uid) == sid then redis.call('HDEL', rk .. ':byuser', s.uid) end
+  member_drop(s.room, sid, s.uid)
   redis.call('SREM', P .. 'node:' .. s.node .. ':sessions', sid)
   emit(s.room, { kind = 'user', update = 'DELETE', users = { user_of(s) } }, sid)
   room_idle(s.room)
@@ -114,22 +138,30 @@ local function session_leave(sid, s, reason, keep_ms)
   end
 end
 
+-- HMGET of @fields (a list) of hash @key, in slices: unpack() is bounded by Lua's stack.
+local function hmget_list(key, fields)
+  local values = {}
+  for i = 1, #fields, 1000 do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + 999, #fields)))
+    for _, v in ipairs(part) do values[#values + 1] = v end
+  end
+  return values
+end
+
 -- The room as a joiner sees it: {rsid, seq, users (JSON), streams (JSON)}; the
--- users leave @except out.
+-- users leave @except out. Built from the wire forms kept in :userjson and
+-- :streamjson (in join and add order): two reads per list, whatever the room's size.
 local function snapshot(rid, except)
   local rk = room_key(rid)
+  local sids = redis.call('ZRANGE', rk .. ':members', 0, -1)
   local users, streams = {}, {}
-  for _, sid in ipairs(redis.call('ZRANGE', rk .. ':members', 0, -1)) do
-    if sid ~= except then
-      local u = redis.call('HMGET', session_key(sid), 'uid', 'name')
-      if u[1] then users[#users + 1] = { id = u[1], name = u[2] } end
-    end
+  for i, json in ipairs(hmget_list(rk .. ':userjson', sids)) do
+    if json and sids[i] ~= except then users[#users + 1] = json end
   end
-  for _, id in ipairs(redis.call('ZRANGE', rk .. ':streams', 0, -1)) do
-    local st = hash(P .. 'stream:' .. id)
-    if st then streams[#streams + 1] = stream_of(id, st) end
+  for _, json in ipairs(hmget_list(rk .. ':streamjson', redis.call('ZRANGE', rk .. ':streams', 0, -1))) do
+    if json then streams[#streams + 1] = json end
   end
-  return { redis.call('HGET', rk, 'rsid'), redis.call('HGET', rk, 'seq'),
-           #users > 0 and cjson.encode(users) or '[]',
-           #streams > 0 and cjson.encode(streams) or '[]' }
+  local room = redis.call('HMGET', rk, 'rsid', 'seq')
+  return { room[1], room[2], '[' .. table.concat(users, ',') .. ']',
+           '[' .. table.concat(streams, ',') .. ']' }
 end

@@ -58,14 +58,14 @@ room_open(rid, new_rsid)
 local rkey = room_key(rid)
 local replaced = redis.call('HGET', rkey .. ':byuser', uid)
 local replaced_node = ''
+local order = false
 if replaced then
   -- Duplicate login: the old session's streams go first, then it is kicked wherever
   -- it is, and the new session takes its place (no user DELETE/ADD).
   local old = hash(session_key(replaced))
   streams_delete(rid, redis.call('SMEMBERS', session_key(replaced) .. ':streams'), 'duplicate_login')
-  local score = redis.call('ZSCORE', rkey .. ':members', replaced)
-  redis.call('ZREM', rkey .. ':members', replaced)
-  redis.call('ZADD', rkey .. ':members', score or redis.call('HINCRBY', rkey, 'jn', 1), sid)
+  order = redis.call('ZSCORE', rkey .. ':members', replaced)
+  member_drop(rid, replaced, uid)
   if old then
     replaced_node = old.node
     redis.call('SREM', P .. 'node:' .. old.node .. ':sessions', replaced)
@@ -78,9 +78,8 @@ if replaced then
   end
 else
   replaced = ''
-  redis.call('ZADD', rkey .. ':members', redis.call('HINCRBY', rkey, 'jn', 1), sid)
 end
-redis.call('HSET', rkey .. ':byuser', uid, sid)
+member_put(rid, sid, order or redis.call('HINCRBY', rkey, 'jn', 1), uid, name)
 redis.call('HSET', session_key(sid), 'room', rid, 'uid', uid, 'name', name, 'notify', notify,
            'rk', rk_hash, 'node', ME, 'state', 'present')
 redis.call('SADD', P .. 'node:' .. ME .. ':sessions', sid)

@@ -26,13 +26,13 @@ end
 
 local function room_key(rid) return P .. 'room:' .. rid end
 local function session_key(sid) return P .. 'session:' .. sid end
-local ROOM_PARTS = { '', ':members', ':byuser', ':userjson', ':streams', ':streamjson', ':log' }
+local ROOM_PARTS = { '', ':members', ':byuser', ':userjson', ':userlist', ':streams', ':streamjson', ':log' }
 
 -- The room's hash, made with @rsid when it does not exist; its keys lose any expiry.
 local function room_open(rid, rsid)
   local rk = room_key(rid)
   if redis.call('EXISTS', rk) == 0 then
-    redis.call('DEL', rk .. ':log')
+    redis.call('DEL', rk .. ':log', rk .. ':userlist')
     redis.call('HSET', rk, 'rsid', rsid, 'seq', 0, 'jn', 0, 'sn', 0)
   end
   for _, part in ipairs(ROOM_PARTS) do redis.call('PERSIST', rk .. part) end
@@ -73,21 +73,95 @@ end
 
 local function user_of(s) return { id = s.uid, name = s.name } end
 
--- Session @sid of user @uid is a present member of room @rid, @order its place in
--- the join order; its wire form goes to the room's :userjson, for snapshots.
-local function member_put(rid, sid, order, uid, name)
+-- HMGET of @fields (a list) of hash @key, in slices: unpack() is bounded by Lua's stack.
+local function hmget_list(key, fields)
+  local values = {}
+  for i = 1, #fields, 1000 do
+    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + 999, #fields)))
+    for _, v in ipairs(part) do values[#values + 1] = v end
+  end
+  return values
+end
+
+-- A room's members, for snapshots: :userjson maps each present session to its wire
+-- form ({"id","name"}, as user events carry it) and :userlist is those wire forms in
+-- join order, joined by ',' (a JSON array without its brackets). Joins append to the
+-- list, a duplicate login replaces its entry in place and a leave cuts it out, so that
+-- no change and no snapshot reads every member; a list found missing or out of step
+-- is rebuilt from :members and :userjson.
+
+local function users_rebuild(rid)
   local rk = room_key(rid)
-  redis.call('ZADD', rk .. ':members', order, sid)
+  local items = {}
+  for _, json in ipairs(hmget_list(rk .. ':userjson', redis.call('ZRANGE', rk .. ':members', 0, -1))) do
+    if json then items[#items + 1] = json end
+  end
+  local list = table.concat(items, ',')
+  redis.call('SET', rk .. ':userlist', list)
+  return list
+end
+
+-- @list without its entry @item (with one separator), or nil when it is not there.
+-- An entry can only match whole: in JSON a raw '{"' only starts an object.
+local function list_cut(list, item)
+  local p = string.find(list, item, 1, true)
+  if not p then return nil end
+  if p > 1 then return string.sub(list, 1, p - 2) .. string.sub(list, p + #item) end
+  return string.sub(list, p + #item + 1)
+end
+
+-- Session @sid of user @uid is a present member of room @rid, last in the join order.
+local function member_put(rid, sid, uid, name)
+  local rk = room_key(rid)
+  local json = cjson.encode({ id = uid, name = name })
+  redis.call('ZADD', rk .. ':members', redis.call('HINCRBY', rk, 'jn', 1), sid)
   redis.call('HSET', rk .. ':byuser', uid, sid)
-  redis.call('HSET', rk .. ':userjson', sid, cjson.encode({ id = uid, name = name }))
+  redis.call('HSET', rk .. ':userjson', sid, json)
+  if redis.call('EXISTS', rk .. ':userlist') == 0 then
+    users_rebuild(rid)
+  elseif redis.call('STRLEN', rk .. ':userlist') == 0 then
+    redis.call('SET', rk .. ':userlist', json)
+  else
+    redis.call('APPEND', rk .. ':userlist', ',' .. json)
+  end
 end
 
 -- Session @sid of user @uid is no longer a member of room @rid.
 local function member_drop(rid, sid, uid)
   local rk = room_key(rid)
+  local json = redis.call('HGET', rk .. ':userjson', sid)
   redis.call('ZREM', rk .. ':members', sid)
   redis.call('HDEL', rk .. ':userjson', sid)
   if redis.call('HGET', rk .. ':byuser', uid) == sid then redis.call('HDEL', rk .. ':byuser', uid) end
+  local list = redis.call('GET', rk .. ':userlist')
+  local cut = json and list and list_cut(list, json)
+  if cut then redis.call('SET', rk .. ':userlist', cut) else users_rebuild(rid) end
+end
+
+-- Session @sid of user @uid (display name @name) takes the place of the same user's
+-- session @old in room @rid: same place in the join order, no leave, no join.
+local function member_replace(rid, old, sid, uid, name)
+  local rk = room_key(rid)
+  local order = redis.call('ZSCORE', rk .. ':members', old)
+  local old_json = redis.call('HGET', rk .. ':userjson', old)
+  if not order or not old_json then
+    member_drop(rid, old, uid)
+    member_put(rid, sid, uid, name)
+    return
+  end
+  local json = cjson.encode({ id = uid, name = name })
+  redis.call('ZREM', rk .. ':members', old)
+  redis.call('HDEL', rk .. ':userjson', old)
+  redis.call('ZADD', rk .. ':members', order, sid)
+  redis.call('HSET', rk .. ':byuser', uid, sid)
+  redis.call('HSET', rk .. ':userjson', sid, json)
+  local list = redis.call('GET', rk .. ':userlist')
+  local p = list and string.find(list, old_json, 1, true)
+  if p then
+    redis.call('SET', rk .. ':userlist', string.sub(list, 1, p - 1) .. json .. string.sub(list, p + #old_json))
+  else
+    users_rebuild(rid)
+  end
 end
 
 local function stream_of(id, st)
@@ -138,30 +212,21 @@ local function session_leave(sid, s, reason, keep_ms)
   end
 end
 
--- HMGET of @fields (a list) of hash @key, in slices: unpack() is bounded by Lua's stack.
-local function hmget_list(key, fields)
-  local values = {}
-  for i = 1, #fields, 1000 do
-    local part = redis.call('HMGET', key, unpack(fields, i, math.min(i + 999, #fields)))
-    for _, v in ipairs(part) do values[#values + 1] = v end
-  end
-  return values
-end
-
 -- The room as a joiner sees it: {rsid, seq, users (JSON), streams (JSON)}; the
--- users leave @except out. Built from the wire forms kept in :userjson and
--- :streamjson (in join and add order): two reads per list, whatever the room's size.
+-- users leave @except out. Built from :userlist (one read, whatever the room's size)
+-- and the wire forms kept in :streamjson, in add order.
 local function snapshot(rid, except)
   local rk = room_key(rid)
-  local sids = redis.call('ZRANGE', rk .. ':members', 0, -1)
-  local users, streams = {}, {}
-  for i, json in ipairs(hmget_list(rk .. ':userjson', sids)) do
-    if json and sids[i] ~= except then users[#users + 1] = json end
+  local users = redis.call('GET', rk .. ':userlist') or users_rebuild(rid)
+  local own = redis.call('HGET', rk .. ':userjson', except)
+  if own then
+    users = list_cut(users, own) or list_cut(users_rebuild(rid), own) or users
   end
+  local streams = {}
   for _, json in ipairs(hmget_list(rk .. ':streamjson', redis.call('ZRANGE', rk .. ':streams', 0, -1))) do
     if json then streams[#streams + 1] = json end
   end
   local room = redis.call('HMGET', rk, 'rsid', 'seq')
-  return { room[1], room[2], '[' .. table.concat(users, ',') .. ']',
+  return { room[1], room[2], '[' .. users .. ']',
            '[' .. table.concat(streams, ',') .. ']' }
 end

@@ -58,14 +58,12 @@ room_open(rid, new_rsid)
 local rkey = room_key(rid)
 local replaced = redis.call('HGET', rkey .. ':byuser', uid)
 local replaced_node = ''
-local order = false
 if replaced then
   -- Duplicate login: the old session's streams go first, then it is kicked wherever
   -- it is, and the new session takes its place (no user DELETE/ADD).
   local old = hash(session_key(replaced))
   streams_delete(rid, redis.call('SMEMBERS', session_key(replaced) .. ':streams'), 'duplicate_login')
-  order = redis.call('ZSCORE', rkey .. ':members', replaced)
-  member_drop(rid, replaced, uid)
+  member_replace(rid, replaced, sid, uid, name)
   if old then
     replaced_node = old.node
     redis.call('SREM', P .. 'node:' .. old.node .. ':sessions', replaced)
@@ -78,8 +76,8 @@ if replaced then
   end
 else
   replaced = ''
+  member_put(rid, sid, uid, name)
 end
-member_put(rid, sid, order or redis.call('HINCRBY', rkey, 'jn', 1), uid, name)
 redis.call('HSET', session_key(sid), 'room', rid, 'uid', uid, 'name', name, 'notify', notify,
            'rk', rk_hash, 'node', ME, 'state', 'present')
 redis.call('SADD', P .. 'node:' .. ME .. ':sessions', sid)

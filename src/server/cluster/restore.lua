@@ -11,7 +11,7 @@ if redis.call('EXISTS', session_key(sid)) == 1 then return { 'ok', redis.call('H
 rsid = room_open(rid, rsid)
 local rkey = room_key(rid)
 if redis.call('HGET', rkey .. ':byuser', uid) then return { 'conflict' } end
-member_put(rid, sid, redis.call('HINCRBY', rkey, 'jn', 1), uid, name)
+member_put(rid, sid, uid, name)
 redis.call('HSET', session_key(sid), 'room', rid, 'uid', uid, 'name', name, 'notify', notify,
            'rk', rk_hash, 'node', ME, 'state', 'present', 'resync', '1')
 redis.call('SADD', P .. 'node:' .. ME .. ':sessions', sid)

@@ -13,6 +13,7 @@
 #include "tether-protocol.h"
 #include "tether-fault-proxy.h"
 #include "tether-srt-url.h"
+#include "tether-test-login.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
 
@@ -1058,6 +1059,145 @@ test_redis_restart (Cluster       *cl,
   expect_only_add (bob, "carol");
 }
 
+/* A fresh login of @user on @node under the display name @name. */
+static Client *
+login_named (Cluster     *cl,
+             guint        node,
+             const char  *user,
+             const char  *name,
+             JsonObject **login_ok)
+{
+  g_autofree char *token = mint (user, ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
+  TetherTestLogin login = {
+    .app_id = APP, .room_id = ROOM, .user_id = user, .token = token, .notify_users = TRUE,
+  };
+  g_autofree char *json = tether_test_login_json (&login);
+  g_autoptr(JsonNode) root = json_from_string (json, NULL);
+  g_autofree char *named = NULL;
+  Client *c = client_connect_url (&cl->fx, url (cl, node));
+
+  json_object_set_string_member (json_object_get_object_member (json_node_get_object (root), "user"),
+                                 "name", name);
+  named = json_to_string (root, FALSE);
+  client_send (c, named);
+  *login_ok = expect (c, "login_ok");
+  g_ptr_array_add (cl->beating, c);
+  return c;
+}
+
+/* A login_ok's users as "id/name …" and its streams as "id/user_id/user_name/node/extra
+ * …", in their order; a field that is missing or not a string shows as "?". */
+static char *
+snapshot_of (JsonObject *ok,
+             const char *member)
+{
+  static const char * const user_fields[] = { "id", "name", NULL };
+  static const char * const stream_fields[] = { "id", "user_id", "user_name", "node", "extra", NULL };
+  const char * const *fields = g_str_equal (member, "users") ? user_fields : stream_fields;
+  JsonArray *items = tether_json_get_array (ok, member);
+  GString *line = g_string_new (NULL);
+
+  g_assert_nonnull (items);
+  for (guint i = 0; i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      g_assert_cmpuint (json_object_get_size (item), ==, g_strv_length ((char **) fields));
+      for (guint f = 0; fields[f] != NULL; f++)
+        {
+          const char *v = tether_json_get_string (item, fields[f]);
+
+          g_string_append_printf (line, "%s%s", f == 0 ? (i == 0 ? "" : " ") : "/", v != NULL ? v : "?");
+        }
+    }
+  return g_string_free (line, FALSE);
+}
+
+static void
+assert_snapshot (JsonObject *ok,
+                 const char *users,
+                 const char *streams)
+{
+  g_autofree char *u = snapshot_of (ok, "users");
+  g_autofree char *s = snapshot_of (ok, "streams");
+
+  g_assert_cmpstr (u, ==, users);
+  g_assert_cmpstr (s, ==, streams);
+}
+
+/* The snapshot of every login and resume lists exactly the room's members (the joiner
+ * left out) in join order and its streams in add order, with their fields as events
+ * carry them, across joins on three nodes, a duplicate login under a new name (which
+ * keeps its place and loses its streams), a stream moved to another node, leaves and
+ * a rejoin; the room's wire-form hashes hold nothing once their entries left. */
+static void
+test_snapshot (Cluster       *cl,
+               gconstpointer  data)
+{
+  Client *alice, *bob, *carol, *dave, *erin;
+  g_autoptr(JsonObject) ok_alice = NULL;
+  JsonObject *ok;
+
+  alice = login_on (cl, 0, "alice", &ok_alice);
+  assert_snapshot (ok_alice, "", "");
+  bob = login_on (cl, 1, "bob", &ok);
+  assert_snapshot (ok, "alice/alice", "");
+  json_object_unref (ok);
+  carol = login_on (cl, 2, "carol", &ok);
+  assert_snapshot (ok, "alice/alice bob/bob", "");
+  json_object_unref (ok);
+  add_stream (bob, 1, "cam-bob");
+  add_stream (carol, 2, "cam-carol");
+  dave = login_on (cl, 0, "dave", &ok);
+  assert_snapshot (ok, "alice/alice bob/bob carol/carol",
+                   "cam-bob/bob/bob/n/ cam-carol/carol/carol/n/");
+  json_object_unref (ok);
+
+  /* bob again, on node 2 and under another name: he is not in his own snapshot, his
+   * old session's stream went, and the others see him in his old place, renamed. */
+  login_named (cl, 2, "bob", "Bobby", &ok);
+  assert_snapshot (ok, "alice/alice carol/carol dave/dave", "cam-carol/carol/carol/n/");
+  json_object_unref (ok);
+  client_expect_closed (bob, TETHER_CLOSE_KICKED);
+  erin = login_on (cl, 1, "erin", &ok);
+  assert_snapshot (ok, "alice/alice bob/Bobby carol/carol dave/dave", "cam-carol/carol/carol/n/");
+  json_object_unref (ok);
+
+  /* erin's stream moves to another node (an ADD again): the snapshot follows. */
+  add_stream (erin, 3, "cam-erin");
+  client_send (erin, "{\"type\":\"stream_add\",\"req\":4,\"stream\":{\"id\":\"cam-erin\","
+                     "\"node\":\"m\",\"extra\":\"x\"}}");
+  json_object_unref (take (erin, "stream_add_ok", -1));
+
+  /* carol (and her stream) and dave leave. */
+  client_send (carol, "{\"type\":\"logout\"}");
+  client_send (dave, "{\"type\":\"logout\"}");
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "ZCARD " PREFIX "room:" ROOM ":members", "3"),
+                                    tether_test_scaled_ms (10000)));
+  login_on (cl, 2, "frank", &ok);
+  assert_snapshot (ok, "alice/alice bob/Bobby erin/erin", "cam-erin/erin/erin/m/x");
+  json_object_unref (ok);
+
+  /* carol's rejoin is a new member, last in the join order. */
+  login_on (cl, 0, "carol", &ok);
+  assert_snapshot (ok, "alice/alice bob/Bobby erin/erin frank/frank", "cam-erin/erin/erin/m/x");
+
+  /* alice resumes on node 1: she is left out of her own snapshot too. */
+  stop_beating (cl, alice);
+  {
+    g_autoptr(JsonObject) resumed = NULL;
+
+    resume_on (cl, 1, "alice", ok_alice, get_int (ok, "seq"), &resumed);
+    g_assert_true (tether_json_get_bool (resumed, "resumed", FALSE));
+    assert_snapshot (resumed, "bob/Bobby erin/erin frank/frank carol/carol", "cam-erin/erin/erin/m/x");
+  }
+  json_object_unref (ok);
+
+  /* Exactly the present members' and streams' wire forms are kept. */
+  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":userjson", "5"));
+  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":streamjson", "1"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1086,6 +1226,7 @@ main (int   argc,
   ADD ("/cluster/redis-outage", test_redis_outage);
   ADD ("/cluster/redis-hung", test_redis_hung);
   ADD ("/cluster/log-gap", test_log_gap);
+  ADD ("/cluster/snapshot", test_snapshot);
 #undef ADD
   return g_test_run ();
 }

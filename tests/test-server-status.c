@@ -124,6 +124,8 @@ write_cluster (TetherTestRedis *redis)
   redis_do (redis, "HSET " P "room:lobby rsid r-lobby seq 17 jn 4");
   redis_do (redis, "ZADD " P "room:lobby:members 1 s1 2 s2 4 s4");
   redis_do (redis, "HSET " P "room:lobby:byuser alice s1 bob s2 carol s4");
+  redis_do (redis, "HSET " P "room:lobby:userjson s1 {} s2 {} s4 {}");
+  redis_do (redis, "HSET " P "room:lobby:streamjson cam-1 {}");
   redis_do (redis, "ZADD " P "room:lobby:streams 1 cam-1");
   redis_do (redis, "XADD " P "room:lobby:log 17-1 e {} s s4 u 1");
   redis_do (redis, "HSET " P "room:stage:2 rsid r-stage seq 3 jn 1");
@@ -176,7 +178,8 @@ test_nodes_and_rooms (void)
   g_assert_cmpstr (media[3], ==, "5");
   g_assert_cmpstr (media[4], ==, "srt://127.0.0.1:7481");
 
-  /* ROOM MEMBERS STREAMS SEQ ROOM-SESSION: the :byuser hash is no room, a room
+  /* ROOM MEMBERS STREAMS SEQ ROOM-SESSION: the :byuser, :userjson and :streamjson
+   * hashes are no rooms, a room
    * id may hold a colon, and other apps' rooms are not shown */
   lobby = row (output, "lobby");
   g_assert_nonnull (lobby);
@@ -185,6 +188,7 @@ test_nodes_and_rooms (void)
   g_assert_nonnull (stage);
   g_assert_cmpstrv (stage, ((const char * const[]) { "stage:2", "1", "0", "3", "r-stage", NULL }));
   g_assert_null (strstr (output, "byuser"));
+  g_assert_null (strstr (output, "json"));
   g_assert_null (strstr (output, "hidden"));
 }
 
@@ -260,7 +264,7 @@ test_unreachable (void)
   /* a password in the URL is never printed, not even in an error */
   bad_url = run_status (&status, "--redis", "http://:hunter2@example.org/", NULL);
   g_assert_cmpint (status, ==, 1);
-  g_assert_nonnull (strstr (bad_url, "expected redis://HOST:PORT[/DB]"));
+  g_assert_nonnull (strstr (bad_url, "--redis: not a redis://[:PASSWORD@]HOST[:PORT][/DB] URL"));
   g_assert_null (strstr (bad_url, "hunter2"));
 
   g_assert_true (tether_test_redis_restart (redis, &error));

@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 #include <hiredis/hiredis.h>
 
+#include "tether-redis.h"
 #include "tether-server-status.h"
 
 /*
@@ -77,42 +78,6 @@ load_config (StatusOptions  *o,
   return TRUE;
 }
 
-/* redis://[:PASSWORD@]HOST[:PORT][/DB] */
-static gboolean
-parse_redis_url (const char  *url,
-                 char       **out_host,
-                 int         *out_port,
-                 int         *out_db,
-                 char       **out_password,
-                 GError     **error)
-{
-  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_HAS_PASSWORD, NULL);
-  const char *path;
-  guint64 db = 0;
-
-  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "redis") != 0
-      || g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
-    {
-      /* not echoed: it may hold a password */
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "--redis: expected redis://HOST:PORT[/DB]");
-      return FALSE;
-    }
-  path = g_uri_get_path (uri);
-  if (path != NULL && *path == '/' && path[1] != '\0'
-      && !g_ascii_string_to_unsigned (path + 1, 10, 0, G_MAXINT, &db, NULL))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "--redis: the database in “%s” is not a number", path + 1);
-      return FALSE;
-    }
-  *out_host = g_strdup (g_uri_get_host (uri));
-  *out_port = g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 6379;
-  *out_db = (int) db;
-  *out_password = g_strdup (g_uri_get_password (uri));
-  return TRUE;
-}
-
 static char *
 redis_url_without_password (const char *url)
 {
@@ -152,10 +117,14 @@ connect_redis (const char  *url,
   struct timeval timeout = { CONNECT_TIMEOUT_SEC, 0 };
   redisContext *c;
   redisReply *reply;
-  int port, db;
+  guint16 port;
+  guint db;
 
-  if (!parse_redis_url (url, &host, &port, &db, &password, error))
-    return NULL;
+  if (!tether_redis_parse_url (url, &host, &port, &db, &password, error))
+    {
+      g_prefix_error (error, "--redis: ");
+      return NULL;
+    }
   c = redisConnectWithTimeout (host, port, timeout);
   if (c == NULL || c->err != 0)
     {
@@ -175,7 +144,7 @@ connect_redis (const char  *url,
     }
   if (password != NULL)
     freeReplyObject (reply);
-  if ((reply = command (c, error, "SELECT %d", db)) == NULL)
+  if ((reply = command (c, error, "SELECT %u", db)) == NULL)
     {
       g_prefix_error (error, "Redis at %s:%d does not answer: ", host, port);
       redisFree (c);
@@ -390,7 +359,26 @@ print_media_nodes (redisContext  *c,
   return TRUE;
 }
 
-/* The room ids: the hashes `P room:<rid>` (not their `:byuser` hashes). */
+/* Whether hash @key of @keys is one of a room's other hashes (`P room:<rid>:byuser`,
+ * `:userjson`, `:streamjson`), next to its room's `P room:<rid>`. */
+static gboolean
+is_room_part (GHashTable *keys,
+              const char *key)
+{
+  static const char * const parts[] = { ":byuser", ":userjson", ":streamjson" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    if (g_str_has_suffix (key, parts[i]))
+      {
+        g_autofree char *room = g_strndup (key, strlen (key) - strlen (parts[i]));
+
+        if (g_hash_table_contains (keys, room))
+          return TRUE;
+      }
+  return FALSE;
+}
+
+/* The room ids: the hashes `P room:<rid>` (not their other hashes). */
 static GPtrArray *
 scan_rooms (redisContext  *c,
             const char    *prefix,
@@ -429,15 +417,8 @@ scan_rooms (redisContext  *c,
     {
       const char *k = key;
 
-      /* `P room:<rid>:byuser` is a hash too, next to its room's */
-      if (g_str_has_suffix (k, ":byuser"))
-        {
-          g_autofree char *room = g_strndup (k, strlen (k) - strlen (":byuser"));
-
-          if (g_hash_table_contains (keys, room))
-            continue;
-        }
-      g_ptr_array_add (rooms, g_strdup (k + prefix_len));
+      if (!is_room_part (keys, k))
+        g_ptr_array_add (rooms, g_strdup (k + prefix_len));
     }
   g_ptr_array_sort (rooms, compare_strings);
   return g_steal_pointer (&rooms);

@@ -63,9 +63,7 @@ if replaced then
   -- it is, and the new session takes its place (no user DELETE/ADD).
   local old = hash(session_key(replaced))
   streams_delete(rid, redis.call('SMEMBERS', session_key(replaced) .. ':streams'), 'duplicate_login')
-  local score = redis.call('ZSCORE', rkey .. ':members', replaced)
-  redis.call('ZREM', rkey .. ':members', replaced)
-  redis.call('ZADD', rkey .. ':members', score or redis.call('HINCRBY', rkey, 'jn', 1), sid)
+  member_replace(rid, replaced, sid, uid, name)
   if old then
     replaced_node = old.node
     redis.call('SREM', P .. 'node:' .. old.node .. ':sessions', replaced)
@@ -78,9 +76,8 @@ if replaced then
   end
 else
   replaced = ''
-  redis.call('ZADD', rkey .. ':members', redis.call('HINCRBY', rkey, 'jn', 1), sid)
+  member_put(rid, sid, uid, name)
 end
-redis.call('HSET', rkey .. ':byuser', uid, sid)
 redis.call('HSET', session_key(sid), 'room', rid, 'uid', uid, 'name', name, 'notify', notify,
            'rk', rk_hash, 'node', ME, 'state', 'present')
 redis.call('SADD', P .. 'node:' .. ME .. ':sessions', sid)

@@ -11,8 +11,7 @@ if redis.call('EXISTS', session_key(sid)) == 1 then return { 'ok', redis.call('H
 rsid = room_open(rid, rsid)
 local rkey = room_key(rid)
 if redis.call('HGET', rkey .. ':byuser', uid) then return { 'conflict' } end
-redis.call('ZADD', rkey .. ':members', redis.call('HINCRBY', rkey, 'jn', 1), sid)
-redis.call('HSET', rkey .. ':byuser', uid, sid)
+member_put(rid, sid, uid, name)
 redis.call('HSET', session_key(sid), 'room', rid, 'uid', uid, 'name', name, 'notify', notify,
            'rk', rk_hash, 'node', ME, 'state', 'present', 'resync', '1')
 redis.call('SADD', P .. 'node:' .. ME .. ':sessions', sid)

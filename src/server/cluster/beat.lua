@@ -23,6 +23,13 @@ if existed == 1 and first == '1' then
   end
   redis.call('DEL', nk .. ':sessions')
   redis.call('SADD', P .. 'nodes', ghost)
+  -- Its media node's ingest publishers were the previous process's connections: no
+  -- session can bring them back, so their streams go now (a publisher that reconnects
+  -- to this process is a new ADD).
+  local old_media = redis.call('HGET', nk, 'media_id')
+  if old_media and old_media ~= '' and redis.call('HGET', P .. 'medianode:' .. old_media, 'node') == ME then
+    ingests_lost(old_media)
+  end
   existed = 0
 end
 if existed == 0 then redis.call('HSET', nk, 'started_ms', NOW) end

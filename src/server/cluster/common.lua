@@ -194,6 +194,24 @@ local function streams_delete(rid, ids, reason)
   end
 end
 
+-- The ingest streams of media node @media went with its process: deleted
+-- ("media_lost"), one event per room.
+local function ingests_lost(media)
+  local byroom = {}
+  for _, id in ipairs(redis.call('SMEMBERS', P .. 'medianode:' .. media .. ':ingests')) do
+    local room = redis.call('HGET', P .. 'stream:' .. id, 'room')
+    if room then
+      byroom[room] = byroom[room] or {}
+      table.insert(byroom[room], id)
+    end
+  end
+  for room, ids in pairs(byroom) do
+    streams_delete(room, ids, 'media_lost')
+    room_idle(room)
+  end
+  redis.call('DEL', P .. 'medianode:' .. media .. ':ingests')
+end
+
 -- A present session leaves its room: its streams go (@reason), then the user.
 -- @keep_ms > 0 keeps it resumable (away, a rejoin) that long; else it is gone.
 local function session_leave(sid, s, reason, keep_ms)

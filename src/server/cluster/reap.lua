@@ -30,18 +30,7 @@ if redis.call('SCARD', nk .. ':sessions') > 0 then return { 'more', n } end
 -- Its embedded media node's ingest streams went with it.
 local media = redis.call('HGET', nk, 'media_id')
 if media and media ~= '' and redis.call('HGET', P .. 'medianode:' .. media, 'node') == dead then
-  local byroom = {}
-  for _, id in ipairs(redis.call('SMEMBERS', P .. 'medianode:' .. media .. ':ingests')) do
-    local room = redis.call('HGET', P .. 'stream:' .. id, 'room')
-    if room then
-      byroom[room] = byroom[room] or {}
-      table.insert(byroom[room], id)
-    end
-  end
-  for room, ids in pairs(byroom) do
-    streams_delete(room, ids, 'media_lost')
-    room_idle(room)
-  end
+  ingests_lost(media)
   redis.call('DEL', P .. 'medianode:' .. media, P .. 'medianode:' .. media .. ':ingests')
   redis.call('SREM', P .. 'medianodes', media)
 end

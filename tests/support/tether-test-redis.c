@@ -122,7 +122,7 @@ spawn_on_port (TetherTestRedis  *self,
   };
   StartWait wait = { self, 0, FALSE };
 
-  self->process = tether_test_process_spawnv_tied (argv, error);
+  self->process = tether_test_process_spawnv (argv, error);
   if (self->process == NULL)
     return FALSE;
 

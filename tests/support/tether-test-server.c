@@ -437,7 +437,7 @@ tether_test_cli_spawn (const char *command,
   va_end (ap);
   g_ptr_array_add (argv, NULL);
 
-  p = tether_test_process_spawnv_tied ((const char * const *) argv->pdata, &error);
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   return p;
 }
@@ -513,7 +513,7 @@ process_start (TetherTestServerProcess *self)
         }
       g_ptr_array_add (argv, NULL);
 
-      self->process = tether_test_process_spawnv_tied ((const char * const *) argv->pdata, &error);
+      self->process = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
       if (self->process == NULL)
         g_error ("cannot run %s: %s", program, error->message);
 

@@ -852,7 +852,8 @@ bench_kill_libtether (void)
   const guint n_rooms = MAX (n_kill_clients / ROOM_SIZE, 1);
   LtGroup *g = lt_group_new (victim->url, 100);
   g_autoptr(GArray) ms = g_array_new (FALSE, FALSE, sizeof (double));
-  guint resumed = 0, attempts_max = 0;
+  g_autoptr(GArray) noticed = g_array_new (FALSE, FALSE, sizeof (double));
+  guint resumed = 0, attempts_max = 0, on_node[2] = { 0, 0 };
   gint64 t_kill;
 
   g_print ("[kill-libtether] %u libtether rooms (rooms of %d, notify_users, 20 per "
@@ -892,12 +893,17 @@ bench_kill_libtether (void)
         {
           resumed += tether_reconnect_report_get_resumed (r);
           attempts_max = MAX (attempts_max, tether_reconnect_report_get_attempts (r));
+          append_ms (noticed, t_kill, c->t_reconnecting);
+          for (guint n = 0; n < 2; n++)
+            on_node[n] += g_strcmp0 (tether_room_get_server_url (c->room), cl->nodes[n].url) == 0;
         }
     }
+  print_ms ("kill -9 -> a room RECONNECTING (break noticed)", noticed);
   print_ms ("kill -9 -> a room RECONNECTED on a survivor", ms);
   g_print ("  %u of %u RECONNECTED, %u of them resumed (case 1); at most %u attempts; "
-           "%u RECONNECT_FAILED, %u kicked\n", g->n_reconnected_mark, g->n_logined, resumed,
-           attempts_max, g->n_reconnect_failed, g->n_kicked);
+           "%u RECONNECT_FAILED, %u kicked; %u on %s, %u on %s\n", g->n_reconnected_mark,
+           g->n_logined, resumed, attempts_max, g->n_reconnect_failed, g->n_kicked, on_node[0],
+           cl->nodes[0].id, on_node[1], cl->nodes[1].id);
   print_deletes (cl, "l", n_rooms);
   print_loadavg ("end");
 

@@ -651,6 +651,54 @@ test_cluster_resume_elsewhere (void)
   g_assert_cmpint (event_index (alice, "user DELETE bob"), ==, -1);
 }
 
+/* login_ok's room_services: this node first, then the other live nodes starting at a
+ * random one per login, so that the clients of a node that dies do not all try the
+ * same next node (bench-cluster kill-libtether: 1,000 on one survivor before). */
+static void
+test_cluster_spreads_next_node (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autoptr(TetherTestServerProcess) a = NULL, b = NULL, c = NULL;
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+  g_autofree char *seen = NULL;
+  guint next_b = 0, next_c = 0;
+
+  g_assert_no_error (error);
+  a = cluster_node (redis, "a");
+  b = cluster_node (redis, "b");
+  c = cluster_node (redis, "c");
+  TETHER_WAIT_UNTIL (redis_says (redis, "SCARD " NODES_KEY, "3"), WAIT_MS);
+  seen = tether_test_redis_commandv (redis, 3, (const char *[]) { "HGET", NODE_A_KEY, "seen_ms" });
+  TETHER_WAIT_UNTIL (!redis_says (redis, "HGET " NODE_A_KEY " seen_ms", seen), WAIT_MS);
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("u%02u", i);
+
+      g_ptr_array_add (clients, client_new (user, tether_test_server_process_get_url (a), NULL,
+                                            NULL));
+    }
+  for (guint i = 0; i < clients->len; i++)
+    {
+      Client *client = clients->pdata[i];
+      g_auto(GStrv) known = NULL;
+
+      TETHER_WAIT_UNTIL (state_of (client) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+      known = tether_room_dup_server_urls (client->room);
+      g_assert_cmpuint (g_strv_length (known), ==, 3);
+      g_assert_cmpstr (known[0], ==, tether_test_server_process_get_url (a));
+      next_b += g_strcmp0 (known[1], tether_test_server_process_get_url (b)) == 0;
+      next_c += g_strcmp0 (known[1], tether_test_server_process_get_url (c)) == 0;
+    }
+  g_test_message ("next after a: b %u times, c %u times", next_b, next_c);
+  /* Both orders are a rotation: each of 20 logins picks one; all the same has a
+   * chance of 2 in a million. */
+  g_assert_cmpuint (next_b + next_c, ==, 20);
+  g_assert_cmpuint (next_b, >, 0);
+  g_assert_cmpuint (next_c, >, 0);
+}
+
 /* ---- a room service that cannot reach its shared state ---------------------------- */
 
 /* A real cluster node whose Redis is gone: it answers every login with error 1021 and
@@ -737,6 +785,7 @@ main (int argc, char **argv)
   g_test_add_func ("/failover/server-option", test_server_option);
   g_test_add_func ("/failover/cli-several-servers", test_cli_several_servers);
   g_test_add_func ("/failover/cluster-resume-elsewhere", test_cluster_resume_elsewhere);
+  g_test_add_func ("/failover/cluster-spreads-next-node", test_cluster_spreads_next_node);
   g_test_add_func ("/failover/service-unavailable-is-retried",
                    test_service_unavailable_is_retried);
 

@@ -854,6 +854,7 @@ bench_kill_libtether (void)
   g_autoptr(GArray) ms = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(GArray) noticed = g_array_new (FALSE, FALSE, sizeof (double));
   guint resumed = 0, attempts_max = 0, on_node[2] = { 0, 0 };
+  double cpu0[4];
   gint64 t_kill;
 
   g_print ("[kill-libtether] %u libtether rooms (rooms of %d, notify_users, 20 per "
@@ -877,11 +878,23 @@ bench_kill_libtether (void)
 
   lt_mark (g);
   bench_watchdog_remove_pid (victim->pid);
+  for (guint i = 0; i < 2; i++)
+    cpu0[i] = bench_proc_cpu_seconds (cl->nodes[i].pid);
+  cpu0[2] = bench_proc_cpu_seconds (redis_pid (cl->redis));
+  cpu0[3] = bench_proc_cpu_seconds (getpid ());
   t_kill = g_get_monotonic_time ();
   tether_test_server_process_kill (victim->server);
   if (!tether_test_poll_until (all_reconnected, g, 60000))
     g_printerr ("[kill-libtether] only %u of %u RECONNECTED within 60 s\n", g->n_reconnected_mark,
                 g->n_logined);
+  /* What the failover cost, and who paid: the clients' process (all the libtether
+   * rooms), the survivors, Redis. */
+  g_print ("  CPU from the kill to the last RECONNECTED (%.0f ms): clients %.0f ms, %s %.0f ms, "
+           "%s %.0f ms, redis %.0f ms\n", (g_get_monotonic_time () - t_kill) / 1000.0,
+           (bench_proc_cpu_seconds (getpid ()) - cpu0[3]) * 1000, cl->nodes[0].id,
+           (bench_proc_cpu_seconds (cl->nodes[0].pid) - cpu0[0]) * 1000, cl->nodes[1].id,
+           (bench_proc_cpu_seconds (cl->nodes[1].pid) - cpu0[1]) * 1000,
+           (bench_proc_cpu_seconds (redis_pid (cl->redis)) - cpu0[2]) * 1000);
   for (guint i = 0; i < g->reconnected_at->len; i++)
     append_ms (ms, t_kill, g_array_index (g->reconnected_at, gint64, i));
   for (guint i = 0; i < g->clients->len; i++)

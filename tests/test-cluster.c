@@ -602,28 +602,37 @@ have_gst (void)
 }
 
 /* gst-launch publishing stream @stream as user "host" (no room session) to the media
- * node registered in Redis as @media_id. */
+ * node at @media_url; -e: SIGINT ends it with an EOS, which closes its SRT link. */
 static TetherTestProcess *
-ingest_publish (Cluster    *cl,
-                const char *media_id,
-                const char *stream)
+ingest_publish_to (const char *media_url,
+                   const char *stream)
 {
-  g_autofree char *media_url = NULL;
   g_autofree char *token = NULL;
   g_autofree char *srt_url = NULL;
   g_autofree char *uri = NULL;
   g_autoptr(GError) error = NULL;
   TetherTestProcess *publisher;
 
-  media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:%s url", PREFIX, media_id);
   g_assert_true (g_str_has_prefix (media_url, "srt://"));
   token = mint ("host", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
   srt_url = tether_srt_url_new (media_url, stream, "publish", token);
   uri = g_strdup_printf ("uri=%s", srt_url);
-  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "!",
+  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "-e", "videotestsrc", "!",
                                          "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
   g_assert_no_error (error);
   return publisher;
+}
+
+/* The same to the media node registered in Redis as @media_id. */
+static TetherTestProcess *
+ingest_publish (Cluster    *cl,
+                const char *media_id,
+                const char *stream)
+{
+  g_autofree char *media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:%s url",
+                                                          PREFIX, media_id);
+
+  return ingest_publish_to (media_url, stream);
 }
 
 /* The next event of @c: the ADD of ingest stream @stream of "host" on @node. */
@@ -1247,6 +1256,150 @@ test_snapshot (Cluster       *cl,
   g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":streamjson", "1"));
 }
 
+/* The gauge @name of node @i's /metrics. */
+static guint64
+node_metric (Cluster    *cl,
+             guint       i,
+             const char *name)
+{
+  TetherTestProcess *node = tether_test_server_process_get_process (cl->nodes[i]);
+  g_autofree char *text = tether_test_server_admin_get (node, "metrics", NULL);
+  guint64 value = G_MAXUINT64;
+
+  tether_test_metric (text, name, &value);
+  return value;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The ids of the streams in @ok's snapshot, sorted. */
+static char *
+snapshot_stream_ids (JsonObject *ok)
+{
+  JsonArray *items = tether_json_get_array (ok, "streams");
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      g_ptr_array_add (ids, (gpointer) tether_json_get_string (item, "id"));
+    }
+  g_ptr_array_sort (ids, compare_strings);
+  g_ptr_array_add (ids, NULL);
+  return g_strjoinv (" ", (char **) ids->pdata);
+}
+
+/* SIGINT: gst-launch -e sends EOS and closes its SRT link ("stopped"). */
+static void
+ingest_stop (TetherTestProcess *publisher)
+{
+  gint64 pid = g_ascii_strtoll (tether_test_process_get_identifier (publisher), NULL, 10);
+
+  g_assert_cmpint (kill ((pid_t) pid, SIGINT), ==, 0);
+  g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
+}
+
+/* Ingest streams that start or stop on node 0 while Redis is away reach the room
+ * when it is back. Back empty: the nodes put back their sessions and the ingest
+ * streams their media node still has, including one started meanwhile, and the
+ * members' resync shows exactly those. Back with its data: a stream stopped meanwhile
+ * is deleted ("stopped"), one started meanwhile added — each once, seen identically
+ * on two other nodes, and nothing else follows. */
+static void
+test_ingest_redis_outage (Cluster       *cl,
+                          gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) cam1 = NULL;
+  g_autoptr(TetherTestProcess) cam2 = NULL;
+  g_autoptr(TetherTestProcess) cam3 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  g_autoptr(JsonObject) bob_re = NULL;
+  g_autoptr(JsonObject) carol_re = NULL;
+  g_autofree char *media_url = NULL;
+  g_autofree char *saved = NULL;
+  g_autofree char *bob_streams = NULL;
+  g_autofree char *carol_streams = NULL;
+  Client *bob, *carol;
+
+  if (!have_gst ())
+    return;
+  bob = login_on (cl, 1, "bob", &bob_ok);
+  carol = login_on (cl, 2, "carol", &carol_ok);
+  expect_only_add (bob, "carol");
+  media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:n0 url", PREFIX);
+  cam1 = ingest_publish_to (media_url, "cam1");
+  expect_same_stream_event (bob, carol, "ADD", "cam1", NULL);
+
+  /* Away and back empty; cam2 starts meanwhile. */
+  tether_test_redis_kill (cl->redis);
+  cam2 = ingest_publish_to (media_url, "cam2");
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 1,
+                                    20000));
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  json_object_unref (take (bob, "reconnect", -1));
+  json_object_unref (take (carol, "reconnect", -1));
+  stop_beating (cl, bob);
+  stop_beating (cl, carol);
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "medianode:n0:ingests", "2"),
+                                    10000));
+  g_assert_cmpuint (node_metric (cl, 0, "tether_cluster_pending_ingests"), ==, 0);
+  bob = resume_on (cl, 1, "bob", bob_ok, get_int (bob_ok, "seq"), &bob_re);
+  carol = resume_on (cl, 2, "carol", carol_ok, get_int (carol_ok, "seq"), &carol_re);
+  g_assert_true (tether_json_get_bool (bob_re, "resync", FALSE));
+  g_assert_true (tether_json_get_bool (carol_re, "resync", FALSE));
+  bob_streams = snapshot_stream_ids (bob_re);
+  carol_streams = snapshot_stream_ids (carol_re);
+  g_assert_cmpstr (bob_streams, ==, "cam1 cam2");
+  g_assert_cmpstr (carol_streams, ==, "cam1 cam2");
+  /* Whoever resumed first may hear the other's restore ADD: nothing about streams. */
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"),
+                                    10000));
+  login_on (cl, 0, "dave", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      Client *c = i == 0 ? bob : carol;
+      g_autoptr(JsonObject) ev = NULL;
+
+      while ((ev = expect (c, "event")) != NULL
+             && g_strcmp0 (first_id (ev, "users"), "dave") != 0)
+        {
+          g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
+          g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "ADD");
+          g_clear_pointer (&ev, json_object_unref);
+        }
+    }
+
+  /* Away and back with its data; cam1 stops and cam3 starts meanwhile. */
+  saved = tether_test_redis_command (cl->redis, "SAVE");
+  g_assert_cmpstr (saved, ==, "OK");
+  tether_test_redis_kill (cl->redis);
+  ingest_stop (cam1);
+  cam3 = ingest_publish_to (media_url, "cam3");
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 2,
+                                    20000));
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  expect_same_stream_event (bob, carol, "DELETE", "cam1", "stopped");
+  expect_same_stream_event (bob, carol, "ADD", "cam3", NULL);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 0,
+                                    10000));
+  g_assert_true (redis_equals (cl, "SCARD " PREFIX "medianode:n0:ingests", "2"));
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"),
+                                    10000));
+  login_on (cl, 0, "erin", NULL);
+  expect_only_add (bob, "erin");
+  expect_only_add (carol, "erin");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1277,6 +1430,7 @@ main (int   argc,
   ADD ("/cluster/redis-hung", test_redis_hung);
   ADD ("/cluster/log-gap", test_log_gap);
   ADD ("/cluster/snapshot", test_snapshot);
+  ADD ("/cluster/ingest/redis-outage", test_ingest_redis_outage);
 #undef ADD
   return g_test_run ();
 }

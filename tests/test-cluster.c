@@ -845,6 +845,31 @@ test_media_only (Cluster       *cl,
   expect_only_add (carol, "erin");
 }
 
+/* A plain GStreamer player decodes 15 frames of stream @stream from the media-only
+ * node m1, which has no publisher of it. */
+static void
+play_on_m1 (Cluster    *cl,
+            const char *stream)
+{
+  g_autoptr(TetherTestProcess) player = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *edge_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+
+  edge_url = tether_test_redis_command (cl->redis, "HGET %smedianode:m1 url", PREFIX);
+  token = mint ("viewer", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
+  srt_url = tether_srt_url_new (edge_url, stream, "request", token);
+  uri = g_strdup_printf ("uri=%s", srt_url);
+  player = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "srtsrc", uri, "!",
+                                      "tsdemux", "!", "h264parse", "!", "avdec_h264", "!",
+                                      "identity", "eos-after=15", "!", "fakesink", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (player, tether_test_scaled_ms (20000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (player), ==, 0);
+}
+
 /* A media-only node of the cluster with --media-cascade: a plain GStreamer player
  * on it plays a stream published on node 0 only, which it found in Redis and pulled. */
 static void
@@ -853,12 +878,6 @@ test_media_only_cascade (Cluster       *cl,
 {
   g_autoptr(TetherTestProcess) media = NULL;
   g_autoptr(TetherTestProcess) publisher = NULL;
-  g_autoptr(TetherTestProcess) player = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *edge_url = NULL;
-  g_autofree char *token = NULL;
-  g_autofree char *srt_url = NULL;
-  g_autofree char *uri = NULL;
   Client *bob;
 
   if (!have_gst ())
@@ -868,16 +887,7 @@ test_media_only_cascade (Cluster       *cl,
   publisher = ingest_publish (cl, "n0", "cam");
   json_object_unref (expect_ingest_add (bob, "cam", "n0"));
 
-  edge_url = tether_test_redis_command (cl->redis, "HGET %smedianode:m1 url", PREFIX);
-  token = mint ("viewer", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
-  srt_url = tether_srt_url_new (edge_url, "cam", "request", token);
-  uri = g_strdup_printf ("uri=%s", srt_url);
-  player = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "srtsrc", uri, "!",
-                                      "tsdemux", "!", "h264parse", "!", "avdec_h264", "!",
-                                      "identity", "eos-after=15", "!", "fakesink", NULL);
-  g_assert_no_error (error);
-  g_assert_true (tether_test_process_wait (player, tether_test_scaled_ms (20000)));
-  g_assert_cmpint (tether_test_process_get_exit_status (player), ==, 0);
+  play_on_m1 (cl, "cam");
   g_assert_cmpuint (tether_test_process_count_lines (media, "pulling stream cam from node n0"), ==, 1);
   /* SIGTERM: a clean exit (the sanitizer build checks its leaks then). */
   tether_test_process_terminate (media);
@@ -1400,6 +1410,100 @@ test_ingest_redis_outage (Cluster       *cl,
   expect_only_add (carol, "erin");
 }
 
+/* A metric of /metrics text @text, which must be there. */
+static guint64
+metric_of (const char *text,
+           const char *name)
+{
+  guint64 value = 0;
+
+  if (!tether_test_metric (text, name, &value))
+    g_error ("no %s in:\n%s", name, text);
+  return value;
+}
+
+/* The gauge @name of the media-only node @media's /metrics. */
+static guint64
+media_metric (TetherTestProcess *media,
+              const char        *name)
+{
+  g_autofree char *text = tether_test_server_admin_get (media, "metrics", NULL);
+
+  return metric_of (text, name);
+}
+
+/* A media-only node of the cluster has the admin endpoints of a room-service node,
+ * here on their default address (loopback, the --listen port + 1: any free port
+ * for 0): /healthz, and /metrics with its node id, Redis and media figures, but none
+ * of a room service's; tether_redis_up follows Redis, an empty restart counts as a
+ * restore, and its pulls are counted. A media node without --redis has no admin
+ * endpoints and refuses --admin-listen. */
+static void
+test_media_only_admin (Cluster       *cl,
+                       gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) media = NULL;
+  g_autoptr(TetherTestProcess) publisher = NULL;
+  g_autoptr(TetherTestProcess) alone = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *health = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *program = tether_test_server_program ();
+  guint status = 0;
+  Client *bob;
+
+  if (!have_gst ())
+    return;
+  media = media_only_start (cl, TRUE);
+  health = tether_test_server_admin_get (media, "healthz", &status);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (health, ==, "ok\n");
+  text = tether_test_server_admin_get (media, "metrics", &status);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_nonnull (strstr (text, "\ntether_cluster_node_info{node=\"m1\"} 1\n"));
+  g_assert_cmpuint (metric_of (text, "tether_redis_up"), ==, 1);
+  g_assert_cmpuint (metric_of (text, "tether_redis_commands_total"), >, 0);
+  metric_of (text, "tether_redis_round_trip_seconds");
+  g_assert_cmpuint (metric_of (text, "tether_cluster_reaped_sessions_total"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_cluster_restores_total"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_cluster_pending_ingests"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_media_streams"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_media_pulls_started_total"), ==, 0);
+  /* Nothing of a room service, which it does not run. */
+  g_assert_false (tether_test_metric (text, "tether_sessions", NULL));
+  g_assert_false (tether_test_metric (text, "tether_logins_total", NULL));
+  g_assert_false (tether_test_metric (text, "tether_cluster_events_total", NULL));
+  g_assert_false (tether_test_metric (text, "tether_cluster_pending_leaves", NULL));
+
+  /* A player on it of a stream published on node 0: one pull. */
+  bob = login_on (cl, 1, "bob", NULL);
+  publisher = ingest_publish (cl, "n0", "cam");
+  json_object_unref (expect_ingest_add (bob, "cam", "n0"));
+  play_on_m1 (cl, "cam");
+  g_assert_cmpuint (media_metric (media, "tether_media_pulls_started_total"), ==, 1);
+
+  /* Redis away, then back empty. */
+  tether_test_redis_kill (cl->redis);
+  g_assert_true (TETHER_WAIT_UNTIL (media_metric (media, "tether_redis_up") == 0, 10000));
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  g_assert_true (TETHER_WAIT_UNTIL (media_metric (media, "tether_redis_up") == 1
+                                    && media_metric (media, "tether_cluster_restores_total") == 1,
+                                    10000));
+
+  alone = tether_test_process_spawn (&error, program, "--media-only", "--app-secret", SECRET,
+                                     "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                     NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (alone, tether_test_scaled_ms (10000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (alone), ==, 1);
+
+  /* SIGTERM: a clean exit with its admin port open. */
+  tether_test_process_terminate (media);
+  g_assert_true (tether_test_process_wait (media, tether_test_scaled_ms (10000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (media), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1431,6 +1535,7 @@ main (int   argc,
   ADD ("/cluster/log-gap", test_log_gap);
   ADD ("/cluster/snapshot", test_snapshot);
   ADD ("/cluster/ingest/redis-outage", test_ingest_redis_outage);
+  ADD ("/cluster/media-only/admin", test_media_only_admin);
 #undef ADD
   return g_test_run ();
 }

@@ -1734,38 +1734,41 @@ tether_server_cluster_metrics (TetherServer *self,
                           "tether_redis_round_trip_seconds %g\n"
                           "# HELP tether_redis_commands_total Commands sent to Redis.\n"
                           "# TYPE tether_redis_commands_total counter\n"
-                          "tether_redis_commands_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_events_total Room events received from Redis.\n"
-                          "# TYPE tether_cluster_events_total counter\n"
-                          "tether_cluster_events_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_event_lag_seconds Time from an event's PUBLISH to its fan-out here.\n"
-                          "# TYPE tether_cluster_event_lag_seconds summary\n"
-                          "tether_cluster_event_lag_seconds_sum %g\n"
-                          "tether_cluster_event_lag_seconds_count %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_event_lag_max_seconds The longest event lag seen.\n"
-                          "# TYPE tether_cluster_event_lag_max_seconds gauge\n"
-                          "tether_cluster_event_lag_max_seconds %g\n"
-                          "# HELP tether_cluster_refused_total Requests refused with 1021 (Redis unreachable).\n"
-                          "# TYPE tether_cluster_refused_total counter\n"
-                          "tether_cluster_refused_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_pending_leaves Removals waiting for Redis.\n"
-                          "# TYPE tether_cluster_pending_leaves gauge\n"
-                          "tether_cluster_pending_leaves %u\n"
+                          "tether_redis_commands_total %" G_GUINT64_FORMAT "\n",
+                          self->node_id, tether_redis_is_up (cluster->redis) ? 1 : 0,
+                          tether_redis_get_round_trip (cluster->redis),
+                          tether_redis_get_commands (cluster->redis));
+  /* A media-only node has no rooms, requests nor sessions of its own. */
+  if (!cluster->media_only)
+    g_string_append_printf (out,
+                            "# HELP tether_cluster_events_total Room events received from Redis.\n"
+                            "# TYPE tether_cluster_events_total counter\n"
+                            "tether_cluster_events_total %" G_GUINT64_FORMAT "\n"
+                            "# HELP tether_cluster_event_lag_seconds Time from an event's PUBLISH to its fan-out here.\n"
+                            "# TYPE tether_cluster_event_lag_seconds summary\n"
+                            "tether_cluster_event_lag_seconds_sum %g\n"
+                            "tether_cluster_event_lag_seconds_count %" G_GUINT64_FORMAT "\n"
+                            "# HELP tether_cluster_event_lag_max_seconds The longest event lag seen.\n"
+                            "# TYPE tether_cluster_event_lag_max_seconds gauge\n"
+                            "tether_cluster_event_lag_max_seconds %g\n"
+                            "# HELP tether_cluster_refused_total Requests refused with 1021 (Redis unreachable).\n"
+                            "# TYPE tether_cluster_refused_total counter\n"
+                            "tether_cluster_refused_total %" G_GUINT64_FORMAT "\n"
+                            "# HELP tether_cluster_pending_leaves Removals waiting for Redis.\n"
+                            "# TYPE tether_cluster_pending_leaves gauge\n"
+                            "tether_cluster_pending_leaves %u\n",
+                            cluster->events_in, cluster->lag_sum, cluster->lag_count,
+                            cluster->lag_max, cluster->refused, cluster->pending_leaves.length);
+  g_string_append_printf (out,
                           "# HELP tether_cluster_reaped_sessions_total Sessions of dead nodes this node removed.\n"
                           "# TYPE tether_cluster_reaped_sessions_total counter\n"
                           "tether_cluster_reaped_sessions_total %" G_GUINT64_FORMAT "\n"
                           "# HELP tether_cluster_restores_total Times Redis came back without this node's state.\n"
                           "# TYPE tether_cluster_restores_total counter\n"
-                          "tether_cluster_restores_total %" G_GUINT64_FORMAT "\n",
-                          self->node_id, tether_redis_is_up (cluster->redis) ? 1 : 0,
-                          tether_redis_get_round_trip (cluster->redis),
-                          tether_redis_get_commands (cluster->redis), cluster->events_in,
-                          cluster->lag_sum, cluster->lag_count, cluster->lag_max,
-                          cluster->refused, cluster->pending_leaves.length, cluster->reaped,
-                          cluster->restores);
-  g_string_append_printf (out,
+                          "tether_cluster_restores_total %" G_GUINT64_FORMAT "\n"
                           "# HELP tether_cluster_pending_ingests Ingest stream changes waiting "
                           "for Redis.\n"
                           "# TYPE tether_cluster_pending_ingests gauge\n"
-                          "tether_cluster_pending_ingests %u\n", ingests_pending (cluster));
+                          "tether_cluster_pending_ingests %u\n",
+                          cluster->reaped, cluster->restores, ingests_pending (cluster));
 }

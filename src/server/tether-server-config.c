@@ -278,6 +278,15 @@ tether_server_options_check (const TetherServerOptions  *o,
                            "(--media-url is its own)");
       return FALSE;
     }
+  /* A media node that reports to a room service runs no TetherServer, which serves
+   * /healthz and /metrics: silently without them would be worse. */
+  if (o->admin_listen != NULL && o->media_only && o->redis == NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--admin-listen is for a room service or a --media-only node of a "
+                           "cluster (--redis); a media node reporting to a room service has none");
+      return FALSE;
+    }
   if (o->trusted_proxies != NULL && o->media_only)
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,

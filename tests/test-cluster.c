@@ -62,20 +62,36 @@ redis_equals (Cluster    *cl,
   return g_strcmp0 (reply, expected) == 0;
 }
 
+/* Node @i, with the arguments @extra (NULL-terminated, or NULL) after the usual ones. */
+static TetherTestServerProcess *
+node_start_with (Cluster            *cl,
+                 guint               i,
+                 const char * const *extra)
+{
+  g_autofree char *id = g_strdup_printf ("n%u", i);
+  const char *usual[] = {
+    "--app-secret", SECRET, "--redis", tether_test_redis_get_url (cl->redis), "--node-id", id,
+    "--media-listen", "127.0.0.1:0", "--srt-encryption", "off",
+    /* a restart keeps the port, not the one after it */
+    "--admin-listen", "127.0.0.1:0",
+    "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--session-ttl", "60", "--login-rate", "0",
+    "--node-beat", "0.2", "--node-timeout", "0.6",
+  };
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  for (guint j = 0; j < G_N_ELEMENTS (usual); j++)
+    g_ptr_array_add (args, (gpointer) usual[j]);
+  for (guint j = 0; extra != NULL && extra[j] != NULL; j++)
+    g_ptr_array_add (args, (gpointer) extra[j]);
+  g_ptr_array_add (args, NULL);
+  return tether_test_server_process_newv ((const char * const *) args->pdata);
+}
+
 static TetherTestServerProcess *
 node_start (Cluster *cl,
             guint    i)
 {
-  g_autofree char *id = g_strdup_printf ("n%u", i);
-
-  return tether_test_server_process_new ("--app-secret", SECRET, "--redis",
-                                         tether_test_redis_get_url (cl->redis), "--node-id", id,
-                                         "--media-listen", "127.0.0.1:0", "--srt-encryption", "off",
-                                         /* a restart keeps the port, not the one after it */
-                                         "--admin-listen", "127.0.0.1:0",
-                                         "--heartbeat-timeout", HEARTBEAT_TIMEOUT,
-                                         "--session-ttl", "60", "--login-rate", "0",
-                                         "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
+  return node_start_with (cl, i, NULL);
 }
 
 static const char *
@@ -1504,6 +1520,64 @@ test_media_only_admin (Cluster       *cl,
   g_assert_cmpint (tether_test_process_get_exit_status (media), ==, 0);
 }
 
+/* login_ok of a fresh login of @user on node @node (retrying 1021 as a client
+ * does); its media_edge, or NULL. */
+static char *
+media_edge_of_login (Cluster    *cl,
+                     guint       node,
+                     const char *user)
+{
+  g_autoptr(JsonObject) ok = NULL;
+  Client *c = login_retrying (cl, node, user, &ok);
+
+  stop_beating (cl, c);
+  return g_strdup (tether_json_get_string (ok, "media_edge"));
+}
+
+/* A room-service node with --media-edge m1 names the media-only node m1 (an edge:
+ * --media-cascade) as media_edge in login_ok while m1 is alive, and not once it is
+ * dead; the other nodes name none. */
+static void
+test_media_only_edge (Cluster       *cl,
+                      gconstpointer  data)
+{
+  const char *edge_args[] = { "--media-edge", "m1", NULL };
+  g_autoptr(TetherTestProcess) media = NULL;
+  g_autofree char *edge = NULL;
+  g_autofree char *none = NULL;
+  g_autofree char *gone = NULL;
+  g_autoptr(JsonObject) ok = NULL;
+  gboolean listed = FALSE;
+  JsonArray *nodes;
+
+  media = media_only_start (cl, TRUE);
+  g_assert_cmpint (tether_test_server_process_terminate (cl->nodes[2]), ==, 0);
+  tether_test_server_process_free (cl->nodes[2]);
+  cl->nodes[2] = node_start_with (cl, 2, edge_args);
+
+  login_retrying (cl, 2, "bob", &ok);
+  g_assert_cmpstr (tether_json_get_string (ok, "media_edge"), ==, "m1");
+  /* Its own media node stays first for publishers; m1 is among the others. */
+  g_assert_cmpstr (first_id (ok, "media_nodes"), ==, "n2");
+  nodes = tether_json_get_array (ok, "media_nodes");
+  for (guint i = 1; i < json_array_get_length (nodes); i++)
+    listed |= g_strcmp0 (tether_json_get_string (json_array_get_object_element (nodes, i), "id"),
+                         "m1") == 0;
+  g_assert_true (listed);
+  none = media_edge_of_login (cl, 1, "carol");
+  g_assert_null (none);
+
+  /* m1 dies: once node 2 has seen it dead, no login names it. */
+  tether_test_process_kill (media);
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "EXISTS " PREFIX "node:m1:alive", "0"),
+                                    10000));
+  g_assert_true (TETHER_WAIT_UNTIL (({
+    g_free (gone);
+    gone = media_edge_of_login (cl, 2, "dave");
+    gone == NULL;
+  }), 10000));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1536,6 +1610,7 @@ main (int   argc,
   ADD ("/cluster/snapshot", test_snapshot);
   ADD ("/cluster/ingest/redis-outage", test_ingest_redis_outage);
   ADD ("/cluster/media-only/admin", test_media_only_admin);
+  ADD ("/cluster/media-only/edge", test_media_only_edge);
 #undef ADD
   return g_test_run ();
 }

@@ -58,6 +58,7 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->room_service_ca, g_free);
   g_clear_pointer (&o->trusted_proxies, g_strfreev);
   g_clear_pointer (&o->redis, g_free);
+  g_clear_pointer (&o->media_edge, g_free);
   g_clear_pointer (&o->node_id, g_free);
   g_clear_pointer (&o->public_url, g_free);
   g_clear_pointer (&o->room_service_urls, g_strfreev);
@@ -113,6 +114,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "redis", &o->redis },
     { "node-id", &o->node_id },
     { "public-url", &o->public_url },
+    { "media-edge", &o->media_edge },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -276,6 +278,23 @@ tether_server_options_check (const TetherServerOptions  *o,
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--public-url is a room service's URL; a --media-only node has none "
                            "(--media-url is its own)");
+      return FALSE;
+    }
+  /* A room-service node of a cluster may send its players to a media-only node of
+   * the cluster, which pulls; its own embedded node is the edge with --media-cascade. */
+  if (o->media_edge != NULL && (o->redis == NULL || o->media_only || o->media_cascade))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--media-edge is for a room-service node of a cluster (--redis, not "
+                           "--media-only), and excludes --media-cascade, which makes its own "
+                           "media node the edge");
+      return FALSE;
+    }
+  if (o->media_edge != NULL && !tether_protocol_valid_id (o->media_edge))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--media-edge: “%s” is not a valid id (1–128 characters of "
+                   "A–Z a–z 0–9 . _ ~ @ : -)", o->media_edge);
       return FALSE;
     }
   /* A media node that reports to a room service runs no TetherServer, which serves

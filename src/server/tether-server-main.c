@@ -183,6 +183,7 @@ main (int   argc,
     { "media-id", 0, 0, G_OPTION_ARG_STRING, &o.media_id, "Node id of the embedded media node (default local)", "ID" },
     { "no-media", 0, 0, G_OPTION_ARG_NONE, &o.no_media, "Run the room service without an embedded media node", NULL },
     { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node, or in a cluster with --redis)", NULL },
+    { "media-edge", 0, 0, G_OPTION_ARG_STRING, &o.media_edge, "In a cluster: name the --media-only node ID (run with --media-cascade) in login_ok as the node players play from, while it is alive", "ID" },
     { "media-cascade", 0, 0, G_OPTION_ARG_NONE, &o.media_cascade, "Players play from the embedded media node (or this --media-only node of a cluster), which pulls each stream from the media node it is published on", NULL },
     { "public-room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.public_rooms, "Let guests watch the rooms matching PATTERN (a glob; repeatable): POST /v1/guest-token", "PATTERN" },
     { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
@@ -261,6 +262,8 @@ main (int   argc,
   if (!o.media_only || o.redis != NULL)
     {
       server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
+      if (o.media_edge != NULL)
+        tether_server_set_media_edge (server, o.media_edge);
       if (!tether_server_options_configure (&o, server, &error)
           || (o.tls_cert != NULL
               && !tether_server_load_tls_files (server, o.tls_cert, o.tls_key, &error)))

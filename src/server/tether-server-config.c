@@ -205,6 +205,20 @@ tether_server_parse_listen (const char  *text,
   return TRUE;
 }
 
+/* The value of @option, if given, is a protocol id (a node's, a media node's). */
+static gboolean
+check_id (const char  *option,
+          const char  *value,
+          GError     **error)
+{
+  if (value == NULL || tether_protocol_valid_id (value))
+    return TRUE;
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "%s: “%s” is not a valid id (1–128 characters of A–Z a–z 0–9 . _ ~ @ : -)",
+               option, value);
+  return FALSE;
+}
+
 /* What no single option can check alone. */
 gboolean
 tether_server_options_check (const TetherServerOptions  *o,
@@ -290,13 +304,8 @@ tether_server_options_check (const TetherServerOptions  *o,
                            "media node the edge");
       return FALSE;
     }
-  if (o->media_edge != NULL && !tether_protocol_valid_id (o->media_edge))
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--media-edge: “%s” is not a valid id (1–128 characters of "
-                   "A–Z a–z 0–9 . _ ~ @ : -)", o->media_edge);
-      return FALSE;
-    }
+  if (!check_id ("--media-edge", o->media_edge, error))
+    return FALSE;
   /* A media node that reports to a room service runs no TetherServer, which serves
    * /healthz and /metrics: silently without them would be worse. */
   if (o->admin_listen != NULL && o->media_only && o->redis == NULL)
@@ -414,13 +423,8 @@ tether_server_options_configure (const TetherServerOptions  *o,
           g_prefix_error (error, "--redis: ");
           return FALSE;
         }
-      if (o->node_id != NULL && !tether_protocol_valid_id (o->node_id))
-        {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "--node-id: “%s” is not a valid id (1–128 characters of "
-                       "A–Z a–z 0–9 . _ ~ @ : -)", o->node_id);
-          return FALSE;
-        }
+      if (!check_id ("--node-id", o->node_id, error))
+        return FALSE;
       g_object_set (server, "redis", o->redis, "node-id", o->node_id, "public-url", o->public_url,
                     NULL);
     }

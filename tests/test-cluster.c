@@ -1331,6 +1331,59 @@ ingest_stop (TetherTestProcess *publisher)
   g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
 }
 
+/* Redis away with its data while ingest @cam1 (on node 0's media node, at
+ * @media_url) stops and cam3 starts: killed after a SAVE and started again on the
+ * saved file, or @hung (SIGSTOP until node 0 dropped it, then SIGCONT: it then runs
+ * what the node had sent before, whose replies the node never got). Back, @bob and
+ * @carol on nodes 1 and 2 see cam1's DELETE ("stopped") and cam3's ADD, once each,
+ * and nothing else. */
+static void
+ingest_changes_while_away (Cluster           *cl,
+                           Client            *bob,
+                           Client            *carol,
+                           TetherTestProcess *cam1,
+                           const char        *media_url,
+                           gboolean           hung)
+{
+  g_autoptr(TetherTestProcess) cam3 = NULL;
+  g_autoptr(GError) error = NULL;
+  pid_t pid = (pid_t) g_ascii_strtoll (tether_test_redis_get_pid (cl->redis), NULL, 10);
+
+  if (hung)
+    g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  else
+    {
+      g_autofree char *saved = tether_test_redis_command (cl->redis, "SAVE");
+
+      g_assert_cmpstr (saved, ==, "OK");
+      tether_test_redis_kill (cl->redis);
+    }
+  ingest_stop (cam1);
+  cam3 = ingest_publish_to (media_url, "cam3");
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 2,
+                                    20000));
+  if (hung)
+    {
+      g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_redis_up") == 0, 20000));
+      g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+    }
+  else
+    {
+      g_assert_true (tether_test_redis_restart (cl->redis, &error));
+      g_assert_no_error (error);
+    }
+  expect_same_stream_event (bob, carol, "DELETE", "cam1", "stopped");
+  expect_same_stream_event (bob, carol, "ADD", "cam3", NULL);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 0,
+                                    10000));
+  g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianode:n0:ingests cam1", "0"));
+  g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianode:n0:ingests cam3", "1"));
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"), 10000));
+  login_on (cl, 0, "erin", NULL);
+  expect_only_add (bob, "erin");
+  expect_only_add (carol, "erin");
+}
+
 /* Ingest streams that start or stop on node 0 while Redis is away reach the room
  * when it is back. Back empty: the nodes put back their sessions and the ingest
  * streams their media node still has, including one started meanwhile, and the
@@ -1343,14 +1396,12 @@ test_ingest_redis_outage (Cluster       *cl,
 {
   g_autoptr(TetherTestProcess) cam1 = NULL;
   g_autoptr(TetherTestProcess) cam2 = NULL;
-  g_autoptr(TetherTestProcess) cam3 = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) bob_ok = NULL;
   g_autoptr(JsonObject) carol_ok = NULL;
   g_autoptr(JsonObject) bob_re = NULL;
   g_autoptr(JsonObject) carol_re = NULL;
   g_autofree char *media_url = NULL;
-  g_autofree char *saved = NULL;
   g_autofree char *bob_streams = NULL;
   g_autofree char *carol_streams = NULL;
   Client *bob, *carol;
@@ -1404,26 +1455,29 @@ test_ingest_redis_outage (Cluster       *cl,
         }
     }
 
-  /* Away and back with its data; cam1 stops and cam3 starts meanwhile. */
-  saved = tether_test_redis_command (cl->redis, "SAVE");
-  g_assert_cmpstr (saved, ==, "OK");
-  tether_test_redis_kill (cl->redis);
-  ingest_stop (cam1);
-  cam3 = ingest_publish_to (media_url, "cam3");
-  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 2,
-                                    20000));
-  g_assert_true (tether_test_redis_restart (cl->redis, &error));
-  g_assert_no_error (error);
-  expect_same_stream_event (bob, carol, "DELETE", "cam1", "stopped");
-  expect_same_stream_event (bob, carol, "ADD", "cam3", NULL);
-  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 0,
-                                    10000));
-  g_assert_true (redis_equals (cl, "SCARD " PREFIX "medianode:n0:ingests", "2"));
-  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"),
-                                    10000));
-  login_on (cl, 0, "erin", NULL);
-  expect_only_add (bob, "erin");
-  expect_only_add (carol, "erin");
+  ingest_changes_while_away (cl, bob, carol, cam1, media_url, FALSE);
+}
+
+/* The same with Redis hung (SIGSTOP) instead of killed: node 0 drops it and never
+ * gets the replies to the changes it sent, which Redis runs when it goes on; the
+ * reconciliation then adds and deletes nothing a second time. */
+static void
+test_ingest_redis_hung (Cluster       *cl,
+                        gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) cam1 = NULL;
+  g_autofree char *media_url = NULL;
+  Client *bob, *carol;
+
+  if (!have_gst ())
+    return;
+  bob = login_on (cl, 1, "bob", NULL);
+  carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (bob, "carol");
+  media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:n0 url", PREFIX);
+  cam1 = ingest_publish_to (media_url, "cam1");
+  expect_same_stream_event (bob, carol, "ADD", "cam1", NULL);
+  ingest_changes_while_away (cl, bob, carol, cam1, media_url, TRUE);
 }
 
 /* A metric of /metrics text @text, which must be there. */
@@ -1609,6 +1663,7 @@ main (int   argc,
   ADD ("/cluster/log-gap", test_log_gap);
   ADD ("/cluster/snapshot", test_snapshot);
   ADD ("/cluster/ingest/redis-outage", test_ingest_redis_outage);
+  ADD ("/cluster/ingest/redis-hung", test_ingest_redis_hung);
   ADD ("/cluster/media-only/admin", test_media_only_admin);
   ADD ("/cluster/media-only/edge", test_media_only_edge);
 #undef ADD

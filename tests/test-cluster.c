@@ -1331,6 +1331,27 @@ ingest_stop (TetherTestProcess *publisher)
   g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
 }
 
+/* bob on node 1 and carol on node 2 (their login_ok in @bob_ok, @carol_ok), then
+ * ingest cam1 on node 0's media node (at @media_url), whose ADD both see. */
+static TetherTestProcess *
+members_and_cam1 (Cluster     *cl,
+                  Client     **bob,
+                  JsonObject **bob_ok,
+                  Client     **carol,
+                  JsonObject **carol_ok,
+                  char       **media_url)
+{
+  TetherTestProcess *cam1;
+
+  *bob = login_on (cl, 1, "bob", bob_ok);
+  *carol = login_on (cl, 2, "carol", carol_ok);
+  expect_only_add (*bob, "carol");
+  *media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:n0 url", PREFIX);
+  cam1 = ingest_publish_to (*media_url, "cam1");
+  expect_same_stream_event (*bob, *carol, "ADD", "cam1", NULL);
+  return cam1;
+}
+
 /* Redis away with its data while ingest @cam1 (on node 0's media node, at
  * @media_url) stops and cam3 starts: killed after a SAVE and started again on the
  * saved file, or @hung (SIGSTOP until node 0 dropped it, then SIGCONT: it then runs
@@ -1408,12 +1429,7 @@ test_ingest_redis_outage (Cluster       *cl,
 
   if (!have_gst ())
     return;
-  bob = login_on (cl, 1, "bob", &bob_ok);
-  carol = login_on (cl, 2, "carol", &carol_ok);
-  expect_only_add (bob, "carol");
-  media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:n0 url", PREFIX);
-  cam1 = ingest_publish_to (media_url, "cam1");
-  expect_same_stream_event (bob, carol, "ADD", "cam1", NULL);
+  cam1 = members_and_cam1 (cl, &bob, &bob_ok, &carol, &carol_ok, &media_url);
 
   /* Away and back empty; cam2 starts meanwhile. */
   tether_test_redis_kill (cl->redis);
@@ -1471,12 +1487,7 @@ test_ingest_redis_hung (Cluster       *cl,
 
   if (!have_gst ())
     return;
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  expect_only_add (bob, "carol");
-  media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:n0 url", PREFIX);
-  cam1 = ingest_publish_to (media_url, "cam1");
-  expect_same_stream_event (bob, carol, "ADD", "cam1", NULL);
+  cam1 = members_and_cam1 (cl, &bob, NULL, &carol, NULL, &media_url);
   ingest_changes_while_away (cl, bob, carol, cam1, media_url, TRUE);
 }
 

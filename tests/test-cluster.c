@@ -62,20 +62,36 @@ redis_equals (Cluster    *cl,
   return g_strcmp0 (reply, expected) == 0;
 }
 
+/* Node @i, with the arguments @extra (NULL-terminated, or NULL) after the usual ones. */
+static TetherTestServerProcess *
+node_start_with (Cluster            *cl,
+                 guint               i,
+                 const char * const *extra)
+{
+  g_autofree char *id = g_strdup_printf ("n%u", i);
+  const char *usual[] = {
+    "--app-secret", SECRET, "--redis", tether_test_redis_get_url (cl->redis), "--node-id", id,
+    "--media-listen", "127.0.0.1:0", "--srt-encryption", "off",
+    /* a restart keeps the port, not the one after it */
+    "--admin-listen", "127.0.0.1:0",
+    "--heartbeat-timeout", HEARTBEAT_TIMEOUT, "--session-ttl", "60", "--login-rate", "0",
+    "--node-beat", "0.2", "--node-timeout", "0.6",
+  };
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+
+  for (guint j = 0; j < G_N_ELEMENTS (usual); j++)
+    g_ptr_array_add (args, (gpointer) usual[j]);
+  for (guint j = 0; extra != NULL && extra[j] != NULL; j++)
+    g_ptr_array_add (args, (gpointer) extra[j]);
+  g_ptr_array_add (args, NULL);
+  return tether_test_server_process_newv ((const char * const *) args->pdata);
+}
+
 static TetherTestServerProcess *
 node_start (Cluster *cl,
             guint    i)
 {
-  g_autofree char *id = g_strdup_printf ("n%u", i);
-
-  return tether_test_server_process_new ("--app-secret", SECRET, "--redis",
-                                         tether_test_redis_get_url (cl->redis), "--node-id", id,
-                                         "--media-listen", "127.0.0.1:0", "--srt-encryption", "off",
-                                         /* a restart keeps the port, not the one after it */
-                                         "--admin-listen", "127.0.0.1:0",
-                                         "--heartbeat-timeout", HEARTBEAT_TIMEOUT,
-                                         "--session-ttl", "60", "--login-rate", "0",
-                                         "--node-beat", "0.2", "--node-timeout", "0.6", NULL);
+  return node_start_with (cl, i, NULL);
 }
 
 static const char *
@@ -602,28 +618,37 @@ have_gst (void)
 }
 
 /* gst-launch publishing stream @stream as user "host" (no room session) to the media
- * node registered in Redis as @media_id. */
+ * node at @media_url; -e: SIGINT ends it with an EOS, which closes its SRT link. */
 static TetherTestProcess *
-ingest_publish (Cluster    *cl,
-                const char *media_id,
-                const char *stream)
+ingest_publish_to (const char *media_url,
+                   const char *stream)
 {
-  g_autofree char *media_url = NULL;
   g_autofree char *token = NULL;
   g_autofree char *srt_url = NULL;
   g_autofree char *uri = NULL;
   g_autoptr(GError) error = NULL;
   TetherTestProcess *publisher;
 
-  media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:%s url", PREFIX, media_id);
   g_assert_true (g_str_has_prefix (media_url, "srt://"));
   token = mint ("host", ROOM, TETHER_PRIVILEGE_LOGIN | TETHER_PRIVILEGE_PUBLISH, 0, 3600);
   srt_url = tether_srt_url_new (media_url, stream, "publish", token);
   uri = g_strdup_printf ("uri=%s", srt_url);
-  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "videotestsrc", "!",
+  publisher = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "-e", "videotestsrc", "!",
                                          "x264enc", "!", "mpegtsmux", "!", "srtsink", uri, NULL);
   g_assert_no_error (error);
   return publisher;
+}
+
+/* The same to the media node registered in Redis as @media_id. */
+static TetherTestProcess *
+ingest_publish (Cluster    *cl,
+                const char *media_id,
+                const char *stream)
+{
+  g_autofree char *media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:%s url",
+                                                          PREFIX, media_id);
+
+  return ingest_publish_to (media_url, stream);
 }
 
 /* The next event of @c: the ADD of ingest stream @stream of "host" on @node. */
@@ -836,6 +861,31 @@ test_media_only (Cluster       *cl,
   expect_only_add (carol, "erin");
 }
 
+/* A plain GStreamer player decodes 15 frames of stream @stream from the media-only
+ * node m1, which has no publisher of it. */
+static void
+play_on_m1 (Cluster    *cl,
+            const char *stream)
+{
+  g_autoptr(TetherTestProcess) player = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *edge_url = NULL;
+  g_autofree char *token = NULL;
+  g_autofree char *srt_url = NULL;
+  g_autofree char *uri = NULL;
+
+  edge_url = tether_test_redis_command (cl->redis, "HGET %smedianode:m1 url", PREFIX);
+  token = mint ("viewer", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
+  srt_url = tether_srt_url_new (edge_url, stream, "request", token);
+  uri = g_strdup_printf ("uri=%s", srt_url);
+  player = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "srtsrc", uri, "!",
+                                      "tsdemux", "!", "h264parse", "!", "avdec_h264", "!",
+                                      "identity", "eos-after=15", "!", "fakesink", NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (player, tether_test_scaled_ms (20000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (player), ==, 0);
+}
+
 /* A media-only node of the cluster with --media-cascade: a plain GStreamer player
  * on it plays a stream published on node 0 only, which it found in Redis and pulled. */
 static void
@@ -844,12 +894,6 @@ test_media_only_cascade (Cluster       *cl,
 {
   g_autoptr(TetherTestProcess) media = NULL;
   g_autoptr(TetherTestProcess) publisher = NULL;
-  g_autoptr(TetherTestProcess) player = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *edge_url = NULL;
-  g_autofree char *token = NULL;
-  g_autofree char *srt_url = NULL;
-  g_autofree char *uri = NULL;
   Client *bob;
 
   if (!have_gst ())
@@ -859,16 +903,7 @@ test_media_only_cascade (Cluster       *cl,
   publisher = ingest_publish (cl, "n0", "cam");
   json_object_unref (expect_ingest_add (bob, "cam", "n0"));
 
-  edge_url = tether_test_redis_command (cl->redis, "HGET %smedianode:m1 url", PREFIX);
-  token = mint ("viewer", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
-  srt_url = tether_srt_url_new (edge_url, "cam", "request", token);
-  uri = g_strdup_printf ("uri=%s", srt_url);
-  player = tether_test_process_spawn (&error, "gst-launch-1.0", "-q", "srtsrc", uri, "!",
-                                      "tsdemux", "!", "h264parse", "!", "avdec_h264", "!",
-                                      "identity", "eos-after=15", "!", "fakesink", NULL);
-  g_assert_no_error (error);
-  g_assert_true (tether_test_process_wait (player, tether_test_scaled_ms (20000)));
-  g_assert_cmpint (tether_test_process_get_exit_status (player), ==, 0);
+  play_on_m1 (cl, "cam");
   g_assert_cmpuint (tether_test_process_count_lines (media, "pulling stream cam from node n0"), ==, 1);
   /* SIGTERM: a clean exit (the sanitizer build checks its leaks then). */
   tether_test_process_terminate (media);
@@ -1247,6 +1282,367 @@ test_snapshot (Cluster       *cl,
   g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":streamjson", "1"));
 }
 
+/* The gauge @name of node @i's /metrics. */
+static guint64
+node_metric (Cluster    *cl,
+             guint       i,
+             const char *name)
+{
+  TetherTestProcess *node = tether_test_server_process_get_process (cl->nodes[i]);
+  g_autofree char *text = tether_test_server_admin_get (node, "metrics", NULL);
+  guint64 value = G_MAXUINT64;
+
+  tether_test_metric (text, name, &value);
+  return value;
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return g_strcmp0 (*(const char * const *) a, *(const char * const *) b);
+}
+
+/* The ids of the streams in @ok's snapshot, sorted. */
+static char *
+snapshot_stream_ids (JsonObject *ok)
+{
+  JsonArray *items = tether_json_get_array (ok, "streams");
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    {
+      JsonObject *item = json_array_get_object_element (items, i);
+
+      g_ptr_array_add (ids, (gpointer) tether_json_get_string (item, "id"));
+    }
+  g_ptr_array_sort (ids, compare_strings);
+  g_ptr_array_add (ids, NULL);
+  return g_strjoinv (" ", (char **) ids->pdata);
+}
+
+/* SIGINT: gst-launch -e sends EOS and closes its SRT link ("stopped"). */
+static void
+ingest_stop (TetherTestProcess *publisher)
+{
+  gint64 pid = g_ascii_strtoll (tether_test_process_get_identifier (publisher), NULL, 10);
+
+  g_assert_cmpint (kill ((pid_t) pid, SIGINT), ==, 0);
+  g_assert_true (tether_test_process_wait (publisher, tether_test_scaled_ms (20000)));
+}
+
+/* bob on node 1 and carol on node 2 (their login_ok in @bob_ok, @carol_ok), then
+ * ingest cam1 on node 0's media node (at @media_url), whose ADD both see. */
+static TetherTestProcess *
+members_and_cam1 (Cluster     *cl,
+                  Client     **bob,
+                  JsonObject **bob_ok,
+                  Client     **carol,
+                  JsonObject **carol_ok,
+                  char       **media_url)
+{
+  TetherTestProcess *cam1;
+
+  *bob = login_on (cl, 1, "bob", bob_ok);
+  *carol = login_on (cl, 2, "carol", carol_ok);
+  expect_only_add (*bob, "carol");
+  *media_url = tether_test_redis_command (cl->redis, "HGET %smedianode:n0 url", PREFIX);
+  cam1 = ingest_publish_to (*media_url, "cam1");
+  expect_same_stream_event (*bob, *carol, "ADD", "cam1", NULL);
+  return cam1;
+}
+
+/* Redis away with its data while ingest @cam1 (on node 0's media node, at
+ * @media_url) stops and cam3 starts: killed after a SAVE and started again on the
+ * saved file, or @hung (SIGSTOP until node 0 dropped it, then SIGCONT: it then runs
+ * what the node had sent before, whose replies the node never got). Back, @bob and
+ * @carol on nodes 1 and 2 see cam1's DELETE ("stopped") and cam3's ADD, once each,
+ * and nothing else. */
+static void
+ingest_changes_while_away (Cluster           *cl,
+                           Client            *bob,
+                           Client            *carol,
+                           TetherTestProcess *cam1,
+                           const char        *media_url,
+                           gboolean           hung)
+{
+  g_autoptr(TetherTestProcess) cam3 = NULL;
+  g_autoptr(GError) error = NULL;
+  pid_t pid = (pid_t) g_ascii_strtoll (tether_test_redis_get_pid (cl->redis), NULL, 10);
+
+  if (hung)
+    g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+  else
+    {
+      g_autofree char *saved = tether_test_redis_command (cl->redis, "SAVE");
+
+      g_assert_cmpstr (saved, ==, "OK");
+      tether_test_redis_kill (cl->redis);
+    }
+  ingest_stop (cam1);
+  cam3 = ingest_publish_to (media_url, "cam3");
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 2,
+                                    20000));
+  if (hung)
+    {
+      g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_redis_up") == 0, 20000));
+      g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+    }
+  else
+    {
+      g_assert_true (tether_test_redis_restart (cl->redis, &error));
+      g_assert_no_error (error);
+    }
+  expect_same_stream_event (bob, carol, "DELETE", "cam1", "stopped");
+  expect_same_stream_event (bob, carol, "ADD", "cam3", NULL);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 0,
+                                    10000));
+  g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianode:n0:ingests cam1", "0"));
+  g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianode:n0:ingests cam3", "1"));
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"), 10000));
+  login_on (cl, 0, "erin", NULL);
+  expect_only_add (bob, "erin");
+  expect_only_add (carol, "erin");
+}
+
+/* Ingest streams that start or stop on node 0 while Redis is away reach the room
+ * when it is back. Back empty: the nodes put back their sessions and the ingest
+ * streams their media node still has, including one started meanwhile, and the
+ * members' resync shows exactly those. Back with its data: a stream stopped meanwhile
+ * is deleted ("stopped"), one started meanwhile added — each once, seen identically
+ * on two other nodes, and nothing else follows. */
+static void
+test_ingest_redis_outage (Cluster       *cl,
+                          gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) cam1 = NULL;
+  g_autoptr(TetherTestProcess) cam2 = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  g_autoptr(JsonObject) bob_re = NULL;
+  g_autoptr(JsonObject) carol_re = NULL;
+  g_autofree char *media_url = NULL;
+  g_autofree char *bob_streams = NULL;
+  g_autofree char *carol_streams = NULL;
+  Client *bob, *carol;
+
+  if (!have_gst ())
+    return;
+  cam1 = members_and_cam1 (cl, &bob, &bob_ok, &carol, &carol_ok, &media_url);
+
+  /* Away and back empty; cam2 starts meanwhile. */
+  tether_test_redis_kill (cl->redis);
+  cam2 = ingest_publish_to (media_url, "cam2");
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_cluster_pending_ingests") == 1,
+                                    20000));
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  json_object_unref (take (bob, "reconnect", -1));
+  json_object_unref (take (carol, "reconnect", -1));
+  stop_beating (cl, bob);
+  stop_beating (cl, carol);
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "medianode:n0:ingests", "2"),
+                                    10000));
+  g_assert_cmpuint (node_metric (cl, 0, "tether_cluster_pending_ingests"), ==, 0);
+  bob = resume_on (cl, 1, "bob", bob_ok, get_int (bob_ok, "seq"), &bob_re);
+  carol = resume_on (cl, 2, "carol", carol_ok, get_int (carol_ok, "seq"), &carol_re);
+  g_assert_true (tether_json_get_bool (bob_re, "resync", FALSE));
+  g_assert_true (tether_json_get_bool (carol_re, "resync", FALSE));
+  bob_streams = snapshot_stream_ids (bob_re);
+  carol_streams = snapshot_stream_ids (carol_re);
+  g_assert_cmpstr (bob_streams, ==, "cam1 cam2");
+  g_assert_cmpstr (carol_streams, ==, "cam1 cam2");
+  /* Whoever resumed first may hear the other's restore ADD: nothing about streams. */
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"),
+                                    10000));
+  login_on (cl, 0, "dave", NULL);
+  for (guint i = 0; i < 2; i++)
+    {
+      Client *c = i == 0 ? bob : carol;
+      g_autoptr(JsonObject) ev = NULL;
+
+      while ((ev = expect (c, "event")) != NULL
+             && g_strcmp0 (first_id (ev, "users"), "dave") != 0)
+        {
+          g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
+          g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "ADD");
+          g_clear_pointer (&ev, json_object_unref);
+        }
+    }
+
+  ingest_changes_while_away (cl, bob, carol, cam1, media_url, FALSE);
+}
+
+/* The same with Redis hung (SIGSTOP) instead of killed: node 0 drops it and never
+ * gets the replies to the changes it sent, which Redis runs when it goes on; the
+ * reconciliation then adds and deletes nothing a second time. */
+static void
+test_ingest_redis_hung (Cluster       *cl,
+                        gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) cam1 = NULL;
+  g_autofree char *media_url = NULL;
+  Client *bob, *carol;
+
+  if (!have_gst ())
+    return;
+  cam1 = members_and_cam1 (cl, &bob, NULL, &carol, NULL, &media_url);
+  ingest_changes_while_away (cl, bob, carol, cam1, media_url, TRUE);
+}
+
+/* A metric of /metrics text @text, which must be there. */
+static guint64
+metric_of (const char *text,
+           const char *name)
+{
+  guint64 value = 0;
+
+  if (!tether_test_metric (text, name, &value))
+    g_error ("no %s in:\n%s", name, text);
+  return value;
+}
+
+/* The gauge @name of the media-only node @media's /metrics. */
+static guint64
+media_metric (TetherTestProcess *media,
+              const char        *name)
+{
+  g_autofree char *text = tether_test_server_admin_get (media, "metrics", NULL);
+
+  return metric_of (text, name);
+}
+
+/* A media-only node of the cluster has the admin endpoints of a room-service node,
+ * here on their default address (loopback, the --listen port + 1: any free port
+ * for 0): /healthz, and /metrics with its node id, Redis and media figures, but none
+ * of a room service's; tether_redis_up follows Redis, an empty restart counts as a
+ * restore, and its pulls are counted. A media node without --redis has no admin
+ * endpoints and refuses --admin-listen. */
+static void
+test_media_only_admin (Cluster       *cl,
+                       gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) media = NULL;
+  g_autoptr(TetherTestProcess) publisher = NULL;
+  g_autoptr(TetherTestProcess) alone = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *health = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *program = tether_test_server_program ();
+  guint status = 0;
+  Client *bob;
+
+  if (!have_gst ())
+    return;
+  media = media_only_start (cl, TRUE);
+  health = tether_test_server_admin_get (media, "healthz", &status);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_cmpstr (health, ==, "ok\n");
+  text = tether_test_server_admin_get (media, "metrics", &status);
+  g_assert_cmpuint (status, ==, SOUP_STATUS_OK);
+  g_assert_nonnull (strstr (text, "\ntether_cluster_node_info{node=\"m1\"} 1\n"));
+  g_assert_cmpuint (metric_of (text, "tether_redis_up"), ==, 1);
+  g_assert_cmpuint (metric_of (text, "tether_redis_commands_total"), >, 0);
+  metric_of (text, "tether_redis_round_trip_seconds");
+  g_assert_cmpuint (metric_of (text, "tether_cluster_reaped_sessions_total"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_cluster_restores_total"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_cluster_pending_ingests"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_media_streams"), ==, 0);
+  g_assert_cmpuint (metric_of (text, "tether_media_pulls_started_total"), ==, 0);
+  /* Nothing of a room service, which it does not run. */
+  g_assert_false (tether_test_metric (text, "tether_sessions", NULL));
+  g_assert_false (tether_test_metric (text, "tether_logins_total", NULL));
+  g_assert_false (tether_test_metric (text, "tether_cluster_events_total", NULL));
+  g_assert_false (tether_test_metric (text, "tether_cluster_pending_leaves", NULL));
+
+  /* A player on it of a stream published on node 0: one pull. */
+  bob = login_on (cl, 1, "bob", NULL);
+  publisher = ingest_publish (cl, "n0", "cam");
+  json_object_unref (expect_ingest_add (bob, "cam", "n0"));
+  play_on_m1 (cl, "cam");
+  g_assert_cmpuint (media_metric (media, "tether_media_pulls_started_total"), ==, 1);
+
+  /* Redis away, then back empty. */
+  tether_test_redis_kill (cl->redis);
+  g_assert_true (TETHER_WAIT_UNTIL (media_metric (media, "tether_redis_up") == 0, 10000));
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  g_assert_true (TETHER_WAIT_UNTIL (media_metric (media, "tether_redis_up") == 1
+                                    && media_metric (media, "tether_cluster_restores_total") == 1,
+                                    10000));
+
+  alone = tether_test_process_spawn (&error, program, "--media-only", "--app-secret", SECRET,
+                                     "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+                                     NULL);
+  g_assert_no_error (error);
+  g_assert_true (tether_test_process_wait (alone, tether_test_scaled_ms (10000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (alone), ==, 1);
+
+  /* SIGTERM: a clean exit with its admin port open. */
+  tether_test_process_terminate (media);
+  g_assert_true (tether_test_process_wait (media, tether_test_scaled_ms (10000)));
+  g_assert_cmpint (tether_test_process_get_exit_status (media), ==, 0);
+}
+
+/* login_ok of a fresh login of @user on node @node (retrying 1021 as a client
+ * does); its media_edge, or NULL. */
+static char *
+media_edge_of_login (Cluster    *cl,
+                     guint       node,
+                     const char *user)
+{
+  g_autoptr(JsonObject) ok = NULL;
+  Client *c = login_retrying (cl, node, user, &ok);
+
+  stop_beating (cl, c);
+  return g_strdup (tether_json_get_string (ok, "media_edge"));
+}
+
+/* A room-service node with --media-edge m1 names the media-only node m1 (an edge:
+ * --media-cascade) as media_edge in login_ok while m1 is alive, and not once it is
+ * dead; the other nodes name none. */
+static void
+test_media_only_edge (Cluster       *cl,
+                      gconstpointer  data)
+{
+  const char *edge_args[] = { "--media-edge", "m1", NULL };
+  g_autoptr(TetherTestProcess) media = NULL;
+  g_autofree char *edge = NULL;
+  g_autofree char *none = NULL;
+  g_autofree char *gone = NULL;
+  g_autoptr(JsonObject) ok = NULL;
+  gboolean listed = FALSE;
+  JsonArray *nodes;
+
+  media = media_only_start (cl, TRUE);
+  g_assert_cmpint (tether_test_server_process_terminate (cl->nodes[2]), ==, 0);
+  tether_test_server_process_free (cl->nodes[2]);
+  cl->nodes[2] = node_start_with (cl, 2, edge_args);
+
+  login_retrying (cl, 2, "bob", &ok);
+  g_assert_cmpstr (tether_json_get_string (ok, "media_edge"), ==, "m1");
+  /* Its own media node stays first for publishers; m1 is among the others. */
+  g_assert_cmpstr (first_id (ok, "media_nodes"), ==, "n2");
+  nodes = tether_json_get_array (ok, "media_nodes");
+  for (guint i = 1; i < json_array_get_length (nodes); i++)
+    listed |= g_strcmp0 (tether_json_get_string (json_array_get_object_element (nodes, i), "id"),
+                         "m1") == 0;
+  g_assert_true (listed);
+  none = media_edge_of_login (cl, 1, "carol");
+  g_assert_null (none);
+
+  /* m1 dies: once node 2 has seen it dead, no login names it. */
+  tether_test_process_kill (media);
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "EXISTS " PREFIX "node:m1:alive", "0"),
+                                    10000));
+  g_assert_true (TETHER_WAIT_UNTIL (({
+    g_free (gone);
+    gone = media_edge_of_login (cl, 2, "dave");
+    gone == NULL;
+  }), 10000));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1277,6 +1673,10 @@ main (int   argc,
   ADD ("/cluster/redis-hung", test_redis_hung);
   ADD ("/cluster/log-gap", test_log_gap);
   ADD ("/cluster/snapshot", test_snapshot);
+  ADD ("/cluster/ingest/redis-outage", test_ingest_redis_outage);
+  ADD ("/cluster/ingest/redis-hung", test_ingest_redis_hung);
+  ADD ("/cluster/media-only/admin", test_media_only_admin);
+  ADD ("/cluster/media-only/edge", test_media_only_edge);
 #undef ADD
   return g_test_run ();
 }

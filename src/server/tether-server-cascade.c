@@ -151,6 +151,27 @@ cascade_free (Cascade *cascade)
 }
 
 /**
+ * tether_server_set_media_edge:
+ * @self: a #TetherServer of a cluster (#TetherServer:redis set)
+ * @node_id: the id of a `--media-only` node of the cluster that cascades
+ *   (`tether-server --media-only --redis --media-cascade`)
+ *
+ * login_ok names @node_id in `media_edge` while it is among the cluster's live media
+ * nodes, so libtether's players play from it whatever node their stream is on; it
+ * pulls each stream once. tether_server_enable_media_cascade() names the embedded
+ * media node instead.
+ */
+void
+tether_server_set_media_edge (TetherServer *self,
+                              const char   *node_id)
+{
+  g_return_if_fail (TETHER_IS_SERVER (self));
+
+  g_free (self->media_edge);
+  self->media_edge = g_strdup (node_id);
+}
+
+/**
  * tether_server_enable_media_cascade:
  * @self: a #TetherServer
  * @relay: a media node attached with tether_server_attach_relay(), whose

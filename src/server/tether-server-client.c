@@ -331,6 +331,16 @@ tether_server_send_login_ok (TetherServer              *self,
       nodes[m.n_media_nodes++] = (TetherMessageMediaNode) { node->id, node->url };
     }
   m.media_nodes = nodes;
+  /* A media-only edge (tether_server_set_media_edge()) is named only while it is alive. */
+  if (m.media_edge != NULL)
+    {
+      gboolean listed = FALSE;
+
+      for (guint i = 0; i < m.n_media_nodes && !listed; i++)
+        listed = g_strcmp0 (nodes[i].id, m.media_edge) == 0;
+      if (!listed)
+        m.media_edge = NULL;
+    }
   /* The nodes a client fails over to: in a cluster the live ones, this one first;
    * else those of --room-service-url, if any. */
   if (self->cluster != NULL)

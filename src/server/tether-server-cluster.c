@@ -86,6 +86,12 @@ struct _TetherServerCluster
   guint64            refused;         /* requests refused with 1021 */
   guint64            reaped;
   guint64            restores;
+  /* ingest streams: tether_server_cluster_ingest() */
+  GHashTable        *ingests;         /* stream id → Ingest: the media node has it */
+  GHashTable        *ingests_gone;    /* stream id → Ingest: removed, Redis not told yet */
+  guint64            ingest_gen;
+  gboolean           ingests_dirty;   /* Redis may be out of step: reconcile at the next beat */
+  gboolean           ingest_sync_in_flight;
 };
 
 typedef struct
@@ -1039,20 +1045,185 @@ tether_server_cluster_stream_delete (TetherServer        *self,
                                    reason != NULL ? reason : TETHER_REASON_STOPPED, NULL });
 }
 
+/* Ingest streams (tether-server-ingest.c): the embedded media node's publishers
+ * without a room session, shown through Redis. The node keeps what it has (which
+ * Redis cannot know) and what Redis has not taken yet: when Redis was away (down,
+ * hung, or back empty) the next beat reconciles, in one script whose preconditions
+ * make each ADD and DELETE exactly-once (stream.lua, ingest_sync). */
+
+typedef struct
+{
+  char   *user_id;
+  char   *room_id;
+  char   *reason;    /* a removal's */
+  guint64 gen;       /* of the latest change to it */
+  gboolean taken;    /* Redis took that change */
+} Ingest;
+
+typedef struct
+{
+  TetherServerCluster *cluster;
+  char                *stream_id;      /* NULL for a sync */
+  guint64              gen;
+} IngestOp;
+
+static void
+ingest_free (Ingest *ingest)
+{
+  g_free (ingest->user_id);
+  g_free (ingest->room_id);
+  g_free (ingest->reason);
+  g_free (ingest);
+}
+
+/* Changes Redis has not taken: the gauge tether_cluster_pending_ingests. */
+static guint
+ingests_pending (TetherServerCluster *cluster)
+{
+  GHashTableIter iter;
+  Ingest *ingest;
+  guint n = g_hash_table_size (cluster->ingests_gone);
+
+  g_hash_table_iter_init (&iter, cluster->ingests);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ingest))
+    n += !ingest->taken;
+  return n;
+}
+
 static void
 ingest_cb (TetherRedis *redis,
            redisReply  *reply,
            const char  *error,
            gpointer     user_data)
 {
-  g_autofree char *stream_id = user_data;
+  IngestOp *op = user_data;
+  TetherServerCluster *cluster = op->cluster;
 
-  if (reply_failed (reply, error, "ingest"))
-    g_message ("cluster: ingest stream %s: Redis did not take the change", stream_id);
+  if (cluster_gone (cluster))
+    ;
+  else if (reply == NULL)
+    {
+      /* Delayed, not lost: the next beat reconciles. */
+      g_message ("cluster: ingest stream %s: Redis did not take the change (%s); it goes with "
+                 "the reconciliation when Redis is back", op->stream_id, error);
+      cluster->ingests_dirty = TRUE;
+    }
+  else if (!reply_failed (reply, error, "ingest"))
+    {
+      Ingest *ingest = g_hash_table_lookup (cluster->ingests, op->stream_id);
+
+      if (ingest != NULL && ingest->gen == op->gen)
+        ingest->taken = TRUE;
+      ingest = g_hash_table_lookup (cluster->ingests_gone, op->stream_id);
+      if (ingest != NULL && ingest->gen == op->gen)
+        g_hash_table_remove (cluster->ingests_gone, op->stream_id);
+    }
+  g_free (op->stream_id);
+  g_free (op);
+}
+
+static void
+ingest_sync_cb (TetherRedis *redis,
+                redisReply  *reply,
+                const char  *error,
+                gpointer     user_data)
+{
+  IngestOp *op = user_data;
+  TetherServerCluster *cluster = op->cluster;
+  GHashTableIter iter;
+  Ingest *ingest;
+
+  if (cluster_gone (cluster))
+    ;
+  else if (reply_failed (reply, error, "reconciling ingest streams")
+           || reply->type != REDIS_REPLY_ARRAY)
+    /* Again at the next beat when Redis was away; not for an error reply (a bug). */
+    cluster->ingests_dirty |= reply == NULL;
+  else
+    {
+      if (element_int (reply, 0) > 0 || element_int (reply, 1) > 0)
+        g_message ("cluster: ingest streams reconciled with Redis: %" G_GINT64_FORMAT " added, %"
+                   G_GINT64_FORMAT " deleted", element_int (reply, 0), element_int (reply, 1));
+      /* What the sync sent is taken; later changes went after it, on their own. */
+      g_hash_table_iter_init (&iter, cluster->ingests);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ingest))
+        ingest->taken |= ingest->gen <= op->gen;
+      g_hash_table_iter_init (&iter, cluster->ingests_gone);
+      while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ingest))
+        if (ingest->gen <= op->gen)
+          g_hash_table_iter_remove (&iter);
+    }
+  if (!cluster_gone (cluster))
+    cluster->ingest_sync_in_flight = FALSE;
+  g_free (op);
+}
+
+/* After a beat that found Redis back: the media node's ingest streams in Redis
+ * become the ones it has — what Redis lacks is added, what it shows and the node no
+ * longer has is deleted (with the removal's reason when the node saw it go). */
+static void
+cluster_sync_ingests (TetherServerCluster *cluster)
+{
+  TetherServer *self = cluster->server;
+  g_autoptr(JsonBuilder) live = json_builder_new ();
+  g_autoptr(JsonBuilder) gone = json_builder_new ();
+  g_autoptr(JsonNode) live_node = NULL;
+  g_autoptr(JsonNode) gone_node = NULL;
+  g_autofree char *live_json = NULL;
+  g_autofree char *gone_json = NULL;
+  GHashTableIter iter;
+  const char *stream_id;
+  Ingest *ingest;
+  IngestOp *op;
+
+  if (cluster->media_id == NULL || cluster->ingest_sync_in_flight)
+    return;
+  json_builder_begin_array (live);
+  g_hash_table_iter_init (&iter, cluster->ingests);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &stream_id, (gpointer *) &ingest))
+    {
+      g_autofree char *rsid = NULL;
+
+      /* A session of this node adopted it: the session's restore brings it back. */
+      if (g_hash_table_lookup (self->streams, stream_id) != NULL)
+        continue;
+      rsid = tether_server_random_hex (16);
+      json_builder_begin_object (live);
+      json_builder_set_member_name (live, "id");
+      json_builder_add_string_value (live, stream_id);
+      json_builder_set_member_name (live, "uid");
+      json_builder_add_string_value (live, ingest->user_id);
+      json_builder_set_member_name (live, "room");
+      json_builder_add_string_value (live, ingest->room_id);
+      json_builder_set_member_name (live, "rsid");
+      json_builder_add_string_value (live, rsid);
+      json_builder_end_object (live);
+    }
+  json_builder_end_array (live);
+  json_builder_begin_object (gone);
+  g_hash_table_iter_init (&iter, cluster->ingests_gone);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &stream_id, (gpointer *) &ingest))
+    {
+      json_builder_set_member_name (gone, stream_id);
+      json_builder_add_string_value (gone, ingest->reason);
+    }
+  json_builder_end_object (gone);
+  live_node = json_builder_get_root (live);
+  gone_node = json_builder_get_root (gone);
+  live_json = json_to_string (live_node, FALSE);
+  gone_json = json_to_string (gone_node, FALSE);
+
+  cluster->ingests_dirty = FALSE;
+  cluster->ingest_sync_in_flight = TRUE;
+  op = g_new0 (IngestOp, 1);
+  op->cluster = cluster;
+  op->gen = cluster->ingest_gen;
+  cluster_eval (cluster, SCRIPT_STREAM, ingest_sync_cb, op,
+                (const char *[]) { "ingest_sync", cluster->media_id, live_json, gone_json, NULL });
 }
 
 /* The embedded media node's ingest publishers (tether-server-ingest.c): shown or
- * withdrawn through Redis. While Redis is down the change is lost (logged). */
+ * withdrawn through Redis — now, or at the reconciliation after Redis was away. */
 void
 tether_server_cluster_ingest (TetherServer *self,
                               gboolean      add,
@@ -1062,13 +1233,43 @@ tether_server_cluster_ingest (TetherServer *self,
                               const char   *node_id,
                               const char   *reason)
 {
+  TetherServerCluster *cluster = self->cluster;
+  Ingest *ingest = g_hash_table_lookup (cluster->ingests, stream_id);
   g_autofree char *rsid = tether_server_random_hex (16);
+  IngestOp *op;
 
+  if (!add && (ingest == NULL || g_strcmp0 (ingest->user_id, user_id) != 0))
+    return;   /* not one of its ingest streams (no room, or media never started) */
+  ingest = g_new0 (Ingest, 1);
+  ingest->user_id = g_strdup (user_id);
+  ingest->room_id = g_strdup (room_id);
+  ingest->reason = g_strdup (reason);
+  ingest->gen = ++cluster->ingest_gen;
   if (add)
-    cluster_eval (self->cluster, SCRIPT_STREAM, ingest_cb, g_strdup (stream_id),
+    {
+      g_hash_table_remove (cluster->ingests_gone, stream_id);
+      g_hash_table_replace (cluster->ingests, g_strdup (stream_id), ingest);
+    }
+  else
+    {
+      g_hash_table_remove (cluster->ingests, stream_id);
+      g_hash_table_replace (cluster->ingests_gone, g_strdup (stream_id), ingest);
+    }
+  /* Redis away, or a change it missed still waits: the reconciliation sends it. */
+  if (!tether_redis_is_up (cluster->redis) || cluster->ingests_dirty)
+    {
+      cluster->ingests_dirty = TRUE;
+      return;
+    }
+  op = g_new0 (IngestOp, 1);
+  op->cluster = cluster;
+  op->stream_id = g_strdup (stream_id);
+  op->gen = ingest->gen;
+  if (add)
+    cluster_eval (cluster, SCRIPT_STREAM, ingest_cb, op,
                   (const char *[]) { "ingest_add", stream_id, user_id, room_id, node_id, rsid, NULL });
   else
-    cluster_eval (self->cluster, SCRIPT_STREAM, ingest_cb, g_strdup (stream_id),
+    cluster_eval (cluster, SCRIPT_STREAM, ingest_cb, op,
                   (const char *[]) { "ingest_remove", stream_id, user_id, reason, NULL });
 }
 
@@ -1175,6 +1376,9 @@ beat_cb (TetherRedis *redis,
   /* Registered before, gone now: Redis restarted empty (or took this node for dead). */
   if (cluster->registered && !existed)
     cluster_restore (cluster);
+  /* Its ingest streams too (after the restores, which take back adopted ones). */
+  if (cluster->ingests_dirty || (cluster->registered && !existed))
+    cluster_sync_ingests (cluster);
   cluster->registered = TRUE;
 }
 
@@ -1306,6 +1510,8 @@ state_cb (TetherRedis *redis,
   if (!up)
     return;
   cluster->up_since = g_get_monotonic_time ();
+  /* Replies lost with the connection may hide ingest changes Redis missed. */
+  cluster->ingests_dirty = TRUE;
   /* Back: register (which finds out whether Redis kept our state), send the leaves
    * that waited, and catch every room up from its log. */
   cluster_beat_now (cluster);
@@ -1391,6 +1597,10 @@ tether_server_cluster_start (TetherServer  *self,
     }
   cluster->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_info_free);
   cluster->reaping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  cluster->ingests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) ingest_free);
+  cluster->ingests_gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                 (GDestroyNotify) ingest_free);
   self->cluster = cluster;
 
   tether_redis_set_handlers (cluster->redis, state_cb, message_cb, cluster);
@@ -1428,6 +1638,8 @@ tether_server_cluster_free (TetherServer *self)
   g_queue_clear_full (&cluster->pending_leaves, (GDestroyNotify) pending_leave_free);
   g_ptr_array_unref (cluster->nodes);
   g_hash_table_unref (cluster->reaping);
+  g_hash_table_unref (cluster->ingests);
+  g_hash_table_unref (cluster->ingests_gone);
   g_free (cluster->prefix);
   g_free (cluster->node_channel);
   g_free (cluster->media_id);
@@ -1531,33 +1743,41 @@ tether_server_cluster_metrics (TetherServer *self,
                           "tether_redis_round_trip_seconds %g\n"
                           "# HELP tether_redis_commands_total Commands sent to Redis.\n"
                           "# TYPE tether_redis_commands_total counter\n"
-                          "tether_redis_commands_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_events_total Room events received from Redis.\n"
-                          "# TYPE tether_cluster_events_total counter\n"
-                          "tether_cluster_events_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_event_lag_seconds Time from an event's PUBLISH to its fan-out here.\n"
-                          "# TYPE tether_cluster_event_lag_seconds summary\n"
-                          "tether_cluster_event_lag_seconds_sum %g\n"
-                          "tether_cluster_event_lag_seconds_count %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_event_lag_max_seconds The longest event lag seen.\n"
-                          "# TYPE tether_cluster_event_lag_max_seconds gauge\n"
-                          "tether_cluster_event_lag_max_seconds %g\n"
-                          "# HELP tether_cluster_refused_total Requests refused with 1021 (Redis unreachable).\n"
-                          "# TYPE tether_cluster_refused_total counter\n"
-                          "tether_cluster_refused_total %" G_GUINT64_FORMAT "\n"
-                          "# HELP tether_cluster_pending_leaves Removals waiting for Redis.\n"
-                          "# TYPE tether_cluster_pending_leaves gauge\n"
-                          "tether_cluster_pending_leaves %u\n"
+                          "tether_redis_commands_total %" G_GUINT64_FORMAT "\n",
+                          self->node_id, tether_redis_is_up (cluster->redis) ? 1 : 0,
+                          tether_redis_get_round_trip (cluster->redis),
+                          tether_redis_get_commands (cluster->redis));
+  /* A media-only node has no rooms, requests nor sessions of its own. */
+  if (!cluster->media_only)
+    g_string_append_printf (out,
+                            "# HELP tether_cluster_events_total Room events received from Redis.\n"
+                            "# TYPE tether_cluster_events_total counter\n"
+                            "tether_cluster_events_total %" G_GUINT64_FORMAT "\n"
+                            "# HELP tether_cluster_event_lag_seconds Time from an event's PUBLISH to its fan-out here.\n"
+                            "# TYPE tether_cluster_event_lag_seconds summary\n"
+                            "tether_cluster_event_lag_seconds_sum %g\n"
+                            "tether_cluster_event_lag_seconds_count %" G_GUINT64_FORMAT "\n"
+                            "# HELP tether_cluster_event_lag_max_seconds The longest event lag seen.\n"
+                            "# TYPE tether_cluster_event_lag_max_seconds gauge\n"
+                            "tether_cluster_event_lag_max_seconds %g\n"
+                            "# HELP tether_cluster_refused_total Requests refused with 1021 (Redis unreachable).\n"
+                            "# TYPE tether_cluster_refused_total counter\n"
+                            "tether_cluster_refused_total %" G_GUINT64_FORMAT "\n"
+                            "# HELP tether_cluster_pending_leaves Removals waiting for Redis.\n"
+                            "# TYPE tether_cluster_pending_leaves gauge\n"
+                            "tether_cluster_pending_leaves %u\n",
+                            cluster->events_in, cluster->lag_sum, cluster->lag_count,
+                            cluster->lag_max, cluster->refused, cluster->pending_leaves.length);
+  g_string_append_printf (out,
                           "# HELP tether_cluster_reaped_sessions_total Sessions of dead nodes this node removed.\n"
                           "# TYPE tether_cluster_reaped_sessions_total counter\n"
                           "tether_cluster_reaped_sessions_total %" G_GUINT64_FORMAT "\n"
                           "# HELP tether_cluster_restores_total Times Redis came back without this node's state.\n"
                           "# TYPE tether_cluster_restores_total counter\n"
-                          "tether_cluster_restores_total %" G_GUINT64_FORMAT "\n",
-                          self->node_id, tether_redis_is_up (cluster->redis) ? 1 : 0,
-                          tether_redis_get_round_trip (cluster->redis),
-                          tether_redis_get_commands (cluster->redis), cluster->events_in,
-                          cluster->lag_sum, cluster->lag_count, cluster->lag_max,
-                          cluster->refused, cluster->pending_leaves.length, cluster->reaped,
-                          cluster->restores);
+                          "tether_cluster_restores_total %" G_GUINT64_FORMAT "\n"
+                          "# HELP tether_cluster_pending_ingests Ingest stream changes waiting "
+                          "for Redis.\n"
+                          "# TYPE tether_cluster_pending_ingests gauge\n"
+                          "tether_cluster_pending_ingests %u\n",
+                          cluster->reaped, cluster->restores, ingests_pending (cluster));
 }

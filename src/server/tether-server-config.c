@@ -58,6 +58,7 @@ tether_server_options_clear (TetherServerOptions *o)
   g_clear_pointer (&o->room_service_ca, g_free);
   g_clear_pointer (&o->trusted_proxies, g_strfreev);
   g_clear_pointer (&o->redis, g_free);
+  g_clear_pointer (&o->media_edge, g_free);
   g_clear_pointer (&o->node_id, g_free);
   g_clear_pointer (&o->public_url, g_free);
   g_clear_pointer (&o->room_service_urls, g_strfreev);
@@ -113,6 +114,7 @@ tether_server_options_apply_key_file (TetherServerOptions  *o,
     { "redis", &o->redis },
     { "node-id", &o->node_id },
     { "public-url", &o->public_url },
+    { "media-edge", &o->media_edge },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -203,6 +205,20 @@ tether_server_parse_listen (const char  *text,
   return TRUE;
 }
 
+/* The value of @option, if given, is a protocol id (a node's, a media node's). */
+static gboolean
+check_id (const char  *option,
+          const char  *value,
+          GError     **error)
+{
+  if (value == NULL || tether_protocol_valid_id (value))
+    return TRUE;
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "%s: “%s” is not a valid id (1–128 characters of A–Z a–z 0–9 . _ ~ @ : -)",
+               option, value);
+  return FALSE;
+}
+
 /* What no single option can check alone. */
 gboolean
 tether_server_options_check (const TetherServerOptions  *o,
@@ -276,6 +292,27 @@ tether_server_options_check (const TetherServerOptions  *o,
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            "--public-url is a room service's URL; a --media-only node has none "
                            "(--media-url is its own)");
+      return FALSE;
+    }
+  /* A room-service node of a cluster may send its players to a media-only node of
+   * the cluster, which pulls; its own embedded node is the edge with --media-cascade. */
+  if (o->media_edge != NULL && (o->redis == NULL || o->media_only || o->media_cascade))
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--media-edge is for a room-service node of a cluster (--redis, not "
+                           "--media-only), and excludes --media-cascade, which makes its own "
+                           "media node the edge");
+      return FALSE;
+    }
+  if (!check_id ("--media-edge", o->media_edge, error))
+    return FALSE;
+  /* A media node that reports to a room service runs no TetherServer, which serves
+   * /healthz and /metrics: silently without them would be worse. */
+  if (o->admin_listen != NULL && o->media_only && o->redis == NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--admin-listen is for a room service or a --media-only node of a "
+                           "cluster (--redis); a media node reporting to a room service has none");
       return FALSE;
     }
   if (o->trusted_proxies != NULL && o->media_only)
@@ -386,13 +423,8 @@ tether_server_options_configure (const TetherServerOptions  *o,
           g_prefix_error (error, "--redis: ");
           return FALSE;
         }
-      if (o->node_id != NULL && !tether_protocol_valid_id (o->node_id))
-        {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "--node-id: “%s” is not a valid id (1–128 characters of "
-                       "A–Z a–z 0–9 . _ ~ @ : -)", o->node_id);
-          return FALSE;
-        }
+      if (!check_id ("--node-id", o->node_id, error))
+        return FALSE;
       g_object_set (server, "redis", o->redis, "node-id", o->node_id, "public-url", o->public_url,
                     NULL);
     }

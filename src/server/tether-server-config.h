@@ -36,6 +36,7 @@ typedef struct
   char    *redis;
   char    *node_id;
   char    *public_url;
+  char    *media_edge;       /* a --media-only node of the cluster named in login_ok */
   char   **room_service_urls;
   gboolean no_media;
   gboolean media_only;

@@ -52,18 +52,11 @@ metrics_cb (SoupServer        *server,
                                     text, strlen (text));
 }
 
-/**
- * tether_server_get_metrics_text:
- *
- * Returns: (transfer full): the metrics in Prometheus text format
- */
-char *
-tether_server_get_metrics_text (TetherServer *self)
+/* The room service's figures. */
+static void
+room_service_metrics (TetherServer *self,
+                      GString      *out)
 {
-  GString *out = g_string_sized_new (2048);
-
-  g_return_val_if_fail (TETHER_IS_SERVER (self), NULL);
-
   tether_metrics_append (out, "tether_sessions", "gauge", "Sessions present in a room.",
                  self->present.length);
   tether_metrics_append (out, "tether_resumable_sessions", "gauge",
@@ -109,6 +102,24 @@ tether_server_get_metrics_text (TetherServer *self)
   tether_metrics_append (out, "tether_guest_tokens_total", "counter",
                  "Guest tokens issued by POST /v1/guest-token, renewals included.",
                  self->stats.guest_tokens);
+}
+
+/**
+ * tether_server_get_metrics_text:
+ *
+ * Returns: (transfer full): the metrics in Prometheus text format
+ */
+char *
+tether_server_get_metrics_text (TetherServer *self)
+{
+  GString *out = g_string_sized_new (2048);
+
+  g_return_val_if_fail (TETHER_IS_SERVER (self), NULL);
+
+  /* A media-only node of a cluster (tether_server_join_cluster_media_only()) has no
+   * room service: its cluster and media figures only. */
+  if (!self->media_only)
+    room_service_metrics (self, out);
   tether_server_cluster_metrics (self, out);
   for (guint i = 0; i < self->relays->len; i++)
     {

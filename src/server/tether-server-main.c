@@ -117,6 +117,40 @@ signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* The operators' endpoints (/healthz, /metrics): on --admin-listen, else on loopback,
+ * the --listen @port + 1. Returns: (transfer full) (nullable): the host, NULL with
+ * @error set */
+static char *
+listen_admin (TetherServer              *server,
+              const TetherServerOptions *o,
+              guint16                    port,
+              GError                   **error)
+{
+  g_autofree char *host = NULL;
+  guint16 admin_port = 0;
+
+  if (o->admin_listen != NULL)
+    {
+      if (!tether_server_parse_listen (o->admin_listen, &host, &admin_port, error))
+        {
+          g_prefix_error (error, "--admin-listen: ");
+          return NULL;
+        }
+    }
+  else
+    {
+      host = g_strdup ("127.0.0.1");
+      admin_port = port != 0 ? port + 1 : 0;
+    }
+  if (!tether_server_listen_admin (server, host, admin_port, error))
+    {
+      g_prefix_error (error, "cannot listen on %s:%u for /healthz and /metrics: ", host,
+                      admin_port);
+      return NULL;
+    }
+  return g_steal_pointer (&host);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -149,6 +183,7 @@ main (int   argc,
     { "media-id", 0, 0, G_OPTION_ARG_STRING, &o.media_id, "Node id of the embedded media node (default local)", "ID" },
     { "no-media", 0, 0, G_OPTION_ARG_NONE, &o.no_media, "Run the room service without an embedded media node", NULL },
     { "media-only", 0, 0, G_OPTION_ARG_NONE, &o.media_only, "Run only a media node (announce it on room services with --media-node, or in a cluster with --redis)", NULL },
+    { "media-edge", 0, 0, G_OPTION_ARG_STRING, &o.media_edge, "In a cluster: name the --media-only node ID (run with --media-cascade) in login_ok as the node players play from, while it is alive", "ID" },
     { "media-cascade", 0, 0, G_OPTION_ARG_NONE, &o.media_cascade, "Players play from the embedded media node (or this --media-only node of a cluster), which pulls each stream from the media node it is published on", NULL },
     { "public-room", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.public_rooms, "Let guests watch the rooms matching PATTERN (a glob; repeatable): POST /v1/guest-token", "PATTERN" },
     { "guest-token-ttl", 0, 0, G_OPTION_ARG_DOUBLE, &o.guest_token_ttl, "Seconds a guest token lasts (600)", "SECONDS" },
@@ -191,8 +226,8 @@ main (int   argc,
   if (tether_server_status_requested (argc, argv))
     return tether_server_status_main (argc, argv);
   tether_server_options_init (&o);
-  /* stdout carries the listening address (then, for a room service, the admin
-   * address) one per line; logs go to stderr. */
+  /* stdout carries the listening address (then, for a room service or a media-only
+   * node of a cluster, the admin address) one per line; logs go to stderr. */
   g_log_writer_default_set_use_stderr (TRUE);
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -227,6 +262,8 @@ main (int   argc,
   if (!o.media_only || o.redis != NULL)
     {
       server = tether_server_new (o.app_id != NULL ? o.app_id : "demo", secret);
+      if (o.media_edge != NULL)
+        tether_server_set_media_edge (server, o.media_edge);
       if (!tether_server_options_configure (&o, server, &error)
           || (o.tls_cert != NULL
               && !tether_server_load_tls_files (server, o.tls_cert, o.tls_key, &error)))
@@ -308,39 +345,21 @@ main (int   argc,
           goto out;
         }
       url = tether_server_get_url (server);
-
-      /* The operators' endpoints: loopback, next to the room service, by default. */
-      {
-        guint16 admin_port = 0;
-
-        if (o.admin_listen != NULL)
-          {
-            if (!tether_server_parse_listen (o.admin_listen, &admin_host, &admin_port, &error))
-              {
-                g_printerr ("tether-server: --admin-listen: %s\n", error->message);
-                goto out;
-              }
-          }
-        else
-          {
-            admin_host = g_strdup ("127.0.0.1");
-            admin_port = port != 0 ? port + 1 : 0;
-          }
-        if (!tether_server_listen_admin (server, admin_host, admin_port, &error))
-          {
-            g_printerr ("tether-server: cannot listen on %s:%u for /healthz and /metrics: %s\n",
-                        admin_host, admin_port, error->message);
-            goto out;
-          }
-      }
       if (media_url != NULL)
         g_message ("media node on %s", media_url);
     }
   else
     url = g_strdup (media_url);
+  /* A room service, and a media-only node of a cluster, have the operators' endpoints;
+   * a media node reporting to a room service has no TetherServer, so none. */
+  if (server != NULL && (admin_host = listen_admin (server, &o, port, &error)) == NULL)
+    {
+      g_printerr ("tether-server: %s\n", error->message);
+      goto out;
+    }
 
   printf ("listening on %s\n", url);
-  if (server != NULL && !o.media_only)
+  if (server != NULL)
     printf ("admin on http://%s:%u/\n", admin_host, tether_server_get_admin_port (server));
   fflush (stdout);
 

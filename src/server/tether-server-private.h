@@ -199,6 +199,7 @@ struct _TetherServer
   double             node_beat;
   double             node_timeout;
   TetherServerCluster *cluster;
+  gboolean           media_only;      /* tether_server_join_cluster_media_only(): no room service */
 
   GTlsCertificate   *tls_certificate; /* the public port speaks TLS with it (-tls.c) */
   char              *url_host;

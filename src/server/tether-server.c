@@ -772,6 +772,7 @@ tether_server_join_cluster_media_only (TetherServer  *self,
     return FALSE;
   g_free (self->public_url);
   self->public_url = g_strdup ("");
+  self->media_only = TRUE;
   return tether_server_cluster_start (self, TRUE, error);
 }
 

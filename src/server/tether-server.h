@@ -66,6 +66,8 @@ void          tether_server_attach_relay      (TetherServer        *self,
                                                const char          *url);
 void          tether_server_enable_media_cascade (TetherServer     *self,
                                                   TetherRelay      *relay);
+void          tether_server_set_media_edge    (TetherServer        *self,
+                                               const char          *node_id);
 gboolean      tether_server_join_cluster_media_only (TetherServer  *self,
                                                      GError       **error);
 void          tether_server_shutdown          (TetherServer        *self,

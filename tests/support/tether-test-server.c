@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <gobject/gvaluecollector.h>
+#include <libsoup/soup.h>
 #include <string.h>
 
 #include "tether-test-server.h"
@@ -643,6 +644,42 @@ tether_test_server_process_restart (TetherTestServerProcess *self)
     tether_test_server_process_kill (self);
   g_clear_pointer (&self->process, tether_test_process_free);
   process_start (self);
+}
+
+/**
+ * tether_test_server_admin_get:
+ * @process: a tether-server process started with `--admin-listen`
+ * @path: the path under its admin root: "metrics", "healthz"
+ * @status: (out) (optional): the HTTP status
+ *
+ * GETs @path from the admin endpoint the process printed (`admin on http://…/`),
+ * waiting for that line. Aborts the test if the process never printed it or the
+ * request fails.
+ *
+ * Returns: (transfer full): the body
+ */
+char *
+tether_test_server_admin_get (TetherTestProcess *process,
+                              const char        *path,
+                              guint             *status)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *uri = NULL;
+
+  if (!tether_test_process_wait_for_line (process, "admin on http://", PROCESS_START_MS, &line))
+    g_error ("%s printed no admin endpoint", tether_test_process_get_identifier (process));
+  uri = g_strconcat (strstr (line, "http://"), path, NULL);
+  g_strchomp (uri);
+  msg = soup_message_new ("GET", uri);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  if (status != NULL)
+    *status = soup_message_get_status (msg);
+  return g_strndup (g_bytes_get_data (body, NULL), g_bytes_get_size (body));
 }
 
 void

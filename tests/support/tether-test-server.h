@@ -57,6 +57,9 @@ void                     tether_test_server_process_kill    (TetherTestServerPro
 int                      tether_test_server_process_terminate (TetherTestServerProcess *self);
 void                     tether_test_server_process_restart (TetherTestServerProcess *self);
 void                     tether_test_server_process_free    (TetherTestServerProcess *self);
+char                    *tether_test_server_admin_get       (TetherTestProcess       *process,
+                                                             const char              *path,
+                                                             guint                   *status);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TetherTestServerProcess, tether_test_server_process_free)
 

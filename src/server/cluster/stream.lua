@@ -8,12 +8,32 @@
 --   delete, session id, stream id, reason → "ok", "gone", "notfound"
 --   ingest_add, stream id, user id, room, media node id, rsid for a new room → "ok", "exists"
 --   ingest_remove, stream id, user id, reason → "ok", "notfound"
+--   ingest_sync, media node id, live (JSON [{id, uid, room, rsid}]), gone (JSON
+--     {id: reason}) → {added, deleted}: after Redis was away, the ingest streams of
+--     that media node become exactly the live ones (tether-server-cluster.c)
 local op = A[1]
 
 local function own_session(sid)
   local s = hash(session_key(sid))
   if not s or s.state ~= 'present' or s.node ~= ME then return nil end
   return s
+end
+
+-- Shows ingest stream @id of user @uid in room @rid on media node @media, unless
+-- @id is a stream already; @rsid names the room if it is new. Whether it did.
+local function ingest_put(id, uid, rid, media, rsid)
+  local key = P .. 'stream:' .. id
+  if redis.call('EXISTS', key) == 1 then return false end
+  room_open(rid, rsid)
+  local name = uid
+  local member = redis.call('HGET', room_key(rid) .. ':byuser', uid)
+  if member then name = redis.call('HGET', session_key(member), 'name') or uid end
+  redis.call('HSET', key, 'room', rid, 'sid', '', 'uid', uid, 'name', name, 'node', media, 'extra', '')
+  redis.call('SADD', P .. 'medianode:' .. media .. ':ingests', id)
+  redis.call('ZADD', room_key(rid) .. ':streams', redis.call('HINCRBY', room_key(rid), 'sn', 1), id)
+  emit(rid, { kind = 'stream', update = 'ADD',
+              streams = { stream_of(id, { uid = uid, name = name, node = media, extra = '' }) } }, '')
+  return true
 end
 
 if op == 'add' then
@@ -52,18 +72,7 @@ elseif op == 'delete' then
   streams_delete(s.room, { id }, reason)
   return 'ok'
 elseif op == 'ingest_add' then
-  local id, uid, rid, media, rsid = A[2], A[3], A[4], A[5], A[6]
-  local key = P .. 'stream:' .. id
-  if redis.call('EXISTS', key) == 1 then return 'exists' end
-  room_open(rid, rsid)
-  local name = uid
-  local member = redis.call('HGET', room_key(rid) .. ':byuser', uid)
-  if member then name = redis.call('HGET', session_key(member), 'name') or uid end
-  redis.call('HSET', key, 'room', rid, 'sid', '', 'uid', uid, 'name', name, 'node', media, 'extra', '')
-  redis.call('SADD', P .. 'medianode:' .. media .. ':ingests', id)
-  redis.call('ZADD', room_key(rid) .. ':streams', redis.call('HINCRBY', room_key(rid), 'sn', 1), id)
-  emit(rid, { kind = 'stream', update = 'ADD',
-              streams = { stream_of(id, { uid = uid, name = name, node = media, extra = '' }) } }, '')
+  if not ingest_put(A[2], A[3], A[4], A[5], A[6]) then return 'exists' end
   return 'ok'
 elseif op == 'ingest_remove' then
   local id, uid, reason = A[2], A[3], A[4]
@@ -72,5 +81,29 @@ elseif op == 'ingest_remove' then
   streams_delete(st.room, { id }, reason)
   room_idle(st.room)
   return 'ok'
+elseif op == 'ingest_sync' then
+  -- Exactly-once as every change: a stream goes only while Redis still shows it as
+  -- an ingest of this media node, and comes only while its id is free.
+  local media, live, gone = A[2], cjson.decode(A[3]), cjson.decode(A[4])
+  local set = P .. 'medianode:' .. media .. ':ingests'
+  local have = {}
+  for _, it in ipairs(live) do have[it.id] = true end
+  local deleted, added = 0, 0
+  for _, id in ipairs(redis.call('SMEMBERS', set)) do
+    if not have[id] then
+      local st = hash(P .. 'stream:' .. id)
+      if st and st.sid == '' and st.node == media then
+        streams_delete(st.room, { id }, gone[id] or 'media_lost')
+        room_idle(st.room)
+        deleted = deleted + 1
+      else
+        redis.call('SREM', set, id)
+      end
+    end
+  end
+  for _, it in ipairs(live) do
+    if ingest_put(it.id, it.uid, it.room, media, it.rsid) then added = added + 1 end
+  end
+  return { added, deleted }
 end
 return redis.error_reply('unknown operation')

@@ -929,8 +929,11 @@ tether_server_shutdown (TetherServer *self,
     }
   self->listening = FALSE;
 
-  g_message ("room service shut down; %u connections told to come back within %.1f s",
-             self->conns.length, retry_after);
+  if (self->media_only)
+    g_message ("media node shut down");
+  else
+    g_message ("room service shut down; %u connections told to come back within %.1f s",
+               self->conns.length, retry_after);
 }
 
 /**

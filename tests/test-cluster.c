@@ -195,17 +195,28 @@ events_until_add (Client     *c,
     }
 }
 
+/* @user logs in to @room (NULL: ROOM) on @node and heartbeats from then on. */
+static Client *
+login_room_on (Cluster     *cl,
+               guint        node,
+               const char  *room,
+               const char  *user,
+               JsonObject **login_ok)
+{
+  LoginArgs args = { .notify = TRUE, .room = room };
+  Client *c = client_login_url (&cl->fx, url (cl, node), user, &args, login_ok);
+
+  g_ptr_array_add (cl->beating, c);
+  return c;
+}
+
 static Client *
 login_on (Cluster    *cl,
           guint       node,
           const char *user,
           JsonObject **login_ok)
 {
-  LoginArgs args = { .notify = TRUE };
-  Client *c = client_login_url (&cl->fx, url (cl, node), user, &args, login_ok);
-
-  g_ptr_array_add (cl->beating, c);
-  return c;
+  return login_room_on (cl, node, NULL, user, login_ok);
 }
 
 static Client *
@@ -389,6 +400,7 @@ alice_on_killed_node (Cluster     *cl,
   json_object_unref (expect (*bob, "event"));
   alice = login_on (cl, 0, "alice", ok);
   add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
   for (guint i = 0; i < 2; i++)
     {
       g_autoptr(JsonObject) a = expect (*bob, "event");
@@ -426,6 +438,7 @@ test_node_death_resume (Cluster       *cl,
   json_object_unref (expect (bob, "event"));
   alice = login_on (cl, 0, "alice", &ok);
   add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
   for (guint i = 0; i < 2; i++)
     {
       g_autoptr(JsonObject) a = expect (bob, "event");
@@ -493,7 +506,7 @@ test_node_death_timeout (Cluster       *cl,
   {
     g_autofree char *last = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
 
-    g_assert_true (redis_equals (cl, "HGET " PREFIX "room:" ROOM " seq", last));
+    g_assert_true (redis_equals (cl, "HGET " PREFIX "room:{" ROOM "} seq", last));
   }
 
   /* Back after the timeout: a rejoin, seen as an ADD; exactly once removed before. */
@@ -550,6 +563,7 @@ test_token_expiry (Cluster       *cl,
    * server's next deadline tick after login_ok, before or after anything else. */
   json_object_unref (take (alice, "token_will_expire", -1));
   add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
   json_object_unref (expect (bob, "event"));
 
   kick = take (alice, "kick_out", -1);
@@ -830,7 +844,7 @@ test_media_only (Cluster       *cl,
   g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianodes m1", "0"));
   g_assert_true (redis_equals (cl, "EXISTS " PREFIX "stream:cam2", "0"));
   last = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
-  g_assert_true (redis_equals (cl, "HGET " PREFIX "room:" ROOM " seq", last));
+  g_assert_true (redis_equals (cl, "HGET " PREFIX "room:{" ROOM "} seq", last));
   login_on (cl, 2, "erin", NULL);
   expect_only_add (bob, "erin");
   expect_only_add (carol, "erin");
@@ -1221,7 +1235,7 @@ test_snapshot (Cluster       *cl,
   /* carol (and her stream) and dave leave. */
   client_send (carol, "{\"type\":\"logout\"}");
   client_send (dave, "{\"type\":\"logout\"}");
-  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "ZCARD " PREFIX "room:" ROOM ":members", "3"),
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "3"),
                                     tether_test_scaled_ms (10000)));
   login_on (cl, 2, "frank", &ok);
   assert_snapshot (ok, "alice/alice bob/Bobby erin/erin", "cam-erin/erin/erin/m/x");
@@ -1243,8 +1257,73 @@ test_snapshot (Cluster       *cl,
   json_object_unref (ok);
 
   /* Exactly the present members' and streams' wire forms are kept. */
-  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":userjson", "5"));
-  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":streamjson", "1"));
+  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:{" ROOM "}:userjson", "5"));
+  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:{" ROOM "}:streamjson", "1"));
+}
+
+/* The ids of a snapshot's users, joined by ' '. */
+static char *
+snapshot_users (JsonObject *login_ok)
+{
+  JsonArray *users = tether_json_get_array (login_ok, "users");
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  g_auto(GStrv) v = NULL;
+
+  for (guint i = 0; users != NULL && i < json_array_get_length (users); i++)
+    g_strv_builder_add (ids, tether_json_get_string (json_array_get_object_element (users, i), "id"));
+  v = g_strv_builder_end (ids);
+  return g_strjoinv (" ", v);
+}
+
+/* A room id may hold ':' (docs/protocol.md), so "lobby:members" is a room of its
+ * own: its keys in Redis must never be those of lobby's members, user list, log or
+ * user index. Those rooms come first; lobby works next to them and neither hears the
+ * other. Before the keys put the room id in braces, lobby's first login met a hash
+ * where its members' sorted set belongs (WRONGTYPE: 1021 for every login). */
+static void
+test_room_id_namespace (Cluster       *cl,
+                        gconstpointer  data)
+{
+  static const char *const parts[] = { ":members", ":userlist", ":log", ":byuser", ":streams" };
+  Client *mallory[G_N_ELEMENTS (parts)];
+  Client *alice;
+  JsonObject *ok;
+  g_autofree char *users = NULL;
+  g_autofree char *trent_users = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    {
+      g_autofree char *room = g_strconcat (ROOM, parts[i], NULL);
+
+      mallory[i] = login_room_on (cl, i % N_NODES, room, "mallory", NULL);
+      add_stream (mallory[i], 1, parts[i] + 1);
+      json_object_unref (expect (mallory[i], "event"));   /* its stream ADD */
+    }
+  alice = login_on (cl, 0, "alice", &ok);
+  users = snapshot_users (ok);
+  g_assert_cmpstr (users, ==, "");
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (ok, "streams")), ==, 0);
+  json_object_unref (ok);
+  login_on (cl, 1, "bob", &ok);
+  g_clear_pointer (&users, g_free);
+  users = snapshot_users (ok);
+  g_assert_cmpstr (users, ==, "alice");
+  json_object_unref (ok);
+  expect_only_add (alice, "bob");
+  add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
+
+  /* lobby:members is still its own room, with its own events. */
+  login_room_on (cl, 2, ROOM ":members", "trent", &ok);
+  trent_users = snapshot_users (ok);
+  g_assert_cmpstr (trent_users, ==, "mallory");
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (ok, "streams")), ==, 1);
+  json_object_unref (ok);
+  expect_only_add (mallory[0], "trent");
+  login_on (cl, 2, "carol", NULL);
+  expect_only_add (alice, "carol");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "3"));
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM ":members}:members", "2"));
 }
 
 int
@@ -1277,6 +1356,7 @@ main (int   argc,
   ADD ("/cluster/redis-hung", test_redis_hung);
   ADD ("/cluster/log-gap", test_log_gap);
   ADD ("/cluster/snapshot", test_snapshot);
+  ADD ("/cluster/room-id-namespace", test_room_id_namespace);
 #undef ADD
   return g_test_run ();
 }

@@ -203,11 +203,28 @@ cluster_eval (TetherServerCluster  *cluster,
                      (const char * const *) argv->pdata);
 }
 
+/* A room's key and channel, `P room:{<rid>}` (common.lua's room_key()): its other keys
+ * add `:<part>`. An id holds no brace, so a room id with ':' (which ids may hold)
+ * never names another room's part. */
 static char *
 room_channel (TetherServerCluster *cluster,
               const char          *room_id)
 {
-  return g_strconcat (cluster->prefix, "room:", room_id, NULL);
+  return g_strconcat (cluster->prefix, "room:{", room_id, "}", NULL);
+}
+
+/* The room id of channel @channel, or NULL when it is not a room's. */
+static char *
+channel_room (TetherServerCluster *cluster,
+              const char          *channel)
+{
+  gsize prefix_len = strlen (cluster->prefix);
+  gsize len = strlen (channel);
+
+  if (len < prefix_len + strlen ("room:{}") || strncmp (channel, cluster->prefix, prefix_len) != 0
+      || strncmp (channel + prefix_len, "room:{", 6) != 0 || channel[len - 1] != '}')
+    return NULL;
+  return g_strndup (channel + prefix_len + 6, len - prefix_len - 7);
 }
 
 /* A member this node must hand to a resync: told to come back, its session kept. */
@@ -361,6 +378,7 @@ static void
 cluster_catch_up (TetherServerCluster *cluster,
                   TetherServerRoom    *room)
 {
+  g_autofree char *channel = NULL;
   g_autofree char *key = NULL;
   g_autofree char *start = NULL;
   RoomOp *op;
@@ -368,7 +386,8 @@ cluster_catch_up (TetherServerCluster *cluster,
   if (room->catching_up || !room->synced || !tether_redis_is_up (cluster->redis))
     return;
   room->catching_up = TRUE;
-  key = g_strconcat (cluster->prefix, "room:", room->id, ":log", NULL);
+  channel = room_channel (cluster, room->id);
+  key = g_strconcat (channel, ":log", NULL);
   start = g_strdup_printf ("%" G_GUINT64_FORMAT "-1", room->seq + 1);
   op = g_new0 (RoomOp, 1);
   op->cluster = cluster;
@@ -452,7 +471,7 @@ message_cb (TetherRedis *redis,
 {
   TetherServerCluster *cluster = user_data;
   TetherServer *self = cluster->server;
-  gsize prefix_len = strlen (cluster->prefix);
+  g_autofree char *room_id = NULL;
   g_auto(GStrv) parts = NULL;
   TetherServerRoom *room;
   guint64 seq;
@@ -463,10 +482,8 @@ message_cb (TetherRedis *redis,
       node_command (cluster, payload);
       return;
     }
-  if (strncmp (channel, cluster->prefix, prefix_len) != 0
-      || strncmp (channel + prefix_len, "room:", 5) != 0)
-    return;
-  room = g_hash_table_lookup (self->rooms, channel + prefix_len + 5);
+  room_id = channel_room (cluster, channel);
+  room = room_id != NULL ? g_hash_table_lookup (self->rooms, room_id) : NULL;
   if (room == NULL)
     return;
 

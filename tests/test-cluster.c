@@ -1326,6 +1326,28 @@ test_room_id_namespace (Cluster       *cl,
   g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM ":members}:members", "2"));
 }
 
+/* A node subscribes to a room's channel when its first member there logs in, and the
+ * SUBSCRIBE takes effect a moment later: an event published meanwhile (here the
+ * member's own stream ADD, sent as soon as login_ok came) must still reach it, from
+ * the log. Before, it waited for the room's next event, which may never come. */
+static void
+test_first_event (Cluster       *cl,
+                  gconstpointer  data)
+{
+  for (guint i = 0; i < 24; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("fresh-%u", i);
+      g_autofree char *stream = g_strdup_printf ("cam-%u", i);
+      Client *c = login_room_on (cl, i % N_NODES, room, "alice", NULL);
+      g_autoptr(JsonObject) ev = NULL;
+
+      add_stream (c, 1, stream);
+      ev = expect (c, "event");
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "stream");
+      g_assert_cmpstr (first_id (ev, "streams"), ==, stream);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1357,6 +1379,7 @@ main (int   argc,
   ADD ("/cluster/log-gap", test_log_gap);
   ADD ("/cluster/snapshot", test_snapshot);
   ADD ("/cluster/room-id-namespace", test_room_id_namespace);
+  ADD ("/cluster/first-event", test_first_event);
 #undef ADD
   return g_test_run ();
 }

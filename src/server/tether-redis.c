@@ -414,6 +414,12 @@ sub_cb (redisAsyncContext *ac,
                              reply->element[2]->len, redis->user_data);
       return;
     }
+  if (g_str_equal (kind, "subscribe"))
+    {
+      if (redis->message_func != NULL)
+        redis->message_func (redis, reply->element[1]->str, NULL, 0, redis->user_data);
+      return;
+    }
   if (!g_str_equal (kind, "unsubscribe"))
     return;
   /* hiredis forgets a channel's callback at its UNSUBSCRIBE answer: a SUBSCRIBE sent

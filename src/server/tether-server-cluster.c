@@ -106,6 +106,7 @@ typedef struct
 } ClusterLogin;
 
 static void cluster_catch_up (TetherServerCluster *cluster, TetherServerRoom *room);
+static void cluster_catch_up_now (TetherServerCluster *cluster, TetherServerRoom *room);
 static void cluster_flush_leaves (TetherServerCluster *cluster);
 static void cluster_restore (TetherServerCluster *cluster);
 
@@ -294,7 +295,8 @@ room_take (TetherServerCluster *cluster,
 {
   if (seq <= room->seq && room->synced)
     return;
-  if (!room->synced || room->catching_up || seq != room->seq + 1)
+  /* The next one goes out even while the log is being read: that read skips it. */
+  if (!room->synced || seq != room->seq + 1)
     {
       room->pending_max = MAX (room->pending_max, seq);
       if (room->synced)
@@ -308,6 +310,7 @@ typedef struct
 {
   TetherServerCluster *cluster;
   char                *room_id;
+  guint64              pending_max;     /* the room's when the read was sent */
 } RoomOp;
 
 static void
@@ -320,6 +323,7 @@ catch_up_cb (TetherRedis *redis,
   TetherServerCluster *cluster = op->cluster;
   TetherServerRoom *room = cluster_gone (cluster) ? NULL
                            : g_hash_table_lookup (cluster->server->rooms, op->room_id);
+  guint64 pending_at_send = op->pending_max;
   gboolean gap = FALSE;
 
   g_free (op->room_id);
@@ -368,22 +372,27 @@ catch_up_cb (TetherRedis *redis,
       for (GList *l = room->members.head; l != NULL; l = l->next)
         send_reconnect (l->data);
     }
-  if (reply->elements == 0)
+  /* Nothing newer in the log: what was announced is delivered, unless an event came
+   * during the read (published after it ran, logged before it was announced). */
+  if (reply->elements == 0 && room->pending_max <= pending_at_send)
     room->pending_max = room->seq;
   if (room->pending_max > room->seq)
     cluster_catch_up (cluster, room);
 }
 
+/* Reads @room's log from the event after the last one delivered here, even while an
+ * earlier read is in flight (its answer skips what this one delivered, and the
+ * reverse). */
 static void
-cluster_catch_up (TetherServerCluster *cluster,
-                  TetherServerRoom    *room)
+cluster_catch_up_now (TetherServerCluster *cluster,
+                      TetherServerRoom    *room)
 {
   g_autofree char *channel = NULL;
   g_autofree char *key = NULL;
   g_autofree char *start = NULL;
   RoomOp *op;
 
-  if (room->catching_up || !room->synced || !tether_redis_is_up (cluster->redis))
+  if (!tether_redis_is_up (cluster->redis))
     return;
   room->catching_up = TRUE;
   channel = room_channel (cluster, room->id);
@@ -392,8 +401,17 @@ cluster_catch_up (TetherServerCluster *cluster,
   op = g_new0 (RoomOp, 1);
   op->cluster = cluster;
   op->room_id = g_strdup (room->id);
+  op->pending_max = room->pending_max;
   tether_redis_command (cluster->redis, catch_up_cb, op,
                         (const char *[]) { "XRANGE", key, start, "+", NULL });
+}
+
+static void
+cluster_catch_up (TetherServerCluster *cluster,
+                  TetherServerRoom    *room)
+{
+  if (!room->catching_up && room->synced)
+    cluster_catch_up_now (cluster, room);
 }
 
 /* @room is at @seq for a login_ok or restore just answered; @rsid is its
@@ -479,13 +497,23 @@ message_cb (TetherRedis *redis,
 
   if (g_str_equal (channel, cluster->node_channel))
     {
-      node_command (cluster, payload);
+      if (payload != NULL)
+        node_command (cluster, payload);
       return;
     }
   room_id = channel_room (cluster, channel);
   room = room_id != NULL ? g_hash_table_lookup (self->rooms, room_id) : NULL;
   if (room == NULL)
     return;
+  if (payload == NULL)
+    {
+      /* Subscribed. A login's own catch-up may have read the log before an event
+       * that was published before the subscription took: one more read, from now,
+       * leaves no event between the two. */
+      if (room->synced)
+        cluster_catch_up_now (cluster, room);
+      return;
+    }
 
   /* seq \n subject \n user-event \n ms \n json */
   parts = g_strsplit (payload, "\n", 5);

@@ -1348,6 +1348,78 @@ test_first_event (Cluster       *cl,
     }
 }
 
+/* @user's login with `resume` {@sid, @key} into @room (NULL: ROOM) on @node; returns
+ * its login_ok. */
+static JsonObject *
+login_resuming (Cluster    *cl,
+                guint       node,
+                const char *room,
+                const char *user,
+                const char *sid,
+                const char *key)
+{
+  LoginArgs args = { .notify = TRUE, .room = room, .resume_session = sid, .resume_key = key };
+  Client *c = client_connect_url (&cl->fx, url (cl, node));
+
+  client_send_login (c, user, &args);
+  g_ptr_array_add (cl->beating, c);
+  return expect (c, "login_ok");
+}
+
+/* A resume that names no session of its user in its room — a string shaped to reach
+ * another key ("<sid>:streams", a real session's stream set), control characters, a
+ * real session of another user or room — is a fresh login, as on one node: login_ok
+ * with resumed false, and the session it names is untouched. Before, the first one
+ * got 1021 and close 4503 (the script met a set where it read a hash: WRONGTYPE). */
+static void
+test_forged_resume (Cluster       *cl,
+                    gconstpointer  data)
+{
+  static const char *const bad_ids[] = { ":streams", "*", "\n1\nx\n0\n{}" };
+  Client *alice, *bob;
+  JsonObject *ok;
+  g_autofree char *sid = NULL;
+  g_autofree char *key = NULL;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = login_on (cl, 0, "alice", &ok);
+  sid = g_strdup (tether_json_get_string (ok, "session_id"));
+  key = g_strdup (tether_json_get_string (ok, "resume_key"));
+  json_object_unref (ok);
+  expect_only_add (bob, "alice");
+  add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
+  json_object_unref (expect (bob, "event"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_ids); i++)
+    {
+      g_autofree char *user = g_strdup_printf ("mallory%u", i);
+      g_autofree char *forged = g_strconcat (i == 0 ? sid : "", bad_ids[i], NULL);
+      g_autoptr(JsonObject) fresh = login_resuming (cl, 2, NULL, user, forged, key);
+
+      g_assert_false (tether_json_get_bool (fresh, "resumed", TRUE));
+      g_assert_cmpstr (tether_json_get_string (fresh, "session_id"), !=, sid);
+      expect_only_add (bob, user);
+      expect_only_add (alice, user);
+    }
+  /* Alice's own session and key, by another user, or in another room. */
+  {
+    g_autoptr(JsonObject) other_user = login_resuming (cl, 2, NULL, "trent", sid, key);
+    g_autoptr(JsonObject) other_room = login_resuming (cl, 1, "elsewhere", "alice", sid, key);
+
+    g_assert_false (tether_json_get_bool (other_user, "resumed", TRUE));
+    g_assert_false (tether_json_get_bool (other_room, "resumed", TRUE));
+    expect_only_add (bob, "trent");
+    expect_only_add (alice, "trent");
+  }
+  /* Alice is still there, on node 0, with her stream. */
+  login_on (cl, 1, "carol", &ok);
+  g_assert_cmpstr (first_id (ok, "streams"), ==, "cam-alice");
+  json_object_unref (ok);
+  expect_only_add (alice, "carol");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "7"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1380,6 +1452,7 @@ main (int   argc,
   ADD ("/cluster/snapshot", test_snapshot);
   ADD ("/cluster/room-id-namespace", test_room_id_namespace);
   ADD ("/cluster/first-event", test_first_event);
+  ADD ("/cluster/forged-resume", test_forged_resume);
 #undef ADD
   return g_test_run ();
 }

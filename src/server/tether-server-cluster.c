@@ -130,6 +130,21 @@ secret_free (char *secret)
     }
 }
 
+/* Whether @sid has the shape of the session ids this service hands out
+ * (tether_server_random_hex (16)). Any other string a client sends as a session id
+ * names no session, as on one node: it never reaches a Redis key, where
+ * "<sid>:streams" would name a real session's stream set. */
+static gboolean
+session_id_valid (const char *sid)
+{
+  gsize i;
+
+  for (i = 0; sid[i] != '\0'; i++)
+    if (!g_ascii_isdigit (sid[i]) && (sid[i] < 'a' || sid[i] > 'f'))
+      return FALSE;
+  return i == 32;
+}
+
 static char *
 sha256_hex (const char *text)
 {
@@ -806,7 +821,8 @@ tether_server_cluster_login (TetherServer             *self,
   cl->token = g_strdup (login->token);
   cl->sid = tether_server_random_hex (16);
   cl->resume_key = tether_server_random_hex (32);
-  if (login->session_id != NULL)
+  /* A resume of no session of ours is a fresh login, as on one node. */
+  if (login->session_id != NULL && session_id_valid (login->session_id))
     {
       cl->resume_sid = g_strdup (login->session_id);
       cl->sent_key = g_strdup (login->resume_key);

@@ -1420,6 +1420,84 @@ test_forged_resume (Cluster       *cl,
   g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "7"));
 }
 
+/* Milliseconds by Redis's clock since the latest @field (seen_ms: beat, started_ms:
+ * start) of any node. */
+static gint64
+ms_since (Cluster    *cl,
+          const char *field)
+{
+  g_autofree char *time = tether_test_redis_command (cl->redis, "TIME");
+  g_auto(GStrv) t = g_strsplit (time != NULL ? time : "0\n0", "\n", 2);
+  gint64 now = g_ascii_strtoll (t[0], NULL, 10) * 1000 + g_ascii_strtoll (t[1] != NULL ? t[1] : "0", NULL, 10) / 1000;
+  gint64 seen = 0;
+
+  for (guint i = 0; i < N_NODES; i++)
+    {
+      g_autofree char *ms = tether_test_redis_command (cl->redis, "HGET " PREFIX "node:n%u %s", i, field);
+
+      seen = MAX (seen, ms != NULL ? g_ascii_strtoll (ms, NULL, 10) : 0);
+    }
+  return now - seen;
+}
+
+static gboolean
+all_alive (Cluster *cl)
+{
+  for (guint i = 0; i < N_NODES; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("EXISTS " PREFIX "node:n%u:alive", i);
+
+      if (!redis_equals (cl, key, "1"))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Redis out of memory (maxmemory, noeviction) refuses a script whose first write
+ * would grow its memory (a script that already wrote goes on: it cannot stop
+ * halfway). So a stream_add gets 1021, and no node can beat. When it takes changes
+ * again, no node may be reaped for the beats it could not make: nobody's members see
+ * a DELETE. Before, the first node to beat again reaped the others at once. */
+static void
+test_redis_oom (Cluster       *cl,
+                gconstpointer  data)
+{
+  Client *alice, *bob, *carol;
+  g_autofree char *set = NULL;
+  g_autofree char *unset = NULL;
+  g_autoptr(JsonObject) refused = NULL;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (bob, "carol");
+  alice = login_on (cl, 0, "alice", NULL);
+  expect_only_add (bob, "alice");
+  expect_only_add (carol, "alice");
+
+  /* Up longer than the reaper's grace after a start (2.5 s + node-timeout). */
+  g_assert_true (WAIT_UNTIL (ms_since (cl, "started_ms") > 2500 + 600 + 500, tether_test_scaled_ms (10000)));
+  set = tether_test_redis_command (cl->redis, "CONFIG SET maxmemory 1");
+  g_assert_cmpstr (set, ==, "OK");
+  client_send (bob, "{\"type\":\"stream_add\",\"req\":7,\"stream\":{\"id\":\"cam-bob\"}}");
+  refused = take (bob, "request_error", -1);
+  g_assert_cmpint (get_int (refused, "req"), ==, 7);
+  g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_SERVICE_UNAVAILABLE);
+  /* Longer than the heartbeat timeout without a beat. */
+  g_assert_true (WAIT_UNTIL (ms_since (cl, "seen_ms") > 2000 + 600, tether_test_scaled_ms (10000)));
+
+  unset = tether_test_redis_command (cl->redis, "CONFIG SET maxmemory 0");
+  g_assert_cmpstr (unset, ==, "OK");
+  /* Every node beats again (a node is reaped only while it does not); nobody left
+   * meanwhile. */
+  g_assert_true (TETHER_WAIT_UNTIL (all_alive (cl), tether_test_scaled_ms (10000)));
+  login_on (cl, 1, "erin", NULL);
+  expect_only_add (alice, "erin");
+  expect_only_add (bob, "erin");
+  expect_only_add (carol, "erin");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "4"));
+  add_stream (bob, 8, "cam-bob");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1453,6 +1531,7 @@ main (int   argc,
   ADD ("/cluster/room-id-namespace", test_room_id_namespace);
   ADD ("/cluster/first-event", test_first_event);
   ADD ("/cluster/forged-resume", test_forged_resume);
+  ADD ("/cluster/redis-oom", test_redis_oom);
 #undef ADD
   return g_test_run ();
 }

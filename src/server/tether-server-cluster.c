@@ -73,7 +73,8 @@ struct _TetherServerCluster
   GSource           *beat;
   gboolean           registered;      /* a beat went through since the start */
   gboolean           beat_in_flight;
-  gint64             up_since;        /* monotonic µs Redis last came up */
+  gboolean           refusing;        /* the latest beat met OOM, BUSY, … (reply_refused()) */
+  gint64             up_since;        /* monotonic µs Redis last came up or took a beat again */
   GPtrArray         *nodes;           /* NodeInfo of the latest beat */
   GHashTable        *reaping;         /* dead node id → TRUE while a reap is in flight */
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
@@ -177,7 +178,24 @@ element_int (redisReply *reply,
   return s != NULL ? g_ascii_strtoll (s, NULL, 10) : 0;
 }
 
-/* A script's failure, for the log: Redis down, or an error reply (a bug). */
+/* An error reply that says Redis refuses commands for now, not that the command is
+ * wrong: out of memory (maxmemory with noeviction), busy with a script, loading its
+ * data, a replica. A script refused so ran none of its commands; it goes again later. */
+static gboolean
+reply_refused (redisReply *reply)
+{
+  static const char * const codes[] = { "OOM ", "BUSY ", "LOADING ", "READONLY ", "MASTERDOWN " };
+
+  if (reply == NULL || reply->type != REDIS_REPLY_ERROR || reply->str == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    if (g_str_has_prefix (reply->str, codes[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* A script's failure, for the log: Redis down or refusing (the beat logs when that
+ * starts and ends), or an error reply (a bug). */
 static gboolean
 reply_failed (redisReply *reply,
               const char *error,
@@ -190,7 +208,10 @@ reply_failed (redisReply *reply,
     }
   if (reply->type == REDIS_REPLY_ERROR)
     {
-      g_warning ("cluster: %s: %s", what, reply->str);
+      if (reply_refused (reply))
+        g_debug ("cluster: %s: %s", what, reply->str);
+      else
+        g_warning ("cluster: %s: %s", what, reply->str);
       return TRUE;
     }
   return FALSE;
@@ -861,8 +882,9 @@ leave_cb (TetherRedis *redis,
   cluster->leaves_in_flight--;
   if (reply_failed (reply, error, "leave") && !cluster_gone (cluster))
     {
-      /* Delayed, not lost: it goes again when Redis is back. */
-      if (reply == NULL)
+      /* Delayed, not lost: it goes again when Redis is back or takes changes again
+       * (the next beat). Dropped, its session would stay in the room for good. */
+      if (reply == NULL || reply_refused (reply))
         {
           g_queue_push_tail (&cluster->pending_leaves, leave);
           return;
@@ -911,7 +933,9 @@ tether_server_cluster_leave (TetherServer        *self,
   leave->keep_ms = MAX (keep_us / 1000, 0);
   g_queue_push_tail (&cluster->pending_leaves, leave);
   tether_server_session_drop (self, session);
-  cluster_flush_leaves (cluster);
+  /* While Redis refuses changes the beat retries them all, once per beat. */
+  if (!cluster->refusing)
+    cluster_flush_leaves (cluster);
 }
 
 /* Stream requests */
@@ -1209,9 +1233,24 @@ beat_cb (TetherRedis *redis,
   gboolean existed;
 
   cluster->beat_in_flight = FALSE;
+  if (!cluster_gone (cluster) && reply_refused (reply))
+    {
+      /* Every node's beat fails alike: when Redis takes changes again, nobody is
+       * reaped before the others have beaten, as after an outage. */
+      cluster->up_since = g_get_monotonic_time ();
+      if (!cluster->refusing)
+        g_warning ("cluster: Redis refuses changes (%s): this node cannot beat, requests may get "
+                   "1021, and nobody is reaped until Redis takes changes again", reply->str);
+      cluster->refusing = TRUE;
+    }
   if (cluster_gone (cluster) || reply_failed (reply, error, "beat")
       || reply->type != REDIS_REPLY_ARRAY)
     return;
+  if (cluster->refusing)
+    {
+      g_message ("cluster: Redis takes changes again");
+      cluster->refusing = FALSE;
+    }
   existed = element_int (reply, 0) == 1;
   g_ptr_array_set_size (cluster->nodes, 0);
   for (gsize i = 1; i + 4 < reply->elements; i += 5)

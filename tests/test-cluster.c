@@ -1498,6 +1498,59 @@ test_redis_oom (Cluster       *cl,
   add_stream (bob, 8, "cam-bob");
 }
 
+/* Redis busy with a script (another client's endless loop) answers BUSY to every
+ * other script. A member who logs out then is dropped by its node at once; its
+ * removal is refused and must wait for Redis, not be lost: once the script is killed,
+ * the others get its DELETE. Before, the leave was dropped at the BUSY answer, and
+ * alice stayed in the room, for everyone, for good. */
+static void
+test_redis_busy (Cluster       *cl,
+                 gconstpointer  data)
+{
+  static const char loop[] = "*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n";
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) busy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *threshold = NULL;
+  g_autofree char *killed = NULL;
+  Client *alice, *bob;
+  g_autoptr(JsonObject) ev = NULL;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = login_on (cl, 0, "alice", NULL);
+  expect_only_add (bob, "alice");
+
+  threshold = tether_test_redis_command (cl->redis, "CONFIG SET busy-reply-threshold 50");
+  g_assert_cmpstr (threshold, ==, "OK");
+  busy = g_socket_client_connect_to_host (socket_client, "127.0.0.1", tether_test_redis_get_port (cl->redis),
+                                          NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (busy)), loop, strlen (loop),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (WAIT_UNTIL (({
+    g_autofree char *pong = tether_test_redis_command (cl->redis, "PING");
+    g_str_has_prefix (pong != NULL ? pong : "", "BUSY");
+  }), WAIT_MS));
+  stop_beating (cl, alice);
+  client_send (alice, "{\"type\":\"logout\"}");
+  json_object_unref (expect (alice, "logout_ok"));
+  g_assert_true (WAIT_UNTIL (({
+    g_autofree char *pong = tether_test_redis_command (cl->redis, "PING");
+    g_str_has_prefix (pong != NULL ? pong : "", "BUSY");
+  }), WAIT_MS));
+  /* The leave met BUSY: node 0 sent it at the logout (or, knowing Redis refuses
+   * changes, queued it for its next beat). */
+  killed = tether_test_redis_command (cl->redis, "SCRIPT KILL");
+  g_assert_cmpstr (killed, ==, "OK");
+
+  ev = expect (bob, "event");
+  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+  g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
+  login_on (cl, 2, "carol", NULL);
+  expect_only_add (bob, "carol");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1532,6 +1585,7 @@ main (int   argc,
   ADD ("/cluster/first-event", test_first_event);
   ADD ("/cluster/forged-resume", test_forged_resume);
   ADD ("/cluster/redis-oom", test_redis_oom);
+  ADD ("/cluster/redis-busy", test_redis_busy);
 #undef ADD
   return g_test_run ();
 }

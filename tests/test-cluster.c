@@ -1559,6 +1559,52 @@ test_redis_busy (Cluster       *cl,
   expect_only_add (bob, "carol");
 }
 
+/* The same user logs in on two nodes at the same moment, ten times over: Redis
+ * orders the two scripts, so one session replaces the other. Exactly one connection
+ * is kicked (1010, close 4403 after its login_ok), the other stays; the others see one
+ * ADD. A kick that reached a node before its own login's answer would leave a
+ * connection that Redis no longer counts: nobody could remove it. */
+static void
+test_duplicate_login_race (Cluster       *cl,
+                           gconstpointer  data)
+{
+  Client *bob = login_on (cl, 2, "bob", NULL);
+
+  for (guint round = 0; round < 10; round++)
+    {
+      g_autofree char *user = g_strdup_printf ("twin%u", round);
+      LoginArgs args = { .notify = TRUE };
+      Client *c[2];
+      guint closed = 0;
+
+      for (guint i = 0; i < 2; i++)
+        c[i] = client_connect_url (&cl->fx, url (cl, i));
+      for (guint i = 0; i < 2; i++)
+        client_send_login (c[i], user, &args);
+      for (guint i = 0; i < 2; i++)
+        {
+          json_object_unref (expect (c[i], "login_ok"));
+          g_ptr_array_add (cl->beating, c[i]);
+        }
+      g_assert_true (WAIT_UNTIL (c[0]->closed || c[1]->closed, WAIT_MS));
+      for (guint i = 0; i < 2; i++)
+        if (c[i]->closed)
+          {
+            g_autoptr(JsonObject) kick = expect (c[i], "kick_out");
+
+            g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+            g_assert_cmpuint (c[i]->close_code, ==, TETHER_CLOSE_KICKED);
+            closed++;
+          }
+      g_assert_cmpuint (closed, ==, 1);
+      expect_only_add (bob, user);
+    }
+  /* Every survivor is still a member; the kicked ones are not. */
+  login_on (cl, 1, "carol", NULL);
+  expect_only_add (bob, "carol");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "12"));
+}
+
 /* The connections Redis has taken since it started. */
 static guint64
 redis_connections (TetherTestRedis *redis)
@@ -1644,6 +1690,7 @@ main (int   argc,
   ADD ("/cluster/forged-resume", test_forged_resume);
   ADD ("/cluster/redis-oom", test_redis_oom);
   ADD ("/cluster/redis-busy", test_redis_busy);
+  ADD ("/cluster/duplicate-login/race", test_duplicate_login_race);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
 #undef ADD
   return g_test_run ();

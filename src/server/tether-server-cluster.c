@@ -77,6 +77,8 @@ struct _TetherServerCluster
   gint64             up_since;        /* monotonic µs Redis last came up or took a beat again */
   GPtrArray         *nodes;           /* NodeInfo of the latest beat */
   GHashTable        *reaping;         /* dead node id → TRUE while a reap is in flight */
+  GHashTable        *logins;          /* session id → ClusterLogin in flight (its fresh
+                                       * session's and the one it resumes) */
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
   guint              leaves_in_flight;
   /* figures for /metrics */
@@ -104,6 +106,7 @@ typedef struct
   char              *resume_sid;      /* the session a resume names, or NULL */
   char              *sent_key;        /* the key it sent */
   guint64            last_seq;
+  char              *early;           /* a node command for its session that came first */
 } ClusterLogin;
 
 static void cluster_catch_up (TetherServerCluster *cluster, TetherServerRoom *room);
@@ -487,7 +490,18 @@ node_command (TetherServerCluster *cluster,
     return;
   session = g_hash_table_lookup (self->sessions, words[1]);
   if (session == NULL)
-    return;
+    {
+      /* For a login of this node whose answer is still on its way (the kick or drop
+       * comes on another connection and may overtake it): applied after it. */
+      ClusterLogin *cl = g_hash_table_lookup (cluster->logins, words[1]);
+
+      if (cl != NULL)
+        {
+          g_free (cl->early);
+          cl->early = g_strdup (text);
+        }
+      return;
+    }
   if (g_str_equal (words[0], "drop"))
     {
       /* It resumed on another node: that node has it now. */
@@ -574,6 +588,14 @@ message_cb (TetherRedis *redis,
 static void
 cluster_login_free (ClusterLogin *cl)
 {
+  TetherServerCluster *cluster = cl->server->cluster;
+
+  if (cluster != NULL && g_hash_table_lookup (cluster->logins, cl->sid) == cl)
+    g_hash_table_remove (cluster->logins, cl->sid);
+  if (cluster != NULL && cl->resume_sid != NULL
+      && g_hash_table_lookup (cluster->logins, cl->resume_sid) == cl)
+    g_hash_table_remove (cluster->logins, cl->resume_sid);
+  g_free (cl->early);
   if (cl->conn != NULL)
     cl->conn->cluster_login = NULL;
   g_clear_pointer (&cl->claims, tether_token_claims_free);
@@ -645,6 +667,20 @@ snapshot_parse (const char           *users_json,
 
       g_array_append_val (streams, st);
     }
+}
+
+/* The end of a login Redis accepted: a kick or drop of its session that came before
+ * the answer (another node's login or resume, ordered after it) is applied now.
+ * Ignored, it left a connection Redis no longer counted (/cluster/duplicate-login/race). */
+static void
+login_finish (TetherServerCluster *cluster,
+              ClusterLogin        *cl)
+{
+  g_autofree char *early = g_steal_pointer (&cl->early);
+
+  cluster_login_free (cl);
+  if (early != NULL)
+    node_command (cluster, early);
 }
 
 /* The local session of a login Redis accepted: made here, or this node's already. */
@@ -778,7 +814,7 @@ login_cb (TetherRedis *redis,
   if (conn == NULL)
     {
       /* It closed meanwhile: the session waits for a resume or its timeout. */
-      cluster_login_free (cl);
+      login_finish (cluster, cl);
       return;
     }
   conn->cluster_login = NULL;
@@ -807,7 +843,7 @@ login_cb (TetherRedis *redis,
   tether_server_log (G_LOG_LEVEL_INFO, session, "%s from %s on node %s (seq %" G_GUINT64_FORMAT "%s)",
                      resumed ? "resumed" : "logged in", conn->address, self->node_id, seq,
                      resync ? ", resync" : "");
-  cluster_login_free (cl);
+  login_finish (cluster, cl);
 }
 
 void
@@ -848,7 +884,9 @@ tether_server_cluster_login (TetherServer             *self,
       cl->resume_sid = g_strdup (login->session_id);
       cl->sent_key = g_strdup (login->resume_key);
       cl->last_seq = (guint64) MAX (login->last_seq, 0);
+      g_hash_table_insert (cluster->logins, cl->resume_sid, cl);
     }
+  g_hash_table_insert (cluster->logins, cl->sid, cl);
   /* Resume keys reach Redis only as SHA-256 hashes. */
   rk_hash = sha256_hex (cl->resume_key);
   sent_hash = sha256_hex (cl->sent_key);
@@ -1491,6 +1529,7 @@ tether_server_cluster_start (TetherServer  *self,
     }
   cluster->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_info_free);
   cluster->reaping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  cluster->logins = g_hash_table_new (g_str_hash, g_str_equal);
   self->cluster = cluster;
 
   tether_redis_set_handlers (cluster->redis, state_cb, message_cb, cluster);
@@ -1528,6 +1567,7 @@ tether_server_cluster_free (TetherServer *self)
   g_queue_clear_full (&cluster->pending_leaves, (GDestroyNotify) pending_leave_free);
   g_ptr_array_unref (cluster->nodes);
   g_hash_table_unref (cluster->reaping);
+  g_hash_table_unref (cluster->logins);
   g_free (cluster->prefix);
   g_free (cluster->node_channel);
   g_free (cluster->media_id);

@@ -16,6 +16,7 @@
 #include "tether-test-login.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
+#include "tether-test-ws.h"
 
 #define N_NODES 3
 #define HEARTBEAT_TIMEOUT "2"
@@ -1605,6 +1606,112 @@ test_duplicate_login_race (Cluster       *cl,
   g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "12"));
 }
 
+/* Points @cl's fixture (raw connections, metric()) at node @i. */
+static void
+fixture_on_node (Cluster *cl,
+                 guint    i)
+{
+  TetherTestProcess *process = tether_test_server_process_get_process (cl->nodes[i]);
+  g_autofree char *line = tether_test_process_find_line (process, "admin on http://127.0.0.1:");
+
+  g_assert_nonnull (line);
+  cl->fx.st.port = tether_test_server_process_get_port (cl->nodes[i]);
+  cl->fx.st.admin_port = (guint16) g_ascii_strtoull (strstr (line, "127.0.0.1:") + strlen ("127.0.0.1:"),
+                                                    NULL, 10);
+}
+
+/* The next two events of @c are the ADD and the DELETE of stream @id. */
+static void
+expect_add_delete (Client     *c,
+                   const char *id)
+{
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonObject) ev = expect (c, "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, i == 0 ? "ADD" : "DELETE");
+      g_assert_cmpstr (first_id (ev, "streams"), ==, id);
+    }
+}
+
+/* A member that never reads, while events flow from another node, is dropped by its
+ * own node once its send queue is full (4413), as on one node: the node's memory for
+ * it stays bounded, the members on that node and on the others keep getting every
+ * event in time, and its session stays for a resume. */
+static void
+test_slow_reader (Cluster       *cl,
+                  gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) slow = NULL;
+  g_autofree char *token = mint ("sloth", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
+  g_autofree char *login = g_strdup_printf ("{\"type\":\"login\",\"v\":1,\"app_id\":\"" APP "\","
+                                            "\"room_id\":\"" ROOM "\",\"user\":{\"id\":\"sloth\"},"
+                                            "\"token\":\"%s\",\"notify_users\":true}", token);
+  g_autofree char *extra = g_strnfill (4000, 'x');
+  Client *alice, *bob, *carol;
+  guint rounds = 0;
+
+  fixture_on_node (cl, 0);
+  carol = login_on (cl, 0, "carol", NULL);
+  alice = login_on (cl, 2, "alice", NULL);
+  expect_only_add (carol, "alice");
+  slow = raw_connect_from (&cl->fx, NULL, 4096);
+  raw_send_frame (slow, 0x1, (const guint8 *) login, strlen (login));
+  expect_only_add (carol, "sloth");
+  expect_only_add (alice, "sloth");
+  bob = login_on (cl, 1, "bob", NULL);
+  expect_only_add (carol, "bob");
+  expect_only_add (alice, "bob");
+
+  /* bob, on node 1, churns streams with 4 KB of extra; carol (node 0, the sloth's)
+   * and alice (node 2) read everything, each round in time. */
+  while (metric (&cl->fx, "tether_slow_consumers_total") == 0)
+    {
+      g_autofree char *id = g_strdup_printf ("cam%u", rounds);
+      g_autofree char *add = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,\"stream\":"
+                                              "{\"id\":\"%s\",\"extra\":\"%s\"}}", rounds, id, extra);
+      g_autofree char *del = g_strdup_printf ("{\"type\":\"stream_delete\",\"req\":%u,"
+                                              "\"stream_id\":\"%s\"}", rounds, id);
+
+      g_assert_cmpuint (rounds, <, 3000);
+      if (rounds % 20 == 0)
+        {
+          /* The sloth sends heartbeats (it only never reads), until its node drops it. */
+          static const char beat[] = "{\"type\":\"heartbeat\"}";
+          g_autoptr(GByteArray) frame = tether_test_ws_client_frame (TRUE, 0x1, (const guint8 *) beat,
+                                                                     strlen (beat));
+
+          g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (slow)), frame->data,
+                                     frame->len, NULL, NULL, NULL);
+        }
+      client_send (bob, add);
+      client_send (bob, del);
+      json_object_unref (take (bob, "stream_delete_ok", -1));
+      g_queue_clear_full (&bob->messages, (GDestroyNotify) json_object_unref);
+      expect_add_delete (carol, id);
+      expect_add_delete (alice, id);
+      rounds++;
+    }
+  g_test_message ("dropped after %u rounds", rounds);
+
+  /* The drop is no leave: the sloth is still a member, and node 0 answers its other
+   * one. Then, silent, the sloth is removed at its heartbeat timeout like after any
+   * cut (this fixture's is 2 s), once, for everyone. */
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "4"));
+  heartbeat_answered (carol, 1);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonObject) ev = expect (i == 0 ? carol : alice, "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+      g_assert_cmpstr (first_id (ev, "users"), ==, "sloth");
+    }
+  login_on (cl, 1, "dave", NULL);
+  expect_only_add (carol, "dave");
+  expect_only_add (alice, "dave");
+}
+
 /* The connections Redis has taken since it started. */
 static guint64
 redis_connections (TetherTestRedis *redis)
@@ -1691,6 +1798,7 @@ main (int   argc,
   ADD ("/cluster/redis-oom", test_redis_oom);
   ADD ("/cluster/redis-busy", test_redis_busy);
   ADD ("/cluster/duplicate-login/race", test_duplicate_login_race);
+  ADD ("/cluster/slow-reader", test_slow_reader);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
 #undef ADD
   return g_test_run ();

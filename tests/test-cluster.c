@@ -1712,6 +1712,33 @@ test_slow_reader (Cluster       *cl,
   expect_only_add (alice, "dave");
 }
 
+/* Redis emptied under running nodes (FLUSHDB by an operator): a stream request that
+ * reaches it before the node's next beat finds no session. It gets request_error 1021
+ * (retry), not silence; then the node restores its members and sends them reconnect,
+ * as after an empty restart. Before, the request was never answered. */
+static void
+test_redis_flushed (Cluster       *cl,
+                    gconstpointer  data)
+{
+  Client *alice;
+  g_autofree char *flushed = NULL;
+  g_autoptr(JsonObject) refused = NULL;
+
+  alice = login_on (cl, 0, "alice", NULL);
+  /* (the beat every 200 ms restores; a node beat just now leaves the most time) */
+  g_assert_true (TETHER_WAIT_UNTIL (({
+    g_autofree char *pttl = tether_test_redis_command (cl->redis, "PTTL " PREFIX "node:n0:alive");
+    g_ascii_strtoll (pttl != NULL ? pttl : "0", NULL, 10) > 500;
+  }), tether_test_scaled_ms (5000)));
+  flushed = tether_test_redis_command (cl->redis, "FLUSHDB");
+  g_assert_cmpstr (flushed, ==, "OK");
+  client_send (alice, "{\"type\":\"stream_add\",\"req\":3,\"stream\":{\"id\":\"cam-alice\"}}");
+  refused = take (alice, "request_error", -1);
+  g_assert_cmpint (get_int (refused, "req"), ==, 3);
+  g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_SERVICE_UNAVAILABLE);
+  json_object_unref (take (alice, "reconnect", -1));
+}
+
 /* The connections Redis has taken since it started. */
 static guint64
 redis_connections (TetherTestRedis *redis)
@@ -1799,6 +1826,7 @@ main (int   argc,
   ADD ("/cluster/redis-busy", test_redis_busy);
   ADD ("/cluster/duplicate-login/race", test_duplicate_login_race);
   ADD ("/cluster/slow-reader", test_slow_reader);
+  ADD ("/cluster/redis-flushed", test_redis_flushed);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
 #undef ADD
   return g_test_run ();

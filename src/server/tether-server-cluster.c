@@ -1023,7 +1023,11 @@ stream_op_status (StreamOp             *op,
   *session = cluster_gone (op->cluster) ? NULL
              : g_hash_table_lookup (op->cluster->server->sessions, op->sid);
   *conn = *session != NULL ? (*session)->conn : NULL;
-  if (reply_failed (reply, error, what) || reply->type != REDIS_REPLY_STRING)
+  /* "gone": Redis no longer has the session present here (it resumed elsewhere, or
+   * Redis lost it and this node's next beat restores it). Before, the request got no
+   * answer at all. */
+  if (reply_failed (reply, error, what) || reply->type != REDIS_REPLY_STRING
+      || g_str_equal (reply->str, "gone"))
     {
       if (*session != NULL)
         refuse_request (op->cluster, *conn, op->req);

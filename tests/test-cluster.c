@@ -1739,6 +1739,61 @@ test_redis_flushed (Cluster       *cl,
   json_object_unref (take (alice, "reconnect", -1));
 }
 
+/* A client that pipelines stream requests faster than Redis answers them: at most 64
+ * of one session await Redis, the others get request_error 1009 at once (here Redis
+ * is stopped meanwhile, so the first 64 wait). Every request gets exactly one answer.
+ * Before, each went to Redis: a node's memory and the shared Redis's queue grew with
+ * whatever one client sent. */
+static void
+test_request_flood (Cluster       *cl,
+                    gconstpointer  data)
+{
+  const char *pid_text = tether_test_redis_get_pid (cl->redis);
+  guint64 pid = g_ascii_strtoull (pid_text, NULL, 10);
+  Client *alice;
+  guint answers[2] = { 0 };   /* ok, limit */
+
+  alice = login_on (cl, 0, "alice", NULL);
+  stop_beating (cl, alice);
+  g_assert_cmpint (kill ((pid_t) pid, SIGSTOP), ==, 0);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *add = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,"
+                                              "\"stream\":{\"id\":\"f%u\"}}", i, i);
+
+      client_send (alice, add);
+    }
+  /* The 36 over the bound are answered while Redis is stopped. */
+  for (guint i = 64; i < 100; i++)
+    {
+      g_autoptr(JsonObject) refused = take (alice, "request_error", -1);
+
+      g_assert_cmpint (get_int (refused, "req"), ==, i);
+      g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_RATE_LIMITED);
+    }
+  g_assert_cmpint (kill ((pid_t) pid, SIGCONT), ==, 0);
+  /* The 64 that waited: 32 added (the session's limit), 32 refused with 2009. */
+  while (answers[0] + answers[1] < 64)
+    {
+      g_autoptr(JsonObject) o = next (alice);
+      const char *type;
+
+      g_assert_nonnull (o);
+      type = tether_json_get_string (o, "type");
+      if (g_str_equal (type, "stream_add_ok"))
+        answers[0]++;
+      else if (g_str_equal (type, "request_error"))
+        {
+          g_assert_cmpint (get_int (o, "code"), ==, TETHER_ERROR_STREAM_LIMIT);
+          answers[1]++;
+        }
+      else
+        g_assert_cmpstr (type, ==, "event");
+    }
+  g_assert_cmpuint (answers[0], ==, 32);
+  heartbeat_answered (alice, 1);
+}
+
 /* The connections Redis has taken since it started. */
 static guint64
 redis_connections (TetherTestRedis *redis)
@@ -1827,6 +1882,7 @@ main (int   argc,
   ADD ("/cluster/duplicate-login/race", test_duplicate_login_race);
   ADD ("/cluster/slow-reader", test_slow_reader);
   ADD ("/cluster/redis-flushed", test_redis_flushed);
+  ADD ("/cluster/request-flood", test_request_flood);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
 #undef ADD
   return g_test_run ();

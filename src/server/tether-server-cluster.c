@@ -24,6 +24,11 @@
 
 #define USEC TETHER_SERVER_USEC
 #define REAP_BATCH "200"
+/* Stream requests of one session awaiting Redis (a node answers the others at once,
+ * 1009): each holds its arguments and a script's worth of Redis time, and a client
+ * pipelining them faster than Redis runs scripts would otherwise grow the node and load
+ * the one Redis every node shares. libtether sends at most its streams at once (32). */
+#define MAX_REQUESTS 64
 /* After Redis comes back, the other nodes may not have beaten yet (they reconnect
  * within the 2 s backoff cap): nobody is reaped for this long plus node-timeout. */
 #define REAP_GRACE (2500 * G_TIME_SPAN_MILLISECOND)
@@ -707,6 +712,7 @@ login_local_session (TetherServerCluster *cluster,
         }
       /* The resume's snapshot and replay cover what was held for the old connection. */
       g_queue_clear_full (&session->held, g_free);
+      session->held_bytes = 0;
       tether_server_session_set_claims (self, session, g_steal_pointer (&cl->claims), cl->token);
       tether_server_session_touch (self, session);
       return session;
@@ -1010,6 +1016,23 @@ refuse_request (TetherServerCluster *cluster,
                                       "the room service cannot reach its shared state; retry later");
 }
 
+/* Whether a new stream request of @session must not go to Redis now: MAX_REQUESTS of
+ * its own await an answer (1009) or Redis is away (1021); it got its answer then. */
+static gboolean
+request_refused (TetherServerCluster *cluster,
+                 TetherServerSession *session,
+                 gint64               req)
+{
+  if (session->requests >= MAX_REQUESTS)
+    tether_server_send_request_error (session->conn, req, TETHER_ERROR_RATE_LIMITED,
+                                      "too many requests awaiting an answer");
+  else if (!tether_redis_is_up (cluster->redis))
+    refuse_request (cluster, session->conn, req);
+  else
+    return FALSE;
+  return TRUE;
+}
+
 /* The script's answer to a stream request, with the session (NULL if it left this
  * node meanwhile) and its connection; NULL when Redis failed it (then refused). */
 static const char *
@@ -1090,10 +1113,9 @@ tether_server_cluster_stream_add (TetherServer              *self,
   StreamOp *op;
   g_autofree char *max = NULL;
 
-  if (!tether_redis_is_up (cluster->redis))
+  if (request_refused (cluster, session, req))
     {
       tether_server_release_on_relays (self, session, stream->id);
-      refuse_request (cluster, session->conn, req);
       return;
     }
   op = g_new0 (StreamOp, 1);
@@ -1150,11 +1172,8 @@ tether_server_cluster_stream_delete (TetherServer        *self,
   TetherServerCluster *cluster = self->cluster;
   StreamOp *op;
 
-  if (!tether_redis_is_up (cluster->redis))
-    {
-      refuse_request (cluster, session->conn, req);
-      return;
-    }
+  if (request_refused (cluster, session, req))
+    return;
   op = g_new0 (StreamOp, 1);
   op->cluster = cluster;
   op->sid = g_strdup (session->id);

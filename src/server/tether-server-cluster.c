@@ -647,8 +647,9 @@ snapshot_parse (const char           *users_json,
 {
   JsonArray *a;
 
-  *users_node = json_from_string (users_json, NULL);
-  *streams_node = json_from_string (streams_json, NULL);
+  /* A reply without them (a script's bug) reads as an empty room. */
+  *users_node = users_json != NULL ? json_from_string (users_json, NULL) : NULL;
+  *streams_node = streams_json != NULL ? json_from_string (streams_json, NULL) : NULL;
   a = *users_node != NULL && JSON_NODE_HOLDS_ARRAY (*users_node) ? json_node_get_array (*users_node) : NULL;
   for (guint i = 0; a != NULL && i < json_array_get_length (a); i++)
     {

@@ -392,6 +392,17 @@ expect_only_add (Client     *c,
   g_assert_cmpstr (first_id (ev, "users"), ==, user);
 }
 
+static void
+expect_only_delete (Client     *c,
+                    const char *user)
+{
+  g_autoptr(JsonObject) ev = expect (c, "event");
+
+  g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
+  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+  g_assert_cmpstr (first_id (ev, "users"), ==, user);
+}
+
 /* bob on node 1, carol on node 2, then alice with stream cam-alice on node 0, which
  * is killed; returns alice's client, her login_ok in *@ok and the seq of her
  * stream's ADD, as bob and carol both saw it. */
@@ -540,13 +551,7 @@ test_node_restart (Cluster       *cl,
   tether_test_server_process_kill (cl->nodes[0]);
   tether_test_server_process_restart (cl->nodes[0]);
 
-  {
-    g_autoptr(JsonObject) ev = expect (bob, "event");
-
-    g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-    g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
-    g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
-  }
+  expect_only_delete (bob, "alice");
   /* The restarted node serves logins, and nothing else came before this ADD. */
   login_on (cl, 0, "carol", NULL);
   expect_only_add (bob, "carol");
@@ -948,15 +953,8 @@ test_redis_outage (Cluster       *cl,
 
   g_assert_true (tether_test_redis_restart (cl->redis, &error));
   g_assert_no_error (error);
-  for (guint i = 0; i < 2; i++)
-    {
-      Client *c = i == 0 ? bob : carol;
-      g_autoptr(JsonObject) ev = expect (c, "event");
-
-      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
-      g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
-    }
+  expect_only_delete (bob, "alice");
+  expect_only_delete (carol, "alice");
   g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"),
                                     tether_test_scaled_ms (10000)));
   login_on (cl, 0, "dave", NULL);
@@ -1523,7 +1521,6 @@ test_redis_busy (Cluster       *cl,
   g_autofree char *threshold = NULL;
   g_autofree char *killed = NULL;
   Client *alice, *bob;
-  g_autoptr(JsonObject) ev = NULL;
 
   bob = login_on (cl, 1, "bob", NULL);
   alice = login_on (cl, 0, "alice", NULL);
@@ -1553,9 +1550,7 @@ test_redis_busy (Cluster       *cl,
   killed = tether_test_redis_command (cl->redis, "SCRIPT KILL");
   g_assert_cmpstr (killed, ==, "OK");
 
-  ev = expect (bob, "event");
-  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
-  g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
+  expect_only_delete (bob, "alice");
   login_on (cl, 2, "carol", NULL);
   expect_only_add (bob, "carol");
 }
@@ -1699,14 +1694,8 @@ test_slow_reader (Cluster       *cl,
    * cut (this fixture's is 2 s), once, for everyone. */
   g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "4"));
   heartbeat_answered (carol, 1);
-  for (guint i = 0; i < 2; i++)
-    {
-      g_autoptr(JsonObject) ev = expect (i == 0 ? carol : alice, "event");
-
-      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
-      g_assert_cmpstr (first_id (ev, "users"), ==, "sloth");
-    }
+  expect_only_delete (carol, "sloth");
+  expect_only_delete (alice, "sloth");
   login_on (cl, 1, "dave", NULL);
   expect_only_add (carol, "dave");
   expect_only_add (alice, "dave");

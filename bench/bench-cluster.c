@@ -5,7 +5,7 @@
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Usage: bench-cluster [--server PATH] [--members N] [--kill-clients N] [--joins N]
- *                      [--setup single|one|three ...] [PART...]
+ *                      [--setup single|one|three ...] [--redis-rtt MS] [PART...]
  *   PART: login fanout kill kill-libtether (default: all)
  *
  * Everything runs on this machine: a private redis-server (tests/support/
@@ -15,15 +15,28 @@
  * against three set-ups in turn: one node without Redis (single-node mode), one node
  * with Redis, three nodes with Redis. Figures only, never assertions; every wait has a
  * deadline, and a watchdog ends a hung run and its children.
+ *
+ * --redis-rtt MS emulates Redis on another machine: the bench makes a network namespace
+ * joined to this one by a veth pair with `tc netem delay MS/2` on each end, runs
+ * redis-server in it (tether_test_redis_start_in()) and deletes it at the end. That
+ * needs root, iproute2 (`ip`, `tc`) and a kernel with netem (CONFIG_NET_SCH_NETEM);
+ * without them it says why and puts a userspace delay proxy on loopback between the
+ * nodes and Redis instead (each chunk held MS/2 in each direction). Either way it
+ * prints the round trip a PING through the path takes.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 
 #include <json-glib/json-glib.h>
 
@@ -48,6 +61,13 @@ static guint n_idle = 999;         /* sessions held in the login part (rooms of 
 static guint n_measure = 150;      /* logins one after another */
 static char *command_line;
 static char **only_setups;        /* --setup: single, one, three (default: all) */
+static double redis_rtt_ms;       /* --redis-rtt: 0, Redis on loopback */
+static char *redis_netns;         /* the namespace redis runs in (--redis-rtt), or NULL */
+static char *redis_veth;          /* this side's end of the veth pair to it */
+static gboolean redis_proxied;    /* --redis-rtt without netem: the delay proxy */
+
+#define NETNS_HOST "10.213.0.1"
+#define NETNS_REDIS "10.213.0.2"
 
 /* ---- printing ----------------------------------------------------------------------- */
 
@@ -108,9 +128,250 @@ typedef struct
 {
   const char *name;
   TetherTestRedis *redis;   /* NULL: single-node mode */
+  struct _DelayProxy *proxy; /* --redis-rtt without netem: between the nodes and redis */
+  char *redis_url;          /* what the nodes are given */
   Node nodes[MAX_NODES];
   guint n_nodes;
 } Cluster;
+
+/* ---- Redis on "another machine" without netem: a delay proxy ---------------------- */
+
+/* What one direction of a proxied connection read, held until `due`; len 0: its end. */
+typedef struct
+{
+  gint64 due;
+  gssize len;
+  guint8 data[];
+} Chunk;
+
+typedef struct
+{
+  int fds[2];
+  gint writers;  /* the last writer to end closes both */
+} Link;
+
+typedef struct
+{
+  Link *link;
+  int from, to;
+  gint64 delay_us;
+  GAsyncQueue *queue;
+} Pump;
+
+static gpointer
+pump_read (gpointer data)
+{
+  Pump *p = data;
+
+  for (;;)
+    {
+      guint8 buf[65536];
+      gssize n = read (p->from, buf, sizeof buf);
+      Chunk *c;
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      n = MAX (n, 0);
+      c = g_malloc (sizeof (Chunk) + (gsize) n);
+      c->due = g_get_monotonic_time () + p->delay_us;
+      c->len = n;
+      memcpy (c->data, buf, (gsize) n);
+      g_async_queue_push (p->queue, c);
+      if (n == 0)
+        return NULL;
+    }
+}
+
+static gpointer
+pump_write (gpointer data)
+{
+  Pump *p = data;
+  gboolean broken = FALSE;
+
+  for (;;)
+    {
+      Chunk *c = g_async_queue_pop (p->queue);
+      gint64 wait = c->due - g_get_monotonic_time ();
+      gssize done = 0;
+
+      if (c->len == 0)
+        {
+          g_free (c);
+          break;
+        }
+      if (wait > 0)
+        {
+          struct timespec ts = { wait / G_USEC_PER_SEC, (wait % G_USEC_PER_SEC) * 1000 };
+
+          while (nanosleep (&ts, &ts) != 0 && errno == EINTR)
+            ;
+        }
+      while (!broken && done < c->len)
+        {
+          gssize n = write (p->to, c->data + done, (gsize) (c->len - done));
+
+          if (n < 0 && errno == EINTR)
+            continue;
+          broken = n <= 0;
+          done += MAX (n, 0);
+        }
+      g_free (c);
+    }
+  shutdown (p->to, SHUT_WR);
+  if (g_atomic_int_dec_and_test (&p->link->writers))
+    {
+      close (p->link->fds[0]);
+      close (p->link->fds[1]);
+      g_free (p->link);
+    }
+  g_async_queue_unref (p->queue);
+  g_free (p);
+  return NULL;
+}
+
+static void
+pump_start (Link   *link,
+            int     from,
+            int     to,
+            gint64  delay_us)
+{
+  Pump *p = g_new0 (Pump, 1);
+
+  p->link = link;
+  p->from = from;
+  p->to = to;
+  p->delay_us = delay_us;
+  p->queue = g_async_queue_new ();
+  g_thread_unref (g_thread_new ("bench-delay-r", pump_read, p));
+  g_thread_unref (g_thread_new ("bench-delay-w", pump_write, p));
+}
+
+typedef struct _DelayProxy
+{
+  int listen_fd;
+  guint16 port, redis_port;
+  gint64 delay_us;
+  GThread *thread;
+} DelayProxy;
+
+static int
+tcp_socket_to (const char *host,
+               guint16     port)
+{
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons (port) };
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+
+  inet_pton (AF_INET, host, &addr.sin_addr);
+  if (fd < 0 || connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
+    {
+      if (fd >= 0)
+        close (fd);
+      return -1;
+    }
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+static gpointer
+proxy_accept (gpointer data)
+{
+  DelayProxy *proxy = data;
+
+  for (;;)
+    {
+      int fd = accept4 (proxy->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+      int one = 1, up;
+      Link *link;
+
+      if (fd < 0 && errno == EINTR)
+        continue;
+      if (fd < 0)
+        return NULL;  /* delay_proxy_free() shut the socket down */
+      up = tcp_socket_to ("127.0.0.1", proxy->redis_port);
+      if (up < 0)
+        {
+          close (fd);
+          continue;
+        }
+      setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      link = g_new0 (Link, 1);
+      link->fds[0] = fd;
+      link->fds[1] = up;
+      link->writers = 2;
+      pump_start (link, fd, up, proxy->delay_us);
+      pump_start (link, up, fd, proxy->delay_us);
+    }
+}
+
+/* A proxy on a free loopback port to redis on @redis_port, holding each direction's
+ * bytes for @one_way_ms: the link latency of a LAN (not its bandwidth). */
+static DelayProxy *
+delay_proxy_new (guint16 redis_port,
+                 double  one_way_ms)
+{
+  DelayProxy *proxy = g_new0 (DelayProxy, 1);
+  struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof addr;
+
+  proxy->redis_port = redis_port;
+  proxy->delay_us = (gint64) (one_way_ms * 1000);
+  proxy->listen_fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (proxy->listen_fd < 0 || bind (proxy->listen_fd, (struct sockaddr *) &addr, sizeof addr) != 0
+      || listen (proxy->listen_fd, 64) != 0
+      || getsockname (proxy->listen_fd, (struct sockaddr *) &addr, &len) != 0)
+    g_error ("delay proxy: %s", g_strerror (errno));
+  proxy->port = ntohs (addr.sin_port);
+  proxy->thread = g_thread_new ("bench-delay", proxy_accept, proxy);
+  return proxy;
+}
+
+/* Stops accepting; proxied connections end with their ends (the nodes, redis). */
+static void
+delay_proxy_free (DelayProxy *proxy)
+{
+  shutdown (proxy->listen_fd, SHUT_RDWR);
+  g_thread_join (proxy->thread);
+  close (proxy->listen_fd);
+  g_free (proxy);
+}
+
+/* @n PINGs on one connection to redis at @url (redis://HOST:PORT), each timed in ms. */
+static GArray *
+ping_rtt (const char *url,
+          guint       n)
+{
+  GArray *ms = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autofree char *host = g_strdup (url + strlen ("redis://"));
+  char *colon = strrchr (host, ':');
+  int fd;
+
+  *colon = '\0';
+  fd = tcp_socket_to (host, (guint16) atoi (colon + 1));
+  for (guint i = 0; fd >= 0 && i < n; i++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      char reply[16];
+      gssize got = 0;
+
+      if (write (fd, "PING\r\n", 6) != 6)
+        break;
+      while (got < 7)
+        {
+          gssize r = read (fd, reply + got, sizeof reply - (gsize) got);
+
+          if (r <= 0)
+            break;
+          got += r;
+        }
+      if (got < 7)
+        break;
+      append_ms (ms, t0, g_get_monotonic_time ());
+    }
+  if (fd >= 0)
+    close (fd);
+  return ms;
+}
 
 static int
 redis_pid (TetherTestRedis *redis)
@@ -142,7 +403,7 @@ node_start (Cluster *cl,
   if (cl->redis != NULL)
     {
       g_ptr_array_add (args, (char *) "--redis");
-      g_ptr_array_add (args, (char *) tether_test_redis_get_url (cl->redis));
+      g_ptr_array_add (args, cl->redis_url);
       g_ptr_array_add (args, (char *) "--node-id");
       g_ptr_array_add (args, n->id);
     }
@@ -175,10 +436,18 @@ cluster_start (const char *name,
   cl->n_nodes = n_nodes;
   if (with_redis)
     {
-      cl->redis = tether_test_redis_start (&error);
+      cl->redis = redis_netns != NULL ? tether_test_redis_start_in (redis_netns, NETNS_REDIS, &error)
+                                      : tether_test_redis_start (&error);
       if (cl->redis == NULL)
         g_error ("%s", error->message);
       bench_watchdog_add_pid (redis_pid (cl->redis));
+      if (redis_proxied)
+        {
+          cl->proxy = delay_proxy_new (tether_test_redis_get_port (cl->redis), redis_rtt_ms / 2);
+          cl->redis_url = g_strdup_printf ("redis://127.0.0.1:%u", cl->proxy->port);
+        }
+      else
+        cl->redis_url = g_strdup (tether_test_redis_get_url (cl->redis));
     }
   for (guint i = 0; i < n_nodes; i++)
     node_start (cl, i);
@@ -190,8 +459,16 @@ cluster_start (const char *name,
   g_print ("\n== %s: %u node(s)%s\n", name, n_nodes,
            with_redis ? ", Redis " : ", no Redis (single-node mode)");
   if (with_redis)
-    g_print ("   redis %s (pid %s)\n", tether_test_redis_get_url (cl->redis),
-             tether_test_redis_get_pid (cl->redis));
+    {
+      g_autoptr(GArray) rtt = ping_rtt (cl->redis_url, 200);
+
+      g_print ("   redis %s (pid %s)%s%s; PING there p50 %.3f ms, p99 %.3f ms (n=%u)\n",
+               tether_test_redis_get_url (cl->redis), tether_test_redis_get_pid (cl->redis),
+               redis_netns != NULL ? " in a network namespace behind netem" : "",
+               cl->proxy != NULL ? ", the nodes through the delay proxy" : "",
+               rtt->len > 0 ? tether_test_percentile (rtt, 50) : -1.0,
+               rtt->len > 0 ? tether_test_percentile (rtt, 99) : -1.0, rtt->len);
+    }
   for (guint i = 0; i < n_nodes; i++)
     g_print ("   %s %s (pid %d, RSS %.1f MiB at start)\n", cl->nodes[i].id, cl->nodes[i].url,
              (int) cl->nodes[i].pid, cl->nodes[i].rss0_kib / 1024.0);
@@ -216,6 +493,8 @@ cluster_free (Cluster *cl)
       bench_watchdog_remove_pid (redis_pid (cl->redis));
       tether_test_redis_free (cl->redis);
     }
+  g_clear_pointer (&cl->proxy, delay_proxy_free);
+  g_free (cl->redis_url);
   g_free (cl);
 }
 
@@ -724,7 +1003,7 @@ print_deletes (Cluster    *cl,
 
   for (guint r = 0; r < n_rooms; r++)
     {
-      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:%s-%03u:log - +",
+      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:{%s-%03u}:log - +",
                                                         prefix, r);
 
       for (const char *p = log; p != NULL && (p = strstr (p, "DELETE")) != NULL; p++)
@@ -852,7 +1131,9 @@ bench_kill_libtether (void)
   const guint n_rooms = MAX (n_kill_clients / ROOM_SIZE, 1);
   LtGroup *g = lt_group_new (victim->url, 100);
   g_autoptr(GArray) ms = g_array_new (FALSE, FALSE, sizeof (double));
-  guint resumed = 0, attempts_max = 0;
+  g_autoptr(GArray) noticed = g_array_new (FALSE, FALSE, sizeof (double));
+  guint resumed = 0, attempts_max = 0, on_node[2] = { 0, 0 };
+  double cpu0[4];
   gint64 t_kill;
 
   g_print ("[kill-libtether] %u libtether rooms (rooms of %d, notify_users, 20 per "
@@ -876,11 +1157,23 @@ bench_kill_libtether (void)
 
   lt_mark (g);
   bench_watchdog_remove_pid (victim->pid);
+  for (guint i = 0; i < 2; i++)
+    cpu0[i] = bench_proc_cpu_seconds (cl->nodes[i].pid);
+  cpu0[2] = bench_proc_cpu_seconds (redis_pid (cl->redis));
+  cpu0[3] = bench_proc_cpu_seconds (getpid ());
   t_kill = g_get_monotonic_time ();
   tether_test_server_process_kill (victim->server);
   if (!tether_test_poll_until (all_reconnected, g, 60000))
     g_printerr ("[kill-libtether] only %u of %u RECONNECTED within 60 s\n", g->n_reconnected_mark,
                 g->n_logined);
+  /* What the failover cost, and who paid: the clients' process (all the libtether
+   * rooms), the survivors, Redis. */
+  g_print ("  CPU from the kill to the last RECONNECTED (%.0f ms): clients %.0f ms, %s %.0f ms, "
+           "%s %.0f ms, redis %.0f ms\n", (g_get_monotonic_time () - t_kill) / 1000.0,
+           (bench_proc_cpu_seconds (getpid ()) - cpu0[3]) * 1000, cl->nodes[0].id,
+           (bench_proc_cpu_seconds (cl->nodes[0].pid) - cpu0[0]) * 1000, cl->nodes[1].id,
+           (bench_proc_cpu_seconds (cl->nodes[1].pid) - cpu0[1]) * 1000,
+           (bench_proc_cpu_seconds (redis_pid (cl->redis)) - cpu0[2]) * 1000);
   for (guint i = 0; i < g->reconnected_at->len; i++)
     append_ms (ms, t_kill, g_array_index (g->reconnected_at, gint64, i));
   for (guint i = 0; i < g->clients->len; i++)
@@ -892,17 +1185,108 @@ bench_kill_libtether (void)
         {
           resumed += tether_reconnect_report_get_resumed (r);
           attempts_max = MAX (attempts_max, tether_reconnect_report_get_attempts (r));
+          append_ms (noticed, t_kill, c->t_reconnecting);
+          for (guint n = 0; n < 2; n++)
+            on_node[n] += g_strcmp0 (tether_room_get_server_url (c->room), cl->nodes[n].url) == 0;
         }
     }
+  print_ms ("kill -9 -> a room RECONNECTING (break noticed)", noticed);
   print_ms ("kill -9 -> a room RECONNECTED on a survivor", ms);
   g_print ("  %u of %u RECONNECTED, %u of them resumed (case 1); at most %u attempts; "
-           "%u RECONNECT_FAILED, %u kicked\n", g->n_reconnected_mark, g->n_logined, resumed,
-           attempts_max, g->n_reconnect_failed, g->n_kicked);
+           "%u RECONNECT_FAILED, %u kicked; %u on %s, %u on %s\n", g->n_reconnected_mark,
+           g->n_logined, resumed, attempts_max, g->n_reconnect_failed, g->n_kicked, on_node[0],
+           cl->nodes[0].id, on_node[1], cl->nodes[1].id);
   print_deletes (cl, "l", n_rooms);
   print_loadavg ("end");
 
   lt_group_free (g);
   cluster_free (cl);
+}
+
+/* ---- Redis on "another machine" (--redis-rtt) -------------------------------------- */
+
+static gboolean
+run_quiet (const char *command)
+{
+  g_autofree char *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  if (!g_spawn_command_line_sync (command, NULL, &err, &status, &error)
+      || !g_spawn_check_wait_status (status, &error))
+    {
+      g_printerr ("bench-cluster: %s: %s%s%s\n", command, error->message,
+                  err != NULL && *err != '\0' ? ": " : "", err != NULL ? g_strchomp (err) : "");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+netns_delete (void)
+{
+  g_autofree char *del = NULL;
+
+  if (redis_netns == NULL)
+    return;
+  /* Its end of the pair goes with it, and this end with that. */
+  del = g_strdup_printf ("ip netns delete %s", redis_netns);
+  run_quiet (del);
+  g_clear_pointer (&redis_netns, g_free);
+  g_clear_pointer (&redis_veth, g_free);
+}
+
+/* A namespace joined by a veth pair, each end delaying its output by half the RTT. */
+static gboolean
+netns_create (void)
+{
+  g_autofree char *ip = g_find_program_in_path ("ip");
+  g_autofree char *tc = g_find_program_in_path ("tc");
+  g_autofree char *peer = NULL;
+  g_autofree char *delay = NULL;
+
+  if (ip == NULL || tc == NULL)
+    {
+      g_print ("bench-cluster: no network namespace for Redis: `ip` or `tc` not found "
+               "(package iproute2)\n");
+      return FALSE;
+    }
+  redis_netns = g_strdup_printf ("tether-bench-%d", (int) getpid ());
+  redis_veth = g_strdup_printf ("tbr%da", (int) getpid () % 10000000);
+  peer = g_strdup_printf ("tbr%db", (int) getpid () % 10000000);
+  delay = g_strdup_printf ("%.3fms", redis_rtt_ms / 2);
+  {
+    char *commands[] = {
+      g_strdup_printf ("ip netns add %s", redis_netns),
+      g_strdup_printf ("ip link add %s type veth peer name %s", redis_veth, peer),
+      g_strdup_printf ("ip link set %s netns %s", peer, redis_netns),
+      g_strdup_printf ("ip addr add " NETNS_HOST "/30 dev %s", redis_veth),
+      g_strdup_printf ("ip link set %s up", redis_veth),
+      g_strdup_printf ("ip netns exec %s ip addr add " NETNS_REDIS "/30 dev %s", redis_netns, peer),
+      g_strdup_printf ("ip netns exec %s ip link set %s up", redis_netns, peer),
+      g_strdup_printf ("ip netns exec %s ip link set lo up", redis_netns),
+      g_strdup_printf ("tc qdisc add dev %s root netem delay %s", redis_veth, delay),
+      g_strdup_printf ("ip netns exec %s tc qdisc add dev %s root netem delay %s", redis_netns,
+                       peer, delay),
+    };
+    gboolean ok = TRUE;
+
+    for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+      {
+        ok = ok && run_quiet (commands[i]);
+        g_free (commands[i]);
+      }
+    if (ok)
+      {
+        g_print ("# redis in network namespace %s (" NETNS_REDIS "), netem delay %s each way\n",
+                 redis_netns, delay);
+        return TRUE;
+      }
+  }
+  g_print ("bench-cluster: no network namespace for Redis: it could not be set up (root, "
+           "iproute2 and netem, CONFIG_NET_SCH_NETEM, are needed)\n");
+  netns_delete ();
+  return FALSE;
 }
 
 /* ---- main ------------------------------------------------------------------------------ */
@@ -944,6 +1328,7 @@ main (int argc, char **argv)
     { "joins", 0, 0, G_OPTION_ARG_INT, &joins, "Joins timed in the fan-out part (30)", "N" },
     { "kill-clients", 0, 0, G_OPTION_ARG_INT, &kill_clients, "Clients of the killed node (1000)", "N" },
     { "setup", 0, 0, G_OPTION_ARG_STRING_ARRAY, &only_setups, "Only this set-up for login and fanout: single (no Redis), one, three (repeatable)", "NAME" },
+    { "redis-rtt", 0, 0, G_OPTION_ARG_DOUBLE, &redis_rtt_ms, "Redis in a network namespace behind this round trip (netem; root)", "MS" },
     { NULL }
   };
 
@@ -961,6 +1346,12 @@ main (int argc, char **argv)
   if (server_program == NULL)
     return 2;
   g_setenv ("TETHER_SERVER", server_program, TRUE);
+  if (redis_rtt_ms > 0 && !netns_create ())
+    {
+      g_print ("# --redis-rtt %.3f: Redis on loopback, the nodes reach it through a delay proxy "
+               "holding each direction %.3f ms\n", redis_rtt_ms, redis_rtt_ms / 2);
+      redis_proxied = TRUE;
+    }
   bench_raise_nofile ();
   bench_watchdog_start ("bench-cluster", WATCHDOG_SECONDS);
 
@@ -987,6 +1378,7 @@ main (int argc, char **argv)
         break;
     }
   bench_watchdog_stop ();
+  netns_delete ();
   g_free (command_line);
   g_free (server_program);
   g_strfreev (only_setups);

@@ -315,7 +315,7 @@ server_start (PeerKind kind,
       {
         const char *argv[] = { janus_program, "-C", cfg, "-F", s->janus_dir, "-o", NULL };
 
-        s->janus = tether_test_process_spawnv_tied (argv, &error);
+        s->janus = tether_test_process_spawnv (argv, &error);
       }
       if (s->janus == NULL)
         g_error ("cannot run %s: %s", janus_program, error->message);

@@ -771,7 +771,7 @@ media_only_start (Cluster  *cl,
     cascade ? "--media-cascade" : NULL, NULL,
   };
   /* Tied: a test that aborts does not leave it running. */
-  TetherTestProcess *p = tether_test_process_spawnv_tied (argv, &error);
+  TetherTestProcess *p = tether_test_process_spawnv (argv, &error);
 
   g_assert_no_error (error);
   g_assert_true (tether_test_process_wait_for_line (p, "listening on srt://",

@@ -451,6 +451,83 @@ test_walk_in_order (void)
   g_assert_cmpstr (bob->urls->pdata[1], ==, z_url);
 }
 
+/* A failed attempt moves on to the next URL at once: the backoff waits between whole
+ * rounds through the list, not between its URLs. With room_backoff_max=60, the old
+ * rule (one backoff step before each next URL, growing 0.1 s × 2^attempt × [0.5, 1))
+ * put at least 0.1 × (2 + 4 + … + 128) × 0.5 = 12.7 s between the kill and the eighth
+ * URL; walking the round, the six dead nodes cost six refused connects. */
+static void
+test_dead_nodes_cost_no_backoff (void)
+{
+  g_autoptr(TetherTestServerProcess) a = tether_test_server_process_new (SERVER_ARGS, NULL);
+  g_autoptr(TetherTestServerProcess) b = tether_test_server_process_new (SERVER_ARGS, NULL);
+  g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(Client) alice = NULL;
+  TetherReconnectReport *report;
+  gint64 start;
+  double took;
+
+  for (guint i = 0; i < 6; i++)
+    g_ptr_array_add (dead, dead_server_url ());
+  g_ptr_array_add (dead, g_strdup (tether_test_server_process_get_url (b)));
+  g_ptr_array_add (dead, NULL);
+  alice = client_new ("alice", tether_test_server_process_get_url (a),
+                      (const char * const *) dead->pdata, "room_backoff_max=60");
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+
+  start = g_get_monotonic_time ();
+  tether_test_server_process_kill (a);
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_RECONNECTED, WAIT_MS);
+  took = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+  g_test_message ("kill -9 -> RECONNECTED on the eighth URL: %.3f s", took);
+  g_assert_cmpstr (tether_room_get_server_url (alice->room), ==,
+                   tether_test_server_process_get_url (b));
+  report = alice->reports->pdata[0];
+  g_assert_cmpuint (tether_reconnect_report_get_attempts (report), ==, 8);
+  g_assert_cmpfloat (took, <, 2.0 * tether_test_scale ());
+}
+
+static void
+attempt_cb (TetherRoom *room, GParamSpec *pspec, GArray *times)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  g_array_append_val (times, now);
+}
+
+/* A round where every URL fails still backs off, and the step grows: no busy loop.
+ * With two URLs, both dead, attempts 2k and 2k + 1 (the end of round k and the start
+ * of the next) are at least min(0.1 s × 2^k, room_backoff_max) × 0.5 apart. */
+static void
+test_failed_round_backs_off (void)
+{
+  g_autoptr(TetherTestServerProcess) a = tether_test_server_process_new (SERVER_ARGS, NULL);
+  g_autofree char *dead = dead_server_url ();
+  const char *more[] = { dead, NULL };
+  g_autoptr(Client) alice = client_new ("alice", tether_test_server_process_get_url (a), more,
+                                        NULL);
+  g_autoptr(GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  TETHER_WAIT_UNTIL (state_of (alice) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+  g_signal_connect (alice->room, "notify::attempt", G_CALLBACK (attempt_cb), times);
+  tether_test_server_process_kill (a);
+  TETHER_WAIT_UNTIL (tether_room_get_attempt (alice->room) >= 9, WAIT_MS);
+  g_signal_handlers_disconnect_by_data (alice->room, times);
+  g_assert_cmpint (state_of (alice), ==, TETHER_ROOM_STATE_RECONNECTING);
+  g_assert_cmpuint (times->len, >=, 9);
+
+  for (guint k = 1; k <= 4; k++)
+    {
+      double gap = (g_array_index (times, gint64, 2 * k) - g_array_index (times, gint64, 2 * k - 1))
+                   / (double) G_USEC_PER_SEC;
+      double step = MIN (0.1 * (1u << k), 1.0) * 0.5;
+
+      g_test_message ("round %u -> %u: %.3f s (at least %.3f s)", k, k + 1, gap, step);
+      /* 1 ms for the timer's rounding. */
+      g_assert_cmpfloat (gap, >=, step - 0.001);
+    }
+}
+
 /* tether-cli: --server given twice (the first dead) and a link with several hosts;
  * each room-state line names the server in use. */
 static void
@@ -574,6 +651,54 @@ test_cluster_resume_elsewhere (void)
   g_assert_cmpint (event_index (alice, "user DELETE bob"), ==, -1);
 }
 
+/* login_ok's room_services: this node first, then the other live nodes starting at a
+ * random one per login, so that the clients of a node that dies do not all try the
+ * same next node (bench-cluster kill-libtether: 1,000 on one survivor before). */
+static void
+test_cluster_spreads_next_node (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autoptr(TetherTestServerProcess) a = NULL, b = NULL, c = NULL;
+  g_autoptr(GPtrArray) clients = g_ptr_array_new_with_free_func ((GDestroyNotify) client_free);
+  g_autofree char *seen = NULL;
+  guint next_b = 0, next_c = 0;
+
+  g_assert_no_error (error);
+  a = cluster_node (redis, "a");
+  b = cluster_node (redis, "b");
+  c = cluster_node (redis, "c");
+  TETHER_WAIT_UNTIL (redis_says (redis, "SCARD " NODES_KEY, "3"), WAIT_MS);
+  seen = tether_test_redis_commandv (redis, 3, (const char *[]) { "HGET", NODE_A_KEY, "seen_ms" });
+  TETHER_WAIT_UNTIL (!redis_says (redis, "HGET " NODE_A_KEY " seen_ms", seen), WAIT_MS);
+
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *user = g_strdup_printf ("u%02u", i);
+
+      g_ptr_array_add (clients, client_new (user, tether_test_server_process_get_url (a), NULL,
+                                            NULL));
+    }
+  for (guint i = 0; i < clients->len; i++)
+    {
+      Client *client = clients->pdata[i];
+      g_auto(GStrv) known = NULL;
+
+      TETHER_WAIT_UNTIL (state_of (client) == TETHER_ROOM_STATE_LOGINED, WAIT_MS);
+      known = tether_room_dup_server_urls (client->room);
+      g_assert_cmpuint (g_strv_length (known), ==, 3);
+      g_assert_cmpstr (known[0], ==, tether_test_server_process_get_url (a));
+      next_b += g_strcmp0 (known[1], tether_test_server_process_get_url (b)) == 0;
+      next_c += g_strcmp0 (known[1], tether_test_server_process_get_url (c)) == 0;
+    }
+  g_test_message ("next after a: b %u times, c %u times", next_b, next_c);
+  /* Both orders are a rotation: each of 20 logins picks one; all the same has a
+   * chance of 2 in a million. */
+  g_assert_cmpuint (next_b + next_c, ==, 20);
+  g_assert_cmpuint (next_b, >, 0);
+  g_assert_cmpuint (next_c, >, 0);
+}
+
 /* ---- a room service that cannot reach its shared state ---------------------------- */
 
 /* A real cluster node whose Redis is gone: it answers every login with error 1021 and
@@ -654,10 +779,13 @@ main (int argc, char **argv)
                    test_node_going_away_starts_at_next);
   g_test_add_func ("/failover/login-ok-list-is-used", test_login_ok_list_is_used);
   g_test_add_func ("/failover/walk-in-order", test_walk_in_order);
+  g_test_add_func ("/failover/dead-nodes-cost-no-backoff", test_dead_nodes_cost_no_backoff);
+  g_test_add_func ("/failover/failed-round-backs-off", test_failed_round_backs_off);
   g_test_add_func ("/failover/room-services-filtered", test_room_services_filtered);
   g_test_add_func ("/failover/server-option", test_server_option);
   g_test_add_func ("/failover/cli-several-servers", test_cli_several_servers);
   g_test_add_func ("/failover/cluster-resume-elsewhere", test_cluster_resume_elsewhere);
+  g_test_add_func ("/failover/cluster-spreads-next-node", test_cluster_spreads_next_node);
   g_test_add_func ("/failover/service-unavailable-is-retried",
                    test_service_unavailable_is_retried);
 

@@ -68,7 +68,7 @@ start_bus (void)
   if (bus != NULL)
     return;
   g_assert_true (g_file_set_contents (config, config_text, -1, &error));
-  bus = tether_test_process_spawnv_tied (bus_argv, &error);
+  bus = tether_test_process_spawnv (bus_argv, &error);
   g_assert_no_error (error);
   g_assert_true (tether_test_process_wait_for_line (bus, "unix:", WAIT_MS, &address));
   g_setenv ("DBUS_SESSION_BUS_ADDRESS", g_strstrip (address), TRUE);
@@ -106,7 +106,7 @@ start_keyring (void)
   command = g_strdup_printf ("exec gnome-keyring-daemon --foreground --unlock "
                              "--components=secrets < '%s'", password);
   keyring_argv[2] = command;
-  keyring = tether_test_process_spawnv_tied (keyring_argv, &error);
+  keyring = tether_test_process_spawnv (keyring_argv, &error);
   g_assert_no_error (error);
   watch = g_bus_watch_name (G_BUS_TYPE_SESSION, "org.freedesktop.secrets",
                             G_BUS_NAME_WATCHER_FLAGS_NONE, name_appeared_cb, NULL,

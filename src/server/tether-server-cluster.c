@@ -1646,6 +1646,10 @@ tether_server_cluster_media_nodes (TetherServer *self)
 /**
  * tether_server_cluster_room_services:
  *
+ * The other nodes follow in their order rotated to start at a random one, per login:
+ * a client that loses this node tries the next URL of its list first, so the clients
+ * of a dead node spread over the survivors instead of all landing on the same one.
+ *
  * Returns: (transfer full): the public URLs of the live nodes, this one first — for
  *   login_ok's `room_services`
  */
@@ -1653,6 +1657,8 @@ GStrv
 tether_server_cluster_room_services (TetherServer *self)
 {
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_autoptr(GPtrArray) others = g_ptr_array_new ();
+  guint first;
 
   g_strv_builder_add (builder, self->public_url);
   for (guint i = 0; self->cluster != NULL && i < self->cluster->nodes->len; i++)
@@ -1661,8 +1667,11 @@ tether_server_cluster_room_services (TetherServer *self)
 
       if (info->alive && !g_str_equal (info->id, self->node_id) && info->ws_url != NULL
           && *info->ws_url != '\0')
-        g_strv_builder_add (builder, info->ws_url);
+        g_ptr_array_add (others, info->ws_url);
     }
+  first = others->len > 1 ? (guint) g_random_int_range (0, (gint32) others->len) : 0;
+  for (guint i = 0; i < others->len; i++)
+    g_strv_builder_add (builder, g_ptr_array_index (others, (first + i) % others->len));
   return g_strv_builder_end (builder);
 }
 

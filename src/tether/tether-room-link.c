@@ -248,6 +248,9 @@ connect_now (TetherRoom *self)
       return;
     }
 
+  /* Starting at the round's first URL again begins a round. */
+  if (self->url_index == self->round_start)
+    self->rounds++;
   _tether_room_set_attempt (self, self->attempt + 1);
   g_debug ("room %s: attempt %u to %s", self->login->room_id, self->attempt,
            tether_room_get_server_url (self));
@@ -278,11 +281,12 @@ retry_cb (gpointer user_data)
 }
 
 /* Exponential backoff from backoff_min, capped at backoff_max so a restored network
- * is used within about a second, with jitter so many clients do not move in step. */
+ * is used within about a second, with jitter so many clients do not move in step. It
+ * grows with the rounds of the walk, not its attempts: with one URL they are the same. */
 static double
 next_delay (TetherRoom *self)
 {
-  double delay = self->timing.backoff_min * (1u << MIN (self->attempt, 10u));
+  double delay = self->timing.backoff_min * (1u << MIN (self->rounds, 10u));
 
   delay = MIN (delay, self->timing.backoff_max);
   delay *= g_random_double_range (0.5, 1.0);
@@ -339,6 +343,17 @@ static void
 next_url (TetherRoom *self)
 {
   _tether_room_set_urls (self, NULL, (self->url_index + 1) % self->urls->len);
+}
+
+/* A walk (after a break, or the first login) goes in rounds through the list, each
+ * from the URL in use when it began: within a round a failed attempt moves on to the
+ * next URL at once, and the backoff waits between rounds. */
+static void
+start_walk (TetherRoom *self)
+{
+  self->attempt = 0;
+  self->rounds = 0;
+  self->round_start = self->url_index;
 }
 
 /* A URL a room may connect to: ws:// or wss:// with a host. */
@@ -414,11 +429,11 @@ _tether_room_connection_broken (TetherRoom *self,
       g_free (self->cause);
       self->cause = g_strdup (cause);
       self->broken_at = g_get_monotonic_time ();
-      self->attempt = 0;
       /* The node that worked is tried first (a blip of the network more often
        * breaks a link than a node's death), unless it said it is going away. */
       if (g_strcmp0 (cause, TETHER_ROOM_CAUSE_SERVER_RESTART) == 0)
         next_url (self);
+      start_walk (self);
       _tether_room_set_state (self, TETHER_ROOM_STATE_RECONNECTING, TETHER_ERROR_NETWORK, cause);
       self->window_id = _tether_room_add_timeout (self, self->timing.retry_time, window_cb);
       /* The first attempt goes at once unless the server asked us to spread out. */
@@ -429,9 +444,14 @@ _tether_room_connection_broken (TetherRoom *self,
       return;
     }
 
-  /* A failed attempt: the next one goes to the next URL, after the backoff. */
+  /* A failed attempt: the next one goes to the next URL, at once within a round (a
+   * dead node costs one refused connect, not a backoff step), after the backoff when
+   * the round is over (every URL failed: no busy loop). */
   next_url (self);
-  schedule_retry (self);
+  if (self->url_index == self->round_start % self->urls->len)
+    schedule_retry (self);
+  else
+    connect_now (self);
 }
 
 /* ---- login and network changes ---------------------------------------------------- */
@@ -442,7 +462,7 @@ start_login_cb (gpointer user_data)
   TetherRoom *self = user_data;
 
   self->start_id = 0;
-  self->attempt = 0;
+  start_walk (self);
   _tether_room_set_state (self, TETHER_ROOM_STATE_LOGINING, 0, NULL);
 
   /* What the server would refuse anyway fails here, at once and with the reason. */

@@ -71,6 +71,8 @@ struct _TetherRoom
    * with the latest login_ok's room_services (tether-room-link.c). Never empty. */
   GPtrArray *urls;
   guint url_index;         /* the URL of the attempt under way, or of the last one */
+  guint round_start;       /* the URL each round of the walk starts at (tether-room-link.c) */
+  guint rounds;            /* rounds of the walk started since the break or the login */
   guint refused;           /* first login: attempts in a row refused outright */
 
   /* The connection and the timers of the current state (tether-room-link.c); see

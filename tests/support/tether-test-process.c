@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "tether-test-process.h"
 #include "tether-test-utils.h"
@@ -67,10 +68,25 @@ die_with_parent (gpointer data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
-static TetherTestProcess *
-spawn (const char * const  *argv,
-       gboolean             tied,
-       GError             **error)
+/**
+ * tether_test_process_spawnv:
+ * @argv: (array zero-terminated=1): the command; argv[0] is looked up in PATH
+ *   unless it contains a slash
+ * @error: return location for an error
+ *
+ * Starts the command with stdout captured line by line (see
+ * tether_test_process_dup_lines()) and echoed to stderr with a prefix; stderr
+ * is inherited, so the child's logs land in the test log.
+ *
+ * A child spawned from the test's main thread is killed when that thread ends:
+ * a test that aborts leaves no server, client or daemon behind holding the
+ * test's output open (meson would wait for its timeout).
+ *
+ * Returns: (transfer full) (nullable): the process
+ */
+TetherTestProcess *
+tether_test_process_spawnv (const char * const  *argv,
+                            GError             **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   TetherTestProcess *self;
@@ -78,7 +94,7 @@ spawn (const char * const  *argv,
 
   g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
 
-  if (tied)
+  if (gettid () == getpid ())
     g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   subprocess = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (subprocess == NULL)
@@ -95,43 +111,6 @@ spawn (const char * const  *argv,
   self->reader = g_thread_new ("process-reader", reader_main, self);
 
   return self;
-}
-
-/**
- * tether_test_process_spawnv:
- * @argv: (array zero-terminated=1): the command; argv[0] is looked up in PATH
- *   unless it contains a slash
- * @error: return location for an error
- *
- * Starts the command with stdout captured line by line (see
- * tether_test_process_dup_lines()) and echoed to stderr with a prefix; stderr
- * is inherited, so the child's logs land in the test log.
- *
- * Returns: (transfer full) (nullable): the process
- */
-TetherTestProcess *
-tether_test_process_spawnv (const char * const  *argv,
-                            GError             **error)
-{
-  return spawn (argv, FALSE, error);
-}
-
-/**
- * tether_test_process_spawnv_tied:
- * @argv: (array zero-terminated=1): the command, as for tether_test_process_spawnv()
- * @error: return location for an error
- *
- * tether_test_process_spawnv() for a daemon that must not outlive a test that
- * aborts (a private dbus-daemon): the child is killed when the thread that
- * spawned it ends, so spawn it from the test's main thread.
- *
- * Returns: (transfer full) (nullable): the process
- */
-TetherTestProcess *
-tether_test_process_spawnv_tied (const char * const  *argv,
-                                 GError             **error)
-{
-  return spawn (argv, TRUE, error);
 }
 
 TetherTestProcess *

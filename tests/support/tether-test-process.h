@@ -11,8 +11,6 @@ typedef struct _TetherTestProcess TetherTestProcess;
 
 TetherTestProcess *tether_test_process_spawnv          (const char * const  *argv,
                                                         GError             **error);
-TetherTestProcess *tether_test_process_spawnv_tied     (const char * const  *argv,
-                                                        GError             **error);
 TetherTestProcess *tether_test_process_spawn           (GError             **error,
                                                         const char          *argv0,
                                                         ...) G_GNUC_NULL_TERMINATED;

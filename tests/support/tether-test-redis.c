@@ -29,6 +29,8 @@
 struct _TetherTestRedis
 {
   char *dir;
+  char *netns;            /* NULL, or the network namespace redis runs in (benches) */
+  char *host;             /* the address it listens on: 127.0.0.1, or one in netns */
   guint16 port;
   char *url;
   TetherTestProcess *process;
@@ -53,16 +55,17 @@ free_loopback_port (GError **error)
 }
 
 static redisContext *
-connect_redis (guint16   port,
-               GError  **error)
+connect_redis (const char  *host,
+               guint16      port,
+               GError     **error)
 {
   struct timeval timeout = { 2, 0 };
-  redisContext *context = redisConnectWithTimeout ("127.0.0.1", port, timeout);
+  redisContext *context = redisConnectWithTimeout (host, port, timeout);
 
   if (context == NULL || context->err != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED,
-                   "cannot connect to redis on 127.0.0.1:%u: %s", port,
+                   "cannot connect to redis on %s:%u: %s", host, port,
                    context != NULL ? context->errstr : "out of memory");
       g_clear_pointer (&context, redisFree);
       return NULL;
@@ -72,9 +75,10 @@ connect_redis (guint16   port,
 }
 
 static gboolean
-answers_ping (guint16 port)
+answers_ping (const char *host,
+              guint16     port)
 {
-  redisContext *context = connect_redis (port, NULL);
+  redisContext *context = connect_redis (host, port, NULL);
   redisReply *reply;
   gboolean pong;
 
@@ -106,7 +110,7 @@ ready_or_exited (gpointer data)
   if (g_get_monotonic_time () < wait->next_try)
     return FALSE;
   wait->next_try = g_get_monotonic_time () + 20 * G_TIME_SPAN_MILLISECOND;
-  wait->ready = answers_ping (wait->self->port);
+  wait->ready = answers_ping (wait->self->host, wait->self->port);
   return wait->ready;
 }
 
@@ -116,13 +120,18 @@ spawn_on_port (TetherTestRedis  *self,
                GError          **error)
 {
   g_autofree char *port = g_strdup_printf ("%u", self->port);
-  const char *argv[] = {
-    "redis-server", "--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
-    "--port", port, "--dir", self->dir, "--daemonize", "no", "--loglevel", "warning", NULL
+  const char *redis[] = {
+    "redis-server", "--save", "", "--appendonly", "no", "--bind", self->host,
+    "--port", port, "--dir", self->dir, "--daemonize", "no", "--loglevel", "warning",
+    /* In its own namespace it is reached from outside its loopback: by the host only. */
+    self->netns != NULL ? "--protected-mode" : NULL, "no", NULL
   };
+  const char *in_netns[G_N_ELEMENTS (redis) + 4] = { "ip", "netns", "exec", self->netns, };
   StartWait wait = { self, 0, FALSE };
 
-  self->process = tether_test_process_spawnv_tied (argv, error);
+  /* `ip netns exec` execs redis-server in the namespace: same process, same pid. */
+  memcpy (in_netns + 4, redis, sizeof redis);
+  self->process = tether_test_process_spawnv (self->netns != NULL ? in_netns : redis, error);
   if (self->process == NULL)
     return FALSE;
 
@@ -132,9 +141,9 @@ spawn_on_port (TetherTestRedis  *self,
 
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                tether_test_process_has_exited (self->process)
-                 ? "redis-server exited on start on 127.0.0.1:%u"
-                 : "redis-server on 127.0.0.1:%u did not answer PING in time",
-               self->port);
+                 ? "redis-server exited on start on %s:%u"
+                 : "redis-server on %s:%u did not answer PING in time",
+               self->host, self->port);
   g_clear_pointer (&self->process, tether_test_process_free);
   return FALSE;
 }
@@ -154,8 +163,30 @@ spawn_on_port (TetherTestRedis  *self,
 TetherTestRedis *
 tether_test_redis_start (GError **error)
 {
+  return tether_test_redis_start_in (NULL, NULL, error);
+}
+
+/**
+ * tether_test_redis_start_in:
+ * @netns: (nullable): a network namespace (`ip netns`) to run redis-server in, or %NULL
+ * @host: (nullable): the address in @netns redis listens on (%NULL: 127.0.0.1)
+ * @error: where a failure goes
+ *
+ * tether_test_redis_start() in @netns, for a bench that puts Redis behind a link with a
+ * delay ("on another machine"); the caller made the namespace and its route. The port
+ * is one free on the host's loopback (the namespace is the caller's, empty).
+ *
+ * Returns: (transfer full) (nullable): the running redis, or %NULL with @error
+ */
+TetherTestRedis *
+tether_test_redis_start_in (const char  *netns,
+                            const char  *host,
+                            GError     **error)
+{
   g_autoptr(TetherTestRedis) self = g_new0 (TetherTestRedis, 1);
 
+  self->netns = g_strdup (netns);
+  self->host = g_strdup (host != NULL ? host : "127.0.0.1");
   self->dir = g_dir_make_tmp ("tether-redis-XXXXXX", error);
   if (self->dir == NULL)
     return NULL;
@@ -180,7 +211,7 @@ tether_test_redis_start (GError **error)
                local_error->message);
     }
 
-  self->url = g_strdup_printf ("redis://127.0.0.1:%u", self->port);
+  self->url = g_strdup_printf ("redis://%s:%u", self->host, self->port);
   return g_steal_pointer (&self);
 }
 
@@ -293,7 +324,7 @@ ensure_context (TetherTestRedis *self)
   if (self->context != NULL && self->context->err != 0)
     g_clear_pointer (&self->context, redisFree);
   if (self->context == NULL)
-    self->context = connect_redis (self->port, &error);
+    self->context = connect_redis (self->host, self->port, &error);
   if (self->context == NULL)
     g_debug ("%s", error->message);
   return self->context != NULL;
@@ -348,6 +379,8 @@ tether_test_redis_free (TetherTestRedis *self)
   if (self->dir != NULL)
     tether_test_remove_tree (self->dir);
   g_free (self->dir);
+  g_free (self->netns);
+  g_free (self->host);
   g_free (self->url);
   g_free (self);
 }

@@ -10,6 +10,9 @@ G_BEGIN_DECLS
 typedef struct _TetherTestRedis TetherTestRedis;
 
 TetherTestRedis *tether_test_redis_start    (GError          **error);
+TetherTestRedis *tether_test_redis_start_in (const char       *netns,
+                                             const char       *host,
+                                             GError          **error);
 const char      *tether_test_redis_get_url  (TetherTestRedis  *self);
 guint16          tether_test_redis_get_port (TetherTestRedis  *self);
 const char      *tether_test_redis_get_pid  (TetherTestRedis  *self);

@@ -437,7 +437,7 @@ tether_test_cli_spawn (const char *command,
   va_end (ap);
   g_ptr_array_add (argv, NULL);
 
-  p = tether_test_process_spawnv_tied ((const char * const *) argv->pdata, &error);
+  p = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
   return p;
 }
@@ -465,6 +465,19 @@ parse_listening_line (const char  *line,
   return TRUE;
 }
 
+/* Whether @args set @option ("--option VALUE" or "--option=VALUE"). */
+static gboolean
+args_have (char * const *args,
+           const char   *option)
+{
+  gsize len = strlen (option);
+
+  for (guint i = 0; args[i] != NULL; i++)
+    if (strncmp (args[i], option, len) == 0 && (args[i][len] == '\0' || args[i][len] == '='))
+      return TRUE;
+  return FALSE;
+}
+
 static void
 process_start (TetherTestServerProcess *self)
 {
@@ -484,9 +497,23 @@ process_start (TetherTestServerProcess *self)
         g_ptr_array_add (argv, g_strdup (self->args[i]));
       g_ptr_array_add (argv, g_strdup ("--listen"));
       g_ptr_array_add (argv, g_strdup_printf ("127.0.0.1:%u", self->port));
+      /* A restart keeps the --listen port, but the admin and media ports default to
+       * the port after it, which any test's client may hold as its ephemeral port
+       * meanwhile: the restart would then fail until the deadline. Free ports. */
+      if (!args_have (self->args, "--admin-listen"))
+        {
+          g_ptr_array_add (argv, g_strdup ("--admin-listen"));
+          g_ptr_array_add (argv, g_strdup ("127.0.0.1:0"));
+        }
+      if (!args_have (self->args, "--media-listen") && !args_have (self->args, "--no-media")
+          && !args_have (self->args, "--media-only"))
+        {
+          g_ptr_array_add (argv, g_strdup ("--media-listen"));
+          g_ptr_array_add (argv, g_strdup ("127.0.0.1:0"));
+        }
       g_ptr_array_add (argv, NULL);
 
-      self->process = tether_test_process_spawnv_tied ((const char * const *) argv->pdata, &error);
+      self->process = tether_test_process_spawnv ((const char * const *) argv->pdata, &error);
       if (self->process == NULL)
         g_error ("cannot run %s: %s", program, error->message);
 

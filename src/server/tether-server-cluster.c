@@ -891,9 +891,9 @@ tether_server_cluster_login (TetherServer             *self,
       cl->resume_sid = g_strdup (login->session_id);
       cl->sent_key = g_strdup (login->resume_key);
       cl->last_seq = (guint64) MAX (login->last_seq, 0);
-      g_hash_table_insert (cluster->logins, cl->resume_sid, cl);
+      g_hash_table_insert (cluster->logins, g_strdup (cl->resume_sid), cl);
     }
-  g_hash_table_insert (cluster->logins, cl->sid, cl);
+  g_hash_table_insert (cluster->logins, g_strdup (cl->sid), cl);
   /* Resume keys reach Redis only as SHA-256 hashes. */
   rk_hash = sha256_hex (cl->resume_key);
   sent_hash = sha256_hex (cl->sent_key);
@@ -1553,7 +1553,8 @@ tether_server_cluster_start (TetherServer  *self,
     }
   cluster->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_info_free);
   cluster->reaping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  cluster->logins = g_hash_table_new (g_str_hash, g_str_equal);
+  /* Keys of its own: two logins resuming one session share the key string. */
+  cluster->logins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cluster = cluster;
 
   tether_redis_set_handlers (cluster->redis, state_cb, message_cb, cluster);

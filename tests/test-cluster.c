@@ -380,27 +380,48 @@ test_order (Cluster       *cl,
     g_ptr_array_unref (lines[i]);
 }
 
-/* The next event of @c must be the user ADD of @user: nothing came before it. */
+/* The next message of @c is the user event @update ("ADD", "DELETE") of @user: nothing
+ * came before it. */
 static void
-expect_only_add (Client     *c,
-                 const char *user)
+expect_user_event (Client     *c,
+                   const char *update,
+                   const char *user)
 {
   g_autoptr(JsonObject) ev = expect (c, "event");
 
   g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "ADD");
+  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, update);
   g_assert_cmpstr (first_id (ev, "users"), ==, user);
+}
+
+static void
+expect_only_add (Client     *c,
+                 const char *user)
+{
+  expect_user_event (c, "ADD", user);
 }
 
 static void
 expect_only_delete (Client     *c,
                     const char *user)
 {
-  g_autoptr(JsonObject) ev = expect (c, "event");
+  expect_user_event (c, "DELETE", user);
+}
 
-  g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
-  g_assert_cmpstr (first_id (ev, "users"), ==, user);
+/* bob on node 1, carol on node 2, then alice on node 0, each seeing the later ones
+ * join. */
+static void
+three_members (Cluster  *cl,
+               Client  **alice,
+               Client  **bob,
+               Client  **carol)
+{
+  *bob = login_on (cl, 1, "bob", NULL);
+  *carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (*bob, "carol");
+  *alice = login_on (cl, 0, "alice", NULL);
+  expect_only_add (*bob, "alice");
+  expect_only_add (*carol, "alice");
 }
 
 /* bob on node 1, carol on node 2, then alice with stream cam-alice on node 0, which
@@ -937,12 +958,7 @@ test_redis_outage (Cluster       *cl,
   g_autofree char *saved = NULL;
   Client *alice, *bob, *carol;
 
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  expect_only_add (bob, "carol");
-  alice = login_on (cl, 0, "alice", NULL);
-  expect_only_add (bob, "alice");
-  expect_only_add (carol, "alice");
+  three_members (cl, &alice, &bob, &carol);
 
   saved = tether_test_redis_command (cl->redis, "SAVE");
   g_assert_cmpstr (saved, ==, "OK");
@@ -1474,12 +1490,7 @@ test_redis_oom (Cluster       *cl,
   g_autofree char *unset = NULL;
   g_autoptr(JsonObject) refused = NULL;
 
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  expect_only_add (bob, "carol");
-  alice = login_on (cl, 0, "alice", NULL);
-  expect_only_add (bob, "alice");
-  expect_only_add (carol, "alice");
+  three_members (cl, &alice, &bob, &carol);
 
   /* Up longer than the reaper's grace after a start (2.5 s + node-timeout). */
   g_assert_true (WAIT_UNTIL (ms_since (cl, "started_ms") > 2500 + 600 + 500, tether_test_scaled_ms (10000)));

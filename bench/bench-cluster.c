@@ -1003,7 +1003,7 @@ print_deletes (Cluster    *cl,
 
   for (guint r = 0; r < n_rooms; r++)
     {
-      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:%s-%03u:log - +",
+      g_autofree char *log = tether_test_redis_command (cl->redis, "XRANGE " KEY_PREFIX "room:{%s-%03u}:log - +",
                                                         prefix, r);
 
       for (const char *p = log; p != NULL && (p = strstr (p, "DELETE")) != NULL; p++)

@@ -16,6 +16,7 @@
 #include "tether-test-login.h"
 #include "tether-test-redis.h"
 #include "tether-test-server.h"
+#include "tether-test-ws.h"
 
 #define N_NODES 3
 #define HEARTBEAT_TIMEOUT "2"
@@ -51,15 +52,23 @@ beat_cb (gpointer data)
 }
 
 static gboolean
+redis_equals_on (TetherTestRedis *redis,
+                 const char      *command,
+                 const char      *expected)
+{
+  g_auto(GStrv) argv = g_strsplit (command, " ", -1);
+  g_autofree char *reply = tether_test_redis_commandv (redis, (int) g_strv_length (argv),
+                                                      (const char **) argv);
+
+  return g_strcmp0 (reply, expected) == 0;
+}
+
+static gboolean
 redis_equals (Cluster    *cl,
               const char *command,
               const char *expected)
 {
-  g_auto(GStrv) argv = g_strsplit (command, " ", -1);
-  g_autofree char *reply = tether_test_redis_commandv (cl->redis, (int) g_strv_length (argv),
-                                                      (const char **) argv);
-
-  return g_strcmp0 (reply, expected) == 0;
+  return redis_equals_on (cl->redis, command, expected);
 }
 
 /* Node @i, with the arguments @extra (NULL-terminated, or NULL) after the usual ones. */
@@ -211,17 +220,28 @@ events_until_add (Client     *c,
     }
 }
 
+/* @user logs in to @room (NULL: ROOM) on @node and heartbeats from then on. */
+static Client *
+login_room_on (Cluster     *cl,
+               guint        node,
+               const char  *room,
+               const char  *user,
+               JsonObject **login_ok)
+{
+  LoginArgs args = { .notify = TRUE, .room = room };
+  Client *c = client_login_url (&cl->fx, url (cl, node), user, &args, login_ok);
+
+  g_ptr_array_add (cl->beating, c);
+  return c;
+}
+
 static Client *
 login_on (Cluster    *cl,
           guint       node,
           const char *user,
           JsonObject **login_ok)
 {
-  LoginArgs args = { .notify = TRUE };
-  Client *c = client_login_url (&cl->fx, url (cl, node), user, &args, login_ok);
-
-  g_ptr_array_add (cl->beating, c);
-  return c;
+  return login_room_on (cl, node, NULL, user, login_ok);
 }
 
 static Client *
@@ -376,16 +396,48 @@ test_order (Cluster       *cl,
     g_ptr_array_unref (lines[i]);
 }
 
-/* The next event of @c must be the user ADD of @user: nothing came before it. */
+/* The next message of @c is the user event @update ("ADD", "DELETE") of @user: nothing
+ * came before it. */
 static void
-expect_only_add (Client     *c,
-                 const char *user)
+expect_user_event (Client     *c,
+                   const char *update,
+                   const char *user)
 {
   g_autoptr(JsonObject) ev = expect (c, "event");
 
   g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "ADD");
+  g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, update);
   g_assert_cmpstr (first_id (ev, "users"), ==, user);
+}
+
+static void
+expect_only_add (Client     *c,
+                 const char *user)
+{
+  expect_user_event (c, "ADD", user);
+}
+
+static void
+expect_only_delete (Client     *c,
+                    const char *user)
+{
+  expect_user_event (c, "DELETE", user);
+}
+
+/* bob on node 1, carol on node 2, then alice on node 0, each seeing the later ones
+ * join. */
+static void
+three_members (Cluster  *cl,
+               Client  **alice,
+               Client  **bob,
+               Client  **carol)
+{
+  *bob = login_on (cl, 1, "bob", NULL);
+  *carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (*bob, "carol");
+  *alice = login_on (cl, 0, "alice", NULL);
+  expect_only_add (*bob, "alice");
+  expect_only_add (*carol, "alice");
 }
 
 /* bob on node 1, carol on node 2, then alice with stream cam-alice on node 0, which
@@ -405,6 +457,7 @@ alice_on_killed_node (Cluster     *cl,
   json_object_unref (expect (*bob, "event"));
   alice = login_on (cl, 0, "alice", ok);
   add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
   for (guint i = 0; i < 2; i++)
     {
       g_autoptr(JsonObject) a = expect (*bob, "event");
@@ -442,6 +495,7 @@ test_node_death_resume (Cluster       *cl,
   json_object_unref (expect (bob, "event"));
   alice = login_on (cl, 0, "alice", &ok);
   add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
   for (guint i = 0; i < 2; i++)
     {
       g_autoptr(JsonObject) a = expect (bob, "event");
@@ -509,7 +563,7 @@ test_node_death_timeout (Cluster       *cl,
   {
     g_autofree char *last = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
 
-    g_assert_true (redis_equals (cl, "HGET " PREFIX "room:" ROOM " seq", last));
+    g_assert_true (redis_equals (cl, "HGET " PREFIX "room:{" ROOM "} seq", last));
   }
 
   /* Back after the timeout: a rejoin, seen as an ADD; exactly once removed before. */
@@ -534,13 +588,7 @@ test_node_restart (Cluster       *cl,
   tether_test_server_process_kill (cl->nodes[0]);
   tether_test_server_process_restart (cl->nodes[0]);
 
-  {
-    g_autoptr(JsonObject) ev = expect (bob, "event");
-
-    g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-    g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
-    g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
-  }
+  expect_only_delete (bob, "alice");
   /* The restarted node serves logins, and nothing else came before this ADD. */
   login_on (cl, 0, "carol", NULL);
   expect_only_add (bob, "carol");
@@ -566,6 +614,7 @@ test_token_expiry (Cluster       *cl,
    * server's next deadline tick after login_ok, before or after anything else. */
   json_object_unref (take (alice, "token_will_expire", -1));
   add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
   json_object_unref (expect (bob, "event"));
 
   kick = take (alice, "kick_out", -1);
@@ -855,7 +904,7 @@ test_media_only (Cluster       *cl,
   g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianodes m1", "0"));
   g_assert_true (redis_equals (cl, "EXISTS " PREFIX "stream:cam2", "0"));
   last = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
-  g_assert_true (redis_equals (cl, "HGET " PREFIX "room:" ROOM " seq", last));
+  g_assert_true (redis_equals (cl, "HGET " PREFIX "room:{" ROOM "} seq", last));
   login_on (cl, 2, "erin", NULL);
   expect_only_add (bob, "erin");
   expect_only_add (carol, "erin");
@@ -944,12 +993,7 @@ test_redis_outage (Cluster       *cl,
   g_autofree char *saved = NULL;
   Client *alice, *bob, *carol;
 
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  expect_only_add (bob, "carol");
-  alice = login_on (cl, 0, "alice", NULL);
-  expect_only_add (bob, "alice");
-  expect_only_add (carol, "alice");
+  three_members (cl, &alice, &bob, &carol);
 
   saved = tether_test_redis_command (cl->redis, "SAVE");
   g_assert_cmpstr (saved, ==, "OK");
@@ -960,15 +1004,8 @@ test_redis_outage (Cluster       *cl,
 
   g_assert_true (tether_test_redis_restart (cl->redis, &error));
   g_assert_no_error (error);
-  for (guint i = 0; i < 2; i++)
-    {
-      Client *c = i == 0 ? bob : carol;
-      g_autoptr(JsonObject) ev = expect (c, "event");
-
-      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "user");
-      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
-      g_assert_cmpstr (first_id (ev, "users"), ==, "alice");
-    }
+  expect_only_delete (bob, "alice");
+  expect_only_delete (carol, "alice");
   g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "nodes", "3"),
                                     tether_test_scaled_ms (10000)));
   login_on (cl, 0, "dave", NULL);
@@ -1256,7 +1293,7 @@ test_snapshot (Cluster       *cl,
   /* carol (and her stream) and dave leave. */
   client_send (carol, "{\"type\":\"logout\"}");
   client_send (dave, "{\"type\":\"logout\"}");
-  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "ZCARD " PREFIX "room:" ROOM ":members", "3"),
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "3"),
                                     tether_test_scaled_ms (10000)));
   login_on (cl, 2, "frank", &ok);
   assert_snapshot (ok, "alice/alice bob/Bobby erin/erin", "cam-erin/erin/erin/m/x");
@@ -1278,8 +1315,568 @@ test_snapshot (Cluster       *cl,
   json_object_unref (ok);
 
   /* Exactly the present members' and streams' wire forms are kept. */
-  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":userjson", "5"));
-  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:" ROOM ":streamjson", "1"));
+  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:{" ROOM "}:userjson", "5"));
+  g_assert_true (redis_equals (cl, "HLEN " PREFIX "room:{" ROOM "}:streamjson", "1"));
+}
+
+/* The ids of a snapshot's users, joined by ' '. */
+static char *
+snapshot_users (JsonObject *login_ok)
+{
+  JsonArray *users = tether_json_get_array (login_ok, "users");
+  g_autoptr(GStrvBuilder) ids = g_strv_builder_new ();
+  g_auto(GStrv) v = NULL;
+
+  for (guint i = 0; users != NULL && i < json_array_get_length (users); i++)
+    g_strv_builder_add (ids, tether_json_get_string (json_array_get_object_element (users, i), "id"));
+  v = g_strv_builder_end (ids);
+  return g_strjoinv (" ", v);
+}
+
+/* A room id may hold ':' (docs/protocol.md), so "lobby:members" is a room of its
+ * own: its keys in Redis must never be those of lobby's members, user list, log or
+ * user index. Those rooms come first; lobby works next to them and neither hears the
+ * other. Before the keys put the room id in braces, lobby's first login met a hash
+ * where its members' sorted set belongs (WRONGTYPE: 1021 for every login). */
+static void
+test_room_id_namespace (Cluster       *cl,
+                        gconstpointer  data)
+{
+  static const char *const parts[] = { ":members", ":userlist", ":log", ":byuser", ":streams" };
+  Client *mallory[G_N_ELEMENTS (parts)];
+  Client *alice;
+  JsonObject *ok;
+  g_autofree char *users = NULL;
+  g_autofree char *trent_users = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
+    {
+      g_autofree char *room = g_strconcat (ROOM, parts[i], NULL);
+
+      mallory[i] = login_room_on (cl, i % N_NODES, room, "mallory", NULL);
+      add_stream (mallory[i], 1, parts[i] + 1);
+      json_object_unref (expect (mallory[i], "event"));   /* its stream ADD */
+    }
+  alice = login_on (cl, 0, "alice", &ok);
+  users = snapshot_users (ok);
+  g_assert_cmpstr (users, ==, "");
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (ok, "streams")), ==, 0);
+  json_object_unref (ok);
+  login_on (cl, 1, "bob", &ok);
+  g_clear_pointer (&users, g_free);
+  users = snapshot_users (ok);
+  g_assert_cmpstr (users, ==, "alice");
+  json_object_unref (ok);
+  expect_only_add (alice, "bob");
+  add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
+
+  /* lobby:members is still its own room, with its own events. */
+  login_room_on (cl, 2, ROOM ":members", "trent", &ok);
+  trent_users = snapshot_users (ok);
+  g_assert_cmpstr (trent_users, ==, "mallory");
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (ok, "streams")), ==, 1);
+  json_object_unref (ok);
+  expect_only_add (mallory[0], "trent");
+  login_on (cl, 2, "carol", NULL);
+  expect_only_add (alice, "carol");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "3"));
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM ":members}:members", "2"));
+}
+
+/* A node subscribes to a room's channel when its first member there logs in, and the
+ * SUBSCRIBE takes effect a moment later: an event published meanwhile (here the
+ * member's own stream ADD, sent as soon as login_ok came) must still reach it, from
+ * the log. Before, it waited for the room's next event, which may never come. */
+static void
+test_first_event (Cluster       *cl,
+                  gconstpointer  data)
+{
+  for (guint i = 0; i < 24; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("fresh-%u", i);
+      g_autofree char *stream = g_strdup_printf ("cam-%u", i);
+      Client *c = login_room_on (cl, i % N_NODES, room, "alice", NULL);
+      g_autoptr(JsonObject) ev = NULL;
+
+      add_stream (c, 1, stream);
+      ev = expect (c, "event");
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "stream");
+      g_assert_cmpstr (first_id (ev, "streams"), ==, stream);
+    }
+}
+
+/* @user's login with `resume` {@sid, @key} into @room (NULL: ROOM) on @node; returns
+ * its login_ok. */
+static JsonObject *
+login_resuming (Cluster    *cl,
+                guint       node,
+                const char *room,
+                const char *user,
+                const char *sid,
+                const char *key)
+{
+  LoginArgs args = { .notify = TRUE, .room = room, .resume_session = sid, .resume_key = key };
+  Client *c = client_connect_url (&cl->fx, url (cl, node));
+
+  client_send_login (c, user, &args);
+  g_ptr_array_add (cl->beating, c);
+  return expect (c, "login_ok");
+}
+
+/* A resume that names no session of its user in its room — a string shaped to reach
+ * another key ("<sid>:streams", a real session's stream set), control characters, a
+ * real session of another user or room — is a fresh login, as on one node: login_ok
+ * with resumed false, and the session it names is untouched. Before, the first one
+ * got 1021 and close 4503 (the script met a set where it read a hash: WRONGTYPE). */
+static void
+test_forged_resume (Cluster       *cl,
+                    gconstpointer  data)
+{
+  static const char *const bad_ids[] = { ":streams", "*", "\n1\nx\n0\n{}" };
+  Client *alice, *bob;
+  JsonObject *ok;
+  g_autofree char *sid = NULL;
+  g_autofree char *key = NULL;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = login_on (cl, 0, "alice", &ok);
+  sid = g_strdup (tether_json_get_string (ok, "session_id"));
+  key = g_strdup (tether_json_get_string (ok, "resume_key"));
+  json_object_unref (ok);
+  expect_only_add (bob, "alice");
+  add_stream (alice, 1, "cam-alice");
+  json_object_unref (expect (alice, "event"));
+  json_object_unref (expect (bob, "event"));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_ids); i++)
+    {
+      g_autofree char *user = g_strdup_printf ("mallory%u", i);
+      g_autofree char *forged = g_strconcat (i == 0 ? sid : "", bad_ids[i], NULL);
+      g_autoptr(JsonObject) fresh = login_resuming (cl, 2, NULL, user, forged, key);
+
+      g_assert_false (tether_json_get_bool (fresh, "resumed", TRUE));
+      g_assert_cmpstr (tether_json_get_string (fresh, "session_id"), !=, sid);
+      expect_only_add (bob, user);
+      expect_only_add (alice, user);
+    }
+  /* Alice's own session and key, by another user, or in another room. */
+  {
+    g_autoptr(JsonObject) other_user = login_resuming (cl, 2, NULL, "trent", sid, key);
+    g_autoptr(JsonObject) other_room = login_resuming (cl, 1, "elsewhere", "alice", sid, key);
+
+    g_assert_false (tether_json_get_bool (other_user, "resumed", TRUE));
+    g_assert_false (tether_json_get_bool (other_room, "resumed", TRUE));
+    expect_only_add (bob, "trent");
+    expect_only_add (alice, "trent");
+  }
+  /* Alice is still there, on node 0, with her stream. */
+  login_on (cl, 1, "carol", &ok);
+  g_assert_cmpstr (first_id (ok, "streams"), ==, "cam-alice");
+  json_object_unref (ok);
+  expect_only_add (alice, "carol");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "7"));
+}
+
+/* Milliseconds by Redis's clock since the latest @field (seen_ms: beat, started_ms:
+ * start) of any node. */
+static gint64
+ms_since (Cluster    *cl,
+          const char *field)
+{
+  g_autofree char *time = tether_test_redis_command (cl->redis, "TIME");
+  g_auto(GStrv) t = g_strsplit (time != NULL ? time : "0\n0", "\n", 2);
+  gint64 now = g_ascii_strtoll (t[0], NULL, 10) * 1000 + g_ascii_strtoll (t[1] != NULL ? t[1] : "0", NULL, 10) / 1000;
+  gint64 seen = 0;
+
+  for (guint i = 0; i < N_NODES; i++)
+    {
+      g_autofree char *ms = tether_test_redis_command (cl->redis, "HGET " PREFIX "node:n%u %s", i, field);
+
+      seen = MAX (seen, ms != NULL ? g_ascii_strtoll (ms, NULL, 10) : 0);
+    }
+  return now - seen;
+}
+
+static gboolean
+all_alive (Cluster *cl)
+{
+  for (guint i = 0; i < N_NODES; i++)
+    {
+      g_autofree char *key = g_strdup_printf ("EXISTS " PREFIX "node:n%u:alive", i);
+
+      if (!redis_equals (cl, key, "1"))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Redis out of memory (maxmemory, noeviction) refuses a script whose first write
+ * would grow its memory (a script that already wrote goes on: it cannot stop
+ * halfway). So a stream_add gets 1021, and no node can beat. When it takes changes
+ * again, no node may be reaped for the beats it could not make: nobody's members see
+ * a DELETE. Before, the first node to beat again reaped the others at once. */
+static void
+test_redis_oom (Cluster       *cl,
+                gconstpointer  data)
+{
+  Client *alice, *bob, *carol;
+  g_autofree char *set = NULL;
+  g_autofree char *unset = NULL;
+  g_autoptr(JsonObject) refused = NULL;
+
+  three_members (cl, &alice, &bob, &carol);
+
+  /* Up longer than the reaper's grace after a start (2.5 s + node-timeout). */
+  g_assert_true (WAIT_UNTIL (ms_since (cl, "started_ms") > 2500 + 600 + 500, tether_test_scaled_ms (10000)));
+  set = tether_test_redis_command (cl->redis, "CONFIG SET maxmemory 1");
+  g_assert_cmpstr (set, ==, "OK");
+  client_send (bob, "{\"type\":\"stream_add\",\"req\":7,\"stream\":{\"id\":\"cam-bob\"}}");
+  refused = take (bob, "request_error", -1);
+  g_assert_cmpint (get_int (refused, "req"), ==, 7);
+  g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_SERVICE_UNAVAILABLE);
+  /* Longer than the heartbeat timeout without a beat. */
+  g_assert_true (WAIT_UNTIL (ms_since (cl, "seen_ms") > 2000 + 600, tether_test_scaled_ms (10000)));
+
+  unset = tether_test_redis_command (cl->redis, "CONFIG SET maxmemory 0");
+  g_assert_cmpstr (unset, ==, "OK");
+  /* Every node beats again (a node is reaped only while it does not); nobody left
+   * meanwhile. */
+  g_assert_true (TETHER_WAIT_UNTIL (all_alive (cl), tether_test_scaled_ms (10000)));
+  login_on (cl, 1, "erin", NULL);
+  expect_only_add (alice, "erin");
+  expect_only_add (bob, "erin");
+  expect_only_add (carol, "erin");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "4"));
+  add_stream (bob, 8, "cam-bob");
+}
+
+/* Redis busy with a script (another client's endless loop) answers BUSY to every
+ * other script. A member who logs out then is dropped by its node at once; its
+ * removal is refused and must wait for Redis, not be lost: once the script is killed,
+ * the others get its DELETE. Before, the leave was dropped at the BUSY answer, and
+ * alice stayed in the room, for everyone, for good. */
+static void
+test_redis_busy (Cluster       *cl,
+                 gconstpointer  data)
+{
+  static const char loop[] = "*3\r\n$4\r\nEVAL\r\n$17\r\nwhile true do end\r\n$1\r\n0\r\n";
+  g_autoptr(GSocketClient) socket_client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) busy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *threshold = NULL;
+  g_autofree char *killed = NULL;
+  Client *alice, *bob;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = login_on (cl, 0, "alice", NULL);
+  expect_only_add (bob, "alice");
+
+  threshold = tether_test_redis_command (cl->redis, "CONFIG SET busy-reply-threshold 50");
+  g_assert_cmpstr (threshold, ==, "OK");
+  busy = g_socket_client_connect_to_host (socket_client, "127.0.0.1", tether_test_redis_get_port (cl->redis),
+                                          NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (busy)), loop, strlen (loop),
+                             NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (WAIT_UNTIL (({
+    g_autofree char *pong = tether_test_redis_command (cl->redis, "PING");
+    g_str_has_prefix (pong != NULL ? pong : "", "BUSY");
+  }), WAIT_MS));
+  stop_beating (cl, alice);
+  client_send (alice, "{\"type\":\"logout\"}");
+  json_object_unref (expect (alice, "logout_ok"));
+  g_assert_true (WAIT_UNTIL (({
+    g_autofree char *pong = tether_test_redis_command (cl->redis, "PING");
+    g_str_has_prefix (pong != NULL ? pong : "", "BUSY");
+  }), WAIT_MS));
+  /* The leave met BUSY: node 0 sent it at the logout (or, knowing Redis refuses
+   * changes, queued it for its next beat). */
+  killed = tether_test_redis_command (cl->redis, "SCRIPT KILL");
+  g_assert_cmpstr (killed, ==, "OK");
+
+  expect_only_delete (bob, "alice");
+  login_on (cl, 2, "carol", NULL);
+  expect_only_add (bob, "carol");
+}
+
+/* The same user logs in on two nodes at the same moment, ten times over: Redis
+ * orders the two scripts, so one session replaces the other. Exactly one connection
+ * is kicked (1010, close 4403 after its login_ok), the other stays; the others see one
+ * ADD. A kick that reached a node before its own login's answer would leave a
+ * connection that Redis no longer counts: nobody could remove it. */
+static void
+test_duplicate_login_race (Cluster       *cl,
+                           gconstpointer  data)
+{
+  Client *bob = login_on (cl, 2, "bob", NULL);
+
+  for (guint round = 0; round < 10; round++)
+    {
+      g_autofree char *user = g_strdup_printf ("twin%u", round);
+      LoginArgs args = { .notify = TRUE };
+      Client *c[2];
+      guint closed = 0;
+
+      for (guint i = 0; i < 2; i++)
+        c[i] = client_connect_url (&cl->fx, url (cl, i));
+      for (guint i = 0; i < 2; i++)
+        client_send_login (c[i], user, &args);
+      for (guint i = 0; i < 2; i++)
+        {
+          json_object_unref (expect (c[i], "login_ok"));
+          g_ptr_array_add (cl->beating, c[i]);
+        }
+      g_assert_true (WAIT_UNTIL (c[0]->closed || c[1]->closed, WAIT_MS));
+      for (guint i = 0; i < 2; i++)
+        if (c[i]->closed)
+          {
+            g_autoptr(JsonObject) kick = expect (c[i], "kick_out");
+
+            g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+            g_assert_cmpuint (c[i]->close_code, ==, TETHER_CLOSE_KICKED);
+            closed++;
+          }
+      g_assert_cmpuint (closed, ==, 1);
+      expect_only_add (bob, user);
+    }
+  /* Every survivor is still a member; the kicked ones are not. */
+  login_on (cl, 1, "carol", NULL);
+  expect_only_add (bob, "carol");
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "12"));
+}
+
+/* Points @cl's fixture (raw connections, metric()) at node @i. */
+static void
+fixture_on_node (Cluster *cl,
+                 guint    i)
+{
+  TetherTestProcess *process = tether_test_server_process_get_process (cl->nodes[i]);
+  g_autofree char *line = tether_test_process_find_line (process, "admin on http://127.0.0.1:");
+
+  g_assert_nonnull (line);
+  cl->fx.st.port = tether_test_server_process_get_port (cl->nodes[i]);
+  cl->fx.st.admin_port = (guint16) g_ascii_strtoull (strstr (line, "127.0.0.1:") + strlen ("127.0.0.1:"),
+                                                    NULL, 10);
+}
+
+/* The next two events of @c are the ADD and the DELETE of stream @id. */
+static void
+expect_add_delete (Client     *c,
+                   const char *id)
+{
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(JsonObject) ev = expect (c, "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, i == 0 ? "ADD" : "DELETE");
+      g_assert_cmpstr (first_id (ev, "streams"), ==, id);
+    }
+}
+
+/* A member that never reads, while events flow from another node, is dropped by its
+ * own node once its send queue is full (4413), as on one node: the node's memory for
+ * it stays bounded, the members on that node and on the others keep getting every
+ * event in time, and its session stays for a resume. */
+static void
+test_slow_reader (Cluster       *cl,
+                  gconstpointer  data)
+{
+  g_autoptr(GSocketConnection) slow = NULL;
+  g_autofree char *token = mint ("sloth", ROOM, TETHER_PRIVILEGE_LOGIN, 0, 3600);
+  g_autofree char *login = g_strdup_printf ("{\"type\":\"login\",\"v\":1,\"app_id\":\"" APP "\","
+                                            "\"room_id\":\"" ROOM "\",\"user\":{\"id\":\"sloth\"},"
+                                            "\"token\":\"%s\",\"notify_users\":true}", token);
+  g_autofree char *extra = g_strnfill (4000, 'x');
+  Client *alice, *bob, *carol;
+  guint rounds = 0;
+
+  fixture_on_node (cl, 0);
+  carol = login_on (cl, 0, "carol", NULL);
+  alice = login_on (cl, 2, "alice", NULL);
+  expect_only_add (carol, "alice");
+  slow = raw_connect_from (&cl->fx, NULL, 4096);
+  raw_send_frame (slow, 0x1, (const guint8 *) login, strlen (login));
+  expect_only_add (carol, "sloth");
+  expect_only_add (alice, "sloth");
+  bob = login_on (cl, 1, "bob", NULL);
+  expect_only_add (carol, "bob");
+  expect_only_add (alice, "bob");
+
+  /* bob, on node 1, churns streams with 4 KB of extra; carol (node 0, the sloth's)
+   * and alice (node 2) read everything, each round in time. */
+  while (metric (&cl->fx, "tether_slow_consumers_total") == 0)
+    {
+      g_autofree char *id = g_strdup_printf ("cam%u", rounds);
+      g_autofree char *add = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,\"stream\":"
+                                              "{\"id\":\"%s\",\"extra\":\"%s\"}}", rounds, id, extra);
+      g_autofree char *del = g_strdup_printf ("{\"type\":\"stream_delete\",\"req\":%u,"
+                                              "\"stream_id\":\"%s\"}", rounds, id);
+
+      g_assert_cmpuint (rounds, <, 3000);
+      if (rounds % 20 == 0)
+        {
+          /* The sloth sends heartbeats (it only never reads), until its node drops it. */
+          static const char beat[] = "{\"type\":\"heartbeat\"}";
+          g_autoptr(GByteArray) frame = tether_test_ws_client_frame (TRUE, 0x1, (const guint8 *) beat,
+                                                                     strlen (beat));
+
+          g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (slow)), frame->data,
+                                     frame->len, NULL, NULL, NULL);
+        }
+      client_send (bob, add);
+      client_send (bob, del);
+      json_object_unref (take (bob, "stream_delete_ok", -1));
+      g_queue_clear_full (&bob->messages, (GDestroyNotify) json_object_unref);
+      expect_add_delete (carol, id);
+      expect_add_delete (alice, id);
+      rounds++;
+    }
+  g_test_message ("dropped after %u rounds", rounds);
+
+  /* The drop is no leave: the sloth is still a member, and node 0 answers its other
+   * one. Then, silent, the sloth is removed at its heartbeat timeout like after any
+   * cut (this fixture's is 2 s), once, for everyone. */
+  g_assert_true (redis_equals (cl, "ZCARD " PREFIX "room:{" ROOM "}:members", "4"));
+  heartbeat_answered (carol, 1);
+  expect_only_delete (carol, "sloth");
+  expect_only_delete (alice, "sloth");
+  login_on (cl, 1, "dave", NULL);
+  expect_only_add (carol, "dave");
+  expect_only_add (alice, "dave");
+}
+
+/* Redis emptied under running nodes (FLUSHDB by an operator): a stream request that
+ * reaches it before the node's next beat finds no session. It gets request_error 1021
+ * (retry), not silence; then the node restores its members and sends them reconnect,
+ * as after an empty restart. Before, the request was never answered. */
+static void
+test_redis_flushed (Cluster       *cl,
+                    gconstpointer  data)
+{
+  Client *alice;
+  g_autofree char *flushed = NULL;
+  g_autoptr(JsonObject) refused = NULL;
+
+  alice = login_on (cl, 0, "alice", NULL);
+  /* (the beat every 200 ms restores; a node beat just now leaves the most time) */
+  g_assert_true (TETHER_WAIT_UNTIL (({
+    g_autofree char *pttl = tether_test_redis_command (cl->redis, "PTTL " PREFIX "node:n0:alive");
+    g_ascii_strtoll (pttl != NULL ? pttl : "0", NULL, 10) > 500;
+  }), tether_test_scaled_ms (5000)));
+  flushed = tether_test_redis_command (cl->redis, "FLUSHDB");
+  g_assert_cmpstr (flushed, ==, "OK");
+  client_send (alice, "{\"type\":\"stream_add\",\"req\":3,\"stream\":{\"id\":\"cam-alice\"}}");
+  refused = take (alice, "request_error", -1);
+  g_assert_cmpint (get_int (refused, "req"), ==, 3);
+  g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_SERVICE_UNAVAILABLE);
+  json_object_unref (take (alice, "reconnect", -1));
+}
+
+/* A client that pipelines stream requests faster than Redis answers them: at most 64
+ * of one session await Redis, the others get request_error 1009 at once (here Redis
+ * is stopped meanwhile, so the first 64 wait). Every request gets exactly one answer.
+ * Before, each went to Redis: a node's memory and the shared Redis's queue grew with
+ * whatever one client sent. */
+static void
+test_request_flood (Cluster       *cl,
+                    gconstpointer  data)
+{
+  const char *pid_text = tether_test_redis_get_pid (cl->redis);
+  guint64 pid = g_ascii_strtoull (pid_text, NULL, 10);
+  Client *alice;
+  guint answers[2] = { 0 };   /* ok, limit */
+
+  alice = login_on (cl, 0, "alice", NULL);
+  stop_beating (cl, alice);
+  g_assert_cmpint (kill ((pid_t) pid, SIGSTOP), ==, 0);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *add = g_strdup_printf ("{\"type\":\"stream_add\",\"req\":%u,"
+                                              "\"stream\":{\"id\":\"f%u\"}}", i, i);
+
+      client_send (alice, add);
+    }
+  /* The 36 over the bound are answered while Redis is stopped. */
+  for (guint i = 64; i < 100; i++)
+    {
+      g_autoptr(JsonObject) refused = take (alice, "request_error", -1);
+
+      g_assert_cmpint (get_int (refused, "req"), ==, i);
+      g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_RATE_LIMITED);
+    }
+  g_assert_cmpint (kill ((pid_t) pid, SIGCONT), ==, 0);
+  /* The 64 that waited: 32 added (the session's limit), 32 refused with 2009. */
+  while (answers[0] + answers[1] < 64)
+    {
+      g_autoptr(JsonObject) o = next (alice);
+      const char *type;
+
+      g_assert_nonnull (o);
+      type = tether_json_get_string (o, "type");
+      if (g_str_equal (type, "stream_add_ok"))
+        answers[0]++;
+      else if (g_str_equal (type, "request_error"))
+        {
+          g_assert_cmpint (get_int (o, "code"), ==, TETHER_ERROR_STREAM_LIMIT);
+          answers[1]++;
+        }
+      else
+        g_assert_cmpstr (type, ==, "event");
+    }
+  g_assert_cmpuint (answers[0], ==, 32);
+  heartbeat_answered (alice, 1);
+}
+
+/* The connections Redis has taken since it started. */
+static guint64
+redis_connections (TetherTestRedis *redis)
+{
+  g_autofree char *info = tether_test_redis_command (redis, "INFO stats");
+  const char *field = info != NULL ? strstr (info, "total_connections_received:") : NULL;
+
+  g_assert_nonnull (field);
+  return g_ascii_strtoull (field + strlen ("total_connections_received:"), NULL, 10);
+}
+
+/* A node whose Redis refuses its password stays down (it does not register) and
+ * tries again with the usual backoff, 100 ms doubling to 2 s: over 3 s at most a
+ * dozen connections. When Redis takes the password, the node comes up. Before, both
+ * connections counted as up at connect time, failed, and were back within 100 ms:
+ * about 30 connections and 60 warnings a second, for as long as it lasted. */
+static void
+test_redis_wrong_password (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TetherTestRedis) redis = tether_test_redis_start (&error);
+  g_autofree char *set = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *fixed = NULL;
+  TetherTestServerProcess *node;
+  guint64 before;
+  gint64 start;
+
+  g_assert_no_error (error);
+  set = tether_test_redis_command (redis, "CONFIG SET requirepass right-password");
+  g_assert_cmpstr (set, ==, "OK");
+  url = g_strdup_printf ("redis://:wrong-password@127.0.0.1:%u", tether_test_redis_get_port (redis));
+  before = redis_connections (redis);
+  node = tether_test_server_process_new ("--app-secret", SECRET, "--redis", url, "--node-id", "n0",
+                                         "--no-media", "--node-beat", "0.2", "--node-timeout", "0.6",
+                                         NULL);
+  g_assert_true (TETHER_WAIT_UNTIL (redis_connections (redis) > before, tether_test_scaled_ms (5000)));
+  start = g_get_monotonic_time ();
+  g_assert_true (TETHER_WAIT_UNTIL (g_get_monotonic_time () - start > 3 * G_USEC_PER_SEC
+                             || redis_connections (redis) - before > 16, tether_test_scaled_ms (10000)));
+  g_assert_cmpuint (redis_connections (redis) - before, <=, 16);
+  g_assert_true (redis_equals_on (redis, "SCARD " PREFIX "nodes", "0"));
+
+  fixed = tether_test_redis_command (redis, "CONFIG SET requirepass wrong-password");
+  g_assert_cmpstr (fixed, ==, "OK");
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals_on (redis, "SCARD " PREFIX "nodes", "1"), tether_test_scaled_ms (5000)));
+  g_assert_cmpint (tether_test_server_process_terminate (node), ==, 0);
+  tether_test_server_process_free (node);
 }
 
 /* The gauge @name of node @i's /metrics. */
@@ -1677,6 +2274,16 @@ main (int   argc,
   ADD ("/cluster/ingest/redis-hung", test_ingest_redis_hung);
   ADD ("/cluster/media-only/admin", test_media_only_admin);
   ADD ("/cluster/media-only/edge", test_media_only_edge);
+  ADD ("/cluster/room-id-namespace", test_room_id_namespace);
+  ADD ("/cluster/first-event", test_first_event);
+  ADD ("/cluster/forged-resume", test_forged_resume);
+  ADD ("/cluster/redis-oom", test_redis_oom);
+  ADD ("/cluster/redis-busy", test_redis_busy);
+  ADD ("/cluster/duplicate-login/race", test_duplicate_login_race);
+  ADD ("/cluster/slow-reader", test_slow_reader);
+  ADD ("/cluster/redis-flushed", test_redis_flushed);
+  ADD ("/cluster/request-flood", test_request_flood);
+  g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
 #undef ADD
   return g_test_run ();
 }

@@ -121,16 +121,16 @@ write_cluster (TetherTestRedis *redis)
   redis_do (redis, "HSET " P "medianode:media-a url srt://127.0.0.1:7481 load 5 seen_ms %" G_GINT64_FORMAT, now_ms);
   redis_do (redis, "SET " P "medianode:media-a:alive 1 PX 60000");
 
-  redis_do (redis, "HSET " P "room:lobby rsid r-lobby seq 17 jn 4");
-  redis_do (redis, "ZADD " P "room:lobby:members 1 s1 2 s2 4 s4");
-  redis_do (redis, "HSET " P "room:lobby:byuser alice s1 bob s2 carol s4");
-  redis_do (redis, "HSET " P "room:lobby:userjson s1 {} s2 {} s4 {}");
-  redis_do (redis, "HSET " P "room:lobby:streamjson cam-1 {}");
-  redis_do (redis, "ZADD " P "room:lobby:streams 1 cam-1");
-  redis_do (redis, "XADD " P "room:lobby:log 17-1 e {} s s4 u 1");
-  redis_do (redis, "HSET " P "room:stage:2 rsid r-stage seq 3 jn 1");
-  redis_do (redis, "ZADD " P "room:stage:2:members 1 s3");
-  redis_do (redis, "HSET tether:other-app:room:hidden rsid x seq 1 jn 1");
+  redis_do (redis, "HSET " P "room:{lobby} rsid r-lobby seq 17 jn 4");
+  redis_do (redis, "ZADD " P "room:{lobby}:members 1 s1 2 s2 4 s4");
+  redis_do (redis, "HSET " P "room:{lobby}:byuser alice s1 bob s2 carol s4");
+  redis_do (redis, "HSET " P "room:{lobby}:userjson s1 {} s2 {} s4 {}");
+  redis_do (redis, "HSET " P "room:{lobby}:streamjson cam-1 {}");
+  redis_do (redis, "ZADD " P "room:{lobby}:streams 1 cam-1");
+  redis_do (redis, "XADD " P "room:{lobby}:log 17-1 e {} s s4 u 1");
+  redis_do (redis, "HSET " P "room:{stage:2} rsid r-stage seq 3 jn 1");
+  redis_do (redis, "ZADD " P "room:{stage:2}:members 1 s3");
+  redis_do (redis, "HSET tether:other-app:room:{hidden} rsid x seq 1 jn 1");
 }
 
 static void

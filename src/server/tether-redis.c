@@ -19,7 +19,7 @@ typedef struct
   GSource           *source;      /* the Watch of ac */
   GSource           *old_source;  /* of the previous ac: destroyed at the next attempt */
   gboolean           connected;
-  gboolean           ready;       /* connected and the database selected */
+  gboolean           ready;       /* connected, the password taken and the database selected */
   gboolean           subscriber;
 } Conn;
 
@@ -34,6 +34,7 @@ struct _TetherRedis
 {
   char                  *host;
   char                  *password;      /* AUTH on every connection; never logged */
+  gboolean               auth_refused;  /* the latest AUTH was refused (logged once) */
   guint16                port;
   guint                  db;
   GMainContext          *context;
@@ -414,6 +415,12 @@ sub_cb (redisAsyncContext *ac,
                              reply->element[2]->len, redis->user_data);
       return;
     }
+  if (g_str_equal (kind, "subscribe"))
+    {
+      if (redis->message_func != NULL)
+        redis->message_func (redis, reply->element[1]->str, NULL, 0, redis->user_data);
+      return;
+    }
   if (!g_str_equal (kind, "unsubscribe"))
     return;
   /* hiredis forgets a channel's callback at its UNSUBSCRIBE answer: a SUBSCRIBE sent
@@ -561,7 +568,7 @@ conn_lost (Conn       *conn,
     redis->ping_sent = 0;
   if (redis->freeing)
     return;
-  if (was_connected)
+  if (was_connected && !redis->auth_refused)
     g_warning ("redis %s:%u (%s connection): %s", redis->host, redis->port,
                conn->subscriber ? "subscriber" : "command", why);
   redis_update_state (redis);
@@ -587,17 +594,56 @@ select_cb (redisAsyncContext *ac,
   redis_update_state (conn->redis);
 }
 
+/* A connection that Redis let in: the subscriber resubscribes, the command
+ * connection selects its database. */
+static void
+conn_open (Conn *conn)
+{
+  TetherRedis *redis = conn->redis;
+
+  if (conn->subscriber)
+    {
+      conn->ready = TRUE;
+      channels_resubscribe (redis);
+    }
+  else if (redis->db != 0)
+    {
+      redis->commands++;
+      redisAsyncCommand (conn->ac, select_cb, conn, "SELECT %u", redis->db);
+    }
+  else
+    conn->ready = TRUE;
+  redis_update_state (redis);
+}
+
+/* A refused password keeps the client down (logins get 1021) and the connection is
+ * dropped and tried again with the usual backoff, once logged: before, both
+ * connections counted as up, failed, and were back within 100 ms, each time with two
+ * warnings. */
 static void
 auth_cb (redisAsyncContext *ac,
          void              *r,
          void              *privdata)
 {
   Conn *conn = privdata;
+  TetherRedis *redis = conn->redis;
   redisReply *reply = r;
 
-  if (reply != NULL && !conn->redis->freeing && reply->type == REDIS_REPLY_ERROR)
-    g_warning ("redis %s:%u refused the password: %s", conn->redis->host, conn->redis->port,
-               reply->str);
+  if (reply == NULL || redis->freeing)
+    return;
+  if (reply->type == REDIS_REPLY_ERROR)
+    {
+      if (!redis->auth_refused)
+        g_warning ("redis %s:%u refused the password: %s; trying again with backoff", redis->host,
+                   redis->port, reply->str);
+      redis->auth_refused = TRUE;
+      redisAsyncDisconnect (ac);
+      return;
+    }
+  if (redis->auth_refused)
+    g_message ("redis %s:%u took the password", redis->host, redis->port);
+  redis->auth_refused = FALSE;
+  conn_open (conn);
 }
 
 static void
@@ -614,25 +660,14 @@ connect_cb (const redisAsyncContext *ac,
       return;
     }
   conn->connected = TRUE;
-  /* Sent first: hiredis keeps the order, so nothing else goes before it. */
+  /* The password first; nothing else until Redis took it. */
   if (redis->password != NULL)
     {
       redis->commands++;
       redisAsyncCommand (conn->ac, auth_cb, conn, "AUTH %s", redis->password);
+      return;
     }
-  if (conn->subscriber)
-    {
-      conn->ready = TRUE;
-      channels_resubscribe (redis);
-    }
-  else if (redis->db != 0)
-    {
-      redis->commands++;
-      redisAsyncCommand (conn->ac, select_cb, conn, "SELECT %u", redis->db);
-    }
-  else
-    conn->ready = TRUE;
-  redis_update_state (redis);
+  conn_open (conn);
 }
 
 static void

@@ -24,6 +24,9 @@ typedef void (*TetherRedisReplyFunc)   (TetherRedis *redis,
 typedef void (*TetherRedisStateFunc)   (TetherRedis *redis,
                                         gboolean     up,
                                         gpointer     user_data);
+/* A message on a subscribed channel; @payload NULL (and @len 0) when Redis confirms
+ * a SUBSCRIBE: from then on every PUBLISH to @channel arrives here, and whatever was
+ * published before is only in what the publisher also stored. */
 typedef void (*TetherRedisMessageFunc) (TetherRedis *redis,
                                         const char  *channel,
                                         const char  *payload,

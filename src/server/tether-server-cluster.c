@@ -24,6 +24,11 @@
 
 #define USEC TETHER_SERVER_USEC
 #define REAP_BATCH "200"
+/* Stream requests of one session awaiting Redis (a node answers the others at once,
+ * 1009): each holds its arguments and a script's worth of Redis time, and a client
+ * pipelining them faster than Redis runs scripts would otherwise grow the node and load
+ * the one Redis every node shares. libtether sends at most its streams at once (32). */
+#define MAX_REQUESTS 64
 /* After Redis comes back, the other nodes may not have beaten yet (they reconnect
  * within the 2 s backoff cap): nobody is reaped for this long plus node-timeout. */
 #define REAP_GRACE (2500 * G_TIME_SPAN_MILLISECOND)
@@ -73,9 +78,12 @@ struct _TetherServerCluster
   GSource           *beat;
   gboolean           registered;      /* a beat went through since the start */
   gboolean           beat_in_flight;
-  gint64             up_since;        /* monotonic µs Redis last came up */
+  gboolean           refusing;        /* the latest beat met OOM, BUSY, … (reply_refused()) */
+  gint64             up_since;        /* monotonic µs Redis last came up or took a beat again */
   GPtrArray         *nodes;           /* NodeInfo of the latest beat */
   GHashTable        *reaping;         /* dead node id → TRUE while a reap is in flight */
+  GHashTable        *logins;          /* session id → ClusterLogin in flight (its fresh
+                                       * session's and the one it resumes) */
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
   guint              leaves_in_flight;
   /* figures for /metrics */
@@ -109,9 +117,11 @@ typedef struct
   char              *resume_sid;      /* the session a resume names, or NULL */
   char              *sent_key;        /* the key it sent */
   guint64            last_seq;
+  char              *early;           /* a node command for its session that came first */
 } ClusterLogin;
 
 static void cluster_catch_up (TetherServerCluster *cluster, TetherServerRoom *room);
+static void cluster_catch_up_now (TetherServerCluster *cluster, TetherServerRoom *room);
 static void cluster_flush_leaves (TetherServerCluster *cluster);
 static void cluster_restore (TetherServerCluster *cluster);
 
@@ -133,6 +143,21 @@ secret_free (char *secret)
       memset (secret, 0, strlen (secret));
       g_free (secret);
     }
+}
+
+/* Whether @sid has the shape of the session ids this service hands out
+ * (tether_server_random_hex (16)). Any other string a client sends as a session id
+ * names no session, as on one node: it never reaches a Redis key, where
+ * "<sid>:streams" would name a real session's stream set. */
+static gboolean
+session_id_valid (const char *sid)
+{
+  gsize i;
+
+  for (i = 0; sid[i] != '\0'; i++)
+    if (!g_ascii_isdigit (sid[i]) && (sid[i] < 'a' || sid[i] > 'f'))
+      return FALSE;
+  return i == 32;
 }
 
 static char *
@@ -167,7 +192,24 @@ element_int (redisReply *reply,
   return s != NULL ? g_ascii_strtoll (s, NULL, 10) : 0;
 }
 
-/* A script's failure, for the log: Redis down, or an error reply (a bug). */
+/* An error reply that says Redis refuses commands for now, not that the command is
+ * wrong: out of memory (maxmemory with noeviction), busy with a script, loading its
+ * data, a replica. A script refused so ran none of its commands; it goes again later. */
+static gboolean
+reply_refused (redisReply *reply)
+{
+  static const char * const codes[] = { "OOM ", "BUSY ", "LOADING ", "READONLY ", "MASTERDOWN " };
+
+  if (reply == NULL || reply->type != REDIS_REPLY_ERROR || reply->str == NULL)
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (codes); i++)
+    if (g_str_has_prefix (reply->str, codes[i]))
+      return TRUE;
+  return FALSE;
+}
+
+/* A script's failure, for the log: Redis down or refusing (the beat logs when that
+ * starts and ends), or an error reply (a bug). */
 static gboolean
 reply_failed (redisReply *reply,
               const char *error,
@@ -180,7 +222,10 @@ reply_failed (redisReply *reply,
     }
   if (reply->type == REDIS_REPLY_ERROR)
     {
-      g_warning ("cluster: %s: %s", what, reply->str);
+      if (reply_refused (reply))
+        g_debug ("cluster: %s: %s", what, reply->str);
+      else
+        g_warning ("cluster: %s: %s", what, reply->str);
       return TRUE;
     }
   return FALSE;
@@ -209,11 +254,28 @@ cluster_eval (TetherServerCluster  *cluster,
                      (const char * const *) argv->pdata);
 }
 
+/* A room's key and channel, `P room:{<rid>}` (common.lua's room_key()): its other keys
+ * add `:<part>`. An id holds no brace, so a room id with ':' (which ids may hold)
+ * never names another room's part. */
 static char *
 room_channel (TetherServerCluster *cluster,
               const char          *room_id)
 {
-  return g_strconcat (cluster->prefix, "room:", room_id, NULL);
+  return g_strconcat (cluster->prefix, "room:{", room_id, "}", NULL);
+}
+
+/* The room id of channel @channel, or NULL when it is not a room's. */
+static char *
+channel_room (TetherServerCluster *cluster,
+              const char          *channel)
+{
+  gsize prefix_len = strlen (cluster->prefix);
+  gsize len = strlen (channel);
+
+  if (len < prefix_len + strlen ("room:{}") || strncmp (channel, cluster->prefix, prefix_len) != 0
+      || strncmp (channel + prefix_len, "room:{", 6) != 0 || channel[len - 1] != '}')
+    return NULL;
+  return g_strndup (channel + prefix_len + 6, len - prefix_len - 7);
 }
 
 /* A member this node must hand to a resync: told to come back, its session kept. */
@@ -283,7 +345,8 @@ room_take (TetherServerCluster *cluster,
 {
   if (seq <= room->seq && room->synced)
     return;
-  if (!room->synced || room->catching_up || seq != room->seq + 1)
+  /* The next one goes out even while the log is being read: that read skips it. */
+  if (!room->synced || seq != room->seq + 1)
     {
       room->pending_max = MAX (room->pending_max, seq);
       if (room->synced)
@@ -297,6 +360,7 @@ typedef struct
 {
   TetherServerCluster *cluster;
   char                *room_id;
+  guint64              pending_max;     /* the room's when the read was sent */
 } RoomOp;
 
 static void
@@ -309,6 +373,7 @@ catch_up_cb (TetherRedis *redis,
   TetherServerCluster *cluster = op->cluster;
   TetherServerRoom *room = cluster_gone (cluster) ? NULL
                            : g_hash_table_lookup (cluster->server->rooms, op->room_id);
+  guint64 pending_at_send = op->pending_max;
   gboolean gap = FALSE;
 
   g_free (op->room_id);
@@ -357,30 +422,46 @@ catch_up_cb (TetherRedis *redis,
       for (GList *l = room->members.head; l != NULL; l = l->next)
         send_reconnect (l->data);
     }
-  if (reply->elements == 0)
+  /* Nothing newer in the log: what was announced is delivered, unless an event came
+   * during the read (published after it ran, logged before it was announced). */
+  if (reply->elements == 0 && room->pending_max <= pending_at_send)
     room->pending_max = room->seq;
   if (room->pending_max > room->seq)
     cluster_catch_up (cluster, room);
+}
+
+/* Reads @room's log from the event after the last one delivered here, even while an
+ * earlier read is in flight (its answer skips what this one delivered, and the
+ * reverse). */
+static void
+cluster_catch_up_now (TetherServerCluster *cluster,
+                      TetherServerRoom    *room)
+{
+  g_autofree char *channel = NULL;
+  g_autofree char *key = NULL;
+  g_autofree char *start = NULL;
+  RoomOp *op;
+
+  if (!tether_redis_is_up (cluster->redis))
+    return;
+  room->catching_up = TRUE;
+  channel = room_channel (cluster, room->id);
+  key = g_strconcat (channel, ":log", NULL);
+  start = g_strdup_printf ("%" G_GUINT64_FORMAT "-1", room->seq + 1);
+  op = g_new0 (RoomOp, 1);
+  op->cluster = cluster;
+  op->room_id = g_strdup (room->id);
+  op->pending_max = room->pending_max;
+  tether_redis_command (cluster->redis, catch_up_cb, op,
+                        (const char *[]) { "XRANGE", key, start, "+", NULL });
 }
 
 static void
 cluster_catch_up (TetherServerCluster *cluster,
                   TetherServerRoom    *room)
 {
-  g_autofree char *key = NULL;
-  g_autofree char *start = NULL;
-  RoomOp *op;
-
-  if (room->catching_up || !room->synced || !tether_redis_is_up (cluster->redis))
-    return;
-  room->catching_up = TRUE;
-  key = g_strconcat (cluster->prefix, "room:", room->id, ":log", NULL);
-  start = g_strdup_printf ("%" G_GUINT64_FORMAT "-1", room->seq + 1);
-  op = g_new0 (RoomOp, 1);
-  op->cluster = cluster;
-  op->room_id = g_strdup (room->id);
-  tether_redis_command (cluster->redis, catch_up_cb, op,
-                        (const char *[]) { "XRANGE", key, start, "+", NULL });
+  if (!room->catching_up && room->synced)
+    cluster_catch_up_now (cluster, room);
 }
 
 /* @room is at @seq for a login_ok or restore just answered; @rsid is its
@@ -420,7 +501,18 @@ node_command (TetherServerCluster *cluster,
     return;
   session = g_hash_table_lookup (self->sessions, words[1]);
   if (session == NULL)
-    return;
+    {
+      /* For a login of this node whose answer is still on its way (the kick or drop
+       * comes on another connection and may overtake it): applied after it. */
+      ClusterLogin *cl = g_hash_table_lookup (cluster->logins, words[1]);
+
+      if (cl != NULL)
+        {
+          g_free (cl->early);
+          cl->early = g_strdup (text);
+        }
+      return;
+    }
   if (g_str_equal (words[0], "drop"))
     {
       /* It resumed on another node: that node has it now. */
@@ -458,7 +550,7 @@ message_cb (TetherRedis *redis,
 {
   TetherServerCluster *cluster = user_data;
   TetherServer *self = cluster->server;
-  gsize prefix_len = strlen (cluster->prefix);
+  g_autofree char *room_id = NULL;
   g_auto(GStrv) parts = NULL;
   TetherServerRoom *room;
   guint64 seq;
@@ -466,15 +558,23 @@ message_cb (TetherRedis *redis,
 
   if (g_str_equal (channel, cluster->node_channel))
     {
-      node_command (cluster, payload);
+      if (payload != NULL)
+        node_command (cluster, payload);
       return;
     }
-  if (strncmp (channel, cluster->prefix, prefix_len) != 0
-      || strncmp (channel + prefix_len, "room:", 5) != 0)
-    return;
-  room = g_hash_table_lookup (self->rooms, channel + prefix_len + 5);
+  room_id = channel_room (cluster, channel);
+  room = room_id != NULL ? g_hash_table_lookup (self->rooms, room_id) : NULL;
   if (room == NULL)
     return;
+  if (payload == NULL)
+    {
+      /* Subscribed. A login's own catch-up may have read the log before an event
+       * that was published before the subscription took: one more read, from now,
+       * leaves no event between the two. */
+      if (room->synced)
+        cluster_catch_up_now (cluster, room);
+      return;
+    }
 
   /* seq \n subject \n user-event \n ms \n json */
   parts = g_strsplit (payload, "\n", 5);
@@ -499,6 +599,14 @@ message_cb (TetherRedis *redis,
 static void
 cluster_login_free (ClusterLogin *cl)
 {
+  TetherServerCluster *cluster = cl->server->cluster;
+
+  if (cluster != NULL && g_hash_table_lookup (cluster->logins, cl->sid) == cl)
+    g_hash_table_remove (cluster->logins, cl->sid);
+  if (cluster != NULL && cl->resume_sid != NULL
+      && g_hash_table_lookup (cluster->logins, cl->resume_sid) == cl)
+    g_hash_table_remove (cluster->logins, cl->resume_sid);
+  g_free (cl->early);
   if (cl->conn != NULL)
     cl->conn->cluster_login = NULL;
   g_clear_pointer (&cl->claims, tether_token_claims_free);
@@ -545,8 +653,9 @@ snapshot_parse (const char           *users_json,
 {
   JsonArray *a;
 
-  *users_node = json_from_string (users_json, NULL);
-  *streams_node = json_from_string (streams_json, NULL);
+  /* A reply without them (a script's bug) reads as an empty room. */
+  *users_node = users_json != NULL ? json_from_string (users_json, NULL) : NULL;
+  *streams_node = streams_json != NULL ? json_from_string (streams_json, NULL) : NULL;
   a = *users_node != NULL && JSON_NODE_HOLDS_ARRAY (*users_node) ? json_node_get_array (*users_node) : NULL;
   for (guint i = 0; a != NULL && i < json_array_get_length (a); i++)
     {
@@ -570,6 +679,20 @@ snapshot_parse (const char           *users_json,
 
       g_array_append_val (streams, st);
     }
+}
+
+/* The end of a login Redis accepted: a kick or drop of its session that came before
+ * the answer (another node's login or resume, ordered after it) is applied now.
+ * Ignored, it left a connection Redis no longer counted (/cluster/duplicate-login/race). */
+static void
+login_finish (TetherServerCluster *cluster,
+              ClusterLogin        *cl)
+{
+  g_autofree char *early = g_steal_pointer (&cl->early);
+
+  cluster_login_free (cl);
+  if (early != NULL)
+    node_command (cluster, early);
 }
 
 /* The local session of a login Redis accepted: made here, or this node's already. */
@@ -596,6 +719,7 @@ login_local_session (TetherServerCluster *cluster,
         }
       /* The resume's snapshot and replay cover what was held for the old connection. */
       g_queue_clear_full (&session->held, g_free);
+      session->held_bytes = 0;
       tether_server_session_set_claims (self, session, g_steal_pointer (&cl->claims), cl->token);
       tether_server_session_touch (self, session);
       return session;
@@ -703,7 +827,7 @@ login_cb (TetherRedis *redis,
   if (conn == NULL)
     {
       /* It closed meanwhile: the session waits for a resume or its timeout. */
-      cluster_login_free (cl);
+      login_finish (cluster, cl);
       return;
     }
   conn->cluster_login = NULL;
@@ -732,7 +856,7 @@ login_cb (TetherRedis *redis,
   tether_server_log (G_LOG_LEVEL_INFO, session, "%s from %s on node %s (seq %" G_GUINT64_FORMAT "%s)",
                      resumed ? "resumed" : "logged in", conn->address, self->node_id, seq,
                      resync ? ", resync" : "");
-  cluster_login_free (cl);
+  login_finish (cluster, cl);
 }
 
 void
@@ -767,12 +891,15 @@ tether_server_cluster_login (TetherServer             *self,
   cl->token = g_strdup (login->token);
   cl->sid = tether_server_random_hex (16);
   cl->resume_key = tether_server_random_hex (32);
-  if (login->session_id != NULL)
+  /* A resume of no session of ours is a fresh login, as on one node. */
+  if (login->session_id != NULL && session_id_valid (login->session_id))
     {
       cl->resume_sid = g_strdup (login->session_id);
       cl->sent_key = g_strdup (login->resume_key);
       cl->last_seq = (guint64) MAX (login->last_seq, 0);
+      g_hash_table_insert (cluster->logins, g_strdup (cl->resume_sid), cl);
     }
+  g_hash_table_insert (cluster->logins, g_strdup (cl->sid), cl);
   /* Resume keys reach Redis only as SHA-256 hashes. */
   rk_hash = sha256_hex (cl->resume_key);
   sent_hash = sha256_hex (cl->sent_key);
@@ -806,8 +933,9 @@ leave_cb (TetherRedis *redis,
   cluster->leaves_in_flight--;
   if (reply_failed (reply, error, "leave") && !cluster_gone (cluster))
     {
-      /* Delayed, not lost: it goes again when Redis is back. */
-      if (reply == NULL)
+      /* Delayed, not lost: it goes again when Redis is back or takes changes again
+       * (the next beat). Dropped, its session would stay in the room for good. */
+      if (reply == NULL || reply_refused (reply))
         {
           g_queue_push_tail (&cluster->pending_leaves, leave);
           return;
@@ -856,7 +984,9 @@ tether_server_cluster_leave (TetherServer        *self,
   leave->keep_ms = MAX (keep_us / 1000, 0);
   g_queue_push_tail (&cluster->pending_leaves, leave);
   tether_server_session_drop (self, session);
-  cluster_flush_leaves (cluster);
+  /* While Redis refuses changes the beat retries them all, once per beat. */
+  if (!cluster->refusing)
+    cluster_flush_leaves (cluster);
 }
 
 /* Stream requests */
@@ -893,6 +1023,23 @@ refuse_request (TetherServerCluster *cluster,
                                       "the room service cannot reach its shared state; retry later");
 }
 
+/* Whether a new stream request of @session must not go to Redis now: MAX_REQUESTS of
+ * its own await an answer (1009) or Redis is away (1021); it got its answer then. */
+static gboolean
+request_refused (TetherServerCluster *cluster,
+                 TetherServerSession *session,
+                 gint64               req)
+{
+  if (session->requests >= MAX_REQUESTS)
+    tether_server_send_request_error (session->conn, req, TETHER_ERROR_RATE_LIMITED,
+                                      "too many requests awaiting an answer");
+  else if (!tether_redis_is_up (cluster->redis))
+    refuse_request (cluster, session->conn, req);
+  else
+    return FALSE;
+  return TRUE;
+}
+
 /* The script's answer to a stream request, with the session (NULL if it left this
  * node meanwhile) and its connection; NULL when Redis failed it (then refused). */
 static const char *
@@ -906,7 +1053,11 @@ stream_op_status (StreamOp             *op,
   *session = cluster_gone (op->cluster) ? NULL
              : g_hash_table_lookup (op->cluster->server->sessions, op->sid);
   *conn = *session != NULL ? (*session)->conn : NULL;
-  if (reply_failed (reply, error, what) || reply->type != REDIS_REPLY_STRING)
+  /* "gone": Redis no longer has the session present here (it resumed elsewhere, or
+   * Redis lost it and this node's next beat restores it). Before, the request got no
+   * answer at all. */
+  if (reply_failed (reply, error, what) || reply->type != REDIS_REPLY_STRING
+      || g_str_equal (reply->str, "gone"))
     {
       if (*session != NULL)
         refuse_request (op->cluster, *conn, op->req);
@@ -969,10 +1120,9 @@ tether_server_cluster_stream_add (TetherServer              *self,
   StreamOp *op;
   g_autofree char *max = NULL;
 
-  if (!tether_redis_is_up (cluster->redis))
+  if (request_refused (cluster, session, req))
     {
       tether_server_release_on_relays (self, session, stream->id);
-      refuse_request (cluster, session->conn, req);
       return;
     }
   op = g_new0 (StreamOp, 1);
@@ -1029,11 +1179,8 @@ tether_server_cluster_stream_delete (TetherServer        *self,
   TetherServerCluster *cluster = self->cluster;
   StreamOp *op;
 
-  if (!tether_redis_is_up (cluster->redis))
-    {
-      refuse_request (cluster, session->conn, req);
-      return;
-    }
+  if (request_refused (cluster, session, req))
+    return;
   op = g_new0 (StreamOp, 1);
   op->cluster = cluster;
   op->sid = g_strdup (session->id);
@@ -1349,9 +1496,24 @@ beat_cb (TetherRedis *redis,
   gboolean existed;
 
   cluster->beat_in_flight = FALSE;
+  if (!cluster_gone (cluster) && reply_refused (reply))
+    {
+      /* Every node's beat fails alike: when Redis takes changes again, nobody is
+       * reaped before the others have beaten, as after an outage. */
+      cluster->up_since = g_get_monotonic_time ();
+      if (!cluster->refusing)
+        g_warning ("cluster: Redis refuses changes (%s): this node cannot beat, requests may get "
+                   "1021, and nobody is reaped until Redis takes changes again", reply->str);
+      cluster->refusing = TRUE;
+    }
   if (cluster_gone (cluster) || reply_failed (reply, error, "beat")
       || reply->type != REDIS_REPLY_ARRAY)
     return;
+  if (cluster->refusing)
+    {
+      g_message ("cluster: Redis takes changes again");
+      cluster->refusing = FALSE;
+    }
   existed = element_int (reply, 0) == 1;
   g_ptr_array_set_size (cluster->nodes, 0);
   for (gsize i = 1; i + 4 < reply->elements; i += 5)
@@ -1601,6 +1763,8 @@ tether_server_cluster_start (TetherServer  *self,
                                             (GDestroyNotify) ingest_free);
   cluster->ingests_gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                  (GDestroyNotify) ingest_free);
+  /* Keys of its own: two logins resuming one session share the key string. */
+  cluster->logins = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->cluster = cluster;
 
   tether_redis_set_handlers (cluster->redis, state_cb, message_cb, cluster);
@@ -1640,6 +1804,7 @@ tether_server_cluster_free (TetherServer *self)
   g_hash_table_unref (cluster->reaping);
   g_hash_table_unref (cluster->ingests);
   g_hash_table_unref (cluster->ingests_gone);
+  g_hash_table_unref (cluster->logins);
   g_free (cluster->prefix);
   g_free (cluster->node_channel);
   g_free (cluster->media_id);

@@ -127,6 +127,7 @@ struct _TetherServerSession
   guint64             seq_from;      /* cluster mode: its login_ok's seq; older events are not for it */
   guint               requests;      /* cluster mode: stream requests Redis has not answered */
   GQueue              held;          /* events for it meanwhile (JSON): sent after the answer */
+  gsize               held_bytes;    /* their size, bounded by max-send-queue */
 };
 
 struct _TetherServerStream
@@ -450,6 +451,8 @@ void                 tether_server_session_forget   (TetherServer        *self,
                                                      TetherServerSession *session);
 void                 tether_server_session_free     (TetherServerSession *session);
 void                 tether_server_session_release_held (TetherServerSession *session);
+void                 tether_server_session_hold         (TetherServerSession *session,
+                                                         const char          *json);
 void                 tether_server_session_attach   (TetherServer        *self,
                                                      TetherServerSession *session,
                                                      TetherServerConn    *conn);

@@ -136,7 +136,7 @@ tether_server_room_publish (TetherServer     *self,
       /* The answer to a request goes before the event it causes (cluster mode, where
        * the two come on two Redis connections). */
       if (member->requests > 0)
-        g_queue_push_tail (&member->held, g_strdup (json));
+        tether_server_session_hold (member, json);
       else
         tether_server_conn_send_frame (member->conn, json, frame, frame_size);
     }

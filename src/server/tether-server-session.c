@@ -300,12 +300,41 @@ tether_server_session_release_held (TetherServerSession *session)
     session->requests--;
   if (session->requests > 0)
     return;
+  session->held_bytes = 0;
   while ((json = g_queue_pop_head (&session->held)) != NULL)
     {
       if (session->conn != NULL)
         tether_server_conn_send (session->conn, json);
       g_free (json);
     }
+}
+
+/* Cluster mode: event @json waits for the answer to a stream request of @session.
+ * A client that always keeps a request in flight would have the room's events held
+ * for good: past max-send-queue bytes held, it is dropped like a client that does not
+ * read (4413; its session stays). */
+void
+tether_server_session_hold (TetherServerSession *session,
+                            const char          *json)
+{
+  TetherServerConn *conn = session->conn;
+  gsize len = strlen (json);
+
+  if (conn == NULL || conn->state == TETHER_SERVER_CONN_CLOSING)
+    return;
+  if (session->held.length > 0 && session->held_bytes + len > conn->server->max_send_queue)
+    {
+      conn->server->stats.slow_consumers++;
+      tether_server_log (G_LOG_LEVEL_INFO, session,
+                         "dropping the connection from %s: over %u bytes held while its requests "
+                         "await Redis", conn->address, conn->server->max_send_queue);
+      g_queue_clear_full (&session->held, g_free);
+      session->held_bytes = 0;
+      tether_server_conn_close (conn, TETHER_CLOSE_SLOW_CONSUMER, "send queue full");
+      return;
+    }
+  g_queue_push_tail (&session->held, g_strdup (json));
+  session->held_bytes += len;
 }
 
 void

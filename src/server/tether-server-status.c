@@ -359,36 +359,18 @@ print_media_nodes (redisContext  *c,
   return TRUE;
 }
 
-/* Whether hash @key of @keys is one of a room's other hashes (`P room:<rid>:byuser`,
- * `:userjson`, `:streamjson`), next to its room's `P room:<rid>`. */
-static gboolean
-is_room_part (GHashTable *keys,
-              const char *key)
-{
-  static const char * const parts[] = { ":byuser", ":userjson", ":streamjson" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++)
-    if (g_str_has_suffix (key, parts[i]))
-      {
-        g_autofree char *room = g_strndup (key, strlen (key) - strlen (parts[i]));
-
-        if (g_hash_table_contains (keys, room))
-          return TRUE;
-      }
-  return FALSE;
-}
-
-/* The room ids: the hashes `P room:<rid>` (not their other hashes). */
+/* The room ids: the hashes `P room:{<rid>}` (a room's other keys add `:<part>`
+ * after the brace). */
 static GPtrArray *
 scan_rooms (redisContext  *c,
             const char    *prefix,
             GError       **error)
 {
-  g_autofree char *pattern = g_strdup_printf ("%sroom:*", prefix);
+  g_autofree char *pattern = g_strdup_printf ("%sroom:{*}", prefix);
   g_autoptr(GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GPtrArray) rooms = g_ptr_array_new_with_free_func (g_free);
   g_autofree char *cursor = g_strdup ("0");
-  size_t prefix_len = strlen (prefix) + strlen ("room:");
+  size_t prefix_len = strlen (prefix) + strlen ("room:{");
   GHashTableIter iter;
   gpointer key;
 
@@ -417,8 +399,7 @@ scan_rooms (redisContext  *c,
     {
       const char *k = key;
 
-      if (!is_room_part (keys, k))
-        g_ptr_array_add (rooms, g_strdup (k + prefix_len));
+      g_ptr_array_add (rooms, g_strndup (k + prefix_len, strlen (k) - prefix_len - 1));
     }
   g_ptr_array_sort (rooms, compare_strings);
   return g_steal_pointer (&rooms);
@@ -436,9 +417,9 @@ print_rooms (redisContext  *c,
     return FALSE;
   for (guint i = 0; i < rooms->len; i++)
     {
-      redisAppendCommand (c, "HMGET %sroom:%s seq rsid", prefix, (char *) rooms->pdata[i]);
-      redisAppendCommand (c, "ZCARD %sroom:%s:members", prefix, (char *) rooms->pdata[i]);
-      redisAppendCommand (c, "ZCARD %sroom:%s:streams", prefix, (char *) rooms->pdata[i]);
+      redisAppendCommand (c, "HMGET %sroom:{%s} seq rsid", prefix, (char *) rooms->pdata[i]);
+      redisAppendCommand (c, "ZCARD %sroom:{%s}:members", prefix, (char *) rooms->pdata[i]);
+      redisAppendCommand (c, "ZCARD %sroom:{%s}:streams", prefix, (char *) rooms->pdata[i]);
     }
   g_ptr_array_add (rows, g_strsplit ("ROOM MEMBERS STREAMS SEQ ROOM-SESSION", " ", -1));
   for (guint i = 0; i < rooms->len; i++)

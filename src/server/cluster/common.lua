@@ -24,7 +24,9 @@ local function hash(key)
   return h
 end
 
-local function room_key(rid) return P .. 'room:' .. rid end
+-- A room's keys are `P room:{<rid>}` and `P room:{<rid>}:<part>`: an id never holds
+-- a brace, so no room id (which may hold ':') can name another room's part.
+local function room_key(rid) return P .. 'room:{' .. rid .. '}' end
 local function session_key(sid) return P .. 'session:' .. sid end
 local ROOM_PARTS = { '', ':members', ':byuser', ':userjson', ':userlist', ':streams', ':streamjson', ':log' }
 

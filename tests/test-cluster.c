@@ -1840,6 +1840,36 @@ redis_connections (TetherTestRedis *redis)
   return g_ascii_strtoull (field + strlen ("total_connections_received:"), NULL, 10);
 }
 
+/* Ids that would spell another key of the cluster are refused at start, with why:
+ * ':' separates a key's parts ("n0:alive" would be node n0's liveness), '~' marks a
+ * restarted node's ghost. Nothing reaches Redis (its URL is a closed port). */
+static void
+test_reserved_ids (void)
+{
+  g_autofree char *program = tether_test_server_program ();
+  const char *bad[][2] = {
+    { "--node-id", "n0:alive" }, { "--node-id", "n0~1764000000000" },
+    { "--media-id", "m:1" }, { "--app-id", "demo:room:{lobby}" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(TetherTestProcess) server = NULL;
+      g_autoptr(GError) error = NULL;
+
+      /* through /bin/sh, so its stderr lands in the captured lines */
+      server = tether_test_process_spawn (&error, "/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1",
+                                          program, "--app-secret", SECRET, "--redis",
+                                          "redis://127.0.0.1:1", "--listen", "127.0.0.1:0",
+                                          "--media-listen", "127.0.0.1:0", "--admin-listen",
+                                          "127.0.0.1:0", bad[i][0], bad[i][1], NULL);
+      g_assert_no_error (error);
+      g_assert_true (tether_test_process_wait (server, tether_test_scaled_ms (10000)));
+      g_assert_cmpint (tether_test_process_get_exit_status (server), ==, 1);
+      g_assert_cmpint (tether_test_process_line_index (server, "reserved in its Redis keys", 0), >=, 0);
+    }
+}
+
 /* A node whose Redis refuses its password stays down (it does not register) and
  * tries again with the usual backoff, 100 ms doubling to 2 s: over 3 s at most a
  * dozen connections. When Redis takes the password, the node comes up. Before, both
@@ -2284,6 +2314,7 @@ main (int   argc,
   ADD ("/cluster/redis-flushed", test_redis_flushed);
   ADD ("/cluster/request-flood", test_request_flood);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
+  g_test_add_func ("/cluster/reserved-ids", test_reserved_ids);
 #undef ADD
   return g_test_run ();
 }

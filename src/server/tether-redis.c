@@ -7,6 +7,7 @@
 
 #include <hiredis/async.h>
 
+#include "tether-protocol.h"
 #include "tether-redis.h"
 
 #define BACKOFF_MIN_MS 100
@@ -168,7 +169,32 @@ watch_new (redisAsyncContext *ac)
 static void conn_connect (Conn *conn);
 static void redis_update_state (TetherRedis *redis);
 
-/* URL */
+/* Ids and URL */
+
+/**
+ * tether_redis_id_check:
+ * @what: what the id is, for the message ("--node-id", "app id", …)
+ * @id: (nullable): an app, node or media node id of a cluster
+ *
+ * A cluster's Redis keys hold these ids ("tether:<app>:node:<id>:alive"): they must
+ * be protocol ids without ':', which separates a key's parts (node "n0:alive" would be
+ * node n0's liveness), and without '~', which marks a restarted node's ghost
+ * ("<id>~<started_ms>").
+ *
+ * Returns: %TRUE when @id is such an id
+ */
+gboolean
+tether_redis_id_check (const char  *what,
+                       const char  *id,
+                       GError     **error)
+{
+  if (id != NULL && tether_protocol_valid_id (id) && strpbrk (id, ":~") == NULL)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "%s: “%s” cannot be a cluster's id (1–128 characters of A–Z a–z 0–9 . _ @ -; "
+               "':' and '~' are reserved in its Redis keys)", what, id != NULL ? id : "");
+  return FALSE;
+}
 
 /**
  * tether_redis_parse_url:

@@ -39,6 +39,9 @@ typedef struct
   char  sha[41];
 } TetherRedisScript;
 
+gboolean      tether_redis_id_check    (const char            *what,
+                                        const char            *id,
+                                        GError               **error);
 gboolean      tether_redis_parse_url   (const char            *url,
                                         char                 **host,
                                         guint16               *port,

@@ -423,7 +423,9 @@ tether_server_options_configure (const TetherServerOptions  *o,
           g_prefix_error (error, "--redis: ");
           return FALSE;
         }
-      if (!check_id ("--node-id", o->node_id, error))
+      if ((o->node_id != NULL && !tether_redis_id_check ("--node-id", o->node_id, error))
+          || (o->media_id != NULL && !tether_redis_id_check ("--media-id", o->media_id, error))
+          || (o->app_id != NULL && !tether_redis_id_check ("--app-id", o->app_id, error)))
         return FALSE;
       g_object_set (server, "redis", o->redis, "node-id", o->node_id, "public-url", o->public_url,
                     NULL);

@@ -685,11 +685,16 @@ cluster_check (TetherServer  *self,
 
   if (!tether_redis_parse_url (self->redis_url, &redis_host, &redis_port, &redis_db, NULL, error))
     return FALSE;
-  if (self->node_id != NULL && !tether_protocol_valid_id (self->node_id))
+  if (!tether_redis_id_check ("app id", self->app_id, error)
+      || (self->node_id != NULL && !tether_redis_id_check ("node id", self->node_id, error)))
+    return FALSE;
+  for (guint i = 0; i < self->relays->len; i++)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "node id “%s” is not a valid id", self->node_id);
-      return FALSE;
+      g_autofree char *media_id = NULL;
+
+      g_object_get (g_ptr_array_index (self->relays, i), "node-id", &media_id, NULL);
+      if (!tether_redis_id_check ("media node id", media_id, error))
+        return FALSE;
     }
   return TRUE;
 }

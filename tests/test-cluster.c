@@ -1511,6 +1511,20 @@ all_alive (Cluster *cl)
   return TRUE;
 }
 
+/* The gauge @name of node @i's /metrics. */
+static guint64
+node_metric (Cluster    *cl,
+             guint       i,
+             const char *name)
+{
+  TetherTestProcess *node = tether_test_server_process_get_process (cl->nodes[i]);
+  g_autofree char *text = tether_test_server_admin_get (node, "metrics", NULL);
+  guint64 value = G_MAXUINT64;
+
+  tether_test_metric (text, name, &value);
+  return value;
+}
+
 /* Redis out of memory (maxmemory, noeviction) refuses a script whose first write
  * would grow its memory (a script that already wrote goes on: it cannot stop
  * halfway). So a stream_add gets 1021, and no node can beat. When it takes changes
@@ -1537,9 +1551,13 @@ test_redis_oom (Cluster       *cl,
   g_assert_cmpint (get_int (refused, "code"), ==, TETHER_ERROR_SERVICE_UNAVAILABLE);
   /* Longer than the heartbeat timeout without a beat. */
   g_assert_true (WAIT_UNTIL (ms_since (cl, "seen_ms") > 2000 + 600, tether_test_scaled_ms (10000)));
+  g_assert_cmpuint (node_metric (cl, 0, "tether_redis_refusing"), ==, 1);
+  g_assert_cmpuint (node_metric (cl, 0, "tether_redis_up"), ==, 1);
 
   unset = tether_test_redis_command (cl->redis, "CONFIG SET maxmemory 0");
   g_assert_cmpstr (unset, ==, "OK");
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_redis_refusing") == 0,
+                                    tether_test_scaled_ms (10000)));
   /* Every node beats again (a node is reaped only while it does not); nobody left
    * meanwhile. */
   g_assert_true (TETHER_WAIT_UNTIL (all_alive (cl), tether_test_scaled_ms (10000)));
@@ -1907,20 +1925,6 @@ test_redis_wrong_password (void)
   g_assert_true (TETHER_WAIT_UNTIL (redis_equals_on (redis, "SCARD " PREFIX "nodes", "1"), tether_test_scaled_ms (5000)));
   g_assert_cmpint (tether_test_server_process_terminate (node), ==, 0);
   tether_test_server_process_free (node);
-}
-
-/* The gauge @name of node @i's /metrics. */
-static guint64
-node_metric (Cluster    *cl,
-             guint       i,
-             const char *name)
-{
-  TetherTestProcess *node = tether_test_server_process_get_process (cl->nodes[i]);
-  g_autofree char *text = tether_test_server_admin_get (node, "metrics", NULL);
-  guint64 value = G_MAXUINT64;
-
-  tether_test_metric (text, name, &value);
-  return value;
 }
 
 static int

@@ -1903,6 +1903,9 @@ tether_server_cluster_metrics (TetherServer *self,
                           "# HELP tether_redis_up Whether Redis answers (1) or not (0).\n"
                           "# TYPE tether_redis_up gauge\n"
                           "tether_redis_up %d\n"
+                          "# HELP tether_redis_refusing Whether Redis refuses changes (OOM, BUSY, LOADING, …) at the latest beat.\n"
+                          "# TYPE tether_redis_refusing gauge\n"
+                          "tether_redis_refusing %d\n"
                           "# HELP tether_redis_round_trip_seconds The latest PING's round trip.\n"
                           "# TYPE tether_redis_round_trip_seconds gauge\n"
                           "tether_redis_round_trip_seconds %g\n"
@@ -1910,7 +1913,7 @@ tether_server_cluster_metrics (TetherServer *self,
                           "# TYPE tether_redis_commands_total counter\n"
                           "tether_redis_commands_total %" G_GUINT64_FORMAT "\n",
                           self->node_id, tether_redis_is_up (cluster->redis) ? 1 : 0,
-                          tether_redis_get_round_trip (cluster->redis),
+                          cluster->refusing ? 1 : 0, tether_redis_get_round_trip (cluster->redis),
                           tether_redis_get_commands (cluster->redis));
   /* A media-only node has no rooms, requests nor sessions of its own. */
   if (!cluster->media_only)

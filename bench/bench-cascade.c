@@ -6,7 +6,7 @@
  *
  * Usage: bench-cascade [--server PATH] [--bitrate KBPS] [--duration S] [--players N]
  *                      [--cold N] [--levels P,P,…] [--streams K] [--failovers N]
- *                      [--publisher member|ingest] [--publisher-delay MS] [--node-timeout S]
+ *                      [--publisher member|ingest] [--land spare|edge] [--publisher-delay MS] [--node-timeout S]
  *                      [--heartbeat-timeout S] [PART...]
  *   PART: ttff load streams failover (default: all)
  *
@@ -67,6 +67,7 @@ static char *node_timeout_text;      /* --node-timeout: the server's default (3 
 static char *heartbeat_timeout_text; /* --heartbeat-timeout: the server's default (90 s) */
 static char *publisher_kind;         /* --publisher: member (default) or ingest */
 static const char *cli_program = TETHER_CLI_PATH;
+static char *land;                   /* --land: spare (default) or edge */
 gboolean bench_srt_plain = FALSE;
 
 char *
@@ -147,13 +148,13 @@ media_registered (gpointer data)
 static void
 node_start (Cluster    *cl,
             guint       i,
-            const char *run)
+            const char *id)
 {
   Node *n = &cl->nodes[i];
   NodeWait w = { cl, n };
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
 
-  n->id = g_strdup_printf ("%sn%u", run, i);
+  n->id = g_strdup (id);
   g_ptr_array_add (args, (char *) "--app-id");
   g_ptr_array_add (args, (char *) TETHER_TEST_APP_ID);
   g_ptr_array_add (args, (char *) "--app-secret");
@@ -186,8 +187,12 @@ node_start (Cluster    *cl,
     g_error ("node %s: its media node did not register in Redis within 10 s", n->id);
 }
 
+/* Nodes @run n0 (the origin), n1 (the edge) and n2, or with @edge_last the edge n2 and
+ * the third n1: libtether's publisher walks the live media nodes in the order of their
+ * ids, so a member publisher failing over from n0 lands on n1. */
 static Cluster *
-cluster_start (const char *run)
+cluster_start (const char *run,
+               gboolean    edge_last)
 {
   Cluster *cl = g_new0 (Cluster, 1);
   g_autoptr(GError) error = NULL;
@@ -197,7 +202,11 @@ cluster_start (const char *run)
     g_error ("%s", error->message);
   bench_watchdog_add_pid (redis_pid (cl->redis));
   for (guint i = 0; i < N_NODES; i++)
-    node_start (cl, i, run);
+    {
+      g_autofree char *id = g_strdup_printf ("%sn%u", run, edge_last && i > 0 ? 3 - i : i);
+
+      node_start (cl, i, id);
+    }
   return cl;
 }
 
@@ -307,7 +316,7 @@ no_pull (gpointer data)
 static void
 part_ttff (void)
 {
-  Cluster *cl = cluster_start ("");
+  Cluster *cl = cluster_start ("", FALSE);
   Node *origin = &cl->nodes[0], *edge = &cl->nodes[1];
   BenchPub *pub = publish_on (cl, origin, STREAM);
   g_autoptr(GArray) on_origin = g_array_new (FALSE, FALSE, sizeof (double));
@@ -431,7 +440,7 @@ print_window (const char *where,
 static void
 part_load (void)
 {
-  Cluster *cl = cluster_start ("");
+  Cluster *cl = cluster_start ("", FALSE);
   g_autoptr(GArray) p = levels ();
   BenchPub *pub = publish_on (cl, &cl->nodes[0], STREAM);
   g_autofree char *id = play_id (STREAM, 1);
@@ -478,7 +487,7 @@ part_load (void)
 static void
 part_streams (void)
 {
-  Cluster *cl = cluster_start ("");
+  Cluster *cl = cluster_start ("", FALSE);
   Node *edge = &cl->nodes[1];
   g_autoptr(GPtrArray) pubs = g_ptr_array_new_with_free_func ((GDestroyNotify) bench_pub_free);
   g_autoptr(GPtrArray) players = g_ptr_array_new_with_free_func ((GDestroyNotify) raw_players_free);
@@ -713,22 +722,24 @@ part_failover (void)
 
   if (ingest)
     g_print ("\n[failover] publisher: ingest (the bench's pipeline at %d kbit/s, no room "
-             "session), connecting to n2 %d ms after the kill (--publisher-delay)\n",
+             "session), connecting to the third node %d ms after the kill (--publisher-delay)\n",
              bitrate_kbps, publisher_delay_ms);
   else
-    g_print ("\n[failover] publisher: member (`tether-cli publish --server n0 --server n2 "
-             "--node n0`: a room session; TetherPublisher's own 1500 kbit/s, --bitrate does not "
+    g_print ("\n[failover] publisher: member (`tether-cli publish --server n0 --server <the "
+             "third node> --node n0`: a room session; TetherPublisher's own 1500 kbit/s, --bitrate does not "
              "apply), failing over by itself\n");
-  g_print ("  a raw libsrt player on the edge n1 plays cam, published on n0; n0 gets SIGKILL; "
+  g_print ("  a raw libsrt player on the edge (%s) plays cam, published on n0; n0 gets SIGKILL; "
            "gap = the longest silence (>= %d ms) at the player after the kill; moved = Redis "
            "shows cam on another node; %d runs, each on a fresh Redis and nodes; node timeout "
-           "%s s, heartbeat timeout %s s\n", GAP_MIN_US / 1000, n_failovers,
+           "%s s, heartbeat timeout %s s\n",
+           g_strcmp0 (land, "edge") != 0 ? "n2; the publisher's walk takes n1 next" : "n1; the publisher's walk lands on it",
+           GAP_MIN_US / 1000, n_failovers,
            node_timeout_text != NULL ? node_timeout_text : "3 (default)",
            heartbeat_timeout_text != NULL ? heartbeat_timeout_text : "90 (default)");
   for (gint r = 0; r < n_failovers; r++)
     {
       g_autofree char *run = g_strdup_printf ("r%d", r);
-      Cluster *cl = cluster_start (run);
+      Cluster *cl = cluster_start (run, g_strcmp0 (land, "edge") != 0);
       Node *origin = &cl->nodes[0], *edge = &cl->nodes[1], *spare = &cl->nodes[2];
       g_autofree char *pub_id = tether_test_publish_stream_id (STREAM, "host", ROOM);
       g_autofree char *id = play_id (STREAM, 1);
@@ -823,6 +834,8 @@ main (int argc, char **argv)
       "From the kill to the publisher's connection to n2 (0)", "MS" },
     { "node-timeout", 0, 0, G_OPTION_ARG_STRING, &node_timeout_text,
       "The nodes' --node-timeout (their default, 3)", "S" },
+    { "land", 0, 0, G_OPTION_ARG_STRING, &land,
+      "Where the member publisher fails over to: spare (a third node; default) or edge", "NODE" },
     { "publisher", 0, 0, G_OPTION_ARG_STRING, &publisher_kind,
       "The failover's publisher: member (tether-cli publish) or ingest (the bench's, no session)", "KIND" },
     { "heartbeat-timeout", 0, 0, G_OPTION_ARG_STRING, &heartbeat_timeout_text,

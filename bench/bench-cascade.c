@@ -6,8 +6,9 @@
  *
  * Usage: bench-cascade [--server PATH] [--bitrate KBPS] [--duration S] [--players N]
  *                      [--cold N] [--levels P,P,…] [--streams K] [--failovers N]
- *                      [--publisher member|ingest] [--land spare|edge] [--publisher-delay MS] [--node-timeout S]
- *                      [--heartbeat-timeout S] [PART...]
+ *                      [--publisher member|ingest] [--land spare|edge]
+ *                      [--publisher-delay MS] [--node-timeout S] [--heartbeat-timeout S]
+ *                      [PART...]
  *   PART: ttff load streams failover (default: all)
  *
  * Who runs where, all on this machine: a private redis-server (tests/support/
@@ -78,22 +79,12 @@ bench_passphrase (const char *streamid)
 
 /* ---- printing ----------------------------------------------------------------------- */
 
-static char *
-loadavg (void)
-{
-  g_autofree char *text = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
-    return g_strdup ("?");
-  return g_strdup (g_strstrip (text));
-}
-
 static void
 print_ms (const char *label,
           GArray     *ms,
           guint       failed)
 {
-  g_autofree char *l = loadavg ();
+  g_autofree char *l = bench_loadavg ();
 
   if (ms->len == 0)
     g_print ("  %-44s no samples (%u failed)  [loadavg %s]\n", label, failed, l);
@@ -135,8 +126,8 @@ static gboolean
 media_registered (gpointer data)
 {
   NodeWait *w = data;
-  g_autofree char *url = tether_test_redis_command (w->cl->redis, "HGET " KEY_PREFIX "medianode:%s url",
-                                                    w->node->id);
+  g_autofree char *url = tether_test_redis_command (w->cl->redis, "HGET " KEY_PREFIX
+                                                    "medianode:%s url", w->node->id);
   const char *colon = url != NULL ? strrchr (url, ':') : NULL;
 
   if (url == NULL || !g_str_has_prefix (url, "srt://") || colon == NULL)
@@ -233,13 +224,21 @@ static guint64
 node_metric (Node       *n,
              const char *name)
 {
-  g_autofree char *text = tether_test_server_admin_get (tether_test_server_process_get_process (n->server),
-                                                        "metrics", NULL);
+  TetherTestProcess *process = tether_test_server_process_get_process (n->server);
+  g_autofree char *text = tether_test_server_admin_get (process, "metrics", NULL);
   guint64 value = G_MAXUINT64;
 
   if (text != NULL)
     tether_test_metric (text, name, &value);
   return value;
+}
+
+/* The node Redis names for @stream, or NULL. */
+static char *
+stream_node (Cluster    *cl,
+             const char *stream)
+{
+  return tether_test_redis_command (cl->redis, "HGET " KEY_PREFIX "stream:%s node", stream);
 }
 
 typedef struct
@@ -253,8 +252,7 @@ static gboolean
 stream_on (gpointer data)
 {
   StreamWait *w = data;
-  g_autofree char *node = tether_test_redis_command (w->cl->redis, "HGET " KEY_PREFIX "stream:%s node",
-                                                     w->stream);
+  g_autofree char *node = stream_node (w->cl, w->stream);
 
   return g_strcmp0 (node, w->node) == 0;
 }
@@ -406,7 +404,7 @@ measure (Cluster    *cl,
       raw_players_snapshot (rp, &b1, &x, &x, &w->receiving, &w->dead);
       w->player_mbit = n > 0 ? (b1 - b0) * 8.0 / s / 1e6 / n : 0;
     }
-  w->load = loadavg ();
+  w->load = bench_loadavg ();
 }
 
 static GArray *
@@ -467,7 +465,8 @@ part_load (void)
 
           g_atomic_int_set (&rp->target, (gint) n);
           if (!TETHER_POLL_UNTIL (raw_players_all_receiving (rp, n), 30000))
-            g_printerr ("[load] only %u of %u players receive on %s\n", rp->n_receiving, n, node->id);
+            g_printerr ("[load] only %u of %u players receive on %s\n", rp->n_receiving, n,
+                        node->id);
           tether_test_run_for (2000);
           measure (cl, rp, n, &w);
           print_window (on_edge ? "on edge" : "on orig", n, &w);
@@ -523,7 +522,8 @@ part_streams (void)
                " KiB (%+.0f KiB per stream), pulls %" G_GUINT64_FORMAT ", origin serves %"
                G_GUINT64_FORMAT "  [loadavg %s]\n",
                k + 1, w.edge_cpu * 100, (w.edge_cpu - base.edge_cpu) * 100 / (k + 1), w.edge_rss,
-               (double) (w.edge_rss - base.edge_rss) / (k + 1), node_metric (edge, "tether_media_pulls"),
+               (double) (w.edge_rss - base.edge_rss) / (k + 1),
+               node_metric (edge, "tether_media_pulls"),
                node_metric (&cl->nodes[0], "tether_media_pulls_served"), w.load);
       g_free (w.load);
     }
@@ -675,8 +675,7 @@ failover_over (gpointer data)
 
   if (f->moved == 0)
     {
-      g_autofree char *node = tether_test_redis_command (f->cl->redis, "HGET " KEY_PREFIX "stream:%s node",
-                                                         STREAM);
+      g_autofree char *node = stream_node (f->cl, STREAM);
 
       if (node != NULL && *node != '\0' && g_strcmp0 (node, f->origin) != 0)
         {
@@ -718,7 +717,10 @@ part_failover (void)
   gboolean ingest = g_strcmp0 (publisher_kind, "ingest") == 0;
   guint broken = 0, never = 0;
   /* a dead node's streams stay in Redis until it is reaped, heartbeat-timeout on */
-  guint wait_ms = 20000 + (heartbeat_timeout_text != NULL ? 1000 * (guint) g_ascii_strtod (heartbeat_timeout_text, NULL) : 0);
+  guint wait_ms = 20000;
+
+  if (heartbeat_timeout_text != NULL)
+    wait_ms += 1000 * (guint) g_ascii_strtod (heartbeat_timeout_text, NULL);
 
   if (ingest)
     g_print ("\n[failover] publisher: ingest (the bench's pipeline at %d kbit/s, no room "
@@ -726,13 +728,14 @@ part_failover (void)
              bitrate_kbps, publisher_delay_ms);
   else
     g_print ("\n[failover] publisher: member (`tether-cli publish --server n0 --server <the "
-             "third node> --node n0`: a room session; TetherPublisher's own 1500 kbit/s, --bitrate does not "
-             "apply), failing over by itself\n");
+             "third node> --node n0`: a room session; TetherPublisher's own 1500 kbit/s, "
+             "--bitrate does not apply), failing over by itself\n");
   g_print ("  a raw libsrt player on the edge (%s) plays cam, published on n0; n0 gets SIGKILL; "
            "gap = the longest silence (>= %d ms) at the player after the kill; moved = Redis "
            "shows cam on another node; %d runs, each on a fresh Redis and nodes; node timeout "
            "%s s, heartbeat timeout %s s\n",
-           g_strcmp0 (land, "edge") != 0 ? "n2; the publisher's walk takes n1 next" : "n1; the publisher's walk lands on it",
+           g_strcmp0 (land, "edge") != 0 ? "n2; the publisher's walk takes n1 next"
+                                         : "n1; the publisher's walk lands on it",
            GAP_MIN_US / 1000, n_failovers,
            node_timeout_text != NULL ? node_timeout_text : "3 (default)",
            heartbeat_timeout_text != NULL ? heartbeat_timeout_text : "90 (default)");
@@ -765,7 +768,7 @@ part_failover (void)
           bench_pub_connect (pub, spare->media_port, pub_id);
         }
       tether_test_poll_until (failover_over, &f, wait_ms);
-      l = loadavg ();
+      l = bench_loadavg ();
       g_mutex_lock (&g->lock);
       if (g->broken)
         broken++;
@@ -817,27 +820,32 @@ main (int argc, char **argv)
 {
   g_autofree char *server_option = NULL;
   g_autofree char *cpu = bench_cpu_model ();
-  g_autoptr(GOptionContext) context = g_option_context_new ("[ttff load streams failover] — bench-cascade");
+  g_autoptr(GOptionContext) context = g_option_context_new ("[ttff load streams failover] - "
+                                                            "bench-cascade");
   g_autoptr(GError) error = NULL;
   g_autofree char *l = NULL;
   gboolean all;
   GOptionEntry entries[] = {
     { "server", 0, 0, G_OPTION_ARG_FILENAME, &server_option, "The tether-server program", "PATH" },
-    { "bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate_kbps, "The publisher's encoder rate (1500)", "KBPS" },
+    { "bitrate", 0, 0, G_OPTION_ARG_INT, &bitrate_kbps, "The publisher's encoder rate (1500)",
+      "KBPS" },
     { "duration", 0, 0, G_OPTION_ARG_INT, &duration_s, "Each load and streams window (10)", "S" },
     { "players", 0, 0, G_OPTION_ARG_INT, &n_players, "First-frame trials on each node (20)", "N" },
     { "cold", 0, 0, G_OPTION_ARG_INT, &n_cold, "First frames that start the edge's pull (8)", "N" },
-    { "levels", 0, 0, G_OPTION_ARG_STRING, &levels_text, "Players in the load part (1,10,50,100)", "P,P,…" },
-    { "streams", 0, 0, G_OPTION_ARG_INT, &n_streams, "Streams the edge pulls in the streams part (4)", "K" },
+    { "levels", 0, 0, G_OPTION_ARG_STRING, &levels_text, "Players in the load part (1,10,50,100)",
+      "P,P,..." },
+    { "streams", 0, 0, G_OPTION_ARG_INT, &n_streams,
+      "Streams the edge pulls in the streams part (4)", "K" },
     { "failovers", 0, 0, G_OPTION_ARG_INT, &n_failovers, "Origin kills (5)", "N" },
     { "publisher-delay", 0, 0, G_OPTION_ARG_INT, &publisher_delay_ms,
-      "From the kill to the publisher's connection to n2 (0)", "MS" },
+      "An ingest publisher's pause between the kill and its new node (0)", "MS" },
     { "node-timeout", 0, 0, G_OPTION_ARG_STRING, &node_timeout_text,
       "The nodes' --node-timeout (their default, 3)", "S" },
     { "land", 0, 0, G_OPTION_ARG_STRING, &land,
       "Where the member publisher fails over to: spare (a third node; default) or edge", "NODE" },
     { "publisher", 0, 0, G_OPTION_ARG_STRING, &publisher_kind,
-      "The failover's publisher: member (tether-cli publish) or ingest (the bench's, no session)", "KIND" },
+      "The failover's publisher: member (tether-cli publish) or ingest (the bench's, no session)",
+      "KIND" },
     { "heartbeat-timeout", 0, 0, G_OPTION_ARG_STRING, &heartbeat_timeout_text,
       "The nodes' --heartbeat-timeout (their default, 90)", "S" },
     { NULL }
@@ -865,7 +873,7 @@ main (int argc, char **argv)
   bench_raise_nofile ();
   bench_watchdog_start ("bench-cascade", WATCHDOG_SECONDS);
 
-  l = loadavg ();
+  l = bench_loadavg ();
   g_print ("# %s\n# server %s\n# machine: %u CPUs, %s\n# loadavg at start: %s\n", command_line,
            server_program, g_get_num_processors (), cpu, l);
   all = argc < 2;

@@ -71,20 +71,10 @@ static gboolean redis_proxied;    /* --redis-rtt without netem: the delay proxy 
 
 /* ---- printing ----------------------------------------------------------------------- */
 
-static char *
-loadavg (void)
-{
-  g_autofree char *text = NULL;
-
-  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
-    return g_strdup ("?");
-  return g_strdup (g_strstrip (text));
-}
-
 static void
 print_loadavg (const char *when)
 {
-  g_autofree char *l = loadavg ();
+  g_autofree char *l = bench_loadavg ();
 
   g_print ("  loadavg (%s): %s\n", when, l);
 }

@@ -261,6 +261,18 @@ bench_process_pid (TetherTestProcess *process)
 /* ---- the machine ------------------------------------------------------------------ */
 
 /* Returns: (transfer full): the CPU's model name from /proc/cpuinfo, or "unknown" */
+/* /proc/loadavg as it reads, without its newline ("?" when unreadable): benches print it
+ * with every figure. */
+char *
+bench_loadavg (void)
+{
+  g_autofree char *text = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &text, NULL, NULL))
+    return g_strdup ("?");
+  return g_strdup (g_strstrip (text));
+}
+
 char *
 bench_cpu_model (void)
 {

@@ -40,6 +40,7 @@ void     bench_watchdog_remove_pid (int         pid);
 int      bench_process_pid         (TetherTestProcess *process);
 
 char    *bench_cpu_model           (void);
+char    *bench_loadavg             (void);
 void     bench_json_add_machine    (JsonBuilder *builder);
 char    *bench_server_program      (const char *bench,
                                     const char *option,

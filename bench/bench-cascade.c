@@ -12,15 +12,16 @@
  *   PART: ttff load streams failover (default: all)
  *
  * Who runs where, all on this machine: a private redis-server (tests/support/
- * tether-test-redis.c), and three `tether-server --redis … --media-cascade` processes n0,
- * n1, n2, each with its embedded media node. The publisher is bench-media's publisher
- * pipeline (videotestsrc snow -> x264 at --bitrate → mpegtsmux → libsrt, as
- * TetherPublisher builds it) publishing stream "cam" of room "show" to n0's media node
- * as an ingest, so Redis says `stream:cam` → n0. Players are bench-media's decoding
- * player (first frame: libsrt → tsdemux → h264parse → decoder) and its raw libsrt
- * callers (load), in this process; the failover's player is a blocking libsrt caller
- * of this file that time-stamps every packet. n0 is the origin, n1 the edge: a player
- * on n1 makes n1 pull "cam" from n0 once.
+ * tether-test-redis.c), and three `tether-server --redis … --media-cascade` processes,
+ * each with its embedded media node: n0 the origin, the edge, and a third node. The
+ * publisher is bench-media's publisher pipeline (videotestsrc snow -> x264 at --bitrate
+ * -> mpegtsmux -> libsrt, as TetherPublisher builds it) publishing stream "cam" of room
+ * "show" to n0's media node as an ingest, so Redis says `stream:cam` → n0; in the
+ * failover part it is `tether-cli publish` (a room member, failing over by itself)
+ * unless --publisher ingest. Players are bench-media's decoding player (first frame:
+ * libsrt → tsdemux → h264parse → decoder) and its raw libsrt callers (load), in this
+ * process; the failover's player is a blocking libsrt caller of this file that
+ * time-stamps every packet. A player on the edge makes it pull "cam" from n0 once.
  *
  * Figures only, never assertions; every wait has a deadline, and a watchdog ends a
  * hung run and its children.

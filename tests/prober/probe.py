@@ -950,6 +950,24 @@ def _():
     E.c = (r, a, b, c)
 
 
+@check('cluster: a message sent before login_ok while Redis answers closes 1013/4400')
+def _():
+    n0 = E.nodes[0]
+    ws = WS(n0.port)
+    E.redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        ws.send(login_msg('early', room()))
+        # the login is in: the node awaits Redis (stopped) for it; no answer can come
+        expect(ws.quiet(0.2) == [], 'an answer while Redis is stopped')
+        ws.send({'type': 'heartbeat', 'id': 1})
+        msgs, code = ws.expect_close()
+    finally:
+        E.redis.proc.send_signal(signal.SIGCONT)
+    errs = [m for m in msgs if m.get('type') == 'error']
+    expect(errs and errs[0]['code'] == 1013 and code == 4400, 'early message: %r %r' % (msgs, code))
+    ws.drop()
+
+
 @check('cluster: resume on another node after kill -9, case 1, replay from Redis')
 def _():
     r, a, b, c = E.c

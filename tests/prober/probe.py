@@ -831,6 +831,47 @@ def _():
     expect(h.startswith('HTTP/1.1 200') and h.rstrip().endswith('ok'), h[:200])
 
 
+@check('after its close frame the server drops the TCP connection 2 s later without an answer')
+def _():
+    ws = WS(E.one.port)
+    ws.send({'type': 'nonsense'})
+    end = deadline(5)
+    got = None
+    while got is None:
+        fin, op, data = ws.recv_frame(end)
+        if op == 8:
+            got = struct.unpack('!H', data[:2])[0]
+    t0 = time.monotonic()
+    expect(got == 4400, 'close %r' % got)
+    try:
+        while True:
+            ws.recv_frame(deadline(5))
+    except EOFError:
+        pass
+    took = time.monotonic() - t0
+    expect(1.5 <= took <= 3.5 * SCALE, 'TCP dropped %.2f s after the close frame' % took)
+    ws.drop()
+
+
+@check('guest tokens: a room not public is 403 with 1020; GET is 405')
+def _():
+    s = socket.create_connection(('127.0.0.1', E.one.port), timeout=5 * SCALE)
+    body = b'{"room": "lobby"}'
+    s.sendall(b'POST /v1/guest-token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+              b'Connection: close\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
+    data = b''
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    s.close()
+    head, _, rest = data.decode().partition('\r\n\r\n')
+    expect(head.startswith('HTTP/1.1 403') and json.loads(rest).get('error') == 1020, data[:300])
+    a = http_get(E.one.port, '/v1/guest-token')
+    expect(a.startswith('HTTP/1.1 405') and 'allow: post' in a.lower(), a[:300])
+
+
 @check('limits server: login grace 4408, login rate 4429, connections per address')
 def _():
     p = E.lim.port
@@ -1023,6 +1064,24 @@ def _():
     ev = a.next_of(('event',))
     expect(ev['kind'] == 'stream' and ev['reason'] == 'duplicate_login', 'dup %r' % ev)
     E.c = (r, a, b3, c)
+
+
+@check('cluster: a resume with a wrong key on another node is a fresh login (a duplicate)')
+def _():
+    r, a, b, c = E.c
+    n2 = E.nodes[2]
+    bad = resume_of(b)
+    bad['resume_key'] = ('0' if bad['resume_key'][0] != '0' else '1') + bad['resume_key'][1:]
+    w = WS(n2.port)
+    w.send(login_msg('bob', r, resume=bad))
+    ok = w.next_of(('login_ok',))
+    expect(ok['resumed'] is False and ok['session_id'] != b.ok['session_id'], 'wrong key %r' % ok)
+    msgs, code = b.expect_close()
+    kicks = [m for m in msgs if m.get('type') == 'kick_out']
+    expect(kicks and kicks[0]['code'] == 1010 and code == 4403, 'old session: %r %r' % (msgs, code))
+    w.ok = ok
+    w.last_seq = ok['seq']
+    E.c = (r, a, w, c)
 
 
 @check('cluster: Redis down: login 1021 close 4503, stream requests 1021, members stay')

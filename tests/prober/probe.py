@@ -699,6 +699,36 @@ def _():
     bob.drop()
 
 
+@check('optional members: user.name, notify_users, stream extra/node, delete reason')
+def _():
+    p = E.one.port
+    r = room()
+    al = login(p, 'alice', r)
+    m = login_msg('bob', r)
+    del m['user']['name']
+    del m['notify_users']
+    b = WS(p)
+    b.send(m)
+    ok = b.next_of(('login_ok',))
+    expect(ok['users'] == [], 'notify_users absent is false: %r' % ok['users'])
+    ev = al.next_of(('event',))
+    expect(ev['users'] == [{'id': 'bob', 'name': 'bob'}], 'name absent: %r' % ev)
+    b.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'o'}})
+    expect(b.next_of(('stream_add_ok',))['req'] == 1, 'stream with id only')
+    ev = al.next_of(('event',))
+    expect(ev['streams'] == [{'id': r + 'o', 'user_id': 'bob', 'user_name': 'bob', 'node': '', 'extra': ''}],
+           'absent extra/node: %r' % ev)
+    b.send({'type': 'stream_delete', 'req': 2, 'stream_id': r + 'o', 'reason': 'kicked'})
+    expect(b.next_of(('stream_delete_ok',), skip=('heartbeat_ack', 'event'))['req'] == 2, 'delete')
+    ev = al.next_of(('event',))
+    expect(ev['update'] == 'DELETE' and ev['reason'] == 'stopped', 'a client-given reason: %r' % ev)
+    m = login_msg('carol', r)
+    del m['v']
+    bad_login(p, m, 1013, 4400)
+    al.drop()
+    b.drop()
+
+
 @check('case 1 resume on the same node: resumed, missed events replayed, others see nothing')
 def _():
     p = E.one.port

@@ -853,6 +853,49 @@ def _():
     w.drop()
 
 
+@check('token expiry: token_will_expire once, then kick_out 1005, streams DELETE kicked, user removed')
+def _():
+    p = E.one.port
+    r = room()
+    al = login(p, 'alice', r)
+    tok = mint('bob', r, publish=True, lifetime=2)
+    exp = json.loads(base64.urlsafe_b64decode(tok.split('.')[0] + '==='))['exp']
+    b = login(p, 'bob', r, token=tok)
+    b.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'k'}})
+    w = b.next_of(('token_will_expire', 'stream_add_ok'))
+    if w['type'] == 'stream_add_ok':
+        w = b.next_of(('token_will_expire',), skip=('heartbeat_ack', 'event'))
+    expect(w['expires_at'] == exp and 0 < w['remaining'] <= 2, 'will_expire %r' % w)
+    msgs, code = b.expect_close(seconds=5)
+    types = [m['type'] for m in msgs if m['type'] != 'event']
+    kicks = [m for m in msgs if m['type'] == 'kick_out']
+    expect(types.count('token_will_expire') == 0 and kicks and kicks[0]['code'] == 1005 and code == 4403,
+           'expiry: %r %r' % (msgs, code))
+    expect(time.time() >= exp - 0.1, 'kicked before expiry')
+    evs = [al.next_of(('event',)) for _ in range(4)][2:]
+    expect(evs[0]['kind'] == 'stream' and evs[0]['update'] == 'DELETE' and evs[0]['reason'] == 'kicked' and
+           evs[1]['kind'] == 'user' and evs[1]['update'] == 'DELETE', 'room saw %r' % evs)
+    # the session is forgotten: its resume is a fresh login
+    b2 = WS(p)
+    b2.send(login_msg('bob', r, resume=resume_of(b)))
+    ok = b2.next_of(('login_ok',))
+    expect(ok['resumed'] is False, 'resume after expiry kick %r' % ok)
+    al.drop()
+    b2.drop()
+
+
+@check('SIGTERM: reconnect with retry_after, close 1001, exit 0')
+def _():
+    srv = Server('--login-rate', '0', '--shutdown-retry-after', '0.7', tmp=E.tmp)
+    w = login(srv.port, 'x', room())
+    srv.proc.send_signal(signal.SIGTERM)
+    msgs, code = w.expect_close()
+    expect([m['type'] for m in msgs] == ['reconnect'] and msgs[0]['retry_after'] == 0.7 and code == 1001,
+           'shutdown: %r %r' % (msgs, code))
+    srv.proc.wait(10 * SCALE)
+    expect(srv.proc.returncode == 0, 'exit %r' % srv.proc.returncode)
+
+
 @check('HTTP: other paths 404, no Server header; admin /healthz')
 def _():
     a = http_get(E.one.port, '/nothing')
@@ -1114,6 +1157,33 @@ def _():
     E.c = (r, a, w, c)
 
 
+@check('cluster: SIGTERM of a node: reconnect, then case 1 on another node, unseen')
+def _():
+    r, a, b, c = E.c
+    n0, n2 = E.nodes[0], E.nodes[2]
+    for w in (a, b, c):  # read what came so far: the check below wants silence
+        w.quiet(0.1)
+    a.last_seq = max([a.last_seq] + [m.get('seq', 0) for m in a.quiet(0.1)])
+    n0.proc.send_signal(signal.SIGTERM)
+    msgs, code = a.expect_close()
+    rec = [m for m in msgs if m['type'] == 'reconnect']
+    expect(rec and isinstance(rec[0].get('retry_after'), (int, float)) and code == 1001,
+           'shutdown %r %r' % (msgs, code))
+    for m in msgs:
+        if m['type'] == 'event':
+            a.last_seq = m['seq']
+    a2 = WS(n2.port)
+    a2.send(login_msg('alice', r, resume=resume_of(a)))
+    ok = a2.next_of(('login_ok',))
+    expect(ok['resumed'] is True and ok['session_id'] == a.ok['session_id'], 'resume %r' % ok)
+    expect(b.quiet(0.3) + c.quiet(0.1) == [], 'others saw the move')
+    n0.proc.wait(10 * SCALE)
+    expect(n0.proc.returncode == 0, 'node exit %r' % n0.proc.returncode)
+    a2.ok = ok
+    a2.last_seq = ok['seq']
+    E.c = (r, a2, b, c)
+
+
 @check('cluster: Redis down: login 1021 close 4503, stream requests 1021, members stay')
 def _():
     r, a, b, c = E.c
@@ -1165,7 +1235,7 @@ def main():
     print('1..%d' % len(selected), flush=True)
     failed = 0
     try:
-        E.one = Server('--login-rate', '0', '--max-streams-per-session', '3',
+        E.one = Server('--login-rate', '0', '--max-streams-per-session', '3', '--token-skew', '0',
                        '--event-backlog', '8', tmp=E.tmp)
         E.lim = Server('--login-grace', '1', '--login-rate', '0.001', '--login-burst', '3',
                        '--max-connections-per-address', '4', tmp=E.tmp)

@@ -896,6 +896,44 @@ def _():
     expect(srv.proc.returncode == 0, 'exit %r' % srv.proc.returncode)
 
 
+@check('send queue: a client that does not read is closed 4413; its session stays, resumable')
+def _():
+    srv = Server('--login-rate', '0', '--max-send-queue', '65536', '--max-streams-per-session', '65536',
+                 tmp=E.tmp)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5 * SCALE)
+    sock.connect(('127.0.0.1', srv.port))
+    create = socket.create_connection
+    socket.create_connection = lambda *a, **k: sock
+    try:
+        slow = login(srv.port, 'slow', 'q')
+    finally:
+        socket.create_connection = create
+    pub = login(srv.port, 'pub', 'q')
+    closed = False
+    end = deadline(20)
+    i = 0
+    while not closed:  # the condition: the server counted a slow consumer
+        for _ in range(50):
+            pub.send({'type': 'stream_add', 'req': i, 'stream': {'id': 's%d' % i, 'extra': 'x' * 4000}})
+            pub.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
+            i += 1
+        closed = 'tether_slow_consumers_total 1' in http_get(srv.admin, '/metrics')
+        expect(time.monotonic() < end, 'no 4413 after %d events' % i)
+    msgs, code = slow.expect_close(seconds=10)
+    expect(code == 4413, 'close %r after %d messages' % (code, len(msgs)))
+    expect([m for m in pub.quiet(0.2) if m.get('kind') == 'user'] == [], 'the room saw the slow one go')
+    slow.last_seq = max([slow.last_seq] + [m.get('seq', 0) for m in msgs])
+    w = WS(srv.port)
+    w.send(login_msg('slow', 'q', resume=resume_of(slow)))
+    ok = w.next_of(('login_ok',))
+    expect(ok['resumed'] is True and ok['session_id'] == slow.ok['session_id'], 'resume %r' % ok.get('resumed'))
+    for c in (w, pub):
+        c.drop()
+    srv.stop()
+
+
 @check('HTTP: other paths 404, no Server header; admin /healthz')
 def _():
     a = http_get(E.one.port, '/nothing')

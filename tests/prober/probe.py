@@ -556,6 +556,24 @@ def _():
     ws.drop()
 
 
+@check('WebSocket framing: ping answered with pong; broken framing closes 1002')
+def _():
+    p = E.one.port
+    w = login(p, 'wf', room())
+    w.send_frame(9, b'hello')
+    fin, op, data = w.recv_frame(deadline(5))
+    expect(op == 10 and data == b'hello', 'pong %r %r' % (op, data))
+    w.drop()
+    for kw in (dict(opcode=1, payload=b'{}', rsv=4), dict(opcode=3, payload=b'{}'),
+               dict(opcode=9, payload=b'x', fin=False), dict(opcode=9, payload=b'x' * 126),
+               dict(opcode=0, payload=b'{}'), dict(opcode=1, payload=b'{}', mask=False)):
+        w = login(p, 'wf', room())
+        w.send_frame(**kw)
+        msgs, code = w.expect_close()
+        expect(code == 1002 and msgs == [], '%r: %r %r' % (kw, msgs, code))
+        w.drop()
+
+
 @check('frames and messages past 64 KiB close 1009; at 64 KiB they are read')
 def _():
     p = E.one.port
@@ -788,6 +806,23 @@ def _():
     expect(len(ok['streams']) == 3 and ok['users'] == [{'id': 'alice', 'name': 'Alice'}], 'snapshot %r' % ok)
     al.drop()
     b2.drop()
+
+
+@check('a resume whose last_seq is ahead of the room gets resync: true')
+def _():
+    p = E.one.port
+    r = room()
+    al = login(p, 'alice', r)
+    b = login(p, 'bob', r)
+    b.drop()
+    res = resume_of(b)
+    res['last_seq'] = 10 ** 9
+    w = WS(p)
+    w.send(login_msg('bob', r, resume=res))
+    ok = w.next_of(('login_ok',))
+    expect(ok['resumed'] is True and ok.get('resync') is True, 'ahead: %r' % ok)
+    al.drop()
+    w.drop()
 
 
 @check('duplicate login: old streams DELETE duplicate_login, kick_out 1010, close 4403')

@@ -173,7 +173,10 @@ class WS:
             if fin:
                 if op not in (0, 1):
                     raise RuntimeError('non-text data frame %d' % op)
-                return json.loads(parts.decode('utf-8'))
+                m = json.loads(parts.decode('utf-8'))
+                if m.get('type') == 'event' and isinstance(m.get('seq'), int):
+                    self.last_seq = max(getattr(self, 'last_seq', 0), m['seq'])
+                return m
 
     def next_of(self, types, seconds=5, skip=('heartbeat_ack',)):
         end = time.monotonic() + seconds * SCALE
@@ -1226,6 +1229,7 @@ def _():
     kicks = [m for m in msgs if m.get('type') == 'kick_out']
     expect(kicks and kicks[0]['code'] == 1010 and code == 4403, 'old session: %r %r' % (msgs, code))
     w.ok = ok
+    w.user = 'bob'
     w.last_seq = ok['seq']
     E.c = (r, a, w, c)
 
@@ -1253,8 +1257,31 @@ def _():
     n0.proc.wait(10 * SCALE)
     expect(n0.proc.returncode == 0, 'node exit %r' % n0.proc.returncode)
     a2.ok = ok
+    a2.user = 'alice'
     a2.last_seq = ok['seq']
     E.c = (r, a2, b, c)
+
+
+@check('cluster: 64 stream requests await Redis at most; the 65th gets 1009 at once')
+def _():
+    r, a, b, c = E.c
+    E.redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        for i in range(65):
+            a.send({'type': 'stream_add', 'req': 100 + i, 'stream': {'id': '%sp%d' % (r, i)}})
+        m = a.next_of(('request_error', 'stream_add_ok'), seconds=1, skip=('heartbeat_ack', 'event'))
+    finally:
+        E.redis.proc.send_signal(signal.SIGCONT)
+    expect(m.get('type') == 'request_error' and m.get('code') == 1009 and m.get('req') == 164,
+           '65th request: %r' % m)
+    reqs = set()
+    while len(reqs) < 64:
+        m = a.next_of(('request_error', 'stream_add_ok'), skip=('heartbeat_ack', 'event'))
+        expect(m['type'] == 'stream_add_ok' or m.get('code') == 2009, 'answer %r' % m)
+        reqs.add(m['req'])
+    expect(reqs == set(range(100, 164)), 'answers %r' % sorted(reqs))
+    for w in (a, b, c):
+        w.quiet(0.2)
 
 
 @check('cluster: Redis down: login 1021 close 4503, stream requests 1021, members stay')
@@ -1294,6 +1321,26 @@ def _():
     w.send(login_msg('carol', r, resume=resume))
     error_then_close(w, 1021, 4503)
     w.drop()
+
+
+@check('cluster: Redis back empty: members get reconnect (retry_after 0), close 1001, resume resync')
+def _():
+    r, a, b, c = E.c
+    n2 = E.nodes[2]
+    E.redis.start()
+    for w in (a, b):
+        msgs, code = w.expect_close(seconds=10)
+        rec = [m for m in msgs if m.get('type') == 'reconnect']
+        expect(rec and rec[0]['retry_after'] == 0 and code == 1001, '%s: %r %r' % (w.user, msgs, code))
+        w.last_seq = max([w.last_seq] + [m.get('seq', 0) for m in msgs])
+    x = WS(n2.port)
+    x.send(login_msg('alice', r, resume=resume_of(a)))
+    ok = x.next_of(('login_ok',))
+    expect(ok['resumed'] is True and ok.get('resync') is True and
+           ok['room_session_id'] != a.ok['room_session_id'], 'resume %r' % ok)
+    # carol's connection is gone but her session is within the heartbeat timeout: put back too
+    expect(sorted(u['id'] for u in ok['users']) == ['bob', 'carol'], 'users put back %r' % ok['users'])
+    x.drop()
 
 
 # ================================================================ main

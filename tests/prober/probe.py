@@ -1109,14 +1109,41 @@ def cluster_node(name):
                   '--event-backlog', '8', tmp=E.tmp)
 
 
+@check('cluster: a member gone silent is removed once after heartbeat_timeout, same seq everywhere (case 2)')
+def _():
+    n0, n1, n2 = E.nodes
+    r = room()
+    x = login(n0.port, 'xavier', r)
+    y = login(n1.port, 'yves', r)
+    z = login(n2.port, 'zoe', r)
+    z.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'z'}})
+    z.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
+    z.drop()
+    t0 = time.monotonic()
+    seen = {x: [], y: []}
+    end = deadline(8)
+    while not all(any(m.get('kind') == 'user' and m.get('update') == 'DELETE' for m in v) for v in seen.values()):
+        expect(time.monotonic() < end, 'no DELETE: %r' % seen)
+        for w in (x, y):
+            w.send({'type': 'heartbeat', 'id': 1})
+            seen[w] += [m for m in w.quiet(0.1) if m.get('update') == 'DELETE']
+    took = time.monotonic() - t0
+    for w in (x, y):  # a second removal would come within a node beat or two
+        w.send({'type': 'heartbeat', 'id': 1})
+        seen[w] += [m for m in w.quiet(0.6) if m.get('update') == 'DELETE']
+    expect(seen[x] == seen[y] and len(seen[x]) == 2, 'DELETEs differ or repeat: %r' % seen)
+    expect(seen[x][0]['kind'] == 'stream' and seen[x][0]['reason'] == 'heartbeat_timeout' and
+           seen[x][1]['kind'] == 'user' and seen[x][1]['seq'] == seen[x][0]['seq'] + 1, 'order %r' % seen[x])
+    expect(took >= 2.5, 'removed %.2f s after the cut, before heartbeat_timeout (3 s)' % took)
+    x.drop()
+    y.drop()
+
+
 @check('cluster: room_services lists the live nodes, this node first; same seq everywhere')
 def _():
     n0, n1, n2 = E.nodes
     r = room()
     urls = ['ws://127.0.0.1:%d/ws' % n.port for n in E.nodes]
-    for n in E.nodes:
-        wait_until(lambda: len(login(n.port, 'probe', 'rsprobe').ok.get('room_services', [])) == 3,
-                   10, 'all three nodes in room_services')
     a = login(n0.port, 'alice', r)
     b = login(n1.port, 'bob', r)
     c = login(n2.port, 'carol', r)
@@ -1367,6 +1394,9 @@ def main():
             if name.startswith('cluster') and not cluster_started:
                 E.redis = Redis(E.tmp)
                 E.nodes = [cluster_node('n%d' % k) for k in range(3)]
+                for n in E.nodes:  # each node knows the others
+                    wait_until(lambda: len(login(n.port, 'probe', 'rsprobe').ok.get('room_services', [])) == 3,
+                               10, 'all three nodes in room_services')
                 cluster_started = True
             t0 = time.monotonic()
             try:

@@ -1134,7 +1134,7 @@ def _():
 def cluster_node(name):
     return Server('--redis', E.redis.url(), '--node-id', name, '--node-beat', '0.2',
                   '--node-timeout', '0.6', '--heartbeat-timeout', '3', '--login-rate', '0',
-                  '--event-backlog', '8', tmp=E.tmp)
+                  '--event-backlog', '32', '--event-backlog-bytes', '20000', tmp=E.tmp)
 
 
 @check('cluster: a member gone silent is removed once after heartbeat_timeout, same seq everywhere (case 2)')
@@ -1195,6 +1195,25 @@ def _():
     expect(got[0] == got[1] == got[2], 'stream ADD differs %r' % got)
     E.c = (r, a, b, c)
     BEAT.add(*E.c[1:])
+
+
+@check('cluster: event-backlog-bytes does not bound the room log (documented); one node: it does')
+def _():
+    n0 = E.nodes[0]
+    for port, want in ((n0.port, None), (E.one.port, True)):
+        r = room()
+        a = login(port, 'alice', r)
+        b = login(port, 'bob', r)
+        b.drop()
+        for i in range(6):  # 6 events of 4 KB: over --event-backlog-bytes 20000, within the count
+            a.send({'type': 'stream_add', 'req': i, 'stream': {'id': '%s%d' % (r, i % 3), 'extra': '%d' % i + 'y' * 4000}})
+            a.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
+        w = WS(port)
+        w.send(login_msg('bob', r, resume=resume_of(b)))
+        ok = w.next_of(('login_ok',))
+        expect(ok['resumed'] is True and ok.get('resync') is want, '%d: %r' % (port, ok.get('resync')))
+        for c in (a, w):
+            c.drop()
 
 
 @check('cluster: a message sent before login_ok while Redis answers closes 1013/4400')
@@ -1421,7 +1440,7 @@ def main():
     failed = 0
     try:
         E.one = Server('--login-rate', '0', '--max-streams-per-session', '3', '--token-skew', '0',
-                       '--event-backlog', '8', tmp=E.tmp)
+                       '--event-backlog', '8', '--event-backlog-bytes', '20000', tmp=E.tmp)
         E.lim = Server('--login-grace', '1', '--login-rate', '0.001', '--login-burst', '3',
                        '--max-connections-per-address', '4', tmp=E.tmp)
         E.hb = Server('--heartbeat-timeout', '1.5', '--login-rate', '0',

@@ -514,6 +514,36 @@ def _():
            'login without token: %r %r' % (msgs, code))
 
 
+@check('tokens: padding refused (1004), claims read as the table says')
+def _():
+    p = E.one.port
+    r = room()
+    now = int(time.time())
+
+    def signed(claims, pad=False):
+        payload = b64url(json.dumps(claims).encode())
+        if pad:
+            payload += '=' * (-len(payload) % 4 or 4)
+        mac = b64url(hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).digest())
+        return payload + '.' + mac + ('=' if pad else '')
+
+    base = {'app': APP, 'uid': 'tk', 'room': r, 'priv': ['login', 'unknown'], 'iat': now, 'exp': now + 60,
+            'nonce': 'n'}
+    w = login(p, 'tk', r, token=signed(base))  # no "v", an unknown privilege: fine
+    w.drop()
+    bad_login(p, login_msg('tk', r, token=signed(base, pad=True)), 1004, 4401)
+    for k, v in (('nonce', None), ('priv', 'login'), ('streams', 'a'), ('iat', 1.5), ('exp', None)):
+        c = dict(base)
+        if v is None:
+            del c[k]
+        else:
+            c[k] = v
+        bad_login(p, login_msg('tk', r, token=signed(c)), 1004, 4401)
+    c = dict(base, x=[[[1]]])  # nesting 4 is allowed in a payload, 5 is not
+    login(p, 'tk', r, token=signed(c)).drop()
+    bad_login(p, login_msg('tk', r, token=signed(dict(base, x=[[[[1]]]]))), 1004, 4401)
+
+
 @check('login: ids and names past their limits close 4400 with their codes')
 def _():
     p = E.one.port

@@ -1113,6 +1113,25 @@ def _():
         s.close()
 
 
+@check('limits server: request timeout and 64 KiB of headers close the TCP connection, no answer')
+def _():
+    p = E.lim.port
+    s = socket.create_connection(('127.0.0.1', p))
+    s.settimeout(5 * SCALE)
+    t0 = time.monotonic()
+    expect(s.recv(100) == b'' and 0.9 <= time.monotonic() - t0, 'idle connection')
+    s.close()
+    s = socket.create_connection(('127.0.0.1', p))
+    s.settimeout(5 * SCALE)
+    try:
+        s.sendall(b'GET /ws HTTP/1.1\r\nHost: x\r\nX-A: ' + b'a' * 70000 + b'\r\n\r\n')
+        got = s.recv(100)
+    except (ConnectionResetError, BrokenPipeError):
+        got = b''
+    expect(got == b'', 'answer to 70 KB of headers: %r' % got)
+    s.close()
+
+
 @check('heartbeat timeout: a silent member is removed, streams first, reason heartbeat_timeout')
 def _():
     p = E.hb.port
@@ -1471,7 +1490,7 @@ def main():
     try:
         E.one = Server('--login-rate', '0', '--max-streams-per-session', '3', '--token-skew', '0',
                        '--event-backlog', '8', '--event-backlog-bytes', '20000', tmp=E.tmp)
-        E.lim = Server('--login-grace', '1', '--login-rate', '0.001', '--login-burst', '3',
+        E.lim = Server('--login-grace', '1', '--login-rate', '0.001', '--login-burst', '3', '--request-timeout', '1',
                        '--max-connections-per-address', '4', tmp=E.tmp)
         E.hb = Server('--heartbeat-timeout', '1.5', '--login-rate', '0',
                       '--room-service-url', 'ws://127.0.0.1:1/ws',

@@ -282,6 +282,42 @@ def resume_of(ws):
             'last_seq': ws.last_seq}
 
 
+def resume_at(port, old, room, user, **changes):
+    """A new connection to @port resuming @old's session: (the client, its login_ok)."""
+    res = resume_of(old)
+    res.update(changes)
+    w = WS(port)
+    w.send(login_msg(user, room, resume=res))
+    ok = w.next_of(('login_ok',))
+    w.ok = ok
+    w.user = user
+    return w, ok
+
+
+def add_stream(ws, sid, req=1, **fields):
+    """stream_add of @sid; returns the answer (stream_add_ok or request_error)."""
+    ws.send({'type': 'stream_add', 'req': req, 'stream': dict(fields, id=sid)})
+    return ws.next_of(('stream_add_ok', 'request_error'), skip=('heartbeat_ack', 'event'))
+
+
+def publisher_room(port):
+    """A new room where alice saw bob join and add the stream <room>b: (room, alice, bob)."""
+    r = room()
+    al = login(port, 'alice', r)
+    b = login(port, 'bob', r)
+    add_stream(b, r + 'b')
+    al.next_of(('event',))
+    al.next_of(('event',))
+    return r, al, b
+
+
+def expect_kicked(ws, code):
+    msgs, close = ws.expect_close()
+    kicks = [m for m in msgs if m.get('type') == 'kick_out']
+    expect(kicks and kicks[0]['code'] == code and close == 4403, 'kick: %r %r' % (msgs, close))
+    return msgs
+
+
 # ---------------------------------------------------------------- processes
 
 def free_port():
@@ -450,8 +486,7 @@ def room():
 def _():
     r = room()
     bob = login(E.one.port, 'bob', r)
-    bob.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'cam', 'extra': 'x', 'node': 'local'}})
-    bob.next_of(('stream_add_ok',))
+    add_stream(bob, r + 'cam', extra='x', node='local')
     tok = mint('alice', r, lifetime=1000)
     exp = json.loads(base64.urlsafe_b64decode(tok.split('.')[0] + '==='))['exp']
     a = login(E.one.port, 'alice', r, token=tok)
@@ -721,8 +756,7 @@ def _():
            'ADD for the new node %r' % ev)
     expect(bob.next_of(('event',)) == ev, 'bob sees the update')
     # another user's live id: 2003
-    bob.send({'type': 'stream_add', 'req': 5, 'stream': {'id': sid, 'extra': '', 'node': ''}})
-    e = bob.next_of(('request_error', 'stream_add_ok'), skip=('heartbeat_ack', 'event'))
+    e = add_stream(bob, sid, req=5)
     expect(e.get('code') == 2003 and e.get('req') == 5, 'taken: %r' % e)
     # deleting another's or an unknown one: 2004
     bob.send({'type': 'stream_delete', 'req': 6, 'stream_id': sid, 'reason': 'stopped'})
@@ -739,21 +773,16 @@ def _():
     expect(ev['update'] == 'DELETE' and ev.get('reason') == 'stopped', 'DELETE %r' % ev)
     # no publish privilege: 2002; token's stream list: 2002
     c = login(p, 'carol', r, token=mint('carol', r))
-    c.send({'type': 'stream_add', 'req': 1, 'stream': {'id': 'c1', 'extra': '', 'node': ''}})
-    e = c.next_of(('request_error', 'stream_add_ok'))
+    e = add_stream(c, 'c1')
     expect(e.get('code') == 2002, 'no publish: %r' % e)
     d = login(p, 'dave', r, token=mint('dave', r, publish=True, streams=['d1']))
-    d.send({'type': 'stream_add', 'req': 1, 'stream': {'id': 'd2', 'extra': '', 'node': ''}})
-    e = d.next_of(('request_error', 'stream_add_ok'))
+    e = add_stream(d, 'd2')
     expect(e.get('code') == 2002, 'outside list: %r' % e)
     # the session's stream limit (--max-streams-per-session 3): 2009, connection stays
     for i in range(3):
         d2 = 'e%s%d' % (r, i)
-        bob.send({'type': 'stream_add', 'req': 10 + i, 'stream': {'id': d2, 'extra': '', 'node': ''}})
-        expect(bob.next_of(('stream_add_ok', 'request_error'), skip=('heartbeat_ack', 'event'))['type']
-               == 'stream_add_ok', 'stream %d' % i)
-    bob.send({'type': 'stream_add', 'req': 20, 'stream': {'id': 'e%s9' % r, 'extra': '', 'node': ''}})
-    e = bob.next_of(('request_error', 'stream_add_ok'), skip=('heartbeat_ack', 'event'))
+        expect(add_stream(bob, d2, req=10 + i)['type'] == 'stream_add_ok', 'stream %d' % i)
+    e = add_stream(bob, 'e%s9' % r, req=20)
     expect(e.get('code') == 2009 and e.get('req') == 20, 'limit: %r' % e)
     bob.send({'type': 'heartbeat', 'id': 99})
     expect(bob.next_of(('heartbeat_ack',), skip=('event',))['id'] == 99, 'connection stays after 2009')
@@ -771,9 +800,7 @@ def _():
         expect(errs and errs[0]['code'] == code and got == 4400, '%r: %r %r' % (stream, msgs, got))
         w.drop()
     w = login(p, 'eve', r)
-    w.send({'type': 'stream_add', 'req': 1, 'stream': {'id': 'okx', 'extra': 'x' * 4096}})
-    expect(w.next_of(('stream_add_ok', 'request_error'))['type'] == 'stream_add_ok',
-           'extra of 4096 bytes, no node')
+    expect(add_stream(w, 'okx', extra='x' * 4096)['type'] == 'stream_add_ok', 'extra of 4096 bytes, no node')
     w.drop()
     bob.drop()
 
@@ -816,12 +843,9 @@ def _():
     bob = login(p, 'bob', r)
     al.next_of(('event',))
     bob.drop()
-    al.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 's', 'extra': '', 'node': ''}})
-    al.next_of(('stream_add_ok',))
+    add_stream(al, r + 's')
     ev = al.next_of(('event',))
-    b2 = WS(p)
-    b2.send(login_msg('bob', r, resume=resume_of(bob)))
-    ok = b2.next_of(('login_ok',))
+    b2, ok = resume_at(p, bob, r, 'bob')
     expect(ok['resumed'] is True and not ok.get('resync'), 'resumed %r' % ok)
     expect(ok['session_id'] == bob.ok['session_id'] and ok['room_session_id'] == bob.ok['room_session_id'],
            'same session')
@@ -858,11 +882,8 @@ def _():
     bob = login(p, 'bob', r)
     bob.drop()
     for i in range(12):  # --event-backlog 8
-        al.send({'type': 'stream_add', 'req': i, 'stream': {'id': '%ss%d' % (r, i % 3), 'extra': str(i), 'node': ''}})
-        al.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
-    b2 = WS(p)
-    b2.send(login_msg('bob', r, resume=resume_of(bob)))
-    ok = b2.next_of(('login_ok',))
+        add_stream(al, '%ss%d' % (r, i % 3), req=i, extra=str(i))
+    b2, ok = resume_at(p, bob, r, 'bob')
     expect(ok['resumed'] is True and ok.get('resync') is True, 'resync %r' % ok)
     expect(len(ok['streams']) == 3 and ok['users'] == [{'id': 'alice', 'name': 'Alice'}], 'snapshot %r' % ok)
     al.drop()
@@ -876,11 +897,7 @@ def _():
     al = login(p, 'alice', r)
     b = login(p, 'bob', r)
     b.drop()
-    res = resume_of(b)
-    res['last_seq'] = 10 ** 9
-    w = WS(p)
-    w.send(login_msg('bob', r, resume=res))
-    ok = w.next_of(('login_ok',))
+    w, ok = resume_at(p, b, r, 'bob', last_seq=10 ** 9)
     expect(ok['resumed'] is True and ok.get('resync') is True, 'ahead: %r' % ok)
     al.drop()
     w.drop()
@@ -889,17 +906,9 @@ def _():
 @check('duplicate login: old streams DELETE duplicate_login, kick_out 1010, close 4403')
 def _():
     p = E.one.port
-    r = room()
-    al = login(p, 'alice', r)
-    b1 = login(p, 'bob', r)
-    b1.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'b', 'extra': '', 'node': ''}})
-    b1.next_of(('stream_add_ok',))
-    al.next_of(('event',))
-    al.next_of(('event',))
+    r, al, b1 = publisher_room(p)
     b2 = login(p, 'bob', r)
-    msgs, code = b1.expect_close()
-    kicks = [m for m in msgs if m.get('type') == 'kick_out']
-    expect(kicks and kicks[0]['code'] == 1010 and code == 4403, 'kick %r %r' % (msgs, code))
+    expect_kicked(b1, 1010)
     ev = al.next_of(('event',))
     expect(ev['kind'] == 'stream' and ev['update'] == 'DELETE' and ev['reason'] == 'duplicate_login',
            'old stream %r' % ev)
@@ -912,13 +921,7 @@ def _():
 @check('logout: logout_ok, close 1000, user and streams removed at once')
 def _():
     p = E.one.port
-    r = room()
-    al = login(p, 'alice', r)
-    b = login(p, 'bob', r)
-    b.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'b', 'extra': '', 'node': ''}})
-    b.next_of(('stream_add_ok',))
-    al.next_of(('event',))
-    al.next_of(('event',))
+    r, al, b = publisher_room(p)
     b.send({'type': 'logout'})
     msgs, code = b.expect_close()
     expect([m['type'] for m in msgs if m['type'] != 'event'] == ['logout_ok'] and code == 1000,
@@ -962,19 +965,14 @@ def _():
     if w['type'] == 'stream_add_ok':
         w = b.next_of(('token_will_expire',), skip=('heartbeat_ack', 'event'))
     expect(w['expires_at'] == exp and 0 < w['remaining'] <= 2, 'will_expire %r' % w)
-    msgs, code = b.expect_close(seconds=5)
-    types = [m['type'] for m in msgs if m['type'] != 'event']
-    kicks = [m for m in msgs if m['type'] == 'kick_out']
-    expect(types.count('token_will_expire') == 0 and kicks and kicks[0]['code'] == 1005 and code == 4403,
-           'expiry: %r %r' % (msgs, code))
+    msgs = expect_kicked(b, 1005)
+    expect(not [m for m in msgs if m['type'] == 'token_will_expire'], 'token_will_expire twice')
     expect(time.time() >= exp - 0.1, 'kicked before expiry')
     evs = [al.next_of(('event',)) for _ in range(4)][2:]
     expect(evs[0]['kind'] == 'stream' and evs[0]['update'] == 'DELETE' and evs[0]['reason'] == 'kicked' and
            evs[1]['kind'] == 'user' and evs[1]['update'] == 'DELETE', 'room saw %r' % evs)
     # the session is forgotten: its resume is a fresh login
-    b2 = WS(p)
-    b2.send(login_msg('bob', r, resume=resume_of(b)))
-    ok = b2.next_of(('login_ok',))
+    b2, ok = resume_at(p, b, r, 'bob')
     expect(ok['resumed'] is False, 'resume after expiry kick %r' % ok)
     al.drop()
     b2.drop()
@@ -1012,8 +1010,7 @@ def _():
     i = 0
     while not closed:  # the condition: the server counted a slow consumer
         for _ in range(50):
-            pub.send({'type': 'stream_add', 'req': i, 'stream': {'id': 's%d' % i, 'extra': 'x' * 4000}})
-            pub.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
+            add_stream(pub, 's%d' % i, req=i, extra='x' * 4000)
             i += 1
         closed = 'tether_slow_consumers_total 1' in http_get(srv.admin, '/metrics')
         expect(time.monotonic() < end, 'no 4413 after %d events' % i)
@@ -1079,6 +1076,25 @@ def _():
     expect(a.startswith('HTTP/1.1 405') and 'allow: post' in a.lower(), a[:300])
 
 
+@check('limits server: request timeout and 64 KiB of headers close the TCP connection, no answer')
+def _():
+    p = E.lim.port
+    s = socket.create_connection(('127.0.0.1', p))
+    s.settimeout(5 * SCALE)
+    t0 = time.monotonic()
+    expect(s.recv(100) == b'' and 0.9 <= time.monotonic() - t0, 'idle connection')
+    s.close()
+    s = socket.create_connection(('127.0.0.1', p))
+    s.settimeout(5 * SCALE)
+    try:
+        s.sendall(b'GET /ws HTTP/1.1\r\nHost: x\r\nX-A: ' + b'a' * 70000 + b'\r\n\r\n')
+        got = s.recv(100)
+    except (ConnectionResetError, BrokenPipeError):
+        got = b''
+    expect(got == b'', 'answer to 70 KB of headers: %r' % got)
+    s.close()
+
+
 @check('limits server: login grace 4408, login rate 4429, connections per address')
 def _():
     p = E.lim.port
@@ -1113,35 +1129,10 @@ def _():
         s.close()
 
 
-@check('limits server: request timeout and 64 KiB of headers close the TCP connection, no answer')
-def _():
-    p = E.lim.port
-    s = socket.create_connection(('127.0.0.1', p))
-    s.settimeout(5 * SCALE)
-    t0 = time.monotonic()
-    expect(s.recv(100) == b'' and 0.9 <= time.monotonic() - t0, 'idle connection')
-    s.close()
-    s = socket.create_connection(('127.0.0.1', p))
-    s.settimeout(5 * SCALE)
-    try:
-        s.sendall(b'GET /ws HTTP/1.1\r\nHost: x\r\nX-A: ' + b'a' * 70000 + b'\r\n\r\n')
-        got = s.recv(100)
-    except (ConnectionResetError, BrokenPipeError):
-        got = b''
-    expect(got == b'', 'answer to 70 KB of headers: %r' % got)
-    s.close()
-
-
 @check('heartbeat timeout: a silent member is removed, streams first, reason heartbeat_timeout')
 def _():
     p = E.hb.port
-    r = room()
-    al = login(p, 'alice', r)
-    b = login(p, 'bob', r)
-    b.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'hb', 'extra': '', 'node': ''}})
-    b.next_of(('stream_add_ok',))
-    al.next_of(('event',))
-    al.next_of(('event',))
+    r, al, b = publisher_room(p)
     expect(b.ok['heartbeat_timeout'] == 1.5, 'heartbeat_timeout %r' % b.ok['heartbeat_timeout'])
     b.drop()
     t0 = time.monotonic()
@@ -1159,9 +1150,7 @@ def _():
            evs[1]['kind'] == 'user' and evs[1]['update'] == 'DELETE', 'DELETEs %r' % evs)
     expect(time.monotonic() - t0 >= 1.4, 'removed too early')
     # its resume is now a new session (case 2): resumed false
-    b2 = WS(p)
-    b2.send(login_msg('bob', r, resume=resume_of(b)))
-    ok = b2.next_of(('login_ok',))
+    b2, ok = resume_at(p, b, r, 'bob')
     expect(ok['resumed'] is False and ok['session_id'] != b.ok['session_id'], 'case 2 %r' % ok)
     ev = al.next_of(('event',))
     expect(ev['update'] == 'ADD' and ev['kind'] == 'user', 'case 2 ADD %r' % ev)
@@ -1193,8 +1182,7 @@ def _():
     x = login(n0.port, 'xavier', r)
     y = login(n1.port, 'yves', r)
     z = login(n2.port, 'zoe', r)
-    z.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'z'}})
-    z.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
+    add_stream(z, r + 'z')
     z.drop()
     BEAT.add(x, y)
     t0 = time.monotonic()
@@ -1255,11 +1243,8 @@ def _():
         b = login(port, 'bob', r)
         b.drop()
         for i in range(6):  # 6 events of 4 KB: over --event-backlog-bytes 20000, within the count
-            a.send({'type': 'stream_add', 'req': i, 'stream': {'id': '%s%d' % (r, i % 3), 'extra': '%d' % i + 'y' * 4000}})
-            a.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
-        w = WS(port)
-        w.send(login_msg('bob', r, resume=resume_of(b)))
-        ok = w.next_of(('login_ok',))
+            add_stream(a, '%s%d' % (r, i % 3), req=i, extra='%d' % i + 'y' * 4000)
+        w, ok = resume_at(port, b, r, 'bob')
         expect(ok['resumed'] is True and ok.get('resync') is want, '%d: %r' % (port, ok.get('resync')))
         for c in (a, w):
             c.drop()
@@ -1291,16 +1276,10 @@ def _():
     # bob is on n1; kill it, alice adds a stream meanwhile, bob resumes on n2
     n1.kill9()
     b.drop()
-    seq_before = None
-    a.send({'type': 'stream_add', 'req': 2, 'stream': {'id': r + 'y', 'extra': '', 'node': 'n0'}})
-    a.next_of(('stream_add_ok',), skip=('heartbeat_ack', 'event'))
+    add_stream(a, r + 'y', req=2, node='n0')
     ev = a.next_of(('event',))
     expect(c.next_of(('event',)) == ev, 'carol on n2 sees alice\'s ADD')
-    b2 = WS(n2.port)
-    res = resume_of(b)
-    res['last_seq'] = ev['seq'] - 1
-    b2.send(login_msg('bob', r, resume=res))
-    ok = b2.next_of(('login_ok',))
+    b2, ok = resume_at(n2.port, b, r, 'bob', last_seq=ev['seq'] - 1)
     expect(ok['resumed'] is True and not ok.get('resync') and ok['session_id'] == b.ok['session_id'],
            'resume on n2 %r' % ok)
     expect(ok.get('room_services', [None])[0] == 'ws://127.0.0.1:%d/ws' % n2.port, 'n2 first')
@@ -1333,9 +1312,7 @@ def _():
     r, a, b, c = E.c
     n0 = E.nodes[0]
     b3 = login(n0.port, 'bob', r)
-    msgs, code = b.expect_close()
-    kicks = [m for m in msgs if m.get('type') == 'kick_out']
-    expect(kicks and kicks[0]['code'] == 1010 and code == 4403, 'kick %r %r' % (msgs, code))
+    expect_kicked(b, 1010)
     ev = a.next_of(('event',))
     expect(ev['kind'] == 'stream' and ev['reason'] == 'duplicate_login', 'dup %r' % ev)
     E.c = (r, a, b3, c)
@@ -1352,9 +1329,7 @@ def _():
     w.send(login_msg('bob', r, resume=bad))
     ok = w.next_of(('login_ok',))
     expect(ok['resumed'] is False and ok['session_id'] != b.ok['session_id'], 'wrong key %r' % ok)
-    msgs, code = b.expect_close()
-    kicks = [m for m in msgs if m.get('type') == 'kick_out']
-    expect(kicks and kicks[0]['code'] == 1010 and code == 4403, 'old session: %r %r' % (msgs, code))
+    expect_kicked(b, 1010)
     w.ok = ok
     w.user = 'bob'
     w.last_seq = ok['seq']
@@ -1377,9 +1352,7 @@ def _():
     for m in msgs:
         if m['type'] == 'event':
             a.last_seq = m['seq']
-    a2 = WS(n2.port)
-    a2.send(login_msg('alice', r, resume=resume_of(a)))
-    ok = a2.next_of(('login_ok',))
+    a2, ok = resume_at(n2.port, a, r, 'alice')
     expect(ok['resumed'] is True and ok['session_id'] == a.ok['session_id'], 'resume %r' % ok)
     expect(b.quiet(0.3) + c.quiet(0.1) == [], 'others saw the move')
     n0.proc.wait(10 * SCALE)
@@ -1436,8 +1409,7 @@ def _():
         w.drop()
         expect(time.monotonic() < end, 'login not refused: %r' % m)
     resume = resume_of(c)
-    a.send({'type': 'stream_add', 'req': 9, 'stream': {'id': r + 'z', 'extra': '', 'node': ''}})
-    e = a.next_of(('request_error', 'stream_add_ok'), skip=('heartbeat_ack', 'event'))
+    e = add_stream(a, r + 'z', req=9)
     expect(e.get('code') == 1021 and e.get('req') == 9, 'stream_add %r' % e)
     a.send({'type': 'stream_delete', 'req': 10, 'stream_id': r + 'y', 'reason': 'stopped'})
     e = a.next_of(('request_error', 'stream_delete_ok'), skip=('heartbeat_ack', 'event'))
@@ -1464,9 +1436,7 @@ def _():
         rec = [m for m in msgs if m.get('type') == 'reconnect']
         expect(rec and rec[0]['retry_after'] == 0 and code == 1001, '%s: %r %r' % (w.user, msgs, code))
         w.last_seq = max([w.last_seq] + [m.get('seq', 0) for m in msgs])
-    x = WS(n2.port)
-    x.send(login_msg('alice', r, resume=resume_of(a)))
-    ok = x.next_of(('login_ok',))
+    x, ok = resume_at(n2.port, a, r, 'alice')
     expect(ok['resumed'] is True and ok.get('resync') is True and
            ok['room_session_id'] != a.ok['room_session_id'], 'resume %r' % ok)
     # carol's connection is gone but her session is within the heartbeat timeout: put back too

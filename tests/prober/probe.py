@@ -1194,9 +1194,9 @@ def _():
             w.send({'type': 'heartbeat', 'id': 1})
             seen[w] += [m for m in w.quiet(0.1) if m.get('update') == 'DELETE']
     took = time.monotonic() - t0
-    for w in (x, y):  # a second removal would come within a node beat or two
+    for w in (x, y):  # a second removal would come within a few node beats (0.2 s)
         w.send({'type': 'heartbeat', 'id': 1})
-        seen[w] += [m for m in w.quiet(0.6) if m.get('update') == 'DELETE']
+        seen[w] += [m for m in w.quiet(0.6 / SCALE) if m.get('update') == 'DELETE']
     expect(seen[x] == seen[y] and len(seen[x]) == 2, 'DELETEs differ or repeat: %r' % seen)
     expect(seen[x][0]['kind'] == 'stream' and seen[x][0]['reason'] == 'heartbeat_timeout' and
            seen[x][1]['kind'] == 'user' and seen[x][1]['seq'] == seen[x][0]['seq'] + 1, 'order %r' % seen[x])
@@ -1275,6 +1275,7 @@ def _():
     b.last_seq = max(b.last_seq, 0)
     # bob is on n1; kill it, alice adds a stream meanwhile, bob resumes on n2
     n1.kill9()
+    killed = time.monotonic()
     b.drop()
     add_stream(a, r + 'y', req=2, node='n0')
     ev = a.next_of(('event',))
@@ -1286,7 +1287,9 @@ def _():
     rep = b2.next_of(('event',))
     expect(rep == ev, 'replayed %r vs %r' % (rep, ev))
     # others see nothing past the heartbeat timeout (3 s)
-    end = time.monotonic() + 4 * SCALE
+    # the server's own clocks: heartbeat_timeout (3 s) + node-timeout (0.6 s) after the
+    # kill, and a margin; not scaled, since what must pass is the server's time
+    end = killed + 4.2
     seen = []
     while time.monotonic() < end:
         for w in (a, c, b2):

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -68,8 +69,10 @@ class Closed(Exception):
 
 
 class WS:
-    def __init__(self, port, host='127.0.0.1', path='/ws'):
+    def __init__(self, port, host='127.0.0.1', path='/ws', tls=None):
         self.sock = socket.create_connection((host, port), timeout=5 * SCALE)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(secrets.token_bytes(16)).decode()
         req = ('GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n'
                'Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n'
@@ -1074,6 +1077,42 @@ def _():
     expect(head.startswith('HTTP/1.1 403') and json.loads(rest).get('error') == 1020, data[:300])
     a = http_get(E.one.port, '/v1/guest-token')
     expect(a.startswith('HTTP/1.1 405') and 'allow: post' in a.lower(), a[:300])
+
+
+@check('TLS: wss login with the server\'s certificate; plain ws and stalled handshakes cost only their own connection')
+def _():
+    crt, key = os.path.join(E.tmp, 'tls.pem'), os.path.join(E.tmp, 'tls.key')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                    '-nodes', '-keyout', key, '-out', crt, '-days', '1', '-subj', '/CN=127.0.0.1',
+                    '-addext', 'subjectAltName=IP:127.0.0.1'], check=True, capture_output=True)
+    srv = Server('--login-rate', '0', '--tls-cert', crt, '--tls-key', key, '--request-timeout', '1', tmp=E.tmp)
+    ctx = ssl.create_default_context(cafile=crt)
+    w = WS(srv.port, tls=ctx)
+    w.send(login_msg('t', 'tls'))
+    expect(w.next_of(('login_ok',))['resumed'] is False, 'wss login')
+    # a plain WebSocket client to the TLS port fails, alone
+    try:
+        WS(srv.port)
+        expect(False, 'plain ws upgraded on a TLS port')
+    except (RuntimeError, EOFError, TimeoutError, OSError):
+        pass
+    # a TCP connection that never starts its handshake is closed at the request timeout
+    s = socket.create_connection(('127.0.0.1', srv.port))
+    s.settimeout(5 * SCALE)
+    t0 = time.monotonic()
+    expect(s.recv(10) == b'' and time.monotonic() - t0 >= 0.9, 'stalled handshake')
+    s.close()
+    # a client that does not trust the certificate fails its handshake
+    try:
+        WS(srv.port, tls=ssl.create_default_context())
+        expect(False, 'an untrusted certificate was accepted')
+    except ssl.SSLError:
+        pass
+    w.send({'type': 'heartbeat', 'id': 3})
+    expect(w.next_of(('heartbeat_ack',), skip=())['id'] == 3, 'the wss session is unharmed')
+    expect(http_get(srv.admin, '/healthz').startswith('HTTP/1.1 200'), 'admin stays plain HTTP')
+    w.drop()
+    srv.stop()
 
 
 @check('limits server: request timeout and 64 KiB of headers close the TCP connection, no answer')

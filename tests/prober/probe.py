@@ -1307,11 +1307,16 @@ def _():
     ws.drop()
 
 
-@check('cluster: resume on another node after kill -9, case 1, replay from Redis')
+@check('cluster: kill -9 of a node: case 1 on another node (replay from Redis, unseen), case 2 removed once')
 def _():
     r, a, b, c = E.c
     n0, n1, n2 = E.nodes
-    b.last_seq = max(b.last_seq, 0)
+    # dave is on n1 too, with a stream, and will not come back (case 2 after a node death)
+    dave = login(n1.port, 'dave', r)
+    add_stream(dave, r + 'd')
+    for w in (a, c):
+        w.next_of(('event',))
+        w.next_of(('event',))
     # bob is on n1; kill it, alice adds a stream meanwhile, bob resumes on n2
     n1.kill9()
     killed = time.monotonic()
@@ -1325,16 +1330,25 @@ def _():
     expect(ok.get('room_services', [None])[0] == 'ws://127.0.0.1:%d/ws' % n2.port, 'n2 first')
     rep = b2.next_of(('event',))
     expect(rep == ev, 'replayed %r vs %r' % (rep, ev))
-    # others see nothing past the heartbeat timeout (3 s)
-    # the server's own clocks: heartbeat_timeout (3 s) + node-timeout (0.6 s) after the
-    # kill, and a margin; not scaled, since what must pass is the server's time
+    # past the heartbeat timeout (3 s), others see dave removed, once, by one survivor,
+    # and nothing of bob. The server's own clocks: heartbeat_timeout + node-timeout
+    # (0.6 s) after the kill, and a margin; not scaled, since what must pass is the
+    # server's time (but the DELETEs may take longer on a loaded machine)
     end = killed + 4.2
-    seen = []
-    while time.monotonic() < end:
+    late = deadline(10)
+    seen = {a: [], c: []}
+    while time.monotonic() < end or any(len(v) < 2 for v in seen.values()):
+        expect(time.monotonic() < late, 'dave not removed: %r' % seen)
         for w in (a, c, b2):
             w.send({'type': 'heartbeat', 'id': 1})
-        seen += a.quiet(0.5) + c.quiet(0.1)
-    expect(not seen, 'others saw %r' % seen)
+        seen[a] += a.quiet(0.3)
+        seen[c] += c.quiet(0.1)
+    expect(seen[a] == seen[c], 'the survivors saw different things: %r' % seen)
+    expect([(m['kind'], m['update'], m.get('reason')) for m in seen[a]] ==
+           [('stream', 'DELETE', 'heartbeat_timeout'), ('user', 'DELETE', None)] and
+           seen[a][0]['streams'][0]['user_id'] == 'dave' and seen[a][1]['users'][0]['id'] == 'dave' and
+           seen[a][1]['seq'] == seen[a][0]['seq'] + 1, 'others saw %r' % seen[a])
+    dave.drop()
     b.ok = ok
     E.c = (r, a, b2, c)
     BEAT.add(*E.c[1:])

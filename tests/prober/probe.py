@@ -425,6 +425,26 @@ def wait_until(cond, seconds, what):
         time.sleep(0.02)  # polling a condition with a deadline
 
 
+def http_post(port, path, body):
+    """(status, parsed JSON body or None, head) of one POST."""
+    s = socket.create_connection(('127.0.0.1', port), timeout=5 * SCALE)
+    s.sendall(b'POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
+              b'Connection: close\r\nContent-Length: %d\r\n\r\n' % (path.encode(), len(body)) + body)
+    data = b''
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        data += c
+    s.close()
+    head, _, rest = data.decode('utf-8', 'replace').partition('\r\n\r\n')
+    try:
+        doc = json.loads(rest)
+    except ValueError:
+        doc = None
+    return int(head.split(' ')[1]), doc, head
+
+
 def http_get(port, path):
     s = socket.create_connection(('127.0.0.1', port), timeout=5 * SCALE)
     s.sendall(('GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' % path).encode())
@@ -1060,23 +1080,37 @@ def _():
     ws.drop()
 
 
-@check('guest tokens: a room not public is 403 with 1020; GET is 405')
+@check('guest tokens: issue, log in play-only, renew as the same guest; refusals with their codes')
 def _():
-    s = socket.create_connection(('127.0.0.1', E.one.port), timeout=5 * SCALE)
-    body = b'{"room": "lobby"}'
-    s.sendall(b'POST /v1/guest-token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n'
-              b'Connection: close\r\nContent-Length: %d\r\n\r\n%s' % (len(body), body))
-    data = b''
-    while True:
-        c = s.recv(65536)
-        if not c:
-            break
-        data += c
-    s.close()
-    head, _, rest = data.decode().partition('\r\n\r\n')
-    expect(head.startswith('HTTP/1.1 403') and json.loads(rest).get('error') == 1020, data[:300])
-    a = http_get(E.one.port, '/v1/guest-token')
+    p = E.one.port
+    status, doc, _ = http_post(p, '/v1/guest-token', b'{"room": "lobby"}')
+    expect(status == 403 and doc.get('error') == 1020, '%r %r' % (status, doc))
+    a = http_get(p, '/v1/guest-token')
     expect(a.startswith('HTTP/1.1 405') and 'allow: post' in a.lower(), a[:300])
+    # a public room (--public-room 'pub-*'): a play-only token for a random guest user
+    status, doc, head = http_post(p, '/v1/guest-token', b'{"room": "pub-1"}')
+    expect(status == 200 and doc['app'] == APP and doc['user'].startswith('guest-') and
+           len(doc['user']) == 22 and doc['expires_at'] > time.time() and
+           'cache-control: no-store' in head.lower(), '%r %r' % (status, doc))
+    claims = json.loads(base64.urlsafe_b64decode(doc['token'].split('.')[0] + '==='))
+    expect(claims['uid'] == doc['user'] and claims['room'] == 'pub-1' and claims['priv'] == ['login'] and
+           claims['exp'] == doc['expires_at'], 'claims %r' % claims)
+    g = login(p, doc['user'], 'pub-1', token=doc['token'])
+    expect(add_stream(g, 'gcam').get('code') == 2002, 'a guest publishes')
+    g.drop()
+    status, again, _ = http_post(p, '/v1/guest-token', json.dumps({'room': 'pub-1', 'token': doc['token']}).encode())
+    expect(status == 200 and again['user'] == doc['user'], 'renewal %r %r' % (status, again))
+    for body, want in ((json.dumps({'room': 'pub-1', 'token': mint('alice', 'pub-1')}).encode(), (403, 1006)),
+                       (json.dumps({'room': 'pub-1', 'token': mint('guest-00', 'pub-1', publish=True)}).encode(),
+                        (403, 1006)),
+                       (json.dumps({'room': 'pub-1', 'token': mint('guest-00', 'pub-1', lifetime=-100)}).encode(),
+                        (403, 1005)),
+                       (json.dumps({'room': 'pub-1', 'token': 'x.y'}).encode(), (403, 1004)),
+                       (json.dumps({'room': 'pub-2', 'token': doc['token']}).encode(), (403, 1006)),
+                       (b'{"room": "bad room"}', (400, 1007)), (b'{"room": 5}', (400, 1013)),
+                       (b'{"room": "pub-1", "x": "' + b'a' * 4100 + b'"}', (400, 1013)), (b'', (400, 1013))):
+        status, doc2, _ = http_post(p, '/v1/guest-token', body)
+        expect((status, (doc2 or {}).get('error')) == want, '%r: %r %r' % (body[:60], status, doc2))
 
 
 @check('TLS: wss login with the server\'s certificate; plain ws and stalled handshakes cost only their own connection')
@@ -1519,7 +1553,8 @@ def main():
     failed = 0
     try:
         E.one = Server('--login-rate', '0', '--max-streams-per-session', '3', '--token-skew', '0',
-                       '--event-backlog', '8', '--event-backlog-bytes', '20000', tmp=E.tmp)
+                       '--event-backlog', '8', '--event-backlog-bytes', '20000', '--public-room', 'pub-*',
+                       tmp=E.tmp)
         E.lim = Server('--login-grace', '1', '--login-rate', '0.001', '--login-burst', '3', '--request-timeout', '1',
                        '--max-connections-per-address', '4', tmp=E.tmp)
         E.hb = Server('--heartbeat-timeout', '1.5', '--login-rate', '0',

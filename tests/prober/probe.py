@@ -417,6 +417,23 @@ class Redis:
         return 'redis://127.0.0.1:%d' % self.port
 
 
+def redis_cmd(port, *args, password=None):
+    """One command to the probe's redis-server in RESP; the first line of the answer."""
+    s = socket.create_connection(('127.0.0.1', port), timeout=5 * SCALE)
+    out = b''
+    for cmd in ([('AUTH', password)] if password else []) + [args]:
+        out = b'*%d\r\n' % len(cmd) + b''.join(b'$%d\r\n%s\r\n' % (len(a.encode()), a.encode()) for a in cmd)
+        s.sendall(out)
+        line = b''
+        while not line.endswith(b'\r\n'):
+            c = s.recv(1)
+            if not c:
+                break
+            line += c
+    s.close()
+    return line.decode().strip()
+
+
 def wait_until(cond, seconds, what):
     end = deadline(seconds)
     while not cond():
@@ -1425,6 +1442,42 @@ def _():
     w.last_seq = ok['seq']
     E.c = (r, a, w, c)
     BEAT.add(*E.c[1:])
+
+
+@check('cluster: Redis refusing the nodes (data kept): logins 1021; a logout is answered, its DELETE sent once when back')
+def _():
+    r, a, b, c = E.c
+    n0, n2 = E.nodes[0], E.nodes[2]
+    erin = login(n2.port, 'erin', r)
+    for w in (a, b, c):  # up to erin's ADD
+        end = deadline(5)
+        while w.next_of(('event',)).get('users') != [{'id': 'erin', 'name': 'Erin'}]:
+            expect(time.monotonic() < end, 'no ADD of erin')
+    # Redis asks for a password the nodes do not have, and drops their connections
+    expect(redis_cmd(E.redis.port, 'CONFIG', 'SET', 'requirepass', 'probe-pw') == '+OK', 'requirepass')
+    redis_cmd(E.redis.port, 'CLIENT', 'KILL', 'TYPE', 'normal', password='probe-pw')
+    redis_cmd(E.redis.port, 'CLIENT', 'KILL', 'TYPE', 'pubsub', password='probe-pw')
+    end = deadline(10)
+    while True:
+        w = WS(n0.port)
+        w.send(login_msg('late', r))
+        m = w.recv()
+        w.drop()
+        if m.get('type') == 'error':
+            expect(m['code'] == 1021, 'refusal %r' % m)
+            break
+        expect(time.monotonic() < end, 'n0 still logs in')
+    erin.send({'type': 'logout'})
+    msgs, code = erin.expect_close()
+    expect([m['type'] for m in msgs] == ['logout_ok'] and code == 1000, 'logout %r %r' % (msgs, code))
+    expect(redis_cmd(E.redis.port, 'CONFIG', 'SET', 'requirepass', '', password='probe-pw') == '+OK', 'reset')
+    got = {}
+    for w in (a, b, c):
+        got[w] = w.next_of(('event',), seconds=10)
+        expect(got[w]['kind'] == 'user' and got[w]['update'] == 'DELETE' and got[w]['users'][0]['id'] == 'erin',
+               'after the outage %r' % got[w])
+    expect(got[a] == got[b] == got[c], 'the nodes differ: %r' % list(got.values()))
+    expect(a.quiet(0.5) + b.quiet(0.1) == [], 'more after the DELETE')
 
 
 @check('cluster: SIGTERM of a node: reconnect, then case 1 on another node, unseen')

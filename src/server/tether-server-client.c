@@ -786,6 +786,29 @@ heartbeat_match (const char *data,
   return end - start;
 }
 
+/* Bad input at the WebSocket level, found by libsoup or by the message size check:
+ * counted, and the connection closed (1009 for a message too large). */
+static void
+conn_reject_input (TetherServerConn *conn,
+                   gboolean          too_big,
+                   const char       *why)
+{
+  SoupWebsocketConnection *ws = conn->ws;
+
+  conn->server->stats.rejected_inputs++;
+  tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "rejected input from %s: %s",
+                     conn->address, why);
+  if (conn->state == TETHER_SERVER_CONN_CLOSING)
+    return;
+  conn_mark_closing (conn);
+  /* For an oversized message libsoup drops the connection without a close frame;
+   * queueing one here writes it before that happens. For the rest libsoup sent
+   * its own close: either way the peer gets CLOSE_GRACE to answer. */
+  if (too_big && soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too large");
+  conn_await_close (conn);
+}
+
 static gboolean
 heartbeat_fast (TetherServerConn *conn,
                 const char       *data,
@@ -840,13 +863,21 @@ ws_message (SoupWebsocketConnection *ws,
   if (conn->session != NULL)
     tether_server_session_touch (self, conn->session);
 
+  data = g_bytes_get_data (message, &len);
+  /* libsoup 3.2 checks each frame against max_frame_size but not the message its
+   * fragments make: the guard's budget leaves room for headers and control frames,
+   * so a fragmented message a little over the limit arrives here whole. */
+  if (len > self->max_frame_size)
+    {
+      conn_reject_input (conn, TRUE, "fragmented message larger than max-frame-size");
+      return;
+    }
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     {
       conn_reject (conn, TETHER_ERROR_PROTOCOL, "binary frames are not accepted; send JSON in text frames");
       return;
     }
 
-  data = g_bytes_get_data (message, &len);
   if (conn->state != TETHER_SERVER_CONN_PENDING && conn->session != NULL
       && heartbeat_fast (conn, data, len))
     return;
@@ -928,20 +959,7 @@ ws_error (SoupWebsocketConnection *ws,
 
   /* libsoup found bad input itself (oversized frame, invalid UTF-8, broken
    * framing) and is closing the connection. */
-  conn->server->stats.rejected_inputs++;
-  tether_server_log (G_LOG_LEVEL_DEBUG, conn->session, "rejected input from %s: %s",
-                     conn->address, error->message);
-  if (conn->state != TETHER_SERVER_CONN_CLOSING)
-    {
-      conn_mark_closing (conn);
-      /* For an oversized message libsoup drops the connection without a close frame;
-       * queueing one here writes it before that happens. For the rest libsoup sent
-       * its own close: either way the peer gets CLOSE_GRACE to answer. */
-      if (error->code == SOUP_WEBSOCKET_CLOSE_TOO_BIG
-          && soup_websocket_connection_get_state (ws) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (ws, SOUP_WEBSOCKET_CLOSE_TOO_BIG, "message too large");
-      conn_await_close (conn);
-    }
+  conn_reject_input (conn, error->code == SOUP_WEBSOCKET_CLOSE_TOO_BIG, error->message);
 }
 
 static void

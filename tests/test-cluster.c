@@ -2274,6 +2274,119 @@ test_media_only_edge (Cluster       *cl,
   }), 10000));
 }
 
+/* The ids of the streams in @ok's snapshot, in its order. */
+static char *
+snapshot_stream_order (JsonObject *ok)
+{
+  JsonArray *items = tether_json_get_array (ok, "streams");
+  GString *ids = g_string_new (NULL);
+
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    g_string_append_printf (ids, "%s%s", i > 0 ? " " : "",
+                            tether_json_get_string (json_array_get_object_element (items, i), "id"));
+  return g_string_free (ids, FALSE);
+}
+
+/* bob on node 2 and carol on node 1 (login_ok in @bob_ok, @carol_ok), then alice on
+ * node 0 with streams cam-a and cam-b; node 0 is killed and alice resumes on node 1
+ * (case 1, unseen), her login_ok in @alice_ok. Returns alice. */
+static Client *
+alice_moved (Cluster     *cl,
+             Client     **bob,
+             JsonObject **bob_ok,
+             Client     **carol,
+             JsonObject **carol_ok,
+             JsonObject **alice_ok)
+{
+  g_autoptr(JsonObject) first = NULL;
+  g_autofree char *streams = NULL;
+  Client *alice;
+  gint64 seq = 0;
+
+  *bob = login_on (cl, 2, "bob", bob_ok);
+  *carol = login_on (cl, 1, "carol", carol_ok);
+  expect_only_add (*bob, "carol");
+  alice = login_on (cl, 0, "alice", &first);
+  add_stream (alice, 1, "cam-a");
+  add_stream (alice, 2, "cam-b");
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(JsonObject) a = expect (*bob, "event");
+      g_autoptr(JsonObject) b = expect (*carol, "event");
+
+      g_assert_cmpint (get_int (a, "seq"), ==, get_int (b, "seq"));
+      seq = get_int (a, "seq");
+    }
+  stop_beating (cl, alice);
+  tether_test_server_process_kill (cl->nodes[0]);
+  g_assert_true (WAIT_UNTIL (alice->closed, WAIT_MS));
+  alice = resume_on (cl, 1, "alice", first, seq, alice_ok);
+  g_assert_true (tether_json_get_bool (*alice_ok, "resumed", FALSE));
+  g_assert_false (tether_json_get_bool (*alice_ok, "resync", FALSE));
+  streams = snapshot_stream_order (*alice_ok);
+  g_assert_cmpstr (streams, ==, "cam-a cam-b");
+  return alice;
+}
+
+/* A session that moved to another node (case 1: its node killed) keeps its streams
+ * when Redis then restarts empty: its new node restores it with the streams it added
+ * on the old one, in their order. Everyone gets reconnect, their resync snapshots
+ * hold both streams, and no stream event follows; her logout then deletes them
+ * (reason logout). Before, node 1 restored alice without her streams: the room lost
+ * them for good. */
+static void
+test_moved_redis_restart (Cluster       *cl,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  JsonObject *re[3] = { NULL };
+  Client *c[3];
+
+  c[0] = alice_moved (cl, &c[1], &bob_ok, &c[2], &carol_ok, &alice_ok);
+  tether_test_redis_kill (cl->redis);
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  /* reconnect comes once its session is restored: the resyncs see the whole room. */
+  for (guint i = 0; i < 3; i++)
+    {
+      json_object_unref (take (c[i], "reconnect", -1));
+      stop_beating (cl, c[i]);
+    }
+  c[0] = resume_on (cl, 1, "alice", alice_ok, get_int (alice_ok, "seq"), &re[0]);
+  c[1] = resume_on (cl, 2, "bob", bob_ok, get_int (bob_ok, "seq"), &re[1]);
+  c[2] = resume_on (cl, 1, "carol", carol_ok, get_int (carol_ok, "seq"), &re[2]);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *streams = snapshot_stream_order (re[i]);
+
+      g_assert_true (tether_json_get_bool (re[i], "resumed", FALSE));
+      g_assert_true (tether_json_get_bool (re[i], "resync", FALSE));
+      g_assert_cmpuint (json_array_get_length (tether_json_get_array (re[i], "users")), ==, 2);
+      g_assert_cmpstr (streams, ==, "cam-a cam-b");
+      json_object_unref (re[i]);
+    }
+  /* Nothing between the snapshots and dave's join. */
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SISMEMBER " PREFIX "nodes n2", "1"),
+                                    10000));
+  login_on (cl, 2, "dave", NULL);
+  for (guint i = 0; i < 3; i++)
+    expect_only_add (c[i], "dave");
+  /* Her streams are hers in Redis again: her logout deletes them. */
+  client_send (c[0], "{\"type\":\"logout\"}");
+  for (guint i = 1; i < 3; i++)
+    {
+      g_autoptr(JsonObject) ev = expect (c[i], "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "stream");
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+      g_assert_cmpstr (tether_json_get_string (ev, "reason"), ==, "logout");
+      expect_only_delete (c[i], "alice");
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2317,6 +2430,7 @@ main (int   argc,
   ADD ("/cluster/slow-reader", test_slow_reader);
   ADD ("/cluster/redis-flushed", test_redis_flushed);
   ADD ("/cluster/request-flood", test_request_flood);
+  ADD ("/cluster/moved/redis-restart", test_moved_redis_restart);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
   g_test_add_func ("/cluster/reserved-ids", test_reserved_ids);
 #undef ADD

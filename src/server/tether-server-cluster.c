@@ -733,6 +733,62 @@ login_local_session (TetherServerCluster *cluster,
   return session;
 }
 
+/* A resumed @session's streams are the ones Redis names (@own_json, their ids; their
+ * node and extra from the snapshot's @streams): a session that moved here from
+ * another node keeps the streams it added there exactly as if added here — claimed
+ * on this node's media nodes, put back by a restore after an empty Redis — and a
+ * stream Redis no longer has is forgotten. Before, a restore here lost them. */
+static void
+session_take_streams (TetherServer        *self,
+                      TetherServerSession *session,
+                      const char          *own_json,
+                      GArray              *streams)
+{
+  g_autoptr(JsonNode) node = own_json != NULL ? json_from_string (own_json, NULL) : NULL;
+  JsonArray *ids = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  g_autoptr(GHashTable) own = g_hash_table_new (g_str_hash, g_str_equal);
+  GList *next;
+
+  for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
+    {
+      JsonNode *id = json_array_get_element (ids, i);
+
+      if (JSON_NODE_HOLDS_VALUE (id) && json_node_get_value_type (id) == G_TYPE_STRING)
+        g_hash_table_add (own, (gpointer) json_node_get_string (id));
+    }
+  for (GList *l = session->streams.head; l != NULL; l = next)
+    {
+      TetherServerStream *stream = l->data;
+
+      next = l->next;
+      if (!g_hash_table_contains (own, stream->id))
+        tether_server_stream_drop (self, stream);
+    }
+  for (guint i = 0; i < streams->len; i++)
+    {
+      TetherMessageStream *st = &g_array_index (streams, TetherMessageStream, i);
+      TetherServerStream *stream;
+      gboolean changed;
+
+      if (!g_hash_table_contains (own, st->id))
+        continue;
+      stream = g_hash_table_lookup (self->streams, st->id);
+      /* Another session's here is out of date: Redis has it as this one's. */
+      if (stream != NULL && stream->session != session)
+        {
+          tether_server_stream_drop (self, stream);
+          stream = NULL;
+        }
+      if (stream == NULL)
+        for (guint r = 0; r < self->relays->len; r++)
+          if (!tether_relay_claim_stream (g_ptr_array_index (self->relays, r), st->id,
+                                          session->user_id, session->room->id))
+            tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s is another's on this node's "
+                               "media node", st->id);
+      tether_server_stream_put (self, session, st->id, st->node, st->extra, &changed);
+    }
+}
+
 static void
 login_cb (TetherRedis *redis,
           redisReply  *reply,
@@ -785,6 +841,7 @@ login_cb (TetherRedis *redis,
       session = login_local_session (cluster, cl, cl->resume_sid, cl->sent_key,
                                      element_str (reply, 5), g_strcmp0 (element_str (reply, 6), "1") == 0);
       resync = g_strcmp0 (element_str (reply, 7), "1") == 0;
+      session_take_streams (self, session, element_str (reply, 9), streams);
       self->stats.resumes++;
     }
   else
@@ -837,7 +894,7 @@ login_cb (TetherRedis *redis,
                                (TetherMessageUser *) users->data, users->len,
                                (TetherMessageStream *) streams->data, streams->len);
   if (resumed && !resync)
-    for (gsize i = 9; i + 2 < reply->elements && element_str (reply, i) != NULL; i += 3)
+    for (gsize i = 10; i + 2 < reply->elements && element_str (reply, i) != NULL; i += 3)
       {
         const char *subject = element_str (reply, i + 1);
         gboolean user_event = g_strcmp0 (element_str (reply, i + 2), "1") == 0;

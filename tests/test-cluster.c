@@ -2387,6 +2387,52 @@ test_moved_redis_restart (Cluster       *cl,
     }
 }
 
+/* A kick (duplicate login) or a drop (resume elsewhere) that Redis published while a
+ * node was not listening (its own connections to Redis broken, Redis fine) is not
+ * lost: subscribed again, the node finds the sessions Redis gave away meanwhile.
+ * alice's first connection on node 0 gets kick_out 1010, and carol's, whose session
+ * resumed on node 2, is closed. Before, node 0 kept both open for good, heartbeats
+ * answered: members Redis no longer counted, as in /cluster/duplicate-login/race. */
+static void
+test_moved_unheard (Cluster       *cl,
+                    gconstpointer  data)
+{
+  g_autoptr(TetherFaultProxy) proxy = tether_fault_proxy_new ("127.0.0.1",
+                                                              tether_test_redis_get_port (cl->redis));
+  g_autofree char *proxied = g_strdup_printf ("redis://127.0.0.1:%u", tether_fault_proxy_get_port (proxy));
+  const char *via_proxy[] = { "--redis", proxied, NULL };
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  g_autoptr(JsonObject) resumed = NULL;
+  g_autoptr(JsonObject) kick = NULL;
+  Client *bob, *alice, *carol;
+
+  g_assert_cmpint (tether_test_server_process_terminate (cl->nodes[0]), ==, 0);
+  tether_test_server_process_free (cl->nodes[0]);
+  cl->nodes[0] = node_start_with (cl, 0, via_proxy);
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = login_retrying (cl, 0, "alice", &alice_ok);
+  expect_only_add (bob, "alice");
+  carol = login_on (cl, 0, "carol", &carol_ok);
+  expect_only_add (bob, "carol");
+  expect_only_add (alice, "carol");
+
+  tether_fault_proxy_refuse (proxy);
+  tether_fault_proxy_reset (proxy);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_redis_up") == 0, 10000));
+  login_on (cl, 2, "alice", NULL);
+  resume_on (cl, 2, "carol", carol_ok, get_int (carol_ok, "seq"), &resumed);
+  g_assert_true (tether_json_get_bool (resumed, "resumed", FALSE));
+  tether_fault_proxy_restore (proxy);
+
+  kick = take (alice, "kick_out", -1);
+  g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+  g_assert_true (WAIT_UNTIL (alice->closed && carol->closed, WAIT_MS));
+  /* Nobody heard of it: no user DELETE or ADD. */
+  login_on (cl, 1, "dave", NULL);
+  expect_only_add (bob, "dave");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2431,6 +2477,7 @@ main (int   argc,
   ADD ("/cluster/redis-flushed", test_redis_flushed);
   ADD ("/cluster/request-flood", test_request_flood);
   ADD ("/cluster/moved/redis-restart", test_moved_redis_restart);
+  ADD ("/cluster/moved/unheard", test_moved_unheard);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
   g_test_add_func ("/cluster/reserved-ids", test_reserved_ids);
 #undef ADD

@@ -41,11 +41,12 @@ typedef enum
   SCRIPT_REAP,
   SCRIPT_STREAM,
   SCRIPT_RESTORE,
+  SCRIPT_OWNED,
   N_SCRIPTS
 } ScriptId;
 
 static const char *script_names[N_SCRIPTS] = {
-  "login", "leave", "beat", "reap", "stream", "restore",
+  "login", "leave", "beat", "reap", "stream", "restore", "owned",
 };
 
 typedef struct
@@ -86,6 +87,7 @@ struct _TetherServerCluster
                                        * session's and the one it resumes) */
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
   guint              leaves_in_flight;
+  gboolean           unheard;         /* its channel was not subscribed: check its sessions */
   /* figures for /metrics */
   guint64            events_in;
   guint64            lag_count;
@@ -542,6 +544,64 @@ node_command (TetherServerCluster *cluster,
 }
 
 static void
+owned_cb (TetherRedis *redis,
+          redisReply  *reply,
+          const char  *error,
+          gpointer     user_data)
+{
+  TetherServerCluster *cluster = user_data;
+
+  if (cluster_gone (cluster))
+    return;
+  if (reply_failed (reply, error, "session check") || reply->type != REDIS_REPLY_ARRAY)
+    {
+      /* Lost with the connection: the next subscription asks again. */
+      cluster->unheard = TRUE;
+      return;
+    }
+  for (gsize i = 0; i + 1 < reply->elements; i += 2)
+    {
+      const char *sid = element_str (reply, i);
+      const char *what = element_str (reply, i + 1);
+      g_autofree char *command = NULL;
+
+      if (sid == NULL || what == NULL)
+        continue;
+      if (g_str_equal (what, "kick"))
+        command = g_strdup_printf ("kick %s %d", sid, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+      else
+        command = g_strdup_printf ("drop %s", sid);
+      node_command (cluster, command);
+    }
+}
+
+/* The node's channel is subscribed (again): a `drop` or `kick` published while it was
+ * not reached nobody, and the node would keep those sessions' connections for good —
+ * members Redis no longer counts. Redis says which sessions it gave away meanwhile;
+ * a command that is also heard finds its session gone already. */
+static void
+cluster_check_owned (TetherServerCluster *cluster)
+{
+  TetherServer *self = cluster->server;
+  g_autoptr(GPtrArray) args = NULL;
+  GHashTableIter iter;
+  const char *sid;
+
+  cluster->unheard = TRUE;
+  if (!tether_redis_is_up (cluster->redis))
+    return;   /* state_cb asks */
+  cluster->unheard = FALSE;
+  if (g_hash_table_size (self->sessions) == 0)
+    return;
+  args = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &sid, NULL))
+    g_ptr_array_add (args, (gpointer) sid);
+  g_ptr_array_add (args, NULL);
+  cluster_eval (cluster, SCRIPT_OWNED, owned_cb, cluster, (const char * const *) args->pdata);
+}
+
+static void
 message_cb (TetherRedis *redis,
             const char  *channel,
             const char  *payload,
@@ -560,6 +620,8 @@ message_cb (TetherRedis *redis,
     {
       if (payload != NULL)
         node_command (cluster, payload);
+      else
+        cluster_check_owned (cluster);
       return;
     }
   room_id = channel_room (cluster, channel);
@@ -1630,6 +1692,8 @@ beat_timer_cb (gpointer data)
   tether_redis_ping (cluster->redis, MAX (USEC (cluster->server->node_timeout) * 3, G_USEC_PER_SEC));
   cluster_beat_now (cluster);
   cluster_flush_leaves (cluster);
+  if (cluster->unheard)
+    cluster_check_owned (cluster);
   return G_SOURCE_CONTINUE;
 }
 

@@ -2433,6 +2433,53 @@ test_moved_unheard (Cluster       *cl,
   expect_only_add (bob, "dave");
 }
 
+/* The stream DELETE @reason of cam-a and cam-b, then alice's user DELETE, as the next
+ * events of @c. */
+static void
+expect_alice_gone (Client     *c,
+                   const char *reason)
+{
+  g_autoptr(JsonObject) ev = expect (c, "event");
+  g_autofree char *line = event_line (ev);
+
+  g_assert_cmpstr (strchr (line, ' ') + 1, ==, "stream DELETE cam-a cam-b");
+  g_assert_cmpstr (tether_json_get_string (ev, "reason"), ==, reason);
+  expect_only_delete (c, "alice");
+}
+
+/* The leaves of a session that moved (case 1) go as on its first node: its
+ * heartbeat timeout on node 1 deletes the streams it added on node 0, then the user,
+ * once for bob (node 2) and carol (node 1). Her return is a rejoin without streams,
+ * and a duplicate login elsewhere then kicks her on node 1. */
+static void
+test_moved_leaves (Cluster       *cl,
+                   gconstpointer  data)
+{
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  g_autoptr(JsonObject) kick = NULL;
+  Client *alice, *bob, *carol;
+
+  alice = alice_moved (cl, &bob, &bob_ok, &carol, &carol_ok, &alice_ok);
+  stop_beating (cl, alice);
+  expect_alice_gone (bob, "heartbeat_timeout");
+  expect_alice_gone (carol, "heartbeat_timeout");
+
+  alice = resume_on (cl, 1, "alice", alice_ok, get_int (alice_ok, "seq"), &again);
+  g_assert_false (tether_json_get_bool (again, "resumed", FALSE));
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (again, "streams")), ==, 0);
+  expect_only_add (bob, "alice");
+  expect_only_add (carol, "alice");
+  login_on (cl, 2, "alice", NULL);
+  kick = take (alice, "kick_out", -1);
+  g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+  login_on (cl, 2, "dave", NULL);
+  expect_only_add (bob, "dave");
+  expect_only_add (carol, "dave");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2478,6 +2525,7 @@ main (int   argc,
   ADD ("/cluster/request-flood", test_request_flood);
   ADD ("/cluster/moved/redis-restart", test_moved_redis_restart);
   ADD ("/cluster/moved/unheard", test_moved_unheard);
+  ADD ("/cluster/moved/leaves", test_moved_leaves);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
   g_test_add_func ("/cluster/reserved-ids", test_reserved_ids);
 #undef ADD

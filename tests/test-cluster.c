@@ -2480,6 +2480,65 @@ test_moved_leaves (Cluster       *cl,
   expect_only_add (carol, "dave");
 }
 
+/* An ingest publisher whose node is killed and which pushes to another node's media
+ * node at once (OBS/ffmpeg reconnecting elsewhere): its stream moves there (stream
+ * ADD with the new node), seen identically on nodes 1 and 2 — at most after a
+ * media_lost DELETE when the reaper ran first — and stays. Before, the new media
+ * node's ingest_add found the id still taken by the dead one and gave up, and the
+ * reaper then deleted the stream for good (found by bench-cascade). */
+static void
+test_ingest_moved (Cluster       *cl,
+                   gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) first = NULL;
+  g_autoptr(TetherTestProcess) again = NULL;
+  g_autoptr(JsonObject) add_bob = NULL;
+  g_autoptr(JsonObject) add_carol = NULL;
+  g_autoptr(JsonObject) moved = NULL;
+  g_autoptr(JsonObject) moved_carol = NULL;
+  JsonObject *item;
+  Client *bob, *carol;
+
+  if (!have_gst ())
+    return;
+  bob = login_on (cl, 1, "bob", NULL);
+  carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (bob, "carol");
+  first = ingest_publish (cl, "n0", "cam");
+  add_bob = expect_ingest_add (bob, "cam", "n0");
+  add_carol = expect_ingest_add (carol, "cam", "n0");
+
+  tether_test_server_process_kill (cl->nodes[0]);
+  tether_test_process_kill (first);
+  again = ingest_publish (cl, "n2", "cam");
+  moved = next_event_within (bob, 20000);
+  moved_carol = next_event_within (carol, 20000);
+  g_assert_nonnull (moved);
+  g_assert_nonnull (moved_carol);
+  g_assert_cmpint (get_int (moved, "seq"), ==, get_int (moved_carol, "seq"));
+  if (g_strcmp0 (tether_json_get_string (moved, "update"), "DELETE") == 0)
+    {
+      g_test_message ("the reaper ran first: DELETE, then ADD");
+      g_assert_cmpstr (tether_json_get_string (moved, "reason"), ==, "media_lost");
+      g_clear_pointer (&moved, json_object_unref);
+      g_clear_pointer (&moved_carol, json_object_unref);
+      moved = expect_ingest_add (bob, "cam", "n2");
+      moved_carol = expect_ingest_add (carol, "cam", "n2");
+    }
+  g_assert_cmpstr (tether_json_get_string (moved, "update"), ==, "ADD");
+  item = json_array_get_object_element (tether_json_get_array (moved, "streams"), 0);
+  g_assert_cmpstr (tether_json_get_string (item, "id"), ==, "cam");
+  g_assert_cmpstr (tether_json_get_string (item, "node"), ==, "n2");
+
+  /* It stays once the dead node is reaped, and is n2's. */
+  wait_reaped (cl);
+  g_assert_true (redis_equals (cl, "HGET " PREFIX "stream:cam node", "n2"));
+  g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianode:n2:ingests cam", "1"));
+  login_on (cl, 1, "dave", NULL);
+  expect_only_add (bob, "dave");
+  expect_only_add (carol, "dave");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2526,6 +2585,7 @@ main (int   argc,
   ADD ("/cluster/moved/redis-restart", test_moved_redis_restart);
   ADD ("/cluster/moved/unheard", test_moved_unheard);
   ADD ("/cluster/moved/leaves", test_moved_leaves);
+  ADD ("/cluster/ingest/moved", test_ingest_moved);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
   g_test_add_func ("/cluster/reserved-ids", test_reserved_ids);
 #undef ADD

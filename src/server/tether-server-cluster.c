@@ -1374,6 +1374,14 @@ ingest_cb (TetherRedis *redis,
                  "the reconciliation when Redis is back", op->stream_id, error);
       cluster->ingests_dirty = TRUE;
     }
+  else if (reply->type == REDIS_REPLY_STRING && g_str_equal (reply->str, "wait"))
+    {
+      /* Its id is this user's ingest on another media node, not dead yet: the
+       * publisher moved here from it. The next beats' reconciliation moves it. */
+      g_message ("cluster: ingest stream %s is still shown on another media node; it moves "
+                 "here once that node is dead", op->stream_id);
+      cluster->ingests_dirty = TRUE;
+    }
   else if (!reply_failed (reply, error, "ingest"))
     {
       Ingest *ingest = g_hash_table_lookup (cluster->ingests, op->stream_id);
@@ -1418,6 +1426,8 @@ ingest_sync_cb (TetherRedis *redis,
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ingest))
         if (ingest->gen <= op->gen)
           g_hash_table_iter_remove (&iter);
+      /* One still shown on a media node not known dead: again at the next beat. */
+      cluster->ingests_dirty |= element_int (reply, 2) > 0;
     }
   if (!cluster_gone (cluster))
     cluster->ingest_sync_in_flight = FALSE;

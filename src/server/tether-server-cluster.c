@@ -88,6 +88,8 @@ struct _TetherServerCluster
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
   guint              leaves_in_flight;
   gboolean           unheard;         /* its channel was not subscribed: check its sessions */
+  GHashTable        *lost;            /* session id → monotonic µs: Redis has it present
+                                       * here, the node never made it (owned_cb) */
   /* figures for /metrics */
   guint64            events_in;
   guint64            lag_count;
@@ -567,6 +569,20 @@ owned_cb (TetherRedis *redis,
 
       if (sid == NULL || what == NULL)
         continue;
+      if (g_str_equal (what, "lost"))
+        {
+          /* Its client never got login_ok, and nothing here would ever time it out:
+           * it gets the heartbeat timeout of a member gone silent, unless it resumes
+           * first (cluster_leave_lost()). */
+          if (!g_hash_table_contains (cluster->lost, sid))
+            {
+              gint64 *due = g_new (gint64, 1);
+
+              *due = g_get_monotonic_time () + USEC (cluster->server->heartbeat_timeout);
+              g_hash_table_insert (cluster->lost, g_strdup (sid), due);
+            }
+          continue;
+        }
       if (g_str_equal (what, "kick"))
         command = g_strdup_printf ("kick %s %d", sid, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
       else
@@ -577,28 +593,71 @@ owned_cb (TetherRedis *redis,
 
 /* The node's channel is subscribed (again): a `drop` or `kick` published while it was
  * not reached nobody, and the node would keep those sessions' connections for good —
- * members Redis no longer counts. Redis says which sessions it gave away meanwhile;
- * a command that is also heard finds its session gone already. */
+ * members Redis no longer counts; a login whose answer was lost with the connection
+ * left a member Redis counts as this node's and nothing here would time out. Redis
+ * says which (owned.lua); a command that is also heard finds its session gone
+ * already. */
 static void
 cluster_check_owned (TetherServerCluster *cluster)
 {
   TetherServer *self = cluster->server;
-  g_autoptr(GPtrArray) args = NULL;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
   GHashTableIter iter;
   const char *sid;
 
   cluster->unheard = TRUE;
-  if (!tether_redis_is_up (cluster->redis))
-    return;   /* state_cb asks */
-  cluster->unheard = FALSE;
-  if (g_hash_table_size (self->sessions) == 0)
+  /* Not before the first beat, which hands a previous process's sessions to a ghost:
+   * the beat timer asks then, or once Redis is up. */
+  if (!tether_redis_is_up (cluster->redis) || !cluster->registered)
     return;
-  args = g_ptr_array_new ();
+  cluster->unheard = FALSE;
+  if (cluster->media_only)
+    return;
+  /* Its sessions, and those of logins whose answer is on its way. */
   g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &sid, NULL))
+    g_ptr_array_add (args, (gpointer) sid);
+  g_hash_table_iter_init (&iter, cluster->logins);
   while (g_hash_table_iter_next (&iter, (gpointer *) &sid, NULL))
     g_ptr_array_add (args, (gpointer) sid);
   g_ptr_array_add (args, NULL);
   cluster_eval (cluster, SCRIPT_OWNED, owned_cb, cluster, (const char * const *) args->pdata);
+}
+
+/* The sessions owned_cb found lost whose heartbeat timeout fell due leave as a member
+ * gone silent does (resumable until session-ttl); leave.lua leaves alone one that
+ * resumed on another node meanwhile, and one that resumed here is this node's again. */
+static void
+cluster_leave_lost (TetherServerCluster *cluster)
+{
+  TetherServer *self = cluster->server;
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  const char *sid;
+  gint64 *due;
+
+  g_hash_table_iter_init (&iter, cluster->lost);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &sid, (gpointer *) &due))
+    {
+      PendingLeave *leave;
+
+      if (g_hash_table_contains (self->sessions, sid))
+        {
+          g_hash_table_iter_remove (&iter);
+          continue;
+        }
+      if (*due > now || g_hash_table_contains (cluster->logins, sid))
+        continue;
+      leave = g_new0 (PendingLeave, 1);
+      leave->cluster = cluster;
+      leave->sid = g_strdup (sid);
+      leave->reason = g_strdup (TETHER_REASON_HEARTBEAT_TIMEOUT);
+      leave->keep_ms = MAX ((gint64) ((self->session_ttl - self->heartbeat_timeout) * 1000), 0);
+      g_queue_push_tail (&cluster->pending_leaves, leave);
+      g_hash_table_iter_remove (&iter);
+      self->stats.heartbeat_timeouts++;
+      g_message ("cluster: heartbeat timeout of a session whose login answer was lost");
+    }
 }
 
 static void
@@ -1701,6 +1760,7 @@ beat_timer_cb (gpointer data)
   /* A Redis that holds a PING past the node timeout is taken for dead. */
   tether_redis_ping (cluster->redis, MAX (USEC (cluster->server->node_timeout) * 3, G_USEC_PER_SEC));
   cluster_beat_now (cluster);
+  cluster_leave_lost (cluster);
   cluster_flush_leaves (cluster);
   if (cluster->unheard)
     cluster_check_owned (cluster);
@@ -1890,6 +1950,7 @@ tether_server_cluster_start (TetherServer  *self,
     }
   cluster->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_info_free);
   cluster->reaping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  cluster->lost = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   cluster->ingests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             (GDestroyNotify) ingest_free);
   cluster->ingests_gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1933,6 +1994,7 @@ tether_server_cluster_free (TetherServer *self)
   g_queue_clear_full (&cluster->pending_leaves, (GDestroyNotify) pending_leave_free);
   g_ptr_array_unref (cluster->nodes);
   g_hash_table_unref (cluster->reaping);
+  g_hash_table_unref (cluster->lost);
   g_hash_table_unref (cluster->ingests);
   g_hash_table_unref (cluster->ingests_gone);
   g_hash_table_unref (cluster->logins);

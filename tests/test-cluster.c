@@ -440,25 +440,33 @@ three_members (Cluster  *cl,
   expect_only_add (*carol, "alice");
 }
 
-/* bob on node 1, carol on node 2, then alice with stream cam-alice on node 0, which
- * is killed; returns alice's client, her login_ok in *@ok and the seq of her
- * stream's ADD, as bob and carol both saw it. */
+/* bob on node 1, carol on node 2 (their login_ok in @bob_ok, @carol_ok unless NULL),
+ * then alice with the streams @streams (NULL-terminated) on node 0, which is killed;
+ * returns alice's client, her login_ok in *@ok and the seq of her last stream's ADD,
+ * as bob and carol both saw it. */
 static Client *
-alice_on_killed_node (Cluster     *cl,
-                      Client     **bob,
-                      Client     **carol,
-                      JsonObject **ok,
-                      gint64      *seq)
+alice_streams_on_killed_node (Cluster             *cl,
+                              const char * const  *streams,
+                              Client             **bob,
+                              JsonObject         **bob_ok,
+                              Client             **carol,
+                              JsonObject         **carol_ok,
+                              JsonObject         **ok,
+                              gint64              *seq)
 {
   Client *alice;
+  guint n = 0;
 
-  *bob = login_on (cl, 1, "bob", NULL);
-  *carol = login_on (cl, 2, "carol", NULL);
+  *bob = login_on (cl, 1, "bob", bob_ok);
+  *carol = login_on (cl, 2, "carol", carol_ok);
   json_object_unref (expect (*bob, "event"));
   alice = login_on (cl, 0, "alice", ok);
-  add_stream (alice, 1, "cam-alice");
-  json_object_unref (expect (alice, "event"));
-  for (guint i = 0; i < 2; i++)
+  for (; streams[n] != NULL; n++)
+    {
+      add_stream (alice, n + 1, streams[n]);
+      json_object_unref (expect (alice, "event"));
+    }
+  for (guint i = 0; i < n + 1; i++)
     {
       g_autoptr(JsonObject) a = expect (*bob, "event");
       g_autoptr(JsonObject) b = expect (*carol, "event");
@@ -469,6 +477,19 @@ alice_on_killed_node (Cluster     *cl,
   stop_beating (cl, alice);
   tether_test_server_process_kill (cl->nodes[0]);
   return alice;
+}
+
+/* The same with stream cam-alice. */
+static Client *
+alice_on_killed_node (Cluster     *cl,
+                      Client     **bob,
+                      Client     **carol,
+                      JsonObject **ok,
+                      gint64      *seq)
+{
+  const char *streams[] = { "cam-alice", NULL };
+
+  return alice_streams_on_killed_node (cl, streams, bob, NULL, carol, NULL, ok, seq);
 }
 
 /* The other nodes reaped node 0: its keys are gone. */
@@ -490,22 +511,7 @@ test_node_death_resume (Cluster       *cl,
   Client *bob, *carol, *alice;
   gint64 seq;
 
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  json_object_unref (expect (bob, "event"));
-  alice = login_on (cl, 0, "alice", &ok);
-  add_stream (alice, 1, "cam-alice");
-  json_object_unref (expect (alice, "event"));
-  for (guint i = 0; i < 2; i++)
-    {
-      g_autoptr(JsonObject) a = expect (bob, "event");
-      g_autoptr(JsonObject) b = expect (carol, "event");
-
-      g_assert_cmpint (get_int (a, "seq"), ==, get_int (b, "seq"));
-      seq = get_int (a, "seq");
-    }
-  stop_beating (cl, alice);
-  tether_test_server_process_kill (cl->nodes[0]);
+  alice = alice_on_killed_node (cl, &bob, &carol, &ok, &seq);
   g_assert_true (WAIT_UNTIL (alice->closed, WAIT_MS));
 
   alice = resume_on (cl, 1, "alice", ok, seq, &resumed);
@@ -770,6 +776,24 @@ expect_same_stream_event (Client     *a,
   return get_int (ea, "seq");
 }
 
+/* bob on node 1 and carol on node 2, then ingest cam on node 0's media node, whose
+ * ADD both see; returns the publisher. */
+static TetherTestProcess *
+members_and_cam_on_n0 (Cluster  *cl,
+                       Client  **bob,
+                       Client  **carol)
+{
+  TetherTestProcess *publisher;
+
+  *bob = login_on (cl, 1, "bob", NULL);
+  *carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (*bob, "carol");
+  publisher = ingest_publish (cl, "n0", "cam");
+  json_object_unref (expect_ingest_add (*bob, "cam", "n0"));
+  json_object_unref (expect_ingest_add (*carol, "cam", "n0"));
+  return publisher;
+}
+
 /* A node killed with an ingest publisher and started again at once under the same id
  * (a supervisor's restart): the stream of its previous process goes once, for
  * media_lost, seen identically on two other nodes, and nothing else follows. */
@@ -778,18 +802,11 @@ test_ingest_node_restart (Cluster       *cl,
                           gconstpointer  data)
 {
   g_autoptr(TetherTestProcess) publisher = NULL;
-  g_autoptr(JsonObject) add_bob = NULL;
-  g_autoptr(JsonObject) add_carol = NULL;
   Client *bob, *carol;
 
   if (!have_gst ())
     return;
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  expect_only_add (bob, "carol");
-  publisher = ingest_publish (cl, "n0", "cam");
-  add_bob = expect_ingest_add (bob, "cam", "n0");
-  add_carol = expect_ingest_add (carol, "cam", "n0");
+  publisher = members_and_cam_on_n0 (cl, &bob, &carol);
 
   tether_test_process_kill (publisher);
   tether_test_server_process_kill (cl->nodes[0]);
@@ -2287,7 +2304,7 @@ snapshot_stream_order (JsonObject *ok)
   return g_string_free (ids, FALSE);
 }
 
-/* bob on node 2 and carol on node 1 (login_ok in @bob_ok, @carol_ok), then alice on
+/* bob on node 1 and carol on node 2 (login_ok in @bob_ok, @carol_ok), then alice on
  * node 0 with streams cam-a and cam-b; node 0 is killed and alice resumes on node 1
  * (case 1, unseen), her login_ok in @alice_ok. Returns alice. */
 static Client *
@@ -2298,27 +2315,13 @@ alice_moved (Cluster     *cl,
              JsonObject **carol_ok,
              JsonObject **alice_ok)
 {
+  const char *cams[] = { "cam-a", "cam-b", NULL };
   g_autoptr(JsonObject) first = NULL;
   g_autofree char *streams = NULL;
   Client *alice;
   gint64 seq = 0;
 
-  *bob = login_on (cl, 2, "bob", bob_ok);
-  *carol = login_on (cl, 1, "carol", carol_ok);
-  expect_only_add (*bob, "carol");
-  alice = login_on (cl, 0, "alice", &first);
-  add_stream (alice, 1, "cam-a");
-  add_stream (alice, 2, "cam-b");
-  for (guint i = 0; i < 3; i++)
-    {
-      g_autoptr(JsonObject) a = expect (*bob, "event");
-      g_autoptr(JsonObject) b = expect (*carol, "event");
-
-      g_assert_cmpint (get_int (a, "seq"), ==, get_int (b, "seq"));
-      seq = get_int (a, "seq");
-    }
-  stop_beating (cl, alice);
-  tether_test_server_process_kill (cl->nodes[0]);
+  alice = alice_streams_on_killed_node (cl, cams, bob, bob_ok, carol, carol_ok, &first, &seq);
   g_assert_true (WAIT_UNTIL (alice->closed, WAIT_MS));
   alice = resume_on (cl, 1, "alice", first, seq, alice_ok);
   g_assert_true (tether_json_get_bool (*alice_ok, "resumed", FALSE));
@@ -2356,8 +2359,8 @@ test_moved_redis_restart (Cluster       *cl,
       stop_beating (cl, c[i]);
     }
   c[0] = resume_on (cl, 1, "alice", alice_ok, get_int (alice_ok, "seq"), &re[0]);
-  c[1] = resume_on (cl, 2, "bob", bob_ok, get_int (bob_ok, "seq"), &re[1]);
-  c[2] = resume_on (cl, 1, "carol", carol_ok, get_int (carol_ok, "seq"), &re[2]);
+  c[1] = resume_on (cl, 1, "bob", bob_ok, get_int (bob_ok, "seq"), &re[1]);
+  c[2] = resume_on (cl, 2, "carol", carol_ok, get_int (carol_ok, "seq"), &re[2]);
   for (guint i = 0; i < 3; i++)
     {
       g_autofree char *streams = snapshot_stream_order (re[i]);
@@ -2449,7 +2452,7 @@ expect_alice_gone (Client     *c,
 
 /* The leaves of a session that moved (case 1) go as on its first node: its
  * heartbeat timeout on node 1 deletes the streams it added on node 0, then the user,
- * once for bob (node 2) and carol (node 1). Her return is a rejoin without streams,
+ * once for bob (node 1) and carol (node 2). Her return is a rejoin without streams,
  * and a duplicate login elsewhere then kicks her on node 1. */
 static void
 test_moved_leaves (Cluster       *cl,
@@ -2492,8 +2495,6 @@ test_ingest_moved (Cluster       *cl,
 {
   g_autoptr(TetherTestProcess) first = NULL;
   g_autoptr(TetherTestProcess) again = NULL;
-  g_autoptr(JsonObject) add_bob = NULL;
-  g_autoptr(JsonObject) add_carol = NULL;
   g_autoptr(JsonObject) moved = NULL;
   g_autoptr(JsonObject) moved_carol = NULL;
   JsonObject *item;
@@ -2501,12 +2502,7 @@ test_ingest_moved (Cluster       *cl,
 
   if (!have_gst ())
     return;
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  expect_only_add (bob, "carol");
-  first = ingest_publish (cl, "n0", "cam");
-  add_bob = expect_ingest_add (bob, "cam", "n0");
-  add_carol = expect_ingest_add (carol, "cam", "n0");
+  first = members_and_cam_on_n0 (cl, &bob, &carol);
 
   tether_test_server_process_kill (cl->nodes[0]);
   tether_test_process_kill (first);

@@ -88,6 +88,7 @@ struct _TetherServerCluster
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
   guint              leaves_in_flight;
   gboolean           unheard;         /* its channel was not subscribed: check its sessions */
+  gint64             recheck_at;      /* monotonic µs of a second check, or 0 */
   GHashTable        *lost;            /* session id → monotonic µs: Redis has it present
                                        * here, the node never made it (owned_cb) */
   /* figures for /metrics */
@@ -680,7 +681,12 @@ message_cb (TetherRedis *redis,
       if (payload != NULL)
         node_command (cluster, payload);
       else
-        cluster_check_owned (cluster);
+        {
+          /* Once more a beat later: a hung Redis that goes on may run a login it
+           * had buffered from the old connection after the first check. */
+          cluster->recheck_at = g_get_monotonic_time () + USEC (self->node_beat);
+          cluster_check_owned (cluster);
+        }
       return;
     }
   room_id = channel_room (cluster, channel);
@@ -1762,6 +1768,11 @@ beat_timer_cb (gpointer data)
   cluster_beat_now (cluster);
   cluster_leave_lost (cluster);
   cluster_flush_leaves (cluster);
+  if (cluster->recheck_at != 0 && g_get_monotonic_time () >= cluster->recheck_at)
+    {
+      cluster->recheck_at = 0;
+      cluster->unheard = TRUE;
+    }
   if (cluster->unheard)
     cluster_check_owned (cluster);
   return G_SOURCE_CONTINUE;

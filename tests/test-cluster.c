@@ -440,25 +440,33 @@ three_members (Cluster  *cl,
   expect_only_add (*carol, "alice");
 }
 
-/* bob on node 1, carol on node 2, then alice with stream cam-alice on node 0, which
- * is killed; returns alice's client, her login_ok in *@ok and the seq of her
- * stream's ADD, as bob and carol both saw it. */
+/* bob on node 1, carol on node 2 (their login_ok in @bob_ok, @carol_ok unless NULL),
+ * then alice with the streams @streams (NULL-terminated) on node 0, which is killed;
+ * returns alice's client, her login_ok in *@ok and the seq of her last stream's ADD,
+ * as bob and carol both saw it. */
 static Client *
-alice_on_killed_node (Cluster     *cl,
-                      Client     **bob,
-                      Client     **carol,
-                      JsonObject **ok,
-                      gint64      *seq)
+alice_streams_on_killed_node (Cluster             *cl,
+                              const char * const  *streams,
+                              Client             **bob,
+                              JsonObject         **bob_ok,
+                              Client             **carol,
+                              JsonObject         **carol_ok,
+                              JsonObject         **ok,
+                              gint64              *seq)
 {
   Client *alice;
+  guint n = 0;
 
-  *bob = login_on (cl, 1, "bob", NULL);
-  *carol = login_on (cl, 2, "carol", NULL);
+  *bob = login_on (cl, 1, "bob", bob_ok);
+  *carol = login_on (cl, 2, "carol", carol_ok);
   json_object_unref (expect (*bob, "event"));
   alice = login_on (cl, 0, "alice", ok);
-  add_stream (alice, 1, "cam-alice");
-  json_object_unref (expect (alice, "event"));
-  for (guint i = 0; i < 2; i++)
+  for (; streams[n] != NULL; n++)
+    {
+      add_stream (alice, n + 1, streams[n]);
+      json_object_unref (expect (alice, "event"));
+    }
+  for (guint i = 0; i < n + 1; i++)
     {
       g_autoptr(JsonObject) a = expect (*bob, "event");
       g_autoptr(JsonObject) b = expect (*carol, "event");
@@ -469,6 +477,19 @@ alice_on_killed_node (Cluster     *cl,
   stop_beating (cl, alice);
   tether_test_server_process_kill (cl->nodes[0]);
   return alice;
+}
+
+/* The same with stream cam-alice. */
+static Client *
+alice_on_killed_node (Cluster     *cl,
+                      Client     **bob,
+                      Client     **carol,
+                      JsonObject **ok,
+                      gint64      *seq)
+{
+  const char *streams[] = { "cam-alice", NULL };
+
+  return alice_streams_on_killed_node (cl, streams, bob, NULL, carol, NULL, ok, seq);
 }
 
 /* The other nodes reaped node 0: its keys are gone. */
@@ -490,22 +511,7 @@ test_node_death_resume (Cluster       *cl,
   Client *bob, *carol, *alice;
   gint64 seq;
 
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  json_object_unref (expect (bob, "event"));
-  alice = login_on (cl, 0, "alice", &ok);
-  add_stream (alice, 1, "cam-alice");
-  json_object_unref (expect (alice, "event"));
-  for (guint i = 0; i < 2; i++)
-    {
-      g_autoptr(JsonObject) a = expect (bob, "event");
-      g_autoptr(JsonObject) b = expect (carol, "event");
-
-      g_assert_cmpint (get_int (a, "seq"), ==, get_int (b, "seq"));
-      seq = get_int (a, "seq");
-    }
-  stop_beating (cl, alice);
-  tether_test_server_process_kill (cl->nodes[0]);
+  alice = alice_on_killed_node (cl, &bob, &carol, &ok, &seq);
   g_assert_true (WAIT_UNTIL (alice->closed, WAIT_MS));
 
   alice = resume_on (cl, 1, "alice", ok, seq, &resumed);
@@ -770,6 +776,24 @@ expect_same_stream_event (Client     *a,
   return get_int (ea, "seq");
 }
 
+/* bob on node 1 and carol on node 2, then ingest cam on node 0's media node, whose
+ * ADD both see; returns the publisher. */
+static TetherTestProcess *
+members_and_cam_on_n0 (Cluster  *cl,
+                       Client  **bob,
+                       Client  **carol)
+{
+  TetherTestProcess *publisher;
+
+  *bob = login_on (cl, 1, "bob", NULL);
+  *carol = login_on (cl, 2, "carol", NULL);
+  expect_only_add (*bob, "carol");
+  publisher = ingest_publish (cl, "n0", "cam");
+  json_object_unref (expect_ingest_add (*bob, "cam", "n0"));
+  json_object_unref (expect_ingest_add (*carol, "cam", "n0"));
+  return publisher;
+}
+
 /* A node killed with an ingest publisher and started again at once under the same id
  * (a supervisor's restart): the stream of its previous process goes once, for
  * media_lost, seen identically on two other nodes, and nothing else follows. */
@@ -778,18 +802,11 @@ test_ingest_node_restart (Cluster       *cl,
                           gconstpointer  data)
 {
   g_autoptr(TetherTestProcess) publisher = NULL;
-  g_autoptr(JsonObject) add_bob = NULL;
-  g_autoptr(JsonObject) add_carol = NULL;
   Client *bob, *carol;
 
   if (!have_gst ())
     return;
-  bob = login_on (cl, 1, "bob", NULL);
-  carol = login_on (cl, 2, "carol", NULL);
-  expect_only_add (bob, "carol");
-  publisher = ingest_publish (cl, "n0", "cam");
-  add_bob = expect_ingest_add (bob, "cam", "n0");
-  add_carol = expect_ingest_add (carol, "cam", "n0");
+  publisher = members_and_cam_on_n0 (cl, &bob, &carol);
 
   tether_test_process_kill (publisher);
   tether_test_server_process_kill (cl->nodes[0]);
@@ -2274,6 +2291,284 @@ test_media_only_edge (Cluster       *cl,
   }), 10000));
 }
 
+/* The ids of the streams in @ok's snapshot, in its order. */
+static char *
+snapshot_stream_order (JsonObject *ok)
+{
+  JsonArray *items = tether_json_get_array (ok, "streams");
+  GString *ids = g_string_new (NULL);
+
+  for (guint i = 0; items != NULL && i < json_array_get_length (items); i++)
+    g_string_append_printf (ids, "%s%s", i > 0 ? " " : "",
+                            tether_json_get_string (json_array_get_object_element (items, i), "id"));
+  return g_string_free (ids, FALSE);
+}
+
+/* bob on node 1 and carol on node 2 (login_ok in @bob_ok, @carol_ok), then alice on
+ * node 0 with streams cam-a and cam-b; node 0 is killed and alice resumes on node 1
+ * (case 1, unseen), her login_ok in @alice_ok. Returns alice. */
+static Client *
+alice_moved (Cluster     *cl,
+             Client     **bob,
+             JsonObject **bob_ok,
+             Client     **carol,
+             JsonObject **carol_ok,
+             JsonObject **alice_ok)
+{
+  const char *cams[] = { "cam-a", "cam-b", NULL };
+  g_autoptr(JsonObject) first = NULL;
+  g_autofree char *streams = NULL;
+  Client *alice;
+  gint64 seq = 0;
+
+  alice = alice_streams_on_killed_node (cl, cams, bob, bob_ok, carol, carol_ok, &first, &seq);
+  g_assert_true (WAIT_UNTIL (alice->closed, WAIT_MS));
+  alice = resume_on (cl, 1, "alice", first, seq, alice_ok);
+  g_assert_true (tether_json_get_bool (*alice_ok, "resumed", FALSE));
+  g_assert_false (tether_json_get_bool (*alice_ok, "resync", FALSE));
+  streams = snapshot_stream_order (*alice_ok);
+  g_assert_cmpstr (streams, ==, "cam-a cam-b");
+  return alice;
+}
+
+/* A session that moved to another node (case 1: its node killed) keeps its streams
+ * when Redis then restarts empty: its new node restores it with the streams it added
+ * on the old one, in their order. Everyone gets reconnect, their resync snapshots
+ * hold both streams, and no stream event follows; her logout then deletes them
+ * (reason logout). Before, node 1 restored alice without her streams: the room lost
+ * them for good. */
+static void
+test_moved_redis_restart (Cluster       *cl,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  JsonObject *re[3] = { NULL };
+  Client *c[3];
+
+  c[0] = alice_moved (cl, &c[1], &bob_ok, &c[2], &carol_ok, &alice_ok);
+  tether_test_redis_kill (cl->redis);
+  g_assert_true (tether_test_redis_restart (cl->redis, &error));
+  g_assert_no_error (error);
+  /* reconnect comes once its session is restored: the resyncs see the whole room. */
+  for (guint i = 0; i < 3; i++)
+    {
+      json_object_unref (take (c[i], "reconnect", -1));
+      stop_beating (cl, c[i]);
+    }
+  c[0] = resume_on (cl, 1, "alice", alice_ok, get_int (alice_ok, "seq"), &re[0]);
+  c[1] = resume_on (cl, 1, "bob", bob_ok, get_int (bob_ok, "seq"), &re[1]);
+  c[2] = resume_on (cl, 2, "carol", carol_ok, get_int (carol_ok, "seq"), &re[2]);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *streams = snapshot_stream_order (re[i]);
+
+      g_assert_true (tether_json_get_bool (re[i], "resumed", FALSE));
+      g_assert_true (tether_json_get_bool (re[i], "resync", FALSE));
+      g_assert_cmpuint (json_array_get_length (tether_json_get_array (re[i], "users")), ==, 2);
+      g_assert_cmpstr (streams, ==, "cam-a cam-b");
+      json_object_unref (re[i]);
+    }
+  /* Nothing between the snapshots and dave's join. */
+  g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SISMEMBER " PREFIX "nodes n2", "1"),
+                                    10000));
+  login_on (cl, 2, "dave", NULL);
+  for (guint i = 0; i < 3; i++)
+    expect_only_add (c[i], "dave");
+  /* Her streams are hers in Redis again: her logout deletes them. */
+  client_send (c[0], "{\"type\":\"logout\"}");
+  for (guint i = 1; i < 3; i++)
+    {
+      g_autoptr(JsonObject) ev = expect (c[i], "event");
+
+      g_assert_cmpstr (tether_json_get_string (ev, "kind"), ==, "stream");
+      g_assert_cmpstr (tether_json_get_string (ev, "update"), ==, "DELETE");
+      g_assert_cmpstr (tether_json_get_string (ev, "reason"), ==, "logout");
+      expect_only_delete (c[i], "alice");
+    }
+}
+
+/* A kick (duplicate login) or a drop (resume elsewhere) that Redis published while a
+ * node was not listening (its own connections to Redis broken, Redis fine) is not
+ * lost: subscribed again, the node finds the sessions Redis gave away meanwhile.
+ * alice's first connection on node 0 gets kick_out 1010, and carol's, whose session
+ * resumed on node 2, is closed. Before, node 0 kept both open for good, heartbeats
+ * answered: members Redis no longer counted, as in /cluster/duplicate-login/race. */
+static void
+test_moved_unheard (Cluster       *cl,
+                    gconstpointer  data)
+{
+  g_autoptr(TetherFaultProxy) proxy = tether_fault_proxy_new ("127.0.0.1",
+                                                              tether_test_redis_get_port (cl->redis));
+  g_autofree char *proxied = g_strdup_printf ("redis://127.0.0.1:%u", tether_fault_proxy_get_port (proxy));
+  const char *via_proxy[] = { "--redis", proxied, NULL };
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  g_autoptr(JsonObject) resumed = NULL;
+  g_autoptr(JsonObject) kick = NULL;
+  Client *bob, *alice, *carol;
+
+  g_assert_cmpint (tether_test_server_process_terminate (cl->nodes[0]), ==, 0);
+  tether_test_server_process_free (cl->nodes[0]);
+  cl->nodes[0] = node_start_with (cl, 0, via_proxy);
+  bob = login_on (cl, 1, "bob", NULL);
+  alice = login_retrying (cl, 0, "alice", &alice_ok);
+  expect_only_add (bob, "alice");
+  carol = login_on (cl, 0, "carol", &carol_ok);
+  expect_only_add (bob, "carol");
+  expect_only_add (alice, "carol");
+
+  tether_fault_proxy_refuse (proxy);
+  tether_fault_proxy_reset (proxy);
+  g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_redis_up") == 0, 10000));
+  login_on (cl, 2, "alice", NULL);
+  resume_on (cl, 2, "carol", carol_ok, get_int (carol_ok, "seq"), &resumed);
+  g_assert_true (tether_json_get_bool (resumed, "resumed", FALSE));
+  tether_fault_proxy_restore (proxy);
+
+  kick = take (alice, "kick_out", -1);
+  g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+  g_assert_true (WAIT_UNTIL (alice->closed && carol->closed, WAIT_MS));
+  /* Nobody heard of it: no user DELETE or ADD. */
+  login_on (cl, 1, "dave", NULL);
+  expect_only_add (bob, "dave");
+}
+
+/* The stream DELETE @reason of cam-a and cam-b, then alice's user DELETE, as the next
+ * events of @c. */
+static void
+expect_alice_gone (Client     *c,
+                   const char *reason)
+{
+  g_autoptr(JsonObject) ev = expect (c, "event");
+  g_autofree char *line = event_line (ev);
+
+  g_assert_cmpstr (strchr (line, ' ') + 1, ==, "stream DELETE cam-a cam-b");
+  g_assert_cmpstr (tether_json_get_string (ev, "reason"), ==, reason);
+  expect_only_delete (c, "alice");
+}
+
+/* The leaves of a session that moved (case 1) go as on its first node: its
+ * heartbeat timeout on node 1 deletes the streams it added on node 0, then the user,
+ * once for bob (node 1) and carol (node 2). Her return is a rejoin without streams,
+ * and a duplicate login elsewhere then kicks her on node 1. */
+static void
+test_moved_leaves (Cluster       *cl,
+                   gconstpointer  data)
+{
+  g_autoptr(JsonObject) alice_ok = NULL;
+  g_autoptr(JsonObject) bob_ok = NULL;
+  g_autoptr(JsonObject) carol_ok = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  g_autoptr(JsonObject) kick = NULL;
+  Client *alice, *bob, *carol;
+
+  alice = alice_moved (cl, &bob, &bob_ok, &carol, &carol_ok, &alice_ok);
+  stop_beating (cl, alice);
+  expect_alice_gone (bob, "heartbeat_timeout");
+  expect_alice_gone (carol, "heartbeat_timeout");
+
+  alice = resume_on (cl, 1, "alice", alice_ok, get_int (alice_ok, "seq"), &again);
+  g_assert_false (tether_json_get_bool (again, "resumed", FALSE));
+  g_assert_cmpuint (json_array_get_length (tether_json_get_array (again, "streams")), ==, 0);
+  expect_only_add (bob, "alice");
+  expect_only_add (carol, "alice");
+  login_on (cl, 2, "alice", NULL);
+  kick = take (alice, "kick_out", -1);
+  g_assert_cmpint (get_int (kick, "code"), ==, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+  login_on (cl, 2, "dave", NULL);
+  expect_only_add (bob, "dave");
+  expect_only_add (carol, "dave");
+}
+
+/* An ingest publisher whose node is killed and which pushes to another node's media
+ * node at once (OBS/ffmpeg reconnecting elsewhere): its stream moves there (stream
+ * ADD with the new node), seen identically on nodes 1 and 2 — at most after a
+ * media_lost DELETE when the reaper ran first — and stays. Before, the new media
+ * node's ingest_add found the id still taken by the dead one and gave up, and the
+ * reaper then deleted the stream for good (found by bench-cascade). */
+static void
+test_ingest_moved (Cluster       *cl,
+                   gconstpointer  data)
+{
+  g_autoptr(TetherTestProcess) first = NULL;
+  g_autoptr(TetherTestProcess) again = NULL;
+  g_autoptr(JsonObject) moved = NULL;
+  g_autoptr(JsonObject) moved_carol = NULL;
+  JsonObject *item;
+  Client *bob, *carol;
+
+  if (!have_gst ())
+    return;
+  first = members_and_cam_on_n0 (cl, &bob, &carol);
+
+  tether_test_server_process_kill (cl->nodes[0]);
+  tether_test_process_kill (first);
+  again = ingest_publish (cl, "n2", "cam");
+  moved = next_event_within (bob, 20000);
+  moved_carol = next_event_within (carol, 20000);
+  g_assert_nonnull (moved);
+  g_assert_nonnull (moved_carol);
+  g_assert_cmpint (get_int (moved, "seq"), ==, get_int (moved_carol, "seq"));
+  if (g_strcmp0 (tether_json_get_string (moved, "update"), "DELETE") == 0)
+    {
+      g_test_message ("the reaper ran first: DELETE, then ADD");
+      g_assert_cmpstr (tether_json_get_string (moved, "reason"), ==, "media_lost");
+      g_clear_pointer (&moved, json_object_unref);
+      g_clear_pointer (&moved_carol, json_object_unref);
+      moved = expect_ingest_add (bob, "cam", "n2");
+      moved_carol = expect_ingest_add (carol, "cam", "n2");
+    }
+  g_assert_cmpstr (tether_json_get_string (moved, "update"), ==, "ADD");
+  item = json_array_get_object_element (tether_json_get_array (moved, "streams"), 0);
+  g_assert_cmpstr (tether_json_get_string (item, "id"), ==, "cam");
+  g_assert_cmpstr (tether_json_get_string (item, "node"), ==, "n2");
+
+  /* It stays once the dead node is reaped, and is n2's. */
+  wait_reaped (cl);
+  g_assert_true (redis_equals (cl, "HGET " PREFIX "stream:cam node", "n2"));
+  g_assert_true (redis_equals (cl, "SISMEMBER " PREFIX "medianode:n2:ingests cam", "1"));
+  login_on (cl, 1, "dave", NULL);
+  expect_only_add (bob, "dave");
+  expect_only_add (carol, "dave");
+}
+
+/* A login whose answer node 0 lost with its connection (Redis hung: node 0 drops it
+ * and refuses alice with 1021, and Redis runs the buffered login after SIGCONT)
+ * left alice a member Redis counts as node 0's while node 0 has no such session.
+ * Subscribed again, node 0 learns that (at once, or a beat later when Redis ran the
+ * login after its first check), and she leaves after the heartbeat timeout, as a
+ * member gone silent: bob sees her ADD, then her DELETE. Before, she stayed in the
+ * room for good. Then once more, the resubscription caused by Redis killing the
+ * subscribers. */
+static void
+test_login_answer_lost (Cluster       *cl,
+                        gconstpointer  data)
+{
+  pid_t pid = (pid_t) g_ascii_strtoll (tether_test_redis_get_pid (cl->redis), NULL, 10);
+  Client *bob, *alice;
+
+  bob = login_on (cl, 1, "bob", NULL);
+  for (guint round = 0; round < 2; round++)
+    {
+      g_assert_cmpint (kill (pid, SIGSTOP), ==, 0);
+      alice = client_connect_url (&cl->fx, url (cl, 0));
+      client_send_login (alice, "alice", NULL);
+      g_assert_true (TETHER_WAIT_UNTIL (node_metric (cl, 0, "tether_redis_up") == 0, 10000));
+      expect_error (alice, TETHER_ERROR_SERVICE_UNAVAILABLE, 4503);
+      g_assert_cmpint (kill (pid, SIGCONT), ==, 0);
+      expect_only_add (bob, "alice");
+      g_assert_true (TETHER_WAIT_UNTIL (redis_equals (cl, "SCARD " PREFIX "node:n0:sessions", "1"),
+                                        10000));
+      if (round == 1)
+        g_free (tether_test_redis_command (cl->redis, "CLIENT KILL TYPE pubsub"));
+      expect_only_delete (bob, "alice");
+      g_assert_true (redis_equals (cl, "SCARD " PREFIX "node:n0:sessions", "0"));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2317,6 +2612,11 @@ main (int   argc,
   ADD ("/cluster/slow-reader", test_slow_reader);
   ADD ("/cluster/redis-flushed", test_redis_flushed);
   ADD ("/cluster/request-flood", test_request_flood);
+  ADD ("/cluster/moved/redis-restart", test_moved_redis_restart);
+  ADD ("/cluster/moved/unheard", test_moved_unheard);
+  ADD ("/cluster/moved/leaves", test_moved_leaves);
+  ADD ("/cluster/ingest/moved", test_ingest_moved);
+  ADD ("/cluster/login-answer-lost", test_login_answer_lost);
   g_test_add_func ("/cluster/redis-wrong-password", test_redis_wrong_password);
   g_test_add_func ("/cluster/reserved-ids", test_reserved_ids);
 #undef ADD

@@ -41,11 +41,12 @@ typedef enum
   SCRIPT_REAP,
   SCRIPT_STREAM,
   SCRIPT_RESTORE,
+  SCRIPT_OWNED,
   N_SCRIPTS
 } ScriptId;
 
 static const char *script_names[N_SCRIPTS] = {
-  "login", "leave", "beat", "reap", "stream", "restore",
+  "login", "leave", "beat", "reap", "stream", "restore", "owned",
 };
 
 typedef struct
@@ -86,6 +87,10 @@ struct _TetherServerCluster
                                        * session's and the one it resumes) */
   GQueue             pending_leaves;  /* PendingLeave: waiting for Redis */
   guint              leaves_in_flight;
+  gboolean           unheard;         /* its channel was not subscribed: check its sessions */
+  gint64             recheck_at;      /* monotonic µs of a second check, or 0 */
+  GHashTable        *lost;            /* session id → monotonic µs: Redis has it present
+                                       * here, the node never made it (owned_cb) */
   /* figures for /metrics */
   guint64            events_in;
   guint64            lag_count;
@@ -542,6 +547,121 @@ node_command (TetherServerCluster *cluster,
 }
 
 static void
+owned_cb (TetherRedis *redis,
+          redisReply  *reply,
+          const char  *error,
+          gpointer     user_data)
+{
+  TetherServerCluster *cluster = user_data;
+
+  if (cluster_gone (cluster))
+    return;
+  if (reply_failed (reply, error, "session check") || reply->type != REDIS_REPLY_ARRAY)
+    {
+      /* Lost with the connection: the next subscription asks again. */
+      cluster->unheard = TRUE;
+      return;
+    }
+  for (gsize i = 0; i + 1 < reply->elements; i += 2)
+    {
+      const char *sid = element_str (reply, i);
+      const char *what = element_str (reply, i + 1);
+      g_autofree char *command = NULL;
+
+      if (sid == NULL || what == NULL)
+        continue;
+      if (g_str_equal (what, "lost"))
+        {
+          /* Its client never got login_ok, and nothing here would ever time it out:
+           * it gets the heartbeat timeout of a member gone silent, unless it resumes
+           * first (cluster_leave_lost()). */
+          if (!g_hash_table_contains (cluster->lost, sid))
+            {
+              gint64 *due = g_new (gint64, 1);
+
+              *due = g_get_monotonic_time () + USEC (cluster->server->heartbeat_timeout);
+              g_hash_table_insert (cluster->lost, g_strdup (sid), due);
+            }
+          continue;
+        }
+      if (g_str_equal (what, "kick"))
+        command = g_strdup_printf ("kick %s %d", sid, TETHER_ERROR_LOGGED_IN_ELSEWHERE);
+      else
+        command = g_strdup_printf ("drop %s", sid);
+      node_command (cluster, command);
+    }
+}
+
+/* The node's channel is subscribed (again): a `drop` or `kick` published while it was
+ * not reached nobody, and the node would keep those sessions' connections for good —
+ * members Redis no longer counts; a login whose answer was lost with the connection
+ * left a member Redis counts as this node's and nothing here would time out. Redis
+ * says which (owned.lua); a command that is also heard finds its session gone
+ * already. */
+static void
+cluster_check_owned (TetherServerCluster *cluster)
+{
+  TetherServer *self = cluster->server;
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  GHashTableIter iter;
+  const char *sid;
+
+  cluster->unheard = TRUE;
+  /* Not before the first beat, which hands a previous process's sessions to a ghost:
+   * the beat timer asks then, or once Redis is up. */
+  if (!tether_redis_is_up (cluster->redis) || !cluster->registered)
+    return;
+  cluster->unheard = FALSE;
+  if (cluster->media_only)
+    return;
+  /* Its sessions, and those of logins whose answer is on its way. */
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &sid, NULL))
+    g_ptr_array_add (args, (gpointer) sid);
+  g_hash_table_iter_init (&iter, cluster->logins);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &sid, NULL))
+    g_ptr_array_add (args, (gpointer) sid);
+  g_ptr_array_add (args, NULL);
+  cluster_eval (cluster, SCRIPT_OWNED, owned_cb, cluster, (const char * const *) args->pdata);
+}
+
+/* The sessions owned_cb found lost whose heartbeat timeout fell due leave as a member
+ * gone silent does (resumable until session-ttl); leave.lua leaves alone one that
+ * resumed on another node meanwhile, and one that resumed here is this node's again. */
+static void
+cluster_leave_lost (TetherServerCluster *cluster)
+{
+  TetherServer *self = cluster->server;
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  const char *sid;
+  gint64 *due;
+
+  g_hash_table_iter_init (&iter, cluster->lost);
+  while (g_hash_table_iter_next (&iter, (gpointer *) &sid, (gpointer *) &due))
+    {
+      PendingLeave *leave;
+
+      if (g_hash_table_contains (self->sessions, sid))
+        {
+          g_hash_table_iter_remove (&iter);
+          continue;
+        }
+      if (*due > now || g_hash_table_contains (cluster->logins, sid))
+        continue;
+      leave = g_new0 (PendingLeave, 1);
+      leave->cluster = cluster;
+      leave->sid = g_strdup (sid);
+      leave->reason = g_strdup (TETHER_REASON_HEARTBEAT_TIMEOUT);
+      leave->keep_ms = MAX ((gint64) ((self->session_ttl - self->heartbeat_timeout) * 1000), 0);
+      g_queue_push_tail (&cluster->pending_leaves, leave);
+      g_hash_table_iter_remove (&iter);
+      self->stats.heartbeat_timeouts++;
+      g_message ("cluster: heartbeat timeout of a session whose login answer was lost");
+    }
+}
+
+static void
 message_cb (TetherRedis *redis,
             const char  *channel,
             const char  *payload,
@@ -560,6 +680,13 @@ message_cb (TetherRedis *redis,
     {
       if (payload != NULL)
         node_command (cluster, payload);
+      else
+        {
+          /* Once more a beat later: a hung Redis that goes on may run a login it
+           * had buffered from the old connection after the first check. */
+          cluster->recheck_at = g_get_monotonic_time () + USEC (self->node_beat);
+          cluster_check_owned (cluster);
+        }
       return;
     }
   room_id = channel_room (cluster, channel);
@@ -733,6 +860,62 @@ login_local_session (TetherServerCluster *cluster,
   return session;
 }
 
+/* A resumed @session's streams are the ones Redis names (@own_json, their ids; their
+ * node and extra from the snapshot's @streams): a session that moved here from
+ * another node keeps the streams it added there exactly as if added here — claimed
+ * on this node's media nodes, put back by a restore after an empty Redis — and a
+ * stream Redis no longer has is forgotten. Before, a restore here lost them. */
+static void
+session_take_streams (TetherServer        *self,
+                      TetherServerSession *session,
+                      const char          *own_json,
+                      GArray              *streams)
+{
+  g_autoptr(JsonNode) node = own_json != NULL ? json_from_string (own_json, NULL) : NULL;
+  JsonArray *ids = node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_node_get_array (node) : NULL;
+  g_autoptr(GHashTable) own = g_hash_table_new (g_str_hash, g_str_equal);
+  GList *next;
+
+  for (guint i = 0; ids != NULL && i < json_array_get_length (ids); i++)
+    {
+      JsonNode *id = json_array_get_element (ids, i);
+
+      if (JSON_NODE_HOLDS_VALUE (id) && json_node_get_value_type (id) == G_TYPE_STRING)
+        g_hash_table_add (own, (gpointer) json_node_get_string (id));
+    }
+  for (GList *l = session->streams.head; l != NULL; l = next)
+    {
+      TetherServerStream *stream = l->data;
+
+      next = l->next;
+      if (!g_hash_table_contains (own, stream->id))
+        tether_server_stream_drop (self, stream);
+    }
+  for (guint i = 0; i < streams->len; i++)
+    {
+      TetherMessageStream *st = &g_array_index (streams, TetherMessageStream, i);
+      TetherServerStream *stream;
+      gboolean changed;
+
+      if (!g_hash_table_contains (own, st->id))
+        continue;
+      stream = g_hash_table_lookup (self->streams, st->id);
+      /* Another session's here is out of date: Redis has it as this one's. */
+      if (stream != NULL && stream->session != session)
+        {
+          tether_server_stream_drop (self, stream);
+          stream = NULL;
+        }
+      if (stream == NULL)
+        for (guint r = 0; r < self->relays->len; r++)
+          if (!tether_relay_claim_stream (g_ptr_array_index (self->relays, r), st->id,
+                                          session->user_id, session->room->id))
+            tether_server_log (G_LOG_LEVEL_DEBUG, session, "stream %s is another's on this node's "
+                               "media node", st->id);
+      tether_server_stream_put (self, session, st->id, st->node, st->extra, &changed);
+    }
+}
+
 static void
 login_cb (TetherRedis *redis,
           redisReply  *reply,
@@ -785,6 +968,7 @@ login_cb (TetherRedis *redis,
       session = login_local_session (cluster, cl, cl->resume_sid, cl->sent_key,
                                      element_str (reply, 5), g_strcmp0 (element_str (reply, 6), "1") == 0);
       resync = g_strcmp0 (element_str (reply, 7), "1") == 0;
+      session_take_streams (self, session, element_str (reply, 9), streams);
       self->stats.resumes++;
     }
   else
@@ -837,7 +1021,7 @@ login_cb (TetherRedis *redis,
                                (TetherMessageUser *) users->data, users->len,
                                (TetherMessageStream *) streams->data, streams->len);
   if (resumed && !resync)
-    for (gsize i = 9; i + 2 < reply->elements && element_str (reply, i) != NULL; i += 3)
+    for (gsize i = 10; i + 2 < reply->elements && element_str (reply, i) != NULL; i += 3)
       {
         const char *subject = element_str (reply, i + 1);
         gboolean user_event = g_strcmp0 (element_str (reply, i + 2), "1") == 0;
@@ -1255,6 +1439,14 @@ ingest_cb (TetherRedis *redis,
                  "the reconciliation when Redis is back", op->stream_id, error);
       cluster->ingests_dirty = TRUE;
     }
+  else if (reply->type == REDIS_REPLY_STRING && g_str_equal (reply->str, "wait"))
+    {
+      /* Its id is this user's ingest on another media node, not dead yet: the
+       * publisher moved here from it. The next beats' reconciliation moves it. */
+      g_message ("cluster: ingest stream %s is still shown on another media node; it moves "
+                 "here once that node is dead", op->stream_id);
+      cluster->ingests_dirty = TRUE;
+    }
   else if (!reply_failed (reply, error, "ingest"))
     {
       Ingest *ingest = g_hash_table_lookup (cluster->ingests, op->stream_id);
@@ -1299,6 +1491,8 @@ ingest_sync_cb (TetherRedis *redis,
       while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &ingest))
         if (ingest->gen <= op->gen)
           g_hash_table_iter_remove (&iter);
+      /* One still shown on a media node not known dead: again at the next beat. */
+      cluster->ingests_dirty |= element_int (reply, 2) > 0;
     }
   if (!cluster_gone (cluster))
     cluster->ingest_sync_in_flight = FALSE;
@@ -1572,7 +1766,15 @@ beat_timer_cb (gpointer data)
   /* A Redis that holds a PING past the node timeout is taken for dead. */
   tether_redis_ping (cluster->redis, MAX (USEC (cluster->server->node_timeout) * 3, G_USEC_PER_SEC));
   cluster_beat_now (cluster);
+  cluster_leave_lost (cluster);
   cluster_flush_leaves (cluster);
+  if (cluster->recheck_at != 0 && g_get_monotonic_time () >= cluster->recheck_at)
+    {
+      cluster->recheck_at = 0;
+      cluster->unheard = TRUE;
+    }
+  if (cluster->unheard)
+    cluster_check_owned (cluster);
   return G_SOURCE_CONTINUE;
 }
 
@@ -1759,6 +1961,7 @@ tether_server_cluster_start (TetherServer  *self,
     }
   cluster->nodes = g_ptr_array_new_with_free_func ((GDestroyNotify) node_info_free);
   cluster->reaping = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  cluster->lost = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   cluster->ingests = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             (GDestroyNotify) ingest_free);
   cluster->ingests_gone = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -1802,6 +2005,7 @@ tether_server_cluster_free (TetherServer *self)
   g_queue_clear_full (&cluster->pending_leaves, (GDestroyNotify) pending_leave_free);
   g_ptr_array_unref (cluster->nodes);
   g_hash_table_unref (cluster->reaping);
+  g_hash_table_unref (cluster->lost);
   g_hash_table_unref (cluster->ingests);
   g_hash_table_unref (cluster->ingests_gone);
   g_hash_table_unref (cluster->logins);

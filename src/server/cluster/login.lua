@@ -7,7 +7,8 @@
 -- key, a room_session_id for a new room, the resumed session id or "", the SHA-256 of
 -- the resume key sent, last_seq.
 -- Returns {"kicked"}, or {"resumed", rsid, seq, users, streams, name, notify, resync,
--- old node, then (json, subject, user-event) for each event to replay}, or {"fresh",
+-- old node, own stream ids (JSON), then (json, subject, user-event) for each event to
+-- replay}, or {"fresh",
 -- rsid, seq, users, streams, rejoin, replaced session id or "", its node or ""}.
 local rid, uid, name, notify = A[1], A[2], A[3], A[4]
 local sid, rk_hash, new_rsid = A[5], A[6], A[7]
@@ -29,7 +30,14 @@ if resume_sid ~= '' then
       redis.call('HDEL', session_key(resume_sid), 'resync')
       local snap = snapshot(rid, resume_sid)
       local seq = tonumber(snap[2])
-      local reply = { 'resumed', snap[1], snap[2], snap[3], snap[4], s.name, s.notify, '0', old }
+      -- The streams it added, on whatever node: the node it is on now keeps them as
+      -- if added there (restore after an empty Redis, media claims).
+      local own = {}
+      for _, id in ipairs(redis.call('SMEMBERS', session_key(resume_sid) .. ':streams')) do
+        own[#own + 1] = cjson.encode(id)
+      end
+      local reply = { 'resumed', snap[1], snap[2], snap[3], snap[4], s.name, s.notify, '0', old,
+                      '[' .. table.concat(own, ',') .. ']' }
       if s.resync == '1' or last_seq > seq then
         reply[8] = '1'
       elseif last_seq < seq then

@@ -6,11 +6,12 @@
 --   add, session id, stream id, node, extra, max streams per session
 --     → "ok", "gone" (not present here), "taken", "limit"
 --   delete, session id, stream id, reason → "ok", "gone", "notfound"
---   ingest_add, stream id, user id, room, media node id, rsid for a new room → "ok", "exists"
+--   ingest_add, stream id, user id, room, media node id, rsid for a new room → "ok",
+--     "exists", "wait" (this user's ingest on a media node not known dead yet)
 --   ingest_remove, stream id, user id, reason → "ok", "notfound"
 --   ingest_sync, media node id, live (JSON [{id, uid, room, rsid}]), gone (JSON
---     {id: reason}) → {added, deleted}: after Redis was away, the ingest streams of
---     that media node become exactly the live ones (tether-server-cluster.c)
+--     {id: reason}) → {added, deleted, waiting}: after Redis was away, the ingest
+--     streams of that media node become exactly the live ones (tether-server-cluster.c)
 local op = A[1]
 
 local function own_session(sid)
@@ -20,10 +21,24 @@ local function own_session(sid)
 end
 
 -- Shows ingest stream @id of user @uid in room @rid on media node @media, unless
--- @id is a stream already; @rsid names the room if it is new. Whether it did.
+-- @id is a stream already; @rsid names the room if it is new. "ok" when it did.
+-- The same user's ingest of that id in that room on a dead media node is a publisher
+-- that moved here (OBS reconnecting to another node): it moves, an ADD with the new
+-- node, as a member's stream does. Before, the id stayed the dead node's and its
+-- reaper deleted the stream for good. "wait" while that node is not known dead.
 local function ingest_put(id, uid, rid, media, rsid)
   local key = P .. 'stream:' .. id
-  if redis.call('EXISTS', key) == 1 then return false end
+  local st = hash(key)
+  if st then
+    if st.sid ~= '' or st.uid ~= uid or st.room ~= rid or st.node == media then return 'exists' end
+    if redis.call('EXISTS', P .. 'medianode:' .. st.node .. ':alive') == 1 then return 'wait' end
+    redis.call('SREM', P .. 'medianode:' .. st.node .. ':ingests', id)
+    redis.call('SADD', P .. 'medianode:' .. media .. ':ingests', id)
+    redis.call('HSET', key, 'node', media)
+    emit(rid, { kind = 'stream', update = 'ADD',
+                streams = { stream_of(id, { uid = uid, name = st.name, node = media, extra = st.extra }) } }, '')
+    return 'ok'
+  end
   room_open(rid, rsid)
   local name = uid
   local member = redis.call('HGET', room_key(rid) .. ':byuser', uid)
@@ -33,7 +48,7 @@ local function ingest_put(id, uid, rid, media, rsid)
   redis.call('ZADD', room_key(rid) .. ':streams', redis.call('HINCRBY', room_key(rid), 'sn', 1), id)
   emit(rid, { kind = 'stream', update = 'ADD',
               streams = { stream_of(id, { uid = uid, name = name, node = media, extra = '' }) } }, '')
-  return true
+  return 'ok'
 end
 
 if op == 'add' then
@@ -72,8 +87,7 @@ elseif op == 'delete' then
   streams_delete(s.room, { id }, reason)
   return 'ok'
 elseif op == 'ingest_add' then
-  if not ingest_put(A[2], A[3], A[4], A[5], A[6]) then return 'exists' end
-  return 'ok'
+  return ingest_put(A[2], A[3], A[4], A[5], A[6])
 elseif op == 'ingest_remove' then
   local id, uid, reason = A[2], A[3], A[4]
   local st = hash(P .. 'stream:' .. id)
@@ -88,7 +102,7 @@ elseif op == 'ingest_sync' then
   local set = P .. 'medianode:' .. media .. ':ingests'
   local have = {}
   for _, it in ipairs(live) do have[it.id] = true end
-  local deleted, added = 0, 0
+  local deleted, added, waiting = 0, 0, 0
   for _, id in ipairs(redis.call('SMEMBERS', set)) do
     if not have[id] then
       local st = hash(P .. 'stream:' .. id)
@@ -102,8 +116,9 @@ elseif op == 'ingest_sync' then
     end
   end
   for _, it in ipairs(live) do
-    if ingest_put(it.id, it.uid, it.room, media, it.rsid) then added = added + 1 end
+    local put = ingest_put(it.id, it.uid, it.room, media, it.rsid)
+    if put == 'ok' then added = added + 1 elseif put == 'wait' then waiting = waiting + 1 end
   end
-  return { added, deleted }
+  return { added, deleted, waiting }
 end
 return redis.error_reply('unknown operation')

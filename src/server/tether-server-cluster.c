@@ -1055,6 +1055,7 @@ tether_server_cluster_login (TetherServer             *self,
   g_autofree char *sent_hash = NULL;
   g_autofree char *rsid = tether_server_random_hex (16);
   g_autofree char *last_seq = NULL;
+  g_autofree char *backlog_bytes = NULL;
 
   if (!tether_redis_is_up (cluster->redis))
     {
@@ -1088,11 +1089,12 @@ tether_server_cluster_login (TetherServer             *self,
   rk_hash = sha256_hex (cl->resume_key);
   sent_hash = sha256_hex (cl->sent_key);
   last_seq = g_strdup_printf ("%" G_GUINT64_FORMAT, cl->last_seq);
+  backlog_bytes = g_strdup_printf ("%u", self->event_backlog_bytes);
   cluster_eval (cluster, SCRIPT_LOGIN, login_cb, cl,
                 (const char *[]) { cl->room_id, cl->user_id, cl->user_name,
                                    cl->notify_users ? "1" : "0", cl->sid, rk_hash, rsid,
                                    cl->resume_sid != NULL ? cl->resume_sid : "", sent_hash,
-                                   last_seq, NULL });
+                                   last_seq, backlog_bytes, NULL });
 }
 
 /* Leaves: heartbeat timeout, token expiry, logout */

@@ -1324,20 +1324,31 @@ def _():
     BEAT.add(*E.c[1:])
 
 
-@check('cluster: event-backlog-bytes does not bound the room log (documented); one node: it does')
+@check('cluster: event-backlog-bytes bounds a replay, as on one node')
 def _():
     n0 = E.nodes[0]
-    for port, want in ((n0.port, None), (E.one.port, True)):
+    for port in (n0.port, E.one.port):
         r = room()
         a = login(port, 'alice', r)
         b = login(port, 'bob', r)
+        c = login(port, 'carol', r)
         b.drop()
-        for i in range(6):  # 6 events of 4 KB: over --event-backlog-bytes 20000, within the count
+        c.drop()
+        # 4 KB of events: within --event-backlog-bytes 20000, replayed
+        add_stream(a, r + '0', req=0, extra='y' * 4000)
+        wb, ok = resume_at(port, b, r, 'bob')
+        expect(ok['resumed'] is True and ok.get('resync') is None, '%d: %r' % (port, ok.get('resync')))
+        ev = wb.next_of(('event',))
+        while ev['kind'] == 'user':  # carol's ADD came after bob's login_ok
+            ev = wb.next_of(('event',))
+        expect(ev['streams'][0]['id'] == r + '0', '%d: replay %r' % (port, ev))
+        for i in range(1, 6):  # 24 KB in all: past it, within the counts (8; 3 streams)
             add_stream(a, '%s%d' % (r, i % 3), req=i, extra='%d' % i + 'y' * 4000)
-        w, ok = resume_at(port, b, r, 'bob')
-        expect(ok['resumed'] is True and ok.get('resync') is want, '%d: %r' % (port, ok.get('resync')))
-        for c in (a, w):
-            c.drop()
+        wc, ok = resume_at(port, c, r, 'carol')
+        expect(ok['resumed'] is True and ok.get('resync') is True,
+               '%s: %r' % ('cluster' if port == n0.port else 'one node', ok.get('resync')))
+        for w in (a, wb, wc):
+            w.drop()
 
 
 @check('cluster: a message sent before login_ok while Redis answers closes 1013/4400')

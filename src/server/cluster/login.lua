@@ -5,7 +5,7 @@
 --
 -- A: room, user id, name, notify ("1"/"0"), new session id, SHA-256 of its resume
 -- key, a room_session_id for a new room, the resumed session id or "", the SHA-256 of
--- the resume key sent, last_seq.
+-- the resume key sent, last_seq, event-backlog-bytes.
 -- Returns {"kicked"}, or {"resumed", rsid, seq, users, streams, name, notify, resync,
 -- old node, own stream ids (JSON), then (json, subject, user-event) for each event to
 -- replay}, or {"fresh",
@@ -13,6 +13,7 @@
 local rid, uid, name, notify = A[1], A[2], A[3], A[4]
 local sid, rk_hash, new_rsid = A[5], A[6], A[7]
 local resume_sid, resume_hash, last_seq = A[8], A[9], tonumber(A[10])
+local backlog_bytes = tonumber(A[11])
 local rejoin = '0'
 
 if resume_sid ~= '' then
@@ -45,9 +46,18 @@ if resume_sid ~= '' then
         if #log == 0 or log[1][1] ~= (last_seq + 1) .. '-1' then
           reply[8] = '1'
         else
-          for _, entry in ipairs(log) do
+          -- As on one node, whose backlog keeps the newest events within
+          -- event-backlog-bytes (at least one): a replay larger is a resync.
+          local size = 0
+          for n, entry in ipairs(log) do
             local f = {}
             for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
+            size = size + #f.e
+            if n > 1 and size > backlog_bytes then
+              reply = { unpack(reply, 1, 10) }
+              reply[8] = '1'
+              break
+            end
             reply[#reply + 1] = f.e
             reply[#reply + 1] = f.s
             reply[#reply + 1] = f.u

@@ -12,6 +12,15 @@
 
 #define USEC TETHER_SERVER_USEC
 #define CLOSE_GRACE (2 * G_USEC_PER_SEC)
+/* Messages a client may send after login before login_ok (docs/protocol.md) */
+#define MAX_EARLY 64
+
+static void hold_early            (TetherServerConn *conn,
+                                   JsonObject       *msg,
+                                   gsize             len);
+static void handle_member_message (TetherServer     *self,
+                                   TetherServerConn *conn,
+                                   JsonObject       *msg);
 
 /* Connections */
 
@@ -217,6 +226,7 @@ conn_free (TetherServerConn *conn)
   tether_guard_stream_set_message_hook (conn->guard, NULL, NULL);
   if (conn->cluster_login != NULL)
     tether_server_cluster_conn_gone (conn);
+  g_queue_clear_full (&conn->early, (GDestroyNotify) json_object_unref);
   if (conn->state == TETHER_SERVER_CONN_PENDING)
     g_queue_unlink (&self->pending, &conn->pending_link);
   if (conn->close_deadline != 0)
@@ -891,7 +901,7 @@ ws_message (SoupWebsocketConnection *ws,
   if (conn->state == TETHER_SERVER_CONN_PENDING)
     {
       if (conn->cluster_login != NULL)
-        conn_reject (conn, TETHER_ERROR_PROTOCOL, "wait for login_ok before sending more");
+        hold_early (conn, g_steal_pointer (&msg), len);
       else if (tether_message_get_type (msg) == TETHER_MESSAGE_LOGIN)
         handle_login (self, conn, msg);
       else
@@ -902,7 +912,51 @@ ws_message (SoupWebsocketConnection *ws,
   /* An active connection whose session was taken away has nothing left to say. */
   if (conn->session == NULL)
     return;
+  handle_member_message (self, conn, msg);
+}
 
+/* What a client sends after its login, before its login_ok (a cluster node awaits
+ * Redis for it) is handled after login_ok, in order, as one node would handle it: at
+ * most MAX_EARLY messages and max-frame-size bytes of them. */
+static void
+hold_early (TetherServerConn *conn,
+            JsonObject       *msg,
+            gsize             len)
+{
+  if (conn->early.length >= MAX_EARLY || conn->early_bytes + len > conn->server->max_frame_size)
+    {
+      json_object_unref (msg);
+      conn_reject (conn, TETHER_ERROR_PROTOCOL, "too much sent before login_ok");
+      return;
+    }
+  conn->early_bytes += len;
+  g_queue_push_tail (&conn->early, msg);
+}
+
+/**
+ * tether_server_conn_handle_early:
+ *
+ * Handles what @conn sent while its login awaited Redis, now that it is a member.
+ */
+void
+tether_server_conn_handle_early (TetherServerConn *conn)
+{
+  JsonObject *msg;
+
+  while ((msg = g_queue_pop_head (&conn->early)) != NULL)
+    {
+      if (conn->state != TETHER_SERVER_CONN_CLOSING && conn->session != NULL)
+        handle_member_message (conn->server, conn, msg);
+      json_object_unref (msg);
+    }
+  conn->early_bytes = 0;
+}
+
+static void
+handle_member_message (TetherServer     *self,
+                       TetherServerConn *conn,
+                       JsonObject       *msg)
+{
   switch (tether_message_get_type (msg))
     {
     case TETHER_MESSAGE_HEARTBEAT:

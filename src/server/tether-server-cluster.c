@@ -1041,6 +1041,7 @@ login_cb (TetherRedis *redis,
                      resumed ? "resumed" : "logged in", conn->address, self->node_id, seq,
                      resync ? ", resync" : "");
   login_finish (cluster, cl);
+  tether_server_conn_handle_early (conn);
 }
 
 void

@@ -70,6 +70,8 @@ struct _TetherServerConn
   gint64                   close_deadline; /* monotonic µs while in server->closing, else 0 */
   GList                    closing_link;
   gpointer                 cluster_login; /* cluster mode: its login, while Redis answers */
+  GQueue                   early;         /* JsonObject sent meanwhile, handled after login_ok */
+  gsize                    early_bytes;
 };
 
 /* An event serialised once, kept for replay on resume. */
@@ -299,6 +301,7 @@ void                 tether_server_conn_kick        (TetherServerConn    *conn,
                                                      int                  code,
                                                      const char          *message);
 void                 tether_server_conn_detach      (TetherServerConn    *conn);
+void                 tether_server_conn_handle_early (TetherServerConn   *conn);
 void                 tether_server_conn_fail        (TetherServerConn    *conn,
                                                      int                  code,
                                                      const char          *message,

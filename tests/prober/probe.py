@@ -1351,22 +1351,35 @@ def _():
             w.drop()
 
 
-@check('cluster: a message sent before login_ok while Redis answers closes 1013/4400')
+@check('cluster: what is sent before login_ok is answered after it; past 64 messages, 1013/4400')
 def _():
     n0 = E.nodes[0]
+    r = room()
     ws = WS(n0.port)
+    flood = WS(n0.port)
     E.redis.proc.send_signal(signal.SIGSTOP)
     try:
-        ws.send(login_msg('early', room()))
-        # the login is in: the node awaits Redis (stopped) for it; no answer can come
+        ws.send(login_msg('early', r))
+        flood.send(login_msg('flood', r))
+        # the logins are in: the node awaits Redis (stopped) for them; no answer can come
         expect(ws.quiet(0.2) == [], 'an answer while Redis is stopped')
+        ws.send({'type': 'stream_add', 'req': 1, 'stream': {'id': r + 'e'}})
         ws.send({'type': 'heartbeat', 'id': 1})
-        msgs, code = ws.expect_close()
+        for i in range(65):
+            flood.send({'type': 'heartbeat', 'id': i})
+        msgs, code = flood.expect_close()
     finally:
         E.redis.proc.send_signal(signal.SIGCONT)
     errs = [m for m in msgs if m.get('type') == 'error']
-    expect(errs and errs[0]['code'] == 1013 and code == 4400, 'early message: %r %r' % (msgs, code))
+    expect(errs and errs[0]['code'] == 1013 and code == 4400, 'flood: %r %r' % (msgs, code))
+    ws.next_of(('login_ok',), skip=())
+    got = set()
+    while got != {'stream_add_ok', 'heartbeat_ack'}:
+        m = ws.next_of(('stream_add_ok', 'heartbeat_ack'), skip=('event',))
+        expect(m.get('req', m.get('id')) == 1, 'answer %r' % m)
+        got.add(m['type'])
     ws.drop()
+    flood.drop()
 
 
 @check('cluster: kill -9 of a node: case 1 on another node (replay from Redis, unseen), case 2 removed once')

@@ -114,6 +114,8 @@ test_reconnect (Fixture *f, gconstpointer data)
   /* "Reconnected" is news for a few seconds; then the badge says Connected again. */
   g_assert_cmpstr (tether_connection_badge_get_text (tether_window_get_badge (f->window)), ==,
                    "Reconnected");
+  /* and no toast still says the connection is lost (its 4 s would outlast the break) */
+  g_assert_false (tether_window_get_break_toast_shown (f->window));
   TETHER_WAIT_UNTIL (g_strcmp0 (tether_connection_badge_get_text (tether_window_get_badge (f->window)),
                                 "Connected") == 0, WAIT_MS);
   g_assert_cmpint (badge_state (f), ==, TETHER_ROOM_STATE_RECONNECTED);

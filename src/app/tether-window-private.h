@@ -30,6 +30,7 @@ struct _TetherWindow
   GPtrArray *stream_rows;            /* bound TetherStreamRow, not owned */
   TetherVideoTile *focused_tile;
   gint64 break_started;              /* monotonic µs when RECONNECTING began */
+  AdwToast *break_toast;             /* "Connection lost", until dismissed */
   char *last_toast;
   GCancellable *demo_cancellable;
   TetherOfflineView *offline_view;   /* over the tiles once the room gave up */
@@ -74,9 +75,9 @@ struct _TetherWindow
 };
 
 /* tether-window.c */
-void _tether_window_show_toast       (TetherWindow    *self,
-                                      const char      *title,
-                                      guint            timeout);
+AdwToast *_tether_window_show_toast (TetherWindow    *self,
+                                     const char      *title,
+                                     guint            timeout);
 void _tether_window_set_focused_tile (TetherWindow    *self,
                                       TetherVideoTile *tile);
 
@@ -107,6 +108,7 @@ TetherVideoTile       *tether_window_get_tile       (TetherWindow *self,
 TetherVideoTile       *tether_window_get_nth_tile   (TetherWindow *self,
                                                      guint         index);
 const char            *tether_window_get_last_toast (TetherWindow *self);
+gboolean               tether_window_get_break_toast_shown (TetherWindow *self);
 TetherOfflineView     *tether_window_get_offline_view (TetherWindow *self);
 /* For tests/test-app-fullscreen.c. */
 gboolean            tether_window_get_immersive              (TetherWindow *self);

@@ -25,7 +25,8 @@ G_DEFINE_FINAL_TYPE (TetherWindow, tether_window, ADW_TYPE_APPLICATION_WINDOW)
 
 /* ---- toasts ---------------------------------------------------------------- */
 
-void
+/* Returns: (transfer none): the toast, the overlay's while it is queued or shown */
+AdwToast *
 _tether_window_show_toast (TetherWindow *self,
                            const char   *title,
                            guint         timeout)
@@ -36,6 +37,15 @@ _tether_window_show_toast (TetherWindow *self,
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
   g_free (self->last_toast);
   self->last_toast = g_strdup (title);
+  return toast;
+}
+
+static void
+break_toast_dismissed (AdwToast     *toast,
+                       TetherWindow *self)
+{
+  if (self->break_toast == toast)
+    g_clear_object (&self->break_toast);
 }
 
 /* ---- the video grid -------------------------------------------------------- */
@@ -469,7 +479,11 @@ room_state_changed_cb (TetherWindow    *self,
 
     case TETHER_ROOM_STATE_RECONNECTING:
       self->break_started = g_get_monotonic_time ();
-      _tether_window_show_toast (self, _("Connection lost — reconnecting by itself"), 4);
+      g_clear_object (&self->break_toast);
+      self->break_toast = g_object_ref (_tether_window_show_toast (
+        self, _("Connection lost — reconnecting by itself"), 4));
+      g_signal_connect_object (self->break_toast, "dismissed", G_CALLBACK (break_toast_dismissed),
+                               self, 0);
       break;
 
     case TETHER_ROOM_STATE_RECONNECTED:
@@ -481,6 +495,10 @@ room_state_changed_cb (TetherWindow    *self,
         /* Translators: %s is how long the connection was down, e.g. "4.2 s" */
         g_autofree char *text = g_strdup_printf (_("The connection is back after %s"), took);
 
+        /* A quick return must not leave "Connection lost" up (the overlay shows one
+         * toast at a time) while the badge already says Reconnected. */
+        if (self->break_toast != NULL)
+          adw_toast_dismiss (self->break_toast);
         _tether_window_show_toast (self, text, 5);
       }
       break;
@@ -928,6 +946,7 @@ tether_window_finalize (GObject *object)
   g_ptr_array_unref (self->tile_order);
   g_ptr_array_unref (self->stream_rows);
   g_free (self->last_toast);
+  g_clear_object (&self->break_toast);
 
   G_OBJECT_CLASS (tether_window_parent_class)->finalize (object);
 }
@@ -1176,6 +1195,14 @@ tether_window_get_last_toast (TetherWindow *self)
 {
   g_return_val_if_fail (TETHER_IS_WINDOW (self), NULL);
   return self->last_toast;
+}
+
+/* Whether "Connection lost" is still queued or shown. */
+gboolean
+tether_window_get_break_toast_shown (TetherWindow *self)
+{
+  g_return_val_if_fail (TETHER_IS_WINDOW (self), FALSE);
+  return self->break_toast != NULL;
 }
 
 TetherPublishPreview *

@@ -493,7 +493,9 @@ room_state_changed_cb (TetherWindow    *self,
                                  : (g_get_monotonic_time () - self->break_started) / 1e6;
         g_autofree char *took = tether_format_duration (downtime);
         /* Translators: %s is how long the connection was down, e.g. "4.2 s" */
-        g_autofree char *text = g_strdup_printf (_("The connection is back after %s"), took);
+        g_autofree char *text = downtime < 0.05
+                                  ? g_strdup (_("The connection is back at once"))
+                                  : g_strdup_printf (_("The connection is back after %s"), took);
 
         /* A quick return must not leave "Connection lost" up (the overlay shows one
          * toast at a time) while the badge already says Reconnected. */

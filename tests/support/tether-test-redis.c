@@ -123,15 +123,28 @@ spawn_on_port (TetherTestRedis  *self,
   const char *redis[] = {
     "redis-server", "--save", "", "--appendonly", "no", "--bind", self->host,
     "--port", port, "--dir", self->dir, "--daemonize", "no", "--loglevel", "warning",
-    /* In its own namespace it is reached from outside its loopback: by the host only. */
-    self->netns != NULL ? "--protected-mode" : NULL, "no", NULL
   };
-  const char *in_netns[G_N_ELEMENTS (redis) + 4] = { "ip", "netns", "exec", self->netns, };
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   StartWait wait = { self, 0, FALSE };
 
   /* `ip netns exec` execs redis-server in the namespace: same process, same pid. */
-  memcpy (in_netns + 4, redis, sizeof redis);
-  self->process = tether_test_process_spawnv (self->netns != NULL ? in_netns : redis, error);
+  if (self->netns != NULL)
+    {
+      g_ptr_array_add (argv, (char *) "ip");
+      g_ptr_array_add (argv, (char *) "netns");
+      g_ptr_array_add (argv, (char *) "exec");
+      g_ptr_array_add (argv, self->netns);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (redis); i++)
+    g_ptr_array_add (argv, (char *) redis[i]);
+  /* In its own namespace it is reached from outside its loopback: by the host only. */
+  if (self->netns != NULL)
+    {
+      g_ptr_array_add (argv, (char *) "--protected-mode");
+      g_ptr_array_add (argv, (char *) "no");
+    }
+  g_ptr_array_add (argv, NULL);
+  self->process = tether_test_process_spawnv ((const char * const *) argv->pdata, error);
   if (self->process == NULL)
     return FALSE;
 

@@ -48,19 +48,23 @@ if resume_sid ~= '' then
         else
           -- As on one node, whose backlog keeps the newest events within
           -- event-backlog-bytes (at least one): a replay larger is a resync.
-          local size = 0
+          local replay, size = {}, 0
           for n, entry in ipairs(log) do
             local f = {}
             for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
             size = size + #f.e
             if n > 1 and size > backlog_bytes then
-              reply = { unpack(reply, 1, 10) }
-              reply[8] = '1'
+              replay = nil
               break
             end
-            reply[#reply + 1] = f.e
-            reply[#reply + 1] = f.s
-            reply[#reply + 1] = f.u
+            replay[#replay + 1] = f.e
+            replay[#replay + 1] = f.s
+            replay[#replay + 1] = f.u
+          end
+          if replay == nil then
+            reply[8] = '1'
+          else
+            for _, v in ipairs(replay) do reply[#reply + 1] = v end
           end
         end
       end
